@@ -1,0 +1,232 @@
+/* client: REST calls to the master over libcurl + jansson (see client.h). */
+#include "client.h"
+#include "hg_error.h"
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_MAX_RESPONSE    (64u << 20) /* the API pages its lists; more than this is not an answer */
+#define S_CONNECT_MS      5000L       /* a master that does not accept in 5 s is not there */
+#define S_DEFAULT_TIMEOUT 30000L
+
+struct hg_client {
+    char *base_url;  /* "http://host:port", no trailing slash */
+    char *auth;      /* "Authorization: Bearer T" header, or NULL */
+    CURL *curl;      /* reused easy handle: keeps the connection alive between calls */
+    long timeout_ms; /* whole-request limit */
+};
+
+/* Growing buffer for the response body. */
+typedef struct {
+    char *data;     /* NUL-terminated body so far */
+    size_t len;     /* bytes in data */
+    bool too_large; /* stopped at S_MAX_RESPONSE */
+} s_body_t;
+
+static size_t s_on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    s_body_t *body = userdata;
+    size_t n = size * nmemb;
+    if (body->len + n > S_MAX_RESPONSE) {
+        body->too_large = true;
+        return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
+    }
+    char *grown = realloc(body->data, body->len + n + 1);
+    if (!grown) return 0;
+    memcpy(grown + body->len, ptr, n);
+    body->len += n;
+    grown[body->len] = '\0';
+    body->data = grown;
+    return n;
+}
+
+hg_client_t *hg_client_new(const char *base_url, const char *token)
+{
+    hg_client_t *client = calloc(1, sizeof *client);
+    if (!client) return NULL;
+    client->timeout_ms = S_DEFAULT_TIMEOUT;
+    client->base_url = strdup(base_url);
+    client->curl = curl_easy_init();
+    if (token && *token) {
+        size_t size = strlen(token) + sizeof "Authorization: Bearer ";
+        client->auth = malloc(size);
+        if (client->auth) snprintf(client->auth, size, "Authorization: Bearer %s", token);
+    }
+    if (!client->base_url || !client->curl || (token && *token && !client->auth))
+        hg_client_destroy(&client);
+    return client;
+}
+
+void hg_client_destroy(hg_client_t **client)
+{
+    if (!client || !*client) return;
+    hg_client_t *c = *client;
+    if (c->curl) curl_easy_cleanup(c->curl);
+    free(c->base_url);
+    free(c->auth);
+    free(c);
+    *client = NULL;
+}
+
+void hg_client_set_timeout_ms(hg_client_t *client, long timeout_ms)
+{
+    client->timeout_ms = timeout_ms;
+}
+
+char *hg_client_escape(hg_client_t *client, const char *text)
+{
+    char *escaped = curl_easy_escape(client->curl, text, 0);
+    if (!escaped) return NULL;
+    char *copy = strdup(escaped); /* callers free() it, not curl_free() */
+    curl_free(escaped);
+    return copy;
+}
+
+/* base_url + path + "?k=v&..." with values encoded; NULL on allocation failure. */
+static char *s_url(hg_client_t *client, const char *path, const hg_query_t *query, size_t query_n)
+{
+    char *url = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&url, &size);
+    if (!f) return NULL;
+    fprintf(f, "%s%s", client->base_url, path);
+    char sep = strchr(path, '?') ? '&' : '?';
+    bool ok = true;
+    for (size_t i = 0; i < query_n; i++) {
+        if (!query[i].value) continue;
+        char *value = hg_client_escape(client, query[i].value);
+        if (!value) {
+            ok = false;
+            break;
+        }
+        fprintf(f, "%c%s=%s", sep, query[i].key, value);
+        sep = '&';
+        free(value);
+    }
+    if (fclose(f) != 0 || !ok) {
+        free(url);
+        return NULL;
+    }
+    return url;
+}
+
+/* Copy text into err as one line of at most max_chars, for quoting a body
+ * that is not JSON. */
+static void s_one_line(const char *text, size_t max_chars, char *out, size_t out_size)
+{
+    size_t n = 0;
+    for (; text[n] && n < max_chars && n + 1 < out_size; n++) {
+        unsigned char ch = (unsigned char) text[n];
+        out[n] = ch < 0x20 || ch == 0x7F ? ' ' : (char) ch;
+    }
+    out[n < out_size ? n : out_size - 1] = '\0';
+}
+
+void hg_client_error_message(const json_t *envelope, long http_status, char *err, size_t err_size)
+{
+    const json_t *error = json_is_object(envelope) ? json_object_get(envelope, "error") : NULL;
+    const char *message = json_string_value(json_object_get(error, "message"));
+    const char *code = json_string_value(json_object_get(error, "code"));
+    if (message && *message)
+        snprintf(err, err_size, "%s", message);
+    else if (code && *code)
+        snprintf(err, err_size, "master answered HTTP %ld (%s)", http_status, code);
+    else
+        snprintf(err, err_size, "master answered HTTP %ld", http_status);
+}
+
+int hg_client_call(hg_client_t *client, const char *method, const char *path,
+                   const hg_query_t *query, size_t query_n, json_t *body, json_t **out,
+                   long *http_status, char *err, size_t err_size)
+{
+    *out = NULL;
+    if (http_status) *http_status = 0;
+    int rc = HG_ENOMEM;
+    char *url = s_url(client, path, query, query_n);
+    char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    struct curl_slist *headers = NULL, *h;
+    s_body_t response = {0};
+    char curl_err[CURL_ERROR_SIZE] = "";
+    if (!url || (body && !payload)) goto done;
+
+    const char *fixed[] = {"Accept: application/json",
+                           body ? "Content-Type: application/json" : NULL, client->auth};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        if (!fixed[i]) continue;
+        if (!(h = curl_slist_append(headers, fixed[i]))) goto done;
+        headers = h;
+    }
+
+    CURL *curl = client->curl;
+    curl_easy_reset(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "hourglass-cli/" HG_VERSION);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_on_data);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_err);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, S_CONNECT_MS);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, client->timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (payload) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long) strlen(payload));
+    } else if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    }
+
+    CURLcode cc = curl_easy_perform(curl);
+    if (cc != CURLE_OK) {
+        if (response.too_large) {
+            snprintf(err, err_size, "answer from master at %s is larger than %u MiB",
+                     client->base_url, S_MAX_RESPONSE >> 20);
+            rc = HG_EIO;
+        } else {
+            snprintf(err, err_size, "cannot reach master at %s: %s", client->base_url,
+                     curl_err[0] ? curl_err : curl_easy_strerror(cc));
+            rc = HG_EUNAVAIL;
+        }
+        goto done;
+    }
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    if (http_status) *http_status = status;
+
+    json_error_t jerr;
+    json_t *doc = response.data ? json_loads(response.data, 0, &jerr) : NULL;
+    rc = HG_EIO;
+    if (status >= 200 && status < 300) {
+        if (doc) {
+            *out = doc;
+            rc = 0;
+        } else if (response.len == 0) {
+            snprintf(err, err_size, "master answered HTTP %ld with an empty body", status);
+        } else {
+            snprintf(err, err_size, "master answered HTTP %ld with a body that is not JSON: %s",
+                     status, jerr.text);
+        }
+    } else if (doc) {
+        hg_client_error_message(doc, status, err, err_size);
+        json_decref(doc);
+    } else {
+        char excerpt[121] = "";
+        if (response.data) s_one_line(response.data, 120, excerpt, sizeof excerpt);
+        if (excerpt[0])
+            snprintf(err, err_size, "master answered HTTP %ld: %s", status, excerpt);
+        else
+            snprintf(err, err_size, "master answered HTTP %ld", status);
+    }
+
+done:
+    if (rc == HG_ENOMEM) snprintf(err, err_size, "%s", hg_strerror(HG_ENOMEM));
+    curl_slist_free_all(headers);
+    free(response.data);
+    free(payload);
+    free(url);
+    return rc;
+}

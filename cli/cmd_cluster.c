@@ -1,0 +1,174 @@
+/* cmd_cluster: what the cluster did and who does it: `hourglass runs` (the
+ * run history, newest first, paged by run id) and `hourglass node list`. */
+#include "cli.h"
+#include "hg_error.h"
+#include "hg_time.h"
+#include "table.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#define S_ERROR_CHARS 60 /* error column width: the full text is in -o json */
+
+/* --since/--until: an RFC 3339 time, or a duration meaning "that long
+ * ago" (1h, 30m). Written to buf as RFC 3339 UTC. */
+int hg_cli_time_arg(const char *flag, const char *text, int64_t now_ms, char *buf, size_t size,
+                    char *err, size_t err_size)
+{
+    int64_t ms;
+    if (hg_time_parse_rfc3339(text, &ms) == 0) {
+        hg_time_format_ms(ms, buf, size);
+        return 0;
+    }
+    if (hg_duration_parse_ms(text, &ms) == 0) {
+        hg_time_format_ms(now_ms - ms, buf, size);
+        return 0;
+    }
+    snprintf(err, err_size,
+             "--%s: \"%s\" is neither an RFC 3339 time (2026-11-21T10:00:00Z) nor a duration "
+             "ago (1h, 30m)",
+             flag, text);
+    return HG_EINVAL;
+}
+
+static const hg_flag_t s_runs_flags[] = {
+    {"job", "NAME", false, "only runs of this job"},
+    {"namespace", "NS", false, "namespace of --job (default \"default\")"},
+    {"status", "STATUS", false, "running, success, failed, timeout, crashed, lost or skipped"},
+    {"since", "TIME", false, "runs scheduled at or after TIME (RFC 3339, or a duration ago: 1h)"},
+    {"until", "TIME", false, "runs scheduled before TIME (same forms as --since)"},
+    {"limit", "N", false, "at most N runs (default 50, max 1000)"},
+    {"before", "RUN_ID", false, "next page: runs older than this run"},
+};
+
+static int s_runs_run(hg_cli_t *cli, const hg_args_t *args)
+{
+    char msg[512], since[40] = "", until[40] = "";
+    const char *since_arg = hg_args_get(args, "since"), *until_arg = hg_args_get(args, "until");
+    int64_t now_ms = hg_now_ms();
+    if (hg_cli_check_count("limit", hg_args_get(args, "limit"), 1000, msg, sizeof msg) != 0 ||
+        (since_arg &&
+         hg_cli_time_arg("since", since_arg, now_ms, since, sizeof since, msg, sizeof msg) != 0) ||
+        (until_arg &&
+         hg_cli_time_arg("until", until_arg, now_ms, until, sizeof until, msg, sizeof msg) != 0))
+        return hg_cli_usage_fail(cli, "%s", msg);
+    hg_query_t q[] = {
+        {"job", hg_args_get(args, "job")},       {"namespace", hg_args_get(args, "namespace")},
+        {"status", hg_args_get(args, "status")}, {"since", since_arg ? since : NULL},
+        {"until", until_arg ? until : NULL},     {"limit", hg_args_get(args, "limit")},
+        {"before", hg_args_get(args, "before")}};
+    json_t *doc = NULL;
+    int rc = hg_cli_call(cli, "GET", "/api/v1/runs", q, sizeof q / sizeof q[0], NULL, &doc);
+    if (rc != 0) return rc;
+    if (cli->output == HG_OUTPUT_JSON) {
+        hg_cli_print_json(cli, doc);
+        json_decref(doc);
+        return HG_EXIT_OK;
+    }
+    const json_t *runs = hg_view_array(doc, "runs");
+    if (!runs) {
+        json_decref(doc);
+        return hg_cli_fail(cli, "unexpected answer from master: no \"runs\" list");
+    }
+    static const char *const headers[] = {"run_id", "job",  "node",     "scheduled",
+                                          "status", "http", "duration", "error"};
+    hg_table_t *table = hg_table_new(headers, 8);
+    if (!table) {
+        json_decref(doc);
+        return hg_cli_fail(cli, "%s", hg_strerror(HG_ENOMEM));
+    }
+    size_t i;
+    json_t *run;
+    json_array_foreach(runs, i, run)
+    {
+        char id[128], job[256], node[256], scheduled[64], status[64], http[32], duration[48],
+            error[1024], error_cut[256];
+        json_t *ms = json_is_object(run) ? json_object_get(run, "duration_ms") : NULL;
+        if (json_is_integer(ms))
+            snprintf(duration, sizeof duration, "%" JSON_INTEGER_FORMAT "ms",
+                     json_integer_value(ms));
+        else
+            hg_view_text(run, "duration_ms", duration, sizeof duration);
+        const char *err_text = hg_view_str(run, "error");
+        if (err_text)
+            hg_view_truncate(err_text, S_ERROR_CHARS, error_cut, sizeof error_cut);
+        else
+            hg_view_text(run, "error", error, sizeof error);
+        const char *cells[] = {hg_view_text(run, "run_id", id, sizeof id),
+                               hg_view_text(run, "job", job, sizeof job),
+                               hg_view_text(run, "node", node, sizeof node),
+                               hg_view_time(run, "scheduled_at", scheduled, sizeof scheduled),
+                               hg_view_text(run, "status", status, sizeof status),
+                               hg_view_text(run, "http_status", http, sizeof http),
+                               duration,
+                               err_text ? error_cut : error};
+        hg_table_add_row(table, cells);
+    }
+    hg_table_print(table, cli->out);
+    hg_table_destroy(&table);
+    const char *next = hg_view_str(doc, "next");
+    if (next) fprintf(cli->err, "(more runs: add --before %s)\n", next);
+    json_decref(doc);
+    return HG_EXIT_OK;
+}
+
+const hg_command_t hg_cmd_runs = {
+    .name = "runs",
+    .pos_usage = "",
+    .flags = s_runs_flags,
+    .flags_n = sizeof s_runs_flags / sizeof s_runs_flags[0],
+    .summary = "List runs, newest first",
+    .needs_master = true,
+    .run = s_runs_run,
+};
+
+static int s_node_list_run(hg_cli_t *cli, const hg_args_t *args)
+{
+    json_t *doc = NULL;
+    int rc = hg_cli_call(cli, "GET", "/api/v1/nodes", NULL, 0, NULL, &doc);
+    if (rc != 0) return rc;
+    if (cli->output == HG_OUTPUT_JSON) {
+        hg_cli_print_json(cli, doc);
+        json_decref(doc);
+        return HG_EXIT_OK;
+    }
+    const json_t *nodes = hg_view_array(doc, "nodes");
+    if (!nodes) {
+        json_decref(doc);
+        return hg_cli_fail(cli, "unexpected answer from master: no \"nodes\" list");
+    }
+    static const char *const headers[] = {"name",     "state",          "jobs",  "running",
+                                          "capacity", "last_heartbeat", "labels"};
+    hg_table_t *table = hg_table_new(headers, 7);
+    if (!table) {
+        json_decref(doc);
+        return hg_cli_fail(cli, "%s", hg_strerror(HG_ENOMEM));
+    }
+    size_t i;
+    json_t *node;
+    json_array_foreach(nodes, i, node)
+    {
+        char name[256], state[64], jobs[32], running[32], capacity[32], heartbeat[64], labels[1024];
+        const char *cells[] = {hg_view_text(node, "name", name, sizeof name),
+                               hg_view_text(node, "state", state, sizeof state),
+                               hg_view_text(node, "jobs", jobs, sizeof jobs),
+                               hg_view_text(node, "running", running, sizeof running),
+                               hg_view_text(node, "capacity", capacity, sizeof capacity),
+                               hg_view_time(node, "last_heartbeat", heartbeat, sizeof heartbeat),
+                               hg_view_pairs(node, "labels", ",", labels, sizeof labels)};
+        hg_table_add_row(table, cells);
+    }
+    hg_table_print(table, cli->out);
+    hg_table_destroy(&table);
+    json_decref(doc);
+    return HG_EXIT_OK;
+}
+
+const hg_command_t hg_cmd_node_list = {
+    .group = "node",
+    .name = "list",
+    .pos_usage = "",
+    .summary = "List worker nodes",
+    .needs_master = true,
+    .run = s_node_list_run,
+};

@@ -1,0 +1,233 @@
+/* hg_proto: the master <-> worker wire protocol (DESIGN.md section 3).
+ *
+ * Every message is one ZeroMQ frame holding a msgpack array
+ *     [protocol_version, type, seq, body-map]
+ * This module is the only code that touches msgpack. Decoding never trusts
+ * the peer: truncated input, wrong field types, missing required fields,
+ * oversize values, unknown message types, a foreign protocol version and
+ * trailing bytes are all rejected with a negative HG_E* code. Unknown keys in
+ * a body map are skipped, so that a newer peer may add optional fields.
+ *
+ * Ownership: a decoded hg_msg_t owns every string and array it points to;
+ * hg_msg_destroy frees them all. hg_msg_encode reads the message and writes
+ * a malloc'ed buffer the caller frees with free().
+ */
+#ifndef HG_PROTO_H
+#define HG_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HG_PROTO_VERSION 1
+
+/* Limits enforced by the decoder (and the encoder, which refuses to
+ * produce what the peer would reject). */
+#define HG_PROTO_MAX_MSG     (8u << 20) /* bytes in one frame */
+#define HG_PROTO_MAX_STR     8192       /* names, URLs, header lines, errors */
+#define HG_PROTO_MAX_BLOB    (1u << 20) /* request bodies, output excerpts */
+#define HG_PROTO_MAX_ITEMS   4096       /* headers, labels, params, held jobs */
+#define HG_PROTO_MAX_RUNS    10000      /* run records in one message */
+#define HG_PROTO_RUN_ID_SIZE 16         /* run ids are 16 raw bytes (UUIDv7) */
+
+typedef enum {
+    HG_MSG_HELLO = 1,
+    HG_MSG_WELCOME = 2,
+    HG_MSG_HEARTBEAT = 3,
+    HG_MSG_ASSIGN = 4,
+    HG_MSG_REVOKE = 5,
+    HG_MSG_TRIGGER = 6,
+    HG_MSG_CANCEL = 7,
+    HG_MSG_RUN_STARTED = 8,
+    HG_MSG_RUN_FINISHED = 9,
+    HG_MSG_RUN_LOG = 10,
+    HG_MSG_ACK = 11,
+    HG_MSG_PLUGIN_GET = 12,
+    HG_MSG_PLUGIN_CHUNK = 13,
+    HG_MSG_ERROR = 14,
+} hg_msg_type_t;
+
+/* Name of a message type ("HELLO"), or "UNKNOWN". */
+const char *hg_msg_type_name(int type);
+
+/* A string key/value pair (labels, parameters, form fields). */
+typedef struct {
+    char *key;   /* NUL-terminated, no embedded NUL */
+    char *value; /* NUL-terminated, no embedded NUL */
+} hg_kv_t;
+
+/* A byte string that may hold NULs (bodies, output excerpts). */
+typedef struct {
+    uint8_t *data; /* NULL when len == 0 */
+    size_t len;    /* number of bytes */
+} hg_blob_t;
+
+/* An assignment a worker still holds, reported in HELLO. */
+typedef struct {
+    uint64_t job_id;      /* catalogue id of the job */
+    uint64_t epoch;       /* assignment epoch it was given */
+    int64_t last_fire_ms; /* last scheduled time it fired, 0 if none */
+} hg_held_t;
+
+typedef struct {
+    char *node;       /* worker's node name (also its ZeroMQ routing id) */
+    char *version;    /* worker software version */
+    hg_kv_t *labels;  /* label selector values */
+    size_t labels_n;  /* number of labels */
+    uint32_t capacity; /* concurrent runs it accepts */
+    hg_held_t *held;  /* assignments it still holds */
+    size_t held_n;    /* number of held assignments */
+    uint32_t unacked; /* run records it holds that the master has not acked */
+} hg_hello_t;
+
+typedef struct {
+    char *master;          /* master's node id */
+    uint64_t master_epoch; /* leadership (fencing) epoch */
+    uint32_t heartbeat_ms; /* interval the worker should heartbeat at */
+    uint32_t lease_ms;     /* lease length granted per echoed heartbeat */
+} hg_welcome_t;
+
+typedef struct {
+    uint64_t echo;     /* master -> worker: seq of the heartbeat being echoed; 0 from workers */
+    uint32_t running;  /* worker -> master: runs in flight */
+    uint32_t jobs;     /* worker -> master: assignments held */
+    uint32_t unacked;  /* worker -> master: run records awaiting ACK */
+} hg_heartbeat_t;
+
+/* HTTP task of a job. */
+typedef struct {
+    char *method;          /* "GET", "POST", ... */
+    char *url;             /* absolute http(s) URL */
+    char **headers;        /* "Name: value" lines */
+    size_t headers_n;      /* number of header lines */
+    hg_blob_t body;        /* raw body (when form_n == 0) */
+    hg_kv_t *form;         /* form fields, sent urlencoded */
+    size_t form_n;         /* number of form fields */
+    uint16_t *expect;      /* accepted status codes; none means any 2xx */
+    size_t expect_n;       /* number of accepted codes */
+    char *expect_body;     /* substring the body must hold, or NULL */
+} hg_http_spec_t;
+
+typedef struct {
+    uint64_t job_id;       /* catalogue id */
+    uint64_t epoch;        /* assignment epoch: REVOKE and runs quote it */
+    uint64_t version;      /* job version; bumps on every change */
+    char *ns;              /* namespace */
+    char *name;            /* job name, unique in its namespace */
+    char *kind;            /* "http" or "plugin" */
+    char *schedule;        /* schedule expression (hg_sched grammar) */
+    char *tz;              /* IANA time zone, NULL or "" for UTC */
+    int64_t start_ms;      /* no fire before, 0 = unbounded */
+    int64_t end_ms;        /* no fire after, 0 = unbounded */
+    int64_t last_fire_ms;  /* last scheduled time fired by anyone, 0 = none */
+    char *misfire;         /* "fire_once", "skip", "fire_all" */
+    uint32_t timeout_ms;   /* run deadline */
+    hg_kv_t *params;       /* job parameters */
+    size_t params_n;       /* number of parameters */
+    hg_http_spec_t http;   /* for kind "http" */
+} hg_assign_t;
+
+typedef struct {
+    uint64_t job_id; /* job to stop firing */
+    uint64_t epoch;  /* epoch being revoked; an older ASSIGN never wins */
+} hg_revoke_t;
+
+typedef struct {
+    uint64_t job_id;  /* job to run now */
+    uint64_t epoch;   /* current assignment epoch */
+    char *reason;     /* "manual", "retry", "child", ... */
+    hg_kv_t *params;  /* parameter overrides, trigger values win */
+    size_t params_n;  /* number of overrides */
+} hg_trigger_t;
+
+typedef enum {
+    HG_RUN_RUNNING = 0,
+    HG_RUN_SUCCESS = 1,
+    HG_RUN_FAILED = 2,
+    HG_RUN_TIMEOUT = 3,
+    HG_RUN_CRASHED = 4,
+    HG_RUN_LOST = 5,
+    HG_RUN_SKIPPED = 6,
+} hg_run_status_t;
+
+/* "running", "success", ...; NULL for an unknown value. */
+const char *hg_run_status_name(int status);
+/* Inverse of hg_run_status_name; -1 when unknown. */
+int hg_run_status_parse(const char *name);
+
+/* One run record: RUN_STARTED carries the first fields, RUN_FINISHED all. */
+typedef struct {
+    uint8_t run_id[HG_PROTO_RUN_ID_SIZE]; /* globally unique, time-ordered */
+    uint64_t job_id;       /* catalogue id */
+    uint64_t epoch;        /* assignment epoch it fired under */
+    char *job_name;        /* job name at fire time */
+    int64_t scheduled_ms;  /* scheduled fire time */
+    int64_t started_ms;    /* actual start */
+    int64_t finished_ms;   /* end, 0 while running */
+    uint32_t attempt;      /* 1 for the first attempt */
+    char *reason;          /* "schedule", "manual", "misfire", "retry", ... */
+    int32_t status;        /* hg_run_status_t */
+    int32_t http_status;   /* HTTP status, 0 if none */
+    int32_t exit_code;     /* plug-in / process exit code, 0 if none */
+    char *error;           /* error text, NULL if none */
+    hg_blob_t output;      /* bounded output excerpt */
+} hg_run_t;
+
+/* RUN_STARTED and RUN_FINISHED carry a batch of records. */
+typedef struct {
+    hg_run_t *runs; /* records */
+    size_t runs_n;  /* number of records, >= 1 */
+} hg_runs_t;
+
+typedef struct {
+    uint8_t (*run_ids)[HG_PROTO_RUN_ID_SIZE]; /* records now durable */
+    size_t run_ids_n;                         /* number of ids */
+} hg_ack_t;
+
+typedef struct {
+    int32_t code;  /* HG_E* code or protocol error code */
+    char *message; /* human-readable explanation */
+    char *leader;  /* where the leader is, when refusing as a standby; may be NULL */
+} hg_errmsg_t;
+
+typedef struct {
+    int type;     /* hg_msg_type_t */
+    uint64_t seq; /* sender's sequence number */
+    union {
+        hg_hello_t hello;
+        hg_welcome_t welcome;
+        hg_heartbeat_t heartbeat;
+        hg_assign_t assign;
+        hg_revoke_t revoke;
+        hg_trigger_t trigger;
+        hg_runs_t runs; /* RUN_STARTED, RUN_FINISHED */
+        hg_ack_t ack;
+        hg_errmsg_t error;
+    } u;
+} hg_msg_t;
+
+/* Encode msg into a new malloc'ed buffer. 0, HG_EINVAL (bad message,
+ * e.g. an unknown type or a NULL required string), HG_ETOOBIG, HG_ENOMEM. */
+int hg_msg_encode(const hg_msg_t *msg, uint8_t **buf, size_t *len);
+
+/* Decode one message. On success *out is a new message the caller destroys
+ * with hg_msg_destroy. On failure returns a negative HG_E* code and, when
+ * detail is not NULL, writes a one-line explanation naming the field. */
+int hg_msg_decode(const uint8_t *buf, size_t len, hg_msg_t **out, char *detail, size_t detail_size);
+
+/* Free a decoded (or hand-built with malloc'ed members) message and NULL
+ * the caller's pointer. Safe on NULL. */
+void hg_msg_destroy(hg_msg_t **msg);
+
+/* Free the members of one run record (not the record itself). */
+void hg_run_clear(hg_run_t *run);
+
+/* Deep-copy a run record's members into dst. 0 or HG_ENOMEM. */
+int hg_run_copy(hg_run_t *dst, const hg_run_t *src);
+
+/* Deep-copy an assignment. 0 or HG_ENOMEM. */
+int hg_assign_copy(hg_assign_t *dst, const hg_assign_t *src);
+/* Free the members of an assignment (not the struct itself). */
+void hg_assign_clear(hg_assign_t *a);
+
+#endif

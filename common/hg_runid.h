@@ -1,0 +1,22 @@
+/* hg_runid: globally unique, time-ordered run ids (UUIDv7 layout: 48-bit
+ * Unix ms, then random bits from libsodium), so that a resent record is
+ * recognised and the runs table grows at its end. */
+#ifndef HG_RUNID_H
+#define HG_RUNID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HG_RUNID_SIZE    16
+#define HG_RUNID_STR_LEN 36 /* canonical 8-4-4-4-12 hex form, without NUL */
+
+/* Fill id with a new run id for time now_ms. */
+void hg_runid_new(uint8_t id[HG_RUNID_SIZE], int64_t now_ms);
+
+/* Canonical text form into buf (>= 37 bytes). */
+void hg_runid_format(const uint8_t id[HG_RUNID_SIZE], char *buf);
+
+/* Parse the canonical text form. 0 or HG_EINVAL. */
+int hg_runid_parse(const char *text, uint8_t id[HG_RUNID_SIZE]);
+
+#endif

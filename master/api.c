@@ -1,0 +1,1266 @@
+/* api: the REST API of docs/api.md. libmicrohttpd runs one internal polling
+ * thread; every handler below runs on it, so the MySQL connection and the
+ * cluster client in hg_api_t are used by that thread only (opened lazily on
+ * first use, closed by hg_api_stop after the thread has been joined).
+ *
+ * A handler does its database work through s_with_db, which reconnects once
+ * when the connection turns out to be gone and answers 503 when MySQL stays
+ * unreachable, and only then talks to the cluster actor, outside any
+ * transaction. */
+#include "api.h"
+#include "cluster.h"
+#include "job.h"
+#include "hg_error.h"
+#include "hg_log.h"
+#include "hg_proto.h"
+#include "hg_runid.h"
+#include "hg_time.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <mysql.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define S_JOBS_PREFIX    "/api/v1/jobs/"
+#define S_RUNS_LIMIT_MAX 1000
+#define S_JOBS_LIMIT_MAX 1000
+
+struct hg_api {
+    struct MHD_Daemon *daemon;    /* the HTTP server and its polling thread */
+    int port;                     /* port actually bound */
+    hg_db_params_t db;            /* connection settings; strings below */
+    char *db_strings[5];          /* owned copies of host, socket, user, password, database */
+    MYSQL *conn;                  /* polling thread only: lazily opened connection */
+    hg_cluster_client_t *cluster; /* polling thread only: lazily created client */
+};
+
+/* Per-request state kept by libmicrohttpd between calls of the handler. */
+typedef struct {
+    char *body;       /* upload data so far (NUL-terminated) */
+    size_t len;       /* bytes in body */
+    size_t cap;       /* capacity of body */
+    bool too_large;   /* body passed HG_API_MAX_BODY; the rest is dropped */
+    int64_t start_us; /* monotonic time the request arrived */
+} s_req_t;
+
+/* One request being answered. */
+typedef struct {
+    hg_api_t *api;               /* the server */
+    struct MHD_Connection *conn; /* libmicrohttpd connection */
+    const char *method;          /* "GET", "POST", ... */
+    const char *url;             /* path, without the query */
+    s_req_t *req;                /* upload data */
+    int status;                  /* HTTP status to send */
+    json_t *reply;               /* body to send */
+    const char *allow;           /* Allow header for 405, or NULL */
+} s_ctx_t;
+
+/* ---------------------------------------------------------------------------
+ * Replies
+ * ------------------------------------------------------------------------ */
+
+static void s_reply(s_ctx_t *c, int status, json_t *body)
+{
+    json_decref(c->reply);
+    c->status = status;
+    c->reply = body;
+}
+
+/* {"error": {"code", "message"[, "field"]}} */
+__attribute__((format(printf, 5, 6))) static void s_error(s_ctx_t *c, int status, const char *code,
+                                                          const char *field, const char *fmt, ...)
+{
+    char message[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
+    if (!err) /* message was not valid UTF-8 */
+        err = json_pack("{s:s, s:s}", "code", code, "message", "(unprintable message)");
+    if (field) json_object_set_new(err, "field", json_string(field));
+    s_reply(c, status, json_pack("{s:o}", "error", err));
+}
+
+static void s_invalid(s_ctx_t *c, const char *field, const char *message)
+{
+    s_error(c, MHD_HTTP_BAD_REQUEST, "invalid_argument", field, "%s", message);
+}
+
+/* Map a negative HG_E* code of a database step to a reply. */
+static void s_db_error(s_ctx_t *c, int rc, const char *err)
+{
+    switch (rc) {
+    case HG_ENOTFOUND:
+        s_error(c, MHD_HTTP_NOT_FOUND, "not_found", NULL, "%s", err);
+        break;
+    case HG_EEXIST:
+        s_error(c, MHD_HTTP_CONFLICT, "already_exists", "name", "%s", err);
+        break;
+    case HG_EUNAVAIL:
+        s_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL, "%s", err);
+        break;
+    default:
+        hg_error("api: %s %s: %s", c->method, c->url, err[0] ? err : hg_strerror(rc));
+        s_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", NULL, "database error: %s",
+                err[0] ? err : hg_strerror(rc));
+        break;
+    }
+}
+
+/* Replace bytes that are not UTF-8 with U+FFFD so that jansson takes the
+ * text (run output excerpts are raw bytes). */
+static json_t *s_json_text(const char *s, size_t len)
+{
+    json_t *v = json_stringn(s, len);
+    if (v) return v;
+    char *out = malloc(len * 3 + 1);
+    if (!out) return json_null();
+    size_t n = 0;
+    const unsigned char *p = (const unsigned char *) s;
+    for (size_t i = 0; i < len;) {
+        size_t need = p[i] < 0x80         ? 1
+                      : (p[i] >> 5) == 6  ? 2
+                      : (p[i] >> 4) == 14 ? 3
+                      : (p[i] >> 3) == 30 ? 4
+                                          : 0;
+        bool ok = need > 0 && i + need <= len;
+        for (size_t k = 1; ok && k < need; k++)
+            ok = (p[i + k] & 0xC0) == 0x80;
+        if (ok && need > 1) {
+            /* Overlong forms, surrogates and values past U+10FFFF. */
+            json_t *probe = json_stringn((const char *) p + i, need);
+            ok = probe != NULL;
+            json_decref(probe);
+        }
+        if (ok) {
+            memcpy(out + n, p + i, need);
+            n += need;
+            i += need;
+        } else {
+            memcpy(out + n, "\xEF\xBF\xBD", 3);
+            n += 3;
+            i++;
+        }
+    }
+    v = json_stringn(out, n);
+    free(out);
+    return v ? v : json_null();
+}
+
+/* ---------------------------------------------------------------------------
+ * Database and cluster access (polling thread only)
+ * ------------------------------------------------------------------------ */
+
+typedef int (*s_db_op_t)(MYSQL *db, void *arg, char *err, size_t err_size);
+
+/* Run op on the API's connection, opening it if needed. When op fails
+ * because the server is gone, reconnect once and run it again. Returns op's
+ * result, or HG_EUNAVAIL with "database unavailable: <reason>" in err. */
+static int s_with_db(hg_api_t *api, s_db_op_t op, void *arg, char *err, size_t err_size)
+{
+    char reason[512];
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!api->conn) {
+            api->conn = hg_db_connect(&api->db, reason, sizeof reason);
+            if (!api->conn) {
+                hg_warn("api: %s", reason);
+                snprintf(err, err_size, "database unavailable: %s", reason);
+                return HG_EUNAVAIL;
+            }
+        }
+        err[0] = '\0';
+        int rc = op(api->conn, arg, err, err_size);
+        unsigned int e = mysql_errno(api->conn);
+        if (rc != HG_EDB || !hg_db_is_conn_error(e)) return rc;
+        snprintf(reason, sizeof reason, "%s", err);
+        hg_warn("api: lost the database connection (%u: %s)%s", e, reason,
+                attempt == 0 ? ", reconnecting" : "");
+        hg_db_close(&api->conn);
+        if (attempt == 1) snprintf(err, err_size, "database unavailable: %s", reason);
+    }
+    return HG_EUNAVAIL;
+}
+
+static hg_cluster_client_t *s_cluster(hg_api_t *api)
+{
+    if (!api->cluster) {
+        api->cluster = hg_cluster_client_new();
+        if (!api->cluster) hg_warn("api: cannot create a cluster client");
+    }
+    return api->cluster;
+}
+
+/* Set "node" on job from the cluster's view (null when none or unknown). */
+static void s_add_node(hg_api_t *api, json_t *job)
+{
+    char node[256] = "";
+    hg_cluster_client_t *cl = s_cluster(api);
+    json_int_t id = json_integer_value(json_object_get(job, "id"));
+    int rc = cl ? hg_cluster_job_node(cl, (uint64_t) id, node, sizeof node) : HG_EUNAVAIL;
+    if (rc != 0 && rc != HG_ENOTFOUND)
+        hg_debug("api: node of job %lld: %s", (long long) id, hg_strerror(rc));
+    json_object_set_new(job, "node", rc == 0 && node[0] ? json_string(node) : json_null());
+}
+
+/* Tell the cluster that job (as stored) changed. The job is already
+ * durable, so a failure is logged, not answered: the request succeeded. */
+static void s_upsert(hg_api_t *api, json_t *job)
+{
+    hg_cluster_client_t *cl = s_cluster(api);
+    int rc = cl ? hg_cluster_job_upsert(cl, job) : HG_EUNAVAIL;
+    if (rc != 0)
+        hg_warn("api: cluster did not take job %s/%s: %s",
+                json_string_value(json_object_get(job, "namespace")),
+                json_string_value(json_object_get(job, "name")), hg_strerror(rc));
+}
+
+/* ---------------------------------------------------------------------------
+ * Request helpers
+ * ------------------------------------------------------------------------ */
+
+static const char *s_arg(s_ctx_t *c, const char *name)
+{
+    const char *v = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, name);
+    return v && *v ? v : NULL;
+}
+
+/* Integer query argument within [min, max], def when absent. */
+static int s_int_arg(s_ctx_t *c, const char *name, long def, long min, long max, long *out)
+{
+    const char *v = s_arg(c, name);
+    *out = def;
+    if (!v) return 0;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || *end || end == v || n < min || n > max) {
+        char msg[256];
+        if (max == LONG_MAX)
+            snprintf(msg, sizeof msg, "%s: must be an integer >= %ld", name, min);
+        else
+            snprintf(msg, sizeof msg, "%s: must be an integer %ld-%ld", name, min, max);
+        s_invalid(c, name, msg);
+        return HG_EINVAL;
+    }
+    *out = n;
+    return 0;
+}
+
+/* [A-Za-z0-9._-], starting with a letter or digit: the charset of job
+ * names and namespaces. */
+static bool s_is_ident(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max ||
+        !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
+          (s[0] >= '0' && s[0] <= '9')))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* The namespace query argument ("default" when absent). */
+static const char *s_ns_arg(s_ctx_t *c, bool *ok)
+{
+    const char *ns = s_arg(c, "namespace");
+    *ok = true;
+    if (ns && !s_is_ident(ns, 64)) {
+        s_invalid(c, "namespace",
+                  "namespace: must be 1-64 letters, digits, '.', '_' or '-', starting with a "
+                  "letter or digit");
+        *ok = false;
+    }
+    return ns ? ns : "default";
+}
+
+/* Parse the request body as a JSON object. An empty body gives NULL with
+ * *present false when empty_ok; otherwise 400 bad_json. */
+static json_t *s_body_json(s_ctx_t *c, bool empty_ok, bool *failed)
+{
+    *failed = false;
+    size_t skip = 0;
+    while (skip < c->req->len && strchr(" \t\r\n", c->req->body[skip]))
+        skip++;
+    if (skip == c->req->len) {
+        if (empty_ok) return NULL;
+        s_error(c, MHD_HTTP_BAD_REQUEST, "bad_json", NULL, "body is not a JSON object: empty");
+        *failed = true;
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *body = json_loadb(c->req->body, c->req->len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!body) {
+        s_error(c, MHD_HTTP_BAD_REQUEST, "bad_json", NULL,
+                "body is not valid JSON: %s at line %d, column %d", jerr.text, jerr.line,
+                jerr.column);
+        *failed = true;
+        return NULL;
+    }
+    if (!json_is_object(body)) {
+        json_decref(body);
+        s_error(c, MHD_HTTP_BAD_REQUEST, "bad_json", NULL, "body is not a JSON object");
+        *failed = true;
+        return NULL;
+    }
+    return body;
+}
+
+/* ---------------------------------------------------------------------------
+ * Jobs
+ * ------------------------------------------------------------------------ */
+
+/* Arguments and results of the job database steps. */
+typedef struct {
+    json_t *jobs;       /* in: normalized jobs to insert; out: as stored */
+    json_t *stored;     /* out: array of stored jobs */
+    size_t failed;      /* out: index of the job that failed (batch) */
+    const char *ns;     /* namespace */
+    const char *name;   /* job name */
+    const char *status; /* new status (pause/resume), list filter */
+    int limit, offset;  /* list paging */
+    int64_t total;      /* out: list total */
+    json_t *job;        /* out: one stored job */
+} s_jobs_op_t;
+
+/* Insert every job of a->jobs in one transaction, then read them back. */
+static int s_op_insert(MYSQL *db, void *arg, char *err, size_t err_size)
+{
+    s_jobs_op_t *a = arg;
+    bool batch = json_array_size(a->jobs) > 1;
+    if (batch && mysql_autocommit(db, 0)) {
+        snprintf(err, err_size, "start transaction: %s", mysql_error(db));
+        return HG_EDB;
+    }
+    json_decref(a->stored);
+    a->stored = json_array();
+    int rc = 0;
+    size_t i;
+    json_t *job;
+    json_array_foreach(a->jobs, i, job)
+    {
+        uint64_t id;
+        a->failed = i;
+        if ((rc = hg_job_db_insert(db, job, &id, err, err_size))) break;
+        json_t *stored = NULL;
+        if ((rc = hg_job_db_get(db, json_string_value(json_object_get(job, "namespace")),
+                                json_string_value(json_object_get(job, "name")), &stored, err,
+                                err_size)))
+            break;
+        json_array_append_new(a->stored, stored);
+    }
+    if (batch) {
+        if (rc == 0 && mysql_commit(db)) {
+            snprintf(err, err_size, "commit: %s", mysql_error(db));
+            rc = HG_EDB;
+        }
+        /* On a lost connection these fail as well, which leaves
+         * mysql_errno saying so for s_with_db. */
+        if (rc != 0) mysql_rollback(db);
+        mysql_autocommit(db, 1);
+    }
+    return rc;
+}
+
+/* Reply to a failed insert of job index i (batch: fields prefixed). */
+static void s_insert_error(s_ctx_t *c, int rc, const char *err, bool batch, size_t i)
+{
+    if (rc == HG_EEXIST && batch) {
+        char field[64];
+        snprintf(field, sizeof field, "jobs[%zu].name", i);
+        s_error(c, MHD_HTTP_CONFLICT, "already_exists", field, "%s: %s", field, err);
+        return;
+    }
+    s_db_error(c, rc, err);
+}
+
+static void s_jobs_create(s_ctx_t *c)
+{
+    bool failed;
+    json_t *body = s_body_json(c, false, &failed);
+    if (failed) return;
+    char field[256], message[1024];
+    json_t *job = hg_job_validate(body, field, sizeof field, message, sizeof message);
+    json_decref(body);
+    if (!job) {
+        s_invalid(c, field, message);
+        return;
+    }
+    s_jobs_op_t a = {.jobs = json_pack("[o]", job)};
+    char err[1024];
+    int rc = s_with_db(c->api, s_op_insert, &a, err, sizeof err);
+    if (rc != 0) {
+        s_insert_error(c, rc, err, false, 0);
+    } else {
+        json_t *stored = json_array_get(a.stored, 0);
+        s_upsert(c->api, stored);
+        s_add_node(c->api, stored);
+        s_reply(c, MHD_HTTP_CREATED, json_incref(stored));
+    }
+    json_decref(a.jobs);
+    json_decref(a.stored);
+}
+
+static void s_jobs_batch(s_ctx_t *c)
+{
+    bool failed;
+    json_t *body = s_body_json(c, false, &failed);
+    if (failed) return;
+    json_t *list = json_object_get(body, "jobs");
+    const char *key;
+    json_t *val;
+    json_object_foreach(body, key, val)
+    {
+        if (strcmp(key, "jobs") != 0) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "%s: unknown field", key);
+            s_invalid(c, key, msg);
+            json_decref(body);
+            return;
+        }
+    }
+    if (!json_is_array(list) || json_array_size(list) == 0) {
+        s_invalid(c, "jobs", "jobs: must be a non-empty array of jobs");
+        json_decref(body);
+        return;
+    }
+    json_t *jobs = json_array();
+    size_t i;
+    json_array_foreach(list, i, val)
+    {
+        char field[256], message[1024], pfield[300], pmessage[1400];
+        json_t *job = hg_job_validate(val, field, sizeof field, message, sizeof message);
+        if (!job) {
+            snprintf(pfield, sizeof pfield, "jobs[%zu].%s", i, field);
+            snprintf(pmessage, sizeof pmessage, "jobs[%zu].%s", i, message);
+            s_invalid(c, pfield, pmessage);
+            json_decref(jobs);
+            json_decref(body);
+            return;
+        }
+        /* A name twice in one batch would fail as a duplicate key; say
+         * which entries clash instead. */
+        for (size_t k = 0; k < json_array_size(jobs); k++) {
+            json_t *prev = json_array_get(jobs, k);
+            if (json_equal(json_object_get(prev, "name"), json_object_get(job, "name")) &&
+                json_equal(json_object_get(prev, "namespace"), json_object_get(job, "namespace"))) {
+                snprintf(pfield, sizeof pfield, "jobs[%zu].name", i);
+                snprintf(pmessage, sizeof pmessage, "jobs[%zu].name: \"%s\" is also jobs[%zu]", i,
+                         json_string_value(json_object_get(job, "name")), k);
+                s_invalid(c, pfield, pmessage);
+                json_decref(job);
+                json_decref(jobs);
+                json_decref(body);
+                return;
+            }
+        }
+        json_array_append_new(jobs, job);
+    }
+    json_decref(body);
+
+    s_jobs_op_t a = {.jobs = jobs};
+    char err[1024];
+    int rc = s_with_db(c->api, s_op_insert, &a, err, sizeof err);
+    if (rc != 0) {
+        s_insert_error(c, rc, err, true, a.failed);
+    } else {
+        /* Committed: now (outside the transaction) tell the cluster. */
+        json_array_foreach(a.stored, i, val)
+        {
+            s_upsert(c->api, val);
+            s_add_node(c->api, val);
+        }
+        s_reply(c, MHD_HTTP_CREATED, json_pack("{s:O}", "jobs", a.stored));
+    }
+    json_decref(a.jobs);
+    json_decref(a.stored);
+}
+
+static int s_op_list(MYSQL *db, void *arg, char *err, size_t err_size)
+{
+    s_jobs_op_t *a = arg;
+    json_decref(a->stored);
+    a->stored = NULL;
+    return hg_job_db_list(db, a->ns, a->status, a->limit, a->offset, &a->stored, &a->total, err,
+                          err_size);
+}
+
+static void s_jobs_list(s_ctx_t *c)
+{
+    const char *ns = s_arg(c, "namespace"), *status = s_arg(c, "status");
+    if (ns && !s_is_ident(ns, 64)) {
+        s_invalid(c, "namespace",
+                  "namespace: must be 1-64 letters, digits, '.', '_' or '-', starting with a "
+                  "letter or digit");
+        return;
+    }
+    if (status && strcmp(status, "active") != 0 && strcmp(status, "paused") != 0 &&
+        strcmp(status, "completed") != 0) {
+        s_invalid(c, "status", "status: must be one of active, paused, completed");
+        return;
+    }
+    long limit, offset;
+    if (s_int_arg(c, "limit", 100, 1, S_JOBS_LIMIT_MAX, &limit) ||
+        s_int_arg(c, "offset", 0, 0, INT_MAX, &offset))
+        return;
+    s_jobs_op_t a = {.ns = ns, .status = status, .limit = (int) limit, .offset = (int) offset};
+    char err[1024];
+    int rc = s_with_db(c->api, s_op_list, &a, err, sizeof err);
+    if (rc != 0) {
+        s_db_error(c, rc, err);
+    } else {
+        size_t i;
+        json_t *job;
+        json_array_foreach(a.stored, i, job) s_add_node(c->api, job);
+        s_reply(c, MHD_HTTP_OK,
+                json_pack("{s:O, s:I}", "jobs", a.stored, "total", (json_int_t) a.total));
+    }
+    json_decref(a.stored);
+}
+
+static int s_op_get(MYSQL *db, void *arg, char *err, size_t err_size)
+{
+    s_jobs_op_t *a = arg;
+    json_decref(a->job);
+    a->job = NULL;
+    return hg_job_db_get(db, a->ns, a->name, &a->job, err, err_size);
+}
+
+static int s_op_delete(MYSQL *db, void *arg, char *err, size_t err_size)
+{
+    s_jobs_op_t *a = arg;
+    int rc = s_op_get(db, arg, err, err_size);
+    if (rc == 0)
+        rc = hg_job_db_delete(db, (uint64_t) json_integer_value(json_object_get(a->job, "id")), err,
+                              err_size);
+    return rc;
+}
+
+/* Change the status (unless it is already that) and read the job back. */
+static int s_op_set_status(MYSQL *db, void *arg, char *err, size_t err_size)
+{
+    s_jobs_op_t *a = arg;
+    int rc = s_op_get(db, arg, err, err_size);
+    if (rc != 0) return rc;
+    if (strcmp(json_string_value(json_object_get(a->job, "status")), a->status) == 0) return 0;
+    rc = hg_job_db_set_status(db, (uint64_t) json_integer_value(json_object_get(a->job, "id")),
+                              a->status, err, err_size);
+    if (rc == HG_ENOTFOUND) /* deleted in between */
+        snprintf(err, err_size, "job \"%s\" not found in namespace \"%s\"", a->name, a->ns);
+    return rc ? rc : s_op_get(db, arg, err, err_size);
+}
+
+static void s_job_get(s_ctx_t *c, const char *name)
+{
+    bool ok;
+    s_jobs_op_t a = {.ns = s_ns_arg(c, &ok), .name = name};
+    if (!ok) return;
+    char err[1024];
+    int rc = s_with_db(c->api, s_op_get, &a, err, sizeof err);
+    if (rc != 0) {
+        s_db_error(c, rc, err);
+        return;
+    }
+    s_add_node(c->api, a.job);
+    s_reply(c, MHD_HTTP_OK, a.job);
+}
+
+static void s_job_delete(s_ctx_t *c, const char *name)
+{
+    bool ok;
+    s_jobs_op_t a = {.ns = s_ns_arg(c, &ok), .name = name};
+    if (!ok) return;
+    char err[1024];
+    int rc = s_with_db(c->api, s_op_delete, &a, err, sizeof err);
+    if (rc != 0) {
+        s_db_error(c, rc, err);
+        json_decref(a.job);
+        return;
+    }
+    uint64_t id = (uint64_t) json_integer_value(json_object_get(a.job, "id"));
+    hg_cluster_client_t *cl = s_cluster(c->api);
+    int crc = cl ? hg_cluster_job_remove(cl, id) : HG_EUNAVAIL;
+    if (crc != 0) hg_warn("api: cluster did not drop job %s/%s: %s", a.ns, name, hg_strerror(crc));
+    json_decref(a.job);
+    s_reply(c, MHD_HTTP_OK, json_pack("{s:s}", "deleted", name));
+}
+
+static void s_job_set_status(s_ctx_t *c, const char *name, const char *status)
+{
+    bool ok;
+    s_jobs_op_t a = {.ns = s_ns_arg(c, &ok), .name = name, .status = status};
+    if (!ok) return;
+    char err[1024];
+    int rc = s_with_db(c->api, s_op_set_status, &a, err, sizeof err);
+    if (rc != 0) {
+        s_db_error(c, rc, err);
+        json_decref(a.job);
+        return;
+    }
+    s_upsert(c->api, a.job);
+    s_add_node(c->api, a.job);
+    s_reply(c, MHD_HTTP_OK, a.job);
+}
+
+static void s_job_trigger(s_ctx_t *c, const char *name)
+{
+    bool ok, failed;
+    s_jobs_op_t a = {.ns = s_ns_arg(c, &ok), .name = name};
+    if (!ok) return;
+    json_t *body = s_body_json(c, true, &failed);
+    if (failed) return;
+    json_t *params = NULL;
+    if (body) {
+        const char *key;
+        json_t *val;
+        json_object_foreach(body, key, val)
+        {
+            if (strcmp(key, "params") != 0) {
+                char msg[300];
+                snprintf(msg, sizeof msg, "%s: unknown field", key);
+                s_invalid(c, key, msg);
+                json_decref(body);
+                return;
+            }
+        }
+        params = json_object_get(body, "params");
+        if (json_is_null(params)) params = NULL;
+        if (params && !json_is_object(params)) {
+            s_invalid(c, "params", "params: must be an object of strings");
+            json_decref(body);
+            return;
+        }
+        json_object_foreach(params, key, val)
+        {
+            if (!json_is_string(val) || strlen(json_string_value(val)) != json_string_length(val) ||
+                json_string_length(val) >= HG_PROTO_MAX_STR || strlen(key) >= HG_PROTO_MAX_STR) {
+                char field[300], msg[400];
+                snprintf(field, sizeof field, "params.%s", key);
+                snprintf(msg, sizeof msg, "%s: must be a string shorter than %d bytes", field,
+                         HG_PROTO_MAX_STR);
+                s_invalid(c, field, msg);
+                json_decref(body);
+                return;
+            }
+        }
+    }
+    char err[1024];
+    int rc = s_with_db(c->api, s_op_get, &a, err, sizeof err);
+    if (rc != 0) {
+        s_db_error(c, rc, err);
+        json_decref(body);
+        return;
+    }
+    uint64_t id = (uint64_t) json_integer_value(json_object_get(a.job, "id"));
+    const char *status = json_string_value(json_object_get(a.job, "status"));
+    char node[256] = "";
+    hg_cluster_client_t *cl = s_cluster(c->api);
+    rc = cl ? hg_cluster_trigger(cl, id, params, node, sizeof node) : HG_EUNAVAIL;
+    if (rc == 0) {
+        s_reply(c, MHD_HTTP_ACCEPTED, json_pack("{s:s, s:s}", "job", name, "node", node));
+    } else if (rc == HG_ENOTFOUND && status && strcmp(status, "active") != 0) {
+        s_error(c, MHD_HTTP_CONFLICT, "no_worker", NULL, "job \"%s\" is %s", name, status);
+    } else if (rc == HG_ENOTFOUND || rc == HG_EUNAVAIL) {
+        s_error(c, MHD_HTTP_CONFLICT, "no_worker", NULL, "no live worker can take job \"%s\"",
+                name);
+    } else if (rc == HG_ETIMEOUT) {
+        s_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+                "the cluster did not answer in time");
+    } else {
+        s_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", NULL, "trigger failed: %s",
+                hg_strerror(rc));
+    }
+    json_decref(a.job);
+    json_decref(body);
+}
+
+/* ---------------------------------------------------------------------------
+ * Runs
+ * ------------------------------------------------------------------------ */
+
+/* Filters of GET /api/v1/runs and its result. */
+typedef struct {
+    const char *job_name;          /* job query argument, or NULL */
+    const char *ns;                /* its namespace */
+    const char *status;            /* status filter, or NULL */
+    int64_t since_ms, until_ms;    /* scheduled_at bounds, 0 = none */
+    bool has_before;               /* page after this run id */
+    uint8_t before[HG_RUNID_SIZE]; /* run id of the previous page's last run */
+    int limit;                     /* page size */
+    json_t *runs;                  /* out: array */
+    bool more;                     /* out: another page follows */
+} s_runs_op_t;
+
+/* One fetched runs row. The TEXT/BLOB columns hold at most 65535 bytes. */
+typedef struct {
+    uint8_t run_id[HG_RUNID_SIZE];
+    uint64_t job_id;
+    char job_name[761], node[761], status[65], trigger[65];
+    MYSQL_TIME scheduled_at, started_at, finished_at;
+    short http_status;
+    int exit_code;
+    char error[65536], output[65536];
+    uint32_t attempt;
+    unsigned long len[14];
+    my_bool is_null[14];
+    MYSQL_BIND bind[14];
+} s_run_row_t;
+
+static void s_bind_out(MYSQL_BIND *b, enum enum_field_types type, void *buf, unsigned long size,
+                       unsigned long *len, my_bool *is_null)
+{
+    b->buffer_type = type;
+    b->buffer = buf;
+    b->buffer_length = size;
+    b->length = len;
+    b->is_null = is_null;
+}
+
+static json_t *s_run_time(const MYSQL_TIME *t, my_bool is_null, int64_t *ms)
+{
+    *ms = 0;
+    if (is_null) return json_null();
+    *ms = hg_db_time_to_ms(t);
+    char buf[40];
+    hg_time_format_ms(*ms, buf, sizeof buf);
+    return json_string(buf);
+}
+
+static json_t *s_run_to_json(s_run_row_t *r)
+{
+    char id[HG_RUNID_STR_LEN + 1];
+    hg_runid_format(r->run_id, id);
+    int64_t sched_ms, start_ms, end_ms;
+    json_t *run = json_object();
+    json_object_set_new(run, "run_id", json_string(id));
+    json_object_set_new(run, "job_id", json_integer((json_int_t) r->job_id));
+    json_object_set_new(run, "job", s_json_text(r->job_name, r->len[2]));
+    json_object_set_new(run, "node", s_json_text(r->node, r->len[3]));
+    json_object_set_new(run, "scheduled_at", s_run_time(&r->scheduled_at, 0, &sched_ms));
+    json_object_set_new(run, "started_at", s_run_time(&r->started_at, r->is_null[5], &start_ms));
+    json_object_set_new(run, "finished_at", s_run_time(&r->finished_at, r->is_null[6], &end_ms));
+    json_object_set_new(run, "status", s_json_text(r->status, r->len[7]));
+    json_object_set_new(run, "http_status",
+                        r->is_null[8] ? json_null() : json_integer(r->http_status));
+    json_object_set_new(run, "exit_code", r->is_null[9] ? json_null() : json_integer(r->exit_code));
+    json_object_set_new(run, "error",
+                        r->is_null[10] ? json_null() : s_json_text(r->error, r->len[10]));
+    json_object_set_new(run, "output",
+                        r->is_null[11] ? json_null() : s_json_text(r->output, r->len[11]));
+    json_object_set_new(run, "attempt", json_integer(r->attempt));
+    json_object_set_new(run, "trigger", s_json_text(r->trigger, r->len[13]));
+    json_object_set_new(run, "duration_ms",
+                        !r->is_null[5] && !r->is_null[6] ? json_integer(end_ms - start_ms)
+                                                         : json_null());
+    return run;
+}
+
+static int s_op_runs(MYSQL *db, void *arg, char *err, size_t err_size)
+{
+    s_runs_op_t *a = arg;
+    json_decref(a->runs);
+    a->runs = json_array();
+
+    /* A job that exists is matched by id; one that is gone by the name its
+     * runs recorded. */
+    uint64_t job_id = 0;
+    if (a->job_name) {
+        json_t *job = NULL;
+        int rc = hg_job_db_get(db, a->ns, a->job_name, &job, err, err_size);
+        if (rc != 0 && rc != HG_ENOTFOUND) return rc;
+        if (job) job_id = (uint64_t) json_integer_value(json_object_get(job, "id"));
+        json_decref(job);
+    }
+
+    /* The statement text depends only on which filters are present; every
+     * value is a bound parameter. */
+    char sql[1024] = "SELECT run_id, job_id, job_name, node, scheduled_at, started_at, "
+                     "finished_at, status, http_status, exit_code, error, output, attempt, "
+                     "trigger_reason FROM runs WHERE 1 = 1";
+    MYSQL_BIND p[7];
+    memset(p, 0, sizeof p);
+    int np = 0;
+    unsigned long lens[3];
+    MYSQL_TIME since, until;
+    unsigned long before_len = HG_RUNID_SIZE;
+    if (job_id) {
+        strcat(sql, " AND job_id = ?");
+        p[np].buffer_type = MYSQL_TYPE_LONGLONG;
+        p[np].buffer = &job_id;
+        p[np++].is_unsigned = 1;
+    } else if (a->job_name) {
+        strcat(sql, " AND job_name = ?");
+        lens[0] = (unsigned long) strlen(a->job_name);
+        p[np].buffer_type = MYSQL_TYPE_STRING;
+        p[np].buffer = (void *) a->job_name;
+        p[np].buffer_length = lens[0];
+        p[np++].length = &lens[0];
+    }
+    if (a->status) {
+        strcat(sql, " AND status = ?");
+        lens[1] = (unsigned long) strlen(a->status);
+        p[np].buffer_type = MYSQL_TYPE_STRING;
+        p[np].buffer = (void *) a->status;
+        p[np].buffer_length = lens[1];
+        p[np++].length = &lens[1];
+    }
+    if (a->since_ms) {
+        strcat(sql, " AND scheduled_at >= ?");
+        hg_db_time_from_ms(a->since_ms, &since);
+        p[np].buffer_type = MYSQL_TYPE_DATETIME;
+        p[np++].buffer = &since;
+    }
+    if (a->until_ms) {
+        strcat(sql, " AND scheduled_at < ?");
+        hg_db_time_from_ms(a->until_ms, &until);
+        p[np].buffer_type = MYSQL_TYPE_DATETIME;
+        p[np++].buffer = &until;
+    }
+    if (a->has_before) {
+        strcat(sql, " AND run_id < ?");
+        p[np].buffer_type = MYSQL_TYPE_BLOB;
+        p[np].buffer = a->before;
+        p[np].buffer_length = HG_RUNID_SIZE;
+        p[np++].length = &before_len;
+    }
+    /* One row more than asked tells whether another page follows. */
+    strcat(sql, " ORDER BY run_id DESC LIMIT ?");
+    int32_t limit = a->limit + 1;
+    p[np].buffer_type = MYSQL_TYPE_LONG;
+    p[np++].buffer = &limit;
+
+    MYSQL_STMT *stmt = hg_db_prepare(db, sql, err, err_size);
+    if (!stmt) return HG_EDB;
+    s_run_row_t *r = calloc(1, sizeof *r);
+    if (!r) {
+        mysql_stmt_close(stmt);
+        return HG_ENOMEM;
+    }
+    MYSQL_BIND *b = r->bind;
+    s_bind_out(&b[0], MYSQL_TYPE_BLOB, r->run_id, HG_RUNID_SIZE, &r->len[0], &r->is_null[0]);
+    s_bind_out(&b[1], MYSQL_TYPE_LONGLONG, &r->job_id, 0, &r->len[1], &r->is_null[1]);
+    b[1].is_unsigned = 1;
+    s_bind_out(&b[2], MYSQL_TYPE_STRING, r->job_name, sizeof r->job_name, &r->len[2],
+               &r->is_null[2]);
+    s_bind_out(&b[3], MYSQL_TYPE_STRING, r->node, sizeof r->node, &r->len[3], &r->is_null[3]);
+    s_bind_out(&b[4], MYSQL_TYPE_DATETIME, &r->scheduled_at, 0, &r->len[4], &r->is_null[4]);
+    s_bind_out(&b[5], MYSQL_TYPE_DATETIME, &r->started_at, 0, &r->len[5], &r->is_null[5]);
+    s_bind_out(&b[6], MYSQL_TYPE_DATETIME, &r->finished_at, 0, &r->len[6], &r->is_null[6]);
+    s_bind_out(&b[7], MYSQL_TYPE_STRING, r->status, sizeof r->status, &r->len[7], &r->is_null[7]);
+    s_bind_out(&b[8], MYSQL_TYPE_SHORT, &r->http_status, 0, &r->len[8], &r->is_null[8]);
+    s_bind_out(&b[9], MYSQL_TYPE_LONG, &r->exit_code, 0, &r->len[9], &r->is_null[9]);
+    s_bind_out(&b[10], MYSQL_TYPE_STRING, r->error, sizeof r->error, &r->len[10], &r->is_null[10]);
+    s_bind_out(&b[11], MYSQL_TYPE_BLOB, r->output, sizeof r->output, &r->len[11], &r->is_null[11]);
+    s_bind_out(&b[12], MYSQL_TYPE_LONG, &r->attempt, 0, &r->len[12], &r->is_null[12]);
+    b[12].is_unsigned = 1;
+    s_bind_out(&b[13], MYSQL_TYPE_STRING, r->trigger, sizeof r->trigger, &r->len[13],
+               &r->is_null[13]);
+
+    int rc = 0;
+    if (mysql_stmt_bind_param(stmt, p) || mysql_stmt_execute(stmt) ||
+        mysql_stmt_store_result(stmt) || mysql_stmt_bind_result(stmt, b)) {
+        snprintf(err, err_size, "list runs: %s", mysql_stmt_error(stmt));
+        rc = HG_EDB;
+    }
+    a->more = false;
+    while (rc == 0) {
+        int f = mysql_stmt_fetch(stmt);
+        if (f == MYSQL_NO_DATA) break;
+        if (f == 1) {
+            snprintf(err, err_size, "list runs: %s", mysql_stmt_error(stmt));
+            rc = HG_EDB;
+            break;
+        }
+        /* MYSQL_DATA_TRUNCATED cannot cut a column: every buffer holds the
+         * largest value its column type allows. */
+        if ((int) json_array_size(a->runs) == a->limit) {
+            a->more = true;
+            break;
+        }
+        json_array_append_new(a->runs, s_run_to_json(r));
+    }
+    free(r);
+    mysql_stmt_free_result(stmt);
+    mysql_stmt_close(stmt);
+    return rc;
+}
+
+static void s_runs_list(s_ctx_t *c)
+{
+    s_runs_op_t a = {0};
+    bool ok;
+    a.ns = s_ns_arg(c, &ok);
+    if (!ok) return;
+    a.job_name = s_arg(c, "job");
+    a.status = s_arg(c, "status");
+    if (a.status && hg_run_status_parse(a.status) < 0) {
+        s_invalid(c, "status",
+                  "status: must be one of running, success, failed, timeout, crashed, lost, "
+                  "skipped");
+        return;
+    }
+    const char *since = s_arg(c, "since"), *until = s_arg(c, "until"), *before = s_arg(c, "before");
+    if (since && hg_time_parse_rfc3339(since, &a.since_ms) != 0) {
+        s_invalid(c, "since", "since: must be an RFC 3339 time (e.g. 2026-11-21T10:00:00Z)");
+        return;
+    }
+    if (until && hg_time_parse_rfc3339(until, &a.until_ms) != 0) {
+        s_invalid(c, "until", "until: must be an RFC 3339 time (e.g. 2026-11-21T10:00:00Z)");
+        return;
+    }
+    if (before) {
+        if (hg_runid_parse(before, a.before) != 0) {
+            s_invalid(c, "before", "before: must be a run id (the \"next\" of the previous page)");
+            return;
+        }
+        a.has_before = true;
+    }
+    long limit;
+    if (s_int_arg(c, "limit", 50, 1, S_RUNS_LIMIT_MAX, &limit)) return;
+    a.limit = (int) limit;
+    char err[1024];
+    int rc = s_with_db(c->api, s_op_runs, &a, err, sizeof err);
+    if (rc != 0) {
+        s_db_error(c, rc, err);
+    } else {
+        json_t *next = json_null();
+        size_t n = json_array_size(a.runs);
+        if (a.more && n > 0)
+            next = json_incref(json_object_get(json_array_get(a.runs, n - 1), "run_id"));
+        s_reply(c, MHD_HTTP_OK, json_pack("{s:O, s:o}", "runs", a.runs, "next", next));
+    }
+    json_decref(a.runs);
+}
+
+/* ---------------------------------------------------------------------------
+ * Nodes and health
+ * ------------------------------------------------------------------------ */
+
+static void s_nodes_list(s_ctx_t *c)
+{
+    hg_cluster_client_t *cl = s_cluster(c->api);
+    json_t *nodes = cl ? hg_cluster_nodes(cl) : NULL;
+    if (!nodes) {
+        s_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL, "the cluster did not answer");
+        return;
+    }
+    s_reply(c, MHD_HTTP_OK, json_pack("{s:o}", "nodes", nodes));
+}
+
+static int s_op_ping(MYSQL *db, void *arg, char *err, size_t err_size)
+{
+    if (mysql_ping(db) != 0) {
+        snprintf(err, err_size, "%s", mysql_error(db));
+        return HG_EDB;
+    }
+    return 0;
+}
+
+static void s_healthz(s_ctx_t *c)
+{
+    char err[1024];
+    int rc = s_with_db(c->api, s_op_ping, NULL, err, sizeof err);
+    int workers = 0, jobs = 0;
+    hg_cluster_client_t *cl = s_cluster(c->api);
+    int crc = cl ? hg_cluster_stats(cl, &workers, &jobs) : HG_EUNAVAIL;
+    json_t *body = json_pack("{s:s, s:s, s:i, s:i}", "status", rc == 0 ? "ok" : "degraded", "db",
+                             rc == 0 ? "ok" : "down", "workers", workers, "jobs", jobs);
+    if (rc != 0) json_object_set_new(body, "db_error", json_string(err));
+    if (crc != 0) json_object_set_new(body, "cluster", json_string(hg_strerror(crc)));
+    s_reply(c, rc == 0 ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, body);
+}
+
+/* ---------------------------------------------------------------------------
+ * Routing
+ * ------------------------------------------------------------------------ */
+
+static bool s_method_is(s_ctx_t *c, const char *m)
+{
+    return strcmp(c->method, m) == 0;
+}
+
+static void s_not_allowed(s_ctx_t *c, const char *allow)
+{
+    c->allow = allow;
+    s_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL,
+            "%s is not allowed on %s (allowed: %s)", c->method, c->url, allow);
+}
+
+static void s_route(s_ctx_t *c)
+{
+    const char *url = c->url;
+    if (strcmp(url, "/healthz") == 0) {
+        if (s_method_is(c, "GET"))
+            s_healthz(c);
+        else
+            s_not_allowed(c, "GET");
+    } else if (strcmp(url, "/api/v1/jobs") == 0) {
+        if (s_method_is(c, "GET"))
+            s_jobs_list(c);
+        else if (s_method_is(c, "POST"))
+            s_jobs_create(c);
+        else
+            s_not_allowed(c, "GET, POST");
+    } else if (strcmp(url, "/api/v1/jobs:batch") == 0) {
+        if (s_method_is(c, "POST"))
+            s_jobs_batch(c);
+        else
+            s_not_allowed(c, "POST");
+    } else if (strcmp(url, "/api/v1/runs") == 0) {
+        if (s_method_is(c, "GET"))
+            s_runs_list(c);
+        else
+            s_not_allowed(c, "GET");
+    } else if (strcmp(url, "/api/v1/nodes") == 0) {
+        if (s_method_is(c, "GET"))
+            s_nodes_list(c);
+        else
+            s_not_allowed(c, "GET");
+    } else if (strncmp(url, S_JOBS_PREFIX, strlen(S_JOBS_PREFIX)) == 0 &&
+               url[strlen(S_JOBS_PREFIX)] != '\0') {
+        /* /api/v1/jobs/{name}[/action] */
+        const char *name = url + strlen(S_JOBS_PREFIX);
+        const char *slash = strchr(name, '/');
+        char buf[256];
+        size_t name_len = slash ? (size_t) (slash - name) : strlen(name);
+        const char *action = slash ? slash + 1 : NULL;
+        if (name_len == 0 || name_len >= sizeof buf || (action && strchr(action, '/')) ||
+            (action && strcmp(action, "pause") != 0 && strcmp(action, "resume") != 0 &&
+             strcmp(action, "trigger") != 0)) {
+            s_error(c, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no route for %s %s", c->method, url);
+            return;
+        }
+        memcpy(buf, name, name_len);
+        buf[name_len] = '\0';
+        if (!action) {
+            if (s_method_is(c, "GET"))
+                s_job_get(c, buf);
+            else if (s_method_is(c, "DELETE"))
+                s_job_delete(c, buf);
+            else
+                s_not_allowed(c, "GET, DELETE");
+        } else if (!s_method_is(c, "POST")) {
+            s_not_allowed(c, "POST");
+        } else if (strcmp(action, "pause") == 0) {
+            s_job_set_status(c, buf, "paused");
+        } else if (strcmp(action, "resume") == 0) {
+            s_job_set_status(c, buf, "active");
+        } else {
+            s_job_trigger(c, buf);
+        }
+    } else {
+        s_error(c, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no route for %s %s", c->method, url);
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * libmicrohttpd glue
+ * ------------------------------------------------------------------------ */
+
+static enum MHD_Result s_send(struct MHD_Connection *conn, int status, json_t *body,
+                              const char *allow)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    if (!text) {
+        text = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"cannot encode reply\"}}");
+        status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        if (!text) return MHD_NO;
+    }
+    size_t len = strlen(text);
+    /* Replies end with a newline, which is friendlier to curl users. */
+    char *line = realloc(text, len + 2);
+    if (line) {
+        text = line;
+        text[len++] = '\n';
+        text[len] = '\0';
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned int) status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static void s_log_request(const char *method, const char *url, int status, int64_t start_us)
+{
+    hg_debug("api: %s %s -> %d (%.1f ms)", method, url, status,
+             (double) (hg_mono_us() - start_us) / 1000.0);
+}
+
+static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
+{
+    hg_api_t *api = cls;
+    s_req_t *req = *con_cls;
+    if (!req) {
+        /* First call: headers only. Refuse a declared oversize body before
+         * reading it. */
+        req = calloc(1, sizeof *req);
+        if (!req) return MHD_NO;
+        req->start_us = hg_mono_us();
+        *con_cls = req;
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > HG_API_MAX_BODY) {
+            s_ctx_t c = {.api = api, .conn = conn, .method = method, .url = url, .req = req};
+            s_error(&c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", NULL,
+                    "request body is over %u bytes", HG_API_MAX_BODY);
+            enum MHD_Result ret = s_send(conn, c.status, c.reply, NULL);
+            s_log_request(method, url, c.status, req->start_us);
+            json_decref(c.reply);
+            req->too_large = true;
+            return ret;
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (req->too_large || req->len + n > HG_API_MAX_BODY) {
+            req->too_large = true; /* keep reading, answer 413 at the end */
+            return MHD_YES;
+        }
+        if (req->len + n + 1 > req->cap) {
+            size_t cap = req->cap ? req->cap : 4096;
+            while (cap < req->len + n + 1)
+                cap *= 2;
+            char *body = realloc(req->body, cap);
+            if (!body) return MHD_NO;
+            req->body = body;
+            req->cap = cap;
+        }
+        memcpy(req->body + req->len, upload_data, n);
+        req->len += n;
+        req->body[req->len] = '\0';
+        return MHD_YES;
+    }
+
+    s_ctx_t c = {.api = api, .conn = conn, .method = method, .url = url, .req = req};
+    if (req->too_large)
+        s_error(&c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", NULL, "request body is over %u bytes",
+                HG_API_MAX_BODY);
+    else
+        s_route(&c);
+    if (!c.reply) s_error(&c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", NULL, "no reply");
+    enum MHD_Result ret = s_send(conn, c.status, c.reply, c.allow);
+    s_log_request(method, url, c.status, req->start_us);
+    json_decref(c.reply);
+    return ret;
+}
+
+static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                        enum MHD_RequestTerminationCode toe)
+{
+    s_req_t *req = *con_cls;
+    if (req) {
+        free(req->body);
+        free(req);
+        *con_cls = NULL;
+    }
+}
+
+static void s_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[1024];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    hg_warn("api: %s", line);
+}
+
+static char *s_dup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+hg_api_t *hg_api_start(const char *bind_host, int port, const hg_db_params_t *db, char *err,
+                       size_t err_size)
+{
+    if (!db || port < 0 || port > 65535) {
+        snprintf(err, err_size, "api: invalid arguments");
+        return NULL;
+    }
+    hg_api_t *api = calloc(1, sizeof *api);
+    if (!api) {
+        snprintf(err, err_size, "api: out of memory");
+        return NULL;
+    }
+    api->db = *db;
+    api->db.host = api->db_strings[0] = s_dup(db->host);
+    api->db.socket = api->db_strings[1] = s_dup(db->socket);
+    api->db.user = api->db_strings[2] = s_dup(db->user);
+    api->db.password = api->db_strings[3] = s_dup(db->password);
+    api->db.database = api->db_strings[4] = s_dup(db->database);
+
+    if (!bind_host || !*bind_host || strcmp(bind_host, "*") == 0) bind_host = "0.0.0.0";
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    char service[16];
+    snprintf(service, sizeof service, "%d", port);
+    int gai = getaddrinfo(bind_host, service, &hints, &ai);
+    if (gai != 0 || !ai) {
+        snprintf(err, err_size, "api: cannot resolve bind address %s: %s", bind_host,
+                 gai_strerror(gai));
+        hg_api_stop(&api);
+        return NULL;
+    }
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
+    api->daemon = MHD_start_daemon(
+        flags, (uint16_t) port, NULL, NULL, &s_handler, api, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_NOTIFY_COMPLETED, &s_completed, api, MHD_OPTION_EXTERNAL_LOGGER, &s_mhd_log, api,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 60, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!api->daemon) {
+        snprintf(err, err_size, "api: cannot listen on %s:%d (address in use or not local?)",
+                 bind_host, port);
+        hg_api_stop(&api);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(api->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    api->port = info ? info->port : port;
+    hg_info("api: listening on http://%s:%d", bind_host, api->port);
+    return api;
+}
+
+int hg_api_port(const hg_api_t *api)
+{
+    return api ? api->port : 0;
+}
+
+void hg_api_stop(hg_api_t **api)
+{
+    if (!api || !*api) return;
+    hg_api_t *self = *api;
+    /* Joins the polling thread: from here on the connection and the
+     * cluster client belong to this thread. */
+    if (self->daemon) MHD_stop_daemon(self->daemon);
+    hg_db_close(&self->conn);
+    hg_cluster_client_destroy(&self->cluster);
+    for (size_t i = 0; i < 5; i++)
+        free(self->db_strings[i]);
+    free(self);
+    *api = NULL;
+}

@@ -1,0 +1,33 @@
+/* api: the master's REST API (docs/api.md) on libmicrohttpd.
+ *
+ * One internal polling thread serves every connection, so every handler
+ * runs on that one thread. That thread lazily opens and keeps its own MySQL
+ * connection and its own cluster client (both single-thread objects); a
+ * handler never shares them. Writes go to MySQL first, then to the cluster
+ * actor, never inside a database transaction. */
+#ifndef HG_MASTER_API_H
+#define HG_MASTER_API_H
+
+#include "db.h"
+
+#include <stddef.h>
+
+#define HG_API_MAX_BODY (1u << 20) /* request bodies beyond this are answered 413 */
+
+typedef struct hg_api hg_api_t;
+
+/* Listen on bind_host:port (NULL, "" or "*" for every IPv4 address; port 0
+ * picks a free port, see hg_api_port) and serve. db is copied. Returns NULL
+ * with the reason in err when the socket cannot be bound. */
+hg_api_t *hg_api_start(const char *bind_host, int port, const hg_db_params_t *db, char *err,
+                       size_t err_size);
+
+/* The TCP port actually bound. */
+int hg_api_port(const hg_api_t *api);
+
+/* Stop serving (waits for the request in progress), close the database
+ * connection and the cluster client, free, and NULL the pointer. Safe on
+ * NULL. */
+void hg_api_stop(hg_api_t **api);
+
+#endif

@@ -1,0 +1,923 @@
+/* cluster: workers, heartbeats, leases, placement and run-record flow.
+ *
+ * Lease rule (DESIGN.md section 3): a worker fires only while it holds a
+ * lease, which it extends when this actor echoes its heartbeats. This actor
+ * reassigns a silent worker's jobs only after lease + margin has passed
+ * since it last *received* a heartbeat from it; by then the worker's own
+ * lease has run out, whatever the direction of a partition, so two workers
+ * never hold a firing lease for the same job at once. */
+#include "cluster.h"
+#include "cluster_internal.h"
+#include "hg_error.h"
+#include "hg_log.h"
+#include "hg_proto.h"
+#include "hg_runid.h"
+#include "hg_time.h"
+#include "job.h"
+#include "store.h"
+
+#include <inttypes.h>
+
+typedef enum { S_NODE_ACTIVE, S_NODE_LOST, S_NODE_LEFT } s_node_state_t;
+static const char *s_node_state_names[] = {"active", "lost", "left"};
+
+typedef struct {
+    char name[192];          /* node name = ZeroMQ routing id */
+    s_node_state_t state;    /* active / lost / left */
+    json_t *labels;          /* object of strings */
+    uint32_t capacity;       /* concurrent runs it accepts */
+    char version[32];        /* software version */
+    int64_t last_hb_mono_ms; /* when we last heard from it (monotonic) */
+    int64_t last_hb_wall_ms; /* same, wall clock, for display */
+    uint32_t jobs;           /* assignments it holds (by our table) */
+    uint32_t running;        /* runs in flight, from its heartbeat */
+    uint32_t unacked;        /* records it holds unacknowledged */
+} s_node_t;
+
+typedef struct {
+    uint64_t id;          /* catalogue id */
+    json_t *json;         /* job in API form (owned) */
+    hg_assign_t spec;     /* wire spec; epoch and last_fire_ms set on send */
+    char node[192];       /* holder, "" when unassigned */
+    uint64_t epoch;       /* current assignment epoch */
+    int64_t last_fire_ms; /* last scheduled time known to have fired */
+} s_job_t;
+
+typedef struct {
+    hg_cluster_args_t *args; /* settings */
+    zsock_t *pipe;           /* to main */
+    zsock_t *router;         /* workers */
+    zsock_t *api;            /* hg_cluster_client_t requests */
+    zactor_t *store;         /* store writer */
+    zloop_t *loop;           /* reactor */
+    zhashx_t *nodes;         /* name -> s_node_t */
+    zhashx_t *jobs;          /* id text -> s_job_t */
+    uint64_t seq;            /* our message sequence */
+    int64_t started_mono_ms; /* start time; placement waits for workers to re-HELLO */
+    bool placement_due;      /* some active job is unassigned */
+    uint64_t decode_errors;  /* malformed messages seen */
+    uint64_t master_epoch;   /* leadership epoch (single master: start time) */
+} s_cluster_t;
+
+/* ---------------------------------------------------------------- helpers */
+
+static void s_send_to(s_cluster_t *self, const char *node, hg_msg_t *msg)
+{
+    msg->seq = ++self->seq;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = hg_msg_encode(msg, &buf, &len);
+    if (rc != 0) {
+        hg_error("cluster: cannot encode %s for %s: %s", hg_msg_type_name(msg->type), node,
+                 hg_strerror(rc));
+        return;
+    }
+    zmsg_t *z = zmsg_new();
+    zmsg_addmem(z, node, strlen(node));
+    zmsg_addmem(z, buf, len);
+    free(buf);
+    if (zmsg_send(&z, self->router) != 0) {
+        hg_debug("cluster: %s to %s not delivered (not connected)", hg_msg_type_name(msg->type),
+                 node);
+        zmsg_destroy(&z);
+    }
+}
+
+static void s_send_error(s_cluster_t *self, const char *node, int code, const char *text)
+{
+    hg_msg_t msg = {.type = HG_MSG_ERROR};
+    msg.u.error.code = code;
+    msg.u.error.message = (char *) text;
+    s_send_to(self, node, &msg);
+}
+
+static s_job_t *s_job_find(s_cluster_t *self, uint64_t id)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%" PRIu64, id);
+    return zhashx_lookup(self->jobs, key);
+}
+
+static void s_job_free(void **item)
+{
+    s_job_t *job = *item;
+    if (job) {
+        json_decref(job->json);
+        hg_assign_clear(&job->spec);
+        free(job);
+        *item = NULL;
+    }
+}
+
+static void s_node_free(void **item)
+{
+    s_node_t *node = *item;
+    if (node) {
+        json_decref(node->labels);
+        free(node);
+        *item = NULL;
+    }
+}
+
+static void s_store_node(s_cluster_t *self, s_node_t *node)
+{
+    char *labels = json_dumps(node->labels ? node->labels : json_object(), JSON_COMPACT);
+    char cap[16];
+    snprintf(cap, sizeof cap, "%u", node->capacity);
+    zsock_send(self->store, "ssssss", "NODE", node->name, s_node_state_names[node->state],
+               labels ? labels : "{}", cap, node->version);
+    free(labels);
+}
+
+static void s_store_assign(s_cluster_t *self, s_job_t *job)
+{
+    char id[24], epoch[24];
+    snprintf(id, sizeof id, "%" PRIu64, job->id);
+    snprintf(epoch, sizeof epoch, "%" PRIu64, job->epoch);
+    if (job->node[0])
+        zsock_send(self->store, "ssss", "ASSIGN", id, job->node, epoch);
+    else
+        zsock_send(self->store, "ss", "UNASSIGN", id);
+}
+
+static void s_send_assign(s_cluster_t *self, s_job_t *job)
+{
+    hg_msg_t msg = {.type = HG_MSG_ASSIGN};
+    job->spec.epoch = job->epoch;
+    job->spec.last_fire_ms = job->last_fire_ms;
+    msg.u.assign = job->spec;
+    s_send_to(self, job->node, &msg);
+}
+
+static void s_send_revoke(s_cluster_t *self, const char *node, uint64_t job_id, uint64_t epoch)
+{
+    hg_msg_t msg = {.type = HG_MSG_REVOKE};
+    msg.u.revoke.job_id = job_id;
+    msg.u.revoke.epoch = epoch;
+    s_send_to(self, node, &msg);
+}
+
+/* Forget where a job is held (the caller has revoked it or its node is
+ * gone). */
+static void s_job_unassign(s_cluster_t *self, s_job_t *job)
+{
+    if (!job->node[0])
+        return;
+    s_node_t *node = zhashx_lookup(self->nodes, job->node);
+    if (node && node->jobs > 0)
+        node->jobs--;
+    job->node[0] = '\0';
+    self->placement_due = true;
+}
+
+static bool s_node_allowed(s_job_t *job, const char *name)
+{
+    json_t *pins = hg_job_pinned_nodes(job->json);
+    if (!pins || json_array_size(pins) == 0)
+        return true;
+    size_t i;
+    json_t *v;
+    json_array_foreach(pins, i, v)
+    {
+        if (json_is_string(v) && streq(json_string_value(v), name))
+            return true;
+    }
+    return false;
+}
+
+/* Least-loaded active node the job may run on, or NULL. */
+static s_node_t *s_pick_node(s_cluster_t *self, s_job_t *job)
+{
+    s_node_t *best = NULL;
+    for (s_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes)) {
+        if (n->state != S_NODE_ACTIVE || !s_node_allowed(job, n->name))
+            continue;
+        if (!best || n->jobs < best->jobs)
+            best = n;
+    }
+    return best;
+}
+
+static void s_job_assign_to(s_cluster_t *self, s_job_t *job, s_node_t *node)
+{
+    job->epoch++;
+    snprintf(job->node, sizeof job->node, "%s", node->name);
+    node->jobs++;
+    s_send_assign(self, job);
+    s_store_assign(self, job);
+    hg_debug("cluster: job %s (id %" PRIu64 ") -> %s, epoch %" PRIu64, job->spec.name, job->id,
+             node->name, job->epoch);
+}
+
+/* Give every unassigned job to a live worker. Held back for lease + margin
+ * after start-up so that workers of a previous master can report (HELLO)
+ * what they still hold before anything is handed out twice. */
+static void s_place(s_cluster_t *self)
+{
+    if (!self->placement_due)
+        return;
+    if (hg_mono_ms() - self->started_mono_ms < self->args->lease_ms + self->args->margin_ms)
+        return;
+    self->placement_due = false;
+    size_t placed = 0, waiting = 0;
+    for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
+        if (job->node[0])
+            continue;
+        s_node_t *node = s_pick_node(self, job);
+        if (!node) {
+            waiting++;
+            continue;
+        }
+        s_job_assign_to(self, job, node);
+        placed++;
+    }
+    if (placed)
+        hg_info("cluster: placed %zu jobs%s", placed, waiting ? "" : "; every job is assigned");
+    if (waiting) {
+        hg_debug("cluster: %zu jobs wait for an eligible worker", waiting);
+        self->placement_due = true;
+    }
+}
+
+/* Add or replace a job from its API object. Takes a reference. */
+static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms)
+{
+    json_t *idv = json_object_get(json, "id");
+    const char *status = json_string_value(json_object_get(json, "status"));
+    if (!json_is_integer(idv) || !status)
+        return HG_EINVAL;
+    uint64_t id = (uint64_t) json_integer_value(idv);
+    s_job_t *job = s_job_find(self, id);
+    if (!streq(status, "active")) {
+        if (job) {
+            if (job->node[0])
+                s_send_revoke(self, job->node, job->id, job->epoch);
+            s_job_unassign(self, job);
+            s_store_assign(self, job);
+            char key[24];
+            snprintf(key, sizeof key, "%" PRIu64, id);
+            zhashx_delete(self->jobs, key);
+        }
+        return 0;
+    }
+    hg_assign_t spec = {0};
+    int rc = hg_job_to_assign(json, &spec);
+    if (rc != 0) {
+        hg_assign_clear(&spec);
+        return rc;
+    }
+    if (!job) {
+        job = calloc(1, sizeof *job);
+        if (!job) {
+            hg_assign_clear(&spec);
+            return HG_ENOMEM;
+        }
+        job->id = id;
+        job->last_fire_ms = last_fire_ms;
+        char key[24];
+        snprintf(key, sizeof key, "%" PRIu64, id);
+        zhashx_insert(self->jobs, key, job);
+    } else {
+        hg_assign_clear(&job->spec);
+        json_decref(job->json);
+    }
+    job->spec = spec;
+    job->json = json_incref(json);
+    if (job->node[0]) {
+        s_node_t *node = zhashx_lookup(self->nodes, job->node);
+        if (node && node->state == S_NODE_ACTIVE && s_node_allowed(job, node->name)) {
+            /* Same holder, new spec: a new epoch replaces the old one. */
+            job->epoch++;
+            s_send_assign(self, job);
+            s_store_assign(self, job);
+        } else {
+            if (node)
+                s_send_revoke(self, job->node, job->id, job->epoch);
+            s_job_unassign(self, job);
+        }
+    } else {
+        self->placement_due = true;
+    }
+    s_place(self);
+    return 0;
+}
+
+/* ----------------------------------------------------------- node events */
+
+static void s_node_lost(s_cluster_t *self, s_node_t *node, const char *why)
+{
+    node->state = S_NODE_LOST;
+    size_t moved = 0;
+    for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
+        if (streq(job->node, node->name)) {
+            s_job_unassign(self, job);
+            moved++;
+        }
+    }
+    node->jobs = 0;
+    hg_warn("cluster: worker %s lost (%s); reassigning its %zu jobs", node->name, why, moved);
+    s_store_node(self, node);
+    self->placement_due = true;
+    s_place(self);
+}
+
+static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
+{
+    hg_hello_t *h = &msg->u.hello;
+    if (!streq(h->node, name)) {
+        hg_warn("cluster: HELLO from routing id %s names node %s; refused", name, h->node);
+        s_send_error(self, name, HG_EINVAL, "HELLO node name must equal the routing id");
+        return;
+    }
+    s_node_t *node = zhashx_lookup(self->nodes, name);
+    if (!node) {
+        node = calloc(1, sizeof *node);
+        if (!node)
+            return;
+        snprintf(node->name, sizeof node->name, "%s", name);
+        zhashx_insert(self->nodes, name, node);
+    }
+    bool was_active = node->state == S_NODE_ACTIVE && node->last_hb_mono_ms > 0;
+    node->state = S_NODE_ACTIVE;
+    node->capacity = h->capacity;
+    snprintf(node->version, sizeof node->version, "%s", h->version ? h->version : "");
+    json_decref(node->labels);
+    node->labels = json_object();
+    for (size_t i = 0; i < h->labels_n; i++)
+        json_object_set_new(node->labels, h->labels[i].key, json_string(h->labels[i].value));
+    node->last_hb_mono_ms = hg_mono_ms();
+    node->last_hb_wall_ms = hg_now_ms();
+    node->unacked = h->unacked;
+
+    hg_msg_t welcome = {.type = HG_MSG_WELCOME};
+    welcome.u.welcome.master = (char *) self->args->master_name;
+    welcome.u.welcome.master_epoch = self->master_epoch;
+    welcome.u.welcome.heartbeat_ms = (uint32_t) self->args->heartbeat_ms;
+    welcome.u.welcome.lease_ms = (uint32_t) self->args->lease_ms;
+
+    /* Reconcile what the worker says it holds with our table: keep what
+     * is still ours to give (adopting it after a master restart), revoke
+     * the rest. REVOKEs go out before WELCOME; the worker handles them
+     * before its next lease extension. */
+    zhashx_t *held = zhashx_new();
+    size_t adopted = 0, revoked = 0;
+    for (size_t i = 0; i < h->held_n; i++) {
+        hg_held_t *hj = &h->held[i];
+        s_job_t *job = s_job_find(self, hj->job_id);
+        bool keep = false;
+        if (job) {
+            if (streq(job->node, name)) {
+                keep = hj->epoch == job->epoch;
+            } else if (!job->node[0]) {
+                keep = s_node_allowed(job, name);
+                if (keep) {
+                    snprintf(job->node, sizeof job->node, "%s", name);
+                    node->jobs++;
+                    adopted++;
+                }
+            }
+        }
+        if (keep) {
+            if (hj->epoch > job->epoch)
+                job->epoch = hj->epoch;
+            if (hj->last_fire_ms > job->last_fire_ms)
+                job->last_fire_ms = hj->last_fire_ms;
+            char key[24];
+            snprintf(key, sizeof key, "%" PRIu64, job->id);
+            zhashx_insert(held, key, job);
+        } else {
+            s_send_revoke(self, name, hj->job_id, hj->epoch);
+            revoked++;
+        }
+    }
+    s_send_to(self, name, &welcome);
+    /* Re-send every assignment of this node: the spec may have changed
+     * while it was away, and a restarted worker holds nothing. */
+    node->jobs = 0;
+    for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
+        if (streq(job->node, name)) {
+            char key[24];
+            snprintf(key, sizeof key, "%" PRIu64, job->id);
+            if (!zhashx_lookup(held, key))
+                job->epoch++;
+            node->jobs++;
+            s_send_assign(self, job);
+            s_store_assign(self, job);
+        }
+    }
+    zhashx_destroy(&held);
+    hg_info("cluster: worker %s %s (capacity %u, holds %zu, adopted %zu, revoked %zu, "
+            "unacked %u)",
+            name, was_active ? "re-joined" : "joined", node->capacity, h->held_n, adopted, revoked,
+            h->unacked);
+    s_store_node(self, node);
+    self->placement_due = true;
+    s_place(self);
+}
+
+static void s_on_heartbeat(s_cluster_t *self, const char *name, hg_msg_t *msg)
+{
+    s_node_t *node = zhashx_lookup(self->nodes, name);
+    if (!node || node->state != S_NODE_ACTIVE) {
+        /* Unknown (we restarted) or declared lost: its lease is not
+         * renewed until it says HELLO again and we reconcile. */
+        s_send_error(self, name, HG_ENOTFOUND, "no session for this node; send HELLO");
+        return;
+    }
+    node->last_hb_mono_ms = hg_mono_ms();
+    node->last_hb_wall_ms = hg_now_ms();
+    node->running = msg->u.heartbeat.running;
+    node->unacked = msg->u.heartbeat.unacked;
+    hg_msg_t echo = {.type = HG_MSG_HEARTBEAT};
+    echo.u.heartbeat.echo = msg->seq;
+    echo.u.heartbeat.jobs = node->jobs;
+    s_send_to(self, name, &echo);
+}
+
+static void s_on_runs(s_cluster_t *self, const char *name, hg_msg_t **msgp)
+{
+    hg_msg_t *msg = *msgp;
+    s_node_t *node = zhashx_lookup(self->nodes, name);
+    if (node) {
+        node->last_hb_mono_ms = hg_mono_ms();
+    }
+    hg_runs_t *runs = &msg->u.runs;
+    for (size_t i = 0; i < runs->runs_n; i++) {
+        hg_run_t *r = &runs->runs[i];
+        s_job_t *job = s_job_find(self, r->job_id);
+        if (job && r->scheduled_ms > job->last_fire_ms && r->reason &&
+            (streq(r->reason, "schedule") || streq(r->reason, "misfire")))
+            job->last_fire_ms = r->scheduled_ms;
+    }
+    hg_store_batch_t *batch = calloc(1, sizeof *batch);
+    if (!batch)
+        return;
+    snprintf(batch->node, sizeof batch->node, "%s", name);
+    batch->msg = msg;
+    *msgp = NULL;
+    zsock_send(self->store, "sp", "RUNS", batch);
+}
+
+static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
+{
+    s_cluster_t *self = arg;
+    zmsg_t *z = zmsg_recv(router);
+    if (!z)
+        return 0;
+    zframe_t *id = zmsg_pop(z);
+    zframe_t *body = zmsg_pop(z);
+    char name[192] = "";
+    if (id) {
+        size_t n = zframe_size(id) < sizeof name - 1 ? zframe_size(id) : sizeof name - 1;
+        memcpy(name, zframe_data(id), n);
+        name[n] = '\0';
+    }
+    hg_msg_t *msg = NULL;
+    char detail[256] = "";
+    int rc = body ? hg_msg_decode(zframe_data(body), zframe_size(body), &msg, detail,
+                                  sizeof detail)
+                  : HG_ETRUNC;
+    if (rc != 0 || zmsg_size(z) != 0) {
+        self->decode_errors++;
+        hg_warn("cluster: malformed message from %s dropped: %s (%s)", name, hg_strerror(rc),
+                detail);
+        char text[384];
+        snprintf(text, sizeof text, "malformed message: %s: %s", hg_strerror(rc), detail);
+        s_send_error(self, name, rc ? rc : HG_ETRAILING, text);
+    } else {
+        switch (msg->type) {
+        case HG_MSG_HELLO:
+            s_on_hello(self, name, msg);
+            break;
+        case HG_MSG_HEARTBEAT:
+            s_on_heartbeat(self, name, msg);
+            break;
+        case HG_MSG_RUN_STARTED:
+        case HG_MSG_RUN_FINISHED:
+            s_on_runs(self, name, &msg);
+            break;
+        case HG_MSG_ERROR:
+            hg_warn("cluster: worker %s reports error %d: %s", name, msg->u.error.code,
+                    msg->u.error.message);
+            break;
+        default:
+            hg_warn("cluster: unexpected %s from worker %s", hg_msg_type_name(msg->type), name);
+            s_send_error(self, name, HG_EUNKNOWN, "message type not accepted by the master");
+        }
+    }
+    hg_msg_destroy(&msg);
+    zframe_destroy(&id);
+    zframe_destroy(&body);
+    zmsg_destroy(&z);
+    return 0;
+}
+
+/* ------------------------------------------------------------ store side */
+
+static int s_on_store(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    s_cluster_t *self = arg;
+    char *cmd = NULL;
+    void *ptr = NULL;
+    if (zsock_recv(sock, "sp", &cmd, &ptr) != 0)
+        return 0;
+    if (cmd && streq(cmd, "DONE") && ptr) {
+        hg_store_batch_t *batch = ptr;
+        hg_msg_t *m = batch->msg;
+        if (m->type == HG_MSG_RUN_FINISHED) {
+            /* Durable now: tell the worker it may forget these records. */
+            hg_msg_t ack = {.type = HG_MSG_ACK};
+            ack.u.ack.run_ids_n = m->u.runs.runs_n;
+            ack.u.ack.run_ids = malloc(HG_PROTO_RUN_ID_SIZE * m->u.runs.runs_n);
+            if (ack.u.ack.run_ids) {
+                for (size_t i = 0; i < m->u.runs.runs_n; i++)
+                    memcpy(ack.u.ack.run_ids[i], m->u.runs.runs[i].run_id, HG_PROTO_RUN_ID_SIZE);
+                s_send_to(self, batch->node, &ack);
+                free(ack.u.ack.run_ids);
+            }
+        }
+        hg_store_batch_destroy(&batch);
+    }
+    zstr_free(&cmd);
+    return 0;
+}
+
+/* -------------------------------------------------------------- api side */
+
+static json_t *s_nodes_json(s_cluster_t *self)
+{
+    json_t *arr = json_array();
+    for (s_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes)) {
+        char ts[40];
+        hg_time_format_ms(n->last_hb_wall_ms, ts, sizeof ts);
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:O, s:i, s:s, s:s, s:i, s:i, s:i}", "name", n->name,
+                           "state", s_node_state_names[n->state], "labels",
+                           n->labels ? n->labels : json_object(), "capacity", (json_int_t) n->capacity,
+                           "version", n->version, "last_heartbeat", ts, "jobs",
+                           (json_int_t) n->jobs, "running", (json_int_t) n->running, "unacked",
+                           (json_int_t) n->unacked));
+    }
+    return arr;
+}
+
+static int s_on_api(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    s_cluster_t *self = arg;
+    zmsg_t *req = zmsg_recv(sock);
+    if (!req)
+        return 0;
+    zframe_t *id = zmsg_pop(req);
+    zframe_t *empty = zmsg_pop(req);
+    char *cmd = zmsg_popstr(req);
+    zmsg_t *rep = zmsg_new();
+    zmsg_append(rep, &id);
+    zmsg_append(rep, &empty);
+    if (!cmd) {
+        zmsg_addstrf(rep, "%d", HG_EINVAL);
+    } else if (streq(cmd, "UPSERT")) {
+        char *text = zmsg_popstr(req);
+        json_error_t jerr;
+        json_t *job = text ? json_loads(text, 0, &jerr) : NULL;
+        int rc = job ? s_job_upsert(self, job, 0) : HG_EINVAL;
+        json_decref(job);
+        zstr_free(&text);
+        zmsg_addstrf(rep, "%d", rc);
+    } else if (streq(cmd, "REMOVE") || streq(cmd, "JOBNODE")) {
+        char *text = zmsg_popstr(req);
+        uint64_t job_id = text ? strtoull(text, NULL, 10) : 0;
+        zstr_free(&text);
+        s_job_t *job = s_job_find(self, job_id);
+        if (streq(cmd, "JOBNODE")) {
+            zmsg_addstr(rep, "0");
+            zmsg_addstr(rep, job ? job->node : "");
+        } else {
+            if (job) {
+                if (job->node[0])
+                    s_send_revoke(self, job->node, job->id, job->epoch);
+                s_job_unassign(self, job);
+                s_store_assign(self, job);
+                char key[24];
+                snprintf(key, sizeof key, "%" PRIu64, job_id);
+                zhashx_delete(self->jobs, key);
+            }
+            zmsg_addstr(rep, "0");
+        }
+    } else if (streq(cmd, "TRIGGER")) {
+        char *text = zmsg_popstr(req);
+        char *params = zmsg_popstr(req);
+        uint64_t job_id = text ? strtoull(text, NULL, 10) : 0;
+        s_job_t *job = s_job_find(self, job_id);
+        s_node_t *node = job && job->node[0] ? zhashx_lookup(self->nodes, job->node) : NULL;
+        if (!job) {
+            zmsg_addstrf(rep, "%d", HG_ENOTFOUND);
+        } else if (!node || node->state != S_NODE_ACTIVE) {
+            zmsg_addstrf(rep, "%d", HG_EUNAVAIL);
+        } else {
+            hg_msg_t msg = {.type = HG_MSG_TRIGGER};
+            msg.u.trigger.job_id = job->id;
+            msg.u.trigger.epoch = job->epoch;
+            msg.u.trigger.reason = "manual";
+            json_t *pj = params && *params ? json_loads(params, 0, NULL) : NULL;
+            size_t n = json_is_object(pj) ? json_object_size(pj) : 0;
+            hg_kv_t *kv = n ? calloc(n, sizeof *kv) : NULL;
+            const char *k;
+            json_t *v;
+            size_t i = 0;
+            if (kv) {
+                json_object_foreach(pj, k, v)
+                {
+                    if (json_is_string(v)) {
+                        kv[i].key = (char *) k;
+                        kv[i].value = (char *) json_string_value(v);
+                        i++;
+                    }
+                }
+            }
+            msg.u.trigger.params = kv;
+            msg.u.trigger.params_n = i;
+            s_send_to(self, node->name, &msg);
+            free(kv);
+            json_decref(pj);
+            zmsg_addstr(rep, "0");
+            zmsg_addstr(rep, node->name);
+        }
+        zstr_free(&text);
+        zstr_free(&params);
+    } else if (streq(cmd, "NODES")) {
+        json_t *arr = s_nodes_json(self);
+        char *text = json_dumps(arr, JSON_COMPACT);
+        zmsg_addstr(rep, "0");
+        zmsg_addstr(rep, text ? text : "[]");
+        free(text);
+        json_decref(arr);
+    } else if (streq(cmd, "STATS")) {
+        int live = 0;
+        for (s_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes))
+            live += n->state == S_NODE_ACTIVE;
+        zmsg_addstr(rep, "0");
+        zmsg_addstrf(rep, "%d", live);
+        zmsg_addstrf(rep, "%zu", zhashx_size(self->jobs));
+    } else {
+        zmsg_addstrf(rep, "%d", HG_EINVAL);
+    }
+    zstr_free(&cmd);
+    zmsg_destroy(&req);
+    zmsg_send(&rep, sock);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ tick */
+
+static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
+{
+    s_cluster_t *self = arg;
+    int64_t now = hg_mono_ms();
+    int64_t window = self->args->lease_ms + self->args->margin_ms;
+    for (s_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes)) {
+        if (n->state == S_NODE_ACTIVE && now - n->last_hb_mono_ms > window) {
+            char why[96];
+            snprintf(why, sizeof why, "silent for %lld ms", (long long) (now - n->last_hb_mono_ms));
+            s_node_lost(self, n, why);
+            break; /* the hash was iterated inside; resume next tick */
+        }
+    }
+    s_place(self);
+    return 0;
+}
+
+static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
+{
+    char *cmd = zstr_recv(pipe);
+    int rc = (!cmd || streq(cmd, "$TERM")) ? -1 : 0;
+    zstr_free(&cmd);
+    return rc;
+}
+
+static void s_actor(zsock_t *pipe, void *arg)
+{
+    s_cluster_t self = {0};
+    self.args = arg;
+    self.pipe = pipe;
+    self.started_mono_ms = hg_mono_ms();
+    self.master_epoch = (uint64_t) hg_now_ms();
+    self.nodes = zhashx_new();
+    zhashx_set_destructor(self.nodes, s_node_free);
+    self.jobs = zhashx_new();
+    zhashx_set_destructor(self.jobs, s_job_free);
+    self.router = zsock_new(ZMQ_ROUTER);
+    zsock_set_router_mandatory(self.router, 1);
+    zsock_set_router_handover(self.router, 1);
+    zsock_set_sndhwm(self.router, 100000);
+    zsock_set_rcvhwm(self.router, 100000);
+    zsock_set_linger(self.router, 0);
+    self.api = zsock_new(ZMQ_ROUTER);
+    if (zsock_bind(self.router, "%s", self.args->bind) < 0 ||
+        zsock_bind(self.api, "%s", HG_CLUSTER_CLIENT_ENDPOINT) < 0) {
+        hg_error("cluster: cannot bind %s: %s", self.args->bind, zmq_strerror(zmq_errno()));
+        zsock_destroy(&self.router);
+        zsock_destroy(&self.api);
+        zhashx_destroy(&self.nodes);
+        zhashx_destroy(&self.jobs);
+        self.args->failed = true;
+        zsock_signal(pipe, 1);
+        return;
+    }
+    self.store = hg_store_new(self.args->db);
+
+    size_t i;
+    json_t *job;
+    size_t loaded = 0;
+    json_array_foreach(self.args->jobs, i, job)
+    {
+        char key[24];
+        snprintf(key, sizeof key, "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(job, "id")));
+        json_t *lf = json_object_get(self.args->last_fires, key);
+        if (s_job_upsert(&self, job, lf ? json_integer_value(lf) : 0) == 0)
+            loaded++;
+        else
+            hg_error("cluster: job %s cannot be scheduled (invalid spec); skipped",
+                     json_string_value(json_object_get(job, "name")));
+    }
+    json_decref(self.args->jobs);
+    json_decref(self.args->last_fires);
+    self.args->jobs = self.args->last_fires = NULL;
+    hg_info("cluster: %zu active jobs loaded; workers on %s", loaded, self.args->bind);
+
+    self.loop = zloop_new();
+    zloop_set_nonstop(self.loop, true); /* stop on $TERM only, in order */
+    zloop_reader(self.loop, pipe, s_on_pipe, &self);
+    zloop_reader(self.loop, self.router, s_on_router, &self);
+    zloop_reader(self.loop, self.api, s_on_api, &self);
+    zloop_reader(self.loop, zactor_sock(self.store), s_on_store, &self);
+    zloop_timer(self.loop, 50, 0, s_on_tick, &self);
+    zsock_signal(pipe, 0);
+    zloop_start(self.loop);
+
+    zloop_destroy(&self.loop);
+    zactor_destroy(&self.store);
+    /* Batches the store returned after the loop stopped are freed here. */
+    zhashx_destroy(&self.jobs);
+    zhashx_destroy(&self.nodes);
+    zsock_destroy(&self.api);
+    zsock_destroy(&self.router);
+}
+
+zactor_t *hg_cluster_new(hg_cluster_args_t *args)
+{
+    zactor_t *actor = zactor_new(s_actor, args);
+    return actor;
+}
+
+/* ---------------------------------------------------------------- client */
+
+struct hg_cluster_client {
+    zsock_t *req; /* REQ to the cluster actor */
+};
+
+hg_cluster_client_t *hg_cluster_client_new(void)
+{
+    hg_cluster_client_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->req = zsock_new_req(HG_CLUSTER_CLIENT_ENDPOINT);
+    if (!c->req) {
+        free(c);
+        return NULL;
+    }
+    zsock_set_rcvtimeo(c->req, 5000);
+    zsock_set_sndtimeo(c->req, 5000);
+    return c;
+}
+
+void hg_cluster_client_destroy(hg_cluster_client_t **p)
+{
+    if (p && *p) {
+        zsock_destroy(&(*p)->req);
+        free(*p);
+        *p = NULL;
+    }
+}
+
+/* Send a request and receive the reply; the first reply frame is the
+ * return code. A timeout leaves the REQ socket unusable, so it is
+ * replaced. */
+static zmsg_t *s_call(hg_cluster_client_t *c, zmsg_t *req, int *rc)
+{
+    if (zmsg_send(&req, c->req) != 0) {
+        zmsg_destroy(&req);
+        *rc = HG_EUNAVAIL;
+        return NULL;
+    }
+    zmsg_t *rep = zmsg_recv(c->req);
+    if (!rep) {
+        zsock_destroy(&c->req);
+        c->req = zsock_new_req(HG_CLUSTER_CLIENT_ENDPOINT);
+        if (c->req) {
+            zsock_set_rcvtimeo(c->req, 5000);
+            zsock_set_sndtimeo(c->req, 5000);
+        }
+        *rc = HG_ETIMEOUT;
+        return NULL;
+    }
+    char *code = zmsg_popstr(rep);
+    *rc = code ? atoi(code) : HG_EINVAL;
+    zstr_free(&code);
+    return rep;
+}
+
+int hg_cluster_job_upsert(hg_cluster_client_t *c, json_t *job)
+{
+    char *text = json_dumps(job, JSON_COMPACT);
+    if (!text)
+        return HG_ENOMEM;
+    zmsg_t *req = zmsg_new();
+    zmsg_addstr(req, "UPSERT");
+    zmsg_addstr(req, text);
+    free(text);
+    int rc;
+    zmsg_t *rep = s_call(c, req, &rc);
+    zmsg_destroy(&rep);
+    return rc;
+}
+
+int hg_cluster_job_remove(hg_cluster_client_t *c, uint64_t job_id)
+{
+    zmsg_t *req = zmsg_new();
+    zmsg_addstr(req, "REMOVE");
+    zmsg_addstrf(req, "%" PRIu64, job_id);
+    int rc;
+    zmsg_t *rep = s_call(c, req, &rc);
+    zmsg_destroy(&rep);
+    return rc;
+}
+
+int hg_cluster_trigger(hg_cluster_client_t *c, uint64_t job_id, json_t *params, char *node,
+                       size_t node_size)
+{
+    zmsg_t *req = zmsg_new();
+    zmsg_addstr(req, "TRIGGER");
+    zmsg_addstrf(req, "%" PRIu64, job_id);
+    char *text = params ? json_dumps(params, JSON_COMPACT) : NULL;
+    zmsg_addstr(req, text ? text : "");
+    free(text);
+    int rc;
+    zmsg_t *rep = s_call(c, req, &rc);
+    if (rep && rc == 0 && node) {
+        char *n = zmsg_popstr(rep);
+        snprintf(node, node_size, "%s", n ? n : "");
+        zstr_free(&n);
+    }
+    zmsg_destroy(&rep);
+    return rc;
+}
+
+json_t *hg_cluster_nodes(hg_cluster_client_t *c)
+{
+    zmsg_t *req = zmsg_new();
+    zmsg_addstr(req, "NODES");
+    int rc;
+    zmsg_t *rep = s_call(c, req, &rc);
+    json_t *arr = NULL;
+    if (rep && rc == 0) {
+        char *text = zmsg_popstr(rep);
+        arr = text ? json_loads(text, 0, NULL) : NULL;
+        zstr_free(&text);
+    }
+    zmsg_destroy(&rep);
+    return arr;
+}
+
+int hg_cluster_job_node(hg_cluster_client_t *c, uint64_t job_id, char *node, size_t node_size)
+{
+    zmsg_t *req = zmsg_new();
+    zmsg_addstr(req, "JOBNODE");
+    zmsg_addstrf(req, "%" PRIu64, job_id);
+    int rc;
+    zmsg_t *rep = s_call(c, req, &rc);
+    if (rep && rc == 0) {
+        char *n = zmsg_popstr(rep);
+        snprintf(node, node_size, "%s", n ? n : "");
+        zstr_free(&n);
+    }
+    zmsg_destroy(&rep);
+    return rc;
+}
+
+int hg_cluster_stats(hg_cluster_client_t *c, int *workers, int *jobs)
+{
+    zmsg_t *req = zmsg_new();
+    zmsg_addstr(req, "STATS");
+    int rc;
+    zmsg_t *rep = s_call(c, req, &rc);
+    if (rep && rc == 0) {
+        char *w = zmsg_popstr(rep), *j = zmsg_popstr(rep);
+        *workers = w ? atoi(w) : 0;
+        *jobs = j ? atoi(j) : 0;
+        zstr_free(&w);
+        zstr_free(&j);
+    }
+    zmsg_destroy(&rep);
+    return rc;
+}

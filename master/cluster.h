@@ -1,0 +1,49 @@
+/* cluster: the master's cluster actor. It owns the ROUTER socket to the
+ * workers, the in-memory job table, heartbeats, leases and placement, and
+ * forwards run records to the store actor, acknowledging them to workers
+ * once the store reports them committed.
+ *
+ * Other threads (the API server) talk to it only through an
+ * hg_cluster_client_t: a blocking request/reply over inproc. A client
+ * belongs to the one thread that created it. */
+#ifndef HG_MASTER_CLUSTER_H
+#define HG_MASTER_CLUSTER_H
+
+#include <czmq.h>
+#include <jansson.h>
+#include <stdint.h>
+
+/* Where clients connect; bound by the cluster actor. */
+#define HG_CLUSTER_CLIENT_ENDPOINT "inproc://hg-cluster-api"
+
+typedef struct hg_cluster_client hg_cluster_client_t;
+
+hg_cluster_client_t *hg_cluster_client_new(void);
+void hg_cluster_client_destroy(hg_cluster_client_t **client);
+
+/* A job was created or changed (including pause/resume): job is the job in
+ * its API JSON form with "id", "version" and "status". The cluster
+ * (re)places an active job and revokes a paused one. 0 or HG_E*. */
+int hg_cluster_job_upsert(hg_cluster_client_t *client, json_t *job);
+
+/* A job was deleted: revoke it everywhere. 0 or HG_E*. */
+int hg_cluster_job_remove(hg_cluster_client_t *client, uint64_t job_id);
+
+/* Run a job now with optional parameter overrides (object of strings, may
+ * be NULL). On success writes the node it was sent to into node. Returns
+ * HG_ENOTFOUND when the cluster does not hold the job (not active) and
+ * HG_EUNAVAIL when no live worker holds it. */
+int hg_cluster_trigger(hg_cluster_client_t *client, uint64_t job_id, json_t *params, char *node,
+                       size_t node_size);
+
+/* Snapshot of the workers: a new JSON array of node objects as in
+ * docs/api.md (caller owns the reference), or NULL on failure. */
+json_t *hg_cluster_nodes(hg_cluster_client_t *client);
+
+/* Node currently holding job_id into node ("" when none). 0 or HG_E*. */
+int hg_cluster_job_node(hg_cluster_client_t *client, uint64_t job_id, char *node, size_t node_size);
+
+/* Counts for /healthz: live workers and jobs held in memory. */
+int hg_cluster_stats(hg_cluster_client_t *client, int *workers, int *jobs);
+
+#endif

@@ -1,0 +1,278 @@
+/* db: MySQL connections and numbered schema migrations. */
+#include "db.h"
+#include "hg_error.h"
+
+#include <dirent.h>
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+MYSQL *hg_db_connect(const hg_db_params_t *p, char *err, size_t err_size)
+{
+    MYSQL *conn = mysql_init(NULL);
+    if (!conn) {
+        snprintf(err, err_size, "mysql_init: out of memory");
+        return NULL;
+    }
+    unsigned int connect_timeout = 5, rw_timeout = 30;
+    mysql_options(conn, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
+    mysql_options(conn, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
+    mysql_options(conn, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
+    mysql_options(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    mysql_options(conn, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+    const char *host = (p->host && *p->host) ? p->host : NULL;
+    const char *sock = (p->socket && *p->socket) ? p->socket : NULL;
+    if (!mysql_real_connect(conn, host, p->user, p->password, p->database,
+                            (unsigned int) p->port, sock, CLIENT_MULTI_RESULTS)) {
+        snprintf(err, err_size, "cannot connect to MySQL at %s:%d as %s (database %s): %s",
+                 host ? host : (sock ? sock : "localhost"), p->port, p->user, p->database,
+                 mysql_error(conn));
+        mysql_close(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+void hg_db_close(MYSQL **conn)
+{
+    if (conn && *conn) {
+        mysql_close(*conn);
+        *conn = NULL;
+    }
+}
+
+int hg_db_is_conn_error(unsigned int e)
+{
+    return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_CONNECTION_ERROR ||
+           e == CR_CONN_HOST_ERROR || e == CR_SERVER_LOST_EXTENDED || e == ER_SERVER_SHUTDOWN ||
+           e == ER_CONNECTION_KILLED || e == CR_COMMANDS_OUT_OF_SYNC || e == 4031 /* timeout */;
+}
+
+MYSQL_STMT *hg_db_prepare(MYSQL *conn, const char *sql, char *err, size_t err_size)
+{
+    MYSQL_STMT *st = mysql_stmt_init(conn);
+    if (!st) {
+        snprintf(err, err_size, "mysql_stmt_init: %s", mysql_error(conn));
+        return NULL;
+    }
+    if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+        snprintf(err, err_size, "prepare failed: %s", mysql_stmt_error(st));
+        mysql_stmt_close(st);
+        return NULL;
+    }
+    return st;
+}
+
+void hg_db_time_from_ms(int64_t ms, MYSQL_TIME *t)
+{
+    memset(t, 0, sizeof *t);
+    int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    time_t tt = (time_t) secs;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    t->year = (unsigned) tm.tm_year + 1900;
+    t->month = (unsigned) tm.tm_mon + 1;
+    t->day = (unsigned) tm.tm_mday;
+    t->hour = (unsigned) tm.tm_hour;
+    t->minute = (unsigned) tm.tm_min;
+    t->second = (unsigned) tm.tm_sec;
+    t->second_part = (unsigned long) ((ms - secs * 1000) * 1000);
+    t->time_type = MYSQL_TIMESTAMP_DATETIME;
+}
+
+int64_t hg_db_time_to_ms(const MYSQL_TIME *t)
+{
+    struct tm tm = {0};
+    tm.tm_year = (int) t->year - 1900;
+    tm.tm_mon = (int) t->month - 1;
+    tm.tm_mday = (int) t->day;
+    tm.tm_hour = (int) t->hour;
+    tm.tm_min = (int) t->minute;
+    tm.tm_sec = (int) t->second;
+    return (int64_t) timegm(&tm) * 1000 + (int64_t) (t->second_part / 1000);
+}
+
+/* One migration file: NNN_name.sql. */
+typedef struct {
+    int version;    /* NNN */
+    char name[256]; /* file name */
+} s_migration_t;
+
+static int s_cmp_migration(const void *a, const void *b)
+{
+    return ((const s_migration_t *) a)->version - ((const s_migration_t *) b)->version;
+}
+
+static int s_exec(MYSQL *conn, const char *sql, char *err, size_t err_size)
+{
+    if (mysql_real_query(conn, sql, strlen(sql)) != 0) {
+        snprintf(err, err_size, "%s", mysql_error(conn));
+        return HG_EDB;
+    }
+    /* Drain any result so the connection stays usable. */
+    do {
+        MYSQL_RES *res = mysql_store_result(conn);
+        if (res)
+            mysql_free_result(res);
+    } while (mysql_next_result(conn) == 0);
+    return 0;
+}
+
+static char *s_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = size >= 0 ? malloc((size_t) size + 1) : NULL;
+    if (buf && fread(buf, 1, (size_t) size, f) != (size_t) size) {
+        free(buf);
+        buf = NULL;
+    }
+    if (buf)
+        buf[size] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* Run the statements of one file; they are separated by lines holding
+ * only ";" so that a statement may itself contain semicolons. */
+static int s_apply_file(MYSQL *conn, const char *path, char *err, size_t err_size)
+{
+    char *text = s_read_file(path);
+    if (!text) {
+        snprintf(err, err_size, "cannot read migration %.400s", path);
+        return HG_EIO;
+    }
+    int rc = 0;
+    char *stmt = text;
+    for (char *line = text; line && *line && rc == 0;) {
+        char *next = strchr(line, '\n');
+        size_t len = next ? (size_t) (next - line) : strlen(line);
+        if (len >= 1 && line[0] == ';' && (len == 1 || (len == 2 && line[1] == '\r'))) {
+            *line = '\0';
+            if (strspn(stmt, " \t\r\n") != strlen(stmt))
+                rc = s_exec(conn, stmt, err, err_size);
+            stmt = next ? next + 1 : line + len;
+        }
+        line = next ? next + 1 : NULL;
+    }
+    if (rc == 0 && strspn(stmt, " \t\r\n") != strlen(stmt)) {
+        /* Trailing text after the last separator must be comments only. */
+        char *p = stmt;
+        int only_comments = 1;
+        while (*p) {
+            p += strspn(p, " \t\r\n");
+            if (strncmp(p, "--", 2) == 0) {
+                char *nl = strchr(p, '\n');
+                p = nl ? nl + 1 : p + strlen(p);
+            } else if (*p) {
+                only_comments = 0;
+                break;
+            }
+        }
+        if (!only_comments)
+            rc = s_exec(conn, stmt, err, err_size);
+    }
+    free(text);
+    return rc;
+}
+
+int hg_db_migrate(MYSQL *conn, const char *schema_dir, char *err, size_t err_size)
+{
+    s_migration_t list[256];
+    size_t n = 0;
+    DIR *dir = opendir(schema_dir);
+    if (!dir) {
+        snprintf(err, err_size, "cannot open schema directory %s", schema_dir);
+        return HG_EIO;
+    }
+    struct dirent *de;
+    while ((de = readdir(dir)) && n < 256) {
+        int v;
+        char tail[8];
+        size_t len = strlen(de->d_name);
+        if (len > 4 && strcmp(de->d_name + len - 4, ".sql") == 0 &&
+            sscanf(de->d_name, "%d_%1s", &v, tail) == 2 && v > 0) {
+            list[n].version = v;
+            snprintf(list[n].name, sizeof list[n].name, "%s", de->d_name);
+            n++;
+        }
+    }
+    closedir(dir);
+    qsort(list, n, sizeof list[0], s_cmp_migration);
+    int known = n ? list[n - 1].version : 0;
+
+    /* Several masters may start together: one migrates at a time. */
+    int rc = s_exec(conn, "DO GET_LOCK('hourglass.migrate', 60)", err, err_size);
+    if (rc)
+        return rc;
+    rc = s_exec(conn,
+                "CREATE TABLE IF NOT EXISTS schema_version (version INT NOT NULL PRIMARY KEY,"
+                " name VARCHAR(255) NOT NULL, applied_at DATETIME(3) NOT NULL"
+                " DEFAULT CURRENT_TIMESTAMP(3)) ENGINE=InnoDB",
+                err, err_size);
+    int current = 0;
+    if (rc == 0) {
+        if (mysql_query(conn, "SELECT COALESCE(MAX(version), 0) FROM schema_version") != 0) {
+            snprintf(err, err_size, "%s", mysql_error(conn));
+            rc = HG_EDB;
+        } else {
+            MYSQL_RES *res = mysql_store_result(conn);
+            MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+            current = row && row[0] ? atoi(row[0]) : 0;
+            if (res)
+                mysql_free_result(res);
+        }
+    }
+    if (rc == 0 && current > known) {
+        snprintf(err, err_size,
+                 "database schema is at version %d but this hourglass-master knows migrations "
+                 "up to %d only; upgrade hourglass-master (refusing to start)",
+                 current, known);
+        rc = HG_ESCHEMA;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (list[i].version <= current)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", schema_dir, list[i].name);
+        char msg[512] = "";
+        rc = s_apply_file(conn, path, msg, sizeof msg);
+        if (rc) {
+            snprintf(err, err_size, "migration %s failed: %s", list[i].name, msg);
+            break;
+        }
+        MYSQL_STMT *st =
+            hg_db_prepare(conn, "INSERT INTO schema_version (version, name) VALUES (?, ?)", err,
+                          err_size);
+        if (!st) {
+            rc = HG_EDB;
+            break;
+        }
+        MYSQL_BIND b[2];
+        memset(b, 0, sizeof b);
+        int version = list[i].version;
+        unsigned long name_len = strlen(list[i].name);
+        b[0].buffer_type = MYSQL_TYPE_LONG;
+        b[0].buffer = &version;
+        b[1].buffer_type = MYSQL_TYPE_STRING;
+        b[1].buffer = list[i].name;
+        b[1].buffer_length = name_len;
+        b[1].length = &name_len;
+        if (mysql_stmt_bind_param(st, b) != 0 || mysql_stmt_execute(st) != 0) {
+            snprintf(err, err_size, "recording migration %s: %s", list[i].name,
+                     mysql_stmt_error(st));
+            rc = HG_EDB;
+        }
+        mysql_stmt_close(st);
+    }
+    char ignore[128];
+    s_exec(conn, "DO RELEASE_LOCK('hourglass.migrate')", ignore, sizeof ignore);
+    return rc;
+}

@@ -1,0 +1,42 @@
+/* db: MySQL connections and schema migrations for the master. Every
+ * connection runs in UTC (time_zone = '+00:00') and utf8mb4. Each thread or
+ * actor owns its own connection; none is shared. */
+#ifndef HG_MASTER_DB_H
+#define HG_MASTER_DB_H
+
+#include <mysql.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *host;     /* host name, or NULL/"" with a socket */
+    int port;             /* TCP port */
+    const char *socket;   /* unix socket path, or NULL/"" */
+    const char *user;     /* user name */
+    const char *password; /* password, may be "" */
+    const char *database; /* schema name */
+} hg_db_params_t;
+
+/* Open a connection (blocking, connect timeout 5 s, read/write timeout
+ * 30 s). NULL on failure with the server's message in err. */
+MYSQL *hg_db_connect(const hg_db_params_t *params, char *err, size_t err_size);
+
+/* Close and NULL. */
+void hg_db_close(MYSQL **conn);
+
+/* Apply every schema/NNN_*.sql in schema_dir not yet recorded in
+ * schema_version, in order, each in its own step. Returns 0, HG_ESCHEMA when
+ * the database is newer than the highest migration this build knows (message
+ * in err), or HG_EDB / HG_EIO. */
+int hg_db_migrate(MYSQL *conn, const char *schema_dir, char *err, size_t err_size);
+
+/* ms since epoch -> MYSQL_TIME in UTC, and back. */
+void hg_db_time_from_ms(int64_t ms, MYSQL_TIME *t);
+int64_t hg_db_time_to_ms(const MYSQL_TIME *t);
+
+/* Prepare a statement; NULL with the message in err. */
+MYSQL_STMT *hg_db_prepare(MYSQL *conn, const char *sql, char *err, size_t err_size);
+
+/* True if the last error on conn means the server is gone (reconnect). */
+int hg_db_is_conn_error(unsigned int mysql_errno);
+
+#endif

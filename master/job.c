@@ -1,0 +1,1071 @@
+/* job: the job model of the master. Validation of API input (the field
+ * rules of docs/api.md), conversion to the wire ASSIGN spec, and the SQL of
+ * the jobs table. The table keeps the fields the master queries on as
+ * columns and the task ({"http", "params", "executor"}) as JSON text in
+ * `spec`; s_row_to_json puts the API object back together. */
+#include "job.h"
+#include "db.h"
+#include "hg_error.h"
+#include "hg_sched.h"
+#include "hg_time.h"
+
+#include <ctype.h>
+#include <mysqld_error.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HG_JOB_NAME_MAX     190                /* jobs.name column */
+#define HG_JOB_NS_MAX       64                 /* jobs.namespace column */
+#define HG_JOB_SCHEDULE_MAX 255                /* jobs.schedule column */
+#define HG_JOB_TZ_MAX       64                 /* jobs.timezone column */
+#define HG_JOB_URL_MAX      2048               /* docs/api.md */
+#define HG_JOB_TIMEOUT_MAX  (24 * 3600 * 1000) /* 24h */
+#define HG_JOB_NODE_MAX     190                /* nodes.name column */
+
+/* ---------------------------------------------------------------------------
+ * Validation
+ * ------------------------------------------------------------------------ */
+
+/* Where a validation error goes. */
+typedef struct {
+    char *field;         /* dotted field name */
+    size_t field_size;   /* its capacity */
+    char *message;       /* "field: reason" */
+    size_t message_size; /* its capacity */
+} s_verr_t;
+
+/* Record a failure on field; the message is "field: " + reason. Returns
+ * HG_EINVAL so that callers can `return s_fail(...)`. */
+__attribute__((format(printf, 3, 4))) static int s_fail(s_verr_t *e, const char *field,
+                                                        const char *fmt, ...)
+{
+    if (e->field && e->field_size) snprintf(e->field, e->field_size, "%s", field);
+    if (e->message && e->message_size) {
+        int n = snprintf(e->message, e->message_size, "%s: ", field);
+        if (n >= 0 && (size_t) n < e->message_size) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(e->message + n, e->message_size - (size_t) n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return HG_EINVAL;
+}
+
+/* [A-Za-z0-9._-], first character a letter or digit, 1..max chars. */
+static int s_check_ident(s_verr_t *e, const char *field, json_t *v, size_t max)
+{
+    if (!json_is_string(v)) return s_fail(e, field, "must be a string");
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (n == 0 || n > max) return s_fail(e, field, "must be 1-%zu characters", max);
+    if (!isalnum((unsigned char) s[0]) || (unsigned char) s[0] > 127)
+        return s_fail(e, field, "must start with a letter or digit");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char) s[i];
+        if (c > 127 || !(isalnum(c) || c == '.' || c == '_' || c == '-'))
+            return s_fail(e, field, "may hold only letters, digits, '.', '_' and '-'");
+    }
+    return 0;
+}
+
+/* An HTTP token (RFC 9110 tchar). */
+static bool s_is_token(const char *s)
+{
+    if (!*s) return false;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char) *s;
+        if (c > 127 || !(isalnum(c) || strchr("!#$%&'*+-.^_`|~", c))) return false;
+    }
+    return true;
+}
+
+/* A time zone name that can only name a file under the zoneinfo
+ * directory: no absolute path, no "..", IANA characters only. */
+static bool s_is_tz_name(const char *s)
+{
+    if (!*s || *s == '/' || strstr(s, "..")) return false;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char) *s;
+        if (c > 127 || !(isalnum(c) || strchr("/_+-.", c))) return false;
+    }
+    return true;
+}
+
+/* Format ms as a compact Go-style duration ("30s", "1m30s", "1s500ms"),
+ * which hg_duration_parse_ms reads back. */
+static void s_duration_format(int64_t ms, char *buf, size_t size)
+{
+    if (ms <= 0) {
+        snprintf(buf, size, "0s");
+        return;
+    }
+    int64_t h = ms / 3600000, m = ms / 60000 % 60, s = ms / 1000 % 60, rest = ms % 1000;
+    size_t n = 0;
+    buf[0] = '\0';
+#define S_PART(v, unit)                                                                            \
+    if ((v) && n < size) n += (size_t) snprintf(buf + n, size - n, "%lld" unit, (long long) (v));
+    S_PART(h, "h")
+    S_PART(m, "m")
+    S_PART(s, "s")
+    S_PART(rest, "ms")
+#undef S_PART
+}
+
+/* A normalized RFC 3339 string (UTC, ms) for start_at/end_at, or null. */
+static int s_check_time(s_verr_t *e, const char *field, json_t *v, json_t **out, int64_t *ms)
+{
+    *ms = 0;
+    if (!v || json_is_null(v)) {
+        *out = json_null();
+        return 0;
+    }
+    if (!json_is_string(v) || hg_time_parse_rfc3339(json_string_value(v), ms) != 0)
+        return s_fail(e, field, "must be an RFC 3339 time (e.g. 2026-11-21T10:00:00Z) or null");
+    if (*ms <= 0) return s_fail(e, field, "must be after 1970-01-01T00:00:00Z");
+    char buf[40];
+    hg_time_format_ms(*ms, buf, sizeof buf);
+    *out = json_string(buf);
+    return 0;
+}
+
+/* An object whose values are all strings (params, form, headers). The
+ * per-key field is "<field>.<key>". Limits follow the wire codec so that a
+ * stored job can always be sent to a worker. */
+static int s_check_string_map(s_verr_t *e, const char *field, json_t *v)
+{
+    if (!json_is_object(v)) return s_fail(e, field, "must be an object of strings");
+    if (json_object_size(v) > HG_PROTO_MAX_ITEMS)
+        return s_fail(e, field, "at most %d entries", HG_PROTO_MAX_ITEMS);
+    const char *key;
+    json_t *val;
+    json_object_foreach(v, key, val)
+    {
+        char sub[256];
+        snprintf(sub, sizeof sub, "%s.%s", field, key);
+        if (!json_is_string(val)) return s_fail(e, sub, "must be a string");
+        if (strlen(key) == 0) return s_fail(e, field, "keys must not be empty");
+        if (strlen(key) >= HG_PROTO_MAX_STR || json_string_length(val) >= HG_PROTO_MAX_STR)
+            return s_fail(e, sub, "keys and values must be shorter than %d bytes",
+                          HG_PROTO_MAX_STR);
+        if (strlen(json_string_value(val)) != json_string_length(val))
+            return s_fail(e, sub, "must not contain NUL bytes");
+    }
+    return 0;
+}
+
+static const char *s_top_keys[] = {"name",       "namespace",  "kind",     "schedule", "timezone",
+                                   "status",     "start_at",   "end_at",   "misfire",  "timeout",
+                                   "http",       "params",     "executor", "id",       "version",
+                                   "created_at", "updated_at", "node",     NULL};
+static const char *s_http_keys[] = {"method", "url",           "headers",     "body",
+                                    "form",   "expect_status", "expect_body", NULL};
+static const char *s_executor_keys[] = {"nodes", NULL};
+
+/* Reject keys that are not in allowed (a typo must not pass silently). */
+static int s_check_keys(s_verr_t *e, const char *prefix, json_t *obj, const char **allowed)
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach(obj, key, val)
+    {
+        bool ok = false;
+        for (const char **a = allowed; *a && !ok; a++)
+            ok = strcmp(*a, key) == 0;
+        if (!ok) {
+            char field[256];
+            snprintf(field, sizeof field, "%s%s", prefix, key);
+            return s_fail(e, field, "unknown field");
+        }
+    }
+    return 0;
+}
+
+static int s_validate_http(s_verr_t *e, json_t *http, json_t *out)
+{
+    if (!http || json_is_null(http)) return s_fail(e, "http", "required (the HTTP task to run)");
+    if (!json_is_object(http)) return s_fail(e, "http", "must be an object");
+    int rc = s_check_keys(e, "http.", http, s_http_keys);
+    if (rc) return rc;
+
+    /* method */
+    static const char *methods[] = {"GET",    "POST", "PUT",     "PATCH",
+                                    "DELETE", "HEAD", "OPTIONS", NULL};
+    json_t *v = json_object_get(http, "method");
+    const char *method = "GET";
+    if (v && !json_is_null(v)) {
+        if (!json_is_string(v)) return s_fail(e, "http.method", "must be a string");
+        method = NULL;
+        for (const char **m = methods; *m; m++)
+            if (strcasecmp(*m, json_string_value(v)) == 0) method = *m;
+        if (!method)
+            return s_fail(e, "http.method",
+                          "\"%s\" is not one of GET POST PUT PATCH DELETE "
+                          "HEAD OPTIONS",
+                          json_string_value(v));
+    }
+    json_object_set_new(out, "method", json_string(method));
+
+    /* url */
+    v = json_object_get(http, "url");
+    if (!v || json_is_null(v)) return s_fail(e, "http.url", "required");
+    if (!json_is_string(v)) return s_fail(e, "http.url", "must be a string");
+    const char *url = json_string_value(v);
+    size_t url_len = json_string_length(v);
+    size_t scheme = strncasecmp(url, "http://", 7) == 0    ? 7
+                    : strncasecmp(url, "https://", 8) == 0 ? 8
+                                                           : 0;
+    if (!scheme) return s_fail(e, "http.url", "must start with http:// or https://");
+    if (url_len > HG_JOB_URL_MAX)
+        return s_fail(e, "http.url", "must be at most %d characters", HG_JOB_URL_MAX);
+    if (url_len == scheme || url[scheme] == '/') return s_fail(e, "http.url", "has no host");
+    for (size_t i = 0; i < url_len; i++)
+        if ((unsigned char) url[i] <= ' ' || url[i] == 0x7f)
+            return s_fail(e, "http.url", "must not contain spaces or control characters");
+    json_object_set_new(out, "url", json_string(url));
+
+    /* headers */
+    v = json_object_get(http, "headers");
+    if (!v || json_is_null(v)) {
+        json_object_set_new(out, "headers", json_object());
+    } else {
+        if ((rc = s_check_string_map(e, "http.headers", v))) return rc;
+        const char *key;
+        json_t *val;
+        json_object_foreach(v, key, val)
+        {
+            if (!s_is_token(key))
+                return s_fail(e, "http.headers", "\"%s\" is not a valid header name", key);
+            const char *s = json_string_value(val);
+            if (strchr(s, '\r') || strchr(s, '\n')) {
+                char sub[256];
+                snprintf(sub, sizeof sub, "http.headers.%s", key);
+                return s_fail(e, sub, "must not contain CR or LF");
+            }
+            if (strlen(key) + 2 + strlen(s) >= HG_PROTO_MAX_STR)
+                return s_fail(e, "http.headers", "header \"%s\" is longer than %d bytes", key,
+                              HG_PROTO_MAX_STR);
+        }
+        json_object_set(out, "headers", v);
+    }
+
+    /* body / form */
+    json_t *body = json_object_get(http, "body");
+    json_t *form = json_object_get(http, "form");
+    if (body && !json_is_null(body) && !json_is_string(body))
+        return s_fail(e, "http.body", "must be a string or null");
+    if (body && json_is_string(body) && json_string_length(body) > HG_PROTO_MAX_BLOB)
+        return s_fail(e, "http.body", "must be at most %u bytes", HG_PROTO_MAX_BLOB);
+    if (form && !json_is_null(form)) {
+        if ((rc = s_check_string_map(e, "http.form", form))) return rc;
+        if (body && !json_is_null(body))
+            return s_fail(e, "http.form", "cannot be used together with http.body");
+    }
+    json_object_set_new(out, "body", body ? json_incref(body) : json_null());
+    json_object_set_new(out, "form", form ? json_incref(form) : json_null());
+
+    /* expect_status */
+    v = json_object_get(http, "expect_status");
+    json_t *expect = json_array();
+    if (v && !json_is_null(v)) {
+        if (!json_is_array(v)) {
+            json_decref(expect);
+            return s_fail(e, "http.expect_status", "must be an array of integers 100-599");
+        }
+        size_t i;
+        json_t *code;
+        json_array_foreach(v, i, code)
+        {
+            if (!json_is_integer(code) || json_integer_value(code) < 100 ||
+                json_integer_value(code) > 599) {
+                json_decref(expect);
+                char sub[64];
+                snprintf(sub, sizeof sub, "http.expect_status[%zu]", i);
+                return s_fail(e, sub, "must be an integer 100-599");
+            }
+            json_array_append(expect, code);
+        }
+        if (json_array_size(v) > HG_PROTO_MAX_ITEMS) {
+            json_decref(expect);
+            return s_fail(e, "http.expect_status", "at most %d codes", HG_PROTO_MAX_ITEMS);
+        }
+    }
+    json_object_set_new(out, "expect_status", expect);
+
+    /* expect_body */
+    v = json_object_get(http, "expect_body");
+    if (v && !json_is_null(v)) {
+        if (!json_is_string(v)) return s_fail(e, "http.expect_body", "must be a string or null");
+        if (json_string_length(v) >= HG_PROTO_MAX_STR ||
+            strlen(json_string_value(v)) != json_string_length(v))
+            return s_fail(e, "http.expect_body", "must be shorter than %d bytes, without NUL",
+                          HG_PROTO_MAX_STR);
+    }
+    json_object_set_new(out, "expect_body", v ? json_incref(v) : json_null());
+    return 0;
+}
+
+static int s_validate_executor(s_verr_t *e, json_t *executor, json_t *out)
+{
+    json_t *nodes = json_array();
+    json_object_set_new(out, "nodes", nodes);
+    if (!executor || json_is_null(executor)) return 0;
+    if (!json_is_object(executor)) return s_fail(e, "executor", "must be an object");
+    int rc = s_check_keys(e, "executor.", executor, s_executor_keys);
+    if (rc) return rc;
+    json_t *v = json_object_get(executor, "nodes");
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_array(v)) return s_fail(e, "executor.nodes", "must be an array of node names");
+    size_t i;
+    json_t *node;
+    json_array_foreach(v, i, node)
+    {
+        char sub[64];
+        snprintf(sub, sizeof sub, "executor.nodes[%zu]", i);
+        if (!json_is_string(node)) return s_fail(e, sub, "must be a string");
+        const char *s = json_string_value(node);
+        size_t n = json_string_length(node);
+        if (n == 0 || n > HG_JOB_NODE_MAX)
+            return s_fail(e, sub, "must be 1-%d characters", HG_JOB_NODE_MAX);
+        for (size_t k = 0; k < n; k++)
+            if ((unsigned char) s[k] <= ' ' || s[k] == 0x7f)
+                return s_fail(e, sub, "must not contain spaces or control characters");
+        /* A node named twice is pinned once. */
+        bool dup = false;
+        for (size_t k = 0; k < json_array_size(nodes) && !dup; k++)
+            dup = strcmp(json_string_value(json_array_get(nodes, k)), s) == 0;
+        if (!dup) json_array_append(nodes, node);
+    }
+    return 0;
+}
+
+/* The validation proper; fills out, which the caller frees on failure. */
+static int s_validate(json_t *body, json_t *out, s_verr_t *e)
+{
+    if (!json_is_object(body)) return s_fail(e, "job", "must be a JSON object");
+    int rc = s_check_keys(e, "", body, s_top_keys);
+    if (rc) return rc;
+
+    /* namespace, name */
+    json_t *v = json_object_get(body, "namespace");
+    if (v && !json_is_null(v)) {
+        if ((rc = s_check_ident(e, "namespace", v, HG_JOB_NS_MAX))) return rc;
+        json_object_set(out, "namespace", v);
+    } else {
+        json_object_set_new(out, "namespace", json_string("default"));
+    }
+    v = json_object_get(body, "name");
+    if (!v || json_is_null(v)) return s_fail(e, "name", "required");
+    if ((rc = s_check_ident(e, "name", v, HG_JOB_NAME_MAX))) return rc;
+    json_object_set(out, "name", v);
+
+    /* kind */
+    v = json_object_get(body, "kind");
+    if (v && !json_is_null(v)) {
+        if (!json_is_string(v)) return s_fail(e, "kind", "must be a string");
+        if (strcmp(json_string_value(v), "http") != 0)
+            return s_fail(e, "kind", "\"%s\" is not supported; must be \"http\"",
+                          json_string_value(v));
+    }
+    json_object_set_new(out, "kind", json_string("http"));
+
+    /* schedule: presence and type first, parsed once timezone and the
+     * bounds are known. */
+    json_t *sched = json_object_get(body, "schedule");
+    if (!sched || json_is_null(sched)) return s_fail(e, "schedule", "required");
+    if (!json_is_string(sched)) return s_fail(e, "schedule", "must be a string");
+    if (json_string_length(sched) == 0) return s_fail(e, "schedule", "must not be empty");
+    if (json_string_length(sched) > HG_JOB_SCHEDULE_MAX)
+        return s_fail(e, "schedule", "must be at most %d characters", HG_JOB_SCHEDULE_MAX);
+
+    /* timezone: the schedule engine is the one place that knows zones, so
+     * ask it with a cron expression (which always resolves the zone). */
+    const char *tz = "UTC";
+    v = json_object_get(body, "timezone");
+    if (v && !json_is_null(v)) {
+        if (!json_is_string(v)) return s_fail(e, "timezone", "must be a string");
+        tz = json_string_value(v);
+        if (json_string_length(v) > HG_JOB_TZ_MAX || !s_is_tz_name(tz))
+            return s_fail(e, "timezone", "unknown time zone \"%s\"", tz);
+        hg_sched_opts_t probe_opts = {.tz = tz};
+        hg_sched_t *probe = NULL;
+        char perr[256];
+        rc = hg_sched_parse("0 0 0 * * *", &probe_opts, &probe, perr, sizeof perr);
+        hg_sched_destroy(&probe);
+        if (rc == HG_ETZ) return s_fail(e, "timezone", "unknown time zone \"%s\"", tz);
+    }
+    json_object_set_new(out, "timezone", json_string(tz));
+
+    /* status: a job may be created paused. */
+    v = json_object_get(body, "status");
+    const char *status = "active";
+    if (v && !json_is_null(v)) {
+        if (!json_is_string(v) || (strcmp(json_string_value(v), "active") != 0 &&
+                                   strcmp(json_string_value(v), "paused") != 0))
+            return s_fail(e, "status", "must be \"active\" or \"paused\"");
+        status = json_string_value(v);
+    }
+    json_object_set_new(out, "status", json_string(status));
+
+    /* start_at, end_at */
+    json_t *start = NULL, *end = NULL;
+    int64_t start_ms = 0, end_ms = 0;
+    if ((rc = s_check_time(e, "start_at", json_object_get(body, "start_at"), &start, &start_ms)))
+        return rc;
+    json_object_set_new(out, "start_at", start);
+    if ((rc = s_check_time(e, "end_at", json_object_get(body, "end_at"), &end, &end_ms))) return rc;
+    json_object_set_new(out, "end_at", end);
+    if (start_ms && end_ms && end_ms <= start_ms)
+        return s_fail(e, "end_at", "must be after start_at");
+
+    /* schedule, parsed for real */
+    hg_sched_opts_t opts = {.tz = tz, .start_ms = start_ms, .end_ms = end_ms};
+    hg_sched_t *parsed = NULL;
+    char serr[512] = "";
+    rc = hg_sched_parse(json_string_value(sched), &opts, &parsed, serr, sizeof serr);
+    hg_sched_destroy(&parsed);
+    /* The job's zone was checked above, so an HG_ETZ here comes from a
+     * CRON_TZ= prefix inside the schedule: a schedule error. */
+    if (rc != 0) return s_fail(e, "schedule", "%s", serr[0] ? serr : hg_strerror(rc));
+    json_object_set(out, "schedule", sched);
+
+    /* misfire */
+    v = json_object_get(body, "misfire");
+    const char *misfire = "fire_once";
+    if (v && !json_is_null(v)) {
+        if (!json_is_string(v) || hg_misfire_parse(json_string_value(v)) < 0 ||
+            json_string_length(v) == 0)
+            return s_fail(e, "misfire", "must be one of fire_once, skip, fire_all");
+        misfire = hg_misfire_name((hg_misfire_t) hg_misfire_parse(json_string_value(v)));
+    }
+    json_object_set_new(out, "misfire", json_string(misfire));
+
+    /* timeout */
+    v = json_object_get(body, "timeout");
+    int64_t timeout_ms = 30000;
+    if (v && !json_is_null(v)) {
+        if (!json_is_string(v) || hg_duration_parse_ms(json_string_value(v), &timeout_ms) != 0)
+            return s_fail(e, "timeout", "must be a duration such as \"30s\" or \"250ms\"");
+        if (timeout_ms < 1 || timeout_ms > HG_JOB_TIMEOUT_MAX)
+            return s_fail(e, "timeout", "must be between 1ms and 24h");
+    }
+    char tbuf[64];
+    s_duration_format(timeout_ms, tbuf, sizeof tbuf);
+    json_object_set_new(out, "timeout", json_string(tbuf));
+
+    /* http */
+    json_t *http = json_object();
+    json_object_set_new(out, "http", http);
+    if ((rc = s_validate_http(e, json_object_get(body, "http"), http))) return rc;
+
+    /* params */
+    v = json_object_get(body, "params");
+    if (v && !json_is_null(v)) {
+        if ((rc = s_check_string_map(e, "params", v))) return rc;
+        json_object_set_new(out, "params", json_deep_copy(v));
+    } else {
+        json_object_set_new(out, "params", json_object());
+    }
+
+    /* executor */
+    json_t *executor = json_object();
+    json_object_set_new(out, "executor", executor);
+    return s_validate_executor(e, json_object_get(body, "executor"), executor);
+}
+
+json_t *hg_job_validate(json_t *body, char *field, size_t field_size, char *message,
+                        size_t message_size)
+{
+    s_verr_t e = {field, field_size, message, message_size};
+    if (field && field_size) field[0] = '\0';
+    if (message && message_size) message[0] = '\0';
+    json_t *out = json_object();
+    if (!out) return NULL;
+    if (s_validate(body, out, &e) != 0) {
+        json_decref(out);
+        return NULL;
+    }
+    /* http.headers/form were shared with body; the result must stand alone. */
+    json_t *copy = json_deep_copy(out);
+    json_decref(out);
+    return copy;
+}
+
+/* ---------------------------------------------------------------------------
+ * JSON -> ASSIGN
+ * ------------------------------------------------------------------------ */
+
+static char *s_strdup_json(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+}
+
+static int s_kv_from_object(json_t *obj, hg_kv_t **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!json_is_object(obj) || json_object_size(obj) == 0) return 0;
+    hg_kv_t *kv = calloc(json_object_size(obj), sizeof *kv);
+    if (!kv) return HG_ENOMEM;
+    *out = kv;
+    const char *key;
+    json_t *val;
+    json_object_foreach(obj, key, val)
+    {
+        if (!json_is_string(val)) return HG_EINVAL;
+        kv[*n].key = strdup(key);
+        kv[*n].value = strdup(json_string_value(val));
+        (*n)++;
+        if (!kv[*n - 1].key || !kv[*n - 1].value) return HG_ENOMEM;
+    }
+    return 0;
+}
+
+static int s_time_field_ms(json_t *job, const char *key, int64_t *ms)
+{
+    *ms = 0;
+    json_t *v = json_object_get(job, key);
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_string(v)) return HG_EINVAL;
+    return hg_time_parse_rfc3339(json_string_value(v), ms);
+}
+
+static int s_to_assign(json_t *job, hg_assign_t *out)
+{
+    json_t *id = json_object_get(job, "id"), *version = json_object_get(job, "version");
+    if (!json_is_integer(id) || !json_is_integer(version) || json_integer_value(id) <= 0)
+        return HG_EINVAL;
+    out->job_id = (uint64_t) json_integer_value(id);
+    out->version = (uint64_t) json_integer_value(version);
+    out->ns = s_strdup_json(job, "namespace");
+    out->name = s_strdup_json(job, "name");
+    out->kind = s_strdup_json(job, "kind");
+    out->schedule = s_strdup_json(job, "schedule");
+    out->tz = s_strdup_json(job, "timezone");
+    out->misfire = s_strdup_json(job, "misfire");
+    if (!out->ns || !out->name || !out->kind || !out->schedule || !out->misfire) return HG_EINVAL;
+    int rc;
+    if ((rc = s_time_field_ms(job, "start_at", &out->start_ms)) ||
+        (rc = s_time_field_ms(job, "end_at", &out->end_ms)))
+        return rc;
+    int64_t timeout_ms = 30000;
+    json_t *v = json_object_get(job, "timeout");
+    if (json_is_string(v) && hg_duration_parse_ms(json_string_value(v), &timeout_ms) != 0)
+        return HG_EINVAL;
+    if (timeout_ms < 1 || timeout_ms > HG_JOB_TIMEOUT_MAX) return HG_EINVAL;
+    out->timeout_ms = (uint32_t) timeout_ms;
+    if ((rc = s_kv_from_object(json_object_get(job, "params"), &out->params, &out->params_n)))
+        return rc;
+
+    json_t *http = json_object_get(job, "http");
+    if (!json_is_object(http)) return HG_EINVAL;
+    hg_http_spec_t *h = &out->http;
+    h->method = s_strdup_json(http, "method");
+    h->url = s_strdup_json(http, "url");
+    if (!h->method || !h->url) return HG_EINVAL;
+    json_t *headers = json_object_get(http, "headers");
+    if (json_is_object(headers) && json_object_size(headers) > 0) {
+        h->headers = calloc(json_object_size(headers), sizeof *h->headers);
+        if (!h->headers) return HG_ENOMEM;
+        const char *key;
+        json_t *val;
+        json_object_foreach(headers, key, val)
+        {
+            if (!json_is_string(val)) return HG_EINVAL;
+            size_t len = strlen(key) + 2 + strlen(json_string_value(val)) + 1;
+            char *line = malloc(len);
+            if (!line) return HG_ENOMEM;
+            snprintf(line, len, "%s: %s", key, json_string_value(val));
+            h->headers[h->headers_n++] = line;
+        }
+    }
+    json_t *body = json_object_get(http, "body");
+    if (json_is_string(body) && json_string_length(body) > 0) {
+        h->body.len = json_string_length(body);
+        h->body.data = malloc(h->body.len);
+        if (!h->body.data) return HG_ENOMEM;
+        memcpy(h->body.data, json_string_value(body), h->body.len);
+    }
+    if ((rc = s_kv_from_object(json_object_get(http, "form"), &h->form, &h->form_n))) return rc;
+    json_t *expect = json_object_get(http, "expect_status");
+    if (json_is_array(expect) && json_array_size(expect) > 0) {
+        h->expect = calloc(json_array_size(expect), sizeof *h->expect);
+        if (!h->expect) return HG_ENOMEM;
+        size_t i;
+        json_t *code;
+        json_array_foreach(expect, i, code)
+        {
+            if (!json_is_integer(code) || json_integer_value(code) < 100 ||
+                json_integer_value(code) > 599)
+                return HG_EINVAL;
+            h->expect[h->expect_n++] = (uint16_t) json_integer_value(code);
+        }
+    }
+    h->expect_body = s_strdup_json(http, "expect_body");
+    return 0;
+}
+
+int hg_job_to_assign(json_t *job, hg_assign_t *out)
+{
+    if (!json_is_object(job) || !out) return HG_EINVAL;
+    int rc = s_to_assign(job, out);
+    if (rc != 0) hg_assign_clear(out);
+    return rc;
+}
+
+json_t *hg_job_pinned_nodes(json_t *job)
+{
+    return json_object_get(json_object_get(job, "executor"), "nodes");
+}
+
+/* ---------------------------------------------------------------------------
+ * SQL
+ * ------------------------------------------------------------------------ */
+
+#define S_JOB_COLUMNS                                                                              \
+    "id, namespace, name, kind, schedule, timezone, status, start_at, end_at, misfire, "           \
+    "timeout_ms, spec, version, created_at, updated_at"
+
+static int s_stmt_fail(MYSQL_STMT *stmt, const char *what, char *err, size_t err_size)
+{
+    if (err && err_size) snprintf(err, err_size, "%s: %s", what, mysql_stmt_error(stmt));
+    return HG_EDB;
+}
+
+static void s_bind_str(MYSQL_BIND *b, const char *s, unsigned long *len)
+{
+    *len = s ? (unsigned long) strlen(s) : 0;
+    b->buffer_type = MYSQL_TYPE_STRING;
+    b->buffer = (void *) s;
+    b->buffer_length = *len;
+    b->length = len;
+}
+
+static void s_bind_u64(MYSQL_BIND *b, uint64_t *v)
+{
+    b->buffer_type = MYSQL_TYPE_LONGLONG;
+    b->buffer = v;
+    b->is_unsigned = 1;
+}
+
+static void s_bind_i32(MYSQL_BIND *b, int32_t *v)
+{
+    b->buffer_type = MYSQL_TYPE_LONG;
+    b->buffer = v;
+}
+
+/* A DATETIME parameter; NULL when ms == 0. */
+static void s_bind_time(MYSQL_BIND *b, int64_t ms, MYSQL_TIME *t, my_bool *is_null)
+{
+    memset(t, 0, sizeof *t);
+    *is_null = ms == 0;
+    if (ms) hg_db_time_from_ms(ms, t);
+    b->buffer_type = MYSQL_TYPE_DATETIME;
+    b->buffer = t;
+    b->is_null = is_null;
+}
+
+/* One fetched row of the jobs table. */
+typedef struct {
+    uint64_t id;                    /* jobs.id */
+    char ns[HG_JOB_NS_MAX * 4 + 1]; /* utf8mb4 worst case */
+    char name[HG_JOB_NAME_MAX * 4 + 1];
+    char kind[65];
+    char schedule[HG_JOB_SCHEDULE_MAX * 4 + 1];
+    char tz[HG_JOB_TZ_MAX * 4 + 1];
+    char status[65];
+    MYSQL_TIME start_at, end_at, created_at, updated_at;
+    char misfire[65];
+    uint32_t timeout_ms;
+    char *spec;             /* grown on demand */
+    unsigned long spec_cap; /* bytes in spec */
+    uint64_t version;
+    unsigned long len[15]; /* lengths of the columns */
+    my_bool is_null[15];   /* NULL flags of the columns */
+    MYSQL_BIND bind[15];   /* result bindings */
+} s_row_t;
+
+static void s_bind_result_str(MYSQL_BIND *b, char *buf, size_t size, unsigned long *len,
+                              my_bool *is_null)
+{
+    b->buffer_type = MYSQL_TYPE_STRING;
+    b->buffer = buf;
+    b->buffer_length = size;
+    b->length = len;
+    b->is_null = is_null;
+}
+
+static int s_row_bind(MYSQL_STMT *stmt, s_row_t *r)
+{
+    memset(r->bind, 0, sizeof r->bind);
+    if (!r->spec) {
+        r->spec_cap = 16384;
+        r->spec = malloc(r->spec_cap);
+        if (!r->spec) return HG_ENOMEM;
+    }
+    MYSQL_BIND *b = r->bind;
+    b[0].buffer_type = MYSQL_TYPE_LONGLONG;
+    b[0].buffer = &r->id;
+    b[0].is_unsigned = 1;
+    s_bind_result_str(&b[1], r->ns, sizeof r->ns, &r->len[1], &r->is_null[1]);
+    s_bind_result_str(&b[2], r->name, sizeof r->name, &r->len[2], &r->is_null[2]);
+    s_bind_result_str(&b[3], r->kind, sizeof r->kind, &r->len[3], &r->is_null[3]);
+    s_bind_result_str(&b[4], r->schedule, sizeof r->schedule, &r->len[4], &r->is_null[4]);
+    s_bind_result_str(&b[5], r->tz, sizeof r->tz, &r->len[5], &r->is_null[5]);
+    s_bind_result_str(&b[6], r->status, sizeof r->status, &r->len[6], &r->is_null[6]);
+    MYSQL_TIME *times[] = {&r->start_at, &r->end_at};
+    for (int i = 0; i < 2; i++) {
+        b[7 + i].buffer_type = MYSQL_TYPE_DATETIME;
+        b[7 + i].buffer = times[i];
+        b[7 + i].is_null = &r->is_null[7 + i];
+    }
+    s_bind_result_str(&b[9], r->misfire, sizeof r->misfire, &r->len[9], &r->is_null[9]);
+    b[10].buffer_type = MYSQL_TYPE_LONG;
+    b[10].buffer = &r->timeout_ms;
+    b[10].is_unsigned = 1;
+    s_bind_result_str(&b[11], r->spec, r->spec_cap, &r->len[11], &r->is_null[11]);
+    b[12].buffer_type = MYSQL_TYPE_LONGLONG;
+    b[12].buffer = &r->version;
+    b[12].is_unsigned = 1;
+    b[13].buffer_type = MYSQL_TYPE_DATETIME;
+    b[13].buffer = &r->created_at;
+    b[14].buffer_type = MYSQL_TYPE_DATETIME;
+    b[14].buffer = &r->updated_at;
+    return mysql_stmt_bind_result(stmt, b) ? HG_EDB : 0;
+}
+
+/* Fetch the next row; 0, 1 at the end, or a negative HG_E* code. A spec
+ * longer than the buffer is fetched again into a larger one (whether or not
+ * the connection reports truncation). */
+static int s_row_fetch(MYSQL_STMT *stmt, s_row_t *r, char *err, size_t err_size)
+{
+    int rc = mysql_stmt_fetch(stmt);
+    if (rc == MYSQL_NO_DATA) return 1;
+    if (rc == 1) return s_stmt_fail(stmt, "fetch job", err, err_size);
+    if (!r->is_null[11] && r->len[11] > r->spec_cap) {
+        char *bigger = realloc(r->spec, r->len[11] + 1);
+        if (!bigger) return HG_ENOMEM;
+        r->spec = bigger;
+        r->spec_cap = r->len[11] + 1;
+        MYSQL_BIND col = r->bind[11];
+        col.buffer = r->spec;
+        col.buffer_length = r->spec_cap;
+        if (mysql_stmt_fetch_column(stmt, &col, 11, 0))
+            return s_stmt_fail(stmt, "fetch job spec", err, err_size);
+        /* Later rows use the larger buffer. */
+        r->bind[11].buffer = r->spec;
+        r->bind[11].buffer_length = r->spec_cap;
+        if (mysql_stmt_bind_result(stmt, r->bind))
+            return s_stmt_fail(stmt, "bind job", err, err_size);
+    }
+    return 0;
+}
+
+static json_t *s_time_json(const MYSQL_TIME *t, my_bool is_null)
+{
+    if (is_null) return json_null();
+    char buf[40];
+    hg_time_format_ms(hg_db_time_to_ms(t), buf, sizeof buf);
+    return json_string(buf);
+}
+
+static json_t *s_str_json(const char *s, unsigned long len)
+{
+    return json_stringn(s, len);
+}
+
+/* The API object of a fetched row. */
+static json_t *s_row_to_json(s_row_t *r, char *err, size_t err_size)
+{
+    json_error_t jerr;
+    json_t *spec = json_loadb(r->spec, r->len[11], 0, &jerr);
+    if (!json_is_object(spec)) {
+        if (err && err_size)
+            snprintf(err, err_size, "job %llu: spec is not a JSON object: %s",
+                     (unsigned long long) r->id, spec ? "wrong type" : jerr.text);
+        json_decref(spec);
+        return NULL;
+    }
+    char tbuf[64];
+    s_duration_format(r->timeout_ms, tbuf, sizeof tbuf);
+    json_t *job = json_object();
+    json_object_set_new(job, "id", json_integer((json_int_t) r->id));
+    json_object_set_new(job, "namespace", s_str_json(r->ns, r->len[1]));
+    json_object_set_new(job, "name", s_str_json(r->name, r->len[2]));
+    json_object_set_new(job, "kind", s_str_json(r->kind, r->len[3]));
+    json_object_set_new(job, "schedule", s_str_json(r->schedule, r->len[4]));
+    json_object_set_new(job, "timezone", s_str_json(r->tz, r->len[5]));
+    json_object_set_new(job, "status", s_str_json(r->status, r->len[6]));
+    json_object_set_new(job, "start_at", s_time_json(&r->start_at, r->is_null[7]));
+    json_object_set_new(job, "end_at", s_time_json(&r->end_at, r->is_null[8]));
+    json_object_set_new(job, "misfire", s_str_json(r->misfire, r->len[9]));
+    json_object_set_new(job, "timeout", json_string(tbuf));
+    json_t *http = json_object_get(spec, "http");
+    json_object_set(job, "http", http ? http : json_object());
+    json_t *params = json_object_get(spec, "params");
+    json_object_set_new(job, "params", params ? json_incref(params) : json_object());
+    json_t *executor = json_object_get(spec, "executor");
+    json_object_set_new(job, "executor",
+                        executor ? json_incref(executor) : json_pack("{s:[]}", "nodes"));
+    json_object_set_new(job, "version", json_integer((json_int_t) r->version));
+    json_object_set_new(job, "created_at", s_time_json(&r->created_at, 0));
+    json_object_set_new(job, "updated_at", s_time_json(&r->updated_at, 0));
+    json_decref(spec);
+    return job;
+}
+
+/* Run a prepared SELECT of S_JOB_COLUMNS and append every row to out. */
+static int s_select_jobs(MYSQL_STMT *stmt, json_t *out, char *err, size_t err_size)
+{
+    if (mysql_stmt_execute(stmt) || mysql_stmt_store_result(stmt))
+        return s_stmt_fail(stmt, "select jobs", err, err_size);
+    s_row_t *r = calloc(1, sizeof *r);
+    if (!r) return HG_ENOMEM;
+    int rc = s_row_bind(stmt, r);
+    if (rc == HG_EDB) rc = s_stmt_fail(stmt, "bind jobs", err, err_size);
+    while (rc == 0) {
+        rc = s_row_fetch(stmt, r, err, err_size);
+        if (rc != 0) break;
+        json_t *job = s_row_to_json(r, err, err_size);
+        if (!job) {
+            rc = HG_EDB;
+            break;
+        }
+        json_array_append_new(out, job);
+    }
+    free(r->spec);
+    free(r);
+    mysql_stmt_free_result(stmt);
+    return rc == 1 ? 0 : rc;
+}
+
+int hg_job_db_insert(MYSQL *db, json_t *job, uint64_t *id, char *err, size_t err_size)
+{
+    if (!db || !json_is_object(job)) return HG_EINVAL;
+    const char *sql = "INSERT INTO jobs (namespace, name, kind, schedule, timezone, status, "
+                      "start_at, end_at, misfire, timeout_ms, spec, version, created_at, "
+                      "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)";
+    int64_t start_ms = 0, end_ms = 0, timeout_ms = 30000;
+    if (s_time_field_ms(job, "start_at", &start_ms) || s_time_field_ms(job, "end_at", &end_ms))
+        return HG_EINVAL;
+    json_t *t = json_object_get(job, "timeout");
+    if (json_is_string(t) && hg_duration_parse_ms(json_string_value(t), &timeout_ms) != 0)
+        return HG_EINVAL;
+    const char *status = json_string_value(json_object_get(job, "status"));
+    json_t *spec = json_object();
+    json_t *http = json_object_get(job, "http"), *params = json_object_get(job, "params"),
+           *executor = json_object_get(job, "executor");
+    json_object_set(spec, "http", http ? http : json_null());
+    json_object_set_new(spec, "params", params ? json_incref(params) : json_object());
+    json_object_set_new(spec, "executor",
+                        executor ? json_incref(executor) : json_pack("{s:[]}", "nodes"));
+    char *spec_text = json_dumps(spec, JSON_COMPACT);
+    json_decref(spec);
+    if (!spec_text) return HG_ENOMEM;
+
+    const char *strs[] = {json_string_value(json_object_get(job, "namespace")),
+                          json_string_value(json_object_get(job, "name")),
+                          json_string_value(json_object_get(job, "kind")),
+                          json_string_value(json_object_get(job, "schedule")),
+                          json_string_value(json_object_get(job, "timezone")),
+                          status ? status : "active"};
+    const char *misfire = json_string_value(json_object_get(job, "misfire"));
+    for (size_t i = 0; i < 5; i++)
+        if (!strs[i]) {
+            free(spec_text);
+            return HG_EINVAL;
+        }
+    MYSQL_BIND b[13];
+    memset(b, 0, sizeof b);
+    unsigned long lens[8];
+    for (int i = 0; i < 6; i++)
+        s_bind_str(&b[i], strs[i], &lens[i]);
+    MYSQL_TIME tstart, tend, tnow;
+    my_bool null_start, null_end, null_now;
+    s_bind_time(&b[6], start_ms, &tstart, &null_start);
+    s_bind_time(&b[7], end_ms, &tend, &null_end);
+    s_bind_str(&b[8], misfire ? misfire : "fire_once", &lens[6]);
+    uint64_t timeout64 = (uint64_t) timeout_ms;
+    s_bind_u64(&b[9], &timeout64);
+    s_bind_str(&b[10], spec_text, &lens[7]);
+    int64_t now = hg_now_ms();
+    s_bind_time(&b[11], now, &tnow, &null_now);
+    b[12] = b[11];
+
+    int rc = 0;
+    MYSQL_STMT *stmt = hg_db_prepare(db, sql, err, err_size);
+    if (!stmt) {
+        free(spec_text);
+        return HG_EDB;
+    }
+    if (mysql_stmt_bind_param(stmt, b)) {
+        rc = s_stmt_fail(stmt, "insert job", err, err_size);
+    } else if (mysql_stmt_execute(stmt)) {
+        if (mysql_stmt_errno(stmt) == ER_DUP_ENTRY) {
+            if (err && err_size)
+                snprintf(err, err_size, "job \"%s\" already exists in namespace \"%s\"", strs[1],
+                         strs[0]);
+            rc = HG_EEXIST;
+        } else {
+            rc = s_stmt_fail(stmt, "insert job", err, err_size);
+        }
+    } else if (id) {
+        *id = (uint64_t) mysql_stmt_insert_id(stmt);
+    }
+    mysql_stmt_close(stmt);
+    free(spec_text);
+    return rc;
+}
+
+int hg_job_db_get(MYSQL *db, const char *ns, const char *name, json_t **job, char *err,
+                  size_t err_size)
+{
+    if (!db || !name || !job) return HG_EINVAL;
+    *job = NULL;
+    if (!ns || !*ns) ns = "default";
+    MYSQL_STMT *stmt = hg_db_prepare(
+        db, "SELECT " S_JOB_COLUMNS " FROM jobs WHERE namespace = ? AND name = ?", err, err_size);
+    if (!stmt) return HG_EDB;
+    MYSQL_BIND b[2];
+    memset(b, 0, sizeof b);
+    unsigned long lens[2];
+    s_bind_str(&b[0], ns, &lens[0]);
+    s_bind_str(&b[1], name, &lens[1]);
+    json_t *rows = json_array();
+    int rc = mysql_stmt_bind_param(stmt, b) ? s_stmt_fail(stmt, "get job", err, err_size)
+                                            : s_select_jobs(stmt, rows, err, err_size);
+    mysql_stmt_close(stmt);
+    if (rc == 0 && json_array_size(rows) == 0) {
+        if (err && err_size)
+            snprintf(err, err_size, "job \"%s\" not found in namespace \"%s\"", name, ns);
+        rc = HG_ENOTFOUND;
+    }
+    if (rc == 0) *job = json_incref(json_array_get(rows, 0));
+    json_decref(rows);
+    return rc;
+}
+
+int hg_job_db_list(MYSQL *db, const char *ns, const char *status, int limit, int offset,
+                   json_t **jobs, int64_t *total, char *err, size_t err_size)
+{
+    if (!db || !jobs || limit < 0 || offset < 0) return HG_EINVAL;
+    *jobs = NULL;
+    if (ns && !*ns) ns = NULL;
+    if (status && !*status) status = NULL;
+    /* Filters are bound as NULL when absent: "? IS NULL OR column = ?". */
+    MYSQL_BIND b[6];
+    memset(b, 0, sizeof b);
+    unsigned long lens[4];
+    my_bool ns_null = ns == NULL, status_null = status == NULL;
+    s_bind_str(&b[0], ns, &lens[0]);
+    b[0].is_null = &ns_null;
+    s_bind_str(&b[1], ns, &lens[1]);
+    b[1].is_null = &ns_null;
+    s_bind_str(&b[2], status, &lens[2]);
+    b[2].is_null = &status_null;
+    s_bind_str(&b[3], status, &lens[3]);
+    b[3].is_null = &status_null;
+    int32_t lim = limit, off = offset;
+    s_bind_i32(&b[4], &lim);
+    s_bind_i32(&b[5], &off);
+    const char *where = " FROM jobs WHERE (? IS NULL OR namespace = ?) AND "
+                        "(? IS NULL OR status = ?)";
+    char sql[512];
+
+    int rc = 0;
+    if (total) {
+        snprintf(sql, sizeof sql, "SELECT COUNT(*)%s", where);
+        MYSQL_STMT *stmt = hg_db_prepare(db, sql, err, err_size);
+        if (!stmt) return HG_EDB;
+        long long count = 0;
+        MYSQL_BIND rb;
+        memset(&rb, 0, sizeof rb);
+        rb.buffer_type = MYSQL_TYPE_LONGLONG;
+        rb.buffer = &count;
+        if (mysql_stmt_bind_param(stmt, b) || mysql_stmt_execute(stmt) ||
+            mysql_stmt_store_result(stmt) || mysql_stmt_bind_result(stmt, &rb) ||
+            mysql_stmt_fetch(stmt) != 0)
+            rc = s_stmt_fail(stmt, "count jobs", err, err_size);
+        mysql_stmt_close(stmt);
+        if (rc) return rc;
+        *total = count;
+    }
+    snprintf(sql, sizeof sql,
+             "SELECT " S_JOB_COLUMNS "%s ORDER BY namespace, name LIMIT ? OFFSET ?", where);
+    MYSQL_STMT *stmt = hg_db_prepare(db, sql, err, err_size);
+    if (!stmt) return HG_EDB;
+    json_t *rows = json_array();
+    rc = mysql_stmt_bind_param(stmt, b) ? s_stmt_fail(stmt, "list jobs", err, err_size)
+                                        : s_select_jobs(stmt, rows, err, err_size);
+    mysql_stmt_close(stmt);
+    if (rc)
+        json_decref(rows);
+    else
+        *jobs = rows;
+    return rc;
+}
+
+int hg_job_db_load_active(MYSQL *db, json_t **jobs, char *err, size_t err_size)
+{
+    if (!db || !jobs) return HG_EINVAL;
+    *jobs = NULL;
+    MYSQL_STMT *stmt =
+        hg_db_prepare(db, "SELECT " S_JOB_COLUMNS " FROM jobs WHERE status = 'active' ORDER BY id",
+                      err, err_size);
+    if (!stmt) return HG_EDB;
+    json_t *rows = json_array();
+    int rc = s_select_jobs(stmt, rows, err, err_size);
+    mysql_stmt_close(stmt);
+    if (rc)
+        json_decref(rows);
+    else
+        *jobs = rows;
+    return rc;
+}
+
+/* Run a one-row UPDATE/DELETE by id; HG_ENOTFOUND when no row matched. */
+static int s_exec_by_id(MYSQL *db, const char *sql, MYSQL_BIND *b, const char *what, uint64_t id,
+                        char *err, size_t err_size)
+{
+    MYSQL_STMT *stmt = hg_db_prepare(db, sql, err, err_size);
+    if (!stmt) return HG_EDB;
+    int rc = 0;
+    if (mysql_stmt_bind_param(stmt, b) || mysql_stmt_execute(stmt)) {
+        rc = s_stmt_fail(stmt, what, err, err_size);
+    } else if (mysql_stmt_affected_rows(stmt) == 0) {
+        if (err && err_size) snprintf(err, err_size, "job %llu not found", (unsigned long long) id);
+        rc = HG_ENOTFOUND;
+    }
+    mysql_stmt_close(stmt);
+    return rc;
+}
+
+int hg_job_db_set_status(MYSQL *db, uint64_t id, const char *status, char *err, size_t err_size)
+{
+    if (!db || !status) return HG_EINVAL;
+    MYSQL_BIND b[3];
+    memset(b, 0, sizeof b);
+    unsigned long len;
+    s_bind_str(&b[0], status, &len);
+    MYSQL_TIME now;
+    my_bool now_null;
+    s_bind_time(&b[1], hg_now_ms(), &now, &now_null);
+    s_bind_u64(&b[2], &id);
+    return s_exec_by_id(db,
+                        "UPDATE jobs SET status = ?, version = version + 1, updated_at = ? "
+                        "WHERE id = ?",
+                        b, "set job status", id, err, err_size);
+}
+
+int hg_job_db_delete(MYSQL *db, uint64_t id, char *err, size_t err_size)
+{
+    if (!db) return HG_EINVAL;
+    MYSQL_BIND b[1];
+    memset(b, 0, sizeof b);
+    s_bind_u64(&b[0], &id);
+    return s_exec_by_id(db, "DELETE FROM jobs WHERE id = ?", b, "delete job", id, err, err_size);
+}

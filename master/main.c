@@ -1,0 +1,153 @@
+/* hourglass-master: the control plane. Loads settings, migrates the schema,
+ * loads the active jobs, then runs the cluster actor (workers, placement,
+ * run records) and the REST API until SIGINT or SIGTERM. */
+#include "api.h"
+#include "cluster_internal.h"
+#include "db.h"
+#include "hg_config.h"
+#include "hg_error.h"
+#include "hg_log.h"
+#include "hg_time.h"
+#include "job.h"
+
+#include <czmq.h>
+#include <inttypes.h>
+#include <unistd.h>
+
+static const hg_cfg_def_t s_settings[] = {
+    {"name", HG_CFG_STR, "", 0, 0, "master id shown to workers (default: host name)"},
+    {"bind", HG_CFG_STR, "tcp://127.0.0.1:8643", 0, 0, "ZeroMQ endpoint workers connect to"},
+    {"api.bind", HG_CFG_STR, "127.0.0.1", 0, 0, "address the REST API listens on"},
+    {"api.port", HG_CFG_INT, "8642", 1, 65535, "port of the REST API"},
+    {"mysql.host", HG_CFG_STR, "127.0.0.1", 0, 0, "MySQL host (empty to use mysql.socket)"},
+    {"mysql.port", HG_CFG_INT, "3306", 1, 65535, "MySQL port"},
+    {"mysql.socket", HG_CFG_STR, "", 0, 0, "MySQL unix socket path"},
+    {"mysql.user", HG_CFG_STR, "hourglass", 0, 0, "MySQL user"},
+    {"mysql.password", HG_CFG_STR, "", 0, 0, "MySQL password"},
+    {"mysql.database", HG_CFG_STR, "hourglass", 0, 0, "MySQL database"},
+    {"mysql.wait", HG_CFG_DURATION, "30s", 0, 3600000,
+     "how long to wait for MySQL at start-up before giving up"},
+    {"schema.dir", HG_CFG_STR, HG_SCHEMA_DIR, 0, 0, "directory of the NNN_*.sql migrations"},
+    {"heartbeat", HG_CFG_DURATION, "500ms", 10, 60000, "worker heartbeat interval"},
+    {"lease", HG_CFG_DURATION, "2s", 50, 600000, "lease a worker gets per echoed heartbeat"},
+    {"lease.margin", HG_CFG_DURATION, "500ms", 0, 600000,
+     "extra silence tolerated before a worker's jobs move"},
+    {"log.level", HG_CFG_STR, "info", 0, 0, "debug, info, warn or error"},
+};
+
+int main(int argc, char **argv)
+{
+    zsys_init(); /* installs the SIGINT/SIGTERM handler behind zsys_interrupted */
+    hg_config_t *cfg = hg_config_new(s_settings, sizeof s_settings / sizeof s_settings[0]);
+    char err[1024] = "";
+    int rc = hg_config_load(cfg, "hourglass-master", argc, argv, err, sizeof err);
+    if (rc == 1) {
+        hg_config_destroy(&cfg);
+        return 0;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "hourglass-master: %s\n", err);
+        hg_config_destroy(&cfg);
+        return 2;
+    }
+    int level = hg_log_level_parse(hg_config_str(cfg, "log.level"));
+    if (level < 0) {
+        fprintf(stderr, "hourglass-master: log.level: \"%s\" is not one of debug, info, warn, "
+                        "error\n",
+                hg_config_str(cfg, "log.level"));
+        return 2;
+    }
+    hg_log_init("master", (hg_log_level_t) level);
+
+    char host[128] = "master";
+    gethostname(host, sizeof host);
+    const char *name = *hg_config_str(cfg, "name") ? hg_config_str(cfg, "name") : host;
+
+    hg_db_params_t db = {
+        .host = hg_config_str(cfg, "mysql.host"),
+        .port = (int) hg_config_int(cfg, "mysql.port"),
+        .socket = hg_config_str(cfg, "mysql.socket"),
+        .user = hg_config_str(cfg, "mysql.user"),
+        .password = hg_config_str(cfg, "mysql.password"),
+        .database = hg_config_str(cfg, "mysql.database"),
+    };
+
+    /* MySQL may still be starting (compose, systemd): wait a bounded time. */
+    MYSQL *conn = NULL;
+    int64_t deadline = hg_mono_ms() + hg_config_int(cfg, "mysql.wait");
+    for (;;) {
+        conn = hg_db_connect(&db, err, sizeof err);
+        if (conn || hg_mono_ms() >= deadline)
+            break;
+        hg_warn("%s; retrying", err);
+        sleep(1);
+    }
+    if (!conn) {
+        hg_error("%s", err);
+        return 1;
+    }
+    rc = hg_db_migrate(conn, hg_config_str(cfg, "schema.dir"), err, sizeof err);
+    if (rc != 0) {
+        hg_error("schema: %s", err);
+        hg_db_close(&conn);
+        return 1;
+    }
+    json_t *jobs = NULL;
+    rc = hg_job_db_load_active(conn, &jobs, err, sizeof err);
+    if (rc != 0) {
+        hg_error("loading jobs: %s", err);
+        hg_db_close(&conn);
+        return 1;
+    }
+    /* Last scheduled fire time per job, so that the next owner of a job
+     * applies the misfire policy to the right gap even after a restart. */
+    json_t *last_fires = json_object();
+    if (mysql_query(conn, "SELECT job_id, CAST(ROUND(UNIX_TIMESTAMP(MAX(scheduled_at)) * 1000)"
+                          " AS SIGNED) FROM runs WHERE trigger_reason IN ('schedule', 'misfire')"
+                          " GROUP BY job_id") == 0) {
+        MYSQL_RES *res = mysql_store_result(conn);
+        MYSQL_ROW row;
+        while (res && (row = mysql_fetch_row(res)))
+            if (row[0] && row[1])
+                json_object_set_new(last_fires, row[0], json_integer(strtoll(row[1], NULL, 10)));
+        if (res)
+            mysql_free_result(res);
+    } else {
+        hg_warn("cannot read last fire times: %s", mysql_error(conn));
+    }
+    hg_db_close(&conn);
+
+    hg_cluster_args_t args = {
+        .master_name = name,
+        .bind = hg_config_str(cfg, "bind"),
+        .heartbeat_ms = hg_config_int(cfg, "heartbeat"),
+        .lease_ms = hg_config_int(cfg, "lease"),
+        .margin_ms = hg_config_int(cfg, "lease.margin"),
+        .db = &db,
+        .jobs = jobs,
+        .last_fires = last_fires,
+    };
+    zactor_t *cluster = hg_cluster_new(&args);
+    if (!cluster || args.failed) {
+        hg_error("cannot start the cluster loop on %s", args.bind);
+        zactor_destroy(&cluster);
+        return 1;
+    }
+    hg_api_t *api = hg_api_start(hg_config_str(cfg, "api.bind"), (int) hg_config_int(cfg, "api.port"),
+                                 &db, err, sizeof err);
+    if (!api) {
+        hg_error("REST API: %s", err);
+        zactor_destroy(&cluster);
+        return 1;
+    }
+    hg_info("hourglass-master %s (%s) ready: API http://%s:%lld, workers %s", HG_VERSION, name,
+            hg_config_str(cfg, "api.bind"), (long long) hg_config_int(cfg, "api.port"), args.bind);
+
+    while (!zsys_interrupted)
+        zclock_sleep(100);
+    hg_info("shutting down");
+    hg_api_stop(&api);
+    zactor_destroy(&cluster);
+    hg_config_destroy(&cfg);
+    return 0;
+}

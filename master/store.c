@@ -1,0 +1,549 @@
+/* store: batched, idempotent writes of run records and cluster facts. */
+#include "store.h"
+#include "hg_error.h"
+#include "hg_log.h"
+#include "hg_time.h"
+
+#include <mysqld_error.h>
+#include <string.h>
+
+#define S_COLS 15 /* parameters per runs row */
+
+/* Chunk sizes with a prepared statement each; a batch is cut greedily. */
+static const int s_chunks[] = {256, 64, 16, 4, 1};
+#define S_NCHUNKS 5
+
+typedef enum { S_OP_RUNS, S_OP_NODE, S_OP_ASSIGN, S_OP_UNASSIGN } s_op_kind_t;
+
+/* One queued write, kept in arrival order. */
+typedef struct {
+    s_op_kind_t kind;         /* what to write */
+    hg_store_batch_t *batch;  /* S_OP_RUNS: records (owned until DONE) */
+    char node[192];           /* NODE / ASSIGN: node name */
+    char state[16];           /* NODE: state */
+    char *labels;             /* NODE: labels as JSON (owned) */
+    uint32_t capacity;        /* NODE: capacity */
+    char version[32];         /* NODE: software version */
+    uint64_t job_id;          /* ASSIGN / UNASSIGN */
+    uint64_t epoch;           /* ASSIGN */
+} s_op_t;
+
+/* Storage behind the bind array of one row. */
+typedef struct {
+    MYSQL_TIME sched, start, finish;    /* times */
+    unsigned long len[S_COLS];          /* lengths of string columns */
+    my_bool null[S_COLS];               /* NULL flags */
+    unsigned long long job_id, epoch;   /* integers */
+    int http_status, exit_code;         /* results */
+    unsigned int attempt;               /* attempt */
+} s_row_t;
+
+typedef struct {
+    const hg_db_params_t *params;    /* connection settings */
+    MYSQL *conn;                     /* NULL while down */
+    MYSQL_STMT *runs_st[S_NCHUNKS];  /* multi-row upserts, by s_chunks */
+    zlist_t *ops;                    /* queued s_op_t, in order */
+    size_t queued_records;           /* run records in ops */
+    bool down;                       /* last attempt failed; wait for the retry timer */
+    int retry_ms;                    /* current back-off */
+    int retry_timer;                 /* zloop timer id, -1 when none */
+    int64_t down_since_ms;           /* when the outage began */
+    uint64_t records, transactions;  /* committed since the last report */
+    uint64_t largest;                /* largest batch since the last report */
+    zsock_t *pipe;                   /* to the owner */
+    zloop_t *loop;                   /* our reactor */
+} s_store_t;
+
+void hg_store_batch_destroy(hg_store_batch_t **p)
+{
+    if (p && *p) {
+        hg_msg_destroy(&(*p)->msg);
+        free(*p);
+        *p = NULL;
+    }
+}
+
+static void s_op_destroy(s_op_t **p)
+{
+    if (p && *p) {
+        hg_store_batch_destroy(&(*p)->batch);
+        free((*p)->labels);
+        free(*p);
+        *p = NULL;
+    }
+}
+
+static void s_disconnect(s_store_t *self)
+{
+    for (int i = 0; i < S_NCHUNKS; i++) {
+        if (self->runs_st[i])
+            mysql_stmt_close(self->runs_st[i]);
+        self->runs_st[i] = NULL;
+    }
+    hg_db_close(&self->conn);
+}
+
+static char *s_runs_sql(int rows)
+{
+    static const char head[] =
+        "INSERT INTO runs (run_id, job_id, job_name, node, epoch, scheduled_at, started_at,"
+        " finished_at, status, http_status, exit_code, error, output, attempt, trigger_reason)"
+        " VALUES ";
+    static const char row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    /* A resend or a late RUN_STARTED never turns a finished run back into
+     * "running": a running row only fills what is still empty. */
+    static const char tail[] =
+        " ON DUPLICATE KEY UPDATE"
+        " started_at = COALESCE(started_at, VALUES(started_at)),"
+        " finished_at = IF(VALUES(status) = 'running', finished_at, VALUES(finished_at)),"
+        " http_status = IF(VALUES(status) = 'running', http_status, VALUES(http_status)),"
+        " exit_code = IF(VALUES(status) = 'running', exit_code, VALUES(exit_code)),"
+        " error = IF(VALUES(status) = 'running', error, VALUES(error)),"
+        " output = IF(VALUES(status) = 'running', output, VALUES(output)),"
+        " status = IF(VALUES(status) = 'running', status, VALUES(status))";
+    size_t size = sizeof head + (size_t) rows * (sizeof row + 1) + sizeof tail;
+    char *sql = malloc(size);
+    if (!sql)
+        return NULL;
+    char *p = sql;
+    p += sprintf(p, "%s", head);
+    for (int i = 0; i < rows; i++)
+        p += sprintf(p, "%s%s", i ? "," : "", row);
+    sprintf(p, "%s", tail);
+    return sql;
+}
+
+static int s_connect(s_store_t *self)
+{
+    if (self->conn)
+        return 0;
+    char err[512];
+    self->conn = hg_db_connect(self->params, err, sizeof err);
+    if (!self->conn) {
+        if (!self->down_since_ms)
+            hg_error("store: %s; run records are kept in memory until it is back", err);
+        return HG_EDB;
+    }
+    for (int i = 0; i < S_NCHUNKS; i++) {
+        char *sql = s_runs_sql(s_chunks[i]);
+        self->runs_st[i] = sql ? hg_db_prepare(self->conn, sql, err, sizeof err) : NULL;
+        free(sql);
+        if (!self->runs_st[i]) {
+            hg_error("store: %s", err);
+            s_disconnect(self);
+            return HG_EDB;
+        }
+    }
+    return 0;
+}
+
+static void s_bind_str(MYSQL_BIND *b, const char *s, unsigned long *len, my_bool *null)
+{
+    b->buffer_type = MYSQL_TYPE_STRING;
+    *null = s == NULL;
+    *len = s ? strlen(s) : 0;
+    b->buffer = (void *) s;
+    b->buffer_length = *len;
+    b->length = len;
+    b->is_null = null;
+}
+
+static void s_bind_time(MYSQL_BIND *b, MYSQL_TIME *t, int64_t ms, my_bool *null)
+{
+    b->buffer_type = MYSQL_TYPE_DATETIME;
+    *null = ms <= 0;
+    if (ms > 0)
+        hg_db_time_from_ms(ms, t);
+    b->buffer = t;
+    b->is_null = null;
+}
+
+/* Bind one record as row r of binds. */
+static void s_bind_run(MYSQL_BIND *b, s_row_t *row, const hg_run_t *run, const char *node)
+{
+    memset(row, 0, sizeof *row);
+    b[0].buffer_type = MYSQL_TYPE_BLOB;
+    b[0].buffer = (void *) run->run_id;
+    row->len[0] = HG_PROTO_RUN_ID_SIZE;
+    b[0].buffer_length = row->len[0];
+    b[0].length = &row->len[0];
+    row->job_id = run->job_id;
+    b[1].buffer_type = MYSQL_TYPE_LONGLONG;
+    b[1].is_unsigned = 1;
+    b[1].buffer = &row->job_id;
+    s_bind_str(&b[2], run->job_name ? run->job_name : "", &row->len[2], &row->null[2]);
+    s_bind_str(&b[3], node, &row->len[3], &row->null[3]);
+    row->epoch = run->epoch;
+    b[4].buffer_type = MYSQL_TYPE_LONGLONG;
+    b[4].is_unsigned = 1;
+    b[4].buffer = &row->epoch;
+    s_bind_time(&b[5], &row->sched, run->scheduled_ms > 0 ? run->scheduled_ms : 1, &row->null[5]);
+    s_bind_time(&b[6], &row->start, run->started_ms, &row->null[6]);
+    s_bind_time(&b[7], &row->finish, run->finished_ms, &row->null[7]);
+    const char *status = hg_run_status_name(run->status);
+    s_bind_str(&b[8], status ? status : "failed", &row->len[8], &row->null[8]);
+    row->http_status = run->http_status;
+    b[9].buffer_type = MYSQL_TYPE_LONG;
+    b[9].buffer = &row->http_status;
+    row->null[9] = run->http_status == 0;
+    b[9].is_null = &row->null[9];
+    row->exit_code = run->exit_code;
+    b[10].buffer_type = MYSQL_TYPE_LONG;
+    b[10].buffer = &row->exit_code;
+    row->null[10] = run->status == HG_RUN_RUNNING || run->http_status != 0;
+    b[10].is_null = &row->null[10];
+    s_bind_str(&b[11], run->error, &row->len[11], &row->null[11]);
+    b[12].buffer_type = MYSQL_TYPE_BLOB;
+    b[12].buffer = run->output.data;
+    row->len[12] = (unsigned long) run->output.len;
+    b[12].buffer_length = row->len[12];
+    b[12].length = &row->len[12];
+    row->null[12] = run->output.len == 0;
+    b[12].is_null = &row->null[12];
+    row->attempt = run->attempt ? run->attempt : 1;
+    b[13].buffer_type = MYSQL_TYPE_LONG;
+    b[13].is_unsigned = 1;
+    b[13].buffer = &row->attempt;
+    s_bind_str(&b[14], run->reason ? run->reason : "schedule", &row->len[14], &row->null[14]);
+}
+
+/* A flat view of the records of several batches. */
+typedef struct {
+    const hg_run_t *run; /* record */
+    const char *node;    /* node that sent it */
+} s_rec_t;
+
+static int s_exec_chunk(s_store_t *self, int ci, const s_rec_t *recs, MYSQL_BIND *binds,
+                        s_row_t *rows, char *err, size_t err_size)
+{
+    int n = s_chunks[ci];
+    memset(binds, 0, sizeof *binds * (size_t) n * S_COLS);
+    for (int i = 0; i < n; i++)
+        s_bind_run(binds + i * S_COLS, &rows[i], recs[i].run, recs[i].node);
+    MYSQL_STMT *st = self->runs_st[ci];
+    if (mysql_stmt_bind_param(st, binds) != 0 || mysql_stmt_execute(st) != 0) {
+        snprintf(err, err_size, "%s", mysql_stmt_error(st));
+        return (int) mysql_stmt_errno(st);
+    }
+    return 0;
+}
+
+/* Write every record of ops[0..count) (all S_OP_RUNS) in one transaction.
+ * Returns 0 or the MySQL error number. */
+static unsigned s_write_runs(s_store_t *self, s_op_t **ops, size_t count, size_t records,
+                             char *err, size_t err_size)
+{
+    s_rec_t *recs = malloc(sizeof *recs * records);
+    MYSQL_BIND *binds = malloc(sizeof *binds * (size_t) s_chunks[0] * S_COLS);
+    s_row_t *rows = malloc(sizeof *rows * (size_t) s_chunks[0]);
+    unsigned rc = 0;
+    if (!recs || !binds || !rows) {
+        snprintf(err, err_size, "out of memory");
+        rc = 1;
+        goto done;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < count; i++) {
+        hg_runs_t *runs = &ops[i]->batch->msg->u.runs;
+        for (size_t j = 0; j < runs->runs_n; j++) {
+            recs[k].run = &runs->runs[j];
+            recs[k].node = ops[i]->batch->node;
+            k++;
+        }
+    }
+    if (mysql_autocommit(self->conn, 0) != 0) {
+        snprintf(err, err_size, "%s", mysql_error(self->conn));
+        rc = mysql_errno(self->conn);
+        goto done;
+    }
+    size_t at = 0;
+    while (at < records && rc == 0) {
+        int ci = 0;
+        while (s_chunks[ci] > (int) (records - at))
+            ci++;
+        rc = (unsigned) s_exec_chunk(self, ci, recs + at, binds, rows, err, err_size);
+        at += (size_t) s_chunks[ci];
+    }
+    if (rc == 0 && mysql_commit(self->conn) != 0) {
+        snprintf(err, err_size, "commit: %s", mysql_error(self->conn));
+        rc = mysql_errno(self->conn);
+    }
+    if (rc != 0 && self->conn)
+        mysql_rollback(self->conn);
+    if (self->conn)
+        mysql_autocommit(self->conn, 1);
+done:
+    free(recs);
+    free(binds);
+    free(rows);
+    return rc;
+}
+
+static unsigned s_write_fact(s_store_t *self, s_op_t *op, char *err, size_t err_size)
+{
+    const char *sql;
+    MYSQL_BIND b[7];
+    memset(b, 0, sizeof b);
+    unsigned long len[7] = {0};
+    my_bool null[7] = {0};
+    MYSQL_TIME now;
+    hg_db_time_from_ms(hg_now_ms(), &now);
+    unsigned long long job_id = op->job_id, epoch = op->epoch;
+    unsigned int capacity = op->capacity;
+    if (op->kind == S_OP_NODE) {
+        sql = "INSERT INTO nodes (name, state, labels, capacity, version, first_seen_at,"
+              " last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE"
+              " state = VALUES(state), labels = VALUES(labels), capacity = VALUES(capacity),"
+              " version = VALUES(version), last_seen_at = VALUES(last_seen_at)";
+        s_bind_str(&b[0], op->node, &len[0], &null[0]);
+        s_bind_str(&b[1], op->state, &len[1], &null[1]);
+        s_bind_str(&b[2], op->labels ? op->labels : "{}", &len[2], &null[2]);
+        b[3].buffer_type = MYSQL_TYPE_LONG;
+        b[3].is_unsigned = 1;
+        b[3].buffer = &capacity;
+        s_bind_str(&b[4], op->version, &len[4], &null[4]);
+        b[5].buffer_type = MYSQL_TYPE_DATETIME;
+        b[5].buffer = &now;
+        b[6].buffer_type = MYSQL_TYPE_DATETIME;
+        b[6].buffer = &now;
+    } else if (op->kind == S_OP_ASSIGN) {
+        sql = "INSERT INTO assignments (job_id, node, epoch, assigned_at) VALUES (?, ?, ?, ?)"
+              " ON DUPLICATE KEY UPDATE node = VALUES(node), epoch = VALUES(epoch),"
+              " assigned_at = VALUES(assigned_at)";
+        b[0].buffer_type = MYSQL_TYPE_LONGLONG;
+        b[0].is_unsigned = 1;
+        b[0].buffer = &job_id;
+        s_bind_str(&b[1], op->node, &len[1], &null[1]);
+        b[2].buffer_type = MYSQL_TYPE_LONGLONG;
+        b[2].is_unsigned = 1;
+        b[2].buffer = &epoch;
+        b[3].buffer_type = MYSQL_TYPE_DATETIME;
+        b[3].buffer = &now;
+    } else {
+        sql = "DELETE FROM assignments WHERE job_id = ?";
+        b[0].buffer_type = MYSQL_TYPE_LONGLONG;
+        b[0].is_unsigned = 1;
+        b[0].buffer = &job_id;
+    }
+    MYSQL_STMT *st = hg_db_prepare(self->conn, sql, err, err_size);
+    if (!st)
+        return mysql_errno(self->conn) ? mysql_errno(self->conn) : 1;
+    unsigned rc = 0;
+    if (mysql_stmt_bind_param(st, b) != 0 || mysql_stmt_execute(st) != 0) {
+        snprintf(err, err_size, "%s", mysql_stmt_error(st));
+        rc = mysql_stmt_errno(st);
+    }
+    mysql_stmt_close(st);
+    return rc;
+}
+
+static int s_on_retry(zloop_t *loop, int timer_id, void *arg);
+
+static void s_schedule_retry(s_store_t *self)
+{
+    self->down = true;
+    if (!self->down_since_ms)
+        self->down_since_ms = hg_now_ms();
+    self->retry_ms = self->retry_ms ? (self->retry_ms * 2 > 2000 ? 2000 : self->retry_ms * 2) : 100;
+    if (self->retry_timer < 0)
+        self->retry_timer = zloop_timer(self->loop, (size_t) self->retry_ms, 1, s_on_retry, self);
+}
+
+/* Write what is queued, in order. On a connection failure the rest stays
+ * queued and a retry is scheduled; nothing is acknowledged that is not
+ * committed. */
+static void s_flush(s_store_t *self)
+{
+    if (zlist_size(self->ops) == 0 || self->down)
+        return;
+    if (s_connect(self) != 0) {
+        s_schedule_retry(self);
+        return;
+    }
+    char err[512];
+    while (zlist_size(self->ops) > 0) {
+        s_op_t *first = zlist_first(self->ops);
+        if (first->kind != S_OP_RUNS) {
+            unsigned rc = s_write_fact(self, first, err, sizeof err);
+            if (rc && hg_db_is_conn_error(rc)) {
+                hg_error("store: lost MySQL connection: %s", err);
+                s_disconnect(self);
+                s_schedule_retry(self);
+                return;
+            }
+            if (rc)
+                hg_error("store: cannot record cluster state for %s: %s", first->node, err);
+            zlist_pop(self->ops);
+            s_op_destroy(&first);
+            continue;
+        }
+        /* Gather consecutive run batches up to the batch limit. */
+        s_op_t *group[1024];
+        size_t count = 0, records = 0;
+        for (s_op_t *op = zlist_first(self->ops); op && op->kind == S_OP_RUNS && count < 1024;
+             op = zlist_next(self->ops)) {
+            size_t n = op->batch->msg->u.runs.runs_n;
+            if (count > 0 && records + n > HG_STORE_MAX_BATCH)
+                break;
+            group[count++] = op;
+            records += n;
+        }
+        unsigned rc = s_write_runs(self, group, count, records, err, sizeof err);
+        if (rc && (hg_db_is_conn_error(rc) || !self->conn)) {
+            hg_error("store: lost MySQL connection while writing %zu run records: %s", records,
+                     err);
+            s_disconnect(self);
+            s_schedule_retry(self);
+            return;
+        }
+        if (rc) {
+            /* A record the server refuses is not going to be accepted on a
+             * retry either: log it precisely and let the rest through. */
+            hg_error("store: MySQL refused a batch of %zu run records (error %u: %s)", records,
+                     rc, err);
+        } else {
+            self->records += records;
+            self->transactions++;
+            if (records > self->largest)
+                self->largest = records;
+        }
+        for (size_t i = 0; i < count; i++) {
+            s_op_t *op = zlist_pop(self->ops);
+            self->queued_records -= op->batch->msg->u.runs.runs_n;
+            if (rc == 0) {
+                zsock_send(self->pipe, "sp", "DONE", op->batch);
+                op->batch = NULL;
+            }
+            s_op_destroy(&op);
+        }
+    }
+    if (self->down_since_ms) {
+        hg_info("store: MySQL is back after %lld ms; queued records written",
+                (long long) (hg_now_ms() - self->down_since_ms));
+        self->down_since_ms = 0;
+    }
+    self->retry_ms = 0;
+}
+
+static int s_on_retry(zloop_t *loop, int timer_id, void *arg)
+{
+    s_store_t *self = arg;
+    self->retry_timer = -1;
+    self->down = false;
+    s_flush(self);
+    return 0;
+}
+
+static int s_on_report(zloop_t *loop, int timer_id, void *arg)
+{
+    s_store_t *self = arg;
+    if (self->transactions > 0) {
+        hg_info("store: committed %llu run records in %llu transactions (mean batch %.1f, "
+                "largest %llu)",
+                (unsigned long long) self->records, (unsigned long long) self->transactions,
+                (double) self->records / (double) self->transactions,
+                (unsigned long long) self->largest);
+        self->records = self->transactions = self->largest = 0;
+    }
+    if (self->queued_records > 0 && self->down)
+        hg_warn("store: %zu run records waiting for MySQL", self->queued_records);
+    return 0;
+}
+
+/* Returns -1 on $TERM. */
+static int s_handle_command(s_store_t *self)
+{
+    zmsg_t *msg = zmsg_recv(self->pipe);
+    if (!msg)
+        return -1;
+    char *cmd = zmsg_popstr(msg);
+    int rc = 0;
+    s_op_t *op = NULL;
+    if (!cmd || streq(cmd, "$TERM")) {
+        rc = -1;
+    } else if (streq(cmd, "RUNS")) {
+        zframe_t *f = zmsg_pop(msg);
+        hg_store_batch_t *batch = f && zframe_size(f) == sizeof(void *)
+                                      ? *(hg_store_batch_t **) zframe_data(f)
+                                      : NULL;
+        zframe_destroy(&f);
+        if (batch) {
+            op = calloc(1, sizeof *op);
+            op->kind = S_OP_RUNS;
+            op->batch = batch;
+            self->queued_records += batch->msg->u.runs.runs_n;
+        }
+    } else if (streq(cmd, "NODE")) {
+        op = calloc(1, sizeof *op);
+        op->kind = S_OP_NODE;
+        char *name = zmsg_popstr(msg), *state = zmsg_popstr(msg);
+        op->labels = zmsg_popstr(msg);
+        char *cap = zmsg_popstr(msg), *version = zmsg_popstr(msg);
+        snprintf(op->node, sizeof op->node, "%s", name ? name : "");
+        snprintf(op->state, sizeof op->state, "%s", state ? state : "");
+        op->capacity = cap ? (uint32_t) strtoul(cap, NULL, 10) : 0;
+        snprintf(op->version, sizeof op->version, "%s", version ? version : "");
+        zstr_free(&name);
+        zstr_free(&state);
+        zstr_free(&cap);
+        zstr_free(&version);
+    } else if (streq(cmd, "ASSIGN") || streq(cmd, "UNASSIGN")) {
+        op = calloc(1, sizeof *op);
+        op->kind = streq(cmd, "ASSIGN") ? S_OP_ASSIGN : S_OP_UNASSIGN;
+        char *job = zmsg_popstr(msg), *node = zmsg_popstr(msg), *epoch = zmsg_popstr(msg);
+        op->job_id = job ? strtoull(job, NULL, 10) : 0;
+        snprintf(op->node, sizeof op->node, "%s", node ? node : "");
+        op->epoch = epoch ? strtoull(epoch, NULL, 10) : 0;
+        zstr_free(&job);
+        zstr_free(&node);
+        zstr_free(&epoch);
+    }
+    if (op)
+        zlist_append(self->ops, op);
+    zstr_free(&cmd);
+    zmsg_destroy(&msg);
+    return rc;
+}
+
+static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
+{
+    s_store_t *self = arg;
+    if (s_handle_command(self) < 0)
+        return -1;
+    /* Take whatever else is already waiting, so that a busy cluster gets
+     * large batches and a quiet one gets its single record written now. */
+    while (self->queued_records < HG_STORE_MAX_BATCH && (zsock_events(pipe) & ZMQ_POLLIN))
+        if (s_handle_command(self) < 0)
+            return -1;
+    s_flush(self);
+    return 0;
+}
+
+static void s_actor(zsock_t *pipe, void *args)
+{
+    s_store_t self = {0};
+    self.params = args;
+    self.pipe = pipe;
+    self.ops = zlist_new();
+    self.loop = zloop_new();
+    zloop_set_nonstop(self.loop, true); /* stop on $TERM only, after the cluster */
+    self.retry_timer = -1;
+    zloop_reader(self.loop, pipe, s_on_pipe, &self);
+    zloop_timer(self.loop, 10000, 0, s_on_report, &self);
+    zsock_signal(pipe, 0);
+    zloop_start(self.loop);
+    if (self.queued_records > 0)
+        hg_warn("store: stopping with %zu run records not yet written (workers still hold them)",
+                self.queued_records);
+    s_op_t *op;
+    while ((op = zlist_pop(self.ops)))
+        s_op_destroy(&op);
+    zlist_destroy(&self.ops);
+    zloop_destroy(&self.loop);
+    s_disconnect(&self);
+}
+
+zactor_t *hg_store_new(const hg_db_params_t *params)
+{
+    return zactor_new(s_actor, (void *) params);
+}

@@ -1,0 +1,595 @@
+"""harness: real Hourglass clusters for the integration tests.
+
+Standard library only. A test reads like this:
+
+    from harness import Cluster, run_scenario
+
+    def scenario(c):
+        job = c.create_job("ping", "@every 1s", c.hits.url("/ping"))
+        c.wait_until(lambda: c.hits.count("/ping") >= 3, timeout=15, what="3 hits")
+
+    if __name__ == "__main__":
+        run_scenario(scenario, workers=2)
+
+Cluster(...) creates a fresh database hourglass_it_<test> on the private
+MariaDB that scripts/test starts (settings from HOURGLASS_MYSQL_*), picks
+free loopback ports, starts a real hourglass-master, N real
+hourglass-workers (worker-1..N) and an in-process hit server, and waits
+until the master answers /healthz and lists the N workers as active. Logs go
+to var/test/log/<test>/<proc>.log and are printed when a test fails. Every
+process is stopped on exit, on failure, and (through the kernel's
+parent-death signal) even when the test process itself is killed.
+
+Environment: HG_BUILD_DIR (binaries), HG_SOURCE_DIR (repository),
+HG_TEST_VAR (default $HG_SOURCE_DIR/var/test), HOURGLASS_MYSQL_HOST, _PORT,
+_USER, _PASSWORD (defaults match scripts/test: 127.0.0.1:3317,
+hourglass/hourglass), HG_IT_KEEP_LOGS_TAIL (lines shown per log on
+failure, default 80).
+"""
+
+import atexit
+import datetime
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import traceback
+import unittest
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hitserver import HitServer  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.environ.get("HG_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
+BUILD_DIR = os.environ.get("HG_BUILD_DIR") or os.path.join(SOURCE_DIR, "build")
+TEST_VAR = os.environ.get("HG_TEST_VAR") or os.path.join(SOURCE_DIR, "var", "test")
+
+MASTER_BIN = os.path.join(BUILD_DIR, "hourglass-master")
+WORKER_BIN = os.path.join(BUILD_DIR, "hourglass-worker")
+CLI_BIN = os.path.join(BUILD_DIR, "hourglass")
+
+# Generous bounds: these guard against hangs, they are not the measurements.
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def log(msg):
+    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
+
+
+def test_name():
+    """test_fire.py -> "fire"."""
+    base = os.path.splitext(os.path.basename(sys.argv[0] or "adhoc"))[0]
+    if base.startswith("test_"):
+        base = base[5:]
+    return re.sub(r"[^A-Za-z0-9_]", "_", base)[:40] or "adhoc"
+
+
+def free_port():
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class WaitTimeout(AssertionError):
+    pass
+
+
+def wait_until(predicate, timeout=20.0, interval=0.2, what=None, on_poll=None):
+    """Poll predicate() until it returns something truthy and return that.
+    Raises WaitTimeout (an AssertionError) after timeout seconds, naming
+    `what` and the last value seen. Exceptions from predicate propagate."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        if on_poll is not None:
+            on_poll()
+        last = predicate()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise WaitTimeout(
+                "timed out after %.1f s waiting for %s (last value: %r)"
+                % (timeout, what or getattr(predicate, "__name__", "condition"), last)
+            )
+        time.sleep(interval)
+
+
+def parse_time(text):
+    """RFC 3339 ("2026-11-21T10:00:00.123Z", "+00:00" offsets) or MySQL
+    DATETIME(3) in UTC ("2026-11-21 10:00:00.123") -> Unix seconds."""
+    if text is None:
+        return None
+    t = text.strip().replace(" ", "T")
+    if t.endswith("Z") or t.endswith("z"):
+        t = t[:-1] + "+00:00"
+    if not re.search(r"[+-]\d\d:\d\d$", t):
+        t += "+00:00"
+    return datetime.datetime.fromisoformat(t).timestamp()
+
+
+RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)$")
+
+
+def norm_run_id(run_id):
+    """Run ids compare as 32 lower-case hex digits (UUID dashes dropped)."""
+    return (run_id or "").replace("-", "").strip().lower()
+
+
+def max_in_window(times, window_s):
+    """Largest number of the given instants within any window_s span."""
+    ts = sorted(times)
+    best, lo = 0, 0
+    for hi in range(len(ts)):
+        while ts[hi] - ts[lo] > window_s:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+_BATCH_ESCAPES = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\0": "\0"}
+
+
+def _unescape(value):
+    """Undo the mariadb client's --batch escaping of \\, tab, newline, NUL."""
+    return re.sub(r"\\[\\tn0]", lambda m: _BATCH_ESCAPES[m.group(0)], value)
+
+
+class Proc:
+    """One daemon: command, log file, Popen handle."""
+
+    def __init__(self, name, argv, log_path):
+        self.name = name
+        self.argv = argv
+        self.log_path = log_path
+        self.popen = None
+        self.expected_exit = False  # set when a test stops or kills it on purpose
+
+    def start(self, env):
+        with open(self.log_path, "ab") as f:
+            f.write(("==== %s start: %s\n" % (time.strftime("%H:%M:%S"), " ".join(self.argv))).encode())
+        logf = open(self.log_path, "ab")
+        argv = self.argv
+        # The kernel kills the daemon when this test process dies, even by
+        # SIGKILL (ctest timeout): no stray daemons between tests.
+        if shutil.which("setpriv"):
+            argv = ["setpriv", "--pdeathsig", "KILL", "--"] + argv
+        self.popen = subprocess.Popen(
+            argv, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=env, cwd=SOURCE_DIR, start_new_session=True,
+        )
+        logf.close()
+        self.expected_exit = False
+
+    @property
+    def pid(self):
+        return self.popen.pid if self.popen else None
+
+    def running(self):
+        return self.popen is not None and self.popen.poll() is None
+
+    def send_signal(self, sig):
+        if self.running():
+            self.expected_exit = True
+            os.kill(self.popen.pid, sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT_S):
+        """Signal and reap; SIGKILL after timeout. Returns the exit code."""
+        if self.popen is None:
+            return None
+        if self.running():
+            self.send_signal(sig)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log("%s did not exit %.0f s after %s; killing it" % (self.name, timeout, signal.Signals(sig).name))
+                os.kill(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(10)
+        return self.popen.returncode
+
+    def tail(self, lines=80):
+        try:
+            with open(self.log_path, "rb") as f:
+                data = f.read().decode("utf-8", errors="replace").splitlines()
+        except OSError:
+            return "(no log)"
+        return "\n".join(data[-lines:])
+
+    def sanitizer_report(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                text = f.read().decode("utf-8", errors="replace")
+        except OSError:
+            return None
+        for mark in SANITIZER_MARKS:
+            i = text.find(mark)
+            if i >= 0:
+                return text[max(0, i - 200): i + 3000]
+        return None
+
+
+class Cluster:
+    """A real master, N real workers, a hit server and a fresh database.
+
+    Use as a context manager; stop() is also registered with atexit."""
+
+    def __init__(self, workers=2, name=None, master_args=(), worker_args=(),
+                 worker_labels=None, start=True):
+        self.name = name or test_name()
+        self.db_name = "hourglass_it_" + self.name
+        self.n_workers = workers
+        self.master_args = list(master_args)
+        self.worker_args = list(worker_args)
+        self.worker_labels = worker_labels or {}
+        self.mysql = {
+            "host": os.environ.get("HOURGLASS_MYSQL_HOST", "127.0.0.1"),
+            "port": os.environ.get("HOURGLASS_MYSQL_PORT", "3317"),
+            "user": os.environ.get("HOURGLASS_MYSQL_USER", "hourglass"),
+            "password": os.environ.get("HOURGLASS_MYSQL_PASSWORD", "hourglass"),
+        }
+        self.log_dir = os.path.join(TEST_VAR, "log", self.name)
+        self.api_port = free_port()
+        self.zmq_port = free_port()
+        self.api_url = "http://127.0.0.1:%d" % self.api_port
+        self.endpoint = "tcp://127.0.0.1:%d" % self.zmq_port
+        self.master = None
+        self.workers = {}  # name -> Proc
+        self.hits = None  # HitServer
+        self._stopped = False
+        self._failed = False
+        if start:
+            self.start()
+
+    # ---- lifecycle -------------------------------------------------------
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self._failed = True
+        self.stop()
+        return False
+
+    def start(self):
+        for b in (MASTER_BIN, WORKER_BIN):
+            if not os.access(b, os.X_OK):
+                raise AssertionError("%s is missing: build first (scripts/build)" % b)
+        if shutil.which("mariadb") is None:
+            raise AssertionError("the mariadb client is missing (scripts/install-deps)")
+        atexit.register(self.stop)
+        shutil.rmtree(self.log_dir, ignore_errors=True)
+        os.makedirs(self.log_dir, exist_ok=True)
+        try:
+            self._fresh_database()
+            self.hits = HitServer().start()
+            self.start_master()
+            for i in range(1, self.n_workers + 1):
+                self.start_worker("worker-%d" % i, wait=False)
+            self.wait_workers(self.n_workers)
+            log("cluster %s up: api %s, workers %s, endpoint %s, db %s"
+                % (self.name, self.api_url, ",".join(self.workers) or "-", self.hits.url("/"), self.db_name))
+        except BaseException:
+            self._failed = True
+            self.stop()
+            raise
+        return self
+
+    def _daemon_env(self):
+        # Daemons get their settings from explicit flags only: drop any
+        # HOURGLASS_* (and config file) the caller's shell may carry.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HOURGLASS_")}
+        env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=0")
+        return env
+
+    def master_argv(self):
+        m = self.mysql
+        return [MASTER_BIN,
+                "--mysql-host", m["host"], "--mysql-port", str(m["port"]),
+                "--mysql-user", m["user"], "--mysql-password", m["password"],
+                "--mysql-database", self.db_name,
+                "--api-port", str(self.api_port),
+                "--bind", self.endpoint] + self.master_args
+
+    def worker_argv(self, name, labels=None):
+        argv = [WORKER_BIN, "--name", name, "--master", self.endpoint]
+        labels = labels if labels is not None else self.worker_labels
+        if labels:
+            argv += ["--labels", ",".join("%s=%s" % kv for kv in sorted(labels.items()))]
+        return argv + self.worker_args
+
+    def start_master(self, wait=True):
+        if self.master is None:
+            self.master = Proc("master", self.master_argv(), os.path.join(self.log_dir, "master.log"))
+        self.master.start(self._daemon_env())
+        if wait:
+            self.wait_healthy()
+        return self.master
+
+    def start_worker(self, name, wait=True, labels=None):
+        proc = self.workers.get(name)
+        if proc is None:
+            proc = Proc(name, self.worker_argv(name, labels), os.path.join(self.log_dir, name + ".log"))
+            self.workers[name] = proc
+        proc.start(self._daemon_env())
+        if wait:
+            self.wait_until(lambda: name in self.active_nodes(), timeout=START_TIMEOUT_S,
+                            what="%s to show as active in /api/v1/nodes" % name)
+        return proc
+
+    def kill_worker(self, name, sig=signal.SIGKILL):
+        """Send sig to a worker; for SIGKILL/SIGTERM wait until it is gone."""
+        proc = self.workers[name]
+        log("sending %s to %s (pid %d)" % (signal.Signals(sig).name, name, proc.pid))
+        proc.send_signal(sig)
+        if sig in (signal.SIGKILL, signal.SIGTERM):
+            proc.stop(signal.SIGKILL)
+        return time.time()
+
+    def stop_master(self, sig=signal.SIGTERM):
+        log("stopping master with %s" % signal.Signals(sig).name)
+        rc = self.master.stop(sig)
+        log("master exited with %s" % rc)
+        return rc
+
+    def restart_master(self, sig=signal.SIGTERM, down_s=0.0, wait_workers=True):
+        """Stop the master (sig), wait down_s, start it on the same ports
+        and database, wait for /healthz and (optionally) for every running
+        worker to be active again. Returns seconds from start to workers back."""
+        self.stop_master(sig)
+        if down_s:
+            time.sleep(down_s)
+        t0 = time.monotonic()
+        self.start_master()
+        if wait_workers:
+            alive = [n for n, p in self.workers.items() if p.running()]
+            self.wait_workers(len(alive), names=alive)
+        took = time.monotonic() - t0
+        log("master back, workers reconnected after %.2f s" % took)
+        return took
+
+    def stop(self):
+        """Stop every process (SIGTERM, then SIGKILL) and the hit server.
+        Prints the logs when the test failed; fails on sanitizer reports."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if sys.exc_info()[0] is not None:
+            self._failed = True
+        procs = list(self.workers.values()) + ([self.master] if self.master else [])
+        for p in procs:
+            if p.running():
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            rc = p.stop(signal.SIGTERM)
+            if rc not in (None, 0) and not p.expected_exit and rc != -signal.SIGTERM:
+                log("%s exited with code %s" % (p.name, rc))
+        if self.hits is not None:
+            self.hits.stop()
+        reports = [(p.name, p.sanitizer_report()) for p in procs]
+        reports = [(n, r) for n, r in reports if r]
+        if self._failed or reports:
+            self.show_logs()
+        for name, rep in reports:
+            print("---- sanitizer report from %s ----\n%s" % (name, rep), flush=True)
+        if reports:
+            raise AssertionError("sanitizer errors in: " + ", ".join(n for n, _ in reports))
+
+    def show_logs(self, lines=None):
+        lines = lines or int(os.environ.get("HG_IT_KEEP_LOGS_TAIL", "80"))
+        procs = ([self.master] if self.master else []) + list(self.workers.values())
+        for p in procs:
+            print("---- last %d lines of %s (%s) ----\n%s" % (lines, p.name, p.log_path, p.tail(lines)),
+                  flush=True)
+
+    def mark_failed(self):
+        self._failed = True
+
+    def check_alive(self):
+        """Fail fast when a daemon died that the test did not stop."""
+        procs = ([self.master] if self.master else []) + list(self.workers.values())
+        for p in procs:
+            if p.popen is not None and not p.running() and not p.expected_exit:
+                raise AssertionError("%s died unexpectedly (exit code %s); see %s"
+                                     % (p.name, p.popen.returncode, p.log_path))
+
+    def wait_until(self, predicate, timeout=20.0, interval=0.2, what=None):
+        """wait_until() that also fails at once if a daemon crashed."""
+        return wait_until(predicate, timeout, interval, what, on_poll=self.check_alive)
+
+    def wait_healthy(self, timeout=START_TIMEOUT_S):
+        def healthy():
+            try:
+                status, body = self.api("GET", "/healthz", timeout=2)
+            except OSError:
+                return False
+            return status == 200 and body
+        return self.wait_until(healthy, timeout, what="master /healthz to answer 200")
+
+    def wait_workers(self, n, names=None, timeout=START_TIMEOUT_S):
+        def enough():
+            active = self.active_nodes()
+            if names is not None:
+                return all(x in active for x in names) and active
+            return len(active) >= n and active
+        if n == 0 and not names:
+            return []
+        return self.wait_until(enough, timeout, what="%d active workers in /api/v1/nodes" % n)
+
+    # ---- database --------------------------------------------------------
+
+    def _mariadb(self, args, database=None, input_sql=None):
+        m = self.mysql
+        argv = ["mariadb", "--no-defaults", "--protocol=tcp", "-h", m["host"], "-P", str(m["port"]),
+                "-u", m["user"], "--batch", "--skip-column-names"] + args
+        if database:
+            argv.append(database)
+        env = dict(os.environ, MYSQL_PWD=m["password"])
+        r = subprocess.run(argv, input=input_sql, capture_output=True, text=True, env=env, timeout=60)
+        if r.returncode != 0:
+            raise AssertionError("mariadb failed (%s:%s as %s): %s"
+                                 % (m["host"], m["port"], m["user"], r.stderr.strip()))
+        return r.stdout
+
+    def _fresh_database(self):
+        try:
+            self._mariadb([], input_sql="DROP DATABASE IF EXISTS `%s`;\nCREATE DATABASE `%s` CHARACTER SET utf8mb4;\n"
+                          % (self.db_name, self.db_name))
+        except AssertionError as e:
+            raise AssertionError("%s\nIs the private MariaDB up? Run the tests with scripts/test, or start it "
+                                 "with: HG_VAR=var/test HG_DB_PORT=3317 scripts/db start" % e)
+
+    def sql(self, query):
+        """Rows of a query on this test's database, as lists of strings
+        (None for NULL)."""
+        out = self._mariadb(["-e", query], database=self.db_name)
+        rows = []
+        for line in out.splitlines():
+            rows.append([None if v == "NULL" else _unescape(v) for v in line.split("\t")])
+        return rows
+
+    def runs_in_db(self, job):
+        """Run rows of a job: dicts with run_id (32 hex), status, http_status,
+        node, scheduled_at (Unix s), attempt, trigger, error."""
+        rows = self.sql(
+            "SELECT LOWER(HEX(run_id)), status, http_status, node, scheduled_at, attempt, "
+            "trigger_reason, error FROM runs WHERE job_name = '%s' ORDER BY scheduled_at"
+            % job.replace("\\", "\\\\").replace("'", "''"))
+        keys = ("run_id", "status", "http_status", "node", "scheduled_at", "attempt", "trigger", "error")
+        runs = []
+        for r in rows:
+            d = dict(zip(keys, r))
+            d["scheduled_at"] = parse_time(d["scheduled_at"])
+            d["http_status"] = int(d["http_status"]) if d["http_status"] is not None else None
+            runs.append(d)
+        return runs
+
+    # ---- API and CLI -----------------------------------------------------
+
+    def api(self, method, path, body=None, timeout=15, raw=None, headers=None):
+        """Call the master's REST API. body: a JSON-able object; raw: bytes
+        or str sent as is. Returns (status, parsed JSON or text or None)."""
+        data = None
+        hdrs = dict(headers or {})
+        if raw is not None:
+            data = raw.encode() if isinstance(raw, str) else raw
+            hdrs.setdefault("Content-Type", "application/json")
+        elif body is not None:
+            data = json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        req = urllib.request.Request(self.api_url + path, data=data, method=method, headers=hdrs)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                status, payload = resp.status, resp.read()
+        except urllib.error.HTTPError as e:
+            status, payload = e.code, e.read()
+        text = payload.decode("utf-8", errors="replace")
+        try:
+            return status, json.loads(text) if text.strip() else None
+        except ValueError:
+            return status, text
+
+    def cli(self, *args, timeout=30, env=None):
+        """Run the real `hourglass` CLI against this master.
+        Returns (exit code, stdout, stderr)."""
+        e = {k: v for k, v in os.environ.items() if not k.startswith("HOURGLASS_")}
+        e.update(env or {})
+        if not os.access(CLI_BIN, os.X_OK):
+            raise AssertionError("%s is missing: build first (scripts/build)" % CLI_BIN)
+        argv = [CLI_BIN, "--master", self.api_url] + [str(a) for a in args]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=e, cwd=SOURCE_DIR)
+        return r.returncode, r.stdout, r.stderr
+
+    def cli_json(self, *args, timeout=30):
+        """Run the CLI with -o json; returns the parsed output (asserts rc 0)."""
+        rc, out, err = self.cli(*(list(args) + ["-o", "json"]), timeout=timeout)
+        assert rc == 0, "hourglass %s -o json: exit %d: %s" % (" ".join(args), rc, err.strip())
+        try:
+            return json.loads(out)
+        except ValueError:
+            raise AssertionError("hourglass %s -o json printed no JSON: %r" % (" ".join(args), out[:500]))
+
+    def nodes(self):
+        status, body = self.api("GET", "/api/v1/nodes", timeout=5)
+        if status != 200 or not isinstance(body, dict):
+            return []
+        return body.get("nodes") or []
+
+    def active_nodes(self):
+        try:
+            return sorted(n["name"] for n in self.nodes() if n.get("state") == "active")
+        except OSError:
+            return []
+
+    def create_job(self, name, schedule, url, method="GET", body=None, **extra):
+        """Create an HTTP job through the API; returns the job object."""
+        spec = {"name": name, "schedule": schedule, "http": {"method": method, "url": url}}
+        if body is not None:
+            spec["http"]["body"] = body
+        spec.update(extra)
+        status, job = self.api("POST", "/api/v1/jobs", spec)
+        assert status == 201, "create job %s: HTTP %s %s" % (name, status, job)
+        return job
+
+    def job(self, name):
+        status, job = self.api("GET", "/api/v1/jobs/" + name)
+        assert status == 200, "get job %s: HTTP %s %s" % (name, status, job)
+        return job
+
+    def job_node(self, name):
+        """The worker holding the job right now, or None."""
+        return self.job(name).get("node") or None
+
+    def delete_job(self, name):
+        status, body = self.api("DELETE", "/api/v1/jobs/" + name)
+        assert status == 200, "delete job %s: HTTP %s %s" % (name, status, body)
+        return time.time()
+
+
+def run_scenario(scenario, **cluster_kwargs):
+    """Run scenario(cluster) in a fresh cluster; print PASS/FAIL and exit
+    0 or 1. Logs of every process are printed when it fails."""
+    name = test_name()
+    t0 = time.monotonic()
+    rc = 0
+    try:
+        with Cluster(**cluster_kwargs) as cluster:
+            scenario(cluster)
+    except BaseException as e:  # also KeyboardInterrupt: still report
+        traceback.print_exc()
+        print("FAIL %s (%.1f s): %s" % (name, time.monotonic() - t0, e), flush=True)
+        rc = 1
+    else:
+        print("PASS %s (%.1f s)" % (name, time.monotonic() - t0), flush=True)
+    sys.exit(rc)
+
+
+def run_tests(case_class, **cluster_kwargs):
+    """Run a unittest.TestCase class against one shared cluster, set as
+    case_class.cluster; exit 0 or 1. Logs are printed when a case fails."""
+    name = test_name()
+    t0 = time.monotonic()
+    ok = False
+    try:
+        with Cluster(**cluster_kwargs) as cluster:
+            case_class.cluster = cluster
+            suite = unittest.defaultTestLoader.loadTestsFromTestCase(case_class)
+            result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(suite)
+            ok = result.wasSuccessful()
+            if not ok:
+                cluster.mark_failed()
+    except BaseException:
+        traceback.print_exc()
+        ok = False
+    print("%s %s (%.1f s)" % ("PASS" if ok else "FAIL", name, time.monotonic() - t0), flush=True)
+    sys.exit(0 if ok else 1)

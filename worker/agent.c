@@ -1,0 +1,711 @@
+/* agent: session, lease, timers and run records of one worker.
+ *
+ * Lease rule (DESIGN.md section 3): every heartbeat carries a sequence
+ * number; we remember when (monotonic) we sent it. When the master echoes
+ * a sequence number, the lease runs until that send time + lease_ms. The
+ * lease is measured from the *send* time, not from the echo's arrival, so a
+ * slow echo can only shorten it; the master waits lease + margin after the
+ * last heartbeat it *received* before moving our jobs, so by then we have
+ * stopped firing them. */
+#include "agent.h"
+#include "hg_error.h"
+#include "hg_log.h"
+#include "hg_runid.h"
+#include "hg_sched.h"
+#include "hg_time.h"
+#include "http_exec.h"
+
+#include <czmq.h>
+#include <inttypes.h>
+
+#define S_HB_RING 256 /* heartbeats remembered for echo matching */
+#define S_RESEND_BATCH 1000 /* run records per message when resending */
+#define S_MISFIRE_CAP 1000 /* fire_all catches up at most this many times at once */
+
+typedef struct {
+    hg_assign_t spec;     /* what the master assigned (owned) */
+    hg_sched_t *sched;    /* parsed schedule */
+    hg_misfire_t misfire; /* policy */
+    int64_t next_ms;      /* next scheduled fire, HG_SCHED_NEVER when done */
+    int64_t last_fire_ms; /* last scheduled time fired (by us or, via ASSIGN, anyone) */
+    size_t heap_index;    /* position in the timer heap, SIZE_MAX when not in it */
+    uint32_t running;     /* runs of this job in flight */
+} s_job_t;
+
+/* A run record the master has not acknowledged. */
+typedef struct {
+    hg_run_t run;  /* the finished record (owned) */
+    void *handle;  /* its place in the unacked list */
+} s_record_t;
+
+typedef struct {
+    const hg_agent_config_t *cfg; /* settings */
+    zsock_t *dealer;             /* to the master */
+    zactor_t *http;              /* HTTP executor */
+    zhashx_t *jobs;              /* job id text -> s_job_t */
+    s_job_t **heap;              /* timer heap, earliest next_ms first */
+    size_t heap_n, heap_cap;     /* heap size and capacity */
+    uint64_t seq;                /* our message sequence */
+    uint64_t hb_seq[S_HB_RING];  /* heartbeat seq in each ring slot */
+    int64_t hb_sent[S_HB_RING];  /* monotonic send time of that heartbeat */
+    int64_t lease_until;         /* monotonic ms; no firing at or after it */
+    bool welcomed;               /* WELCOME received on this session */
+    int64_t heartbeat_ms;        /* interval in force */
+    int64_t lease_ms;            /* lease in force */
+    int64_t next_hb;             /* monotonic time of the next heartbeat */
+    int64_t next_hello;          /* monotonic time of the next HELLO while not welcomed */
+    int64_t last_rx;             /* monotonic time of the last message from the master */
+    bool lease_warned;           /* "lease expired" logged for this outage */
+    zlistx_t *unacked;           /* s_record_t, oldest first */
+    zhashx_t *unacked_ids;       /* run id text -> s_record_t */
+    uint32_t running;            /* runs in flight */
+    hg_run_t *out_started;       /* RUN_STARTED records waiting to be sent */
+    size_t out_started_n, out_started_cap;
+    hg_run_t *out_finished;      /* RUN_FINISHED records waiting to be sent */
+    size_t out_finished_n, out_finished_cap;
+    uint64_t fired, dropped_fires; /* counters for the log */
+} s_agent_t;
+
+/* ------------------------------------------------------------ timer heap */
+
+static bool s_heap_less(s_job_t *a, s_job_t *b)
+{
+    return a->next_ms < b->next_ms;
+}
+
+static void s_heap_swap(s_agent_t *self, size_t i, size_t j)
+{
+    s_job_t *t = self->heap[i];
+    self->heap[i] = self->heap[j];
+    self->heap[j] = t;
+    self->heap[i]->heap_index = i;
+    self->heap[j]->heap_index = j;
+}
+
+static void s_heap_up(s_agent_t *self, size_t i)
+{
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!s_heap_less(self->heap[i], self->heap[parent]))
+            break;
+        s_heap_swap(self, i, parent);
+        i = parent;
+    }
+}
+
+static void s_heap_down(s_agent_t *self, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < self->heap_n && s_heap_less(self->heap[l], self->heap[m]))
+            m = l;
+        if (r < self->heap_n && s_heap_less(self->heap[r], self->heap[m]))
+            m = r;
+        if (m == i)
+            break;
+        s_heap_swap(self, i, m);
+        i = m;
+    }
+}
+
+static void s_heap_remove(s_agent_t *self, s_job_t *job)
+{
+    size_t i = job->heap_index;
+    if (i == SIZE_MAX)
+        return;
+    self->heap_n--;
+    if (i != self->heap_n) {
+        self->heap[i] = self->heap[self->heap_n];
+        self->heap[i]->heap_index = i;
+        s_heap_down(self, i);
+        s_heap_up(self, i);
+    }
+    job->heap_index = SIZE_MAX;
+}
+
+/* Put the job in the heap at its next_ms (or take it out when it has no
+ * further fire time). */
+static void s_heap_update(s_agent_t *self, s_job_t *job)
+{
+    if (job->next_ms == HG_SCHED_NEVER) {
+        s_heap_remove(self, job);
+        return;
+    }
+    if (job->heap_index == SIZE_MAX) {
+        if (self->heap_n == self->heap_cap) {
+            size_t cap = self->heap_cap ? self->heap_cap * 2 : 64;
+            s_job_t **h = realloc(self->heap, cap * sizeof *h);
+            if (!h)
+                return;
+            self->heap = h;
+            self->heap_cap = cap;
+        }
+        job->heap_index = self->heap_n;
+        self->heap[self->heap_n++] = job;
+    }
+    s_heap_up(self, job->heap_index);
+    s_heap_down(self, job->heap_index);
+}
+
+/* -------------------------------------------------------------- sending */
+
+static int s_send(s_agent_t *self, hg_msg_t *msg)
+{
+    msg->seq = ++self->seq;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = hg_msg_encode(msg, &buf, &len);
+    if (rc != 0) {
+        hg_error("cannot encode %s: %s", hg_msg_type_name(msg->type), hg_strerror(rc));
+        return rc;
+    }
+    zframe_t *f = zframe_new(buf, len);
+    free(buf);
+    if (zframe_send(&f, self->dealer, ZFRAME_DONTWAIT) != 0) {
+        zframe_destroy(&f);
+        return HG_EUNAVAIL; /* not connected; records stay unacked and are resent */
+    }
+    return 0;
+}
+
+static void s_send_hello(s_agent_t *self)
+{
+    hg_msg_t msg = {.type = HG_MSG_HELLO};
+    hg_hello_t *h = &msg.u.hello;
+    h->node = (char *) self->cfg->name;
+    h->version = HG_VERSION;
+    h->labels = self->cfg->labels;
+    h->labels_n = self->cfg->labels_n;
+    h->capacity = self->cfg->capacity;
+    h->unacked = (uint32_t) zlistx_size(self->unacked);
+    h->held_n = zhashx_size(self->jobs);
+    h->held = h->held_n ? calloc(h->held_n, sizeof *h->held) : NULL;
+    size_t i = 0;
+    for (s_job_t *job = zhashx_first(self->jobs); job && h->held; job = zhashx_next(self->jobs)) {
+        h->held[i].job_id = job->spec.job_id;
+        h->held[i].epoch = job->spec.epoch;
+        h->held[i].last_fire_ms = job->last_fire_ms;
+        i++;
+    }
+    s_send(self, &msg);
+    free(h->held);
+}
+
+static void s_send_heartbeat(s_agent_t *self)
+{
+    hg_msg_t msg = {.type = HG_MSG_HEARTBEAT};
+    msg.u.heartbeat.running = self->running;
+    msg.u.heartbeat.jobs = (uint32_t) zhashx_size(self->jobs);
+    msg.u.heartbeat.unacked = (uint32_t) zlistx_size(self->unacked);
+    /* s_send assigns seq = self->seq + 1; remember its send time. */
+    uint64_t seq = self->seq + 1;
+    self->hb_seq[seq % S_HB_RING] = seq;
+    self->hb_sent[seq % S_HB_RING] = hg_mono_ms();
+    s_send(self, &msg);
+}
+
+/* Send the queued RUN_STARTED / RUN_FINISHED records, one message each. */
+static void s_flush_records(s_agent_t *self)
+{
+    if (self->out_started_n) {
+        hg_msg_t msg = {.type = HG_MSG_RUN_STARTED};
+        msg.u.runs.runs = self->out_started;
+        msg.u.runs.runs_n = self->out_started_n;
+        s_send(self, &msg);
+        for (size_t i = 0; i < self->out_started_n; i++)
+            hg_run_clear(&self->out_started[i]);
+        self->out_started_n = 0;
+    }
+    if (self->out_finished_n) {
+        hg_msg_t msg = {.type = HG_MSG_RUN_FINISHED};
+        msg.u.runs.runs = self->out_finished;
+        msg.u.runs.runs_n = self->out_finished_n;
+        s_send(self, &msg);
+        self->out_finished_n = 0; /* the records themselves live in unacked */
+    }
+}
+
+static int s_queue(hg_run_t **arr, size_t *n, size_t *cap, const hg_run_t *run, bool deep)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        hg_run_t *a = realloc(*arr, c * sizeof *a);
+        if (!a)
+            return HG_ENOMEM;
+        *arr = a;
+        *cap = c;
+    }
+    if (deep) {
+        memset(&(*arr)[*n], 0, sizeof **arr);
+        if (hg_run_copy(&(*arr)[*n], run) != 0)
+            return HG_ENOMEM;
+    } else {
+        (*arr)[*n] = *run; /* shallow: members stay owned by the unacked record */
+    }
+    (*n)++;
+    return 0;
+}
+
+/* Send every unacknowledged record again (after a WELCOME). */
+static void s_resend_unacked(s_agent_t *self)
+{
+    size_t total = zlistx_size(self->unacked);
+    if (!total)
+        return;
+    for (s_record_t *rec = zlistx_first(self->unacked); rec; rec = zlistx_next(self->unacked)) {
+        s_queue(&self->out_finished, &self->out_finished_n, &self->out_finished_cap, &rec->run,
+                false);
+        if (self->out_finished_n == S_RESEND_BATCH)
+            s_flush_records(self);
+    }
+    s_flush_records(self);
+    hg_info("resent %zu unacknowledged run records", total);
+}
+
+/* ------------------------------------------------------------------ runs */
+
+static bool s_lease_valid(s_agent_t *self)
+{
+    return self->welcomed && hg_mono_ms() < self->lease_until;
+}
+
+/* A run is over: keep the record until the master acknowledges it. */
+static void s_record_finished(s_agent_t *self, hg_run_t *run)
+{
+    if (zlistx_size(self->unacked) >= self->cfg->max_unacked) {
+        /* Bounded memory: the oldest record goes, loudly. */
+        s_record_t *old = zlistx_first(self->unacked);
+        char id[40];
+        hg_runid_format(old->run.run_id, id);
+        hg_error("unacked run records over max.unacked (%u); dropping run %s of job %s",
+                 self->cfg->max_unacked, id, old->run.job_name);
+        zhashx_delete(self->unacked_ids, id);
+        zlistx_delete(self->unacked, old->handle);
+        hg_run_clear(&old->run);
+        free(old);
+    }
+    s_record_t *rec = calloc(1, sizeof *rec);
+    if (!rec)
+        return;
+    rec->run = *run; /* take ownership of the members */
+    memset(run, 0, sizeof *run);
+    char id[40];
+    hg_runid_format(rec->run.run_id, id);
+    rec->handle = zlistx_add_end(self->unacked, rec);
+    zhashx_insert(self->unacked_ids, id, rec);
+    s_queue(&self->out_finished, &self->out_finished_n, &self->out_finished_cap, &rec->run, false);
+}
+
+static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, const char *reason,
+                        hg_kv_t *overrides, size_t overrides_n)
+{
+    hg_run_t run = {0};
+    int64_t now = hg_now_ms();
+    hg_runid_new(run.run_id, now);
+    run.job_id = job->spec.job_id;
+    run.epoch = job->spec.epoch;
+    run.job_name = strdup(job->spec.name);
+    run.scheduled_ms = scheduled_ms;
+    run.started_ms = now;
+    run.attempt = 1;
+    run.reason = strdup(reason);
+    run.status = HG_RUN_RUNNING;
+    self->fired++;
+    if (strcmp(job->spec.kind, "http") != 0) {
+        run.status = HG_RUN_FAILED;
+        run.finished_ms = now;
+        char msg[160];
+        snprintf(msg, sizeof msg, "job kind \"%s\" is not supported by this worker",
+                 job->spec.kind);
+        run.error = strdup(msg);
+        s_record_finished(self, &run);
+        return;
+    }
+    (void) overrides;
+    (void) overrides_n;
+    s_queue(&self->out_started, &self->out_started_n, &self->out_started_cap, &run, true);
+    hg_http_task_t *task = hg_http_task_new();
+    hg_assign_t copy = {0};
+    if (!task || hg_assign_copy(&copy, &job->spec) != 0) {
+        run.status = HG_RUN_FAILED;
+        run.finished_ms = hg_now_ms();
+        run.error = strdup("worker out of memory");
+        hg_http_task_destroy(&task);
+        hg_assign_clear(&copy);
+        s_record_finished(self, &run);
+        return;
+    }
+    task->run = run;
+    task->http = copy.http;
+    memset(&copy.http, 0, sizeof copy.http);
+    task->ns = copy.ns;
+    copy.ns = NULL;
+    task->timeout_ms = job->spec.timeout_ms;
+    hg_assign_clear(&copy);
+    job->running++;
+    self->running++;
+    if (hg_http_exec_submit(self->http, &task) != 0) {
+        hg_http_task_destroy(&task);
+        hg_error("HTTP executor refused a run of job %s", job->spec.name);
+    }
+}
+
+/* Fire every job that is due. The lease is checked once per pass: a job
+ * whose time has come while we hold no lease stays due; when the lease is
+ * back, its misfire policy decides what the gap costs. */
+static void s_fire_due(s_agent_t *self)
+{
+    if (!s_lease_valid(self))
+        return;
+    int64_t now = hg_now_ms();
+    while (self->heap_n > 0 && self->heap[0]->next_ms <= now) {
+        s_job_t *job = self->heap[0];
+        int64_t due = job->next_ms;
+        if (now - due <= self->cfg->misfire_threshold_ms) {
+            s_start_run(self, job, due, "schedule", NULL, 0);
+            job->last_fire_ms = due;
+            job->next_ms = hg_sched_next(job->sched, due);
+        } else {
+            int64_t fires[S_MISFIRE_CAP];
+            int64_t next = HG_SCHED_NEVER;
+            int64_t last = job->last_fire_ms ? job->last_fire_ms : due - 1;
+            size_t n = hg_misfire_plan(job->sched, job->misfire, last, now,
+                                       self->cfg->misfire_threshold_ms, fires, S_MISFIRE_CAP,
+                                       &next);
+            for (size_t i = 0; i < n; i++) {
+                s_start_run(self, job, fires[i], "misfire", NULL, 0);
+                job->last_fire_ms = fires[i];
+            }
+            if (n == 0)
+                self->dropped_fires++;
+            hg_info("job %s: %lld ms late, misfire policy %s fired %zu run(s)", job->spec.name,
+                    (long long) (now - due), hg_misfire_name(job->misfire), n);
+            /* Never fire the same scheduled time twice. */
+            if (next != HG_SCHED_NEVER && next <= job->last_fire_ms)
+                next = hg_sched_next(job->sched, job->last_fire_ms);
+            job->next_ms = next;
+        }
+        s_heap_update(self, job);
+    }
+}
+
+static void s_on_http_done(s_agent_t *self)
+{
+    void *ptr = NULL;
+    if (zsock_recv(zactor_sock(self->http), "p", &ptr) != 0 || !ptr)
+        return;
+    hg_http_task_t *task = ptr;
+    char key[24];
+    snprintf(key, sizeof key, "%" PRIu64, task->run.job_id);
+    s_job_t *job = zhashx_lookup(self->jobs, key);
+    if (job && job->running)
+        job->running--;
+    if (self->running)
+        self->running--;
+    if (!task->run.finished_ms)
+        task->run.finished_ms = hg_now_ms();
+    s_record_finished(self, &task->run);
+    hg_http_task_destroy(&task);
+}
+
+/* -------------------------------------------------------- master messages */
+
+static void s_job_free(void **item)
+{
+    s_job_t *job = *item;
+    if (job) {
+        hg_assign_clear(&job->spec);
+        hg_sched_destroy(&job->sched);
+        free(job);
+        *item = NULL;
+    }
+}
+
+static void s_drop_job(s_agent_t *self, s_job_t *job)
+{
+    s_heap_remove(self, job);
+    char key[24];
+    snprintf(key, sizeof key, "%" PRIu64, job->spec.job_id);
+    zhashx_delete(self->jobs, key);
+}
+
+static void s_on_assign(s_agent_t *self, hg_assign_t *a)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%" PRIu64, a->job_id);
+    s_job_t *job = zhashx_lookup(self->jobs, key);
+    if (job && a->epoch < job->spec.epoch) {
+        hg_debug("ignoring stale ASSIGN of job %s (epoch %" PRIu64 " < %" PRIu64 ")", a->name,
+                 a->epoch, job->spec.epoch);
+        return;
+    }
+    hg_sched_opts_t opts = {.tz = a->tz, .start_ms = a->start_ms, .end_ms = a->end_ms};
+    hg_sched_t *sched = NULL;
+    char err[256] = "";
+    if (hg_sched_parse(a->schedule, &opts, &sched, err, sizeof err) != 0) {
+        hg_error("job %s: schedule \"%s\" rejected: %s", a->name, a->schedule, err);
+        hg_msg_t msg = {.type = HG_MSG_ERROR};
+        char text[512];
+        snprintf(text, sizeof text, "job %s: schedule: %s", a->name, err);
+        msg.u.error.code = HG_ESCHEDULE;
+        msg.u.error.message = text;
+        s_send(self, &msg);
+        if (job)
+            s_drop_job(self, job);
+        return;
+    }
+    bool is_new = job == NULL;
+    if (is_new) {
+        job = calloc(1, sizeof *job);
+        if (!job) {
+            hg_sched_destroy(&sched);
+            return;
+        }
+        job->heap_index = SIZE_MAX;
+        zhashx_insert(self->jobs, key, job);
+    } else {
+        hg_assign_clear(&job->spec);
+        hg_sched_destroy(&job->sched);
+    }
+    /* Take the decoded spec's members. */
+    job->spec = *a;
+    memset(a, 0, sizeof *a);
+    job->sched = sched;
+    int policy = hg_misfire_parse(job->spec.misfire);
+    job->misfire = policy < 0 ? HG_MISFIRE_FIRE_ONCE : (hg_misfire_t) policy;
+    if (job->spec.last_fire_ms > job->last_fire_ms)
+        job->last_fire_ms = job->spec.last_fire_ms;
+    /* Continue from the last fire anyone made (the gap is then a misfire),
+     * or, for a job never fired, from now. */
+    int64_t from = job->last_fire_ms ? job->last_fire_ms : hg_now_ms();
+    job->next_ms = hg_sched_next(job->sched, from);
+    s_heap_update(self, job);
+    hg_info("%s job %s (id %" PRIu64 ", epoch %" PRIu64 ", schedule \"%s\")",
+            is_new ? "assigned" : "updated", job->spec.name, job->spec.job_id, job->spec.epoch,
+            job->spec.schedule);
+}
+
+static void s_on_revoke(s_agent_t *self, hg_revoke_t *r)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%" PRIu64, r->job_id);
+    s_job_t *job = zhashx_lookup(self->jobs, key);
+    if (!job)
+        return;
+    if (r->epoch < job->spec.epoch) {
+        hg_debug("ignoring REVOKE of an older epoch of job %s", job->spec.name);
+        return;
+    }
+    hg_info("revoked job %s (id %" PRIu64 ")", job->spec.name, job->spec.job_id);
+    s_drop_job(self, job);
+}
+
+static void s_on_trigger(s_agent_t *self, hg_trigger_t *t)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%" PRIu64, t->job_id);
+    s_job_t *job = zhashx_lookup(self->jobs, key);
+    if (!job) {
+        hg_warn("TRIGGER for job %" PRIu64 " that this worker does not hold", t->job_id);
+        return;
+    }
+    s_start_run(self, job, hg_now_ms(), t->reason ? t->reason : "manual", t->params,
+                t->params_n);
+}
+
+static void s_on_ack(s_agent_t *self, hg_ack_t *ack)
+{
+    for (size_t i = 0; i < ack->run_ids_n; i++) {
+        char id[40];
+        hg_runid_format(ack->run_ids[i], id);
+        s_record_t *rec = zhashx_lookup(self->unacked_ids, id);
+        if (!rec)
+            continue;
+        zhashx_delete(self->unacked_ids, id);
+        zlistx_delete(self->unacked, rec->handle);
+        hg_run_clear(&rec->run);
+        free(rec);
+    }
+}
+
+static void s_on_master(s_agent_t *self)
+{
+    zframe_t *f = zframe_recv(self->dealer);
+    if (!f)
+        return;
+    hg_msg_t *msg = NULL;
+    char detail[256] = "";
+    int rc = hg_msg_decode(zframe_data(f), zframe_size(f), &msg, detail, sizeof detail);
+    zframe_destroy(&f);
+    if (rc != 0) {
+        hg_warn("malformed message from master dropped: %s (%s)", hg_strerror(rc), detail);
+        return;
+    }
+    self->last_rx = hg_mono_ms();
+    switch (msg->type) {
+    case HG_MSG_WELCOME:
+        self->welcomed = true;
+        if (msg->u.welcome.heartbeat_ms)
+            self->heartbeat_ms = msg->u.welcome.heartbeat_ms;
+        if (msg->u.welcome.lease_ms)
+            self->lease_ms = msg->u.welcome.lease_ms;
+        hg_info("welcomed by master %s (heartbeat %lld ms, lease %lld ms)",
+                msg->u.welcome.master ? msg->u.welcome.master : "?", (long long) self->heartbeat_ms,
+                (long long) self->lease_ms);
+        self->next_hb = 0; /* heartbeat at once: the lease starts with its echo */
+        s_resend_unacked(self);
+        break;
+    case HG_MSG_HEARTBEAT: {
+        uint64_t echo = msg->u.heartbeat.echo;
+        if (self->welcomed && self->hb_seq[echo % S_HB_RING] == echo) {
+            int64_t until = self->hb_sent[echo % S_HB_RING] + self->lease_ms;
+            if (until > self->lease_until) {
+                if (self->lease_warned)
+                    hg_info("lease renewed; firing again");
+                self->lease_warned = false;
+                self->lease_until = until;
+            }
+        }
+        break;
+    }
+    case HG_MSG_ASSIGN:
+        s_on_assign(self, &msg->u.assign);
+        break;
+    case HG_MSG_REVOKE:
+        s_on_revoke(self, &msg->u.revoke);
+        break;
+    case HG_MSG_TRIGGER:
+        s_on_trigger(self, &msg->u.trigger);
+        break;
+    case HG_MSG_ACK:
+        s_on_ack(self, &msg->u.ack);
+        break;
+    case HG_MSG_ERROR:
+        if (msg->u.error.code == HG_ENOTFOUND) {
+            /* The master does not know our session (it restarted, or it
+             * declared us lost): introduce ourselves again. */
+            if (self->welcomed)
+                hg_warn("master: %s", msg->u.error.message ? msg->u.error.message : "");
+            self->welcomed = false;
+            self->next_hello = 0;
+        } else {
+            hg_warn("master reports error %d: %s", msg->u.error.code,
+                    msg->u.error.message ? msg->u.error.message : "");
+        }
+        break;
+    default:
+        hg_warn("unexpected %s from master ignored", hg_msg_type_name(msg->type));
+    }
+    hg_msg_destroy(&msg);
+}
+
+/* -------------------------------------------------------------- the loop */
+
+static void s_record_free(void **item)
+{
+    (void) item; /* records are freed explicitly, the hash only indexes them */
+}
+
+int hg_agent_run(const hg_agent_config_t *cfg)
+{
+    s_agent_t self = {0};
+    self.cfg = cfg;
+    self.heartbeat_ms = cfg->heartbeat_ms;
+    self.lease_ms = cfg->lease_ms;
+    self.jobs = zhashx_new();
+    zhashx_set_destructor(self.jobs, s_job_free);
+    self.unacked = zlistx_new();
+    self.unacked_ids = zhashx_new();
+    zhashx_set_destructor(self.unacked_ids, s_record_free);
+    self.http = hg_http_exec_new(cfg->capacity);
+    if (!self.http) {
+        hg_error("cannot start the HTTP executor");
+        return -1;
+    }
+    self.dealer = zsock_new(ZMQ_DEALER);
+    zsock_set_identity(self.dealer, cfg->name);
+    zsock_set_immediate(self.dealer, 1);
+    zsock_set_reconnect_ivl(self.dealer, 100);
+    zsock_set_reconnect_ivl_max(self.dealer, 1000);
+    zsock_set_sndhwm(self.dealer, 100000);
+    zsock_set_rcvhwm(self.dealer, 100000);
+    zsock_set_linger(self.dealer, 0);
+    if (zsock_connect(self.dealer, "%s", cfg->master) != 0) {
+        hg_error("cannot connect to master endpoint %s", cfg->master);
+        zsock_destroy(&self.dealer);
+        zactor_destroy(&self.http);
+        return -1;
+    }
+    hg_info("worker %s starting; master %s, capacity %u", cfg->name, cfg->master, cfg->capacity);
+    zmq_pollitem_t items[2] = {
+        {zsock_resolve(self.dealer), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve(zactor_sock(self.http)), 0, ZMQ_POLLIN, 0},
+    };
+    while (!zsys_interrupted) {
+        int64_t mono = hg_mono_ms();
+        if (!self.welcomed) {
+            if (mono >= self.next_hello) {
+                s_send_hello(&self);
+                self.next_hello = mono + 250; /* until the master answers */
+            }
+        } else if (mono >= self.next_hb) {
+            s_send_heartbeat(&self);
+            self.next_hb = mono + self.heartbeat_ms;
+            /* Silent master: after a full lease without any message, start
+             * over with HELLO (it may have restarted and lost our session). */
+            if (mono - self.last_rx > self.lease_ms)
+                self.welcomed = false, self.next_hello = mono + self.heartbeat_ms;
+        }
+        if (self.welcomed && mono >= self.lease_until && self.heap_n && !self.lease_warned &&
+            self.lease_until) {
+            hg_warn("lease expired; not firing until the master renews it");
+            self.lease_warned = true;
+        }
+        s_fire_due(&self);
+        s_flush_records(&self);
+
+        /* Sleep until the next heartbeat or fire, whichever is first;
+         * rounding the fire wait up keeps us from waking (and firing)
+         * early. */
+        int64_t wait = (self.welcomed ? self.next_hb : self.next_hello) - hg_mono_ms();
+        if (self.heap_n && s_lease_valid(&self)) {
+            int64_t until_fire = self.heap[0]->next_ms - hg_now_ms();
+            if (until_fire < wait)
+                wait = until_fire;
+        }
+        if (wait < 0)
+            wait = 0;
+        if (wait > 1000)
+            wait = 1000;
+        int n = zmq_poll(items, 2, (long) wait);
+        if (n < 0) {
+            if (zmq_errno() == EINTR)
+                continue;
+            break;
+        }
+        /* Bounded batches per wake-up so timers are never starved. */
+        for (int i = 0; i < 1000 && (zsock_events(self.dealer) & ZMQ_POLLIN); i++)
+            s_on_master(&self);
+        for (int i = 0; i < 1000 && (zsock_events(zactor_sock(self.http)) & ZMQ_POLLIN); i++)
+            s_on_http_done(&self);
+    }
+    hg_info("stopping: %" PRIu64 " runs fired, %zu records unacknowledged", self.fired,
+            zlistx_size(self.unacked));
+    s_flush_records(&self);
+    zactor_destroy(&self.http);
+    zsock_destroy(&self.dealer);
+    zhashx_destroy(&self.jobs);
+    s_record_t *rec;
+    while ((rec = zlistx_detach(self.unacked, NULL))) {
+        hg_run_clear(&rec->run);
+        free(rec);
+    }
+    zlistx_destroy(&self.unacked);
+    zhashx_destroy(&self.unacked_ids);
+    for (size_t i = 0; i < self.out_started_n; i++)
+        hg_run_clear(&self.out_started[i]);
+    free(self.out_started);
+    free(self.out_finished);
+    free(self.heap);
+    return 0;
+}

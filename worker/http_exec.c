@@ -1,0 +1,806 @@
+/* http_exec: the worker's HTTP executor. One zactor owns one curl multi
+ * handle and drives it with curl_multi_socket_action from its zloop: curl
+ * tells us which fds to watch (s_on_curl_socket) and when to wake it up
+ * (s_on_curl_timer_change), zloop tells curl what happened. Requests beyond
+ * max_inflight wait in a FIFO ring. Finished tasks go back on the pipe.
+ *
+ * Per-request state lives in a slot (s_req_t) that keeps its easy handle
+ * and scratch buffers for reuse, so the steady state allocates little more
+ * than curl's header list, the output excerpt and the error text. */
+#include "http_exec.h"
+#include "hg_error.h"
+#include "hg_runid.h"
+#include "hg_time.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define S_DEFAULT_TIMEOUT_MS 30000u /* deadline when the task gives none */
+#define S_IDLE_MAX           32     /* idle slots (with easy handles) kept for reuse */
+#define S_PIPE_BATCH         64     /* pipe commands taken per wake-up, so fds are not starved */
+#define S_QUEUE_MIN          64     /* initial capacity of the waiting ring */
+#define S_ERROR_MAX          512    /* bytes of an error text we compose */
+
+typedef struct s_req s_req_t;
+
+struct s_req {
+    CURL *easy;                   /* easy handle, reset between requests */
+    hg_http_task_t *task;         /* task being run; NULL while idle */
+    struct curl_slist *headers;   /* request header lines of this request */
+    char *form;                   /* urlencoded form body (kept for reuse) */
+    size_t form_cap;              /* bytes allocated at form */
+    uint32_t *fail;               /* KMP failure table of expect_body (kept for reuse) */
+    size_t fail_cap;              /* entries allocated at fail */
+    size_t pat_len;               /* length of expect_body, 0 when no check */
+    size_t matched;               /* bytes of expect_body matched at the end of the body so far */
+    bool found;                   /* expect_body seen in the body */
+    bool oom;                     /* the output buffer could not be allocated */
+    s_req_t *prev;                /* neighbours in the in-flight list, or */
+    s_req_t *next;                /* next slot in the idle list */
+    char errbuf[CURL_ERROR_SIZE]; /* curl's detailed message for a failure */
+};
+
+typedef struct {
+    zsock_t *pipe;          /* actor pipe to the owner */
+    zloop_t *loop;          /* reactor for the pipe, curl's fds and curl's timer */
+    CURLM *multi;           /* the one multi handle; holds the connection cache */
+    int timer_id;           /* zloop timer standing in for curl's timeout, -1 if none */
+    bool terminated;        /* $TERM received */
+    uint32_t max_inflight;  /* bound on requests handed to curl */
+    uint32_t inflight;      /* requests handed to curl now */
+    s_req_t *active;        /* in-flight slots, doubly linked */
+    s_req_t *idle;          /* reusable slots, singly linked */
+    size_t idle_n;          /* number of idle slots */
+    hg_http_task_t **queue; /* ring of tasks waiting for a free slot */
+    size_t queue_cap;       /* capacity of the ring */
+    size_t queue_head;      /* index of the oldest waiting task */
+    size_t queue_len;       /* number of waiting tasks */
+} s_exec_t;
+
+static const char *const s_methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
+
+/* ---------------------------------------------------------------- tasks */
+
+hg_http_task_t *hg_http_task_new(void)
+{
+    return calloc(1, sizeof(hg_http_task_t));
+}
+
+static void s_http_spec_clear(hg_http_spec_t *http)
+{
+    free(http->method);
+    free(http->url);
+    for (size_t i = 0; i < http->headers_n; i++)
+        free(http->headers[i]);
+    free(http->headers);
+    free(http->body.data);
+    for (size_t i = 0; i < http->form_n; i++) {
+        free(http->form[i].key);
+        free(http->form[i].value);
+    }
+    free(http->form);
+    free(http->expect);
+    free(http->expect_body);
+    memset(http, 0, sizeof(*http));
+}
+
+void hg_http_task_destroy(hg_http_task_t **task_p)
+{
+    if (!task_p || !*task_p) return;
+    hg_http_task_t *task = *task_p;
+    hg_run_clear(&task->run);
+    s_http_spec_clear(&task->http);
+    free(task->ns);
+    free(task);
+    *task_p = NULL;
+}
+
+/* --------------------------------------------------------------- results */
+
+/* Set the run's final status and error text (printf-style, may be NULL). */
+static void s_run_end(hg_run_t *run, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void s_run_end(hg_run_t *run, int status, const char *fmt, ...)
+{
+    run->status = status;
+    run->finished_ms = hg_now_ms();
+    free(run->error);
+    run->error = NULL;
+    if (fmt) {
+        char text[S_ERROR_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof(text), fmt, ap);
+        va_end(ap);
+        run->error = strdup(text); /* NULL on OOM: status still tells the story */
+    }
+}
+
+/* Hand a finished task back to the owner. The pipe only fails when the
+ * context is going away; then nobody can take the task, so free it. */
+static void s_return(s_exec_t *self, hg_http_task_t *task)
+{
+    if (zsock_send(self->pipe, "p", task) != 0) hg_http_task_destroy(&task);
+}
+
+static bool s_status_expected(const hg_http_spec_t *http, long status)
+{
+    if (http->expect_n == 0) return status >= 200 && status <= 299;
+    for (size_t i = 0; i < http->expect_n; i++)
+        if (http->expect[i] == status) return true;
+    return false;
+}
+
+/* "2xx" or "200, 204" (first few codes) for an error text. */
+static void s_expected_text(const hg_http_spec_t *http, char *buf, size_t size)
+{
+    if (http->expect_n == 0) {
+        snprintf(buf, size, "2xx");
+        return;
+    }
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < http->expect_n && i < 8 && used < size; i++)
+        used += (size_t) snprintf(buf + used, size - used, "%s%u", i ? ", " : "", http->expect[i]);
+    if (http->expect_n > 8 && used < size) snprintf(buf + used, size - used, ", ...");
+}
+
+/* Judge a request curl has finished with code. */
+static void s_judge(s_req_t *req, CURLcode code)
+{
+    hg_http_task_t *task = req->task;
+    hg_run_t *run = &task->run;
+    long status = 0;
+    curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
+    run->http_status = (int32_t) status;
+    const char *detail = req->errbuf[0] ? req->errbuf : curl_easy_strerror(code);
+
+    if (code == CURLE_OPERATION_TIMEDOUT) {
+        uint32_t timeout_ms = task->timeout_ms ? task->timeout_ms : S_DEFAULT_TIMEOUT_MS;
+        s_run_end(run, HG_RUN_TIMEOUT, "timed out after %u ms", timeout_ms);
+    } else if (code == CURLE_WRITE_ERROR && req->oom) {
+        s_run_end(run, HG_RUN_FAILED, "out of memory reading the response");
+    } else if (code == CURLE_COULDNT_CONNECT) {
+        long os_errno = 0;
+        curl_easy_getinfo(req->easy, CURLINFO_OS_ERRNO, &os_errno);
+        s_run_end(run, HG_RUN_FAILED, "%s: %s",
+                  os_errno == ECONNREFUSED ? "connection refused" : "could not connect", detail);
+    } else if (code != CURLE_OK) {
+        s_run_end(run, HG_RUN_FAILED, "%s: %s", curl_easy_strerror(code), detail);
+    } else if (!s_status_expected(&task->http, status)) {
+        char expected[64];
+        s_expected_text(&task->http, expected, sizeof(expected));
+        s_run_end(run, HG_RUN_FAILED, "unexpected HTTP status %ld (expected %s)", status, expected);
+    } else if (req->pat_len && !req->found) {
+        s_run_end(run, HG_RUN_FAILED, "response body does not contain \"%.200s\"",
+                  task->http.expect_body);
+    } else {
+        s_run_end(run, HG_RUN_SUCCESS, NULL);
+    }
+    /* Give back the unused part of the excerpt buffer: the record may wait
+     * a while for its ACK. */
+    hg_blob_t *out = &run->output;
+    if (out->data && out->len < HG_HTTP_OUTPUT_MAX) {
+        uint8_t *shrunk = realloc(out->data, out->len);
+        if (shrunk) out->data = shrunk;
+    }
+}
+
+/* ------------------------------------------------------------ body reading */
+
+/* Build the KMP failure table for pat so the body can be searched as it
+ * streams past, without keeping more than the excerpt. */
+static int s_matcher_init(s_req_t *req, const char *pat)
+{
+    size_t m = strlen(pat);
+    req->pat_len = m;
+    req->matched = 0;
+    req->found = m == 0;
+    if (m == 0) return 0;
+    if (req->fail_cap < m) {
+        uint32_t *fail = realloc(req->fail, m * sizeof(*fail));
+        if (!fail) return HG_ENOMEM;
+        req->fail = fail;
+        req->fail_cap = m;
+    }
+    req->fail[0] = 0;
+    size_t k = 0;
+    for (size_t i = 1; i < m; i++) {
+        while (k > 0 && pat[i] != pat[k])
+            k = req->fail[k - 1];
+        if (pat[i] == pat[k]) k++;
+        req->fail[i] = (uint32_t) k;
+    }
+    return 0;
+}
+
+static void s_matcher_feed(s_req_t *req, const char *data, size_t len)
+{
+    const char *pat = req->task->http.expect_body;
+    size_t k = req->matched;
+    for (size_t i = 0; i < len; i++) {
+        while (k > 0 && data[i] != pat[k])
+            k = req->fail[k - 1];
+        if (data[i] == pat[k] && ++k == req->pat_len) {
+            req->found = true;
+            return;
+        }
+    }
+    req->matched = k;
+}
+
+static size_t s_on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+    s_req_t *req = arg;
+    size_t len = size * nmemb;
+    hg_blob_t *out = &req->task->run.output;
+    if (out->len < HG_HTTP_OUTPUT_MAX && len > 0) {
+        if (!out->data) {
+            out->data = malloc(HG_HTTP_OUTPUT_MAX);
+            if (!out->data) {
+                req->oom = true;
+                return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
+            }
+        }
+        size_t take = HG_HTTP_OUTPUT_MAX - out->len;
+        if (take > len) take = len;
+        memcpy(out->data + out->len, data, take);
+        out->len += take;
+    }
+    if (req->pat_len && !req->found) s_matcher_feed(req, data, len);
+    return len;
+}
+
+/* ------------------------------------------------------------ request setup */
+
+static const char *s_method_canonical(const char *method)
+{
+    if (!method || !*method) return "GET";
+    for (size_t i = 0; i < sizeof(s_methods) / sizeof(s_methods[0]); i++)
+        if (strcasecmp(method, s_methods[i]) == 0) return s_methods[i];
+    return NULL;
+}
+
+static bool s_has_header(const hg_http_spec_t *http, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < http->headers_n; i++)
+        if (strncasecmp(http->headers[i], name, n) == 0 && http->headers[i][n] == ':') return true;
+    return false;
+}
+
+static int s_append_header(s_req_t *req, const char *line)
+{
+    struct curl_slist *list = curl_slist_append(req->headers, line);
+    if (!list) return HG_ENOMEM;
+    req->headers = list;
+    return 0;
+}
+
+/* Encode the form fields as key=value&... into req->form. */
+static int s_form_encode(s_req_t *req, const hg_http_spec_t *http, size_t *len_out)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < http->form_n; i++) {
+        const char *parts[2] = {http->form[i].key ? http->form[i].key : "",
+                                http->form[i].value ? http->form[i].value : ""};
+        for (int p = 0; p < 2; p++) {
+            char *esc = curl_easy_escape(req->easy, parts[p], 0);
+            if (!esc) return HG_ENOMEM;
+            size_t n = strlen(esc);
+            if (len + n + 2 > req->form_cap) {
+                size_t cap = req->form_cap ? req->form_cap : 256;
+                while (cap < len + n + 2)
+                    cap *= 2;
+                char *form = realloc(req->form, cap);
+                if (!form) {
+                    curl_free(esc);
+                    return HG_ENOMEM;
+                }
+                req->form = form;
+                req->form_cap = cap;
+            }
+            if (p == 0 && i > 0) req->form[len++] = '&';
+            memcpy(req->form + len, esc, n);
+            len += n;
+            if (p == 0) req->form[len++] = '=';
+            curl_free(esc);
+        }
+    }
+    *len_out = len;
+    return 0;
+}
+
+static int s_on_curl_closesocket(void *arg, curl_socket_t fd);
+
+/* Configure req->easy for req->task. Returns NULL or the reason the request
+ * cannot be made (the task then fails without touching the network). */
+static const char *s_req_setup(s_exec_t *self, s_req_t *req)
+{
+    hg_http_task_t *task = req->task;
+    hg_http_spec_t *http = &task->http;
+    CURL *easy = req->easy;
+
+    const char *method = s_method_canonical(http->method);
+    if (!method) return "unsupported HTTP method";
+    if (!http->url || !*http->url) return "missing URL";
+    if (http->expect_body && s_matcher_init(req, http->expect_body) != 0) return "out of memory";
+
+    /* Hourglass headers first, so the job's own lines cannot hide them. */
+    char line[HG_PROTO_MAX_STR + 64];
+    const char *name = task->run.job_name ? task->run.job_name : "";
+    if (task->ns && *task->ns && strcmp(task->ns, "default") != 0)
+        snprintf(line, sizeof(line), "Hourglass-Job: %s/%s", task->ns, name);
+    else
+        snprintf(line, sizeof(line), "Hourglass-Job: %s", name);
+    if (s_append_header(req, line) != 0) return "out of memory";
+    char id[HG_RUNID_STR_LEN + 1];
+    hg_runid_format(task->run.run_id, id);
+    snprintf(line, sizeof(line), "Hourglass-Run-Id: %s", id);
+    if (s_append_header(req, line) != 0) return "out of memory";
+    char when[40];
+    hg_time_format_ms(task->run.scheduled_ms, when, sizeof(when));
+    snprintf(line, sizeof(line), "Hourglass-Scheduled-At: %s", when);
+    if (s_append_header(req, line) != 0) return "out of memory";
+    snprintf(line, sizeof(line), "Hourglass-Attempt: %u", task->run.attempt);
+    if (s_append_header(req, line) != 0) return "out of memory";
+    for (size_t i = 0; i < http->headers_n; i++) {
+        const char *h = http->headers[i];
+        if (!h || strpbrk(h, "\r\n") || !strchr(h, ':')) return "invalid header line";
+        if (s_append_header(req, h) != 0) return "out of memory";
+    }
+
+    bool has_body = http->form_n > 0 || http->body.len > 0;
+    /* curl would hold a larger body back for "100 Continue", which many
+     * servers never send: that costs a second per request. */
+    if (has_body && !s_has_header(http, "Expect") && s_append_header(req, "Expect:") != 0)
+        return "out of memory";
+
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, req);
+    curl_easy_setopt(easy, CURLOPT_URL, http->url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
+                     (long) (task->timeout_ms ? task->timeout_ms : S_DEFAULT_TIMEOUT_MS));
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, req->errbuf);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, s_on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, req);
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, req->headers);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, s_on_curl_closesocket);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, self);
+#ifdef HG_VERSION
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, "hourglass-worker/" HG_VERSION);
+#endif
+
+    if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+    } else if (has_body || strcmp(method, "POST") == 0) {
+        const char *data = (const char *) http->body.data;
+        size_t len = http->body.len;
+        if (http->form_n > 0) {
+            if (s_form_encode(req, http, &len) != 0) return "out of memory";
+            data = req->form;
+        }
+        /* POSTFIELDS does not copy: the task (or slot) outlives the transfer. */
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) len);
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, data ? data : "");
+        if (strcmp(method, "POST") != 0) curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
+    } else if (strcmp(method, "GET") != 0) {
+        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ slots */
+
+static s_req_t *s_req_take(s_exec_t *self)
+{
+    s_req_t *req = self->idle;
+    if (req) {
+        self->idle = req->next;
+        self->idle_n--;
+    } else {
+        req = calloc(1, sizeof(*req));
+        if (!req) return NULL;
+        req->easy = curl_easy_init();
+        if (!req->easy) {
+            free(req);
+            return NULL;
+        }
+    }
+    req->prev = req->next = NULL;
+    req->errbuf[0] = '\0';
+    req->pat_len = 0;
+    req->matched = 0;
+    req->found = false;
+    req->oom = false;
+    return req;
+}
+
+static void s_req_free(s_req_t *req)
+{
+    curl_easy_cleanup(req->easy);
+    curl_slist_free_all(req->headers);
+    free(req->form);
+    free(req->fail);
+    free(req);
+}
+
+/* Return a slot whose easy handle is not (or no longer) in the multi. */
+static void s_req_release(s_exec_t *self, s_req_t *req)
+{
+    curl_slist_free_all(req->headers);
+    req->headers = NULL;
+    req->task = NULL;
+    if (self->idle_n >= S_IDLE_MAX) {
+        s_req_free(req);
+        return;
+    }
+    /* Reset now rather than on reuse: no option may keep pointing at the
+     * finished task's memory. Connections stay in the multi's cache. */
+    curl_easy_reset(req->easy);
+    req->next = self->idle;
+    self->idle = req;
+    self->idle_n++;
+}
+
+static void s_active_unlink(s_exec_t *self, s_req_t *req)
+{
+    if (req->prev)
+        req->prev->next = req->next;
+    else
+        self->active = req->next;
+    if (req->next) req->next->prev = req->prev;
+    req->prev = req->next = NULL;
+    self->inflight--;
+}
+
+/* ------------------------------------------------------------ scheduling */
+
+/* Hand a task to curl now, or finish it at once when it cannot start. */
+static void s_start(s_exec_t *self, hg_http_task_t *task)
+{
+    task->run.started_ms = hg_now_ms();
+    task->run.status = HG_RUN_RUNNING;
+    s_req_t *req = s_req_take(self);
+    if (!req) {
+        s_run_end(&task->run, HG_RUN_FAILED, "out of memory starting the request");
+        s_return(self, task);
+        return;
+    }
+    req->task = task;
+    const char *why = s_req_setup(self, req);
+    if (!why && curl_multi_add_handle(self->multi, req->easy) != CURLM_OK)
+        why = "could not start the request";
+    if (why) {
+        s_run_end(&task->run, HG_RUN_FAILED, "%s", why);
+        s_req_release(self, req);
+        s_return(self, task);
+        return;
+    }
+    req->next = self->active;
+    if (self->active) self->active->prev = req;
+    self->active = req;
+    self->inflight++;
+}
+
+/* Start waiting tasks while there is room, oldest first. */
+static void s_pump(s_exec_t *self)
+{
+    while (self->queue_len > 0 && self->inflight < self->max_inflight) {
+        hg_http_task_t *task = self->queue[self->queue_head];
+        self->queue_head = (self->queue_head + 1) % self->queue_cap;
+        self->queue_len--;
+        s_start(self, task);
+    }
+}
+
+static int s_enqueue(s_exec_t *self, hg_http_task_t *task)
+{
+    if (self->queue_len == self->queue_cap) {
+        size_t cap = self->queue_cap ? self->queue_cap * 2 : S_QUEUE_MIN;
+        hg_http_task_t **ring = malloc(cap * sizeof(*ring));
+        if (!ring) return HG_ENOMEM;
+        for (size_t i = 0; i < self->queue_len; i++)
+            ring[i] = self->queue[(self->queue_head + i) % self->queue_cap];
+        free(self->queue);
+        self->queue = ring;
+        self->queue_cap = cap;
+        self->queue_head = 0;
+    }
+    self->queue[(self->queue_head + self->queue_len) % self->queue_cap] = task;
+    self->queue_len++;
+    return 0;
+}
+
+/* Collect every transfer curl has finished, then refill the slots. */
+static void s_collect(s_exec_t *self)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(self->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE) continue;
+        CURL *easy = msg->easy_handle;
+        CURLcode code = msg->data.result;
+        char *private = NULL;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, &private);
+        s_req_t *req = (s_req_t *) private;
+        s_judge(req, code);
+        curl_multi_remove_handle(self->multi, easy); /* msg is invalid from here */
+        hg_http_task_t *task = req->task;
+        s_active_unlink(self, req);
+        s_req_release(self, req);
+        s_return(self, task);
+    }
+    s_pump(self);
+}
+
+/* Free every task still held (queued or in flight): the executor is stopping
+ * and the owner is not reading any more (see http_exec.h). */
+static void s_drop_all(s_exec_t *self)
+{
+    while (self->active) {
+        s_req_t *req = self->active;
+        curl_multi_remove_handle(self->multi, req->easy);
+        hg_http_task_t *task = req->task;
+        s_active_unlink(self, req);
+        s_req_release(self, req);
+        hg_http_task_destroy(&task);
+    }
+    while (self->queue_len > 0) {
+        hg_http_task_t *task = self->queue[self->queue_head];
+        self->queue_head = (self->queue_head + 1) % self->queue_cap;
+        self->queue_len--;
+        hg_http_task_destroy(&task);
+    }
+}
+
+/* ------------------------------------------------------- curl <-> zloop */
+
+static int s_on_fd_ready(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    s_exec_t *self = arg;
+    int mask = 0;
+    if (item->revents & ZMQ_POLLIN) mask |= CURL_CSELECT_IN;
+    if (item->revents & ZMQ_POLLOUT) mask |= CURL_CSELECT_OUT;
+    if (item->revents & ZMQ_POLLERR) mask |= CURL_CSELECT_ERR;
+    int running;
+    curl_multi_socket_action(self->multi, item->fd, mask, &running);
+    s_collect(self);
+    return 0;
+}
+
+/* curl wants fd watched for what (or no longer watched). zloop matches
+ * pollers by fd, so a change is "end, then register again". Pollers are
+ * tolerant: POLLHUP arrives as ZMQ_POLLERR together with readable data
+ * (a server that closes after its response), and curl must see it rather
+ * than zloop silently dropping the fd. */
+static int s_on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *arg, void *socket_arg)
+{
+    s_exec_t *self = arg;
+    if (!self->loop) return what == CURL_POLL_REMOVE ? 0 : -1;
+    zmq_pollitem_t item = {.socket = NULL, .fd = fd, .events = 0, .revents = 0};
+    zloop_poller_end(self->loop, &item);
+    if (what == CURL_POLL_REMOVE) return 0;
+    if (what & CURL_POLL_IN) item.events |= ZMQ_POLLIN;
+    if (what & CURL_POLL_OUT) item.events |= ZMQ_POLLOUT;
+    if (zloop_poller(self->loop, &item, s_on_fd_ready, self) != 0) return -1;
+    zloop_poller_set_tolerant(self->loop, &item);
+    return 0;
+}
+
+/* curl closes a socket: make sure no poller survives on that fd number,
+ * which the next socket() is likely to get again. */
+static int s_on_curl_closesocket(void *arg, curl_socket_t fd)
+{
+    s_exec_t *self = arg;
+    zmq_pollitem_t item = {.socket = NULL, .fd = fd, .events = 0, .revents = 0};
+    if (self->loop) zloop_poller_end(self->loop, &item);
+    return close(fd);
+}
+
+static int s_on_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    s_exec_t *self = arg;
+    /* This one-shot timer is spent; zloop frees it when we return. Forget
+     * it first, because curl may ask for a new one from inside the call. */
+    self->timer_id = -1;
+    int running;
+    curl_multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    s_collect(self);
+    return 0;
+}
+
+/* curl wants to be called back after timeout_ms (-1: never). 0 means "as
+ * soon as possible" and must not run curl from inside this callback: a
+ * zero-delay zloop timer fires right after the next (non-blocking) poll. */
+static int s_on_curl_timer_change(CURLM *multi, long timeout_ms, void *arg)
+{
+    s_exec_t *self = arg;
+    if (!self->loop) return timeout_ms < 0 ? 0 : -1;
+    if (self->timer_id != -1) {
+        zloop_timer_end(self->loop, self->timer_id);
+        self->timer_id = -1;
+    }
+    if (timeout_ms < 0) return 0;
+    self->timer_id = zloop_timer(self->loop, (size_t) timeout_ms, 1, s_on_timer, self);
+    return self->timer_id == -1 ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ pipe */
+
+/* One command from the owner. Returns -1 on $TERM. */
+static int s_on_command(s_exec_t *self, zmsg_t *msg)
+{
+    char *command = zmsg_popstr(msg);
+    int rc = 0;
+    if (!command) {
+        /* Not ours (empty message); nothing to answer. */
+    } else if (streq(command, "RUN")) {
+        zframe_t *frame = zmsg_pop(msg);
+        hg_http_task_t *task = NULL;
+        if (frame && zframe_size(frame) == sizeof(task))
+            memcpy(&task, zframe_data(frame), sizeof(task));
+        zframe_destroy(&frame);
+        if (task && self->terminated) {
+            s_run_end(&task->run, HG_RUN_FAILED, "worker shutting down");
+            s_return(self, task);
+        } else if (task && s_enqueue(self, task) != 0) {
+            s_run_end(&task->run, HG_RUN_FAILED, "out of memory queueing the request");
+            s_return(self, task);
+        }
+        s_pump(self);
+    } else if (streq(command, "STOP")) {
+        s_drop_all(self);
+        zsock_signal(self->pipe, 0);
+    } else if (streq(command, "$TERM")) {
+        self->terminated = true;
+        rc = -1;
+    }
+    zstr_free(&command);
+    return rc;
+}
+
+static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
+{
+    s_exec_t *self = arg;
+    for (int i = 0; i < S_PIPE_BATCH; i++) {
+        if (i > 0 && !(zsock_events(pipe) & ZMQ_POLLIN)) break;
+        zmsg_t *msg = zmsg_recv(pipe);
+        if (!msg) return -1; /* context terminated */
+        int rc = s_on_command(self, msg);
+        zmsg_destroy(&msg);
+        if (rc == -1) return -1;
+    }
+    return 0;
+}
+
+/* ----------------------------------------------------------------- actor */
+
+static void s_exec_free(s_exec_t *self)
+{
+    s_drop_all(self);
+    /* The multi closes cached connections here and may call the socket,
+     * close-socket and timer callbacks: the loop must still exist. */
+    curl_multi_cleanup(self->multi);
+    while (self->idle) {
+        s_req_t *req = self->idle;
+        self->idle = req->next;
+        s_req_free(req);
+    }
+    free(self->queue);
+    zloop_destroy(&self->loop);
+    free(self);
+}
+
+static void s_actor(zsock_t *pipe, void *arg)
+{
+    s_exec_t *self = arg;
+    self->pipe = pipe;
+    self->loop = zloop_new();
+    if (!self->loop || zloop_reader(self->loop, pipe, s_on_pipe, self) != 0) {
+        zsock_signal(pipe, 0);
+        goto wait_term; /* nothing runs; every RUN fails at once */
+    }
+    /* Only $TERM ends us: SIGINT is the owner's business. */
+    zloop_set_nonstop(self->loop, true);
+    zsock_signal(pipe, 0);
+    while (!self->terminated) {
+        zloop_start(self->loop);
+        /* A stray signal interrupts zmq_poll; start again. Anything else
+         * (context gone, or the process interrupted) ends the reactor. */
+        if (self->terminated || zmq_errno() != EINTR || zsys_interrupted) break;
+    }
+
+wait_term:
+    if (!self->terminated) {
+        /* The reactor stopped without $TERM: hold no more requests, and
+         * answer the owner until it sends $TERM, so zactor_destroy works. */
+        s_drop_all(self);
+        self->terminated = true;
+        while (true) {
+            zmsg_t *msg = zmsg_recv(pipe);
+            if (!msg) {
+                if (zmq_errno() == EINTR) continue;
+                break;
+            }
+            int rc = s_on_command(self, msg);
+            zmsg_destroy(&msg);
+            if (rc == -1) break;
+        }
+    }
+    s_exec_free(self);
+    curl_global_cleanup();
+}
+
+zactor_t *hg_http_exec_new(uint32_t max_inflight)
+{
+    if (max_inflight == 0) return NULL;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return NULL;
+    s_exec_t *self = calloc(1, sizeof(*self));
+    if (self) self->multi = curl_multi_init();
+    if (!self || !self->multi) {
+        free(self);
+        curl_global_cleanup();
+        return NULL;
+    }
+    self->timer_id = -1;
+    self->max_inflight = max_inflight;
+    curl_multi_setopt(self->multi, CURLMOPT_SOCKETFUNCTION, s_on_curl_socket);
+    curl_multi_setopt(self->multi, CURLMOPT_SOCKETDATA, self);
+    curl_multi_setopt(self->multi, CURLMOPT_TIMERFUNCTION, s_on_curl_timer_change);
+    curl_multi_setopt(self->multi, CURLMOPT_TIMERDATA, self);
+    zactor_t *exec = zactor_new(s_actor, self);
+    if (!exec) {
+        curl_multi_cleanup(self->multi);
+        free(self);
+        curl_global_cleanup();
+    }
+    return exec;
+}
+
+int hg_http_exec_submit(zactor_t *exec, hg_http_task_t **task)
+{
+    if (!exec || !task || !*task) return HG_EINVAL;
+    if (zsock_send(exec, "sp", "RUN", *task) != 0) return HG_EIO;
+    *task = NULL;
+    return 0;
+}
+
+void hg_http_exec_destroy(zactor_t **exec_p)
+{
+    if (!exec_p || !*exec_p) return;
+    zsock_t *sock = zactor_sock(*exec_p);
+    /* STOP makes the actor free what it holds and answer with a signal;
+     * everything before the signal is a finished task nobody read yet. */
+    if (zstr_send(sock, "STOP") == 0) {
+        while (true) {
+            zmsg_t *msg = zmsg_recv(sock);
+            if (!msg) break;
+            if (zmsg_signal(msg) >= 0) {
+                zmsg_destroy(&msg);
+                break;
+            }
+            zframe_t *frame = zmsg_first(msg);
+            hg_http_task_t *task = NULL;
+            if (zmsg_size(msg) == 1 && zframe_size(frame) == sizeof(task)) {
+                memcpy(&task, zframe_data(frame), sizeof(task));
+                hg_http_task_destroy(&task);
+            }
+            zmsg_destroy(&msg);
+        }
+    }
+    zactor_destroy(exec_p);
+}

@@ -1,0 +1,82 @@
+/* http_exec: the worker's HTTP executor, a zactor that runs every HTTP
+ * task of the worker on one curl multi handle (curl_multi_socket_action
+ * driven by the actor's zloop), so hundreds of requests can be in flight
+ * without a thread each.
+ *
+ * The owner submits tasks with hg_http_exec_submit and receives each
+ * finished task back on zactor_sock(exec) as a single pointer frame
+ * (zsock_recv(sock, "p", &task)); it then owns the task again and frees it
+ * with hg_http_task_destroy. Every submitted task comes back exactly once,
+ * also when the request could not even start (status failed, error set).
+ *
+ * Pipe messages (all frames built with zsock_send):
+ *   owner -> executor  "sp"  "RUN", task      (hg_http_exec_submit)
+ *   owner -> executor  "s"   "STOP"           (hg_http_exec_destroy)
+ *   owner -> executor  "s"   "$TERM"          (zactor_destroy)
+ *   executor -> owner  "p"   task             a finished task
+ *   executor -> owner  signal 0               answer to STOP
+ *
+ * Shutdown: tasks still queued or in flight when the executor stops are
+ * freed by the executor, not sent back (nobody would read them: a run the
+ * worker did not finish is reported by the master as lost). Destroy with
+ * hg_http_exec_destroy, which also frees finished tasks the owner has not
+ * read yet; plain zactor_destroy is safe but leaks those. */
+#ifndef HG_WORKER_HTTP_EXEC_H
+#define HG_WORKER_HTTP_EXEC_H
+
+#include "hg_proto.h"
+
+#include <czmq.h>
+
+#define HG_HTTP_OUTPUT_MAX 4096 /* bytes of response body kept in the run record */
+
+typedef struct {
+    hg_run_t run;        /* in: run_id, job_id, epoch, job_name, scheduled_ms, attempt, reason.
+                            out: started_ms, finished_ms, status, http_status, error, output */
+    hg_http_spec_t http; /* request to make (owned by the task) */
+    char *ns; /* job namespace (owned), sent in Hourglass-Job as "ns/name" unless "default" */
+    uint32_t timeout_ms; /* whole-request deadline; 0 means 30 s */
+} hg_http_task_t;
+
+/* New zeroed task (calloc); NULL on allocation failure. */
+hg_http_task_t *hg_http_task_new(void);
+
+/* Free the task and everything it owns, NULL the pointer. Safe on NULL. */
+void hg_http_task_destroy(hg_http_task_t **task);
+
+/* Start the executor. max_inflight (>= 1) bounds concurrent requests (more
+ * are queued in order). NULL on failure or when max_inflight is 0. The
+ * program should call curl_global_init once before starting threads. */
+zactor_t *hg_http_exec_new(uint32_t max_inflight);
+
+/* Stop the executor: free the tasks it still holds and the finished tasks
+ * waiting on the pipe, then destroy the actor and NULL *exec. May block
+ * until the actor has released its requests (no network waits). Safe on
+ * NULL. */
+void hg_http_exec_destroy(zactor_t **exec);
+
+/* Hand a task to the executor; takes ownership and NULLs *task. 0 or
+ * HG_EINVAL (NULL argument) / HG_EIO (pipe send failed); on error *task is
+ * untouched and still the caller's. */
+int hg_http_exec_submit(zactor_t *exec, hg_http_task_t **task);
+
+/* Request rules: method is one of GET POST PUT PATCH DELETE HEAD OPTIONS
+ * (case-insensitive, NULL means GET); only http and https URLs; redirects
+ * are not followed; header lines must not hold CR or LF; form fields, when
+ * present, are sent urlencoded as the body with Content-Type
+ * application/x-www-form-urlencoded, otherwise body is sent as is.
+ *
+ * Every request carries these headers so receivers can deduplicate:
+ *   Hourglass-Job: <name>            (or <namespace>/<name>)
+ *   Hourglass-Run-Id: <uuid>
+ *   Hourglass-Scheduled-At: <RFC 3339 with ms, UTC>
+ *   Hourglass-Attempt: <n>
+ * Result rules: transport error -> failed with curl's message; deadline ->
+ * timeout ("timed out after N ms"); status not in http.expect (or not 2xx
+ * when empty) -> failed with "unexpected HTTP status 500 (expected 2xx)";
+ * expect_body missing -> failed with "response body does not contain ..."
+ * (the whole body is searched as it streams, not only the kept excerpt);
+ * otherwise success. output holds at most HG_HTTP_OUTPUT_MAX bytes of the
+ * body; the rest is read and discarded. */
+
+#endif

@@ -1,0 +1,110 @@
+/* hourglass-worker: the data plane. Reads its settings and runs the agent
+ * until SIGINT or SIGTERM. */
+#include "agent.h"
+#include "hg_config.h"
+#include "hg_log.h"
+
+#include <czmq.h>
+#include <string.h>
+#include <unistd.h>
+
+static const hg_cfg_def_t s_settings[] = {
+    {"name", HG_CFG_STR, "", 0, 0, "node name, unique in the cluster (default: host name)"},
+    {"master", HG_CFG_STR, "tcp://127.0.0.1:8643", 0, 0, "master endpoint to connect to"},
+    {"labels", HG_CFG_STR, "", 0, 0, "labels as k=v,k2=v2 for job selectors"},
+    {"capacity", HG_CFG_INT, "256", 1, 100000, "runs in flight at most"},
+    {"heartbeat", HG_CFG_DURATION, "500ms", 10, 60000,
+     "heartbeat interval until the master sets it"},
+    {"lease", HG_CFG_DURATION, "2s", 50, 600000, "lease length until the master sets it"},
+    {"misfire.threshold", HG_CFG_DURATION, "1s", 0, 3600000,
+     "a fire later than this is a misfire and follows the job's misfire policy"},
+    {"max.unacked", HG_CFG_INT, "1000000", 1000, 100000000,
+     "run records kept until the master acknowledges them"},
+    {"log.level", HG_CFG_STR, "info", 0, 0, "debug, info, warn or error"},
+};
+
+/* "k=v,k2=v2" -> labels. Returns the count, -1 on a malformed entry. */
+static int s_parse_labels(const char *text, hg_kv_t **out)
+{
+    *out = NULL;
+    if (!text || !*text)
+        return 0;
+    char *copy = strdup(text);
+    int n = 0;
+    hg_kv_t *kv = calloc(strlen(text) / 2 + 1, sizeof *kv);
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq || eq == tok) {
+            free(copy);
+            for (int i = 0; i < n; i++) {
+                free(kv[i].key);
+                free(kv[i].value);
+            }
+            free(kv);
+            return -1;
+        }
+        *eq = '\0';
+        kv[n].key = strdup(tok);
+        kv[n].value = strdup(eq + 1);
+        n++;
+    }
+    free(copy);
+    *out = kv;
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    zsys_init();
+    hg_config_t *cfg = hg_config_new(s_settings, sizeof s_settings / sizeof s_settings[0]);
+    char err[1024] = "";
+    int rc = hg_config_load(cfg, "hourglass-worker", argc, argv, err, sizeof err);
+    if (rc == 1) {
+        hg_config_destroy(&cfg);
+        return 0;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "hourglass-worker: %s\n", err);
+        hg_config_destroy(&cfg);
+        return 2;
+    }
+    int level = hg_log_level_parse(hg_config_str(cfg, "log.level"));
+    if (level < 0) {
+        fprintf(stderr, "hourglass-worker: log.level: \"%s\" is not one of debug, info, warn, "
+                        "error\n",
+                hg_config_str(cfg, "log.level"));
+        return 2;
+    }
+    char host[128] = "worker";
+    gethostname(host, sizeof host);
+    const char *name = *hg_config_str(cfg, "name") ? hg_config_str(cfg, "name") : host;
+    char component[64];
+    snprintf(component, sizeof component, "worker %s", name);
+    hg_log_init(component, (hg_log_level_t) level);
+
+    hg_agent_config_t ac = {
+        .name = name,
+        .master = hg_config_str(cfg, "master"),
+        .capacity = (uint32_t) hg_config_int(cfg, "capacity"),
+        .heartbeat_ms = hg_config_int(cfg, "heartbeat"),
+        .lease_ms = hg_config_int(cfg, "lease"),
+        .misfire_threshold_ms = hg_config_int(cfg, "misfire.threshold"),
+        .max_unacked = (uint32_t) hg_config_int(cfg, "max.unacked"),
+    };
+    int n = s_parse_labels(hg_config_str(cfg, "labels"), &ac.labels);
+    if (n < 0) {
+        fprintf(stderr, "hourglass-worker: labels: \"%s\" must be k=v pairs separated by commas\n",
+                hg_config_str(cfg, "labels"));
+        return 2;
+    }
+    ac.labels_n = (size_t) n;
+    rc = hg_agent_run(&ac);
+    for (size_t i = 0; i < ac.labels_n; i++) {
+        free(ac.labels[i].key);
+        free(ac.labels[i].value);
+    }
+    free(ac.labels);
+    hg_config_destroy(&cfg);
+    return rc == 0 ? 0 : 1;
+}
