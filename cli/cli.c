@@ -101,7 +101,7 @@ static void s_usage_command(FILE *out, const hg_command_t *cmd)
         char left[64];
         snprintf(left, sizeof left, "--%s%s%s", f->name, f->metavar ? " " : "",
                  f->metavar ? f->metavar : "");
-        fprintf(out, "  %-22s %s%s\n", left, f->help, f->repeat ? " (repeatable)" : "");
+        fprintf(out, "  %-24s %s%s\n", left, f->help, f->repeat ? " (repeatable)" : "");
     }
     fprintf(out, "\n%s", s_global_help);
 }
@@ -177,11 +177,11 @@ static int s_help(int argc, char **argv, FILE *out, FILE *err)
     return HG_EXIT_OK;
 }
 
-/* Forward `schedule explain ...` (argv[0] "explain"). Global flags may
- * follow any command, but --master and --token mean nothing offline and
- * "-o table" is the default, so those are dropped rather than handed to a
- * parser that does not know them; everything else goes through as is. */
-static int s_explain(int argc, char **argv, FILE *out, FILE *err)
+/* Forward `schedule explain ...` (argv[0] "explain") to the schedule
+ * module, which parses its own flags. Global flags may follow any command:
+ * --master and --token mean nothing offline and are dropped; explain has
+ * only a table form, so -o json is refused rather than silently ignored. */
+static int s_explain(int argc, char **argv, const char *output, FILE *out, FILE *err)
 {
     char **kept = calloc((size_t) argc + 1, sizeof *kept);
     if (!kept) {
@@ -191,27 +191,32 @@ static int s_explain(int argc, char **argv, FILE *out, FILE *err)
     int n = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        bool takes_next = strcmp(a, "--master") == 0 || strcmp(a, "--token") == 0;
-        if (takes_next && i + 1 < argc) {
-            i++;
-            continue;
-        }
-        if (strncmp(a, "--master=", 9) == 0 || strncmp(a, "--token=", 8) == 0 ||
-            strcmp(a, "-otable") == 0 || strcmp(a, "--output=table") == 0)
-            continue;
-        if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && i + 1 < argc &&
-            strcmp(argv[i + 1], "table") == 0) {
-            i++;
-            continue;
-        }
         if (strcmp(a, "--") == 0) { /* the rest is explain's own business */
             while (i < argc)
                 kept[n++] = argv[i++];
             break;
         }
-        kept[n++] = argv[i];
+        bool global_next = strcmp(a, "--master") == 0 || strcmp(a, "--token") == 0 ||
+                           strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0;
+        if (global_next && i + 1 < argc) {
+            if (a[1] == 'o' || strcmp(a, "--output") == 0) output = argv[i + 1];
+            i++;
+        } else if (strncmp(a, "--output=", 9) == 0) {
+            output = a + 9;
+        } else if (strncmp(a, "-o", 2) == 0 && a[2]) {
+            output = a + 2;
+        } else if (strncmp(a, "--master=", 9) != 0 && strncmp(a, "--token=", 8) != 0) {
+            kept[n++] = argv[i];
+        }
     }
-    int rc = hg_sched_explain_main(n, kept, out, err);
+    int rc;
+    if (output && strcmp(output, "table") != 0)
+        rc = s_usage_error(err, "schedule explain ",
+                           "schedule explain: -o %s is not supported "
+                           "(text output only)",
+                           output);
+    else
+        rc = hg_sched_explain_main(n, kept, out, err);
     free(kept);
     return rc;
 }
@@ -288,15 +293,16 @@ int hg_cli_main(int argc, char **argv, FILE *out, FILE *err)
             s_usage_group(out, word);
             return HG_EXIT_OK;
         }
-        return s_usage_error(err, "", "%s: missing subcommand (see 'hourglass %s --help')", word,
-                             word);
+        char hint[32];
+        snprintf(hint, sizeof hint, "%s ", word);
+        return s_usage_error(err, hint, "%s: missing subcommand", word);
     }
     if (strcmp(word, "schedule") == 0 && strcmp(argv[1], "explain") == 0) {
         if (globals.help) {
             char *explain_argv[] = {argv[1], "--help", NULL};
             return hg_sched_explain_main(2, explain_argv, out, err);
         }
-        return s_explain(argc - 1, argv + 1, out, err);
+        return s_explain(argc - 1, argv + 1, globals.output, out, err);
     }
     const hg_command_t *cmd = s_find(word, argv[1]);
     if (!cmd) {

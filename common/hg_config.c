@@ -187,6 +187,9 @@ int hg_config_load(hg_config_t *cfg, const char *prog, int argc, char **argv, ch
                    size_t err_size)
 {
     assert(cfg);
+    cfg->failed = 0;
+    free(cfg->file);
+    cfg->file = NULL;
     for (size_t i = 0; i < cfg->defs_n; i++) {
         int rc = s_set(cfg, i, cfg->defs[i].def ? cfg->defs[i].def : "", "default", err, err_size);
         if (rc)

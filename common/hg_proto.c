@@ -24,8 +24,9 @@
  *   RUN_STARTED,   runs R [run-map...], 1 .. HG_PROTO_MAX_RUNS
  *   RUN_FINISHED
  *     run-map      id R bin16, job R u64, epoch u64, name str, sched R i64,
- *                  start i64, fin i64, att u32, reason str, status R u8,
- *                  http i32, exit i32, err str, out bin
+ *                  start i64, fin i64, att u32, reason str,
+ *                  status R uint (an hg_run_status_t), http i32, exit i32,
+ *                  err str, out bin
  *   ACK            runs R [bin16...], 0 .. HG_PROTO_MAX_RUNS
  *   ERROR          code R i32, msg R str, leader str
  *
@@ -227,6 +228,10 @@ static const s_field_t s_error_fields[] = {
     S_SIZED("leader", S_STR, 0, hg_errmsg_t, leader, HG_PROTO_MAX_STR),
 };
 static const s_table_t s_error_table = S_TABLE(s_error_fields, hg_errmsg_t);
+
+/* The decoder tracks the keys it has seen in one 32-bit mask per map. */
+_Static_assert(sizeof s_assign_fields / sizeof s_assign_fields[0] <= 32, "too many fields");
+_Static_assert(sizeof s_run_fields / sizeof s_run_fields[0] <= 32, "too many fields");
 
 /* Messages whose body has no fields yet. */
 static const s_table_t s_empty_table = {NULL, 0, 0};
@@ -901,7 +906,10 @@ static uint64_t s_be(const uint8_t *p, size_t n)
  * here: every declared element count fits in the bytes that remain (each
  * element takes at least one byte), every string/bin/ext fits, and nesting
  * stays within S_MAX_DEPTH. Then msgpack-c's allocations are bounded by a
- * small multiple of len. Also finds where the object ends, which gives
+ * small multiple of len (one msgpack_object per element, and each element
+ * takes at least one input byte). Checking each count on arrival, rather
+ * than discovering the shortfall element by element, makes a hostile
+ * count fail in O(1). Also finds where the object ends, which gives
  * HG_ETRUNC and HG_ETRAILING exactly. */
 static int s_scan(s_dec_t *d, const uint8_t *p, size_t len, size_t *end)
 {
@@ -919,31 +927,16 @@ static int s_scan(s_dec_t *d, const uint8_t *p, size_t len, size_t *end)
             return s_fail(d, HG_ETRUNC, "input ends at byte %zu inside the message", len);
         uint8_t b = p[pos++];
         size_t fixed = 0, len_bytes = 0;
+        uint64_t n = 0;
         bool container = false, map = false;
         if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
             continue; /* fixint, nil, false, true */
         } else if (b <= 0x8f) {
-            if (b & 0x0f) {
-                if (2u * (b & 0x0f) > len - pos)
-                    return s_fail(d, HG_ETRUNC, "map at byte %zu declares %u entries", pos - 1,
-                                  b & 0x0f);
-                if (top == S_MAX_DEPTH)
-                    return s_fail(d, HG_ETOOBIG, "nesting deeper than %d", S_MAX_DEPTH);
-                left[++top] = 2u * (b & 0x0f);
-            }
-            continue;
+            n = b & 0x0f, container = true, map = true; /* fixmap */
         } else if (b <= 0x9f) {
-            if (b & 0x0f) {
-                if ((size_t) (b & 0x0f) > len - pos)
-                    return s_fail(d, HG_ETRUNC, "array at byte %zu declares %u elements", pos - 1,
-                                  b & 0x0f);
-                if (top == S_MAX_DEPTH)
-                    return s_fail(d, HG_ETOOBIG, "nesting deeper than %d", S_MAX_DEPTH);
-                left[++top] = b & 0x0f;
-            }
-            continue;
+            n = b & 0x0f, container = true; /* fixarray */
         } else if (b <= 0xbf) {
-            fixed = b & 0x1f; /* fixstr */
+            n = b & 0x1f; /* fixstr */
         } else {
             switch (b) {
             case 0xc4: /* bin 8 */
@@ -1014,7 +1007,6 @@ static int s_scan(s_dec_t *d, const uint8_t *p, size_t len, size_t *end)
                 return s_fail(d, HG_ETYPE, "invalid msgpack byte 0x%02x at byte %zu", b, pos - 1);
             }
         }
-        uint64_t n = 0;
         if (len_bytes) {
             if (len_bytes > len - pos)
                 return s_fail(d, HG_ETRUNC, "input ends inside the header at byte %zu", pos - 1);

@@ -126,6 +126,9 @@ static int s_value(s_ctx_t *ctx, int f, const char **p, int *v)
         while (isalpha((unsigned char) *q))
             q++;
         size_t len = (size_t) (q - start);
+        /* "SUNL" / "friL": a weekday name followed by L (last of month) */
+        if (f == F_DOW && len == 4 && (start[3] == 'L' || start[3] == 'l'))
+            len = 3, q = start + 3;
         const char *const *names = f == F_MON ? s_month_names : s_day_names;
         int count = f == F_MON ? 12 : 7;
         for (int i = 0; len == 3 && i < count; i++) {

@@ -116,11 +116,12 @@ static void s_db_error(s_ctx_t *c, int rc, const char *err)
     }
 }
 
-/* Replace bytes that are not UTF-8 with U+FFFD so that jansson takes the
- * text (run output excerpts are raw bytes). */
+/* Replace bytes that are not UTF-8, and NUL, with U+FFFD so that jansson
+ * takes the text (run output excerpts are raw bytes). */
 static json_t *s_json_text(const char *s, size_t len)
 {
-    json_t *v = json_stringn(s, len);
+    /* NUL is valid UTF-8 but many JSON readers refuse "\u0000". */
+    json_t *v = memchr(s, '\0', len) ? NULL : json_stringn(s, len);
     if (v) return v;
     char *out = malloc(len * 3 + 1);
     if (!out) return json_null();
@@ -132,7 +133,7 @@ static json_t *s_json_text(const char *s, size_t len)
                       : (p[i] >> 4) == 14 ? 3
                       : (p[i] >> 3) == 30 ? 4
                                           : 0;
-        bool ok = need > 0 && i + need <= len;
+        bool ok = need > 0 && i + need <= len && p[i] != 0;
         for (size_t k = 1; ok && k < need; k++)
             ok = (p[i + k] & 0xC0) == 0x80;
         if (ok && need > 1) {
@@ -179,8 +180,11 @@ static int s_with_db(hg_api_t *api, s_db_op_t op, void *arg, char *err, size_t e
         }
         err[0] = '\0';
         int rc = op(api->conn, arg, err, err_size);
+        /* Closing a statement after the server went away clears
+         * mysql_errno, so a connection whose socket is gone counts as lost
+         * too (Connector/C drops the socket on a lost connection). */
         unsigned int e = mysql_errno(api->conn);
-        if (rc != HG_EDB || !hg_db_is_conn_error(e)) return rc;
+        if (rc != HG_EDB || !(hg_db_is_conn_error(e) || mysql_get_socket(api->conn) < 0)) return rc;
         snprintf(reason, sizeof reason, "%s", err);
         hg_warn("api: lost the database connection (%u: %s)%s", e, reason,
                 attempt == 0 ? ", reconnecting" : "");
@@ -244,7 +248,7 @@ static int s_int_arg(s_ctx_t *c, const char *name, long def, long min, long max,
     long n = strtol(v, &end, 10);
     if (errno || *end || end == v || n < min || n > max) {
         char msg[256];
-        if (max == LONG_MAX)
+        if (max >= INT_MAX)
             snprintf(msg, sizeof msg, "%s: must be an integer >= %ld", name, min);
         else
             snprintf(msg, sizeof msg, "%s: must be an integer %ld-%ld", name, min, max);
@@ -645,12 +649,18 @@ static void s_job_trigger(s_ctx_t *c, const char *name)
         }
         json_object_foreach(params, key, val)
         {
-            if (!json_is_string(val) || strlen(json_string_value(val)) != json_string_length(val) ||
-                json_string_length(val) >= HG_PROTO_MAX_STR || strlen(key) >= HG_PROTO_MAX_STR) {
-                char field[300], msg[400];
-                snprintf(field, sizeof field, "params.%s", key);
-                snprintf(msg, sizeof msg, "%s: must be a string shorter than %d bytes", field,
+            char why[128] = "";
+            if (!json_is_string(val))
+                snprintf(why, sizeof why, "must be a string");
+            else if (strlen(json_string_value(val)) != json_string_length(val))
+                snprintf(why, sizeof why, "must not contain NUL bytes");
+            else if (json_string_length(val) >= HG_PROTO_MAX_STR || strlen(key) >= HG_PROTO_MAX_STR)
+                snprintf(why, sizeof why, "keys and values must be shorter than %d bytes",
                          HG_PROTO_MAX_STR);
+            if (why[0]) {
+                char field[300], msg[500];
+                snprintf(field, sizeof field, "params.%s", key);
+                snprintf(msg, sizeof msg, "%s: %s", field, why);
                 s_invalid(c, field, msg);
                 json_decref(body);
                 return;

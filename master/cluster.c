@@ -43,6 +43,14 @@ typedef struct {
     int64_t last_fire_ms; /* last scheduled time known to have fired */
 } s_job_t;
 
+/* A run a worker reported started and not yet finished. If its worker is
+ * lost, the run is closed in the history as "lost" rather than left
+ * "running" forever. */
+typedef struct {
+    char node[192]; /* worker running it */
+    hg_run_t run;   /* the RUN_STARTED record (owned) */
+} s_inflight_t;
+
 typedef struct {
     hg_cluster_args_t *args; /* settings */
     zsock_t *pipe;           /* to main */
@@ -52,6 +60,7 @@ typedef struct {
     zloop_t *loop;           /* reactor */
     zhashx_t *nodes;         /* name -> s_node_t */
     zhashx_t *jobs;          /* id text -> s_job_t */
+    zhashx_t *inflight;      /* run id text -> s_inflight_t: started, not finished */
     uint64_t seq;            /* our message sequence */
     int64_t started_mono_ms; /* start time; placement waits for workers to re-HELLO */
     bool placement_due;      /* some active job is unassigned */
@@ -105,6 +114,16 @@ static void s_job_free(void **item)
         json_decref(job->json);
         hg_assign_clear(&job->spec);
         free(job);
+        *item = NULL;
+    }
+}
+
+static void s_inflight_free(void **item)
+{
+    s_inflight_t *f = *item;
+    if (f) {
+        hg_run_clear(&f->run);
+        free(f);
         *item = NULL;
     }
 }
@@ -315,7 +334,50 @@ static void s_node_lost(s_cluster_t *self, s_node_t *node, const char *why)
         }
     }
     node->jobs = 0;
-    hg_warn("cluster: worker %s lost (%s); reassigning its %zu jobs", node->name, why, moved);
+    /* Close the runs it had in flight: they are "lost", not "running". If
+     * the worker was only cut off and reports them later, its record
+     * replaces this one (same run id). */
+    zlist_t *lost = zlist_new();
+    for (s_inflight_t *f = zhashx_first(self->inflight); f; f = zhashx_next(self->inflight))
+        if (streq(f->node, node->name))
+            zlist_append(lost, (void *) zhashx_cursor(self->inflight));
+    size_t lost_n = zlist_size(lost);
+    if (lost_n) {
+        hg_store_batch_t *batch = calloc(1, sizeof *batch);
+        hg_msg_t *m = calloc(1, sizeof *m);
+        hg_run_t *runs = calloc(lost_n, sizeof *runs);
+        if (batch && m && runs) {
+            size_t k = 0;
+            for (const char *key = zlist_first(lost); key; key = zlist_next(lost)) {
+                s_inflight_t *f = zhashx_lookup(self->inflight, key);
+                runs[k] = f->run;
+                memset(&f->run, 0, sizeof f->run);
+                runs[k].status = HG_RUN_LOST;
+                runs[k].finished_ms = hg_now_ms();
+                char text[512];
+                snprintf(text, sizeof text, "worker %s was lost (%s) while the run was in flight",
+                         node->name, why);
+                runs[k].error = strdup(text);
+                k++;
+            }
+            m->type = HG_MSG_RUN_FINISHED;
+            m->u.runs.runs = runs;
+            m->u.runs.runs_n = k;
+            snprintf(batch->node, sizeof batch->node, "%s", node->name);
+            batch->msg = m;
+            zsock_send(self->store, "sp", "RUNS", batch);
+        } else {
+            free(batch);
+            free(m);
+            free(runs);
+        }
+        for (const char *key = zlist_first(lost); key; key = zlist_next(lost))
+            zhashx_delete(self->inflight, key);
+    }
+    zlist_destroy(&lost);
+    hg_warn("cluster: worker %s lost (%s); reassigning its %zu jobs, %zu runs in flight marked "
+            "lost",
+            node->name, why, moved, lost_n);
     s_store_node(self, node);
     self->placement_due = true;
     s_place(self);
@@ -444,6 +506,19 @@ static void s_on_runs(s_cluster_t *self, const char *name, hg_msg_t **msgp)
     hg_runs_t *runs = &msg->u.runs;
     for (size_t i = 0; i < runs->runs_n; i++) {
         hg_run_t *r = &runs->runs[i];
+        char id[40];
+        hg_runid_format(r->run_id, id);
+        if (msg->type == HG_MSG_RUN_STARTED) {
+            s_inflight_t *f = calloc(1, sizeof *f);
+            if (f && hg_run_copy(&f->run, r) == 0) {
+                snprintf(f->node, sizeof f->node, "%s", name);
+                zhashx_update(self->inflight, id, f);
+            } else {
+                free(f);
+            }
+        } else {
+            zhashx_delete(self->inflight, id);
+        }
         s_job_t *job = s_job_find(self, r->job_id);
         if (job && r->scheduled_ms > job->last_fire_ms && r->reason &&
             (streq(r->reason, "schedule") || streq(r->reason, "misfire")))
@@ -705,6 +780,8 @@ static void s_actor(zsock_t *pipe, void *arg)
     zhashx_set_destructor(self.nodes, s_node_free);
     self.jobs = zhashx_new();
     zhashx_set_destructor(self.jobs, s_job_free);
+    self.inflight = zhashx_new();
+    zhashx_set_destructor(self.inflight, s_inflight_free);
     self.router = zsock_new(ZMQ_ROUTER);
     zsock_set_router_mandatory(self.router, 1);
     zsock_set_router_handover(self.router, 1);
@@ -760,6 +837,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     /* Batches the store returned after the loop stopped are freed here. */
     zhashx_destroy(&self.jobs);
     zhashx_destroy(&self.nodes);
+    zhashx_destroy(&self.inflight);
     zsock_destroy(&self.api);
     zsock_destroy(&self.router);
 }

@@ -805,7 +805,7 @@ static json_t *s_row_to_json(s_row_t *r, char *err, size_t err_size)
     json_object_set_new(job, "misfire", s_str_json(r->misfire, r->len[9]));
     json_object_set_new(job, "timeout", json_string(tbuf));
     json_t *http = json_object_get(spec, "http");
-    json_object_set(job, "http", http ? http : json_object());
+    json_object_set_new(job, "http", http ? json_incref(http) : json_object());
     json_t *params = json_object_get(spec, "params");
     json_object_set_new(job, "params", params ? json_incref(params) : json_object());
     json_t *executor = json_object_get(spec, "executor");

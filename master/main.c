@@ -38,6 +38,9 @@ static const hg_cfg_def_t s_settings[] = {
 int main(int argc, char **argv)
 {
     zsys_init(); /* installs the SIGINT/SIGTERM handler behind zsys_interrupted */
+    /* Actor pipes carry run batches; never let cluster and store block
+     * each other on a full pipe. */
+    zsys_set_pipehwm(0);
     hg_config_t *cfg = hg_config_new(s_settings, sizeof s_settings / sizeof s_settings[0]);
     char err[1024] = "";
     int rc = hg_config_load(cfg, "hourglass-master", argc, argv, err, sizeof err);

@@ -692,7 +692,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     hg_info("stopping: %" PRIu64 " runs fired, %zu records unacknowledged", self.fired,
             zlistx_size(self.unacked));
     s_flush_records(&self);
-    zactor_destroy(&self.http);
+    hg_http_exec_destroy(&self.http);
     zsock_destroy(&self.dealer);
     zhashx_destroy(&self.jobs);
     s_record_t *rec;

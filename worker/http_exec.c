@@ -679,7 +679,8 @@ static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
     for (int i = 0; i < S_PIPE_BATCH; i++) {
         if (i > 0 && !(zsock_events(pipe) & ZMQ_POLLIN)) break;
         zmsg_t *msg = zmsg_recv(pipe);
-        if (!msg) return -1; /* context terminated */
+        if (!msg) /* interrupted: try again on the next wake-up; gone: stop */
+            return zmq_errno() == ETERM ? -1 : 0;
         int rc = s_on_command(self, msg);
         zmsg_destroy(&msg);
         if (rc == -1) return -1;
@@ -711,17 +712,21 @@ static void s_actor(zsock_t *pipe, void *arg)
     self->pipe = pipe;
     self->loop = zloop_new();
     if (!self->loop || zloop_reader(self->loop, pipe, s_on_pipe, self) != 0) {
+        /* Without a running reactor, zloop_timer_end would leave zombies
+         * that zloop_destroy asserts on; the callbacks cope with no loop. */
+        zloop_destroy(&self->loop);
         zsock_signal(pipe, 0);
         goto wait_term; /* nothing runs; every RUN fails at once */
     }
-    /* Only $TERM ends us: SIGINT is the owner's business. */
+    /* Only $TERM ends us: on SIGINT/SIGTERM the owner decides when to stop
+     * (nonstop makes zloop ignore zsys_interrupted). */
     zloop_set_nonstop(self->loop, true);
     zsock_signal(pipe, 0);
     while (!self->terminated) {
         zloop_start(self->loop);
-        /* A stray signal interrupts zmq_poll; start again. Anything else
-         * (context gone, or the process interrupted) ends the reactor. */
-        if (self->terminated || zmq_errno() != EINTR || zsys_interrupted) break;
+        /* A signal interrupts zmq_poll and ends zloop_start even so: start
+         * again. Anything else (the context is gone) ends the reactor. */
+        if (self->terminated || zmq_errno() != EINTR) break;
     }
 
 wait_term:

@@ -5,6 +5,7 @@
 #include "hg_log.h"
 
 #include <czmq.h>
+#include <curl/curl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -56,7 +57,11 @@ static int s_parse_labels(const char *text, hg_kv_t **out)
 
 int main(int argc, char **argv)
 {
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before any thread */
     zsys_init();
+    /* Actor pipes carry one message per run each way; the default limit of
+     * 1000 could let the agent and the executor block each other. */
+    zsys_set_pipehwm(0);
     hg_config_t *cfg = hg_config_new(s_settings, sizeof s_settings / sizeof s_settings[0]);
     char err[1024] = "";
     int rc = hg_config_load(cfg, "hourglass-worker", argc, argv, err, sizeof err);

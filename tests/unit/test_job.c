@@ -15,15 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_URL "\"http\": {\"url\": \"http://127.0.0.1:9000/hook\"}"
+#define S_URL  "\"http\": {\"url\": \"http://127.0.0.1:9000/hook\"}"
 #define S_BASE "\"name\": \"ping\", \"schedule\": \"@every 1s\""
 
 static json_t *s_parse(const char *text)
 {
     json_error_t jerr;
     json_t *v = json_loads(text, 0, &jerr);
-    if (!v)
-        fail_msg("test JSON does not parse: %s (%s)", jerr.text, text);
+    if (!v) fail_msg("test JSON does not parse: %s (%s)", jerr.text, text);
     return v;
 }
 
@@ -38,8 +37,8 @@ static void s_expect_fail(const char *text, const char *field, const char *messa
         fail_msg("accepted %s as %s; expected %s", text, dump, message);
     }
     if (strcmp(f, field) != 0 || strcmp(m, message) != 0)
-        fail_msg("for %s\n  expected field %s, message %s\n  got      field %s, message %s",
-                 text, field, message, f, m);
+        fail_msg("for %s\n  expected field %s, message %s\n  got      field %s, message %s", text,
+                 field, message, f, m);
     json_decref(body);
 }
 
@@ -48,8 +47,7 @@ static json_t *s_expect_ok(const char *text)
     json_t *body = s_parse(text);
     char f[256], m[1024];
     json_t *job = hg_job_validate(body, f, sizeof f, m, sizeof m);
-    if (!job)
-        fail_msg("rejected %s: %s", text, m);
+    if (!job) fail_msg("rejected %s: %s", text, m);
     json_decref(body);
     return job;
 }
@@ -62,8 +60,7 @@ static const char *s_str(json_t *obj, const char *path)
     json_t *v = obj;
     for (char *tok = strtok(buf, "."); tok && v; tok = strtok(NULL, "."))
         v = json_object_get(v, tok);
-    if (!json_is_string(v))
-        fail_msg("%s is not a string", path);
+    if (!json_is_string(v)) fail_msg("%s is not a string", path);
     return json_string_value(v);
 }
 
@@ -231,11 +228,10 @@ static void test_http_rules(void **state)
     s_expect_fail("{" S_BASE ", \"http\": {\"method\": \"FETCH\", \"url\": \"http://x/\"}}",
                   "http.method",
                   "http.method: \"FETCH\" is not one of GET POST PUT PATCH DELETE HEAD OPTIONS");
-    s_expect_fail("{" S_BASE ", \"http\": {\"method\": 1, \"url\": \"http://x/\"}}",
-                  "http.method", "http.method: must be a string");
+    s_expect_fail("{" S_BASE ", \"http\": {\"method\": 1, \"url\": \"http://x/\"}}", "http.method",
+                  "http.method: must be a string");
     s_expect_fail("{" S_BASE ", \"http\": {}}", "http.url", "http.url: required");
-    s_expect_fail("{" S_BASE ", \"http\": {\"url\": 5}}", "http.url",
-                  "http.url: must be a string");
+    s_expect_fail("{" S_BASE ", \"http\": {\"url\": 5}}", "http.url", "http.url: must be a string");
     s_expect_fail("{" S_BASE ", \"http\": {\"url\": \"ftp://x/\"}}", "http.url",
                   "http.url: must start with http:// or https://");
     s_expect_fail("{" S_BASE ", \"http\": {\"url\": \"http://\"}}", "http.url",
@@ -300,8 +296,8 @@ static void test_params_executor_unknown_rules(void **state)
                   "executor.nodes: must be an array of node names");
     s_expect_fail("{" S_BASE ", " S_URL ", \"executor\": {\"nodes\": [\"w1\", 2]}}",
                   "executor.nodes[1]", "executor.nodes[1]: must be a string");
-    s_expect_fail("{" S_BASE ", " S_URL ", \"executor\": {\"nodes\": [\"\"]}}",
-                  "executor.nodes[0]", "executor.nodes[0]: must be 1-190 characters");
+    s_expect_fail("{" S_BASE ", " S_URL ", \"executor\": {\"nodes\": [\"\"]}}", "executor.nodes[0]",
+                  "executor.nodes[0]: must be 1-190 characters");
     s_expect_fail("{" S_BASE ", " S_URL ", \"executor\": {\"labels\": {}}}", "executor.labels",
                   "executor.labels: unknown field");
     s_expect_fail("{" S_BASE ", " S_URL ", \"schedul\": \"x\"}", "schedul",

@@ -1,0 +1,1016 @@
+// hg-test-sources: master/api.c master/job.c master/db.c
+/* test_api: the REST API of docs/api.md over real HTTP (libcurl) against
+ * the private MariaDB, with the cluster actor replaced by a stub defined
+ * here. Settings come from HOURGLASS_MYSQL_* (defaults: scripts/db env);
+ * the test works in its own database, hourglass_test_api, recreated on
+ * every run. An unreachable database fails the test, it does not skip. */
+#include "api.h"
+#include "cluster.h"
+#include "db.h"
+#include "hg_error.h"
+#include "hg_log.h"
+#include "hg_runid.h"
+#include "hg_time.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define S_TEST_DB "hourglass_test_api"
+
+/* ---------------------------------------------------------------------------
+ * Cluster client stub: records what the API told the cluster and answers
+ * what the test chose. Called on the API's polling thread.
+ * ------------------------------------------------------------------------ */
+
+struct hg_cluster_client {
+    int unused; /* the stub keeps its state in s_stub */
+};
+
+static pthread_mutex_t s_stub_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    int upserts;          /* hg_cluster_job_upsert calls */
+    json_t *last_upsert;  /* copy of the last upserted job */
+    int removes;          /* hg_cluster_job_remove calls */
+    uint64_t last_remove; /* its job id */
+    int trigger_rc;       /* what hg_cluster_trigger returns */
+    json_t *last_params;  /* params of the last trigger */
+    char node[64];        /* node of every job and trigger */
+} s_stub;
+
+hg_cluster_client_t *hg_cluster_client_new(void)
+{
+    return calloc(1, sizeof(hg_cluster_client_t));
+}
+
+void hg_cluster_client_destroy(hg_cluster_client_t **client)
+{
+    if (client && *client) {
+        free(*client);
+        *client = NULL;
+    }
+}
+
+int hg_cluster_job_upsert(hg_cluster_client_t *client, json_t *job)
+{
+    pthread_mutex_lock(&s_stub_lock);
+    s_stub.upserts++;
+    json_decref(s_stub.last_upsert);
+    s_stub.last_upsert = json_deep_copy(job);
+    pthread_mutex_unlock(&s_stub_lock);
+    return 0;
+}
+
+int hg_cluster_job_remove(hg_cluster_client_t *client, uint64_t job_id)
+{
+    pthread_mutex_lock(&s_stub_lock);
+    s_stub.removes++;
+    s_stub.last_remove = job_id;
+    pthread_mutex_unlock(&s_stub_lock);
+    return 0;
+}
+
+int hg_cluster_trigger(hg_cluster_client_t *client, uint64_t job_id, json_t *params, char *node,
+                       size_t node_size)
+{
+    pthread_mutex_lock(&s_stub_lock);
+    int rc = s_stub.trigger_rc;
+    json_decref(s_stub.last_params);
+    s_stub.last_params = params ? json_deep_copy(params) : NULL;
+    if (rc == 0) snprintf(node, node_size, "%s", s_stub.node);
+    pthread_mutex_unlock(&s_stub_lock);
+    return rc;
+}
+
+json_t *hg_cluster_nodes(hg_cluster_client_t *client)
+{
+    return json_pack("[{s:s, s:s, s:{}, s:i, s:s, s:n, s:i, s:i, s:i}]", "name", "worker-1",
+                     "state", "active", "labels", "capacity", 256, "version", "0.1.0",
+                     "last_heartbeat", "jobs", 3, "running", 0, "unacked", 0);
+}
+
+int hg_cluster_job_node(hg_cluster_client_t *client, uint64_t job_id, char *node, size_t node_size)
+{
+    pthread_mutex_lock(&s_stub_lock);
+    snprintf(node, node_size, "%s", s_stub.node);
+    pthread_mutex_unlock(&s_stub_lock);
+    return 0;
+}
+
+int hg_cluster_stats(hg_cluster_client_t *client, int *workers, int *jobs)
+{
+    *workers = 2;
+    *jobs = 5;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Fixture
+ * ------------------------------------------------------------------------ */
+
+static struct {
+    hg_db_params_t db;  /* the test database */
+    MYSQL *conn;        /* the test's own connection */
+    hg_api_t *api;      /* API against the test database */
+    hg_api_t *dead_api; /* API against a closed port */
+    char base[64];      /* http://127.0.0.1:PORT */
+    char dead_base[64]; /* same for dead_api */
+} s_fx;
+
+static const char *s_env(const char *name, const char *def)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : def;
+}
+
+static int s_setup(void **state)
+{
+    hg_log_init("test_api", getenv("HG_TEST_VERBOSE") ? HG_LOG_DEBUG : HG_LOG_ERROR);
+    curl_global_init(CURL_GLOBAL_ALL);
+    s_fx.db.host = s_env("HOURGLASS_MYSQL_HOST", "127.0.0.1");
+    s_fx.db.port = atoi(s_env("HOURGLASS_MYSQL_PORT", "3307"));
+    s_fx.db.socket = s_env("HOURGLASS_MYSQL_SOCKET", "");
+    s_fx.db.user = s_env("HOURGLASS_MYSQL_USER", "hourglass");
+    s_fx.db.password = s_env("HOURGLASS_MYSQL_PASSWORD", "hourglass");
+    s_fx.db.database = s_env("HOURGLASS_MYSQL_DATABASE", "hourglass");
+
+    char err[1024];
+    MYSQL *boot = hg_db_connect(&s_fx.db, err, sizeof err);
+    if (!boot) {
+        fprintf(stderr,
+                "test_api: the database is unreachable (%s).\n"
+                "Start the private MariaDB with `scripts/db start`, or point "
+                "HOURGLASS_MYSQL_HOST/PORT/USER/PASSWORD at one.\n",
+                err);
+        return -1;
+    }
+    if (mysql_query(boot, "DROP DATABASE IF EXISTS " S_TEST_DB) ||
+        mysql_query(boot, "CREATE DATABASE IF NOT EXISTS " S_TEST_DB " CHARACTER SET utf8mb4")) {
+        fprintf(stderr, "test_api: cannot create database " S_TEST_DB ": %s\n", mysql_error(boot));
+        hg_db_close(&boot);
+        return -1;
+    }
+    hg_db_close(&boot);
+    s_fx.db.database = S_TEST_DB;
+    s_fx.conn = hg_db_connect(&s_fx.db, err, sizeof err);
+    if (!s_fx.conn) {
+        fprintf(stderr, "test_api: %s\n", err);
+        return -1;
+    }
+    if (hg_db_migrate(s_fx.conn, HG_SCHEMA_DIR, err, sizeof err) != 0) {
+        fprintf(stderr, "test_api: migration failed: %s\n", err);
+        return -1;
+    }
+
+    s_fx.api = hg_api_start("127.0.0.1", 0, &s_fx.db, err, sizeof err);
+    if (!s_fx.api) {
+        fprintf(stderr, "test_api: %s\n", err);
+        return -1;
+    }
+    snprintf(s_fx.base, sizeof s_fx.base, "http://127.0.0.1:%d", hg_api_port(s_fx.api));
+
+    /* A port nobody listens on: bind one, note it, close it. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t salen = sizeof sa;
+    if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof sa) != 0 ||
+        getsockname(fd, (struct sockaddr *) &sa, &salen) != 0) {
+        fprintf(stderr, "test_api: cannot find a closed port\n");
+        return -1;
+    }
+    close(fd);
+    hg_db_params_t dead = s_fx.db;
+    dead.host = "127.0.0.1";
+    dead.socket = "";
+    dead.port = ntohs(sa.sin_port);
+    s_fx.dead_api = hg_api_start("127.0.0.1", 0, &dead, err, sizeof err);
+    if (!s_fx.dead_api) {
+        fprintf(stderr, "test_api: %s\n", err);
+        return -1;
+    }
+    snprintf(s_fx.dead_base, sizeof s_fx.dead_base, "http://127.0.0.1:%d",
+             hg_api_port(s_fx.dead_api));
+    snprintf(s_stub.node, sizeof s_stub.node, "worker-1");
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    hg_api_stop(&s_fx.api);
+    hg_api_stop(&s_fx.dead_api);
+    assert_null(s_fx.api);
+    hg_api_stop(&s_fx.api); /* idempotent */
+    hg_db_close(&s_fx.conn);
+    json_decref(s_stub.last_upsert);
+    json_decref(s_stub.last_params);
+    curl_global_cleanup();
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * HTTP helpers
+ * ------------------------------------------------------------------------ */
+
+typedef struct {
+    char *data;
+    size_t len;
+} s_buf_t;
+
+static size_t s_collect(char *ptr, size_t size, size_t n, void *userdata)
+{
+    s_buf_t *b = userdata;
+    char *grown = realloc(b->data, b->len + size * n + 1);
+    if (!grown) return 0;
+    b->data = grown;
+    memcpy(b->data + b->len, ptr, size * n);
+    b->len += size * n;
+    b->data[b->len] = '\0';
+    return size * n;
+}
+
+/* Send method path [body] to base; returns the status and the parsed JSON
+ * reply in *reply (which must be JSON with Content-Type application/json).
+ * allow receives the Allow header when not NULL. */
+static long s_http_to(const char *base, const char *method, const char *path, const char *body,
+                      size_t body_len, json_t **reply, char *allow, size_t allow_size)
+{
+    CURL *curl = curl_easy_init();
+    assert_non_null(curl);
+    char url[4096];
+    snprintf(url, sizeof url, "%s%s", base, path);
+    s_buf_t out = {0};
+    s_buf_t headers = {0};
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, s_collect);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &headers);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+    if (body) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) body_len);
+    }
+    CURLcode cc = curl_easy_perform(curl);
+    if (cc != CURLE_OK) fail_msg("%s %s: %s", method, url, curl_easy_strerror(cc));
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    char *ctype = NULL;
+    curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ctype);
+    if (!ctype || strcmp(ctype, "application/json") != 0)
+        fail_msg("%s %s: Content-Type %s", method, path, ctype ? ctype : "(none)");
+    if (allow) {
+        allow[0] = '\0';
+        const char *a = headers.data ? strcasestr(headers.data, "\nAllow: ") : NULL;
+        if (a) {
+            a += 8;
+            size_t n = strcspn(a, "\r\n");
+            snprintf(allow, allow_size, "%.*s", (int) n, a);
+        }
+    }
+    json_error_t jerr;
+    json_t *j = json_loadb(out.data ? out.data : "", out.len, 0, &jerr);
+    if (!j)
+        fail_msg("%s %s: reply is not JSON (%s): %s", method, path, jerr.text,
+                 out.data ? out.data : "");
+    if (getenv("HG_TEST_VERBOSE"))
+        fprintf(stderr, "%s %s -> %ld %s", method, path, status, out.data);
+    *reply = j;
+    free(out.data);
+    free(headers.data);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(curl);
+    return status;
+}
+
+static long s_http(const char *method, const char *path, const char *body, json_t **reply)
+{
+    return s_http_to(s_fx.base, method, path, body, body ? strlen(body) : 0, reply, NULL, 0);
+}
+
+static const char *s_err_code(json_t *reply)
+{
+    return json_string_value(json_object_get(json_object_get(reply, "error"), "code"));
+}
+
+static const char *s_err_field(json_t *reply)
+{
+    return json_string_value(json_object_get(json_object_get(reply, "error"), "field"));
+}
+
+static const char *s_err_message(json_t *reply)
+{
+    return json_string_value(json_object_get(json_object_get(reply, "error"), "message"));
+}
+
+static const char *s_get_str(json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+static json_int_t s_get_int(json_t *obj, const char *key)
+{
+    return json_integer_value(json_object_get(obj, key));
+}
+
+/* Create a job named name (namespace ns or default); returns its id. */
+static json_int_t s_create(const char *ns, const char *name)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"name\": \"%s\"%s%s%s, \"schedule\": \"@every 1s\", \"http\": {\"url\": "
+             "\"http://127.0.0.1:9000/hook\"}}",
+             name, ns ? ", \"namespace\": \"" : "", ns ? ns : "", ns ? "\"" : "");
+    json_t *r;
+    long st = s_http("POST", "/api/v1/jobs", body, &r);
+    if (st != 201) fail_msg("create %s: %ld %s", name, st, s_err_message(r));
+    json_int_t id = s_get_int(r, "id");
+    json_decref(r);
+    return id;
+}
+
+static int s_upserts(void)
+{
+    pthread_mutex_lock(&s_stub_lock);
+    int n = s_stub.upserts;
+    pthread_mutex_unlock(&s_stub_lock);
+    return n;
+}
+
+/* ---------------------------------------------------------------------------
+ * Tests
+ * ------------------------------------------------------------------------ */
+
+static void test_healthz(void **state)
+{
+    json_t *r;
+    assert_int_equal(s_http("GET", "/healthz", NULL, &r), 200);
+    assert_string_equal(s_get_str(r, "status"), "ok");
+    assert_string_equal(s_get_str(r, "db"), "ok");
+    assert_int_equal(s_get_int(r, "workers"), 2);
+    assert_int_equal(s_get_int(r, "jobs"), 5);
+    json_decref(r);
+    /* A second server on a taken port fails to start, saying why. */
+    char err[256] = "";
+    hg_api_t *clash = hg_api_start("127.0.0.1", hg_api_port(s_fx.api), &s_fx.db, err, sizeof err);
+    assert_null(clash);
+    assert_non_null(strstr(err, "cannot listen"));
+}
+
+static void test_create_returns_stored_job(void **state)
+{
+    int before = s_upserts();
+    json_t *r;
+    long st = s_http("POST", "/api/v1/jobs",
+                     "{\"name\": \"ping\", \"schedule\": \"@every 1s\", \"timeout\": \"10s\", "
+                     "\"http\": {\"method\": \"post\", \"url\": \"http://127.0.0.1:9000/hook\", "
+                     "\"headers\": {\"X-Token\": \"abc\"}, \"body\": \"{}\"}, \"params\": "
+                     "{\"k\": \"v\"}, \"executor\": {\"nodes\": [\"worker-1\"]}}",
+                     &r);
+    assert_int_equal(st, 201);
+    assert_true(s_get_int(r, "id") > 0);
+    assert_string_equal(s_get_str(r, "namespace"), "default");
+    assert_string_equal(s_get_str(r, "name"), "ping");
+    assert_string_equal(s_get_str(r, "kind"), "http");
+    assert_string_equal(s_get_str(r, "status"), "active");
+    assert_string_equal(s_get_str(r, "timeout"), "10s");
+    assert_string_equal(s_get_str(r, "misfire"), "fire_once");
+    assert_string_equal(s_get_str(r, "timezone"), "UTC");
+    assert_true(json_is_null(json_object_get(r, "start_at")));
+    assert_int_equal(s_get_int(r, "version"), 1);
+    assert_string_equal(s_get_str(r, "node"), "worker-1");
+    json_t *http = json_object_get(r, "http");
+    assert_string_equal(s_get_str(http, "method"), "POST");
+    assert_string_equal(s_get_str(json_object_get(http, "headers"), "X-Token"), "abc");
+    assert_string_equal(s_get_str(http, "body"), "{}");
+    assert_string_equal(s_get_str(json_object_get(r, "params"), "k"), "v");
+    assert_int_equal(json_array_size(json_object_get(json_object_get(r, "executor"), "nodes")), 1);
+    /* created_at / updated_at: RFC 3339 UTC with milliseconds, recent. */
+    const char *created = s_get_str(r, "created_at");
+    assert_non_null(created);
+    assert_int_equal(strlen(created), 24);
+    int64_t ms;
+    assert_int_equal(hg_time_parse_rfc3339(created, &ms), 0);
+    assert_true(llabs(hg_now_ms() - ms) < 60000);
+    assert_string_equal(created, s_get_str(r, "updated_at"));
+
+    /* The cluster got the stored object with id, version and status. */
+    assert_int_equal(s_upserts(), before + 1);
+    pthread_mutex_lock(&s_stub_lock);
+    assert_int_equal(s_get_int(s_stub.last_upsert, "id"), s_get_int(r, "id"));
+    assert_int_equal(s_get_int(s_stub.last_upsert, "version"), 1);
+    assert_string_equal(s_get_str(s_stub.last_upsert, "status"), "active");
+    pthread_mutex_unlock(&s_stub_lock);
+
+    /* GET returns the same object. */
+    json_t *g;
+    assert_int_equal(s_http("GET", "/api/v1/jobs/ping", NULL, &g), 200);
+    assert_true(json_equal(r, g));
+    json_decref(g);
+    json_decref(r);
+}
+
+static void test_create_duplicate_409(void **state)
+{
+    s_create(NULL, "dup");
+    json_t *r;
+    long st = s_http("POST", "/api/v1/jobs",
+                     "{\"name\": \"dup\", \"schedule\": \"@every 2s\", \"http\": {\"url\": "
+                     "\"http://x/\"}}",
+                     &r);
+    assert_int_equal(st, 409);
+    assert_string_equal(s_err_code(r), "already_exists");
+    assert_non_null(strstr(s_err_message(r), "\"dup\""));
+    json_decref(r);
+    /* The same name in another namespace is a different job. */
+    s_create("other", "dup");
+}
+
+static void test_create_bad_field_400(void **state)
+{
+    json_t *r;
+    long st = s_http("POST", "/api/v1/jobs",
+                     "{\"name\": \"badurl\", \"schedule\": \"@every 1s\", \"http\": {\"url\": "
+                     "\"ftp://x/\"}}",
+                     &r);
+    assert_int_equal(st, 400);
+    assert_string_equal(s_err_code(r), "invalid_argument");
+    assert_string_equal(s_err_field(r), "http.url");
+    assert_string_equal(s_err_message(r), "http.url: must start with http:// or https://");
+    json_decref(r);
+
+    st = s_http("POST", "/api/v1/jobs",
+                "{\"name\": \"badsched\", \"schedule\": \"* * *\", \"http\": {\"url\": "
+                "\"http://x/\"}}",
+                &r);
+    assert_int_equal(st, 400);
+    assert_string_equal(s_err_field(r), "schedule");
+    assert_memory_equal(s_err_message(r), "schedule: ", 10);
+    json_decref(r);
+
+    st = s_http("POST", "/api/v1/jobs",
+                "{\"name\": \"badtz\", \"schedule\": \"@every 1s\", \"timezone\": "
+                "\"Mars/Base\", \"http\": {\"url\": \"http://x/\"}}",
+                &r);
+    assert_int_equal(st, 400);
+    assert_string_equal(s_err_field(r), "timezone");
+    assert_string_equal(s_err_message(r), "timezone: unknown time zone \"Mars/Base\"");
+    json_decref(r);
+
+    /* Nothing was stored. */
+    assert_int_equal(s_http("GET", "/api/v1/jobs/badurl", NULL, &r), 404);
+    json_decref(r);
+}
+
+static void test_bad_json_400(void **state)
+{
+    json_t *r;
+    assert_int_equal(s_http("POST", "/api/v1/jobs", "{\"name\": \"x\",\n \"schedule\": }", &r),
+                     400);
+    assert_string_equal(s_err_code(r), "bad_json");
+    assert_non_null(strstr(s_err_message(r), "line 2"));
+    assert_non_null(strstr(s_err_message(r), "column"));
+    json_decref(r);
+    assert_int_equal(s_http("POST", "/api/v1/jobs", "[1, 2]", &r), 400);
+    assert_string_equal(s_err_code(r), "bad_json");
+    json_decref(r);
+    assert_int_equal(s_http("POST", "/api/v1/jobs", "", &r), 400);
+    assert_string_equal(s_err_code(r), "bad_json");
+    json_decref(r);
+}
+
+static void test_get_unknown_404(void **state)
+{
+    json_t *r;
+    assert_int_equal(s_http("GET", "/api/v1/jobs/nosuchjob", NULL, &r), 404);
+    assert_string_equal(s_err_code(r), "not_found");
+    assert_non_null(strstr(s_err_message(r), "nosuchjob"));
+    json_decref(r);
+    /* Exists in namespace "other" only. */
+    s_create("other", "only-other");
+    assert_int_equal(s_http("GET", "/api/v1/jobs/only-other", NULL, &r), 404);
+    json_decref(r);
+    assert_int_equal(s_http("GET", "/api/v1/jobs/only-other?namespace=other", NULL, &r), 200);
+    assert_string_equal(s_get_str(r, "namespace"), "other");
+    json_decref(r);
+}
+
+static void test_list(void **state)
+{
+    s_create("listns", "a1");
+    s_create("listns", "a2");
+    s_create("listns", "a3");
+    json_t *r;
+    assert_int_equal(s_http("GET", "/api/v1/jobs?namespace=listns", NULL, &r), 200);
+    assert_int_equal(s_get_int(r, "total"), 3);
+    json_t *jobs = json_object_get(r, "jobs");
+    assert_int_equal(json_array_size(jobs), 3);
+    assert_string_equal(s_get_str(json_array_get(jobs, 0), "name"), "a1");
+    assert_string_equal(s_get_str(json_array_get(jobs, 0), "node"), "worker-1");
+    json_decref(r);
+
+    assert_int_equal(s_http("GET", "/api/v1/jobs?namespace=listns&limit=1&offset=1", NULL, &r),
+                     200);
+    assert_int_equal(s_get_int(r, "total"), 3);
+    assert_int_equal(json_array_size(json_object_get(r, "jobs")), 1);
+    assert_string_equal(s_get_str(json_array_get(json_object_get(r, "jobs"), 0), "name"), "a2");
+    json_decref(r);
+
+    /* Without a namespace: every namespace. */
+    assert_int_equal(s_http("GET", "/api/v1/jobs", NULL, &r), 200);
+    assert_true(s_get_int(r, "total") >= 3);
+    assert_int_equal((json_int_t) json_array_size(json_object_get(r, "jobs")),
+                     s_get_int(r, "total"));
+    json_decref(r);
+
+    /* Status filter. */
+    assert_int_equal(s_http("POST", "/api/v1/jobs/a2/pause?namespace=listns", NULL, &r), 200);
+    json_decref(r);
+    assert_int_equal(s_http("GET", "/api/v1/jobs?namespace=listns&status=paused", NULL, &r), 200);
+    assert_int_equal(s_get_int(r, "total"), 1);
+    assert_string_equal(s_get_str(json_array_get(json_object_get(r, "jobs"), 0), "name"), "a2");
+    json_decref(r);
+
+    const char *bad[] = {"/api/v1/jobs?limit=0",         "/api/v1/jobs?limit=1001",
+                         "/api/v1/jobs?limit=abc",       "/api/v1/jobs?offset=-1",
+                         "/api/v1/jobs?status=sleeping", "/api/v1/jobs?namespace=a/b"};
+    const char *field[] = {"limit", "limit", "limit", "offset", "status", "namespace"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(s_http("GET", bad[i], NULL, &r), 400);
+        assert_string_equal(s_err_code(r), "invalid_argument");
+        assert_string_equal(s_err_field(r), field[i]);
+        json_decref(r);
+    }
+}
+
+static void test_pause_resume(void **state)
+{
+    json_int_t id = s_create(NULL, "pr");
+    int before = s_upserts();
+    json_t *r;
+    assert_int_equal(s_http("POST", "/api/v1/jobs/pr/pause", NULL, &r), 200);
+    assert_string_equal(s_get_str(r, "status"), "paused");
+    assert_int_equal(s_get_int(r, "version"), 2);
+    assert_int_equal(s_get_int(r, "id"), id);
+    assert_int_equal(s_upserts(), before + 1);
+    pthread_mutex_lock(&s_stub_lock);
+    assert_string_equal(s_get_str(s_stub.last_upsert, "status"), "paused");
+    assert_int_equal(s_get_int(s_stub.last_upsert, "version"), 2);
+    pthread_mutex_unlock(&s_stub_lock);
+    json_decref(r);
+
+    /* Pausing a paused job changes nothing. */
+    assert_int_equal(s_http("POST", "/api/v1/jobs/pr/pause", NULL, &r), 200);
+    assert_int_equal(s_get_int(r, "version"), 2);
+    json_decref(r);
+
+    assert_int_equal(s_http("GET", "/api/v1/jobs/pr", NULL, &r), 200);
+    assert_string_equal(s_get_str(r, "status"), "paused");
+    json_decref(r);
+
+    assert_int_equal(s_http("POST", "/api/v1/jobs/pr/resume", NULL, &r), 200);
+    assert_string_equal(s_get_str(r, "status"), "active");
+    assert_int_equal(s_get_int(r, "version"), 3);
+    assert_true(strcmp(s_get_str(r, "updated_at"), s_get_str(r, "created_at")) > 0);
+    pthread_mutex_lock(&s_stub_lock);
+    assert_string_equal(s_get_str(s_stub.last_upsert, "status"), "active");
+    pthread_mutex_unlock(&s_stub_lock);
+    json_decref(r);
+
+    assert_int_equal(s_http("POST", "/api/v1/jobs/nosuch/pause", NULL, &r), 404);
+    assert_string_equal(s_err_code(r), "not_found");
+    json_decref(r);
+}
+
+static void test_trigger(void **state)
+{
+    s_create(NULL, "trig");
+    json_t *r;
+    s_stub.trigger_rc = 0;
+    assert_int_equal(s_http("POST", "/api/v1/jobs/trig/trigger", NULL, &r), 202);
+    assert_string_equal(s_get_str(r, "job"), "trig");
+    assert_string_equal(s_get_str(r, "node"), "worker-1");
+    json_decref(r);
+
+    assert_int_equal(
+        s_http("POST", "/api/v1/jobs/trig/trigger", "{\"params\": {\"day\": \"monday\"}}", &r),
+        202);
+    json_decref(r);
+    pthread_mutex_lock(&s_stub_lock);
+    assert_string_equal(s_get_str(s_stub.last_params, "day"), "monday");
+    pthread_mutex_unlock(&s_stub_lock);
+
+    assert_int_equal(s_http("POST", "/api/v1/jobs/trig/trigger", "{\"params\": {\"day\": 1}}", &r),
+                     400);
+    assert_string_equal(s_err_field(r), "params.day");
+    json_decref(r);
+
+    pthread_mutex_lock(&s_stub_lock);
+    s_stub.trigger_rc = HG_EUNAVAIL;
+    pthread_mutex_unlock(&s_stub_lock);
+    assert_int_equal(s_http("POST", "/api/v1/jobs/trig/trigger", NULL, &r), 409);
+    assert_string_equal(s_err_code(r), "no_worker");
+    json_decref(r);
+
+    pthread_mutex_lock(&s_stub_lock);
+    s_stub.trigger_rc = HG_ENOTFOUND;
+    pthread_mutex_unlock(&s_stub_lock);
+    assert_int_equal(s_http("POST", "/api/v1/jobs/trig/pause", NULL, &r), 200);
+    json_decref(r);
+    assert_int_equal(s_http("POST", "/api/v1/jobs/trig/trigger", NULL, &r), 409);
+    assert_string_equal(s_err_code(r), "no_worker");
+    assert_string_equal(s_err_message(r), "job \"trig\" is paused");
+    json_decref(r);
+
+    assert_int_equal(s_http("POST", "/api/v1/jobs/nosuch/trigger", NULL, &r), 404);
+    assert_string_equal(s_err_code(r), "not_found");
+    json_decref(r);
+    pthread_mutex_lock(&s_stub_lock);
+    s_stub.trigger_rc = 0;
+    pthread_mutex_unlock(&s_stub_lock);
+}
+
+static void test_delete(void **state)
+{
+    json_int_t id = s_create(NULL, "gone");
+    json_t *r;
+    assert_int_equal(s_http("DELETE", "/api/v1/jobs/gone", NULL, &r), 200);
+    assert_string_equal(s_get_str(r, "deleted"), "gone");
+    json_decref(r);
+    pthread_mutex_lock(&s_stub_lock);
+    assert_int_equal(s_stub.last_remove, id);
+    pthread_mutex_unlock(&s_stub_lock);
+    assert_int_equal(s_http("GET", "/api/v1/jobs/gone", NULL, &r), 404);
+    json_decref(r);
+    assert_int_equal(s_http("DELETE", "/api/v1/jobs/gone", NULL, &r), 404);
+    json_decref(r);
+    /* The name is free again. */
+    s_create(NULL, "gone");
+}
+
+static void test_batch(void **state)
+{
+    json_t *r;
+    long st = s_http("POST", "/api/v1/jobs:batch",
+                     "{\"jobs\": [{\"name\": \"b1\", \"schedule\": \"@every 1s\", \"http\": "
+                     "{\"url\": \"http://x/\"}}, {\"name\": \"b2\", \"namespace\": \"bns\", "
+                     "\"schedule\": \"0 * * * * *\", \"http\": {\"url\": \"http://x/\"}}]}",
+                     &r);
+    assert_int_equal(st, 201);
+    json_t *jobs = json_object_get(r, "jobs");
+    assert_int_equal(json_array_size(jobs), 2);
+    assert_string_equal(s_get_str(json_array_get(jobs, 1), "name"), "b2");
+    assert_true(s_get_int(json_array_get(jobs, 1), "id") > 0);
+    assert_string_equal(s_get_str(json_array_get(jobs, 1), "node"), "worker-1");
+    json_decref(r);
+
+    /* A bad entry names jobs[i].field and stores nothing. */
+    st = s_http("POST", "/api/v1/jobs:batch",
+                "{\"jobs\": [{\"name\": \"b3\", \"schedule\": \"@every 1s\", \"http\": {\"url\": "
+                "\"http://x/\"}}, {\"name\": \"b4\", \"schedule\": \"* * *\", \"http\": "
+                "{\"url\": \"http://x/\"}}]}",
+                &r);
+    assert_int_equal(st, 400);
+    assert_string_equal(s_err_field(r), "jobs[1].schedule");
+    assert_memory_equal(s_err_message(r), "jobs[1].schedule: ", 18);
+    json_decref(r);
+    assert_int_equal(s_http("GET", "/api/v1/jobs/b3", NULL, &r), 404);
+    json_decref(r);
+
+    /* A taken name rolls back the ones inserted before it. */
+    st = s_http("POST", "/api/v1/jobs:batch",
+                "{\"jobs\": [{\"name\": \"b5\", \"schedule\": \"@every 1s\", \"http\": {\"url\": "
+                "\"http://x/\"}}, {\"name\": \"b1\", \"schedule\": \"@every 1s\", \"http\": "
+                "{\"url\": \"http://x/\"}}]}",
+                &r);
+    assert_int_equal(st, 409);
+    assert_string_equal(s_err_code(r), "already_exists");
+    assert_string_equal(s_err_field(r), "jobs[1].name");
+    json_decref(r);
+    assert_int_equal(s_http("GET", "/api/v1/jobs/b5", NULL, &r), 404);
+    json_decref(r);
+
+    /* The same name twice in one batch. */
+    st = s_http("POST", "/api/v1/jobs:batch",
+                "{\"jobs\": [{\"name\": \"b6\", \"schedule\": \"@every 1s\", \"http\": {\"url\": "
+                "\"http://x/\"}}, {\"name\": \"b6\", \"schedule\": \"@every 1s\", \"http\": "
+                "{\"url\": \"http://x/\"}}]}",
+                &r);
+    assert_int_equal(st, 400);
+    assert_string_equal(s_err_field(r), "jobs[1].name");
+    json_decref(r);
+
+    assert_int_equal(s_http("POST", "/api/v1/jobs:batch", "{\"jobs\": []}", &r), 400);
+    assert_string_equal(s_err_field(r), "jobs");
+    json_decref(r);
+}
+
+/* Insert one runs row with a prepared statement. */
+static void s_insert_run(const uint8_t id[16], uint64_t job_id, const char *job_name,
+                         int64_t sched_ms, const char *status, const char *output, size_t out_len)
+{
+    MYSQL_STMT *st = mysql_stmt_init(s_fx.conn);
+    const char *sql = "INSERT INTO runs (run_id, job_id, job_name, node, scheduled_at, started_at, "
+                      "finished_at, status, http_status, attempt, trigger_reason, output) VALUES "
+                      "(?, ?, ?, 'worker-1', ?, ?, ?, ?, 200, 1, 'schedule', ?)";
+    assert_int_equal(mysql_stmt_prepare(st, sql, strlen(sql)), 0);
+    MYSQL_BIND b[8];
+    memset(b, 0, sizeof b);
+    unsigned long id_len = 16, name_len = strlen(job_name), status_len = strlen(status),
+                  out_l = out_len;
+    b[0].buffer_type = MYSQL_TYPE_BLOB;
+    b[0].buffer = (void *) id;
+    b[0].length = &id_len;
+    b[1].buffer_type = MYSQL_TYPE_LONGLONG;
+    b[1].buffer = &job_id;
+    b[1].is_unsigned = 1;
+    b[2].buffer_type = MYSQL_TYPE_STRING;
+    b[2].buffer = (void *) job_name;
+    b[2].length = &name_len;
+    MYSQL_TIME t[3];
+    hg_db_time_from_ms(sched_ms, &t[0]);
+    hg_db_time_from_ms(sched_ms + 2, &t[1]);
+    hg_db_time_from_ms(sched_ms + 9, &t[2]);
+    for (int i = 0; i < 3; i++) {
+        b[3 + i].buffer_type = MYSQL_TYPE_DATETIME;
+        b[3 + i].buffer = &t[i];
+    }
+    b[6].buffer_type = MYSQL_TYPE_STRING;
+    b[6].buffer = (void *) status;
+    b[6].length = &status_len;
+    b[7].buffer_type = MYSQL_TYPE_BLOB;
+    b[7].buffer = (void *) output;
+    b[7].length = &out_l;
+    if (mysql_stmt_bind_param(st, b) || mysql_stmt_execute(st))
+        fail_msg("insert run: %s", mysql_stmt_error(st));
+    mysql_stmt_close(st);
+}
+
+static void test_runs(void **state)
+{
+    json_int_t id = s_create(NULL, "runner");
+    /* Seven runs of "runner" a second apart (every third failed), one of
+     * another job, one of a deleted job. */
+    int64_t t0 = INT64_C(1795255200000); /* 2026-11-21T10:00:00Z */
+    char ids[9][HG_RUNID_STR_LEN + 1];
+    for (int i = 0; i < 7; i++) {
+        uint8_t rid[16];
+        hg_runid_new(rid, t0 + i * 1000);
+        hg_runid_format(rid, ids[i]);
+        s_insert_run(rid, (uint64_t) id, "runner", t0 + i * 1000, i % 3 == 0 ? "failed" : "success",
+                     i == 6 ? "bad \xff\xfe utf8\0!" : "ok", i == 6 ? 13 : 2);
+    }
+    uint8_t rid[16];
+    hg_runid_new(rid, t0 + 500);
+    hg_runid_format(rid, ids[7]);
+    s_insert_run(rid, 999999, "someone-else", t0 + 500, "success", "", 0);
+    hg_runid_new(rid, t0 + 700);
+    hg_runid_format(rid, ids[8]);
+    s_insert_run(rid, 888888, "was-deleted", t0 + 700, "success", "", 0);
+
+    json_t *r;
+    assert_int_equal(s_http("GET", "/api/v1/runs?job=runner", NULL, &r), 200);
+    json_t *runs = json_object_get(r, "runs");
+    assert_int_equal(json_array_size(runs), 7);
+    assert_true(json_is_null(json_object_get(r, "next")));
+    json_t *newest = json_array_get(runs, 0);
+    assert_string_equal(s_get_str(newest, "run_id"), ids[6]); /* newest first */
+    assert_int_equal(s_get_int(newest, "job_id"), id);
+    assert_string_equal(s_get_str(newest, "job"), "runner");
+    assert_string_equal(s_get_str(newest, "node"), "worker-1");
+    assert_string_equal(s_get_str(newest, "scheduled_at"), "2026-11-21T10:00:06.000Z");
+    assert_string_equal(s_get_str(newest, "started_at"), "2026-11-21T10:00:06.002Z");
+    assert_string_equal(s_get_str(newest, "finished_at"), "2026-11-21T10:00:06.009Z");
+    assert_int_equal(s_get_int(newest, "duration_ms"), 7);
+    assert_int_equal(s_get_int(newest, "http_status"), 200);
+    assert_true(json_is_null(json_object_get(newest, "exit_code")));
+    assert_true(json_is_null(json_object_get(newest, "error")));
+    assert_string_equal(s_get_str(newest, "status"), "failed");
+    assert_string_equal(s_get_str(newest, "trigger"), "schedule");
+    assert_int_equal(s_get_int(newest, "attempt"), 1);
+    /* Invalid UTF-8 and NUL in the output excerpt are replaced, not dropped. */
+    assert_string_equal(s_get_str(newest, "output"),
+                        "bad \xEF\xBF\xBD\xEF\xBF\xBD utf8\xEF\xBF\xBD!");
+    json_decref(r);
+
+    /* Paging: 3 + 3 + 1, following "next". */
+    char path[256] = "/api/v1/runs?job=runner&limit=3";
+    int seen = 0;
+    for (int page = 0; page < 4; page++) {
+        assert_int_equal(s_http("GET", path, NULL, &r), 200);
+        runs = json_object_get(r, "runs");
+        for (size_t i = 0; i < json_array_size(runs); i++, seen++)
+            assert_string_equal(s_get_str(json_array_get(runs, i), "run_id"), ids[6 - seen]);
+        json_t *next = json_object_get(r, "next");
+        if (json_is_null(next)) {
+            json_decref(r);
+            break;
+        }
+        assert_int_equal(json_array_size(runs), 3);
+        snprintf(path, sizeof path, "/api/v1/runs?job=runner&limit=3&before=%s",
+                 json_string_value(next));
+        json_decref(r);
+    }
+    assert_int_equal(seen, 7);
+
+    /* Status filter: runs 0, 3, 6 failed. */
+    assert_int_equal(s_http("GET", "/api/v1/runs?job=runner&status=failed", NULL, &r), 200);
+    assert_int_equal(json_array_size(json_object_get(r, "runs")), 3);
+    json_decref(r);
+
+    /* Time filter: since inclusive, until exclusive. */
+    assert_int_equal(s_http("GET",
+                            "/api/v1/runs?job=runner&since=2026-11-21T10:00:02Z&until=2026-11-21T"
+                            "10:00:05Z",
+                            NULL, &r),
+                     200);
+    runs = json_object_get(r, "runs");
+    assert_int_equal(json_array_size(runs), 3);
+    assert_string_equal(s_get_str(json_array_get(runs, 0), "run_id"), ids[4]);
+    assert_string_equal(s_get_str(json_array_get(runs, 2), "run_id"), ids[2]);
+    json_decref(r);
+
+    /* All jobs, and a job that is gone (matched by the recorded name). */
+    assert_int_equal(s_http("GET", "/api/v1/runs?limit=1000", NULL, &r), 200);
+    assert_int_equal(json_array_size(json_object_get(r, "runs")), 9);
+    json_decref(r);
+    assert_int_equal(s_http("GET", "/api/v1/runs?job=was-deleted", NULL, &r), 200);
+    runs = json_object_get(r, "runs");
+    assert_int_equal(json_array_size(runs), 1);
+    assert_string_equal(s_get_str(json_array_get(runs, 0), "run_id"), ids[8]);
+    json_decref(r);
+    assert_int_equal(s_http("GET", "/api/v1/runs?job=never-existed", NULL, &r), 200);
+    assert_int_equal(json_array_size(json_object_get(r, "runs")), 0);
+    json_decref(r);
+
+    const char *bad[] = {"/api/v1/runs?status=sleeping",
+                         "/api/v1/runs?since=yesterday",
+                         "/api/v1/runs?until=2026-13-01T00:00:00Z",
+                         "/api/v1/runs?limit=0",
+                         "/api/v1/runs?limit=1001",
+                         "/api/v1/runs?before=xyz"};
+    const char *field[] = {"status", "since", "until", "limit", "limit", "before"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(s_http("GET", bad[i], NULL, &r), 400);
+        assert_string_equal(s_err_code(r), "invalid_argument");
+        assert_string_equal(s_err_field(r), field[i]);
+        json_decref(r);
+    }
+}
+
+static void test_nodes(void **state)
+{
+    json_t *r;
+    assert_int_equal(s_http("GET", "/api/v1/nodes", NULL, &r), 200);
+    json_t *nodes = json_object_get(r, "nodes");
+    assert_int_equal(json_array_size(nodes), 1);
+    assert_string_equal(s_get_str(json_array_get(nodes, 0), "name"), "worker-1");
+    json_decref(r);
+}
+
+static void test_routes_404_405(void **state)
+{
+    json_t *r;
+    char allow[128];
+    assert_int_equal(s_http("GET", "/api/v2/jobs", NULL, &r), 404);
+    assert_string_equal(s_err_code(r), "not_found");
+    json_decref(r);
+    assert_int_equal(s_http("POST", "/api/v1/jobs/x/explode", NULL, &r), 404);
+    json_decref(r);
+    assert_int_equal(s_http("GET", "/api/v1/jobs/x/y/z", NULL, &r), 404);
+    json_decref(r);
+    assert_int_equal(s_http_to(s_fx.base, "PUT", "/api/v1/jobs", "{}", 2, &r, allow, sizeof allow),
+                     405);
+    assert_string_equal(s_err_code(r), "method_not_allowed");
+    assert_string_equal(allow, "GET, POST");
+    json_decref(r);
+    assert_int_equal(s_http("GET", "/api/v1/jobs/x/pause", NULL, &r), 405);
+    json_decref(r);
+    assert_int_equal(s_http("DELETE", "/api/v1/runs", NULL, &r), 405);
+    json_decref(r);
+    assert_int_equal(s_http("POST", "/healthz", NULL, &r), 405);
+    json_decref(r);
+}
+
+static void test_body_too_large_413(void **state)
+{
+    size_t n = HG_API_MAX_BODY + 10;
+    char *big = malloc(n);
+    memset(big, ' ', n);
+    big[0] = '{';
+    big[n - 1] = '}';
+    json_t *r;
+    assert_int_equal(s_http_to(s_fx.base, "POST", "/api/v1/jobs", big, n, &r, NULL, 0), 413);
+    assert_string_equal(s_err_code(r), "too_large");
+    json_decref(r);
+    free(big);
+    /* The server still answers. */
+    assert_int_equal(s_http("GET", "/healthz", NULL, &r), 200);
+    json_decref(r);
+}
+
+static void test_db_unreachable_503(void **state)
+{
+    json_t *r;
+    int64_t t0 = hg_mono_ms();
+    const char *body = "{\"name\": \"x\", \"schedule\": \"@every 1s\", \"http\": {\"url\": "
+                       "\"http://x/\"}}";
+    long st = s_http_to(s_fx.dead_base, "POST", "/api/v1/jobs", body, strlen(body), &r, NULL, 0);
+    assert_int_equal(st, 503);
+    assert_string_equal(s_err_code(r), "unavailable");
+    assert_memory_equal(s_err_message(r), "database unavailable: ", 22);
+    json_decref(r);
+    assert_int_equal(s_http_to(s_fx.dead_base, "GET", "/api/v1/jobs/x", NULL, 0, &r, NULL, 0), 503);
+    json_decref(r);
+    assert_int_equal(s_http_to(s_fx.dead_base, "GET", "/api/v1/runs", NULL, 0, &r, NULL, 0), 503);
+    json_decref(r);
+    assert_int_equal(s_http_to(s_fx.dead_base, "GET", "/healthz", NULL, 0, &r, NULL, 0), 503);
+    assert_string_equal(s_get_str(r, "db"), "down");
+    json_decref(r);
+    /* Validation still answers without a database. */
+    assert_int_equal(s_http_to(s_fx.dead_base, "POST", "/api/v1/jobs", "{}", 2, &r, NULL, 0), 400);
+    json_decref(r);
+    assert_true(hg_mono_ms() - t0 < 5000); /* refused at once, never hangs */
+}
+
+static void test_reconnects_after_connection_loss(void **state)
+{
+    json_t *r;
+    assert_int_equal(s_http("GET", "/healthz", NULL, &r), 200);
+    json_decref(r);
+    /* Kill the API's connection (every other connection to the test
+     * database); the next request must reconnect transparently. */
+    const char *sql = "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '" S_TEST_DB
+                      "' AND ID <> CONNECTION_ID()";
+    assert_int_equal(mysql_query(s_fx.conn, sql), 0);
+    MYSQL_RES *res = mysql_store_result(s_fx.conn);
+    assert_non_null(res);
+    int killed = 0;
+    MYSQL_ROW row;
+    unsigned long long kill_ids[16];
+    while ((row = mysql_fetch_row(res)) && killed < 16)
+        kill_ids[killed++] = strtoull(row[0], NULL, 10);
+    mysql_free_result(res);
+    assert_true(killed >= 1);
+    for (int i = 0; i < killed; i++) {
+        MYSQL_STMT *st = mysql_stmt_init(s_fx.conn);
+        const char *k = "KILL CONNECTION ?";
+        if (mysql_stmt_prepare(st, k, strlen(k)) != 0) {
+            /* Servers that cannot prepare KILL: an id the server gave us. */
+            char text[64];
+            snprintf(text, sizeof text, "KILL CONNECTION %llu", kill_ids[i]);
+            mysql_query(s_fx.conn, text);
+        } else {
+            MYSQL_BIND b;
+            memset(&b, 0, sizeof b);
+            b.buffer_type = MYSQL_TYPE_LONGLONG;
+            b.buffer = &kill_ids[i];
+            b.is_unsigned = 1;
+            mysql_stmt_bind_param(st, &b);
+            mysql_stmt_execute(st);
+        }
+        mysql_stmt_close(st);
+    }
+    usleep(100 * 1000);
+    assert_int_equal(s_http("GET", "/api/v1/jobs?limit=1", NULL, &r), 200);
+    json_decref(r);
+    s_create(NULL, "after-reconnect");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_healthz),
+        cmocka_unit_test(test_create_returns_stored_job),
+        cmocka_unit_test(test_create_duplicate_409),
+        cmocka_unit_test(test_create_bad_field_400),
+        cmocka_unit_test(test_bad_json_400),
+        cmocka_unit_test(test_get_unknown_404),
+        cmocka_unit_test(test_list),
+        cmocka_unit_test(test_pause_resume),
+        cmocka_unit_test(test_trigger),
+        cmocka_unit_test(test_delete),
+        cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_runs),
+        cmocka_unit_test(test_nodes),
+        cmocka_unit_test(test_routes_404_405),
+        cmocka_unit_test(test_body_too_large_413),
+        cmocka_unit_test(test_db_unreachable_503),
+        cmocka_unit_test(test_reconnects_after_connection_loss),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
