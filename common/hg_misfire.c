@@ -19,14 +19,10 @@
 
 int hg_misfire_parse(const char *name)
 {
-    if (!name || !*name)
-        return HG_MISFIRE_FIRE_ONCE;
-    if (strcmp(name, "fire_once") == 0)
-        return HG_MISFIRE_FIRE_ONCE;
-    if (strcmp(name, "skip") == 0)
-        return HG_MISFIRE_SKIP;
-    if (strcmp(name, "fire_all") == 0)
-        return HG_MISFIRE_FIRE_ALL;
+    if (!name || !*name) return HG_MISFIRE_FIRE_ONCE;
+    if (strcmp(name, "fire_once") == 0) return HG_MISFIRE_FIRE_ONCE;
+    if (strcmp(name, "skip") == 0) return HG_MISFIRE_SKIP;
+    if (strcmp(name, "fire_all") == 0) return HG_MISFIRE_FIRE_ALL;
     return -1;
 }
 
@@ -53,8 +49,7 @@ static size_t s_collect_recent(const hg_sched_t *s, int64_t lo, int64_t hi, int6
     int64_t at = hi;
     while (n < cap) {
         int64_t t = hg_sched_prev(s, at, lo);
-        if (t == HG_SCHED_NEVER)
-            break;
+        if (t == HG_SCHED_NEVER) break;
         out[n++] = t;
         at = t - 1;
     }
@@ -70,31 +65,24 @@ size_t hg_misfire_plan(const hg_sched_t *sched, hg_misfire_t policy, int64_t las
                        int64_t now_ms, int64_t threshold_ms, int64_t *fires, size_t cap,
                        int64_t *next_ms)
 {
-    if (next_ms)
-        *next_ms = hg_sched_next(sched, now_ms);
-    if (!sched || (!fires && cap > 0))
-        return 0;
-    if (threshold_ms < 0)
-        threshold_ms = 0;
+    if (next_ms) *next_ms = hg_sched_next(sched, now_ms);
+    if (!sched || (!fires && cap > 0)) return 0;
+    if (threshold_ms < 0) threshold_ms = 0;
     /* times <= late_edge are misfired, times in (late_edge, now] on time */
     int64_t late_edge = now_ms - threshold_ms - 1;
     int64_t lo = last_fire_ms > 0 ? last_fire_ms : late_edge;
-    if (lo >= now_ms || cap == 0)
-        return 0;
+    if (lo >= now_ms || cap == 0) return 0;
 
-    if (policy == HG_MISFIRE_FIRE_ALL)
-        return s_collect_recent(sched, lo, now_ms, fires, cap);
+    if (policy == HG_MISFIRE_FIRE_ALL) return s_collect_recent(sched, lo, now_ms, fires, cap);
 
     int64_t on_lo = lo > late_edge ? lo : late_edge;
     size_t n = 0;
     for (int64_t t = hg_sched_next(sched, on_lo); t != HG_SCHED_NEVER && t <= now_ms && n < cap;
          t = hg_sched_next(sched, t))
         fires[n++] = t;
-    if (n > 0 || policy == HG_MISFIRE_SKIP || lo >= late_edge)
-        return n;
+    if (n > 0 || policy == HG_MISFIRE_SKIP || lo >= late_edge) return n;
     /* fire_once with nothing on time: one run for the latest missed time */
     int64_t missed = hg_sched_prev(sched, late_edge, lo);
-    if (missed != HG_SCHED_NEVER)
-        fires[n++] = missed;
+    if (missed != HG_SCHED_NEVER) fires[n++] = missed;
     return n;
 }

@@ -95,8 +95,8 @@ static const char *s_allowed(const s_ctx_t *ctx, int f)
 
 static int s_invalid(s_ctx_t *ctx, int f, const char *elem)
 {
-    return s_fail(ctx, HG_ESCHEDULE, "%s: \"%s\" is not valid (allowed: %s)", s_specs[f].name,
-                  elem, s_allowed(ctx, f));
+    return s_fail(ctx, HG_ESCHEDULE, "%s: \"%s\" is not valid (allowed: %s)", s_specs[f].name, elem,
+                  s_allowed(ctx, f));
 }
 
 /* Reads a number or a name at *p into *v (in the field's numbering).
@@ -110,13 +110,12 @@ static int s_value(s_ctx_t *ctx, int f, const char **p, int *v)
         long n = 0;
         const char *start = q;
         while (isdigit((unsigned char) *q)) {
-            if (n < 100000)
-                n = n * 10 + (*q - '0');
+            if (n < 100000) n = n * 10 + (*q - '0');
             q++;
         }
         if (n < lo || n > hi)
-            return s_fail(ctx, HG_ESCHEDULE, "%s: \"%.*s\" is out of range %d-%d",
-                          s_specs[f].name, (int) (q - start), start, lo, hi);
+            return s_fail(ctx, HG_ESCHEDULE, "%s: \"%.*s\" is out of range %d-%d", s_specs[f].name,
+                          (int) (q - start), start, lo, hi);
         *v = (int) n;
         *p = q;
         return 0;
@@ -127,8 +126,7 @@ static int s_value(s_ctx_t *ctx, int f, const char **p, int *v)
             q++;
         size_t len = (size_t) (q - start);
         /* "SUNL" / "friL": a weekday name followed by L (last of month) */
-        if (f == F_DOW && len == 4 && (start[3] == 'L' || start[3] == 'l'))
-            len = 3, q = start + 3;
+        if (f == F_DOW && len == 4 && (start[3] == 'L' || start[3] == 'l')) len = 3, q = start + 3;
         const char *const *names = f == F_MON ? s_month_names : s_day_names;
         int count = f == F_MON ? 12 : 7;
         for (int i = 0; len == 3 && i < count; i++) {
@@ -140,8 +138,7 @@ static int s_value(s_ctx_t *ctx, int f, const char **p, int *v)
             }
         }
         /* "L" and "W" are handled by the caller; a lone letter is not a name */
-        if (len == 1)
-            return 1;
+        if (len == 1) return 1;
         return s_fail(ctx, HG_ESCHEDULE, "%s: \"%.*s\" is not a %s name (allowed: %s)",
                       s_specs[f].name, (int) len, start, f == F_MON ? "month" : "weekday",
                       f == F_MON ? "JAN-DEC" : "SUN-SAT");
@@ -153,12 +150,10 @@ static int s_value(s_ctx_t *ctx, int f, const char **p, int *v)
 static bool s_number(const char **p, int *v)
 {
     const char *q = *p;
-    if (!isdigit((unsigned char) *q))
-        return false;
+    if (!isdigit((unsigned char) *q)) return false;
     long n = 0;
     while (isdigit((unsigned char) *q)) {
-        if (n < 100000)
-            n = n * 10 + (*q - '0');
+        if (n < 100000) n = n * 10 + (*q - '0');
         q++;
     }
     *v = (int) n;
@@ -208,13 +203,10 @@ static int s_parse_elem(s_ctx_t *ctx, int f, const char *elem, uint64_t set[4], 
         if (elem[1] == '-') {
             p = elem + 2;
             int n;
-            if (!s_number(&p, &n))
-                return s_invalid(ctx, f, elem);
+            if (!s_number(&p, &n)) return s_invalid(ctx, f, elem);
             bool near = (*p == 'W' || *p == 'w');
-            if (near)
-                p++;
-            if (*p != '\0')
-                return s_invalid(ctx, f, elem);
+            if (near) p++;
+            if (*p != '\0') return s_invalid(ctx, f, elem);
             if (n > 30)
                 return s_fail(ctx, HG_ESCHEDULE, "%s: \"%s\": offset must be 0-30", name, elem);
             if (near)
@@ -238,14 +230,11 @@ static int s_parse_elem(s_ctx_t *ctx, int f, const char *elem, uint64_t set[4], 
         star = true;
         a = lo;
         b = hi;
-        if (*p == '*')
-            p++;
+        if (*p == '*') p++;
     } else {
         rc = s_value(ctx, f, &p, &a);
-        if (rc < 0)
-            return rc;
-        if (rc > 0)
-            return s_invalid(ctx, f, elem);
+        if (rc < 0) return rc;
+        if (rc > 0) return s_invalid(ctx, f, elem);
         /* day-of-month "15W" */
         if (f == F_DOM && (*p == 'W' || *p == 'w') && p[1] == '\0') {
             c->dom_near |= 1u << a;
@@ -259,11 +248,9 @@ static int s_parse_elem(s_ctx_t *ctx, int f, const char *elem, uint64_t set[4], 
         if (f == F_DOW && *p == '#') {
             p++;
             int k;
-            if (!s_number(&p, &k) || *p != '\0')
-                return s_invalid(ctx, f, elem);
+            if (!s_number(&p, &k) || *p != '\0') return s_invalid(ctx, f, elem);
             if (k < 1 || k > 5)
-                return s_fail(ctx, HG_ESCHEDULE, "%s: \"%s\": occurrence must be 1-5", name,
-                              elem);
+                return s_fail(ctx, HG_ESCHEDULE, "%s: \"%s\": occurrence must be 1-5", name, elem);
             c->dow_nth |= UINT64_C(1) << ((k - 1) * 7 + s_weekday(ctx, a));
             return 0;
         }
@@ -277,24 +264,20 @@ static int s_parse_elem(s_ctx_t *ctx, int f, const char *elem, uint64_t set[4], 
         } else if (*p == '-') {
             p++;
             rc = s_value(ctx, f, &p, &b);
-            if (rc < 0)
-                return rc;
-            if (rc > 0)
-                return s_invalid(ctx, f, elem);
+            if (rc < 0) return rc;
+            if (rc > 0) return s_invalid(ctx, f, elem);
         } else if (*p == '/') {
             b = hi; /* "a/n" runs from a to the end of the field */
         }
     }
     if (*p == '/') {
         p++;
-        if (!s_number(&p, &step) || *p != '\0')
-            return s_invalid(ctx, f, elem);
+        if (!s_number(&p, &step) || *p != '\0') return s_invalid(ctx, f, elem);
         int span = s_specs[f].hi - s_specs[f].lo + 1;
         if (step < 1 || step > span)
             return s_fail(ctx, HG_ESCHEDULE, "%s: \"%s\": step must be 1-%d", name, elem, span);
     }
-    if (*p != '\0')
-        return s_invalid(ctx, f, elem);
+    if (*p != '\0') return s_invalid(ctx, f, elem);
     (void) star;
 
     /* Walk a..b, wrapping past hi to lo when a > b ("22-2", "NOV-FEB"),
@@ -302,8 +285,7 @@ static int s_parse_elem(s_ctx_t *ctx, int f, const char *elem, uint64_t set[4], 
     int n = a <= b ? b - a + 1 : (hi - a + 1) + (b - lo + 1);
     for (int i = 0; i < n; i += step) {
         int v = a + i;
-        if (v > hi)
-            v = v - hi - 1 + lo;
+        if (v > hi) v = v - hi - 1 + lo;
         s_set_bit(set, v - lo);
     }
     return 0;
@@ -332,10 +314,8 @@ static int s_parse_field(s_ctx_t *ctx, int f, const char *text, size_t len, hg_c
             return s_fail(ctx, HG_ESCHEDULE, "%s: \"%.*s\" has an empty list element",
                           s_specs[f].name, (int) len, text);
         int rc = s_parse_elem(ctx, f, elem, set, c);
-        if (rc < 0)
-            return rc;
-        if (j >= len)
-            break;
+        if (rc < 0) return rc;
+        if (j >= len) break;
         i = j + 1;
     }
 
@@ -401,8 +381,7 @@ static int s_parse_cron(s_ctx_t *ctx, const char *expr, hg_cron_t *c)
     for (;;) {
         while (isspace((unsigned char) *p))
             p++;
-        if (!*p)
-            break;
+        if (!*p) break;
         const char *s = p;
         while (*p && !isspace((unsigned char) *p))
             p++;
@@ -425,11 +404,9 @@ static int s_parse_cron(s_ctx_t *ctx, const char *expr, hg_cron_t *c)
     for (int i = 0; i < n; i++) {
         int f = ctx->quartz ? quartz[i] : classic[i];
         int rc = s_parse_field(ctx, f, starts[i], lens[i], c);
-        if (rc < 0)
-            return rc;
+        if (rc < 0) return rc;
     }
-    if (!ctx->quartz)
-        c->sec = 1; /* minute resolution: second 0 */
+    if (!ctx->quartz) c->sec = 1; /* minute resolution: second 0 */
     s_cron_finish(c);
     return 0;
 }
@@ -441,18 +418,15 @@ static int s_parse_cron(s_ctx_t *ctx, const char *expr, hg_cron_t *c)
 /* Lowest set bit >= from, or -1. */
 static inline int s_next_bit(uint64_t set, int from)
 {
-    if (from >= 64)
-        return -1;
+    if (from >= 64) return -1;
     uint64_t m = set & (~UINT64_C(0) << from);
     return m ? __builtin_ctzll(m) : -1;
 }
 
 static bool s_year_ok(const hg_cron_t *c, int64_t y)
 {
-    if (!c->has_year)
-        return true;
-    if (y < HG_CRON_YEAR_MIN || y > HG_CRON_YEAR_MAX)
-        return false;
+    if (!c->has_year) return true;
+    if (y < HG_CRON_YEAR_MIN || y > HG_CRON_YEAR_MAX) return false;
     int i = (int) (y - HG_CRON_YEAR_MIN);
     return c->year[i >> 6] >> (i & 63) & 1;
 }
@@ -464,10 +438,8 @@ static bool s_year_ok(const hg_cron_t *c, int64_t y)
 static int s_nearest_weekday(int d, int dim, int w0)
 {
     int wd = (w0 + d - 1) % 7;
-    if (wd == 6)
-        return d == 1 ? 3 : d - 1;
-    if (wd == 0)
-        return d == dim ? d - 2 : d + 1;
+    if (wd == 6) return d == 1 ? 3 : d - 1;
+    if (wd == 0) return d == dim ? d - 2 : d + 1;
     return d;
 }
 
@@ -475,8 +447,7 @@ uint64_t hg_cron_day_mask(const hg_cron_t *c, int64_t y, int m)
 {
     int dim = hg_days_in_month(y, m);
     uint64_t full = ((UINT64_C(1) << dim) - 1) << 1;
-    if (c->dom_star && c->dow_star)
-        return full;
+    if (c->dom_star && c->dow_star) return full;
     int w0 = hg_weekday_from_days(hg_days_from_civil(y, m, 1));
     int wlast = (w0 + dim - 1) % 7;
     uint64_t dom = 0, dow = 0;
@@ -484,20 +455,17 @@ uint64_t hg_cron_day_mask(const hg_cron_t *c, int64_t y, int m)
         dom = c->dom & full;
         for (uint32_t b = c->dom_last; b; b &= b - 1) {
             int d = dim - __builtin_ctz(b);
-            if (d >= 1)
-                dom |= UINT64_C(1) << d;
+            if (d >= 1) dom |= UINT64_C(1) << d;
         }
         /* "dW": the weekday nearest day d, never leaving the month; a day
          * past the month's end (31W in April) does not fire */
         for (uint32_t b = c->dom_near; b; b &= b - 1) {
             int d = __builtin_ctz(b);
-            if (d <= dim)
-                dom |= UINT64_C(1) << s_nearest_weekday(d, dim, w0);
+            if (d <= dim) dom |= UINT64_C(1) << s_nearest_weekday(d, dim, w0);
         }
         for (uint32_t b = c->dom_last_near; b; b &= b - 1) {
             int d = dim - __builtin_ctz(b);
-            if (d >= 1)
-                dom |= UINT64_C(1) << s_nearest_weekday(d, dim, w0);
+            if (d >= 1) dom |= UINT64_C(1) << s_nearest_weekday(d, dim, w0);
         }
     }
     if (!c->dow_star) {
@@ -507,10 +475,8 @@ uint64_t hg_cron_day_mask(const hg_cron_t *c, int64_t y, int m)
             dow |= UINT64_C(1) << (dim - (wlast - w + 7) % 7);
         }
     }
-    if (c->dom_star)
-        return dow;
-    if (c->dow_star)
-        return dom;
+    if (c->dom_star) return dow;
+    if (c->dow_star) return dom;
     return dom | dow;
 }
 
@@ -528,8 +494,7 @@ int64_t hg_cron_next_local(const hg_cron_t *c, int64_t t)
     uint64_t mask = 0;
 
     for (;;) {
-        if (y > HG_CRON_YEAR_MAX)
-            return HG_SCHED_NEVER;
+        if (y > HG_CRON_YEAR_MAX) return HG_SCHED_NEVER;
         if (!s_year_ok(c, y)) {
             do {
                 y++;
@@ -542,8 +507,7 @@ int64_t hg_cron_next_local(const hg_cron_t *c, int64_t t)
             y++, mo = 1, d = 1, h = 0, mi = 0, s = 0;
             continue;
         }
-        if (m2 != mo)
-            mo = m2, d = 1, h = 0, mi = 0, s = 0;
+        if (m2 != mo) mo = m2, d = 1, h = 0, mi = 0, s = 0;
         if (mask_y != y || mask_mo != mo) {
             mask = hg_cron_day_mask(c, y, mo);
             mask_y = y;
@@ -551,27 +515,23 @@ int64_t hg_cron_next_local(const hg_cron_t *c, int64_t t)
         }
         int d2 = s_next_bit(mask, d);
         if (d2 < 0) {
-            if (++mo > 12)
-                y++, mo = 1;
+            if (++mo > 12) y++, mo = 1;
             d = 1, h = 0, mi = 0, s = 0;
             continue;
         }
-        if (d2 != d)
-            d = d2, h = 0, mi = 0, s = 0;
+        if (d2 != d) d = d2, h = 0, mi = 0, s = 0;
         int h2 = s_next_bit(c->hour, h);
         if (h2 < 0) {
             d++, h = 0, mi = 0, s = 0;
             continue;
         }
-        if (h2 != h)
-            h = h2, mi = 0, s = 0;
+        if (h2 != h) h = h2, mi = 0, s = 0;
         int mi2 = s_next_bit(c->min, mi);
         if (mi2 < 0) {
             h++, mi = 0, s = 0;
             continue;
         }
-        if (mi2 != mi)
-            mi = mi2, s = 0;
+        if (mi2 != mi) mi = mi2, s = 0;
         int s2 = s_next_bit(c->sec, s);
         if (s2 < 0) {
             mi++, s = 0;
@@ -586,13 +546,11 @@ int64_t hg_cron_next_local(const hg_cron_t *c, int64_t t)
  * occurrence only. */
 static int64_t s_cron_next_utc_s(const hg_sched_t *s, int64_t utc_s)
 {
-    if (s->tz_utc)
-        return hg_cron_next_local(&s->cron, utc_s);
+    if (s->tz_utc) return hg_cron_next_local(&s->cron, utc_s);
     int64_t local = utc_s + hg_tz_offset(s->tz, utc_s, NULL, NULL);
     for (int guard = 0; guard < 10000; guard++) {
         int64_t l = hg_cron_next_local(&s->cron, local);
-        if (l == HG_SCHED_NEVER)
-            return HG_SCHED_NEVER;
+        if (l == HG_SCHED_NEVER) return HG_SCHED_NEVER;
         int64_t u = 0, edge = 0;
         hg_tz_local_t kind = hg_tz_local_to_utc(s->tz, l, &u, &edge);
         if (kind == HG_TZ_LOCAL_SKIPPED) {
@@ -625,27 +583,22 @@ static bool s_parse_iso_duration(const char *text, s_iso_dur_t *out)
 {
     const char *p = text;
     memset(out, 0, sizeof *out);
-    if (*p != 'P' && *p != 'p')
-        return false;
+    if (*p != 'P' && *p != 'p') return false;
     p++;
     bool in_time = false, any = false;
     int last_rank = -1; /* components must come in order */
     while (*p) {
         if (*p == 'T' || *p == 't') {
-            if (in_time)
-                return false;
+            if (in_time) return false;
             in_time = true;
             p++;
-            if (!*p)
-                return false;
+            if (!*p) return false;
             continue;
         }
-        if (!isdigit((unsigned char) *p))
-            return false;
+        if (!isdigit((unsigned char) *p)) return false;
         int64_t whole = 0;
         while (isdigit((unsigned char) *p)) {
-            if (whole > INT64_C(100000000000))
-                return false;
+            if (whole > INT64_C(100000000000)) return false;
             whole = whole * 10 + (*p++ - '0');
         }
         int64_t frac_ms = 0; /* fraction in thousandths, seconds only */
@@ -653,11 +606,9 @@ static bool s_parse_iso_duration(const char *text, s_iso_dur_t *out)
         if (*p == '.' || *p == ',') {
             p++;
             int nd = 0;
-            if (!isdigit((unsigned char) *p))
-                return false;
+            if (!isdigit((unsigned char) *p)) return false;
             while (isdigit((unsigned char) *p)) {
-                if (nd < 3)
-                    frac_ms = frac_ms * 10 + (*p - '0');
+                if (nd < 3) frac_ms = frac_ms * 10 + (*p - '0');
                 nd++;
                 p++;
             }
@@ -684,8 +635,7 @@ static bool s_parse_iso_duration(const char *text, s_iso_dur_t *out)
             rank = 6, unit_ms = 1000;
         else
             return false;
-        if (rank <= last_rank || (has_frac && rank != 6))
-            return false;
+        if (rank <= last_rank || (has_frac && rank != 6)) return false;
         last_rank = rank;
         any = true;
         if (rank == 0)
@@ -701,8 +651,7 @@ static bool s_parse_iso_duration(const char *text, s_iso_dur_t *out)
 /* base + calendar years/months (in UTC, day clamped to the month's end). */
 static int64_t s_add_calendar(int64_t base_ms, int64_t years, int64_t months)
 {
-    if (years == 0 && months == 0)
-        return base_ms;
+    if (years == 0 && months == 0) return base_ms;
     int64_t days = hg_floor_div(base_ms, 86400000);
     int64_t rest = base_ms - days * 86400000;
     int64_t y;
@@ -712,8 +661,7 @@ static int64_t s_add_calendar(int64_t base_ms, int64_t years, int64_t months)
     y = hg_floor_div(total, 12);
     m = (int) (total - y * 12) + 1;
     int dim = hg_days_in_month(y, m);
-    if (d > dim)
-        d = dim;
+    if (d > dim) d = dim;
     return hg_days_from_civil(y, m, d) * 86400000 + rest;
 }
 
@@ -724,8 +672,7 @@ static int s_fixed_duration(const char *text, int64_t *ms)
 {
     s_iso_dur_t iso;
     if (s_parse_iso_duration(text, &iso)) {
-        if (iso.years || iso.months)
-            return 1;
+        if (iso.years || iso.months) return 1;
         *ms = iso.ms;
         return 0;
     }
@@ -742,8 +689,7 @@ static int s_parse_when(s_ctx_t *ctx, const char *what, const char *text, int64_
                       "%s: \"%s\": ISO 8601 repeating intervals (R<n>/...) are not supported; "
                       "give the schedule and repeats separately",
                       what, text);
-    if (hg_time_parse_rfc3339(text, out) == 0)
-        return 0;
+    if (hg_time_parse_rfc3339(text, out) == 0) return 0;
     s_iso_dur_t iso;
     if (s_parse_iso_duration(text, &iso)) {
         *out = s_add_calendar(base_ms, iso.years, iso.months) + iso.ms;
@@ -769,8 +715,8 @@ static const struct {
     const char *name;
     const char *cron; /* Quartz 6-field equivalent */
 } s_descriptors[] = {
-    {"@yearly", "0 0 0 1 1 ?"}, {"@annually", "0 0 0 1 1 ?"}, {"@monthly", "0 0 0 1 * ?"},
-    {"@weekly", "0 0 0 ? * SUN"}, {"@daily", "0 0 0 * * ?"},  {"@midnight", "0 0 0 * * ?"},
+    {"@yearly", "0 0 0 1 1 ?"},   {"@annually", "0 0 0 1 1 ?"}, {"@monthly", "0 0 0 1 * ?"},
+    {"@weekly", "0 0 0 ? * SUN"}, {"@daily", "0 0 0 * * ?"},    {"@midnight", "0 0 0 * * ?"},
     {"@hourly", "0 0 * * * ?"},
 };
 
@@ -844,19 +790,15 @@ static int s_parse_at_form(s_ctx_t *ctx, hg_sched_t *s, const char *expr)
 /* Folds Dapr `repeats` into end_ms: the repeats-th fire is the last one. */
 static int s_apply_repeats(s_ctx_t *ctx, hg_sched_t *s, int64_t base_ms)
 {
-    if (s->repeats <= 0)
-        return 0;
+    if (s->repeats <= 0) return 0;
     int64_t t = hg_sched_next(s, (s->has_due ? s->due_ms : base_ms) - 1);
-    if (t == HG_SCHED_NEVER)
-        return 0;
+    if (t == HG_SCHED_NEVER) return 0;
     if (s->kind == HG_SCHED_KIND_EVERY) {
         /* fixed rate (anchored at the due time when there is one): the
          * repeats-th fire is first + (repeats - 1) * period */
-        if (s->repeats - 1 > (INT64_MAX - t) / s->period_ms)
-            return 0;
+        if (s->repeats - 1 > (INT64_MAX - t) / s->period_ms) return 0;
         int64_t last = t + (s->repeats - 1) * s->period_ms;
-        if (last < s->end_ms)
-            s->end_ms = last;
+        if (last < s->end_ms) s->end_ms = last;
         return 0;
     }
     if (s->repeats > 1000000 && s->kind == HG_SCHED_KIND_CRON)
@@ -865,12 +807,10 @@ static int s_apply_repeats(s_ctx_t *ctx, hg_sched_t *s, int64_t base_ms)
                       (long long) s->repeats);
     for (int64_t i = 1; i < s->repeats; i++) {
         int64_t u = hg_sched_next(s, t);
-        if (u == HG_SCHED_NEVER)
-            return 0;
+        if (u == HG_SCHED_NEVER) return 0;
         t = u;
     }
-    if (t < s->end_ms)
-        s->end_ms = t;
+    if (t < s->end_ms) s->end_ms = t;
     return 0;
 }
 
@@ -878,17 +818,13 @@ int hg_sched_parse(const char *expr, const hg_sched_opts_t *opts, hg_sched_t **o
                    size_t err_size)
 {
     s_ctx_t ctx = {err, err_size, true};
-    if (err && err_size)
-        err[0] = '\0';
-    if (!out)
-        return s_fail(&ctx, HG_EINVAL, "no output pointer");
+    if (err && err_size) err[0] = '\0';
+    if (!out) return s_fail(&ctx, HG_EINVAL, "no output pointer");
     *out = NULL;
-    if (!expr)
-        expr = "";
+    if (!expr) expr = "";
     hg_sched_opts_t none;
     memset(&none, 0, sizeof none);
-    if (!opts)
-        opts = &none;
+    if (!opts) opts = &none;
 
     while (isspace((unsigned char) *expr))
         expr++;
@@ -902,8 +838,7 @@ int hg_sched_parse(const char *expr, const hg_sched_opts_t *opts, hg_sched_t **o
         while (e[n] && !isspace((unsigned char) e[n]))
             n++;
         if (n == 0 || n >= sizeof tz_buf)
-            return s_fail(&ctx, HG_ETZ, "time zone: \"%.*s\" is not a valid zone name", (int) n,
-                          e);
+            return s_fail(&ctx, HG_ETZ, "time zone: \"%.*s\" is not a valid zone name", (int) n, e);
         memcpy(tz_buf, e, n);
         tz_buf[n] = '\0';
         tz_name = tz_buf;
@@ -913,8 +848,7 @@ int hg_sched_parse(const char *expr, const hg_sched_opts_t *opts, hg_sched_t **o
     }
 
     hg_sched_t *s = calloc(1, sizeof *s);
-    if (!s)
-        return s_fail(&ctx, HG_ENOMEM, "out of memory");
+    if (!s) return s_fail(&ctx, HG_ENOMEM, "out of memory");
     size_t len = strlen(expr);
     while (len > 0 && isspace((unsigned char) expr[len - 1]))
         len--;
@@ -927,8 +861,7 @@ int hg_sched_parse(const char *expr, const hg_sched_opts_t *opts, hg_sched_t **o
     s->expr[len] = '\0';
 
     int rc = hg_tz_get(tz_name, &s->tz, err, err_size);
-    if (rc < 0)
-        goto fail;
+    if (rc < 0) goto fail;
     s->tz_utc = hg_tz_is_utc(s->tz);
     s->start_ms = opts->start_ms;
     s->end_ms = opts->end_ms > 0 ? opts->end_ms : INT64_MAX;
@@ -940,17 +873,14 @@ int hg_sched_parse(const char *expr, const hg_sched_opts_t *opts, hg_sched_t **o
 
     if (opts->due_time && *opts->due_time) {
         rc = s_parse_when(&ctx, "dueTime", opts->due_time, base_ms, &s->due_ms);
-        if (rc < 0)
-            goto fail;
+        if (rc < 0) goto fail;
         s->has_due = true;
     }
     if (opts->ttl && *opts->ttl) {
         int64_t ttl_end;
         rc = s_parse_when(&ctx, "ttl", opts->ttl, base_ms, &ttl_end);
-        if (rc < 0)
-            goto fail;
-        if (ttl_end < s->end_ms)
-            s->end_ms = ttl_end;
+        if (rc < 0) goto fail;
+        if (ttl_end < s->end_ms) s->end_ms = ttl_end;
     }
     if (opts->repeats < 0) {
         rc = s_fail(&ctx, HG_ESCHEDULE, "repeats: %lld must not be negative",
@@ -973,13 +903,10 @@ int hg_sched_parse(const char *expr, const hg_sched_opts_t *opts, hg_sched_t **o
         s->kind = HG_SCHED_KIND_CRON;
         rc = s_parse_cron(&ctx, s->expr, &s->cron);
     }
-    if (rc < 0)
-        goto fail;
-    if (s->kind == HG_SCHED_KIND_EVERY)
-        s->anchor_ms = s->has_due ? s->due_ms : s->start_ms;
+    if (rc < 0) goto fail;
+    if (s->kind == HG_SCHED_KIND_EVERY) s->anchor_ms = s->has_due ? s->due_ms : s->start_ms;
     rc = s_apply_repeats(&ctx, s, base_ms);
-    if (rc < 0)
-        goto fail;
+    if (rc < 0) goto fail;
     *out = s;
     return 0;
 fail:
@@ -999,16 +926,13 @@ static int64_t s_next_raw(const hg_sched_t *s, int64_t after_ms)
     case HG_SCHED_KIND_EVERY: {
         /* fixed rate from the anchor: every node computes the same times */
         int64_t a = s->anchor_ms, p = s->period_ms;
-        if (after_ms < a)
-            return a;
+        if (after_ms < a) return a;
         int64_t k = (after_ms - a) / p + 1;
-        if (k > (INT64_MAX - a) / p)
-            return HG_SCHED_NEVER;
+        if (k > (INT64_MAX - a) / p) return HG_SCHED_NEVER;
         return a + k * p;
     }
     case HG_SCHED_KIND_AFTER:
-        if (after_ms > INT64_MAX - s->period_ms)
-            return HG_SCHED_NEVER;
+        if (after_ms > INT64_MAX - s->period_ms) return HG_SCHED_NEVER;
         return after_ms + s->period_ms;
     case HG_SCHED_KIND_AT:
         return s->at_ms > after_ms ? s->at_ms : HG_SCHED_NEVER;
@@ -1020,25 +944,21 @@ static int64_t s_next_raw(const hg_sched_t *s, int64_t after_ms)
 
 int64_t hg_sched_next(const hg_sched_t *s, int64_t after_ms)
 {
-    if (!s)
-        return HG_SCHED_NEVER;
+    if (!s) return HG_SCHED_NEVER;
     int64_t t;
     if (s->kind == HG_SCHED_KIND_AFTER) {
         /* fixed delay: counted from the previous finish, not clamped to
          * start before adding the delay */
         t = s_next_raw(s, after_ms);
-        if (t != HG_SCHED_NEVER && t < s->start_ms)
-            t = s->start_ms;
+        if (t != HG_SCHED_NEVER && t < s->start_ms) t = s->start_ms;
     } else {
-        if (s->start_ms > 0 && after_ms < s->start_ms - 1)
-            after_ms = s->start_ms - 1;
+        if (s->start_ms > 0 && after_ms < s->start_ms - 1) after_ms = s->start_ms - 1;
         if (s->has_due && after_ms < s->due_ms)
             t = s->due_ms;
         else
             t = s_next_raw(s, after_ms);
     }
-    if (t == HG_SCHED_NEVER || t > s->end_ms)
-        return HG_SCHED_NEVER;
+    if (t == HG_SCHED_NEVER || t > s->end_ms) return HG_SCHED_NEVER;
     return t;
 }
 
@@ -1059,8 +979,7 @@ const char *hg_sched_tz_name(const hg_sched_t *s)
 
 void hg_sched_destroy(hg_sched_t **sched)
 {
-    if (!sched || !*sched)
-        return;
+    if (!sched || !*sched) return;
     free((*sched)->expr);
     free(*sched);
     *sched = NULL;
@@ -1068,8 +987,7 @@ void hg_sched_destroy(hg_sched_t **sched)
 
 int64_t hg_sched_prev(const hg_sched_t *s, int64_t at_ms, int64_t floor_ms)
 {
-    if (!s || at_ms <= floor_ms)
-        return HG_SCHED_NEVER;
+    if (!s || at_ms <= floor_ms) return HG_SCHED_NEVER;
     /* Widen a window [at - w, at] until it holds a fire time, then bisect
      * for the latest start whose next fire is still <= at. */
     int64_t good = INT64_MIN, bad = at_ms; /* next(bad) > at_ms */
@@ -1080,8 +998,7 @@ int64_t hg_sched_prev(const hg_sched_t *s, int64_t at_ms, int64_t floor_ms)
             good = lo;
             break;
         }
-        if (lo == floor_ms)
-            return HG_SCHED_NEVER;
+        if (lo == floor_ms) return HG_SCHED_NEVER;
         bad = lo;
     }
     while (bad - good > 1) {

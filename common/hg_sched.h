@@ -4,6 +4,19 @@
  * Times are int64 milliseconds since the Unix epoch, UTC. A schedule never
  * yields a time before the one asked about: hg_sched_next returns the first
  * fire time strictly after `after_ms`.
+ *
+ * Rules every caller can rely on:
+ * - 6/7 fields are Quartz (seconds first, day-of-week 1-7 = SUN-SAT, year
+ *   1970-2199); 5 fields are crontab (day-of-week 0-7, 0 and 7 = Sunday).
+ * - Day-of-month and day-of-week (Vixie cron): a bare "*" or "?" in one of
+ *   them leaves only the other to restrict; when both restrict, a day that
+ *   matches either fires. A step such as "*\/2" restricts.
+ * - Cron fields are read in the schedule's zone: a local time skipped by a
+ *   DST jump does not fire; a local time that occurs twice fires once, at
+ *   its first occurrence. @every and Dapr due times count absolute time.
+ * - @every fires at start_ms + k * period (or due time + k * period), else
+ *   at multiples of the period since the Unix epoch, so all nodes agree.
+ * - Cron schedules end with the year 2199.
  */
 #ifndef HG_SCHED_H
 #define HG_SCHED_H

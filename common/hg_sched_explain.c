@@ -29,13 +29,12 @@ static void s_add(s_sb_t *b, const char *fmt, ...)
     size_t room = b->len < b->size ? b->size - b->len : 0;
     int n = vsnprintf(dst, room, fmt, ap);
     va_end(ap);
-    if (n > 0)
-        b->len += (size_t) n;
+    if (n > 0) b->len += (size_t) n;
 }
 
-static const char *const s_month_long[] = {"", "January", "February", "March",     "April",
-                                           "May",     "June",     "July",      "August",
-                                           "September", "October", "November", "December"};
+static const char *const s_month_long[] = {"",        "January",  "February", "March",  "April",
+                                           "May",     "June",     "July",     "August", "September",
+                                           "October", "November", "December"};
 static const char *const s_day_long[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                          "Thursday", "Friday", "Saturday"};
 static const char *const s_nth[] = {"first", "second", "third", "fourth", "fifth"};
@@ -56,8 +55,7 @@ static void s_add_values(s_sb_t *b, uint64_t set, int lo, int hi, const char *co
 {
     int items[64][2], n = 0;
     for (int v = lo; v <= hi; v++) {
-        if (!(set >> v & 1))
-            continue;
+        if (!(set >> v & 1)) continue;
         int e = v;
         while (e + 1 <= hi && (set >> (e + 1) & 1))
             e++;
@@ -70,8 +68,7 @@ static void s_add_values(s_sb_t *b, uint64_t set, int lo, int hi, const char *co
         v = e;
     }
     for (int i = 0; i < n; i++) {
-        if (i > 0)
-            s_add(b, i == n - 1 ? " and " : ", ");
+        if (i > 0) s_add(b, i == n - 1 ? " and " : ", ");
         if (names)
             s_add(b, items[i][0] == items[i][1] ? "%s" : "%s through %s", names[items[i][0]],
                   names[items[i][1]]);
@@ -85,15 +82,13 @@ static void s_add_values(s_sb_t *b, uint64_t set, int lo, int hi, const char *co
 static int s_step_of(uint64_t set, int hi, int *start)
 {
     int a = s_first(set);
-    if (a < 0 || s_count(set) < 3)
-        return 0;
+    if (a < 0 || s_count(set) < 3) return 0;
     int b = s_first(set & ~(UINT64_C(1) << a));
     int step = b - a;
     uint64_t want = 0;
     for (int v = a; v <= hi; v += step)
         want |= UINT64_C(1) << v;
-    if (want != set)
-        return 0;
+    if (want != set) return 0;
     *start = a;
     return step;
 }
@@ -107,8 +102,7 @@ static void s_add_unit(s_sb_t *b, uint64_t set, int lo, int hi, const char *unit
         s_add(b, "every %s", unit);
     } else if ((step = s_step_of(set, hi, &start)) > 0) {
         s_add(b, "every %d %ss", step, unit);
-        if (start != lo)
-            s_add(b, " starting at %s %d", unit, start);
+        if (start != lo) s_add(b, " starting at %s %d", unit, start);
     } else {
         s_add(b, "at %s%s ", unit, s_count(set) > 1 ? "s" : "");
         s_add_values(b, set, lo, hi, NULL);
@@ -127,10 +121,8 @@ static bool s_add_time(s_sb_t *b, const hg_cron_t *c)
         s_add(b, "at ");
         int i = 0, n = s_count(hours);
         for (int h = 0; h < 24; h++) {
-            if (!(hours >> h & 1))
-                continue;
-            if (i++ > 0)
-                s_add(b, i == n ? " and " : ", ");
+            if (!(hours >> h & 1)) continue;
+            if (i++ > 0) s_add(b, i == n ? " and " : ", ");
             s_add(b, show_sec ? "%02d:%02d:%02d" : "%02d:%02d", h, min, sec);
         }
         return true;
@@ -155,8 +147,7 @@ static bool s_add_time(s_sb_t *b, const hg_cron_t *c)
         wrote = true;
     }
     if (c->min != UINT64_C(0xFFFFFFFFFFFFFFF) || !wrote) {
-        if (wrote)
-            s_add(b, ", ");
+        if (wrote) s_add(b, ", ");
         if (c->min == UINT64_C(0xFFFFFFFFFFFFFFF))
             s_add(b, "every minute");
         else
@@ -175,7 +166,6 @@ static bool s_add_time(s_sb_t *b, const hg_cron_t *c)
     return false;
 }
 
-
 static void s_add_ordinal(s_sb_t *b, int n)
 {
     const char *suf = (n % 100 >= 11 && n % 100 <= 13) ? "th"
@@ -191,8 +181,7 @@ static void s_add_ordinal(s_sb_t *b, int n)
 static bool s_add_days(s_sb_t *b, const hg_cron_t *c, bool clock)
 {
     if (c->dom_star && c->dow_star) {
-        if (clock)
-            s_add(b, " every day");
+        if (clock) s_add(b, " every day");
         return false;
     }
     s_add(b, " ");
@@ -264,8 +253,7 @@ static void s_add_cron(s_sb_t *b, const hg_cron_t *c)
     bool of_month = s_add_days(b, c, clock);
     uint16_t all = 0x1FFE;
     if (c->mon == all) {
-        if (of_month)
-            s_add(b, " of every month");
+        if (of_month) s_add(b, " of every month");
     } else {
         s_add(b, of_month ? " of " : " in ");
         s_add_values(b, c->mon, 1, 12, s_month_long);
@@ -278,13 +266,11 @@ static void s_add_cron(s_sb_t *b, const hg_cron_t *c)
         int items = 0;
         for (int y = HG_CRON_YEAR_MIN; y <= HG_CRON_YEAR_MAX && items < 8; y++) {
             int i = y - HG_CRON_YEAR_MIN;
-            if (!(c->year[i >> 6] >> (i & 63) & 1))
-                continue;
+            if (!(c->year[i >> 6] >> (i & 63) & 1)) continue;
             int e = y;
             while (e + 1 <= HG_CRON_YEAR_MAX) {
                 int j = e + 1 - HG_CRON_YEAR_MIN;
-                if (!(c->year[j >> 6] >> (j & 63) & 1))
-                    break;
+                if (!(c->year[j >> 6] >> (j & 63) & 1)) break;
                 e++;
             }
             s_add(b, items++ ? ", " : "");
@@ -305,10 +291,8 @@ static void s_add_instant(s_sb_t *b, int64_t ms)
 int hg_sched_describe(const hg_sched_t *s, char *buf, size_t size)
 {
     s_sb_t b = {buf, size, 0};
-    if (size)
-        buf[0] = '\0';
-    if (!s)
-        return 0;
+    if (size) buf[0] = '\0';
+    if (!s) return 0;
     if (s->has_due && s->kind != HG_SCHED_KIND_ONCE) {
         s_add(&b, "first at ");
         s_add_instant(&b, s->due_ms);
@@ -317,8 +301,7 @@ int hg_sched_describe(const hg_sched_t *s, char *buf, size_t size)
     switch (s->kind) {
     case HG_SCHED_KIND_CRON:
         s_add_cron(&b, &s->cron);
-        if (!s->tz_utc)
-            s_add(&b, " (%s)", hg_tz_name(s->tz));
+        if (!s->tz_utc) s_add(&b, " (%s)", hg_tz_name(s->tz));
         break;
     case HG_SCHED_KIND_EVERY:
         s_add(&b, "every %s (fixed rate, counted from ", s->expr + 7);

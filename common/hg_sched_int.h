@@ -15,23 +15,23 @@
 
 /* A cron expression as bit sets: bit v is set when value v matches. */
 typedef struct {
-    uint64_t sec;         /* seconds 0-59 ({0} for 5-field cron) */
-    uint64_t min;         /* minutes 0-59 */
-    uint32_t hour;        /* hours 0-23 */
-    uint32_t dom;         /* plain days of month, bits 1-31 */
-    uint16_t mon;         /* months, bits 1-12 */
-    uint8_t dow;          /* plain weekdays, bits 0-6, 0 = Sunday */
-    uint64_t year[4];     /* bit (y - 1970); meaningful only when has_year */
-    bool has_year;        /* 7-field form with a restricting year */
-    uint32_t dom_last;    /* bit n: "L-n" (n days before the last day; L = L-0) */
-    uint32_t dom_near;    /* bit d: "dW" (weekday nearest to day d) */
+    uint64_t sec;           /* seconds 0-59 ({0} for 5-field cron) */
+    uint64_t min;           /* minutes 0-59 */
+    uint32_t hour;          /* hours 0-23 */
+    uint32_t dom;           /* plain days of month, bits 1-31 */
+    uint16_t mon;           /* months, bits 1-12 */
+    uint8_t dow;            /* plain weekdays, bits 0-6, 0 = Sunday */
+    uint64_t year[4];       /* bit (y - 1970); meaningful only when has_year */
+    bool has_year;          /* 7-field form with a restricting year */
+    uint32_t dom_last;      /* bit n: "L-n" (n days before the last day; L = L-0) */
+    uint32_t dom_near;      /* bit d: "dW" (weekday nearest to day d) */
     uint32_t dom_last_near; /* bit n: "L-nW" (weekday nearest L-n); bit 0 is "LW" */
-    uint8_t dow_last;     /* bit w: "wL" (last weekday w of the month) */
-    uint64_t dow_nth;     /* bit (k-1)*7+w: "w#k" (k-th weekday w of the month) */
-    bool dom_star;        /* day-of-month is "*" or "?": does not restrict */
-    bool dow_star;        /* day-of-week is "*" or "?": does not restrict */
-    uint64_t dow_days[7]; /* days matched by dow and dow_nth in a month starting on weekday i */
-    int nfields;          /* 5, 6 or 7 */
+    uint8_t dow_last;       /* bit w: "wL" (last weekday w of the month) */
+    uint64_t dow_nth;       /* bit (k-1)*7+w: "w#k" (k-th weekday w of the month) */
+    bool dom_star;          /* day-of-month is "*" or "?": does not restrict */
+    bool dow_star;          /* day-of-week is "*" or "?": does not restrict */
+    uint64_t dow_days[7];   /* days matched by dow and dow_nth in a month starting on weekday i */
+    int nfields;            /* 5, 6 or 7 */
 } hg_cron_t;
 
 struct hg_sched {

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HG_TZ_EXPAND_YEAR 2400     /* footer rules expanded up to this year */
+#define HG_TZ_EXPAND_YEAR 2400      /* footer rules expanded up to this year */
 #define HG_TZ_MAX_FILE    (1 << 20) /* zoneinfo files are a few KB */
 
 typedef struct {
@@ -30,16 +30,16 @@ typedef struct {
 } s_type_t;
 
 struct hg_tz {
-    char *name;        /* as looked up */
-    int64_t *at;       /* transition instants (UTC seconds), ascending */
-    int *type_of;      /* local time type in force from at[i] */
-    int32_t *before;   /* utoff in force just before at[i] */
-    int64_t *key;      /* at[i] + min(before, after): local-time search key */
-    size_t count;      /* number of transitions */
-    s_type_t *types;   /* local time types */
-    size_t type_count; /* number of types */
-    char *chars;       /* NUL-separated abbreviations */
-    bool utc;          /* the built-in UTC zone */
+    char *name;         /* as looked up */
+    int64_t *at;        /* transition instants (UTC seconds), ascending */
+    int *type_of;       /* local time type in force from at[i] */
+    int32_t *before;    /* utoff in force just before at[i] */
+    int64_t *key;       /* at[i] + min(before, after): local-time search key */
+    size_t count;       /* number of transitions */
+    s_type_t *types;    /* local time types */
+    size_t type_count;  /* number of types */
+    char *chars;        /* NUL-separated abbreviations */
+    bool utc;           /* the built-in UTC zone */
     struct hg_tz *next; /* cache list */
 };
 
@@ -53,8 +53,8 @@ static pthread_mutex_t s_cache_lock = PTHREAD_MUTEX_INITIALIZER;
  */
 
 typedef struct {
-    int kind;    /* 'J' Julian 1-365, 'D' zero-based day 0-365, 'M' month.week.day */
-    int a, b, c; /* day / month, week, weekday */
+    int kind;     /* 'J' Julian 1-365, 'D' zero-based day 0-365, 'M' month.week.day */
+    int a, b, c;  /* day / month, week, weekday */
     int32_t time; /* seconds after local midnight (may be negative or > 24h) */
 } s_rule_t;
 
@@ -72,23 +72,19 @@ static bool s_posix_name(const char **p, char *out, size_t size)
     if (*q == '<') {
         q++;
         while (*q && *q != '>') {
-            if (n + 1 < size)
-                out[n++] = *q;
+            if (n + 1 < size) out[n++] = *q;
             q++;
         }
-        if (*q != '>')
-            return false;
+        if (*q != '>') return false;
         q++;
     } else {
         while (isalpha((unsigned char) *q)) {
-            if (n + 1 < size)
-                out[n++] = *q;
+            if (n + 1 < size) out[n++] = *q;
             q++;
         }
     }
     out[n] = '\0';
-    if (n < 3)
-        return false;
+    if (n < 3) return false;
     *p = q;
     return true;
 }
@@ -98,10 +94,8 @@ static bool s_posix_time(const char **p, int32_t *secs)
 {
     const char *q = *p;
     int sign = 1;
-    if (*q == '+' || *q == '-')
-        sign = *q++ == '-' ? -1 : 1;
-    if (!isdigit((unsigned char) *q))
-        return false;
+    if (*q == '+' || *q == '-') sign = *q++ == '-' ? -1 : 1;
+    if (!isdigit((unsigned char) *q)) return false;
     int h = 0, m = 0, s = 0;
     while (isdigit((unsigned char) *q))
         h = h * 10 + (*q++ - '0');
@@ -115,8 +109,7 @@ static bool s_posix_time(const char **p, int32_t *secs)
                 s = s * 10 + (*q++ - '0');
         }
     }
-    if (h > 167 || m > 59 || s > 59)
-        return false;
+    if (h > 167 || m > 59 || s > 59) return false;
     *secs = sign * (h * 3600 + m * 60 + s);
     *p = q;
     return true;
@@ -129,30 +122,25 @@ static bool s_posix_rule(const char **p, s_rule_t *r)
     if (*q == 'M') {
         q++;
         r->kind = 'M';
-        if (sscanf(q, "%d.%d.%d", &r->a, &r->b, &r->c) != 3)
-            return false;
+        if (sscanf(q, "%d.%d.%d", &r->a, &r->b, &r->c) != 3) return false;
         while (isdigit((unsigned char) *q) || *q == '.')
             q++;
-        if (r->a < 1 || r->a > 12 || r->b < 1 || r->b > 5 || r->c < 0 || r->c > 6)
-            return false;
+        if (r->a < 1 || r->a > 12 || r->b < 1 || r->b > 5 || r->c < 0 || r->c > 6) return false;
     } else {
         r->kind = 'D';
         if (*q == 'J') {
             r->kind = 'J';
             q++;
         }
-        if (!isdigit((unsigned char) *q))
-            return false;
+        if (!isdigit((unsigned char) *q)) return false;
         r->a = 0;
         while (isdigit((unsigned char) *q))
             r->a = r->a * 10 + (*q++ - '0');
-        if (r->a > 365 || (r->kind == 'J' && r->a < 1))
-            return false;
+        if (r->a > 365 || (r->kind == 'J' && r->a < 1)) return false;
     }
     if (*q == '/') {
         q++;
-        if (!s_posix_time(&q, &r->time))
-            return false;
+        if (!s_posix_time(&q, &r->time)) return false;
     }
     *p = q;
     return true;
@@ -166,15 +154,12 @@ static bool s_posix_parse(const char *text, s_posix_t *tz)
     if (!s_posix_name(&p, tz->std_name, sizeof tz->std_name) || !s_posix_time(&p, &off))
         return false;
     tz->std_off = -off; /* POSIX offsets are west-positive */
-    if (!*p)
-        return true;
-    if (!s_posix_name(&p, tz->dst_name, sizeof tz->dst_name))
-        return false;
+    if (!*p) return true;
+    if (!s_posix_name(&p, tz->dst_name, sizeof tz->dst_name)) return false;
     tz->has_dst = true;
     tz->dst_off = tz->std_off + 3600;
     if (*p && *p != ',') {
-        if (!s_posix_time(&p, &off))
-            return false;
+        if (!s_posix_time(&p, &off)) return false;
         tz->dst_off = -off;
     }
     if (*p != ',') {
@@ -196,8 +181,7 @@ static int64_t s_rule_day(const s_rule_t *r, int64_t y)
     switch (r->kind) {
     case 'J': { /* 1-365, February 29 never counted */
         int64_t d = r->a - 1;
-        if (hg_is_leap_year(y) && r->a >= 60)
-            d++;
+        if (hg_is_leap_year(y) && r->a >= 60) d++;
         return jan1 + d;
     }
     case 'D':
@@ -230,8 +214,7 @@ static int64_t s_be64(const unsigned char *p)
 
 static void s_tz_free(hg_tz_t *tz)
 {
-    if (!tz || tz->utc)
-        return;
+    if (!tz || tz->utc) return;
     free(tz->name);
     free(tz->at);
     free(tz->type_of);
@@ -252,12 +235,9 @@ static int s_add_type(hg_tz_t *tz, size_t *chars_len, int32_t utoff, bool dst, c
     size_t n = strlen(abbr) + 1;
     char *chars = realloc(tz->chars, *chars_len + n);
     s_type_t *types = realloc(tz->types, (tz->type_count + 1) * sizeof *types);
-    if (chars)
-        tz->chars = chars;
-    if (types)
-        tz->types = types;
-    if (!chars || !types)
-        return -1;
+    if (chars) tz->chars = chars;
+    if (types) tz->types = types;
+    if (!chars || !types) return -1;
     memcpy(tz->chars + *chars_len, abbr, n);
     tz->types[tz->type_count] = (s_type_t){utoff, dst, (int) *chars_len};
     *chars_len += n;
@@ -269,13 +249,10 @@ static int s_push_transition(hg_tz_t *tz, size_t *cap, int64_t at, int type)
     if (tz->count == *cap) {
         size_t ncap = *cap ? *cap * 2 : 64;
         int64_t *a = realloc(tz->at, ncap * sizeof *a);
-        if (a)
-            tz->at = a;
+        if (a) tz->at = a;
         int *t = realloc(tz->type_of, ncap * sizeof *t);
-        if (t)
-            tz->type_of = t;
-        if (!a || !t)
-            return -1;
+        if (t) tz->type_of = t;
+        if (!a || !t) return -1;
         *cap = ncap;
     }
     tz->at[tz->count] = at;
@@ -288,8 +265,7 @@ static int s_push_transition(hg_tz_t *tz, size_t *cap, int64_t at, int type)
 static hg_tz_t *s_tz_parse(const unsigned char *buf, size_t len, const char **why)
 {
     *why = "not a TZif file";
-    if (len < 44 || memcmp(buf, "TZif", 4) != 0)
-        return NULL;
+    if (len < 44 || memcmp(buf, "TZif", 4) != 0) return NULL;
     int version = buf[4] ? buf[4] - '0' : 1;
     const unsigned char *h = buf;
     size_t tsize = 4;
@@ -298,13 +274,11 @@ static hg_tz_t *s_tz_parse(const unsigned char *buf, size_t len, const char **wh
         uint32_t timecnt = s_be32(h + 32), typecnt = s_be32(h + 36), charcnt = s_be32(h + 40);
         size_t body = (size_t) timecnt * tsize + timecnt + (size_t) typecnt * 6 + charcnt +
                       (size_t) leapcnt * (tsize + 4) + isstdcnt + isutcnt;
-        if ((size_t) (h - buf) + 44 + body > len || typecnt == 0 || typecnt > 256)
-            return NULL;
+        if ((size_t) (h - buf) + 44 + body > len || typecnt == 0 || typecnt > 256) return NULL;
         if (pass == 0 && version >= 2) {
             h += 44 + body; /* skip the 32-bit block */
             tsize = 8;
-            if ((size_t) (h - buf) + 44 > len || memcmp(h, "TZif", 4) != 0)
-                return NULL;
+            if ((size_t) (h - buf) + 44 > len || memcmp(h, "TZif", 4) != 0) return NULL;
             continue;
         }
         if (leapcnt > 0) {
@@ -312,8 +286,7 @@ static hg_tz_t *s_tz_parse(const unsigned char *buf, size_t len, const char **wh
             return NULL;
         }
         hg_tz_t *tz = calloc(1, sizeof *tz);
-        if (!tz)
-            return NULL;
+        if (!tz) return NULL;
         const unsigned char *p = h + 44;
         size_t cap = 0;
         const unsigned char *idx = p + (size_t) timecnt * tsize;
@@ -321,8 +294,7 @@ static hg_tz_t *s_tz_parse(const unsigned char *buf, size_t len, const char **wh
         const unsigned char *ch = tt + (size_t) typecnt * 6;
         tz->types = calloc(typecnt, sizeof *tz->types);
         tz->chars = malloc(charcnt + 1);
-        if (!tz->types || !tz->chars)
-            goto oom;
+        if (!tz->types || !tz->chars) goto oom;
         memcpy(tz->chars, ch, charcnt);
         tz->chars[charcnt] = '\0';
         size_t chars_len = charcnt + 1;
@@ -334,15 +306,13 @@ static hg_tz_t *s_tz_parse(const unsigned char *buf, size_t len, const char **wh
         }
         for (uint32_t i = 0; i < timecnt; i++) {
             int64_t at = tsize == 8 ? s_be64(p + 8 * i) : (int32_t) s_be32(p + 4 * i);
-            if (idx[i] >= typecnt || (tz->count && at <= tz->at[tz->count - 1]))
-                goto bad;
-            if (s_push_transition(tz, &cap, at, idx[i]) < 0)
-                goto oom;
+            if (idx[i] >= typecnt || (tz->count && at <= tz->at[tz->count - 1])) goto bad;
+            if (s_push_transition(tz, &cap, at, idx[i]) < 0) goto oom;
         }
 
         /* Footer: "\n<POSIX TZ>\n", for instants after the last transition. */
-        const unsigned char *foot = ch + charcnt + (size_t) leapcnt * (tsize + 4) + isstdcnt +
-                                    isutcnt;
+        const unsigned char *foot =
+            ch + charcnt + (size_t) leapcnt * (tsize + 4) + isstdcnt + isutcnt;
         char posix_text[128] = "";
         if (version >= 2 && foot < buf + len && *foot == '\n') {
             const unsigned char *e = memchr(foot + 1, '\n', (size_t) (buf + len - foot - 1));
@@ -355,14 +325,12 @@ static hg_tz_t *s_tz_parse(const unsigned char *buf, size_t len, const char **wh
         s_posix_t px;
         if (posix_text[0] && s_posix_parse(posix_text, &px)) {
             int std_t = s_add_type(tz, &chars_len, px.std_off, false, px.std_name);
-            int dst_t = px.has_dst ? s_add_type(tz, &chars_len, px.dst_off, true, px.dst_name)
-                                   : std_t;
-            if (std_t < 0 || dst_t < 0)
-                goto oom;
+            int dst_t =
+                px.has_dst ? s_add_type(tz, &chars_len, px.dst_off, true, px.dst_name) : std_t;
+            if (std_t < 0 || dst_t < 0) goto oom;
             int64_t last = tz->count ? tz->at[tz->count - 1] : INT64_MIN;
             if (!px.has_dst) {
-                if (tz->count == 0 && typecnt == 1 && tz->types[0].utoff != px.std_off)
-                    goto bad;
+                if (tz->count == 0 && typecnt == 1 && tz->types[0].utoff != px.std_off) goto bad;
             } else {
                 int64_t y0 = 1970;
                 if (tz->count) {
@@ -377,14 +345,10 @@ static hg_tz_t *s_tz_parse(const unsigned char *buf, size_t len, const char **wh
                     int64_t off = s_rule_day(&px.end, y) * 86400 + px.end.time - px.dst_off;
                     int64_t first = on < off ? on : off, second = on < off ? off : on;
                     int t1 = on < off ? dst_t : std_t, t2 = on < off ? std_t : dst_t;
-                    if (first > last && s_push_transition(tz, &cap, first, t1) < 0)
-                        goto oom;
-                    if (first > last)
-                        last = first;
-                    if (second > last && s_push_transition(tz, &cap, second, t2) < 0)
-                        goto oom;
-                    if (second > last)
-                        last = second;
+                    if (first > last && s_push_transition(tz, &cap, first, t1) < 0) goto oom;
+                    if (first > last) last = first;
+                    if (second > last && s_push_transition(tz, &cap, second, t2) < 0) goto oom;
+                    if (second > last) last = second;
                 }
             }
         }
@@ -393,8 +357,7 @@ static hg_tz_t *s_tz_parse(const unsigned char *buf, size_t len, const char **wh
         if (tz->count) {
             tz->before = malloc(tz->count * sizeof *tz->before);
             tz->key = malloc(tz->count * sizeof *tz->key);
-            if (!tz->before || !tz->key)
-                goto oom;
+            if (!tz->before || !tz->key) goto oom;
             for (size_t i = 0; i < tz->count; i++) {
                 int32_t b = tz->types[i ? tz->type_of[i - 1] : 0].utoff;
                 int32_t a = tz->types[tz->type_of[i]].utoff;
@@ -416,14 +379,11 @@ static hg_tz_t *s_tz_parse(const unsigned char *buf, size_t len, const char **wh
 
 static bool s_name_ok(const char *name)
 {
-    if (!*name || name[0] == '/' || strlen(name) > 100)
-        return false;
+    if (!*name || name[0] == '/' || strlen(name) > 100) return false;
     for (const char *p = name; *p; p++) {
-        if (!isalnum((unsigned char) *p) && !strchr("/_+-.", *p))
-            return false;
+        if (!isalnum((unsigned char) *p) && !strchr("/_+-.", *p)) return false;
         /* no ".." components, no hidden files */
-        if (*p == '.' && (p == name || p[-1] == '/'))
-            return false;
+        if (*p == '.' && (p == name || p[-1] == '/')) return false;
     }
     return true;
 }
@@ -431,8 +391,7 @@ static bool s_name_ok(const char *name)
 static hg_tz_t *s_tz_load(const char *name, char *err, size_t err_size)
 {
     const char *dir = getenv("TZDIR");
-    if (!dir || !*dir)
-        dir = "/usr/share/zoneinfo";
+    if (!dir || !*dir) dir = "/usr/share/zoneinfo";
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "rb");
@@ -448,21 +407,18 @@ static hg_tz_t *s_tz_load(const char *name, char *err, size_t err_size)
     const char *why = "out of memory";
     hg_tz_t *tz = buf ? s_tz_parse(buf, len, &why) : NULL;
     free(buf);
-    if (tz)
-        tz->name = strdup(name);
+    if (tz) tz->name = strdup(name);
     if (tz && !tz->name) {
         s_tz_free(tz);
         tz = NULL;
     }
-    if (!tz && err_size)
-        snprintf(err, err_size, "time zone: \"%s\": %s", name, why);
+    if (!tz && err_size) snprintf(err, err_size, "time zone: \"%s\": %s", name, why);
     return tz;
 }
 
 int hg_tz_get(const char *name, const hg_tz_t **out, char *err, size_t err_size)
 {
-    if (!err)
-        err_size = 0;
+    if (!err) err_size = 0;
     if (!name || !*name || strcmp(name, "UTC") == 0) {
         *out = &s_utc;
         return 0;
@@ -478,8 +434,7 @@ int hg_tz_get(const char *name, const hg_tz_t **out, char *err, size_t err_size)
     pthread_mutex_lock(&s_cache_lock);
     hg_tz_t *tz;
     for (tz = s_cache; tz; tz = tz->next)
-        if (strcmp(tz->name, name) == 0)
-            break;
+        if (strcmp(tz->name, name) == 0) break;
     if (!tz) {
         /* Loading under the lock keeps one copy per zone; it happens once
          * per zone per process. */
@@ -490,8 +445,7 @@ int hg_tz_get(const char *name, const hg_tz_t **out, char *err, size_t err_size)
         }
     }
     pthread_mutex_unlock(&s_cache_lock);
-    if (!tz)
-        return HG_ETZ;
+    if (!tz) return HG_ETZ;
     *out = tz;
     return 0;
 }
@@ -523,19 +477,15 @@ static long s_find(const hg_tz_t *tz, int64_t utc_s)
 int32_t hg_tz_offset(const hg_tz_t *tz, int64_t utc_s, const char **abbr, bool *is_dst)
 {
     if (hg_tz_is_utc(tz)) {
-        if (abbr)
-            *abbr = "UTC";
-        if (is_dst)
-            *is_dst = false;
+        if (abbr) *abbr = "UTC";
+        if (is_dst) *is_dst = false;
         return 0;
     }
     long i = s_find(tz, utc_s);
     /* Before the first transition, RFC 8536 says time type 0 applies. */
     const s_type_t *t = &tz->types[i < 0 ? 0 : tz->type_of[i]];
-    if (abbr)
-        *abbr = tz->chars + t->abbr;
-    if (is_dst)
-        *is_dst = t->is_dst;
+    if (abbr) *abbr = tz->chars + t->abbr;
+    if (is_dst) *is_dst = t->is_dst;
     return t->utoff;
 }
 
@@ -543,8 +493,7 @@ hg_tz_local_t hg_tz_local_to_utc(const hg_tz_t *tz, int64_t local_s, int64_t *ut
                                  int64_t *edge_local_s)
 {
     int64_t edge_dummy;
-    if (!edge_local_s)
-        edge_local_s = &edge_dummy;
+    if (!edge_local_s) edge_local_s = &edge_dummy;
     if (hg_tz_is_utc(tz)) {
         *utc_s = local_s;
         return HG_TZ_LOCAL_UNIQUE;

@@ -51,6 +51,11 @@ int hg_db_is_conn_error(unsigned int e)
            e == ER_CONNECTION_KILLED || e == CR_COMMANDS_OUT_OF_SYNC || e == 4031 /* timeout */;
 }
 
+int hg_db_conn_lost(MYSQL *conn)
+{
+    return !conn || (int) mysql_get_socket(conn) < 0;
+}
+
 MYSQL_STMT *hg_db_prepare(MYSQL *conn, const char *sql, char *err, size_t err_size)
 {
     MYSQL_STMT *st = mysql_stmt_init(conn);

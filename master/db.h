@@ -39,4 +39,9 @@ MYSQL_STMT *hg_db_prepare(MYSQL *conn, const char *sql, char *err, size_t err_si
 /* True if the last error on conn means the server is gone (reconnect). */
 int hg_db_is_conn_error(unsigned int mysql_errno);
 
+/* True if conn has lost its server: its socket is closed. Use it besides
+ * hg_db_is_conn_error, because closing a failed statement clears the
+ * connection's error number. */
+int hg_db_conn_lost(MYSQL *conn);
+
 #endif

@@ -365,7 +365,7 @@ static void s_flush(s_store_t *self)
         s_op_t *first = zlist_first(self->ops);
         if (first->kind != S_OP_RUNS) {
             unsigned rc = s_write_fact(self, first, err, sizeof err);
-            if (rc && hg_db_is_conn_error(rc)) {
+            if (rc && (hg_db_is_conn_error(rc) || hg_db_conn_lost(self->conn))) {
                 hg_error("store: lost MySQL connection: %s", err);
                 s_disconnect(self);
                 s_schedule_retry(self);
@@ -389,7 +389,7 @@ static void s_flush(s_store_t *self)
             records += n;
         }
         unsigned rc = s_write_runs(self, group, count, records, err, sizeof err);
-        if (rc && (hg_db_is_conn_error(rc) || !self->conn)) {
+        if (rc && (hg_db_is_conn_error(rc) || hg_db_conn_lost(self->conn))) {
             hg_error("store: lost MySQL connection while writing %zu run records: %s", records,
                      err);
             s_disconnect(self);

@@ -267,12 +267,9 @@ static void robfig_next_leap_unsatisfiable(void **state)
 static void robfig_next_dst(void **state)
 {
     const char *ny = "America/New_York";
-    expect_next_tz("0 30 2 11 Mar ?", ny, "2012-03-11T00:00:00-05:00",
-                   "2013-03-11T02:30:00-04:00");
-    expect_next_tz("0 30 2 04 Nov ?", ny, "2012-11-04T00:00:00-04:00",
-                   "2012-11-04T02:30:00-05:00");
-    expect_next_tz("0 30 1 04 Nov ?", ny, "2012-11-04T01:45:00-04:00",
-                   "2013-11-04T01:30:00-05:00");
+    expect_next_tz("0 30 2 11 Mar ?", ny, "2012-03-11T00:00:00-05:00", "2013-03-11T02:30:00-04:00");
+    expect_next_tz("0 30 2 04 Nov ?", ny, "2012-11-04T00:00:00-04:00", "2012-11-04T02:30:00-05:00");
+    expect_next_tz("0 30 1 04 Nov ?", ny, "2012-11-04T01:45:00-04:00", "2013-11-04T01:30:00-05:00");
 }
 
 /* ---------------------------------------------------------------------------
@@ -311,10 +308,9 @@ static void croniter_day_and_leap(void **state)
 {
     expect_seq("0 0 */3 * *", "2010-02-24T12:09:00Z", "2010-02-25T00:00:00Z",
                "2010-02-28T00:00:00Z", "2010-03-01T00:00:00Z");
-    expect_seq("0 0 * * *", "1996-02-27T00:00:00Z", "1996-02-28T00:00:00Z",
-               "1996-02-29T00:00:00Z", "1996-03-01T00:00:00Z");
-    expect_seq("0 0 * * *", "2000-02-27T00:00:00Z", "2000-02-28T00:00:00Z",
-               "2000-02-29T00:00:00Z");
+    expect_seq("0 0 * * *", "1996-02-27T00:00:00Z", "1996-02-28T00:00:00Z", "1996-02-29T00:00:00Z",
+               "1996-03-01T00:00:00Z");
+    expect_seq("0 0 * * *", "2000-02-27T00:00:00Z", "2000-02-28T00:00:00Z", "2000-02-29T00:00:00Z");
 }
 
 /* croniter testWeekDay: "sat", and "1 * wed" (OR of day fields). */
@@ -338,10 +334,9 @@ static void croniter_nth_weekday(void **state)
 /* croniter testMonth and testBug2 / test_multiple_months. */
 static void croniter_months(void **state)
 {
-    expect_seq("0 0 1 * *", "2010-01-25T00:00:00Z", "2010-02-01T00:00:00Z",
-               "2010-03-01T00:00:00Z");
-    expect_seq("0 * * 3 *", "2012-01-01T00:00:00Z", "2012-03-01T00:00:00Z",
-               "2012-03-01T01:00:00Z", "2012-03-01T02:00:00Z");
+    expect_seq("0 0 1 * *", "2010-01-25T00:00:00Z", "2010-02-01T00:00:00Z", "2010-03-01T00:00:00Z");
+    expect_seq("0 * * 3 *", "2012-01-01T00:00:00Z", "2012-03-01T00:00:00Z", "2012-03-01T01:00:00Z",
+               "2012-03-01T02:00:00Z");
     expect_next("0 0 1 3,6,9,12 *", "2016-03-01T00:00:00Z", "2016-06-01T00:00:00Z");
     expect_next("0 0 1 3,6,9,12 *", "2016-02-15T00:00:00Z", "2016-03-01T00:00:00Z");
     expect_next("0 0 1 3,6,9,12 *", "2016-12-03T10:00:00Z", "2017-03-01T00:00:00Z");
@@ -351,8 +346,8 @@ static void croniter_months(void **state)
  * testRangeWithUppercaseLastDayOfMonth ("29-L"). */
 static void croniter_last_day(void **state)
 {
-    expect_seq("0 0 l * *", "2015-09-04T00:00:00Z", "2015-09-30T00:00:00Z",
-               "2015-10-31T00:00:00Z", "2015-11-30T00:00:00Z", "2015-12-31T00:00:00Z");
+    expect_seq("0 0 l * *", "2015-09-04T00:00:00Z", "2015-09-30T00:00:00Z", "2015-10-31T00:00:00Z",
+               "2015-11-30T00:00:00Z", "2015-12-31T00:00:00Z");
     expect_seq("0 0 29-L * *", "2015-09-04T00:00:00Z", "2015-09-29T00:00:00Z",
                "2015-09-30T00:00:00Z", "2015-10-29T00:00:00Z");
 }
@@ -361,8 +356,7 @@ static void croniter_last_day(void **state)
  * testSundayToThursdayWithAlphaConversion ("sun-thu"). */
 static void croniter_sunday_seven(void **state)
 {
-    expect_seq("0 0 * * 7", "2010-02-25T00:00:00Z", "2010-02-28T00:00:00Z",
-               "2010-03-07T00:00:00Z");
+    expect_seq("0 0 * * 7", "2010-02-25T00:00:00Z", "2010-02-28T00:00:00Z", "2010-03-07T00:00:00Z");
     expect_next("30 22 * * sun-thu", "2010-08-25T15:56:00Z", "2010-08-25T22:30:00Z");
 }
 
@@ -571,8 +565,8 @@ static void vixie_dom_dow_or(void **state)
     expect_next("0 0 12 1 * *", "2026-01-01T12:00:00Z", "2026-02-01T12:00:00Z");
     expect_next("0 0 12 * * ?", "2026-01-01T12:00:00Z", "2026-01-02T12:00:00Z");
     /* Friday the 13th is not expressible as AND; OR gives both */
-    expect_seq("0 0 13 * 5", "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z",
-               "2026-01-09T00:00:00Z", "2026-01-13T00:00:00Z");
+    expect_seq("0 0 13 * 5", "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "2026-01-09T00:00:00Z",
+               "2026-01-13T00:00:00Z");
 }
 
 static void last_day_forms(void **state)
@@ -680,8 +674,7 @@ static void error_question_mark_placement(void **state)
 static void error_names(void **state)
 {
     expect_error("0 0 0 ? * XYZ", "day-of-week: \"XYZ\" is not a weekday name (allowed: SUN-SAT)");
-    expect_error("0 0 0 1 JANUARY ?",
-                 "month: \"JANUARY\" is not a month name (allowed: JAN-DEC)");
+    expect_error("0 0 0 1 JANUARY ?", "month: \"JANUARY\" is not a month name (allowed: JAN-DEC)");
     expect_error("0 0 MON * * ?", "hour: \"MON\" is not valid (allowed: 0-23, *, a-b, a/n, "
                                   "a-b/n or a list a,b)");
 }
@@ -753,12 +746,10 @@ static void describe_cron(void **state)
     s_expect_describe("0 0 12 15W * ?", NULL,
                       "at 12:00:00 on the weekday nearest the 15th of every month");
     s_expect_describe("0 0 8 ? * 2#1", NULL, "at 08:00:00 on the first Monday of every month");
-    s_expect_describe("0 0 12 1 * MON", NULL,
-                      "at 12:00:00 on day 1 or on Monday of every month");
+    s_expect_describe("0 0 12 1 * MON", NULL, "at 12:00:00 on day 1 or on Monday of every month");
     s_expect_describe("0 0 0 LW 1,3 ? 2026-2028", NULL,
                       "at 00:00:00 on the last weekday of January and March in 2026-2028");
-    s_expect_describe("0 15 10 L-2 * ?", NULL,
-                      "at 10:15:00 on the 3rd-to-last day of every month");
+    s_expect_describe("0 15 10 L-2 * ?", NULL, "at 10:15:00 on the 3rd-to-last day of every month");
     s_expect_describe("0 0 9 * * ?", "Europe/Paris", "at 09:00:00 every day (Europe/Paris)");
     s_expect_describe("0 0 9,12,15 * * ?", NULL, "at 09:00:00, 12:00:00 and 15:00:00 every day");
 }

@@ -19,8 +19,7 @@
 static int64_t T(const char *rfc3339)
 {
     int64_t ms = 0;
-    if (hg_time_parse_rfc3339(rfc3339, &ms) != 0)
-        fail_msg("bad time in test: %s", rfc3339);
+    if (hg_time_parse_rfc3339(rfc3339, &ms) != 0) fail_msg("bad time in test: %s", rfc3339);
     return ms;
 }
 
@@ -29,8 +28,7 @@ static hg_sched_t *P_opts(const char *expr, const hg_sched_opts_t *opts)
     hg_sched_t *s = NULL;
     char err[512] = "";
     int rc = hg_sched_parse(expr, opts, &s, err, sizeof err);
-    if (rc != 0)
-        fail_msg("parse \"%s\" failed: %s", expr, err);
+    if (rc != 0) fail_msg("parse \"%s\" failed: %s", expr, err);
     return s;
 }
 
@@ -58,8 +56,7 @@ static void s_expect_time(int64_t got, const char *want)
         s_fmt(T(want), w, sizeof w);
     else
         snprintf(w, sizeof w, "never");
-    if (strcmp(g, w) != 0)
-        fail_msg("got %s, want %s", g, w);
+    if (strcmp(g, w) != 0) fail_msg("got %s, want %s", g, w);
 }
 
 /* next(expr in tz, after) == want (NULL = never) */
@@ -91,7 +88,7 @@ static void expect_seq_tz(const char *expr, const char *tz, const char *after, .
     hg_sched_destroy(&s);
 }
 
-#define expect_seq(expr, after, ...) expect_seq_tz(expr, NULL, after, __VA_ARGS__, NULL)
+#define expect_seq(expr, after, ...)        expect_seq_tz(expr, NULL, after, __VA_ARGS__, NULL)
 #define expect_seq_in(expr, tz, after, ...) expect_seq_tz(expr, tz, after, __VA_ARGS__, NULL)
 
 /* Parse must fail with exactly this message (or, when prefix is true,
