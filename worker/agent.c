@@ -361,7 +361,12 @@ static void s_fire_due(s_agent_t *self)
     while (self->heap_n > 0 && self->heap[0]->next_ms <= now) {
         s_job_t *job = self->heap[0];
         int64_t due = job->next_ms;
-        if (now - due <= self->cfg->misfire_threshold_ms) {
+        if (hg_sched_is_fixed_delay(job->sched)) {
+            /* Fixed delay: the next time is set when this run finishes. */
+            s_start_run(self, job, due, "schedule", NULL, 0);
+            job->last_fire_ms = due;
+            job->next_ms = HG_SCHED_NEVER;
+        } else if (now - due <= self->cfg->misfire_threshold_ms) {
             s_start_run(self, job, due, "schedule", NULL, 0);
             job->last_fire_ms = due;
             job->next_ms = hg_sched_next(job->sched, due);
@@ -400,6 +405,12 @@ static void s_on_http_done(s_agent_t *self)
     s_job_t *job = zhashx_lookup(self->jobs, key);
     if (job && job->running)
         job->running--;
+    if (job && job->running == 0 && hg_sched_is_fixed_delay(job->sched) &&
+        job->next_ms == HG_SCHED_NEVER) {
+        int64_t finished = task->run.finished_ms ? task->run.finished_ms : hg_now_ms();
+        job->next_ms = hg_sched_next(job->sched, finished);
+        s_heap_update(self, job);
+    }
     if (self->running)
         self->running--;
     if (!task->run.finished_ms)
