@@ -29,8 +29,7 @@ struct hg_config {
 hg_config_t *hg_config_new(const hg_cfg_def_t *defs, size_t defs_n)
 {
     hg_config_t *cfg = calloc(1, sizeof *cfg);
-    if (!cfg)
-        return NULL;
+    if (!cfg) return NULL;
     cfg->defs = defs;
     cfg->defs_n = defs_n;
     cfg->slots = calloc(defs_n, sizeof *cfg->slots);
@@ -43,8 +42,7 @@ hg_config_t *hg_config_new(const hg_cfg_def_t *defs, size_t defs_n)
 
 void hg_config_destroy(hg_config_t **p)
 {
-    if (!p || !*p)
-        return;
+    if (!p || !*p) return;
     hg_config_t *cfg = *p;
     for (size_t i = 0; i < cfg->defs_n; i++)
         free(cfg->slots[i].value);
@@ -74,8 +72,7 @@ static void s_flag_name(const char *name, char *buf, size_t size)
 static int s_find(const hg_config_t *cfg, const char *name)
 {
     for (size_t i = 0; i < cfg->defs_n; i++)
-        if (strcmp(cfg->defs[i].name, name) == 0)
-            return (int) i;
+        if (strcmp(cfg->defs[i].name, name) == 0) return (int) i;
     return -1;
 }
 
@@ -136,16 +133,15 @@ static int s_set(hg_config_t *cfg, size_t i, const char *value, const char *sour
     if ((d->type == HG_CFG_INT || d->type == HG_CFG_DURATION) && (d->min || d->max) &&
         (number < d->min || number > d->max)) {
         if (d->type == HG_CFG_INT)
-            snprintf(err, err_size, "%s (from %s): %lld is out of range %lld-%lld", d->name,
-                     source, (long long) number, (long long) d->min, (long long) d->max);
+            snprintf(err, err_size, "%s (from %s): %lld is out of range %lld-%lld", d->name, source,
+                     (long long) number, (long long) d->min, (long long) d->max);
         else
             snprintf(err, err_size, "%s (from %s): \"%s\" is out of range %lldms-%lldms", d->name,
                      source, value, (long long) d->min, (long long) d->max);
         return HG_ECONFIG;
     }
     char *copy = strdup(value);
-    if (!copy)
-        return HG_ENOMEM;
+    if (!copy) return HG_ENOMEM;
     free(cfg->slots[i].value);
     cfg->slots[i].value = copy;
     cfg->slots[i].source = source;
@@ -156,8 +152,7 @@ static int s_set(hg_config_t *cfg, size_t i, const char *value, const char *sour
 static int s_ini_handler(void *user, const char *section, const char *key, const char *value)
 {
     hg_config_t *cfg = user;
-    if (cfg->failed)
-        return 0;
+    if (cfg->failed) return 0;
     char name[128];
     if (section && *section)
         snprintf(name, sizeof name, "%s.%s", section, key);
@@ -167,8 +162,7 @@ static int s_ini_handler(void *user, const char *section, const char *key, const
     int i = s_find(cfg, name);
     if (i < 0) {
         for (char *p = name; *p; p++)
-            if (*p == '_' || *p == '-')
-                *p = '.';
+            if (*p == '_' || *p == '-') *p = '.';
         i = s_find(cfg, name);
     }
     if (i < 0) {
@@ -192,8 +186,7 @@ int hg_config_load(hg_config_t *cfg, const char *prog, int argc, char **argv, ch
     cfg->file = NULL;
     for (size_t i = 0; i < cfg->defs_n; i++) {
         int rc = s_set(cfg, i, cfg->defs[i].def ? cfg->defs[i].def : "", "default", err, err_size);
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     /* First pass over argv: --help and --config. */
     const char *file = getenv("HOURGLASS_CONFIG");
@@ -217,8 +210,7 @@ int hg_config_load(hg_config_t *cfg, const char *prog, int argc, char **argv, ch
         cfg->err = err;
         cfg->err_size = err_size;
         int rc = ini_parse(file, s_ini_handler, cfg);
-        if (cfg->failed)
-            return HG_ECONFIG;
+        if (cfg->failed) return HG_ECONFIG;
         if (rc < 0) {
             snprintf(err, err_size, "%s: cannot read config file", file);
             return HG_ECONFIG;
@@ -234,8 +226,7 @@ int hg_config_load(hg_config_t *cfg, const char *prog, int argc, char **argv, ch
         const char *v = getenv(env);
         if (v) {
             int rc = s_set(cfg, i, v, "env", err, err_size);
-            if (rc)
-                return rc;
+            if (rc) return rc;
         }
     }
     for (int a = 1; a < argc; a++) {
@@ -244,8 +235,7 @@ int hg_config_load(hg_config_t *cfg, const char *prog, int argc, char **argv, ch
             a++;
             continue;
         }
-        if (strncmp(arg, "--config=", 9) == 0)
-            continue;
+        if (strncmp(arg, "--config=", 9) == 0) continue;
         if (strncmp(arg, "--", 2) != 0) {
             snprintf(err, err_size, "unexpected argument \"%s\" (see --help)", arg);
             return HG_ECONFIG;
@@ -278,8 +268,7 @@ int hg_config_load(hg_config_t *cfg, const char *prog, int argc, char **argv, ch
             return HG_ECONFIG;
         }
         int rc = s_set(cfg, (size_t) found, value, "flag", err, err_size);
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     return 0;
 }

@@ -21,11 +21,11 @@ typedef enum {
 } hg_cfg_type_t;
 
 typedef struct {
-    const char *name;  /* dotted name, e.g. "mysql.host" */
+    const char *name;   /* dotted name, e.g. "mysql.host" */
     hg_cfg_type_t type; /* value type */
-    const char *def;   /* default, as text */
-    int64_t min, max;  /* bounds for INT and DURATION */
-    const char *help;  /* one line for --help */
+    const char *def;    /* default, as text */
+    int64_t min, max;   /* bounds for INT and DURATION */
+    const char *help;   /* one line for --help */
 } hg_cfg_def_t;
 
 typedef struct hg_config hg_config_t;

@@ -256,6 +256,7 @@ static const s_type_t s_types[] = {
     [HG_MSG_PLUGIN_GET] = {"PLUGIN_GET", &s_empty_table},
     [HG_MSG_PLUGIN_CHUNK] = {"PLUGIN_CHUNK", &s_empty_table},
     [HG_MSG_ERROR] = {"ERROR", &s_error_table},
+    [HG_MSG_LEAVE] = {"LEAVE", &s_empty_table},
 };
 #define S_TYPE_MAX ((int) (sizeof(s_types) / sizeof(s_types[0])) - 1)
 

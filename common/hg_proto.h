@@ -45,6 +45,7 @@ typedef enum {
     HG_MSG_PLUGIN_GET = 12,
     HG_MSG_PLUGIN_CHUNK = 13,
     HG_MSG_ERROR = 14,
+    HG_MSG_LEAVE = 15, /* worker -> master: graceful leave, move my jobs now (no body) */
 } hg_msg_type_t;
 
 /* Name of a message type ("HELLO"), or "UNKNOWN". */
@@ -70,14 +71,14 @@ typedef struct {
 } hg_held_t;
 
 typedef struct {
-    char *node;       /* worker's node name (also its ZeroMQ routing id) */
-    char *version;    /* worker software version */
-    hg_kv_t *labels;  /* label selector values */
-    size_t labels_n;  /* number of labels */
+    char *node;        /* worker's node name (also its ZeroMQ routing id) */
+    char *version;     /* worker software version */
+    hg_kv_t *labels;   /* label selector values */
+    size_t labels_n;   /* number of labels */
     uint32_t capacity; /* concurrent runs it accepts */
-    hg_held_t *held;  /* assignments it still holds */
-    size_t held_n;    /* number of held assignments */
-    uint32_t unacked; /* run records it holds that the master has not acked */
+    hg_held_t *held;   /* assignments it still holds */
+    size_t held_n;     /* number of held assignments */
+    uint32_t unacked;  /* run records it holds that the master has not acked */
 } hg_hello_t;
 
 typedef struct {
@@ -88,43 +89,43 @@ typedef struct {
 } hg_welcome_t;
 
 typedef struct {
-    uint64_t echo;     /* master -> worker: seq of the heartbeat being echoed; 0 from workers */
-    uint32_t running;  /* worker -> master: runs in flight */
-    uint32_t jobs;     /* worker -> master: assignments held */
-    uint32_t unacked;  /* worker -> master: run records awaiting ACK */
+    uint64_t echo;    /* master -> worker: seq of the heartbeat being echoed; 0 from workers */
+    uint32_t running; /* worker -> master: runs in flight */
+    uint32_t jobs;    /* worker -> master: assignments held */
+    uint32_t unacked; /* worker -> master: run records awaiting ACK */
 } hg_heartbeat_t;
 
 /* HTTP task of a job. */
 typedef struct {
-    char *method;          /* "GET", "POST", ... */
-    char *url;             /* absolute http(s) URL */
-    char **headers;        /* "Name: value" lines */
-    size_t headers_n;      /* number of header lines */
-    hg_blob_t body;        /* raw body (when form_n == 0) */
-    hg_kv_t *form;         /* form fields, sent urlencoded */
-    size_t form_n;         /* number of form fields */
-    uint16_t *expect;      /* accepted status codes; none means any 2xx */
-    size_t expect_n;       /* number of accepted codes */
-    char *expect_body;     /* substring the body must hold, or NULL */
+    char *method;      /* "GET", "POST", ... */
+    char *url;         /* absolute http(s) URL */
+    char **headers;    /* "Name: value" lines */
+    size_t headers_n;  /* number of header lines */
+    hg_blob_t body;    /* raw body (when form_n == 0) */
+    hg_kv_t *form;     /* form fields, sent urlencoded */
+    size_t form_n;     /* number of form fields */
+    uint16_t *expect;  /* accepted status codes; none means any 2xx */
+    size_t expect_n;   /* number of accepted codes */
+    char *expect_body; /* substring the body must hold, or NULL */
 } hg_http_spec_t;
 
 typedef struct {
-    uint64_t job_id;       /* catalogue id */
-    uint64_t epoch;        /* assignment epoch: REVOKE and runs quote it */
-    uint64_t version;      /* job version; bumps on every change */
-    char *ns;              /* namespace */
-    char *name;            /* job name, unique in its namespace */
-    char *kind;            /* "http" or "plugin" */
-    char *schedule;        /* schedule expression (hg_sched grammar) */
-    char *tz;              /* IANA time zone, NULL or "" for UTC */
-    int64_t start_ms;      /* no fire before, 0 = unbounded */
-    int64_t end_ms;        /* no fire after, 0 = unbounded */
-    int64_t last_fire_ms;  /* last scheduled time fired by anyone, 0 = none */
-    char *misfire;         /* "fire_once", "skip", "fire_all" */
-    uint32_t timeout_ms;   /* run deadline */
-    hg_kv_t *params;       /* job parameters */
-    size_t params_n;       /* number of parameters */
-    hg_http_spec_t http;   /* for kind "http" */
+    uint64_t job_id;      /* catalogue id */
+    uint64_t epoch;       /* assignment epoch: REVOKE and runs quote it */
+    uint64_t version;     /* job version; bumps on every change */
+    char *ns;             /* namespace */
+    char *name;           /* job name, unique in its namespace */
+    char *kind;           /* "http" or "plugin" */
+    char *schedule;       /* schedule expression (hg_sched grammar) */
+    char *tz;             /* IANA time zone, NULL or "" for UTC */
+    int64_t start_ms;     /* no fire before, 0 = unbounded */
+    int64_t end_ms;       /* no fire after, 0 = unbounded */
+    int64_t last_fire_ms; /* last scheduled time fired by anyone, 0 = none */
+    char *misfire;        /* "fire_once", "skip", "fire_all" */
+    uint32_t timeout_ms;  /* run deadline */
+    hg_kv_t *params;      /* job parameters */
+    size_t params_n;      /* number of parameters */
+    hg_http_spec_t http;  /* for kind "http" */
 } hg_assign_t;
 
 typedef struct {
@@ -133,11 +134,11 @@ typedef struct {
 } hg_revoke_t;
 
 typedef struct {
-    uint64_t job_id;  /* job to run now */
-    uint64_t epoch;   /* current assignment epoch */
-    char *reason;     /* "manual", "retry", "child", ... */
-    hg_kv_t *params;  /* parameter overrides, trigger values win */
-    size_t params_n;  /* number of overrides */
+    uint64_t job_id; /* job to run now */
+    uint64_t epoch;  /* current assignment epoch */
+    char *reason;    /* "manual", "retry", "child", ... */
+    hg_kv_t *params; /* parameter overrides, trigger values win */
+    size_t params_n; /* number of overrides */
 } hg_trigger_t;
 
 typedef enum {
@@ -158,19 +159,19 @@ int hg_run_status_parse(const char *name);
 /* One run record: RUN_STARTED carries the first fields, RUN_FINISHED all. */
 typedef struct {
     uint8_t run_id[HG_PROTO_RUN_ID_SIZE]; /* globally unique, time-ordered */
-    uint64_t job_id;       /* catalogue id */
-    uint64_t epoch;        /* assignment epoch it fired under */
-    char *job_name;        /* job name at fire time */
-    int64_t scheduled_ms;  /* scheduled fire time */
-    int64_t started_ms;    /* actual start */
-    int64_t finished_ms;   /* end, 0 while running */
-    uint32_t attempt;      /* 1 for the first attempt */
-    char *reason;          /* "schedule", "manual", "misfire", "retry", ... */
-    int32_t status;        /* hg_run_status_t */
-    int32_t http_status;   /* HTTP status, 0 if none */
-    int32_t exit_code;     /* plug-in / process exit code, 0 if none */
-    char *error;           /* error text, NULL if none */
-    hg_blob_t output;      /* bounded output excerpt */
+    uint64_t job_id;                      /* catalogue id */
+    uint64_t epoch;                       /* assignment epoch it fired under */
+    char *job_name;                       /* job name at fire time */
+    int64_t scheduled_ms;                 /* scheduled fire time */
+    int64_t started_ms;                   /* actual start */
+    int64_t finished_ms;                  /* end, 0 while running */
+    uint32_t attempt;                     /* 1 for the first attempt */
+    char *reason;                         /* "schedule", "manual", "misfire", "retry", ... */
+    int32_t status;                       /* hg_run_status_t */
+    int32_t http_status;                  /* HTTP status, 0 if none */
+    int32_t exit_code;                    /* plug-in / process exit code, 0 if none */
+    char *error;                          /* error text, NULL if none */
+    hg_blob_t output;                     /* bounded output excerpt */
 } hg_run_t;
 
 /* RUN_STARTED and RUN_FINISHED carry a batch of records. */

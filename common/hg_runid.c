@@ -22,8 +22,7 @@ void hg_runid_format(const uint8_t id[HG_RUNID_SIZE], char *buf)
     static const char hex[] = "0123456789abcdef";
     char *p = buf;
     for (int i = 0; i < HG_RUNID_SIZE; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            *p++ = '-';
+        if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
         *p++ = hex[id[i] >> 4];
         *p++ = hex[id[i] & 15];
     }
@@ -32,27 +31,22 @@ void hg_runid_format(const uint8_t id[HG_RUNID_SIZE], char *buf)
 
 static int s_hexval(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
+    if (c >= '0' && c <= '9') return c - '0';
     c = (char) tolower((unsigned char) c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     return -1;
 }
 
 int hg_runid_parse(const char *text, uint8_t id[HG_RUNID_SIZE])
 {
-    if (!text || strlen(text) != HG_RUNID_STR_LEN)
-        return HG_EINVAL;
+    if (!text || strlen(text) != HG_RUNID_STR_LEN) return HG_EINVAL;
     const char *p = text;
     for (int i = 0; i < HG_RUNID_SIZE; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10) {
-            if (*p++ != '-')
-                return HG_EINVAL;
+            if (*p++ != '-') return HG_EINVAL;
         }
         int hi = s_hexval(p[0]), lo = s_hexval(p[1]);
-        if (hi < 0 || lo < 0)
-            return HG_EINVAL;
+        if (hi < 0 || lo < 0) return HG_EINVAL;
         id[i] = (uint8_t) (hi << 4 | lo);
         p += 2;
     }

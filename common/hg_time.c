@@ -58,8 +58,7 @@ static int s_digits(const char **p, int n, int *out)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char) (*p)[i]))
-            return HG_EINVAL;
+        if (!isdigit((unsigned char) (*p)[i])) return HG_EINVAL;
         v = v * 10 + ((*p)[i] - '0');
     }
     *p += n;
@@ -69,15 +68,13 @@ static int s_digits(const char **p, int n, int *out)
 
 int hg_time_parse_rfc3339(const char *text, int64_t *ms)
 {
-    if (!text || !ms)
-        return HG_EINVAL;
+    if (!text || !ms) return HG_EINVAL;
     const char *p = text;
     int y, mo, d, h, mi, s;
     if (s_digits(&p, 4, &y) || *p++ != '-' || s_digits(&p, 2, &mo) || *p++ != '-' ||
         s_digits(&p, 2, &d))
         return HG_EINVAL;
-    if (*p != 'T' && *p != 't' && *p != ' ')
-        return HG_EINVAL;
+    if (*p != 'T' && *p != 't' && *p != ' ') return HG_EINVAL;
     p++;
     if (s_digits(&p, 2, &h) || *p++ != ':' || s_digits(&p, 2, &mi) || *p++ != ':' ||
         s_digits(&p, 2, &s))
@@ -86,20 +83,17 @@ int hg_time_parse_rfc3339(const char *text, int64_t *ms)
     if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || s > 60)
         return HG_EINVAL;
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo == 2 && d == 29 && !leap)
-        return HG_EINVAL;
+    if (mo == 2 && d == 29 && !leap) return HG_EINVAL;
     int frac_ms = 0;
     if (*p == '.') {
         p++;
         int n = 0;
         while (isdigit((unsigned char) *p)) {
-            if (n < 3)
-                frac_ms = frac_ms * 10 + (*p - '0');
+            if (n < 3) frac_ms = frac_ms * 10 + (*p - '0');
             n++;
             p++;
         }
-        if (n == 0)
-            return HG_EINVAL;
+        if (n == 0) return HG_EINVAL;
         for (; n < 3; n++)
             frac_ms *= 10;
     }
@@ -115,8 +109,7 @@ int hg_time_parse_rfc3339(const char *text, int64_t *ms)
     } else {
         return HG_EINVAL;
     }
-    if (*p != '\0')
-        return HG_EINVAL;
+    if (*p != '\0') return HG_EINVAL;
     int64_t days = s_days_from_civil(y, mo, d);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + (s == 60 ? 59 : s) - offset_min * 60;
     *ms = secs * 1000 + frac_ms;
@@ -125,17 +118,14 @@ int hg_time_parse_rfc3339(const char *text, int64_t *ms)
 
 int hg_duration_parse_ms(const char *text, int64_t *ms)
 {
-    if (!text || !ms || !*text)
-        return HG_EINVAL;
+    if (!text || !ms || !*text) return HG_EINVAL;
     const char *p = text;
     double total_ms = 0;
     while (*p) {
-        if (!isdigit((unsigned char) *p) && *p != '.')
-            return HG_EINVAL;
+        if (!isdigit((unsigned char) *p) && *p != '.') return HG_EINVAL;
         char *end;
         double v = strtod(p, &end);
-        if (end == p)
-            return HG_EINVAL;
+        if (end == p) return HG_EINVAL;
         p = end;
         double unit;
         if (strncmp(p, "ms", 2) == 0) {
@@ -160,12 +150,10 @@ int hg_duration_parse_ms(const char *text, int64_t *ms)
             return HG_EINVAL;
         }
         total_ms += v * unit;
-        if (total_ms > 9.2e15)
-            return HG_ERANGE;
+        if (total_ms > 9.2e15) return HG_ERANGE;
     }
     int64_t r = (int64_t) total_ms;
-    if ((double) r < total_ms)
-        r++;
+    if ((double) r < total_ms) r++;
     *ms = r;
     return 0;
 }

@@ -180,11 +180,9 @@ static void s_send_revoke(s_cluster_t *self, const char *node, uint64_t job_id, 
  * gone). */
 static void s_job_unassign(s_cluster_t *self, s_job_t *job)
 {
-    if (!job->node[0])
-        return;
+    if (!job->node[0]) return;
     s_node_t *node = zhashx_lookup(self->nodes, job->node);
-    if (node && node->jobs > 0)
-        node->jobs--;
+    if (node && node->jobs > 0) node->jobs--;
     job->node[0] = '\0';
     self->placement_due = true;
 }
@@ -192,14 +190,12 @@ static void s_job_unassign(s_cluster_t *self, s_job_t *job)
 static bool s_node_allowed(s_job_t *job, const char *name)
 {
     json_t *pins = hg_job_pinned_nodes(job->json);
-    if (!pins || json_array_size(pins) == 0)
-        return true;
+    if (!pins || json_array_size(pins) == 0) return true;
     size_t i;
     json_t *v;
     json_array_foreach(pins, i, v)
     {
-        if (json_is_string(v) && streq(json_string_value(v), name))
-            return true;
+        if (json_is_string(v) && streq(json_string_value(v), name)) return true;
     }
     return false;
 }
@@ -209,10 +205,8 @@ static s_node_t *s_pick_node(s_cluster_t *self, s_job_t *job)
 {
     s_node_t *best = NULL;
     for (s_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes)) {
-        if (n->state != S_NODE_ACTIVE || !s_node_allowed(job, n->name))
-            continue;
-        if (!best || n->jobs < best->jobs)
-            best = n;
+        if (n->state != S_NODE_ACTIVE || !s_node_allowed(job, n->name)) continue;
+        if (!best || n->jobs < best->jobs) best = n;
     }
     return best;
 }
@@ -233,15 +227,12 @@ static void s_job_assign_to(s_cluster_t *self, s_job_t *job, s_node_t *node)
  * what they still hold before anything is handed out twice. */
 static void s_place(s_cluster_t *self)
 {
-    if (!self->placement_due)
-        return;
-    if (hg_mono_ms() - self->started_mono_ms < self->args->lease_ms + self->args->margin_ms)
-        return;
+    if (!self->placement_due) return;
+    if (hg_mono_ms() - self->started_mono_ms < self->args->lease_ms + self->args->margin_ms) return;
     self->placement_due = false;
     size_t placed = 0, waiting = 0;
     for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
-        if (job->node[0])
-            continue;
+        if (job->node[0]) continue;
         s_node_t *node = s_pick_node(self, job);
         if (!node) {
             waiting++;
@@ -263,14 +254,12 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms)
 {
     json_t *idv = json_object_get(json, "id");
     const char *status = json_string_value(json_object_get(json, "status"));
-    if (!json_is_integer(idv) || !status)
-        return HG_EINVAL;
+    if (!json_is_integer(idv) || !status) return HG_EINVAL;
     uint64_t id = (uint64_t) json_integer_value(idv);
     s_job_t *job = s_job_find(self, id);
     if (!streq(status, "active")) {
         if (job) {
-            if (job->node[0])
-                s_send_revoke(self, job->node, job->id, job->epoch);
+            if (job->node[0]) s_send_revoke(self, job->node, job->id, job->epoch);
             s_job_unassign(self, job);
             s_store_assign(self, job);
             char key[24];
@@ -310,8 +299,7 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms)
             s_send_assign(self, job);
             s_store_assign(self, job);
         } else {
-            if (node)
-                s_send_revoke(self, job->node, job->id, job->epoch);
+            if (node) s_send_revoke(self, job->node, job->id, job->epoch);
             s_job_unassign(self, job);
         }
     } else {
@@ -323,9 +311,11 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms)
 
 /* ----------------------------------------------------------- node events */
 
-static void s_node_lost(s_cluster_t *self, s_node_t *node, const char *why)
+/* A node is gone (lost: silent past its lease window; left: it said
+ * LEAVE): its jobs go to others at once, its runs in flight are closed. */
+static void s_node_gone(s_cluster_t *self, s_node_t *node, s_node_state_t state, const char *why)
 {
-    node->state = S_NODE_LOST;
+    node->state = state;
     size_t moved = 0;
     for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
         if (streq(job->node, node->name)) {
@@ -339,8 +329,7 @@ static void s_node_lost(s_cluster_t *self, s_node_t *node, const char *why)
      * replaces this one (same run id). */
     zlist_t *lost = zlist_new();
     for (s_inflight_t *f = zhashx_first(self->inflight); f; f = zhashx_next(self->inflight))
-        if (streq(f->node, node->name))
-            zlist_append(lost, (void *) zhashx_cursor(self->inflight));
+        if (streq(f->node, node->name)) zlist_append(lost, (void *) zhashx_cursor(self->inflight));
     size_t lost_n = zlist_size(lost);
     if (lost_n) {
         hg_store_batch_t *batch = calloc(1, sizeof *batch);
@@ -355,8 +344,8 @@ static void s_node_lost(s_cluster_t *self, s_node_t *node, const char *why)
                 runs[k].status = HG_RUN_LOST;
                 runs[k].finished_ms = hg_now_ms();
                 char text[512];
-                snprintf(text, sizeof text, "worker %s was lost (%s) while the run was in flight",
-                         node->name, why);
+                snprintf(text, sizeof text, "worker %s %s (%s) while the run was in flight",
+                         node->name, state == S_NODE_LOST ? "was lost" : "left", why);
                 runs[k].error = strdup(text);
                 k++;
             }
@@ -375,9 +364,10 @@ static void s_node_lost(s_cluster_t *self, s_node_t *node, const char *why)
             zhashx_delete(self->inflight, key);
     }
     zlist_destroy(&lost);
-    hg_warn("cluster: worker %s lost (%s); reassigning its %zu jobs, %zu runs in flight marked "
-            "lost",
-            node->name, why, moved, lost_n);
+    hg_log_write(state == S_NODE_LOST ? HG_LOG_WARN : HG_LOG_INFO,
+                 "cluster: worker %s %s (%s); reassigning its %zu jobs, %zu runs in flight "
+                 "marked lost",
+                 node->name, s_node_state_names[state], why, moved, lost_n);
     s_store_node(self, node);
     self->placement_due = true;
     s_place(self);
@@ -394,8 +384,7 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
     s_node_t *node = zhashx_lookup(self->nodes, name);
     if (!node) {
         node = calloc(1, sizeof *node);
-        if (!node)
-            return;
+        if (!node) return;
         snprintf(node->name, sizeof node->name, "%s", name);
         zhashx_insert(self->nodes, name, node);
     }
@@ -440,10 +429,8 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
             }
         }
         if (keep) {
-            if (hj->epoch > job->epoch)
-                job->epoch = hj->epoch;
-            if (hj->last_fire_ms > job->last_fire_ms)
-                job->last_fire_ms = hj->last_fire_ms;
+            if (hj->epoch > job->epoch) job->epoch = hj->epoch;
+            if (hj->last_fire_ms > job->last_fire_ms) job->last_fire_ms = hj->last_fire_ms;
             char key[24];
             snprintf(key, sizeof key, "%" PRIu64, job->id);
             zhashx_insert(held, key, job);
@@ -460,8 +447,7 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
         if (streq(job->node, name)) {
             char key[24];
             snprintf(key, sizeof key, "%" PRIu64, job->id);
-            if (!zhashx_lookup(held, key))
-                job->epoch++;
+            if (!zhashx_lookup(held, key)) job->epoch++;
             node->jobs++;
             s_send_assign(self, job);
             s_store_assign(self, job);
@@ -525,8 +511,7 @@ static void s_on_runs(s_cluster_t *self, const char *name, hg_msg_t **msgp)
             job->last_fire_ms = r->scheduled_ms;
     }
     hg_store_batch_t *batch = calloc(1, sizeof *batch);
-    if (!batch)
-        return;
+    if (!batch) return;
     snprintf(batch->node, sizeof batch->node, "%s", name);
     batch->msg = msg;
     *msgp = NULL;
@@ -537,8 +522,7 @@ static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
 {
     s_cluster_t *self = arg;
     zmsg_t *z = zmsg_recv(router);
-    if (!z)
-        return 0;
+    if (!z) return 0;
     zframe_t *id = zmsg_pop(z);
     zframe_t *body = zmsg_pop(z);
     char name[192] = "";
@@ -549,8 +533,7 @@ static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
     }
     hg_msg_t *msg = NULL;
     char detail[256] = "";
-    int rc = body ? hg_msg_decode(zframe_data(body), zframe_size(body), &msg, detail,
-                                  sizeof detail)
+    int rc = body ? hg_msg_decode(zframe_data(body), zframe_size(body), &msg, detail, sizeof detail)
                   : HG_ETRUNC;
     if (rc != 0 || zmsg_size(z) != 0) {
         self->decode_errors++;
@@ -571,6 +554,12 @@ static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
         case HG_MSG_RUN_FINISHED:
             s_on_runs(self, name, &msg);
             break;
+        case HG_MSG_LEAVE: {
+            s_node_t *node = zhashx_lookup(self->nodes, name);
+            if (node && node->state == S_NODE_ACTIVE)
+                s_node_gone(self, node, S_NODE_LEFT, "graceful leave");
+            break;
+        }
         case HG_MSG_ERROR:
             hg_warn("cluster: worker %s reports error %d: %s", name, msg->u.error.code,
                     msg->u.error.message);
@@ -594,8 +583,7 @@ static int s_on_store(zloop_t *loop, zsock_t *sock, void *arg)
     s_cluster_t *self = arg;
     char *cmd = NULL;
     void *ptr = NULL;
-    if (zsock_recv(sock, "sp", &cmd, &ptr) != 0)
-        return 0;
+    if (zsock_recv(sock, "sp", &cmd, &ptr) != 0) return 0;
     if (cmd && streq(cmd, "DONE") && ptr) {
         hg_store_batch_t *batch = ptr;
         hg_msg_t *m = batch->msg;
@@ -626,12 +614,12 @@ static json_t *s_nodes_json(s_cluster_t *self)
         char ts[40];
         hg_time_format_ms(n->last_hb_wall_ms, ts, sizeof ts);
         json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:O, s:i, s:s, s:s, s:i, s:i, s:i}", "name", n->name,
-                           "state", s_node_state_names[n->state], "labels",
-                           n->labels ? n->labels : json_object(), "capacity", (json_int_t) n->capacity,
-                           "version", n->version, "last_heartbeat", ts, "jobs",
-                           (json_int_t) n->jobs, "running", (json_int_t) n->running, "unacked",
-                           (json_int_t) n->unacked));
+            arr,
+            json_pack("{s:s, s:s, s:O, s:i, s:s, s:s, s:i, s:i, s:i}", "name", n->name, "state",
+                      s_node_state_names[n->state], "labels", n->labels ? n->labels : json_object(),
+                      "capacity", (json_int_t) n->capacity, "version", n->version, "last_heartbeat",
+                      ts, "jobs", (json_int_t) n->jobs, "running", (json_int_t) n->running,
+                      "unacked", (json_int_t) n->unacked));
     }
     return arr;
 }
@@ -640,8 +628,7 @@ static int s_on_api(zloop_t *loop, zsock_t *sock, void *arg)
 {
     s_cluster_t *self = arg;
     zmsg_t *req = zmsg_recv(sock);
-    if (!req)
-        return 0;
+    if (!req) return 0;
     zframe_t *id = zmsg_pop(req);
     zframe_t *empty = zmsg_pop(req);
     char *cmd = zmsg_popstr(req);
@@ -668,8 +655,7 @@ static int s_on_api(zloop_t *loop, zsock_t *sock, void *arg)
             zmsg_addstr(rep, job ? job->node : "");
         } else {
             if (job) {
-                if (job->node[0])
-                    s_send_revoke(self, job->node, job->id, job->epoch);
+                if (job->node[0]) s_send_revoke(self, job->node, job->id, job->epoch);
                 s_job_unassign(self, job);
                 s_store_assign(self, job);
                 char key[24];
@@ -753,7 +739,7 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
         if (n->state == S_NODE_ACTIVE && now - n->last_hb_mono_ms > window) {
             char why[96];
             snprintf(why, sizeof why, "silent for %lld ms", (long long) (now - n->last_hb_mono_ms));
-            s_node_lost(self, n, why);
+            s_node_gone(self, n, S_NODE_LOST, why);
             break; /* the hash was iterated inside; resume next tick */
         }
     }
@@ -857,8 +843,7 @@ struct hg_cluster_client {
 hg_cluster_client_t *hg_cluster_client_new(void)
 {
     hg_cluster_client_t *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
+    if (!c) return NULL;
     c->req = zsock_new_req(HG_CLUSTER_CLIENT_ENDPOINT);
     if (!c->req) {
         free(c);
@@ -908,8 +893,7 @@ static zmsg_t *s_call(hg_cluster_client_t *c, zmsg_t *req, int *rc)
 int hg_cluster_job_upsert(hg_cluster_client_t *c, json_t *job)
 {
     char *text = json_dumps(job, JSON_COMPACT);
-    if (!text)
-        return HG_ENOMEM;
+    if (!text) return HG_ENOMEM;
     zmsg_t *req = zmsg_new();
     zmsg_addstr(req, "UPSERT");
     zmsg_addstr(req, text);

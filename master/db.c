@@ -25,8 +25,8 @@ MYSQL *hg_db_connect(const hg_db_params_t *p, char *err, size_t err_size)
     mysql_options(conn, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
     const char *host = (p->host && *p->host) ? p->host : NULL;
     const char *sock = (p->socket && *p->socket) ? p->socket : NULL;
-    if (!mysql_real_connect(conn, host, p->user, p->password, p->database,
-                            (unsigned int) p->port, sock, CLIENT_MULTI_RESULTS)) {
+    if (!mysql_real_connect(conn, host, p->user, p->password, p->database, (unsigned int) p->port,
+                            sock, CLIENT_MULTI_RESULTS)) {
         snprintf(err, err_size, "cannot connect to MySQL at %s:%d as %s (database %s): %s",
                  host ? host : (sock ? sock : "localhost"), p->port, p->user, p->database,
                  mysql_error(conn));
@@ -120,8 +120,7 @@ static int s_exec(MYSQL *conn, const char *sql, char *err, size_t err_size)
     /* Drain any result so the connection stays usable. */
     do {
         MYSQL_RES *res = mysql_store_result(conn);
-        if (res)
-            mysql_free_result(res);
+        if (res) mysql_free_result(res);
     } while (mysql_next_result(conn) == 0);
     return 0;
 }
@@ -129,8 +128,7 @@ static int s_exec(MYSQL *conn, const char *sql, char *err, size_t err_size)
 static char *s_read_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
+    if (!f) return NULL;
     fseek(f, 0, SEEK_END);
     long size = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -139,8 +137,7 @@ static char *s_read_file(const char *path)
         free(buf);
         buf = NULL;
     }
-    if (buf)
-        buf[size] = '\0';
+    if (buf) buf[size] = '\0';
     fclose(f);
     return buf;
 }
@@ -161,8 +158,7 @@ static int s_apply_file(MYSQL *conn, const char *path, char *err, size_t err_siz
         size_t len = next ? (size_t) (next - line) : strlen(line);
         if (len >= 1 && line[0] == ';' && (len == 1 || (len == 2 && line[1] == '\r'))) {
             *line = '\0';
-            if (strspn(stmt, " \t\r\n") != strlen(stmt))
-                rc = s_exec(conn, stmt, err, err_size);
+            if (strspn(stmt, " \t\r\n") != strlen(stmt)) rc = s_exec(conn, stmt, err, err_size);
             stmt = next ? next + 1 : line + len;
         }
         line = next ? next + 1 : NULL;
@@ -181,8 +177,7 @@ static int s_apply_file(MYSQL *conn, const char *path, char *err, size_t err_siz
                 break;
             }
         }
-        if (!only_comments)
-            rc = s_exec(conn, stmt, err, err_size);
+        if (!only_comments) rc = s_exec(conn, stmt, err, err_size);
     }
     free(text);
     return rc;
@@ -215,8 +210,7 @@ int hg_db_migrate(MYSQL *conn, const char *schema_dir, char *err, size_t err_siz
 
     /* Several masters may start together: one migrates at a time. */
     int rc = s_exec(conn, "DO GET_LOCK('hourglass.migrate', 60)", err, err_size);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     rc = s_exec(conn,
                 "CREATE TABLE IF NOT EXISTS schema_version (version INT NOT NULL PRIMARY KEY,"
                 " name VARCHAR(255) NOT NULL, applied_at DATETIME(3) NOT NULL"
@@ -231,8 +225,7 @@ int hg_db_migrate(MYSQL *conn, const char *schema_dir, char *err, size_t err_siz
             MYSQL_RES *res = mysql_store_result(conn);
             MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
             current = row && row[0] ? atoi(row[0]) : 0;
-            if (res)
-                mysql_free_result(res);
+            if (res) mysql_free_result(res);
         }
     }
     if (rc == 0 && current > known) {
@@ -243,8 +236,7 @@ int hg_db_migrate(MYSQL *conn, const char *schema_dir, char *err, size_t err_siz
         rc = HG_ESCHEMA;
     }
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (list[i].version <= current)
-            continue;
+        if (list[i].version <= current) continue;
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", schema_dir, list[i].name);
         char msg[512] = "";
@@ -253,9 +245,8 @@ int hg_db_migrate(MYSQL *conn, const char *schema_dir, char *err, size_t err_siz
             snprintf(err, err_size, "migration %s failed: %s", list[i].name, msg);
             break;
         }
-        MYSQL_STMT *st =
-            hg_db_prepare(conn, "INSERT INTO schema_version (version, name) VALUES (?, ?)", err,
-                          err_size);
+        MYSQL_STMT *st = hg_db_prepare(
+            conn, "INSERT INTO schema_version (version, name) VALUES (?, ?)", err, err_size);
         if (!st) {
             rc = HG_EDB;
             break;

@@ -55,8 +55,9 @@ int main(int argc, char **argv)
     }
     int level = hg_log_level_parse(hg_config_str(cfg, "log.level"));
     if (level < 0) {
-        fprintf(stderr, "hourglass-master: log.level: \"%s\" is not one of debug, info, warn, "
-                        "error\n",
+        fprintf(stderr,
+                "hourglass-master: log.level: \"%s\" is not one of debug, info, warn, "
+                "error\n",
                 hg_config_str(cfg, "log.level"));
         return 2;
     }
@@ -80,8 +81,7 @@ int main(int argc, char **argv)
     int64_t deadline = hg_mono_ms() + hg_config_int(cfg, "mysql.wait");
     for (;;) {
         conn = hg_db_connect(&db, err, sizeof err);
-        if (conn || hg_mono_ms() >= deadline)
-            break;
+        if (conn || hg_mono_ms() >= deadline) break;
         hg_warn("%s; retrying", err);
         sleep(1);
     }
@@ -113,8 +113,7 @@ int main(int argc, char **argv)
         while (res && (row = mysql_fetch_row(res)))
             if (row[0] && row[1])
                 json_object_set_new(last_fires, row[0], json_integer(strtoll(row[1], NULL, 10)));
-        if (res)
-            mysql_free_result(res);
+        if (res) mysql_free_result(res);
     } else {
         hg_warn("cannot read last fire times: %s", mysql_error(conn));
     }
@@ -136,8 +135,8 @@ int main(int argc, char **argv)
         zactor_destroy(&cluster);
         return 1;
     }
-    hg_api_t *api = hg_api_start(hg_config_str(cfg, "api.bind"), (int) hg_config_int(cfg, "api.port"),
-                                 &db, err, sizeof err);
+    hg_api_t *api = hg_api_start(hg_config_str(cfg, "api.bind"),
+                                 (int) hg_config_int(cfg, "api.port"), &db, err, sizeof err);
     if (!api) {
         hg_error("REST API: %s", err);
         zactor_destroy(&cluster);

@@ -17,41 +17,41 @@ typedef enum { S_OP_RUNS, S_OP_NODE, S_OP_ASSIGN, S_OP_UNASSIGN } s_op_kind_t;
 
 /* One queued write, kept in arrival order. */
 typedef struct {
-    s_op_kind_t kind;         /* what to write */
-    hg_store_batch_t *batch;  /* S_OP_RUNS: records (owned until DONE) */
-    char node[192];           /* NODE / ASSIGN: node name */
-    char state[16];           /* NODE: state */
-    char *labels;             /* NODE: labels as JSON (owned) */
-    uint32_t capacity;        /* NODE: capacity */
-    char version[32];         /* NODE: software version */
-    uint64_t job_id;          /* ASSIGN / UNASSIGN */
-    uint64_t epoch;           /* ASSIGN */
+    s_op_kind_t kind;        /* what to write */
+    hg_store_batch_t *batch; /* S_OP_RUNS: records (owned until DONE) */
+    char node[192];          /* NODE / ASSIGN: node name */
+    char state[16];          /* NODE: state */
+    char *labels;            /* NODE: labels as JSON (owned) */
+    uint32_t capacity;       /* NODE: capacity */
+    char version[32];        /* NODE: software version */
+    uint64_t job_id;         /* ASSIGN / UNASSIGN */
+    uint64_t epoch;          /* ASSIGN */
 } s_op_t;
 
 /* Storage behind the bind array of one row. */
 typedef struct {
-    MYSQL_TIME sched, start, finish;    /* times */
-    unsigned long len[S_COLS];          /* lengths of string columns */
-    my_bool null[S_COLS];               /* NULL flags */
-    unsigned long long job_id, epoch;   /* integers */
-    int http_status, exit_code;         /* results */
-    unsigned int attempt;               /* attempt */
+    MYSQL_TIME sched, start, finish;  /* times */
+    unsigned long len[S_COLS];        /* lengths of string columns */
+    my_bool null[S_COLS];             /* NULL flags */
+    unsigned long long job_id, epoch; /* integers */
+    int http_status, exit_code;       /* results */
+    unsigned int attempt;             /* attempt */
 } s_row_t;
 
 typedef struct {
-    const hg_db_params_t *params;    /* connection settings */
-    MYSQL *conn;                     /* NULL while down */
-    MYSQL_STMT *runs_st[S_NCHUNKS];  /* multi-row upserts, by s_chunks */
-    zlist_t *ops;                    /* queued s_op_t, in order */
-    size_t queued_records;           /* run records in ops */
-    bool down;                       /* last attempt failed; wait for the retry timer */
-    int retry_ms;                    /* current back-off */
-    int retry_timer;                 /* zloop timer id, -1 when none */
-    int64_t down_since_ms;           /* when the outage began */
-    uint64_t records, transactions;  /* committed since the last report */
-    uint64_t largest;                /* largest batch since the last report */
-    zsock_t *pipe;                   /* to the owner */
-    zloop_t *loop;                   /* our reactor */
+    const hg_db_params_t *params;   /* connection settings */
+    MYSQL *conn;                    /* NULL while down */
+    MYSQL_STMT *runs_st[S_NCHUNKS]; /* multi-row upserts, by s_chunks */
+    zlist_t *ops;                   /* queued s_op_t, in order */
+    size_t queued_records;          /* run records in ops */
+    bool down;                      /* last attempt failed; wait for the retry timer */
+    int retry_ms;                   /* current back-off */
+    int retry_timer;                /* zloop timer id, -1 when none */
+    int64_t down_since_ms;          /* when the outage began */
+    uint64_t records, transactions; /* committed since the last report */
+    uint64_t largest;               /* largest batch since the last report */
+    zsock_t *pipe;                  /* to the owner */
+    zloop_t *loop;                  /* our reactor */
 } s_store_t;
 
 void hg_store_batch_destroy(hg_store_batch_t **p)
@@ -76,8 +76,7 @@ static void s_op_destroy(s_op_t **p)
 static void s_disconnect(s_store_t *self)
 {
     for (int i = 0; i < S_NCHUNKS; i++) {
-        if (self->runs_st[i])
-            mysql_stmt_close(self->runs_st[i]);
+        if (self->runs_st[i]) mysql_stmt_close(self->runs_st[i]);
         self->runs_st[i] = NULL;
     }
     hg_db_close(&self->conn);
@@ -103,8 +102,7 @@ static char *s_runs_sql(int rows)
         " status = IF(VALUES(status) = 'running', status, VALUES(status))";
     size_t size = sizeof head + (size_t) rows * (sizeof row + 1) + sizeof tail;
     char *sql = malloc(size);
-    if (!sql)
-        return NULL;
+    if (!sql) return NULL;
     char *p = sql;
     p += sprintf(p, "%s", head);
     for (int i = 0; i < rows; i++)
@@ -115,8 +113,7 @@ static char *s_runs_sql(int rows)
 
 static int s_connect(s_store_t *self)
 {
-    if (self->conn)
-        return 0;
+    if (self->conn) return 0;
     char err[512];
     self->conn = hg_db_connect(self->params, err, sizeof err);
     if (!self->conn) {
@@ -152,8 +149,7 @@ static void s_bind_time(MYSQL_BIND *b, MYSQL_TIME *t, int64_t ms, my_bool *null)
 {
     b->buffer_type = MYSQL_TYPE_DATETIME;
     *null = ms <= 0;
-    if (ms > 0)
-        hg_db_time_from_ms(ms, t);
+    if (ms > 0) hg_db_time_from_ms(ms, t);
     b->buffer = t;
     b->is_null = null;
 }
@@ -230,8 +226,8 @@ static int s_exec_chunk(s_store_t *self, int ci, const s_rec_t *recs, MYSQL_BIND
 
 /* Write every record of ops[0..count) (all S_OP_RUNS) in one transaction.
  * Returns 0 or the MySQL error number. */
-static unsigned s_write_runs(s_store_t *self, s_op_t **ops, size_t count, size_t records,
-                             char *err, size_t err_size)
+static unsigned s_write_runs(s_store_t *self, s_op_t **ops, size_t count, size_t records, char *err,
+                             size_t err_size)
 {
     s_rec_t *recs = malloc(sizeof *recs * records);
     MYSQL_BIND *binds = malloc(sizeof *binds * (size_t) s_chunks[0] * S_COLS);
@@ -268,10 +264,8 @@ static unsigned s_write_runs(s_store_t *self, s_op_t **ops, size_t count, size_t
         snprintf(err, err_size, "commit: %s", mysql_error(self->conn));
         rc = mysql_errno(self->conn);
     }
-    if (rc != 0 && self->conn)
-        mysql_rollback(self->conn);
-    if (self->conn)
-        mysql_autocommit(self->conn, 1);
+    if (rc != 0 && self->conn) mysql_rollback(self->conn);
+    if (self->conn) mysql_autocommit(self->conn, 1);
 done:
     free(recs);
     free(binds);
@@ -326,8 +320,7 @@ static unsigned s_write_fact(s_store_t *self, s_op_t *op, char *err, size_t err_
         b[0].buffer = &job_id;
     }
     MYSQL_STMT *st = hg_db_prepare(self->conn, sql, err, err_size);
-    if (!st)
-        return mysql_errno(self->conn) ? mysql_errno(self->conn) : 1;
+    if (!st) return mysql_errno(self->conn) ? mysql_errno(self->conn) : 1;
     unsigned rc = 0;
     if (mysql_stmt_bind_param(st, b) != 0 || mysql_stmt_execute(st) != 0) {
         snprintf(err, err_size, "%s", mysql_stmt_error(st));
@@ -342,8 +335,7 @@ static int s_on_retry(zloop_t *loop, int timer_id, void *arg);
 static void s_schedule_retry(s_store_t *self)
 {
     self->down = true;
-    if (!self->down_since_ms)
-        self->down_since_ms = hg_now_ms();
+    if (!self->down_since_ms) self->down_since_ms = hg_now_ms();
     self->retry_ms = self->retry_ms ? (self->retry_ms * 2 > 2000 ? 2000 : self->retry_ms * 2) : 100;
     if (self->retry_timer < 0)
         self->retry_timer = zloop_timer(self->loop, (size_t) self->retry_ms, 1, s_on_retry, self);
@@ -354,8 +346,7 @@ static void s_schedule_retry(s_store_t *self)
  * committed. */
 static void s_flush(s_store_t *self)
 {
-    if (zlist_size(self->ops) == 0 || self->down)
-        return;
+    if (zlist_size(self->ops) == 0 || self->down) return;
     if (s_connect(self) != 0) {
         s_schedule_retry(self);
         return;
@@ -371,8 +362,7 @@ static void s_flush(s_store_t *self)
                 s_schedule_retry(self);
                 return;
             }
-            if (rc)
-                hg_error("store: cannot record cluster state for %s: %s", first->node, err);
+            if (rc) hg_error("store: cannot record cluster state for %s: %s", first->node, err);
             zlist_pop(self->ops);
             s_op_destroy(&first);
             continue;
@@ -383,8 +373,7 @@ static void s_flush(s_store_t *self)
         for (s_op_t *op = zlist_first(self->ops); op && op->kind == S_OP_RUNS && count < 1024;
              op = zlist_next(self->ops)) {
             size_t n = op->batch->msg->u.runs.runs_n;
-            if (count > 0 && records + n > HG_STORE_MAX_BATCH)
-                break;
+            if (count > 0 && records + n > HG_STORE_MAX_BATCH) break;
             group[count++] = op;
             records += n;
         }
@@ -399,13 +388,12 @@ static void s_flush(s_store_t *self)
         if (rc) {
             /* A record the server refuses is not going to be accepted on a
              * retry either: log it precisely and let the rest through. */
-            hg_error("store: MySQL refused a batch of %zu run records (error %u: %s)", records,
-                     rc, err);
+            hg_error("store: MySQL refused a batch of %zu run records (error %u: %s)", records, rc,
+                     err);
         } else {
             self->records += records;
             self->transactions++;
-            if (records > self->largest)
-                self->largest = records;
+            if (records > self->largest) self->largest = records;
         }
         for (size_t i = 0; i < count; i++) {
             s_op_t *op = zlist_pop(self->ops);
@@ -454,8 +442,7 @@ static int s_on_report(zloop_t *loop, int timer_id, void *arg)
 static int s_handle_command(s_store_t *self)
 {
     zmsg_t *msg = zmsg_recv(self->pipe);
-    if (!msg)
-        return -1;
+    if (!msg) return -1;
     char *cmd = zmsg_popstr(msg);
     int rc = 0;
     s_op_t *op = NULL;
@@ -463,9 +450,8 @@ static int s_handle_command(s_store_t *self)
         rc = -1;
     } else if (streq(cmd, "RUNS")) {
         zframe_t *f = zmsg_pop(msg);
-        hg_store_batch_t *batch = f && zframe_size(f) == sizeof(void *)
-                                      ? *(hg_store_batch_t **) zframe_data(f)
-                                      : NULL;
+        hg_store_batch_t *batch =
+            f && zframe_size(f) == sizeof(void *) ? *(hg_store_batch_t **) zframe_data(f) : NULL;
         zframe_destroy(&f);
         if (batch) {
             op = calloc(1, sizeof *op);
@@ -498,8 +484,7 @@ static int s_handle_command(s_store_t *self)
         zstr_free(&node);
         zstr_free(&epoch);
     }
-    if (op)
-        zlist_append(self->ops, op);
+    if (op) zlist_append(self->ops, op);
     zstr_free(&cmd);
     zmsg_destroy(&msg);
     return rc;
@@ -508,13 +493,11 @@ static int s_handle_command(s_store_t *self)
 static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
 {
     s_store_t *self = arg;
-    if (s_handle_command(self) < 0)
-        return -1;
+    if (s_handle_command(self) < 0) return -1;
     /* Take whatever else is already waiting, so that a busy cluster gets
      * large batches and a quiet one gets its single record written now. */
     while (self->queued_records < HG_STORE_MAX_BATCH && (zsock_events(pipe) & ZMQ_POLLIN))
-        if (s_handle_command(self) < 0)
-            return -1;
+        if (s_handle_command(self) < 0) return -1;
     s_flush(self);
     return 0;
 }

@@ -18,9 +18,9 @@
 #include <czmq.h>
 #include <inttypes.h>
 
-#define S_HB_RING 256 /* heartbeats remembered for echo matching */
+#define S_HB_RING      256  /* heartbeats remembered for echo matching */
 #define S_RESEND_BATCH 1000 /* run records per message when resending */
-#define S_MISFIRE_CAP 1000 /* fire_all catches up at most this many times at once */
+#define S_MISFIRE_CAP  1000 /* fire_all catches up at most this many times at once */
 
 typedef struct {
     hg_assign_t spec;     /* what the master assigned (owned) */
@@ -34,36 +34,38 @@ typedef struct {
 
 /* A run record the master has not acknowledged. */
 typedef struct {
-    hg_run_t run;  /* the finished record (owned) */
-    void *handle;  /* its place in the unacked list */
+    hg_run_t run; /* the finished record (owned) */
+    void *handle; /* its place in the unacked list */
 } s_record_t;
 
 typedef struct {
     const hg_agent_config_t *cfg; /* settings */
-    zsock_t *dealer;             /* to the master */
-    zactor_t *http;              /* HTTP executor */
-    zhashx_t *jobs;              /* job id text -> s_job_t */
-    s_job_t **heap;              /* timer heap, earliest next_ms first */
-    size_t heap_n, heap_cap;     /* heap size and capacity */
-    uint64_t seq;                /* our message sequence */
-    uint64_t hb_seq[S_HB_RING];  /* heartbeat seq in each ring slot */
-    int64_t hb_sent[S_HB_RING];  /* monotonic send time of that heartbeat */
-    int64_t lease_until;         /* monotonic ms; no firing at or after it */
-    bool welcomed;               /* WELCOME received on this session */
-    int64_t heartbeat_ms;        /* interval in force */
-    int64_t lease_ms;            /* lease in force */
-    int64_t next_hb;             /* monotonic time of the next heartbeat */
-    int64_t next_hello;          /* monotonic time of the next HELLO while not welcomed */
-    int64_t last_rx;             /* monotonic time of the last message from the master */
-    bool lease_warned;           /* "lease expired" logged for this outage */
-    zlistx_t *unacked;           /* s_record_t, oldest first */
-    zhashx_t *unacked_ids;       /* run id text -> s_record_t */
-    uint32_t running;            /* runs in flight */
-    hg_run_t *out_started;       /* RUN_STARTED records waiting to be sent */
+    zsock_t *dealer;              /* to the master */
+    zactor_t *http;               /* HTTP executor */
+    zhashx_t *jobs;               /* job id text -> s_job_t */
+    s_job_t **heap;               /* timer heap, earliest next_ms first */
+    size_t heap_n, heap_cap;      /* heap size and capacity */
+    uint64_t seq;                 /* our message sequence */
+    uint64_t hb_seq[S_HB_RING];   /* heartbeat seq in each ring slot */
+    int64_t hb_sent[S_HB_RING];   /* monotonic send time of that heartbeat */
+    int64_t lease_until;          /* monotonic ms; no firing at or after it */
+    bool welcomed;                /* WELCOME received on this session */
+    int64_t heartbeat_ms;         /* interval in force */
+    int64_t lease_ms;             /* lease in force */
+    int64_t next_hb;              /* monotonic time of the next heartbeat */
+    int64_t next_hello;           /* monotonic time of the next HELLO while not welcomed */
+    int64_t last_rx;              /* monotonic time of the last message from the master */
+    bool lease_warned;            /* "lease expired" logged for this outage */
+    zlistx_t *unacked;            /* s_record_t, oldest first */
+    zhashx_t *unacked_ids;        /* run id text -> s_record_t */
+    uint32_t running;             /* runs in flight */
+    hg_run_t *out_started;        /* RUN_STARTED records waiting to be sent */
     size_t out_started_n, out_started_cap;
-    hg_run_t *out_finished;      /* RUN_FINISHED records waiting to be sent */
+    hg_run_t *out_finished; /* RUN_FINISHED records waiting to be sent */
     size_t out_finished_n, out_finished_cap;
     uint64_t fired, dropped_fires; /* counters for the log */
+    bool leaving;                  /* SIGTERM seen: no new fires, finishing up */
+    int64_t leave_deadline;        /* monotonic ms: leave even if runs are still going */
 } s_agent_t;
 
 /* ------------------------------------------------------------ timer heap */
@@ -86,8 +88,7 @@ static void s_heap_up(s_agent_t *self, size_t i)
 {
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!s_heap_less(self->heap[i], self->heap[parent]))
-            break;
+        if (!s_heap_less(self->heap[i], self->heap[parent])) break;
         s_heap_swap(self, i, parent);
         i = parent;
     }
@@ -97,12 +98,9 @@ static void s_heap_down(s_agent_t *self, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < self->heap_n && s_heap_less(self->heap[l], self->heap[m]))
-            m = l;
-        if (r < self->heap_n && s_heap_less(self->heap[r], self->heap[m]))
-            m = r;
-        if (m == i)
-            break;
+        if (l < self->heap_n && s_heap_less(self->heap[l], self->heap[m])) m = l;
+        if (r < self->heap_n && s_heap_less(self->heap[r], self->heap[m])) m = r;
+        if (m == i) break;
         s_heap_swap(self, i, m);
         i = m;
     }
@@ -111,8 +109,7 @@ static void s_heap_down(s_agent_t *self, size_t i)
 static void s_heap_remove(s_agent_t *self, s_job_t *job)
 {
     size_t i = job->heap_index;
-    if (i == SIZE_MAX)
-        return;
+    if (i == SIZE_MAX) return;
     self->heap_n--;
     if (i != self->heap_n) {
         self->heap[i] = self->heap[self->heap_n];
@@ -135,8 +132,7 @@ static void s_heap_update(s_agent_t *self, s_job_t *job)
         if (self->heap_n == self->heap_cap) {
             size_t cap = self->heap_cap ? self->heap_cap * 2 : 64;
             s_job_t **h = realloc(self->heap, cap * sizeof *h);
-            if (!h)
-                return;
+            if (!h) return;
             self->heap = h;
             self->heap_cap = cap;
         }
@@ -230,15 +226,13 @@ static int s_queue(hg_run_t **arr, size_t *n, size_t *cap, const hg_run_t *run, 
     if (*n == *cap) {
         size_t c = *cap ? *cap * 2 : 64;
         hg_run_t *a = realloc(*arr, c * sizeof *a);
-        if (!a)
-            return HG_ENOMEM;
+        if (!a) return HG_ENOMEM;
         *arr = a;
         *cap = c;
     }
     if (deep) {
         memset(&(*arr)[*n], 0, sizeof **arr);
-        if (hg_run_copy(&(*arr)[*n], run) != 0)
-            return HG_ENOMEM;
+        if (hg_run_copy(&(*arr)[*n], run) != 0) return HG_ENOMEM;
     } else {
         (*arr)[*n] = *run; /* shallow: members stay owned by the unacked record */
     }
@@ -250,13 +244,11 @@ static int s_queue(hg_run_t **arr, size_t *n, size_t *cap, const hg_run_t *run, 
 static void s_resend_unacked(s_agent_t *self)
 {
     size_t total = zlistx_size(self->unacked);
-    if (!total)
-        return;
+    if (!total) return;
     for (s_record_t *rec = zlistx_first(self->unacked); rec; rec = zlistx_next(self->unacked)) {
         s_queue(&self->out_finished, &self->out_finished_n, &self->out_finished_cap, &rec->run,
                 false);
-        if (self->out_finished_n == S_RESEND_BATCH)
-            s_flush_records(self);
+        if (self->out_finished_n == S_RESEND_BATCH) s_flush_records(self);
     }
     s_flush_records(self);
     hg_info("resent %zu unacknowledged run records", total);
@@ -285,8 +277,7 @@ static void s_record_finished(s_agent_t *self, hg_run_t *run)
         free(old);
     }
     s_record_t *rec = calloc(1, sizeof *rec);
-    if (!rec)
-        return;
+    if (!rec) return;
     rec->run = *run; /* take ownership of the members */
     memset(run, 0, sizeof *run);
     char id[40];
@@ -355,8 +346,7 @@ static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, con
  * back, its misfire policy decides what the gap costs. */
 static void s_fire_due(s_agent_t *self)
 {
-    if (!s_lease_valid(self))
-        return;
+    if (!s_lease_valid(self) || self->leaving) return;
     int64_t now = hg_now_ms();
     while (self->heap_n > 0 && self->heap[0]->next_ms <= now) {
         s_job_t *job = self->heap[0];
@@ -374,15 +364,14 @@ static void s_fire_due(s_agent_t *self)
             int64_t fires[S_MISFIRE_CAP];
             int64_t next = HG_SCHED_NEVER;
             int64_t last = job->last_fire_ms ? job->last_fire_ms : due - 1;
-            size_t n = hg_misfire_plan(job->sched, job->misfire, last, now,
-                                       self->cfg->misfire_threshold_ms, fires, S_MISFIRE_CAP,
-                                       &next);
+            size_t n =
+                hg_misfire_plan(job->sched, job->misfire, last, now,
+                                self->cfg->misfire_threshold_ms, fires, S_MISFIRE_CAP, &next);
             for (size_t i = 0; i < n; i++) {
                 s_start_run(self, job, fires[i], "misfire", NULL, 0);
                 job->last_fire_ms = fires[i];
             }
-            if (n == 0)
-                self->dropped_fires++;
+            if (n == 0) self->dropped_fires++;
             hg_info("job %s: %lld ms late, misfire policy %s fired %zu run(s)", job->spec.name,
                     (long long) (now - due), hg_misfire_name(job->misfire), n);
             /* Never fire the same scheduled time twice. */
@@ -397,24 +386,20 @@ static void s_fire_due(s_agent_t *self)
 static void s_on_http_done(s_agent_t *self)
 {
     void *ptr = NULL;
-    if (zsock_recv(zactor_sock(self->http), "p", &ptr) != 0 || !ptr)
-        return;
+    if (zsock_recv(zactor_sock(self->http), "p", &ptr) != 0 || !ptr) return;
     hg_http_task_t *task = ptr;
     char key[24];
     snprintf(key, sizeof key, "%" PRIu64, task->run.job_id);
     s_job_t *job = zhashx_lookup(self->jobs, key);
-    if (job && job->running)
-        job->running--;
+    if (job && job->running) job->running--;
     if (job && job->running == 0 && hg_sched_is_fixed_delay(job->sched) &&
         job->next_ms == HG_SCHED_NEVER) {
         int64_t finished = task->run.finished_ms ? task->run.finished_ms : hg_now_ms();
         job->next_ms = hg_sched_next(job->sched, finished);
         s_heap_update(self, job);
     }
-    if (self->running)
-        self->running--;
-    if (!task->run.finished_ms)
-        task->run.finished_ms = hg_now_ms();
+    if (self->running) self->running--;
+    if (!task->run.finished_ms) task->run.finished_ms = hg_now_ms();
     s_record_finished(self, &task->run);
     hg_http_task_destroy(&task);
 }
@@ -461,8 +446,7 @@ static void s_on_assign(s_agent_t *self, hg_assign_t *a)
         msg.u.error.code = HG_ESCHEDULE;
         msg.u.error.message = text;
         s_send(self, &msg);
-        if (job)
-            s_drop_job(self, job);
+        if (job) s_drop_job(self, job);
         return;
     }
     bool is_new = job == NULL;
@@ -484,8 +468,7 @@ static void s_on_assign(s_agent_t *self, hg_assign_t *a)
     job->sched = sched;
     int policy = hg_misfire_parse(job->spec.misfire);
     job->misfire = policy < 0 ? HG_MISFIRE_FIRE_ONCE : (hg_misfire_t) policy;
-    if (job->spec.last_fire_ms > job->last_fire_ms)
-        job->last_fire_ms = job->spec.last_fire_ms;
+    if (job->spec.last_fire_ms > job->last_fire_ms) job->last_fire_ms = job->spec.last_fire_ms;
     /* Continue from the last fire anyone made (the gap is then a misfire),
      * or, for a job never fired, from now. */
     int64_t from = job->last_fire_ms ? job->last_fire_ms : hg_now_ms();
@@ -501,8 +484,7 @@ static void s_on_revoke(s_agent_t *self, hg_revoke_t *r)
     char key[24];
     snprintf(key, sizeof key, "%" PRIu64, r->job_id);
     s_job_t *job = zhashx_lookup(self->jobs, key);
-    if (!job)
-        return;
+    if (!job) return;
     if (r->epoch < job->spec.epoch) {
         hg_debug("ignoring REVOKE of an older epoch of job %s", job->spec.name);
         return;
@@ -520,8 +502,11 @@ static void s_on_trigger(s_agent_t *self, hg_trigger_t *t)
         hg_warn("TRIGGER for job %" PRIu64 " that this worker does not hold", t->job_id);
         return;
     }
-    s_start_run(self, job, hg_now_ms(), t->reason ? t->reason : "manual", t->params,
-                t->params_n);
+    if (self->leaving) {
+        hg_warn("TRIGGER for job %s ignored: this worker is leaving", job->spec.name);
+        return;
+    }
+    s_start_run(self, job, hg_now_ms(), t->reason ? t->reason : "manual", t->params, t->params_n);
 }
 
 static void s_on_ack(s_agent_t *self, hg_ack_t *ack)
@@ -530,8 +515,7 @@ static void s_on_ack(s_agent_t *self, hg_ack_t *ack)
         char id[40];
         hg_runid_format(ack->run_ids[i], id);
         s_record_t *rec = zhashx_lookup(self->unacked_ids, id);
-        if (!rec)
-            continue;
+        if (!rec) continue;
         zhashx_delete(self->unacked_ids, id);
         zlistx_delete(self->unacked, rec->handle);
         hg_run_clear(&rec->run);
@@ -542,8 +526,7 @@ static void s_on_ack(s_agent_t *self, hg_ack_t *ack)
 static void s_on_master(s_agent_t *self)
 {
     zframe_t *f = zframe_recv(self->dealer);
-    if (!f)
-        return;
+    if (!f) return;
     hg_msg_t *msg = NULL;
     char detail[256] = "";
     int rc = hg_msg_decode(zframe_data(f), zframe_size(f), &msg, detail, sizeof detail);
@@ -556,10 +539,8 @@ static void s_on_master(s_agent_t *self)
     switch (msg->type) {
     case HG_MSG_WELCOME:
         self->welcomed = true;
-        if (msg->u.welcome.heartbeat_ms)
-            self->heartbeat_ms = msg->u.welcome.heartbeat_ms;
-        if (msg->u.welcome.lease_ms)
-            self->lease_ms = msg->u.welcome.lease_ms;
+        if (msg->u.welcome.heartbeat_ms) self->heartbeat_ms = msg->u.welcome.heartbeat_ms;
+        if (msg->u.welcome.lease_ms) self->lease_ms = msg->u.welcome.lease_ms;
         hg_info("welcomed by master %s (heartbeat %lld ms, lease %lld ms)",
                 msg->u.welcome.master ? msg->u.welcome.master : "?", (long long) self->heartbeat_ms,
                 (long long) self->lease_ms);
@@ -571,8 +552,7 @@ static void s_on_master(s_agent_t *self)
         if (self->welcomed && self->hb_seq[echo % S_HB_RING] == echo) {
             int64_t until = self->hb_sent[echo % S_HB_RING] + self->lease_ms;
             if (until > self->lease_until) {
-                if (self->lease_warned)
-                    hg_info("lease renewed; firing again");
+                if (self->lease_warned) hg_info("lease renewed; firing again");
                 self->lease_warned = false;
                 self->lease_until = until;
             }
@@ -652,8 +632,31 @@ int hg_agent_run(const hg_agent_config_t *cfg)
         {zsock_resolve(self.dealer), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(zactor_sock(self.http)), 0, ZMQ_POLLIN, 0},
     };
-    while (!zsys_interrupted) {
+    for (;;) {
         int64_t mono = hg_mono_ms();
+        if (zsys_interrupted && !self.leaving) {
+            self.leaving = true;
+            self.leave_deadline = mono + cfg->leave_grace_ms;
+            hg_info("stopping: no new fires; waiting up to %lld ms for %u runs in flight",
+                    (long long) cfg->leave_grace_ms, self.running);
+        }
+        if (self.leaving) {
+            /* Leave once the runs are done and their records durable (or
+             * the grace time is up, or there is no master to tell). */
+            bool runs_done = self.running == 0 || mono >= self.leave_deadline;
+            bool acked = zlistx_size(self.unacked) == 0 || !self.welcomed ||
+                         mono >= self.leave_deadline + 2000;
+            if (runs_done && acked) {
+                s_flush_records(&self);
+                if (self.welcomed) {
+                    hg_msg_t bye = {.type = HG_MSG_LEAVE};
+                    s_send(&self, &bye);
+                    /* Give the frame a moment to leave the socket. */
+                    zclock_sleep(100);
+                }
+                break;
+            }
+        }
         if (!self.welcomed) {
             if (mono >= self.next_hello) {
                 s_send_hello(&self);
@@ -681,17 +684,13 @@ int hg_agent_run(const hg_agent_config_t *cfg)
         int64_t wait = (self.welcomed ? self.next_hb : self.next_hello) - hg_mono_ms();
         if (self.heap_n && s_lease_valid(&self)) {
             int64_t until_fire = self.heap[0]->next_ms - hg_now_ms();
-            if (until_fire < wait)
-                wait = until_fire;
+            if (until_fire < wait) wait = until_fire;
         }
-        if (wait < 0)
-            wait = 0;
-        if (wait > 1000)
-            wait = 1000;
+        if (wait < 0) wait = 0;
+        if (wait > 1000) wait = 1000;
         int n = zmq_poll(items, 2, (long) wait);
         if (n < 0) {
-            if (zmq_errno() == EINTR)
-                continue;
+            if (zmq_errno() == EINTR) continue;
             break;
         }
         /* Bounded batches per wake-up so timers are never starved. */

@@ -10,18 +10,23 @@
 #include <stdint.h>
 
 typedef struct {
-    const char *name;        /* node name, also the ZeroMQ routing id */
-    const char *master;      /* master endpoint, e.g. tcp://127.0.0.1:8643 */
-    hg_kv_t *labels;         /* labels reported in HELLO */
-    size_t labels_n;         /* number of labels */
-    uint32_t capacity;       /* concurrent runs */
-    int64_t heartbeat_ms;    /* until the master says otherwise */
-    int64_t lease_ms;        /* until the master says otherwise */
+    const char *name;             /* node name, also the ZeroMQ routing id */
+    const char *master;           /* master endpoint, e.g. tcp://127.0.0.1:8643 */
+    hg_kv_t *labels;              /* labels reported in HELLO */
+    size_t labels_n;              /* number of labels */
+    uint32_t capacity;            /* concurrent runs */
+    int64_t heartbeat_ms;         /* until the master says otherwise */
+    int64_t lease_ms;             /* until the master says otherwise */
     int64_t misfire_threshold_ms; /* lateness still counted as on time */
-    uint32_t max_unacked;    /* run records kept for the master, at most */
+    uint32_t max_unacked;         /* run records kept for the master, at most */
+    int64_t leave_grace_ms;       /* on SIGTERM: how long running work may finish */
 } hg_agent_config_t;
 
-/* Run the agent until zsys_interrupted. 0 on a clean stop. */
+/* Run the agent until SIGINT/SIGTERM (zsys_interrupted), then leave
+ * gracefully: stop firing, let runs in flight finish (up to
+ * leave_grace_ms), wait briefly for their records to be acknowledged, and
+ * tell the master (LEAVE) so that it moves the jobs at once instead of
+ * waiting out the lease. 0 on a clean stop. */
 int hg_agent_run(const hg_agent_config_t *config);
 
 #endif

@@ -21,6 +21,8 @@ static const hg_cfg_def_t s_settings[] = {
      "a fire later than this is a misfire and follows the job's misfire policy"},
     {"max.unacked", HG_CFG_INT, "1000000", 1000, 100000000,
      "run records kept until the master acknowledges them"},
+    {"leave.grace", HG_CFG_DURATION, "10s", 0, 3600000,
+     "on SIGTERM, how long runs in flight may finish before the worker leaves"},
     {"log.level", HG_CFG_STR, "info", 0, 0, "debug, info, warn or error"},
 };
 
@@ -28,8 +30,7 @@ static const hg_cfg_def_t s_settings[] = {
 static int s_parse_labels(const char *text, hg_kv_t **out)
 {
     *out = NULL;
-    if (!text || !*text)
-        return 0;
+    if (!text || !*text) return 0;
     char *copy = strdup(text);
     int n = 0;
     hg_kv_t *kv = calloc(strlen(text) / 2 + 1, sizeof *kv);
@@ -76,8 +77,9 @@ int main(int argc, char **argv)
     }
     int level = hg_log_level_parse(hg_config_str(cfg, "log.level"));
     if (level < 0) {
-        fprintf(stderr, "hourglass-worker: log.level: \"%s\" is not one of debug, info, warn, "
-                        "error\n",
+        fprintf(stderr,
+                "hourglass-worker: log.level: \"%s\" is not one of debug, info, warn, "
+                "error\n",
                 hg_config_str(cfg, "log.level"));
         return 2;
     }
@@ -96,6 +98,7 @@ int main(int argc, char **argv)
         .lease_ms = hg_config_int(cfg, "lease"),
         .misfire_threshold_ms = hg_config_int(cfg, "misfire.threshold"),
         .max_unacked = (uint32_t) hg_config_int(cfg, "max.unacked"),
+        .leave_grace_ms = hg_config_int(cfg, "leave.grace"),
     };
     int n = s_parse_labels(hg_config_str(cfg, "labels"), &ac.labels);
     if (n < 0) {

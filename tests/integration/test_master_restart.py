@@ -16,20 +16,20 @@ def hits_of(c):
     return [h for h in c.hits.hits() if h["job"] in JOBS]
 
 
-def restart_phase(c, sig):
+def restart_phase(c, sig, down_s):
     c.wait_until(lambda: all(c.hits.count("/" + j) >= 3 for j in JOBS), timeout=20,
                  what="3 hits per job before the restart")
     stopped_at = time.time()
-    took = c.restart_master(sig=sig)
+    took = c.restart_master(sig=sig, down_s=down_s)
     back_at = time.time()
     # Hits during the outage: workers keep firing while their lease lasts.
     during = [h for h in hits_of(c) if stopped_at <= h["time"] <= back_at]
     c.wait_until(lambda: all(len([h for h in c.hits.hits("/" + j) if h["time"] > back_at]) >= 3 for j in JOBS),
                  timeout=20, what="3 hits per job after the restart")
     firsts = [min(h["time"] for h in c.hits.hits("/" + j) if h["time"] > back_at) - back_at for j in JOBS]
-    log("%s: master down and back with workers in %.2f s (%.2f s wall); %d hits during; "
+    log("%s, down %.1f s: master back with workers %.2f s after its start (%.2f s wall); %d hits during; "
         "first hit after it: %s s"
-        % (signal.Signals(sig).name, took, back_at - stopped_at, len(during),
+        % (signal.Signals(sig).name, down_s, took, back_at - stopped_at, len(during),
            ", ".join("%.2f" % f for f in firsts)))
 
 
@@ -37,8 +37,12 @@ def scenario(c):
     for j in JOBS:
         c.create_job(j, "@every 1s", c.hits.url("/" + j))
 
-    restart_phase(c, signal.SIGTERM)
-    restart_phase(c, signal.SIGKILL)
+    # Down for less than the 2 s lease: the workers keep firing and must
+    # resend those run records once the master is back.
+    restart_phase(c, signal.SIGTERM, 1.5)
+    # Down past the lease: the workers stop firing, then resume, and no
+    # scheduled time fires twice.
+    restart_phase(c, signal.SIGKILL, 4.0)
 
     hits = hits_of(c)
     want = {norm_run_id(h["run_id"]): h for h in hits}

@@ -84,7 +84,7 @@ static void test_env_over_file_flag_over_env(void **state)
     char err[256];
     assert_int_equal(load(cfg, 6, argv, err, sizeof err), 0);
     assert_string_equal(hg_config_str(cfg, "mysql.host"), "db.example"); /* file */
-    assert_int_equal(hg_config_int(cfg, "mysql.port"), 3320);             /* env */
+    assert_int_equal(hg_config_int(cfg, "mysql.port"), 3320);            /* env */
     assert_string_equal(hg_config_source(cfg, "mysql.port"), "env");
     assert_int_equal(hg_config_int(cfg, "lease"), 750); /* flag beats env */
     assert_string_equal(hg_config_source(cfg, "lease"), "flag");

@@ -404,7 +404,8 @@ static void test_names(void **state)
     assert_string_equal(hg_msg_type_name(HG_MSG_RUN_FINISHED), "RUN_FINISHED");
     assert_string_equal(hg_msg_type_name(HG_MSG_ERROR), "ERROR");
     assert_string_equal(hg_msg_type_name(0), "UNKNOWN");
-    assert_string_equal(hg_msg_type_name(15), "UNKNOWN");
+    assert_string_equal(hg_msg_type_name(HG_MSG_LEAVE), "LEAVE");
+    assert_string_equal(hg_msg_type_name(16), "UNKNOWN");
     assert_string_equal(hg_msg_type_name(-1), "UNKNOWN");
     for (int s = HG_RUN_RUNNING; s <= HG_RUN_SKIPPED; s++) {
         const char *name = hg_run_status_name(s);
@@ -959,7 +960,7 @@ static void test_unknown_type(void **state)
     char detail[DETAIL_SIZE];
     assert_int_equal(decode_frame(0, 1, HG_MSG_HEARTBEAT, 4, detail), 0);
     assert_int_equal(decode_frame(0, 1, 0, 4, detail), HG_EUNKNOWN);
-    assert_int_equal(decode_frame(0, 1, 15, 4, detail), HG_EUNKNOWN);
+    assert_int_equal(decode_frame(0, 1, 16, 4, detail), HG_EUNKNOWN);
     assert_int_equal(decode_frame(0, 1, 99, 4, detail), HG_EUNKNOWN);
     assert_non_null(strstr(detail, "99"));
     assert_int_equal(decode_frame(0, 1, -3, 4, detail), HG_EUNKNOWN);
