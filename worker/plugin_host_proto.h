@@ -33,9 +33,9 @@
 #include <string.h>
 
 #define HG_HOST_PROTO_VERSION 1
-#define HG_HOST_FRAME_MAX     (4u << 20) /* bytes in one frame after the length */
-#define HG_HOST_LOG_MAX       8192       /* log bytes a helper sends per run */
-#define HG_HOST_CANCEL_SIGNAL SIGUSR1    /* raises the cancellation flag in a helper */
+#define HG_HOST_FRAME_MAX     (4u << 20)              /* bytes in one frame after the length */
+#define HG_HOST_LOG_MAX       8192                    /* log bytes a helper sends per run */
+#define HG_HOST_CANCEL_SIGNAL SIGUSR1                 /* raises the cancellation flag in a helper */
 #define HG_HOST_NAME          "hourglass-plugin-host" /* helper executable */
 
 enum {

@@ -38,11 +38,16 @@ typedef struct {
 const char *hg_plugin_level_name(int level)
 {
     switch (level) {
-    case HG_PLUGIN_LOG_DEBUG: return "debug";
-    case HG_PLUGIN_LOG_INFO: return "info";
-    case HG_PLUGIN_LOG_WARN: return "warn";
-    case HG_PLUGIN_LOG_ERROR: return "error";
-    default: return "log";
+    case HG_PLUGIN_LOG_DEBUG:
+        return "debug";
+    case HG_PLUGIN_LOG_INFO:
+        return "info";
+    case HG_PLUGIN_LOG_WARN:
+        return "warn";
+    case HG_PLUGIN_LOG_ERROR:
+        return "error";
+    default:
+        return "log";
     }
 }
 

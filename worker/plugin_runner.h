@@ -24,17 +24,17 @@ typedef struct hg_plugin_runner hg_plugin_runner_t;
 
 /* One run to make. Everything is borrowed for the duration of the call. */
 typedef struct {
-    const char *path;           /* shared object to load */
-    const char *want_version;   /* required descriptor version, or NULL / "" for any */
-    const char *job_name;       /* job name ("" when unknown) */
-    const char *run_id;         /* canonical run id text */
-    int64_t scheduled_ms;       /* scheduled fire time */
-    int64_t deadline_ms;        /* wall-clock deadline, 0 = none */
-    uint32_t attempt;           /* attempt number */
-    uint32_t shard_index;       /* shard index */
-    uint32_t shard_total;       /* shard count, >= 1 */
-    const hg_plugin_kv_t *params; /* merged parameters, unique keys */
-    size_t params_n;            /* number of parameters */
+    const char *path;              /* shared object to load */
+    const char *want_version;      /* required descriptor version, or NULL / "" for any */
+    const char *job_name;          /* job name ("" when unknown) */
+    const char *run_id;            /* canonical run id text */
+    int64_t scheduled_ms;          /* scheduled fire time */
+    int64_t deadline_ms;           /* wall-clock deadline, 0 = none */
+    uint32_t attempt;              /* attempt number */
+    uint32_t shard_index;          /* shard index */
+    uint32_t shard_total;          /* shard count, >= 1 */
+    const hg_plugin_kv_t *params;  /* merged parameters, unique keys */
+    size_t params_n;               /* number of parameters */
     volatile sig_atomic_t *cancel; /* raised by the host on cancellation; may be NULL */
     /* Called for each log line (without newline); may be NULL. */
     void (*on_log)(void *arg, int level, const char *line, size_t len);
@@ -43,10 +43,10 @@ typedef struct {
 
 /* What a run produced. */
 typedef struct {
-    int outcome;          /* HG_PLUGIN_OK, _FAILED, _RETRY or HG_PLUGIN_LOAD_ERROR */
+    int outcome;                     /* HG_PLUGIN_OK, _FAILED, _RETRY or HG_PLUGIN_LOAD_ERROR */
     char error[HG_PLUGIN_ERROR_MAX]; /* error text, "" if none */
-    uint8_t *result;      /* result payload (malloc'ed, caller frees), or NULL */
-    size_t result_len;    /* bytes in result */
+    uint8_t *result;                 /* result payload (malloc'ed, caller frees), or NULL */
+    size_t result_len;               /* bytes in result */
 } hg_plugin_outcome_t;
 
 /* New runner with no plug-in loaded; NULL when out of memory. */

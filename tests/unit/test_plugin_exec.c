@@ -1,0 +1,526 @@
+// hg-test-sources: worker/plugin_exec.c
+// hg-test-sources: worker/plugin_runner.c
+/* Tests for the plug-in executor: both isolation modes, crashes, timeouts,
+ * limits, ABI checks, logs and results, parameters, the shipped noop and
+ * shell plug-ins, and the per-run cost of each mode. Test plug-ins come
+ * from tests/plugins (built into HG_TEST_PLUGIN_DIR); the helper is
+ * HG_TEST_HOST_PATH. Every wait is bounded. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "hg_error.h"
+#include "hg_runid.h"
+#include "hg_time.h"
+#include "plugin_exec.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define WAIT_MS 10000 /* longest wait for one result */
+
+static int s_sanitized(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+static zactor_t *s_exec_new(uint32_t as_mb)
+{
+    hg_plugin_exec_config_t cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.plugin_dir = HG_TEST_PLUGIN_DIR;
+    cfg.host_path = HG_TEST_HOST_PATH;
+    cfg.helpers = 2;
+    cfg.threads = 4;
+    cfg.grace_ms = 300;
+    cfg.as_mb = as_mb;
+    cfg.nofile = 256;
+    zactor_t *exec = hg_plugin_exec_new(&cfg);
+    assert_non_null(exec);
+    return exec;
+}
+
+static void s_kv_add(hg_kv_t **kv, size_t *n, const char *key, const char *value)
+{
+    *kv = realloc(*kv, (*n + 1) * sizeof(**kv));
+    assert_non_null(*kv);
+    (*kv)[*n].key = strdup(key);
+    (*kv)[*n].value = strdup(value);
+    (*n)++;
+}
+
+static hg_plugin_task_t *s_task(const char *plugin, int isolation)
+{
+    hg_plugin_task_t *task = hg_plugin_task_new();
+    assert_non_null(task);
+    hg_runid_new(task->run.run_id, hg_now_ms());
+    task->run.job_name = strdup("job");
+    task->run.scheduled_ms = hg_now_ms();
+    task->run.attempt = 1;
+    task->isolation = isolation;
+    if (strchr(plugin, '/'))
+        task->path = strdup(plugin);
+    else
+        task->plugin = strdup(plugin);
+    return task;
+}
+
+static hg_plugin_task_t *s_wait(zactor_t *exec, int ms)
+{
+    zpoller_t *poller = zpoller_new(zactor_sock(exec), NULL);
+    void *which = zpoller_wait(poller, ms);
+    zpoller_destroy(&poller);
+    if (!which) return NULL;
+    void *task = NULL;
+    if (zsock_recv(zactor_sock(exec), "p", &task) != 0) return NULL;
+    return task;
+}
+
+/* Submit one task and wait for it (fails the test after WAIT_MS). */
+static hg_plugin_task_t *s_run(zactor_t *exec, hg_plugin_task_t *task)
+{
+    assert_int_equal(hg_plugin_exec_submit(exec, &task), 0);
+    assert_null(task);
+    hg_plugin_task_t *done = s_wait(exec, WAIT_MS);
+    assert_non_null(done);
+    return done;
+}
+
+static void s_expect(hg_plugin_task_t *task, int status, const char *error_part)
+{
+    if (task->run.status != status)
+        print_error("status %d (want %d), error: %s\n", task->run.status, status,
+                    task->run.error ? task->run.error : "(none)");
+    assert_int_equal(task->run.status, status);
+    if (error_part) {
+        assert_non_null(task->run.error);
+        if (!strstr(task->run.error, error_part))
+            print_error("error \"%s\" lacks \"%s\"\n", task->run.error, error_part);
+        assert_non_null(strstr(task->run.error, error_part));
+    }
+}
+
+static int s_output_has(const hg_plugin_task_t *task, const char *text)
+{
+    const hg_blob_t *o = &task->run.output;
+    return o->data && memmem(o->data, o->len, text, strlen(text)) != NULL;
+}
+
+static const int s_modes[] = {HG_PLUGIN_ISOLATION_PROCESS, HG_PLUGIN_ISOLATION_THREAD};
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_noop_both_modes(void **state)
+{
+    zactor_t *exec = s_exec_new(0);
+    for (size_t m = 0; m < 2; m++) {
+        hg_plugin_task_t *t =
+            s_run(exec, s_task(HG_TEST_SHIPPED_PLUGIN_DIR "/hg_noop.so", s_modes[m]));
+        s_expect(t, HG_RUN_SUCCESS, NULL);
+        assert_int_equal(t->run.exit_code, 0);
+        assert_true(t->run.finished_ms >= t->run.started_ms);
+        assert_null(t->run.error);
+        hg_plugin_task_destroy(&t);
+    }
+    hg_plugin_exec_destroy(&exec);
+    assert_null(exec);
+}
+
+static void test_lookup_by_name(void **state)
+{
+    zactor_t *exec = s_exec_new(0);
+    /* hgtest_echo.so is found as "hgtest_echo"; "echo" would need hg_echo.so. */
+    hg_plugin_task_t *t = s_run(exec, s_task("hgtest_echo", HG_PLUGIN_ISOLATION_PROCESS));
+    s_expect(t, HG_RUN_SUCCESS, NULL);
+    hg_plugin_task_destroy(&t);
+    t = s_run(exec, s_task("nope", HG_PLUGIN_ISOLATION_PROCESS));
+    s_expect(t, HG_RUN_FAILED, "plug-in nope not found");
+    hg_plugin_task_destroy(&t);
+    t = s_run(exec, s_task(".hidden", HG_PLUGIN_ISOLATION_THREAD));
+    s_expect(t, HG_RUN_FAILED, "invalid plug-in name");
+    hg_plugin_task_destroy(&t);
+    hg_plugin_exec_destroy(&exec);
+}
+
+static void test_segv_crashes_helper_only(void **state)
+{
+    zactor_t *exec = s_exec_new(0);
+    hg_plugin_task_t *t = s_run(exec, s_task("hgtest_segv", HG_PLUGIN_ISOLATION_PROCESS));
+    s_expect(t, HG_RUN_CRASHED, "plug-in crashed: SIGSEGV (Segmentation fault)");
+    assert_int_equal(t->run.exit_code, 128 + SIGSEGV);
+    hg_plugin_task_destroy(&t);
+    /* Both helpers replaced or still there: runs keep working. */
+    for (int i = 0; i < 4; i++) {
+        t = s_run(exec, s_task("hgtest_echo", HG_PLUGIN_ISOLATION_PROCESS));
+        s_expect(t, HG_RUN_SUCCESS, NULL);
+        hg_plugin_task_destroy(&t);
+    }
+    hg_plugin_exec_destroy(&exec);
+}
+
+static void test_abort_crashes(void **state)
+{
+    zactor_t *exec = s_exec_new(0);
+    hg_plugin_task_t *t = s_run(exec, s_task("hgtest_abort", HG_PLUGIN_ISOLATION_PROCESS));
+    s_expect(t, HG_RUN_CRASHED, "SIGABRT");
+    hg_plugin_task_destroy(&t);
+    t = s_run(exec, s_task("hgtest_echo", HG_PLUGIN_ISOLATION_PROCESS));
+    s_expect(t, HG_RUN_SUCCESS, NULL);
+    hg_plugin_task_destroy(&t);
+    hg_plugin_exec_destroy(&exec);
+}
+
+static void test_endless_loop_times_out(void **state)
+{
+    zactor_t *exec = s_exec_new(0);
+    hg_plugin_task_t *t = s_task("hgtest_loop", HG_PLUGIN_ISOLATION_PROCESS);
+    t->timeout_ms = 200;
+    int64_t t0 = hg_mono_ms();
+    t = s_run(exec, t);
+    int64_t took = hg_mono_ms() - t0;
+    s_expect(t, HG_RUN_TIMEOUT, "killed");
+    assert_true(took >= 450 && took < 3000); /* 200 ms + 300 ms grace */
+    hg_plugin_task_destroy(&t);
+    /* A polite loop stops on cancellation, before the kill. */
+    t = s_task("hgtest_loop", HG_PLUGIN_ISOLATION_PROCESS);
+    t->timeout_ms = 200;
+    s_kv_add(&t->params, &t->params_n, "polite", "1");
+    t = s_run(exec, t);
+    s_expect(t, HG_RUN_TIMEOUT, "stopped on cancellation");
+    hg_plugin_task_destroy(&t);
+    /* The helper was replaced: two runs at once still work. */
+    hg_plugin_task_t *a = s_task("hgtest_echo", HG_PLUGIN_ISOLATION_PROCESS);
+    hg_plugin_task_t *b = s_task("hgtest_echo", HG_PLUGIN_ISOLATION_PROCESS);
+    assert_int_equal(hg_plugin_exec_submit(exec, &a), 0);
+    assert_int_equal(hg_plugin_exec_submit(exec, &b), 0);
+    for (int i = 0; i < 2; i++) {
+        t = s_wait(exec, WAIT_MS);
+        assert_non_null(t);
+        s_expect(t, HG_RUN_SUCCESS, NULL);
+        hg_plugin_task_destroy(&t);
+    }
+    /* Thread mode: a polite plug-in is judged timed out when it returns. */
+    t = s_task("hgtest_loop", HG_PLUGIN_ISOLATION_THREAD);
+    t->timeout_ms = 100;
+    s_kv_add(&t->params, &t->params_n, "polite", "1");
+    t = s_run(exec, t);
+    s_expect(t, HG_RUN_TIMEOUT, NULL);
+    hg_plugin_task_destroy(&t);
+    hg_plugin_exec_destroy(&exec);
+}
+
+static void test_memory_blowup_is_contained(void **state)
+{
+    if (s_sanitized()) {
+        print_message("skipped: address-space limits are off under AddressSanitizer\n");
+        return;
+    }
+    zactor_t *exec = s_exec_new(256);
+    hg_plugin_task_t *t = s_task("hgtest_hog", HG_PLUGIN_ISOLATION_PROCESS);
+    t->timeout_ms = 5000;
+    t = s_run(exec, t);
+    assert_true(t->run.status == HG_RUN_CRASHED || t->run.status == HG_RUN_FAILED);
+    assert_non_null(t->run.error);
+    print_message("memory blow-up: %s (%s)\n", hg_run_status_name(t->run.status), t->run.error);
+    hg_plugin_task_destroy(&t);
+    t = s_run(exec, s_task("hgtest_echo", HG_PLUGIN_ISOLATION_PROCESS));
+    s_expect(t, HG_RUN_SUCCESS, NULL);
+    hg_plugin_task_destroy(&t);
+    hg_plugin_exec_destroy(&exec);
+}
+
+static void test_wrong_abi_version(void **state)
+{
+    zactor_t *exec = s_exec_new(0);
+    for (size_t m = 0; m < 2; m++) {
+        hg_plugin_task_t *t = s_run(exec, s_task("hgtest_badabi", s_modes[m]));
+        s_expect(t, HG_RUN_FAILED,
+                 "plug-in hgtest_badabi.so has ABI version 99, this worker supports ABI version 1");
+        hg_plugin_task_destroy(&t);
+    }
+    hg_plugin_exec_destroy(&exec);
+}
+
+static void test_missing_symbol(void **state)
+{
+    zactor_t *exec = s_exec_new(0);
+    for (size_t m = 0; m < 2; m++) {
+        hg_plugin_task_t *t = s_run(exec, s_task("hgtest_nosym", s_modes[m]));
+        s_expect(t, HG_RUN_FAILED, "plug-in hgtest_nosym.so does not export hourglass_plugin()");
+        hg_plugin_task_destroy(&t);
+    }
+    hg_plugin_exec_destroy(&exec);
+}
+
+static void test_not_an_elf_file(void **state)
+{
+    char path[] = "/tmp/hgtest_notelf_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "not a shared object\n", 20), 20);
+    close(fd);
+    zactor_t *exec = s_exec_new(0);
+    for (size_t m = 0; m < 2; m++) {
+        hg_plugin_task_t *t = s_run(exec, s_task(path, s_modes[m]));
+        s_expect(t, HG_RUN_FAILED, "cannot load plug-in hgtest_notelf_");
+        hg_plugin_task_destroy(&t);
+    }
+    hg_plugin_exec_destroy(&exec);
+    unlink(path);
+}
+
+static void test_log_and_result(void **state)
+{
+    zactor_t *exec = s_exec_new(0);
+    for (size_t m = 0; m < 2; m++) {
+        hg_plugin_task_t *t = s_task("hgtest_echo", s_modes[m]);
+        t->shard_index = 2;
+        t->shard_total = 5;
+        t->run.attempt = 3;
+        char id[HG_RUNID_STR_LEN + 1], want[64];
+        hg_runid_format(t->run.run_id, id);
+        snprintf(want, sizeof(want), "run=%s", id);
+        t = s_run(exec, t);
+        s_expect(t, HG_RUN_SUCCESS, NULL);
+        assert_true(s_output_has(t, "[info] hello from job\n[warn] attempt 3 shard 2/5\nrun="));
+        assert_true(s_output_has(t, want));
+        assert_non_null(t->result.data);
+        assert_memory_equal(t->result.data, want, strlen(want));
+        hg_plugin_task_destroy(&t);
+    }
+    hg_plugin_exec_destroy(&exec);
+}
+
+static void test_fail_retry_and_version(void **state)
+{
+    zactor_t *exec = s_exec_new(0);
+    for (size_t m = 0; m < 2; m++) {
+        hg_plugin_task_t *t = s_task("hgtest_echo", s_modes[m]);
+        s_kv_add(&t->params, &t->params_n, "fail", "boom");
+        t = s_run(exec, t);
+        s_expect(t, HG_RUN_FAILED, "asked to fail: boom");
+        assert_int_equal(t->run.exit_code, 1);
+        assert_false(t->retry_requested);
+        hg_plugin_task_destroy(&t);
+
+        t = s_task("hgtest_echo", s_modes[m]);
+        s_kv_add(&t->params, &t->params_n, "retry", "1");
+        t = s_run(exec, t);
+        s_expect(t, HG_RUN_FAILED, "try again later");
+        assert_true(t->retry_requested);
+        hg_plugin_task_destroy(&t);
+
+        t = s_task("hgtest_echo", s_modes[m]);
+        t->version = strdup("9.9");
+        t = s_run(exec, t);
+        s_expect(t, HG_RUN_FAILED, "is version 2.1, the job wants version 9.9");
+        hg_plugin_task_destroy(&t);
+    }
+    hg_plugin_exec_destroy(&exec);
+}
+
+static void test_params_and_overrides(void **state)
+{
+    zactor_t *exec = s_exec_new(0);
+    for (size_t m = 0; m < 2; m++) {
+        hg_plugin_task_t *t = s_task("hgtest_echo", s_modes[m]);
+        s_kv_add(&t->params, &t->params_n, "a", "1");
+        s_kv_add(&t->params, &t->params_n, "b", "2");
+        s_kv_add(&t->overrides, &t->overrides_n, "b", "3");
+        s_kv_add(&t->overrides, &t->overrides_n, "c", "4");
+        t = s_run(exec, t);
+        s_expect(t, HG_RUN_SUCCESS, NULL);
+        assert_true(s_output_has(t, " n=3 a=1 b=3 c=4"));
+        hg_plugin_task_destroy(&t);
+    }
+    hg_plugin_exec_destroy(&exec);
+}
+
+static hg_plugin_task_t *s_shell(int isolation, const char *script)
+{
+    hg_plugin_task_t *t = s_task(HG_TEST_SHIPPED_PLUGIN_DIR "/hg_shell.so", isolation);
+    s_kv_add(&t->params, &t->params_n, "command", "sh");
+    s_kv_add(&t->params, &t->params_n, "arg1", "-c");
+    s_kv_add(&t->params, &t->params_n, "arg2", script);
+    return t;
+}
+
+static void test_shell_success_and_exit_code(void **state)
+{
+    zactor_t *exec = s_exec_new(0);
+    for (size_t m = 0; m < 2; m++) {
+        hg_plugin_task_t *t = s_task(HG_TEST_SHIPPED_PLUGIN_DIR "/hg_shell.so", s_modes[m]);
+        s_kv_add(&t->params, &t->params_n, "command", "echo");
+        s_kv_add(&t->params, &t->params_n, "args", "hello  world");
+        t = s_run(exec, t);
+        s_expect(t, HG_RUN_SUCCESS, NULL);
+        assert_true(s_output_has(t, "[info] exit code 0\nhello world\n"));
+        hg_plugin_task_destroy(&t);
+
+        t = s_shell(s_modes[m], "echo \"$HG_X\" in $(pwd); echo oops >&2; exit 3");
+        s_kv_add(&t->params, &t->params_n, "env.HG_X", "value x");
+        s_kv_add(&t->params, &t->params_n, "cwd", "/");
+        t = s_run(exec, t);
+        s_expect(t, HG_RUN_FAILED, "command exited with status 3");
+        assert_true(s_output_has(t, "value x in /\noops\n"));
+        hg_plugin_task_destroy(&t);
+    }
+    hg_plugin_exec_destroy(&exec);
+}
+
+/* Whether pid is gone (or a zombie nobody can run any more). */
+static int s_gone(pid_t pid)
+{
+    if (kill(pid, 0) != 0 && errno == ESRCH) return 1;
+    char path[64], buf[256];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *close_paren = strrchr(buf, ')');
+    return close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z';
+}
+
+static void test_shell_timeout_kills_process_group(void **state)
+{
+    zactor_t *exec = s_exec_new(0);
+    for (size_t m = 0; m < 2; m++) {
+        char file[] = "/tmp/hgtest_shell_XXXXXX";
+        int fd = mkstemp(file);
+        assert_true(fd >= 0);
+        close(fd);
+        char script[256];
+        snprintf(script, sizeof(script), "sleep 30 & echo $! > %s; wait", file);
+        hg_plugin_task_t *t = s_shell(s_modes[m], script);
+        t->timeout_ms = 300;
+        t = s_run(exec, t);
+        s_expect(t, HG_RUN_TIMEOUT, NULL);
+        hg_plugin_task_destroy(&t);
+        FILE *f = fopen(file, "r");
+        assert_non_null(f);
+        int pid = 0;
+        assert_int_equal(fscanf(f, "%d", &pid), 1);
+        fclose(f);
+        unlink(file);
+        assert_true(pid > 0);
+        int64_t until = hg_mono_ms() + 3000;
+        while (!s_gone(pid) && hg_mono_ms() < until)
+            usleep(10000);
+        assert_true(s_gone(pid));
+    }
+    hg_plugin_exec_destroy(&exec);
+}
+
+static void test_destroy_with_runs_in_flight(void **state)
+{
+    zactor_t *exec = s_exec_new(0);
+    for (int i = 0; i < 3; i++) {
+        hg_plugin_task_t *t = s_task("hgtest_loop", HG_PLUGIN_ISOLATION_PROCESS);
+        assert_int_equal(hg_plugin_exec_submit(exec, &t), 0);
+    }
+    hg_plugin_task_t *t = s_task("hgtest_echo", HG_PLUGIN_ISOLATION_THREAD);
+    assert_int_equal(hg_plugin_exec_submit(exec, &t), 0);
+    usleep(100000);
+    int64_t t0 = hg_mono_ms();
+    hg_plugin_exec_destroy(&exec);
+    assert_null(exec);
+    assert_true(hg_mono_ms() - t0 < 3000);
+}
+
+static void test_arguments(void **state)
+{
+    assert_null(hg_plugin_exec_new(NULL));
+    hg_plugin_task_t *t = NULL;
+    assert_int_equal(hg_plugin_exec_submit(NULL, &t), HG_EINVAL);
+    hg_plugin_exec_destroy(NULL);
+    hg_plugin_task_destroy(NULL);
+    assert_int_equal(hg_plugin_isolation_parse(NULL), HG_PLUGIN_ISOLATION_PROCESS);
+    assert_int_equal(hg_plugin_isolation_parse("thread"), HG_PLUGIN_ISOLATION_THREAD);
+    assert_int_equal(hg_plugin_isolation_parse("fork"), -1);
+    /* A missing helper fails process runs with a message; threads still work. */
+    hg_plugin_exec_config_t cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.plugin_dir = HG_TEST_PLUGIN_DIR;
+    cfg.host_path = "/nonexistent/hourglass-plugin-host";
+    zactor_t *exec = hg_plugin_exec_new(&cfg);
+    assert_non_null(exec);
+    t = s_run(exec, s_task("hgtest_echo", HG_PLUGIN_ISOLATION_PROCESS));
+    s_expect(t, HG_RUN_FAILED, "is missing or not executable");
+    hg_plugin_task_destroy(&t);
+    t = s_run(exec, s_task("hgtest_echo", HG_PLUGIN_ISOLATION_THREAD));
+    s_expect(t, HG_RUN_SUCCESS, NULL);
+    hg_plugin_task_destroy(&t);
+    hg_plugin_exec_destroy(&exec);
+}
+
+/* 200 noop runs per mode, all submitted at once; prints runs per second. */
+static void test_200_noop_runs(void **state)
+{
+    enum { RUNS = 200 };
+    zactor_t *exec = s_exec_new(0);
+    for (size_t m = 0; m < 2; m++) {
+        /* Warm up: load the plug-in in the helpers / threads. */
+        for (int i = 0; i < 8; i++) {
+            hg_plugin_task_t *t = s_task(HG_TEST_SHIPPED_PLUGIN_DIR "/hg_noop.so", s_modes[m]);
+            assert_int_equal(hg_plugin_exec_submit(exec, &t), 0);
+        }
+        for (int i = 0; i < 8; i++) {
+            hg_plugin_task_t *t = s_wait(exec, WAIT_MS);
+            assert_non_null(t);
+            hg_plugin_task_destroy(&t);
+        }
+        int64_t t0 = hg_mono_us();
+        for (int i = 0; i < RUNS; i++) {
+            hg_plugin_task_t *t = s_task(HG_TEST_SHIPPED_PLUGIN_DIR "/hg_noop.so", s_modes[m]);
+            assert_int_equal(hg_plugin_exec_submit(exec, &t), 0);
+        }
+        for (int i = 0; i < RUNS; i++) {
+            hg_plugin_task_t *t = s_wait(exec, WAIT_MS);
+            assert_non_null(t);
+            s_expect(t, HG_RUN_SUCCESS, NULL);
+            hg_plugin_task_destroy(&t);
+        }
+        double secs = (double) (hg_mono_us() - t0) / 1e6;
+        print_message("noop, %s mode: %d runs in %.3f s = %.0f runs/s\n",
+                      m == 0 ? "process (2 helpers)" : "thread (4 threads)", RUNS, secs,
+                      RUNS / secs);
+    }
+    hg_plugin_exec_destroy(&exec);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_noop_both_modes),
+        cmocka_unit_test(test_lookup_by_name),
+        cmocka_unit_test(test_segv_crashes_helper_only),
+        cmocka_unit_test(test_abort_crashes),
+        cmocka_unit_test(test_endless_loop_times_out),
+        cmocka_unit_test(test_memory_blowup_is_contained),
+        cmocka_unit_test(test_wrong_abi_version),
+        cmocka_unit_test(test_missing_symbol),
+        cmocka_unit_test(test_not_an_elf_file),
+        cmocka_unit_test(test_log_and_result),
+        cmocka_unit_test(test_fail_retry_and_version),
+        cmocka_unit_test(test_params_and_overrides),
+        cmocka_unit_test(test_shell_success_and_exit_code),
+        cmocka_unit_test(test_shell_timeout_kills_process_group),
+        cmocka_unit_test(test_destroy_with_runs_in_flight),
+        cmocka_unit_test(test_arguments),
+        cmocka_unit_test(test_200_noop_runs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,108 @@
+/* plugin_exec: the worker's plug-in executor, a zactor that runs plug-in
+ * tasks (DESIGN.md section 6) in one of two isolation modes:
+ *
+ *   process (default)  in warm helper processes (hourglass-plugin-host,
+ *                      fork+exec'ed by the executor, one run at a time
+ *                      each), so a crash, abort, endless loop or memory
+ *                      blow-up ends that helper only: the run is recorded
+ *                      as crashed or timed out and the helper replaced;
+ *   thread             on a bounded thread pool inside the worker, for
+ *                      trusted plug-ins where per-run cost matters. A
+ *                      plug-in that ignores cancellation keeps its thread.
+ *
+ * It follows http_exec's contract so the agent drives both the same way:
+ * the owner submits tasks with hg_plugin_exec_submit and receives each
+ * finished task back on zactor_sock(exec) as a single pointer frame
+ * (zsock_recv(sock, "p", &task)); it then owns the task again and frees it
+ * with hg_plugin_task_destroy. Every submitted task comes back exactly once,
+ * also when it could not start (status failed, error set).
+ *
+ * Pipe messages (all frames built with zsock_send):
+ *   owner -> executor  "sp"  "RUN", task      (hg_plugin_exec_submit)
+ *   owner -> executor  "s"   "STOP"           (hg_plugin_exec_destroy)
+ *   owner -> executor  "s"   "$TERM"          (zactor_destroy)
+ *   executor -> owner  "p"   task             a finished task
+ *   executor -> owner  signal 0               answer to STOP
+ *
+ * Results: the plug-in's HG_PLUGIN_OK -> success, exit_code 0;
+ * HG_PLUGIN_FAILED -> failed, exit_code 1, error = the plug-in's message;
+ * HG_PLUGIN_RETRY -> failed, exit_code 1, retry_requested set; load, ABI or
+ * version errors -> failed with a message naming the plug-in, its ABI and
+ * ours; helper killed by a signal -> crashed, exit_code 128 + signal,
+ * error "plug-in crashed: SIGSEGV (Segmentation fault)"; deadline -> the
+ * cancellation flag is raised, and in process mode the helper is killed
+ * grace_ms later; either way the run is recorded as timeout. run.output
+ * holds the log lines ("[level] text\n", oldest first) followed by the
+ * result payload, at most HG_PLUGIN_OUTPUT_MAX bytes (the result keeps its
+ * room first); the whole result is also in task->result. */
+#ifndef HG_WORKER_PLUGIN_EXEC_H
+#define HG_WORKER_PLUGIN_EXEC_H
+
+#include "hg_proto.h"
+
+#include <czmq.h>
+#include <stdbool.h>
+
+#define HG_PLUGIN_OUTPUT_MAX 4096 /* bytes of log + result kept in the run record */
+
+typedef enum {
+    HG_PLUGIN_ISOLATION_PROCESS = 0, /* helper processes (default) */
+    HG_PLUGIN_ISOLATION_THREAD = 1,  /* thread pool in the worker */
+} hg_plugin_isolation_t;
+
+/* "process" / "thread" (NULL or "" means process); -1 when unknown. */
+int hg_plugin_isolation_parse(const char *text);
+
+typedef struct {
+    const char *plugin_dir; /* where <name>.so / hg_<name>.so are looked up (copied) */
+    const char *host_path;  /* helper executable; NULL: hourglass-plugin-host next to
+                               this program (the directory of /proc/self/exe) */
+    uint32_t helpers;       /* warm helper processes; 0 means 2 */
+    uint32_t threads;       /* thread pool size; 0 means 4 */
+    uint32_t as_mb;         /* RLIMIT_AS of a helper in MiB; 0 = inherited */
+    uint32_t cpu_s;         /* RLIMIT_CPU per run in seconds; 0 = inherited */
+    uint32_t nofile;        /* RLIMIT_NOFILE of a helper; 0 = inherited */
+    uint32_t grace_ms;      /* from cancellation to SIGKILL; 0 means 2000 */
+} hg_plugin_exec_config_t;
+
+typedef struct {
+    hg_run_t run;         /* in: run_id, job_id, epoch, job_name, scheduled_ms, attempt, reason.
+                             out: started_ms, finished_ms, status, exit_code, error, output */
+    char *plugin;         /* plug-in name (owned); looked up in plugin_dir */
+    char *version;        /* required plug-in version (owned), NULL for any */
+    char *path;           /* explicit shared-object path (owned), overrides plugin */
+    int isolation;        /* hg_plugin_isolation_t */
+    hg_kv_t *params;      /* job parameters (owned) */
+    size_t params_n;      /* number of parameters */
+    hg_kv_t *overrides;   /* trigger overrides (owned); they win over params */
+    size_t overrides_n;   /* number of overrides */
+    uint32_t timeout_ms;  /* deadline from start; 0 means 30 s */
+    uint32_t shard_index; /* shard of a sharded job, 0 if not */
+    uint32_t shard_total; /* shards, 0 or 1 if not sharded */
+    hg_blob_t result;     /* out: the whole result payload (<= 64 KiB) */
+    bool retry_requested; /* out: the plug-in returned HG_PLUGIN_RETRY */
+} hg_plugin_task_t;
+
+/* New zeroed task (calloc); NULL on allocation failure. */
+hg_plugin_task_t *hg_plugin_task_new(void);
+
+/* Free the task and everything it owns, NULL the pointer. Safe on NULL. */
+void hg_plugin_task_destroy(hg_plugin_task_t **task);
+
+/* Start the executor: spawns the warm helpers and the thread pool. NULL on
+ * failure (bad config, out of memory). A missing helper executable is not
+ * fatal: thread-mode tasks run, process-mode tasks fail with a message. */
+zactor_t *hg_plugin_exec_new(const hg_plugin_exec_config_t *cfg);
+
+/* Stop the executor: kill busy helpers, let idle ones exit, stop the pool,
+ * free the tasks it still holds and the finished tasks waiting on the
+ * pipe, then destroy the actor and NULL *exec. Waits for pool threads still
+ * inside a plug-in up to grace_ms. Safe on NULL. */
+void hg_plugin_exec_destroy(zactor_t **exec);
+
+/* Hand a task to the executor; takes ownership and NULLs *task. 0 or
+ * HG_EINVAL (NULL argument) / HG_EIO (pipe send failed); on error *task is
+ * untouched and still the caller's. */
+int hg_plugin_exec_submit(zactor_t *exec, hg_plugin_task_t **task);
+
+#endif
