@@ -41,6 +41,7 @@ typedef struct {
     char node[192];       /* holder, "" when unassigned */
     uint64_t epoch;       /* current assignment epoch */
     int64_t last_fire_ms; /* last scheduled time known to have fired */
+    bool fresh;           /* created after this master started: nobody can hold it */
 } s_job_t;
 
 /* A run a worker reported started and not yet finished. If its worker is
@@ -228,11 +229,18 @@ static void s_job_assign_to(s_cluster_t *self, s_job_t *job, s_node_t *node)
 static void s_place(s_cluster_t *self)
 {
     if (!self->placement_due) return;
-    if (hg_mono_ms() - self->started_mono_ms < self->args->lease_ms + self->args->margin_ms) return;
+    /* Jobs created since we started were never held by anyone: they need
+     * not wait for the workers' reports. */
+    bool settled =
+        hg_mono_ms() - self->started_mono_ms >= self->args->lease_ms + self->args->margin_ms;
     self->placement_due = false;
     size_t placed = 0, waiting = 0;
     for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
         if (job->node[0]) continue;
+        if (!settled && !job->fresh) {
+            waiting++;
+            continue;
+        }
         s_node_t *node = s_pick_node(self, job);
         if (!node) {
             waiting++;
@@ -250,7 +258,7 @@ static void s_place(s_cluster_t *self)
 }
 
 /* Add or replace a job from its API object. Takes a reference. */
-static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms)
+static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, bool fresh)
 {
     json_t *idv = json_object_get(json, "id");
     const char *status = json_string_value(json_object_get(json, "status"));
@@ -282,6 +290,7 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms)
         }
         job->id = id;
         job->last_fire_ms = last_fire_ms;
+        job->fresh = fresh;
         char key[24];
         snprintf(key, sizeof key, "%" PRIu64, id);
         zhashx_insert(self->jobs, key, job);
@@ -641,7 +650,7 @@ static int s_on_api(zloop_t *loop, zsock_t *sock, void *arg)
         char *text = zmsg_popstr(req);
         json_error_t jerr;
         json_t *job = text ? json_loads(text, 0, &jerr) : NULL;
-        int rc = job ? s_job_upsert(self, job, 0) : HG_EINVAL;
+        int rc = job ? s_job_upsert(self, job, 0, true) : HG_EINVAL;
         json_decref(job);
         zstr_free(&text);
         zmsg_addstrf(rep, "%d", rc);
@@ -797,7 +806,7 @@ static void s_actor(zsock_t *pipe, void *arg)
         snprintf(key, sizeof key, "%" JSON_INTEGER_FORMAT,
                  json_integer_value(json_object_get(job, "id")));
         json_t *lf = json_object_get(self.args->last_fires, key);
-        if (s_job_upsert(&self, job, lf ? json_integer_value(lf) : 0) == 0)
+        if (s_job_upsert(&self, job, lf ? json_integer_value(lf) : 0, false) == 0)
             loaded++;
         else
             hg_error("cluster: job %s cannot be scheduled (invalid spec); skipped",
