@@ -29,6 +29,14 @@ const char *__asan_default_options(void)
     return "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_abort=0:handle_sigill=0";
 }
 #endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+/* The same for UndefinedBehaviorSanitizer, which shares these flags. */
+const char *__ubsan_default_options(void);
+const char *__ubsan_default_options(void)
+{
+    return "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_abort=0:handle_sigill=0";
+}
+#endif
 
 static volatile sig_atomic_t s_cancel; /* raised by HG_HOST_CANCEL_SIGNAL */
 
@@ -196,6 +204,12 @@ static long s_arg_long(const char *text)
 
 int main(int argc, char **argv)
 {
+    /* A crashing plug-in must die of its own signal so that the executor
+     * can name it: undo any crash handler inherited or installed by a
+     * runtime (sanitizers read their options from the environment too). */
+    static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+    for (size_t i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++)
+        signal(crash_signals[i], SIG_DFL);
     s_host_t self;
     memset(&self, 0, sizeof(self));
     self.fd = -1;
