@@ -28,11 +28,16 @@ json_t *hg_job_pinned_nodes(json_t *job);
 
 /* SQL. All return 0 or a negative HG_E* code (HG_EDB with the server's
  * message in err where given). Returned json_t are new references. */
-int hg_job_db_insert(MYSQL *db, json_t *job, uint64_t *id, char *err, size_t err_size); /* HG_EEXIST when the name is taken */
-int hg_job_db_get(MYSQL *db, const char *ns, const char *name, json_t **job, char *err, size_t err_size); /* HG_ENOTFOUND */
-int hg_job_db_list(MYSQL *db, const char *ns, const char *status, int limit, int offset, json_t **jobs, int64_t *total, char *err, size_t err_size);
-int hg_job_db_load_active(MYSQL *db, json_t **jobs, char *err, size_t err_size); /* every active job, for start-up */
-int hg_job_db_set_status(MYSQL *db, uint64_t id, const char *status, char *err, size_t err_size); /* bumps version */
+int hg_job_db_insert(MYSQL *db, json_t *job, uint64_t *id, char *err,
+                     size_t err_size); /* HG_EEXIST when the name is taken */
+int hg_job_db_get(MYSQL *db, const char *ns, const char *name, json_t **job, char *err,
+                  size_t err_size); /* HG_ENOTFOUND */
+int hg_job_db_list(MYSQL *db, const char *ns, const char *status, int limit, int offset,
+                   json_t **jobs, int64_t *total, char *err, size_t err_size);
+int hg_job_db_load_active(MYSQL *db, json_t **jobs, char *err,
+                          size_t err_size); /* every active job, for start-up */
+int hg_job_db_set_status(MYSQL *db, uint64_t id, const char *status, char *err,
+                         size_t err_size); /* bumps version */
 int hg_job_db_delete(MYSQL *db, uint64_t id, char *err, size_t err_size);
 
 #endif
