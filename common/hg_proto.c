@@ -7,19 +7,26 @@
  * the encoder leaves out absent strings, empty arrays and zero integers):
  *
  *   HELLO          node R str, ver str, labels map, cap u32,
- *                  held [held-map...], unacked u32
+ *                  held [held-map...], unacked u32, plugins [str...]
  *     held-map     job R u64, epoch R u64, last i64
  *   WELCOME        master R str, epoch R u64, hb R u32, lease R u32
  *   HEARTBEAT      echo u64, running u32, jobs u32, unacked u32
  *   ASSIGN         job R u64, epoch R u64, ver u64, ns str, name R str,
  *                  kind R str, sched R str, tz str, start i64, end i64,
  *                  last i64, misfire str, timeout u32, params map,
- *                  http http-map (R when kind is "http")
+ *                  http http-map, plugin plugin-map, recover u32
+ *                  (the master sends http for kind "http", plugin for
+ *                  kind "plugin"; the worker refuses the job otherwise)
  *     http-map     method R str, url R str, headers [str...], body bin,
  *                  form map, expect [u16...], ebody str
- *   REVOKE         job R u64, epoch R u64
- *   TRIGGER        job R u64, epoch R u64, reason str, params map
- *   CANCEL, RUN_LOG, PLUGIN_GET, PLUGIN_CHUNK
+ *     plugin-map   name R str, ver str, sha str, iso str
+ *   REVOKE         job R u64, epoch R u64, last i64
+ *   TRIGGER        job R u64, epoch R u64, reason str, params map,
+ *                  sched i64, att u32
+ *   PLUGIN_GET     sha R str, off u64, max u32
+ *   PLUGIN_CHUNK   sha R str, off u64, total u64, data bin, code i32,
+ *                  err str
+ *   CANCEL, RUN_LOG
  *                  no body fields yet (hg_msg_t has no members for them)
  *   RUN_STARTED,   runs R [run-map...], 1 .. HG_PROTO_MAX_RUNS
  *   RUN_FINISHED
@@ -130,6 +137,7 @@ static const s_field_t s_hello_fields[] = {
     S_SCALAR("cap", S_U32, 0, hg_hello_t, capacity),
     S_ARRAY("held", S_MAPS, 0, hg_hello_t, held, held_n, HG_PROTO_MAX_ITEMS, &s_held_table),
     S_SCALAR("unacked", S_U32, 0, hg_hello_t, unacked),
+    S_ARRAY("plugins", S_STRS, 0, hg_hello_t, plugins, plugins_n, HG_PROTO_MAX_ITEMS, NULL),
 };
 static const s_table_t s_hello_table = S_TABLE(s_hello_fields, hg_hello_t);
 
@@ -160,6 +168,14 @@ static const s_field_t s_http_fields[] = {
 };
 static const s_table_t s_http_table = S_TABLE(s_http_fields, hg_http_spec_t);
 
+static const s_field_t s_plugin_fields[] = {
+    S_SIZED("name", S_STR, S_REQ, hg_plugin_spec_t, name, HG_PROTO_MAX_STR),
+    S_SIZED("ver", S_STR, 0, hg_plugin_spec_t, version, HG_PROTO_MAX_STR),
+    S_SIZED("sha", S_STR, 0, hg_plugin_spec_t, sha256, HG_PROTO_MAX_STR),
+    S_SIZED("iso", S_STR, 0, hg_plugin_spec_t, isolation, HG_PROTO_MAX_STR),
+};
+static const s_table_t s_plugin_table = S_TABLE(s_plugin_fields, hg_plugin_spec_t);
+
 static const s_field_t s_assign_fields[] = {
     S_SCALAR("job", S_U64, S_REQ, hg_assign_t, job_id),
     S_SCALAR("epoch", S_U64, S_REQ, hg_assign_t, epoch),
@@ -176,12 +192,15 @@ static const s_field_t s_assign_fields[] = {
     S_SCALAR("timeout", S_U32, 0, hg_assign_t, timeout_ms),
     S_ARRAY("params", S_KVS, 0, hg_assign_t, params, params_n, HG_PROTO_MAX_ITEMS, NULL),
     {S_KEY("http"), S_MAP, 0, offsetof(hg_assign_t, http), 0, 0, &s_http_table},
+    {S_KEY("plugin"), S_MAP, 0, offsetof(hg_assign_t, plugin), 0, 0, &s_plugin_table},
+    S_SCALAR("recover", S_U32, 0, hg_assign_t, recover),
 };
 static const s_table_t s_assign_table = S_TABLE(s_assign_fields, hg_assign_t);
 
 static const s_field_t s_revoke_fields[] = {
     S_SCALAR("job", S_U64, S_REQ, hg_revoke_t, job_id),
     S_SCALAR("epoch", S_U64, S_REQ, hg_revoke_t, epoch),
+    S_SCALAR("last", S_I64, 0, hg_revoke_t, last_fire_ms),
 };
 static const s_table_t s_revoke_table = S_TABLE(s_revoke_fields, hg_revoke_t);
 
@@ -190,6 +209,8 @@ static const s_field_t s_trigger_fields[] = {
     S_SCALAR("epoch", S_U64, S_REQ, hg_trigger_t, epoch),
     S_SIZED("reason", S_STR, 0, hg_trigger_t, reason, HG_PROTO_MAX_STR),
     S_ARRAY("params", S_KVS, 0, hg_trigger_t, params, params_n, HG_PROTO_MAX_ITEMS, NULL),
+    S_SCALAR("sched", S_I64, 0, hg_trigger_t, scheduled_ms),
+    S_SCALAR("att", S_U32, 0, hg_trigger_t, attempt),
 };
 static const s_table_t s_trigger_table = S_TABLE(s_trigger_fields, hg_trigger_t);
 
@@ -222,6 +243,23 @@ static const s_field_t s_ack_fields[] = {
 };
 static const s_table_t s_ack_table = S_TABLE(s_ack_fields, hg_ack_t);
 
+static const s_field_t s_plugin_get_fields[] = {
+    S_SIZED("sha", S_STR, S_REQ, hg_plugin_get_t, sha256, HG_PROTO_MAX_STR),
+    S_SCALAR("off", S_U64, 0, hg_plugin_get_t, offset),
+    S_SCALAR("max", S_U32, 0, hg_plugin_get_t, max),
+};
+static const s_table_t s_plugin_get_table = S_TABLE(s_plugin_get_fields, hg_plugin_get_t);
+
+static const s_field_t s_plugin_chunk_fields[] = {
+    S_SIZED("sha", S_STR, S_REQ, hg_plugin_chunk_t, sha256, HG_PROTO_MAX_STR),
+    S_SCALAR("off", S_U64, 0, hg_plugin_chunk_t, offset),
+    S_SCALAR("total", S_U64, 0, hg_plugin_chunk_t, total),
+    S_SIZED("data", S_BLOB, 0, hg_plugin_chunk_t, data, HG_PROTO_MAX_BLOB),
+    S_SCALAR("code", S_I32, 0, hg_plugin_chunk_t, code),
+    S_SIZED("err", S_STR, 0, hg_plugin_chunk_t, error, HG_PROTO_MAX_STR),
+};
+static const s_table_t s_plugin_chunk_table = S_TABLE(s_plugin_chunk_fields, hg_plugin_chunk_t);
+
 static const s_field_t s_error_fields[] = {
     S_SCALAR("code", S_I32, S_REQ, hg_errmsg_t, code),
     S_SIZED("msg", S_STR, S_REQ, hg_errmsg_t, message, HG_PROTO_MAX_STR),
@@ -253,8 +291,8 @@ static const s_type_t s_types[] = {
     [HG_MSG_RUN_FINISHED] = {"RUN_FINISHED", &s_runs_table},
     [HG_MSG_RUN_LOG] = {"RUN_LOG", &s_empty_table},
     [HG_MSG_ACK] = {"ACK", &s_ack_table},
-    [HG_MSG_PLUGIN_GET] = {"PLUGIN_GET", &s_empty_table},
-    [HG_MSG_PLUGIN_CHUNK] = {"PLUGIN_CHUNK", &s_empty_table},
+    [HG_MSG_PLUGIN_GET] = {"PLUGIN_GET", &s_plugin_get_table},
+    [HG_MSG_PLUGIN_CHUNK] = {"PLUGIN_CHUNK", &s_plugin_chunk_table},
     [HG_MSG_ERROR] = {"ERROR", &s_error_table},
     [HG_MSG_LEAVE] = {"LEAVE", &s_empty_table},
 };

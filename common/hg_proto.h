@@ -79,6 +79,8 @@ typedef struct {
     hg_held_t *held;   /* assignments it still holds */
     size_t held_n;     /* number of held assignments */
     uint32_t unacked;  /* run records it holds that the master has not acked */
+    char **plugins;    /* sha256 of the plug-ins in its cache */
+    size_t plugins_n;  /* number of cached plug-ins */
 } hg_hello_t;
 
 typedef struct {
@@ -109,36 +111,56 @@ typedef struct {
     char *expect_body; /* substring the body must hold, or NULL */
 } hg_http_spec_t;
 
+/* Plug-in task of a job (kind "plugin"). The master resolves name and
+ * version to the content hash of a stored plug-in when it has one; a worker
+ * loads by hash when sha256 is set (fetching it with PLUGIN_GET if it lacks
+ * it), else by name and version from its local plug-in directory. */
 typedef struct {
-    uint64_t job_id;      /* catalogue id */
-    uint64_t epoch;       /* assignment epoch: REVOKE and runs quote it */
-    uint64_t version;     /* job version; bumps on every change */
-    char *ns;             /* namespace */
-    char *name;           /* job name, unique in its namespace */
-    char *kind;           /* "http" or "plugin" */
-    char *schedule;       /* schedule expression (hg_sched grammar) */
-    char *tz;             /* IANA time zone, NULL or "" for UTC */
-    int64_t start_ms;     /* no fire before, 0 = unbounded */
-    int64_t end_ms;       /* no fire after, 0 = unbounded */
-    int64_t last_fire_ms; /* last scheduled time fired by anyone, 0 = none */
-    char *misfire;        /* "fire_once", "skip", "fire_all" */
-    uint32_t timeout_ms;  /* run deadline */
-    hg_kv_t *params;      /* job parameters */
-    size_t params_n;      /* number of parameters */
-    hg_http_spec_t http;  /* for kind "http" */
-} hg_assign_t;
+    char *name;      /* plug-in name, e.g. "shell" */
+    char *version;   /* required version, NULL for any */
+    char *sha256;    /* 64 lowercase hex digits of the shared object, or NULL */
+    char *isolation; /* "process" (default) or "thread" */
+} hg_plugin_spec_t;
 
 typedef struct {
-    uint64_t job_id; /* job to stop firing */
-    uint64_t epoch;  /* epoch being revoked; an older ASSIGN never wins */
+    uint64_t job_id;         /* catalogue id */
+    uint64_t epoch;          /* assignment epoch: REVOKE and runs quote it */
+    uint64_t version;        /* job version; bumps on every change */
+    char *ns;                /* namespace */
+    char *name;              /* job name, unique in its namespace */
+    char *kind;              /* "http" or "plugin" */
+    char *schedule;          /* schedule expression (hg_sched grammar) */
+    char *tz;                /* IANA time zone, NULL or "" for UTC */
+    int64_t start_ms;        /* no fire before, 0 = unbounded */
+    int64_t end_ms;          /* no fire after, 0 = unbounded */
+    int64_t last_fire_ms;    /* last scheduled time fired by anyone, 0 = none */
+    char *misfire;           /* "fire_once", "skip", "fire_all" */
+    uint32_t timeout_ms;     /* run deadline */
+    hg_kv_t *params;         /* job parameters */
+    size_t params_n;         /* number of parameters */
+    hg_http_spec_t http;     /* for kind "http" */
+    hg_plugin_spec_t plugin; /* for kind "plugin" */
+    uint32_t recover;        /* 1: a run lost with its worker is re-run once (TRIGGER "recover") */
+} hg_assign_t;
+
+/* Master -> worker: stop firing job_id under epoch. Worker -> master: the
+ * acknowledgement, sent once the job is off the worker's timers, carrying
+ * the last scheduled time it fired so the next owner continues from there
+ * (a drain hands jobs over without a missed or doubled firing). */
+typedef struct {
+    uint64_t job_id;      /* job to stop firing */
+    uint64_t epoch;       /* epoch being revoked; an older ASSIGN never wins */
+    int64_t last_fire_ms; /* in the acknowledgement: last scheduled time fired, 0 if none */
 } hg_revoke_t;
 
 typedef struct {
-    uint64_t job_id; /* job to run now */
-    uint64_t epoch;  /* current assignment epoch */
-    char *reason;    /* "manual", "retry", "child", ... */
-    hg_kv_t *params; /* parameter overrides, trigger values win */
-    size_t params_n; /* number of overrides */
+    uint64_t job_id;      /* job to run now */
+    uint64_t epoch;       /* current assignment epoch */
+    char *reason;         /* "manual", "retry", "child", ... */
+    hg_kv_t *params;      /* parameter overrides, trigger values win */
+    size_t params_n;      /* number of overrides */
+    int64_t scheduled_ms; /* scheduled time to record (a recovered run keeps its own), 0 = now */
+    uint32_t attempt;     /* attempt number to record, 0 means 1 */
 } hg_trigger_t;
 
 typedef enum {
@@ -185,6 +207,26 @@ typedef struct {
     size_t run_ids_n;                         /* number of ids */
 } hg_ack_t;
 
+#define HG_PROTO_SHA256_HEX 64           /* length of a plug-in hash in hex */
+#define HG_PROTO_CHUNK      (512u << 10) /* plug-in bytes per PLUGIN_CHUNK */
+
+/* Worker -> master: send me bytes [offset, offset + max) of a plug-in. */
+typedef struct {
+    char *sha256;    /* content hash, 64 lowercase hex digits */
+    uint64_t offset; /* first byte wanted */
+    uint32_t max;    /* bytes wanted, at most HG_PROTO_CHUNK; 0 means HG_PROTO_CHUNK */
+} hg_plugin_get_t;
+
+/* Master -> worker: one piece of a plug-in, or why there is none. */
+typedef struct {
+    char *sha256;    /* hash asked for */
+    uint64_t offset; /* offset of data */
+    uint64_t total;  /* size of the whole shared object */
+    hg_blob_t data;  /* the bytes, at most HG_PROTO_CHUNK */
+    int32_t code;    /* 0, or an HG_E* code (HG_ENOTFOUND: no such plug-in) */
+    char *error;     /* message when code != 0 */
+} hg_plugin_chunk_t;
+
 typedef struct {
     int32_t code;  /* HG_E* code or protocol error code */
     char *message; /* human-readable explanation */
@@ -203,6 +245,8 @@ typedef struct {
         hg_trigger_t trigger;
         hg_runs_t runs; /* RUN_STARTED, RUN_FINISHED */
         hg_ack_t ack;
+        hg_plugin_get_t plugin_get;
+        hg_plugin_chunk_t plugin_chunk;
         hg_errmsg_t error;
     } u;
 } hg_msg_t;

@@ -117,6 +117,11 @@ static void fill_assign(hg_assign_t *a, bool full)
     a->http.expect[2] = 65535;
     a->http.expect_n = 3;
     a->http.expect_body = sdup("\"ok\"");
+    a->plugin.name = sdup("shell");
+    a->plugin.version = sdup("1.2.0");
+    a->plugin.sha256 = sdup("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+    a->plugin.isolation = sdup("thread");
+    a->recover = 1;
 }
 
 /* A message of the given type; full sets every field, otherwise only the
@@ -143,6 +148,10 @@ static hg_msg_t *sample(int type, bool full)
         h->held[1] = (hg_held_t){UINT64_MAX, 1, -1};
         h->held_n = 2;
         h->unacked = 12;
+        h->plugins = calloc(1, sizeof(char *));
+        assert_non_null(h->plugins);
+        h->plugins[0] = sdup("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+        h->plugins_n = 1;
         break;
     }
     case HG_MSG_WELCOME:
@@ -156,12 +165,12 @@ static hg_msg_t *sample(int type, bool full)
         fill_assign(&m->u.assign, full);
         break;
     case HG_MSG_REVOKE:
-        if (full) m->u.revoke = (hg_revoke_t){42, 10};
+        if (full) m->u.revoke = (hg_revoke_t){42, 10, 1767225600000};
         break;
     case HG_MSG_TRIGGER:
         if (full) {
             static const char *const over[] = {"limit", "5"};
-            m->u.trigger = (hg_trigger_t){42, 9, sdup("manual"), kvs(1, over), 1};
+            m->u.trigger = (hg_trigger_t){42, 9, sdup("manual"), kvs(1, over), 1, 1767225600000, 2};
         }
         break;
     case HG_MSG_RUN_STARTED:
@@ -181,6 +190,25 @@ static hg_msg_t *sample(int type, bool full)
             for (int i = 0; i < 3; i++)
                 memset(m->u.ack.run_ids[i], 0xa0 + i, HG_PROTO_RUN_ID_SIZE);
             m->u.ack.run_ids_n = 3;
+        }
+        break;
+    case HG_MSG_PLUGIN_GET:
+        m->u.plugin_get.sha256 =
+            sdup("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+        if (full) {
+            m->u.plugin_get.offset = UINT64_MAX;
+            m->u.plugin_get.max = HG_PROTO_CHUNK;
+        }
+        break;
+    case HG_MSG_PLUGIN_CHUNK:
+        m->u.plugin_chunk.sha256 =
+            sdup("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+        if (full) {
+            m->u.plugin_chunk.offset = 524288;
+            m->u.plugin_chunk.total = 524291;
+            m->u.plugin_chunk.data = blob("\177EL", 3);
+            m->u.plugin_chunk.code = HG_ENOTFOUND;
+            m->u.plugin_chunk.error = sdup("no plug-in with that hash");
         }
         break;
     case HG_MSG_ERROR:
@@ -270,6 +298,11 @@ static void assert_assign_eq(const hg_assign_t *a, const hg_assign_t *b)
     for (size_t i = 0; i < x->expect_n; i++)
         assert_int_equal(x->expect[i], y->expect[i]);
     assert_str_eq(x->expect_body, y->expect_body);
+    assert_str_eq(a->plugin.name, b->plugin.name);
+    assert_str_eq(a->plugin.version, b->plugin.version);
+    assert_str_eq(a->plugin.sha256, b->plugin.sha256);
+    assert_str_eq(a->plugin.isolation, b->plugin.isolation);
+    assert_int_equal(a->recover, b->recover);
 }
 
 static void assert_msg_eq(const hg_msg_t *a, const hg_msg_t *b)
@@ -290,6 +323,9 @@ static void assert_msg_eq(const hg_msg_t *a, const hg_msg_t *b)
             assert_true(x->held[i].last_fire_ms == y->held[i].last_fire_ms);
         }
         assert_int_equal(x->unacked, y->unacked);
+        assert_int_equal(x->plugins_n, y->plugins_n);
+        for (size_t i = 0; i < x->plugins_n; i++)
+            assert_str_eq(x->plugins[i], y->plugins[i]);
         break;
     }
     case HG_MSG_WELCOME:
@@ -310,6 +346,7 @@ static void assert_msg_eq(const hg_msg_t *a, const hg_msg_t *b)
     case HG_MSG_REVOKE:
         assert_true(a->u.revoke.job_id == b->u.revoke.job_id);
         assert_true(a->u.revoke.epoch == b->u.revoke.epoch);
+        assert_true(a->u.revoke.last_fire_ms == b->u.revoke.last_fire_ms);
         break;
     case HG_MSG_TRIGGER:
         assert_true(a->u.trigger.job_id == b->u.trigger.job_id);
@@ -317,6 +354,8 @@ static void assert_msg_eq(const hg_msg_t *a, const hg_msg_t *b)
         assert_str_eq(a->u.trigger.reason, b->u.trigger.reason);
         assert_kvs_eq(a->u.trigger.params, a->u.trigger.params_n, b->u.trigger.params,
                       b->u.trigger.params_n);
+        assert_true(a->u.trigger.scheduled_ms == b->u.trigger.scheduled_ms);
+        assert_int_equal(a->u.trigger.attempt, b->u.trigger.attempt);
         break;
     case HG_MSG_RUN_STARTED:
     case HG_MSG_RUN_FINISHED:
@@ -329,6 +368,19 @@ static void assert_msg_eq(const hg_msg_t *a, const hg_msg_t *b)
         if (a->u.ack.run_ids_n)
             assert_memory_equal(a->u.ack.run_ids, b->u.ack.run_ids,
                                 a->u.ack.run_ids_n * HG_PROTO_RUN_ID_SIZE);
+        break;
+    case HG_MSG_PLUGIN_GET:
+        assert_str_eq(a->u.plugin_get.sha256, b->u.plugin_get.sha256);
+        assert_true(a->u.plugin_get.offset == b->u.plugin_get.offset);
+        assert_int_equal(a->u.plugin_get.max, b->u.plugin_get.max);
+        break;
+    case HG_MSG_PLUGIN_CHUNK:
+        assert_str_eq(a->u.plugin_chunk.sha256, b->u.plugin_chunk.sha256);
+        assert_true(a->u.plugin_chunk.offset == b->u.plugin_chunk.offset);
+        assert_true(a->u.plugin_chunk.total == b->u.plugin_chunk.total);
+        assert_blob_eq(&a->u.plugin_chunk.data, &b->u.plugin_chunk.data);
+        assert_int_equal(a->u.plugin_chunk.code, b->u.plugin_chunk.code);
+        assert_str_eq(a->u.plugin_chunk.error, b->u.plugin_chunk.error);
         break;
     case HG_MSG_ERROR:
         assert_int_equal(a->u.error.code, b->u.error.code);
