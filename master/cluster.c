@@ -31,6 +31,7 @@ typedef struct {
     int64_t last_hb_wall_ms; /* same, wall clock, for display */
     uint32_t jobs;           /* assignments it holds (by our table) */
     uint32_t running;        /* runs in flight, from its heartbeat */
+    uint32_t held;           /* assignments it holds, from its heartbeat */
     uint32_t unacked;        /* records it holds unacknowledged */
 } s_node_t;
 
@@ -67,6 +68,7 @@ typedef struct {
     bool placement_due;      /* some active job is unassigned */
     uint64_t decode_errors;  /* malformed messages seen */
     uint64_t master_epoch;   /* leadership epoch (single master: start time) */
+    bool loading;            /* adding the jobs of the catalogue at start-up */
 } s_cluster_t;
 
 /* ---------------------------------------------------------------- helpers */
@@ -314,7 +316,9 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, b
     } else {
         self->placement_due = true;
     }
-    s_place(self);
+    /* At start-up every job is added first and placed once afterwards:
+     * placing after each one walks the whole table each time. */
+    if (!self->loading) s_place(self);
     return 0;
 }
 
@@ -484,6 +488,7 @@ static void s_on_heartbeat(s_cluster_t *self, const char *name, hg_msg_t *msg)
     node->last_hb_mono_ms = hg_mono_ms();
     node->last_hb_wall_ms = hg_now_ms();
     node->running = msg->u.heartbeat.running;
+    node->held = msg->u.heartbeat.jobs;
     node->unacked = msg->u.heartbeat.unacked;
     hg_msg_t echo = {.type = HG_MSG_HEARTBEAT};
     echo.u.heartbeat.echo = msg->seq;
@@ -623,12 +628,12 @@ static json_t *s_nodes_json(s_cluster_t *self)
         char ts[40];
         hg_time_format_ms(n->last_hb_wall_ms, ts, sizeof ts);
         json_array_append_new(
-            arr,
-            json_pack("{s:s, s:s, s:O, s:i, s:s, s:s, s:i, s:i, s:i}", "name", n->name, "state",
-                      s_node_state_names[n->state], "labels", n->labels ? n->labels : json_object(),
-                      "capacity", (json_int_t) n->capacity, "version", n->version, "last_heartbeat",
-                      ts, "jobs", (json_int_t) n->jobs, "running", (json_int_t) n->running,
-                      "unacked", (json_int_t) n->unacked));
+            arr, json_pack("{s:s, s:s, s:O, s:i, s:s, s:s, s:i, s:i, s:i, s:i}", "name", n->name,
+                           "state", s_node_state_names[n->state], "labels",
+                           n->labels ? n->labels : json_object(), "capacity",
+                           (json_int_t) n->capacity, "version", n->version, "last_heartbeat", ts,
+                           "jobs", (json_int_t) n->jobs, "held", (json_int_t) n->held, "running",
+                           (json_int_t) n->running, "unacked", (json_int_t) n->unacked));
     }
     return arr;
 }
@@ -800,6 +805,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     size_t i;
     json_t *job;
     size_t loaded = 0;
+    self.loading = true;
     json_array_foreach(self.args->jobs, i, job)
     {
         char key[24];
@@ -812,6 +818,7 @@ static void s_actor(zsock_t *pipe, void *arg)
             hg_error("cluster: job %s cannot be scheduled (invalid spec); skipped",
                      json_string_value(json_object_get(job, "name")));
     }
+    self.loading = false;
     json_decref(self.args->jobs);
     json_decref(self.args->last_fires);
     self.args->jobs = self.args->last_fires = NULL;

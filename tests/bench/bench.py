@@ -222,10 +222,14 @@ class BenchCluster(Cluster):
 
     def start_all(self):
         """Master, then workers; returns the master's start time (monotonic)."""
-        t0 = time.monotonic()
-        self.start_master()
+        # Workers first: they keep saying HELLO until the master answers, so
+        # all of them are there when it places the jobs (a worker joining a
+        # moment later would get none of the jobs already placed).
         for i in range(1, self.n_workers + 1):
             self.start_worker("worker-%d" % i, wait=False)
+        t0 = time.monotonic()
+        self.start_master(wait=False)
+        self.wait_healthy(timeout=600)  # a million jobs take a while to load
         self.wait_workers(self.n_workers)
         return t0
 
@@ -401,25 +405,23 @@ def run_scale(opts, ctx):
                                                                           opts["workers"]))
         t0 = c.start_all()
 
-        def assigned():
-            return sum(int(x.get("jobs") or 0) for x in c.nodes()) >= n
-        c.wait_until(assigned, timeout=600, interval=0.1, what="%d jobs assigned" % n)
+        # Assigned = held by the workers, as their heartbeats report it (not
+        # merely sent by the master).
+        def held():
+            nodes = c.nodes()
+            return sum(int(x.get("held") or 0) for x in nodes), sum(int(x.get("jobs") or 0) for x in nodes)
+        c.wait_until(lambda: held()[1] >= n, timeout=600, interval=0.05, what="%d jobs placed" % n)
+        placed = time.monotonic() - t0
+        c.wait_until(lambda: held()[0] >= n, timeout=600, interval=0.05,
+                     what="%d jobs held by the workers" % n)
         took = time.monotonic() - t0
         master_rss = rss_mb(c.master.pid)
-        # The workers get their ASSIGN messages on their own pace: wait
-        # until their resident size stops growing (bounded).
-        last = None
-        for _ in range(120):
-            now = [rss_mb(w.pid) for w in c.workers.values()]
-            if last is not None and all(a is not None and b is not None and a - b < 1 for a, b in zip(now, last)):
-                break
-            last = now
-            time.sleep(0.5)
         worker_rss = [rss_mb(w.pid) for w in c.workers.values()]
         base = opts.get("empty_master_rss_mb")
         res = {
             "jobs": n,
             "workers": opts["workers"],
+            "all_placed_s": round(placed, 2),
             "all_assigned_s": round(took, 2),
             "master_rss_mb": round(master_rss, 1),
             "master_bytes_per_job": round(master_rss * 1048576 / n),
