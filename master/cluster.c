@@ -17,6 +17,7 @@
 #include "store.h"
 
 #include <inttypes.h>
+#include <malloc.h>
 
 typedef enum { S_NODE_ACTIVE, S_NODE_LOST, S_NODE_LEFT } s_node_state_t;
 static const char *s_node_state_names[] = {"active", "lost", "left"};
@@ -35,11 +36,14 @@ typedef struct {
     uint32_t unacked;        /* records it holds unacknowledged */
 } s_node_t;
 
+/* One per active job: with a million jobs every byte here counts, so it
+ * keeps the wire spec and the pinned nodes, not the job's whole JSON. */
 typedef struct {
     uint64_t id;          /* catalogue id */
-    json_t *json;         /* job in API form (owned) */
+    json_t *pins;         /* executor.nodes when it names any (owned), else NULL */
     hg_assign_t spec;     /* wire spec; epoch and last_fire_ms set on send */
-    char node[192];       /* holder, "" when unassigned */
+    const char *node;     /* holder's name (its s_node_t's, which lives as long as the
+                             actor), "" when unassigned */
     uint64_t epoch;       /* current assignment epoch */
     int64_t last_fire_ms; /* last scheduled time known to have fired */
     bool fresh;           /* created after this master started: nobody can hold it */
@@ -60,7 +64,8 @@ typedef struct {
     zsock_t *api;            /* hg_cluster_client_t requests */
     zactor_t *store;         /* store writer */
     zloop_t *loop;           /* reactor */
-    zhashx_t *nodes;         /* name -> s_node_t */
+    zhashx_t *nodes;         /* name -> s_node_t; never removed while running: jobs point
+                                at their names */
     zhashx_t *jobs;          /* id text -> s_job_t */
     zhashx_t *inflight;      /* run id text -> s_inflight_t: started, not finished */
     uint64_t seq;            /* our message sequence */
@@ -114,7 +119,7 @@ static void s_job_free(void **item)
 {
     s_job_t *job = *item;
     if (job) {
-        json_decref(job->json);
+        json_decref(job->pins);
         hg_assign_clear(&job->spec);
         free(job);
         *item = NULL;
@@ -186,13 +191,13 @@ static void s_job_unassign(s_cluster_t *self, s_job_t *job)
     if (!job->node[0]) return;
     s_node_t *node = zhashx_lookup(self->nodes, job->node);
     if (node && node->jobs > 0) node->jobs--;
-    job->node[0] = '\0';
+    job->node = "";
     self->placement_due = true;
 }
 
 static bool s_node_allowed(s_job_t *job, const char *name)
 {
-    json_t *pins = hg_job_pinned_nodes(job->json);
+    json_t *pins = job->pins;
     if (!pins || json_array_size(pins) == 0) return true;
     size_t i;
     json_t *v;
@@ -217,7 +222,7 @@ static s_node_t *s_pick_node(s_cluster_t *self, s_job_t *job)
 static void s_job_assign_to(s_cluster_t *self, s_job_t *job, s_node_t *node)
 {
     job->epoch++;
-    snprintf(job->node, sizeof job->node, "%s", node->name);
+    job->node = node->name;
     node->jobs++;
     s_send_assign(self, job);
     s_store_assign(self, job);
@@ -291,6 +296,7 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, b
             return HG_ENOMEM;
         }
         job->id = id;
+        job->node = "";
         job->last_fire_ms = last_fire_ms;
         job->fresh = fresh;
         char key[24];
@@ -298,10 +304,11 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, b
         zhashx_insert(self->jobs, key, job);
     } else {
         hg_assign_clear(&job->spec);
-        json_decref(job->json);
+        json_decref(job->pins);
     }
     job->spec = spec;
-    job->json = json_incref(json);
+    json_t *pins = hg_job_pinned_nodes(json);
+    job->pins = json_array_size(pins) > 0 ? json_deep_copy(pins) : NULL;
     if (job->node[0]) {
         s_node_t *node = zhashx_lookup(self->nodes, job->node);
         if (node && node->state == S_NODE_ACTIVE && s_node_allowed(job, node->name)) {
@@ -435,7 +442,7 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
             } else if (!job->node[0]) {
                 keep = s_node_allowed(job, name);
                 if (keep) {
-                    snprintf(job->node, sizeof job->node, "%s", name);
+                    job->node = node->name;
                     node->jobs++;
                     adopted++;
                 }
@@ -769,6 +776,59 @@ static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
     return rc;
 }
 
+/* Add one job of the catalogue (API form) at start-up. */
+static void s_load_one(s_cluster_t *self, json_t *job, size_t *loaded)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(job, "id")));
+    json_t *lf = json_object_get(self->args->last_fires, key);
+    if (s_job_upsert(self, job, lf ? json_integer_value(lf) : 0, false) == 0)
+        (*loaded)++;
+    else
+        hg_error("cluster: job %s cannot be scheduled (invalid spec); skipped",
+                 json_string_value(json_object_get(job, "name")));
+}
+
+/* The active jobs: from args->jobs when main passed them, else read from
+ * MySQL page by page, so that a million jobs never sit in memory as JSON
+ * all at once (a job's JSON is several times its s_job_t). */
+static int s_load_jobs(s_cluster_t *self, size_t *loaded)
+{
+    size_t i;
+    json_t *job;
+    if (self->args->jobs) {
+        json_array_foreach(self->args->jobs, i, job) s_load_one(self, job, loaded);
+        return 0;
+    }
+    if (!self->args->db) return 0;
+    char err[512];
+    MYSQL *conn = hg_db_connect(self->args->db, err, sizeof err);
+    if (!conn) {
+        hg_error("cluster: loading jobs: %s", err);
+        return HG_EDB;
+    }
+    uint64_t after = 0;
+    int rc = 0;
+    for (;;) {
+        json_t *page = NULL;
+        rc = hg_job_db_load_active_page(conn, after, 5000, &page, err, sizeof err);
+        if (rc != 0) {
+            hg_error("cluster: loading jobs: %s", err);
+            break;
+        }
+        size_t n = json_array_size(page);
+        json_array_foreach(page, i, job) s_load_one(self, job, loaded);
+        if (n)
+            after =
+                (uint64_t) json_integer_value(json_object_get(json_array_get(page, n - 1), "id"));
+        json_decref(page);
+        if (n < 5000) break;
+    }
+    hg_db_close(&conn);
+    return rc;
+}
+
 static void s_actor(zsock_t *pipe, void *arg)
 {
     s_cluster_t self = {0};
@@ -802,26 +862,26 @@ static void s_actor(zsock_t *pipe, void *arg)
     }
     self.store = hg_store_new(self.args->db);
 
-    size_t i;
-    json_t *job;
     size_t loaded = 0;
     self.loading = true;
-    json_array_foreach(self.args->jobs, i, job)
-    {
-        char key[24];
-        snprintf(key, sizeof key, "%" JSON_INTEGER_FORMAT,
-                 json_integer_value(json_object_get(job, "id")));
-        json_t *lf = json_object_get(self.args->last_fires, key);
-        if (s_job_upsert(&self, job, lf ? json_integer_value(lf) : 0, false) == 0)
-            loaded++;
-        else
-            hg_error("cluster: job %s cannot be scheduled (invalid spec); skipped",
-                     json_string_value(json_object_get(job, "name")));
-    }
+    int load_rc = s_load_jobs(&self, &loaded);
     self.loading = false;
     json_decref(self.args->jobs);
     json_decref(self.args->last_fires);
     self.args->jobs = self.args->last_fires = NULL;
+    /* Loading leaves many freed JSON fragments behind: give them back. */
+    malloc_trim(0);
+    if (load_rc != 0) {
+        zactor_destroy(&self.store);
+        zsock_destroy(&self.router);
+        zsock_destroy(&self.api);
+        zhashx_destroy(&self.jobs);
+        zhashx_destroy(&self.nodes);
+        zhashx_destroy(&self.inflight);
+        self.args->failed = true;
+        zsock_signal(pipe, 1);
+        return;
+    }
     hg_info("cluster: %zu active jobs loaded; workers on %s", loaded, self.args->bind);
 
     self.loop = zloop_new();

@@ -16,7 +16,8 @@ typedef struct {
     int64_t lease_ms;         /* lease granted per echoed heartbeat */
     int64_t margin_ms;        /* extra wait before reassigning a silent worker's jobs */
     const hg_db_params_t *db; /* for the store actor */
-    json_t *jobs;             /* active jobs at start-up (array, stolen by the actor) */
+    json_t *jobs;             /* active jobs at start-up (array, stolen by the actor);
+                                 NULL: the actor reads them from MySQL (db) page by page */
     json_t *last_fires;       /* object job id (text) -> last scheduled ms, stolen */
     bool failed;              /* out: set when the actor could not start */
 } hg_cluster_args_t;

@@ -1027,6 +1027,32 @@ int hg_job_db_load_active(MYSQL *db, json_t **jobs, char *err, size_t err_size)
     return rc;
 }
 
+int hg_job_db_load_active_page(MYSQL *db, uint64_t after_id, int limit, json_t **jobs, char *err,
+                               size_t err_size)
+{
+    if (!db || !jobs || limit <= 0) return HG_EINVAL;
+    *jobs = NULL;
+    MYSQL_STMT *stmt = hg_db_prepare(db,
+                                     "SELECT " S_JOB_COLUMNS " FROM jobs WHERE status = 'active'"
+                                     " AND id > ? ORDER BY id LIMIT ?",
+                                     err, err_size);
+    if (!stmt) return HG_EDB;
+    MYSQL_BIND b[2];
+    memset(b, 0, sizeof b);
+    uint64_t lim = (uint64_t) limit;
+    s_bind_u64(&b[0], &after_id);
+    s_bind_u64(&b[1], &lim);
+    json_t *rows = json_array();
+    int rc = mysql_stmt_bind_param(stmt, b) ? s_stmt_fail(stmt, "load jobs", err, err_size)
+                                            : s_select_jobs(stmt, rows, err, err_size);
+    mysql_stmt_close(stmt);
+    if (rc)
+        json_decref(rows);
+    else
+        *jobs = rows;
+    return rc;
+}
+
 /* Run a one-row UPDATE/DELETE by id; HG_ENOTFOUND when no row matched. */
 static int s_exec_by_id(MYSQL *db, const char *sql, MYSQL_BIND *b, const char *what, uint64_t id,
                         char *err, size_t err_size)

@@ -36,6 +36,10 @@ int hg_job_db_list(MYSQL *db, const char *ns, const char *status, int limit, int
                    json_t **jobs, int64_t *total, char *err, size_t err_size);
 int hg_job_db_load_active(MYSQL *db, json_t **jobs, char *err,
                           size_t err_size); /* every active job, for start-up */
+/* Up to limit active jobs with id > after_id, in id order: start-up loads
+ * the catalogue page by page so that only one page is ever held as JSON. */
+int hg_job_db_load_active_page(MYSQL *db, uint64_t after_id, int limit, json_t **jobs, char *err,
+                               size_t err_size);
 int hg_job_db_set_status(MYSQL *db, uint64_t id, const char *status, char *err,
                          size_t err_size); /* bumps version */
 int hg_job_db_delete(MYSQL *db, uint64_t id, char *err, size_t err_size);

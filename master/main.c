@@ -95,13 +95,6 @@ int main(int argc, char **argv)
         hg_db_close(&conn);
         return 1;
     }
-    json_t *jobs = NULL;
-    rc = hg_job_db_load_active(conn, &jobs, err, sizeof err);
-    if (rc != 0) {
-        hg_error("loading jobs: %s", err);
-        hg_db_close(&conn);
-        return 1;
-    }
     /* Last scheduled fire time per job, so that the next owner of a job
      * applies the misfire policy to the right gap even after a restart. */
     json_t *last_fires = json_object();
@@ -126,7 +119,7 @@ int main(int argc, char **argv)
         .lease_ms = hg_config_int(cfg, "lease"),
         .margin_ms = hg_config_int(cfg, "lease.margin"),
         .db = &db,
-        .jobs = jobs,
+        .jobs = NULL, /* the cluster actor reads them page by page */
         .last_fires = last_fires,
     };
     zactor_t *cluster = hg_cluster_new(&args);
