@@ -215,6 +215,27 @@ static void s_add_node(hg_api_t *api, json_t *job)
     json_object_set_new(job, "node", rc == 0 && node[0] ? json_string(node) : json_null());
 }
 
+/* Tell the cluster that these jobs (as stored) were created, in one
+ * request, and set "node" on each from its answer. The jobs are already
+ * durable, so a failure is logged, not answered: the request succeeded. */
+static void s_upsert_created(hg_api_t *api, json_t *jobs)
+{
+    hg_cluster_client_t *cl = s_cluster(api);
+    json_t *nodes = NULL;
+    int rc = cl ? hg_cluster_job_upsert_many(cl, jobs, &nodes) : HG_EUNAVAIL;
+    if (rc != 0)
+        hg_warn("api: cluster did not take %zu new jobs: %s", json_array_size(jobs),
+                hg_strerror(rc));
+    size_t i;
+    json_t *job;
+    json_array_foreach(jobs, i, job)
+    {
+        json_t *node = json_array_get(nodes, i);
+        json_object_set_new(job, "node", json_is_string(node) ? json_incref(node) : json_null());
+    }
+    json_decref(nodes);
+}
+
 /* Tell the cluster that job (as stored) changed. The job is already
  * durable, so a failure is logged, not answered: the request succeeded. */
 static void s_upsert(hg_api_t *api, json_t *job)
@@ -354,18 +375,44 @@ static int s_op_insert(MYSQL *db, void *arg, char *err, size_t err_size)
     int rc = 0;
     size_t i;
     json_t *job;
+    size_t n = json_array_size(a->jobs);
+    uint64_t *ids = calloc(n ? n : 1, sizeof *ids);
+    if (!ids) return HG_ENOMEM;
     json_array_foreach(a->jobs, i, job)
     {
-        uint64_t id;
         a->failed = i;
-        if ((rc = hg_job_db_insert(db, job, &id, err, err_size))) break;
-        json_t *stored = NULL;
-        if ((rc = hg_job_db_get(db, json_string_value(json_object_get(job, "namespace")),
-                                json_string_value(json_object_get(job, "name")), &stored, err,
-                                err_size)))
-            break;
-        json_array_append_new(a->stored, stored);
+        if ((rc = hg_job_db_insert(db, job, &ids[i], err, err_size))) break;
     }
+    /* Read the rows back as stored, all in one query. */
+    json_t *stored = NULL;
+    if (rc == 0) rc = hg_job_db_get_ids(db, ids, n, &stored, err, err_size);
+    if (rc == 0 && json_array_size(stored) != n) {
+        snprintf(err, err_size, "read back %zu of %zu jobs just inserted", json_array_size(stored),
+                 n);
+        rc = HG_EDB;
+    }
+    if (rc == 0) {
+        /* In id order, which is insertion order; keep the request's order
+         * regardless. */
+        json_array_foreach(a->jobs, i, job)
+        {
+            json_t *row = NULL;
+            for (size_t k = 0; k < n && !row; k++) {
+                json_t *cand = json_array_get(stored, (i + k) % n);
+                if ((uint64_t) json_integer_value(json_object_get(cand, "id")) == ids[i])
+                    row = cand;
+            }
+            if (!row) {
+                snprintf(err, err_size, "job id %llu not found after insert",
+                         (unsigned long long) ids[i]);
+                rc = HG_EDB;
+                break;
+            }
+            json_array_append(a->stored, row);
+        }
+    }
+    json_decref(stored);
+    free(ids);
     if (batch) {
         if (rc == 0 && mysql_commit(db)) {
             snprintf(err, err_size, "commit: %s", mysql_error(db));
@@ -409,10 +456,8 @@ static void s_jobs_create(s_ctx_t *c)
     if (rc != 0) {
         s_insert_error(c, rc, err, false, 0);
     } else {
-        json_t *stored = json_array_get(a.stored, 0);
-        s_upsert(c->api, stored);
-        s_add_node(c->api, stored);
-        s_reply(c, MHD_HTTP_CREATED, json_incref(stored));
+        s_upsert_created(c->api, a.stored);
+        s_reply(c, MHD_HTTP_CREATED, json_incref(json_array_get(a.stored, 0)));
     }
     json_decref(a.jobs);
     json_decref(a.stored);
@@ -482,11 +527,7 @@ static void s_jobs_batch(s_ctx_t *c)
         s_insert_error(c, rc, err, true, a.failed);
     } else {
         /* Committed: now (outside the transaction) tell the cluster. */
-        json_array_foreach(a.stored, i, val)
-        {
-            s_upsert(c->api, val);
-            s_add_node(c->api, val);
-        }
+        s_upsert_created(c->api, a.stored);
         s_reply(c, MHD_HTTP_CREATED, json_pack("{s:O}", "jobs", a.stored));
     }
     json_decref(a.jobs);

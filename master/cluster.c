@@ -58,22 +58,24 @@ typedef struct {
 } s_inflight_t;
 
 typedef struct {
-    hg_cluster_args_t *args; /* settings */
-    zsock_t *pipe;           /* to main */
-    zsock_t *router;         /* workers */
-    zsock_t *api;            /* hg_cluster_client_t requests */
-    zactor_t *store;         /* store writer */
-    zloop_t *loop;           /* reactor */
-    zhashx_t *nodes;         /* name -> s_node_t; never removed while running: jobs point
-                                at their names */
-    zhashx_t *jobs;          /* id text -> s_job_t */
-    zhashx_t *inflight;      /* run id text -> s_inflight_t: started, not finished */
-    uint64_t seq;            /* our message sequence */
-    int64_t started_mono_ms; /* start time; placement waits for workers to re-HELLO */
-    bool placement_due;      /* some active job is unassigned */
-    uint64_t decode_errors;  /* malformed messages seen */
-    uint64_t master_epoch;   /* leadership epoch (single master: start time) */
-    bool loading;            /* adding the jobs of the catalogue at start-up */
+    hg_cluster_args_t *args;   /* settings */
+    zsock_t *pipe;             /* to main */
+    zsock_t *router;           /* workers */
+    zsock_t *api;              /* hg_cluster_client_t requests */
+    zactor_t *store;           /* store writer */
+    zloop_t *loop;             /* reactor */
+    zhashx_t *nodes;           /* name -> s_node_t; never removed while running: jobs point
+                                  at their names */
+    zhashx_t *jobs;            /* id text -> s_job_t */
+    zhashx_t *inflight;        /* run id text -> s_inflight_t: started, not finished */
+    uint64_t seq;              /* our message sequence */
+    int64_t started_mono_ms;   /* start time; placement waits for workers to re-HELLO */
+    bool placement_due;        /* some active job is unassigned */
+    uint64_t decode_errors;    /* malformed messages seen */
+    uint64_t master_epoch;     /* leadership epoch (single master: start time) */
+    bool loading;              /* adding the jobs of the catalogue at start-up */
+    bool fresh_waiting;        /* a job created since start-up waits for placement */
+    int64_t last_tick_mono_ms; /* when the tick last ran */
 } s_cluster_t;
 
 /* ---------------------------------------------------------------- helpers */
@@ -193,6 +195,7 @@ static void s_job_unassign(s_cluster_t *self, s_job_t *job)
     if (node && node->jobs > 0) node->jobs--;
     job->node = "";
     self->placement_due = true;
+    if (job->fresh) self->fresh_waiting = true;
 }
 
 static bool s_node_allowed(s_job_t *job, const char *name)
@@ -209,11 +212,22 @@ static bool s_node_allowed(s_job_t *job, const char *name)
 }
 
 /* Least-loaded active node the job may run on, or NULL. */
+/* ASSIGNs on their way to one node at most (sent by us, not yet counted in
+ * its heartbeat). Placing a million jobs at once would otherwise overrun the
+ * ROUTER's send queue to the node (its high-water mark is 100,000), and
+ * ZeroMQ drops what does not fit; the rest is placed as the node catches up. */
+#define S_ASSIGN_WINDOW 50000
+
+static bool s_node_has_room(const s_node_t *n)
+{
+    return n->state == S_NODE_ACTIVE && (int64_t) n->jobs - (int64_t) n->held < S_ASSIGN_WINDOW;
+}
+
 static s_node_t *s_pick_node(s_cluster_t *self, s_job_t *job)
 {
     s_node_t *best = NULL;
     for (s_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes)) {
-        if (n->state != S_NODE_ACTIVE || !s_node_allowed(job, n->name)) continue;
+        if (!s_node_has_room(n) || !s_node_allowed(job, n->name)) continue;
         if (!best || n->jobs < best->jobs) best = n;
     }
     return best;
@@ -240,6 +254,10 @@ static void s_place(s_cluster_t *self)
      * not wait for the workers' reports. */
     bool settled =
         hg_mono_ms() - self->started_mono_ms >= self->args->lease_ms + self->args->margin_ms;
+    /* Until then only fresh jobs may go: skip the walk when there are none
+     * (with a million jobs it costs a tick's worth of time). */
+    if (!settled && !self->fresh_waiting) return;
+    self->fresh_waiting = false;
     self->placement_due = false;
     size_t placed = 0, waiting = 0;
     for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
@@ -251,6 +269,11 @@ static void s_place(s_cluster_t *self)
         s_node_t *node = s_pick_node(self, job);
         if (!node) {
             waiting++;
+            if (job->fresh) self->fresh_waiting = true;
+            bool room = false;
+            for (s_node_t *n = zhashx_first(self->nodes); n && !room; n = zhashx_next(self->nodes))
+                room = s_node_has_room(n);
+            if (!room) break; /* every node is full: go on when they catch up */
             continue;
         }
         s_job_assign_to(self, job, node);
@@ -322,6 +345,7 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, b
         }
     } else {
         self->placement_due = true;
+        if (job->fresh) self->fresh_waiting = true;
     }
     /* At start-up every job is added first and placed once afterwards:
      * placing after each one walks the whole table each time. */
@@ -419,6 +443,7 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
     node->last_hb_mono_ms = hg_mono_ms();
     node->last_hb_wall_ms = hg_now_ms();
     node->unacked = h->unacked;
+    node->held = (uint32_t) h->held_n;
 
     hg_msg_t welcome = {.type = HG_MSG_WELCOME};
     welcome.u.welcome.master = (char *) self->args->master_name;
@@ -666,6 +691,35 @@ static int s_on_api(zloop_t *loop, zsock_t *sock, void *arg)
         json_decref(job);
         zstr_free(&text);
         zmsg_addstrf(rep, "%d", rc);
+    } else if (streq(cmd, "UPSERTS")) {
+        /* A batch: every job first, placement once, then where each went. */
+        char *text = zmsg_popstr(req);
+        json_t *jobs = text ? json_loads(text, 0, NULL) : NULL;
+        zstr_free(&text);
+        int rc = json_is_array(jobs) ? 0 : HG_EINVAL;
+        size_t i;
+        json_t *job;
+        self->loading = true;
+        json_array_foreach(jobs, i, job)
+        {
+            int one = s_job_upsert(self, job, 0, true);
+            if (one != 0 && rc == 0) rc = one;
+        }
+        self->loading = false;
+        s_place(self);
+        json_t *nodes = json_array();
+        json_array_foreach(jobs, i, job)
+        {
+            s_job_t *j =
+                s_job_find(self, (uint64_t) json_integer_value(json_object_get(job, "id")));
+            json_array_append_new(nodes, j && j->node[0] ? json_string(j->node) : json_null());
+        }
+        char *out = json_dumps(nodes, JSON_COMPACT);
+        zmsg_addstrf(rep, "%d", rc);
+        zmsg_addstr(rep, out ? out : "[]");
+        free(out);
+        json_decref(nodes);
+        json_decref(jobs);
     } else if (streq(cmd, "REMOVE") || streq(cmd, "JOBNODE")) {
         char *text = zmsg_popstr(req);
         uint64_t job_id = text ? strtoull(text, NULL, 10) : 0;
@@ -756,7 +810,13 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     s_cluster_t *self = arg;
     int64_t now = hg_mono_ms();
     int64_t window = self->args->lease_ms + self->args->margin_ms;
-    for (s_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes)) {
+    /* If this loop itself was busy (a large placement), heartbeats may be
+     * waiting unread on the socket: judge silence only on a tick that comes
+     * on time. Waiting longer never breaks the lease rule. */
+    bool stalled = self->last_tick_mono_ms && now - self->last_tick_mono_ms > 500;
+    self->last_tick_mono_ms = now;
+    for (s_node_t *n = stalled ? NULL : zhashx_first(self->nodes); n;
+         n = zhashx_next(self->nodes)) {
         if (n->state == S_NODE_ACTIVE && now - n->last_hb_mono_ms > window) {
             char why[96];
             snprintf(why, sizeof why, "silent for %lld ms", (long long) (now - n->last_hb_mono_ms));
@@ -891,6 +951,9 @@ static void s_actor(zsock_t *pipe, void *arg)
     zloop_reader(self.loop, self.api, s_on_api, &self);
     zloop_reader(self.loop, zactor_sock(self.store), s_on_store, &self);
     zloop_timer(self.loop, 50, 0, s_on_tick, &self);
+    /* Workers can report what they hold only from now on: the wait before
+     * placing jobs of the catalogue starts here, not before loading them. */
+    self.started_mono_ms = hg_mono_ms();
     zsock_signal(pipe, 0);
     zloop_start(self.loop);
 
@@ -976,6 +1039,26 @@ int hg_cluster_job_upsert(hg_cluster_client_t *c, json_t *job)
     free(text);
     int rc;
     zmsg_t *rep = s_call(c, req, &rc);
+    zmsg_destroy(&rep);
+    return rc;
+}
+
+int hg_cluster_job_upsert_many(hg_cluster_client_t *c, json_t *jobs, json_t **nodes)
+{
+    if (nodes) *nodes = NULL;
+    char *text = json_dumps(jobs, JSON_COMPACT);
+    if (!text) return HG_ENOMEM;
+    zmsg_t *req = zmsg_new();
+    zmsg_addstr(req, "UPSERTS");
+    zmsg_addstr(req, text);
+    free(text);
+    int rc;
+    zmsg_t *rep = s_call(c, req, &rc);
+    if (rep && nodes) {
+        char *out = zmsg_popstr(rep);
+        *nodes = out ? json_loads(out, 0, NULL) : NULL;
+        zstr_free(&out);
+    }
     zmsg_destroy(&rep);
     return rc;
 }

@@ -26,6 +26,13 @@ void hg_cluster_client_destroy(hg_cluster_client_t **client);
  * (re)places an active job and revokes a paused one. 0 or HG_E*. */
 int hg_cluster_job_upsert(hg_cluster_client_t *client, json_t *job);
 
+/* Many jobs were created or changed at once (a batch create): jobs is an
+ * array of API JSON jobs. One request for all, and placement runs once
+ * after the last. On success *nodes (when given) is a new array holding,
+ * for each job in order, the name of the worker it went to or null; the
+ * caller decrefs it. 0 or HG_E*. */
+int hg_cluster_job_upsert_many(hg_cluster_client_t *client, json_t *jobs, json_t **nodes);
+
 /* A job was deleted: revoke it everywhere. 0 or HG_E*. */
 int hg_cluster_job_remove(hg_cluster_client_t *client, uint64_t job_id);
 

@@ -1027,6 +1027,35 @@ int hg_job_db_load_active(MYSQL *db, json_t **jobs, char *err, size_t err_size)
     return rc;
 }
 
+int hg_job_db_get_ids(MYSQL *db, const uint64_t *ids, size_t n, json_t **jobs, char *err,
+                      size_t err_size)
+{
+    if (!db || !jobs || (n && !ids)) return HG_EINVAL;
+    *jobs = json_array();
+    if (n == 0) return 0;
+    /* Integers only, so the list is written into the statement. */
+    size_t size = 64 + sizeof(S_JOB_COLUMNS) + n * 21;
+    char *sql = malloc(size);
+    if (!sql) {
+        json_decref(*jobs);
+        *jobs = NULL;
+        return HG_ENOMEM;
+    }
+    char *p = sql + sprintf(sql, "SELECT " S_JOB_COLUMNS " FROM jobs WHERE id IN (");
+    for (size_t i = 0; i < n; i++)
+        p += sprintf(p, "%s%llu", i ? "," : "", (unsigned long long) ids[i]);
+    sprintf(p, ") ORDER BY id");
+    MYSQL_STMT *stmt = hg_db_prepare(db, sql, err, err_size);
+    free(sql);
+    int rc = stmt ? s_select_jobs(stmt, *jobs, err, err_size) : HG_EDB;
+    if (stmt) mysql_stmt_close(stmt);
+    if (rc) {
+        json_decref(*jobs);
+        *jobs = NULL;
+    }
+    return rc;
+}
+
 int hg_job_db_load_active_page(MYSQL *db, uint64_t after_id, int limit, json_t **jobs, char *err,
                                size_t err_size)
 {

@@ -36,6 +36,10 @@ int hg_job_db_list(MYSQL *db, const char *ns, const char *status, int limit, int
                    json_t **jobs, int64_t *total, char *err, size_t err_size);
 int hg_job_db_load_active(MYSQL *db, json_t **jobs, char *err,
                           size_t err_size); /* every active job, for start-up */
+/* The jobs with the given ids (any status), in id order: reading back a
+ * batch just inserted in one query. */
+int hg_job_db_get_ids(MYSQL *db, const uint64_t *ids, size_t n, json_t **jobs, char *err,
+                      size_t err_size);
 /* Up to limit active jobs with id > after_id, in id order: start-up loads
  * the catalogue page by page so that only one page is ever held as JSON. */
 int hg_job_db_load_active_page(MYSQL *db, uint64_t after_id, int limit, json_t **jobs, char *err,
