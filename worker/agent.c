@@ -20,10 +20,11 @@
 #include <czmq.h>
 #include <inttypes.h>
 
-#define S_HB_RING      256  /* heartbeats remembered for echo matching */
-#define S_RESEND_BATCH 1000 /* run records per message when resending */
-#define S_MISFIRE_CAP  1000 /* fire_all catches up at most this many times at once */
-#define S_CACHE_TICK   250  /* ms between checks of running plug-in fetches */
+#define S_HB_RING          256  /* heartbeats remembered for echo matching */
+#define S_RESEND_BATCH     1000 /* run records per message when resending */
+#define S_STARTED_DELAY_MS 100  /* RUN_STARTED held back this long (see s_flush_started) */
+#define S_MISFIRE_CAP      1000 /* fire_all catches up at most this many times at once */
+#define S_CACHE_TICK       250  /* ms between checks of running plug-in fetches */
 
 typedef struct {
     hg_assign_t spec;     /* what the master assigned (owned) */
@@ -65,7 +66,8 @@ typedef struct {
     zlistx_t *unacked;            /* s_record_t, oldest first */
     zhashx_t *unacked_ids;        /* run id text -> s_record_t */
     uint32_t running;             /* runs in flight */
-    hg_run_t *out_started;        /* RUN_STARTED records waiting to be sent */
+    hg_run_t *out_started;        /* RUN_STARTED records waiting to be sent, oldest first */
+    zhashx_t *started_pending;    /* run id text of those whose run is still going */
     size_t out_started_n, out_started_cap;
     hg_run_t *out_finished; /* RUN_FINISHED records waiting to be sent */
     size_t out_finished_n, out_finished_cap;
@@ -208,18 +210,54 @@ static void s_send_heartbeat(s_agent_t *self)
     s_send(self, &msg);
 }
 
-/* Send the queued RUN_STARTED / RUN_FINISHED records, one message each. */
-static void s_flush_records(s_agent_t *self)
+/* Send the queued RUN_STARTED / RUN_FINISHED records, one message each.
+ *
+ * A RUN_STARTED waits S_STARTED_DELAY_MS first, and is dropped when its run
+ * finishes meanwhile: the RUN_FINISHED record carries the same run id,
+ * scheduled and start times, so the history is the same, and most runs are
+ * that short (a noop plug-in, a fast endpoint). That halves the records the
+ * master writes. The cost: a run shorter than the delay whose worker dies
+ * before it ends leaves no record (the master cannot mark what it never
+ * heard of as lost); longer runs show as running as before. all: send every
+ * queued RUN_STARTED now (when stopping). */
+static void s_flush_started(s_agent_t *self, bool all)
 {
-    if (self->out_started_n) {
+    int64_t cutoff = hg_now_ms() - S_STARTED_DELAY_MS;
+    size_t due = 0, send = 0;
+    while (due < self->out_started_n && (all || self->out_started[due].started_ms <= cutoff))
+        due++;
+    for (size_t i = 0; i < due; i++) {
+        char id[40];
+        hg_runid_format(self->out_started[i].run_id, id);
+        if (zhashx_lookup(self->started_pending, id)) {
+            zhashx_delete(self->started_pending, id);
+            if (send != i) {
+                self->out_started[send] = self->out_started[i];
+                memset(&self->out_started[i], 0, sizeof self->out_started[i]);
+            }
+            send++;
+        } else {
+            hg_run_clear(&self->out_started[i]); /* finished: RUN_FINISHED tells it all */
+        }
+    }
+    if (send) {
         hg_msg_t msg = {.type = HG_MSG_RUN_STARTED};
         msg.u.runs.runs = self->out_started;
-        msg.u.runs.runs_n = self->out_started_n;
+        msg.u.runs.runs_n = send;
         s_send(self, &msg);
-        for (size_t i = 0; i < self->out_started_n; i++)
+        for (size_t i = 0; i < send; i++)
             hg_run_clear(&self->out_started[i]);
-        self->out_started_n = 0;
     }
+    if (due) {
+        memmove(self->out_started, self->out_started + due,
+                (self->out_started_n - due) * sizeof *self->out_started);
+        self->out_started_n -= due;
+    }
+}
+
+static void s_flush_records(s_agent_t *self)
+{
+    s_flush_started(self, self->leaving);
     if (self->out_finished_n) {
         hg_msg_t msg = {.type = HG_MSG_RUN_FINISHED};
         msg.u.runs.runs = self->out_finished;
@@ -246,6 +284,16 @@ static int s_queue(hg_run_t **arr, size_t *n, size_t *cap, const hg_run_t *run, 
     }
     (*n)++;
     return 0;
+}
+
+/* Queue the RUN_STARTED of a run that begins now. */
+static void s_queue_started(s_agent_t *self, const hg_run_t *run)
+{
+    if (s_queue(&self->out_started, &self->out_started_n, &self->out_started_cap, run, true) != 0)
+        return;
+    char id[40];
+    hg_runid_format(run->run_id, id);
+    zhashx_insert(self->started_pending, id, (void *) 1);
 }
 
 /* Send every unacknowledged record again (after a WELCOME). */
@@ -290,6 +338,7 @@ static void s_record_finished(s_agent_t *self, hg_run_t *run)
     memset(run, 0, sizeof *run);
     char id[40];
     hg_runid_format(rec->run.run_id, id);
+    zhashx_delete(self->started_pending, id); /* its RUN_STARTED need not go */
     rec->handle = zlistx_add_end(self->unacked, rec);
     zhashx_insert(self->unacked_ids, id, rec);
     s_queue(&self->out_finished, &self->out_finished_n, &self->out_finished_cap, &rec->run, false);
@@ -365,7 +414,7 @@ static int s_kv_dup(const hg_kv_t *src, size_t n, hg_kv_t **out, size_t *out_n)
 static void s_start_plugin_run(s_agent_t *self, s_job_t *job, hg_run_t *run, hg_kv_t *overrides,
                                size_t overrides_n)
 {
-    s_queue(&self->out_started, &self->out_started_n, &self->out_started_cap, run, true);
+    s_queue_started(self, run);
     job->running++;
     self->running++;
     const hg_plugin_spec_t *spec = &job->spec.plugin;
@@ -483,7 +532,7 @@ static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, con
         s_record_finished(self, &run);
         return;
     }
-    s_queue(&self->out_started, &self->out_started_n, &self->out_started_cap, &run, true);
+    s_queue_started(self, &run);
     hg_http_task_t *task = hg_http_task_new();
     hg_assign_t copy = {0};
     if (!task || hg_assign_copy(&copy, &job->spec) != 0) {
@@ -780,6 +829,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     self.jobs = zhashx_new();
     zhashx_set_destructor(self.jobs, s_job_free);
     self.unacked = zlistx_new();
+    self.started_pending = zhashx_new();
     self.unacked_ids = zhashx_new();
     zhashx_set_destructor(self.unacked_ids, s_record_free);
     self.http = hg_http_exec_new(cfg->capacity);
@@ -889,6 +939,11 @@ int hg_agent_run(const hg_agent_config_t *cfg)
             if (until_fire < wait) wait = until_fire;
         }
         if (hg_plugin_cache_fetching(self.cache) && wait > S_CACHE_TICK) wait = S_CACHE_TICK;
+        if (self.out_started_n) {
+            int64_t until_started =
+                self.out_started[0].started_ms + S_STARTED_DELAY_MS - hg_now_ms();
+            if (until_started < wait) wait = until_started;
+        }
         if (wait < 0) wait = 0;
         if (wait > 1000) wait = 1000;
         int n = zmq_poll(items, 3, (long) wait);
@@ -921,6 +976,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     }
     zlistx_destroy(&self.unacked);
     zhashx_destroy(&self.unacked_ids);
+    zhashx_destroy(&self.started_pending);
     for (size_t i = 0; i < self.out_started_n; i++)
         hg_run_clear(&self.out_started[i]);
     free(self.out_started);

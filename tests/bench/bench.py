@@ -176,7 +176,7 @@ class BenchCluster(Cluster):
     quiet workers and the C endpoint instead of the Python hit server."""
 
     def __init__(self, name, workers=2, master_args=(), worker_args=()):
-        wargs = ["--log-level", "warn", "--capacity", "2000"] + list(worker_args)
+        wargs = ["--log-level", "warn", "--capacity", "2000", "--plugin-dir", BUILD_DIR] + list(worker_args)
         super().__init__(workers=workers, name="bench_" + name, master_args=master_args,
                          worker_args=wargs, start=False)
         self.db_name = "hourglass_bench_" + name
@@ -252,7 +252,9 @@ class BenchCluster(Cluster):
         interval_ms, job i is anchored at base + i * interval_ms / n (start_at)
         so the fires of an @every schedule are spread over the period."""
         if plugin:
-            spec = {"http": None, "plugin": plugin, "params": {}, "executor": {"nodes": []}}
+            p = {"name": plugin["name"], "version": None, "sha256": None,
+                 "isolation": plugin.get("isolation", "process")}
+            spec = {"http": None, "plugin": p, "params": {}, "executor": {"nodes": []}}
             kind = "plugin"
         else:
             spec = {"http": {"method": "GET", "url": url, "headers": {}, "body": None,
