@@ -378,10 +378,11 @@ static int s_op_insert(MYSQL *db, void *arg, char *err, size_t err_size)
     size_t n = json_array_size(a->jobs);
     uint64_t *ids = calloc(n ? n : 1, sizeof *ids);
     if (!ids) return HG_ENOMEM;
-    json_array_foreach(a->jobs, i, job)
-    {
-        a->failed = i;
-        if ((rc = hg_job_db_insert(db, job, &ids[i], err, err_size))) break;
+    if (batch) {
+        rc = hg_job_db_insert_many(db, a->jobs, ids, &a->failed, err, err_size);
+    } else {
+        a->failed = 0;
+        rc = hg_job_db_insert(db, json_array_get(a->jobs, 0), &ids[0], err, err_size);
     }
     /* Read the rows back as stored, all in one query. */
     json_t *stored = NULL;

@@ -956,19 +956,45 @@ static int s_select_jobs(MYSQL_STMT *stmt, json_t *out, char *err, size_t err_si
     return rc == 1 ? 0 : rc;
 }
 
-int hg_job_db_insert(MYSQL *db, json_t *job, uint64_t *id, char *err, size_t err_size)
+/* One row of an INSERT INTO jobs: the values and the storage the binds
+ * point at. */
+#define S_INS_COLS 13
+typedef struct {
+    const char *strs[6];      /* namespace, name, kind, schedule, timezone, status */
+    const char *misfire;      /* misfire policy */
+    int64_t start_ms, end_ms; /* start_at / end_at, 0 = NULL */
+    uint64_t timeout_ms;      /* timeout */
+    char *spec;               /* spec JSON text (owned) */
+    unsigned long lens[8];    /* string lengths */
+    MYSQL_TIME tstart, tend;  /* times */
+    MYSQL_TIME tnow;          /* created_at = updated_at */
+    my_bool null_start, null_end, null_now;
+} s_ins_row_t;
+
+#define S_INS_ROW_SQL "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"
+#define S_INS_HEAD                                                                                 \
+    "INSERT INTO jobs (namespace, name, kind, schedule, timezone, status, "                        \
+    "start_at, end_at, misfire, timeout_ms, spec, version, created_at, "                           \
+    "updated_at) VALUES "
+
+/* Values of a normalized job for its row; HG_EINVAL or HG_ENOMEM. */
+static int s_ins_row_fill(json_t *job, s_ins_row_t *row)
 {
-    if (!db || !json_is_object(job)) return HG_EINVAL;
-    const char *sql = "INSERT INTO jobs (namespace, name, kind, schedule, timezone, status, "
-                      "start_at, end_at, misfire, timeout_ms, spec, version, created_at, "
-                      "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)";
-    int64_t start_ms = 0, end_ms = 0, timeout_ms = 30000;
-    if (s_time_field_ms(job, "start_at", &start_ms) || s_time_field_ms(job, "end_at", &end_ms))
+    memset(row, 0, sizeof *row);
+    int64_t timeout_ms = 30000;
+    if (s_time_field_ms(job, "start_at", &row->start_ms) ||
+        s_time_field_ms(job, "end_at", &row->end_ms))
         return HG_EINVAL;
     json_t *t = json_object_get(job, "timeout");
     if (json_is_string(t) && hg_duration_parse_ms(json_string_value(t), &timeout_ms) != 0)
         return HG_EINVAL;
+    row->timeout_ms = (uint64_t) timeout_ms;
     const char *status = json_string_value(json_object_get(job, "status"));
+    static const char *keys[] = {"namespace", "name", "kind", "schedule", "timezone"};
+    for (size_t i = 0; i < 5; i++)
+        if (!(row->strs[i] = json_string_value(json_object_get(job, keys[i])))) return HG_EINVAL;
+    row->strs[5] = status ? status : "active";
+    row->misfire = json_string_value(json_object_get(job, "misfire"));
     json_t *spec = json_object();
     json_t *http = json_object_get(job, "http"), *params = json_object_get(job, "params"),
            *executor = json_object_get(job, "executor"), *plugin = json_object_get(job, "plugin");
@@ -977,43 +1003,40 @@ int hg_job_db_insert(MYSQL *db, json_t *job, uint64_t *id, char *err, size_t err
     json_object_set_new(spec, "params", params ? json_incref(params) : json_object());
     json_object_set_new(spec, "executor",
                         executor ? json_incref(executor) : json_pack("{s:[]}", "nodes"));
-    char *spec_text = json_dumps(spec, JSON_COMPACT);
+    row->spec = json_dumps(spec, JSON_COMPACT);
     json_decref(spec);
-    if (!spec_text) return HG_ENOMEM;
+    return row->spec ? 0 : HG_ENOMEM;
+}
 
-    const char *strs[] = {json_string_value(json_object_get(job, "namespace")),
-                          json_string_value(json_object_get(job, "name")),
-                          json_string_value(json_object_get(job, "kind")),
-                          json_string_value(json_object_get(job, "schedule")),
-                          json_string_value(json_object_get(job, "timezone")),
-                          status ? status : "active"};
-    const char *misfire = json_string_value(json_object_get(job, "misfire"));
-    for (size_t i = 0; i < 5; i++)
-        if (!strs[i]) {
-            free(spec_text);
-            return HG_EINVAL;
-        }
-    MYSQL_BIND b[13];
-    memset(b, 0, sizeof b);
-    unsigned long lens[8];
+/* Point b[0..S_INS_COLS) at the row's values. */
+static void s_ins_row_bind(s_ins_row_t *row, MYSQL_BIND *b, int64_t now)
+{
+    memset(b, 0, sizeof *b * S_INS_COLS);
     for (int i = 0; i < 6; i++)
-        s_bind_str(&b[i], strs[i], &lens[i]);
-    MYSQL_TIME tstart, tend, tnow;
-    my_bool null_start, null_end, null_now;
-    s_bind_time(&b[6], start_ms, &tstart, &null_start);
-    s_bind_time(&b[7], end_ms, &tend, &null_end);
-    s_bind_str(&b[8], misfire ? misfire : "fire_once", &lens[6]);
-    uint64_t timeout64 = (uint64_t) timeout_ms;
-    s_bind_u64(&b[9], &timeout64);
-    s_bind_str(&b[10], spec_text, &lens[7]);
-    int64_t now = hg_now_ms();
-    s_bind_time(&b[11], now, &tnow, &null_now);
+        s_bind_str(&b[i], row->strs[i], &row->lens[i]);
+    s_bind_time(&b[6], row->start_ms, &row->tstart, &row->null_start);
+    s_bind_time(&b[7], row->end_ms, &row->tend, &row->null_end);
+    s_bind_str(&b[8], row->misfire ? row->misfire : "fire_once", &row->lens[6]);
+    s_bind_u64(&b[9], &row->timeout_ms);
+    s_bind_str(&b[10], row->spec, &row->lens[7]);
+    s_bind_time(&b[11], now, &row->tnow, &row->null_now);
     b[12] = b[11];
+}
 
-    int rc = 0;
-    MYSQL_STMT *stmt = hg_db_prepare(db, sql, err, err_size);
+int hg_job_db_insert(MYSQL *db, json_t *job, uint64_t *id, char *err, size_t err_size)
+{
+    if (!db || !json_is_object(job)) return HG_EINVAL;
+    s_ins_row_t row;
+    int rc = s_ins_row_fill(job, &row);
+    if (rc != 0) {
+        free(row.spec);
+        return rc;
+    }
+    MYSQL_BIND b[S_INS_COLS];
+    s_ins_row_bind(&row, b, hg_now_ms());
+    MYSQL_STMT *stmt = hg_db_prepare(db, S_INS_HEAD S_INS_ROW_SQL, err, err_size);
     if (!stmt) {
-        free(spec_text);
+        free(row.spec);
         return HG_EDB;
     }
     if (mysql_stmt_bind_param(stmt, b)) {
@@ -1021,8 +1044,8 @@ int hg_job_db_insert(MYSQL *db, json_t *job, uint64_t *id, char *err, size_t err
     } else if (mysql_stmt_execute(stmt)) {
         if (mysql_stmt_errno(stmt) == ER_DUP_ENTRY) {
             if (err && err_size)
-                snprintf(err, err_size, "job \"%s\" already exists in namespace \"%s\"", strs[1],
-                         strs[0]);
+                snprintf(err, err_size, "job \"%s\" already exists in namespace \"%s\"",
+                         row.strs[1], row.strs[0]);
             rc = HG_EEXIST;
         } else {
             rc = s_stmt_fail(stmt, "insert job", err, err_size);
@@ -1031,7 +1054,155 @@ int hg_job_db_insert(MYSQL *db, json_t *job, uint64_t *id, char *err, size_t err
         *id = (uint64_t) mysql_stmt_insert_id(stmt);
     }
     mysql_stmt_close(stmt);
-    free(spec_text);
+    free(row.spec);
+    return rc;
+}
+
+/* Rows per multi-row INSERT of a batch. */
+#define S_INS_CHUNK 500
+
+/* Insert rows [0, n) in one statement. */
+static int s_insert_chunk(MYSQL *db, s_ins_row_t *rows, size_t n, char *err, size_t err_size)
+{
+    size_t size = sizeof S_INS_HEAD + n * (sizeof S_INS_ROW_SQL + 1);
+    char *sql = malloc(size);
+    MYSQL_BIND *b = calloc(n * S_INS_COLS, sizeof *b);
+    if (!sql || !b) {
+        free(sql);
+        free(b);
+        return HG_ENOMEM;
+    }
+    char *p = sql + sprintf(sql, "%s", S_INS_HEAD);
+    int64_t now = hg_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        p += sprintf(p, "%s%s", i ? "," : "", S_INS_ROW_SQL);
+        s_ins_row_bind(&rows[i], b + i * S_INS_COLS, now);
+    }
+    int rc = 0;
+    MYSQL_STMT *stmt = hg_db_prepare(db, sql, err, err_size);
+    if (!stmt) {
+        rc = HG_EDB;
+    } else if (mysql_stmt_bind_param(stmt, b) || mysql_stmt_execute(stmt)) {
+        rc = mysql_stmt_errno(stmt) == ER_DUP_ENTRY
+                 ? HG_EEXIST
+                 : s_stmt_fail(stmt, "insert jobs", err, err_size);
+    }
+    if (stmt) mysql_stmt_close(stmt);
+    free(sql);
+    free(b);
+    return rc;
+}
+
+int hg_job_db_insert_many(MYSQL *db, json_t *jobs, uint64_t *ids, size_t *failed, char *err,
+                          size_t err_size)
+{
+    if (!db || !json_is_array(jobs) || !ids) return HG_EINVAL;
+    size_t n = json_array_size(jobs);
+    s_ins_row_t *rows = calloc(S_INS_CHUNK, sizeof *rows);
+    if (!rows) return HG_ENOMEM;
+    int rc = 0;
+    for (size_t at = 0; at < n && rc == 0; at += S_INS_CHUNK) {
+        size_t k = n - at < S_INS_CHUNK ? n - at : S_INS_CHUNK;
+        for (size_t i = 0; i < k && rc == 0; i++) {
+            if (failed) *failed = at + i;
+            rc = s_ins_row_fill(json_array_get(jobs, at + i), &rows[i]);
+        }
+        if (rc == 0) rc = s_insert_chunk(db, rows, k, err, err_size);
+        for (size_t i = 0; i < k; i++) {
+            free(rows[i].spec);
+            rows[i].spec = NULL;
+        }
+        if (rc == HG_EEXIST) {
+            /* The statement inserted nothing: one row at a time tells which
+             * job clashes (the caller rolls the transaction back anyway). */
+            rc = 0;
+            for (size_t i = 0; i < k && rc == 0; i++) {
+                if (failed) *failed = at + i;
+                rc =
+                    hg_job_db_insert(db, json_array_get(jobs, at + i), &ids[at + i], err, err_size);
+            }
+            if (rc == 0) {
+                snprintf(err, err_size, "duplicate job in a batch insert, not found again");
+                rc = HG_EDB;
+            }
+        }
+    }
+    free(rows);
+    if (rc != 0) return rc;
+    /* Ids by name, one query per chunk: auto-increment ids of a multi-row
+     * insert are consecutive only under some lock modes. */
+    for (size_t at = 0; at < n && rc == 0; at += S_INS_CHUNK) {
+        size_t k = n - at < S_INS_CHUNK ? n - at : S_INS_CHUNK;
+        size_t size = 96 + k * 10;
+        char *sql = malloc(size);
+        MYSQL_BIND *b = calloc(2 * k, sizeof *b);
+        unsigned long *lens = calloc(2 * k, sizeof *lens);
+        MYSQL_BIND out[3];
+        memset(out, 0, sizeof out);
+        uint64_t id = 0;
+        char ns[80], name[200];
+        unsigned long ns_len = 0, name_len = 0;
+        MYSQL_STMT *stmt = NULL;
+        if (!sql || !b || !lens) {
+            rc = HG_ENOMEM;
+            goto next;
+        }
+        char *p =
+            sql + sprintf(sql, "SELECT id, namespace, name FROM jobs WHERE (namespace, name) IN (");
+        for (size_t i = 0; i < k; i++) {
+            json_t *job = json_array_get(jobs, at + i);
+            p += sprintf(p, "%s(?,?)", i ? "," : "");
+            s_bind_str(&b[2 * i], json_string_value(json_object_get(job, "namespace")),
+                       &lens[2 * i]);
+            s_bind_str(&b[2 * i + 1], json_string_value(json_object_get(job, "name")),
+                       &lens[2 * i + 1]);
+        }
+        sprintf(p, ")");
+        stmt = hg_db_prepare(db, sql, err, err_size);
+        if (!stmt) {
+            rc = HG_EDB;
+            goto next;
+        }
+        s_bind_u64(&out[0], &id);
+        out[1].buffer_type = MYSQL_TYPE_STRING;
+        out[1].buffer = ns;
+        out[1].buffer_length = sizeof ns;
+        out[1].length = &ns_len;
+        out[2].buffer_type = MYSQL_TYPE_STRING;
+        out[2].buffer = name;
+        out[2].buffer_length = sizeof name;
+        out[2].length = &name_len;
+        if (mysql_stmt_bind_param(stmt, b) || mysql_stmt_execute(stmt) ||
+            mysql_stmt_bind_result(stmt, out) || mysql_stmt_store_result(stmt)) {
+            rc = s_stmt_fail(stmt, "read back job ids", err, err_size);
+            goto next;
+        }
+        size_t found = 0;
+        while (mysql_stmt_fetch(stmt) == 0) {
+            if (ns_len >= sizeof ns || name_len >= sizeof name) continue;
+            ns[ns_len] = '\0';
+            name[name_len] = '\0';
+            /* Rows come back in any order; chunks are small enough to scan. */
+            for (size_t i = 0; i < k; i++) {
+                json_t *job = json_array_get(jobs, at + i);
+                if (strcmp(json_string_value(json_object_get(job, "name")), name) == 0 &&
+                    strcmp(json_string_value(json_object_get(job, "namespace")), ns) == 0) {
+                    ids[at + i] = id;
+                    found++;
+                    break;
+                }
+            }
+        }
+        if (found != k) {
+            snprintf(err, err_size, "read back %zu of %zu job ids just inserted", found, k);
+            rc = HG_EDB;
+        }
+    next:
+        if (stmt) mysql_stmt_close(stmt);
+        free(sql);
+        free(b);
+        free(lens);
+    }
     return rc;
 }
 

@@ -36,6 +36,12 @@ int hg_job_db_list(MYSQL *db, const char *ns, const char *status, int limit, int
                    json_t **jobs, int64_t *total, char *err, size_t err_size);
 int hg_job_db_load_active(MYSQL *db, json_t **jobs, char *err,
                           size_t err_size); /* every active job, for start-up */
+/* Insert every job of the array (normalized, as for hg_job_db_insert) with
+ * multi-row INSERTs; ids[i] gets the id of jobs[i]. Run it in a
+ * transaction: on failure some rows may be in. HG_EEXIST names the clashing
+ * job in err, with its index in *failed. */
+int hg_job_db_insert_many(MYSQL *db, json_t *jobs, uint64_t *ids, size_t *failed, char *err,
+                          size_t err_size);
 /* The jobs with the given ids (any status), in id order: reading back a
  * batch just inserted in one query. */
 int hg_job_db_get_ids(MYSQL *db, const uint64_t *ids, size_t n, json_t **jobs, char *err,
