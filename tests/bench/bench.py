@@ -81,7 +81,7 @@ DEFAULTS = {
         "scale": {"jobs": 1000000, "workers": 2},
         "api": {"count": 5000, "batch_count": 100000, "batch": 1000, "clients": 4},
         "failover": {"jobs": 200, "interval_ms": 100, "workers": 2},
-        "isolation": {"seconds": 10, "workers": 1},
+        "isolation": {"jobs": 10000, "interval_ms": 100, "seconds": 10, "workers": 1},
     },
     "quick": {
         "throughput": {"jobs": 2000, "interval_ms": 200, "workers": 2, "seconds": 5},
@@ -419,12 +419,18 @@ def run_scale(opts, ctx):
         took = time.monotonic() - t0
         master_rss = rss_mb(c.master.pid)
         worker_rss = [rss_mb(w.pid) for w in c.workers.values()]
+        # The assignments table catches up behind the workers (the store
+        # writes it in batches); how long until it lists every job.
+        c.wait_until(lambda: int(c.sql("SELECT COUNT(*) FROM assignments")[0][0]) >= n,
+                     timeout=600, interval=0.5, what="%d rows in assignments" % n)
+        recorded = time.monotonic() - t0
         base = opts.get("empty_master_rss_mb")
         res = {
             "jobs": n,
             "workers": opts["workers"],
             "all_placed_s": round(placed, 2),
             "all_assigned_s": round(took, 2),
+            "assignments_in_db_s": round(recorded, 2),
             "master_rss_mb": round(master_rss, 1),
             "master_bytes_per_job": round(master_rss * 1048576 / n),
             "worker_rss_mb": [round(x, 1) for x in worker_rss if x is not None],
