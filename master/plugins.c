@@ -576,7 +576,8 @@ int hg_plugin_db_export(MYSQL *db, const char *sha256, const char *path, uint64_
         snprintf(err, err_size, "plug-ins: %s", mysql_stmt_error(st));
         rc = HG_EDB;
     } else if (f == MYSQL_NO_DATA) {
-        snprintf(err, err_size, "no plug-in with sha256 %s on this master", sha256);
+        snprintf(err, err_size,
+                 "nothing was pushed under that hash (hourglass plugin list shows what was)");
         rc = HG_ENOTFOUND;
     }
     mysql_stmt_free_result(st);
