@@ -28,11 +28,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #define S_JOBS_PREFIX    "/api/v1/jobs/"
 #define S_PLUGINS        "/api/v1/plugins"
+#define S_DRAIN_MAX      (64ull << 20) /* excess body read and dropped to answer 413 cleanly */
 #define S_PLUGINS_PREFIX "/api/v1/plugins/"
 #define S_RUNS_LIMIT_MAX 1000
 #define S_JOBS_LIMIT_MAX 1000
@@ -54,6 +56,7 @@ typedef struct {
     size_t len;       /* bytes in body */
     size_t cap;       /* capacity of body */
     size_t limit;     /* largest body this route takes (HG_API_MAX_BODY, or plugin.max_size) */
+    bool plugin;      /* a plug-in upload: its limit is plugin.max_size */
     bool too_large;   /* body passed limit; the rest is dropped */
     int64_t start_us; /* monotonic time the request arrived */
 } s_req_t;
@@ -1300,7 +1303,7 @@ static enum MHD_Result s_send(struct MHD_Connection *conn, int status, json_t *b
 static void s_too_large(s_ctx_t *c, unsigned long long declared)
 {
     size_t limit = c->req->limit;
-    if (limit == HG_API_MAX_BODY)
+    if (!c->req->plugin)
         s_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", NULL, "request body is over %u bytes",
                 HG_API_MAX_BODY);
     else if (declared)
@@ -1332,13 +1335,19 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
         if (!req) return MHD_NO;
         req->start_us = hg_mono_us();
         *con_cls = req;
-        req->limit = strcmp(url, S_PLUGINS) == 0 && strcmp(method, "POST") == 0
-                         ? api->plugin_max_size
-                         : HG_API_MAX_BODY;
+        req->plugin = strcmp(url, S_PLUGINS) == 0 && strcmp(method, "POST") == 0;
+        req->limit = req->plugin ? api->plugin_max_size : HG_API_MAX_BODY;
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
-        if (declared > req->limit) {
+        /* Answer at once only a client that waits for "100 Continue" (curl
+         * does for large bodies) or one that announces far too much: any
+         * other is still sending, would see the connection close under it
+         * and never read the 413, so its body is read and dropped first. */
+        const char *expect =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+        bool waits = expect && strcasecmp(expect, "100-continue") == 0;
+        if (declared > req->limit && (waits || declared - req->limit > S_DRAIN_MAX)) {
             s_ctx_t c = {.api = api, .conn = conn, .method = method, .url = url, .req = req};
             s_too_large(&c, declared);
             enum MHD_Result ret = s_send(conn, c.status, c.reply, NULL);

@@ -824,7 +824,7 @@ static void s_loader_actor(zsock_t *pipe, void *arg)
                 hg_warn("plugins: cannot provide %s: %s", sha ? sha : "?", err);
             snprintf(rc_text, sizeof rc_text, "%d", rc);
             snprintf(size_text, sizeof size_text, "%" PRIu64, size);
-            zsock_send(pipe, "ssss", "LOADED", sha ? sha : "", rc_text, size_text, err);
+            zsock_send(pipe, "sssss", "LOADED", sha ? sha : "", rc_text, size_text, err);
             zstr_free(&sha);
         }
         zstr_free(&cmd);

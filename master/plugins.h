@@ -155,7 +155,7 @@ size_t hg_plugin_index_size(const hg_plugin_index_t *index);
  * connection, so that the cluster loop never waits for the database.
  *
  *   owner -> loader  "LOAD" s          sha256
- *   loader -> owner  "LOADED" ssss     sha256, rc (HG_E* as text, "0" when
+ *   loader -> owner  "LOADED" sssss    sha256, rc (HG_E* as text, "0" when
  *                                      the copy is in place), size (text),
  *                                      message ("" on success)
  *
