@@ -134,6 +134,10 @@ class PluginPush(unittest.TestCase):
             self.assertIn(message, err, path)
             self.assertEqual(len(err.strip().splitlines()), 1, err)
             self.assertTrue(err.startswith("hourglass: "), err)
+        # Without --name and --version the CLI reads the descriptor, and
+        # refuses a plug-in of another ABI before uploading it.
+        _, err = self.hg("plugin", "push", os.path.join(TEST_PLUGINS, "hgtest_badabi.so"), rc=1)
+        self.assertIn("ABI version 99", err)
         # The API says the same with the right status codes.
         status, body = c.api("POST", "/api/v1/plugins?name=bad&version=1", raw=b"",
                              headers={"Content-Type": "application/octet-stream"})
