@@ -418,7 +418,7 @@ int hg_plugin_db_list(MYSQL *db, const char *name, json_t **plugins, char *err, 
     s_metas_t found = {0};
     int rc = s_select(db, name ? "WHERE name = ?" : "", name ? p : NULL, &found, err, err_size);
     if (rc == 0) {
-        qsort(found.items, found.n, sizeof found.items[0], s_cmp_meta);
+        if (found.n > 1) qsort(found.items, found.n, sizeof found.items[0], s_cmp_meta);
         *plugins = json_array();
         for (size_t i = 0; i < found.n; i++)
             json_array_append_new(*plugins, hg_plugin_meta_json(&found.items[i]));
