@@ -195,6 +195,7 @@ static void s_run_end(hg_plugin_task_t *task, int status, const char *fmt, ...)
 {
     hg_run_t *run = &task->run;
     run->status = status;
+    if (status == HG_RUN_FAILED && run->exit_code == 0) run->exit_code = 1;
     run->finished_ms = hg_now_ms();
     if (!run->started_ms) run->started_ms = run->finished_ms;
     free(run->error);

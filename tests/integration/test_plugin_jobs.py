@@ -132,12 +132,21 @@ class PluginJobs(unittest.TestCase):
             self.assertIn("ABI version 99", run["error"])
             self.assertIn("ABI version 1", run["error"])
 
+    def test_wrong_version(self):
+        self.create("echo-v9", {"name": "hgtest_echo", "version": "9.9"})
+        self.trigger("echo-v9")
+        run = self.one_run("echo-v9")
+        self.assertEqual(run["status"], "failed")
+        self.assertIn("plug-in echo is version", run["error"])
+        self.assertIn("the job wants version 9.9", run["error"])
+
     def test_missing_plugin(self):
         self.create("nothere", {"name": "hgtest_nothere"})
         self.trigger("nothere")
         run = self.one_run("nothere")
         self.assertEqual(run["status"], "failed")
         self.assertIn("plug-in hgtest_nothere not found", run["error"])
+        self.assertEqual(run["exit_code"], 1)
 
     def test_log_result_params_and_overrides(self):
         c = self.cluster
