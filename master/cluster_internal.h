@@ -19,6 +19,8 @@ typedef struct {
     json_t *jobs;             /* active jobs at start-up (array, stolen by the actor);
                                  NULL: the actor reads them from MySQL (db) page by page */
     json_t *last_fires;       /* object job id (text) -> last scheduled ms, stolen */
+    json_t *plugins;          /* stored plug-ins at start-up (array of metadata), stolen */
+    const char *data_dir;     /* master data directory (plug-in copies) */
     bool failed;              /* out: set when the actor could not start */
 } hg_cluster_args_t;
 
