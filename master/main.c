@@ -121,7 +121,6 @@ int main(int argc, char **argv)
     rc = hg_plugin_db_list(conn, NULL, &plugins, err, sizeof err);
     if (rc != 0) {
         hg_error("loading plug-ins: %s", err);
-        json_decref(jobs);
         json_decref(last_fires);
         hg_db_close(&conn);
         return 1;
