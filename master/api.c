@@ -241,7 +241,8 @@ static void s_upsert_created(hg_api_t *api, json_t *jobs)
     json_array_foreach(jobs, i, job)
     {
         json_t *node = json_array_get(nodes, i);
-        json_object_set_new(job, "node", json_is_string(node) ? json_incref(node) : json_null());
+        json_object_set_new(job, "node",
+                            json_string_length(node) > 0 ? json_incref(node) : json_null());
     }
     json_decref(nodes);
 }

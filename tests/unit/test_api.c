@@ -75,6 +75,24 @@ int hg_cluster_job_upsert(hg_cluster_client_t *client, json_t *job)
     return 0;
 }
 
+/* A batch counts as one upsert per job; every job goes to s_stub.node. */
+int hg_cluster_job_upsert_many(hg_cluster_client_t *client, json_t *jobs, json_t **nodes)
+{
+    pthread_mutex_lock(&s_stub_lock);
+    if (nodes) *nodes = json_array();
+    size_t i;
+    json_t *job;
+    json_array_foreach(jobs, i, job)
+    {
+        s_stub.upserts++;
+        json_decref(s_stub.last_upsert);
+        s_stub.last_upsert = json_deep_copy(job);
+        if (nodes) json_array_append_new(*nodes, json_string(s_stub.node));
+    }
+    pthread_mutex_unlock(&s_stub_lock);
+    return 0;
+}
+
 int hg_cluster_job_remove(hg_cluster_client_t *client, uint64_t job_id)
 {
     pthread_mutex_lock(&s_stub_lock);
