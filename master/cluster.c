@@ -551,9 +551,13 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
     }
     s_send_to(self, name, &welcome);
     /* Re-send every assignment of this node: the spec may have changed
-     * while it was away, and a restarted worker holds nothing. */
+     * while it was away, and a restarted worker holds nothing. node->jobs
+     * counts them (adoptions included): when it is 0 there is nothing to
+     * find, and the walk over every job is skipped (a worker repeats HELLO
+     * while a master loading a million jobs cannot answer yet). */
+    bool any = node->jobs > 0;
     node->jobs = 0;
-    for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
+    for (s_job_t *job = any ? zhashx_first(self->jobs) : NULL; job; job = zhashx_next(self->jobs)) {
         if (streq(job->node, name)) {
             char key[24];
             snprintf(key, sizeof key, "%" PRIu64, job->id);
