@@ -62,7 +62,8 @@ SCENARIOS = ("throughput", "lateness", "http", "scale", "api", "failover", "isol
 
 # Targets of issue 6 (2-core machine): (scenario, figure) -> (op, value).
 TARGETS = {
-    ("throughput", "recorded_per_s"): (">=", 100000),
+    ("throughput", "max_sustained_per_s"): (">=", 100000),
+    ("throughput", "offered_100000.recorded_per_s"): (">=", 100000),
     ("lateness", "p99_ms"): ("<=", 2),
     ("lateness", "max_ms"): ("<=", 20),
     ("lateness", "early"): ("==", 0),
@@ -75,13 +76,15 @@ TARGETS = {
 # Sizes: full run, and --quick (CI smoke test, whole run under 2 minutes).
 DEFAULTS = {
     "full": {
-        "throughput": {"jobs": 20000, "interval_ms": 200, "workers": 2, "seconds": 30},
+        "throughput": {"jobs": 20000, "interval_ms": 200, "workers": 2, "seconds": 30,
+                       "rates": [100000, 60000, 40000, 30000, 20000, 10000]},
         "lateness": {"rate": 10000, "interval_ms": 1000, "workers": 2, "seconds": 30},
         "http": {"jobs": 2000, "interval_ms": 1000, "workers": 2, "seconds": 20},
         "scale": {"jobs": 1000000, "workers": 2},
         "api": {"count": 5000, "batch_count": 100000, "batch": 1000, "clients": 4},
         "failover": {"jobs": 200, "interval_ms": 100, "workers": 2},
-        "isolation": {"jobs": 10000, "interval_ms": 100, "seconds": 10, "workers": 1},
+        "isolation": {"jobs": 10000, "interval_ms": 100, "seconds": 10, "workers": 1,
+                      "rates": [50000, 30000, 20000, 10000, 5000]},
     },
     "quick": {
         "throughput": {"jobs": 2000, "interval_ms": 200, "workers": 2, "seconds": 5},
@@ -358,10 +361,35 @@ def scenario_firing(name, opts, plugin=None, http_path="/hit"):
         raise
 
 
+def sustained(res, rate):
+    """A rate is sustained when (nearly) every run scheduled in the window
+    was committed within the grace and runs started on time (p99 < 1 s)."""
+    return res["recorded_per_s"] >= 0.98 * rate and res["p99_ms"] is not None and res["p99_ms"] < 1000
+
+
+def rate_steps(name, opts, plugin):
+    """Offer each rate of opts["rates"] in turn (highest first), each on a
+    fresh cluster, until one is sustained. Returns (steps, best)."""
+    interval = opts["interval_ms"]
+    rates = opts.get("rates") or [opts["jobs"] * 1000 // interval]
+    steps, best = {}, None
+    for rate in rates:
+        o = dict(opts, jobs=max(1, rate * interval // 1000))
+        c, res = scenario_firing(name, o, plugin=plugin)
+        c.stop()
+        res["sustained"] = sustained(res, rate)
+        steps["offered_%d" % rate] = res
+        if res["sustained"]:
+            best = res["recorded_per_s"]
+            break
+    return steps, best
+
+
 def run_throughput(opts, ctx):
     plugin = {"name": "noop", "isolation": "thread"} if ctx["plugin_jobs"] else None
-    c, res = scenario_firing("throughput", opts, plugin=plugin)
-    c.stop()
+    steps, best = rate_steps("throughput", opts, plugin)
+    res = {"max_sustained_per_s": best}
+    res.update(steps)
     if not plugin:
         res["note"] = "HTTP jobs against bench_endpoint: plug-in jobs are not runnable in this build"
     return res
@@ -548,11 +576,10 @@ def run_isolation(opts, ctx):
     out = {}
     for mode in ("thread", "process"):
         o = {"jobs": opts.get("jobs", 2000), "interval_ms": opts.get("interval_ms", 100),
-             "workers": opts["workers"], "seconds": opts["seconds"]}
-        c, res = scenario_firing("isolation_" + mode, o, plugin={"name": "noop", "isolation": mode})
-        c.stop()
-        out[mode + "_per_s"] = res["recorded_per_s"]
-        out[mode] = res
+             "workers": opts["workers"], "seconds": opts["seconds"], "rates": opts.get("rates")}
+        steps, best = rate_steps("isolation_" + mode, o, {"name": "noop", "isolation": mode})
+        out[mode + "_max_sustained_per_s"] = best
+        out[mode] = steps
     return out
 
 
@@ -574,9 +601,11 @@ def flatten(res, prefix=""):
 
 def check(scenario, figure, value):
     t = TARGETS.get((scenario, figure))
-    if t is None or value is None:
+    if t is None:
         return "", ""
     op, want = t
+    if value is None:  # nothing measured (e.g. no rate sustained): not met
+        return "%s %s" % (op, want), "NO"
     ok = {">=": value >= want, "<=": value <= want, "==": value == want}[op]
     return "%s %s" % (op, want), "yes" if ok else "NO"
 
@@ -642,6 +671,8 @@ def main(argv=None):
     ap.add_argument("--seconds", type=float, help="measurement window")
     ap.add_argument("--interval-ms", type=int, help="@every period of the jobs")
     ap.add_argument("--rate", type=int, help="lateness: firings per second")
+    ap.add_argument("--rates", help="throughput, isolation: offered rates to try, highest first, "
+                                    "until one is sustained (e.g. 100000,50000,20000)")
     ap.add_argument("--count", type=int, help="api: single creations")
     ap.add_argument("--batch-count", type=int, help="api: batched creations")
     ap.add_argument("--batch", type=int, help="api: jobs per batch request")
@@ -666,6 +697,10 @@ def main(argv=None):
             v = getattr(args, k)
             if v is not None:
                 opts[k] = v
+        if args.rates:
+            opts["rates"] = [int(x) for x in args.rates.split(",") if x.strip()]
+        elif args.jobs is not None or args.interval_ms is not None:
+            opts.pop("rates", None)  # an explicit size is one step
         log("scenario %s %s" % (s, json.dumps(opts)))
         t = time.monotonic()
         try:
