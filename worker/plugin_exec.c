@@ -104,6 +104,9 @@ struct s_exec {
     s_fifo_t waiting;            /* process-mode tasks waiting for a helper */
     s_pool_t *pool;              /* thread pool */
     hg_host_buf_t out;           /* frame being written to a helper */
+    char found_name[128];        /* plug-in name s_resolve found last ... */
+    char found_path[PATH_MAX];   /* ... its path ... */
+    int64_t found_mono_ms;       /* ... and when (the answer is reused for 1 s) */
 };
 
 /* ---------------------------------------------------------------- tasks */
@@ -302,7 +305,7 @@ static hg_plugin_kv_t *s_params_merge(const hg_plugin_task_t *task, size_t *n_ou
 
 /* Find the shared object of a task. 0, or HG_ENOTFOUND / HG_EINVAL with a
  * message in err. */
-static int s_resolve(const s_exec_t *self, const hg_plugin_task_t *task, char *path, size_t size,
+static int s_resolve(s_exec_t *self, const hg_plugin_task_t *task, char *path, size_t size,
                      char *err, size_t err_size)
 {
     if (task->path && *task->path) {
@@ -320,13 +323,28 @@ static int s_resolve(const s_exec_t *self, const hg_plugin_task_t *task, char *p
     }
     /* plugin_dir may list several directories separated by ':'; the
      * first that holds the plug-in wins. */
+    /* The search costs a few access() calls, per run: at tens of thousands
+     * of runs a second, reuse the last answer for a second. */
+    int64_t now = hg_mono_ms();
+    if (strcmp(self->found_name, name) == 0 && now - self->found_mono_ms < 1000) {
+        snprintf(path, size, "%s", self->found_path);
+        return 0;
+    }
     static const char *const forms[] = {"%.*s/%s.so", "%.*s/hg_%s.so"};
     for (const char *dir = self->plugin_dir; dir;) {
         const char *colon = strchr(dir, ':');
         int len = colon ? (int) (colon - dir) : (int) strlen(dir);
         for (size_t i = 0; len > 0 && i < 2; i++) {
             snprintf(path, size, forms[i], len, dir, name);
-            if (access(path, R_OK) == 0) return 0;
+            if (access(path, R_OK) == 0) {
+                if (strlen(name) < sizeof self->found_name &&
+                    strlen(path) < sizeof self->found_path) {
+                    snprintf(self->found_name, sizeof self->found_name, "%s", name);
+                    snprintf(self->found_path, sizeof self->found_path, "%s", path);
+                    self->found_mono_ms = now;
+                }
+                return 0;
+            }
         }
         dir = colon ? colon + 1 : NULL;
     }
