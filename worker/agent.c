@@ -759,7 +759,6 @@ int hg_agent_run(const hg_agent_config_t *cfg)
         {zsock_resolve(zactor_sock(self.http)), 0, ZMQ_POLLIN, 0},
     };
     for (;;) {
-        items[0].socket = zsock_resolve(self.dealer); /* the DEALER is new after a switch */
         int64_t mono = hg_mono_ms();
         if (zsys_interrupted && !self.leaving) {
             self.leaving = true;
@@ -825,9 +824,11 @@ int hg_agent_run(const hg_agent_config_t *cfg)
         }
         if (wait < 0) wait = 0;
         if (wait > 1000) wait = 1000;
+        items[0].socket = zsock_resolve(self.dealer); /* the DEALER is new after a switch */
         int n = zmq_poll(items, 2, (long) wait);
         if (n < 0) {
             if (zmq_errno() == EINTR) continue;
+            hg_error("poll failed: %s; stopping", zmq_strerror(zmq_errno()));
             break;
         }
         /* Bounded batches per wake-up so timers are never starved. */

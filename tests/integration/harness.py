@@ -594,9 +594,9 @@ class Cluster:
         r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=e, cwd=SOURCE_DIR)
         return r.returncode, r.stdout, r.stderr
 
-    def cli_json(self, *args, timeout=30):
+    def cli_json(self, *args, timeout=30, master=None):
         """Run the CLI with -o json; returns the parsed output (asserts rc 0)."""
-        rc, out, err = self.cli(*(list(args) + ["-o", "json"]), timeout=timeout)
+        rc, out, err = self.cli(*(list(args) + ["-o", "json"]), timeout=timeout, master=master)
         assert rc == 0, "hourglass %s -o json: exit %d: %s" % (" ".join(args), rc, err.strip())
         try:
             return json.loads(out)
