@@ -21,6 +21,9 @@
 #define S_HB_RING      256  /* heartbeats remembered for echo matching */
 #define S_RESEND_BATCH 1000 /* run records per message when resending */
 #define S_MISFIRE_CAP  1000 /* fire_all catches up at most this many times at once */
+/* With several masters: one that has not accepted our connection this long
+ * after we dialled it is taken as down, and the next one is tried. */
+#define S_CONNECT_WAIT_MS 500
 
 typedef struct {
     hg_assign_t spec;     /* what the master assigned (owned) */
@@ -71,6 +74,8 @@ typedef struct {
     size_t endpoint_index;         /* the configured endpoint we use or last used */
     char endpoint[512];            /* endpoint dialled now (may be a leader hint off the list) */
     int64_t dialled_at;            /* monotonic time we dialled it */
+    int64_t last_sent;             /* monotonic time of the last message sent to it, 0 for none */
+    uint32_t hb_unsent;            /* heartbeats in a row that found no connection to send on */
     uint64_t max_master_epoch;     /* highest leadership epoch seen in a WELCOME */
     char silent_endpoint[512];     /* endpoint we last left because it went silent */
     int64_t silent_at;             /* monotonic time we left it */
@@ -173,6 +178,8 @@ static int s_dial(s_agent_t *self, const char *endpoint)
     self->welcomed = false;
     self->next_hello = 0;
     self->dialled_at = hg_mono_ms();
+    self->last_sent = 0;
+    self->hb_unsent = 0;
     if (zsock_connect(self->dealer, "%s", endpoint) != 0) {
         hg_error("cannot connect to master endpoint %s", endpoint);
         return -1;
@@ -268,6 +275,7 @@ static int s_send(s_agent_t *self, hg_msg_t *msg)
         zframe_destroy(&f);
         return HG_EUNAVAIL; /* not connected; records stay unacked and are resent */
     }
+    self->last_sent = hg_mono_ms();
     return 0;
 }
 
@@ -294,7 +302,8 @@ static void s_send_hello(s_agent_t *self)
     free(h->held);
 }
 
-static void s_send_heartbeat(s_agent_t *self)
+/* 0, or HG_EUNAVAIL when there is no connection to the master. */
+static int s_send_heartbeat(s_agent_t *self)
 {
     hg_msg_t msg = {.type = HG_MSG_HEARTBEAT};
     msg.u.heartbeat.running = self->running;
@@ -304,7 +313,7 @@ static void s_send_heartbeat(s_agent_t *self)
     uint64_t seq = self->seq + 1;
     self->hb_seq[seq % S_HB_RING] = seq;
     self->hb_sent[seq % S_HB_RING] = hg_mono_ms();
-    s_send(self, &msg);
+    return s_send(self, &msg);
 }
 
 /* Send the queued RUN_STARTED / RUN_FINISHED records, one message each. */
@@ -791,13 +800,29 @@ int hg_agent_run(const hg_agent_config_t *cfg)
                 s_left_silent(&self, mono - heard);
                 continue;
             }
+            /* Not even a connection: that master is down (killed, not
+             * started); with others to try, do not wait out a lease. */
+            if (!self.last_sent && mono - self.dialled_at >= S_CONNECT_WAIT_MS &&
+                s_can_move(&self)) {
+                s_rotate(&self, "cannot connect");
+                continue;
+            }
             if (mono >= self.next_hello) {
                 s_send_hello(&self);
                 self.next_hello = mono + 250; /* until the master answers */
             }
         } else if (mono >= self.next_hb) {
-            s_send_heartbeat(&self);
+            self.hb_unsent = s_send_heartbeat(&self) == 0 ? 0 : self.hb_unsent + 1;
             self.next_hb = mono + self.heartbeat_ms;
+            /* Two heartbeats in a row found the connection gone: the master
+             * died (a kill closes its sockets). With other masters to try,
+             * look for the new leader now: following it before our lease
+             * runs out means no firing gap at all. A mere network blip
+             * costs a HELLO: the standby points us straight back. */
+            if (self.hb_unsent >= 2 && s_can_move(&self)) {
+                s_rotate(&self, "connection to the master lost");
+                continue;
+            }
             /* Silent master: after a full lease without any message, start
              * over with HELLO (it may have restarted and lost our session),
              * on the next master when there are several. */
