@@ -15,12 +15,19 @@ hit twice, and a fire_all job has every scheduled second hit exactly once.
 The CLI given the dead and the new master's URLs works, and the killed
 master, restarted, stands by behind the new leader.
 
+Last, the new leader hangs (SIGSTOP) and its lock connection is killed: the
+standby takes over, the workers follow, and the hung master, woken up,
+steps down (exit status 3). The checks on records and doubles cover the
+whole test.
+
 Prints: time from the kill to the standby leading, to both workers active
 on it, to the first fire after that, and the longest silence per job at the
 endpoint around the kill."""
 
 import collections
+import os
 import signal
+import subprocess
 import time
 
 from harness import log, norm_run_id, parse_time, run_scenario
@@ -31,6 +38,16 @@ BOUND_S = 30  # generous: guards against hangs, not a measurement
 
 def hits_of(c, job=None):
     return [h for h in c.hits.hits() if (h["job"] == job if job else h["job"] in JOBS)]
+
+
+def longest_silences(c, since):
+    """Per job, the longest time between two hits from 3 s before since
+    on; 1 s means not a beat missed for these @every 1s jobs."""
+    gaps = {}
+    for j in JOBS:
+        times = sorted(h["time"] for h in hits_of(c, j) if h["time"] > since - 3)
+        gaps[j] = max(b - a for a, b in zip(times, times[1:]))
+    return ", ".join("%s %.2f s" % kv for kv in sorted(gaps.items()))
 
 
 def standby_checks(c):
@@ -77,6 +94,45 @@ def standby_checks(c):
     return lead["epoch"]
 
 
+def hung_leader(c, epoch):
+    """The leader (master-2) hangs (SIGSTOP) and its lock connection is
+    killed: master-1 takes over, the workers follow once their lease with
+    the hung one lapses, and the hung master, woken up, finds the lock
+    gone and steps down: it exits with status 3 at once."""
+    lock = "hourglass.leader." + c.db_name
+    conn_id = c.sql("SELECT IS_USED_LOCK('%s')" % lock)[0][0]
+    assert conn_id, "nobody holds the leader lock %s" % lock
+    hung = c.master_proc(1)
+    log("stopping the leader master-2 (SIGSTOP) and killing its lock connection %s" % conn_id)
+    hung.send_signal(signal.SIGSTOP)
+    stopped_at = time.time()
+    t0 = time.monotonic()
+    try:
+        c.sql("KILL %s" % conn_id)
+        took = c.wait_until(lambda: (c.health(0) or {}).get("role") == "leader" and c.health(0),
+                            timeout=BOUND_S, interval=0.05, what="master-1 to lead again")
+        lead_s = time.monotonic() - t0
+        assert took["epoch"] > epoch, (took, epoch)
+        c.use_master(0)
+        c.wait_workers(2, names=["worker-1", "worker-2"], timeout=BOUND_S)
+        join_s = time.monotonic() - t0
+    finally:
+        os.kill(hung.pid, signal.SIGCONT)
+    try:
+        rc = hung.popen.wait(BOUND_S)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the deposed master-2 is still running %d s after waking up" % BOUND_S)
+    assert rc == 3, "the deposed master-2 exited with %s, expected 3 (stepped down)" % rc
+    text = open(hung.log_path, encoding="utf-8", errors="replace").read()
+    assert "stepping down (another master holds the leader lock)" in text, hung.tail(20)
+    joined_at = time.time()
+    c.wait_until(lambda: all(len([h for h in hits_of(c, j) if h["time"] > joined_at]) >= 2 for j in JOBS),
+                 timeout=BOUND_S, what="2 hits per job under master-1 again")
+    log("HUNG LEADER: master-1 leading %.2f s after the kill of the lock connection, workers on it "
+        "after %.2f s; longest silence per job %s; the woken master-2 stepped down with status 3"
+        % (lead_s, join_s, longest_silences(c, stopped_at)))
+
+
 def scenario(c):
     old_epoch = standby_checks(c)
     c.wait_until(lambda: all(len(hits_of(c, j)) >= 3 for j in JOBS), timeout=BOUND_S,
@@ -98,15 +154,10 @@ def scenario(c):
     # What a user sees at the endpoint: the longest silence per job around
     # the kill (1 s means not a beat missed for these @every 1s jobs), and
     # the first fire once the workers are on the new leader.
-    gaps = {}
-    for j in JOBS:
-        times = sorted(h["time"] for h in hits_of(c, j) if h["time"] > killed_at - 3)
-        gaps[j] = max(b - a for a, b in zip(times, times[1:]))
     first = min(h["time"] for h in hits_of(c) if h["time"] > joined_at)
     log("FAILOVER: standby leading %.2f s after kill -9 of the leader; workers on it after %.2f s; "
         "first fire after that %.2f s after the kill; longest silence per job %s; epoch %d -> %d"
-        % (lead_s, join_s, first - killed_at, ", ".join("%s %.2f s" % kv for kv in sorted(gaps.items())),
-           old_epoch, health["epoch"]))
+        % (lead_s, join_s, first - killed_at, longest_silences(c, killed_at), old_epoch, health["epoch"]))
 
     # The CLI with the dead master first, then the new leader.
     both = ",".join(c.master_urls)
@@ -127,6 +178,8 @@ def scenario(c):
                  what="master-1 to name master-2 as the leader")
     assert back["epoch"] <= health["epoch"], (back, health)
     assert (c.health(1) or {}).get("role") == "leader"
+
+    hung_leader(c, health["epoch"])
 
     # No record lost: every hit has its run row in MySQL.
     hits = hits_of(c)
