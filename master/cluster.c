@@ -905,8 +905,24 @@ static void s_actor(zsock_t *pipe, void *arg)
     zloop_start(self.loop);
 
     zloop_destroy(&self.loop);
+    if (self.store) {
+        /* Take back the batches the store still hands over (zactor_destroy
+         * would drop them unread): it answers DRAINED after its last DONE. */
+        zstr_send(self.store, "DRAIN");
+        for (;;) {
+            char *cmd = NULL;
+            void *ptr = NULL;
+            if (zsock_recv(self.store, "sp", &cmd, &ptr) != 0) break;
+            bool drained = cmd && streq(cmd, "DRAINED");
+            if (cmd && streq(cmd, "DONE") && ptr) {
+                hg_store_batch_t *batch = ptr;
+                hg_store_batch_destroy(&batch);
+            }
+            zstr_free(&cmd);
+            if (drained) break;
+        }
+    }
     zactor_destroy(&self.store);
-    /* Batches the store returned after the loop stopped are freed here. */
     zhashx_destroy(&self.jobs);
     zhashx_destroy(&self.nodes);
     zhashx_destroy(&self.inflight);

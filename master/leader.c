@@ -185,6 +185,7 @@ static void s_lost(s_leader_t *self, const char *reason)
 {
     hg_error("leader: lost the leadership: %s", reason);
     self->role = S_DONE;
+    s_drop(self); /* we may hold the lock again (reconfirm): let a standby have it now */
     zstr_sendx(self->pipe, "LOST", reason, NULL);
 }
 

@@ -209,7 +209,7 @@ static void s_rotate(s_agent_t *self, const char *why)
     if (!on_list) next = self->endpoints[self->endpoint_index]; /* leave a hint for the list */
     if (streq(next, self->endpoint)) {
         self->welcomed = false;
-        self->next_hello = 0;
+        self->next_hello = hg_mono_ms() + 250; /* the usual HELLO pace, never a busy loop */
         return;
     }
     s_switch(self, next, why);
@@ -661,7 +661,11 @@ static void s_on_master(s_agent_t *self)
                     " already seen; refusing it",
                     msg->u.welcome.master ? msg->u.welcome.master : "?", self->endpoint,
                     msg->u.welcome.master_epoch, self->max_master_epoch);
-            s_rotate(self, "deposed leader");
+            self->welcomed = false;
+            if (hg_mono_ms() - self->dialled_at >= self->heartbeat_ms)
+                s_rotate(self, "deposed leader");
+            else
+                self->next_hello = hg_mono_ms() + 250;
             break;
         }
         self->max_master_epoch = msg->u.welcome.master_epoch;
@@ -689,13 +693,18 @@ static void s_on_master(s_agent_t *self)
         break;
     }
     case HG_MSG_ASSIGN:
-        s_on_assign(self, &msg->u.assign);
+        /* Only within a session: the master sends WELCOME before any
+         * ASSIGN, and a refused (deposed) master's ASSIGNs must not land. */
+        if (self->welcomed)
+            s_on_assign(self, &msg->u.assign);
+        else
+            hg_debug("ASSIGN of job %s outside a session ignored", msg->u.assign.name);
         break;
     case HG_MSG_REVOKE:
         s_on_revoke(self, &msg->u.revoke);
         break;
     case HG_MSG_TRIGGER:
-        s_on_trigger(self, &msg->u.trigger);
+        if (self->welcomed) s_on_trigger(self, &msg->u.trigger);
         break;
     case HG_MSG_ACK:
         s_on_ack(self, &msg->u.ack);
