@@ -15,7 +15,7 @@
 #define S_MAX_URLS 16 /* masters in one --master list */
 
 struct hg_client {
-    char *base_url;               /* the URL list as given (owned; urls point into list) */
+    char *base_url;               /* the URL list as given */
     char *list;                   /* copy of base_url split in place at the commas */
     const char *urls[S_MAX_URLS]; /* each master's base URL, no trailing slash */
     size_t urls_n;                /* entries in urls (>= 1) */
@@ -162,9 +162,11 @@ typedef struct {
     char leader[512]; /* a standby's 503 not_leader named this leader URL */
 } s_attempt_t;
 
-/* One request to one master (base). */
+/* One request to one master (base); payload (payload_len bytes, NULL for
+ * none) is sent with content_type. */
 static int s_call_once(hg_client_t *client, const char *base, const char *method, const char *path,
-                       const hg_query_t *query, size_t query_n, json_t *body, json_t **out,
+                       const hg_query_t *query, size_t query_n, const char *payload,
+                       size_t payload_len, const char *content_type, json_t **out,
                        long *http_status, char *err, size_t err_size, s_attempt_t *attempt)
 {
     *out = NULL;
@@ -172,14 +174,14 @@ static int s_call_once(hg_client_t *client, const char *base, const char *method
     memset(attempt, 0, sizeof *attempt);
     int rc = HG_ENOMEM;
     char *url = s_url(client, base, path, query, query_n);
-    char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
     struct curl_slist *headers = NULL, *h;
     s_body_t response = {0};
     char curl_err[CURL_ERROR_SIZE] = "";
-    if (!url || (body && !payload)) goto done;
+    char ctype[128];
+    snprintf(ctype, sizeof ctype, "Content-Type: %s", content_type ? content_type : "");
+    if (!url) goto done;
 
-    const char *fixed[] = {"Accept: application/json",
-                           body ? "Content-Type: application/json" : NULL, client->auth};
+    const char *fixed[] = {"Accept: application/json", payload ? ctype : NULL, client->auth};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         if (!fixed[i]) continue;
         if (!(h = curl_slist_append(headers, fixed[i]))) goto done;
@@ -201,7 +203,7 @@ static int s_call_once(hg_client_t *client, const char *base, const char *method
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     if (payload) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long) strlen(payload));
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) payload_len);
     } else if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
                strcmp(method, "PATCH") == 0) {
         /* An empty body still says "Content-Length: 0"; some proxies refuse
@@ -269,21 +271,23 @@ done:
     if (rc == HG_ENOMEM) snprintf(err, err_size, "%s", hg_strerror(HG_ENOMEM));
     curl_slist_free_all(headers);
     free(response.data);
-    free(payload);
     free(url);
     return rc;
 }
 
-int hg_client_call(hg_client_t *client, const char *method, const char *path,
-                   const hg_query_t *query, size_t query_n, json_t *body, json_t **out,
-                   long *http_status, char *err, size_t err_size)
+/* One request to the masters: a leader a standby named earlier goes
+ * first; then the list, from the URL that last answered. An unreachable
+ * master is skipped (the request never left); a standby's 503 not_leader
+ * is followed to the leader it names, once (the standby did nothing). */
+static int s_call(hg_client_t *client, const char *method, const char *path,
+                  const hg_query_t *query, size_t query_n, const char *payload, size_t payload_len,
+                  const char *content_type, json_t **out, long *http_status, char *err,
+                  size_t err_size)
 {
     s_attempt_t attempt;
-    /* A leader a standby named earlier goes first; then the list, from the
-     * URL that last answered. */
     if (client->leader) {
-        int rc = s_call_once(client, client->leader, method, path, query, query_n, body, out,
-                             http_status, err, err_size, &attempt);
+        int rc = s_call_once(client, client->leader, method, path, query, query_n, payload,
+                             payload_len, content_type, out, http_status, err, err_size, &attempt);
         if (!attempt.unreached && !attempt.leader[0]) return rc;
         free(client->leader);
         client->leader = NULL;
@@ -292,8 +296,8 @@ int hg_client_call(hg_client_t *client, const char *method, const char *path,
     int rc = HG_EUNAVAIL;
     for (size_t k = 0; k < client->urls_n; k++) {
         size_t i = (client->current + k) % client->urls_n;
-        rc = s_call_once(client, client->urls[i], method, path, query, query_n, body, out,
-                         http_status, err, err_size, &attempt);
+        rc = s_call_once(client, client->urls[i], method, path, query, query_n, payload,
+                         payload_len, content_type, out, http_status, err, err_size, &attempt);
         if (attempt.unreached && client->urls_n > 1) {
             /* err is "cannot reach master at URL: why"; keep "URL: why". */
             const char *what = strncmp(err, "cannot reach master at ", 23) == 0 ? err + 23 : err;
@@ -303,14 +307,12 @@ int hg_client_call(hg_client_t *client, const char *method, const char *path,
         }
         client->current = i;
         if (!attempt.leader[0] || strcmp(attempt.leader, client->urls[i]) == 0) return rc;
-        /* A standby: the same request once more at the leader it names
-         * (the standby did nothing with it). */
         char standby_err[512];
         snprintf(standby_err, sizeof standby_err, "%s", err);
         char leader[sizeof attempt.leader];
         snprintf(leader, sizeof leader, "%s", attempt.leader);
-        rc = s_call_once(client, leader, method, path, query, query_n, body, out, http_status, err,
-                         err_size, &attempt);
+        rc = s_call_once(client, leader, method, path, query, query_n, payload, payload_len,
+                         content_type, out, http_status, err, err_size, &attempt);
         if (rc == 0 || !attempt.unreached) {
             free(client->leader);
             client->leader = strdup(leader);
@@ -323,4 +325,32 @@ int hg_client_call(hg_client_t *client, const char *method, const char *path,
     }
     if (client->urls_n > 1) snprintf(err, err_size, "cannot reach any master: %s", tried);
     return rc;
+}
+
+int hg_client_call(hg_client_t *client, const char *method, const char *path,
+                   const hg_query_t *query, size_t query_n, json_t *body, json_t **out,
+                   long *http_status, char *err, size_t err_size)
+{
+    char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    if (body && !payload) {
+        *out = NULL;
+        if (http_status) *http_status = 0;
+        snprintf(err, err_size, "%s", hg_strerror(HG_ENOMEM));
+        return HG_ENOMEM;
+    }
+    int rc = s_call(client, method, path, query, query_n, payload, payload ? strlen(payload) : 0,
+                    "application/json", out, http_status, err, err_size);
+    free(payload);
+    return rc;
+}
+
+int hg_client_call_raw(hg_client_t *client, const char *method, const char *path,
+                       const hg_query_t *query, size_t query_n, const void *data, size_t len,
+                       const char *content_type, json_t **out, long *http_status, char *err,
+                       size_t err_size)
+{
+    /* An empty upload still goes out as a body of 0 bytes. */
+    const char *payload = data ? (const char *) data : "";
+    return s_call(client, method, path, query, query_n, payload, len, content_type, out,
+                  http_status, err, err_size);
 }

@@ -16,6 +16,7 @@ typedef struct {
     int64_t lease_ms;         /* lease granted per echoed heartbeat */
     int64_t margin_ms;        /* extra wait before reassigning a silent worker's jobs */
     const hg_db_params_t *db; /* for the store actor */
+    const char *data_dir;     /* master data directory (plug-in copies) */
     bool failed;              /* out: set when the actor could not start */
 } hg_cluster_args_t;
 
@@ -28,9 +29,11 @@ typedef struct {
  *   hg_cluster_follow   the leader as the leadership row names it */
 zactor_t *hg_cluster_new(hg_cluster_args_t *args);
 
-/* Lead with fencing epoch epoch. jobs (array of active jobs in API form)
- * and last_fires (object job id text -> last scheduled ms) are stolen. */
-void hg_cluster_lead(zactor_t *cluster, uint64_t epoch, json_t *jobs, json_t *last_fires);
+/* Lead with fencing epoch epoch. jobs (array of active jobs in API form),
+ * last_fires (object job id text -> last scheduled ms) and plugins (array
+ * of stored plug-in metadata) are stolen. */
+void hg_cluster_lead(zactor_t *cluster, uint64_t epoch, json_t *jobs, json_t *last_fires,
+                     json_t *plugins);
 
 /* While standing by: the leader's name, worker endpoint, API URL and
  * epoch (decimal text), any of them "" when unknown. */

@@ -13,6 +13,7 @@
 #include "hg_time.h"
 #include "job.h"
 #include "leader.h"
+#include "plugins.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -44,6 +45,10 @@ static const hg_cfg_def_t s_settings[] = {
      "replaced by the host name)"},
     {"leader.interval", HG_CFG_DURATION, "500ms", 50, 60000,
      "standby: how often to try the leader lock; leader: how often to check it"},
+    {"data.dir", HG_CFG_STR, "var/master", 0, 0,
+     "master data directory: copies of uploaded plug-ins (relative to the working directory)"},
+    {"plugin.max_size", HG_CFG_INT, "33554432", 1024, 1073741824,
+     "largest plug-in upload accepted, in bytes (32 MiB)"},
     {"log.level", HG_CFG_STR, "info", 0, 0, "debug, info, warn or error"},
 };
 
@@ -79,12 +84,14 @@ static void s_advertised_endpoint(const char *advertise, const char *bind, const
     snprintf(out, size, "%s", bind);
 }
 
-/* Load what a new leader needs: the active jobs and, per job, the last
+/* Load what a new leader needs: the active jobs; per job, the last
  * scheduled fire time recorded, so that the next owner of a job applies
- * the misfire policy to the right gap even after a failover. Waits up to
- * wait_ms for MySQL. 0 or HG_E* with the reason in err. */
+ * the misfire policy to the right gap even after a failover; and the
+ * stored plug-ins, so that jobs naming one without a hash resolve from
+ * their first ASSIGN on. Waits up to wait_ms for MySQL. 0 or HG_E* with
+ * the reason in err; on success the caller owns the three. */
 static int s_load_startup(const hg_db_params_t *db, int64_t wait_ms, json_t **jobs,
-                          json_t **last_fires, char *err, size_t err_size)
+                          json_t **last_fires, json_t **plugins, char *err, size_t err_size)
 {
     MYSQL *conn = NULL;
     int64_t deadline = hg_mono_ms() + wait_ms;
@@ -113,8 +120,14 @@ static int s_load_startup(const hg_db_params_t *db, int64_t wait_ms, json_t **jo
     } else {
         hg_warn("cannot read last fire times: %s", mysql_error(conn));
     }
+    rc = hg_plugin_db_list(conn, NULL, plugins, err, err_size);
     hg_db_close(&conn);
-    return 0;
+    if (rc != 0) {
+        json_decref(*jobs);
+        json_decref(*last_fires);
+        *jobs = *last_fires = NULL;
+    }
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -186,6 +199,7 @@ int main(int argc, char **argv)
         .lease_ms = hg_config_int(cfg, "lease"),
         .margin_ms = hg_config_int(cfg, "lease.margin"),
         .db = &db,
+        .data_dir = hg_config_str(cfg, "data.dir"),
     };
     zactor_t *cluster = hg_cluster_new(&args);
     if (!cluster || args.failed) {
@@ -193,8 +207,13 @@ int main(int argc, char **argv)
         zactor_destroy(&cluster);
         return 1;
     }
-    hg_api_t *api = hg_api_start(hg_config_str(cfg, "api.bind"),
-                                 (int) hg_config_int(cfg, "api.port"), &db, err, sizeof err);
+    hg_api_opts_t api_opts = {
+        .data_dir = hg_config_str(cfg, "data.dir"),
+        .plugin_max_size = (size_t) hg_config_int(cfg, "plugin.max_size"),
+    };
+    hg_api_t *api =
+        hg_api_start(hg_config_str(cfg, "api.bind"), (int) hg_config_int(cfg, "api.port"), &db,
+                     &api_opts, err, sizeof err);
     if (!api) {
         hg_error("REST API: %s", err);
         zactor_destroy(&cluster);
@@ -238,11 +257,12 @@ int main(int argc, char **argv)
         char *cmd = m ? zmsg_popstr(m) : NULL;
         if (cmd && streq(cmd, "LEADER")) {
             char *epoch = zmsg_popstr(m);
-            json_t *jobs = NULL, *last_fires = NULL;
-            rc = s_load_startup(&db, hg_config_int(cfg, "mysql.wait"), &jobs, &last_fires, err,
-                                sizeof err);
+            json_t *jobs = NULL, *last_fires = NULL, *plugins = NULL;
+            rc = s_load_startup(&db, hg_config_int(cfg, "mysql.wait"), &jobs, &last_fires, &plugins,
+                                err, sizeof err);
             if (rc == 0) {
-                hg_cluster_lead(cluster, epoch ? strtoull(epoch, NULL, 10) : 0, jobs, last_fires);
+                hg_cluster_lead(cluster, epoch ? strtoull(epoch, NULL, 10) : 0, jobs, last_fires,
+                                plugins);
             } else {
                 /* Exiting releases the lock for another master. */
                 hg_error("leading: cannot load the jobs: %s", err);

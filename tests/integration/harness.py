@@ -246,6 +246,9 @@ class Cluster:
             "password": os.environ.get("HOURGLASS_MYSQL_PASSWORD", "hourglass"),
         }
         self.log_dir = os.path.join(TEST_VAR, "log", self.name)
+        # The master's and each worker's data dir (plug-in copies and
+        # cache, ...), fresh for every run.
+        self.data_dir = os.path.join(TEST_VAR, "data", self.name)
         self.api_port = free_port()
         self.zmq_port = free_port()
         self.api_url = "http://127.0.0.1:%d" % self.api_port
@@ -285,6 +288,7 @@ class Cluster:
         atexit.register(self.stop)
         shutil.rmtree(self.log_dir, ignore_errors=True)
         os.makedirs(self.log_dir, exist_ok=True)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
         try:
             self._fresh_database()
             self.hits = HitServer().start()
@@ -317,7 +321,8 @@ class Cluster:
                 "--mysql-user", m["user"], "--mysql-password", m["password"],
                 "--mysql-database", self.db_name,
                 "--api-port", str(self.api_ports[index]),
-                "--bind", self.endpoints[index]]
+                "--bind", self.endpoints[index],
+                "--data-dir", self.master_data_dir(index)]
         if self.n_masters > 1:
             argv += ["--name", "master-%d" % (index + 1)]
         return argv + self.master_args
@@ -326,13 +331,23 @@ class Cluster:
         """endpoints: the master endpoints this worker dials (default: every
         master's)."""
         endpoints = list(endpoints) if endpoints is not None else self.endpoints
-        argv = [WORKER_BIN, "--name", name, "--master", endpoints[0]]
+        argv = [WORKER_BIN, "--name", name, "--master", endpoints[0],
+                "--data-dir", self.worker_data_dir(name)]
         if len(endpoints) > 1:
             argv += ["--master-endpoints", ",".join(endpoints)]
         labels = labels if labels is not None else self.worker_labels
         if labels:
             argv += ["--labels", ",".join("%s=%s" % kv for kv in sorted(labels.items()))]
         return argv + self.worker_args
+
+    def master_data_dir(self, index=0):
+        """The master's data dir (plug-in copies are <dir>/plugins/<sha256>.so);
+        master index > 0 (HA tests) has its own."""
+        return os.path.join(self.data_dir, "master" if index == 0 else "master-%d" % (index + 1))
+
+    def worker_data_dir(self, name):
+        """The worker's data dir (its plug-in cache is <dir>/plugins)."""
+        return os.path.join(self.data_dir, name)
 
     def start_master(self, wait=True):
         if self.master is None:
