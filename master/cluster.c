@@ -107,6 +107,7 @@ typedef struct {
     bool loading;               /* adding the jobs of the catalogue at start-up */
     bool fresh_waiting;         /* a job created since start-up waits for placement */
     int64_t last_tick_mono_ms;  /* when the tick last ran */
+    size_t placed_since_trim;   /* jobs placed since memory was last trimmed */
 } s_cluster_t;
 
 /* ---------------------------------------------------------------- helpers */
@@ -326,6 +327,13 @@ static void s_place(s_cluster_t *self)
     }
     if (placed)
         hg_info("cluster: placed %zu jobs%s", placed, waiting ? "" : "; every job is assigned");
+    /* A large placement has gone through a lot of short-lived buffers
+     * (messages, store ops): return them once everything is placed. */
+    self->placed_since_trim += placed;
+    if (!waiting && self->placed_since_trim >= 10000) {
+        self->placed_since_trim = 0;
+        malloc_trim(0);
+    }
     if (waiting) {
         hg_debug("cluster: %zu jobs wait for an eligible worker", waiting);
         self->placement_due = true;
