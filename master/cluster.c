@@ -57,7 +57,55 @@ typedef struct {
     int64_t last_fire_ms; /* last scheduled time known to have fired */
     bool fresh;           /* created after this master started: nobody can hold it */
     bool sha_resolved;    /* spec.plugin.sha256 came from the plug-in store, not the job */
+    uint8_t shared;       /* S_SHARED_* bits: spec strings owned by the intern table */
 } s_job_t;
+
+/* Spec strings that most jobs have in common (namespace, kind, schedule,
+ * time zone, misfire policy, HTTP method) are kept once, in the cluster's
+ * intern table, instead of once per job: with a million jobs that is some
+ * 200 MB. The bits say which of a job's fields point into the table. */
+enum {
+    S_SHARED_NS = 1,
+    S_SHARED_KIND = 2,
+    S_SHARED_SCHEDULE = 4,
+    S_SHARED_TZ = 8,
+    S_SHARED_MISFIRE = 16,
+    S_SHARED_METHOD = 32,
+};
+#define S_INTERN_MAX 10000 /* distinct strings kept at most; others stay per job */
+
+static char **s_shared_field(hg_assign_t *spec, int bit)
+{
+    switch (bit) {
+    case S_SHARED_NS:
+        return &spec->ns;
+    case S_SHARED_KIND:
+        return &spec->kind;
+    case S_SHARED_SCHEDULE:
+        return &spec->schedule;
+    case S_SHARED_TZ:
+        return &spec->tz;
+    case S_SHARED_MISFIRE:
+        return &spec->misfire;
+    default:
+        return &spec->http.method;
+    }
+}
+
+static void s_string_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+/* Free a job's spec, leaving the shared strings to the intern table. */
+static void s_spec_clear(s_job_t *job)
+{
+    for (int bit = 1; bit <= S_SHARED_METHOD; bit <<= 1)
+        if (job->shared & bit) *s_shared_field(&job->spec, bit) = NULL;
+    job->shared = 0;
+    hg_assign_clear(&job->spec);
+}
 
 /* A PLUGIN_GET waiting for the loader. */
 typedef struct {
@@ -108,6 +156,7 @@ typedef struct {
     bool fresh_waiting;         /* a job created since start-up waits for placement */
     int64_t last_tick_mono_ms;  /* when the tick last ran */
     size_t placed_since_trim;   /* jobs placed since memory was last trimmed */
+    zhashx_t *strings;          /* intern table: text -> the shared copy (owned) */
 } s_cluster_t;
 
 /* ---------------------------------------------------------------- helpers */
@@ -154,7 +203,7 @@ static void s_job_free(void **item)
     s_job_t *job = *item;
     if (job) {
         json_decref(job->pins);
-        hg_assign_clear(&job->spec);
+        s_spec_clear(job);
         free(job);
         *item = NULL;
     }
@@ -361,6 +410,24 @@ static bool s_resolve_plugin(s_cluster_t *self, hg_assign_t *spec, bool *resolve
     return true;
 }
 
+/* Point the job's common spec strings at the intern table's copies. */
+static void s_intern_spec(s_cluster_t *self, s_job_t *job)
+{
+    for (int bit = 1; bit <= S_SHARED_METHOD; bit <<= 1) {
+        char **field = s_shared_field(&job->spec, bit);
+        if (!*field) continue;
+        char *shared = zhashx_lookup(self->strings, *field);
+        if (!shared && zhashx_size(self->strings) < S_INTERN_MAX) {
+            shared = strdup(*field);
+            if (shared) zhashx_insert(self->strings, shared, shared);
+        }
+        if (!shared) continue;
+        free(*field);
+        *field = shared;
+        job->shared |= (uint8_t) bit;
+    }
+}
+
 /* Add or replace a job from its API object. Takes a reference. */
 static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, bool fresh)
 {
@@ -402,10 +469,11 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, b
         snprintf(key, sizeof key, "%" PRIu64, id);
         zhashx_insert(self->jobs, key, job);
     } else {
-        hg_assign_clear(&job->spec);
+        s_spec_clear(job);
         json_decref(job->pins);
     }
     job->spec = spec;
+    s_intern_spec(self, job);
     job->sha_resolved = resolved;
     json_t *pins = hg_job_pinned_nodes(json);
     job->pins = json_array_size(pins) > 0 ? json_deep_copy(pins) : NULL;
@@ -1296,6 +1364,8 @@ static void s_actor(zsock_t *pipe, void *arg)
     self.started_mono_ms = hg_mono_ms();
     self.nodes = zhashx_new();
     zhashx_set_destructor(self.nodes, s_node_free);
+    self.strings = zhashx_new();
+    zhashx_set_destructor(self.strings, s_string_free);
     self.jobs = zhashx_new();
     zhashx_set_destructor(self.jobs, s_job_free);
     self.inflight = zhashx_new();
@@ -1317,6 +1387,7 @@ static void s_actor(zsock_t *pipe, void *arg)
         zsock_destroy(&self.api);
         zhashx_destroy(&self.nodes);
         zhashx_destroy(&self.jobs);
+        zhashx_destroy(&self.strings);
         zhashx_destroy(&self.inflight);
         zhashx_destroy(&self.pfiles);
         hg_plugin_index_destroy(&self.plugins);
@@ -1358,6 +1429,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     zactor_destroy(&self.store);
     zactor_destroy(&self.loader);
     zhashx_destroy(&self.jobs);
+    zhashx_destroy(&self.strings);
     zhashx_destroy(&self.nodes);
     zhashx_destroy(&self.inflight);
     zhashx_destroy(&self.pfiles);
