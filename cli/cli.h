@@ -41,7 +41,8 @@ int hg_cli_main(int argc, char **argv, FILE *out, FILE *err);
 
 /* Commands, defined in cmd_*.c. */
 extern const hg_command_t hg_cmd_job_create, hg_cmd_job_list, hg_cmd_job_get, hg_cmd_job_delete,
-    hg_cmd_job_pause, hg_cmd_job_resume, hg_cmd_job_trigger, hg_cmd_runs, hg_cmd_node_list;
+    hg_cmd_job_pause, hg_cmd_job_resume, hg_cmd_job_trigger, hg_cmd_runs, hg_cmd_node_list,
+    hg_cmd_node_drain, hg_cmd_node_activate;
 
 /* Build the POST /api/v1/jobs body from `job create` arguments (pure: no
  * network). 0 and *out (caller json_decref's), or HG_EINVAL with a message

@@ -287,8 +287,8 @@ static void s_record_finished(s_agent_t *self, hg_run_t *run)
     s_queue(&self->out_finished, &self->out_finished_n, &self->out_finished_cap, &rec->run, false);
 }
 
-static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, const char *reason,
-                        hg_kv_t *overrides, size_t overrides_n)
+static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, uint32_t attempt,
+                        const char *reason, hg_kv_t *overrides, size_t overrides_n)
 {
     hg_run_t run = {0};
     int64_t now = hg_now_ms();
@@ -298,7 +298,7 @@ static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, con
     run.job_name = strdup(job->spec.name);
     run.scheduled_ms = scheduled_ms;
     run.started_ms = now;
-    run.attempt = 1;
+    run.attempt = attempt ? attempt : 1;
     run.reason = strdup(reason);
     run.status = HG_RUN_RUNNING;
     self->fired++;
@@ -353,11 +353,11 @@ static void s_fire_due(s_agent_t *self)
         int64_t due = job->next_ms;
         if (hg_sched_is_fixed_delay(job->sched)) {
             /* Fixed delay: the next time is set when this run finishes. */
-            s_start_run(self, job, due, "schedule", NULL, 0);
+            s_start_run(self, job, due, 1, "schedule", NULL, 0);
             job->last_fire_ms = due;
             job->next_ms = HG_SCHED_NEVER;
         } else if (now - due <= self->cfg->misfire_threshold_ms) {
-            s_start_run(self, job, due, "schedule", NULL, 0);
+            s_start_run(self, job, due, 1, "schedule", NULL, 0);
             job->last_fire_ms = due;
             job->next_ms = hg_sched_next(job->sched, due);
         } else {
@@ -368,7 +368,7 @@ static void s_fire_due(s_agent_t *self)
                 hg_misfire_plan(job->sched, job->misfire, last, now,
                                 self->cfg->misfire_threshold_ms, fires, S_MISFIRE_CAP, &next);
             for (size_t i = 0; i < n; i++) {
-                s_start_run(self, job, fires[i], "misfire", NULL, 0);
+                s_start_run(self, job, fires[i], 1, "misfire", NULL, 0);
                 job->last_fire_ms = fires[i];
             }
             if (n == 0) self->dropped_fires++;
@@ -479,18 +479,43 @@ static void s_on_assign(s_agent_t *self, hg_assign_t *a)
             job->spec.schedule);
 }
 
+/* Take a job off our timers and acknowledge with the last scheduled time
+ * we fired, so that the next owner continues right after it (a drain or a
+ * leave hands jobs over without a missed or a doubled firing). A job we do
+ * not hold is acknowledged too, with no fire time: the master then keeps
+ * what it knows from our run records. */
 static void s_on_revoke(s_agent_t *self, hg_revoke_t *r)
 {
     char key[24];
     snprintf(key, sizeof key, "%" PRIu64, r->job_id);
     s_job_t *job = zhashx_lookup(self->jobs, key);
-    if (!job) return;
-    if (r->epoch < job->spec.epoch) {
-        hg_debug("ignoring REVOKE of an older epoch of job %s", job->spec.name);
-        return;
+    hg_msg_t ack = {.type = HG_MSG_REVOKE};
+    ack.u.revoke.job_id = r->job_id;
+    ack.u.revoke.epoch = r->epoch;
+    if (job) {
+        if (r->epoch < job->spec.epoch) {
+            hg_debug("ignoring REVOKE of an older epoch of job %s", job->spec.name);
+            return;
+        }
+        hg_info("revoked job %s (id %" PRIu64 "); last scheduled fire %lld", job->spec.name,
+                job->spec.job_id, (long long) job->last_fire_ms);
+        ack.u.revoke.last_fire_ms = job->last_fire_ms;
+        s_drop_job(self, job);
     }
-    hg_info("revoked job %s (id %" PRIu64 ")", job->spec.name, job->spec.job_id);
-    s_drop_job(self, job);
+    /* RUN_STARTED records of fires made before this point go first: the
+     * master sees them before the acknowledgement. */
+    s_flush_records(self);
+    s_send(self, &ack);
+}
+
+/* Graceful leave, first step: ask the master to take our jobs back now
+ * (we no longer fire them) rather than when our runs have finished. */
+static void s_announce_leave(s_agent_t *self)
+{
+    hg_msg_t msg = {.type = HG_MSG_LEAVE};
+    msg.u.leave.handover = 1;
+    if (s_send(self, &msg) == 0)
+        hg_info("asked the master to hand our %zu jobs over", zhashx_size(self->jobs));
 }
 
 static void s_on_trigger(s_agent_t *self, hg_trigger_t *t)
@@ -506,7 +531,10 @@ static void s_on_trigger(s_agent_t *self, hg_trigger_t *t)
         hg_warn("TRIGGER for job %s ignored: this worker is leaving", job->spec.name);
         return;
     }
-    s_start_run(self, job, hg_now_ms(), t->reason ? t->reason : "manual", t->params, t->params_n);
+    /* A recovered run keeps the scheduled time of the run it replaces. */
+    int64_t scheduled = t->scheduled_ms > 0 ? t->scheduled_ms : hg_now_ms();
+    s_start_run(self, job, scheduled, t->attempt, t->reason ? t->reason : "manual", t->params,
+                t->params_n);
 }
 
 static void s_on_ack(s_agent_t *self, hg_ack_t *ack)
@@ -546,6 +574,7 @@ static void s_on_master(s_agent_t *self)
                 (long long) self->lease_ms);
         self->next_hb = 0; /* heartbeat at once: the lease starts with its echo */
         s_resend_unacked(self);
+        if (self->leaving) s_announce_leave(self); /* a new session: say it again */
         break;
     case HG_MSG_HEARTBEAT: {
         uint64_t echo = msg->u.heartbeat.echo;
@@ -639,6 +668,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
             self.leave_deadline = mono + cfg->leave_grace_ms;
             hg_info("stopping: no new fires; waiting up to %lld ms for %u runs in flight",
                     (long long) cfg->leave_grace_ms, self.running);
+            if (self.welcomed) s_announce_leave(&self);
         }
         if (self.leaving) {
             /* Leave once the runs are done and their records durable (or

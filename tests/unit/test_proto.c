@@ -216,6 +216,9 @@ static hg_msg_t *sample(int type, bool full)
         m->u.error.message = sdup("not the leader");
         if (full) m->u.error.leader = sdup("tcp://master-b:7100");
         break;
+    case HG_MSG_LEAVE:
+        if (full) m->u.leave.handover = 1;
+        break;
     default:
         break;
     }
@@ -387,6 +390,9 @@ static void assert_msg_eq(const hg_msg_t *a, const hg_msg_t *b)
         assert_str_eq(a->u.error.message, b->u.error.message);
         assert_str_eq(a->u.error.leader, b->u.error.leader);
         break;
+    case HG_MSG_LEAVE:
+        assert_int_equal(a->u.leave.handover, b->u.leave.handover);
+        break;
     default:
         break;
     }
@@ -449,6 +455,7 @@ ROUNDTRIP_TEST(ack, HG_MSG_ACK)
 ROUNDTRIP_TEST(plugin_get, HG_MSG_PLUGIN_GET)
 ROUNDTRIP_TEST(plugin_chunk, HG_MSG_PLUGIN_CHUNK)
 ROUNDTRIP_TEST(error, HG_MSG_ERROR)
+ROUNDTRIP_TEST(leave, HG_MSG_LEAVE)
 
 static void test_names(void **state)
 {
@@ -1602,6 +1609,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_hello),
         cmocka_unit_test(test_roundtrip_welcome),
         cmocka_unit_test(test_roundtrip_heartbeat),
+        cmocka_unit_test(test_roundtrip_leave),
         cmocka_unit_test(test_roundtrip_assign),
         cmocka_unit_test(test_roundtrip_revoke),
         cmocka_unit_test(test_roundtrip_trigger),
