@@ -632,6 +632,7 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
             node->jobs++;
             s_send_assign(self, job);
             s_store_assign(self, job);
+            s_send_recoveries(self, job); /* lost runs of a job it adopted */
         }
     }
     zhashx_destroy(&held);
