@@ -237,6 +237,8 @@ class Cluster:
             "password": os.environ.get("HOURGLASS_MYSQL_PASSWORD", "hourglass"),
         }
         self.log_dir = os.path.join(TEST_VAR, "log", self.name)
+        # Each worker's data dir (plug-in cache, ...), fresh for every run.
+        self.data_dir = os.path.join(TEST_VAR, "data", self.name)
         self.api_port = free_port()
         self.zmq_port = free_port()
         self.api_url = "http://127.0.0.1:%d" % self.api_port
@@ -269,6 +271,7 @@ class Cluster:
         atexit.register(self.stop)
         shutil.rmtree(self.log_dir, ignore_errors=True)
         os.makedirs(self.log_dir, exist_ok=True)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
         try:
             self._fresh_database()
             self.hits = HitServer().start()
@@ -302,11 +305,16 @@ class Cluster:
                 "--bind", self.endpoint] + self.master_args
 
     def worker_argv(self, name, labels=None):
-        argv = [WORKER_BIN, "--name", name, "--master", self.endpoint]
+        argv = [WORKER_BIN, "--name", name, "--master", self.endpoint,
+                "--data-dir", self.worker_data_dir(name)]
         labels = labels if labels is not None else self.worker_labels
         if labels:
             argv += ["--labels", ",".join("%s=%s" % kv for kv in sorted(labels.items()))]
         return argv + self.worker_args
+
+    def worker_data_dir(self, name):
+        """The worker's data dir (its plug-in cache is <dir>/plugins)."""
+        return os.path.join(self.data_dir, name)
 
     def start_master(self, wait=True):
         if self.master is None:
