@@ -237,7 +237,8 @@ class Cluster:
             "password": os.environ.get("HOURGLASS_MYSQL_PASSWORD", "hourglass"),
         }
         self.log_dir = os.path.join(TEST_VAR, "log", self.name)
-        # Each worker's data dir (plug-in cache, ...), fresh for every run.
+        # The master's and each worker's data dir (plug-in copies and
+        # cache, ...), fresh for every run.
         self.data_dir = os.path.join(TEST_VAR, "data", self.name)
         self.api_port = free_port()
         self.zmq_port = free_port()
@@ -302,7 +303,8 @@ class Cluster:
                 "--mysql-user", m["user"], "--mysql-password", m["password"],
                 "--mysql-database", self.db_name,
                 "--api-port", str(self.api_port),
-                "--bind", self.endpoint] + self.master_args
+                "--bind", self.endpoint,
+                "--data-dir", self.master_data_dir()] + self.master_args
 
     def worker_argv(self, name, labels=None):
         argv = [WORKER_BIN, "--name", name, "--master", self.endpoint,
@@ -311,6 +313,10 @@ class Cluster:
         if labels:
             argv += ["--labels", ",".join("%s=%s" % kv for kv in sorted(labels.items()))]
         return argv + self.worker_args
+
+    def master_data_dir(self):
+        """The master's data dir (plug-in copies are <dir>/plugins/<sha256>.so)."""
+        return os.path.join(self.data_dir, "master")
 
     def worker_data_dir(self, name):
         """The worker's data dir (its plug-in cache is <dir>/plugins)."""
