@@ -795,7 +795,7 @@ static void s_actor(zsock_t *pipe, void *arg)
         zsock_signal(pipe, 1);
         return;
     }
-    self.store = hg_store_new(self.args->db);
+    self.store = hg_store_new(self.args->store);
 
     size_t i;
     json_t *job;

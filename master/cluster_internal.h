@@ -3,6 +3,7 @@
 #define HG_MASTER_CLUSTER_INTERNAL_H
 
 #include "db.h"
+#include "store.h"
 
 #include <czmq.h>
 #include <stdbool.h>
@@ -19,6 +20,8 @@ typedef struct {
     json_t *jobs;             /* active jobs at start-up (array, stolen by the actor) */
     json_t *last_fires;       /* object job id (text) -> last scheduled ms, stolen */
     bool failed;              /* out: set when the actor could not start */
+
+    const hg_store_opts_t *store; /* store actor settings (MySQL, spill file, buffer bounds) */
 } hg_cluster_args_t;
 
 /* Start the cluster actor. zactor_new returns once the actor is up or has

@@ -33,6 +33,12 @@ static const hg_cfg_def_t s_settings[] = {
     {"lease.margin", HG_CFG_DURATION, "500ms", 0, 600000,
      "extra silence tolerated before a worker's jobs move"},
     {"log.level", HG_CFG_STR, "info", 0, 0, "debug, info, warn or error"},
+    {"data.dir", HG_CFG_STR, "var/master", 0, 0,
+     "directory for this master's local files (the run-record spill file); one per master"},
+    {"store.buffer_max", HG_CFG_INT, "10000", 1, 100000000,
+     "run records held in memory while MySQL is down before spilling to data.dir"},
+    {"store.buffer_max_mb", HG_CFG_INT, "64", 1, 65536,
+     "memory (MiB) those records may take before spilling to data.dir"},
 };
 
 int main(int argc, char **argv)
@@ -119,6 +125,14 @@ int main(int argc, char **argv)
     }
     hg_db_close(&conn);
 
+    char spill_path[4096];
+    snprintf(spill_path, sizeof spill_path, "%s/runs.spill", hg_config_str(cfg, "data.dir"));
+    hg_store_opts_t store = {
+        .db = &db,
+        .spill_path = spill_path,
+        .buffer_max = (size_t) hg_config_int(cfg, "store.buffer_max"),
+        .buffer_max_bytes = (size_t) hg_config_int(cfg, "store.buffer_max_mb") << 20,
+    };
     hg_cluster_args_t args = {
         .master_name = name,
         .bind = hg_config_str(cfg, "bind"),
@@ -126,6 +140,7 @@ int main(int argc, char **argv)
         .lease_ms = hg_config_int(cfg, "lease"),
         .margin_ms = hg_config_int(cfg, "lease.margin"),
         .db = &db,
+        .store = &store,
         .jobs = jobs,
         .last_fires = last_fires,
     };
