@@ -32,11 +32,13 @@ import datetime
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import traceback
 import unittest
@@ -237,6 +239,10 @@ class Cluster:
             "password": os.environ.get("HOURGLASS_MYSQL_PASSWORD", "hourglass"),
         }
         self.log_dir = os.path.join(TEST_VAR, "log", self.name)
+        # The master's local files (run-record spill file): per test, never
+        # the working directory the daemons run in.
+        self.data_dir = os.path.join(TEST_VAR, "data", self.name)
+        self.spill_path = os.path.join(self.data_dir, "runs.spill")
         self.api_port = free_port()
         self.zmq_port = free_port()
         self.api_url = "http://127.0.0.1:%d" % self.api_port
@@ -269,6 +275,7 @@ class Cluster:
         atexit.register(self.stop)
         shutil.rmtree(self.log_dir, ignore_errors=True)
         os.makedirs(self.log_dir, exist_ok=True)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
         try:
             self._fresh_database()
             self.hits = HitServer().start()
@@ -299,6 +306,7 @@ class Cluster:
                 "--mysql-user", m["user"], "--mysql-password", m["password"],
                 "--mysql-database", self.db_name,
                 "--api-port", str(self.api_port),
+                "--data-dir", self.data_dir,
                 "--bind", self.endpoint] + self.master_args
 
     def worker_argv(self, name, labels=None):
@@ -554,6 +562,82 @@ class Cluster:
         status, body = self.api("DELETE", "/api/v1/jobs/" + name)
         assert status == 200, "delete job %s: HTTP %s %s" % (name, status, body)
         return time.time()
+
+
+class Relay:
+    """A TCP relay on loopback (to MySQL, say) that a test can cut (every
+    connection closed, new ones refused) and restore, so that an outage is
+    real for the daemon behind it while the server itself keeps running."""
+
+    def __init__(self, target_port, target_host="127.0.0.1"):
+        self.target = (target_host, int(target_port))
+        self.port = free_port()
+        self.conns = []
+        self.lock = threading.Lock()
+        self.listener = None
+        self.down = False
+        self.up()
+
+    def up(self):
+        self.down = False
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", self.port))
+        s.listen(64)
+        self.listener = s
+        threading.Thread(target=self._accept, args=(s,), daemon=True).start()
+
+    def cut(self):
+        self.down = True
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes accept() and stops listening
+        except OSError:
+            pass
+        self.listener.close()
+        with self.lock:
+            for c in self.conns:
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                c.close()
+            self.conns = []
+
+    def _accept(self, listener):
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            if self.down:
+                client.close()
+                return
+            try:
+                server = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.conns += [client, server]
+            threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
+
+    def _pump(self, a, b):
+        try:
+            while True:
+                r, _, _ = select.select([a, b], [], [], 1.0)
+                for s in r:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    (b if s is a else a).sendall(data)
+        except OSError:
+            return
+        finally:
+            for s in (a, b):
+                try:
+                    s.close()
+                except OSError:
+                    pass
 
 
 def run_scenario(scenario, **cluster_kwargs):
