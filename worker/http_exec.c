@@ -41,6 +41,7 @@ struct s_req {
     size_t matched;               /* bytes of expect_body matched at the end of the body so far */
     bool found;                   /* expect_body seen in the body */
     bool oom;                     /* the output buffer could not be allocated */
+    bool fenced;                  /* not sent: the lease it was fired under lapsed */
     s_req_t *prev;                /* neighbours in the in-flight list, or */
     s_req_t *next;                /* next slot in the idle list */
     char errbuf[CURL_ERROR_SIZE]; /* curl's detailed message for a failure */
@@ -162,7 +163,11 @@ static void s_judge(s_req_t *req, CURLcode code)
     run->http_status = (int32_t) status;
     const char *detail = req->errbuf[0] ? req->errbuf : curl_easy_strerror(code);
 
-    if (code == CURLE_OPERATION_TIMEDOUT) {
+    if (req->fenced) {
+        s_run_end(run, HG_RUN_SKIPPED,
+                  "not sent: the worker's lease lapsed before the request could be sent "
+                  "(the job's next owner fires this time)");
+    } else if (code == CURLE_OPERATION_TIMEDOUT) {
         uint32_t timeout_ms = task->timeout_ms ? task->timeout_ms : S_DEFAULT_TIMEOUT_MS;
         s_run_end(run, HG_RUN_TIMEOUT, "timed out after %u ms", timeout_ms);
     } else if (code == CURLE_WRITE_ERROR && req->oom) {
@@ -320,6 +325,22 @@ static int s_form_encode(s_req_t *req, const hg_http_spec_t *http, size_t *len_o
 
 static int s_on_curl_closesocket(void *arg, curl_socket_t fd);
 
+/* curl has a connection and is about to send the request: only if the
+ * lease the run was fired under still holds (see hg_http_fence_t). */
+static int s_on_curl_prereq(void *arg, char *conn_primary_ip, char *conn_local_ip,
+                            int conn_primary_port, int conn_local_port)
+{
+    s_req_t *req = arg;
+    const hg_http_fence_t *fence = req->task->fence;
+    if (!fence) return CURL_PREREQFUNC_OK;
+    int64_t until = atomic_load(&fence->until_ms);
+    uint64_t generation = atomic_load(&fence->generation);
+    if (generation == req->task->fence_generation && hg_mono_ms() < until)
+        return CURL_PREREQFUNC_OK;
+    req->fenced = true;
+    return CURL_PREREQFUNC_ABORT;
+}
+
 /* Configure req->easy for req->task. Returns NULL or the reason the request
  * cannot be made (the task then fails without touching the network). */
 static const char *s_req_setup(s_exec_t *self, s_req_t *req)
@@ -380,6 +401,12 @@ static const char *s_req_setup(s_exec_t *self, s_req_t *req)
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, req->headers);
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, s_on_curl_closesocket);
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, self);
+#if LIBCURL_VERSION_NUM >= 0x075000
+    curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, s_on_curl_prereq);
+    curl_easy_setopt(easy, CURLOPT_PREREQDATA, req);
+#else
+#error "libcurl 7.80 or newer is needed (CURLOPT_PREREQFUNCTION fences requests by lease)"
+#endif
 #ifdef HG_VERSION
     curl_easy_setopt(easy, CURLOPT_USERAGENT, "hourglass-worker/" HG_VERSION);
 #endif
@@ -426,6 +453,7 @@ static s_req_t *s_req_take(s_exec_t *self)
     req->matched = 0;
     req->found = false;
     req->oom = false;
+    req->fenced = false;
     return req;
 }
 

@@ -225,7 +225,10 @@ class Cluster:
     Use as a context manager; stop() is also registered with atexit."""
 
     def __init__(self, workers=2, name=None, master_args=(), worker_args=(),
-                 worker_labels=None, start=True):
+                 worker_labels=None, start=True, bind_host="127.0.0.1", hits_host="127.0.0.1"):
+        """bind_host: address the master's worker endpoint listens on;
+        hits_host: address of the hit server (both loopback unless a test
+        runs workers in another network namespace)."""
         self.name = name or test_name()
         self.db_name = "hourglass_it_" + self.name
         self.n_workers = workers
@@ -246,7 +249,8 @@ class Cluster:
         self.api_port = free_port()
         self.zmq_port = free_port()
         self.api_url = "http://127.0.0.1:%d" % self.api_port
-        self.endpoint = "tcp://127.0.0.1:%d" % self.zmq_port
+        self.endpoint = "tcp://%s:%d" % (bind_host, self.zmq_port)
+        self.hits_host = hits_host
         self.master = None
         self.workers = {}  # name -> Proc
         self.hits = None  # HitServer
@@ -278,7 +282,7 @@ class Cluster:
         shutil.rmtree(self.data_dir, ignore_errors=True)
         try:
             self._fresh_database()
-            self.hits = HitServer().start()
+            self.hits = HitServer(host=self.hits_host).start()
             self.start_master()
             for i in range(1, self.n_workers + 1):
                 self.start_worker("worker-%d" % i, wait=False)
@@ -309,8 +313,10 @@ class Cluster:
                 "--data-dir", self.data_dir,
                 "--bind", self.endpoint] + self.master_args
 
-    def worker_argv(self, name, labels=None):
+    def worker_argv(self, name, labels=None, netns=None):
         argv = [WORKER_BIN, "--name", name, "--master", self.endpoint]
+        if netns:
+            argv = ["ip", "netns", "exec", netns] + argv
         labels = labels if labels is not None else self.worker_labels
         if labels:
             argv += ["--labels", ",".join("%s=%s" % kv for kv in sorted(labels.items()))]
@@ -324,10 +330,12 @@ class Cluster:
             self.wait_healthy()
         return self.master
 
-    def start_worker(self, name, wait=True, labels=None):
+    def start_worker(self, name, wait=True, labels=None, netns=None):
+        """Start (or restart) a worker; netns runs it in that network
+        namespace (ip netns exec)."""
         proc = self.workers.get(name)
         if proc is None:
-            proc = Proc(name, self.worker_argv(name, labels), os.path.join(self.log_dir, name + ".log"))
+            proc = Proc(name, self.worker_argv(name, labels, netns), os.path.join(self.log_dir, name + ".log"))
             self.workers[name] = proc
         proc.start(self._daemon_env())
         if wait:
