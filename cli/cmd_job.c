@@ -6,6 +6,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,9 +87,24 @@ int hg_job_spec_build(const hg_args_t *args, json_t **out, char *err, size_t err
     const char *name = args->pos_n > 0 ? args->pos[0] : NULL;
     const char *schedule = hg_args_get(args, "schedule");
     const char *url = hg_args_get(args, "http-url");
+    const char *plugin = hg_args_get(args, "plugin");
+    const char *plugin_sha = hg_args_get(args, "plugin-sha256");
+    bool is_plugin = plugin || plugin_sha;
     if (!name || !*name) return S_INVALID("job create: missing NAME");
     if (!schedule) return S_INVALID("--schedule is required (e.g. --schedule '@every 1m')");
-    if (!url) return S_INVALID("--http-url is required");
+    if (url && is_plugin)
+        return S_INVALID("--http-url and --plugin/--plugin-sha256 cannot be used together");
+    if (!url && !is_plugin)
+        return S_INVALID("--http-url or --plugin is required (the task to run)");
+    static const char *const http_only[] = {"method", "header",        "body",
+                                            "form",   "expect-status", "expect-body"};
+    for (size_t i = 0; is_plugin && i < sizeof http_only / sizeof http_only[0]; i++)
+        if (hg_args_count(args, http_only[i]) > 0)
+            return S_INVALID("--%s applies to HTTP jobs only, not to --plugin", http_only[i]);
+    if (!is_plugin && hg_args_has(args, "isolation"))
+        return S_INVALID("--isolation applies to plug-in jobs only (give --plugin)");
+    if (plugin && (!*plugin || *plugin == '@'))
+        return S_INVALID("--plugin: \"%s\" has no name (expected NAME or NAME@VERSION)", plugin);
 
     const char *timeout = hg_args_get(args, "timeout");
     int64_t timeout_ms = 0;
@@ -107,13 +124,27 @@ int hg_job_spec_build(const hg_args_t *args, json_t **out, char *err, size_t err
     json_t *expect = NULL;
     int rc = 0;
     s_set_str(job, "namespace", args, "namespace");
-    json_object_set_new(job, "kind", json_string("http"));
+    json_object_set_new(job, "kind", json_string(is_plugin ? "plugin" : "http"));
     json_object_set_new(job, "schedule", json_string(schedule));
     s_set_str(job, "timezone", args, "tz");
     s_set_str(job, "misfire", args, "misfire");
     s_set_str(job, "timeout", args, "timeout");
     if (hg_args_has(args, "paused")) json_object_set_new(job, "status", json_string("paused"));
 
+    if (is_plugin) {
+        json_decref(http);
+        json_t *p = json_object();
+        json_object_set_new(job, "plugin", p);
+        if (plugin) {
+            const char *at = strchr(plugin, '@');
+            json_object_set_new(
+                p, "name", at ? json_stringn(plugin, (size_t) (at - plugin)) : json_string(plugin));
+            if (at) json_object_set_new(p, "version", json_string(at + 1));
+        }
+        if (plugin_sha) json_object_set_new(p, "sha256", json_string(plugin_sha));
+        s_set_str(p, "isolation", args, "isolation");
+        goto common;
+    }
     json_object_set_new(job, "http", http);
     s_set_str(http, "method", args, "method");
     json_object_set_new(http, "url", json_string(url));
@@ -138,6 +169,7 @@ int hg_job_spec_build(const hg_args_t *args, json_t **out, char *err, size_t err
     }
     s_set_str(http, "expect_body", args, "expect-body");
 
+common:
     if ((rc = s_add_pairs(job, "params", args, "param", '=', err, err_size)) != 0) goto fail;
     n = hg_args_count(args, "node");
     if (n > 0) {
@@ -174,15 +206,23 @@ static void s_print_job(hg_cli_t *cli, const json_t *job)
     S_ROW("End at", hg_view_time(job, "end_at", buf, sizeof buf));
     S_ROW("Node", hg_view_text(job, "node", buf, sizeof buf));
     S_ROW("Pinned to", hg_view_list(executor, "nodes", buf, sizeof buf));
-    S_ROW("Method", hg_view_text(http, "method", buf, sizeof buf));
-    S_ROW("URL", hg_view_text(http, "url", buf, sizeof buf));
-    S_ROW("Headers", hg_view_pairs(http, "headers", ", ", buf, sizeof buf));
-    S_ROW("Body", hg_view_text(http, "body", buf, sizeof buf));
-    S_ROW("Form", hg_view_pairs(http, "form", ",", buf, sizeof buf));
-    S_ROW("Expect status", hg_view_list(http, "expect_status", buf, sizeof buf));
-    S_ROW("Expect body", hg_view_text(http, "expect_body", buf, sizeof buf));
+    const json_t *plugin = json_is_object(job) ? json_object_get(job, "plugin") : NULL;
+    if (json_is_object(plugin)) {
+        S_ROW("Plug-in", hg_view_text(plugin, "name", buf, sizeof buf));
+        S_ROW("Version", hg_view_text(plugin, "version", buf, sizeof buf));
+        S_ROW("SHA-256", hg_view_text(plugin, "sha256", buf, sizeof buf));
+        S_ROW("Isolation", hg_view_text(plugin, "isolation", buf, sizeof buf));
+    } else {
+        S_ROW("Method", hg_view_text(http, "method", buf, sizeof buf));
+        S_ROW("URL", hg_view_text(http, "url", buf, sizeof buf));
+        S_ROW("Headers", hg_view_pairs(http, "headers", ", ", buf, sizeof buf));
+        S_ROW("Body", hg_view_text(http, "body", buf, sizeof buf));
+        S_ROW("Form", hg_view_pairs(http, "form", ",", buf, sizeof buf));
+        S_ROW("Expect status", hg_view_list(http, "expect_status", buf, sizeof buf));
+        S_ROW("Expect body", hg_view_text(http, "expect_body", buf, sizeof buf));
+    }
     S_ROW("Params", hg_view_pairs(job, "params", ",", buf, sizeof buf));
-    S_ROW("Version", hg_view_text(job, "version", buf, sizeof buf));
+    S_ROW("Job version", hg_view_text(job, "version", buf, sizeof buf));
     S_ROW("Created", hg_view_time(job, "created_at", buf, sizeof buf));
     S_ROW("Updated", hg_view_time(job, "updated_at", buf, sizeof buf));
 #undef S_ROW
@@ -190,7 +230,10 @@ static void s_print_job(hg_cli_t *cli, const json_t *job)
 
 static const hg_flag_t s_create_flags[] = {
     {"schedule", "EXPR", false, "when to run: cron with seconds, @every 1m, ... (required)"},
-    {"http-url", "URL", false, "URL to call (required)"},
+    {"http-url", "URL", false, "URL to call (an HTTP job)"},
+    {"plugin", "NAME[@VERSION]", false, "plug-in to run (a plug-in job)"},
+    {"plugin-sha256", "HEX", false, "plug-in by content hash (fetched from the master)"},
+    {"isolation", "MODE", false, "plug-in isolation: process (default) or thread"},
     {"method", "METHOD", false, "HTTP method (default GET)"},
     {"header", "'NAME: VALUE'", true, "request header"},
     {"body", "DATA", false, "raw request body"},
@@ -249,7 +292,7 @@ const hg_command_t hg_cmd_job_create = {
     .pos_max = 1,
     .flags = s_create_flags,
     .flags_n = sizeof s_create_flags / sizeof s_create_flags[0],
-    .summary = "Create an HTTP job",
+    .summary = "Create a job (an HTTP call or a plug-in run)",
     .needs_master = true,
     .run = s_create_run,
 };
@@ -294,12 +337,25 @@ static int s_list_run(hg_cli_t *cli, const hg_args_t *args)
     {
         char name[256], schedule[256], status[64], node[256], kind[64], url[2100];
         const json_t *http = json_is_object(job) ? json_object_get(job, "http") : NULL;
+        const json_t *plugin = json_is_object(job) ? json_object_get(job, "plugin") : NULL;
+        const char *target = hg_view_text(http, "url", url, sizeof url);
+        if (json_is_object(plugin)) {
+            const char *pname = hg_view_str(plugin, "name");
+            const char *pver = hg_view_str(plugin, "version");
+            const char *psha = hg_view_str(plugin, "sha256");
+            if (pname)
+                snprintf(url, sizeof url, "plugin:%s%s%s", pname, pver ? "@" : "",
+                         pver ? pver : "");
+            else
+                snprintf(url, sizeof url, "plugin:sha256:%.12s", psha ? psha : "?");
+            target = url;
+        }
         const char *cells[] = {hg_view_text(job, "name", name, sizeof name),
                                hg_view_text(job, "schedule", schedule, sizeof schedule),
                                hg_view_text(job, "status", status, sizeof status),
                                hg_view_text(job, "node", node, sizeof node),
                                hg_view_text(job, "kind", kind, sizeof kind),
-                               hg_view_text(http, "url", url, sizeof url)};
+                               target};
         if (table) hg_table_add_row(table, cells);
     }
     if (!table) {

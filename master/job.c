@@ -1,7 +1,7 @@
 /* job: the job model of the master. Validation of API input (the field
  * rules of docs/api.md), conversion to the wire ASSIGN spec, and the SQL of
  * the jobs table. The table keeps the fields the master queries on as
- * columns and the task ({"http", "params", "executor"}) as JSON text in
+ * columns and the task ({"http", "plugin", "params", "executor"}) as JSON text in
  * `spec`; s_row_to_json puts the API object back together. */
 #include "job.h"
 #include "db.h"
@@ -17,13 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HG_JOB_NAME_MAX     190                /* jobs.name column */
-#define HG_JOB_NS_MAX       64                 /* jobs.namespace column */
-#define HG_JOB_SCHEDULE_MAX 255                /* jobs.schedule column */
-#define HG_JOB_TZ_MAX       64                 /* jobs.timezone column */
-#define HG_JOB_URL_MAX      2048               /* docs/api.md */
-#define HG_JOB_TIMEOUT_MAX  (24 * 3600 * 1000) /* 24h */
-#define HG_JOB_NODE_MAX     190                /* nodes.name column */
+#define HG_JOB_NAME_MAX           190                /* jobs.name column */
+#define HG_JOB_NS_MAX             64                 /* jobs.namespace column */
+#define HG_JOB_SCHEDULE_MAX       255                /* jobs.schedule column */
+#define HG_JOB_TZ_MAX             64                 /* jobs.timezone column */
+#define HG_JOB_URL_MAX            2048               /* docs/api.md */
+#define HG_JOB_TIMEOUT_MAX        (24 * 3600 * 1000) /* 24h */
+#define HG_JOB_NODE_MAX           190                /* nodes.name column */
+#define HG_JOB_PLUGIN_NAME_MAX    128                /* plug-in names */
+#define HG_JOB_PLUGIN_VERSION_MAX 64                 /* plug-in versions */
 
 /* ---------------------------------------------------------------------------
  * Validation
@@ -160,10 +162,11 @@ static int s_check_string_map(s_verr_t *e, const char *field, json_t *v)
 static const char *s_top_keys[] = {"name",       "namespace",  "kind",     "schedule", "timezone",
                                    "status",     "start_at",   "end_at",   "misfire",  "timeout",
                                    "http",       "params",     "executor", "id",       "version",
-                                   "created_at", "updated_at", "node",     NULL};
+                                   "created_at", "updated_at", "node",     "plugin",   NULL};
 static const char *s_http_keys[] = {"method", "url",           "headers",     "body",
                                     "form",   "expect_status", "expect_body", NULL};
 static const char *s_executor_keys[] = {"nodes", NULL};
+static const char *s_plugin_keys[] = {"name", "version", "sha256", "isolation", NULL};
 
 /* Reject keys that are not in allowed (a typo must not pass silently). */
 static int s_check_keys(s_verr_t *e, const char *prefix, json_t *obj, const char **allowed)
@@ -308,6 +311,77 @@ static int s_validate_http(s_verr_t *e, json_t *http, json_t *out)
     return 0;
 }
 
+/* A plug-in version: 1-64 printable ASCII characters without blanks
+ * ("1.2.0", "2024-06-01", "1.0.0-rc1+build.5"). */
+static int s_check_version(s_verr_t *e, const char *field, json_t *v)
+{
+    if (!json_is_string(v)) return s_fail(e, field, "must be a string or null");
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (n == 0 || n > HG_JOB_PLUGIN_VERSION_MAX)
+        return s_fail(e, field, "must be 1-%d characters", HG_JOB_PLUGIN_VERSION_MAX);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char) s[i] <= ' ' || (unsigned char) s[i] >= 0x7f)
+            return s_fail(e, field, "must be printable ASCII without blanks");
+    return 0;
+}
+
+/* The plug-in task (kind "plugin"): a plug-in named by name (and optional
+ * version), looked up in the worker's plug-in directory or the master's
+ * store, or by content hash; and how to isolate it. */
+static int s_validate_plugin(s_verr_t *e, json_t *plugin, json_t *out)
+{
+    if (!plugin || json_is_null(plugin))
+        return s_fail(e, "plugin", "required (the plug-in to run, e.g. {\"name\": \"shell\"})");
+    if (!json_is_object(plugin)) return s_fail(e, "plugin", "must be an object");
+    int rc = s_check_keys(e, "plugin.", plugin, s_plugin_keys);
+    if (rc) return rc;
+
+    /* sha256 first: it decides whether the name is required. */
+    json_t *sha = json_object_get(plugin, "sha256");
+    if (sha && !json_is_null(sha)) {
+        if (!json_is_string(sha)) return s_fail(e, "plugin.sha256", "must be a string or null");
+        const char *s = json_string_value(sha);
+        bool ok = json_string_length(sha) == HG_PROTO_SHA256_HEX;
+        for (size_t i = 0; ok && i < HG_PROTO_SHA256_HEX; i++)
+            ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
+        if (!ok)
+            return s_fail(e, "plugin.sha256", "must be %d lowercase hex digits (a SHA-256)",
+                          HG_PROTO_SHA256_HEX);
+    } else {
+        sha = NULL;
+    }
+
+    json_t *name = json_object_get(plugin, "name");
+    if (name && !json_is_null(name)) {
+        if ((rc = s_check_ident(e, "plugin.name", name, HG_JOB_PLUGIN_NAME_MAX))) return rc;
+    } else {
+        name = NULL;
+        if (!sha) return s_fail(e, "plugin.name", "required (unless plugin.sha256 is given)");
+    }
+
+    json_t *version = json_object_get(plugin, "version");
+    if (version && !json_is_null(version)) {
+        if ((rc = s_check_version(e, "plugin.version", version))) return rc;
+    } else {
+        version = NULL;
+    }
+
+    json_t *iso = json_object_get(plugin, "isolation");
+    const char *isolation = "process";
+    if (iso && !json_is_null(iso)) {
+        if (!json_is_string(iso) || (strcmp(json_string_value(iso), "process") != 0 &&
+                                     strcmp(json_string_value(iso), "thread") != 0))
+            return s_fail(e, "plugin.isolation", "must be \"process\" or \"thread\"");
+        isolation = json_string_value(iso);
+    }
+    json_object_set_new(out, "name", name ? json_incref(name) : json_null());
+    json_object_set_new(out, "version", version ? json_incref(version) : json_null());
+    json_object_set_new(out, "sha256", sha ? json_incref(sha) : json_null());
+    json_object_set_new(out, "isolation", json_string(isolation));
+    return 0;
+}
+
 static int s_validate_executor(s_verr_t *e, json_t *executor, json_t *out)
 {
     json_t *nodes = json_array();
@@ -362,15 +436,25 @@ static int s_validate(json_t *body, json_t *out, s_verr_t *e)
     if ((rc = s_check_ident(e, "name", v, HG_JOB_NAME_MAX))) return rc;
     json_object_set(out, "name", v);
 
-    /* kind */
+    /* kind: given, or "plugin" when only a plug-in task is present. */
     v = json_object_get(body, "kind");
+    json_t *http_in = json_object_get(body, "http"), *plugin_in = json_object_get(body, "plugin");
+    bool has_http = http_in && !json_is_null(http_in);
+    bool has_plugin = plugin_in && !json_is_null(plugin_in);
+    bool is_plugin = has_plugin && !has_http;
     if (v && !json_is_null(v)) {
         if (!json_is_string(v)) return s_fail(e, "kind", "must be a string");
-        if (strcmp(json_string_value(v), "http") != 0)
-            return s_fail(e, "kind", "\"%s\" is not supported; must be \"http\"",
+        if (strcmp(json_string_value(v), "http") != 0 &&
+            strcmp(json_string_value(v), "plugin") != 0)
+            return s_fail(e, "kind", "\"%s\" is not supported; must be \"http\" or \"plugin\"",
                           json_string_value(v));
+        is_plugin = strcmp(json_string_value(v), "plugin") == 0;
     }
-    json_object_set_new(out, "kind", json_string("http"));
+    json_object_set_new(out, "kind", json_string(is_plugin ? "plugin" : "http"));
+    if (is_plugin && has_http)
+        return s_fail(e, "http", "not allowed for kind \"plugin\" (give plugin instead)");
+    if (!is_plugin && has_plugin)
+        return s_fail(e, "plugin", "not allowed for kind \"http\" (set kind to \"plugin\")");
 
     /* schedule: presence and type first, parsed once timezone and the
      * bounds are known. */
@@ -456,10 +540,18 @@ static int s_validate(json_t *body, json_t *out, s_verr_t *e)
     s_duration_format(timeout_ms, tbuf, sizeof tbuf);
     json_object_set_new(out, "timeout", json_string(tbuf));
 
-    /* http */
-    json_t *http = json_object();
-    json_object_set_new(out, "http", http);
-    if ((rc = s_validate_http(e, json_object_get(body, "http"), http))) return rc;
+    /* the task: http or plugin, the other one null */
+    if (is_plugin) {
+        json_t *plugin = json_object();
+        json_object_set_new(out, "http", json_null());
+        json_object_set_new(out, "plugin", plugin);
+        if ((rc = s_validate_plugin(e, plugin_in, plugin))) return rc;
+    } else {
+        json_t *http = json_object();
+        json_object_set_new(out, "http", http);
+        json_object_set_new(out, "plugin", json_null());
+        if ((rc = s_validate_http(e, http_in, http))) return rc;
+    }
 
     /* params */
     v = json_object_get(body, "params");
@@ -534,6 +626,24 @@ static int s_time_field_ms(json_t *job, const char *key, int64_t *ms)
     return hg_time_parse_rfc3339(json_string_value(v), ms);
 }
 
+/* The plug-in part of ASSIGN. The wire requires a name: a job that names
+ * its plug-in only by hash sends the hash as the name (the worker loads by
+ * hash whenever one is given). */
+static int s_plugin_to_assign(json_t *job, hg_assign_t *out)
+{
+    json_t *plugin = json_object_get(job, "plugin");
+    if (!json_is_object(plugin)) return HG_EINVAL;
+    hg_plugin_spec_t *p = &out->plugin;
+    p->sha256 = s_strdup_json(plugin, "sha256");
+    p->name = s_strdup_json(plugin, "name");
+    if (!p->name && p->sha256) p->name = strdup(p->sha256);
+    if (!p->name) return HG_EINVAL;
+    p->version = s_strdup_json(plugin, "version");
+    p->isolation = s_strdup_json(plugin, "isolation");
+    if (!p->isolation) p->isolation = strdup("process");
+    return p->isolation ? 0 : HG_ENOMEM;
+}
+
 static int s_to_assign(json_t *job, hg_assign_t *out)
 {
     json_t *id = json_object_get(job, "id"), *version = json_object_get(job, "version");
@@ -561,6 +671,7 @@ static int s_to_assign(json_t *job, hg_assign_t *out)
     if ((rc = s_kv_from_object(json_object_get(job, "params"), &out->params, &out->params_n)))
         return rc;
 
+    if (strcmp(out->kind, "plugin") == 0) return s_plugin_to_assign(job, out);
     json_t *http = json_object_get(job, "http");
     if (!json_is_object(http)) return HG_EINVAL;
     hg_http_spec_t *h = &out->http;
@@ -806,6 +917,8 @@ static json_t *s_row_to_json(s_row_t *r, char *err, size_t err_size)
     json_object_set_new(job, "timeout", json_string(tbuf));
     json_t *http = json_object_get(spec, "http");
     json_object_set_new(job, "http", http ? json_incref(http) : json_object());
+    json_t *plugin = json_object_get(spec, "plugin");
+    json_object_set_new(job, "plugin", plugin ? json_incref(plugin) : json_null());
     json_t *params = json_object_get(spec, "params");
     json_object_set_new(job, "params", params ? json_incref(params) : json_object());
     json_t *executor = json_object_get(spec, "executor");
@@ -858,8 +971,9 @@ int hg_job_db_insert(MYSQL *db, json_t *job, uint64_t *id, char *err, size_t err
     const char *status = json_string_value(json_object_get(job, "status"));
     json_t *spec = json_object();
     json_t *http = json_object_get(job, "http"), *params = json_object_get(job, "params"),
-           *executor = json_object_get(job, "executor");
+           *executor = json_object_get(job, "executor"), *plugin = json_object_get(job, "plugin");
     json_object_set(spec, "http", http ? http : json_null());
+    json_object_set(spec, "plugin", plugin ? plugin : json_null());
     json_object_set_new(spec, "params", params ? json_incref(params) : json_object());
     json_object_set_new(spec, "executor",
                         executor ? json_incref(executor) : json_pack("{s:[]}", "nodes"));

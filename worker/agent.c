@@ -14,6 +14,8 @@
 #include "hg_sched.h"
 #include "hg_time.h"
 #include "http_exec.h"
+#include "plugin_cache.h"
+#include "plugin_exec.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -21,6 +23,7 @@
 #define S_HB_RING      256  /* heartbeats remembered for echo matching */
 #define S_RESEND_BATCH 1000 /* run records per message when resending */
 #define S_MISFIRE_CAP  1000 /* fire_all catches up at most this many times at once */
+#define S_CACHE_TICK   250  /* ms between checks of running plug-in fetches */
 
 typedef struct {
     hg_assign_t spec;     /* what the master assigned (owned) */
@@ -42,6 +45,9 @@ typedef struct {
     const hg_agent_config_t *cfg; /* settings */
     zsock_t *dealer;              /* to the master */
     zactor_t *http;               /* HTTP executor */
+    zactor_t *plugins;            /* plug-in executor */
+    hg_plugin_cache_t *cache;     /* plug-ins by hash, and their fetches */
+    int64_t next_cache_tick;      /* monotonic time of the next cache tick */
     zhashx_t *jobs;               /* job id text -> s_job_t */
     s_job_t **heap;               /* timer heap, earliest next_ms first */
     size_t heap_n, heap_cap;      /* heap size and capacity */
@@ -184,8 +190,10 @@ static void s_send_hello(s_agent_t *self)
         h->held[i].last_fire_ms = job->last_fire_ms;
         i++;
     }
+    h->plugins = hg_plugin_cache_list(self->cache, &h->plugins_n);
     s_send(self, &msg);
     free(h->held);
+    free(h->plugins);
 }
 
 static void s_send_heartbeat(s_agent_t *self)
@@ -288,6 +296,165 @@ static void s_record_finished(s_agent_t *self, hg_run_t *run)
     s_queue(&self->out_finished, &self->out_finished_n, &self->out_finished_cap, &rec->run, false);
 }
 
+static s_job_t *s_job_by_id(s_agent_t *self, uint64_t job_id)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%" PRIu64, job_id);
+    return zhashx_lookup(self->jobs, key);
+}
+
+/* A run that was started (counted in running) is over, whichever executor
+ * ran it: re-arm a fixed-delay job and keep the record for the master.
+ * Takes the run's members. */
+static void s_run_done(s_agent_t *self, hg_run_t *run)
+{
+    s_job_t *job = s_job_by_id(self, run->job_id);
+    if (job && job->running) job->running--;
+    if (job && job->running == 0 && hg_sched_is_fixed_delay(job->sched) &&
+        job->next_ms == HG_SCHED_NEVER) {
+        int64_t finished = run->finished_ms ? run->finished_ms : hg_now_ms();
+        job->next_ms = hg_sched_next(job->sched, finished);
+        s_heap_update(self, job);
+    }
+    if (self->running) self->running--;
+    if (!run->finished_ms) run->finished_ms = hg_now_ms();
+    if (!run->started_ms) run->started_ms = run->finished_ms;
+    s_record_finished(self, run);
+}
+
+/* End a plug-in run that never reached the executor, with error. */
+static void s_plugin_fail(s_agent_t *self, hg_plugin_task_t **task_p, const char *error)
+{
+    hg_plugin_task_t *task = *task_p;
+    task->run.status = HG_RUN_FAILED;
+    task->run.finished_ms = hg_now_ms();
+    task->run.exit_code = 1;
+    free(task->run.error);
+    task->run.error = strdup(error);
+    s_run_done(self, &task->run);
+    hg_plugin_task_destroy(task_p);
+}
+
+static void s_plugin_submit(s_agent_t *self, hg_plugin_task_t **task_p)
+{
+    if (hg_plugin_exec_submit(self->plugins, task_p) != 0) {
+        hg_error("plug-in executor refused a run of job %s", (*task_p)->run.job_name);
+        s_plugin_fail(self, task_p, "plug-in executor refused the run");
+    }
+}
+
+static int s_kv_dup(const hg_kv_t *src, size_t n, hg_kv_t **out, size_t *out_n)
+{
+    *out = NULL;
+    *out_n = 0;
+    if (n == 0) return 0;
+    hg_kv_t *kv = calloc(n, sizeof *kv);
+    if (!kv) return HG_ENOMEM;
+    *out = kv;
+    for (size_t i = 0; i < n; i++) {
+        kv[i].key = strdup(src[i].key);
+        kv[i].value = strdup(src[i].value);
+        (*out_n)++;
+        if (!kv[i].key || !kv[i].value) return HG_ENOMEM;
+    }
+    return 0;
+}
+
+/* A plug-in run: by hash from the cache (fetched from the master first
+ * when missing: the run waits parked meanwhile), else by name from the
+ * local plug-in directory. Takes run's members. */
+static void s_start_plugin_run(s_agent_t *self, s_job_t *job, hg_run_t *run, hg_kv_t *overrides,
+                               size_t overrides_n)
+{
+    s_queue(&self->out_started, &self->out_started_n, &self->out_started_cap, run, true);
+    job->running++;
+    self->running++;
+    const hg_plugin_spec_t *spec = &job->spec.plugin;
+    hg_plugin_task_t *task = hg_plugin_task_new();
+    if (!task) {
+        run->status = HG_RUN_FAILED;
+        run->error = strdup("worker out of memory");
+        s_run_done(self, run);
+        return;
+    }
+    task->run = *run;
+    memset(run, 0, sizeof *run);
+    task->timeout_ms = job->spec.timeout_ms;
+    int iso = hg_plugin_isolation_parse(spec->isolation);
+    task->isolation = iso < 0 ? HG_PLUGIN_ISOLATION_PROCESS : iso;
+    task->plugin = spec->name ? strdup(spec->name) : NULL;
+    task->version = spec->version && *spec->version ? strdup(spec->version) : NULL;
+    if (!spec->name || !task->plugin || (spec->version && *spec->version && !task->version) ||
+        s_kv_dup(job->spec.params, job->spec.params_n, &task->params, &task->params_n) != 0 ||
+        s_kv_dup(overrides, overrides_n, &task->overrides, &task->overrides_n) != 0) {
+        s_plugin_fail(self, &task, spec->name ? "worker out of memory" : "plug-in has no name");
+        return;
+    }
+    if (iso < 0) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "unknown isolation \"%.100s\" (process or thread)",
+                 spec->isolation);
+        s_plugin_fail(self, &task, msg);
+        return;
+    }
+    if (!spec->sha256 || !*spec->sha256) {
+        s_plugin_submit(self, &task);
+        return;
+    }
+    char path[PATH_MAX], err[600];
+    if (hg_plugin_cache_lookup(self->cache, spec->sha256, path, sizeof path)) {
+        task->path = strdup(path);
+        if (!task->path)
+            s_plugin_fail(self, &task, "worker out of memory");
+        else
+            s_plugin_submit(self, &task);
+        return;
+    }
+    if (!self->cache) {
+        snprintf(err, sizeof err, "plug-in sha256 %s: this worker has no plug-in cache",
+                 spec->sha256);
+        s_plugin_fail(self, &task, err);
+        return;
+    }
+    if (hg_plugin_cache_park(self->cache, spec->sha256, task, err, sizeof err) != 0)
+        s_plugin_fail(self, &task, err);
+}
+
+/* plug-in cache callbacks */
+static void s_cache_send_get(void *arg, const hg_plugin_get_t *get)
+{
+    s_agent_t *self = arg;
+    hg_msg_t msg = {.type = HG_MSG_PLUGIN_GET};
+    msg.u.plugin_get = *get;
+    hg_debug("asking the master for plug-in %s from byte %" PRIu64, get->sha256, get->offset);
+    s_send(self, &msg);
+}
+
+static void s_cache_release(void *arg, void *item, const char *path, const char *error)
+{
+    s_agent_t *self = arg;
+    hg_plugin_task_t *task = item;
+    if (!path) {
+        s_plugin_fail(self, &task, error ? error : "plug-in fetch failed");
+        return;
+    }
+    task->path = strdup(path);
+    if (!task->path)
+        s_plugin_fail(self, &task, "worker out of memory");
+    else
+        s_plugin_submit(self, &task);
+}
+
+static void s_cache_failed(void *arg, const char *sha256, const char *error, bool repeat)
+{
+    (void) arg;
+    (void) sha256;
+    if (repeat)
+        hg_debug("%s", error);
+    else
+        hg_error("%s", error);
+}
+
 static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, const char *reason,
                         hg_kv_t *overrides, size_t overrides_n)
 {
@@ -303,6 +470,10 @@ static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, con
     run.reason = strdup(reason);
     run.status = HG_RUN_RUNNING;
     self->fired++;
+    if (strcmp(job->spec.kind, "plugin") == 0) {
+        s_start_plugin_run(self, job, &run, overrides, overrides_n);
+        return;
+    }
     if (strcmp(job->spec.kind, "http") != 0) {
         run.status = HG_RUN_FAILED;
         run.finished_ms = now;
@@ -313,8 +484,6 @@ static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, con
         s_record_finished(self, &run);
         return;
     }
-    (void) overrides;
-    (void) overrides_n;
     s_queue(&self->out_started, &self->out_started_n, &self->out_started_cap, &run, true);
     hg_http_task_t *task = hg_http_task_new();
     hg_assign_t copy = {0};
@@ -339,8 +508,12 @@ static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, con
     job->running++;
     self->running++;
     if (hg_http_exec_submit(self->http, &task) != 0) {
-        hg_http_task_destroy(&task);
+        task->run.status = HG_RUN_FAILED;
+        task->run.finished_ms = hg_now_ms();
+        task->run.error = strdup("HTTP executor refused the run");
         hg_error("HTTP executor refused a run of job %s", job->spec.name);
+        s_run_done(self, &task->run);
+        hg_http_task_destroy(&task);
     }
 }
 
@@ -391,20 +564,17 @@ static void s_on_http_done(s_agent_t *self)
     void *ptr = NULL;
     if (zsock_recv(zactor_sock(self->http), "p", &ptr) != 0 || !ptr) return;
     hg_http_task_t *task = ptr;
-    char key[24];
-    snprintf(key, sizeof key, "%" PRIu64, task->run.job_id);
-    s_job_t *job = zhashx_lookup(self->jobs, key);
-    if (job && job->running) job->running--;
-    if (job && job->running == 0 && hg_sched_is_fixed_delay(job->sched) &&
-        job->next_ms == HG_SCHED_NEVER) {
-        int64_t finished = task->run.finished_ms ? task->run.finished_ms : hg_now_ms();
-        job->next_ms = hg_sched_next(job->sched, finished);
-        s_heap_update(self, job);
-    }
-    if (self->running) self->running--;
-    if (!task->run.finished_ms) task->run.finished_ms = hg_now_ms();
-    s_record_finished(self, &task->run);
+    s_run_done(self, &task->run);
     hg_http_task_destroy(&task);
+}
+
+static void s_on_plugin_done(s_agent_t *self)
+{
+    void *ptr = NULL;
+    if (zsock_recv(zactor_sock(self->plugins), "p", &ptr) != 0 || !ptr) return;
+    hg_plugin_task_t *task = ptr;
+    s_run_done(self, &task->run);
+    hg_plugin_task_destroy(&task);
 }
 
 /* -------------------------------------------------------- master messages */
@@ -549,6 +719,7 @@ static void s_on_master(s_agent_t *self)
                 (long long) self->lease_ms);
         self->next_hb = 0; /* heartbeat at once: the lease starts with its echo */
         s_resend_unacked(self);
+        hg_plugin_cache_resend(self->cache);
         break;
     case HG_MSG_HEARTBEAT: {
         uint64_t echo = msg->u.heartbeat.echo;
@@ -577,6 +748,9 @@ static void s_on_master(s_agent_t *self)
         break;
     case HG_MSG_ACK:
         s_on_ack(self, &msg->u.ack);
+        break;
+    case HG_MSG_PLUGIN_CHUNK:
+        hg_plugin_cache_on_chunk(self->cache, &msg->u.plugin_chunk);
         break;
     case HG_MSG_ERROR:
         if (msg->u.error.code == HG_ENOTFOUND) {
@@ -620,6 +794,27 @@ int hg_agent_run(const hg_agent_config_t *cfg)
         hg_error("cannot start the HTTP executor");
         return -1;
     }
+    self.plugins = hg_plugin_exec_new(&cfg->plugin);
+    if (!self.plugins) {
+        hg_error("cannot start the plug-in executor");
+        hg_http_exec_destroy(&self.http);
+        return -1;
+    }
+    if (cfg->plugin_cache.dir && *cfg->plugin_cache.dir) {
+        hg_plugin_cache_config_t cc = cfg->plugin_cache;
+        cc.send_get = s_cache_send_get;
+        cc.release = s_cache_release;
+        cc.failed = s_cache_failed;
+        cc.arg = &self;
+        char err[600] = "";
+        self.cache = hg_plugin_cache_new(&cc, err, sizeof err);
+        if (!self.cache) {
+            hg_error("%s", err);
+            hg_plugin_exec_destroy(&self.plugins);
+            hg_http_exec_destroy(&self.http);
+            return -1;
+        }
+    }
     self.dealer = zsock_new(ZMQ_DEALER);
     zsock_set_identity(self.dealer, cfg->name);
     zsock_set_immediate(self.dealer, 1);
@@ -631,13 +826,16 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     if (zsock_connect(self.dealer, "%s", cfg->master) != 0) {
         hg_error("cannot connect to master endpoint %s", cfg->master);
         zsock_destroy(&self.dealer);
-        zactor_destroy(&self.http);
+        hg_plugin_cache_destroy(&self.cache);
+        hg_plugin_exec_destroy(&self.plugins);
+        hg_http_exec_destroy(&self.http);
         return -1;
     }
     hg_info("worker %s starting; master %s, capacity %u", cfg->name, cfg->master, cfg->capacity);
-    zmq_pollitem_t items[2] = {
+    zmq_pollitem_t items[3] = {
         {zsock_resolve(self.dealer), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(zactor_sock(self.http)), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve(zactor_sock(self.plugins)), 0, ZMQ_POLLIN, 0},
     };
     for (;;) {
         int64_t mono = hg_mono_ms();
@@ -682,6 +880,10 @@ int hg_agent_run(const hg_agent_config_t *cfg)
             hg_warn("lease expired; not firing until the master renews it");
             self.lease_warned = true;
         }
+        if (hg_plugin_cache_fetching(self.cache) && mono >= self.next_cache_tick) {
+            hg_plugin_cache_tick(self.cache);
+            self.next_cache_tick = mono + S_CACHE_TICK;
+        }
         s_fire_due(&self);
         s_flush_records(&self);
 
@@ -693,9 +895,10 @@ int hg_agent_run(const hg_agent_config_t *cfg)
             int64_t until_fire = self.heap[0]->next_ms - hg_now_ms();
             if (until_fire < wait) wait = until_fire;
         }
+        if (hg_plugin_cache_fetching(self.cache) && wait > S_CACHE_TICK) wait = S_CACHE_TICK;
         if (wait < 0) wait = 0;
         if (wait > 1000) wait = 1000;
-        int n = zmq_poll(items, 2, (long) wait);
+        int n = zmq_poll(items, 3, (long) wait);
         if (n < 0) {
             if (zmq_errno() == EINTR) continue;
             break;
@@ -705,10 +908,16 @@ int hg_agent_run(const hg_agent_config_t *cfg)
             s_on_master(&self);
         for (int i = 0; i < 1000 && (zsock_events(zactor_sock(self.http)) & ZMQ_POLLIN); i++)
             s_on_http_done(&self);
+        for (int i = 0; i < 1000 && (zsock_events(zactor_sock(self.plugins)) & ZMQ_POLLIN); i++)
+            s_on_plugin_done(&self);
     }
     hg_info("stopping: %" PRIu64 " runs fired, %zu records unacknowledged", self.fired,
             zlistx_size(self.unacked));
+    /* Runs still waiting for a plug-in fetch end as failed ("worker
+     * stopping") and are recorded like the rest. */
+    hg_plugin_cache_destroy(&self.cache);
     s_flush_records(&self);
+    hg_plugin_exec_destroy(&self.plugins);
     hg_http_exec_destroy(&self.http);
     zsock_destroy(&self.dealer);
     zhashx_destroy(&self.jobs);

@@ -1,25 +1,31 @@
 /* agent: the worker's cluster loop. It holds the session with the master
  * (HELLO, heartbeats, lease), the assigned jobs on one timer heap, fires them
- * on time while the lease is valid, hands HTTP runs to the HTTP executor,
+ * on time while the lease is valid, hands HTTP runs to the HTTP executor
+ * and plug-in runs to the plug-in executor (fetching plug-ins named by hash
+ * from the master into the plug-in cache first),
  * and keeps every run record until the master acknowledges it. */
 #ifndef HG_WORKER_AGENT_H
 #define HG_WORKER_AGENT_H
 
 #include "hg_proto.h"
+#include "plugin_cache.h"
+#include "plugin_exec.h"
 
 #include <stdint.h>
 
 typedef struct {
-    const char *name;             /* node name, also the ZeroMQ routing id */
-    const char *master;           /* master endpoint, e.g. tcp://127.0.0.1:8643 */
-    hg_kv_t *labels;              /* labels reported in HELLO */
-    size_t labels_n;              /* number of labels */
-    uint32_t capacity;            /* concurrent runs */
-    int64_t heartbeat_ms;         /* until the master says otherwise */
-    int64_t lease_ms;             /* until the master says otherwise */
-    int64_t misfire_threshold_ms; /* lateness still counted as on time */
-    uint32_t max_unacked;         /* run records kept for the master, at most */
-    int64_t leave_grace_ms;       /* on SIGTERM: how long running work may finish */
+    const char *name;                      /* node name, also the ZeroMQ routing id */
+    const char *master;                    /* master endpoint, e.g. tcp://127.0.0.1:8643 */
+    hg_kv_t *labels;                       /* labels reported in HELLO */
+    size_t labels_n;                       /* number of labels */
+    uint32_t capacity;                     /* concurrent runs */
+    int64_t heartbeat_ms;                  /* until the master says otherwise */
+    int64_t lease_ms;                      /* until the master says otherwise */
+    int64_t misfire_threshold_ms;          /* lateness still counted as on time */
+    uint32_t max_unacked;                  /* run records kept for the master, at most */
+    int64_t leave_grace_ms;                /* on SIGTERM: how long running work may finish */
+    hg_plugin_exec_config_t plugin;        /* plug-in executor settings */
+    hg_plugin_cache_config_t plugin_cache; /* cache dir and fetch limits (callbacks unused) */
 } hg_agent_config_t;
 
 /* Run the agent until SIGINT/SIGTERM (zsys_interrupted), then leave

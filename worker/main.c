@@ -6,6 +6,7 @@
 
 #include <czmq.h>
 #include <curl/curl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,6 +25,28 @@ static const hg_cfg_def_t s_settings[] = {
     {"leave.grace", HG_CFG_DURATION, "10s", 0, 3600000,
      "on SIGTERM, how long runs in flight may finish before the worker leaves"},
     {"log.level", HG_CFG_STR, "info", 0, 0, "debug, info, warn or error"},
+    {"data.dir", HG_CFG_STR, "", 0, 0,
+     "the worker's own files (default: var/<name> under the working directory)"},
+    {"plugin.dir", HG_CFG_STR, "", 0, 0,
+     "local plug-in directories, separated by ':', searched for <name>.so and hg_<name>.so"},
+    {"plugin.cache", HG_CFG_STR, "", 0, 0,
+     "cache of plug-ins fetched from the master by hash (default: <data.dir>/plugins)"},
+    {"plugin.host", HG_CFG_STR, "", 0, 0,
+     "plug-in host program (default: hourglass-plugin-host next to this program)"},
+    {"plugin.helpers", HG_CFG_INT, "2", 1, 256, "warm helper processes for process isolation"},
+    {"plugin.threads", HG_CFG_INT, "4", 1, 256, "threads for thread isolation"},
+    {"plugin.memory", HG_CFG_INT, "0", 0, 1048576,
+     "address space limit of a helper in MiB (RLIMIT_AS), 0 = none"},
+    {"plugin.cpu", HG_CFG_INT, "0", 0, 86400,
+     "CPU seconds per run of a helper (RLIMIT_CPU), 0 = none"},
+    {"plugin.files", HG_CFG_INT, "0", 0, 1048576,
+     "open files of a helper (RLIMIT_NOFILE), 0 = inherited"},
+    {"plugin.grace", HG_CFG_DURATION, "2s", 1, 600000,
+     "from a run's deadline (cancellation) to killing its helper"},
+    {"plugin.fetch.timeout", HG_CFG_DURATION, "30s", 100, 3600000,
+     "a plug-in fetch from the master without progress this long fails its runs"},
+    {"plugin.fetch.parked", HG_CFG_INT, "64", 1, 100000,
+     "runs that may wait for one plug-in fetch; more fail at once"},
 };
 
 /* "k=v,k2=v2" -> labels. Returns the count, -1 on a malformed entry. */
@@ -99,6 +122,30 @@ int main(int argc, char **argv)
         .misfire_threshold_ms = hg_config_int(cfg, "misfire.threshold"),
         .max_unacked = (uint32_t) hg_config_int(cfg, "max.unacked"),
         .leave_grace_ms = hg_config_int(cfg, "leave.grace"),
+    };
+    char data_dir[1024], cache_dir[1100];
+    if (*hg_config_str(cfg, "data.dir"))
+        snprintf(data_dir, sizeof data_dir, "%s", hg_config_str(cfg, "data.dir"));
+    else
+        snprintf(data_dir, sizeof data_dir, "var/%s", name);
+    if (*hg_config_str(cfg, "plugin.cache"))
+        snprintf(cache_dir, sizeof cache_dir, "%s", hg_config_str(cfg, "plugin.cache"));
+    else
+        snprintf(cache_dir, sizeof cache_dir, "%s/plugins", data_dir);
+    ac.plugin = (hg_plugin_exec_config_t){
+        .plugin_dir = *hg_config_str(cfg, "plugin.dir") ? hg_config_str(cfg, "plugin.dir") : NULL,
+        .host_path = *hg_config_str(cfg, "plugin.host") ? hg_config_str(cfg, "plugin.host") : NULL,
+        .helpers = (uint32_t) hg_config_int(cfg, "plugin.helpers"),
+        .threads = (uint32_t) hg_config_int(cfg, "plugin.threads"),
+        .as_mb = (uint32_t) hg_config_int(cfg, "plugin.memory"),
+        .cpu_s = (uint32_t) hg_config_int(cfg, "plugin.cpu"),
+        .nofile = (uint32_t) hg_config_int(cfg, "plugin.files"),
+        .grace_ms = (uint32_t) hg_config_int(cfg, "plugin.grace"),
+    };
+    ac.plugin_cache = (hg_plugin_cache_config_t){
+        .dir = cache_dir,
+        .fetch_timeout_ms = (uint32_t) hg_config_int(cfg, "plugin.fetch.timeout"),
+        .max_parked = (uint32_t) hg_config_int(cfg, "plugin.fetch.parked"),
     };
     int n = s_parse_labels(hg_config_str(cfg, "labels"), &ac.labels);
     if (n < 0) {

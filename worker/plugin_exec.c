@@ -195,6 +195,7 @@ static void s_run_end(hg_plugin_task_t *task, int status, const char *fmt, ...)
 {
     hg_run_t *run = &task->run;
     run->status = status;
+    if (status == HG_RUN_FAILED && run->exit_code == 0) run->exit_code = 1;
     run->finished_ms = hg_now_ms();
     if (!run->started_ms) run->started_ms = run->finished_ms;
     free(run->error);
@@ -317,10 +318,17 @@ static int s_resolve(const s_exec_t *self, const hg_plugin_task_t *task, char *p
         snprintf(err, err_size, "plug-in %.100s: no plug-in directory configured", name);
         return HG_ENOTFOUND;
     }
-    static const char *const forms[] = {"%s/%s.so", "%s/hg_%s.so"};
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(path, size, forms[i], self->plugin_dir, name);
-        if (access(path, R_OK) == 0) return 0;
+    /* plugin_dir may list several directories separated by ':'; the
+     * first that holds the plug-in wins. */
+    static const char *const forms[] = {"%.*s/%s.so", "%.*s/hg_%s.so"};
+    for (const char *dir = self->plugin_dir; dir;) {
+        const char *colon = strchr(dir, ':');
+        int len = colon ? (int) (colon - dir) : (int) strlen(dir);
+        for (size_t i = 0; len > 0 && i < 2; i++) {
+            snprintf(path, size, forms[i], len, dir, name);
+            if (access(path, R_OK) == 0) return 0;
+        }
+        dir = colon ? colon + 1 : NULL;
     }
     snprintf(err, err_size, "plug-in %.100s not found in %.200s (tried %s.so and hg_%s.so)", name,
              self->plugin_dir, name, name);

@@ -54,7 +54,8 @@ typedef enum {
 int hg_plugin_isolation_parse(const char *text);
 
 typedef struct {
-    const char *plugin_dir; /* where <name>.so / hg_<name>.so are looked up (copied) */
+    const char *plugin_dir; /* where <name>.so / hg_<name>.so are looked up (copied);
+                               several directories may be given separated by ':' */
     const char *host_path;  /* helper executable; NULL: hourglass-plugin-host next to
                                this program (the directory of /proc/self/exe) */
     uint32_t helpers;       /* warm helper processes; 0 means 2 */

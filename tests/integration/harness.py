@@ -242,10 +242,12 @@ class Cluster:
             "password": os.environ.get("HOURGLASS_MYSQL_PASSWORD", "hourglass"),
         }
         self.log_dir = os.path.join(TEST_VAR, "log", self.name)
-        # The master's local files (run-record spill file): per test, never
-        # the working directory the daemons run in.
+        # Local files of each daemon (master: run-record spill file; worker:
+        # plug-in cache, ...), fresh for every run, never the working
+        # directory the daemons run in.
         self.data_dir = os.path.join(TEST_VAR, "data", self.name)
-        self.spill_path = os.path.join(self.data_dir, "runs.spill")
+        self.master_data_dir = os.path.join(self.data_dir, "master")
+        self.spill_path = os.path.join(self.master_data_dir, "runs.spill")
         self.api_port = free_port()
         self.zmq_port = free_port()
         self.api_url = "http://127.0.0.1:%d" % self.api_port
@@ -310,17 +312,22 @@ class Cluster:
                 "--mysql-user", m["user"], "--mysql-password", m["password"],
                 "--mysql-database", self.db_name,
                 "--api-port", str(self.api_port),
-                "--data-dir", self.data_dir,
+                "--data-dir", self.master_data_dir,
                 "--bind", self.endpoint] + self.master_args
 
     def worker_argv(self, name, labels=None, netns=None):
-        argv = [WORKER_BIN, "--name", name, "--master", self.endpoint]
+        argv = [WORKER_BIN, "--name", name, "--master", self.endpoint,
+                "--data-dir", self.worker_data_dir(name)]
         if netns:
             argv = ["ip", "netns", "exec", netns] + argv
         labels = labels if labels is not None else self.worker_labels
         if labels:
             argv += ["--labels", ",".join("%s=%s" % kv for kv in sorted(labels.items()))]
         return argv + self.worker_args
+
+    def worker_data_dir(self, name):
+        """The worker's data dir (its plug-in cache is <dir>/plugins)."""
+        return os.path.join(self.data_dir, name)
 
     def start_master(self, wait=True):
         if self.master is None:

@@ -376,7 +376,7 @@ static void test_job_spec_required_flags_and_conflicts(void **state)
     assert_string_equal(err, "--schedule is required (e.g. --schedule '@every 1m')");
     char *no_url[] = {"p", "--schedule", "@every 1s"};
     assert_int_equal(s_build(3, no_url, &job, err, sizeof err), HG_EINVAL);
-    assert_string_equal(err, "--http-url is required");
+    assert_string_equal(err, "--http-url or --plugin is required (the task to run)");
     char *both[] = {"p",      "--schedule", "@every 1s", "--http-url", "http://h",
                     "--body", "x",          "--form",    "a=b"};
     assert_int_equal(s_build(9, both, &job, err, sizeof err), HG_EINVAL);
@@ -385,6 +385,46 @@ static void test_job_spec_required_flags_and_conflicts(void **state)
                       "http://h", "--expect-status", "2xx"};
     assert_int_equal(s_build(7, status, &job, err, sizeof err), HG_EINVAL);
     assert_string_equal(err, "--expect-status: \"2xx\" is not an HTTP status (100-599)");
+    assert_null(job);
+}
+
+static void test_job_spec_plugin(void **state)
+{
+    char err[512];
+    json_t *job = NULL;
+    char *argv[] = {"p",           "--schedule", "@every 1s", "--plugin",    "shell@1.2",
+                    "--isolation", "thread",     "--param",   "command=true"};
+    assert_int_equal(s_build(9, argv, &job, err, sizeof err), 0);
+    json_t *want = json_loads("{\"name\":\"p\",\"kind\":\"plugin\",\"schedule\":\"@every 1s\","
+                              "\"plugin\":{\"name\":\"shell\",\"version\":\"1.2\","
+                              "\"isolation\":\"thread\"},\"params\":{\"command\":\"true\"}}",
+                              0, NULL);
+    assert_true(json_equal(job, want));
+    json_decref(want);
+    json_decref(job);
+    job = NULL;
+
+    char *by_hash[] = {"p", "--schedule", "@every 1s", "--plugin-sha256", "ab12"};
+    assert_int_equal(s_build(5, by_hash, &job, err, sizeof err), 0);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(job, "plugin"), "sha256")), "ab12");
+    assert_null(json_object_get(json_object_get(job, "plugin"), "name"));
+    json_decref(job);
+    job = NULL;
+
+    char *both[] = {"p", "--schedule", "@every 1s", "--plugin", "noop", "--http-url", "http://h"};
+    assert_int_equal(s_build(7, both, &job, err, sizeof err), HG_EINVAL);
+    assert_string_equal(err, "--http-url and --plugin/--plugin-sha256 cannot be used together");
+    char *method[] = {"p", "--schedule", "@every 1s", "--plugin", "noop", "--method", "POST"};
+    assert_int_equal(s_build(7, method, &job, err, sizeof err), HG_EINVAL);
+    assert_string_equal(err, "--method applies to HTTP jobs only, not to --plugin");
+    char *iso[] = {"p",        "--schedule",  "@every 1s", "--http-url",
+                   "http://h", "--isolation", "thread"};
+    assert_int_equal(s_build(7, iso, &job, err, sizeof err), HG_EINVAL);
+    assert_string_equal(err, "--isolation applies to plug-in jobs only (give --plugin)");
+    char *noname[] = {"p", "--schedule", "@every 1s", "--plugin", "@1.0"};
+    assert_int_equal(s_build(5, noname, &job, err, sizeof err), HG_EINVAL);
+    assert_string_equal(err, "--plugin: \"@1.0\" has no name (expected NAME or NAME@VERSION)");
     assert_null(job);
 }
 
@@ -917,6 +957,7 @@ int main(void)
         cmocka_unit_test(test_job_spec_form_and_params),
         cmocka_unit_test(test_job_spec_bad_timeout_is_a_clear_error),
         cmocka_unit_test(test_job_spec_required_flags_and_conflicts),
+        cmocka_unit_test(test_job_spec_plugin),
         cmocka_unit_test(test_view_helpers_tolerate_anything),
         cmocka_unit_test_setup_teardown(test_api_error_envelope_is_printed_and_exits_1,
                                         s_server_setup, s_server_teardown),

@@ -115,8 +115,12 @@ static void test_namespace_rules(void **state)
 
 static void test_kind_rules(void **state)
 {
-    s_expect_fail("{" S_BASE ", \"kind\": \"plugin\", " S_URL "}", "kind",
-                  "kind: \"plugin\" is not supported; must be \"http\"");
+    s_expect_fail("{" S_BASE ", \"kind\": \"shell\", " S_URL "}", "kind",
+                  "kind: \"shell\" is not supported; must be \"http\" or \"plugin\"");
+    s_expect_fail("{" S_BASE ", \"kind\": \"plugin\", " S_URL "}", "http",
+                  "http: not allowed for kind \"plugin\" (give plugin instead)");
+    s_expect_fail("{" S_BASE ", \"kind\": \"http\", \"plugin\": {\"name\": \"noop\"}}", "plugin",
+                  "plugin: not allowed for kind \"http\" (set kind to \"plugin\")");
     s_expect_fail("{" S_BASE ", \"kind\": 1, " S_URL "}", "kind", "kind: must be a string");
     json_t *job = s_expect_ok("{" S_BASE ", \"kind\": \"http\", " S_URL "}");
     assert_string_equal(s_str(job, "kind"), "http");
@@ -314,7 +318,7 @@ static void test_defaults_filled(void **state)
         "\"end_at\": null, \"misfire\": \"fire_once\", \"timeout\": \"30s\", \"http\": "
         "{\"method\": \"GET\", \"url\": \"http://127.0.0.1:9000/hook\", \"headers\": {}, "
         "\"body\": null, \"form\": null, \"expect_status\": [], \"expect_body\": null}, "
-        "\"params\": {}, \"executor\": {\"nodes\": []}}");
+        "\"plugin\": null, \"params\": {}, \"executor\": {\"nodes\": []}}");
     if (!json_equal(job, want)) {
         char *got = json_dumps(job, JSON_SORT_KEYS);
         fail_msg("defaults: got %s", got);
@@ -426,6 +430,106 @@ static void test_to_assign(void **state)
     json_decref(job);
 }
 
+#define S_SHA "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static void test_plugin_rules(void **state)
+{
+    s_expect_fail("{" S_BASE ", \"kind\": \"plugin\"}", "plugin",
+                  "plugin: required (the plug-in to run, e.g. {\"name\": \"shell\"})");
+    s_expect_fail("{" S_BASE ", \"plugin\": \"shell\"}", "plugin", "plugin: must be an object");
+    s_expect_fail("{" S_BASE ", \"plugin\": {\"name\": \"shell\", \"entry\": \"x\"}}",
+                  "plugin.entry", "plugin.entry: unknown field");
+    s_expect_fail("{" S_BASE ", \"plugin\": {}}", "plugin.name",
+                  "plugin.name: required (unless plugin.sha256 is given)");
+    s_expect_fail("{" S_BASE ", \"plugin\": {\"name\": \"../evil\"}}", "plugin.name",
+                  "plugin.name: must start with a letter or digit");
+    s_expect_fail("{" S_BASE ", \"plugin\": {\"name\": \"a/b\"}}", "plugin.name",
+                  "plugin.name: may hold only letters, digits, '.', '_' and '-'");
+    s_expect_fail("{" S_BASE ", \"plugin\": {\"name\": \"shell\", \"version\": \"1 0\"}}",
+                  "plugin.version", "plugin.version: must be printable ASCII without blanks");
+    s_expect_fail("{" S_BASE ", \"plugin\": {\"name\": \"shell\", \"version\": 1}}",
+                  "plugin.version", "plugin.version: must be a string or null");
+    s_expect_fail("{" S_BASE ", \"plugin\": {\"sha256\": \"ABC\"}}", "plugin.sha256",
+                  "plugin.sha256: must be 64 lowercase hex digits (a SHA-256)");
+    s_expect_fail("{" S_BASE ", \"plugin\": {\"sha256\": "
+                  "\"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\"}}",
+                  "plugin.sha256", "plugin.sha256: must be 64 lowercase hex digits (a SHA-256)");
+    s_expect_fail("{" S_BASE ", \"plugin\": {\"name\": \"shell\", \"isolation\": \"fork\"}}",
+                  "plugin.isolation", "plugin.isolation: must be \"process\" or \"thread\"");
+    s_expect_fail("{" S_BASE ", \"plugin\": {\"name\": \"shell\"}, \"params\": {\"a\": 1}}",
+                  "params.a", "params.a: must be a string");
+
+    /* Kind follows from the task; defaults filled. */
+    json_t *job = s_expect_ok("{" S_BASE ", \"plugin\": {\"name\": \"shell\"}}");
+    json_t *want = s_parse("{\"name\": \"shell\", \"version\": null, \"sha256\": null, "
+                           "\"isolation\": \"process\"}");
+    assert_string_equal(s_str(job, "kind"), "plugin");
+    assert_true(json_equal(json_object_get(job, "plugin"), want));
+    assert_true(json_is_null(json_object_get(job, "http")));
+    json_decref(want);
+    json_decref(job);
+
+    /* By hash alone, thread isolation. */
+    job = s_expect_ok("{" S_BASE ", \"kind\": \"plugin\", \"plugin\": {\"sha256\": \"" S_SHA
+                      "\", \"isolation\": \"thread\", \"version\": \"1.0.0-rc1+b5\"}}");
+    assert_true(json_is_null(json_object_get(json_object_get(job, "plugin"), "name")));
+    assert_string_equal(s_str(job, "plugin.sha256"), S_SHA);
+    assert_string_equal(s_str(job, "plugin.isolation"), "thread");
+    assert_string_equal(s_str(job, "plugin.version"), "1.0.0-rc1+b5");
+    json_decref(job);
+}
+
+static void test_plugin_to_assign(void **state)
+{
+    json_t *job = s_expect_ok("{" S_BASE ", \"timeout\": \"2s\", \"plugin\": {\"name\": "
+                              "\"shell\", \"version\": \"1.2\"}, \"params\": {\"command\": "
+                              "\"true\"}}");
+    json_object_set_new(job, "id", json_integer(5));
+    json_object_set_new(job, "version", json_integer(1));
+    hg_assign_t a;
+    memset(&a, 0, sizeof a);
+    assert_int_equal(hg_job_to_assign(job, &a), 0);
+    assert_string_equal(a.kind, "plugin");
+    assert_string_equal(a.plugin.name, "shell");
+    assert_string_equal(a.plugin.version, "1.2");
+    assert_null(a.plugin.sha256);
+    assert_string_equal(a.plugin.isolation, "process");
+    assert_null(a.http.url);
+    assert_int_equal(a.timeout_ms, 2000);
+    assert_int_equal(a.params_n, 1);
+    assert_string_equal(a.params[0].key, "command");
+
+    /* It survives the wire. */
+    hg_msg_t msg = {.type = HG_MSG_ASSIGN, .seq = 1};
+    msg.u.assign = a;
+    msg.u.assign.epoch = 1;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(hg_msg_encode(&msg, &buf, &len), 0);
+    hg_msg_t *back = NULL;
+    assert_int_equal(hg_msg_decode(buf, len, &back, NULL, 0), 0);
+    assert_string_equal(back->u.assign.plugin.name, "shell");
+    assert_string_equal(back->u.assign.plugin.isolation, "process");
+    assert_null(back->u.assign.http.url);
+    free(buf);
+    hg_msg_destroy(&back);
+    hg_assign_clear(&a);
+    json_decref(job);
+
+    /* A job naming its plug-in by hash only sends the hash as the name. */
+    job = s_expect_ok("{" S_BASE ", \"plugin\": {\"sha256\": \"" S_SHA
+                      "\", \"isolation\": \"thread\"}}");
+    json_object_set_new(job, "id", json_integer(6));
+    json_object_set_new(job, "version", json_integer(1));
+    memset(&a, 0, sizeof a);
+    assert_int_equal(hg_job_to_assign(job, &a), 0);
+    assert_string_equal(a.plugin.name, S_SHA);
+    assert_string_equal(a.plugin.sha256, S_SHA);
+    assert_string_equal(a.plugin.isolation, "thread");
+    hg_assign_clear(&a);
+    json_decref(job);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +545,8 @@ int main(void)
         cmocka_unit_test(test_defaults_filled),
         cmocka_unit_test(test_normalization_and_read_only_fields),
         cmocka_unit_test(test_to_assign),
+        cmocka_unit_test(test_plugin_rules),
+        cmocka_unit_test(test_plugin_to_assign),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
