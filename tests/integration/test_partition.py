@@ -22,9 +22,9 @@ Asserted: jobs with misfire policy fire_all have every scheduled time hit
 has its run record, the worker rejoins each time the link returns, and no
 (job, scheduled time) is hit twice, with one exception that no lease can
 rule out and that is counted and reported, not hidden: a request the cut-off
-worker sent while it still held its lease (within lease_ms of the cut) but
-whose run record could not reach the master, so the new owner's catch-up
-fires that time again. Receivers deduplicate those by the
+worker sent while it still held its lease (within lease_ms of the cut) that
+reached the endpoint while its run record could not reach the master (the
+master -> worker cut), so the new owner's catch-up fires that time again. Receivers deduplicate those by the
 Hourglass-Scheduled-At / Hourglass-Run-Id headers. A double outside the
 lease (a worker firing after its lease lapsed) fails the test."""
 
