@@ -41,7 +41,15 @@ int hg_cli_main(int argc, char **argv, FILE *out, FILE *err);
 
 /* Commands, defined in cmd_*.c. */
 extern const hg_command_t hg_cmd_job_create, hg_cmd_job_list, hg_cmd_job_get, hg_cmd_job_delete,
-    hg_cmd_job_pause, hg_cmd_job_resume, hg_cmd_job_trigger, hg_cmd_runs, hg_cmd_node_list;
+    hg_cmd_job_pause, hg_cmd_job_resume, hg_cmd_job_trigger, hg_cmd_runs, hg_cmd_node_list,
+    hg_cmd_plugin_push, hg_cmd_plugin_list;
+
+/* Name and version from a plug-in's descriptor, read by loading path in a
+ * child process (cmd_plugin.c). 0, or HG_EINVAL / HG_EIO / HG_ETIMEOUT with
+ * the reason in err (dlopen's message, a missing symbol, another ABI
+ * version, a crash). */
+int hg_cli_plugin_describe(const char *path, char *name, size_t name_size, char *version,
+                           size_t version_size, char *err, size_t err_size);
 
 /* Build the POST /api/v1/jobs body from `job create` arguments (pure: no
  * network). 0 and *out (caller json_decref's), or HG_EINVAL with a message

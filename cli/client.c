@@ -138,22 +138,25 @@ void hg_client_error_message(const json_t *envelope, long http_status, char *err
         snprintf(err, err_size, "master answered HTTP %ld", http_status);
 }
 
-int hg_client_call(hg_client_t *client, const char *method, const char *path,
-                   const hg_query_t *query, size_t query_n, json_t *body, json_t **out,
-                   long *http_status, char *err, size_t err_size)
+/* One request; payload (payload_len bytes, NULL for none) is sent with
+ * content_type. */
+static int s_call(hg_client_t *client, const char *method, const char *path,
+                  const hg_query_t *query, size_t query_n, const char *payload, size_t payload_len,
+                  const char *content_type, json_t **out, long *http_status, char *err,
+                  size_t err_size)
 {
     *out = NULL;
     if (http_status) *http_status = 0;
     int rc = HG_ENOMEM;
     char *url = s_url(client, path, query, query_n);
-    char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
     struct curl_slist *headers = NULL, *h;
     s_body_t response = {0};
     char curl_err[CURL_ERROR_SIZE] = "";
-    if (!url || (body && !payload)) goto done;
+    char ctype[128];
+    snprintf(ctype, sizeof ctype, "Content-Type: %s", content_type ? content_type : "");
+    if (!url) goto done;
 
-    const char *fixed[] = {"Accept: application/json",
-                           body ? "Content-Type: application/json" : NULL, client->auth};
+    const char *fixed[] = {"Accept: application/json", payload ? ctype : NULL, client->auth};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         if (!fixed[i]) continue;
         if (!(h = curl_slist_append(headers, fixed[i]))) goto done;
@@ -175,7 +178,7 @@ int hg_client_call(hg_client_t *client, const char *method, const char *path,
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     if (payload) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long) strlen(payload));
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) payload_len);
     } else if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
                strcmp(method, "PATCH") == 0) {
         /* An empty body still says "Content-Length: 0"; some proxies refuse
@@ -232,7 +235,34 @@ done:
     if (rc == HG_ENOMEM) snprintf(err, err_size, "%s", hg_strerror(HG_ENOMEM));
     curl_slist_free_all(headers);
     free(response.data);
-    free(payload);
     free(url);
     return rc;
+}
+
+int hg_client_call(hg_client_t *client, const char *method, const char *path,
+                   const hg_query_t *query, size_t query_n, json_t *body, json_t **out,
+                   long *http_status, char *err, size_t err_size)
+{
+    char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    if (body && !payload) {
+        *out = NULL;
+        if (http_status) *http_status = 0;
+        snprintf(err, err_size, "%s", hg_strerror(HG_ENOMEM));
+        return HG_ENOMEM;
+    }
+    int rc = s_call(client, method, path, query, query_n, payload, payload ? strlen(payload) : 0,
+                    "application/json", out, http_status, err, err_size);
+    free(payload);
+    return rc;
+}
+
+int hg_client_call_raw(hg_client_t *client, const char *method, const char *path,
+                       const hg_query_t *query, size_t query_n, const void *data, size_t len,
+                       const char *content_type, json_t **out, long *http_status, char *err,
+                       size_t err_size)
+{
+    /* An empty upload still goes out as a body of 0 bytes. */
+    const char *payload = data ? (const char *) data : "";
+    return s_call(client, method, path, query, query_n, payload, len, content_type, out,
+                  http_status, err, err_size);
 }

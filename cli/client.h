@@ -42,6 +42,13 @@ int hg_client_call(hg_client_t *client, const char *method, const char *path,
                    const hg_query_t *query, size_t query_n, json_t *body, json_t **out,
                    long *http_status, char *err, size_t err_size);
 
+/* hg_client_call with a raw body (len bytes, may be 0) sent with
+ * content_type instead of JSON: plug-in uploads. */
+int hg_client_call_raw(hg_client_t *client, const char *method, const char *path,
+                       const hg_query_t *query, size_t query_n, const void *data, size_t len,
+                       const char *content_type, json_t **out, long *http_status, char *err,
+                       size_t err_size);
+
 /* Pull the message out of an error envelope {"error":{"code","message"}}
  * into err. Falls back to the code, then to "master answered HTTP <status>".
  * Exposed for tests. */

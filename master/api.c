@@ -10,6 +10,7 @@
 #include "api.h"
 #include "cluster.h"
 #include "job.h"
+#include "plugins.h"
 #include "hg_error.h"
 #include "hg_log.h"
 #include "hg_proto.h"
@@ -27,9 +28,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #define S_JOBS_PREFIX    "/api/v1/jobs/"
+#define S_PLUGINS        "/api/v1/plugins"
+#define S_DRAIN_MAX      (64ull << 20) /* excess body read and dropped to answer 413 cleanly */
+#define S_PLUGINS_PREFIX "/api/v1/plugins/"
 #define S_RUNS_LIMIT_MAX 1000
 #define S_JOBS_LIMIT_MAX 1000
 
@@ -40,6 +46,8 @@ struct hg_api {
     char *db_strings[5];          /* owned copies of host, socket, user, password, database */
     MYSQL *conn;                  /* polling thread only: lazily opened connection */
     hg_cluster_client_t *cluster; /* polling thread only: lazily created client */
+    char *data_dir;               /* plug-in copies go under it; NULL: none kept */
+    size_t plugin_max_size;       /* largest plug-in upload, bytes */
 };
 
 /* Per-request state kept by libmicrohttpd between calls of the handler. */
@@ -47,7 +55,9 @@ typedef struct {
     char *body;       /* upload data so far (NUL-terminated) */
     size_t len;       /* bytes in body */
     size_t cap;       /* capacity of body */
-    bool too_large;   /* body passed HG_API_MAX_BODY; the rest is dropped */
+    size_t limit;     /* largest body this route takes (HG_API_MAX_BODY, or plugin.max_size) */
+    bool plugin;      /* a plug-in upload: its limit is plugin.max_size */
+    bool too_large;   /* body passed limit; the rest is dropped */
     int64_t start_us; /* monotonic time the request arrived */
 } s_req_t;
 
@@ -993,14 +1003,177 @@ static void s_healthz(s_ctx_t *c)
     s_reply(c, rc == 0 ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, body);
 }
 
-/* ---------------------------------------------------------------------------
- * Routing
- * ------------------------------------------------------------------------ */
-
 static bool s_method_is(s_ctx_t *c, const char *m)
 {
     return strcmp(c->method, m) == 0;
 }
+
+/* ---------------------------------------------------------------------------
+ * Plug-ins
+ * ------------------------------------------------------------------------ */
+
+/* Arguments and results of the plug-in database steps. */
+typedef struct {
+    const char *name, *version; /* upload: names; list: name filter (or NULL) */
+    const char *sha256;         /* upload: hash of data; get/delete: the hash asked for */
+    const char *arch;           /* upload: ELF machine */
+    const uint8_t *data;        /* upload: the shared object */
+    size_t len;                 /* its size */
+    bool replace;               /* upload: replace other bytes under (name, version) */
+    hg_plugin_meta_t meta;      /* out: the stored (or deleted) record */
+    hg_plugin_put_t result;     /* out: upload outcome */
+    char replaced[65];          /* out: hash that was replaced */
+    json_t *list;               /* out: list */
+} s_plugins_op_t;
+
+static int s_op_plugin_put(MYSQL *db, void *arg, char *err, size_t err_size)
+{
+    s_plugins_op_t *a = arg;
+    return hg_plugin_db_put(db, a->name, a->version, a->data, a->len, a->sha256, a->arch,
+                            a->replace, &a->meta, &a->result, a->replaced, err, err_size);
+}
+
+static int s_op_plugin_list(MYSQL *db, void *arg, char *err, size_t err_size)
+{
+    s_plugins_op_t *a = arg;
+    json_decref(a->list);
+    a->list = NULL;
+    return hg_plugin_db_list(db, a->name, &a->list, err, err_size);
+}
+
+static int s_op_plugin_get(MYSQL *db, void *arg, char *err, size_t err_size)
+{
+    s_plugins_op_t *a = arg;
+    return hg_plugin_db_get(db, a->sha256, &a->meta, err, err_size);
+}
+
+static int s_op_plugin_delete(MYSQL *db, void *arg, char *err, size_t err_size)
+{
+    s_plugins_op_t *a = arg;
+    return hg_plugin_db_delete(db, a->sha256, &a->meta, err, err_size);
+}
+
+/* POST /api/v1/plugins?name=N&version=V[&replace=true], body: the .so. */
+static void s_plugin_push(s_ctx_t *c)
+{
+    s_plugins_op_t a = {.name = s_arg(c, "name"), .version = s_arg(c, "version")};
+    const char *replace = s_arg(c, "replace");
+    char msg[1024];
+    if (!a.name || !a.version) {
+        const char *field = !a.name ? "name" : "version";
+        snprintf(msg, sizeof msg,
+                 "%s: required as a query argument (?name=N&version=V); the master does not load "
+                 "plug-ins to read their descriptor (hourglass plugin push does that for you)",
+                 field);
+        s_invalid(c, field, msg);
+        return;
+    }
+    if (hg_plugin_check_name(a.name, msg, sizeof msg) != 0) {
+        s_invalid(c, "name", msg);
+        return;
+    }
+    if (hg_plugin_check_version(a.version, msg, sizeof msg) != 0) {
+        s_invalid(c, "version", msg);
+        return;
+    }
+    if (replace && strcmp(replace, "true") != 0 && strcmp(replace, "false") != 0) {
+        s_invalid(c, "replace", "replace: must be true or false");
+        return;
+    }
+    a.replace = replace && strcmp(replace, "true") == 0;
+    a.data = (const uint8_t *) c->req->body;
+    a.len = c->req->len;
+    char arch[33], sha[65];
+    if (hg_plugin_check_bytes(a.data, a.len, arch, sizeof arch, msg, sizeof msg) != 0) {
+        s_error(c, MHD_HTTP_BAD_REQUEST, "invalid_plugin", NULL, "%s", msg);
+        return;
+    }
+    hg_plugin_sha256_hex(a.data, a.len, sha);
+    a.sha256 = sha;
+    a.arch = arch;
+    char err[1024];
+    int rc = s_with_db(c->api, s_op_plugin_put, &a, err, sizeof err);
+    if (rc == HG_EEXIST) {
+        s_error(c, MHD_HTTP_CONFLICT, "already_exists", NULL, "%s", err);
+        return;
+    }
+    if (rc != 0) {
+        s_db_error(c, rc, err);
+        return;
+    }
+    /* MySQL has it: now the copy this master serves workers from. A
+     * failure here is not the client's: the loader re-creates a missing
+     * copy from MySQL on the first fetch. */
+    if (c->api->data_dir) {
+        char path[4096];
+        struct stat sb;
+        bool have = a.result == HG_PLUGIN_PUT_SAME &&
+                    hg_plugin_file_path(c->api->data_dir, sha, path, sizeof path) == 0 &&
+                    stat(path, &sb) == 0;
+        if (!have &&
+            hg_plugin_file_write(c->api->data_dir, sha, a.data, a.len, msg, sizeof msg) != 0)
+            hg_warn("api: plug-in %s %s stored in MySQL, but no local copy: %s", a.name, a.version,
+                    msg);
+    }
+    hg_cluster_client_t *cl = s_cluster(c->api);
+    int crc =
+        cl ? hg_cluster_plugin_put(cl, a.meta.name, a.meta.version, a.meta.sha256) : HG_EUNAVAIL;
+    if (crc != 0)
+        hg_warn("api: cluster did not take plug-in %s %s: %s", a.name, a.version, hg_strerror(crc));
+    json_t *reply = hg_plugin_meta_json(&a.meta);
+    if (a.result == HG_PLUGIN_PUT_REPLACED)
+        json_object_set_new(reply, "replaced", json_string(a.replaced));
+    if (a.result != HG_PLUGIN_PUT_SAME)
+        hg_info("api: plug-in %s %s stored (sha256 %s, %zu bytes, %s)%s", a.name, a.version, sha,
+                a.len, arch, a.result == HG_PLUGIN_PUT_REPLACED ? ", replacing another" : "");
+    s_reply(c, a.result == HG_PLUGIN_PUT_SAME ? MHD_HTTP_OK : MHD_HTTP_CREATED, reply);
+}
+
+static void s_plugins_list(s_ctx_t *c)
+{
+    s_plugins_op_t a = {.name = s_arg(c, "name")};
+    char err[1024];
+    if (a.name && hg_plugin_check_name(a.name, err, sizeof err) != 0) {
+        s_invalid(c, "name", err);
+        return;
+    }
+    int rc = s_with_db(c->api, s_op_plugin_list, &a, err, sizeof err);
+    if (rc != 0)
+        s_db_error(c, rc, err);
+    else
+        s_reply(c, MHD_HTTP_OK, json_pack("{s:O}", "plugins", a.list));
+    json_decref(a.list);
+}
+
+static void s_plugin_one(s_ctx_t *c, const char *sha)
+{
+    if (!hg_plugin_sha256_valid(sha)) {
+        s_invalid(c, "sha256", "sha256: must be 64 lowercase hex digits");
+        return;
+    }
+    bool del = s_method_is(c, "DELETE");
+    s_plugins_op_t a = {.sha256 = sha};
+    char err[1024];
+    int rc = s_with_db(c->api, del ? s_op_plugin_delete : s_op_plugin_get, &a, err, sizeof err);
+    if (rc != 0) {
+        s_db_error(c, rc, err);
+        return;
+    }
+    if (!del) {
+        s_reply(c, MHD_HTTP_OK, hg_plugin_meta_json(&a.meta));
+        return;
+    }
+    if (c->api->data_dir) hg_plugin_file_remove(c->api->data_dir, sha);
+    hg_cluster_client_t *cl = s_cluster(c->api);
+    int crc = cl ? hg_cluster_plugin_remove(cl, sha) : HG_EUNAVAIL;
+    if (crc != 0) hg_warn("api: cluster did not drop plug-in %s: %s", sha, hg_strerror(crc));
+    hg_info("api: plug-in %s %s deleted (sha256 %s)", a.meta.name, a.meta.version, sha);
+    s_reply(c, MHD_HTTP_OK, json_pack("{s:s}", "deleted", sha));
+}
+
+/* ---------------------------------------------------------------------------
+ * Routing
+ * ------------------------------------------------------------------------ */
 
 static void s_not_allowed(s_ctx_t *c, const char *allow)
 {
@@ -1034,6 +1207,22 @@ static void s_route(s_ctx_t *c)
             s_runs_list(c);
         else
             s_not_allowed(c, "GET");
+    } else if (strcmp(url, S_PLUGINS) == 0) {
+        if (s_method_is(c, "GET"))
+            s_plugins_list(c);
+        else if (s_method_is(c, "POST"))
+            s_plugin_push(c);
+        else
+            s_not_allowed(c, "GET, POST");
+    } else if (strncmp(url, S_PLUGINS_PREFIX, strlen(S_PLUGINS_PREFIX)) == 0 &&
+               url[strlen(S_PLUGINS_PREFIX)] != '\0') {
+        const char *sha = url + strlen(S_PLUGINS_PREFIX);
+        if (strchr(sha, '/'))
+            s_error(c, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no route for %s %s", c->method, url);
+        else if (s_method_is(c, "GET") || s_method_is(c, "DELETE"))
+            s_plugin_one(c, sha);
+        else
+            s_not_allowed(c, "GET, DELETE");
     } else if (strcmp(url, "/api/v1/nodes") == 0) {
         if (s_method_is(c, "GET"))
             s_nodes_list(c);
@@ -1109,6 +1298,24 @@ static enum MHD_Result s_send(struct MHD_Connection *conn, int status, json_t *b
     return ret;
 }
 
+/* 413 for a body over the route's limit; declared is the Content-Length,
+ * 0 when unknown. */
+static void s_too_large(s_ctx_t *c, unsigned long long declared)
+{
+    size_t limit = c->req->limit;
+    if (!c->req->plugin)
+        s_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", NULL, "request body is over %u bytes",
+                HG_API_MAX_BODY);
+    else if (declared)
+        s_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", NULL,
+                "plug-in is %llu bytes, over the limit of %zu bytes (master setting "
+                "plugin.max_size)",
+                declared, limit);
+    else
+        s_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", NULL,
+                "plug-in is over the limit of %zu bytes (master setting plugin.max_size)", limit);
+}
+
 static void s_log_request(const char *method, const char *url, int status, int64_t start_us)
 {
     hg_debug("api: %s %s -> %d (%.1f ms)", method, url, status,
@@ -1128,12 +1335,21 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
         if (!req) return MHD_NO;
         req->start_us = hg_mono_us();
         *con_cls = req;
+        req->plugin = strcmp(url, S_PLUGINS) == 0 && strcmp(method, "POST") == 0;
+        req->limit = req->plugin ? api->plugin_max_size : HG_API_MAX_BODY;
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > HG_API_MAX_BODY) {
+        unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+        /* Answer at once only a client that waits for "100 Continue" (curl
+         * does for large bodies) or one that announces far too much: any
+         * other is still sending, would see the connection close under it
+         * and never read the 413, so its body is read and dropped first. */
+        const char *expect =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+        bool waits = expect && strcasecmp(expect, "100-continue") == 0;
+        if (declared > req->limit && (waits || declared - req->limit > S_DRAIN_MAX)) {
             s_ctx_t c = {.api = api, .conn = conn, .method = method, .url = url, .req = req};
-            s_error(&c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", NULL,
-                    "request body is over %u bytes", HG_API_MAX_BODY);
+            s_too_large(&c, declared);
             enum MHD_Result ret = s_send(conn, c.status, c.reply, NULL);
             s_log_request(method, url, c.status, req->start_us);
             json_decref(c.reply);
@@ -1145,12 +1361,19 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (req->too_large || req->len + n > HG_API_MAX_BODY) {
+        if (req->too_large || req->len + n > req->limit) {
             req->too_large = true; /* keep reading, answer 413 at the end */
             return MHD_YES;
         }
         if (req->len + n + 1 > req->cap) {
-            size_t cap = req->cap ? req->cap : 4096;
+            /* Size the buffer once when the client said how much comes. */
+            const char *cl =
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+            unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+            size_t cap = req->cap ? req->cap
+                         : declared >= req->len + n && declared <= req->limit
+                             ? (size_t) declared + 1
+                             : 4096;
             while (cap < req->len + n + 1)
                 cap *= 2;
             char *body = realloc(req->body, cap);
@@ -1166,8 +1389,7 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
 
     s_ctx_t c = {.api = api, .conn = conn, .method = method, .url = url, .req = req};
     if (req->too_large)
-        s_error(&c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", NULL, "request body is over %u bytes",
-                HG_API_MAX_BODY);
+        s_too_large(&c, 0);
     else
         s_route(&c);
     if (!c.reply) s_error(&c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", NULL, "no reply");
@@ -1203,8 +1425,8 @@ static char *s_dup(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-hg_api_t *hg_api_start(const char *bind_host, int port, const hg_db_params_t *db, char *err,
-                       size_t err_size)
+hg_api_t *hg_api_start(const char *bind_host, int port, const hg_db_params_t *db,
+                       const hg_api_opts_t *opts, char *err, size_t err_size)
 {
     if (!db || port < 0 || port > 65535) {
         snprintf(err, err_size, "api: invalid arguments");
@@ -1221,6 +1443,9 @@ hg_api_t *hg_api_start(const char *bind_host, int port, const hg_db_params_t *db
     api->db.user = api->db_strings[2] = s_dup(db->user);
     api->db.password = api->db_strings[3] = s_dup(db->password);
     api->db.database = api->db_strings[4] = s_dup(db->database);
+    api->data_dir = opts && opts->data_dir && *opts->data_dir ? s_dup(opts->data_dir) : NULL;
+    api->plugin_max_size =
+        opts && opts->plugin_max_size ? opts->plugin_max_size : HG_PLUGIN_MAX_SIZE_DEFAULT;
 
     if (!bind_host || !*bind_host || strcmp(bind_host, "*") == 0) bind_host = "0.0.0.0";
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
@@ -1271,6 +1496,7 @@ void hg_api_stop(hg_api_t **api)
     hg_cluster_client_destroy(&self->cluster);
     for (size_t i = 0; i < 5; i++)
         free(self->db_strings[i]);
+    free(self->data_dir);
     free(self);
     *api = NULL;
 }

@@ -16,11 +16,18 @@
 
 typedef struct hg_api hg_api_t;
 
+/* Settings of the plug-in store routes (/api/v1/plugins). */
+typedef struct {
+    const char *data_dir;   /* master data directory for plug-in copies; NULL: keep none */
+    size_t plugin_max_size; /* largest plug-in upload in bytes (413 beyond); 0: the default */
+} hg_api_opts_t;
+
 /* Listen on bind_host:port (NULL, "" or "*" for every IPv4 address; port 0
- * picks a free port, see hg_api_port) and serve. db is copied. Returns NULL
- * with the reason in err when the socket cannot be bound. */
-hg_api_t *hg_api_start(const char *bind_host, int port, const hg_db_params_t *db, char *err,
-                       size_t err_size);
+ * picks a free port, see hg_api_port) and serve. db and opts (may be NULL)
+ * are copied. Returns NULL with the reason in err when the socket cannot
+ * be bound. */
+hg_api_t *hg_api_start(const char *bind_host, int port, const hg_db_params_t *db,
+                       const hg_api_opts_t *opts, char *err, size_t err_size);
 
 /* The TCP port actually bound. */
 int hg_api_port(const hg_api_t *api);

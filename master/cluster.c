@@ -14,9 +14,18 @@
 #include "hg_runid.h"
 #include "hg_time.h"
 #include "job.h"
+#include "plugins.h"
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* PLUGIN_GETs that may wait for one plug-in copy to be loaded from MySQL;
+ * beyond this the master answers "busy" and the worker asks again. */
+#define S_MAX_FETCH_WAITERS 4096
 
 typedef enum { S_NODE_ACTIVE, S_NODE_LOST, S_NODE_LEFT } s_node_state_t;
 static const char *s_node_state_names[] = {"active", "lost", "left"};
@@ -42,7 +51,22 @@ typedef struct {
     uint64_t epoch;       /* current assignment epoch */
     int64_t last_fire_ms; /* last scheduled time known to have fired */
     bool fresh;           /* created after this master started: nobody can hold it */
+    bool sha_resolved;    /* spec.plugin.sha256 came from the plug-in store, not the job */
 } s_job_t;
+
+/* A PLUGIN_GET waiting for the loader. */
+typedef struct {
+    char node[192];  /* worker that asked */
+    uint64_t offset; /* first byte wanted */
+    uint32_t max;    /* bytes wanted, 0 = HG_PROTO_CHUNK */
+} s_fetch_t;
+
+/* The master's copy of one plug-in, as the cluster loop serves it. */
+typedef struct {
+    int fd;           /* open copy, -1 while the loader makes it */
+    uint64_t size;    /* bytes */
+    zlist_t *waiters; /* s_fetch_t * asked while loading (owned) */
+} s_pfile_t;
 
 /* A run a worker reported started and not yet finished. If its worker is
  * lost, the run is closed in the history as "lost" rather than left
@@ -53,20 +77,23 @@ typedef struct {
 } s_inflight_t;
 
 typedef struct {
-    hg_cluster_args_t *args; /* settings */
-    zsock_t *pipe;           /* to main */
-    zsock_t *router;         /* workers */
-    zsock_t *api;            /* hg_cluster_client_t requests */
-    zactor_t *store;         /* store writer */
-    zloop_t *loop;           /* reactor */
-    zhashx_t *nodes;         /* name -> s_node_t */
-    zhashx_t *jobs;          /* id text -> s_job_t */
-    zhashx_t *inflight;      /* run id text -> s_inflight_t: started, not finished */
-    uint64_t seq;            /* our message sequence */
-    int64_t started_mono_ms; /* start time; placement waits for workers to re-HELLO */
-    bool placement_due;      /* some active job is unassigned */
-    uint64_t decode_errors;  /* malformed messages seen */
-    uint64_t master_epoch;   /* leadership epoch (single master: start time) */
+    hg_cluster_args_t *args;    /* settings */
+    zsock_t *pipe;              /* to main */
+    zsock_t *router;            /* workers */
+    zsock_t *api;               /* hg_cluster_client_t requests */
+    zactor_t *store;            /* store writer */
+    zloop_t *loop;              /* reactor */
+    zhashx_t *nodes;            /* name -> s_node_t */
+    zhashx_t *jobs;             /* id text -> s_job_t */
+    zhashx_t *inflight;         /* run id text -> s_inflight_t: started, not finished */
+    uint64_t seq;               /* our message sequence */
+    int64_t started_mono_ms;    /* start time; placement waits for workers to re-HELLO */
+    bool placement_due;         /* some active job is unassigned */
+    uint64_t decode_errors;     /* malformed messages seen */
+    uint64_t master_epoch;      /* leadership epoch (single master: start time) */
+    hg_plugin_index_t *plugins; /* stored plug-ins: (name, version) -> sha256 */
+    zhashx_t *pfiles;           /* sha256 -> s_pfile_t: copies open or being loaded */
+    zactor_t *loader;           /* re-creates missing copies from MySQL */
 } s_cluster_t;
 
 /* ---------------------------------------------------------------- helpers */
@@ -125,6 +152,20 @@ static void s_inflight_free(void **item)
     if (f) {
         hg_run_clear(&f->run);
         free(f);
+        *item = NULL;
+    }
+}
+
+static void s_pfile_free(void **item)
+{
+    s_pfile_t *pf = *item;
+    if (pf) {
+        if (pf->fd >= 0) close(pf->fd);
+        s_fetch_t *w;
+        while ((w = zlist_pop(pf->waiters)))
+            free(w);
+        zlist_destroy(&pf->waiters);
+        free(pf);
         *item = NULL;
     }
 }
@@ -257,6 +298,27 @@ static void s_place(s_cluster_t *self)
     }
 }
 
+/* A plug-in job that names its plug-in by name (and version) but not by
+ * hash gets the hash the store holds for it, so that workers fetch it from
+ * us; with none stored it stays without, and workers look in their local
+ * plug-in directory. *resolved tells whether the spec's hash is ours to
+ * change (false when the job gave it). Returns true when the hash changed. */
+static bool s_resolve_plugin(s_cluster_t *self, hg_assign_t *spec, bool *resolved)
+{
+    if (!spec->kind || !streq(spec->kind, "plugin") || !spec->plugin.name) return false;
+    if (spec->plugin.sha256 && !*resolved) return false;
+    const char *sha =
+        hg_plugin_index_resolve(self->plugins, spec->plugin.name, spec->plugin.version);
+    const char *cur = spec->plugin.sha256;
+    if ((!sha && !cur) || (sha && cur && streq(sha, cur))) return false;
+    char *copy = sha ? strdup(sha) : NULL;
+    if (sha && !copy) return false; /* out of memory: keep what it had */
+    free(spec->plugin.sha256);
+    spec->plugin.sha256 = copy;
+    *resolved = copy != NULL;
+    return true;
+}
+
 /* Add or replace a job from its API object. Takes a reference. */
 static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, bool fresh)
 {
@@ -282,6 +344,8 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, b
         hg_assign_clear(&spec);
         return rc;
     }
+    bool resolved = false;
+    s_resolve_plugin(self, &spec, &resolved);
     if (!job) {
         job = calloc(1, sizeof *job);
         if (!job) {
@@ -299,6 +363,7 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, b
         json_decref(job->json);
     }
     job->spec = spec;
+    job->sha_resolved = resolved;
     job->json = json_incref(json);
     if (job->node[0]) {
         s_node_t *node = zhashx_lookup(self->nodes, job->node);
@@ -527,6 +592,193 @@ static void s_on_runs(s_cluster_t *self, const char *name, hg_msg_t **msgp)
     zsock_send(self->store, "sp", "RUNS", batch);
 }
 
+/* ---------------------------------------------------------- plug-ins */
+
+static void s_send_chunk_error(s_cluster_t *self, const char *node, const char *sha, int code,
+                               const char *text)
+{
+    hg_msg_t msg = {.type = HG_MSG_PLUGIN_CHUNK};
+    msg.u.plugin_chunk.sha256 = (char *) sha;
+    msg.u.plugin_chunk.code = code;
+    msg.u.plugin_chunk.error = (char *) text;
+    s_send_to(self, node, &msg);
+}
+
+/* Answer one PLUGIN_GET from an open copy. */
+static void s_send_chunk(s_cluster_t *self, const char *node, const char *sha, s_pfile_t *pf,
+                         uint64_t offset, uint32_t max)
+{
+    char text[256];
+    if (offset > pf->size) {
+        snprintf(text, sizeof text,
+                 "offset %" PRIu64 " is past the end of plug-in sha256 %s (%" PRIu64 " bytes)",
+                 offset, sha, pf->size);
+        s_send_chunk_error(self, node, sha, HG_ERANGE, text);
+        return;
+    }
+    size_t want = max == 0 || max > HG_PROTO_CHUNK ? HG_PROTO_CHUNK : max;
+    size_t n = pf->size - offset < want ? (size_t) (pf->size - offset) : want;
+    uint8_t *buf = n ? malloc(n) : NULL;
+    if (n && !buf) {
+        s_send_chunk_error(self, node, sha, HG_ENOMEM, "master out of memory; ask again");
+        return;
+    }
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(pf->fd, buf + got, n - got, (off_t) (offset + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t) r;
+    }
+    if (got < n) {
+        /* The copy shrank or went bad under us: drop it, the next request
+         * loads it again from MySQL. */
+        snprintf(text, sizeof text,
+                 "cannot read the master's copy of plug-in sha256 %s: %s; ask again", sha,
+                 got == 0 && errno ? strerror(errno) : "it is shorter than it was");
+        hg_warn("cluster: %s", text);
+        free(buf);
+        s_send_chunk_error(self, node, sha, HG_EIO, text);
+        zhashx_delete(self->pfiles, sha);
+        return;
+    }
+    hg_msg_t msg = {.type = HG_MSG_PLUGIN_CHUNK};
+    msg.u.plugin_chunk.sha256 = (char *) sha;
+    msg.u.plugin_chunk.offset = offset;
+    msg.u.plugin_chunk.total = pf->size;
+    msg.u.plugin_chunk.data.data = buf;
+    msg.u.plugin_chunk.data.len = n;
+    s_send_to(self, node, &msg);
+    free(buf);
+}
+
+/* Open the copy of sha in the data directory. 0, or -1 when missing. */
+static int s_pfile_open(s_cluster_t *self, const char *sha, s_pfile_t *pf)
+{
+    char path[4096];
+    if (hg_plugin_file_path(self->args->data_dir, sha, path, sizeof path) != 0) return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0) return -1;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return -1;
+    }
+    pf->fd = fd;
+    pf->size = (uint64_t) sb.st_size;
+    return 0;
+}
+
+/* PLUGIN_GET: serve from the copy in the data directory; when there is
+ * none, park the request and let the loader fetch it from MySQL, so this
+ * loop never waits for the database. */
+static void s_on_plugin_get(s_cluster_t *self, const char *node, hg_plugin_get_t *get)
+{
+    const char *sha = get->sha256;
+    if (!hg_plugin_sha256_valid(sha)) {
+        s_send_chunk_error(self, node, sha, HG_EINVAL, "sha256: must be 64 lowercase hex digits");
+        return;
+    }
+    s_pfile_t *pf = zhashx_lookup(self->pfiles, sha);
+    if (!pf) {
+        pf = calloc(1, sizeof *pf);
+        if (!pf || !(pf->waiters = zlist_new())) {
+            free(pf);
+            s_send_chunk_error(self, node, sha, HG_ENOMEM, "master out of memory; ask again");
+            return;
+        }
+        pf->fd = -1;
+        zhashx_insert(self->pfiles, sha, pf);
+        if (s_pfile_open(self, sha, pf) != 0) {
+            hg_info("cluster: no local copy of plug-in %s; loading it from MySQL", sha);
+            zsock_send(self->loader, "ss", "LOAD", sha);
+        }
+    }
+    if (pf->fd >= 0) {
+        s_send_chunk(self, node, sha, pf, get->offset, get->max);
+        return;
+    }
+    s_fetch_t *w = zlist_size(pf->waiters) < S_MAX_FETCH_WAITERS ? calloc(1, sizeof *w) : NULL;
+    if (!w) {
+        s_send_chunk_error(self, node, sha, HG_EUNAVAIL,
+                           "the master is still loading this plug-in; ask again");
+        return;
+    }
+    snprintf(w->node, sizeof w->node, "%s", node);
+    w->offset = get->offset;
+    w->max = get->max;
+    zlist_append(pf->waiters, w);
+}
+
+/* The loader is done with a copy: answer whoever waited for it. */
+static int s_on_loader(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    s_cluster_t *self = arg;
+    char *cmd = NULL, *sha = NULL, *rc_text = NULL, *size_text = NULL, *text = NULL;
+    if (zsock_recv(sock, "sssss", &cmd, &sha, &rc_text, &size_text, &text) != 0) return 0;
+    s_pfile_t *pf = sha ? zhashx_lookup(self->pfiles, sha) : NULL;
+    if (cmd && streq(cmd, "LOADED") && pf && pf->fd < 0) {
+        int rc = rc_text ? atoi(rc_text) : HG_EINVAL;
+        char why[1024];
+        snprintf(why, sizeof why, "%s", text && *text ? text : hg_strerror(rc));
+        if (rc == 0 && s_pfile_open(self, sha, pf) != 0) {
+            rc = HG_EIO;
+            snprintf(why, sizeof why, "the master's copy of plug-in sha256 %s vanished; ask again",
+                     sha);
+        }
+        s_fetch_t *w;
+        while ((w = zlist_pop(pf->waiters))) {
+            if (rc == 0)
+                s_send_chunk(self, w->node, sha, pf, w->offset, w->max);
+            else
+                s_send_chunk_error(self, w->node, sha, rc, why);
+            free(w);
+            /* s_send_chunk may have dropped pf on a read error. */
+            if (!(pf = zhashx_lookup(self->pfiles, sha))) break;
+        }
+        if (rc != 0 && pf) zhashx_delete(self->pfiles, sha); /* the next request tries again */
+    }
+    zstr_free(&cmd);
+    zstr_free(&sha);
+    zstr_free(&rc_text);
+    zstr_free(&size_text);
+    zstr_free(&text);
+    return 0;
+}
+
+/* A plug-in was stored: re-resolve the jobs that name plug-ins without a
+ * hash; a holder whose job now means other bytes gets a new ASSIGN. */
+static void s_plugin_put(s_cluster_t *self, const char *name, const char *version, const char *sha)
+{
+    if (hg_plugin_index_put(self->plugins, name, version, sha) != 0) return;
+    /* Bytes of a replaced (name, version) must not be served from an old
+     * open copy of another hash: copies are per hash, nothing to drop. */
+    size_t moved = 0;
+    for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
+        if (!s_resolve_plugin(self, &job->spec, &job->sha_resolved) || !job->node[0]) continue;
+        s_node_t *node = zhashx_lookup(self->nodes, job->node);
+        if (!node || node->state != S_NODE_ACTIVE) continue;
+        job->epoch++;
+        s_send_assign(self, job);
+        s_store_assign(self, job);
+        moved++;
+    }
+    hg_info("cluster: plug-in %s %s is sha256 %s%s", name, version, sha,
+            moved ? "; jobs naming it re-assigned" : "");
+}
+
+static void s_plugin_remove(s_cluster_t *self, const char *sha)
+{
+    hg_plugin_index_remove(self->plugins, sha);
+    zhashx_delete(self->pfiles, sha);
+    for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
+        if (!s_resolve_plugin(self, &job->spec, &job->sha_resolved) || !job->node[0]) continue;
+        job->epoch++;
+        s_send_assign(self, job);
+        s_store_assign(self, job);
+    }
+}
+
 static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
 {
     s_cluster_t *self = arg;
@@ -562,6 +814,9 @@ static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
         case HG_MSG_RUN_STARTED:
         case HG_MSG_RUN_FINISHED:
             s_on_runs(self, name, &msg);
+            break;
+        case HG_MSG_PLUGIN_GET:
+            s_on_plugin_get(self, name, &msg->u.plugin_get);
             break;
         case HG_MSG_LEAVE: {
             s_node_t *node = zhashx_lookup(self->nodes, name);
@@ -714,6 +969,26 @@ static int s_on_api(zloop_t *loop, zsock_t *sock, void *arg)
         }
         zstr_free(&text);
         zstr_free(&params);
+    } else if (streq(cmd, "PLUGIN_PUT")) {
+        char *name = zmsg_popstr(req), *version = zmsg_popstr(req), *sha = zmsg_popstr(req);
+        if (name && version && hg_plugin_sha256_valid(sha)) {
+            s_plugin_put(self, name, version, sha);
+            zmsg_addstr(rep, "0");
+        } else {
+            zmsg_addstrf(rep, "%d", HG_EINVAL);
+        }
+        zstr_free(&name);
+        zstr_free(&version);
+        zstr_free(&sha);
+    } else if (streq(cmd, "PLUGIN_REMOVE")) {
+        char *sha = zmsg_popstr(req);
+        if (hg_plugin_sha256_valid(sha)) {
+            s_plugin_remove(self, sha);
+            zmsg_addstr(rep, "0");
+        } else {
+            zmsg_addstrf(rep, "%d", HG_EINVAL);
+        }
+        zstr_free(&sha);
     } else if (streq(cmd, "NODES")) {
         json_t *arr = s_nodes_json(self);
         char *text = json_dumps(arr, JSON_COMPACT);
@@ -777,6 +1052,19 @@ static void s_actor(zsock_t *pipe, void *arg)
     zhashx_set_destructor(self.jobs, s_job_free);
     self.inflight = zhashx_new();
     zhashx_set_destructor(self.inflight, s_inflight_free);
+    self.pfiles = zhashx_new();
+    zhashx_set_destructor(self.pfiles, s_pfile_free);
+    self.plugins = hg_plugin_index_new();
+    size_t pi;
+    json_t *pm;
+    json_array_foreach(self.args->plugins, pi, pm)
+    {
+        hg_plugin_index_put(self.plugins, json_string_value(json_object_get(pm, "name")),
+                            json_string_value(json_object_get(pm, "version")),
+                            json_string_value(json_object_get(pm, "sha256")));
+    }
+    json_decref(self.args->plugins);
+    self.args->plugins = NULL;
     self.router = zsock_new(ZMQ_ROUTER);
     zsock_set_router_mandatory(self.router, 1);
     zsock_set_router_handover(self.router, 1);
@@ -791,11 +1079,15 @@ static void s_actor(zsock_t *pipe, void *arg)
         zsock_destroy(&self.api);
         zhashx_destroy(&self.nodes);
         zhashx_destroy(&self.jobs);
+        zhashx_destroy(&self.inflight);
+        zhashx_destroy(&self.pfiles);
+        hg_plugin_index_destroy(&self.plugins);
         self.args->failed = true;
         zsock_signal(pipe, 1);
         return;
     }
     self.store = hg_store_new(self.args->store);
+    self.loader = hg_plugin_loader_new(self.args->db, self.args->data_dir);
 
     size_t i;
     json_t *job;
@@ -815,7 +1107,8 @@ static void s_actor(zsock_t *pipe, void *arg)
     json_decref(self.args->jobs);
     json_decref(self.args->last_fires);
     self.args->jobs = self.args->last_fires = NULL;
-    hg_info("cluster: %zu active jobs loaded; workers on %s", loaded, self.args->bind);
+    hg_info("cluster: %zu active jobs and %zu plug-ins loaded; workers on %s", loaded,
+            hg_plugin_index_size(self.plugins), self.args->bind);
 
     self.loop = zloop_new();
     zloop_set_nonstop(self.loop, true); /* stop on $TERM only, in order */
@@ -823,16 +1116,20 @@ static void s_actor(zsock_t *pipe, void *arg)
     zloop_reader(self.loop, self.router, s_on_router, &self);
     zloop_reader(self.loop, self.api, s_on_api, &self);
     zloop_reader(self.loop, zactor_sock(self.store), s_on_store, &self);
+    zloop_reader(self.loop, zactor_sock(self.loader), s_on_loader, &self);
     zloop_timer(self.loop, 50, 0, s_on_tick, &self);
     zsock_signal(pipe, 0);
     zloop_start(self.loop);
 
     zloop_destroy(&self.loop);
     zactor_destroy(&self.store);
+    zactor_destroy(&self.loader);
     /* Batches the store returned after the loop stopped are freed here. */
     zhashx_destroy(&self.jobs);
     zhashx_destroy(&self.nodes);
     zhashx_destroy(&self.inflight);
+    zhashx_destroy(&self.pfiles);
+    hg_plugin_index_destroy(&self.plugins);
     zsock_destroy(&self.api);
     zsock_destroy(&self.router);
 }
@@ -989,6 +1286,31 @@ int hg_cluster_stats(hg_cluster_client_t *c, int *workers, int *jobs)
         zstr_free(&w);
         zstr_free(&j);
     }
+    zmsg_destroy(&rep);
+    return rc;
+}
+
+int hg_cluster_plugin_put(hg_cluster_client_t *c, const char *name, const char *version,
+                          const char *sha256)
+{
+    zmsg_t *req = zmsg_new();
+    zmsg_addstr(req, "PLUGIN_PUT");
+    zmsg_addstr(req, name);
+    zmsg_addstr(req, version);
+    zmsg_addstr(req, sha256);
+    int rc;
+    zmsg_t *rep = s_call(c, req, &rc);
+    zmsg_destroy(&rep);
+    return rc;
+}
+
+int hg_cluster_plugin_remove(hg_cluster_client_t *c, const char *sha256)
+{
+    zmsg_t *req = zmsg_new();
+    zmsg_addstr(req, "PLUGIN_REMOVE");
+    zmsg_addstr(req, sha256);
+    int rc;
+    zmsg_t *rep = s_call(c, req, &rc);
     zmsg_destroy(&rep);
     return rc;
 }

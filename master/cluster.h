@@ -43,6 +43,16 @@ json_t *hg_cluster_nodes(hg_cluster_client_t *client);
 /* Node currently holding job_id into node ("" when none). 0 or HG_E*. */
 int hg_cluster_job_node(hg_cluster_client_t *client, uint64_t job_id, char *node, size_t node_size);
 
+/* A plug-in was stored (or replaced): (name, version) now means sha256.
+ * The cluster resolves plug-in jobs that name it without a hash and
+ * re-sends their ASSIGN when the hash they get changes. 0 or HG_E*. */
+int hg_cluster_plugin_put(hg_cluster_client_t *client, const char *name, const char *version,
+                          const char *sha256);
+
+/* A plug-in was deleted: forget sha256 (jobs naming it fall back to the
+ * workers' local plug-in directories). 0 or HG_E*. */
+int hg_cluster_plugin_remove(hg_cluster_client_t *client, const char *sha256);
+
 /* Counts for /healthz: live workers and jobs held in memory. */
 int hg_cluster_stats(hg_cluster_client_t *client, int *workers, int *jobs);
 

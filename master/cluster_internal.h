@@ -19,6 +19,8 @@ typedef struct {
     const hg_db_params_t *db; /* for the store actor */
     json_t *jobs;             /* active jobs at start-up (array, stolen by the actor) */
     json_t *last_fires;       /* object job id (text) -> last scheduled ms, stolen */
+    json_t *plugins;          /* stored plug-ins at start-up (array of metadata), stolen */
+    const char *data_dir;     /* master data directory (plug-in copies) */
     bool failed;              /* out: set when the actor could not start */
 
     const hg_store_opts_t *store; /* store actor settings (MySQL, spill file, buffer bounds) */

@@ -9,6 +9,7 @@
 #include "hg_log.h"
 #include "hg_time.h"
 #include "job.h"
+#include "plugins.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -32,9 +33,12 @@ static const hg_cfg_def_t s_settings[] = {
     {"lease", HG_CFG_DURATION, "2s", 50, 600000, "lease a worker gets per echoed heartbeat"},
     {"lease.margin", HG_CFG_DURATION, "500ms", 0, 600000,
      "extra silence tolerated before a worker's jobs move"},
-    {"log.level", HG_CFG_STR, "info", 0, 0, "debug, info, warn or error"},
     {"data.dir", HG_CFG_STR, "var/master", 0, 0,
-     "directory for this master's local files (the run-record spill file); one per master"},
+     "master data directory, one per master: copies of uploaded plug-ins, the run-record spill "
+     "file (relative to the working directory)"},
+    {"plugin.max_size", HG_CFG_INT, "33554432", 1024, 1073741824,
+     "largest plug-in upload accepted, in bytes (32 MiB)"},
+    {"log.level", HG_CFG_STR, "info", 0, 0, "debug, info, warn or error"},
     {"store.buffer_max", HG_CFG_INT, "10000", 1, 100000000,
      "run records held in memory while MySQL is down before spilling to data.dir"},
     {"store.buffer_max_mb", HG_CFG_INT, "64", 1, 65536,
@@ -123,6 +127,17 @@ int main(int argc, char **argv)
     } else {
         hg_warn("cannot read last fire times: %s", mysql_error(conn));
     }
+    /* Stored plug-ins, so that the cluster resolves jobs that name one
+     * without a hash from its first ASSIGN on. */
+    json_t *plugins = NULL;
+    rc = hg_plugin_db_list(conn, NULL, &plugins, err, sizeof err);
+    if (rc != 0) {
+        hg_error("loading plug-ins: %s", err);
+        json_decref(jobs);
+        json_decref(last_fires);
+        hg_db_close(&conn);
+        return 1;
+    }
     hg_db_close(&conn);
 
     char spill_path[4096];
@@ -143,6 +158,8 @@ int main(int argc, char **argv)
         .store = &store,
         .jobs = jobs,
         .last_fires = last_fires,
+        .plugins = plugins,
+        .data_dir = hg_config_str(cfg, "data.dir"),
     };
     zactor_t *cluster = hg_cluster_new(&args);
     if (!cluster || args.failed) {
@@ -150,8 +167,13 @@ int main(int argc, char **argv)
         zactor_destroy(&cluster);
         return 1;
     }
-    hg_api_t *api = hg_api_start(hg_config_str(cfg, "api.bind"),
-                                 (int) hg_config_int(cfg, "api.port"), &db, err, sizeof err);
+    hg_api_opts_t api_opts = {
+        .data_dir = hg_config_str(cfg, "data.dir"),
+        .plugin_max_size = (size_t) hg_config_int(cfg, "plugin.max_size"),
+    };
+    hg_api_t *api =
+        hg_api_start(hg_config_str(cfg, "api.bind"), (int) hg_config_int(cfg, "api.port"), &db,
+                     &api_opts, err, sizeof err);
     if (!api) {
         hg_error("REST API: %s", err);
         zactor_destroy(&cluster);

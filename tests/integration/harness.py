@@ -242,12 +242,10 @@ class Cluster:
             "password": os.environ.get("HOURGLASS_MYSQL_PASSWORD", "hourglass"),
         }
         self.log_dir = os.path.join(TEST_VAR, "log", self.name)
-        # Local files of each daemon (master: run-record spill file; worker:
-        # plug-in cache, ...), fresh for every run, never the working
-        # directory the daemons run in.
+        # The master's and each worker's data dir (plug-in copies and
+        # cache, the master's run-record spill file, ...), fresh for every run.
         self.data_dir = os.path.join(TEST_VAR, "data", self.name)
-        self.master_data_dir = os.path.join(self.data_dir, "master")
-        self.spill_path = os.path.join(self.master_data_dir, "runs.spill")
+        self.spill_path = os.path.join(self.data_dir, "master", "runs.spill")
         self.api_port = free_port()
         self.zmq_port = free_port()
         self.api_url = "http://127.0.0.1:%d" % self.api_port
@@ -312,8 +310,8 @@ class Cluster:
                 "--mysql-user", m["user"], "--mysql-password", m["password"],
                 "--mysql-database", self.db_name,
                 "--api-port", str(self.api_port),
-                "--data-dir", self.master_data_dir,
-                "--bind", self.endpoint] + self.master_args
+                "--bind", self.endpoint,
+                "--data-dir", self.master_data_dir()] + self.master_args
 
     def worker_argv(self, name, labels=None, netns=None):
         argv = [WORKER_BIN, "--name", name, "--master", self.endpoint,
@@ -324,6 +322,10 @@ class Cluster:
         if labels:
             argv += ["--labels", ",".join("%s=%s" % kv for kv in sorted(labels.items()))]
         return argv + self.worker_args
+
+    def master_data_dir(self):
+        """The master's data dir (plug-in copies are <dir>/plugins/<sha256>.so)."""
+        return os.path.join(self.data_dir, "master")
 
     def worker_data_dir(self, name):
         """The worker's data dir (its plug-in cache is <dir>/plugins)."""

@@ -1,4 +1,4 @@
-// hg-test-sources: master/api.c master/job.c master/db.c
+// hg-test-sources: master/api.c master/job.c master/db.c master/plugins.c master/elf.c
 /* test_api: the REST API of docs/api.md over real HTTP (libcurl) against
  * the private MariaDB, with the cluster actor replaced by a stub defined
  * here. Settings come from HOURGLASS_MYSQL_* (defaults: scripts/db env);
@@ -40,13 +40,16 @@ struct hg_cluster_client {
 
 static pthread_mutex_t s_stub_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
-    int upserts;          /* hg_cluster_job_upsert calls */
-    json_t *last_upsert;  /* copy of the last upserted job */
-    int removes;          /* hg_cluster_job_remove calls */
-    uint64_t last_remove; /* its job id */
-    int trigger_rc;       /* what hg_cluster_trigger returns */
-    json_t *last_params;  /* params of the last trigger */
-    char node[64];        /* node of every job and trigger */
+    int upserts;           /* hg_cluster_job_upsert calls */
+    json_t *last_upsert;   /* copy of the last upserted job */
+    int removes;           /* hg_cluster_job_remove calls */
+    uint64_t last_remove;  /* its job id */
+    int trigger_rc;        /* what hg_cluster_trigger returns */
+    json_t *last_params;   /* params of the last trigger */
+    char node[64];         /* node of every job and trigger */
+    int plugin_puts;       /* hg_cluster_plugin_put calls */
+    char last_plugin[200]; /* "name version sha256" of the last one */
+    int plugin_removes;    /* hg_cluster_plugin_remove calls */
 } s_stub;
 
 hg_cluster_client_t *hg_cluster_client_new(void)
@@ -104,6 +107,24 @@ int hg_cluster_job_node(hg_cluster_client_t *client, uint64_t job_id, char *node
 {
     pthread_mutex_lock(&s_stub_lock);
     snprintf(node, node_size, "%s", s_stub.node);
+    pthread_mutex_unlock(&s_stub_lock);
+    return 0;
+}
+
+int hg_cluster_plugin_put(hg_cluster_client_t *client, const char *name, const char *version,
+                          const char *sha256)
+{
+    pthread_mutex_lock(&s_stub_lock);
+    s_stub.plugin_puts++;
+    snprintf(s_stub.last_plugin, sizeof s_stub.last_plugin, "%s %s %s", name, version, sha256);
+    pthread_mutex_unlock(&s_stub_lock);
+    return 0;
+}
+
+int hg_cluster_plugin_remove(hg_cluster_client_t *client, const char *sha256)
+{
+    pthread_mutex_lock(&s_stub_lock);
+    s_stub.plugin_removes++;
     pthread_mutex_unlock(&s_stub_lock);
     return 0;
 }
@@ -173,7 +194,7 @@ static int s_setup(void **state)
         return -1;
     }
 
-    s_fx.api = hg_api_start("127.0.0.1", 0, &s_fx.db, err, sizeof err);
+    s_fx.api = hg_api_start("127.0.0.1", 0, &s_fx.db, NULL, err, sizeof err);
     if (!s_fx.api) {
         fprintf(stderr, "test_api: %s\n", err);
         return -1;
@@ -194,7 +215,7 @@ static int s_setup(void **state)
     dead.host = "127.0.0.1";
     dead.socket = "";
     dead.port = ntohs(sa.sin_port);
-    s_fx.dead_api = hg_api_start("127.0.0.1", 0, &dead, err, sizeof err);
+    s_fx.dead_api = hg_api_start("127.0.0.1", 0, &dead, NULL, err, sizeof err);
     if (!s_fx.dead_api) {
         fprintf(stderr, "test_api: %s\n", err);
         return -1;
@@ -366,7 +387,8 @@ static void test_healthz(void **state)
     json_decref(r);
     /* A second server on a taken port fails to start, saying why. */
     char err[256] = "";
-    hg_api_t *clash = hg_api_start("127.0.0.1", hg_api_port(s_fx.api), &s_fx.db, err, sizeof err);
+    hg_api_t *clash =
+        hg_api_start("127.0.0.1", hg_api_port(s_fx.api), &s_fx.db, NULL, err, sizeof err);
     assert_null(clash);
     assert_non_null(strstr(err, "cannot listen"));
 }
