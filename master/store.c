@@ -68,6 +68,7 @@ typedef struct {
     uint64_t largest;               /* largest batch since the last report */
     zsock_t *pipe;                  /* to the owner */
     zloop_t *loop;                  /* our reactor */
+    bool drained;                   /* DRAIN seen: write nothing more, hand nothing more back */
 } s_store_t;
 
 void hg_store_batch_destroy(hg_store_batch_t **p)
@@ -480,7 +481,7 @@ static int s_make_parent_dir(const char *path, char *err, size_t err_size)
  * memory: they are few and replaced by the next change. */
 static void s_spill_overflow(s_store_t *self)
 {
-    if (!self->down || !s_spill_enabled(self) || self->spill_failed) return;
+    if (!self->down || self->drained || !s_spill_enabled(self) || self->spill_failed) return;
     if (!s_over_buffer(self, self->queued_records, self->queued_bytes)) return;
     char err[512];
     if (!self->spill) {
@@ -711,7 +712,7 @@ static void s_spill_recover(s_store_t *self)
 /* Write the memory queue, then the spill file. */
 static void s_flush(s_store_t *self)
 {
-    if (self->down) return;
+    if (self->down || self->drained) return;
     if (zlist_size(self->ops) == 0 && !self->spill_pending) return;
     if (s_connect(self) != 0) {
         s_schedule_retry(self);
@@ -786,6 +787,11 @@ static int s_handle_command(s_store_t *self)
             self->queued_records += batch->msg->u.runs.runs_n;
             self->queued_bytes += op->bytes;
         }
+    } else if (streq(cmd, "DRAIN")) {
+        /* The owner is stopping: every DONE goes out before DRAINED, none
+         * after, so the owner can free each batch it gets back. */
+        self->drained = true;
+        zstr_send(self->pipe, "DRAINED");
     } else if (streq(cmd, "NODE")) {
         op = calloc(1, sizeof *op);
         op->kind = S_OP_NODE;
