@@ -21,7 +21,7 @@ void hg_overload_tick(hg_overload_t *o, int64_t now_mono, bool force)
 {
     if (!o || o->skipped == 0) return;
     if (!force && now_mono - o->last_mono < HG_OVERLOAD_QUIET_MS) return;
-    hg_warn("%s overload over: %" PRIu64 " runs skipped in %lld ms", o->what, o->skipped,
+    hg_warn("%s overload over: %" PRIu64 " runs skipped over %lld ms", o->what, o->skipped,
             (long long) (o->last_mono - o->first_mono));
     o->skipped = 0;
 }
