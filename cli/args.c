@@ -246,20 +246,40 @@ int hg_settings_resolve(const hg_globals_t *globals, hg_settings_t *settings, ch
         master = HG_CLI_DEFAULT_MASTER;
         source = "default";
     }
-    if (strncmp(master, "http://", 7) != 0 && strncmp(master, "https://", 8) != 0) {
-        snprintf(err, err_size, "%s: \"%s\" must start with http:// or https://", source, master);
+    /* One URL, or several separated by commas (every master of a highly
+     * available cluster; the client tries them in order). */
+    size_t used = 0;
+    for (const char *p = master; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t) (end - p) : strlen(p);
+        while (len > 0 && (*p == ' ' || *p == '\t'))
+            p++, len--;
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len > 0) {
+            if (strncmp(p, "http://", 7) != 0 && strncmp(p, "https://", 8) != 0) {
+                snprintf(err, err_size, "%s: \"%.*s\" must start with http:// or https://", source,
+                         (int) len, p);
+                return HG_EINVAL;
+            }
+            while (len > 0 && p[len - 1] == '/')
+                len--; /* paths are appended with their own leading slash */
+            if (used + (used ? 1 : 0) + len >= sizeof settings->master) {
+                snprintf(err, err_size, "%s: URL list longer than %zu characters", source,
+                         sizeof settings->master - 1);
+                return HG_EINVAL;
+            }
+            if (used) settings->master[used++] = ',';
+            memcpy(settings->master + used, p, len);
+            used += len;
+        }
+        p = end ? end + 1 : p + strlen(p);
+    }
+    settings->master[used] = '\0';
+    if (used == 0) {
+        snprintf(err, err_size, "%s: no master URL given", source);
         return HG_EINVAL;
     }
-    size_t len = strlen(master);
-    while (len > 0 && master[len - 1] == '/')
-        len--; /* paths are appended with their own leading slash */
-    if (len >= sizeof settings->master) {
-        snprintf(err, err_size, "%s: URL longer than %zu characters", source,
-                 sizeof settings->master - 1);
-        return HG_EINVAL;
-    }
-    memcpy(settings->master, master, len);
-    settings->master[len] = '\0';
 
     settings->token = globals->token ? globals->token : s_env("HOURGLASS_TOKEN");
     if (settings->token && !*settings->token)

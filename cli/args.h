@@ -65,7 +65,7 @@ typedef enum { HG_OUTPUT_TABLE = 0, HG_OUTPUT_JSON = 1 } hg_output_t;
 /* Global settings after precedence: flag > environment
  * (HOURGLASS_MASTER, HOURGLASS_TOKEN) > default. */
 typedef struct {
-    char master[2048];  /* base URL, no trailing slash */
+    char master[2048];  /* base URL, no trailing slash; several are separated by commas */
     const char *token;  /* NULL when none */
     hg_output_t output; /* table or json */
 } hg_settings_t;

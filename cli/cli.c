@@ -46,8 +46,8 @@ static const hg_command_t *const s_commands[] = {
 
 static const char *const s_global_help =
     "Global flags (before or after the command):\n"
-    "  --master URL         master address (env HOURGLASS_MASTER, default " HG_CLI_DEFAULT_MASTER
-    ")\n"
+    "  --master URL[,URL]   master address, or every master's, comma-separated (env\n"
+    "                       HOURGLASS_MASTER, default " HG_CLI_DEFAULT_MASTER ")\n"
     "  --token TOKEN        API token, sent as a bearer token (env HOURGLASS_TOKEN)\n"
     "  -o, --output FORMAT  table (default) or json\n"
     "  -h, --help           show help\n";

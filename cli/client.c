@@ -12,8 +12,15 @@
 #define S_CONNECT_MS      5000L       /* a master that does not accept in 5 s is not there */
 #define S_DEFAULT_TIMEOUT 30000L
 
+#define S_MAX_URLS 16 /* masters in one --master list */
+
 struct hg_client {
-    char *base_url;  /* "http://host:port", no trailing slash */
+    char *base_url;               /* the URL list as given */
+    char *list;                   /* copy of base_url split in place at the commas */
+    const char *urls[S_MAX_URLS]; /* each master's base URL, no trailing slash */
+    size_t urls_n;                /* entries in urls (>= 1) */
+    size_t current;               /* index of the URL to try first */
+    char *leader;    /* URL a standby pointed to and that answered, tried first; or NULL */
     char *auth;      /* "Authorization: Bearer T" header, or NULL */
     CURL *curl;      /* reused easy handle: keeps the connection alive between calls */
     long timeout_ms; /* whole-request limit */
@@ -49,13 +56,21 @@ hg_client_t *hg_client_new(const char *base_url, const char *token)
     if (!client) return NULL;
     client->timeout_ms = S_DEFAULT_TIMEOUT;
     client->base_url = strdup(base_url);
+    client->list = strdup(base_url);
+    if (client->list) {
+        char *save = NULL;
+        for (char *tok = strtok_r(client->list, ",", &save); tok && client->urls_n < S_MAX_URLS;
+             tok = strtok_r(NULL, ",", &save))
+            if (*tok) client->urls[client->urls_n++] = tok;
+    }
     client->curl = curl_easy_init();
     if (token && *token) {
         size_t size = strlen(token) + sizeof "Authorization: Bearer ";
         client->auth = malloc(size);
         if (client->auth) snprintf(client->auth, size, "Authorization: Bearer %s", token);
     }
-    if (!client->base_url || !client->curl || (token && *token && !client->auth))
+    if (!client->base_url || !client->list || client->urls_n == 0 || !client->curl ||
+        (token && *token && !client->auth))
         hg_client_destroy(&client);
     return client;
 }
@@ -66,6 +81,8 @@ void hg_client_destroy(hg_client_t **client)
     hg_client_t *c = *client;
     if (c->curl) curl_easy_cleanup(c->curl);
     free(c->base_url);
+    free(c->list);
+    free(c->leader);
     free(c->auth);
     free(c);
     *client = NULL;
@@ -85,14 +102,15 @@ char *hg_client_escape(hg_client_t *client, const char *text)
     return copy;
 }
 
-/* base_url + path + "?k=v&..." with values encoded; NULL on allocation failure. */
-static char *s_url(hg_client_t *client, const char *path, const hg_query_t *query, size_t query_n)
+/* base + path + "?k=v&..." with values encoded; NULL on allocation failure. */
+static char *s_url(hg_client_t *client, const char *base, const char *path, const hg_query_t *query,
+                   size_t query_n)
 {
     char *url = NULL;
     size_t size = 0;
     FILE *f = open_memstream(&url, &size);
     if (!f) return NULL;
-    fprintf(f, "%s%s", client->base_url, path);
+    fprintf(f, "%s%s", base, path);
     char sep = strchr(path, '?') ? '&' : '?';
     bool ok = true;
     for (size_t i = 0; i < query_n; i++) {
@@ -138,17 +156,24 @@ void hg_client_error_message(const json_t *envelope, long http_status, char *err
         snprintf(err, err_size, "master answered HTTP %ld", http_status);
 }
 
-/* One request; payload (payload_len bytes, NULL for none) is sent with
- * content_type. */
-static int s_call(hg_client_t *client, const char *method, const char *path,
-                  const hg_query_t *query, size_t query_n, const char *payload, size_t payload_len,
-                  const char *content_type, json_t **out, long *http_status, char *err,
-                  size_t err_size)
+/* Outcome of one attempt besides its return code. */
+typedef struct {
+    bool unreached;   /* the request never reached a server: another may be tried */
+    char leader[512]; /* a standby's 503 not_leader named this leader URL */
+} s_attempt_t;
+
+/* One request to one master (base); payload (payload_len bytes, NULL for
+ * none) is sent with content_type. */
+static int s_call_once(hg_client_t *client, const char *base, const char *method, const char *path,
+                       const hg_query_t *query, size_t query_n, const char *payload,
+                       size_t payload_len, const char *content_type, json_t **out,
+                       long *http_status, char *err, size_t err_size, s_attempt_t *attempt)
 {
     *out = NULL;
     if (http_status) *http_status = 0;
+    memset(attempt, 0, sizeof *attempt);
     int rc = HG_ENOMEM;
-    char *url = s_url(client, path, query, query_n);
+    char *url = s_url(client, base, path, query, query_n);
     struct curl_slist *headers = NULL, *h;
     s_body_t response = {0};
     char curl_err[CURL_ERROR_SIZE] = "";
@@ -192,13 +217,17 @@ static int s_call(hg_client_t *client, const char *method, const char *path,
     CURLcode cc = curl_easy_perform(curl);
     if (cc != CURLE_OK) {
         if (response.too_large) {
-            snprintf(err, err_size, "answer from master at %s is larger than %u MiB",
-                     client->base_url, S_MAX_RESPONSE >> 20);
+            snprintf(err, err_size, "answer from master at %s is larger than %u MiB", base,
+                     S_MAX_RESPONSE >> 20);
             rc = HG_EIO;
         } else {
-            snprintf(err, err_size, "cannot reach master at %s: %s", client->base_url,
+            snprintf(err, err_size, "cannot reach master at %s: %s", base,
                      curl_err[0] ? curl_err : curl_easy_strerror(cc));
             rc = HG_EUNAVAIL;
+            curl_off_t connect_us = 0;
+            curl_easy_getinfo(curl, CURLINFO_CONNECT_TIME_T, &connect_us);
+            attempt->unreached = cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+                                 (cc == CURLE_OPERATION_TIMEDOUT && connect_us == 0);
         }
         goto done;
     }
@@ -221,6 +250,13 @@ static int s_call(hg_client_t *client, const char *method, const char *path,
         }
     } else if (doc) {
         hg_client_error_message(doc, status, err, err_size);
+        const json_t *error = json_object_get(doc, "error");
+        const char *code = json_string_value(json_object_get(error, "code"));
+        const char *leader = json_string_value(json_object_get(error, "leader"));
+        if (status == 503 && code && strcmp(code, "not_leader") == 0 && leader &&
+            (strncmp(leader, "http://", 7) == 0 || strncmp(leader, "https://", 8) == 0) &&
+            strlen(leader) < sizeof attempt->leader)
+            snprintf(attempt->leader, sizeof attempt->leader, "%s", leader);
         json_decref(doc);
     } else {
         char excerpt[121] = "";
@@ -236,6 +272,58 @@ done:
     curl_slist_free_all(headers);
     free(response.data);
     free(url);
+    return rc;
+}
+
+/* One request to the masters: a leader a standby named earlier goes
+ * first; then the list, from the URL that last answered. An unreachable
+ * master is skipped (the request never left); a standby's 503 not_leader
+ * is followed to the leader it names, once (the standby did nothing). */
+static int s_call(hg_client_t *client, const char *method, const char *path,
+                  const hg_query_t *query, size_t query_n, const char *payload, size_t payload_len,
+                  const char *content_type, json_t **out, long *http_status, char *err,
+                  size_t err_size)
+{
+    s_attempt_t attempt;
+    if (client->leader) {
+        int rc = s_call_once(client, client->leader, method, path, query, query_n, payload,
+                             payload_len, content_type, out, http_status, err, err_size, &attempt);
+        if (!attempt.unreached && !attempt.leader[0]) return rc;
+        free(client->leader);
+        client->leader = NULL;
+    }
+    char tried[1024] = "";
+    int rc = HG_EUNAVAIL;
+    for (size_t k = 0; k < client->urls_n; k++) {
+        size_t i = (client->current + k) % client->urls_n;
+        rc = s_call_once(client, client->urls[i], method, path, query, query_n, payload,
+                         payload_len, content_type, out, http_status, err, err_size, &attempt);
+        if (attempt.unreached && client->urls_n > 1) {
+            /* err is "cannot reach master at URL: why"; keep "URL: why". */
+            const char *what = strncmp(err, "cannot reach master at ", 23) == 0 ? err + 23 : err;
+            size_t used = strlen(tried);
+            snprintf(tried + used, sizeof tried - used, "%s%s", used ? "; " : "", what);
+            continue;
+        }
+        client->current = i;
+        if (!attempt.leader[0] || strcmp(attempt.leader, client->urls[i]) == 0) return rc;
+        char standby_err[512];
+        snprintf(standby_err, sizeof standby_err, "%s", err);
+        char leader[sizeof attempt.leader];
+        snprintf(leader, sizeof leader, "%s", attempt.leader);
+        rc = s_call_once(client, leader, method, path, query, query_n, payload, payload_len,
+                         content_type, out, http_status, err, err_size, &attempt);
+        if (rc == 0 || !attempt.unreached) {
+            free(client->leader);
+            client->leader = strdup(leader);
+        } else {
+            char reach[512];
+            snprintf(reach, sizeof reach, "%s", err);
+            snprintf(err, err_size, "%s; and %s", standby_err, reach);
+        }
+        return rc;
+    }
+    if (client->urls_n > 1) snprintf(err, err_size, "cannot reach any master: %s", tried);
     return rc;
 }
 

@@ -16,8 +16,16 @@ typedef struct {
     const char *value; /* raw value (encoded by the client), or NULL */
 } hg_query_t;
 
-/* base_url without trailing slash ("http://127.0.0.1:8642"); token NULL
- * for none. Both are copied. NULL on allocation failure. */
+/* base_url without trailing slash ("http://127.0.0.1:8642"), or several
+ * such URLs separated by commas (every master of a highly available
+ * cluster); token NULL for none. Both are copied. NULL on allocation
+ * failure or an empty list.
+ *
+ * With several URLs a call goes to the first one; when a master cannot be
+ * reached (the request never left, so even a POST is safe to repeat) the
+ * next one is tried. A standby answers 503 not_leader with the leader's
+ * URL; the call is then repeated there, once. The URL that answered is
+ * tried first by the next call. */
 hg_client_t *hg_client_new(const char *base_url, const char *token);
 
 /* Idempotent; NULLs the caller's pointer. */
@@ -33,7 +41,8 @@ char *hg_client_escape(hg_client_t *client, const char *text);
 /* Send method to base_url + path (+ query), with body as JSON when not
  * NULL. On a 2xx answer whose body is JSON, returns 0 and *out holds it
  * (caller json_decref's it). Otherwise *out is NULL and err gets one line:
- *   HG_EUNAVAIL  "cannot reach master at URL: <curl error>"
+ *   HG_EUNAVAIL  "cannot reach master at URL: <curl error>" (with several
+ *                URLs: "cannot reach any master: URL: <error>; URL: ...")
  *   HG_EIO       the API's error message, or a description of an answer
  *                that is not what the API promises
  *   HG_ENOMEM    out of memory

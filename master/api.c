@@ -71,6 +71,7 @@ typedef struct {
     int status;                  /* HTTP status to send */
     json_t *reply;               /* body to send */
     const char *allow;           /* Allow header for 405, or NULL */
+    char leader[256];            /* Hourglass-Leader header (a standby's 503), "" for none */
 } s_ctx_t;
 
 /* ---------------------------------------------------------------------------
@@ -996,10 +997,22 @@ static void s_healthz(s_ctx_t *c)
     int workers = 0, jobs = 0;
     hg_cluster_client_t *cl = s_cluster(c->api);
     int crc = cl ? hg_cluster_stats(cl, &workers, &jobs) : HG_EUNAVAIL;
+    hg_cluster_role_t role;
+    int rrc = cl ? hg_cluster_role(cl, &role) : HG_EUNAVAIL;
     json_t *body = json_pack("{s:s, s:s, s:i, s:i}", "status", rc == 0 ? "ok" : "degraded", "db",
                              rc == 0 ? "ok" : "down", "workers", workers, "jobs", jobs);
+    if (rrc == 0) {
+        json_object_set_new(body, "role", json_string(role.leading ? "leader" : "standby"));
+        json_object_set_new(body, "epoch", json_integer((json_int_t) role.epoch));
+        json_object_set_new(body, "leader",
+                            role.leader[0] ? json_string(role.leader) : json_null());
+        if (!role.leading)
+            json_object_set_new(body, "leader_api",
+                                role.leader_api[0] ? json_string(role.leader_api) : json_null());
+    }
     if (rc != 0) json_object_set_new(body, "db_error", json_string(err));
-    if (crc != 0) json_object_set_new(body, "cluster", json_string(hg_strerror(crc)));
+    if (crc != 0 || rrc != 0)
+        json_object_set_new(body, "cluster", json_string(hg_strerror(crc ? crc : rrc)));
     s_reply(c, rc == 0 ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, body);
 }
 
@@ -1182,9 +1195,42 @@ static void s_not_allowed(s_ctx_t *c, const char *allow)
             "%s is not allowed on %s (allowed: %s)", c->method, c->url, allow);
 }
 
+/* Writes, and the live cluster view only the leader has, are the leader's
+ * business. True when this master leads; otherwise the reply is set: 503
+ * not_leader naming the leader (body and Hourglass-Leader header), or 503
+ * unavailable when the cluster actor did not answer. */
+static bool s_leading(s_ctx_t *c)
+{
+    hg_cluster_client_t *cl = s_cluster(c->api);
+    hg_cluster_role_t role;
+    int rc = cl ? hg_cluster_role(cl, &role) : HG_EUNAVAIL;
+    if (rc != 0) {
+        s_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+                "the cluster did not answer: %s", hg_strerror(rc));
+        return false;
+    }
+    if (role.leading) return true;
+    if (role.leader_api[0]) {
+        s_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not_leader", NULL,
+                "this master is a standby; the leader is %s at %s",
+                role.leader[0] ? role.leader : "another master", role.leader_api);
+        json_object_set_new(json_object_get(c->reply, "error"), "leader",
+                            json_string(role.leader_api));
+        snprintf(c->leader, sizeof c->leader, "%s", role.leader_api);
+    } else {
+        s_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not_leader", NULL,
+                "this master is a standby and no leader is known yet; retry shortly");
+    }
+    return false;
+}
+
 static void s_route(s_ctx_t *c)
 {
     const char *url = c->url;
+    bool read = s_method_is(c, "GET") || s_method_is(c, "HEAD");
+    if (strncmp(url, "/api/", 5) == 0 && (!read || strcmp(url, "/api/v1/nodes") == 0) &&
+        !s_leading(c))
+        return;
     if (strcmp(url, "/healthz") == 0) {
         if (s_method_is(c, "GET"))
             s_healthz(c);
@@ -1270,7 +1316,7 @@ static void s_route(s_ctx_t *c)
  * ------------------------------------------------------------------------ */
 
 static enum MHD_Result s_send(struct MHD_Connection *conn, int status, json_t *body,
-                              const char *allow)
+                              const char *allow, const char *leader)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     if (!text) {
@@ -1293,6 +1339,7 @@ static enum MHD_Result s_send(struct MHD_Connection *conn, int status, json_t *b
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     if (allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (leader && *leader) MHD_add_response_header(resp, HG_API_LEADER_HEADER, leader);
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned int) status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -1350,7 +1397,7 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
         if (declared > req->limit && (waits || declared - req->limit > S_DRAIN_MAX)) {
             s_ctx_t c = {.api = api, .conn = conn, .method = method, .url = url, .req = req};
             s_too_large(&c, declared);
-            enum MHD_Result ret = s_send(conn, c.status, c.reply, NULL);
+            enum MHD_Result ret = s_send(conn, c.status, c.reply, NULL, NULL);
             s_log_request(method, url, c.status, req->start_us);
             json_decref(c.reply);
             req->too_large = true;
@@ -1393,7 +1440,7 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
     else
         s_route(&c);
     if (!c.reply) s_error(&c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", NULL, "no reply");
-    enum MHD_Result ret = s_send(conn, c.status, c.reply, c.allow);
+    enum MHD_Result ret = s_send(conn, c.status, c.reply, c.allow, c.leader);
     s_log_request(method, url, c.status, req->start_us);
     json_decref(c.reply);
     return ret;

@@ -14,6 +14,11 @@
 
 #define HG_API_MAX_BODY (1u << 20) /* request bodies beyond this are answered 413 */
 
+/* Header naming the leader's API URL on a standby's 503 not_leader answer.
+ * A standby serves reads from MySQL (jobs, runs) itself; it refuses writes
+ * and the live node list, which only the leader holds. */
+#define HG_API_LEADER_HEADER "Hourglass-Leader"
+
 typedef struct hg_api hg_api_t;
 
 /* Settings of the plug-in store routes (/api/v1/plugins). */

@@ -90,7 +90,11 @@ typedef struct {
     int64_t started_mono_ms;    /* start time; placement waits for workers to re-HELLO */
     bool placement_due;         /* some active job is unassigned */
     uint64_t decode_errors;     /* malformed messages seen */
-    uint64_t master_epoch;      /* leadership epoch (single master: start time) */
+    uint64_t master_epoch;      /* fencing epoch: ours when leading, else the leader's as known */
+    bool leading;               /* false: standby, refusing workers until "LEAD" */
+    char leader_name[192];      /* standby: the leader's name, "" when unknown */
+    char leader_endpoint[256];  /* standby: where workers should dial the leader */
+    char leader_api[256];       /* standby: the leader's REST API URL */
     hg_plugin_index_t *plugins; /* stored plug-ins: (name, version) -> sha256 */
     zhashx_t *pfiles;           /* sha256 -> s_pfile_t: copies open or being loaded */
     zactor_t *loader;           /* re-creates missing copies from MySQL */
@@ -592,6 +596,24 @@ static void s_on_runs(s_cluster_t *self, const char *name, hg_msg_t **msgp)
     zsock_send(self->store, "sp", "RUNS", batch);
 }
 
+/* A standby serves no worker: it answers everything but ERROR with
+ * ERROR {HG_EUNAVAIL, "not the leader", leader endpoint}, and the worker
+ * dials the leader. Nothing from a worker is kept or acknowledged here;
+ * its run records stay with it until the leader acknowledges them. */
+static void s_refuse_standby(s_cluster_t *self, const char *name, hg_msg_t *msg)
+{
+    if (msg->type == HG_MSG_ERROR) return;
+    if (msg->type == HG_MSG_HELLO)
+        hg_info("cluster: standby refuses worker %s; leader %s at %s", name,
+                self->leader_name[0] ? self->leader_name : "unknown",
+                self->leader_endpoint[0] ? self->leader_endpoint : "unknown");
+    hg_msg_t err = {.type = HG_MSG_ERROR};
+    err.u.error.code = HG_EUNAVAIL;
+    err.u.error.message = "not the leader";
+    err.u.error.leader = self->leader_endpoint[0] ? self->leader_endpoint : NULL;
+    s_send_to(self, name, &err);
+}
+
 /* ---------------------------------------------------------- plug-ins */
 
 static void s_send_chunk_error(s_cluster_t *self, const char *node, const char *sha, int code,
@@ -803,6 +825,8 @@ static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
         char text[384];
         snprintf(text, sizeof text, "malformed message: %s: %s", hg_strerror(rc), detail);
         s_send_error(self, name, rc ? rc : HG_ETRAILING, text);
+    } else if (!self->leading) {
+        s_refuse_standby(self, name, msg);
     } else {
         switch (msg->type) {
         case HG_MSG_HELLO:
@@ -996,6 +1020,12 @@ static int s_on_api(zloop_t *loop, zsock_t *sock, void *arg)
         zmsg_addstr(rep, text ? text : "[]");
         free(text);
         json_decref(arr);
+    } else if (streq(cmd, "ROLE")) {
+        zmsg_addstr(rep, "0");
+        zmsg_addstr(rep, self->leading ? "leader" : "standby");
+        zmsg_addstrf(rep, "%" PRIu64, self->master_epoch);
+        zmsg_addstr(rep, self->leading ? self->args->master_name : self->leader_name);
+        zmsg_addstr(rep, self->leading ? "" : self->leader_api);
     } else if (streq(cmd, "STATS")) {
         int live = 0;
         for (s_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes))
@@ -1017,6 +1047,7 @@ static int s_on_api(zloop_t *loop, zsock_t *sock, void *arg)
 static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
 {
     s_cluster_t *self = arg;
+    if (!self->leading) return 0;
     int64_t now = hg_mono_ms();
     int64_t window = self->args->lease_ms + self->args->margin_ms;
     for (s_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes)) {
@@ -1031,11 +1062,93 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+/* We lead from now on: start the store, load the jobs and hold placement
+ * back for lease + margin, exactly as a master starting alone, so that the
+ * workers of the previous leader report (HELLO) what they still hold and
+ * keep it. Takes jobs and last_fires. */
+static void s_lead(s_cluster_t *self, uint64_t epoch, json_t *jobs, json_t *last_fires,
+                   json_t *plugins)
+{
+    if (self->leading) {
+        hg_error("cluster: LEAD while already leading; ignored");
+        json_decref(jobs);
+        json_decref(last_fires);
+        json_decref(plugins);
+        return;
+    }
+    self->leading = true;
+    self->master_epoch = epoch;
+    self->started_mono_ms = hg_mono_ms();
+    self->store = hg_store_new(self->args->db);
+    zloop_reader(self->loop, zactor_sock(self->store), s_on_store, self);
+    /* Stored plug-ins first, so that jobs naming one without a hash
+     * resolve from their first ASSIGN on. */
+    size_t pi;
+    json_t *pm;
+    json_array_foreach(plugins, pi, pm)
+    {
+        hg_plugin_index_put(self->plugins, json_string_value(json_object_get(pm, "name")),
+                            json_string_value(json_object_get(pm, "version")),
+                            json_string_value(json_object_get(pm, "sha256")));
+    }
+    json_decref(plugins);
+
+    size_t i;
+    json_t *job;
+    size_t loaded = 0;
+    json_array_foreach(jobs, i, job)
+    {
+        char key[24];
+        snprintf(key, sizeof key, "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(job, "id")));
+        json_t *lf = json_object_get(last_fires, key);
+        if (s_job_upsert(self, job, lf ? json_integer_value(lf) : 0, false) == 0)
+            loaded++;
+        else
+            hg_error("cluster: job %s cannot be scheduled (invalid spec); skipped",
+                     json_string_value(json_object_get(job, "name")));
+    }
+    json_decref(jobs);
+    json_decref(last_fires);
+    hg_info("cluster: leading (epoch %" PRIu64 "); %zu active jobs and %zu plug-ins loaded; "
+            "workers on %s",
+            epoch, loaded, hg_plugin_index_size(self->plugins), self->args->bind);
+}
+
 static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
 {
-    char *cmd = zstr_recv(pipe);
+    s_cluster_t *self = arg;
+    zmsg_t *m = zmsg_recv(pipe);
+    char *cmd = m ? zmsg_popstr(m) : NULL;
     int rc = (!cmd || streq(cmd, "$TERM")) ? -1 : 0;
+    if (cmd && streq(cmd, "LEAD")) {
+        /* epoch text, then the jobs array and last fires object as pointers */
+        char *epoch = zmsg_popstr(m);
+        json_t *docs[3] = {NULL, NULL, NULL}; /* jobs, last fires, plug-ins */
+        for (int i = 0; i < 3; i++) {
+            zframe_t *f = zmsg_pop(m);
+            if (f && zframe_size(f) == sizeof docs[i])
+                memcpy(&docs[i], zframe_data(f), sizeof docs[i]);
+            zframe_destroy(&f);
+        }
+        s_lead(self, epoch ? strtoull(epoch, NULL, 10) : 0, docs[0], docs[1], docs[2]);
+        zstr_free(&epoch);
+    } else if (cmd && streq(cmd, "FOLLOW")) {
+        /* name, endpoint, api_url, epoch of the leader as a standby sees it */
+        char *f[4];
+        for (int i = 0; i < 4; i++)
+            f[i] = zmsg_popstr(m);
+        if (!self->leading) {
+            snprintf(self->leader_name, sizeof self->leader_name, "%s", f[0] ? f[0] : "");
+            snprintf(self->leader_endpoint, sizeof self->leader_endpoint, "%s", f[1] ? f[1] : "");
+            snprintf(self->leader_api, sizeof self->leader_api, "%s", f[2] ? f[2] : "");
+            self->master_epoch = f[3] ? strtoull(f[3], NULL, 10) : 0;
+        }
+        for (int i = 0; i < 4; i++)
+            zstr_free(&f[i]);
+    }
     zstr_free(&cmd);
+    zmsg_destroy(&m);
     return rc;
 }
 
@@ -1045,7 +1158,6 @@ static void s_actor(zsock_t *pipe, void *arg)
     self.args = arg;
     self.pipe = pipe;
     self.started_mono_ms = hg_mono_ms();
-    self.master_epoch = (uint64_t) hg_now_ms();
     self.nodes = zhashx_new();
     zhashx_set_destructor(self.nodes, s_node_free);
     self.jobs = zhashx_new();
@@ -1055,16 +1167,6 @@ static void s_actor(zsock_t *pipe, void *arg)
     self.pfiles = zhashx_new();
     zhashx_set_destructor(self.pfiles, s_pfile_free);
     self.plugins = hg_plugin_index_new();
-    size_t pi;
-    json_t *pm;
-    json_array_foreach(self.args->plugins, pi, pm)
-    {
-        hg_plugin_index_put(self.plugins, json_string_value(json_object_get(pm, "name")),
-                            json_string_value(json_object_get(pm, "version")),
-                            json_string_value(json_object_get(pm, "sha256")));
-    }
-    json_decref(self.args->plugins);
-    self.args->plugins = NULL;
     self.router = zsock_new(ZMQ_ROUTER);
     zsock_set_router_mandatory(self.router, 1);
     zsock_set_router_handover(self.router, 1);
@@ -1086,45 +1188,39 @@ static void s_actor(zsock_t *pipe, void *arg)
         zsock_signal(pipe, 1);
         return;
     }
-    self.store = hg_store_new(self.args->db);
     self.loader = hg_plugin_loader_new(self.args->db, self.args->data_dir);
-
-    size_t i;
-    json_t *job;
-    size_t loaded = 0;
-    json_array_foreach(self.args->jobs, i, job)
-    {
-        char key[24];
-        snprintf(key, sizeof key, "%" JSON_INTEGER_FORMAT,
-                 json_integer_value(json_object_get(job, "id")));
-        json_t *lf = json_object_get(self.args->last_fires, key);
-        if (s_job_upsert(&self, job, lf ? json_integer_value(lf) : 0, false) == 0)
-            loaded++;
-        else
-            hg_error("cluster: job %s cannot be scheduled (invalid spec); skipped",
-                     json_string_value(json_object_get(job, "name")));
-    }
-    json_decref(self.args->jobs);
-    json_decref(self.args->last_fires);
-    self.args->jobs = self.args->last_fires = NULL;
-    hg_info("cluster: %zu active jobs and %zu plug-ins loaded; workers on %s", loaded,
-            hg_plugin_index_size(self.plugins), self.args->bind);
+    hg_info("cluster: standing by for the leadership; workers on %s", self.args->bind);
 
     self.loop = zloop_new();
     zloop_set_nonstop(self.loop, true); /* stop on $TERM only, in order */
     zloop_reader(self.loop, pipe, s_on_pipe, &self);
     zloop_reader(self.loop, self.router, s_on_router, &self);
     zloop_reader(self.loop, self.api, s_on_api, &self);
-    zloop_reader(self.loop, zactor_sock(self.store), s_on_store, &self);
     zloop_reader(self.loop, zactor_sock(self.loader), s_on_loader, &self);
     zloop_timer(self.loop, 50, 0, s_on_tick, &self);
     zsock_signal(pipe, 0);
     zloop_start(self.loop);
 
     zloop_destroy(&self.loop);
+    if (self.store) {
+        /* Take back the batches the store still hands over (zactor_destroy
+         * would drop them unread): it answers DRAINED after its last DONE. */
+        zstr_send(self.store, "DRAIN");
+        for (;;) {
+            char *cmd = NULL;
+            void *ptr = NULL;
+            if (zsock_recv(self.store, "sp", &cmd, &ptr) != 0) break;
+            bool drained = cmd && streq(cmd, "DRAINED");
+            if (cmd && streq(cmd, "DONE") && ptr) {
+                hg_store_batch_t *batch = ptr;
+                hg_store_batch_destroy(&batch);
+            }
+            zstr_free(&cmd);
+            if (drained) break;
+        }
+    }
     zactor_destroy(&self.store);
     zactor_destroy(&self.loader);
-    /* Batches the store returned after the loop stopped are freed here. */
     zhashx_destroy(&self.jobs);
     zhashx_destroy(&self.nodes);
     zhashx_destroy(&self.inflight);
@@ -1138,6 +1234,30 @@ zactor_t *hg_cluster_new(hg_cluster_args_t *args)
 {
     zactor_t *actor = zactor_new(s_actor, args);
     return actor;
+}
+
+void hg_cluster_lead(zactor_t *cluster, uint64_t epoch, json_t *jobs, json_t *last_fires,
+                     json_t *plugins)
+{
+    zmsg_t *m = zmsg_new();
+    zmsg_addstr(m, "LEAD");
+    zmsg_addstrf(m, "%" PRIu64, epoch);
+    zmsg_addmem(m, &jobs, sizeof jobs);
+    zmsg_addmem(m, &last_fires, sizeof last_fires);
+    zmsg_addmem(m, &plugins, sizeof plugins);
+    if (zmsg_send(&m, cluster) != 0) {
+        zmsg_destroy(&m);
+        json_decref(jobs);
+        json_decref(last_fires);
+        json_decref(plugins);
+    }
+}
+
+void hg_cluster_follow(zactor_t *cluster, const char *name, const char *endpoint,
+                       const char *api_url, const char *epoch)
+{
+    zstr_sendx(cluster, "FOLLOW", name ? name : "", endpoint ? endpoint : "",
+               api_url ? api_url : "", epoch ? epoch : "", NULL);
 }
 
 /* ---------------------------------------------------------------- client */
@@ -1268,6 +1388,29 @@ int hg_cluster_job_node(hg_cluster_client_t *c, uint64_t job_id, char *node, siz
         char *n = zmsg_popstr(rep);
         snprintf(node, node_size, "%s", n ? n : "");
         zstr_free(&n);
+    }
+    zmsg_destroy(&rep);
+    return rc;
+}
+
+int hg_cluster_role(hg_cluster_client_t *c, hg_cluster_role_t *role)
+{
+    memset(role, 0, sizeof *role);
+    zmsg_t *req = zmsg_new();
+    zmsg_addstr(req, "ROLE");
+    int rc;
+    zmsg_t *rep = s_call(c, req, &rc);
+    if (rep && rc == 0) {
+        char *r = zmsg_popstr(rep), *e = zmsg_popstr(rep), *n = zmsg_popstr(rep),
+             *a = zmsg_popstr(rep);
+        role->leading = r && streq(r, "leader");
+        role->epoch = e ? strtoull(e, NULL, 10) : 0;
+        snprintf(role->leader, sizeof role->leader, "%s", n ? n : "");
+        snprintf(role->leader_api, sizeof role->leader_api, "%s", a ? a : "");
+        zstr_free(&r);
+        zstr_free(&e);
+        zstr_free(&n);
+        zstr_free(&a);
     }
     zmsg_destroy(&rep);
     return rc;

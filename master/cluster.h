@@ -11,6 +11,7 @@
 
 #include <czmq.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Where clients connect; bound by the cluster actor. */
@@ -55,5 +56,16 @@ int hg_cluster_plugin_remove(hg_cluster_client_t *client, const char *sha256);
 
 /* Counts for /healthz: live workers and jobs held in memory. */
 int hg_cluster_stats(hg_cluster_client_t *client, int *workers, int *jobs);
+
+/* This master's role as the cluster actor knows it. */
+typedef struct {
+    bool leading;         /* true: leader; false: standby */
+    uint64_t epoch;       /* fencing epoch: ours, or the leader's as known */
+    char leader[192];     /* leader's name ("" when unknown) */
+    char leader_api[256]; /* standby: the leader's REST API URL ("" when unknown) */
+} hg_cluster_role_t;
+
+/* Fill role. 0 or HG_E* (the actor did not answer). */
+int hg_cluster_role(hg_cluster_client_t *client, hg_cluster_role_t *role);
 
 #endif

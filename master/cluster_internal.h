@@ -16,15 +16,28 @@ typedef struct {
     int64_t lease_ms;         /* lease granted per echoed heartbeat */
     int64_t margin_ms;        /* extra wait before reassigning a silent worker's jobs */
     const hg_db_params_t *db; /* for the store actor */
-    json_t *jobs;             /* active jobs at start-up (array, stolen by the actor) */
-    json_t *last_fires;       /* object job id (text) -> last scheduled ms, stolen */
-    json_t *plugins;          /* stored plug-ins at start-up (array of metadata), stolen */
     const char *data_dir;     /* master data directory (plug-in copies) */
     bool failed;              /* out: set when the actor could not start */
 } hg_cluster_args_t;
 
 /* Start the cluster actor. zactor_new returns once the actor is up or has
- * given up; args->failed tells which (the cause is logged). */
+ * given up; args->failed tells which (the cause is logged).
+ *
+ * It starts as a standby: it binds its sockets and refuses workers with
+ * the leader's address. Commands from main on the actor pipe:
+ *   hg_cluster_lead     we hold the leader lock: load the jobs and lead
+ *   hg_cluster_follow   the leader as the leadership row names it */
 zactor_t *hg_cluster_new(hg_cluster_args_t *args);
+
+/* Lead with fencing epoch epoch. jobs (array of active jobs in API form),
+ * last_fires (object job id text -> last scheduled ms) and plugins (array
+ * of stored plug-in metadata) are stolen. */
+void hg_cluster_lead(zactor_t *cluster, uint64_t epoch, json_t *jobs, json_t *last_fires,
+                     json_t *plugins);
+
+/* While standing by: the leader's name, worker endpoint, API URL and
+ * epoch (decimal text), any of them "" when unknown. */
+void hg_cluster_follow(zactor_t *cluster, const char *name, const char *endpoint,
+                       const char *api_url, const char *epoch);
 
 #endif

@@ -1,6 +1,9 @@
 /* hourglass-master: the control plane. Loads settings, migrates the schema,
- * loads the active jobs, then runs the cluster actor (workers, placement,
- * run records) and the REST API until SIGINT or SIGTERM. */
+ * binds the cluster actor (workers, placement, run records) and the REST
+ * API as a standby, and takes part in the leader election (leader.h). When
+ * it wins, it loads the active jobs and leads; if it ever loses the
+ * leadership it exits with status 3 at once, so that a supervisor restarts
+ * it as a standby. Runs until SIGINT or SIGTERM. */
 #include "api.h"
 #include "cluster_internal.h"
 #include "db.h"
@@ -9,6 +12,7 @@
 #include "hg_log.h"
 #include "hg_time.h"
 #include "job.h"
+#include "leader.h"
 #include "plugins.h"
 
 #include <czmq.h>
@@ -33,12 +37,98 @@ static const hg_cfg_def_t s_settings[] = {
     {"lease", HG_CFG_DURATION, "2s", 50, 600000, "lease a worker gets per echoed heartbeat"},
     {"lease.margin", HG_CFG_DURATION, "500ms", 0, 600000,
      "extra silence tolerated before a worker's jobs move"},
+    {"advertise", HG_CFG_STR, "", 0, 0,
+     "ZeroMQ endpoint workers should dial (default: bind, a wildcard host replaced by the host "
+     "name)"},
+    {"api.url", HG_CFG_STR, "", 0, 0,
+     "REST API URL clients should use (default: http://api.bind:api.port, a wildcard host "
+     "replaced by the host name)"},
+    {"leader.interval", HG_CFG_DURATION, "500ms", 50, 60000,
+     "standby: how often to try the leader lock; leader: how often to check it"},
     {"data.dir", HG_CFG_STR, "var/master", 0, 0,
      "master data directory: copies of uploaded plug-ins (relative to the working directory)"},
     {"plugin.max_size", HG_CFG_INT, "33554432", 1024, 1073741824,
      "largest plug-in upload accepted, in bytes (32 MiB)"},
     {"log.level", HG_CFG_STR, "info", 0, 0, "debug, info, warn or error"},
 };
+
+/* Exit status of a master that lost the leadership and stepped down. */
+#define S_EXIT_STEPPED_DOWN 3
+
+static bool s_is_wildcard(const char *host)
+{
+    return !*host || streq(host, "*") || streq(host, "0.0.0.0") || streq(host, "::") ||
+           streq(host, "[::]");
+}
+
+/* The endpoint workers dial: advertise, or bind with a wildcard host
+ * (a "*" or 0.0.0.0 host) replaced by the host name. */
+static void s_advertised_endpoint(const char *advertise, const char *bind, const char *host,
+                                  char *out, size_t size)
+{
+    if (*advertise) {
+        snprintf(out, size, "%s", advertise);
+        return;
+    }
+    const char *scheme_end = strstr(bind, "://");
+    const char *h = scheme_end ? scheme_end + 3 : bind;
+    const char *colon = strrchr(h, ':');
+    if (scheme_end && colon) {
+        char bound[256];
+        snprintf(bound, sizeof bound, "%.*s", (int) (colon - h), h);
+        if (s_is_wildcard(bound)) {
+            snprintf(out, size, "%.*s%s%s", (int) (h - bind), bind, host, colon);
+            return;
+        }
+    }
+    snprintf(out, size, "%s", bind);
+}
+
+/* Load what a new leader needs: the active jobs; per job, the last
+ * scheduled fire time recorded, so that the next owner of a job applies
+ * the misfire policy to the right gap even after a failover; and the
+ * stored plug-ins, so that jobs naming one without a hash resolve from
+ * their first ASSIGN on. Waits up to wait_ms for MySQL. 0 or HG_E* with
+ * the reason in err; on success the caller owns the three. */
+static int s_load_startup(const hg_db_params_t *db, int64_t wait_ms, json_t **jobs,
+                          json_t **last_fires, json_t **plugins, char *err, size_t err_size)
+{
+    MYSQL *conn = NULL;
+    int64_t deadline = hg_mono_ms() + wait_ms;
+    for (;;) {
+        conn = hg_db_connect(db, err, err_size);
+        if (conn || hg_mono_ms() >= deadline || zsys_interrupted) break;
+        hg_warn("%s; retrying", err);
+        sleep(1);
+    }
+    if (!conn) return HG_EUNAVAIL;
+    int rc = hg_job_db_load_active(conn, jobs, err, err_size);
+    if (rc != 0) {
+        hg_db_close(&conn);
+        return rc;
+    }
+    *last_fires = json_object();
+    if (mysql_query(conn, "SELECT job_id, CAST(ROUND(UNIX_TIMESTAMP(MAX(scheduled_at)) * 1000)"
+                          " AS SIGNED) FROM runs WHERE trigger_reason IN ('schedule', 'misfire')"
+                          " GROUP BY job_id") == 0) {
+        MYSQL_RES *res = mysql_store_result(conn);
+        MYSQL_ROW row;
+        while (res && (row = mysql_fetch_row(res)))
+            if (row[0] && row[1])
+                json_object_set_new(*last_fires, row[0], json_integer(strtoll(row[1], NULL, 10)));
+        if (res) mysql_free_result(res);
+    } else {
+        hg_warn("cannot read last fire times: %s", mysql_error(conn));
+    }
+    rc = hg_plugin_db_list(conn, NULL, plugins, err, err_size);
+    hg_db_close(&conn);
+    if (rc != 0) {
+        json_decref(*jobs);
+        json_decref(*last_fires);
+        *jobs = *last_fires = NULL;
+    }
+    return rc;
+}
 
 int main(int argc, char **argv)
 {
@@ -100,39 +190,6 @@ int main(int argc, char **argv)
         hg_db_close(&conn);
         return 1;
     }
-    json_t *jobs = NULL;
-    rc = hg_job_db_load_active(conn, &jobs, err, sizeof err);
-    if (rc != 0) {
-        hg_error("loading jobs: %s", err);
-        hg_db_close(&conn);
-        return 1;
-    }
-    /* Last scheduled fire time per job, so that the next owner of a job
-     * applies the misfire policy to the right gap even after a restart. */
-    json_t *last_fires = json_object();
-    if (mysql_query(conn, "SELECT job_id, CAST(ROUND(UNIX_TIMESTAMP(MAX(scheduled_at)) * 1000)"
-                          " AS SIGNED) FROM runs WHERE trigger_reason IN ('schedule', 'misfire')"
-                          " GROUP BY job_id") == 0) {
-        MYSQL_RES *res = mysql_store_result(conn);
-        MYSQL_ROW row;
-        while (res && (row = mysql_fetch_row(res)))
-            if (row[0] && row[1])
-                json_object_set_new(last_fires, row[0], json_integer(strtoll(row[1], NULL, 10)));
-        if (res) mysql_free_result(res);
-    } else {
-        hg_warn("cannot read last fire times: %s", mysql_error(conn));
-    }
-    /* Stored plug-ins, so that the cluster resolves jobs that name one
-     * without a hash from its first ASSIGN on. */
-    json_t *plugins = NULL;
-    rc = hg_plugin_db_list(conn, NULL, &plugins, err, sizeof err);
-    if (rc != 0) {
-        hg_error("loading plug-ins: %s", err);
-        json_decref(jobs);
-        json_decref(last_fires);
-        hg_db_close(&conn);
-        return 1;
-    }
     hg_db_close(&conn);
 
     hg_cluster_args_t args = {
@@ -142,9 +199,6 @@ int main(int argc, char **argv)
         .lease_ms = hg_config_int(cfg, "lease"),
         .margin_ms = hg_config_int(cfg, "lease.margin"),
         .db = &db,
-        .jobs = jobs,
-        .last_fires = last_fires,
-        .plugins = plugins,
         .data_dir = hg_config_str(cfg, "data.dir"),
     };
     zactor_t *cluster = hg_cluster_new(&args);
@@ -165,14 +219,85 @@ int main(int argc, char **argv)
         zactor_destroy(&cluster);
         return 1;
     }
-    hg_info("hourglass-master %s (%s) ready: API http://%s:%lld, workers %s", HG_VERSION, name,
-            hg_config_str(cfg, "api.bind"), (long long) hg_config_int(cfg, "api.port"), args.bind);
 
-    while (!zsys_interrupted)
-        zclock_sleep(100);
-    hg_info("shutting down");
-    hg_api_stop(&api);
-    zactor_destroy(&cluster);
+    char endpoint[512], api_url[512];
+    s_advertised_endpoint(hg_config_str(cfg, "advertise"), args.bind, host, endpoint,
+                          sizeof endpoint);
+    if (*hg_config_str(cfg, "api.url")) {
+        snprintf(api_url, sizeof api_url, "%s", hg_config_str(cfg, "api.url"));
+    } else {
+        const char *api_host = hg_config_str(cfg, "api.bind");
+        if (s_is_wildcard(api_host)) api_host = host;
+        bool v6 = strchr(api_host, ':') && api_host[0] != '[';
+        snprintf(api_url, sizeof api_url, "http://%s%s%s:%d", v6 ? "[" : "", api_host,
+                 v6 ? "]" : "", hg_api_port(api));
+    }
+    hg_leader_args_t largs = {
+        .db = &db,
+        .master_name = name,
+        .endpoint = endpoint,
+        .api_url = api_url,
+        .interval_ms = hg_config_int(cfg, "leader.interval"),
+    };
+    zactor_t *leader = hg_leader_new(&largs);
+    if (!leader) {
+        hg_error("cannot start the leader election");
+        hg_api_stop(&api);
+        zactor_destroy(&cluster);
+        return 1;
+    }
+    hg_info("hourglass-master %s (%s) ready: API %s, workers %s (advertised %s)", HG_VERSION, name,
+            api_url, args.bind, endpoint);
+
+    int exit_code = 0;
+    zpoller_t *poller = zpoller_new(leader, NULL);
+    while (!zsys_interrupted && exit_code == 0) {
+        if (!zpoller_wait(poller, 100)) continue;
+        zmsg_t *m = zmsg_recv(leader);
+        char *cmd = m ? zmsg_popstr(m) : NULL;
+        if (cmd && streq(cmd, "LEADER")) {
+            char *epoch = zmsg_popstr(m);
+            json_t *jobs = NULL, *last_fires = NULL, *plugins = NULL;
+            rc = s_load_startup(&db, hg_config_int(cfg, "mysql.wait"), &jobs, &last_fires, &plugins,
+                                err, sizeof err);
+            if (rc == 0) {
+                hg_cluster_lead(cluster, epoch ? strtoull(epoch, NULL, 10) : 0, jobs, last_fires,
+                                plugins);
+            } else {
+                /* Exiting releases the lock for another master. */
+                hg_error("leading: cannot load the jobs: %s", err);
+                exit_code = 1;
+            }
+            zstr_free(&epoch);
+        } else if (cmd && streq(cmd, "STANDBY")) {
+            char *f[4];
+            for (int i = 0; i < 4; i++)
+                f[i] = zmsg_popstr(m);
+            hg_cluster_follow(cluster, f[0], f[1], f[2], f[3]);
+            for (int i = 0; i < 4; i++)
+                zstr_free(&f[i]);
+        } else if (cmd && streq(cmd, "LOST")) {
+            char *why = zmsg_popstr(m);
+            hg_error("stepping down (%s): exiting with status %d so that a supervisor restarts "
+                     "this master as a standby",
+                     why ? why : "?", S_EXIT_STEPPED_DOWN);
+            zstr_free(&why);
+            exit_code = S_EXIT_STEPPED_DOWN;
+        }
+        zstr_free(&cmd);
+        zmsg_destroy(&m);
+    }
+    zpoller_destroy(&poller);
+    if (exit_code == 0) hg_info("shutting down");
+    if (exit_code == S_EXIT_STEPPED_DOWN) {
+        /* A master that lost the leadership stops serving workers first. */
+        zactor_destroy(&cluster);
+        hg_api_stop(&api);
+    } else {
+        hg_api_stop(&api);
+        zactor_destroy(&cluster);
+    }
+    zactor_destroy(&leader);
     hg_config_destroy(&cfg);
-    return 0;
+    return exit_code;
 }

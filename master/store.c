@@ -52,6 +52,7 @@ typedef struct {
     uint64_t largest;               /* largest batch since the last report */
     zsock_t *pipe;                  /* to the owner */
     zloop_t *loop;                  /* our reactor */
+    bool drained;                   /* DRAIN seen: write nothing more, hand nothing more back */
 } s_store_t;
 
 void hg_store_batch_destroy(hg_store_batch_t **p)
@@ -346,7 +347,7 @@ static void s_schedule_retry(s_store_t *self)
  * committed. */
 static void s_flush(s_store_t *self)
 {
-    if (zlist_size(self->ops) == 0 || self->down) return;
+    if (zlist_size(self->ops) == 0 || self->down || self->drained) return;
     if (s_connect(self) != 0) {
         s_schedule_retry(self);
         return;
@@ -459,6 +460,11 @@ static int s_handle_command(s_store_t *self)
             op->batch = batch;
             self->queued_records += batch->msg->u.runs.runs_n;
         }
+    } else if (streq(cmd, "DRAIN")) {
+        /* The owner is stopping: every DONE goes out before DRAINED, none
+         * after, so the owner can free each batch it gets back. */
+        self->drained = true;
+        zstr_send(self->pipe, "DRAINED");
     } else if (streq(cmd, "NODE")) {
         op = calloc(1, sizeof *op);
         op->kind = S_OP_NODE;

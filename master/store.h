@@ -9,6 +9,10 @@
  *   owner -> store  "ASSIGN" s8s  node job_id(uint64 as "8") epoch-as-text
  *   owner -> store  "UNASSIGN" 8  job_id
  *   store -> owner  "DONE" p   hg_store_batch_t * now committed (owner frees it)
+ *   owner -> store  "DRAIN"    the owner is stopping: the store writes nothing
+ *                              more and answers
+ *   store -> owner  "DRAINED"  after its last DONE; then the owner destroys it
+ *                              (what is still queued is freed, not written)
  * Records are acknowledged to workers only after "DONE", so an ACK means
  * durable. While MySQL is unreachable the store keeps everything queued (in
  * order), retries with back-off and logs once per outage. */

@@ -25,6 +25,9 @@
 #define S_RESEND_BATCH 1000 /* run records per message when resending */
 #define S_MISFIRE_CAP  1000 /* fire_all catches up at most this many times at once */
 #define S_CACHE_TICK   250  /* ms between checks of running plug-in fetches */
+/* With several masters: one that has not accepted our connection this long
+ * after we dialled it is taken as down, and the next one is tried. */
+#define S_CONNECT_WAIT_MS 500
 
 typedef struct {
     hg_assign_t spec;     /* what the master assigned (owned) */
@@ -75,6 +78,16 @@ typedef struct {
     uint64_t fired, dropped_fires; /* counters for the log */
     bool leaving;                  /* SIGTERM seen: no new fires, finishing up */
     int64_t leave_deadline;        /* monotonic ms: leave even if runs are still going */
+    const char *const *endpoints;  /* master endpoints from the configuration */
+    size_t endpoints_n;            /* how many (at least 1) */
+    size_t endpoint_index;         /* the configured endpoint we use or last used */
+    char endpoint[512];            /* endpoint dialled now (may be a leader hint off the list) */
+    int64_t dialled_at;            /* monotonic time we dialled it */
+    int64_t last_sent;             /* monotonic time of the last message sent to it, 0 for none */
+    uint32_t hb_unsent;            /* heartbeats in a row that found no connection to send on */
+    uint64_t max_master_epoch;     /* highest leadership epoch seen in a WELCOME */
+    char silent_endpoint[512];     /* endpoint we last left because it went silent */
+    int64_t silent_at;             /* monotonic time we left it */
 } s_agent_t;
 
 /* ------------------------------------------------------------ timer heap */
@@ -152,6 +165,107 @@ static void s_heap_update(s_agent_t *self, s_job_t *job)
     s_heap_down(self, job->heap_index);
 }
 
+/* ------------------------------------------------------------ endpoints */
+
+/* (Re)create the DEALER and dial endpoint. A new socket rather than a
+ * disconnect and connect: nothing queued for the old master leaks to the
+ * new one, and nothing the old one still sends reaches us. The session
+ * starts over with HELLO. 0, or -1 when the endpoint is malformed. */
+static int s_dial(s_agent_t *self, const char *endpoint)
+{
+    zsock_destroy(&self->dealer);
+    self->dealer = zsock_new(ZMQ_DEALER);
+    if (!self->dealer) return -1;
+    zsock_set_identity(self->dealer, self->cfg->name);
+    zsock_set_immediate(self->dealer, 1);
+    zsock_set_reconnect_ivl(self->dealer, 100);
+    zsock_set_reconnect_ivl_max(self->dealer, 1000);
+    zsock_set_sndhwm(self->dealer, 100000);
+    zsock_set_rcvhwm(self->dealer, 100000);
+    zsock_set_linger(self->dealer, 0);
+    snprintf(self->endpoint, sizeof self->endpoint, "%s", endpoint);
+    self->welcomed = false;
+    self->next_hello = 0;
+    self->dialled_at = hg_mono_ms();
+    self->last_sent = 0;
+    self->hb_unsent = 0;
+    if (zsock_connect(self->dealer, "%s", endpoint) != 0) {
+        hg_error("cannot connect to master endpoint %s", endpoint);
+        return -1;
+    }
+    return 0;
+}
+
+/* Dial another master, saying why. */
+static void s_switch(s_agent_t *self, const char *endpoint, const char *why)
+{
+    hg_info("master: switching from %s to %s (%s)", self->endpoint, endpoint, why);
+    for (size_t i = 0; i < self->endpoints_n; i++)
+        if (streq(self->endpoints[i], endpoint)) self->endpoint_index = i;
+    if (s_dial(self, endpoint) != 0) {
+        /* A malformed hint must not strand us: back to the list. */
+        self->endpoint_index = (self->endpoint_index + 1) % self->endpoints_n;
+        s_dial(self, self->endpoints[self->endpoint_index]);
+    }
+}
+
+/* Move on to the next configured endpoint. With a single endpoint we stay
+ * and say HELLO again (a restarted master). */
+static void s_rotate(s_agent_t *self, const char *why)
+{
+    const char *next = self->endpoints[(self->endpoint_index + 1) % self->endpoints_n];
+    bool on_list = streq(self->endpoint, self->endpoints[self->endpoint_index]);
+    if (!on_list) next = self->endpoints[self->endpoint_index]; /* leave a hint for the list */
+    if (streq(next, self->endpoint)) {
+        self->welcomed = false;
+        self->next_hello = hg_mono_ms() + 250; /* the usual HELLO pace, never a busy loop */
+        return;
+    }
+    s_switch(self, next, why);
+}
+
+/* True when there is another endpoint to try than the one dialled. */
+static bool s_can_move(s_agent_t *self)
+{
+    return self->endpoints_n > 1 || !streq(self->endpoint, self->endpoints[0]);
+}
+
+/* The master we dial went silent for a lease: try the next one, and
+ * remember it so that a standby's stale hint does not send us straight
+ * back. */
+static void s_left_silent(s_agent_t *self, int64_t silent_ms)
+{
+    char why[96];
+    snprintf(why, sizeof why, "no answer for %lld ms", (long long) silent_ms);
+    snprintf(self->silent_endpoint, sizeof self->silent_endpoint, "%s", self->endpoint);
+    self->silent_at = hg_mono_ms();
+    if (s_can_move(self))
+        hg_warn("master at %s silent for %lld ms", self->endpoint, (long long) silent_ms);
+    s_rotate(self, why);
+}
+
+/* A standby refused us. Follow its hint unless it names the master we
+ * just left for silence (the row still names a dead leader until the
+ * standby itself takes over): then stay and keep saying HELLO here. With
+ * no hint, try the next endpoint, at most once per heartbeat interval. */
+static void s_on_not_leader(s_agent_t *self, const char *leader)
+{
+    int64_t now = hg_mono_ms();
+    self->welcomed = false;
+    if (leader && *leader && !streq(leader, self->endpoint)) {
+        bool stale =
+            streq(leader, self->silent_endpoint) && now - self->silent_at < 2 * self->lease_ms;
+        if (!stale) {
+            char why[600];
+            snprintf(why, sizeof why, "%s is a standby; the leader is at %s", self->endpoint,
+                     leader);
+            s_switch(self, leader, why);
+        }
+        return;
+    }
+    if (now - self->dialled_at >= self->heartbeat_ms) s_rotate(self, "standby knows no leader yet");
+}
+
 /* -------------------------------------------------------------- sending */
 
 static int s_send(s_agent_t *self, hg_msg_t *msg)
@@ -170,6 +284,7 @@ static int s_send(s_agent_t *self, hg_msg_t *msg)
         zframe_destroy(&f);
         return HG_EUNAVAIL; /* not connected; records stay unacked and are resent */
     }
+    self->last_sent = hg_mono_ms();
     return 0;
 }
 
@@ -198,7 +313,8 @@ static void s_send_hello(s_agent_t *self)
     free(h->plugins);
 }
 
-static void s_send_heartbeat(s_agent_t *self)
+/* 0, or HG_EUNAVAIL when there is no connection to the master. */
+static int s_send_heartbeat(s_agent_t *self)
 {
     hg_msg_t msg = {.type = HG_MSG_HEARTBEAT};
     msg.u.heartbeat.running = self->running;
@@ -208,7 +324,7 @@ static void s_send_heartbeat(s_agent_t *self)
     uint64_t seq = self->seq + 1;
     self->hb_seq[seq % S_HB_RING] = seq;
     self->hb_sent[seq % S_HB_RING] = hg_mono_ms();
-    s_send(self, &msg);
+    return s_send(self, &msg);
 }
 
 /* Send the queued RUN_STARTED / RUN_FINISHED records, one message each. */
@@ -713,11 +829,28 @@ static void s_on_master(s_agent_t *self)
     self->last_rx = hg_mono_ms();
     switch (msg->type) {
     case HG_MSG_WELCOME:
+        if (msg->u.welcome.master_epoch < self->max_master_epoch) {
+            /* Fencing: a master that led before the one we already
+             * followed has been deposed, whatever it believes. */
+            hg_warn("master %s at %s offers leadership epoch %" PRIu64 ", older than %" PRIu64
+                    " already seen; refusing it",
+                    msg->u.welcome.master ? msg->u.welcome.master : "?", self->endpoint,
+                    msg->u.welcome.master_epoch, self->max_master_epoch);
+            self->welcomed = false;
+            if (hg_mono_ms() - self->dialled_at >= self->heartbeat_ms)
+                s_rotate(self, "deposed leader");
+            else
+                self->next_hello = hg_mono_ms() + 250;
+            break;
+        }
+        self->max_master_epoch = msg->u.welcome.master_epoch;
+        self->silent_endpoint[0] = '\0';
         self->welcomed = true;
         if (msg->u.welcome.heartbeat_ms) self->heartbeat_ms = msg->u.welcome.heartbeat_ms;
         if (msg->u.welcome.lease_ms) self->lease_ms = msg->u.welcome.lease_ms;
-        hg_info("welcomed by master %s (heartbeat %lld ms, lease %lld ms)",
-                msg->u.welcome.master ? msg->u.welcome.master : "?", (long long) self->heartbeat_ms,
+        hg_info("welcomed by master %s at %s (epoch %" PRIu64 ", heartbeat %lld ms, lease %lld ms)",
+                msg->u.welcome.master ? msg->u.welcome.master : "?", self->endpoint,
+                msg->u.welcome.master_epoch, (long long) self->heartbeat_ms,
                 (long long) self->lease_ms);
         self->next_hb = 0; /* heartbeat at once: the lease starts with its echo */
         s_resend_unacked(self);
@@ -736,13 +869,18 @@ static void s_on_master(s_agent_t *self)
         break;
     }
     case HG_MSG_ASSIGN:
-        s_on_assign(self, &msg->u.assign);
+        /* Only within a session: the master sends WELCOME before any
+         * ASSIGN, and a refused (deposed) master's ASSIGNs must not land. */
+        if (self->welcomed)
+            s_on_assign(self, &msg->u.assign);
+        else
+            hg_debug("ASSIGN of job %s outside a session ignored", msg->u.assign.name);
         break;
     case HG_MSG_REVOKE:
         s_on_revoke(self, &msg->u.revoke);
         break;
     case HG_MSG_TRIGGER:
-        s_on_trigger(self, &msg->u.trigger);
+        if (self->welcomed) s_on_trigger(self, &msg->u.trigger);
         break;
     case HG_MSG_ACK:
         s_on_ack(self, &msg->u.ack);
@@ -751,7 +889,11 @@ static void s_on_master(s_agent_t *self)
         hg_plugin_cache_on_chunk(self->cache, &msg->u.plugin_chunk);
         break;
     case HG_MSG_ERROR:
-        if (msg->u.error.code == HG_ENOTFOUND) {
+        if (msg->u.error.code == HG_EUNAVAIL &&
+            (msg->u.error.leader ||
+             (msg->u.error.message && streq(msg->u.error.message, "not the leader")))) {
+            s_on_not_leader(self, msg->u.error.leader);
+        } else if (msg->u.error.code == HG_ENOTFOUND) {
             /* The master does not know our session (it restarted, or it
              * declared us lost): introduce ourselves again. */
             if (self->welcomed)
@@ -815,23 +957,25 @@ int hg_agent_run(const hg_agent_config_t *cfg)
             return -1;
         }
     }
-    self.dealer = zsock_new(ZMQ_DEALER);
-    zsock_set_identity(self.dealer, cfg->name);
-    zsock_set_immediate(self.dealer, 1);
-    zsock_set_reconnect_ivl(self.dealer, 100);
-    zsock_set_reconnect_ivl_max(self.dealer, 1000);
-    zsock_set_sndhwm(self.dealer, 100000);
-    zsock_set_rcvhwm(self.dealer, 100000);
-    zsock_set_linger(self.dealer, 0);
-    if (zsock_connect(self.dealer, "%s", cfg->master) != 0) {
-        hg_error("cannot connect to master endpoint %s", cfg->master);
-        zsock_destroy(&self.dealer);
-        hg_plugin_cache_destroy(&self.cache);
-        hg_plugin_exec_destroy(&self.plugins);
-        hg_http_exec_destroy(&self.http);
-        return -1;
+    self.endpoints = cfg->masters_n ? cfg->masters : &cfg->master;
+    self.endpoints_n = cfg->masters_n ? cfg->masters_n : 1;
+    for (size_t i = 0; i < self.endpoints_n; i++) {
+        /* Refuse a malformed endpoint now rather than when it is needed. */
+        if (s_dial(&self, self.endpoints[i]) != 0) {
+            zsock_destroy(&self.dealer);
+            hg_plugin_cache_destroy(&self.cache);
+            hg_plugin_exec_destroy(&self.plugins);
+            hg_http_exec_destroy(&self.http);
+            return -1;
+        }
     }
-    hg_info("worker %s starting; master %s, capacity %u", cfg->name, cfg->master, cfg->capacity);
+    s_dial(&self, self.endpoints[0]);
+    char list[1024] = "";
+    for (size_t i = 0; i < self.endpoints_n; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                 self.endpoints[i]);
+    hg_info("worker %s starting; master%s %s, capacity %u", cfg->name,
+            self.endpoints_n > 1 ? "s" : "", list, cfg->capacity);
     zmq_pollitem_t items[3] = {
         {zsock_resolve(self.dealer), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(zactor_sock(self.http)), 0, ZMQ_POLLIN, 0},
@@ -863,17 +1007,43 @@ int hg_agent_run(const hg_agent_config_t *cfg)
             }
         }
         if (!self.welcomed) {
+            /* Nothing at all from this master for a lease since we dialled
+             * it: it is down; try the next one. */
+            int64_t heard = self.last_rx > self.dialled_at ? self.last_rx : self.dialled_at;
+            if (mono - heard > self.lease_ms && s_can_move(&self)) {
+                s_left_silent(&self, mono - heard);
+                continue;
+            }
+            /* Not even a connection: that master is down (killed, not
+             * started); with others to try, do not wait out a lease. */
+            if (!self.last_sent && mono - self.dialled_at >= S_CONNECT_WAIT_MS &&
+                s_can_move(&self)) {
+                s_rotate(&self, "cannot connect");
+                continue;
+            }
             if (mono >= self.next_hello) {
                 s_send_hello(&self);
                 self.next_hello = mono + 250; /* until the master answers */
             }
         } else if (mono >= self.next_hb) {
-            s_send_heartbeat(&self);
+            self.hb_unsent = s_send_heartbeat(&self) == 0 ? 0 : self.hb_unsent + 1;
             self.next_hb = mono + self.heartbeat_ms;
+            /* Two heartbeats in a row found the connection gone: the master
+             * died (a kill closes its sockets). With other masters to try,
+             * look for the new leader now: following it before our lease
+             * runs out means no firing gap at all. A mere network blip
+             * costs a HELLO: the standby points us straight back. */
+            if (self.hb_unsent >= 2 && s_can_move(&self)) {
+                s_rotate(&self, "connection to the master lost");
+                continue;
+            }
             /* Silent master: after a full lease without any message, start
-             * over with HELLO (it may have restarted and lost our session). */
-            if (mono - self.last_rx > self.lease_ms)
+             * over with HELLO (it may have restarted and lost our session),
+             * on the next master when there are several. */
+            if (mono - self.last_rx > self.lease_ms) {
                 self.welcomed = false, self.next_hello = mono + self.heartbeat_ms;
+                if (s_can_move(&self)) s_left_silent(&self, mono - self.last_rx);
+            }
         }
         if (self.welcomed && mono >= self.lease_until && self.heap_n && !self.lease_warned &&
             self.lease_until) {
@@ -900,9 +1070,11 @@ int hg_agent_run(const hg_agent_config_t *cfg)
         if (hg_plugin_cache_fetching(self.cache) && wait > S_CACHE_TICK) wait = S_CACHE_TICK;
         if (wait < 0) wait = 0;
         if (wait > 1000) wait = 1000;
+        items[0].socket = zsock_resolve(self.dealer); /* the DEALER is new after a switch */
         int n = zmq_poll(items, 3, (long) wait);
         if (n < 0) {
             if (zmq_errno() == EINTR) continue;
+            hg_error("poll failed: %s; stopping", zmq_strerror(zmq_errno()));
             break;
         }
         /* Bounded batches per wake-up so timers are never starved. */

@@ -14,22 +14,32 @@
 #include <stdint.h>
 
 typedef struct {
-    const char *name;                      /* node name, also the ZeroMQ routing id */
-    const char *master;                    /* master endpoint, e.g. tcp://127.0.0.1:8643 */
-    hg_kv_t *labels;                       /* labels reported in HELLO */
-    size_t labels_n;                       /* number of labels */
-    uint32_t capacity;                     /* concurrent HTTP runs */
-    uint32_t http_queue;                   /* HTTP runs waiting for a slot, more are skipped */
-    int64_t heartbeat_ms;                  /* until the master says otherwise */
-    int64_t lease_ms;                      /* until the master says otherwise */
-    int64_t misfire_threshold_ms;          /* lateness still counted as on time */
-    uint32_t max_unacked;                  /* run records kept for the master, at most */
-    int64_t leave_grace_ms;                /* on SIGTERM: how long running work may finish */
+    const char *name;             /* node name, also the ZeroMQ routing id */
+    const char *master;           /* master endpoint, e.g. tcp://127.0.0.1:8643 */
+    const char *const *masters;   /* every master endpoint, in order; when set, master is unused */
+    size_t masters_n;             /* number of entries in masters */
+    hg_kv_t *labels;              /* labels reported in HELLO */
+    size_t labels_n;              /* number of labels */
+    uint32_t capacity;            /* concurrent HTTP runs */
+    uint32_t http_queue;          /* HTTP runs waiting for a slot, more are skipped */
+    int64_t heartbeat_ms;         /* until the master says otherwise */
+    int64_t lease_ms;             /* until the master says otherwise */
+    int64_t misfire_threshold_ms; /* lateness still counted as on time */
+    uint32_t max_unacked;         /* run records kept for the master, at most */
+    int64_t leave_grace_ms;       /* on SIGTERM: how long running work may finish */
     hg_plugin_exec_config_t plugin;        /* plug-in executor settings */
     hg_plugin_cache_config_t plugin_cache; /* cache dir and fetch limits (callbacks unused) */
 } hg_agent_config_t;
 
-/* Run the agent until SIGINT/SIGTERM (zsys_interrupted), then leave
+/* Master high availability: the agent talks to one master at a time,
+ * starting with the first endpoint. A standby answers ERROR "not the
+ * leader" with the leader's endpoint, which the agent dials next. When the
+ * master it talks to stays silent for a whole lease, it tries the next
+ * endpoint in the list. It remembers the highest leadership epoch any
+ * WELCOME carried and refuses a master with a lower one (a deposed
+ * leader). Unacknowledged run records go to whichever master welcomes it.
+ *
+ * Run the agent until SIGINT/SIGTERM (zsys_interrupted), then leave
  * gracefully: stop firing, let runs in flight finish (up to
  * leave_grace_ms), wait briefly for their records to be acknowledged, and
  * tell the master (LEAVE) so that it moves the jobs at once instead of

@@ -12,7 +12,10 @@
 
 static const hg_cfg_def_t s_settings[] = {
     {"name", HG_CFG_STR, "", 0, 0, "node name, unique in the cluster (default: host name)"},
-    {"master", HG_CFG_STR, "tcp://127.0.0.1:8643", 0, 0, "master endpoint to connect to"},
+    {"master", HG_CFG_STR, "tcp://127.0.0.1:8643", 0, 0,
+     "master endpoint to connect to (used when master.endpoints is empty)"},
+    {"master.endpoints", HG_CFG_STR, "", 0, 0,
+     "every master endpoint, comma-separated; the worker follows whichever leads"},
     {"labels", HG_CFG_STR, "", 0, 0, "labels as k=v,k2=v2 for job selectors"},
     {"capacity", HG_CFG_INT, "256", 1, 100000, "HTTP runs in flight at most"},
     {"http.queue", HG_CFG_INT, "5000", 1, 1000000,
@@ -53,6 +56,33 @@ static const hg_cfg_def_t s_settings[] = {
     {"plugin.fetch.parked", HG_CFG_INT, "64", 1, 100000,
      "runs that may wait for one plug-in fetch; more fail at once"},
 };
+
+/* "a, b,c" -> a NULL-terminated array of trimmed, non-empty strings in
+ * one allocation (free() once). Returns the count, -1 on allocation
+ * failure. */
+static int s_split_list(const char *text, char ***out)
+{
+    size_t len = strlen(text), n = 1;
+    for (const char *p = text; *p; p++)
+        n += *p == ',';
+    char **arr = malloc((n + 1) * sizeof *arr + len + 1);
+    if (!arr) return -1;
+    char *copy = (char *) (arr + n + 1);
+    memcpy(copy, text, len + 1);
+    int count = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        size_t tl = strlen(tok);
+        while (tl > 0 && (tok[tl - 1] == ' ' || tok[tl - 1] == '\t'))
+            tok[--tl] = '\0';
+        if (tl) arr[count++] = tok;
+    }
+    arr[count] = NULL;
+    *out = arr;
+    return count;
+}
 
 /* "k=v,k2=v2" -> labels. Returns the count, -1 on a malformed entry. */
 static int s_parse_labels(const char *text, hg_kv_t **out)
@@ -129,6 +159,20 @@ int main(int argc, char **argv)
         .max_unacked = (uint32_t) hg_config_int(cfg, "max.unacked"),
         .leave_grace_ms = hg_config_int(cfg, "leave.grace"),
     };
+    const char *list = *hg_config_str(cfg, "master.endpoints")
+                           ? hg_config_str(cfg, "master.endpoints")
+                           : hg_config_str(cfg, "master");
+    char **masters = NULL;
+    int masters_n = s_split_list(list, &masters);
+    if (masters_n <= 0) {
+        fprintf(stderr, "hourglass-worker: %s: no master endpoint given\n",
+                *hg_config_str(cfg, "master.endpoints") ? "master.endpoints" : "master");
+        free(masters);
+        return 2;
+    }
+    ac.masters = (const char *const *) masters;
+    ac.masters_n = (size_t) masters_n;
+    ac.master = masters[0];
     char data_dir[1024], cache_dir[1100];
     if (*hg_config_str(cfg, "data.dir"))
         snprintf(data_dir, sizeof data_dir, "%s", hg_config_str(cfg, "data.dir"));
@@ -158,6 +202,8 @@ int main(int argc, char **argv)
     if (n < 0) {
         fprintf(stderr, "hourglass-worker: labels: \"%s\" must be k=v pairs separated by commas\n",
                 hg_config_str(cfg, "labels"));
+        free(masters);
+        hg_config_destroy(&cfg);
         return 2;
     }
     ac.labels_n = (size_t) n;
@@ -167,6 +213,7 @@ int main(int argc, char **argv)
         free(ac.labels[i].value);
     }
     free(ac.labels);
+    free(masters);
     hg_config_destroy(&cfg);
     return rc == 0 ? 0 : 1;
 }

@@ -20,6 +20,14 @@ to var/test/log/<test>/<proc>.log and are printed when a test fails. Every
 process is stopped on exit, on failure, and (through the kernel's
 parent-death signal) even when the test process itself is killed.
 
+Several masters (high availability): Cluster(masters=2) starts master 1
+("master", which leads) and then master 2 ("master-2", a standby) on the
+same database, each with its own API and ZeroMQ ports (master_urls,
+endpoints); workers get every endpoint (--master-endpoints). api_at(),
+health(), kill_master(), start_master_n() and use_master() address one
+master; api() and cli() keep talking to api_url, which use_master()
+repoints.
+
 Environment: HG_BUILD_DIR (binaries), HG_SOURCE_DIR (repository),
 HG_TEST_VAR (default $HG_SOURCE_DIR/var/test), HOURGLASS_MYSQL_HOST, _PORT,
 _USER, _PASSWORD (defaults match scripts/test: 127.0.0.1:3317,
@@ -223,8 +231,9 @@ class Cluster:
     Use as a context manager; stop() is also registered with atexit."""
 
     def __init__(self, workers=2, name=None, master_args=(), worker_args=(),
-                 worker_labels=None, start=True):
+                 worker_labels=None, start=True, masters=1):
         self.name = name or test_name()
+        self.n_masters = masters
         self.db_name = "hourglass_it_" + self.name
         self.n_workers = workers
         self.master_args = list(master_args)
@@ -244,6 +253,13 @@ class Cluster:
         self.zmq_port = free_port()
         self.api_url = "http://127.0.0.1:%d" % self.api_port
         self.endpoint = "tcp://127.0.0.1:%d" % self.zmq_port
+        # Master i (0-based) listens on api_ports[i] / zmq_ports[i]; master 0
+        # is self.master, the others are in self.extra_masters.
+        self.api_ports = [self.api_port] + [free_port() for _ in range(masters - 1)]
+        self.zmq_ports = [self.zmq_port] + [free_port() for _ in range(masters - 1)]
+        self.master_urls = ["http://127.0.0.1:%d" % p for p in self.api_ports]
+        self.endpoints = ["tcp://127.0.0.1:%d" % p for p in self.zmq_ports]
+        self.extra_masters = {}  # index (>= 1) -> Proc
         self.master = None
         self.workers = {}  # name -> Proc
         self.hits = None  # HitServer
@@ -277,6 +293,8 @@ class Cluster:
             self._fresh_database()
             self.hits = HitServer().start()
             self.start_master()
+            for i in range(1, self.n_masters):
+                self.start_master_n(i)
             for i in range(1, self.n_workers + 1):
                 self.start_worker("worker-%d" % i, wait=False)
             self.wait_workers(self.n_workers)
@@ -296,27 +314,36 @@ class Cluster:
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=0")
         return env
 
-    def master_argv(self):
+    def master_argv(self, index=0):
         m = self.mysql
-        return [MASTER_BIN,
+        argv = [MASTER_BIN,
                 "--mysql-host", m["host"], "--mysql-port", str(m["port"]),
                 "--mysql-user", m["user"], "--mysql-password", m["password"],
                 "--mysql-database", self.db_name,
-                "--api-port", str(self.api_port),
-                "--bind", self.endpoint,
-                "--data-dir", self.master_data_dir()] + self.master_args
+                "--api-port", str(self.api_ports[index]),
+                "--bind", self.endpoints[index],
+                "--data-dir", self.master_data_dir(index)]
+        if self.n_masters > 1:
+            argv += ["--name", "master-%d" % (index + 1)]
+        return argv + self.master_args
 
-    def worker_argv(self, name, labels=None):
-        argv = [WORKER_BIN, "--name", name, "--master", self.endpoint,
+    def worker_argv(self, name, labels=None, endpoints=None):
+        """endpoints: the master endpoints this worker dials (default: every
+        master's)."""
+        endpoints = list(endpoints) if endpoints is not None else self.endpoints
+        argv = [WORKER_BIN, "--name", name, "--master", endpoints[0],
                 "--data-dir", self.worker_data_dir(name)]
+        if len(endpoints) > 1:
+            argv += ["--master-endpoints", ",".join(endpoints)]
         labels = labels if labels is not None else self.worker_labels
         if labels:
             argv += ["--labels", ",".join("%s=%s" % kv for kv in sorted(labels.items()))]
         return argv + self.worker_args
 
-    def master_data_dir(self):
-        """The master's data dir (plug-in copies are <dir>/plugins/<sha256>.so)."""
-        return os.path.join(self.data_dir, "master")
+    def master_data_dir(self, index=0):
+        """The master's data dir (plug-in copies are <dir>/plugins/<sha256>.so);
+        master index > 0 (HA tests) has its own."""
+        return os.path.join(self.data_dir, "master" if index == 0 else "master-%d" % (index + 1))
 
     def worker_data_dir(self, name):
         """The worker's data dir (its plug-in cache is <dir>/plugins)."""
@@ -330,10 +357,54 @@ class Cluster:
             self.wait_healthy()
         return self.master
 
-    def start_worker(self, name, wait=True, labels=None):
+    def start_master_n(self, index, wait=True):
+        """Start master number index (0-based; 0 is self.master) and, with
+        wait, until its /healthz answers 200."""
+        if index == 0:
+            return self.start_master(wait=wait)
+        proc = self.extra_masters.get(index)
+        if proc is None:
+            proc = Proc("master-%d" % (index + 1), self.master_argv(index),
+                        os.path.join(self.log_dir, "master-%d.log" % (index + 1)))
+            self.extra_masters[index] = proc
+        proc.start(self._daemon_env())
+        if wait:
+            self.wait_until(lambda: (self.health(index) or {}).get("status") == "ok",
+                            START_TIMEOUT_S, what="master-%d /healthz to answer 200" % (index + 1))
+        return proc
+
+    def master_proc(self, index):
+        return self.master if index == 0 else self.extra_masters.get(index)
+
+    def kill_master(self, index, sig=signal.SIGKILL):
+        """Send sig to master index and reap it; returns the time.time() of
+        the signal."""
+        proc = self.master_proc(index)
+        log("sending %s to %s (pid %d)" % (signal.Signals(sig).name, proc.name, proc.pid))
+        at = time.time()
+        proc.send_signal(sig)
+        proc.stop(signal.SIGKILL)
+        return at
+
+    def use_master(self, index):
+        """Point api(), cli() and the node helpers at master index."""
+        self.api_url = self.master_urls[index]
+
+    def health(self, index=None, timeout=2):
+        """/healthz of master index (default: the one api_url points at) as
+        a dict, or None when it does not answer."""
+        url = self.api_url if index is None else self.master_urls[index]
+        try:
+            status, body = self.api_at(url, "GET", "/healthz", timeout=timeout)
+        except OSError:
+            return None
+        return body if isinstance(body, dict) else None
+
+    def start_worker(self, name, wait=True, labels=None, endpoints=None):
         proc = self.workers.get(name)
         if proc is None:
-            proc = Proc(name, self.worker_argv(name, labels), os.path.join(self.log_dir, name + ".log"))
+            proc = Proc(name, self.worker_argv(name, labels, endpoints),
+                        os.path.join(self.log_dir, name + ".log"))
             self.workers[name] = proc
         proc.start(self._daemon_env())
         if wait:
@@ -381,6 +452,7 @@ class Cluster:
         if sys.exc_info()[0] is not None:
             self._failed = True
         procs = list(self.workers.values()) + ([self.master] if self.master else [])
+        procs += [self.extra_masters[i] for i in sorted(self.extra_masters)]
         for p in procs:
             if p.running():
                 p.send_signal(signal.SIGTERM)
@@ -402,6 +474,7 @@ class Cluster:
     def show_logs(self, lines=None):
         lines = lines or int(os.environ.get("HG_IT_KEEP_LOGS_TAIL", "80"))
         procs = ([self.master] if self.master else []) + list(self.workers.values())
+        procs += [self.extra_masters[i] for i in sorted(self.extra_masters)]
         for p in procs:
             print("---- last %d lines of %s (%s) ----\n%s" % (lines, p.name, p.log_path, p.tail(lines)),
                   flush=True)
@@ -412,6 +485,7 @@ class Cluster:
     def check_alive(self):
         """Fail fast when a daemon died that the test did not stop."""
         procs = ([self.master] if self.master else []) + list(self.workers.values())
+        procs += [self.extra_masters[i] for i in sorted(self.extra_masters)]
         for p in procs:
             if p.popen is not None and not p.running() and not p.expected_exit:
                 raise AssertionError("%s died unexpectedly (exit code %s); see %s"
@@ -493,6 +567,12 @@ class Cluster:
     def api(self, method, path, body=None, timeout=15, raw=None, headers=None):
         """Call the master's REST API. body: a JSON-able object; raw: bytes
         or str sent as is. Returns (status, parsed JSON or text or None)."""
+        return self.api_at(self.api_url, method, path, body, timeout, raw, headers)
+
+    def api_at(self, base_url, method, path, body=None, timeout=15, raw=None, headers=None,
+               reply_headers=None):
+        """api() against any master's base URL. reply_headers: a dict that
+        receives the response headers (lower-case names)."""
         data = None
         hdrs = dict(headers or {})
         if raw is not None:
@@ -501,32 +581,37 @@ class Cluster:
         elif body is not None:
             data = json.dumps(body).encode()
             hdrs.setdefault("Content-Type", "application/json")
-        req = urllib.request.Request(self.api_url + path, data=data, method=method, headers=hdrs)
+        req = urllib.request.Request(base_url + path, data=data, method=method, headers=hdrs)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:
                 status, payload = resp.status, resp.read()
+                got = resp.headers
         except urllib.error.HTTPError as e:
             status, payload = e.code, e.read()
+            got = e.headers
+        if reply_headers is not None and got is not None:
+            reply_headers.update({k.lower(): v for k, v in got.items()})
         text = payload.decode("utf-8", errors="replace")
         try:
             return status, json.loads(text) if text.strip() else None
         except ValueError:
             return status, text
 
-    def cli(self, *args, timeout=30, env=None):
-        """Run the real `hourglass` CLI against this master.
+    def cli(self, *args, timeout=30, env=None, master=None):
+        """Run the real `hourglass` CLI against this master (or master: any
+        --master value, e.g. a comma-separated list of URLs).
         Returns (exit code, stdout, stderr)."""
         e = {k: v for k, v in os.environ.items() if not k.startswith("HOURGLASS_")}
         e.update(env or {})
         if not os.access(CLI_BIN, os.X_OK):
             raise AssertionError("%s is missing: build first (scripts/build)" % CLI_BIN)
-        argv = [CLI_BIN, "--master", self.api_url] + [str(a) for a in args]
+        argv = [CLI_BIN, "--master", master or self.api_url] + [str(a) for a in args]
         r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=e, cwd=SOURCE_DIR)
         return r.returncode, r.stdout, r.stderr
 
-    def cli_json(self, *args, timeout=30):
+    def cli_json(self, *args, timeout=30, master=None):
         """Run the CLI with -o json; returns the parsed output (asserts rc 0)."""
-        rc, out, err = self.cli(*(list(args) + ["-o", "json"]), timeout=timeout)
+        rc, out, err = self.cli(*(list(args) + ["-o", "json"]), timeout=timeout, master=master)
         assert rc == 0, "hourglass %s -o json: exit %d: %s" % (" ".join(args), rc, err.strip())
         try:
             return json.loads(out)

@@ -50,6 +50,7 @@ static struct {
     int plugin_puts;       /* hg_cluster_plugin_put calls */
     char last_plugin[200]; /* "name version sha256" of the last one */
     int plugin_removes;    /* hg_cluster_plugin_remove calls */
+    bool standby;          /* hg_cluster_role: a standby instead of the leader */
 } s_stub;
 
 hg_cluster_client_t *hg_cluster_client_new(void)
@@ -107,6 +108,19 @@ int hg_cluster_job_node(hg_cluster_client_t *client, uint64_t job_id, char *node
 {
     pthread_mutex_lock(&s_stub_lock);
     snprintf(node, node_size, "%s", s_stub.node);
+    pthread_mutex_unlock(&s_stub_lock);
+    return 0;
+}
+
+int hg_cluster_role(hg_cluster_client_t *client, hg_cluster_role_t *role)
+{
+    memset(role, 0, sizeof *role);
+    pthread_mutex_lock(&s_stub_lock);
+    role->leading = !s_stub.standby;
+    role->epoch = 42;
+    snprintf(role->leader, sizeof role->leader, "%s", s_stub.standby ? "master-b" : "master-a");
+    if (s_stub.standby)
+        snprintf(role->leader_api, sizeof role->leader_api, "http://b.example:8642");
     pthread_mutex_unlock(&s_stub_lock);
     return 0;
 }
@@ -260,6 +274,8 @@ static size_t s_collect(char *ptr, size_t size, size_t n, void *userdata)
     return size * n;
 }
 
+static char s_last_headers[8192]; /* response headers of the last s_http_to */
+
 /* Send method path [body] to base; returns the status and the parsed JSON
  * reply in *reply (which must be JSON with Content-Type application/json).
  * allow receives the Allow header when not NULL. */
@@ -294,6 +310,7 @@ static long s_http_to(const char *base, const char *method, const char *path, co
     curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ctype);
     if (!ctype || strcmp(ctype, "application/json") != 0)
         fail_msg("%s %s: Content-Type %s", method, path, ctype ? ctype : "(none)");
+    snprintf(s_last_headers, sizeof s_last_headers, "%s", headers.data ? headers.data : "");
     if (allow) {
         allow[0] = '\0';
         const char *a = headers.data ? strcasestr(headers.data, "\nAllow: ") : NULL;
@@ -928,6 +945,55 @@ static void test_routes_404_405(void **state)
     json_decref(r);
 }
 
+/* A standby serves reads from MySQL, refuses writes and the live node
+ * list with 503 not_leader naming the leader, and says so in /healthz. */
+static void test_standby_refuses_writes(void **state)
+{
+    json_int_t id = s_create(NULL, "standby-read");
+    pthread_mutex_lock(&s_stub_lock);
+    s_stub.standby = true;
+    pthread_mutex_unlock(&s_stub_lock);
+    json_t *r;
+    const char *body = "{\"name\": \"standby-write\", \"schedule\": \"@every 1s\", \"http\": "
+                       "{\"url\": \"http://127.0.0.1:9000/hook\"}}";
+    const char *writes[][2] = {{"POST", "/api/v1/jobs"},
+                               {"POST", "/api/v1/jobs/standby-read/pause"},
+                               {"POST", "/api/v1/jobs/standby-read/trigger"},
+                               {"DELETE", "/api/v1/jobs/standby-read"},
+                               {"GET", "/api/v1/nodes"}};
+    for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++) {
+        bool post = strcmp(writes[i][0], "POST") == 0;
+        long st = s_http_to(s_fx.base, writes[i][0], writes[i][1], post ? body : NULL,
+                            post ? strlen(body) : 0, &r, NULL, 0);
+        if (st != 503) fail_msg("%s %s on a standby: %ld", writes[i][0], writes[i][1], st);
+        assert_string_equal(s_err_code(r), "not_leader");
+        json_t *err = json_object_get(r, "error");
+        assert_string_equal(s_get_str(err, "leader"), "http://b.example:8642");
+        assert_non_null(strstr(s_err_message(r), "master-b"));
+        assert_non_null(strcasestr(s_last_headers, "\nHourglass-Leader: http://b.example:8642"));
+        json_decref(r);
+    }
+    assert_int_equal(s_http("GET", "/api/v1/jobs/standby-read", NULL, &r), 200);
+    assert_int_equal(s_get_int(r, "id"), id);
+    json_decref(r);
+    assert_int_equal(s_http("GET", "/api/v1/jobs", NULL, &r), 200);
+    json_decref(r);
+    assert_int_equal(s_http("GET", "/api/v1/runs", NULL, &r), 200);
+    json_decref(r);
+    assert_int_equal(s_http("GET", "/healthz", NULL, &r), 200);
+    assert_string_equal(s_get_str(r, "role"), "standby");
+    assert_string_equal(s_get_str(r, "leader"), "master-b");
+    assert_string_equal(s_get_str(r, "leader_api"), "http://b.example:8642");
+    assert_int_equal(s_get_int(r, "epoch"), 42);
+    json_decref(r);
+    pthread_mutex_lock(&s_stub_lock);
+    s_stub.standby = false;
+    pthread_mutex_unlock(&s_stub_lock);
+    assert_int_equal(s_http("GET", "/healthz", NULL, &r), 200);
+    assert_string_equal(s_get_str(r, "role"), "leader");
+    json_decref(r);
+}
+
 static void test_body_too_large_413(void **state)
 {
     size_t n = HG_API_MAX_BODY + 10;
@@ -1030,6 +1096,7 @@ int main(void)
         cmocka_unit_test(test_runs),
         cmocka_unit_test(test_nodes),
         cmocka_unit_test(test_routes_404_405),
+        cmocka_unit_test(test_standby_refuses_writes),
         cmocka_unit_test(test_body_too_large_413),
         cmocka_unit_test(test_db_unreachable_503),
         cmocka_unit_test(test_reconnects_after_connection_loss),

@@ -195,6 +195,15 @@ static void test_settings_precedence_flag_env_default(void **state)
     assert_int_equal(hg_settings_resolve(&none, &s, err, sizeof err), 0);
     assert_string_equal(s.master, "http://127.0.0.1:8642");
 
+    hg_globals_t list = {.master = " http://a:1/ ,https://b:2,, "};
+    assert_int_equal(hg_settings_resolve(&list, &s, err, sizeof err), 0);
+    assert_string_equal(s.master, "http://a:1,https://b:2");
+    hg_globals_t bad_list = {.master = "http://a:1,b:2"};
+    assert_int_equal(hg_settings_resolve(&bad_list, &s, err, sizeof err), HG_EINVAL);
+    assert_string_equal(err, "--master: \"b:2\" must start with http:// or https://");
+    hg_globals_t empty_list = {.master = " , "};
+    assert_int_equal(hg_settings_resolve(&empty_list, &s, err, sizeof err), HG_EINVAL);
+
     hg_globals_t bad_url = {.master = "127.0.0.1:8642"};
     assert_int_equal(hg_settings_resolve(&bad_url, &s, err, sizeof err), HG_EINVAL);
     assert_string_equal(err, "--master: \"127.0.0.1:8642\" must start with http:// or https://");
@@ -485,6 +494,8 @@ static struct {
     char ctype[128];    /* last Content-Type header */
     char request[8192]; /* last request body */
     int requests;       /* requests served */
+    int standby_hits;   /* requests under /standby/, answered 503 not_leader */
+    char self_url[64];  /* the fake's base URL: the leader a /standby/ answer names */
 } s_fake = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 typedef struct {
@@ -527,6 +538,23 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *connection, c
     }
     const char *auth = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Authorization");
     const char *ctype = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Content-Type");
+    if (strncmp(conn->uri, "/standby/", 9) == 0) {
+        /* A standby master: refuse, naming the leader (this same fake). */
+        char body[256];
+        pthread_mutex_lock(&s_fake.lock);
+        s_fake.standby_hits++;
+        snprintf(body, sizeof body,
+                 "{\"error\":{\"code\":\"not_leader\",\"message\":\"this master is a standby\","
+                 "\"leader\":\"%s\"}}",
+                 s_fake.self_url);
+        pthread_mutex_unlock(&s_fake.lock);
+        struct MHD_Response *response =
+            MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
+        MHD_add_response_header(response, "Content-Type", "application/json");
+        enum MHD_Result rc = MHD_queue_response(connection, 503, response);
+        MHD_destroy_response(response);
+        return rc;
+    }
     pthread_mutex_lock(&s_fake.lock);
     snprintf(s_fake.method, sizeof s_fake.method, "%s", method);
     snprintf(s_fake.uri, sizeof s_fake.uri, "%s", conn->uri);
@@ -566,6 +594,9 @@ static int s_server_setup(void **state)
     const union MHD_DaemonInfo *info =
         MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
     snprintf(server->url, sizeof server->url, "http://127.0.0.1:%u", (unsigned) info->port);
+    pthread_mutex_lock(&s_fake.lock);
+    snprintf(s_fake.self_url, sizeof s_fake.self_url, "%s", server->url);
+    pthread_mutex_unlock(&s_fake.lock);
     unsetenv("HOURGLASS_MASTER");
     unsetenv("HOURGLASS_TOKEN");
     *state = server;
@@ -586,6 +617,7 @@ static void s_answer(unsigned status, const char *body)
     s_fake.status = status;
     s_fake.body = body;
     s_fake.requests = 0;
+    s_fake.standby_hits = 0;
     s_fake.method[0] = s_fake.uri[0] = s_fake.auth[0] = s_fake.request[0] = '\0';
     pthread_mutex_unlock(&s_fake.lock);
 }
@@ -801,6 +833,55 @@ static void test_runs_table_and_query(void **state)
     s_run_free(&run);
 }
 
+/* A port nobody listens on, as a base URL. */
+static void s_dead_url(char *url, size_t size)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    assert_int_equal(bind(fd, (struct sockaddr *) &addr, sizeof addr), 0);
+    getsockname(fd, (struct sockaddr *) &addr, &len);
+    close(fd);
+    snprintf(url, size, "http://127.0.0.1:%u", (unsigned) ntohs(addr.sin_port));
+}
+
+/* Several masters: a dead one is skipped, a standby's 503 not_leader is
+ * followed to the leader it names (once), and with every master down the
+ * message names each. */
+static void test_several_masters(void **state)
+{
+    s_server_t *server = *state;
+    char dead[64], dead2[64], list[256];
+    s_dead_url(dead, sizeof dead);
+    s_dead_url(dead2, sizeof dead2);
+    s_answer(200, "{\"deleted\":\"ping\"}");
+    snprintf(list, sizeof list, "%s,%s", dead, server->url);
+    s_run_t run = s_cli("job", "delete", "ping", "--master", list, NULL);
+    assert_int_equal(run.rc, 0);
+    assert_string_equal(run.out, "deleted job ping\n");
+    assert_int_equal(s_fake.requests, 1);
+    s_run_free(&run);
+
+    s_answer(200, "{\"deleted\":\"ping\"}");
+    snprintf(list, sizeof list, "%s, %s/standby/", dead, server->url);
+    run = s_cli("job", "delete", "ping", "--master", list, NULL);
+    assert_int_equal(run.rc, 0);
+    assert_int_equal(s_fake.standby_hits, 1);
+    assert_int_equal(s_fake.requests, 1); /* the leader did it, once */
+    assert_string_equal(s_fake.method, "DELETE");
+    assert_string_equal(s_fake.uri, "/api/v1/jobs/ping");
+    s_run_free(&run);
+
+    snprintf(list, sizeof list, "%s,%s", dead, dead2);
+    run = s_cli("node", "list", "--master", list, NULL);
+    assert_int_equal(run.rc, 1);
+    assert_memory_equal(run.err, "hourglass: cannot reach any master: ", 36);
+    assert_non_null(strstr(run.err, dead));
+    assert_non_null(strstr(run.err, dead2));
+    s_run_free(&run);
+}
+
 static void test_node_list_and_trigger(void **state)
 {
     s_server_t *server = *state;
@@ -970,6 +1051,7 @@ int main(void)
                                         s_server_teardown),
         cmocka_unit_test_setup_teardown(test_runs_table_and_query, s_server_setup,
                                         s_server_teardown),
+        cmocka_unit_test_setup_teardown(test_several_masters, s_server_setup, s_server_teardown),
         cmocka_unit_test_setup_teardown(test_node_list_and_trigger, s_server_setup,
                                         s_server_teardown),
         cmocka_unit_test_setup_teardown(test_create_paused_pauses_when_master_ignores_status,
