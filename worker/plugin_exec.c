@@ -3,18 +3,21 @@
  * process-mode tasks, and a fixed pool of threads for thread-mode tasks.
  *
  * Process mode: a helper runs one task at a time; tasks wait in a FIFO for
- * an idle helper. Both FIFOs (helpers' and threads') hold at most
- * cfg.max_queued tasks each: a task that finds its FIFO full is finished
- * at once as skipped, so overload costs records, not unbounded memory. A 20 ms tick checks
- * deadlines: at the deadline the helper gets HG_HOST_CANCEL_SIGNAL (the plug-in sees
- * ctx->cancelled), grace_ms later SIGKILL. A helper whose socket closes is reaped with waitpid and
+ * an idle helper. A 20 ms tick checks deadlines: at the deadline the helper
+ * gets HG_HOST_CANCEL_SIGNAL (the plug-in sees ctx->cancelled), grace_ms
+ * later SIGKILL. A helper whose socket closes is reaped with waitpid and
  * replaced; how it ended decides the run's status.
  *
  * Thread mode: the pool's work queue is the one place with a mutex and a
  * condition variable. Handing tasks to whichever thread is free is what a
  * condition variable does best, and the queue is touched twice per run;
  * results still travel as messages (each thread has a PUSH socket to the
- * actor's PULL), so the actor stays the only owner of the pipe. */
+ * actor's PULL), so the actor stays the only owner of the pipe.
+ *
+ * Overload: both FIFOs (the helpers' and the threads') hold at most
+ * cfg.max_queued tasks each; a task that finds its FIFO full is finished
+ * at once as skipped, so overload costs run records, not unbounded memory.
+ */
 #include "plugin_exec.h"
 #include "hg_error.h"
 #include "hg_runid.h"
@@ -45,12 +48,11 @@ extern char **environ;
 #define S_DEFAULT_HELPERS    2      /* warm helper processes */
 #define S_DEFAULT_THREADS    4      /* pool threads */
 #define S_DEFAULT_GRACE_MS   2000u  /* cancellation -> SIGKILL */
-#define S_DEFAULT_QUEUED     HG_PLUGIN_QUEUE_DEFAULT
-#define S_TICK_MS            20   /* deadline and respawn check period */
-#define S_SPAWN_BACKOFF_MS   1000 /* wait after a helper failed to start */
-#define S_PIPE_BATCH         64   /* pipe commands taken per wake-up */
-#define S_ERROR_MAX          600  /* bytes of an error text we compose */
-#define S_HOST_FD            3    /* fd number of the socket in a helper */
+#define S_TICK_MS            20     /* deadline and respawn check period */
+#define S_SPAWN_BACKOFF_MS   1000   /* wait after a helper failed to start */
+#define S_PIPE_BATCH         64     /* pipe commands taken per wake-up */
+#define S_ERROR_MAX          600    /* bytes of an error text we compose */
+#define S_HOST_FD            3      /* fd number of the socket in a helper */
 
 /* A FIFO ring of tasks. */
 typedef struct {
@@ -1063,7 +1065,7 @@ zactor_t *hg_plugin_exec_new(const hg_plugin_exec_config_t *cfg)
     if (!self->cfg.helpers) self->cfg.helpers = S_DEFAULT_HELPERS;
     if (!self->cfg.threads) self->cfg.threads = S_DEFAULT_THREADS;
     if (!self->cfg.grace_ms) self->cfg.grace_ms = S_DEFAULT_GRACE_MS;
-    if (!self->cfg.max_queued) self->cfg.max_queued = S_DEFAULT_QUEUED;
+    if (!self->cfg.max_queued) self->cfg.max_queued = HG_PLUGIN_QUEUE_DEFAULT;
     self->plugin_dir = cfg->plugin_dir ? strdup(cfg->plugin_dir) : NULL;
     self->host_path = cfg->host_path ? strdup(cfg->host_path) : s_default_host_path();
     self->helpers = calloc(self->cfg.helpers, sizeof(s_helper_t));
