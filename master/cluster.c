@@ -1079,7 +1079,7 @@ static void s_lead(s_cluster_t *self, uint64_t epoch, json_t *jobs, json_t *last
     self->leading = true;
     self->master_epoch = epoch;
     self->started_mono_ms = hg_mono_ms();
-    self->store = hg_store_new(self->args->db);
+    self->store = hg_store_new(self->args->store);
     zloop_reader(self->loop, zactor_sock(self->store), s_on_store, self);
     /* Stored plug-ins first, so that jobs naming one without a hash
      * resolve from their first ASSIGN on. */

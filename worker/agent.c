@@ -61,6 +61,7 @@ typedef struct {
     uint64_t hb_seq[S_HB_RING];   /* heartbeat seq in each ring slot */
     int64_t hb_sent[S_HB_RING];   /* monotonic send time of that heartbeat */
     int64_t lease_until;          /* monotonic ms; no firing at or after it */
+    hg_http_fence_t fence;        /* the lease as the HTTP executor checks it at send time */
     bool welcomed;                /* WELCOME received on this session */
     int64_t heartbeat_ms;         /* interval in force */
     int64_t lease_ms;             /* lease in force */
@@ -620,6 +621,8 @@ static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, con
     task->ns = copy.ns;
     copy.ns = NULL;
     task->timeout_ms = job->spec.timeout_ms;
+    task->fence = &self->fence;
+    task->fence_generation = atomic_load(&self->fence.generation);
     hg_assign_clear(&copy);
     job->running++;
     self->running++;
@@ -863,7 +866,11 @@ static void s_on_master(s_agent_t *self)
             if (until > self->lease_until) {
                 if (self->lease_warned) hg_info("lease renewed; firing again");
                 self->lease_warned = false;
+                /* After a lapse this is a new lease: requests fired under
+                 * the old one must not go out any more. */
+                if (hg_mono_ms() >= self->lease_until) atomic_fetch_add(&self->fence.generation, 1);
                 self->lease_until = until;
+                atomic_store(&self->fence.until_ms, until);
             }
         }
         break;

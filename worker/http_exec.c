@@ -28,6 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define S_DEFAULT_TIMEOUT_MS 30000u /* deadline when the task gives none */
@@ -35,6 +38,7 @@
 #define S_PIPE_BATCH         64     /* pipe commands taken per wake-up, so fds are not starved */
 #define S_QUEUE_MIN          64     /* initial capacity of the waiting ring */
 #define S_ERROR_MAX          512    /* bytes of an error text we compose */
+#define S_FENCE_TICK_MS      100 /* how often requests on the wire are checked against the lease */
 
 typedef struct s_req s_req_t;
 
@@ -50,6 +54,10 @@ struct s_req {
     size_t matched;               /* bytes of expect_body matched at the end of the body so far */
     bool found;                   /* expect_body seen in the body */
     bool oom;                     /* the output buffer could not be allocated */
+    bool fenced;                  /* not sent: the lease it was fired under lapsed */
+    bool sent;                    /* the pre-request check passed: it is on the wire */
+    bool reset;                   /* aborted on the wire: lease lapsed, request unacknowledged */
+    curl_socket_t fd;             /* socket curl last watched for this transfer */
     s_req_t *prev;                /* neighbours in the in-flight list, or */
     s_req_t *next;                /* next slot in the idle list */
     char errbuf[CURL_ERROR_SIZE]; /* curl's detailed message for a failure */
@@ -159,7 +167,16 @@ static void s_judge(s_req_t *req, CURLcode code)
     run->http_status = (int32_t) status;
     const char *detail = req->errbuf[0] ? req->errbuf : curl_easy_strerror(code);
 
-    if (code == CURLE_OPERATION_TIMEDOUT) {
+    if (req->fenced) {
+        s_run_end(run, HG_RUN_SKIPPED,
+                  "not sent: the worker's lease lapsed before the request could be sent "
+                  "(the job's next owner fires this time)");
+    } else if (req->reset) {
+        s_run_end(run, HG_RUN_FAILED,
+                  "aborted: the worker's lease lapsed before the endpoint acknowledged the "
+                  "request; connection reset (the endpoint may still have received it; the "
+                  "job's next owner fires this time)");
+    } else if (code == CURLE_OPERATION_TIMEDOUT) {
         uint32_t timeout_ms = task->timeout_ms ? task->timeout_ms : S_DEFAULT_TIMEOUT_MS;
         s_run_end(run, HG_RUN_TIMEOUT, "timed out after %u ms", timeout_ms);
     } else if (code == CURLE_WRITE_ERROR && req->oom) {
@@ -317,6 +334,30 @@ static int s_form_encode(s_req_t *req, const hg_http_spec_t *http, size_t *len_o
 
 static int s_on_curl_closesocket(void *arg, curl_socket_t fd);
 
+/* curl has a connection and is about to send the request: only if the
+ * lease the run was fired under still holds (see hg_http_fence_t). */
+static bool s_fence_holds(const hg_http_task_t *task)
+{
+    const hg_http_fence_t *fence = task->fence;
+    if (!fence) return true;
+    /* until first, then generation: see hg_http_fence_t. */
+    int64_t until = atomic_load(&fence->until_ms);
+    uint64_t generation = atomic_load(&fence->generation);
+    return generation == task->fence_generation && hg_mono_ms() < until;
+}
+
+static int s_on_curl_prereq(void *arg, char *conn_primary_ip, char *conn_local_ip,
+                            int conn_primary_port, int conn_local_port)
+{
+    s_req_t *req = arg;
+    if (s_fence_holds(req->task)) {
+        req->sent = true;
+        return CURL_PREREQFUNC_OK;
+    }
+    req->fenced = true;
+    return CURL_PREREQFUNC_ABORT;
+}
+
 /* Configure req->easy for req->task. Returns NULL or the reason the request
  * cannot be made (the task then fails without touching the network). */
 static const char *s_req_setup(s_exec_t *self, s_req_t *req)
@@ -377,6 +418,12 @@ static const char *s_req_setup(s_exec_t *self, s_req_t *req)
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, req->headers);
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, s_on_curl_closesocket);
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, self);
+#if LIBCURL_VERSION_NUM >= 0x075000
+    curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, s_on_curl_prereq);
+    curl_easy_setopt(easy, CURLOPT_PREREQDATA, req);
+#else
+#error "libcurl 7.80 or newer is needed (CURLOPT_PREREQFUNCTION fences requests by lease)"
+#endif
 #ifdef HG_VERSION
     curl_easy_setopt(easy, CURLOPT_USERAGENT, "hourglass-worker/" HG_VERSION);
 #endif
@@ -423,6 +470,10 @@ static s_req_t *s_req_take(s_exec_t *self)
     req->matched = 0;
     req->found = false;
     req->oom = false;
+    req->fenced = false;
+    req->sent = false;
+    req->reset = false;
+    req->fd = CURL_SOCKET_BAD;
     return req;
 }
 
@@ -544,6 +595,48 @@ static void s_collect(s_exec_t *self)
     s_pump(self);
 }
 
+/* A request on the wire whose lease has lapsed, with no answer yet and
+ * bytes the endpoint's TCP has not acknowledged, is stuck in a broken
+ * network: if it got through after the link healed, it would arrive after
+ * the job's next owner fired the same time. Reset its connection (linger
+ * 0: the kernel drops what it still holds and sends RST), so those bytes
+ * are never delivered. A request the endpoint has acknowledged is left to
+ * finish: the endpoint has it, and it may just be slow to answer. */
+static bool s_stuck_on_wire(s_req_t *req)
+{
+    if (!req->sent || s_fence_holds(req->task)) return false;
+    long status = 0;
+    curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 0) return false;
+    if (req->fd == CURL_SOCKET_BAD) return false;
+    int unacked = 0;
+    if (ioctl(req->fd, SIOCOUTQ, &unacked) != 0 || unacked <= 0) return false;
+    struct linger reset = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(req->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    return true;
+}
+
+static int s_on_fence_tick(zloop_t *loop, int timer_id, void *arg)
+{
+    s_exec_t *self = arg;
+    bool aborted = false;
+    for (s_req_t *req = self->active, *next; req; req = next) {
+        next = req->next;
+        if (!s_stuck_on_wire(req)) continue;
+        req->reset = true;
+        s_judge(req, CURLE_ABORTED_BY_CALLBACK);
+        /* An unfinished transfer's connection is closed, not cached. */
+        curl_multi_remove_handle(self->multi, req->easy);
+        hg_http_task_t *task = req->task;
+        s_active_unlink(self, req);
+        s_req_release(self, req);
+        s_return(self, task);
+        aborted = true;
+    }
+    if (aborted) s_pump(self);
+    return 0;
+}
+
 /* Free every task still held (queued or in flight): the executor is stopping
  * and the owner is not reading any more (see http_exec.h). */
 static void s_drop_all(s_exec_t *self)
@@ -591,6 +684,11 @@ static int s_on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *arg, v
     zmq_pollitem_t item = {.socket = NULL, .fd = fd, .events = 0, .revents = 0};
     zloop_poller_end(self->loop, &item);
     if (what == CURL_POLL_REMOVE) return 0;
+    /* Remember the transfer's socket (CURLINFO_ACTIVESOCKET only knows it
+     * once the transfer is over): the lease check may have to reset it. */
+    char *private = NULL;
+    if (easy && curl_easy_getinfo(easy, CURLINFO_PRIVATE, &private) == CURLE_OK && private)
+        ((s_req_t *) private)->fd = fd;
     if (what & CURL_POLL_IN) item.events |= ZMQ_POLLIN;
     if (what & CURL_POLL_OUT) item.events |= ZMQ_POLLOUT;
     if (zloop_poller(self->loop, &item, s_on_fd_ready, self) != 0) return -1;
@@ -721,6 +819,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     /* Only $TERM ends us: on SIGINT/SIGTERM the owner decides when to stop
      * (nonstop makes zloop ignore zsys_interrupted). */
     zloop_set_nonstop(self->loop, true);
+    zloop_timer(self->loop, S_FENCE_TICK_MS, 0, s_on_fence_tick, self);
     zsock_signal(pipe, 0);
     while (!self->terminated) {
         zloop_start(self->loop);
