@@ -19,6 +19,7 @@
 #include "hg_error.h"
 #include "hg_runid.h"
 #include "hg_time.h"
+#include "overload.h"
 #include "task_pipe.h"
 
 #include <curl/curl.h>
@@ -752,8 +753,8 @@ static int s_on_command(s_exec_t *self, zmsg_t *msg)
             /* Overload: refuse now rather than grow without limit. The run
              * is recorded, so nothing disappears silently. */
             task->run.started_ms = hg_now_ms();
-            s_run_end(&task->run, HG_RUN_SKIPPED,
-                      "worker overloaded: %zu HTTP runs already waiting", self->queue_len);
+            s_run_end(&task->run, HG_RUN_SKIPPED, HG_OVERLOADED ": %zu HTTP runs already waiting",
+                      self->queue_len);
             s_return(self, task);
         } else if (task && s_enqueue(self, task) != 0) {
             s_run_end(&task->run, HG_RUN_FAILED, "out of memory queueing the request");

@@ -4,14 +4,17 @@
 #include "hg_log.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 void hg_overload_note(hg_overload_t *o, const hg_run_t *run, int64_t now_mono)
 {
-    if (!o || !run || run->status != HG_RUN_SKIPPED) return;
+    if (!o || !run || run->status != HG_RUN_SKIPPED || !run->error ||
+        strncmp(run->error, HG_OVERLOADED, strlen(HG_OVERLOADED)) != 0)
+        return;
     if (o->skipped == 0) {
         o->first_mono = now_mono;
         hg_warn("%s; %s runs are skipped until the queue has room (raise %s, or add workers)",
-                run->error ? run->error : "worker overloaded", o->what, o->setting);
+                run->error, o->what, o->setting);
     }
     o->skipped++;
     o->last_mono = now_mono;

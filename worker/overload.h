@@ -14,6 +14,11 @@
 
 #define HG_OVERLOAD_QUIET_MS 2000 /* a burst ends after this long without a skip */
 
+/* Start of the error of every run an executor skips for overload. Other
+ * skips (e.g. an HTTP request not sent because the lease lapsed) are not
+ * overload and are not counted here. */
+#define HG_OVERLOADED "worker overloaded"
+
 /* One executor's overload state; zero-initialise, then set the names. */
 typedef struct {
     const char *what;    /* "HTTP" or "plug-in", for the log */
@@ -23,8 +28,9 @@ typedef struct {
     int64_t last_mono;   /* monotonic ms of the burst's latest skip */
 } hg_overload_t;
 
-/* A run of this executor finished: count it when it was skipped, and log
- * the start of a burst. */
+/* A run of this executor finished: count it when it was skipped for
+ * overload (status skipped, error starting with HG_OVERLOADED), and log the
+ * start of a burst. */
 void hg_overload_note(hg_overload_t *o, const hg_run_t *run, int64_t now_mono);
 
 /* Periodic check: log and reset a burst that has been quiet for

@@ -24,6 +24,7 @@
 #include "hg_time.h"
 #include "plugin_host_proto.h"
 #include "plugin_runner.h"
+#include "overload.h"
 #include "task_pipe.h"
 
 #include <errno.h>
@@ -289,7 +290,7 @@ static void s_return(s_exec_t *self, hg_plugin_task_t *task)
 /* Finish a task that found its FIFO full (waiting tasks already wait). */
 static void s_skip(s_exec_t *self, hg_plugin_task_t *task, size_t waiting, const char *for_what)
 {
-    s_run_end(task, HG_RUN_SKIPPED, "worker overloaded: %zu plug-in runs already waiting for %s",
+    s_run_end(task, HG_RUN_SKIPPED, HG_OVERLOADED ": %zu plug-in runs already waiting for %s",
               waiting, for_what);
     s_return(self, task);
 }
