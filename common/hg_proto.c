@@ -585,6 +585,13 @@ int hg_run_copy(hg_run_t *dst, const hg_run_t *src)
     return s_copy_table(&s_run_table, (char *) dst, (const char *) src);
 }
 
+void hg_http_spec_clear(hg_http_spec_t *http)
+{
+    if (!http) return;
+    s_free_table(&s_http_table, (char *) http);
+    memset(http, 0, sizeof *http);
+}
+
 void hg_assign_clear(hg_assign_t *a)
 {
     if (!a) return;

@@ -285,5 +285,8 @@ int hg_run_copy(hg_run_t *dst, const hg_run_t *src);
 int hg_assign_copy(hg_assign_t *dst, const hg_assign_t *src);
 /* Free the members of an assignment (not the struct itself). */
 void hg_assign_clear(hg_assign_t *a);
+/* Free the members of an HTTP task spec (not the struct itself) and zero
+ * it. Safe on NULL. */
+void hg_http_spec_clear(hg_http_spec_t *http);
 
 #endif

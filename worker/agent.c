@@ -14,6 +14,7 @@
 #include "hg_sched.h"
 #include "hg_time.h"
 #include "http_exec.h"
+#include "overload.h"
 #include "plugin_cache.h"
 #include "plugin_exec.h"
 
@@ -49,6 +50,8 @@ typedef struct {
     zsock_t *dealer;              /* to the master */
     zactor_t *http;               /* HTTP executor */
     zactor_t *plugins;            /* plug-in executor */
+    hg_overload_t http_skips;     /* HTTP runs skipped for overload, logged per burst */
+    hg_overload_t plugin_skips;   /* plug-in runs skipped for overload, logged per burst */
     hg_plugin_cache_t *cache;     /* plug-ins by hash, and their fetches */
     int64_t next_cache_tick;      /* monotonic time of the next cache tick */
     zhashx_t *jobs;               /* job id text -> s_job_t */
@@ -680,6 +683,7 @@ static void s_on_http_done(s_agent_t *self)
     void *ptr = NULL;
     if (zsock_recv(zactor_sock(self->http), "p", &ptr) != 0 || !ptr) return;
     hg_http_task_t *task = ptr;
+    hg_overload_note(&self->http_skips, &task->run, hg_mono_ms());
     s_run_done(self, &task->run);
     hg_http_task_destroy(&task);
 }
@@ -689,6 +693,7 @@ static void s_on_plugin_done(s_agent_t *self)
     void *ptr = NULL;
     if (zsock_recv(zactor_sock(self->plugins), "p", &ptr) != 0 || !ptr) return;
     hg_plugin_task_t *task = ptr;
+    hg_overload_note(&self->plugin_skips, &task->run, hg_mono_ms());
     s_run_done(self, &task->run);
     hg_plugin_task_destroy(&task);
 }
@@ -960,7 +965,9 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     self.unacked = zlistx_new();
     self.unacked_ids = zhashx_new();
     zhashx_set_destructor(self.unacked_ids, s_record_free);
-    self.http = hg_http_exec_new(cfg->capacity);
+    self.http_skips = (hg_overload_t){.what = "HTTP", .setting = "http.queue"};
+    self.plugin_skips = (hg_overload_t){.what = "plug-in", .setting = "plugin.queue"};
+    self.http = hg_http_exec_new(cfg->capacity, cfg->http_queue);
     if (!self.http) {
         hg_error("cannot start the HTTP executor");
         return -1;
@@ -1086,6 +1093,8 @@ int hg_agent_run(const hg_agent_config_t *cfg)
         }
         s_fire_due(&self);
         s_flush_records(&self);
+        hg_overload_tick(&self.http_skips, mono, false);
+        hg_overload_tick(&self.plugin_skips, mono, false);
 
         /* Sleep until the next heartbeat or fire, whichever is first;
          * rounding the fire wait up keeps us from waking (and firing)
@@ -1121,6 +1130,8 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     s_flush_records(&self);
     hg_plugin_exec_destroy(&self.plugins);
     hg_http_exec_destroy(&self.http);
+    hg_overload_tick(&self.http_skips, hg_mono_ms(), true);
+    hg_overload_tick(&self.plugin_skips, hg_mono_ms(), true);
     zsock_destroy(&self.dealer);
     zhashx_destroy(&self.jobs);
     s_record_t *rec;

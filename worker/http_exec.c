@@ -2,7 +2,15 @@
  * handle and drives it with curl_multi_socket_action from its zloop: curl
  * tells us which fds to watch (s_on_curl_socket) and when to wake it up
  * (s_on_curl_timer_change), zloop tells curl what happened. Requests beyond
- * max_inflight wait in a FIFO ring. Finished tasks go back on the pipe.
+ * max_inflight wait in a FIFO ring of at most max_queued tasks; a task that
+ * finds the ring full is finished at once as skipped (overload). Finished
+ * tasks go back on the pipe.
+ *
+ * curl's own limits: the multi's total connections are capped at
+ * max_inflight. Each transfer in flight needs at most one connection, so
+ * curl never parks a transfer in its internal pending list (which nothing
+ * here could bound or see) and the worker's sockets stay bounded too; an
+ * idle cached connection is closed when a new transfer needs its place.
  *
  * Per-request state lives in a slot (s_req_t) that keeps its easy handle
  * and scratch buffers for reuse, so the steady state allocates little more
@@ -11,6 +19,8 @@
 #include "hg_error.h"
 #include "hg_runid.h"
 #include "hg_time.h"
+#include "overload.h"
+#include "task_pipe.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -61,6 +71,7 @@ typedef struct {
     int timer_id;           /* zloop timer standing in for curl's timeout, -1 if none */
     bool terminated;        /* $TERM received */
     uint32_t max_inflight;  /* bound on requests handed to curl */
+    uint32_t max_queued;    /* bound on tasks waiting in the ring */
     uint32_t inflight;      /* requests handed to curl now */
     s_req_t *active;        /* in-flight slots, doubly linked */
     s_req_t *idle;          /* reusable slots, singly linked */
@@ -80,30 +91,12 @@ hg_http_task_t *hg_http_task_new(void)
     return calloc(1, sizeof(hg_http_task_t));
 }
 
-static void s_http_spec_clear(hg_http_spec_t *http)
-{
-    free(http->method);
-    free(http->url);
-    for (size_t i = 0; i < http->headers_n; i++)
-        free(http->headers[i]);
-    free(http->headers);
-    free(http->body.data);
-    for (size_t i = 0; i < http->form_n; i++) {
-        free(http->form[i].key);
-        free(http->form[i].value);
-    }
-    free(http->form);
-    free(http->expect);
-    free(http->expect_body);
-    memset(http, 0, sizeof(*http));
-}
-
 void hg_http_task_destroy(hg_http_task_t **task_p)
 {
     if (!task_p || !*task_p) return;
     hg_http_task_t *task = *task_p;
     hg_run_clear(&task->run);
-    s_http_spec_clear(&task->http);
+    hg_http_spec_clear(&task->http);
     free(task->ns);
     free(task);
     *task_p = NULL;
@@ -131,11 +124,16 @@ static void s_run_end(hg_run_t *run, int status, const char *fmt, ...)
     }
 }
 
-/* Hand a finished task back to the owner. The pipe only fails when the
- * context is going away; then nobody can take the task, so free it. */
+static void s_task_free(void *task)
+{
+    hg_http_task_t *t = task;
+    hg_http_task_destroy(&t);
+}
+
+/* Hand a finished task back to the owner (see task_pipe.h). */
 static void s_return(s_exec_t *self, hg_http_task_t *task)
 {
-    if (zsock_send(self->pipe, "p", task) != 0) hg_http_task_destroy(&task);
+    hg_task_pipe_return(self->pipe, task, s_task_free);
 }
 
 static bool s_status_expected(const hg_http_spec_t *http, long status)
@@ -747,13 +745,16 @@ static int s_on_command(s_exec_t *self, zmsg_t *msg)
     if (!command) {
         /* Not ours (empty message); nothing to answer. */
     } else if (streq(command, "RUN")) {
-        zframe_t *frame = zmsg_pop(msg);
-        hg_http_task_t *task = NULL;
-        if (frame && zframe_size(frame) == sizeof(task))
-            memcpy(&task, zframe_data(frame), sizeof(task));
-        zframe_destroy(&frame);
+        hg_http_task_t *task = hg_task_pipe_pop(msg);
         if (task && self->terminated) {
             s_run_end(&task->run, HG_RUN_FAILED, "worker shutting down");
+            s_return(self, task);
+        } else if (task && self->queue_len >= self->max_queued) {
+            /* Overload: refuse now rather than grow without limit. The run
+             * is recorded, so nothing disappears silently. */
+            task->run.started_ms = hg_now_ms();
+            s_run_end(&task->run, HG_RUN_SKIPPED, HG_OVERLOADED ": %zu HTTP runs already waiting",
+                      self->queue_len);
             s_return(self, task);
         } else if (task && s_enqueue(self, task) != 0) {
             s_run_end(&task->run, HG_RUN_FAILED, "out of memory queueing the request");
@@ -849,7 +850,7 @@ wait_term:
     curl_global_cleanup();
 }
 
-zactor_t *hg_http_exec_new(uint32_t max_inflight)
+zactor_t *hg_http_exec_new(uint32_t max_inflight, uint32_t max_queued)
 {
     if (max_inflight == 0) return NULL;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return NULL;
@@ -862,6 +863,8 @@ zactor_t *hg_http_exec_new(uint32_t max_inflight)
     }
     self->timer_id = -1;
     self->max_inflight = max_inflight;
+    self->max_queued = max_queued ? max_queued : HG_HTTP_QUEUE_DEFAULT;
+    curl_multi_setopt(self->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) max_inflight);
     curl_multi_setopt(self->multi, CURLMOPT_SOCKETFUNCTION, s_on_curl_socket);
     curl_multi_setopt(self->multi, CURLMOPT_SOCKETDATA, self);
     curl_multi_setopt(self->multi, CURLMOPT_TIMERFUNCTION, s_on_curl_timer_change);
@@ -877,34 +880,13 @@ zactor_t *hg_http_exec_new(uint32_t max_inflight)
 
 int hg_http_exec_submit(zactor_t *exec, hg_http_task_t **task)
 {
-    if (!exec || !task || !*task) return HG_EINVAL;
-    if (zsock_send(exec, "sp", "RUN", *task) != 0) return HG_EIO;
-    *task = NULL;
-    return 0;
+    if (!task) return HG_EINVAL;
+    int rc = hg_task_pipe_submit(exec, *task);
+    if (rc == 0) *task = NULL;
+    return rc;
 }
 
-void hg_http_exec_destroy(zactor_t **exec_p)
+void hg_http_exec_destroy(zactor_t **exec)
 {
-    if (!exec_p || !*exec_p) return;
-    zsock_t *sock = zactor_sock(*exec_p);
-    /* STOP makes the actor free what it holds and answer with a signal;
-     * everything before the signal is a finished task nobody read yet. */
-    if (zstr_send(sock, "STOP") == 0) {
-        while (true) {
-            zmsg_t *msg = zmsg_recv(sock);
-            if (!msg) break;
-            if (zmsg_signal(msg) >= 0) {
-                zmsg_destroy(&msg);
-                break;
-            }
-            zframe_t *frame = zmsg_first(msg);
-            hg_http_task_t *task = NULL;
-            if (zmsg_size(msg) == 1 && zframe_size(frame) == sizeof(task)) {
-                memcpy(&task, zframe_data(frame), sizeof(task));
-                hg_http_task_destroy(&task);
-            }
-            zmsg_destroy(&msg);
-        }
-    }
-    zactor_destroy(exec_p);
+    hg_task_pipe_destroy(exec, s_task_free);
 }

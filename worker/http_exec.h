@@ -9,7 +9,12 @@
  * with hg_http_task_destroy. Every submitted task comes back exactly once,
  * also when the request could not even start (status failed, error set).
  *
- * Pipe messages (all frames built with zsock_send):
+ * Overload: at most max_queued tasks wait for a free request slot. A task
+ * submitted while that many wait comes back at once with status skipped
+ * and the error "worker overloaded: N HTTP runs already waiting", so the
+ * worker's memory stays bounded and every run is still recorded.
+ *
+ * Pipe messages (task_pipe.h; all frames built with zsock_send):
  *   owner -> executor  "sp"  "RUN", task      (hg_http_exec_submit)
  *   owner -> executor  "s"   "STOP"           (hg_http_exec_destroy)
  *   owner -> executor  "s"   "$TERM"          (zactor_destroy)
@@ -29,7 +34,8 @@
 #include <czmq.h>
 #include <stdatomic.h>
 
-#define HG_HTTP_OUTPUT_MAX 4096 /* bytes of response body kept in the run record */
+#define HG_HTTP_OUTPUT_MAX    4096 /* bytes of response body kept in the run record */
+#define HG_HTTP_QUEUE_DEFAULT 5000 /* tasks that may wait for a request slot */
 
 /* The worker's lease as the executor sees it. A request is sent only while
  * the lease it was fired under still holds: a request that could not even
@@ -62,10 +68,12 @@ hg_http_task_t *hg_http_task_new(void);
 /* Free the task and everything it owns, NULL the pointer. Safe on NULL. */
 void hg_http_task_destroy(hg_http_task_t **task);
 
-/* Start the executor. max_inflight (>= 1) bounds concurrent requests (more
- * are queued in order). NULL on failure or when max_inflight is 0. The
- * program should call curl_global_init once before starting threads. */
-zactor_t *hg_http_exec_new(uint32_t max_inflight);
+/* Start the executor. max_inflight (>= 1) bounds concurrent requests (and
+ * curl's connections); up to max_queued more wait in order (0 means
+ * HG_HTTP_QUEUE_DEFAULT), beyond that tasks are skipped. NULL on failure or
+ * when max_inflight is 0. The program should call curl_global_init once
+ * before starting threads. */
+zactor_t *hg_http_exec_new(uint32_t max_inflight, uint32_t max_queued);
 
 /* Stop the executor: free the tasks it still holds and the finished tasks
  * waiting on the pipe, then destroy the actor and NULL *exec. May block
