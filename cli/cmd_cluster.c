@@ -1,12 +1,15 @@
 /* cmd_cluster: what the cluster did and who does it: `hourglass runs` (the
- * run history, newest first, paged by run id) and `hourglass node list`. */
+ * run history, newest first, paged by run id) and `hourglass node
+ * list|drain|activate`. */
 #include "cli.h"
 #include "hg_error.h"
 #include "hg_time.h"
 #include "table.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define S_ERROR_CHARS 60 /* error column width: the full text is in -o json */
 
@@ -137,9 +140,9 @@ static int s_node_list_run(hg_cli_t *cli, const hg_args_t *args)
         json_decref(doc);
         return hg_cli_fail(cli, "unexpected answer from master: no \"nodes\" list");
     }
-    static const char *const headers[] = {"name",     "state",          "jobs",  "running",
-                                          "capacity", "last_heartbeat", "labels"};
-    hg_table_t *table = hg_table_new(headers, 7);
+    static const char *const headers[] = {"name",     "state",   "jobs",           "running",
+                                          "capacity", "unacked", "last_heartbeat", "labels"};
+    hg_table_t *table = hg_table_new(headers, 8);
     if (!table) {
         json_decref(doc);
         return hg_cli_fail(cli, "%s", hg_strerror(HG_ENOMEM));
@@ -148,12 +151,14 @@ static int s_node_list_run(hg_cli_t *cli, const hg_args_t *args)
     json_t *node;
     json_array_foreach(nodes, i, node)
     {
-        char name[256], state[64], jobs[32], running[32], capacity[32], heartbeat[64], labels[1024];
+        char name[256], state[64], jobs[32], running[32], capacity[32], unacked[32], heartbeat[64],
+            labels[1024];
         const char *cells[] = {hg_view_text(node, "name", name, sizeof name),
                                hg_view_text(node, "state", state, sizeof state),
                                hg_view_text(node, "jobs", jobs, sizeof jobs),
                                hg_view_text(node, "running", running, sizeof running),
                                hg_view_text(node, "capacity", capacity, sizeof capacity),
+                               hg_view_text(node, "unacked", unacked, sizeof unacked),
                                hg_view_time(node, "last_heartbeat", heartbeat, sizeof heartbeat),
                                hg_view_pairs(node, "labels", ",", labels, sizeof labels)};
         hg_table_add_row(table, cells);
@@ -171,4 +176,115 @@ const hg_command_t hg_cmd_node_list = {
     .summary = "List worker nodes",
     .needs_master = true,
     .run = s_node_list_run,
+};
+
+/* Jobs the node holds according to GET /api/v1/nodes; -1 when it is not
+ * listed or the master did not answer (the error is printed). */
+static long s_node_jobs(hg_cli_t *cli, const char *name)
+{
+    json_t *doc = NULL;
+    if (hg_cli_call(cli, "GET", "/api/v1/nodes", NULL, 0, NULL, &doc) != 0) return -1;
+    long jobs = -1;
+    size_t i;
+    json_t *node;
+    const json_t *nodes = hg_view_array(doc, "nodes");
+    json_array_foreach(nodes, i, node)
+    {
+        const char *n = hg_view_str(node, "name");
+        json_t *j = json_object_get(node, "jobs");
+        if (n && strcmp(n, name) == 0 && json_is_integer(j)) jobs = (long) json_integer_value(j);
+    }
+    json_decref(doc);
+    return jobs;
+}
+
+static const hg_flag_t s_drain_flags[] = {
+    {"wait", NULL, false, "wait until the node holds no jobs"},
+    {"timeout", "DURATION", false, "how long --wait waits (default 60s)"},
+};
+
+static int s_node_set(hg_cli_t *cli, const hg_args_t *args, bool drain)
+{
+    const char *name = args->pos[0];
+    int64_t timeout_ms = 60000;
+    const char *timeout = drain ? hg_args_get(args, "timeout") : NULL;
+    if (timeout && (hg_duration_parse_ms(timeout, &timeout_ms) != 0 || timeout_ms < 1))
+        return hg_cli_usage_fail(cli, "--timeout: \"%s\" is not a duration (e.g. 30s, 2m)",
+                                 timeout);
+    char *escaped = hg_client_escape(cli->client, name);
+    if (!escaped) return hg_cli_fail(cli, "%s", hg_strerror(HG_ENOMEM));
+    char path[1024];
+    snprintf(path, sizeof path, "/api/v1/nodes/%s/%s", escaped, drain ? "drain" : "activate");
+    free(escaped);
+    json_t *node = NULL;
+    int rc = hg_cli_call(cli, "POST", path, NULL, 0, NULL, &node);
+    if (rc != 0) return rc;
+    if (drain && hg_args_has(args, "wait")) {
+        /* Bounded: poll the node list until the handover is done. */
+        int64_t deadline = hg_mono_ms() + timeout_ms;
+        long jobs;
+        while ((jobs = s_node_jobs(cli, name)) != 0) {
+            if (jobs < 0) {
+                json_decref(node);
+                return HG_EXIT_FAIL;
+            }
+            if (hg_mono_ms() >= deadline) {
+                json_decref(node);
+                return hg_cli_fail(cli,
+                                   "node %s still holds %ld jobs after %s (no other node may "
+                                   "take them?); it stays draining",
+                                   name, jobs, timeout ? timeout : "60s");
+            }
+            struct timespec pause = {0, 200 * 1000 * 1000};
+            nanosleep(&pause, NULL);
+        }
+        json_object_set_new(node, "jobs", json_integer(0));
+    }
+    if (cli->output == HG_OUTPUT_JSON) {
+        hg_cli_print_json(cli, node);
+    } else {
+        char state[64], jobs[32];
+        hg_view_text(node, "state", state, sizeof state);
+        hg_view_text(node, "jobs", jobs, sizeof jobs);
+        if (drain)
+            fprintf(cli->out, "node %s is %s; jobs still held: %s\n", name, state, jobs);
+        else
+            fprintf(cli->out, "node %s is %s\n", name, state);
+    }
+    json_decref(node);
+    return HG_EXIT_OK;
+}
+
+static int s_node_drain_run(hg_cli_t *cli, const hg_args_t *args)
+{
+    return s_node_set(cli, args, true);
+}
+
+static int s_node_activate_run(hg_cli_t *cli, const hg_args_t *args)
+{
+    return s_node_set(cli, args, false);
+}
+
+const hg_command_t hg_cmd_node_drain = {
+    .group = "node",
+    .name = "drain",
+    .pos_usage = "NAME",
+    .pos_min = 1,
+    .pos_max = 1,
+    .flags = s_drain_flags,
+    .flags_n = sizeof s_drain_flags / sizeof s_drain_flags[0],
+    .summary = "Move a node's jobs to other nodes and place nothing new on it",
+    .needs_master = true,
+    .run = s_node_drain_run,
+};
+
+const hg_command_t hg_cmd_node_activate = {
+    .group = "node",
+    .name = "activate",
+    .pos_usage = "NAME",
+    .pos_min = 1,
+    .pos_max = 1,
+    .summary = "Let a drained node take jobs again",
+    .needs_master = true,
+    .run = s_node_activate_run,
 };

@@ -130,6 +130,7 @@ int hg_job_spec_build(const hg_args_t *args, json_t **out, char *err, size_t err
     s_set_str(job, "misfire", args, "misfire");
     s_set_str(job, "timeout", args, "timeout");
     if (hg_args_has(args, "paused")) json_object_set_new(job, "status", json_string("paused"));
+    if (hg_args_has(args, "recover")) json_object_set_new(job, "recover", json_true());
 
     if (is_plugin) {
         json_decref(http);
@@ -202,6 +203,7 @@ static void s_print_job(hg_cli_t *cli, const json_t *job)
     S_ROW("Timezone", hg_view_text(job, "timezone", buf, sizeof buf));
     S_ROW("Misfire", hg_view_text(job, "misfire", buf, sizeof buf));
     S_ROW("Timeout", hg_view_text(job, "timeout", buf, sizeof buf));
+    S_ROW("Recover", hg_view_text(job, "recover", buf, sizeof buf));
     S_ROW("Start at", hg_view_time(job, "start_at", buf, sizeof buf));
     S_ROW("End at", hg_view_time(job, "end_at", buf, sizeof buf));
     S_ROW("Node", hg_view_text(job, "node", buf, sizeof buf));
@@ -247,6 +249,7 @@ static const hg_flag_t s_create_flags[] = {
     {"param", "KEY=VALUE", true, "job parameter"},
     {"namespace", "NS", false, "namespace (default \"default\")"},
     {"paused", NULL, false, "create the job paused"},
+    {"recover", NULL, false, "re-run once a run lost with its worker (on the next worker)"},
 };
 
 static int s_create_run(hg_cli_t *cli, const hg_args_t *args)

@@ -36,6 +36,7 @@
  *                  err str, out bin
  *   ACK            runs R [bin16...], 0 .. HG_PROTO_MAX_RUNS
  *   ERROR          code R i32, msg R str, leader str
+ *   LEAVE          handover u32
  *
  * "map" is a msgpack map of str -> str (labels, params, form). Strings hold
  * at most HG_PROTO_MAX_STR bytes and no NUL; blobs at most
@@ -267,6 +268,11 @@ static const s_field_t s_error_fields[] = {
 };
 static const s_table_t s_error_table = S_TABLE(s_error_fields, hg_errmsg_t);
 
+static const s_field_t s_leave_fields[] = {
+    S_SCALAR("handover", S_U32, 0, hg_leave_t, handover),
+};
+static const s_table_t s_leave_table = S_TABLE(s_leave_fields, hg_leave_t);
+
 /* The decoder tracks the keys it has seen in one 32-bit mask per map. */
 _Static_assert(sizeof s_assign_fields / sizeof s_assign_fields[0] <= 32, "too many fields");
 _Static_assert(sizeof s_run_fields / sizeof s_run_fields[0] <= 32, "too many fields");
@@ -294,7 +300,7 @@ static const s_type_t s_types[] = {
     [HG_MSG_PLUGIN_GET] = {"PLUGIN_GET", &s_plugin_get_table},
     [HG_MSG_PLUGIN_CHUNK] = {"PLUGIN_CHUNK", &s_plugin_chunk_table},
     [HG_MSG_ERROR] = {"ERROR", &s_error_table},
-    [HG_MSG_LEAVE] = {"LEAVE", &s_empty_table},
+    [HG_MSG_LEAVE] = {"LEAVE", &s_leave_table},
 };
 #define S_TYPE_MAX ((int) (sizeof(s_types) / sizeof(s_types[0])) - 1)
 
@@ -577,6 +583,13 @@ int hg_run_copy(hg_run_t *dst, const hg_run_t *src)
 {
     if (!dst || !src) return HG_EINVAL;
     return s_copy_table(&s_run_table, (char *) dst, (const char *) src);
+}
+
+void hg_http_spec_clear(hg_http_spec_t *http)
+{
+    if (!http) return;
+    s_free_table(&s_http_table, (char *) http);
+    memset(http, 0, sizeof *http);
 }
 
 void hg_assign_clear(hg_assign_t *a)

@@ -45,7 +45,7 @@ typedef enum {
     HG_MSG_PLUGIN_GET = 12,
     HG_MSG_PLUGIN_CHUNK = 13,
     HG_MSG_ERROR = 14,
-    HG_MSG_LEAVE = 15, /* worker -> master: graceful leave, move my jobs now (no body) */
+    HG_MSG_LEAVE = 15, /* worker -> master: graceful leave (hg_leave_t) */
 } hg_msg_type_t;
 
 /* Name of a message type ("HELLO"), or "UNKNOWN". */
@@ -227,6 +227,16 @@ typedef struct {
     char *error;     /* message when code != 0 */
 } hg_plugin_chunk_t;
 
+/* Worker -> master: graceful leave, in two steps. With handover set, the
+ * worker has stopped firing and asks the master to place nothing new on it
+ * and to take its jobs back now (REVOKE, acknowledged with the last fire
+ * time) while its runs in flight finish. Without it (the form older
+ * workers send), the worker is gone: its session ends and whatever it
+ * still holds moves at once. */
+typedef struct {
+    uint32_t handover; /* 1: stopping, hand my jobs over; 0: gone */
+} hg_leave_t;
+
 typedef struct {
     int32_t code;  /* HG_E* code or protocol error code */
     char *message; /* human-readable explanation */
@@ -248,6 +258,7 @@ typedef struct {
         hg_plugin_get_t plugin_get;
         hg_plugin_chunk_t plugin_chunk;
         hg_errmsg_t error;
+        hg_leave_t leave;
     } u;
 } hg_msg_t;
 
@@ -274,5 +285,8 @@ int hg_run_copy(hg_run_t *dst, const hg_run_t *src);
 int hg_assign_copy(hg_assign_t *dst, const hg_assign_t *src);
 /* Free the members of an assignment (not the struct itself). */
 void hg_assign_clear(hg_assign_t *a);
+/* Free the members of an HTTP task spec (not the struct itself) and zero
+ * it. Safe on NULL. */
+void hg_http_spec_clear(hg_http_spec_t *http);
 
 #endif

@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 
 #define S_JOBS_PREFIX    "/api/v1/jobs/"
+#define S_NODES_PREFIX   "/api/v1/nodes/"
 #define S_PLUGINS        "/api/v1/plugins"
 #define S_DRAIN_MAX      (64ull << 20) /* excess body read and dropped to answer 413 cleanly */
 #define S_PLUGINS_PREFIX "/api/v1/plugins/"
@@ -1024,6 +1025,30 @@ static void s_nodes_list(s_ctx_t *c)
     s_reply(c, MHD_HTTP_OK, json_pack("{s:o}", "nodes", nodes));
 }
 
+/* POST /api/v1/nodes/{name}/drain | /activate */
+static void s_node_drain(s_ctx_t *c, const char *name, bool drain)
+{
+    hg_cluster_client_t *cl = s_cluster(c->api);
+    int rc = HG_EUNAVAIL;
+    json_t *node = cl ? hg_cluster_node_drain(cl, name, drain, &rc) : NULL;
+    if (node) {
+        s_reply(c, MHD_HTTP_OK, node);
+    } else if (rc == HG_ENOTFOUND) {
+        s_error(c, MHD_HTTP_NOT_FOUND, "not_found", NULL,
+                "node \"%s\" is not known to the master (it has not joined since the master "
+                "started)",
+                name);
+    } else if (rc == HG_EUNAVAIL && cl) {
+        s_error(c, MHD_HTTP_CONFLICT, "node_leaving", NULL,
+                "node \"%s\" is leaving (it was stopped); it cannot take jobs again until it "
+                "rejoins",
+                name);
+    } else {
+        s_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+                "the cluster did not answer: %s", hg_strerror(rc));
+    }
+}
+
 static int s_op_ping(MYSQL *db, void *arg, char *err, size_t err_size)
 {
     if (mysql_ping(db) != 0) {
@@ -1317,6 +1342,24 @@ static void s_route(s_ctx_t *c)
             s_nodes_list(c);
         else
             s_not_allowed(c, "GET");
+    } else if (strncmp(url, S_NODES_PREFIX, strlen(S_NODES_PREFIX)) == 0) {
+        /* /api/v1/nodes/{name}/drain|activate */
+        const char *name = url + strlen(S_NODES_PREFIX);
+        const char *slash = strchr(name, '/');
+        const char *action = slash ? slash + 1 : "";
+        size_t name_len = slash ? (size_t) (slash - name) : strlen(name);
+        char buf[256];
+        if (name_len == 0 || name_len >= sizeof buf ||
+            (strcmp(action, "drain") != 0 && strcmp(action, "activate") != 0)) {
+            s_error(c, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no route for %s %s", c->method, url);
+            return;
+        }
+        memcpy(buf, name, name_len);
+        buf[name_len] = '\0';
+        if (s_method_is(c, "POST"))
+            s_node_drain(c, buf, strcmp(action, "drain") == 0);
+        else
+            s_not_allowed(c, "POST");
     } else if (strncmp(url, S_JOBS_PREFIX, strlen(S_JOBS_PREFIX)) == 0 &&
                url[strlen(S_JOBS_PREFIX)] != '\0') {
         /* /api/v1/jobs/{name}[/action] */

@@ -28,12 +28,20 @@
  * beyond this the master answers "busy" and the worker asks again. */
 #define S_MAX_FETCH_WAITERS 4096
 
-typedef enum { S_NODE_ACTIVE, S_NODE_LOST, S_NODE_LEFT } s_node_state_t;
-static const char *s_node_state_names[] = {"active", "lost", "left"};
+/* Node states. A draining node keeps its session and lease (its jobs
+ * fire until they are handed over) but gets no new placements; its jobs
+ * move one by one through the REVOKE handshake. */
+typedef enum { S_NODE_ACTIVE, S_NODE_DRAINING, S_NODE_LOST, S_NODE_LEFT } s_node_state_t;
+static const char *s_node_state_names[] = {"active", "draining", "lost", "left"};
+
+/* A node with a session: it heartbeats and may hold jobs. */
+#define S_NODE_LIVE(n) ((n)->state == S_NODE_ACTIVE || (n)->state == S_NODE_DRAINING)
 
 typedef struct {
     char name[192];          /* node name = ZeroMQ routing id */
-    s_node_state_t state;    /* active / lost / left */
+    s_node_state_t state;    /* active / draining / lost / left */
+    bool cordoned;           /* an operator drained it; it stays draining across re-joins */
+    bool leaving;            /* it announced a graceful leave (SIGTERM) */
     json_t *labels;          /* object of strings */
     uint32_t capacity;       /* concurrent runs it accepts */
     char version[32];        /* software version */
@@ -45,19 +53,30 @@ typedef struct {
     uint32_t unacked;        /* records it holds unacknowledged */
 } s_node_t;
 
+/* A run of a job with recover: true that was lost with its worker, to be
+ * re-run once on the job's next holder (TRIGGER reason "recover"). */
+typedef struct {
+    int64_t scheduled_ms; /* scheduled time of the lost run, kept by the re-run */
+    uint32_t attempt;     /* attempt number of the re-run */
+} s_recovery_t;
+
 /* One per active job: with a million jobs every byte here counts, so it
  * keeps the wire spec and the pinned nodes, not the job's whole JSON. */
 typedef struct {
-    uint64_t id;          /* catalogue id */
-    json_t *pins;         /* executor.nodes when it names any (owned), else NULL */
-    hg_assign_t spec;     /* wire spec; epoch and last_fire_ms set on send */
-    const char *node;     /* holder's name (its s_node_t's, which lives as long as the
-                             actor), "" when unassigned */
-    uint64_t epoch;       /* current assignment epoch */
-    int64_t last_fire_ms; /* last scheduled time known to have fired */
-    bool fresh;           /* created after this master started: nobody can hold it */
-    bool sha_resolved;    /* spec.plugin.sha256 came from the plug-in store, not the job */
-    uint8_t shared;       /* S_SHARED_* bits: spec strings owned by the intern table */
+    uint64_t id;                 /* catalogue id */
+    json_t *pins;                /* executor.nodes when it names any (owned), else NULL */
+    hg_assign_t spec;            /* wire spec; epoch and last_fire_ms set on send */
+    const char *node;            /* holder's name (its s_node_t's, which lives as long as
+                                    the actor), "" when unassigned */
+    uint64_t epoch;              /* current assignment epoch */
+    int64_t last_fire_ms;        /* last scheduled time known to have fired */
+    bool fresh;                  /* created after this master started: nobody can hold it */
+    bool revoking;               /* REVOKE sent to its draining holder, acknowledgement awaited */
+    int64_t revoke_sent_mono_ms; /* when that REVOKE went out (resent if unanswered) */
+    s_recovery_t *recoveries;    /* lost runs to re-run once it has a holder */
+    size_t recoveries_n;         /* entries in recoveries */
+    bool sha_resolved;           /* spec.plugin.sha256 came from the plug-in store, not the job */
+    uint8_t shared;              /* S_SHARED_* bits: spec strings owned by the intern table */
 } s_job_t;
 
 /* Spec strings that most jobs have in common (namespace, kind, schedule,
@@ -204,6 +223,7 @@ static void s_job_free(void **item)
     if (job) {
         json_decref(job->pins);
         s_spec_clear(job);
+        free(job->recoveries);
         free(job);
         *item = NULL;
     }
@@ -289,6 +309,7 @@ static void s_job_unassign(s_cluster_t *self, s_job_t *job)
     s_node_t *node = zhashx_lookup(self->nodes, job->node);
     if (node && node->jobs > 0) node->jobs--;
     job->node = "";
+    job->revoking = false;
     self->placement_due = true;
     if (job->fresh) self->fresh_waiting = true;
 }
@@ -328,6 +349,29 @@ static s_node_t *s_pick_node(s_cluster_t *self, s_job_t *job)
     return best;
 }
 
+/* Re-run the lost runs of a job on its new holder, once each. The
+ * TRIGGER follows the ASSIGN on the same connection, so the worker holds
+ * the job when it arrives. */
+static void s_send_recoveries(s_cluster_t *self, s_job_t *job)
+{
+    for (size_t i = 0; i < job->recoveries_n; i++) {
+        hg_msg_t msg = {.type = HG_MSG_TRIGGER};
+        msg.u.trigger.job_id = job->id;
+        msg.u.trigger.epoch = job->epoch;
+        msg.u.trigger.reason = "recover";
+        msg.u.trigger.scheduled_ms = job->recoveries[i].scheduled_ms;
+        msg.u.trigger.attempt = job->recoveries[i].attempt;
+        s_send_to(self, job->node, &msg);
+        char at[40];
+        hg_time_format_ms(job->recoveries[i].scheduled_ms, at, sizeof at);
+        hg_info("cluster: job %s: re-running the lost run scheduled at %s on %s (attempt %u)",
+                job->spec.name, at, job->node, job->recoveries[i].attempt);
+    }
+    free(job->recoveries);
+    job->recoveries = NULL;
+    job->recoveries_n = 0;
+}
+
 static void s_job_assign_to(s_cluster_t *self, s_job_t *job, s_node_t *node)
 {
     job->epoch++;
@@ -337,6 +381,7 @@ static void s_job_assign_to(s_cluster_t *self, s_job_t *job, s_node_t *node)
     s_store_assign(self, job);
     hg_debug("cluster: job %s (id %" PRIu64 ") -> %s, epoch %" PRIu64, job->spec.name, job->id,
              node->name, job->epoch);
+    s_send_recoveries(self, job);
 }
 
 /* Give every unassigned job to a live worker. Held back for lease + margin
@@ -479,11 +524,15 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, b
     job->pins = json_array_size(pins) > 0 ? json_deep_copy(pins) : NULL;
     if (job->node[0]) {
         s_node_t *node = zhashx_lookup(self->nodes, job->node);
-        if (node && node->state == S_NODE_ACTIVE && s_node_allowed(job, node->name)) {
-            /* Same holder, new spec: a new epoch replaces the old one. */
-            job->epoch++;
-            s_send_assign(self, job);
-            s_store_assign(self, job);
+        if (node && S_NODE_LIVE(node) && s_node_allowed(job, node->name)) {
+            /* Same holder, new spec: a new epoch replaces the old one.
+             * During a handover the epoch must stay the one being
+             * revoked; the next holder gets the new spec. */
+            if (!job->revoking) {
+                job->epoch++;
+                s_send_assign(self, job);
+                s_store_assign(self, job);
+            }
         } else {
             if (node) s_send_revoke(self, job->node, job->id, job->epoch);
             s_job_unassign(self, job);
@@ -500,11 +549,29 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, b
 
 /* ----------------------------------------------------------- node events */
 
+/* A run of a job marked recover: true was lost: queue its re-run for the
+ * job's next holder. Once only: a lost re-run is not re-run again. */
+static void s_recovery_add(s_cluster_t *self, const hg_run_t *run)
+{
+    s_job_t *job = s_job_find(self, run->job_id);
+    if (!job || !job->spec.recover || (run->reason && streq(run->reason, "recover"))) return;
+    s_recovery_t *r = realloc(job->recoveries, (job->recoveries_n + 1) * sizeof *r);
+    if (!r) {
+        hg_error("cluster: job %s: out of memory; its lost run will not be re-run", job->spec.name);
+        return;
+    }
+    job->recoveries = r;
+    r[job->recoveries_n].scheduled_ms = run->scheduled_ms;
+    r[job->recoveries_n].attempt = (run->attempt ? run->attempt : 1) + 1;
+    job->recoveries_n++;
+}
+
 /* A node is gone (lost: silent past its lease window; left: it said
  * LEAVE): its jobs go to others at once, its runs in flight are closed. */
 static void s_node_gone(s_cluster_t *self, s_node_t *node, s_node_state_t state, const char *why)
 {
     node->state = state;
+    node->leaving = false;
     size_t moved = 0;
     for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
         if (streq(job->node, node->name)) {
@@ -536,6 +603,7 @@ static void s_node_gone(s_cluster_t *self, s_node_t *node, s_node_state_t state,
                 snprintf(text, sizeof text, "worker %s %s (%s) while the run was in flight",
                          node->name, state == S_NODE_LOST ? "was lost" : "left", why);
                 runs[k].error = strdup(text);
+                s_recovery_add(self, &runs[k]);
                 k++;
             }
             m->type = HG_MSG_RUN_FINISHED;
@@ -562,6 +630,106 @@ static void s_node_gone(s_cluster_t *self, s_node_t *node, s_node_state_t state,
     s_place(self);
 }
 
+/* ------------------------------------------------------------ handover */
+
+/* Move the jobs of draining nodes, one REVOKE handshake each: the holder
+ * takes the job off its timers and acknowledges with the last scheduled
+ * time it fired (s_on_revoke_ack); only then is the job placed elsewhere,
+ * with that time, so the new holder's misfire policy covers the moments
+ * of the handover and nothing fires twice. A job stays (and keeps firing
+ * on an operator-drained node) while no other node may take it. A REVOKE
+ * unanswered for a lease window is sent again; a holder that dies
+ * mid-drain is handled by its lease like any lost worker. */
+static void s_drain(s_cluster_t *self)
+{
+    bool any = false;
+    for (s_node_t *n = zhashx_first(self->nodes); n && !any; n = zhashx_next(self->nodes))
+        any = n->state == S_NODE_DRAINING && n->jobs > 0;
+    if (!any) return;
+    int64_t now = hg_mono_ms();
+    int64_t resend_after = self->args->lease_ms + self->args->margin_ms;
+    for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
+        if (!job->node[0]) continue;
+        s_node_t *holder = zhashx_lookup(self->nodes, job->node);
+        if (!holder || holder->state != S_NODE_DRAINING) continue;
+        if (job->revoking) {
+            if (now - job->revoke_sent_mono_ms < resend_after) continue;
+            hg_warn("cluster: %s has not acknowledged the REVOKE of job %s; sending it again",
+                    holder->name, job->spec.name);
+        } else if (!s_pick_node(self, job)) {
+            continue; /* nowhere to go yet */
+        }
+        job->revoking = true;
+        job->revoke_sent_mono_ms = now;
+        s_send_revoke(self, holder->name, job->id, job->epoch);
+    }
+}
+
+/* A worker's acknowledgement of a REVOKE. Only the one for the handover
+ * under way (same holder, same epoch) moves the job; acknowledgements of
+ * other revokes (pause, delete, reconciliation) need nothing more. */
+static void s_on_revoke_ack(s_cluster_t *self, const char *name, hg_revoke_t *ack)
+{
+    s_job_t *job = s_job_find(self, ack->job_id);
+    if (!job || !job->revoking || !streq(job->node, name) || ack->epoch != job->epoch) {
+        hg_debug("cluster: REVOKE acknowledgement of job %" PRIu64 " epoch %" PRIu64
+                 " from %s needs nothing",
+                 ack->job_id, ack->epoch, name);
+        return;
+    }
+    if (ack->last_fire_ms > job->last_fire_ms) job->last_fire_ms = ack->last_fire_ms;
+    char last[40] = "never";
+    if (job->last_fire_ms) hg_time_format_ms(job->last_fire_ms, last, sizeof last);
+    s_job_unassign(self, job);
+    s_store_assign(self, job);
+    s_place(self);
+    hg_info("cluster: job %s handed over by %s (last scheduled fire %s) to %s", job->spec.name,
+            name, last, job->node[0] ? job->node : "(nobody yet)");
+}
+
+/* A worker announced a graceful leave (SIGTERM): it fires nothing more;
+ * place nothing on it and take its jobs back now, while its runs in
+ * flight finish. Its final LEAVE ends the session. */
+static void s_node_leaving(s_cluster_t *self, s_node_t *node)
+{
+    node->leaving = true;
+    node->state = S_NODE_DRAINING;
+    hg_info("cluster: worker %s is leaving; handing its %u jobs over", node->name, node->jobs);
+    s_store_node(self, node);
+    s_drain(self);
+}
+
+/* Operator request: drain (no new placements, hand every job over) or
+ * activate (take placements again). A node that is not live keeps its
+ * state; the choice applies when it joins again. 0, HG_ENOTFOUND (unknown
+ * node) or HG_EUNAVAIL (activate a node that is leaving). */
+static int s_node_set_drain(s_cluster_t *self, const char *name, bool drain)
+{
+    s_node_t *node = zhashx_lookup(self->nodes, name);
+    if (!node) return HG_ENOTFOUND;
+    if (drain) {
+        node->cordoned = true;
+        if (node->state == S_NODE_ACTIVE) {
+            node->state = S_NODE_DRAINING;
+            hg_info("cluster: draining worker %s: handing its %u jobs over", node->name,
+                    node->jobs);
+            s_store_node(self, node);
+        }
+        s_drain(self);
+        return 0;
+    }
+    if (node->leaving) return HG_EUNAVAIL;
+    node->cordoned = false;
+    if (node->state == S_NODE_DRAINING) {
+        node->state = S_NODE_ACTIVE;
+        hg_info("cluster: worker %s is active again", node->name);
+        s_store_node(self, node);
+        self->placement_due = true;
+        s_place(self);
+    }
+    return 0;
+}
+
 static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
 {
     hg_hello_t *h = &msg->u.hello;
@@ -577,8 +745,11 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
         snprintf(node->name, sizeof node->name, "%s", name);
         zhashx_insert(self->nodes, name, node);
     }
-    bool was_active = node->state == S_NODE_ACTIVE && node->last_hb_mono_ms > 0;
-    node->state = S_NODE_ACTIVE;
+    bool was_active = S_NODE_LIVE(node) && node->last_hb_mono_ms > 0;
+    /* A new session: whatever leave it announced is over; a drain an
+     * operator asked for stays until they activate the node. */
+    node->leaving = false;
+    node->state = node->cordoned ? S_NODE_DRAINING : S_NODE_ACTIVE;
     node->capacity = h->capacity;
     snprintf(node->version, sizeof node->version, "%s", h->version ? h->version : "");
     json_decref(node->labels);
@@ -642,16 +813,18 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
             char key[24];
             snprintf(key, sizeof key, "%" PRIu64, job->id);
             if (!zhashx_lookup(held, key)) job->epoch++;
+            job->revoking = false; /* a draining node is asked again, under this epoch */
             node->jobs++;
             s_send_assign(self, job);
             s_store_assign(self, job);
+            s_send_recoveries(self, job); /* lost runs of a job it adopted */
         }
     }
     zhashx_destroy(&held);
-    hg_info("cluster: worker %s %s (capacity %u, holds %zu, adopted %zu, revoked %zu, "
+    hg_info("cluster: worker %s %s%s (capacity %u, holds %zu, adopted %zu, revoked %zu, "
             "unacked %u)",
-            name, was_active ? "re-joined" : "joined", node->capacity, h->held_n, adopted, revoked,
-            h->unacked);
+            name, was_active ? "re-joined" : "joined", node->cordoned ? " as draining" : "",
+            node->capacity, h->held_n, adopted, revoked, h->unacked);
     s_store_node(self, node);
     self->placement_due = true;
     s_place(self);
@@ -660,7 +833,7 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
 static void s_on_heartbeat(s_cluster_t *self, const char *name, hg_msg_t *msg)
 {
     s_node_t *node = zhashx_lookup(self->nodes, name);
-    if (!node || node->state != S_NODE_ACTIVE) {
+    if (!node || !S_NODE_LIVE(node)) {
         /* Unknown (we restarted) or declared lost: its lease is not
          * renewed until it says HELLO again and we reconcile. */
         s_send_error(self, name, HG_ENOTFOUND, "no session for this node; send HELLO");
@@ -896,7 +1069,9 @@ static void s_plugin_put(s_cluster_t *self, const char *name, const char *versio
     for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
         if (!s_resolve_plugin(self, &job->spec, &job->sha_resolved) || !job->node[0]) continue;
         s_node_t *node = zhashx_lookup(self->nodes, job->node);
-        if (!node || node->state != S_NODE_ACTIVE) continue;
+        /* During a handover the epoch stays the one being revoked; the
+         * next holder gets the new spec. */
+        if (!node || !S_NODE_LIVE(node) || job->revoking) continue;
         job->epoch++;
         s_send_assign(self, job);
         s_store_assign(self, job);
@@ -912,6 +1087,7 @@ static void s_plugin_remove(s_cluster_t *self, const char *sha)
     zhashx_delete(self->pfiles, sha);
     for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
         if (!s_resolve_plugin(self, &job->spec, &job->sha_resolved) || !job->node[0]) continue;
+        if (job->revoking) continue; /* the next holder gets the new spec */
         job->epoch++;
         s_send_assign(self, job);
         s_store_assign(self, job);
@@ -961,10 +1137,17 @@ static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
             break;
         case HG_MSG_LEAVE: {
             s_node_t *node = zhashx_lookup(self->nodes, name);
-            if (node && node->state == S_NODE_ACTIVE)
-                s_node_gone(self, node, S_NODE_LEFT, "graceful leave");
+            if (node && S_NODE_LIVE(node)) {
+                if (msg->u.leave.handover)
+                    s_node_leaving(self, node);
+                else
+                    s_node_gone(self, node, S_NODE_LEFT, "graceful leave");
+            }
             break;
         }
+        case HG_MSG_REVOKE:
+            s_on_revoke_ack(self, name, &msg->u.revoke);
+            break;
         case HG_MSG_ERROR:
             hg_warn("cluster: worker %s reports error %d: %s", name, msg->u.error.code,
                     msg->u.error.message);
@@ -1012,20 +1195,24 @@ static int s_on_store(zloop_t *loop, zsock_t *sock, void *arg)
 
 /* -------------------------------------------------------------- api side */
 
+static json_t *s_node_json(s_node_t *n)
+{
+    char ts[40];
+    hg_time_format_ms(n->last_hb_wall_ms, ts, sizeof ts);
+    json_t *labels = n->labels ? json_incref(n->labels) : json_object();
+    return json_pack("{s:s, s:s, s:o, s:i, s:s, s:s, s:i, s:i, s:i, s:i, s:b}", "name", n->name,
+                     "state", s_node_state_names[n->state], "labels", labels, "capacity",
+                     (json_int_t) n->capacity, "version", n->version, "last_heartbeat", ts, "jobs",
+                     (json_int_t) n->jobs, "held", (json_int_t) n->held, "running",
+                     (json_int_t) n->running, "unacked", (json_int_t) n->unacked, "leaving",
+                     n->leaving);
+}
+
 static json_t *s_nodes_json(s_cluster_t *self)
 {
     json_t *arr = json_array();
-    for (s_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes)) {
-        char ts[40];
-        hg_time_format_ms(n->last_hb_wall_ms, ts, sizeof ts);
-        json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:O, s:i, s:s, s:s, s:i, s:i, s:i, s:i}", "name", n->name,
-                           "state", s_node_state_names[n->state], "labels",
-                           n->labels ? n->labels : json_object(), "capacity",
-                           (json_int_t) n->capacity, "version", n->version, "last_heartbeat", ts,
-                           "jobs", (json_int_t) n->jobs, "held", (json_int_t) n->held, "running",
-                           (json_int_t) n->running, "unacked", (json_int_t) n->unacked));
-    }
+    for (s_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes))
+        json_array_append_new(arr, s_node_json(n));
     return arr;
 }
 
@@ -1106,7 +1293,7 @@ static int s_on_api(zloop_t *loop, zsock_t *sock, void *arg)
         s_node_t *node = job && job->node[0] ? zhashx_lookup(self->nodes, job->node) : NULL;
         if (!job) {
             zmsg_addstrf(rep, "%d", HG_ENOTFOUND);
-        } else if (!node || node->state != S_NODE_ACTIVE) {
+        } else if (!node || !S_NODE_LIVE(node) || node->leaving) {
             zmsg_addstrf(rep, "%d", HG_EUNAVAIL);
         } else {
             hg_msg_t msg = {.type = HG_MSG_TRIGGER};
@@ -1166,6 +1353,19 @@ static int s_on_api(zloop_t *loop, zsock_t *sock, void *arg)
         zmsg_addstr(rep, text ? text : "[]");
         free(text);
         json_decref(arr);
+    } else if (streq(cmd, "DRAIN") || streq(cmd, "ACTIVATE")) {
+        char *name = zmsg_popstr(req);
+        int rc = name ? s_node_set_drain(self, name, streq(cmd, "DRAIN")) : HG_EINVAL;
+        zmsg_addstrf(rep, "%d", rc);
+        s_node_t *node = rc == 0 ? zhashx_lookup(self->nodes, name) : NULL;
+        if (node) {
+            json_t *j = s_node_json(node);
+            char *text = json_dumps(j, JSON_COMPACT);
+            zmsg_addstr(rep, text ? text : "{}");
+            free(text);
+            json_decref(j);
+        }
+        zstr_free(&name);
     } else if (streq(cmd, "ROLE")) {
         zmsg_addstr(rep, "0");
         zmsg_addstr(rep, self->leading ? "leader" : "standby");
@@ -1175,7 +1375,7 @@ static int s_on_api(zloop_t *loop, zsock_t *sock, void *arg)
     } else if (streq(cmd, "STATS")) {
         int live = 0;
         for (s_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes))
-            live += n->state == S_NODE_ACTIVE;
+            live += S_NODE_LIVE(n);
         zmsg_addstr(rep, "0");
         zmsg_addstrf(rep, "%d", live);
         zmsg_addstrf(rep, "%zu", zhashx_size(self->jobs));
@@ -1203,7 +1403,7 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     self->last_tick_mono_ms = now;
     for (s_node_t *n = stalled ? NULL : zhashx_first(self->nodes); n;
          n = zhashx_next(self->nodes)) {
-        if (n->state == S_NODE_ACTIVE && now - n->last_hb_mono_ms > window) {
+        if (S_NODE_LIVE(n) && now - n->last_hb_mono_ms > window) {
             char why[96];
             snprintf(why, sizeof why, "silent for %lld ms", (long long) (now - n->last_hb_mono_ms));
             s_node_gone(self, n, S_NODE_LOST, why);
@@ -1211,6 +1411,7 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
         }
     }
     s_place(self);
+    s_drain(self);
     return 0;
 }
 
@@ -1288,7 +1489,7 @@ static void s_lead(s_cluster_t *self, uint64_t epoch, json_t *jobs, json_t *last
     self->leading = true;
     self->master_epoch = epoch;
     self->started_mono_ms = hg_mono_ms();
-    self->store = hg_store_new(self->args->db);
+    self->store = hg_store_new(self->args->store);
     zloop_reader(self->loop, zactor_sock(self->store), s_on_store, self);
     /* Stored plug-ins first, so that jobs naming one without a hash
      * resolve from their first ASSIGN on. */
@@ -1619,6 +1820,23 @@ int hg_cluster_job_node(hg_cluster_client_t *c, uint64_t job_id, char *node, siz
     }
     zmsg_destroy(&rep);
     return rc;
+}
+
+json_t *hg_cluster_node_drain(hg_cluster_client_t *c, const char *name, bool drain, int *rc)
+{
+    zmsg_t *req = zmsg_new();
+    zmsg_addstr(req, drain ? "DRAIN" : "ACTIVATE");
+    zmsg_addstr(req, name);
+    zmsg_t *rep = s_call(c, req, rc);
+    json_t *node = NULL;
+    if (rep && *rc == 0) {
+        char *text = zmsg_popstr(rep);
+        node = text ? json_loads(text, 0, NULL) : NULL;
+        zstr_free(&text);
+        if (!node) *rc = HG_ENOMEM;
+    }
+    zmsg_destroy(&rep);
+    return node;
 }
 
 int hg_cluster_role(hg_cluster_client_t *c, hg_cluster_role_t *role)

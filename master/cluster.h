@@ -51,6 +51,13 @@ json_t *hg_cluster_nodes(hg_cluster_client_t *client);
 /* Node currently holding job_id into node ("" when none). 0 or HG_E*. */
 int hg_cluster_job_node(hg_cluster_client_t *client, uint64_t job_id, char *node, size_t node_size);
 
+/* Drain a node (no new placements; its jobs are handed over to others
+ * through the REVOKE handshake) or make it active again. Returns the node
+ * object as in hg_cluster_nodes (caller owns it), or NULL with *rc set:
+ * HG_ENOTFOUND (the master does not know the node), HG_EUNAVAIL (activate
+ * a node that is leaving), HG_ETIMEOUT. */
+json_t *hg_cluster_node_drain(hg_cluster_client_t *client, const char *name, bool drain, int *rc);
+
 /* A plug-in was stored (or replaced): (name, version) now means sha256.
  * The cluster resolves plug-in jobs that name it without a hash and
  * re-sends their ASSIGN when the hash they get changes. 0 or HG_E*. */

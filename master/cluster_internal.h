@@ -3,6 +3,7 @@
 #define HG_MASTER_CLUSTER_INTERNAL_H
 
 #include "db.h"
+#include "store.h"
 
 #include <czmq.h>
 #include <stdbool.h>
@@ -18,6 +19,8 @@ typedef struct {
     const hg_db_params_t *db; /* for the store actor */
     const char *data_dir;     /* master data directory (plug-in copies) */
     bool failed;              /* out: set when the actor could not start */
+
+    const hg_store_opts_t *store; /* store actor settings (MySQL, spill file, buffer bounds) */
 } hg_cluster_args_t;
 
 /* Start the cluster actor. zactor_new returns once the actor is up or has

@@ -159,10 +159,10 @@ static int s_check_string_map(s_verr_t *e, const char *field, json_t *v)
     return 0;
 }
 
-static const char *s_top_keys[] = {"name",       "namespace",  "kind",     "schedule", "timezone",
-                                   "status",     "start_at",   "end_at",   "misfire",  "timeout",
-                                   "http",       "params",     "executor", "id",       "version",
-                                   "created_at", "updated_at", "node",     "plugin",   NULL};
+static const char *s_top_keys[] = {
+    "name",    "namespace",  "kind",       "schedule", "timezone", "status",   "start_at",
+    "end_at",  "misfire",    "timeout",    "http",     "params",   "executor", "id",
+    "version", "created_at", "updated_at", "node",     "plugin",   "recover",  NULL};
 static const char *s_http_keys[] = {"method", "url",           "headers",     "body",
                                     "form",   "expect_status", "expect_body", NULL};
 static const char *s_executor_keys[] = {"nodes", NULL};
@@ -540,6 +540,12 @@ static int s_validate(json_t *body, json_t *out, s_verr_t *e)
     s_duration_format(timeout_ms, tbuf, sizeof tbuf);
     json_object_set_new(out, "timeout", json_string(tbuf));
 
+    /* recover: re-run once a run lost with its worker */
+    v = json_object_get(body, "recover");
+    if (v && !json_is_null(v) && !json_is_boolean(v))
+        return s_fail(e, "recover", "must be true or false");
+    json_object_set_new(out, "recover", json_boolean(json_is_true(v)));
+
     /* the task: http or plugin, the other one null */
     if (is_plugin) {
         json_t *plugin = json_object();
@@ -668,6 +674,7 @@ static int s_to_assign(json_t *job, hg_assign_t *out)
         return HG_EINVAL;
     if (timeout_ms < 1 || timeout_ms > HG_JOB_TIMEOUT_MAX) return HG_EINVAL;
     out->timeout_ms = (uint32_t) timeout_ms;
+    out->recover = json_is_true(json_object_get(job, "recover")) ? 1 : 0;
     if ((rc = s_kv_from_object(json_object_get(job, "params"), &out->params, &out->params_n)))
         return rc;
 
@@ -915,6 +922,8 @@ static json_t *s_row_to_json(s_row_t *r, char *err, size_t err_size)
     json_object_set_new(job, "end_at", s_time_json(&r->end_at, r->is_null[8]));
     json_object_set_new(job, "misfire", s_str_json(r->misfire, r->len[9]));
     json_object_set_new(job, "timeout", json_string(tbuf));
+    json_object_set_new(job, "recover",
+                        json_boolean(json_is_true(json_object_get(spec, "recover"))));
     json_t *http = json_object_get(spec, "http");
     json_object_set_new(job, "http", http ? json_incref(http) : json_object());
     json_t *plugin = json_object_get(spec, "plugin");
@@ -1003,6 +1012,8 @@ static int s_ins_row_fill(json_t *job, s_ins_row_t *row)
     json_object_set_new(spec, "params", params ? json_incref(params) : json_object());
     json_object_set_new(spec, "executor",
                         executor ? json_incref(executor) : json_pack("{s:[]}", "nodes"));
+    json_object_set_new(spec, "recover",
+                        json_boolean(json_is_true(json_object_get(job, "recover"))));
     row->spec = json_dumps(spec, JSON_COMPACT);
     json_decref(spec);
     return row->spec ? 0 : HG_ENOMEM;

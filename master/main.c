@@ -46,10 +46,15 @@ static const hg_cfg_def_t s_settings[] = {
     {"leader.interval", HG_CFG_DURATION, "500ms", 50, 60000,
      "standby: how often to try the leader lock; leader: how often to check it"},
     {"data.dir", HG_CFG_STR, "var/master", 0, 0,
-     "master data directory: copies of uploaded plug-ins (relative to the working directory)"},
+     "master data directory, one per master: copies of uploaded plug-ins, the run-record spill "
+     "file (relative to the working directory)"},
     {"plugin.max_size", HG_CFG_INT, "33554432", 1024, 1073741824,
      "largest plug-in upload accepted, in bytes (32 MiB)"},
     {"log.level", HG_CFG_STR, "info", 0, 0, "debug, info, warn or error"},
+    {"store.buffer_max", HG_CFG_INT, "10000", 1, 100000000,
+     "run records held in memory while MySQL is down before spilling to data.dir"},
+    {"store.buffer_max_mb", HG_CFG_INT, "64", 1, 65536,
+     "memory (MiB) those records may take before spilling to data.dir"},
 };
 
 /* Exit status of a master that lost the leadership and stepped down. */
@@ -191,6 +196,14 @@ int main(int argc, char **argv)
     }
     hg_db_close(&conn);
 
+    char spill_path[4096];
+    snprintf(spill_path, sizeof spill_path, "%s/runs.spill", hg_config_str(cfg, "data.dir"));
+    hg_store_opts_t store = {
+        .db = &db,
+        .spill_path = spill_path,
+        .buffer_max = (size_t) hg_config_int(cfg, "store.buffer_max"),
+        .buffer_max_bytes = (size_t) hg_config_int(cfg, "store.buffer_max_mb") << 20,
+    };
     hg_cluster_args_t args = {
         .master_name = name,
         .bind = hg_config_str(cfg, "bind"),
@@ -198,6 +211,7 @@ int main(int argc, char **argv)
         .lease_ms = hg_config_int(cfg, "lease"),
         .margin_ms = hg_config_int(cfg, "lease.margin"),
         .db = &db,
+        .store = &store,
         .data_dir = hg_config_str(cfg, "data.dir"),
     };
     zactor_t *cluster = hg_cluster_new(&args);

@@ -3,9 +3,15 @@
 #include "hg_error.h"
 #include "hg_log.h"
 #include "hg_time.h"
+#include "spill.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <mysqld_error.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define S_COLS 15 /* parameters per runs row */
 
@@ -19,6 +25,7 @@ typedef enum { S_OP_RUNS, S_OP_NODE, S_OP_ASSIGN, S_OP_UNASSIGN } s_op_kind_t;
 typedef struct {
     s_op_kind_t kind;        /* what to write */
     hg_store_batch_t *batch; /* S_OP_RUNS: records (owned until DONE) */
+    size_t bytes;            /* S_OP_RUNS: approximate memory the records take */
     char node[192];          /* NODE / ASSIGN: node name */
     char state[16];          /* NODE: state */
     char *labels;            /* NODE: labels as JSON (owned) */
@@ -39,11 +46,20 @@ typedef struct {
 } s_row_t;
 
 typedef struct {
-    const hg_db_params_t *params;   /* connection settings */
+    const hg_store_opts_t *opts;    /* settings */
+    const hg_db_params_t *params;   /* connection settings (opts->db) */
     MYSQL *conn;                    /* NULL while down */
     MYSQL_STMT *runs_st[S_NCHUNKS]; /* multi-row upserts, by s_chunks */
     zlist_t *ops;                   /* queued s_op_t, in order */
     size_t queued_records;          /* run records in ops */
+    size_t queued_bytes;            /* their approximate size */
+    hg_spill_t *spill;              /* spill file open for appending, NULL when not */
+    bool spill_pending;             /* the spill file holds records not yet in MySQL */
+    bool spill_failed;              /* appending failed this outage (logged once) */
+    uint64_t replay_offset;         /* spill frames before this offset are in MySQL */
+    uint64_t spilled, replayed;     /* records spilled / replayed since the file began */
+    int64_t replay_started_ms;      /* when replaying the current file began */
+    int replay_timer;               /* zloop timer continuing a replay, -1 when none */
     bool down;                      /* last attempt failed; wait for the retry timer */
     int retry_ms;                   /* current back-off */
     int retry_timer;                /* zloop timer id, -1 when none */
@@ -399,16 +415,33 @@ static void s_schedule_retry(s_store_t *self)
         self->retry_timer = zloop_timer(self->loop, (size_t) self->retry_ms, 1, s_on_retry, self);
 }
 
-/* Write what is queued, in order. On a connection failure the rest stays
- * queued and a retry is scheduled; nothing is acknowledged that is not
- * committed. */
-static void s_flush(s_store_t *self)
+/* The connection failed while writing: note it and come back later. */
+static void s_lost_connection(s_store_t *self)
 {
-    if (zlist_size(self->ops) == 0 || self->down || self->drained) return;
-    if (s_connect(self) != 0) {
-        s_schedule_retry(self);
-        return;
+    s_disconnect(self);
+    s_schedule_retry(self);
+}
+
+/* Approximate memory one batch of records holds while queued. */
+static size_t s_batch_bytes(const hg_store_batch_t *batch)
+{
+    size_t bytes = sizeof *batch + sizeof *batch->msg;
+    const hg_runs_t *runs = &batch->msg->u.runs;
+    for (size_t i = 0; i < runs->runs_n; i++) {
+        const hg_run_t *r = &runs->runs[i];
+        bytes += sizeof *r + r->output.len;
+        bytes += r->job_name ? strlen(r->job_name) + 1 : 0;
+        bytes += r->reason ? strlen(r->reason) + 1 : 0;
+        bytes += r->error ? strlen(r->error) + 1 : 0;
     }
+    return bytes;
+}
+
+/* Write what is queued, in order. Returns false when the connection was
+ * lost (the rest stays queued, a retry is scheduled); nothing is
+ * acknowledged that is not committed. */
+static bool s_write_ops(s_store_t *self)
+{
     char err[512];
     while (zlist_size(self->ops) > 0) {
         s_op_t *first = zlist_first(self->ops);
@@ -424,9 +457,8 @@ static void s_flush(s_store_t *self)
             unsigned rc = s_write_assigns(self, group, count, err, sizeof err);
             if (rc && (hg_db_is_conn_error(rc) || hg_db_conn_lost(self->conn))) {
                 hg_error("store: lost MySQL connection: %s", err);
-                s_disconnect(self);
-                s_schedule_retry(self);
-                return;
+                s_lost_connection(self);
+                return false;
             }
             if (rc) hg_error("store: cannot record %zu assignments: %s", count, err);
             for (size_t i = 0; i < count; i++) {
@@ -439,9 +471,8 @@ static void s_flush(s_store_t *self)
             unsigned rc = s_write_fact(self, first, err, sizeof err);
             if (rc && (hg_db_is_conn_error(rc) || hg_db_conn_lost(self->conn))) {
                 hg_error("store: lost MySQL connection: %s", err);
-                s_disconnect(self);
-                s_schedule_retry(self);
-                return;
+                s_lost_connection(self);
+                return false;
             }
             if (rc) hg_error("store: cannot record cluster state for %s: %s", first->node, err);
             zlist_pop(self->ops);
@@ -462,9 +493,8 @@ static void s_flush(s_store_t *self)
         if (rc && (hg_db_is_conn_error(rc) || hg_db_conn_lost(self->conn))) {
             hg_error("store: lost MySQL connection while writing %zu run records: %s", records,
                      err);
-            s_disconnect(self);
-            s_schedule_retry(self);
-            return;
+            s_lost_connection(self);
+            return false;
         }
         if (rc) {
             /* A record the server refuses is not going to be accepted on a
@@ -479,6 +509,7 @@ static void s_flush(s_store_t *self)
         for (size_t i = 0; i < count; i++) {
             s_op_t *op = zlist_pop(self->ops);
             self->queued_records -= op->batch->msg->u.runs.runs_n;
+            self->queued_bytes -= op->bytes;
             if (rc == 0) {
                 zsock_send(self->pipe, "sp", "DONE", op->batch);
                 op->batch = NULL;
@@ -486,12 +517,303 @@ static void s_flush(s_store_t *self)
             s_op_destroy(&op);
         }
     }
+    return true;
+}
+
+/* ------------------------------------------------------------- spilling */
+
+static bool s_spill_enabled(s_store_t *self)
+{
+    return self->opts->spill_path && *self->opts->spill_path;
+}
+
+static bool s_over_buffer(s_store_t *self, size_t records, size_t bytes)
+{
+    return records > self->opts->buffer_max || bytes > self->opts->buffer_max_bytes;
+}
+
+/* mkdir -p for the directory holding the spill file. */
+static int s_make_parent_dir(const char *path, char *err, size_t err_size)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *d = dirname(dir);
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", d);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST) break;
+        *p = '/';
+    }
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, err_size, "cannot create directory %.300s: %s", buf, strerror(errno));
+        return HG_EIO;
+    }
+    return 0;
+}
+
+/* While MySQL is down and the memory buffer is over its bound, move the
+ * newest run batches (those past the bound) to the spill file, fsync it
+ * once, then hand them back as DONE: the workers get their ACK, since the
+ * records are durable on this disk. Facts (nodes, assignments) stay in
+ * memory: they are few and replaced by the next change. */
+static void s_spill_overflow(s_store_t *self)
+{
+    if (!self->down || self->drained || !s_spill_enabled(self) || self->spill_failed) return;
+    if (!s_over_buffer(self, self->queued_records, self->queued_bytes)) return;
+    char err[512];
+    if (!self->spill) {
+        if (s_make_parent_dir(self->opts->spill_path, err, sizeof err) == 0)
+            self->spill = hg_spill_open(self->opts->spill_path, err, sizeof err);
+        if (!self->spill) {
+            hg_error("store: cannot spill run records to disk: %s; they stay in memory past "
+                     "store.buffer_max (the workers keep them too)",
+                     err);
+            self->spill_failed = true;
+            return;
+        }
+    }
+    /* Keep the oldest batches within the bound; the rest go to disk. */
+    zlist_t *out = zlist_new();
+    size_t records = 0, bytes = 0;
+    bool over = false;
+    for (s_op_t *op = zlist_first(self->ops); op; op = zlist_next(self->ops)) {
+        if (op->kind != S_OP_RUNS) continue;
+        records += op->batch->msg->u.runs.runs_n;
+        bytes += op->bytes;
+        if (!over && s_over_buffer(self, records, bytes)) over = true;
+        if (over) zlist_append(out, op);
+    }
+    size_t n_records = 0, appended = 0;
+    int rc = 0;
+    for (s_op_t *op = zlist_first(out); op; op = zlist_next(out)) {
+        rc = hg_spill_append(self->spill, op->batch->node, op->batch->msg, err, sizeof err);
+        if (rc != 0) break;
+        appended++;
+        n_records += op->batch->msg->u.runs.runs_n;
+    }
+    if (appended > 0 && hg_spill_sync(self->spill, err, sizeof err) != 0) {
+        rc = HG_EIO;
+        appended = 0; /* not durable: acknowledge none of them */
+    }
+    if (rc != 0) {
+        hg_error("store: %s; run records stay in memory past store.buffer_max (the workers "
+                 "keep them too)",
+                 err);
+        self->spill_failed = true;
+    }
+    size_t i = 0;
+    for (s_op_t *op = zlist_first(out); op && i < appended; op = zlist_next(out), i++) {
+        zlist_remove(self->ops, op);
+        self->queued_records -= op->batch->msg->u.runs.runs_n;
+        self->queued_bytes -= op->bytes;
+        zsock_send(self->pipe, "sp", "DONE", op->batch);
+        op->batch = NULL;
+        s_op_destroy(&op);
+    }
+    zlist_destroy(&out);
+    if (appended > 0) {
+        if (self->spilled == 0)
+            hg_warn("store: memory buffer full (%zu records); spilling run records to %s",
+                    self->opts->buffer_max, self->opts->spill_path);
+        self->spilled += n_records;
+        self->spill_pending = true;
+        hg_debug("store: spilled %zu run records in %zu batches (%llu in the file)", n_records,
+                 appended, (unsigned long long) self->spilled);
+    }
+}
+
+/* The spill file is fully in MySQL: remove it. */
+static void s_spill_done(s_store_t *self, const hg_spill_stats_t *stats)
+{
+    hg_spill_close(&self->spill);
+    if (unlink(self->opts->spill_path) != 0 && errno != ENOENT)
+        hg_error("store: cannot remove the replayed spill file %s: %s", self->opts->spill_path,
+                 strerror(errno));
+    hg_info("store: replayed %llu run records from spill file %s into MySQL in %lld ms "
+            "(%llu bad frames skipped); file removed",
+            (unsigned long long) self->replayed, self->opts->spill_path,
+            (long long) (hg_now_ms() - self->replay_started_ms),
+            (unsigned long long) stats->bad_frames);
+    self->spill_pending = false;
+    self->spill_failed = false;
+    self->replay_offset = 0;
+    self->spilled = self->replayed = 0;
+    self->replay_started_ms = 0;
+}
+
+static int s_on_replay(zloop_t *loop, int timer_id, void *arg);
+
+/* Replay one transaction's worth of the spill file into MySQL. Returns
+ * false when the connection was lost (retry scheduled). When more remains,
+ * a timer brings us back, so that new records are not held up behind a
+ * long replay. */
+static bool s_replay_step(s_store_t *self)
+{
+    char err[512];
+    hg_spill_reader_t *r =
+        hg_spill_reader_open(self->opts->spill_path, self->replay_offset, err, sizeof err);
+    if (!r) {
+        if (access(self->opts->spill_path, F_OK) != 0) {
+            /* Gone (removed by hand): nothing left to replay. */
+            hg_spill_close(&self->spill);
+            self->spill_pending = false;
+        } else {
+            hg_error("store: cannot replay the spill file: %s; will retry", err);
+            s_schedule_retry(self);
+        }
+        return self->spill_pending ? false : true;
+    }
+    if (!self->replay_started_ms) self->replay_started_ms = hg_now_ms();
+    s_op_t *group[1024];
+    size_t count = 0, records = 0;
+    int rc = 0;
+    while (count < 1024 && records < HG_STORE_MAX_BATCH) {
+        s_op_t *op = calloc(1, sizeof *op);
+        hg_store_batch_t *batch = op ? calloc(1, sizeof *batch) : NULL;
+        if (!batch) {
+            free(op);
+            rc = HG_ENOMEM;
+            snprintf(err, sizeof err, "out of memory");
+            break;
+        }
+        rc = hg_spill_next(r, batch->node, sizeof batch->node, &batch->msg, err, sizeof err);
+        if (rc != 1) {
+            free(batch);
+            free(op);
+            break;
+        }
+        op->kind = S_OP_RUNS;
+        op->batch = batch;
+        group[count++] = op;
+        records += batch->msg->u.runs.runs_n;
+    }
+    bool at_end = rc == 0;
+    uint64_t offset = hg_spill_reader_offset(r);
+    hg_spill_stats_t stats = *hg_spill_reader_stats(r);
+    hg_spill_reader_close(&r);
+    bool ok = true;
+    if (rc < 0) {
+        hg_error("store: replaying the spill file: %s; will retry", err);
+        ok = false;
+        s_schedule_retry(self);
+    } else if (count > 0) {
+        unsigned wrc = s_write_runs(self, group, count, records, err, sizeof err);
+        if (wrc && (hg_db_is_conn_error(wrc) || hg_db_conn_lost(self->conn))) {
+            hg_error("store: lost MySQL connection while replaying %zu spilled run records: %s",
+                     records, err);
+            s_lost_connection(self);
+            ok = false;
+        } else if (wrc) {
+            hg_error("store: MySQL refused a batch of %zu spilled run records (error %u: %s)",
+                     records, wrc, err);
+        } else {
+            self->records += records;
+            self->transactions++;
+        }
+    }
+    for (size_t i = 0; i < count; i++)
+        s_op_destroy(&group[i]);
+    if (!ok) return false;
+    self->replay_offset = offset;
+    self->replayed += records;
+    if (stats.bad_frames)
+        hg_error("store: spill file %s: %llu damaged frames skipped (%llu bytes); their run "
+                 "records are lost",
+                 self->opts->spill_path, (unsigned long long) stats.bad_frames,
+                 (unsigned long long) stats.skipped_bytes);
+    if (at_end) {
+        s_spill_done(self, &stats);
+    } else if (self->replay_timer < 0) {
+        self->replay_timer = zloop_timer(self->loop, 1, 1, s_on_replay, self);
+    }
+    return true;
+}
+
+/* At start-up: look at a spill file a previous run left (a crash or a
+ * stop while MySQL was down). A torn last frame was never acknowledged
+ * (the workers resend those records): it is cut off so that appends
+ * continue on a frame boundary. */
+static void s_spill_recover(s_store_t *self)
+{
+    if (!s_spill_enabled(self) || access(self->opts->spill_path, F_OK) != 0) return;
+    char err[512];
+    hg_spill_reader_t *r = hg_spill_reader_open(self->opts->spill_path, 0, err, sizeof err);
+    if (!r) {
+        char aside[4200];
+        snprintf(aside, sizeof aside, "%s.unreadable", self->opts->spill_path);
+        hg_error("store: %s; moved aside to %s", err, aside);
+        if (rename(self->opts->spill_path, aside) != 0)
+            hg_error("store: cannot move %s aside: %s; spilling is off", self->opts->spill_path,
+                     strerror(errno));
+        self->spill_failed = access(self->opts->spill_path, F_OK) == 0;
+        return;
+    }
+    int rc;
+    char node[192];
+    hg_msg_t *msg = NULL;
+    while ((rc = hg_spill_next(r, node, sizeof node, &msg, err, sizeof err)) == 1)
+        hg_msg_destroy(&msg);
+    hg_spill_stats_t stats = *hg_spill_reader_stats(r);
+    hg_spill_reader_close(&r);
+    if (rc < 0) {
+        hg_error("store: %s; the spill file is kept and replay retried", err);
+        self->spill_pending = true;
+        return;
+    }
+    if (stats.torn_tail) {
+        hg_warn("store: spill file %s ends in a torn frame at offset %llu (%llu bytes, a crash "
+                "during an append): cut off; those records were never acknowledged, the "
+                "workers resend them",
+                self->opts->spill_path, (unsigned long long) stats.torn_offset,
+                (unsigned long long) stats.torn_bytes);
+        if (truncate(self->opts->spill_path, (off_t) stats.torn_offset) != 0)
+            hg_error("store: cannot cut the torn frame off %s: %s", self->opts->spill_path,
+                     strerror(errno));
+    }
+    if (stats.bad_frames)
+        hg_error("store: spill file %s has %llu damaged frames (%llu bytes) that will be skipped",
+                 self->opts->spill_path, (unsigned long long) stats.bad_frames,
+                 (unsigned long long) stats.skipped_bytes);
+    if (stats.frames == 0) {
+        unlink(self->opts->spill_path);
+        return;
+    }
+    hg_warn("store: spill file %s from a previous run holds %llu run records in %llu frames; "
+            "replaying them into MySQL",
+            self->opts->spill_path, (unsigned long long) stats.records,
+            (unsigned long long) stats.frames);
+    self->spill_pending = true;
+    self->spilled = stats.records;
+}
+
+/* Write the memory queue, then the spill file. */
+static void s_flush(s_store_t *self)
+{
+    if (self->down || self->drained) return;
+    if (zlist_size(self->ops) == 0 && !self->spill_pending) return;
+    if (s_connect(self) != 0) {
+        s_schedule_retry(self);
+        return;
+    }
+    if (!s_write_ops(self)) return;
+    if (self->spill_pending && !s_replay_step(self)) return;
     if (self->down_since_ms) {
         hg_info("store: MySQL is back after %lld ms; queued records written",
                 (long long) (hg_now_ms() - self->down_since_ms));
         self->down_since_ms = 0;
+        if (!self->spill_pending) self->spill_failed = false;
     }
     self->retry_ms = 0;
+}
+
+static int s_on_replay(zloop_t *loop, int timer_id, void *arg)
+{
+    s_store_t *self = arg;
+    self->replay_timer = -1;
+    s_flush(self);
+    return 0;
 }
 
 static int s_on_retry(zloop_t *loop, int timer_id, void *arg)
@@ -500,6 +822,7 @@ static int s_on_retry(zloop_t *loop, int timer_id, void *arg)
     self->retry_timer = -1;
     self->down = false;
     s_flush(self);
+    s_spill_overflow(self);
     return 0;
 }
 
@@ -514,11 +837,12 @@ static int s_on_report(zloop_t *loop, int timer_id, void *arg)
                 (unsigned long long) self->largest);
         self->records = self->transactions = self->largest = 0;
     }
-    if (self->queued_records > 0 && self->down)
-        hg_warn("store: %zu run records waiting for MySQL", self->queued_records);
+    if ((self->queued_records > 0 || self->spill_pending) && self->down)
+        hg_warn("store: %zu run records waiting for MySQL in memory, %llu in spill file %s",
+                self->queued_records, (unsigned long long) (self->spilled - self->replayed),
+                self->spill_pending ? self->opts->spill_path : "(none)");
     return 0;
 }
-
 /* Returns -1 on $TERM. */
 static int s_handle_command(s_store_t *self)
 {
@@ -538,7 +862,9 @@ static int s_handle_command(s_store_t *self)
             op = calloc(1, sizeof *op);
             op->kind = S_OP_RUNS;
             op->batch = batch;
+            op->bytes = s_batch_bytes(batch);
             self->queued_records += batch->msg->u.runs.runs_n;
+            self->queued_bytes += op->bytes;
         }
     } else if (streq(cmd, "DRAIN")) {
         /* The owner is stopping: every DONE goes out before DRAINED, none
@@ -585,25 +911,35 @@ static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
     while (self->queued_records < HG_STORE_MAX_BATCH && (zsock_events(pipe) & ZMQ_POLLIN))
         if (s_handle_command(self) < 0) return -1;
     s_flush(self);
+    s_spill_overflow(self);
     return 0;
 }
 
 static void s_actor(zsock_t *pipe, void *args)
 {
     s_store_t self = {0};
-    self.params = args;
+    self.opts = args;
+    self.params = self.opts->db;
     self.pipe = pipe;
     self.ops = zlist_new();
     self.loop = zloop_new();
     zloop_set_nonstop(self.loop, true); /* stop on $TERM only, after the cluster */
     self.retry_timer = -1;
+    self.replay_timer = -1;
     zloop_reader(self.loop, pipe, s_on_pipe, &self);
     zloop_timer(self.loop, 10000, 0, s_on_report, &self);
+    s_spill_recover(&self);
+    if (self.spill_pending) /* replay as soon as the loop runs */
+        self.retry_timer = zloop_timer(self.loop, 1, 1, s_on_retry, &self);
     zsock_signal(pipe, 0);
     zloop_start(self.loop);
     if (self.queued_records > 0)
         hg_warn("store: stopping with %zu run records not yet written (workers still hold them)",
                 self.queued_records);
+    if (self.spill_pending)
+        hg_warn("store: stopping with spill file %s not fully replayed; the next start replays it",
+                self.opts->spill_path);
+    hg_spill_close(&self.spill);
     s_op_t *op;
     while ((op = zlist_pop(self.ops)))
         s_op_destroy(&op);
@@ -612,7 +948,7 @@ static void s_actor(zsock_t *pipe, void *args)
     s_disconnect(&self);
 }
 
-zactor_t *hg_store_new(const hg_db_params_t *params)
+zactor_t *hg_store_new(const hg_store_opts_t *opts)
 {
-    return zactor_new(s_actor, (void *) params);
+    return zactor_new(s_actor, (void *) opts);
 }

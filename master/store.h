@@ -15,7 +15,13 @@
  *                              (what is still queued is freed, not written)
  * Records are acknowledged to workers only after "DONE", so an ACK means
  * durable. While MySQL is unreachable the store keeps everything queued (in
- * order), retries with back-off and logs once per outage. */
+ * order), retries with back-off and logs once per outage. The run records
+ * kept in memory are bounded (buffer_max records, buffer_max_bytes bytes):
+ * beyond that, whole batches are appended to the spill file (spill.h),
+ * fsync'ed, and only then returned as "DONE", since the file is durable.
+ * When MySQL answers again the memory queue is written first, then the
+ * spill file is replayed into MySQL in batches and removed. A spill file
+ * left by a previous run (a crash during an outage) is replayed at start. */
 #ifndef HG_MASTER_STORE_H
 #define HG_MASTER_STORE_H
 
@@ -33,8 +39,16 @@ typedef struct {
 /* Largest number of records written in one transaction. */
 #define HG_STORE_MAX_BATCH 2048
 
-/* Start the store. params must outlive the actor. NULL on failure. */
-zactor_t *hg_store_new(const hg_db_params_t *params);
+/* Settings of the store; must outlive the actor. */
+typedef struct {
+    const hg_db_params_t *db; /* MySQL connection */
+    const char *spill_path;   /* spill file; NULL or "" keeps everything in memory */
+    size_t buffer_max;        /* run records held in memory while MySQL is down */
+    size_t buffer_max_bytes;  /* and their approximate size in bytes */
+} hg_store_opts_t;
+
+/* Start the store. NULL on failure. */
+zactor_t *hg_store_new(const hg_store_opts_t *opts);
 
 void hg_store_batch_destroy(hg_store_batch_t **batch);
 

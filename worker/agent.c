@@ -14,6 +14,7 @@
 #include "hg_sched.h"
 #include "hg_time.h"
 #include "http_exec.h"
+#include "overload.h"
 #include "plugin_cache.h"
 #include "plugin_exec.h"
 
@@ -50,6 +51,8 @@ typedef struct {
     zsock_t *dealer;              /* to the master */
     zactor_t *http;               /* HTTP executor */
     zactor_t *plugins;            /* plug-in executor */
+    hg_overload_t http_skips;     /* HTTP runs skipped for overload, logged per burst */
+    hg_overload_t plugin_skips;   /* plug-in runs skipped for overload, logged per burst */
     hg_plugin_cache_t *cache;     /* plug-ins by hash, and their fetches */
     int64_t next_cache_tick;      /* monotonic time of the next cache tick */
     zhashx_t *jobs;               /* job id text -> s_job_t */
@@ -59,6 +62,7 @@ typedef struct {
     uint64_t hb_seq[S_HB_RING];   /* heartbeat seq in each ring slot */
     int64_t hb_sent[S_HB_RING];   /* monotonic send time of that heartbeat */
     int64_t lease_until;          /* monotonic ms; no firing at or after it */
+    hg_http_fence_t fence;        /* the lease as the HTTP executor checks it at send time */
     bool welcomed;                /* WELCOME received on this session */
     int64_t heartbeat_ms;         /* interval in force */
     int64_t lease_ms;             /* lease in force */
@@ -619,8 +623,8 @@ static void s_cache_failed(void *arg, const char *sha256, const char *error, boo
         hg_error("%s", error);
 }
 
-static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, const char *reason,
-                        hg_kv_t *overrides, size_t overrides_n)
+static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, uint32_t attempt,
+                        const char *reason, hg_kv_t *overrides, size_t overrides_n)
 {
     hg_run_t run = {0};
     int64_t now = hg_now_ms();
@@ -630,7 +634,7 @@ static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, con
     run.job_name = strdup(job->spec.name);
     run.scheduled_ms = scheduled_ms;
     run.started_ms = now;
-    run.attempt = 1;
+    run.attempt = attempt ? attempt : 1;
     run.reason = strdup(reason);
     run.status = HG_RUN_RUNNING;
     self->fired++;
@@ -666,6 +670,8 @@ static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, con
     task->ns = copy.ns;
     copy.ns = NULL;
     task->timeout_ms = job->spec.timeout_ms;
+    task->fence = &self->fence;
+    task->fence_generation = atomic_load(&self->fence.generation);
     hg_assign_clear(&copy);
     job->running++;
     self->running++;
@@ -691,11 +697,11 @@ static void s_fire_due(s_agent_t *self)
         int64_t due = job->next_ms;
         if (hg_sched_is_fixed_delay(job->sched)) {
             /* Fixed delay: the next time is set when this run finishes. */
-            s_start_run(self, job, due, "schedule", NULL, 0);
+            s_start_run(self, job, due, 1, "schedule", NULL, 0);
             job->last_fire_ms = due;
             job->next_ms = HG_SCHED_NEVER;
         } else if (now - due <= self->cfg->misfire_threshold_ms) {
-            s_start_run(self, job, due, "schedule", NULL, 0);
+            s_start_run(self, job, due, 1, "schedule", NULL, 0);
             job->last_fire_ms = due;
             job->next_ms = hg_sched_next(job->sched, due);
         } else {
@@ -706,7 +712,7 @@ static void s_fire_due(s_agent_t *self)
                 hg_misfire_plan(job->sched, job->misfire, last, now,
                                 self->cfg->misfire_threshold_ms, fires, S_MISFIRE_CAP, &next);
             for (size_t i = 0; i < n; i++) {
-                s_start_run(self, job, fires[i], "misfire", NULL, 0);
+                s_start_run(self, job, fires[i], 1, "misfire", NULL, 0);
                 job->last_fire_ms = fires[i];
             }
             if (n == 0) self->dropped_fires++;
@@ -726,6 +732,7 @@ static void s_on_http_done(s_agent_t *self)
     void *ptr = NULL;
     if (zsock_recv(zactor_sock(self->http), "p", &ptr) != 0 || !ptr) return;
     hg_http_task_t *task = ptr;
+    hg_overload_note(&self->http_skips, &task->run, hg_mono_ms());
     s_run_done(self, &task->run);
     hg_http_task_destroy(&task);
 }
@@ -735,6 +742,7 @@ static void s_on_plugin_done(s_agent_t *self)
     void *ptr = NULL;
     if (zsock_recv(zactor_sock(self->plugins), "p", &ptr) != 0 || !ptr) return;
     hg_plugin_task_t *task = ptr;
+    hg_overload_note(&self->plugin_skips, &task->run, hg_mono_ms());
     s_run_done(self, &task->run);
     hg_plugin_task_destroy(&task);
 }
@@ -814,18 +822,43 @@ static void s_on_assign(s_agent_t *self, hg_assign_t *a)
             job->spec.schedule);
 }
 
+/* Take a job off our timers and acknowledge with the last scheduled time
+ * we fired, so that the next owner continues right after it (a drain or a
+ * leave hands jobs over without a missed or a doubled firing). A job we do
+ * not hold is acknowledged too, with no fire time: the master then keeps
+ * what it knows from our run records. */
 static void s_on_revoke(s_agent_t *self, hg_revoke_t *r)
 {
     char key[24];
     snprintf(key, sizeof key, "%" PRIu64, r->job_id);
     s_job_t *job = zhashx_lookup(self->jobs, key);
-    if (!job) return;
-    if (r->epoch < job->spec.epoch) {
-        hg_debug("ignoring REVOKE of an older epoch of job %s", job->spec.name);
-        return;
+    hg_msg_t ack = {.type = HG_MSG_REVOKE};
+    ack.u.revoke.job_id = r->job_id;
+    ack.u.revoke.epoch = r->epoch;
+    if (job) {
+        if (r->epoch < job->spec.epoch) {
+            hg_debug("ignoring REVOKE of an older epoch of job %s", job->spec.name);
+            return;
+        }
+        hg_info("revoked job %s (id %" PRIu64 "); last scheduled fire %lld", job->spec.name,
+                job->spec.job_id, (long long) job->last_fire_ms);
+        ack.u.revoke.last_fire_ms = job->last_fire_ms;
+        s_drop_job(self, job);
     }
-    hg_info("revoked job %s (id %" PRIu64 ")", job->spec.name, job->spec.job_id);
-    s_drop_job(self, job);
+    /* RUN_STARTED records of fires made before this point go first: the
+     * master sees them before the acknowledgement. */
+    s_flush_records(self);
+    s_send(self, &ack);
+}
+
+/* Graceful leave, first step: ask the master to take our jobs back now
+ * (we no longer fire them) rather than when our runs have finished. */
+static void s_announce_leave(s_agent_t *self)
+{
+    hg_msg_t msg = {.type = HG_MSG_LEAVE};
+    msg.u.leave.handover = 1;
+    if (s_send(self, &msg) == 0)
+        hg_info("asked the master to hand our %zu jobs over", zhashx_size(self->jobs));
 }
 
 static void s_on_trigger(s_agent_t *self, hg_trigger_t *t)
@@ -841,7 +874,10 @@ static void s_on_trigger(s_agent_t *self, hg_trigger_t *t)
         hg_warn("TRIGGER for job %s ignored: this worker is leaving", job->spec.name);
         return;
     }
-    s_start_run(self, job, hg_now_ms(), t->reason ? t->reason : "manual", t->params, t->params_n);
+    /* A recovered run keeps the scheduled time of the run it replaces. */
+    int64_t scheduled = t->scheduled_ms > 0 ? t->scheduled_ms : hg_now_ms();
+    s_start_run(self, job, scheduled, t->attempt, t->reason ? t->reason : "manual", t->params,
+                t->params_n);
 }
 
 static void s_on_ack(s_agent_t *self, hg_ack_t *ack)
@@ -899,6 +935,7 @@ static void s_on_master(s_agent_t *self)
         self->next_hb = 0; /* heartbeat at once: the lease starts with its echo */
         s_resend_unacked(self);
         hg_plugin_cache_resend(self->cache);
+        if (self->leaving) s_announce_leave(self); /* a new session: say it again */
         break;
     case HG_MSG_HEARTBEAT: {
         uint64_t echo = msg->u.heartbeat.echo;
@@ -907,7 +944,11 @@ static void s_on_master(s_agent_t *self)
             if (until > self->lease_until) {
                 if (self->lease_warned) hg_info("lease renewed; firing again");
                 self->lease_warned = false;
+                /* After a lapse this is a new lease: requests fired under
+                 * the old one must not go out any more. */
+                if (hg_mono_ms() >= self->lease_until) atomic_fetch_add(&self->fence.generation, 1);
                 self->lease_until = until;
+                atomic_store(&self->fence.until_ms, until);
             }
         }
         break;
@@ -974,7 +1015,9 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     self.started_pending = zhashx_new();
     self.unacked_ids = zhashx_new();
     zhashx_set_destructor(self.unacked_ids, s_record_free);
-    self.http = hg_http_exec_new(cfg->capacity);
+    self.http_skips = (hg_overload_t){.what = "HTTP", .setting = "http.queue"};
+    self.plugin_skips = (hg_overload_t){.what = "plug-in", .setting = "plugin.queue"};
+    self.http = hg_http_exec_new(cfg->capacity, cfg->http_queue);
     if (!self.http) {
         hg_error("cannot start the HTTP executor");
         return -1;
@@ -1031,6 +1074,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
             self.leave_deadline = mono + cfg->leave_grace_ms;
             hg_info("stopping: no new fires; waiting up to %lld ms for %u runs in flight",
                     (long long) cfg->leave_grace_ms, self.running);
+            if (self.welcomed) s_announce_leave(&self);
         }
         if (self.leaving) {
             /* Leave once the runs are done and their records durable (or
@@ -1099,6 +1143,8 @@ int hg_agent_run(const hg_agent_config_t *cfg)
         }
         s_fire_due(&self);
         s_flush_records(&self);
+        hg_overload_tick(&self.http_skips, mono, false);
+        hg_overload_tick(&self.plugin_skips, mono, false);
 
         /* Sleep until the next heartbeat or fire, whichever is first;
          * rounding the fire wait up keeps us from waking (and firing)
@@ -1139,6 +1185,8 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     s_flush_records(&self);
     hg_plugin_exec_destroy(&self.plugins);
     hg_http_exec_destroy(&self.http);
+    hg_overload_tick(&self.http_skips, hg_mono_ms(), true);
+    hg_overload_tick(&self.plugin_skips, hg_mono_ms(), true);
     zsock_destroy(&self.dealer);
     zhashx_destroy(&self.jobs);
     s_record_t *rec;

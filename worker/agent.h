@@ -20,7 +20,8 @@ typedef struct {
     size_t masters_n;             /* number of entries in masters */
     hg_kv_t *labels;              /* labels reported in HELLO */
     size_t labels_n;              /* number of labels */
-    uint32_t capacity;            /* concurrent runs */
+    uint32_t capacity;            /* concurrent HTTP runs */
+    uint32_t http_queue;          /* HTTP runs waiting for a slot, more are skipped */
     int64_t heartbeat_ms;         /* until the master says otherwise */
     int64_t lease_ms;             /* until the master says otherwise */
     int64_t misfire_threshold_ms; /* lateness still counted as on time */

@@ -2,7 +2,15 @@
  * handle and drives it with curl_multi_socket_action from its zloop: curl
  * tells us which fds to watch (s_on_curl_socket) and when to wake it up
  * (s_on_curl_timer_change), zloop tells curl what happened. Requests beyond
- * max_inflight wait in a FIFO ring. Finished tasks go back on the pipe.
+ * max_inflight wait in a FIFO ring of at most max_queued tasks; a task that
+ * finds the ring full is finished at once as skipped (overload). Finished
+ * tasks go back on the pipe.
+ *
+ * curl's own limits: the multi's total connections are capped at
+ * max_inflight. Each transfer in flight needs at most one connection, so
+ * curl never parks a transfer in its internal pending list (which nothing
+ * here could bound or see) and the worker's sockets stay bounded too; an
+ * idle cached connection is closed when a new transfer needs its place.
  *
  * Per-request state lives in a slot (s_req_t) that keeps its easy handle
  * and scratch buffers for reuse, so the steady state allocates little more
@@ -11,6 +19,8 @@
 #include "hg_error.h"
 #include "hg_runid.h"
 #include "hg_time.h"
+#include "overload.h"
+#include "task_pipe.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -19,6 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define S_DEFAULT_TIMEOUT_MS 30000u /* deadline when the task gives none */
@@ -26,6 +39,7 @@
 #define S_PIPE_BATCH         64     /* pipe commands taken per wake-up, so fds are not starved */
 #define S_QUEUE_MIN          64     /* initial capacity of the waiting ring */
 #define S_ERROR_MAX          512    /* bytes of an error text we compose */
+#define S_FENCE_TICK_MS      100 /* how often requests on the wire are checked against the lease */
 
 typedef struct s_req s_req_t;
 
@@ -41,6 +55,10 @@ struct s_req {
     size_t matched;               /* bytes of expect_body matched at the end of the body so far */
     bool found;                   /* expect_body seen in the body */
     bool oom;                     /* the output buffer could not be allocated */
+    bool fenced;                  /* not sent: the lease it was fired under lapsed */
+    bool sent;                    /* the pre-request check passed: it is on the wire */
+    bool reset;                   /* aborted on the wire: lease lapsed, request unacknowledged */
+    curl_socket_t fd;             /* socket curl last watched for this transfer */
     s_req_t *prev;                /* neighbours in the in-flight list, or */
     s_req_t *next;                /* next slot in the idle list */
     char errbuf[CURL_ERROR_SIZE]; /* curl's detailed message for a failure */
@@ -53,6 +71,7 @@ typedef struct {
     int timer_id;           /* zloop timer standing in for curl's timeout, -1 if none */
     bool terminated;        /* $TERM received */
     uint32_t max_inflight;  /* bound on requests handed to curl */
+    uint32_t max_queued;    /* bound on tasks waiting in the ring */
     uint32_t inflight;      /* requests handed to curl now */
     s_req_t *active;        /* in-flight slots, doubly linked */
     s_req_t *idle;          /* reusable slots, singly linked */
@@ -72,30 +91,12 @@ hg_http_task_t *hg_http_task_new(void)
     return calloc(1, sizeof(hg_http_task_t));
 }
 
-static void s_http_spec_clear(hg_http_spec_t *http)
-{
-    free(http->method);
-    free(http->url);
-    for (size_t i = 0; i < http->headers_n; i++)
-        free(http->headers[i]);
-    free(http->headers);
-    free(http->body.data);
-    for (size_t i = 0; i < http->form_n; i++) {
-        free(http->form[i].key);
-        free(http->form[i].value);
-    }
-    free(http->form);
-    free(http->expect);
-    free(http->expect_body);
-    memset(http, 0, sizeof(*http));
-}
-
 void hg_http_task_destroy(hg_http_task_t **task_p)
 {
     if (!task_p || !*task_p) return;
     hg_http_task_t *task = *task_p;
     hg_run_clear(&task->run);
-    s_http_spec_clear(&task->http);
+    hg_http_spec_clear(&task->http);
     free(task->ns);
     free(task);
     *task_p = NULL;
@@ -123,11 +124,16 @@ static void s_run_end(hg_run_t *run, int status, const char *fmt, ...)
     }
 }
 
-/* Hand a finished task back to the owner. The pipe only fails when the
- * context is going away; then nobody can take the task, so free it. */
+static void s_task_free(void *task)
+{
+    hg_http_task_t *t = task;
+    hg_http_task_destroy(&t);
+}
+
+/* Hand a finished task back to the owner (see task_pipe.h). */
 static void s_return(s_exec_t *self, hg_http_task_t *task)
 {
-    if (zsock_send(self->pipe, "p", task) != 0) hg_http_task_destroy(&task);
+    hg_task_pipe_return(self->pipe, task, s_task_free);
 }
 
 static bool s_status_expected(const hg_http_spec_t *http, long status)
@@ -162,7 +168,16 @@ static void s_judge(s_req_t *req, CURLcode code)
     run->http_status = (int32_t) status;
     const char *detail = req->errbuf[0] ? req->errbuf : curl_easy_strerror(code);
 
-    if (code == CURLE_OPERATION_TIMEDOUT) {
+    if (req->fenced) {
+        s_run_end(run, HG_RUN_SKIPPED,
+                  "not sent: the worker's lease lapsed before the request could be sent "
+                  "(the job's next owner fires this time)");
+    } else if (req->reset) {
+        s_run_end(run, HG_RUN_FAILED,
+                  "aborted: the worker's lease lapsed before the endpoint acknowledged the "
+                  "request; connection reset (the endpoint may still have received it; the "
+                  "job's next owner fires this time)");
+    } else if (code == CURLE_OPERATION_TIMEDOUT) {
         uint32_t timeout_ms = task->timeout_ms ? task->timeout_ms : S_DEFAULT_TIMEOUT_MS;
         s_run_end(run, HG_RUN_TIMEOUT, "timed out after %u ms", timeout_ms);
     } else if (code == CURLE_WRITE_ERROR && req->oom) {
@@ -320,6 +335,30 @@ static int s_form_encode(s_req_t *req, const hg_http_spec_t *http, size_t *len_o
 
 static int s_on_curl_closesocket(void *arg, curl_socket_t fd);
 
+/* curl has a connection and is about to send the request: only if the
+ * lease the run was fired under still holds (see hg_http_fence_t). */
+static bool s_fence_holds(const hg_http_task_t *task)
+{
+    const hg_http_fence_t *fence = task->fence;
+    if (!fence) return true;
+    /* until first, then generation: see hg_http_fence_t. */
+    int64_t until = atomic_load(&fence->until_ms);
+    uint64_t generation = atomic_load(&fence->generation);
+    return generation == task->fence_generation && hg_mono_ms() < until;
+}
+
+static int s_on_curl_prereq(void *arg, char *conn_primary_ip, char *conn_local_ip,
+                            int conn_primary_port, int conn_local_port)
+{
+    s_req_t *req = arg;
+    if (s_fence_holds(req->task)) {
+        req->sent = true;
+        return CURL_PREREQFUNC_OK;
+    }
+    req->fenced = true;
+    return CURL_PREREQFUNC_ABORT;
+}
+
 /* Configure req->easy for req->task. Returns NULL or the reason the request
  * cannot be made (the task then fails without touching the network). */
 static const char *s_req_setup(s_exec_t *self, s_req_t *req)
@@ -380,6 +419,12 @@ static const char *s_req_setup(s_exec_t *self, s_req_t *req)
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, req->headers);
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, s_on_curl_closesocket);
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, self);
+#if LIBCURL_VERSION_NUM >= 0x075000
+    curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, s_on_curl_prereq);
+    curl_easy_setopt(easy, CURLOPT_PREREQDATA, req);
+#else
+#error "libcurl 7.80 or newer is needed (CURLOPT_PREREQFUNCTION fences requests by lease)"
+#endif
 #ifdef HG_VERSION
     curl_easy_setopt(easy, CURLOPT_USERAGENT, "hourglass-worker/" HG_VERSION);
 #endif
@@ -426,6 +471,10 @@ static s_req_t *s_req_take(s_exec_t *self)
     req->matched = 0;
     req->found = false;
     req->oom = false;
+    req->fenced = false;
+    req->sent = false;
+    req->reset = false;
+    req->fd = CURL_SOCKET_BAD;
     return req;
 }
 
@@ -547,6 +596,48 @@ static void s_collect(s_exec_t *self)
     s_pump(self);
 }
 
+/* A request on the wire whose lease has lapsed, with no answer yet and
+ * bytes the endpoint's TCP has not acknowledged, is stuck in a broken
+ * network: if it got through after the link healed, it would arrive after
+ * the job's next owner fired the same time. Reset its connection (linger
+ * 0: the kernel drops what it still holds and sends RST), so those bytes
+ * are never delivered. A request the endpoint has acknowledged is left to
+ * finish: the endpoint has it, and it may just be slow to answer. */
+static bool s_stuck_on_wire(s_req_t *req)
+{
+    if (!req->sent || s_fence_holds(req->task)) return false;
+    long status = 0;
+    curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 0) return false;
+    if (req->fd == CURL_SOCKET_BAD) return false;
+    int unacked = 0;
+    if (ioctl(req->fd, SIOCOUTQ, &unacked) != 0 || unacked <= 0) return false;
+    struct linger reset = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(req->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    return true;
+}
+
+static int s_on_fence_tick(zloop_t *loop, int timer_id, void *arg)
+{
+    s_exec_t *self = arg;
+    bool aborted = false;
+    for (s_req_t *req = self->active, *next; req; req = next) {
+        next = req->next;
+        if (!s_stuck_on_wire(req)) continue;
+        req->reset = true;
+        s_judge(req, CURLE_ABORTED_BY_CALLBACK);
+        /* An unfinished transfer's connection is closed, not cached. */
+        curl_multi_remove_handle(self->multi, req->easy);
+        hg_http_task_t *task = req->task;
+        s_active_unlink(self, req);
+        s_req_release(self, req);
+        s_return(self, task);
+        aborted = true;
+    }
+    if (aborted) s_pump(self);
+    return 0;
+}
+
 /* Free every task still held (queued or in flight): the executor is stopping
  * and the owner is not reading any more (see http_exec.h). */
 static void s_drop_all(s_exec_t *self)
@@ -594,6 +685,11 @@ static int s_on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *arg, v
     zmq_pollitem_t item = {.socket = NULL, .fd = fd, .events = 0, .revents = 0};
     zloop_poller_end(self->loop, &item);
     if (what == CURL_POLL_REMOVE) return 0;
+    /* Remember the transfer's socket (CURLINFO_ACTIVESOCKET only knows it
+     * once the transfer is over): the lease check may have to reset it. */
+    char *private = NULL;
+    if (easy && curl_easy_getinfo(easy, CURLINFO_PRIVATE, &private) == CURLE_OK && private)
+        ((s_req_t *) private)->fd = fd;
     if (what & CURL_POLL_IN) item.events |= ZMQ_POLLIN;
     if (what & CURL_POLL_OUT) item.events |= ZMQ_POLLOUT;
     if (zloop_poller(self->loop, &item, s_on_fd_ready, self) != 0) return -1;
@@ -649,13 +745,16 @@ static int s_on_command(s_exec_t *self, zmsg_t *msg)
     if (!command) {
         /* Not ours (empty message); nothing to answer. */
     } else if (streq(command, "RUN")) {
-        zframe_t *frame = zmsg_pop(msg);
-        hg_http_task_t *task = NULL;
-        if (frame && zframe_size(frame) == sizeof(task))
-            memcpy(&task, zframe_data(frame), sizeof(task));
-        zframe_destroy(&frame);
+        hg_http_task_t *task = hg_task_pipe_pop(msg);
         if (task && self->terminated) {
             s_run_end(&task->run, HG_RUN_FAILED, "worker shutting down");
+            s_return(self, task);
+        } else if (task && self->queue_len >= self->max_queued) {
+            /* Overload: refuse now rather than grow without limit. The run
+             * is recorded, so nothing disappears silently. */
+            task->run.started_ms = hg_now_ms();
+            s_run_end(&task->run, HG_RUN_SKIPPED, HG_OVERLOADED ": %zu HTTP runs already waiting",
+                      self->queue_len);
             s_return(self, task);
         } else if (task && s_enqueue(self, task) != 0) {
             s_run_end(&task->run, HG_RUN_FAILED, "out of memory queueing the request");
@@ -721,6 +820,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     /* Only $TERM ends us: on SIGINT/SIGTERM the owner decides when to stop
      * (nonstop makes zloop ignore zsys_interrupted). */
     zloop_set_nonstop(self->loop, true);
+    zloop_timer(self->loop, S_FENCE_TICK_MS, 0, s_on_fence_tick, self);
     zsock_signal(pipe, 0);
     while (!self->terminated) {
         zloop_start(self->loop);
@@ -750,7 +850,7 @@ wait_term:
     curl_global_cleanup();
 }
 
-zactor_t *hg_http_exec_new(uint32_t max_inflight)
+zactor_t *hg_http_exec_new(uint32_t max_inflight, uint32_t max_queued)
 {
     if (max_inflight == 0) return NULL;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return NULL;
@@ -763,6 +863,8 @@ zactor_t *hg_http_exec_new(uint32_t max_inflight)
     }
     self->timer_id = -1;
     self->max_inflight = max_inflight;
+    self->max_queued = max_queued ? max_queued : HG_HTTP_QUEUE_DEFAULT;
+    curl_multi_setopt(self->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) max_inflight);
     curl_multi_setopt(self->multi, CURLMOPT_SOCKETFUNCTION, s_on_curl_socket);
     curl_multi_setopt(self->multi, CURLMOPT_SOCKETDATA, self);
     curl_multi_setopt(self->multi, CURLMOPT_TIMERFUNCTION, s_on_curl_timer_change);
@@ -778,34 +880,13 @@ zactor_t *hg_http_exec_new(uint32_t max_inflight)
 
 int hg_http_exec_submit(zactor_t *exec, hg_http_task_t **task)
 {
-    if (!exec || !task || !*task) return HG_EINVAL;
-    if (zsock_send(exec, "sp", "RUN", *task) != 0) return HG_EIO;
-    *task = NULL;
-    return 0;
+    if (!task) return HG_EINVAL;
+    int rc = hg_task_pipe_submit(exec, *task);
+    if (rc == 0) *task = NULL;
+    return rc;
 }
 
-void hg_http_exec_destroy(zactor_t **exec_p)
+void hg_http_exec_destroy(zactor_t **exec)
 {
-    if (!exec_p || !*exec_p) return;
-    zsock_t *sock = zactor_sock(*exec_p);
-    /* STOP makes the actor free what it holds and answer with a signal;
-     * everything before the signal is a finished task nobody read yet. */
-    if (zstr_send(sock, "STOP") == 0) {
-        while (true) {
-            zmsg_t *msg = zmsg_recv(sock);
-            if (!msg) break;
-            if (zmsg_signal(msg) >= 0) {
-                zmsg_destroy(&msg);
-                break;
-            }
-            zframe_t *frame = zmsg_first(msg);
-            hg_http_task_t *task = NULL;
-            if (zmsg_size(msg) == 1 && zframe_size(frame) == sizeof(task)) {
-                memcpy(&task, zframe_data(frame), sizeof(task));
-                hg_http_task_destroy(&task);
-            }
-            zmsg_destroy(&msg);
-        }
-    }
-    zactor_destroy(exec_p);
+    hg_task_pipe_destroy(exec, s_task_free);
 }

@@ -9,7 +9,12 @@
  * with hg_http_task_destroy. Every submitted task comes back exactly once,
  * also when the request could not even start (status failed, error set).
  *
- * Pipe messages (all frames built with zsock_send):
+ * Overload: at most max_queued tasks wait for a free request slot. A task
+ * submitted while that many wait comes back at once with status skipped
+ * and the error "worker overloaded: N HTTP runs already waiting", so the
+ * worker's memory stays bounded and every run is still recorded.
+ *
+ * Pipe messages (task_pipe.h; all frames built with zsock_send):
  *   owner -> executor  "sp"  "RUN", task      (hg_http_exec_submit)
  *   owner -> executor  "s"   "STOP"           (hg_http_exec_destroy)
  *   owner -> executor  "s"   "$TERM"          (zactor_destroy)
@@ -27,15 +32,34 @@
 #include "hg_proto.h"
 
 #include <czmq.h>
+#include <stdatomic.h>
 
-#define HG_HTTP_OUTPUT_MAX 4096 /* bytes of response body kept in the run record */
+#define HG_HTTP_OUTPUT_MAX    4096 /* bytes of response body kept in the run record */
+#define HG_HTTP_QUEUE_DEFAULT 5000 /* tasks that may wait for a request slot */
+
+/* The worker's lease as the executor sees it. A request is sent only while
+ * the lease it was fired under still holds: a request that could not even
+ * be sent before that lease lapsed (the worker was frozen, or cut off from
+ * the network that the master and the endpoint share) is dropped, because
+ * by then the master may have given the job to another worker, which
+ * fires that scheduled time itself. The agent writes, the executor reads:
+ * two atomics rather than a message, because the check must be made at the
+ * moment curl is about to send, on the executor's thread.
+ * Writer order: bump generation, then store until_ms; readers load
+ * until_ms first, then generation. */
+typedef struct {
+    _Atomic int64_t until_ms;    /* lease end, monotonic ms (hg_mono_ms) */
+    _Atomic uint64_t generation; /* bumped whenever a lapsed lease is renewed */
+} hg_http_fence_t;
 
 typedef struct {
     hg_run_t run;        /* in: run_id, job_id, epoch, job_name, scheduled_ms, attempt, reason.
                             out: started_ms, finished_ms, status, http_status, error, output */
     hg_http_spec_t http; /* request to make (owned by the task) */
     char *ns; /* job namespace (owned), sent in Hourglass-Job as "ns/name" unless "default" */
-    uint32_t timeout_ms; /* whole-request deadline; 0 means 30 s */
+    uint32_t timeout_ms;          /* whole-request deadline; 0 means 30 s */
+    const hg_http_fence_t *fence; /* lease to hold at send time; NULL: no check */
+    uint64_t fence_generation;    /* fence->generation when the run was fired */
 } hg_http_task_t;
 
 /* New zeroed task (calloc); NULL on allocation failure. */
@@ -44,10 +68,12 @@ hg_http_task_t *hg_http_task_new(void);
 /* Free the task and everything it owns, NULL the pointer. Safe on NULL. */
 void hg_http_task_destroy(hg_http_task_t **task);
 
-/* Start the executor. max_inflight (>= 1) bounds concurrent requests (more
- * are queued in order). NULL on failure or when max_inflight is 0. The
- * program should call curl_global_init once before starting threads. */
-zactor_t *hg_http_exec_new(uint32_t max_inflight);
+/* Start the executor. max_inflight (>= 1) bounds concurrent requests (and
+ * curl's connections); up to max_queued more wait in order (0 means
+ * HG_HTTP_QUEUE_DEFAULT), beyond that tasks are skipped. NULL on failure or
+ * when max_inflight is 0. The program should call curl_global_init once
+ * before starting threads. */
+zactor_t *hg_http_exec_new(uint32_t max_inflight, uint32_t max_queued);
 
 /* Stop the executor: free the tasks it still holds and the finished tasks
  * waiting on the pipe, then destroy the actor and NULL *exec. May block
@@ -76,6 +102,11 @@ int hg_http_exec_submit(zactor_t *exec, hg_http_task_t **task);
  * when empty) -> failed with "unexpected HTTP status 500 (expected 2xx)";
  * expect_body missing -> failed with "response body does not contain ..."
  * (the whole body is searched as it streams, not only the kept excerpt);
+ * lease lapsed before the request could be sent (see hg_http_fence_t) ->
+ * skipped, with "not sent: ..." and nothing sent; lease lapsed while the
+ * request was on the wire, unanswered, with bytes the endpoint's TCP has
+ * not acknowledged (a broken link) -> connection reset so they are never
+ * delivered late, failed with "aborted: ...";
  * otherwise success. output holds at most HG_HTTP_OUTPUT_MAX bytes of the
  * body; the rest is read and discarded. */
 

@@ -17,7 +17,9 @@ static const hg_cfg_def_t s_settings[] = {
     {"master.endpoints", HG_CFG_STR, "", 0, 0,
      "every master endpoint, comma-separated; the worker follows whichever leads"},
     {"labels", HG_CFG_STR, "", 0, 0, "labels as k=v,k2=v2 for job selectors"},
-    {"capacity", HG_CFG_INT, "256", 1, 100000, "runs in flight at most"},
+    {"capacity", HG_CFG_INT, "256", 1, 100000, "HTTP runs in flight at most"},
+    {"http.queue", HG_CFG_INT, "5000", 1, 1000000,
+     "HTTP runs that may wait for a free slot; more are recorded as skipped (overload)"},
     {"heartbeat", HG_CFG_DURATION, "500ms", 10, 60000,
      "heartbeat interval until the master sets it"},
     {"lease", HG_CFG_DURATION, "2s", 50, 600000, "lease length until the master sets it"},
@@ -38,6 +40,9 @@ static const hg_cfg_def_t s_settings[] = {
      "plug-in host program (default: hourglass-plugin-host next to this program)"},
     {"plugin.helpers", HG_CFG_INT, "2", 1, 256, "warm helper processes for process isolation"},
     {"plugin.threads", HG_CFG_INT, "4", 1, 256, "threads for thread isolation"},
+    {"plugin.queue", HG_CFG_INT, "5000", 1, 1000000,
+     "plug-in runs that may wait for a helper (and as many for a thread); more are recorded as "
+     "skipped (overload)"},
     {"plugin.memory", HG_CFG_INT, "0", 0, 1048576,
      "address space limit of a helper in MiB (RLIMIT_AS), 0 = none"},
     {"plugin.cpu", HG_CFG_INT, "0", 0, 86400,
@@ -147,6 +152,7 @@ int main(int argc, char **argv)
         .name = name,
         .master = hg_config_str(cfg, "master"),
         .capacity = (uint32_t) hg_config_int(cfg, "capacity"),
+        .http_queue = (uint32_t) hg_config_int(cfg, "http.queue"),
         .heartbeat_ms = hg_config_int(cfg, "heartbeat"),
         .lease_ms = hg_config_int(cfg, "lease"),
         .misfire_threshold_ms = hg_config_int(cfg, "misfire.threshold"),
@@ -185,6 +191,7 @@ int main(int argc, char **argv)
         .cpu_s = (uint32_t) hg_config_int(cfg, "plugin.cpu"),
         .nofile = (uint32_t) hg_config_int(cfg, "plugin.files"),
         .grace_ms = (uint32_t) hg_config_int(cfg, "plugin.grace"),
+        .max_queued = (uint32_t) hg_config_int(cfg, "plugin.queue"),
     };
     ac.plugin_cache = (hg_plugin_cache_config_t){
         .dir = cache_dir,

@@ -12,13 +12,20 @@
  * condition variable. Handing tasks to whichever thread is free is what a
  * condition variable does best, and the queue is touched twice per run;
  * results still travel as messages (each thread has a PUSH socket to the
- * actor's PULL), so the actor stays the only owner of the pipe. */
+ * actor's PULL), so the actor stays the only owner of the pipe.
+ *
+ * Overload: both FIFOs (the helpers' and the threads') hold at most
+ * cfg.max_queued tasks each; a task that finds its FIFO full is finished
+ * at once as skipped, so overload costs run records, not unbounded memory.
+ */
 #include "plugin_exec.h"
 #include "hg_error.h"
 #include "hg_runid.h"
 #include "hg_time.h"
 #include "plugin_host_proto.h"
 #include "plugin_runner.h"
+#include "overload.h"
+#include "task_pipe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -271,11 +278,24 @@ static void s_judge(hg_plugin_task_t *task, int outcome, const char *error, uint
     }
 }
 
-/* Hand a finished task back to the owner. The pipe only fails when the
- * context is going away; then nobody can take the task, so free it. */
+static void s_task_free(void *task)
+{
+    hg_plugin_task_t *t = task;
+    hg_plugin_task_destroy(&t);
+}
+
+/* Hand a finished task back to the owner (see task_pipe.h). */
 static void s_return(s_exec_t *self, hg_plugin_task_t *task)
 {
-    if (zsock_send(self->pipe, "p", task) != 0) hg_plugin_task_destroy(&task);
+    hg_task_pipe_return(self->pipe, task, s_task_free);
+}
+
+/* Finish a task that found its FIFO full (waiting tasks already wait). */
+static void s_skip(s_exec_t *self, hg_plugin_task_t *task, size_t waiting, const char *for_what)
+{
+    s_run_end(task, HG_RUN_SKIPPED, HG_OVERLOADED ": %zu plug-in runs already waiting for %s",
+              waiting, for_what);
+    s_return(self, task);
 }
 
 /* The job's parameters merged with the overrides (overrides win), as a
@@ -500,10 +520,14 @@ static void s_pool_submit(s_exec_t *self, hg_plugin_task_t *task)
 {
     s_pool_t *pool = self->pool;
     pthread_mutex_lock(&pool->mu);
-    int rc = s_fifo_push(&pool->queue, task);
-    if (rc == 0) pthread_cond_signal(&pool->cv);
+    size_t waiting = pool->queue.len;
+    bool full = waiting >= self->cfg.max_queued;
+    int rc = full ? 0 : s_fifo_push(&pool->queue, task);
+    if (rc == 0 && !full) pthread_cond_signal(&pool->cv);
     pthread_mutex_unlock(&pool->mu);
-    if (rc != 0) {
+    if (full) {
+        s_skip(self, task, waiting, "a thread");
+    } else if (rc != 0) {
         s_run_end(task, HG_RUN_FAILED, "out of memory queueing the plug-in run");
         s_return(self, task);
     }
@@ -904,6 +928,10 @@ static void s_accept(s_exec_t *self, hg_plugin_task_t *task)
         s_return(self, task);
         return;
     }
+    if (self->waiting.len >= self->cfg.max_queued) {
+        s_skip(self, task, self->waiting.len, "a helper process");
+        return;
+    }
     if (s_fifo_push(&self->waiting, task) != 0) {
         s_run_end(task, HG_RUN_FAILED, "out of memory queueing the plug-in run");
         s_return(self, task);
@@ -949,11 +977,7 @@ static int s_on_command(s_exec_t *self, zmsg_t *msg)
     if (!command) {
         /* Not ours (empty message); nothing to answer. */
     } else if (streq(command, "RUN")) {
-        zframe_t *frame = zmsg_pop(msg);
-        hg_plugin_task_t *task = NULL;
-        if (frame && zframe_size(frame) == sizeof(task))
-            memcpy(&task, zframe_data(frame), sizeof(task));
-        zframe_destroy(&frame);
+        hg_plugin_task_t *task = hg_task_pipe_pop(msg);
         if (task) s_accept(self, task);
     } else if (streq(command, "STOP")) {
         s_drop_all(self);
@@ -1060,6 +1084,7 @@ zactor_t *hg_plugin_exec_new(const hg_plugin_exec_config_t *cfg)
     if (!self->cfg.helpers) self->cfg.helpers = S_DEFAULT_HELPERS;
     if (!self->cfg.threads) self->cfg.threads = S_DEFAULT_THREADS;
     if (!self->cfg.grace_ms) self->cfg.grace_ms = S_DEFAULT_GRACE_MS;
+    if (!self->cfg.max_queued) self->cfg.max_queued = HG_PLUGIN_QUEUE_DEFAULT;
     self->plugin_dir = cfg->plugin_dir ? strdup(cfg->plugin_dir) : NULL;
     self->host_path = cfg->host_path ? strdup(cfg->host_path) : s_default_host_path();
     self->helpers = calloc(self->cfg.helpers, sizeof(s_helper_t));
@@ -1083,34 +1108,13 @@ zactor_t *hg_plugin_exec_new(const hg_plugin_exec_config_t *cfg)
 
 int hg_plugin_exec_submit(zactor_t *exec, hg_plugin_task_t **task)
 {
-    if (!exec || !task || !*task) return HG_EINVAL;
-    if (zsock_send(exec, "sp", "RUN", *task) != 0) return HG_EIO;
-    *task = NULL;
-    return 0;
+    if (!task) return HG_EINVAL;
+    int rc = hg_task_pipe_submit(exec, *task);
+    if (rc == 0) *task = NULL;
+    return rc;
 }
 
-void hg_plugin_exec_destroy(zactor_t **exec_p)
+void hg_plugin_exec_destroy(zactor_t **exec)
 {
-    if (!exec_p || !*exec_p) return;
-    zsock_t *sock = zactor_sock(*exec_p);
-    /* STOP makes the actor free what it holds and answer with a signal;
-     * everything before the signal is a finished task nobody read yet. */
-    if (zstr_send(sock, "STOP") == 0) {
-        while (true) {
-            zmsg_t *msg = zmsg_recv(sock);
-            if (!msg) break;
-            if (zmsg_signal(msg) >= 0) {
-                zmsg_destroy(&msg);
-                break;
-            }
-            zframe_t *frame = zmsg_first(msg);
-            hg_plugin_task_t *task = NULL;
-            if (zmsg_size(msg) == 1 && zframe_size(frame) == sizeof(task)) {
-                memcpy(&task, zframe_data(frame), sizeof(task));
-                hg_plugin_task_destroy(&task);
-            }
-            zmsg_destroy(&msg);
-        }
-    }
-    zactor_destroy(exec_p);
+    hg_task_pipe_destroy(exec, s_task_free);
 }

@@ -17,7 +17,14 @@
  * with hg_plugin_task_destroy. Every submitted task comes back exactly once,
  * also when it could not start (status failed, error set).
  *
- * Pipe messages (all frames built with zsock_send):
+ * Overload: process-mode tasks waiting for a helper and thread-mode tasks
+ * waiting for a thread are each bounded by max_queued. A task that finds
+ * its queue full comes back at once with status skipped and the error
+ * "worker overloaded: N plug-in runs already waiting for a helper process"
+ * (or "for a thread"), so the worker's memory stays bounded and every run
+ * is still recorded.
+ *
+ * Pipe messages (task_pipe.h; all frames built with zsock_send):
  *   owner -> executor  "sp"  "RUN", task      (hg_plugin_exec_submit)
  *   owner -> executor  "s"   "STOP"           (hg_plugin_exec_destroy)
  *   owner -> executor  "s"   "$TERM"          (zactor_destroy)
@@ -43,7 +50,8 @@
 #include <czmq.h>
 #include <stdbool.h>
 
-#define HG_PLUGIN_OUTPUT_MAX 4096 /* bytes of log + result kept in the run record */
+#define HG_PLUGIN_OUTPUT_MAX    4096 /* bytes of log + result kept in the run record */
+#define HG_PLUGIN_QUEUE_DEFAULT 5000 /* tasks that may wait for a helper (and for a thread) */
 
 typedef enum {
     HG_PLUGIN_ISOLATION_PROCESS = 0, /* helper processes (default) */
@@ -64,6 +72,8 @@ typedef struct {
     uint32_t cpu_s;         /* RLIMIT_CPU per run in seconds; 0 = inherited */
     uint32_t nofile;        /* RLIMIT_NOFILE of a helper; 0 = inherited */
     uint32_t grace_ms;      /* from cancellation to SIGKILL; 0 means 2000 */
+    uint32_t max_queued;    /* tasks waiting per mode, more are skipped;
+                               0 means HG_PLUGIN_QUEUE_DEFAULT */
 } hg_plugin_exec_config_t;
 
 typedef struct {

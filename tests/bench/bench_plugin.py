@@ -8,7 +8,10 @@ jobs "@every EVERY" in one batch, lets them warm up, then counts the
 committed run rows whose scheduled time falls in a steady window of
 SECONDS. The offered load is JOBS / EVERY; when the worker keeps up the
 measured rate equals it, so raise JOBS until it does not (saturation:
-misfires, late starts, fewer rows than offered).
+misfires, late starts, fewer rows than offered). Past saturation the
+worker records the runs its queue has no room for as `skipped`
+(plugin.queue, --queue here); the worker's resident size is printed at the
+start and end of the window to show that its memory stays flat.
 
 Run it against the test MariaDB (as scripts/test starts it):
 
@@ -38,6 +41,14 @@ def duration_s(text):
     raise ValueError("duration like 100ms or 1s: %r" % text)
 
 
+def vm_rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=("process", "thread"), default="process")
@@ -47,11 +58,13 @@ def main():
     ap.add_argument("--warmup", type=float, default=4.0)
     ap.add_argument("--helpers", type=int, default=2, help="worker setting plugin.helpers")
     ap.add_argument("--threads", type=int, default=4, help="worker setting plugin.threads")
+    ap.add_argument("--queue", type=int, default=5000, help="worker setting plugin.queue")
     args = ap.parse_args()
     period = duration_s(args.every)
 
     worker_args = ["--plugin-dir", BUILD_DIR, "--plugin-helpers", str(args.helpers),
-                   "--plugin-threads", str(args.threads), "--log-level", "warn"]
+                   "--plugin-threads", str(args.threads), "--plugin-queue", str(args.queue),
+                   "--log-level", "warn"]
     with Cluster(workers=1, name="bench_plugin_" + args.mode, worker_args=worker_args,
                  master_args=["--log-level", "warn"]) as c:
         jobs = [{"name": "noop-%04d" % i, "schedule": "@every " + args.every, "kind": "plugin",
@@ -61,9 +74,12 @@ def main():
         assert status == 201, "batch create: HTTP %s %s" % (status, body)
         created = time.time()
         time.sleep(args.warmup)
+        worker = c.workers["worker-1"]
         t0 = time.time()
+        rss0 = vm_rss_kb(worker.pid)
         time.sleep(args.seconds)
         t1 = time.time()
+        rss1 = vm_rss_kb(worker.pid)
         time.sleep(3.0)  # let the last records of the window reach MySQL
 
         def utc(t):
@@ -84,6 +100,7 @@ def main():
         for r in rows:
             log("  %-8s %7d runs  start lateness avg %.1f ms max %.1f ms  duration avg %.2f ms"
                 % (r[0], int(r[1]), float(r[2] or 0), float(r[3] or 0), float(r[4] or 0)))
+        log("  worker VmRSS %d KiB at the start of the window, %d KiB at its end" % (rss0, rss1))
         rate = total / window
         log("RESULT mode=%s committed %d runs in %.1f s = %.0f runs/s (offered %.0f runs/s)"
             % (args.mode, total, window, rate, offered))

@@ -40,11 +40,13 @@ import datetime
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import traceback
 import unittest
@@ -231,7 +233,11 @@ class Cluster:
     Use as a context manager; stop() is also registered with atexit."""
 
     def __init__(self, workers=2, name=None, master_args=(), worker_args=(),
-                 worker_labels=None, start=True, masters=1):
+                 worker_labels=None, start=True, masters=1, bind_host="127.0.0.1",
+                 hits_host="127.0.0.1"):
+        """bind_host: address the masters' worker endpoints listen on;
+        hits_host: address of the hit server (both loopback unless a test
+        runs workers in another network namespace)."""
         self.name = name or test_name()
         self.n_masters = masters
         self.db_name = "hourglass_it_" + self.name
@@ -247,18 +253,20 @@ class Cluster:
         }
         self.log_dir = os.path.join(TEST_VAR, "log", self.name)
         # The master's and each worker's data dir (plug-in copies and
-        # cache, ...), fresh for every run.
+        # cache, the master's run-record spill file, ...), fresh for every run.
         self.data_dir = os.path.join(TEST_VAR, "data", self.name)
+        self.spill_path = os.path.join(self.data_dir, "master", "runs.spill")
         self.api_port = free_port()
         self.zmq_port = free_port()
         self.api_url = "http://127.0.0.1:%d" % self.api_port
-        self.endpoint = "tcp://127.0.0.1:%d" % self.zmq_port
+        self.endpoint = "tcp://%s:%d" % (bind_host, self.zmq_port)
+        self.hits_host = hits_host
         # Master i (0-based) listens on api_ports[i] / zmq_ports[i]; master 0
         # is self.master, the others are in self.extra_masters.
         self.api_ports = [self.api_port] + [free_port() for _ in range(masters - 1)]
         self.zmq_ports = [self.zmq_port] + [free_port() for _ in range(masters - 1)]
         self.master_urls = ["http://127.0.0.1:%d" % p for p in self.api_ports]
-        self.endpoints = ["tcp://127.0.0.1:%d" % p for p in self.zmq_ports]
+        self.endpoints = ["tcp://%s:%d" % (bind_host, p) for p in self.zmq_ports]
         self.extra_masters = {}  # index (>= 1) -> Proc
         self.master = None
         self.workers = {}  # name -> Proc
@@ -291,7 +299,7 @@ class Cluster:
         shutil.rmtree(self.data_dir, ignore_errors=True)
         try:
             self._fresh_database()
-            self.hits = HitServer().start()
+            self.hits = HitServer(host=self.hits_host).start()
             self.start_master()
             for i in range(1, self.n_masters):
                 self.start_master_n(i)
@@ -327,14 +335,16 @@ class Cluster:
             argv += ["--name", "master-%d" % (index + 1)]
         return argv + self.master_args
 
-    def worker_argv(self, name, labels=None, endpoints=None):
+    def worker_argv(self, name, labels=None, endpoints=None, netns=None):
         """endpoints: the master endpoints this worker dials (default: every
-        master's)."""
+        master's); netns: run it in that network namespace (ip netns exec)."""
         endpoints = list(endpoints) if endpoints is not None else self.endpoints
         argv = [WORKER_BIN, "--name", name, "--master", endpoints[0],
                 "--data-dir", self.worker_data_dir(name)]
         if len(endpoints) > 1:
             argv += ["--master-endpoints", ",".join(endpoints)]
+        if netns:
+            argv = ["ip", "netns", "exec", netns] + argv
         labels = labels if labels is not None else self.worker_labels
         if labels:
             argv += ["--labels", ",".join("%s=%s" % kv for kv in sorted(labels.items()))]
@@ -400,10 +410,12 @@ class Cluster:
             return None
         return body if isinstance(body, dict) else None
 
-    def start_worker(self, name, wait=True, labels=None, endpoints=None):
+    def start_worker(self, name, wait=True, labels=None, endpoints=None, netns=None):
+        """Start (or restart) a worker; netns runs it in that network
+        namespace (ip netns exec)."""
         proc = self.workers.get(name)
         if proc is None:
-            proc = Proc(name, self.worker_argv(name, labels, endpoints),
+            proc = Proc(name, self.worker_argv(name, labels, endpoints, netns),
                         os.path.join(self.log_dir, name + ".log"))
             self.workers[name] = proc
         proc.start(self._daemon_env())
@@ -653,6 +665,82 @@ class Cluster:
         status, body = self.api("DELETE", "/api/v1/jobs/" + name)
         assert status == 200, "delete job %s: HTTP %s %s" % (name, status, body)
         return time.time()
+
+
+class Relay:
+    """A TCP relay on loopback (to MySQL, say) that a test can cut (every
+    connection closed, new ones refused) and restore, so that an outage is
+    real for the daemon behind it while the server itself keeps running."""
+
+    def __init__(self, target_port, target_host="127.0.0.1"):
+        self.target = (target_host, int(target_port))
+        self.port = free_port()
+        self.conns = []
+        self.lock = threading.Lock()
+        self.listener = None
+        self.down = False
+        self.up()
+
+    def up(self):
+        self.down = False
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", self.port))
+        s.listen(64)
+        self.listener = s
+        threading.Thread(target=self._accept, args=(s,), daemon=True).start()
+
+    def cut(self):
+        self.down = True
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes accept() and stops listening
+        except OSError:
+            pass
+        self.listener.close()
+        with self.lock:
+            for c in self.conns:
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                c.close()
+            self.conns = []
+
+    def _accept(self, listener):
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            if self.down:
+                client.close()
+                return
+            try:
+                server = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.conns += [client, server]
+            threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
+
+    def _pump(self, a, b):
+        try:
+            while True:
+                r, _, _ = select.select([a, b], [], [], 1.0)
+                for s in r:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    (b if s is a else a).sendall(data)
+        except OSError:
+            return
+        finally:
+            for s in (a, b):
+                try:
+                    s.close()
+                except OSError:
+                    pass
 
 
 def run_scenario(scenario, **cluster_kwargs):

@@ -147,6 +147,13 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request, client_address):
+        # A caller that went away before the answer (a worker killed in
+        # the middle of a slow request) is expected, not an error.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class HitServer:
     """An in-process hit server for tests; port 0 picks a free port."""

@@ -8,91 +8,12 @@ outage is real for the master (connections cut and refused) while the
 private MariaDB other tests share keeps running."""
 
 import os
-import select
-import socket
-import threading
 import time
-import urllib.request
 
-from harness import free_port, log, norm_run_id, run_scenario
+from harness import Relay, log, norm_run_id, run_scenario
 
 JOB = "outage"
 OUTAGE_S = 6.0
-
-
-class Relay:
-    """A TCP relay to MySQL that can be cut (all connections closed, new
-    ones refused) and restored."""
-
-    def __init__(self, target_port):
-        self.target = ("127.0.0.1", int(target_port))
-        self.port = free_port()
-        self.conns = []
-        self.lock = threading.Lock()
-        self.listener = None
-        self.stop_flag = False
-        self.up()
-
-    def up(self):
-        self.down = False
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", self.port))
-        s.listen(64)
-        self.listener = s
-        threading.Thread(target=self._accept, args=(s,), daemon=True).start()
-
-    def cut(self):
-        self.down = True
-        try:
-            self.listener.shutdown(socket.SHUT_RDWR)  # wakes accept() and stops listening
-        except OSError:
-            pass
-        self.listener.close()
-        with self.lock:
-            for c in self.conns:
-                try:
-                    c.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                c.close()
-            self.conns = []
-
-    def _accept(self, listener):
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            if self.down:
-                client.close()
-                return
-            try:
-                server = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            with self.lock:
-                self.conns += [client, server]
-            threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
-
-    def _pump(self, a, b):
-        try:
-            while True:
-                r, _, _ = select.select([a, b], [], [], 1.0)
-                for s in r:
-                    data = s.recv(65536)
-                    if not data:
-                        return
-                    (b if s is a else a).sendall(data)
-        except OSError:
-            return
-        finally:
-            for s in (a, b):
-                try:
-                    s.close()
-                except OSError:
-                    pass
 
 
 RELAY = Relay(os.environ.get("HOURGLASS_MYSQL_PORT", "3317"))

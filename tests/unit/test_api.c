@@ -122,6 +122,23 @@ json_t *hg_cluster_nodes(hg_cluster_client_t *client)
                      "last_heartbeat", "jobs", 3, "running", 0, "unacked", 0);
 }
 
+/* worker-1 is known and active; leaving-1 is leaving (cannot be
+ * activated); any other name is unknown. */
+json_t *hg_cluster_node_drain(hg_cluster_client_t *client, const char *name, bool drain, int *rc)
+{
+    if (strcmp(name, "leaving-1") == 0 && !drain) {
+        *rc = HG_EUNAVAIL;
+        return NULL;
+    }
+    if (strcmp(name, "worker-1") != 0 && strcmp(name, "leaving-1") != 0) {
+        *rc = HG_ENOTFOUND;
+        return NULL;
+    }
+    *rc = 0;
+    return json_pack("{s:s, s:s, s:i}", "name", name, "state", drain ? "draining" : "active",
+                     "jobs", 3);
+}
+
 int hg_cluster_job_node(hg_cluster_client_t *client, uint64_t job_id, char *node, size_t node_size)
 {
     pthread_mutex_lock(&s_stub_lock);
@@ -939,6 +956,37 @@ static void test_nodes(void **state)
     json_decref(r);
 }
 
+static void test_node_drain(void **state)
+{
+    json_t *r;
+    char allow[128];
+    assert_int_equal(s_http("POST", "/api/v1/nodes/worker-1/drain", NULL, &r), 200);
+    assert_string_equal(s_get_str(r, "name"), "worker-1");
+    assert_string_equal(s_get_str(r, "state"), "draining");
+    json_decref(r);
+    assert_int_equal(s_http("POST", "/api/v1/nodes/worker-1/activate", NULL, &r), 200);
+    assert_string_equal(s_get_str(r, "state"), "active");
+    json_decref(r);
+    assert_int_equal(s_http("POST", "/api/v1/nodes/nobody/drain", NULL, &r), 404);
+    assert_string_equal(s_err_code(r), "not_found");
+    assert_non_null(strstr(s_err_message(r), "\"nobody\""));
+    json_decref(r);
+    assert_int_equal(s_http("POST", "/api/v1/nodes/leaving-1/activate", NULL, &r), 409);
+    assert_string_equal(s_err_code(r), "node_leaving");
+    json_decref(r);
+    assert_int_equal(s_http_to(s_fx.base, "GET", "/api/v1/nodes/worker-1/drain", NULL, 0, &r, allow,
+                               sizeof allow),
+                     405);
+    assert_string_equal(allow, "POST");
+    json_decref(r);
+    assert_int_equal(s_http("POST", "/api/v1/nodes/worker-1/explode", NULL, &r), 404);
+    json_decref(r);
+    assert_int_equal(s_http("POST", "/api/v1/nodes/worker-1", NULL, &r), 404);
+    json_decref(r);
+    assert_int_equal(s_http("POST", "/api/v1/nodes//drain", NULL, &r), 404);
+    json_decref(r);
+}
+
 static void test_routes_404_405(void **state)
 {
     json_t *r;
@@ -1113,6 +1161,7 @@ int main(void)
         cmocka_unit_test(test_batch),
         cmocka_unit_test(test_runs),
         cmocka_unit_test(test_nodes),
+        cmocka_unit_test(test_node_drain),
         cmocka_unit_test(test_routes_404_405),
         cmocka_unit_test(test_standby_refuses_writes),
         cmocka_unit_test(test_body_too_large_413),

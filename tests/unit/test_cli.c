@@ -264,6 +264,7 @@ static void test_job_spec_from_every_flag(void **state)
                     "--namespace",
                     "team-a",
                     "--paused",
+                    "--recover",
                     "--expect-body",
                     "ok"};
     json_t *job = NULL;
@@ -272,7 +273,7 @@ static void test_job_spec_from_every_flag(void **state)
     json_t *want = json_loads(
         "{\"name\":\"ping\",\"namespace\":\"team-a\",\"kind\":\"http\","
         "\"schedule\":\"0 */5 * * * *\",\"timezone\":\"Europe/Paris\",\"misfire\":\"skip\","
-        "\"timeout\":\"10s\",\"status\":\"paused\","
+        "\"timeout\":\"10s\",\"status\":\"paused\",\"recover\":true,"
         "\"http\":{\"method\":\"post\",\"url\":\"http://h/hook\","
         "\"headers\":{\"X-Token\":\"abc\",\"Accept\":\"text/plain\"},"
         "\"form\":{\"a\":\"1\",\"b\":\"x=y\"},\"expect_status\":[200,204],\"expect_body\":\"ok\"},"
@@ -887,13 +888,41 @@ static void test_node_list_and_trigger(void **state)
     s_server_t *server = *state;
     s_answer(200, "{\"nodes\":[{\"name\":\"worker-1\",\"state\":\"active\",\"labels\":{\"zone\":"
                   "\"a\",\"disk\":\"ssd\"},\"capacity\":256,\"version\":\"0.1.0\","
-                  "\"last_heartbeat\":\"2026-11-21T10:00:01.500Z\",\"jobs\":3,\"running\":0}]}");
+                  "\"last_heartbeat\":\"2026-11-21T10:00:01.500Z\",\"jobs\":3,\"running\":0,"
+                  "\"unacked\":2}]}");
     s_run_t run = s_cli("node", "list", "--master", server->url, NULL);
     assert_int_equal(run.rc, 0);
-    assert_string_equal(run.out, "NAME       STATE    JOBS   RUNNING   CAPACITY   LAST_HEARTBEAT"
-                                 "             LABELS\n"
-                                 "worker-1   active   3      0         256        "
+    assert_string_equal(run.out, "NAME       STATE    JOBS   RUNNING   CAPACITY   UNACKED   "
+                                 "LAST_HEARTBEAT             LABELS\n"
+                                 "worker-1   active   3      0         256        2         "
                                  "2026-11-21T10:00:01.500Z   disk=ssd,zone=a\n");
+    s_run_free(&run);
+
+    s_answer(200, "{\"name\":\"worker-1\",\"state\":\"draining\",\"jobs\":3}");
+    run = s_cli("node", "drain", "worker-1", "--master", server->url, NULL);
+    assert_int_equal(run.rc, 0);
+    assert_string_equal(run.out, "node worker-1 is draining; jobs still held: 3\n");
+    assert_string_equal(s_fake.method, "POST");
+    assert_string_equal(s_fake.uri, "/api/v1/nodes/worker-1/drain");
+    s_run_free(&run);
+
+    s_answer(200, "{\"name\":\"worker-1\",\"state\":\"active\",\"jobs\":0}");
+    run = s_cli("node", "activate", "worker-1", "--master", server->url, NULL);
+    assert_int_equal(run.rc, 0);
+    assert_string_equal(run.out, "node worker-1 is active\n");
+    assert_string_equal(s_fake.uri, "/api/v1/nodes/worker-1/activate");
+    s_run_free(&run);
+
+    s_answer(409, "{\"error\":{\"code\":\"node_leaving\",\"message\":\"node \\\"w\\\" is "
+                  "leaving\"}}");
+    run = s_cli("node", "activate", "w", "--master", server->url, NULL);
+    assert_int_equal(run.rc, 1);
+    assert_non_null(strstr(run.err, "is leaving"));
+    s_run_free(&run);
+
+    run = s_cli("node", "drain", "w", "--wait", "--timeout", "soon", "--master", server->url, NULL);
+    assert_int_equal(run.rc, 2);
+    assert_non_null(strstr(run.err, "--timeout"));
     s_run_free(&run);
 
     s_answer(202, "{\"job\":\"a/b\",\"node\":\"worker-1\"}");

@@ -1,4 +1,4 @@
-// hg-test-sources: worker/http_exec.c
+// hg-test-sources: worker/http_exec.c worker/task_pipe.c
 /* Tests for the HTTP executor against a libmicrohttpd server started in the
  * test on 127.0.0.1 with a free port. Routes:
  *   /ok          200 "ok"
@@ -211,7 +211,7 @@ static hg_http_task_t *s_recv(zactor_t *exec, int timeout_ms)
 /* Run one task on a fresh executor and return it finished. */
 static hg_http_task_t *s_run_one(hg_http_task_t *task)
 {
-    zactor_t *exec = hg_http_exec_new(4);
+    zactor_t *exec = hg_http_exec_new(4, 0);
     assert_non_null(exec);
     assert_int_equal(hg_http_exec_submit(exec, &task), 0);
     assert_null(task);
@@ -494,7 +494,7 @@ static void test_bad_requests_fail_without_network(void **state)
  * once. Returns the wall time taken in ms. */
 static int64_t s_run_many(uint32_t max_inflight, int n, const char *path)
 {
-    zactor_t *exec = hg_http_exec_new(max_inflight);
+    zactor_t *exec = hg_http_exec_new(max_inflight, 0);
     assert_non_null(exec);
     char *seen = calloc((size_t) n, 1);
     int64_t t0 = hg_mono_ms();
@@ -556,7 +556,7 @@ static void test_connections_are_reused(void **state)
 
 static void test_fifo_order(void **state)
 {
-    zactor_t *exec = hg_http_exec_new(1);
+    zactor_t *exec = hg_http_exec_new(1, 0);
     assert_non_null(exec);
     for (int i = 0; i < 8; i++) {
         hg_http_task_t *task = s_task("GET", "/ok", (uint64_t) i);
@@ -571,10 +571,62 @@ static void test_fifo_order(void **state)
     hg_http_exec_destroy(&exec);
 }
 
+/* Overload: one request in flight, two waiting; the rest come back at
+ * once as skipped with a message saying why, every task exactly once, and
+ * the executor takes work again once the queue has room. */
+static void test_full_queue_skips_runs(void **state)
+{
+    enum { SUBMITTED = 8, MAX_QUEUED = 2 };
+    s_slow_reset();
+    zactor_t *exec = hg_http_exec_new(1, MAX_QUEUED);
+    assert_non_null(exec);
+    hg_http_task_t *task = s_task("GET", "/slow?ms=500", 0);
+    assert_int_equal(hg_http_exec_submit(exec, &task), 0);
+    for (int i = 0; i < 100 && atomic_load(&s_slow_now) == 0; i++)
+        zclock_sleep(10); /* the first request is at the server */
+    for (int i = 1; i < SUBMITTED; i++) {
+        task = s_task("GET", "/ok", (uint64_t) i);
+        assert_int_equal(hg_http_exec_submit(exec, &task), 0);
+    }
+    char seen[SUBMITTED] = {0};
+    int skipped = 0, succeeded = 0, queued_done = 0;
+    for (int i = 0; i < SUBMITTED; i++) {
+        task = s_recv(exec, 10000);
+        assert_non_null(task);
+        assert_true(task->run.job_id < SUBMITTED);
+        assert_int_equal(seen[task->run.job_id]++, 0);
+        if (task->run.status == HG_RUN_SKIPPED) {
+            skipped++;
+            /* At once: before any request that waited has had its turn. */
+            assert_int_equal(queued_done, 0);
+            assert_string_equal(task->run.error, "worker overloaded: 2 HTTP runs already waiting");
+            assert_true(task->run.job_id >= 1 + MAX_QUEUED);
+            assert_true(task->run.finished_ms >= task->run.started_ms);
+            assert_int_equal(task->run.http_status, 0);
+        } else {
+            assert_int_equal(task->run.status, HG_RUN_SUCCESS);
+            succeeded++;
+            if (task->run.job_id > 0) queued_done++;
+        }
+        hg_http_task_destroy(&task);
+    }
+    assert_int_equal(skipped, SUBMITTED - 1 - MAX_QUEUED);
+    assert_int_equal(succeeded, 1 + MAX_QUEUED);
+    assert_null(s_recv(exec, 50));
+    /* Room again: a new run is accepted. */
+    task = s_task("GET", "/ok", 99);
+    assert_int_equal(hg_http_exec_submit(exec, &task), 0);
+    task = s_recv(exec, 10000);
+    assert_non_null(task);
+    assert_int_equal(task->run.status, HG_RUN_SUCCESS);
+    hg_http_task_destroy(&task);
+    hg_http_exec_destroy(&exec);
+}
+
 static void test_destroy_with_tasks_in_flight(void **state)
 {
     /* hg_http_exec_destroy: in flight, queued, and finished-but-unread. */
-    zactor_t *exec = hg_http_exec_new(4);
+    zactor_t *exec = hg_http_exec_new(4, 0);
     assert_non_null(exec);
     for (int i = 0; i < 3; i++) {
         hg_http_task_t *task = s_task("GET", "/ok", (uint64_t) i);
@@ -591,7 +643,7 @@ static void test_destroy_with_tasks_in_flight(void **state)
     assert_true(hg_mono_ms() - t0 < 500);
 
     /* Plain zactor_destroy with requests still in flight. */
-    exec = hg_http_exec_new(4);
+    exec = hg_http_exec_new(4, 0);
     assert_non_null(exec);
     for (int i = 0; i < 6; i++) {
         hg_http_task_t *task = s_task("GET", "/slow?ms=1000", (uint64_t) i);
@@ -606,10 +658,10 @@ static void test_destroy_with_tasks_in_flight(void **state)
 
 static void test_arguments(void **state)
 {
-    assert_null(hg_http_exec_new(0));
+    assert_null(hg_http_exec_new(0, 0));
     hg_http_task_t *task = NULL;
     assert_int_equal(hg_http_exec_submit(NULL, &task), HG_EINVAL);
-    zactor_t *exec = hg_http_exec_new(1);
+    zactor_t *exec = hg_http_exec_new(1, 0);
     assert_int_equal(hg_http_exec_submit(exec, NULL), HG_EINVAL);
     assert_int_equal(hg_http_exec_submit(exec, &task), HG_EINVAL);
     hg_http_exec_destroy(&exec);
@@ -637,6 +689,7 @@ int main(void)
         cmocka_unit_test(test_max_inflight_bounds_concurrency),
         cmocka_unit_test(test_connections_are_reused),
         cmocka_unit_test(test_fifo_order),
+        cmocka_unit_test(test_full_queue_skips_runs),
         cmocka_unit_test(test_destroy_with_tasks_in_flight),
         cmocka_unit_test(test_arguments),
     };

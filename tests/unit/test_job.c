@@ -205,6 +205,10 @@ static void test_misfire_timeout_status_rules(void **state)
                   "timeout: must be between 1ms and 24h");
     s_expect_fail("{" S_BASE ", \"status\": \"deleted\", " S_URL "}", "status",
                   "status: must be \"active\" or \"paused\"");
+    s_expect_fail("{" S_BASE ", \"recover\": \"yes\", " S_URL "}", "recover",
+                  "recover: must be true or false");
+    s_expect_fail("{" S_BASE ", \"recover\": 1, " S_URL "}", "recover",
+                  "recover: must be true or false");
 
     json_t *job = s_expect_ok("{" S_BASE ", \"misfire\": \"skip\", \"timeout\": \"90s\", "
                               "\"status\": \"paused\", " S_URL "}");
@@ -315,7 +319,8 @@ static void test_defaults_filled(void **state)
     json_t *want = s_parse(
         "{\"namespace\": \"default\", \"name\": \"ping\", \"kind\": \"http\", \"schedule\": "
         "\"@every 1s\", \"timezone\": \"UTC\", \"status\": \"active\", \"start_at\": null, "
-        "\"end_at\": null, \"misfire\": \"fire_once\", \"timeout\": \"30s\", \"http\": "
+        "\"end_at\": null, \"misfire\": \"fire_once\", \"timeout\": \"30s\", \"recover\": false, "
+        "\"http\": "
         "{\"method\": \"GET\", \"url\": \"http://127.0.0.1:9000/hook\", \"headers\": {}, "
         "\"body\": null, \"form\": null, \"expect_status\": [], \"expect_body\": null}, "
         "\"plugin\": null, \"params\": {}, \"executor\": {\"nodes\": []}}");
@@ -397,6 +402,18 @@ static void test_to_assign(void **state)
     assert_int_equal(a.http.expect[0], 200);
     assert_int_equal(a.http.expect[1], 201);
     assert_string_equal(a.http.expect_body, "ok");
+    assert_int_equal(a.recover, 0);
+    hg_assign_clear(&a);
+    json_decref(job);
+
+    /* recover: true reaches the worker's spec. */
+    job = s_expect_ok("{" S_BASE ", \"recover\": true, " S_URL "}");
+    assert_true(json_is_true(json_object_get(job, "recover")));
+    json_object_set_new(job, "id", json_integer(8));
+    json_object_set_new(job, "version", json_integer(1));
+    memset(&a, 0, sizeof a);
+    assert_int_equal(hg_job_to_assign(job, &a), 0);
+    assert_int_equal(a.recover, 1);
     hg_assign_clear(&a);
     json_decref(job);
 

@@ -1,4 +1,4 @@
-// hg-test-sources: worker/plugin_exec.c
+// hg-test-sources: worker/plugin_exec.c worker/task_pipe.c
 // hg-test-sources: worker/plugin_runner.c
 /* Tests for the plug-in executor: both isolation modes, crashes, timeouts,
  * limits, ABI checks, logs and results, parameters, the shipped noop and
@@ -423,6 +423,77 @@ static void test_shell_timeout_kills_process_group(void **state)
     hg_plugin_exec_destroy(&exec);
 }
 
+/* Overload, in both modes: with one helper (one thread) busy and
+ * MAX_QUEUED runs waiting, further runs come back at once as skipped with
+ * a message saying why; every run comes back exactly once, and runs are
+ * accepted again once the queue has room. */
+static void test_full_queue_skips_runs(void **state)
+{
+    enum { SUBMITTED = 7, MAX_QUEUED = 3 };
+    static const char *const why[] = {
+        "worker overloaded: 3 plug-in runs already waiting for a helper process",
+        "worker overloaded: 3 plug-in runs already waiting for a thread",
+    };
+    hg_plugin_exec_config_t cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.plugin_dir = HG_TEST_PLUGIN_DIR;
+    cfg.host_path = HG_TEST_HOST_PATH;
+    cfg.helpers = 1;
+    cfg.threads = 1;
+    cfg.grace_ms = 300;
+    cfg.max_queued = MAX_QUEUED;
+    zactor_t *exec = hg_plugin_exec_new(&cfg);
+    assert_non_null(exec);
+    for (size_t m = 0; m < 2; m++) {
+        hg_plugin_task_t *t = NULL;
+        hg_plugin_task_t *tasks[SUBMITTED];
+        for (int i = 0; i < SUBMITTED; i++) {
+            /* Each run spins until its 150 ms deadline, then stops. */
+            tasks[i] = s_task("hgtest_loop", s_modes[m]);
+            tasks[i]->run.job_id = (uint64_t) i;
+            tasks[i]->timeout_ms = 150;
+            s_kv_add(&tasks[i]->params, &tasks[i]->params_n, "polite", "1");
+        }
+        assert_int_equal(hg_plugin_exec_submit(exec, &tasks[0]), 0);
+        usleep(50000); /* the first run is on the helper / thread */
+        for (int i = 1; i < SUBMITTED; i++)
+            assert_int_equal(hg_plugin_exec_submit(exec, &tasks[i]), 0);
+        char seen[SUBMITTED] = {0};
+        int skipped = 0, ran = 0, queued_done = 0;
+        for (int i = 0; i < SUBMITTED; i++) {
+            t = s_wait(exec, WAIT_MS);
+            assert_non_null(t);
+            assert_true(t->run.job_id < SUBMITTED);
+            assert_int_equal(seen[t->run.job_id]++, 0);
+            if (t->run.status == HG_RUN_SKIPPED) {
+                skipped++;
+                /* At once: before any run that waited has had its turn. */
+                assert_int_equal(queued_done, 0);
+                s_expect(t, HG_RUN_SKIPPED, why[m]);
+                assert_true(t->run.job_id >= MAX_QUEUED);
+                assert_int_equal(t->run.exit_code, 0);
+            } else {
+                s_expect(t, HG_RUN_TIMEOUT, NULL);
+                ran++;
+                if (t->run.job_id > 0) queued_done++;
+            }
+            hg_plugin_task_destroy(&t);
+        }
+        /* A pool thread may not have taken the first run yet when the
+         * others arrive (it waited then): one more skip is fair. */
+        assert_true(
+            skipped == SUBMITTED - 1 - MAX_QUEUED ||
+            (s_modes[m] == HG_PLUGIN_ISOLATION_THREAD && skipped == SUBMITTED - MAX_QUEUED));
+        assert_int_equal(ran + skipped, SUBMITTED);
+        assert_null(s_wait(exec, 50));
+        /* Room again. */
+        t = s_run(exec, s_task("hgtest_echo", s_modes[m]));
+        s_expect(t, HG_RUN_SUCCESS, NULL);
+        hg_plugin_task_destroy(&t);
+    }
+    hg_plugin_exec_destroy(&exec);
+}
+
 static void test_destroy_with_runs_in_flight(void **state)
 {
     zactor_t *exec = s_exec_new(0);
@@ -518,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_params_and_overrides),
         cmocka_unit_test(test_shell_success_and_exit_code),
         cmocka_unit_test(test_shell_timeout_kills_process_group),
+        cmocka_unit_test(test_full_queue_skips_runs),
         cmocka_unit_test(test_destroy_with_runs_in_flight),
         cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_200_noop_runs),
