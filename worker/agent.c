@@ -76,6 +76,8 @@ typedef struct {
     hg_run_t *out_started;        /* RUN_STARTED records waiting to be sent, oldest first */
     zhashx_t *started_pending;    /* run id text of those whose run is still going */
     size_t out_started_n, out_started_cap;
+    hg_run_t *out_started_now; /* RUN_STARTED of recover jobs: sent at once */
+    size_t out_started_now_n, out_started_now_cap;
     hg_run_t *out_finished; /* RUN_FINISHED records waiting to be sent */
     size_t out_finished_n, out_finished_cap;
     uint64_t fired, dropped_fires; /* counters for the log */
@@ -338,8 +340,9 @@ static int s_send_heartbeat(s_agent_t *self)
  * that short (a noop plug-in, a fast endpoint). That halves the records the
  * master writes. The cost: a run shorter than the delay whose worker dies
  * before it ends leaves no record (the master cannot mark what it never
- * heard of as lost); longer runs show as running as before. all: send every
- * queued RUN_STARTED now (when stopping). */
+ * heard of as lost); longer runs show as running as before. Jobs with
+ * recover set skip the delay (s_queue_started). all: send every queued
+ * RUN_STARTED now (when stopping). */
 static void s_flush_started(s_agent_t *self, bool all)
 {
     int64_t cutoff = hg_now_ms() - S_STARTED_DELAY_MS;
@@ -377,6 +380,15 @@ static void s_flush_started(s_agent_t *self, bool all)
 
 static void s_flush_records(s_agent_t *self)
 {
+    if (self->out_started_now_n) {
+        hg_msg_t msg = {.type = HG_MSG_RUN_STARTED};
+        msg.u.runs.runs = self->out_started_now;
+        msg.u.runs.runs_n = self->out_started_now_n;
+        s_send(self, &msg);
+        for (size_t i = 0; i < self->out_started_now_n; i++)
+            hg_run_clear(&self->out_started_now[i]);
+        self->out_started_now_n = 0;
+    }
     s_flush_started(self, self->leaving);
     if (self->out_finished_n) {
         hg_msg_t msg = {.type = HG_MSG_RUN_FINISHED};
@@ -406,9 +418,16 @@ static int s_queue(hg_run_t **arr, size_t *n, size_t *cap, const hg_run_t *run, 
     return 0;
 }
 
-/* Queue the RUN_STARTED of a run that begins now. */
-static void s_queue_started(s_agent_t *self, const hg_run_t *run)
+/* Queue the RUN_STARTED of a run that begins now. A job with recover set
+ * reports it at once: the master must know the run to re-run it if this
+ * worker dies, however short it is. */
+static void s_queue_started(s_agent_t *self, const s_job_t *job, const hg_run_t *run)
 {
+    if (job->spec.recover) {
+        s_queue(&self->out_started_now, &self->out_started_now_n, &self->out_started_now_cap, run,
+                true);
+        return;
+    }
     if (s_queue(&self->out_started, &self->out_started_n, &self->out_started_cap, run, true) != 0)
         return;
     char id[40];
@@ -534,7 +553,7 @@ static int s_kv_dup(const hg_kv_t *src, size_t n, hg_kv_t **out, size_t *out_n)
 static void s_start_plugin_run(s_agent_t *self, s_job_t *job, hg_run_t *run, hg_kv_t *overrides,
                                size_t overrides_n)
 {
-    s_queue_started(self, run);
+    s_queue_started(self, job, run);
     job->running++;
     self->running++;
     const hg_plugin_spec_t *spec = &job->spec.plugin;
@@ -652,7 +671,7 @@ static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, uin
         s_record_finished(self, &run);
         return;
     }
-    s_queue_started(self, &run);
+    s_queue_started(self, job, &run);
     hg_http_task_t *task = hg_http_task_new();
     hg_assign_t copy = {0};
     if (!task || hg_assign_copy(&copy, &job->spec) != 0) {
@@ -1200,6 +1219,9 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     for (size_t i = 0; i < self.out_started_n; i++)
         hg_run_clear(&self.out_started[i]);
     free(self.out_started);
+    for (size_t i = 0; i < self.out_started_now_n; i++)
+        hg_run_clear(&self.out_started_now[i]);
+    free(self.out_started_now);
     free(self.out_finished);
     free(self.heap);
     return 0;
