@@ -8,6 +8,7 @@
  * never hold a firing lease for the same job at once. */
 #include "cluster.h"
 #include "cluster_internal.h"
+#include "actor_loop.h"
 #include "hg_error.h"
 #include "hg_log.h"
 #include "hg_proto.h"
@@ -1607,7 +1608,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     zloop_reader(self.loop, zactor_sock(self.loader), s_on_loader, &self);
     zloop_timer(self.loop, 50, 0, s_on_tick, &self);
     zsock_signal(pipe, 0);
-    zloop_start(self.loop);
+    hg_actor_loop_run(self.loop);
 
     zloop_destroy(&self.loop);
     if (self.store) {

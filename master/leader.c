@@ -3,6 +3,7 @@
  * connection's timeouts; that delays only this actor, never the cluster
  * loop, which goes on serving workers meanwhile. */
 #include "leader.h"
+#include "actor_loop.h"
 #include "hg_error.h"
 #include "hg_log.h"
 #include "hg_time.h"
@@ -311,7 +312,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     zloop_timer(loop, (size_t) interval, 0, s_on_tick, &self);
     zsock_signal(pipe, 0);
     s_on_tick(loop, 0, &self); /* a lone master leads at once */
-    zloop_start(loop);
+    hg_actor_loop_run(loop);
     zloop_destroy(&loop);
     s_drop(&self); /* releases the lock: a standby takes over within its interval */
 }

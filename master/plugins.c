@@ -808,6 +808,7 @@ static void s_loader_actor(zsock_t *pipe, void *arg)
     zsock_signal(pipe, 0);
     for (;;) {
         zmsg_t *msg = zmsg_recv(pipe);
+        if (!msg && zmq_errno() == EINTR) continue; /* a signal, not $TERM: see actor_loop.h */
         if (!msg) break;
         char *cmd = zmsg_popstr(msg);
         bool stop = !cmd || strcmp(cmd, "$TERM") == 0;

@@ -1,5 +1,6 @@
 /* store: batched, idempotent writes of run records and cluster facts. */
 #include "store.h"
+#include "actor_loop.h"
 #include "hg_error.h"
 #include "hg_log.h"
 #include "hg_time.h"
@@ -932,7 +933,7 @@ static void s_actor(zsock_t *pipe, void *args)
     if (self.spill_pending) /* replay as soon as the loop runs */
         self.retry_timer = zloop_timer(self.loop, 1, 1, s_on_retry, &self);
     zsock_signal(pipe, 0);
-    zloop_start(self.loop);
+    hg_actor_loop_run(self.loop);
     if (self.queued_records > 0)
         hg_warn("store: stopping with %zu run records not yet written (workers still hold them)",
                 self.queued_records);
