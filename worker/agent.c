@@ -21,11 +21,10 @@
 #include <czmq.h>
 #include <inttypes.h>
 
-#define S_HB_RING          256  /* heartbeats remembered for echo matching */
-#define S_RESEND_BATCH     1000 /* run records per message when resending */
-#define S_STARTED_DELAY_MS 100  /* RUN_STARTED held back this long (see s_flush_started) */
-#define S_MISFIRE_CAP      1000 /* fire_all catches up at most this many times at once */
-#define S_CACHE_TICK       250  /* ms between checks of running plug-in fetches */
+#define S_HB_RING      256  /* heartbeats remembered for echo matching */
+#define S_RESEND_BATCH 1000 /* run records per message when resending */
+#define S_MISFIRE_CAP  1000 /* fire_all catches up at most this many times at once */
+#define S_CACHE_TICK   250  /* ms between checks of running plug-in fetches */
 /* With several masters: one that has not accepted our connection this long
  * after we dialled it is taken as down, and the next one is tried. */
 #define S_CONNECT_WAIT_MS 500
@@ -334,18 +333,20 @@ static int s_send_heartbeat(s_agent_t *self)
 
 /* Send the queued RUN_STARTED / RUN_FINISHED records, one message each.
  *
- * A RUN_STARTED waits S_STARTED_DELAY_MS first, and is dropped when its run
- * finishes meanwhile: the RUN_FINISHED record carries the same run id,
- * scheduled and start times, so the history is the same, and most runs are
- * that short (a noop plug-in, a fast endpoint). That halves the records the
- * master writes. The cost: a run shorter than the delay whose worker dies
- * before it ends leaves no record (the master cannot mark what it never
- * heard of as lost); longer runs show as running as before. Jobs with
- * recover set skip the delay (s_queue_started). all: send every queued
- * RUN_STARTED now (when stopping). */
+ * A RUN_STARTED is dropped when its run finished before it went out: the
+ * RUN_FINISHED record carries the same run id, scheduled and start times,
+ * so the history is the same. With report.started_delay (cfg
+ * started_delay_ms) it first waits that long, which drops it for most runs
+ * (a noop plug-in, a fast endpoint) and halves the records the master
+ * writes. The cost is why the default is 0: a run shorter than the delay
+ * whose worker dies before it ends leaves no record, so the master can
+ * neither mark it lost nor tell the next holder that its scheduled time
+ * already fired, and that time may fire twice. Jobs with recover set skip
+ * the delay (s_queue_started). all: send every queued RUN_STARTED now
+ * (when stopping). */
 static void s_flush_started(s_agent_t *self, bool all)
 {
-    int64_t cutoff = hg_now_ms() - S_STARTED_DELAY_MS;
+    int64_t cutoff = hg_now_ms() - self->cfg->started_delay_ms;
     size_t due = 0, send = 0;
     while (due < self->out_started_n && (all || self->out_started[due].started_ms <= cutoff))
         due++;
@@ -1176,7 +1177,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
         if (hg_plugin_cache_fetching(self.cache) && wait > S_CACHE_TICK) wait = S_CACHE_TICK;
         if (self.out_started_n) {
             int64_t until_started =
-                self.out_started[0].started_ms + S_STARTED_DELAY_MS - hg_now_ms();
+                self.out_started[0].started_ms + cfg->started_delay_ms - hg_now_ms();
             if (until_started < wait) wait = until_started;
         }
         if (wait < 0) wait = 0;

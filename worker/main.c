@@ -27,6 +27,9 @@ static const hg_cfg_def_t s_settings[] = {
      "a fire later than this is a misfire and follows the job's misfire policy"},
     {"max.unacked", HG_CFG_INT, "1000000", 1000, 100000000,
      "run records kept until the master acknowledges them"},
+    {"report.started_delay", HG_CFG_DURATION, "0ms", 0, 10000,
+     "hold a run's start record this long and drop it if the run finished meanwhile (fewer "
+     "records; a run younger than this dies unrecorded with a killed worker)"},
     {"leave.grace", HG_CFG_DURATION, "10s", 0, 3600000,
      "on SIGTERM, how long runs in flight may finish before the worker leaves"},
     {"log.level", HG_CFG_STR, "info", 0, 0, "debug, info, warn or error"},
@@ -158,6 +161,7 @@ int main(int argc, char **argv)
         .misfire_threshold_ms = hg_config_int(cfg, "misfire.threshold"),
         .max_unacked = (uint32_t) hg_config_int(cfg, "max.unacked"),
         .leave_grace_ms = hg_config_int(cfg, "leave.grace"),
+        .started_delay_ms = hg_config_int(cfg, "report.started_delay"),
     };
     const char *list = *hg_config_str(cfg, "master.endpoints")
                            ? hg_config_str(cfg, "master.endpoints")

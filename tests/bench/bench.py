@@ -185,7 +185,7 @@ class BenchCluster(Cluster):
         # each, p99 19 ms; 1 thread 0.33 cores, p99 5 ms).
         # HG_BENCH_WORKER_ARGS adds or overrides worker flags.
         wargs = ["--log-level", "warn", "--capacity", "2000", "--plugin-dir", BUILD_DIR,
-                 "--plugin-threads", "1"] + os.environ.get("HG_BENCH_WORKER_ARGS", "").split() + list(worker_args)
+                 "--plugin-threads", "1", "--report-started-delay", "100ms"] + os.environ.get("HG_BENCH_WORKER_ARGS", "").split() + list(worker_args)
         super().__init__(workers=workers, name="bench_" + name, master_args=master_args,
                          worker_args=wargs, start=False, masters=masters)
         self.db_name = "hourglass_bench_" + name
