@@ -11,6 +11,7 @@
 #include "cluster.h"
 #include "job.h"
 #include "plugins.h"
+#include "db.h"
 #include "hg_error.h"
 #include "hg_log.h"
 #include "hg_proto.h"
@@ -784,16 +785,6 @@ typedef struct {
     MYSQL_BIND bind[14];
 } s_run_row_t;
 
-static void s_bind_out(MYSQL_BIND *b, enum enum_field_types type, void *buf, unsigned long size,
-                       unsigned long *len, my_bool *is_null)
-{
-    b->buffer_type = type;
-    b->buffer = buf;
-    b->buffer_length = size;
-    b->length = len;
-    b->is_null = is_null;
-}
-
 static json_t *s_run_time(const MYSQL_TIME *t, my_bool is_null, int64_t *ms)
 {
     *ms = 0;
@@ -915,24 +906,27 @@ static int s_op_runs(MYSQL *db, void *arg, char *err, size_t err_size)
         return HG_ENOMEM;
     }
     MYSQL_BIND *b = r->bind;
-    s_bind_out(&b[0], MYSQL_TYPE_BLOB, r->run_id, HG_RUNID_SIZE, &r->len[0], &r->is_null[0]);
-    s_bind_out(&b[1], MYSQL_TYPE_LONGLONG, &r->job_id, 0, &r->len[1], &r->is_null[1]);
+    hg_db_bind_out(&b[0], MYSQL_TYPE_BLOB, r->run_id, HG_RUNID_SIZE, &r->len[0], &r->is_null[0]);
+    hg_db_bind_out(&b[1], MYSQL_TYPE_LONGLONG, &r->job_id, 0, &r->len[1], &r->is_null[1]);
     b[1].is_unsigned = 1;
-    s_bind_out(&b[2], MYSQL_TYPE_STRING, r->job_name, sizeof r->job_name, &r->len[2],
-               &r->is_null[2]);
-    s_bind_out(&b[3], MYSQL_TYPE_STRING, r->node, sizeof r->node, &r->len[3], &r->is_null[3]);
-    s_bind_out(&b[4], MYSQL_TYPE_DATETIME, &r->scheduled_at, 0, &r->len[4], &r->is_null[4]);
-    s_bind_out(&b[5], MYSQL_TYPE_DATETIME, &r->started_at, 0, &r->len[5], &r->is_null[5]);
-    s_bind_out(&b[6], MYSQL_TYPE_DATETIME, &r->finished_at, 0, &r->len[6], &r->is_null[6]);
-    s_bind_out(&b[7], MYSQL_TYPE_STRING, r->status, sizeof r->status, &r->len[7], &r->is_null[7]);
-    s_bind_out(&b[8], MYSQL_TYPE_SHORT, &r->http_status, 0, &r->len[8], &r->is_null[8]);
-    s_bind_out(&b[9], MYSQL_TYPE_LONG, &r->exit_code, 0, &r->len[9], &r->is_null[9]);
-    s_bind_out(&b[10], MYSQL_TYPE_STRING, r->error, sizeof r->error, &r->len[10], &r->is_null[10]);
-    s_bind_out(&b[11], MYSQL_TYPE_BLOB, r->output, sizeof r->output, &r->len[11], &r->is_null[11]);
-    s_bind_out(&b[12], MYSQL_TYPE_LONG, &r->attempt, 0, &r->len[12], &r->is_null[12]);
+    hg_db_bind_out(&b[2], MYSQL_TYPE_STRING, r->job_name, sizeof r->job_name, &r->len[2],
+                   &r->is_null[2]);
+    hg_db_bind_out(&b[3], MYSQL_TYPE_STRING, r->node, sizeof r->node, &r->len[3], &r->is_null[3]);
+    hg_db_bind_out(&b[4], MYSQL_TYPE_DATETIME, &r->scheduled_at, 0, &r->len[4], &r->is_null[4]);
+    hg_db_bind_out(&b[5], MYSQL_TYPE_DATETIME, &r->started_at, 0, &r->len[5], &r->is_null[5]);
+    hg_db_bind_out(&b[6], MYSQL_TYPE_DATETIME, &r->finished_at, 0, &r->len[6], &r->is_null[6]);
+    hg_db_bind_out(&b[7], MYSQL_TYPE_STRING, r->status, sizeof r->status, &r->len[7],
+                   &r->is_null[7]);
+    hg_db_bind_out(&b[8], MYSQL_TYPE_SHORT, &r->http_status, 0, &r->len[8], &r->is_null[8]);
+    hg_db_bind_out(&b[9], MYSQL_TYPE_LONG, &r->exit_code, 0, &r->len[9], &r->is_null[9]);
+    hg_db_bind_out(&b[10], MYSQL_TYPE_STRING, r->error, sizeof r->error, &r->len[10],
+                   &r->is_null[10]);
+    hg_db_bind_out(&b[11], MYSQL_TYPE_BLOB, r->output, sizeof r->output, &r->len[11],
+                   &r->is_null[11]);
+    hg_db_bind_out(&b[12], MYSQL_TYPE_LONG, &r->attempt, 0, &r->len[12], &r->is_null[12]);
     b[12].is_unsigned = 1;
-    s_bind_out(&b[13], MYSQL_TYPE_STRING, r->trigger, sizeof r->trigger, &r->len[13],
-               &r->is_null[13]);
+    hg_db_bind_out(&b[13], MYSQL_TYPE_STRING, r->trigger, sizeof r->trigger, &r->len[13],
+                   &r->is_null[13]);
 
     int rc = 0;
     if (mysql_stmt_bind_param(stmt, p) || mysql_stmt_execute(stmt) ||

@@ -272,3 +272,29 @@ int hg_db_migrate(MYSQL *conn, const char *schema_dir, char *err, size_t err_siz
     s_exec(conn, "DO RELEASE_LOCK('hourglass.migrate')", ignore, sizeof ignore);
     return rc;
 }
+
+void hg_db_bind_str(MYSQL_BIND *b, const char *s, unsigned long *len)
+{
+    *len = s ? (unsigned long) strlen(s) : 0;
+    b->buffer_type = MYSQL_TYPE_STRING;
+    b->buffer = (void *) s;
+    b->buffer_length = *len;
+    b->length = len;
+}
+
+void hg_db_bind_u64(MYSQL_BIND *b, uint64_t *v)
+{
+    b->buffer_type = MYSQL_TYPE_LONGLONG;
+    b->buffer = v;
+    b->is_unsigned = 1;
+}
+
+void hg_db_bind_out(MYSQL_BIND *b, enum enum_field_types type, void *buf, unsigned long size,
+                    unsigned long *len, my_bool *is_null)
+{
+    b->buffer_type = type;
+    b->buffer = buf;
+    b->buffer_length = size;
+    b->length = len;
+    b->is_null = is_null;
+}

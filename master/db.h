@@ -37,6 +37,16 @@ int64_t hg_db_time_to_ms(const MYSQL_TIME *t);
 MYSQL_STMT *hg_db_prepare(MYSQL *conn, const char *sql, char *err, size_t err_size);
 
 /* True if the last error on conn means the server is gone (reconnect). */
+/* Prepared-statement parameter helpers. hg_db_bind_str binds s (NULL binds
+ * an empty string) and keeps its length in *len, which must outlive the
+ * execution; hg_db_bind_u64 binds an unsigned 64-bit integer. */
+void hg_db_bind_str(MYSQL_BIND *b, const char *s, unsigned long *len);
+void hg_db_bind_u64(MYSQL_BIND *b, uint64_t *v);
+/* Bind a result column of type into buf (size bytes), with its length and
+ * NULL flag. */
+void hg_db_bind_out(MYSQL_BIND *b, enum enum_field_types type, void *buf, unsigned long size,
+                    unsigned long *len, my_bool *is_null);
+
 int hg_db_is_conn_error(unsigned int mysql_errno);
 
 /* True if conn has lost its server: its socket is closed. Use it besides

@@ -754,22 +754,6 @@ static int s_stmt_fail(MYSQL_STMT *stmt, const char *what, char *err, size_t err
     return HG_EDB;
 }
 
-static void s_bind_str(MYSQL_BIND *b, const char *s, unsigned long *len)
-{
-    *len = s ? (unsigned long) strlen(s) : 0;
-    b->buffer_type = MYSQL_TYPE_STRING;
-    b->buffer = (void *) s;
-    b->buffer_length = *len;
-    b->length = len;
-}
-
-static void s_bind_u64(MYSQL_BIND *b, uint64_t *v)
-{
-    b->buffer_type = MYSQL_TYPE_LONGLONG;
-    b->buffer = v;
-    b->is_unsigned = 1;
-}
-
 static void s_bind_i32(MYSQL_BIND *b, int32_t *v)
 {
     b->buffer_type = MYSQL_TYPE_LONG;
@@ -1024,12 +1008,12 @@ static void s_ins_row_bind(s_ins_row_t *row, MYSQL_BIND *b, int64_t now)
 {
     memset(b, 0, sizeof *b * S_INS_COLS);
     for (int i = 0; i < 6; i++)
-        s_bind_str(&b[i], row->strs[i], &row->lens[i]);
+        hg_db_bind_str(&b[i], row->strs[i], &row->lens[i]);
     s_bind_time(&b[6], row->start_ms, &row->tstart, &row->null_start);
     s_bind_time(&b[7], row->end_ms, &row->tend, &row->null_end);
-    s_bind_str(&b[8], row->misfire ? row->misfire : "fire_once", &row->lens[6]);
-    s_bind_u64(&b[9], &row->timeout_ms);
-    s_bind_str(&b[10], row->spec, &row->lens[7]);
+    hg_db_bind_str(&b[8], row->misfire ? row->misfire : "fire_once", &row->lens[6]);
+    hg_db_bind_u64(&b[9], &row->timeout_ms);
+    hg_db_bind_str(&b[10], row->spec, &row->lens[7]);
     s_bind_time(&b[11], now, &row->tnow, &row->null_now);
     b[12] = b[11];
 }
@@ -1163,10 +1147,10 @@ int hg_job_db_insert_many(MYSQL *db, json_t *jobs, uint64_t *ids, size_t *failed
         for (size_t i = 0; i < k; i++) {
             json_t *job = json_array_get(jobs, at + i);
             p += sprintf(p, "%s(?,?)", i ? "," : "");
-            s_bind_str(&b[2 * i], json_string_value(json_object_get(job, "namespace")),
-                       &lens[2 * i]);
-            s_bind_str(&b[2 * i + 1], json_string_value(json_object_get(job, "name")),
-                       &lens[2 * i + 1]);
+            hg_db_bind_str(&b[2 * i], json_string_value(json_object_get(job, "namespace")),
+                           &lens[2 * i]);
+            hg_db_bind_str(&b[2 * i + 1], json_string_value(json_object_get(job, "name")),
+                           &lens[2 * i + 1]);
         }
         sprintf(p, ")");
         stmt = hg_db_prepare(db, sql, err, err_size);
@@ -1174,7 +1158,7 @@ int hg_job_db_insert_many(MYSQL *db, json_t *jobs, uint64_t *ids, size_t *failed
             rc = HG_EDB;
             goto next;
         }
-        s_bind_u64(&out[0], &id);
+        hg_db_bind_u64(&out[0], &id);
         out[1].buffer_type = MYSQL_TYPE_STRING;
         out[1].buffer = ns;
         out[1].buffer_length = sizeof ns;
@@ -1229,8 +1213,8 @@ int hg_job_db_get(MYSQL *db, const char *ns, const char *name, json_t **job, cha
     MYSQL_BIND b[2];
     memset(b, 0, sizeof b);
     unsigned long lens[2];
-    s_bind_str(&b[0], ns, &lens[0]);
-    s_bind_str(&b[1], name, &lens[1]);
+    hg_db_bind_str(&b[0], ns, &lens[0]);
+    hg_db_bind_str(&b[1], name, &lens[1]);
     json_t *rows = json_array();
     int rc = mysql_stmt_bind_param(stmt, b) ? s_stmt_fail(stmt, "get job", err, err_size)
                                             : s_select_jobs(stmt, rows, err, err_size);
@@ -1257,13 +1241,13 @@ int hg_job_db_list(MYSQL *db, const char *ns, const char *status, int limit, int
     memset(b, 0, sizeof b);
     unsigned long lens[4];
     my_bool ns_null = ns == NULL, status_null = status == NULL;
-    s_bind_str(&b[0], ns, &lens[0]);
+    hg_db_bind_str(&b[0], ns, &lens[0]);
     b[0].is_null = &ns_null;
-    s_bind_str(&b[1], ns, &lens[1]);
+    hg_db_bind_str(&b[1], ns, &lens[1]);
     b[1].is_null = &ns_null;
-    s_bind_str(&b[2], status, &lens[2]);
+    hg_db_bind_str(&b[2], status, &lens[2]);
     b[2].is_null = &status_null;
-    s_bind_str(&b[3], status, &lens[3]);
+    hg_db_bind_str(&b[3], status, &lens[3]);
     b[3].is_null = &status_null;
     int32_t lim = limit, off = offset;
     s_bind_i32(&b[4], &lim);
@@ -1367,8 +1351,8 @@ int hg_job_db_load_active_page(MYSQL *db, uint64_t after_id, int limit, json_t *
     MYSQL_BIND b[2];
     memset(b, 0, sizeof b);
     uint64_t lim = (uint64_t) limit;
-    s_bind_u64(&b[0], &after_id);
-    s_bind_u64(&b[1], &lim);
+    hg_db_bind_u64(&b[0], &after_id);
+    hg_db_bind_u64(&b[1], &lim);
     json_t *rows = json_array();
     int rc = mysql_stmt_bind_param(stmt, b) ? s_stmt_fail(stmt, "load jobs", err, err_size)
                                             : s_select_jobs(stmt, rows, err, err_size);
@@ -1403,11 +1387,11 @@ int hg_job_db_set_status(MYSQL *db, uint64_t id, const char *status, char *err, 
     MYSQL_BIND b[3];
     memset(b, 0, sizeof b);
     unsigned long len;
-    s_bind_str(&b[0], status, &len);
+    hg_db_bind_str(&b[0], status, &len);
     MYSQL_TIME now;
     my_bool now_null;
     s_bind_time(&b[1], hg_now_ms(), &now, &now_null);
-    s_bind_u64(&b[2], &id);
+    hg_db_bind_u64(&b[2], &id);
     return s_exec_by_id(db,
                         "UPDATE jobs SET status = ?, version = version + 1, updated_at = ? "
                         "WHERE id = ?",
@@ -1419,6 +1403,6 @@ int hg_job_db_delete(MYSQL *db, uint64_t id, char *err, size_t err_size)
     if (!db) return HG_EINVAL;
     MYSQL_BIND b[1];
     memset(b, 0, sizeof b);
-    s_bind_u64(&b[0], &id);
+    hg_db_bind_u64(&b[0], &id);
     return s_exec_by_id(db, "DELETE FROM jobs WHERE id = ?", b, "delete job", id, err, err_size);
 }

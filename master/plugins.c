@@ -2,6 +2,7 @@
  * loader actor of the master's plug-in store (see plugins.h). */
 #include "plugins.h"
 #include "elf.h"
+#include "db.h"
 #include "hg_error.h"
 #include "hg_log.h"
 #include "hg_time.h"
@@ -109,22 +110,6 @@ json_t *hg_plugin_meta_json(const hg_plugin_meta_t *m)
 
 /* ------------------------------------------------------------------ SQL */
 
-static void s_bind_str(MYSQL_BIND *b, const char *s, unsigned long *len)
-{
-    *len = (unsigned long) strlen(s);
-    b->buffer_type = MYSQL_TYPE_STRING;
-    b->buffer = (void *) s;
-    b->buffer_length = *len;
-    b->length = len;
-}
-
-static void s_bind_u64(MYSQL_BIND *b, uint64_t *v)
-{
-    b->buffer_type = MYSQL_TYPE_LONGLONG;
-    b->buffer = v;
-    b->is_unsigned = 1;
-}
-
 /* Plug-in rows read by s_select. */
 typedef struct {
     hg_plugin_meta_t *items; /* rows */
@@ -147,16 +132,6 @@ typedef struct {
     unsigned long len[7];
     my_bool is_null[7];
 } s_row_t;
-
-static void s_bind_out(MYSQL_BIND *b, enum enum_field_types type, void *buf, unsigned long size,
-                       unsigned long *len, my_bool *is_null)
-{
-    b->buffer_type = type;
-    b->buffer = buf;
-    b->buffer_length = size;
-    b->length = len;
-    b->is_null = is_null;
-}
 
 /* Copy src into dst, cut to fit (the columns are wider than our fields
  * only when a row was written by something other than this code). */
@@ -181,15 +156,15 @@ static int s_select(MYSQL *db, const char *tail, MYSQL_BIND *params, s_metas_t *
     memset(&r, 0, sizeof r);
     MYSQL_BIND b[7];
     memset(b, 0, sizeof b);
-    s_bind_out(&b[0], MYSQL_TYPE_LONGLONG, &r.id, 0, &r.len[0], &r.is_null[0]);
+    hg_db_bind_out(&b[0], MYSQL_TYPE_LONGLONG, &r.id, 0, &r.len[0], &r.is_null[0]);
     b[0].is_unsigned = 1;
-    s_bind_out(&b[1], MYSQL_TYPE_STRING, r.name, sizeof r.name, &r.len[1], &r.is_null[1]);
-    s_bind_out(&b[2], MYSQL_TYPE_STRING, r.version, sizeof r.version, &r.len[2], &r.is_null[2]);
-    s_bind_out(&b[3], MYSQL_TYPE_STRING, r.sha256, sizeof r.sha256, &r.len[3], &r.is_null[3]);
-    s_bind_out(&b[4], MYSQL_TYPE_LONGLONG, &r.size, 0, &r.len[4], &r.is_null[4]);
+    hg_db_bind_out(&b[1], MYSQL_TYPE_STRING, r.name, sizeof r.name, &r.len[1], &r.is_null[1]);
+    hg_db_bind_out(&b[2], MYSQL_TYPE_STRING, r.version, sizeof r.version, &r.len[2], &r.is_null[2]);
+    hg_db_bind_out(&b[3], MYSQL_TYPE_STRING, r.sha256, sizeof r.sha256, &r.len[3], &r.is_null[3]);
+    hg_db_bind_out(&b[4], MYSQL_TYPE_LONGLONG, &r.size, 0, &r.len[4], &r.is_null[4]);
     b[4].is_unsigned = 1;
-    s_bind_out(&b[5], MYSQL_TYPE_STRING, r.arch, sizeof r.arch, &r.len[5], &r.is_null[5]);
-    s_bind_out(&b[6], MYSQL_TYPE_DATETIME, &r.uploaded, 0, &r.len[6], &r.is_null[6]);
+    hg_db_bind_out(&b[5], MYSQL_TYPE_STRING, r.arch, sizeof r.arch, &r.len[5], &r.is_null[5]);
+    hg_db_bind_out(&b[6], MYSQL_TYPE_DATETIME, &r.uploaded, 0, &r.len[6], &r.is_null[6]);
     int rc = 0;
     if ((params && mysql_stmt_bind_param(st, params)) || mysql_stmt_execute(st) ||
         mysql_stmt_store_result(st) || mysql_stmt_bind_result(st, b)) {
@@ -264,8 +239,8 @@ static int s_put(MYSQL *db, const char *name, const char *version, const uint8_t
     unsigned long l[8];
     MYSQL_BIND p[8];
     memset(p, 0, sizeof p);
-    s_bind_str(&p[0], name, &l[0]);
-    s_bind_str(&p[1], version, &l[1]);
+    hg_db_bind_str(&p[0], name, &l[0]);
+    hg_db_bind_str(&p[1], version, &l[1]);
     s_metas_t found = {0};
     int rc = s_select(db, "WHERE name = ? AND version = ? FOR UPDATE", p, &found, err, err_size);
     if (rc == 0 && found.n > 0) {
@@ -282,7 +257,7 @@ static int s_put(MYSQL *db, const char *name, const char *version, const uint8_t
         } else {
             if (replaced_sha) snprintf(replaced_sha, 65, "%s", old->sha256);
             memset(p, 0, sizeof p);
-            s_bind_u64(&p[0], &found.ids[0]);
+            hg_db_bind_u64(&p[0], &found.ids[0]);
             rc = s_exec(db, "DELETE FROM plugins WHERE id = ?", p, NULL, NULL, err, err_size);
             *result = HG_PLUGIN_PUT_REPLACED;
         }
@@ -291,7 +266,7 @@ static int s_put(MYSQL *db, const char *name, const char *version, const uint8_t
     if (rc != 0 || *result == HG_PLUGIN_PUT_SAME) return rc;
 
     memset(p, 0, sizeof p);
-    s_bind_str(&p[0], sha256, &l[0]);
+    hg_db_bind_str(&p[0], sha256, &l[0]);
     rc = s_select(db, "WHERE sha256 = ?", p, &found, err, err_size);
     if (rc == 0 && found.n > 0) {
         snprintf(err, err_size,
@@ -308,12 +283,12 @@ static int s_put(MYSQL *db, const char *name, const char *version, const uint8_t
     hg_db_time_from_ms(now_ms, &at);
     uint64_t size = len, chunks = (len + HG_PLUGIN_DB_CHUNK - 1) / HG_PLUGIN_DB_CHUNK, id = 0;
     memset(p, 0, sizeof p);
-    s_bind_str(&p[0], name, &l[0]);
-    s_bind_str(&p[1], version, &l[1]);
-    s_bind_str(&p[2], sha256, &l[2]);
-    s_bind_u64(&p[3], &size);
-    s_bind_str(&p[4], arch, &l[4]);
-    s_bind_u64(&p[5], &chunks);
+    hg_db_bind_str(&p[0], name, &l[0]);
+    hg_db_bind_str(&p[1], version, &l[1]);
+    hg_db_bind_str(&p[2], sha256, &l[2]);
+    hg_db_bind_u64(&p[3], &size);
+    hg_db_bind_str(&p[4], arch, &l[4]);
+    hg_db_bind_u64(&p[5], &chunks);
     p[6].buffer_type = MYSQL_TYPE_DATETIME;
     p[6].buffer = &at;
     rc = s_exec(db,
@@ -334,8 +309,8 @@ static int s_put(MYSQL *db, const char *name, const char *version, const uint8_t
     uint64_t seq = 0;
     unsigned long chunk_len = 0;
     memset(p, 0, sizeof p);
-    s_bind_u64(&p[0], &id);
-    s_bind_u64(&p[1], &seq);
+    hg_db_bind_u64(&p[0], &id);
+    hg_db_bind_u64(&p[1], &seq);
     p[2].buffer_type = MYSQL_TYPE_BLOB;
     p[2].length = &chunk_len;
     for (size_t off = 0; rc == 0 && off < len; off += HG_PLUGIN_DB_CHUNK, seq++) {
@@ -389,7 +364,7 @@ int hg_plugin_db_get(MYSQL *db, const char *sha256, hg_plugin_meta_t *meta, char
     unsigned long l;
     MYSQL_BIND p[1];
     memset(p, 0, sizeof p);
-    s_bind_str(&p[0], sha256, &l);
+    hg_db_bind_str(&p[0], sha256, &l);
     s_metas_t found = {0};
     int rc = s_select(db, "WHERE sha256 = ?", p, &found, err, err_size);
     if (rc == 0 && found.n == 0) {
@@ -414,7 +389,7 @@ int hg_plugin_db_list(MYSQL *db, const char *name, json_t **plugins, char *err, 
     unsigned long l;
     MYSQL_BIND p[1];
     memset(p, 0, sizeof p);
-    if (name) s_bind_str(&p[0], name, &l);
+    if (name) hg_db_bind_str(&p[0], name, &l);
     s_metas_t found = {0};
     int rc = s_select(db, name ? "WHERE name = ?" : "", name ? p : NULL, &found, err, err_size);
     if (rc == 0) {
@@ -435,7 +410,7 @@ int hg_plugin_db_delete(MYSQL *db, const char *sha256, hg_plugin_meta_t *meta, c
     unsigned long l;
     MYSQL_BIND p[1];
     memset(p, 0, sizeof p);
-    s_bind_str(&p[0], sha256, &l);
+    hg_db_bind_str(&p[0], sha256, &l);
     uint64_t affected = 0;
     rc = s_exec(db, "DELETE FROM plugins WHERE sha256 = ?", p, &affected, NULL, err, err_size);
     if (rc == 0 && affected == 0) {
@@ -462,13 +437,13 @@ static int s_export_chunks(MYSQL *db, uint64_t id, const char *sha256, uint64_t 
     MYSQL_BIND p[1], b[2];
     memset(p, 0, sizeof p);
     memset(b, 0, sizeof b);
-    s_bind_u64(&p[0], &id);
+    hg_db_bind_u64(&p[0], &id);
     uint64_t seq = 0;
     unsigned long len[2] = {0, 0};
     my_bool is_null[2] = {0, 0};
-    s_bind_out(&b[0], MYSQL_TYPE_LONGLONG, &seq, 0, &len[0], &is_null[0]);
+    hg_db_bind_out(&b[0], MYSQL_TYPE_LONGLONG, &seq, 0, &len[0], &is_null[0]);
     b[0].is_unsigned = 1;
-    s_bind_out(&b[1], MYSQL_TYPE_BLOB, buf, HG_PLUGIN_DB_CHUNK, &len[1], &is_null[1]);
+    hg_db_bind_out(&b[1], MYSQL_TYPE_BLOB, buf, HG_PLUGIN_DB_CHUNK, &len[1], &is_null[1]);
     int rc = 0;
     /* Unbuffered: one chunk in memory at a time. */
     if (mysql_stmt_bind_param(st, p) || mysql_stmt_execute(st) || mysql_stmt_bind_result(st, b)) {
@@ -560,16 +535,16 @@ int hg_plugin_db_export(MYSQL *db, const char *sha256, const char *path, uint64_
     unsigned long l;
     MYSQL_BIND p[1];
     memset(p, 0, sizeof p);
-    s_bind_str(&p[0], sha256, &l);
+    hg_db_bind_str(&p[0], sha256, &l);
     MYSQL_STMT *st =
         hg_db_prepare(db, "SELECT id, size, chunks FROM plugins WHERE sha256 = ?", err, err_size);
     if (!st) return HG_EDB;
     uint64_t id = 0, want_size = 0, chunks = 0;
     MYSQL_BIND b[3];
     memset(b, 0, sizeof b);
-    s_bind_u64(&b[0], &id);
-    s_bind_u64(&b[1], &want_size);
-    s_bind_u64(&b[2], &chunks);
+    hg_db_bind_u64(&b[0], &id);
+    hg_db_bind_u64(&b[1], &want_size);
+    hg_db_bind_u64(&b[2], &chunks);
     int rc = 0, f = 0;
     if (mysql_stmt_bind_param(st, p) || mysql_stmt_execute(st) || mysql_stmt_store_result(st) ||
         mysql_stmt_bind_result(st, b) || (f = mysql_stmt_fetch(st)) == 1) {
