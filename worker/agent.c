@@ -421,10 +421,11 @@ static int s_queue(hg_run_t **arr, size_t *n, size_t *cap, const hg_run_t *run, 
 
 /* Queue the RUN_STARTED of a run that begins now. A job with recover set
  * reports it at once: the master must know the run to re-run it if this
- * worker dies, however short it is. */
+ * worker dies, however short it is. Without report.started_delay (the
+ * default) every start goes out at once too, with no bookkeeping per run. */
 static void s_queue_started(s_agent_t *self, const s_job_t *job, const hg_run_t *run)
 {
-    if (job->spec.recover) {
+    if (job->spec.recover || self->cfg->started_delay_ms == 0) {
         s_queue(&self->out_started_now, &self->out_started_now_n, &self->out_started_now_cap, run,
                 true);
         return;
