@@ -92,6 +92,7 @@ typedef struct {
     uint64_t max_master_epoch;     /* highest leadership epoch seen in a WELCOME */
     char silent_endpoint[512];     /* endpoint we last left because it went silent */
     int64_t silent_at;             /* monotonic time we left it */
+    uint32_t redials;              /* fresh dials of a lone silent master since the last WELCOME */
 } s_agent_t;
 
 /* ------------------------------------------------------------ timer heap */
@@ -246,6 +247,21 @@ static void s_left_silent(s_agent_t *self, int64_t silent_ms)
     if (s_can_move(self))
         hg_warn("master at %s silent for %lld ms", self->endpoint, (long long) silent_ms);
     s_rotate(self, why);
+}
+
+/* The only master we know has not answered HELLO for a lease: dial it
+ * again on a fresh socket. A connection ZeroMQ gave up on (it never
+ * retries one whose handshake failed) must not keep this worker away for
+ * good; the records it holds are resent after the WELCOME. Logged on the
+ * first try and then every tenth, so a long outage is a few lines. */
+static void s_redial(s_agent_t *self, int64_t silent_ms)
+{
+    if (self->redials++ % 10 == 0)
+        hg_warn("master at %s has not answered for %lld ms; dialling it again (try %u)",
+                self->endpoint, (long long) silent_ms, self->redials);
+    char endpoint[sizeof self->endpoint];
+    snprintf(endpoint, sizeof endpoint, "%s", self->endpoint);
+    s_dial(self, endpoint);
 }
 
 /* A standby refused us. Follow its hint unless it names the master we
@@ -946,6 +962,7 @@ static void s_on_master(s_agent_t *self)
         }
         self->max_master_epoch = msg->u.welcome.master_epoch;
         self->silent_endpoint[0] = '\0';
+        self->redials = 0;
         self->welcomed = true;
         if (msg->u.welcome.heartbeat_ms) self->heartbeat_ms = msg->u.welcome.heartbeat_ms;
         if (msg->u.welcome.lease_ms) self->lease_ms = msg->u.welcome.lease_ms;
@@ -1118,8 +1135,11 @@ int hg_agent_run(const hg_agent_config_t *cfg)
             /* Nothing at all from this master for a lease since we dialled
              * it: it is down; try the next one. */
             int64_t heard = self.last_rx > self.dialled_at ? self.last_rx : self.dialled_at;
-            if (mono - heard > self.lease_ms && s_can_move(&self)) {
-                s_left_silent(&self, mono - heard);
+            if (mono - heard > self.lease_ms) {
+                if (s_can_move(&self))
+                    s_left_silent(&self, mono - heard);
+                else
+                    s_redial(&self, mono - heard);
                 continue;
             }
             /* Not even a connection: that master is down (killed, not

@@ -234,12 +234,15 @@ class Cluster:
 
     def __init__(self, workers=2, name=None, master_args=(), worker_args=(),
                  worker_labels=None, start=True, masters=1, bind_host="127.0.0.1",
-                 hits_host="127.0.0.1"):
-        """bind_host: address the masters' worker endpoints listen on;
+                 hits_host="127.0.0.1", start_master=True):
+        """start_master: False leaves the first master for the test to
+        start (with workers=0 too, nothing dials it before then);
+        bind_host: address the masters' worker endpoints listen on;
         hits_host: address of the hit server (both loopback unless a test
         runs workers in another network namespace)."""
         self.name = name or test_name()
         self.n_masters = masters
+        self._master_at_start = start_master
         self.db_name = "hourglass_it_" + self.name
         self.n_workers = workers
         self.master_args = list(master_args)
@@ -300,7 +303,8 @@ class Cluster:
         try:
             self._fresh_database()
             self.hits = HitServer(host=self.hits_host).start()
-            self.start_master()
+            if self._master_at_start:
+                self.start_master()
             for i in range(1, self.n_masters):
                 self.start_master_n(i)
             for i in range(1, self.n_workers + 1):
