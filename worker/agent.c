@@ -23,8 +23,16 @@
 
 #define S_HB_RING      256  /* heartbeats remembered for echo matching */
 #define S_RESEND_BATCH 1000 /* run records per message when resending */
-#define S_MISFIRE_CAP  1000 /* fire_all catches up at most this many times at once */
-#define S_CACHE_TICK   250  /* ms between checks of running plug-in fetches */
+/* Finished-run records wait up to S_FINISHED_WAIT_MS (or until
+ * S_FINISHED_BATCH of them are queued) to travel together: every message
+ * costs the master a decode, a store hand-off, a transaction and an ACK,
+ * and sending one per timer pass (a few records) made those costs, not the
+ * rows, most of the master's and MariaDB's work at high rates. They are
+ * already in the unacked list, so waiting changes nothing for a crash. */
+#define S_FINISHED_WAIT_MS 10
+#define S_FINISHED_BATCH   1000
+#define S_MISFIRE_CAP      1000 /* fire_all catches up at most this many times at once */
+#define S_CACHE_TICK       250  /* ms between checks of running plug-in fetches */
 /* With several masters: one that has not accepted our connection this long
  * after we dialled it is taken as down, and the next one is tried. */
 #define S_CONNECT_WAIT_MS 500
@@ -46,39 +54,42 @@ typedef struct {
 } s_record_t;
 
 typedef struct {
-    const hg_agent_config_t *cfg; /* settings */
-    zsock_t *dealer;              /* to the master */
-    zactor_t *http;               /* HTTP executor */
-    zactor_t *plugins;            /* plug-in executor */
-    hg_overload_t http_skips;     /* HTTP runs skipped for overload, logged per burst */
-    hg_overload_t plugin_skips;   /* plug-in runs skipped for overload, logged per burst */
-    hg_plugin_cache_t *cache;     /* plug-ins by hash, and their fetches */
-    int64_t next_cache_tick;      /* monotonic time of the next cache tick */
-    zhashx_t *jobs;               /* job id text -> s_job_t */
-    s_job_t **heap;               /* timer heap, earliest next_ms first */
-    size_t heap_n, heap_cap;      /* heap size and capacity */
-    uint64_t seq;                 /* our message sequence */
-    uint64_t hb_seq[S_HB_RING];   /* heartbeat seq in each ring slot */
-    int64_t hb_sent[S_HB_RING];   /* monotonic send time of that heartbeat */
-    int64_t lease_until;          /* monotonic ms; no firing at or after it */
-    hg_http_fence_t fence;        /* the lease as the HTTP executor checks it at send time */
-    bool welcomed;                /* WELCOME received on this session */
-    int64_t heartbeat_ms;         /* interval in force */
-    int64_t lease_ms;             /* lease in force */
-    int64_t next_hb;              /* monotonic time of the next heartbeat */
-    int64_t next_hello;           /* monotonic time of the next HELLO while not welcomed */
-    int64_t last_rx;              /* monotonic time of the last message from the master */
-    bool lease_warned;            /* "lease expired" logged for this outage */
-    zlistx_t *unacked;            /* s_record_t, oldest first */
-    zhashx_t *unacked_ids;        /* run id text -> s_record_t */
-    uint32_t running;             /* runs in flight */
-    hg_run_t *out_started;        /* RUN_STARTED records waiting to be sent, oldest first */
-    zhashx_t *started_pending;    /* run id text of those whose run is still going */
+    const hg_agent_config_t *cfg;                     /* settings */
+    zsock_t *dealer;                                  /* to the master */
+    zactor_t *http;                                   /* HTTP executor */
+    zactor_t *plugins;                                /* plug-in executor */
+    hg_plugin_task_t *plugin_out[HG_TASK_PIPE_BATCH]; /* plug-in runs not yet handed over */
+    size_t plugin_out_n;                              /* runs in plugin_out */
+    hg_overload_t http_skips;   /* HTTP runs skipped for overload, logged per burst */
+    hg_overload_t plugin_skips; /* plug-in runs skipped for overload, logged per burst */
+    hg_plugin_cache_t *cache;   /* plug-ins by hash, and their fetches */
+    int64_t next_cache_tick;    /* monotonic time of the next cache tick */
+    zhashx_t *jobs;             /* job id text -> s_job_t */
+    s_job_t **heap;             /* timer heap, earliest next_ms first */
+    size_t heap_n, heap_cap;    /* heap size and capacity */
+    uint64_t seq;               /* our message sequence */
+    uint64_t hb_seq[S_HB_RING]; /* heartbeat seq in each ring slot */
+    int64_t hb_sent[S_HB_RING]; /* monotonic send time of that heartbeat */
+    int64_t lease_until;        /* monotonic ms; no firing at or after it */
+    hg_http_fence_t fence;      /* the lease as the HTTP executor checks it at send time */
+    bool welcomed;              /* WELCOME received on this session */
+    int64_t heartbeat_ms;       /* interval in force */
+    int64_t lease_ms;           /* lease in force */
+    int64_t next_hb;            /* monotonic time of the next heartbeat */
+    int64_t next_hello;         /* monotonic time of the next HELLO while not welcomed */
+    int64_t last_rx;            /* monotonic time of the last message from the master */
+    bool lease_warned;          /* "lease expired" logged for this outage */
+    zlistx_t *unacked;          /* s_record_t, oldest first */
+    zhashx_t *unacked_ids;      /* run id text -> s_record_t */
+    uint32_t running;           /* runs in flight */
+    hg_run_t *out_started;      /* RUN_STARTED records waiting to be sent, oldest first */
+    zhashx_t *started_pending;  /* run id text of those whose run is still going */
     size_t out_started_n, out_started_cap;
     hg_run_t *out_started_now; /* RUN_STARTED of recover jobs: sent at once */
     size_t out_started_now_n, out_started_now_cap;
     hg_run_t *out_finished; /* RUN_FINISHED records waiting to be sent */
     size_t out_finished_n, out_finished_cap;
+    int64_t out_finished_since;    /* monotonic ms the oldest of them was queued */
     uint64_t fired, dropped_fires; /* counters for the log */
     bool leaving;                  /* SIGTERM seen: no new fires, finishing up */
     int64_t leave_deadline;        /* monotonic ms: leave even if runs are still going */
@@ -395,7 +406,9 @@ static void s_flush_started(s_agent_t *self, bool all)
     }
 }
 
-static void s_flush_records(s_agent_t *self)
+/* Send the queued records: starts as they come due, finished runs when
+ * all is set or when they have waited long enough (S_FINISHED_WAIT_MS). */
+static void s_send_records(s_agent_t *self, bool all)
 {
     if (self->out_started_now_n) {
         hg_msg_t msg = {.type = HG_MSG_RUN_STARTED};
@@ -407,13 +420,20 @@ static void s_flush_records(s_agent_t *self)
         self->out_started_now_n = 0;
     }
     s_flush_started(self, self->leaving);
-    if (self->out_finished_n) {
+    if (self->out_finished_n && (all || self->leaving || self->out_finished_n >= S_FINISHED_BATCH ||
+                                 hg_mono_ms() - self->out_finished_since >= S_FINISHED_WAIT_MS)) {
         hg_msg_t msg = {.type = HG_MSG_RUN_FINISHED};
         msg.u.runs.runs = self->out_finished;
         msg.u.runs.runs_n = self->out_finished_n;
         s_send(self, &msg);
         self->out_finished_n = 0; /* the records themselves live in unacked */
     }
+}
+
+/* Send every queued record now. */
+static void s_flush_records(s_agent_t *self)
+{
+    s_send_records(self, true);
 }
 
 static int s_queue(hg_run_t **arr, size_t *n, size_t *cap, const hg_run_t *run, bool deep)
@@ -478,7 +498,9 @@ static bool s_lease_valid(s_agent_t *self)
 static void s_record_finished(s_agent_t *self, hg_run_t *run)
 {
     if (zlistx_size(self->unacked) >= self->cfg->max_unacked) {
-        /* Bounded memory: the oldest record goes, loudly. */
+        /* Bounded memory: the oldest record goes, loudly. The queue to
+         * send borrows the records' members: send it first. */
+        s_flush_records(self);
         s_record_t *old = zlistx_first(self->unacked);
         char id[40];
         hg_runid_format(old->run.run_id, id);
@@ -498,6 +520,7 @@ static void s_record_finished(s_agent_t *self, hg_run_t *run)
     zhashx_delete(self->started_pending, id); /* its RUN_STARTED need not go */
     rec->handle = zlistx_add_end(self->unacked, rec);
     zhashx_insert(self->unacked_ids, id, rec);
+    if (self->out_finished_n == 0) self->out_finished_since = hg_mono_ms();
     s_queue(&self->out_finished, &self->out_finished_n, &self->out_finished_cap, &rec->run, false);
 }
 
@@ -540,12 +563,25 @@ static void s_plugin_fail(s_agent_t *self, hg_plugin_task_t **task_p, const char
     hg_plugin_task_destroy(task_p);
 }
 
+/* Hand the plug-in runs gathered since the last call to the executor, in
+ * one message: one wake-up of the executor per timer pass, not per run. */
+static void s_flush_plugin_tasks(s_agent_t *self)
+{
+    size_t n = self->plugin_out_n;
+    if (n == 0) return;
+    self->plugin_out_n = 0;
+    if (hg_plugin_exec_submit_many(self->plugins, self->plugin_out, n) == 0) return;
+    hg_error("plug-in executor refused %zu runs of job %s and others", n,
+             self->plugin_out[0]->run.job_name);
+    for (size_t i = 0; i < n; i++)
+        s_plugin_fail(self, &self->plugin_out[i], "plug-in executor refused the run");
+}
+
 static void s_plugin_submit(s_agent_t *self, hg_plugin_task_t **task_p)
 {
-    if (hg_plugin_exec_submit(self->plugins, task_p) != 0) {
-        hg_error("plug-in executor refused a run of job %s", (*task_p)->run.job_name);
-        s_plugin_fail(self, task_p, "plug-in executor refused the run");
-    }
+    if (self->plugin_out_n == HG_TASK_PIPE_BATCH) s_flush_plugin_tasks(self);
+    self->plugin_out[self->plugin_out_n++] = *task_p;
+    *task_p = NULL;
 }
 
 static int s_kv_dup(const hg_kv_t *src, size_t n, hg_kv_t **out, size_t *out_n)
@@ -776,12 +812,15 @@ static void s_on_http_done(s_agent_t *self)
 
 static void s_on_plugin_done(s_agent_t *self)
 {
-    void *ptr = NULL;
-    if (zsock_recv(zactor_sock(self->plugins), "p", &ptr) != 0 || !ptr) return;
-    hg_plugin_task_t *task = ptr;
-    hg_overload_note(&self->plugin_skips, &task->run, hg_mono_ms());
-    s_run_done(self, &task->run);
-    hg_plugin_task_destroy(&task);
+    hg_plugin_task_t *tasks[HG_TASK_PIPE_BATCH];
+    size_t n = hg_plugin_exec_recv(self->plugins, tasks, HG_TASK_PIPE_BATCH);
+    int64_t mono = hg_mono_ms();
+    for (size_t i = 0; i < n; i++) {
+        if (!tasks[i]) continue;
+        hg_overload_note(&self->plugin_skips, &tasks[i]->run, mono);
+        s_run_done(self, &tasks[i]->run);
+        hg_plugin_task_destroy(&tasks[i]);
+    }
 }
 
 /* -------------------------------------------------------- master messages */
@@ -1183,7 +1222,8 @@ int hg_agent_run(const hg_agent_config_t *cfg)
             self.next_cache_tick = mono + S_CACHE_TICK;
         }
         s_fire_due(&self);
-        s_flush_records(&self);
+        s_flush_plugin_tasks(&self);
+        s_send_records(&self, false);
         hg_overload_tick(&self.http_skips, mono, false);
         hg_overload_tick(&self.plugin_skips, mono, false);
 
@@ -1201,9 +1241,14 @@ int hg_agent_run(const hg_agent_config_t *cfg)
                 self.out_started[0].started_ms + cfg->started_delay_ms - hg_now_ms();
             if (until_started < wait) wait = until_started;
         }
+        if (self.out_finished_n) {
+            int64_t until_finished = self.out_finished_since + S_FINISHED_WAIT_MS - hg_mono_ms();
+            if (until_finished < wait) wait = until_finished;
+        }
         if (wait < 0) wait = 0;
         if (wait > 1000) wait = 1000;
         items[0].socket = zsock_resolve(self.dealer); /* the DEALER is new after a switch */
+        s_flush_plugin_tasks(&self);                  /* runs a master message or a fetch started */
         int n = zmq_poll(items, 3, (long) wait);
         if (n < 0) {
             if (zmq_errno() == EINTR) continue;
@@ -1223,6 +1268,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     /* Runs still waiting for a plug-in fetch end as failed ("worker
      * stopping") and are recorded like the rest. */
     hg_plugin_cache_destroy(&self.cache);
+    s_flush_plugin_tasks(&self);
     s_flush_records(&self);
     hg_plugin_exec_destroy(&self.plugins);
     hg_http_exec_destroy(&self.http);

@@ -10,9 +10,21 @@
  *
  * Thread mode: the pool's work queue is the one place with a mutex and a
  * condition variable. Handing tasks to whichever thread is free is what a
- * condition variable does best, and the queue is touched twice per run;
- * results still travel as messages (each thread has a PUSH socket to the
- * actor's PULL), so the actor stays the only owner of the pipe.
+ * condition variable does best; results still travel as messages (each
+ * thread has a PUSH socket to the actor's PULL), so the actor stays the
+ * only owner of the pipe.
+ *
+ * Batches: every hop (owner -> actor, actor -> thread, thread -> actor,
+ * actor -> owner) carries as many tasks as are ready, not one: the owner
+ * submits all the runs of one timer pass in one message, a free thread
+ * takes its share of the queue at once and hands the results back in one
+ * message, and the actor returns what it finished during one wake-up in
+ * one message (the outbox, flushed at the end of every handler). A noop
+ * run costs about a microsecond; the thread wake-ups around it cost ten
+ * times that, so per-run hand-offs were most of a worker's CPU time. A
+ * thread takes at most its share of the queue (queue length / threads),
+ * so a slow plug-in holds back the results of the few runs it shares a
+ * batch with, never the other threads.
  *
  * Overload: both FIFOs (the helpers' and the threads') hold at most
  * cfg.max_queued tasks each; a task that finds its FIFO full is finished
@@ -52,6 +64,7 @@ extern char **environ;
 #define S_TICK_MS            20     /* deadline and respawn check period */
 #define S_SPAWN_BACKOFF_MS   1000   /* wait after a helper failed to start */
 #define S_PIPE_BATCH         64     /* pipe commands taken per wake-up */
+#define S_THREAD_BATCH       64     /* most queued tasks one thread takes at once */
 #define S_ERROR_MAX          600    /* bytes of an error text we compose */
 #define S_HOST_FD            3      /* fd number of the socket in a helper */
 
@@ -97,23 +110,27 @@ typedef struct {
 } s_pool_t;
 
 struct s_exec {
-    zsock_t *pipe;               /* actor pipe to the owner */
-    zloop_t *loop;               /* reactor: pipe, results, helper sockets, tick */
-    zsock_t *results;            /* PULL: finished thread-mode tasks */
-    bool terminated;             /* $TERM received */
-    bool stopping;               /* STOP received: no more respawns */
-    char *plugin_dir;            /* plug-in lookup directory */
-    char *host_path;             /* helper executable */
-    bool host_ok;                /* host_path exists and is executable */
-    hg_plugin_exec_config_t cfg; /* limits and sizes (strings above) */
-    s_helper_t *helpers;         /* cfg.helpers slots */
-    int64_t spawn_after;         /* no spawning before this mono ms (backoff) */
-    s_fifo_t waiting;            /* process-mode tasks waiting for a helper */
-    s_pool_t *pool;              /* thread pool */
-    hg_host_buf_t out;           /* frame being written to a helper */
-    char found_name[128];        /* plug-in name s_resolve found last ... */
-    char found_path[PATH_MAX];   /* ... its path ... */
-    int64_t found_mono_ms;       /* ... and when (the answer is reused for 1 s) */
+    zsock_t *pipe;                                /* actor pipe to the owner */
+    zloop_t *loop;                                /* reactor: pipe, results, helper sockets, tick */
+    zsock_t *results;                             /* PULL: finished thread-mode tasks */
+    bool terminated;                              /* $TERM received */
+    bool stopping;                                /* STOP received: no more respawns */
+    char *plugin_dir;                             /* plug-in lookup directory */
+    char *host_path;                              /* helper executable */
+    bool host_ok;                                 /* host_path exists and is executable */
+    hg_plugin_exec_config_t cfg;                  /* limits and sizes (strings above) */
+    s_helper_t *helpers;                          /* cfg.helpers slots */
+    int64_t spawn_after;                          /* no spawning before this mono ms (backoff) */
+    s_fifo_t waiting;                             /* process-mode tasks waiting for a helper */
+    s_pool_t *pool;                               /* thread pool */
+    hg_host_buf_t out;                            /* frame being written to a helper */
+    char found_name[128];                         /* plug-in name s_resolve found last ... */
+    char found_path[PATH_MAX];                    /* ... its path ... */
+    int64_t found_mono_ms;                        /* ... and when (the answer is reused for 1 s) */
+    hg_plugin_task_t *outbox[HG_TASK_PIPE_BATCH]; /* finished, not yet sent to the owner */
+    size_t outbox_n;                              /* tasks in outbox */
+    hg_plugin_task_t *staged[HG_TASK_PIPE_BATCH]; /* thread-mode tasks for the pool */
+    size_t staged_n;                              /* tasks in staged */
 };
 
 /* ---------------------------------------------------------------- tasks */
@@ -284,10 +301,19 @@ static void s_task_free(void *task)
     hg_plugin_task_destroy(&t);
 }
 
-/* Hand a finished task back to the owner (see task_pipe.h). */
+/* Send the finished tasks of the outbox to the owner, in one message. */
+static void s_outbox_flush(s_exec_t *self)
+{
+    hg_task_pipe_return_many(self->pipe, (void *const *) self->outbox, self->outbox_n, s_task_free);
+    self->outbox_n = 0;
+}
+
+/* Hand a finished task back to the owner (see task_pipe.h): it waits in
+ * the outbox until the handler that finished it is done. */
 static void s_return(s_exec_t *self, hg_plugin_task_t *task)
 {
-    hg_task_pipe_return(self->pipe, task, s_task_free);
+    if (self->outbox_n == HG_TASK_PIPE_BATCH) s_outbox_flush(self);
+    self->outbox[self->outbox_n++] = task;
 }
 
 /* Finish a task that found its FIFO full (waiting tasks already wait). */
@@ -430,19 +456,32 @@ static void *s_thread_main(void *arg)
     char endpoint[80];
     snprintf(endpoint, sizeof(endpoint), ">%s", pool->endpoint);
     zsock_t *push = zsock_new_push(endpoint);
+    hg_plugin_task_t *tasks[S_THREAD_BATCH];
     while (true) {
         pthread_mutex_lock(&pool->mu);
         while (!pool->stop && pool->queue.len == 0)
             pthread_cond_wait(&pool->cv, &pool->mu);
-        hg_plugin_task_t *task = pool->stop ? NULL : s_fifo_pop(&pool->queue);
+        /* Our share of the queue: the other threads take theirs. */
+        size_t n = 0;
+        if (!pool->stop) {
+            size_t share = (pool->queue.len + pool->threads_n - 1) / pool->threads_n;
+            while (n < share && n < S_THREAD_BATCH && pool->queue.len > 0)
+                tasks[n++] = s_fifo_pop(&pool->queue);
+        }
         pthread_mutex_unlock(&pool->mu);
-        if (!task) break;
-        /* The actor resolved the path into task->path before queueing. */
-        if (!log || !runner || !push)
-            s_run_end(task, HG_RUN_FAILED, "out of resources in the plug-in thread pool");
+        if (n == 0) break;
+        for (size_t i = 0; i < n; i++) {
+            /* The actor resolved the path into task->path before queueing. */
+            if (!log || !runner || !push)
+                s_run_end(tasks[i], HG_RUN_FAILED, "out of resources in the plug-in thread pool");
+            else
+                s_thread_run(runner, log, tasks[i], tasks[i]->path);
+        }
+        if (push)
+            hg_task_pipe_return_many(push, (void *const *) tasks, n, s_task_free);
         else
-            s_thread_run(runner, log, task, task->path);
-        if (!push || zsock_send(push, "p", task) != 0) hg_plugin_task_destroy(&task);
+            for (size_t i = 0; i < n; i++)
+                hg_plugin_task_destroy(&tasks[i]);
     }
     zsock_destroy(&push);
     hg_plugin_runner_destroy(&runner);
@@ -516,21 +555,46 @@ static void s_pool_stop(s_pool_t **pool_p, uint32_t grace_ms)
     free(pool);
 }
 
-static void s_pool_submit(s_exec_t *self, hg_plugin_task_t *task)
+/* Queue the staged thread-mode tasks for the pool under one lock, and
+ * wake as many threads as there is work for. */
+static void s_pool_submit_staged(s_exec_t *self)
 {
     s_pool_t *pool = self->pool;
+    size_t n = self->staged_n;
+    if (n == 0) return;
+    self->staged_n = 0;
+    /* Each task's fate: 0 queued, 1 queue full (waiting[i] ahead), 2 no memory. */
+    int fate[HG_TASK_PIPE_BATCH];
+    size_t waiting[HG_TASK_PIPE_BATCH];
+    size_t queued = 0;
     pthread_mutex_lock(&pool->mu);
-    size_t waiting = pool->queue.len;
-    bool full = waiting >= self->cfg.max_queued;
-    int rc = full ? 0 : s_fifo_push(&pool->queue, task);
-    if (rc == 0 && !full) pthread_cond_signal(&pool->cv);
-    pthread_mutex_unlock(&pool->mu);
-    if (full) {
-        s_skip(self, task, waiting, "a thread");
-    } else if (rc != 0) {
-        s_run_end(task, HG_RUN_FAILED, "out of memory queueing the plug-in run");
-        s_return(self, task);
+    for (size_t i = 0; i < n; i++) {
+        waiting[i] = pool->queue.len;
+        if (waiting[i] >= self->cfg.max_queued)
+            fate[i] = 1;
+        else
+            fate[i] = s_fifo_push(&pool->queue, self->staged[i]) == 0 ? 0 : 2;
+        if (fate[i] == 0) queued++;
     }
+    if (queued > 1 && pool->threads_n > 1)
+        pthread_cond_broadcast(&pool->cv);
+    else if (queued)
+        pthread_cond_signal(&pool->cv);
+    pthread_mutex_unlock(&pool->mu);
+    for (size_t i = 0; i < n; i++) {
+        if (fate[i] == 1) {
+            s_skip(self, self->staged[i], waiting[i], "a thread");
+        } else if (fate[i] == 2) {
+            s_run_end(self->staged[i], HG_RUN_FAILED, "out of memory queueing the plug-in run");
+            s_return(self, self->staged[i]);
+        }
+    }
+}
+
+static void s_pool_submit(s_exec_t *self, hg_plugin_task_t *task)
+{
+    if (self->staged_n == HG_TASK_PIPE_BATCH) s_pool_submit_staged(self);
+    self->staged[self->staged_n++] = task;
 }
 
 static int s_on_result(zloop_t *loop, zsock_t *sock, void *arg)
@@ -538,10 +602,13 @@ static int s_on_result(zloop_t *loop, zsock_t *sock, void *arg)
     s_exec_t *self = arg;
     for (int i = 0; i < S_PIPE_BATCH; i++) {
         if (i > 0 && !(zsock_events(sock) & ZMQ_POLLIN)) break;
-        void *task = NULL;
-        if (zsock_recv(sock, "p", &task) != 0) break;
-        if (task) s_return(self, task);
+        void *tasks[HG_TASK_PIPE_BATCH];
+        size_t n = hg_task_pipe_recv(sock, tasks, HG_TASK_PIPE_BATCH);
+        if (n == 0) break;
+        for (size_t j = 0; j < n; j++)
+            if (tasks[j]) s_return(self, tasks[j]);
     }
+    s_outbox_flush(self);
     return 0;
 }
 
@@ -785,6 +852,7 @@ static int s_on_helper(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     h->rlen -= at;
     if (gone) s_helper_reap(self, h);
     s_pump(self);
+    s_outbox_flush(self);
     return 0;
 }
 
@@ -882,6 +950,7 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
         }
     }
     s_pump(self);
+    s_outbox_flush(self);
     return 0;
 }
 
@@ -960,12 +1029,17 @@ static void s_drop_all(s_exec_t *self)
         }
         s_helper_reap(self, h);
     }
+    for (size_t i = 0; i < self->staged_n; i++)
+        hg_plugin_task_destroy(&self->staged[i]);
+    self->staged_n = 0;
     s_pool_stop(&self->pool, self->cfg.grace_ms);
     /* Thread results that arrived but were not forwarded. */
-    void *task = NULL;
+    void *tasks[HG_TASK_PIPE_BATCH];
+    size_t n;
     while (self->results && (zsock_events(self->results) & ZMQ_POLLIN) &&
-           zsock_recv(self->results, "p", &task) == 0) {
-        hg_plugin_task_destroy((hg_plugin_task_t **) &task);
+           (n = hg_task_pipe_recv(self->results, tasks, HG_TASK_PIPE_BATCH)) > 0) {
+        for (size_t i = 0; i < n; i++)
+            hg_plugin_task_destroy((hg_plugin_task_t **) &tasks[i]);
     }
 }
 
@@ -977,10 +1051,14 @@ static int s_on_command(s_exec_t *self, zmsg_t *msg)
     if (!command) {
         /* Not ours (empty message); nothing to answer. */
     } else if (streq(command, "RUN")) {
-        hg_plugin_task_t *task = hg_task_pipe_pop(msg);
-        if (task) s_accept(self, task);
+        void *tasks[HG_TASK_PIPE_BATCH];
+        size_t n = hg_task_pipe_pop_many(msg, tasks, HG_TASK_PIPE_BATCH);
+        for (size_t i = 0; i < n; i++)
+            if (tasks[i]) s_accept(self, tasks[i]);
+        s_pool_submit_staged(self);
     } else if (streq(command, "STOP")) {
         s_drop_all(self);
+        s_outbox_flush(self); /* finished before STOP: the owner frees them */
         zsock_signal(self->pipe, 0);
     } else if (streq(command, "$TERM")) {
         self->terminated = true;
@@ -1001,6 +1079,7 @@ static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
         zmsg_destroy(&msg);
         if (rc == -1) return -1;
     }
+    s_outbox_flush(self);
     return 0;
 }
 
@@ -1009,6 +1088,10 @@ static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
 static void s_exec_free(s_exec_t *self)
 {
     s_drop_all(self);
+    /* Nobody reads the pipe any more: finished tasks not sent are freed. */
+    for (size_t i = 0; i < self->outbox_n; i++)
+        hg_plugin_task_destroy(&self->outbox[i]);
+    self->outbox_n = 0;
     zloop_destroy(&self->loop);
     zsock_destroy(&self->results);
     free(self->helpers);
@@ -1051,6 +1134,7 @@ static void s_actor(zsock_t *pipe, void *arg)
             }
             int rc = s_on_command(self, msg);
             zmsg_destroy(&msg);
+            s_outbox_flush(self);
             if (rc == -1) break;
         }
     }
@@ -1112,6 +1196,22 @@ int hg_plugin_exec_submit(zactor_t *exec, hg_plugin_task_t **task)
     int rc = hg_task_pipe_submit(exec, *task);
     if (rc == 0) *task = NULL;
     return rc;
+}
+
+int hg_plugin_exec_submit_many(zactor_t *exec, hg_plugin_task_t **tasks, size_t n)
+{
+    if (!tasks) return HG_EINVAL;
+    int rc = hg_task_pipe_submit_many(exec, (void *const *) tasks, n);
+    if (rc == 0)
+        for (size_t i = 0; i < n; i++)
+            tasks[i] = NULL;
+    return rc;
+}
+
+size_t hg_plugin_exec_recv(zactor_t *exec, hg_plugin_task_t **tasks, size_t max)
+{
+    if (!exec || !tasks) return 0;
+    return hg_task_pipe_recv(zactor_sock(exec), (void **) tasks, max);
 }
 
 void hg_plugin_exec_destroy(zactor_t **exec)

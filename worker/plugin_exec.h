@@ -11,11 +11,12 @@
  *                      plug-in that ignores cancellation keeps its thread.
  *
  * It follows http_exec's contract so the agent drives both the same way:
- * the owner submits tasks with hg_plugin_exec_submit and receives each
- * finished task back on zactor_sock(exec) as a single pointer frame
- * (zsock_recv(sock, "p", &task)); it then owns the task again and frees it
- * with hg_plugin_task_destroy. Every submitted task comes back exactly once,
- * also when it could not start (status failed, error set).
+ * the owner submits tasks with hg_plugin_exec_submit (or many at once
+ * with hg_plugin_exec_submit_many) and, when zactor_sock(exec) is readable,
+ * receives finished tasks with hg_plugin_exec_recv, several per message;
+ * it then owns them again and frees each with hg_plugin_task_destroy.
+ * Every submitted task comes back exactly once, also when it could not
+ * start (status failed, error set).
  *
  * Overload: process-mode tasks waiting for a helper and thread-mode tasks
  * waiting for a thread are each bounded by max_queued. A task that finds
@@ -25,10 +26,11 @@
  * is still recorded.
  *
  * Pipe messages (task_pipe.h; all frames built with zsock_send):
- *   owner -> executor  "sp"  "RUN", task      (hg_plugin_exec_submit)
+ *   owner -> executor  "RUN", 1..HG_TASK_PIPE_BATCH task pointers
+ *                                             (hg_plugin_exec_submit[_many])
  *   owner -> executor  "s"   "STOP"           (hg_plugin_exec_destroy)
  *   owner -> executor  "s"   "$TERM"          (zactor_destroy)
- *   executor -> owner  "p"   task             a finished task
+ *   executor -> owner  1..HG_TASK_PIPE_BATCH finished task pointers
  *   executor -> owner  signal 0               answer to STOP
  *
  * Results: the plug-in's HG_PLUGIN_OK -> success, exit_code 0;
@@ -46,6 +48,7 @@
 #define HG_WORKER_PLUGIN_EXEC_H
 
 #include "hg_proto.h"
+#include "task_pipe.h"
 
 #include <czmq.h>
 #include <stdbool.h>
@@ -115,5 +118,15 @@ void hg_plugin_exec_destroy(zactor_t **exec);
  * HG_EINVAL (NULL argument) / HG_EIO (pipe send failed); on error *task is
  * untouched and still the caller's. */
 int hg_plugin_exec_submit(zactor_t *exec, hg_plugin_task_t **task);
+
+/* Hand tasks[0..n) to the executor in one message (1 <= n <=
+ * HG_TASK_PIPE_BATCH); takes ownership and NULLs each on success. 0 or
+ * HG_EINVAL / HG_EIO; on error the caller still owns them all. */
+int hg_plugin_exec_submit_many(zactor_t *exec, hg_plugin_task_t **tasks, size_t n);
+
+/* Receive one message of finished tasks into tasks[0..max) (max >=
+ * HG_TASK_PIPE_BATCH); the caller owns them. Returns how many, 0 when
+ * nothing could be read. Blocks when nothing is waiting: poll first. */
+size_t hg_plugin_exec_recv(zactor_t *exec, hg_plugin_task_t **tasks, size_t max);
 
 #endif

@@ -75,15 +75,22 @@ static hg_plugin_task_t *s_task(const char *plugin, int isolation)
     return task;
 }
 
+/* Finished tasks received (the executor returns several per message) and
+ * not yet handed to the test, oldest first. */
+static hg_plugin_task_t *s_got[HG_TASK_PIPE_BATCH];
+static size_t s_got_n, s_got_at;
+
 static hg_plugin_task_t *s_wait(zactor_t *exec, int ms)
 {
+    if (s_got_at < s_got_n) return s_got[s_got_at++];
     zpoller_t *poller = zpoller_new(zactor_sock(exec), NULL);
     void *which = zpoller_wait(poller, ms);
     zpoller_destroy(&poller);
     if (!which) return NULL;
-    void *task = NULL;
-    if (zsock_recv(zactor_sock(exec), "p", &task) != 0) return NULL;
-    return task;
+    s_got_n = hg_plugin_exec_recv(exec, s_got, HG_TASK_PIPE_BATCH);
+    s_got_at = 0;
+    if (s_got_n == 0) return NULL;
+    return s_got[s_got_at++];
 }
 
 /* Submit one task and wait for it (fails the test after WAIT_MS). */
@@ -536,6 +543,41 @@ static void test_arguments(void **state)
     hg_plugin_exec_destroy(&exec);
 }
 
+/* Runs handed over many per message come back exactly once each, in both
+ * modes, with several threads sharing the queue. */
+static void test_submit_many(void **state)
+{
+    enum { RUNS = 300 };
+    zactor_t *exec = s_exec_new(0);
+    for (size_t m = 0; m < 2; m++) {
+        hg_plugin_task_t *tasks[RUNS];
+        for (int i = 0; i < RUNS; i++) {
+            tasks[i] = s_task(HG_TEST_SHIPPED_PLUGIN_DIR "/hg_noop.so", s_modes[m]);
+            tasks[i]->run.job_id = (uint64_t) i;
+        }
+        assert_int_equal(hg_plugin_exec_submit_many(exec, tasks, 0), HG_EINVAL);
+        assert_int_equal(hg_plugin_exec_submit_many(exec, tasks, HG_TASK_PIPE_BATCH + 1),
+                         HG_EINVAL);
+        assert_int_equal(hg_plugin_exec_submit_many(exec, tasks, HG_TASK_PIPE_BATCH), 0);
+        assert_int_equal(
+            hg_plugin_exec_submit_many(exec, tasks + HG_TASK_PIPE_BATCH, RUNS - HG_TASK_PIPE_BATCH),
+            0);
+        for (int i = 0; i < RUNS; i++)
+            assert_null(tasks[i]);
+        char seen[RUNS] = {0};
+        for (int i = 0; i < RUNS; i++) {
+            hg_plugin_task_t *t = s_wait(exec, WAIT_MS);
+            assert_non_null(t);
+            assert_true(t->run.job_id < RUNS);
+            assert_int_equal(seen[t->run.job_id]++, 0);
+            s_expect(t, HG_RUN_SUCCESS, NULL);
+            hg_plugin_task_destroy(&t);
+        }
+        assert_null(s_wait(exec, 50));
+    }
+    hg_plugin_exec_destroy(&exec);
+}
+
 /* 200 noop runs per mode, all submitted at once; prints runs per second. */
 static void test_200_noop_runs(void **state)
 {
@@ -592,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_full_queue_skips_runs),
         cmocka_unit_test(test_destroy_with_runs_in_flight),
         cmocka_unit_test(test_arguments),
+        cmocka_unit_test(test_submit_many),
         cmocka_unit_test(test_200_noop_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
