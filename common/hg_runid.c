@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void hg_runid_new(uint8_t id[HG_RUNID_SIZE], int64_t now_ms)
@@ -51,4 +52,30 @@ int hg_runid_parse(const char *text, uint8_t id[HG_RUNID_SIZE])
         p += 2;
     }
     return 0;
+}
+
+size_t hg_runid_hash(const void *id)
+{
+    uint64_t h;
+    memcpy(&h, (const uint8_t *) id + 8, sizeof h);
+    return (size_t) h;
+}
+
+int hg_runid_compare(const void *a, const void *b)
+{
+    return memcmp(a, b, HG_RUNID_SIZE);
+}
+
+void *hg_runid_dup(const void *id)
+{
+    void *copy = malloc(HG_RUNID_SIZE);
+    if (copy) memcpy(copy, id, HG_RUNID_SIZE);
+    return copy;
+}
+
+void hg_runid_free(void **id)
+{
+    if (!id) return;
+    free(*id);
+    *id = NULL;
 }

@@ -19,4 +19,15 @@ void hg_runid_format(const uint8_t id[HG_RUNID_SIZE], char *buf);
 /* Parse the canonical text form. 0 or HG_EINVAL. */
 int hg_runid_parse(const char *text, uint8_t id[HG_RUNID_SIZE]);
 
+/* Key functions for hash tables keyed by the 16 raw bytes of a run id
+ * (their signatures are czmq's zhashx hasher, comparator, duplicator and
+ * destructor): formatting ids as text to key a table cost more than the
+ * lookups. The hash is the id's last 8 bytes, which are random. */
+size_t hg_runid_hash(const void *id);
+int hg_runid_compare(const void *a, const void *b);
+/* A malloc'ed copy of the id (NULL on OOM); hg_runid_free frees it and
+ * NULLs the pointer. */
+void *hg_runid_dup(const void *id);
+void hg_runid_free(void **id);
+
 #endif
