@@ -159,7 +159,7 @@ typedef struct {
     zhashx_t *nodes;            /* name -> s_node_t; never removed while running: jobs point
                                    at their names */
     zhashx_t *jobs;             /* id text -> s_job_t */
-    zhashx_t *inflight;         /* run id text -> s_inflight_t: started, not finished */
+    zhashx_t *inflight;         /* raw run id -> s_inflight_t: started, not finished */
     uint64_t seq;               /* our message sequence */
     int64_t started_mono_ms;    /* start time; placement waits for workers to re-HELLO */
     bool placement_due;         /* some active job is unassigned */
@@ -594,7 +594,7 @@ static void s_node_gone(s_cluster_t *self, s_node_t *node, s_node_state_t state,
         hg_run_t *runs = calloc(lost_n, sizeof *runs);
         if (batch && m && runs) {
             size_t k = 0;
-            for (const char *key = zlist_first(lost); key; key = zlist_next(lost)) {
+            for (const void *key = zlist_first(lost); key; key = zlist_next(lost)) {
                 s_inflight_t *f = zhashx_lookup(self->inflight, key);
                 runs[k] = f->run;
                 memset(&f->run, 0, sizeof f->run);
@@ -618,7 +618,7 @@ static void s_node_gone(s_cluster_t *self, s_node_t *node, s_node_state_t state,
             free(m);
             free(runs);
         }
-        for (const char *key = zlist_first(lost); key; key = zlist_next(lost))
+        for (const void *key = zlist_first(lost); key; key = zlist_next(lost))
             zhashx_delete(self->inflight, key);
     }
     zlist_destroy(&lost);
@@ -861,18 +861,16 @@ static void s_on_runs(s_cluster_t *self, const char *name, hg_msg_t **msgp)
     hg_runs_t *runs = &msg->u.runs;
     for (size_t i = 0; i < runs->runs_n; i++) {
         hg_run_t *r = &runs->runs[i];
-        char id[40];
-        hg_runid_format(r->run_id, id);
         if (msg->type == HG_MSG_RUN_STARTED) {
             s_inflight_t *f = calloc(1, sizeof *f);
             if (f && hg_run_copy(&f->run, r) == 0) {
                 snprintf(f->node, sizeof f->node, "%s", name);
-                zhashx_update(self->inflight, id, f);
+                zhashx_update(self->inflight, r->run_id, f);
             } else {
                 free(f);
             }
-        } else {
-            zhashx_delete(self->inflight, id);
+        } else if (zhashx_size(self->inflight)) {
+            zhashx_delete(self->inflight, r->run_id);
         }
         s_job_t *job = s_job_find(self, r->job_id);
         if (job && r->scheduled_ms > job->last_fire_ms && r->reason &&
@@ -1570,8 +1568,14 @@ static void s_actor(zsock_t *pipe, void *arg)
     zhashx_set_destructor(self.strings, s_string_free);
     self.jobs = zhashx_new();
     zhashx_set_destructor(self.jobs, s_job_free);
+    /* Keyed by the raw run id: formatting each id as text cost more than
+     * the lookup (every finished run is looked up). */
     self.inflight = zhashx_new();
     zhashx_set_destructor(self.inflight, s_inflight_free);
+    zhashx_set_key_hasher(self.inflight, hg_runid_hash);
+    zhashx_set_key_comparator(self.inflight, hg_runid_compare);
+    zhashx_set_key_duplicator(self.inflight, hg_runid_dup);
+    zhashx_set_key_destructor(self.inflight, hg_runid_free);
     self.pfiles = zhashx_new();
     zhashx_set_destructor(self.pfiles, s_pfile_free);
     self.plugins = hg_plugin_index_new();

@@ -16,9 +16,16 @@
 
 #define S_COLS 15 /* parameters per runs row */
 
-/* Chunk sizes with a prepared statement each; a batch is cut greedily. */
-static const int s_chunks[] = {256, 64, 16, 4, 1};
-#define S_NCHUNKS 5
+/* Chunk sizes with a prepared statement each; a batch is cut greedily,
+ * which with powers of two is its binary decomposition: at most one
+ * statement per bit (a batch of 200 rows is 128 + 64 + 8, three round
+ * trips; with {256, 64, 16, 4, 1} it took five). */
+static const int s_chunks[] = {1024, 512, 256, 128, 64, 32, 16, 8, 4, 2, 1};
+#define S_NCHUNKS 11
+/* A statement's rows stay under this many bytes of strings and output
+ * (one larger row still goes alone): servers with a small
+ * max_allowed_packet (1-4 MiB on older ones) must accept it. */
+#define S_STATEMENT_BYTES (1u << 20)
 
 typedef enum { S_OP_RUNS, S_OP_NODE, S_OP_ASSIGN, S_OP_UNASSIGN } s_op_kind_t;
 
@@ -51,6 +58,8 @@ typedef struct {
     const hg_db_params_t *params;   /* connection settings (opts->db) */
     MYSQL *conn;                    /* NULL while down */
     MYSQL_STMT *runs_st[S_NCHUNKS]; /* multi-row upserts, by s_chunks */
+    MYSQL_BIND *binds;              /* s_chunks[0] rows of parameters, reused */
+    s_row_t *rows;                  /* storage behind them */
     zlist_t *ops;                   /* queued s_op_t, in order */
     size_t queued_records;          /* run records in ops */
     size_t queued_bytes;            /* their approximate size */
@@ -227,6 +236,15 @@ typedef struct {
     const char *node;    /* node that sent it */
 } s_rec_t;
 
+/* Bytes a record adds to a statement (strings and output; the fixed-size
+ * columns are small next to them). */
+static size_t s_rec_bytes(const hg_run_t *run, const char *node)
+{
+    return 64 + strlen(node) + (run->job_name ? strlen(run->job_name) : 0) +
+           (run->error ? strlen(run->error) : 0) + run->output.len +
+           (run->reason ? strlen(run->reason) : 0);
+}
+
 static int s_exec_chunk(s_store_t *self, int ci, const s_rec_t *recs, MYSQL_BIND *binds,
                         s_row_t *rows, char *err, size_t err_size)
 {
@@ -247,11 +265,15 @@ static int s_exec_chunk(s_store_t *self, int ci, const s_rec_t *recs, MYSQL_BIND
 static unsigned s_write_runs(s_store_t *self, s_op_t **ops, size_t count, size_t records, char *err,
                              size_t err_size)
 {
-    s_rec_t *recs = malloc(sizeof *recs * records);
-    MYSQL_BIND *binds = malloc(sizeof *binds * (size_t) s_chunks[0] * S_COLS);
-    s_row_t *rows = malloc(sizeof *rows * (size_t) s_chunks[0]);
+    s_rec_t *recs = malloc(sizeof *recs * (records + 1));
+    size_t *bytes = calloc(records + 1, sizeof *bytes);
+    int *plan = malloc(sizeof *plan * (records + 1));
+    if (!self->binds) self->binds = malloc(sizeof *self->binds * (size_t) s_chunks[0] * S_COLS);
+    if (!self->rows) self->rows = malloc(sizeof *self->rows * (size_t) s_chunks[0]);
+    MYSQL_BIND *binds = self->binds;
+    s_row_t *rows = self->rows;
     unsigned rc = 0;
-    if (!recs || !binds || !rows) {
+    if (!recs || !bytes || !plan || !binds || !rows) {
         snprintf(err, err_size, "out of memory");
         rc = 1;
         goto done;
@@ -265,29 +287,45 @@ static unsigned s_write_runs(s_store_t *self, s_op_t **ops, size_t count, size_t
             k++;
         }
     }
-    if (mysql_autocommit(self->conn, 0) != 0) {
+    /* Cut the batch into statements: the largest chunk that fits the
+     * records left and S_STATEMENT_BYTES, each time. */
+    for (size_t i = 0; i < records; i++)
+        bytes[i + 1] = bytes[i] + s_rec_bytes(recs[i].run, recs[i].node);
+    size_t at = 0, plan_n = 0;
+    while (at < records) {
+        int ci = 0;
+        while (ci < S_NCHUNKS - 1 &&
+               ((size_t) s_chunks[ci] > records - at ||
+                bytes[at + (size_t) s_chunks[ci]] - bytes[at] > S_STATEMENT_BYTES))
+            ci++;
+        plan[plan_n++] = ci;
+        at += (size_t) s_chunks[ci];
+    }
+    /* One statement is atomic by itself: only a batch that takes several
+     * needs a transaction (and its three extra round trips). */
+    bool single = plan_n == 1;
+    if (!single && mysql_autocommit(self->conn, 0) != 0) {
         snprintf(err, err_size, "%s", mysql_error(self->conn));
         rc = mysql_errno(self->conn);
         goto done;
     }
-    size_t at = 0;
-    while (at < records && rc == 0) {
-        int ci = 0;
-        while (s_chunks[ci] > (int) (records - at))
-            ci++;
-        rc = (unsigned) s_exec_chunk(self, ci, recs + at, binds, rows, err, err_size);
-        at += (size_t) s_chunks[ci];
+    at = 0;
+    for (size_t p = 0; p < plan_n && rc == 0; p++) {
+        rc = (unsigned) s_exec_chunk(self, plan[p], recs + at, binds, rows, err, err_size);
+        at += (size_t) s_chunks[plan[p]];
     }
-    if (rc == 0 && mysql_commit(self->conn) != 0) {
-        snprintf(err, err_size, "commit: %s", mysql_error(self->conn));
-        rc = mysql_errno(self->conn);
+    if (!single) {
+        if (rc == 0 && mysql_commit(self->conn) != 0) {
+            snprintf(err, err_size, "commit: %s", mysql_error(self->conn));
+            rc = mysql_errno(self->conn);
+        }
+        if (rc != 0 && self->conn) mysql_rollback(self->conn);
+        if (self->conn) mysql_autocommit(self->conn, 1);
     }
-    if (rc != 0 && self->conn) mysql_rollback(self->conn);
-    if (self->conn) mysql_autocommit(self->conn, 1);
 done:
     free(recs);
-    free(binds);
-    free(rows);
+    free(bytes);
+    free(plan);
     return rc;
 }
 
@@ -947,6 +985,8 @@ static void s_actor(zsock_t *pipe, void *args)
     zlist_destroy(&self.ops);
     zloop_destroy(&self.loop);
     s_disconnect(&self);
+    free(self.binds);
+    free(self.rows);
 }
 
 zactor_t *hg_store_new(const hg_store_opts_t *opts)
