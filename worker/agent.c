@@ -28,11 +28,17 @@
  * costs the master a decode, a store hand-off, a transaction and an ACK,
  * and sending one per timer pass (a few records) made those costs, not the
  * rows, most of the master's and MariaDB's work at high rates. They are
- * already in the unacked list, so waiting changes nothing for a crash. */
+ * already in the unacked list. The price: if this worker dies meanwhile, a
+ * run whose start the master knows is closed as "lost" although it ended
+ * (as it was already, in the moment before a record reached the master).
+ * A finished run of a job with recover set goes at once, since the master
+ * would run a lost one again. */
 #define S_FINISHED_WAIT_MS 10
-#define S_FINISHED_BATCH   1000
-#define S_MISFIRE_CAP      1000 /* fire_all catches up at most this many times at once */
-#define S_CACHE_TICK       250  /* ms between checks of running plug-in fetches */
+/* Finished plug-in runs wait for the next wake-up when it is this close. */
+#define S_RESULTS_LAZY_MS 5
+#define S_FINISHED_BATCH  1000
+#define S_MISFIRE_CAP     1000 /* fire_all catches up at most this many times at once */
+#define S_CACHE_TICK      250  /* ms between checks of running plug-in fetches */
 /* With several masters: one that has not accepted our connection this long
  * after we dialled it is taken as down, and the next one is tried. */
 #define S_CONNECT_WAIT_MS 500
@@ -60,10 +66,11 @@ typedef struct {
 } s_record_t;
 
 typedef struct {
-    const hg_agent_config_t *cfg;                     /* settings */
-    zsock_t *dealer;                                  /* to the master */
-    zactor_t *http;                                   /* HTTP executor */
-    zactor_t *plugins;                                /* plug-in executor */
+    const hg_agent_config_t *cfg; /* settings */
+    zsock_t *dealer;              /* to the master */
+    zactor_t *http;               /* HTTP executor */
+    zactor_t *plugins;            /* plug-in executor */
+    zsock_t *plugin_results;      /* PULL: thread-mode runs straight from the pool */
     hg_plugin_task_t *plugin_out[HG_TASK_PIPE_BATCH]; /* plug-in runs not yet handed over */
     size_t plugin_out_n;                              /* runs in plugin_out */
     hg_overload_t http_skips;   /* HTTP runs skipped for overload, logged per burst */
@@ -96,6 +103,7 @@ typedef struct {
     hg_run_t *out_finished; /* RUN_FINISHED records waiting to be sent */
     size_t out_finished_n, out_finished_cap;
     int64_t out_finished_since;    /* monotonic ms the oldest of them was queued */
+    bool finished_urgent;          /* one of them must go now (recover set) */
     uint64_t fired, dropped_fires; /* counters for the log */
     bool leaving;                  /* SIGTERM seen: no new fires, finishing up */
     int64_t leave_deadline;        /* monotonic ms: leave even if runs are still going */
@@ -426,13 +434,15 @@ static void s_send_records(s_agent_t *self, bool all)
         self->out_started_now_n = 0;
     }
     s_flush_started(self, self->leaving);
-    if (self->out_finished_n && (all || self->leaving || self->out_finished_n >= S_FINISHED_BATCH ||
+    if (self->out_finished_n && (all || self->leaving || self->finished_urgent ||
+                                 self->out_finished_n >= S_FINISHED_BATCH ||
                                  hg_mono_ms() - self->out_finished_since >= S_FINISHED_WAIT_MS)) {
         hg_msg_t msg = {.type = HG_MSG_RUN_FINISHED};
         msg.u.runs.runs = self->out_finished;
         msg.u.runs.runs_n = self->out_finished_n;
         s_send(self, &msg);
         self->out_finished_n = 0; /* the records themselves live in unacked */
+        self->finished_urgent = false;
     }
 }
 
@@ -551,6 +561,7 @@ static void s_run_done(s_agent_t *self, hg_run_t *run)
     if (!run->finished_ms) run->finished_ms = hg_now_ms();
     if (!run->started_ms) run->started_ms = run->finished_ms;
     s_record_finished(self, run);
+    if (job && job->spec.recover) self->finished_urgent = true;
 }
 
 /* End a plug-in run that never reached the executor, with error. */
@@ -813,10 +824,12 @@ static void s_on_http_done(s_agent_t *self)
     hg_http_task_destroy(&task);
 }
 
-static void s_on_plugin_done(s_agent_t *self)
+/* Finished plug-in runs, from the executor's pipe or (thread mode) from
+ * the pool's threads directly (sock). */
+static void s_on_plugin_done(s_agent_t *self, zsock_t *sock)
 {
     hg_plugin_task_t *tasks[HG_TASK_PIPE_BATCH];
-    size_t n = hg_plugin_exec_recv(self->plugins, tasks, HG_TASK_PIPE_BATCH);
+    size_t n = hg_task_pipe_recv(sock, (void **) tasks, HG_TASK_PIPE_BATCH);
     int64_t mono = hg_mono_ms();
     for (size_t i = 0; i < n; i++) {
         if (!tasks[i]) continue;
@@ -1076,6 +1089,20 @@ static void s_on_master(s_agent_t *self)
 
 /* -------------------------------------------------------------- the loop */
 
+/* Stop the plug-in executor and free the runs it finished that we did not
+ * read (on its pipe, or on our results socket). */
+static void s_plugins_stop(s_agent_t *self)
+{
+    hg_plugin_exec_destroy(&self->plugins);
+    hg_plugin_task_t *tasks[HG_TASK_PIPE_BATCH];
+    size_t n;
+    while (self->plugin_results && (zsock_events(self->plugin_results) & ZMQ_POLLIN) &&
+           (n = hg_task_pipe_recv(self->plugin_results, (void **) tasks, HG_TASK_PIPE_BATCH)) > 0)
+        for (size_t i = 0; i < n; i++)
+            hg_plugin_task_destroy(&tasks[i]);
+    zsock_destroy(&self->plugin_results);
+}
+
 static void s_record_free(void **item)
 {
     (void) item; /* records are freed explicitly, the hash only indexes them */
@@ -1113,9 +1140,19 @@ int hg_agent_run(const hg_agent_config_t *cfg)
         hg_error("cannot start the HTTP executor");
         return -1;
     }
-    self.plugins = hg_plugin_exec_new(&cfg->plugin);
+    /* Thread-mode results come straight to us (plugin_exec.h). */
+    static atomic_uint serial;
+    char results_endpoint[64];
+    snprintf(results_endpoint, sizeof results_endpoint, "inproc://hg-agent-results-%u",
+             atomic_fetch_add(&serial, 1));
+    self.plugin_results = zsock_new(ZMQ_PULL);
+    hg_plugin_exec_config_t pcfg = cfg->plugin;
+    pcfg.results_endpoint = results_endpoint;
+    if (self.plugin_results && zsock_bind(self.plugin_results, "%s", results_endpoint) == 0)
+        self.plugins = hg_plugin_exec_new(&pcfg);
     if (!self.plugins) {
         hg_error("cannot start the plug-in executor");
+        zsock_destroy(&self.plugin_results);
         hg_http_exec_destroy(&self.http);
         return -1;
     }
@@ -1129,7 +1166,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
         self.cache = hg_plugin_cache_new(&cc, err, sizeof err);
         if (!self.cache) {
             hg_error("%s", err);
-            hg_plugin_exec_destroy(&self.plugins);
+            s_plugins_stop(&self);
             hg_http_exec_destroy(&self.http);
             return -1;
         }
@@ -1141,7 +1178,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
         if (s_dial(&self, self.endpoints[i]) != 0) {
             zsock_destroy(&self.dealer);
             hg_plugin_cache_destroy(&self.cache);
-            hg_plugin_exec_destroy(&self.plugins);
+            s_plugins_stop(&self);
             hg_http_exec_destroy(&self.http);
             return -1;
         }
@@ -1153,10 +1190,11 @@ int hg_agent_run(const hg_agent_config_t *cfg)
                  self.endpoints[i]);
     hg_info("worker %s starting; master%s %s, capacity %u", cfg->name,
             self.endpoints_n > 1 ? "s" : "", list, cfg->capacity);
-    zmq_pollitem_t items[3] = {
+    zmq_pollitem_t items[4] = {
         {zsock_resolve(self.dealer), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(zactor_sock(self.http)), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(zactor_sock(self.plugins)), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve(self.plugin_results), 0, ZMQ_POLLIN, 0},
     };
     for (;;) {
         int64_t mono = hg_mono_ms();
@@ -1256,14 +1294,22 @@ int hg_agent_run(const hg_agent_config_t *cfg)
             if (until_started < wait) wait = until_started;
         }
         if (self.out_finished_n) {
-            int64_t until_finished = self.out_finished_since + S_FINISHED_WAIT_MS - hg_mono_ms();
+            int64_t until_finished =
+                self.finished_urgent ? 0
+                                     : self.out_finished_since + S_FINISHED_WAIT_MS - hg_mono_ms();
             if (until_finished < wait) wait = until_finished;
         }
         if (wait < 0) wait = 0;
         if (wait > 1000) wait = 1000;
         items[0].socket = zsock_resolve(self.dealer); /* the DEALER is new after a switch */
         s_flush_plugin_tasks(&self);                  /* runs a master message or a fetch started */
-        int n = zmq_poll(items, 3, (long) wait);
+        /* Finished plug-in runs need no wake-up of their own when a timer
+         * wakes us soon anyway: they are read after every wake-up. Under
+         * load that halves our wake-ups (a busy worker has a fire due
+         * every millisecond, and its runs finish in between). */
+        short lazy = wait <= S_RESULTS_LAZY_MS ? 0 : ZMQ_POLLIN;
+        items[2].events = items[3].events = lazy;
+        int n = zmq_poll(items, 4, (long) wait);
         if (n < 0) {
             if (zmq_errno() == EINTR) continue;
             hg_error("poll failed: %s; stopping", zmq_strerror(zmq_errno()));
@@ -1275,7 +1321,9 @@ int hg_agent_run(const hg_agent_config_t *cfg)
         for (int i = 0; i < 1000 && (zsock_events(zactor_sock(self.http)) & ZMQ_POLLIN); i++)
             s_on_http_done(&self);
         for (int i = 0; i < 1000 && (zsock_events(zactor_sock(self.plugins)) & ZMQ_POLLIN); i++)
-            s_on_plugin_done(&self);
+            s_on_plugin_done(&self, zactor_sock(self.plugins));
+        for (int i = 0; i < 1000 && (zsock_events(self.plugin_results) & ZMQ_POLLIN); i++)
+            s_on_plugin_done(&self, self.plugin_results);
     }
     hg_info("stopping: %" PRIu64 " runs fired, %zu records unacknowledged", self.fired,
             zlistx_size(self.unacked));
@@ -1284,7 +1332,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     hg_plugin_cache_destroy(&self.cache);
     s_flush_plugin_tasks(&self);
     s_flush_records(&self);
-    hg_plugin_exec_destroy(&self.plugins);
+    s_plugins_stop(&self);
     hg_http_exec_destroy(&self.http);
     hg_overload_tick(&self.http_skips, hg_mono_ms(), true);
     hg_overload_tick(&self.plugin_skips, hg_mono_ms(), true);

@@ -104,29 +104,30 @@ typedef struct {
     pthread_cond_t cv;  /* signalled on a new task or stop */
     s_fifo_t queue;     /* thread-mode tasks waiting for a thread */
     bool stop;          /* threads should exit */
-    char endpoint[64];  /* inproc endpoint of the actor's PULL */
+    char endpoint[256]; /* inproc endpoint results are PUSHed to */
     pthread_t *threads; /* the threads */
     size_t threads_n;   /* number started */
 } s_pool_t;
 
 struct s_exec {
-    zsock_t *pipe;                                /* actor pipe to the owner */
-    zloop_t *loop;                                /* reactor: pipe, results, helper sockets, tick */
-    zsock_t *results;                             /* PULL: finished thread-mode tasks */
-    bool terminated;                              /* $TERM received */
-    bool stopping;                                /* STOP received: no more respawns */
-    char *plugin_dir;                             /* plug-in lookup directory */
-    char *host_path;                              /* helper executable */
-    bool host_ok;                                 /* host_path exists and is executable */
-    hg_plugin_exec_config_t cfg;                  /* limits and sizes (strings above) */
-    s_helper_t *helpers;                          /* cfg.helpers slots */
-    int64_t spawn_after;                          /* no spawning before this mono ms (backoff) */
-    s_fifo_t waiting;                             /* process-mode tasks waiting for a helper */
-    s_pool_t *pool;                               /* thread pool */
-    hg_host_buf_t out;                            /* frame being written to a helper */
-    char found_name[128];                         /* plug-in name s_resolve found last ... */
-    char found_path[PATH_MAX];                    /* ... its path ... */
-    int64_t found_mono_ms;                        /* ... and when (the answer is reused for 1 s) */
+    zsock_t *pipe;               /* actor pipe to the owner */
+    zloop_t *loop;               /* reactor: pipe, results, helper sockets, tick */
+    zsock_t *results;            /* PULL: finished thread-mode tasks */
+    bool terminated;             /* $TERM received */
+    bool stopping;               /* STOP received: no more respawns */
+    char *plugin_dir;            /* plug-in lookup directory */
+    char *host_path;             /* helper executable */
+    bool direct_results;         /* thread results go to the owner's PULL, not ours */
+    bool host_ok;                /* host_path exists and is executable */
+    hg_plugin_exec_config_t cfg; /* limits and sizes (strings above) */
+    s_helper_t *helpers;         /* cfg.helpers slots */
+    int64_t spawn_after;         /* no spawning before this mono ms (backoff) */
+    s_fifo_t waiting;            /* process-mode tasks waiting for a helper */
+    s_pool_t *pool;              /* thread pool */
+    hg_host_buf_t out;           /* frame being written to a helper */
+    char found_name[128];        /* plug-in name s_resolve found last ... */
+    char found_path[PATH_MAX];   /* ... its path ... */
+    int64_t found_mono_ms;       /* ... and when (the answer is reused for 1 s) */
     hg_plugin_task_t *outbox[HG_TASK_PIPE_BATCH]; /* finished, not yet sent to the owner */
     size_t outbox_n;                              /* tasks in outbox */
     hg_plugin_task_t *staged[HG_TASK_PIPE_BATCH]; /* thread-mode tasks for the pool */
@@ -453,7 +454,7 @@ static void *s_thread_main(void *arg)
     s_pool_t *pool = arg;
     s_logbuf_t *log = malloc(sizeof(*log));
     hg_plugin_runner_t *runner = hg_plugin_runner_new();
-    char endpoint[80];
+    char endpoint[sizeof pool->endpoint + 1];
     snprintf(endpoint, sizeof(endpoint), ">%s", pool->endpoint);
     zsock_t *push = zsock_new_push(endpoint);
     hg_plugin_task_t *tasks[S_THREAD_BATCH];
@@ -503,8 +504,11 @@ static s_pool_t *s_pool_new(s_exec_t *self, size_t threads)
     /* A fresh name per pool: libzmq releases a closed inproc endpoint
      * asynchronously, so reusing one (same address) could fail to bind. */
     static atomic_uint serial;
-    snprintf(pool->endpoint, sizeof(pool->endpoint), "inproc://hg-plugin-exec-%u",
-             atomic_fetch_add(&serial, 1));
+    if (self->direct_results)
+        snprintf(pool->endpoint, sizeof(pool->endpoint), "%s", self->cfg.results_endpoint);
+    else
+        snprintf(pool->endpoint, sizeof(pool->endpoint), "inproc://hg-plugin-exec-%u",
+                 atomic_fetch_add(&serial, 1));
     return pool;
 }
 
@@ -1106,13 +1110,15 @@ static void s_actor(zsock_t *pipe, void *arg)
     s_exec_t *self = arg;
     self->pipe = pipe;
     self->loop = zloop_new();
-    self->results = zsock_new(ZMQ_PULL);
-    bool ok = self->loop && self->results &&
-              zsock_bind(self->results, "%s", self->pool->endpoint) == 0 &&
-              s_pool_start(self->pool, self->cfg.threads) == 0 &&
-              zloop_reader(self->loop, pipe, s_on_pipe, self) == 0 &&
-              zloop_reader(self->loop, self->results, s_on_result, self) == 0 &&
-              zloop_timer(self->loop, S_TICK_MS, 0, s_on_tick, self) != -1;
+    /* Our own PULL for thread results, unless they go to the owner's. */
+    self->results = self->direct_results ? NULL : zsock_new(ZMQ_PULL);
+    bool ok =
+        self->loop && (self->direct_results || self->results) &&
+        (self->direct_results || zsock_bind(self->results, "%s", self->pool->endpoint) == 0) &&
+        s_pool_start(self->pool, self->cfg.threads) == 0 &&
+        zloop_reader(self->loop, pipe, s_on_pipe, self) == 0 &&
+        (self->direct_results || zloop_reader(self->loop, self->results, s_on_result, self) == 0) &&
+        zloop_timer(self->loop, S_TICK_MS, 0, s_on_tick, self) != -1;
     if (ok) {
         zloop_set_nonstop(self->loop, true);
         s_pump(self); /* warm the helpers */
@@ -1165,6 +1171,12 @@ zactor_t *hg_plugin_exec_new(const hg_plugin_exec_config_t *cfg)
     self->cfg = *cfg;
     self->cfg.plugin_dir = NULL;
     self->cfg.host_path = NULL;
+    self->direct_results = cfg->results_endpoint && *cfg->results_endpoint;
+    if (self->direct_results &&
+        strlen(cfg->results_endpoint) >= sizeof(((s_pool_t *) 0)->endpoint)) {
+        free(self);
+        return NULL;
+    }
     if (!self->cfg.helpers) self->cfg.helpers = S_DEFAULT_HELPERS;
     if (!self->cfg.threads) self->cfg.threads = S_DEFAULT_THREADS;
     if (!self->cfg.grace_ms) self->cfg.grace_ms = S_DEFAULT_GRACE_MS;
@@ -1173,6 +1185,7 @@ zactor_t *hg_plugin_exec_new(const hg_plugin_exec_config_t *cfg)
     self->host_path = cfg->host_path ? strdup(cfg->host_path) : s_default_host_path();
     self->helpers = calloc(self->cfg.helpers, sizeof(s_helper_t));
     self->pool = s_pool_new(self, self->cfg.threads);
+    self->cfg.results_endpoint = NULL; /* copied into the pool */
     if ((cfg->plugin_dir && !self->plugin_dir) || !self->host_path || !self->helpers ||
         !self->pool) {
         s_pool_stop(&self->pool, 0);

@@ -16,7 +16,11 @@
  * receives finished tasks with hg_plugin_exec_recv, several per message;
  * it then owns them again and frees each with hg_plugin_task_destroy.
  * Every submitted task comes back exactly once, also when it could not
- * start (status failed, error set).
+ * start (status failed, error set). With cfg.results_endpoint, thread-mode
+ * runs that ran come back on the owner's PULL socket there instead (same
+ * frames, read it with hg_task_pipe_recv): straight from the pool thread,
+ * without waking the executor actor, which at tens of thousands of runs
+ * a second is a wake-up saved per timer pass.
  *
  * Overload: process-mode tasks waiting for a helper and thread-mode tasks
  * waiting for a thread are each bounded by max_queued. A task that finds
@@ -65,18 +69,21 @@ typedef enum {
 int hg_plugin_isolation_parse(const char *text);
 
 typedef struct {
-    const char *plugin_dir; /* where <name>.so / hg_<name>.so are looked up (copied);
-                               several directories may be given separated by ':' */
-    const char *host_path;  /* helper executable; NULL: hourglass-plugin-host next to
-                               this program (the directory of /proc/self/exe) */
-    uint32_t helpers;       /* warm helper processes; 0 means 2 */
-    uint32_t threads;       /* thread pool size; 0 means 4 */
-    uint32_t as_mb;         /* RLIMIT_AS of a helper in MiB; 0 = inherited */
-    uint32_t cpu_s;         /* RLIMIT_CPU per run in seconds; 0 = inherited */
-    uint32_t nofile;        /* RLIMIT_NOFILE of a helper; 0 = inherited */
-    uint32_t grace_ms;      /* from cancellation to SIGKILL; 0 means 2000 */
-    uint32_t max_queued;    /* tasks waiting per mode, more are skipped;
-                               0 means HG_PLUGIN_QUEUE_DEFAULT */
+    const char *plugin_dir;       /* where <name>.so / hg_<name>.so are looked up (copied);
+                                     several directories may be given separated by ':' */
+    const char *host_path;        /* helper executable; NULL: hourglass-plugin-host next to
+                                     this program (the directory of /proc/self/exe) */
+    uint32_t helpers;             /* warm helper processes; 0 means 2 */
+    uint32_t threads;             /* thread pool size; 0 means 4 */
+    uint32_t as_mb;               /* RLIMIT_AS of a helper in MiB; 0 = inherited */
+    uint32_t cpu_s;               /* RLIMIT_CPU per run in seconds; 0 = inherited */
+    uint32_t nofile;              /* RLIMIT_NOFILE of a helper; 0 = inherited */
+    uint32_t grace_ms;            /* from cancellation to SIGKILL; 0 means 2000 */
+    uint32_t max_queued;          /* tasks waiting per mode, more are skipped;
+                                     0 means HG_PLUGIN_QUEUE_DEFAULT */
+    const char *results_endpoint; /* inproc endpoint of a PULL socket the owner has
+                                     bound (copied): thread-mode runs that ran come
+                                     back there, not on the pipe (NULL: on the pipe) */
 } hg_plugin_exec_config_t;
 
 typedef struct {

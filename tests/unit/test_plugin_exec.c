@@ -578,6 +578,64 @@ static void test_submit_many(void **state)
     hg_plugin_exec_destroy(&exec);
 }
 
+/* With results_endpoint, thread-mode runs come back on the owner's PULL
+ * socket; runs that did not run (here: a missing plug-in) and process-mode
+ * runs still come back on the pipe. Each exactly once. */
+static void test_results_endpoint(void **state)
+{
+    enum { RUNS = 100 };
+    zsock_t *pull = zsock_new(ZMQ_PULL);
+    assert_non_null(pull);
+    assert_int_equal(zsock_bind(pull, "inproc://test-plugin-results"), 0);
+    hg_plugin_exec_config_t cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.plugin_dir = HG_TEST_PLUGIN_DIR;
+    cfg.host_path = HG_TEST_HOST_PATH;
+    cfg.threads = 2;
+    cfg.grace_ms = 300;
+    cfg.results_endpoint = "inproc://test-plugin-results";
+    zactor_t *exec = hg_plugin_exec_new(&cfg);
+    assert_non_null(exec);
+    hg_plugin_task_t *tasks[RUNS + 2];
+    for (int i = 0; i < RUNS; i++)
+        tasks[i] = s_task(HG_TEST_SHIPPED_PLUGIN_DIR "/hg_noop.so", HG_PLUGIN_ISOLATION_THREAD);
+    tasks[RUNS] = s_task("no_such_plugin", HG_PLUGIN_ISOLATION_THREAD);
+    tasks[RUNS + 1] = s_task(HG_TEST_SHIPPED_PLUGIN_DIR "/hg_noop.so", HG_PLUGIN_ISOLATION_PROCESS);
+    for (int i = 0; i < RUNS + 2; i++)
+        tasks[i]->run.job_id = (uint64_t) i;
+    assert_int_equal(hg_plugin_exec_submit_many(exec, tasks, RUNS + 2), 0);
+    char seen[RUNS + 2] = {0};
+    int direct = 0, piped = 0;
+    zpoller_t *poller = zpoller_new(pull, zactor_sock(exec), NULL);
+    for (int got = 0; got < RUNS + 2;) {
+        void *which = zpoller_wait(poller, WAIT_MS);
+        assert_non_null(which);
+        hg_plugin_task_t *done[HG_TASK_PIPE_BATCH];
+        size_t n = hg_task_pipe_recv(which, (void **) done, HG_TASK_PIPE_BATCH);
+        assert_true(n > 0);
+        for (size_t i = 0; i < n; i++) {
+            uint64_t id = done[i]->run.job_id;
+            assert_true(id < RUNS + 2);
+            assert_int_equal(seen[id]++, 0);
+            if (id < RUNS) {
+                assert_ptr_equal(which, pull);
+                s_expect(done[i], HG_RUN_SUCCESS, NULL);
+                direct++;
+            } else {
+                assert_ptr_equal(which, zactor_sock(exec));
+                piped++;
+            }
+            hg_plugin_task_destroy(&done[i]);
+            got++;
+        }
+    }
+    zpoller_destroy(&poller);
+    assert_int_equal(direct, RUNS);
+    assert_int_equal(piped, 2);
+    hg_plugin_exec_destroy(&exec);
+    zsock_destroy(&pull);
+}
+
 /* 200 noop runs per mode, all submitted at once; prints runs per second. */
 static void test_200_noop_runs(void **state)
 {
@@ -635,6 +693,7 @@ int main(void)
         cmocka_unit_test(test_destroy_with_runs_in_flight),
         cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_submit_many),
+        cmocka_unit_test(test_results_endpoint),
         cmocka_unit_test(test_200_noop_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
