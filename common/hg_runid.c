@@ -3,14 +3,48 @@
 #include "hg_error.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Random bytes for ids, drawn from libsodium 4 KiB at a time: one
+ * getrandom() call per id was a few percent of a busy worker's time. Per
+ * thread, and dropped in the child of a fork (which must not repeat the
+ * parent's ids). */
+#define S_RAND_BUF 4096
+static _Thread_local uint8_t s_rand[S_RAND_BUF];
+static _Thread_local size_t s_rand_left;
+static pthread_once_t s_rand_once = PTHREAD_ONCE_INIT;
+
+static void s_rand_forget(void)
+{
+    sodium_memzero(s_rand, sizeof s_rand);
+    s_rand_left = 0;
+}
+
+static void s_rand_init(void)
+{
+    pthread_atfork(NULL, NULL, s_rand_forget);
+}
+
+static void s_rand_take(uint8_t *out, size_t n)
+{
+    if (s_rand_left < n) {
+        pthread_once(&s_rand_once, s_rand_init);
+        randombytes_buf(s_rand, sizeof s_rand);
+        s_rand_left = sizeof s_rand;
+    }
+    uint8_t *from = s_rand + (sizeof s_rand - s_rand_left);
+    memcpy(out, from, n);
+    sodium_memzero(from, n); /* each byte is used once */
+    s_rand_left -= n;
+}
+
 void hg_runid_new(uint8_t id[HG_RUNID_SIZE], int64_t now_ms)
 {
-    randombytes_buf(id, HG_RUNID_SIZE);
+    s_rand_take(id, HG_RUNID_SIZE);
     uint64_t ms = (uint64_t) now_ms;
     for (int i = 0; i < 6; i++)
         id[i] = (uint8_t) (ms >> (40 - 8 * i));
