@@ -71,6 +71,7 @@ typedef struct {
     zactor_t *http;               /* HTTP executor */
     zactor_t *plugins;            /* plug-in executor */
     zsock_t *plugin_results;      /* PULL: thread-mode runs straight from the pool */
+    hg_plugin_pool_t *pool;       /* the executor's thread pool, fed directly */
     hg_plugin_task_t *plugin_out[HG_TASK_PIPE_BATCH]; /* plug-in runs not yet handed over */
     size_t plugin_out_n;                              /* runs in plugin_out */
     hg_overload_t http_skips;   /* HTTP runs skipped for overload, logged per burst */
@@ -584,10 +585,28 @@ static void s_flush_plugin_tasks(s_agent_t *self)
     size_t n = self->plugin_out_n;
     if (n == 0) return;
     self->plugin_out_n = 0;
-    if (hg_plugin_exec_submit_many(self->plugins, self->plugin_out, n) == 0) return;
-    hg_error("plug-in executor refused %zu runs of job %s and others", n,
+    /* Thread-mode runs go straight into the pool's queue (no wake-up of
+     * the executor actor); the rest through the actor. */
+    hg_plugin_task_t *direct[HG_TASK_PIPE_BATCH], *refused[HG_TASK_PIPE_BATCH];
+    size_t direct_n = 0, rest_n = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (self->pool && self->plugin_out[i]->isolation == HG_PLUGIN_ISOLATION_THREAD)
+            direct[direct_n++] = self->plugin_out[i];
+        else
+            self->plugin_out[rest_n++] = self->plugin_out[i];
+    }
+    size_t refused_n = direct_n ? hg_plugin_pool_submit(self->pool, direct, direct_n, refused) : 0;
+    int64_t mono = hg_mono_ms();
+    for (size_t i = 0; i < refused_n; i++) {
+        hg_overload_note(&self->plugin_skips, &refused[i]->run, mono);
+        s_run_done(self, &refused[i]->run);
+        hg_plugin_task_destroy(&refused[i]);
+    }
+    if (rest_n == 0 || hg_plugin_exec_submit_many(self->plugins, self->plugin_out, rest_n) == 0)
+        return;
+    hg_error("plug-in executor refused %zu runs of job %s and others", rest_n,
              self->plugin_out[0]->run.job_name);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < rest_n; i++)
         s_plugin_fail(self, &self->plugin_out[i], "plug-in executor refused the run");
 }
 
@@ -1093,6 +1112,7 @@ static void s_on_master(s_agent_t *self)
  * read (on its pipe, or on our results socket). */
 static void s_plugins_stop(s_agent_t *self)
 {
+    self->pool = NULL; /* freed with the executor */
     hg_plugin_exec_destroy(&self->plugins);
     hg_plugin_task_t *tasks[HG_TASK_PIPE_BATCH];
     size_t n;
@@ -1150,6 +1170,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     pcfg.results_endpoint = results_endpoint;
     if (self.plugin_results && zsock_bind(self.plugin_results, "%s", results_endpoint) == 0)
         self.plugins = hg_plugin_exec_new(&pcfg);
+    if (self.plugins) self.pool = hg_plugin_exec_pool(self.plugins);
     if (!self.plugins) {
         hg_error("cannot start the plug-in executor");
         zsock_destroy(&self.plugin_results);

@@ -98,13 +98,22 @@ typedef struct {
 
 typedef struct s_exec s_exec_t;
 
-/* The thread pool (shared with its threads; fields under mu). */
+/* The last plug-in found by name, reused for a second (s_resolve). */
 typedef struct {
+    char name[128];      /* plug-in name found last ... */
+    char path[PATH_MAX]; /* ... its path ... */
+    int64_t mono_ms;     /* ... and when */
+} s_found_t;
+
+/* The thread pool (shared with its threads; fields under mu). */
+typedef struct s_pool {
     pthread_mutex_t mu; /* guards queue and stop */
     pthread_cond_t cv;  /* signalled on a new task or stop */
     s_fifo_t queue;     /* thread-mode tasks waiting for a thread */
     bool stop;          /* threads should exit */
     char endpoint[256]; /* inproc endpoint results are PUSHed to */
+    char *plugin_dir;   /* the executor's plugin_dir (own copy: a stuck thread may outlive it) */
+    size_t max_queued;  /* queue bound (cfg.max_queued) */
     pthread_t *threads; /* the threads */
     size_t threads_n;   /* number started */
 } s_pool_t;
@@ -125,9 +134,7 @@ struct s_exec {
     s_fifo_t waiting;            /* process-mode tasks waiting for a helper */
     s_pool_t *pool;              /* thread pool */
     hg_host_buf_t out;           /* frame being written to a helper */
-    char found_name[128];        /* plug-in name s_resolve found last ... */
-    char found_path[PATH_MAX];   /* ... its path ... */
-    int64_t found_mono_ms;       /* ... and when (the answer is reused for 1 s) */
+    s_found_t found;             /* last plug-in found by name */
     hg_plugin_task_t *outbox[HG_TASK_PIPE_BATCH]; /* finished, not yet sent to the owner */
     size_t outbox_n;                              /* tasks in outbox */
     hg_plugin_task_t *staged[HG_TASK_PIPE_BATCH]; /* thread-mode tasks for the pool */
@@ -352,8 +359,8 @@ static hg_plugin_kv_t *s_params_merge(const hg_plugin_task_t *task, size_t *n_ou
 
 /* Find the shared object of a task. 0, or HG_ENOTFOUND / HG_EINVAL with a
  * message in err. */
-static int s_resolve(s_exec_t *self, const hg_plugin_task_t *task, char *path, size_t size,
-                     char *err, size_t err_size)
+static int s_resolve(const char *plugin_dir, s_found_t *found, const hg_plugin_task_t *task,
+                     char *path, size_t size, char *err, size_t err_size)
 {
     if (task->path && *task->path) {
         snprintf(path, size, "%s", task->path);
@@ -364,7 +371,7 @@ static int s_resolve(s_exec_t *self, const hg_plugin_task_t *task, char *path, s
         snprintf(err, err_size, "invalid plug-in name \"%.100s\"", name ? name : "");
         return HG_EINVAL;
     }
-    if (!self->plugin_dir) {
+    if (!plugin_dir) {
         snprintf(err, err_size, "plug-in %.100s: no plug-in directory configured", name);
         return HG_ENOTFOUND;
     }
@@ -373,22 +380,21 @@ static int s_resolve(s_exec_t *self, const hg_plugin_task_t *task, char *path, s
     /* The search costs a few access() calls, per run: at tens of thousands
      * of runs a second, reuse the last answer for a second. */
     int64_t now = hg_mono_ms();
-    if (strcmp(self->found_name, name) == 0 && now - self->found_mono_ms < 1000) {
-        snprintf(path, size, "%s", self->found_path);
+    if (strcmp(found->name, name) == 0 && now - found->mono_ms < 1000) {
+        snprintf(path, size, "%s", found->path);
         return 0;
     }
     static const char *const forms[] = {"%.*s/%s.so", "%.*s/hg_%s.so"};
-    for (const char *dir = self->plugin_dir; dir;) {
+    for (const char *dir = plugin_dir; dir;) {
         const char *colon = strchr(dir, ':');
         int len = colon ? (int) (colon - dir) : (int) strlen(dir);
         for (size_t i = 0; len > 0 && i < 2; i++) {
             snprintf(path, size, forms[i], len, dir, name);
             if (access(path, R_OK) == 0) {
-                if (strlen(name) < sizeof self->found_name &&
-                    strlen(path) < sizeof self->found_path) {
-                    snprintf(self->found_name, sizeof self->found_name, "%s", name);
-                    snprintf(self->found_path, sizeof self->found_path, "%s", path);
-                    self->found_mono_ms = now;
+                if (strlen(name) < sizeof found->name && strlen(path) < sizeof found->path) {
+                    snprintf(found->name, sizeof found->name, "%s", name);
+                    snprintf(found->path, sizeof found->path, "%s", path);
+                    found->mono_ms = now;
                 }
                 return 0;
             }
@@ -396,7 +402,7 @@ static int s_resolve(s_exec_t *self, const hg_plugin_task_t *task, char *path, s
         dir = colon ? colon + 1 : NULL;
     }
     snprintf(err, err_size, "plug-in %.100s not found in %.200s (tried %s.so and hg_%s.so)", name,
-             self->plugin_dir, name, name);
+             plugin_dir, name, name);
     return HG_ENOTFOUND;
 }
 
@@ -454,6 +460,7 @@ static void *s_thread_main(void *arg)
     s_pool_t *pool = arg;
     s_logbuf_t *log = malloc(sizeof(*log));
     hg_plugin_runner_t *runner = hg_plugin_runner_new();
+    s_found_t *found = calloc(1, sizeof(*found));
     char endpoint[sizeof pool->endpoint + 1];
     snprintf(endpoint, sizeof(endpoint), ">%s", pool->endpoint);
     zsock_t *push = zsock_new_push(endpoint);
@@ -472,11 +479,17 @@ static void *s_thread_main(void *arg)
         pthread_mutex_unlock(&pool->mu);
         if (n == 0) break;
         for (size_t i = 0; i < n; i++) {
-            /* The actor resolved the path into task->path before queueing. */
-            if (!log || !runner || !push)
+            /* The actor resolved the path into task->path before queueing;
+             * a task handed over directly (hg_plugin_pool_submit) is
+             * resolved here. */
+            char path[PATH_MAX], err[S_ERROR_MAX];
+            if (!log || !runner || !push || !found)
                 s_run_end(tasks[i], HG_RUN_FAILED, "out of resources in the plug-in thread pool");
+            else if (s_resolve(pool->plugin_dir, found, tasks[i], path, sizeof(path), err,
+                               sizeof(err)) != 0)
+                s_run_end(tasks[i], HG_RUN_FAILED, "%s", err);
             else
-                s_thread_run(runner, log, tasks[i], tasks[i]->path);
+                s_thread_run(runner, log, tasks[i], path);
         }
         if (push)
             hg_task_pipe_return_many(push, (void *const *) tasks, n, s_task_free);
@@ -486,6 +499,7 @@ static void *s_thread_main(void *arg)
     }
     zsock_destroy(&push);
     hg_plugin_runner_destroy(&runner);
+    free(found);
     free(log);
     return NULL;
 }
@@ -499,6 +513,13 @@ static s_pool_t *s_pool_new(s_exec_t *self, size_t threads)
         free(pool);
         return NULL;
     }
+    pool->plugin_dir = self->plugin_dir ? strdup(self->plugin_dir) : NULL;
+    if (self->plugin_dir && !pool->plugin_dir) {
+        free(pool->threads);
+        free(pool);
+        return NULL;
+    }
+    pool->max_queued = self->cfg.max_queued;
     pthread_mutex_init(&pool->mu, NULL);
     pthread_cond_init(&pool->cv, NULL);
     /* A fresh name per pool: libzmq releases a closed inproc endpoint
@@ -556,6 +577,7 @@ static void s_pool_stop(s_pool_t **pool_p, uint32_t grace_ms)
     pthread_mutex_destroy(&pool->mu);
     pthread_cond_destroy(&pool->cv);
     free(pool->threads);
+    free(pool->plugin_dir);
     free(pool);
 }
 
@@ -971,7 +993,8 @@ static void s_accept(s_exec_t *self, hg_plugin_task_t *task)
         return;
     }
     char path[PATH_MAX], err[S_ERROR_MAX];
-    if (s_resolve(self, task, path, sizeof(path), err, sizeof(err)) != 0) {
+    if (s_resolve(self->plugin_dir, &self->found, task, path, sizeof(path), err, sizeof(err)) !=
+        0) {
         s_run_end(task, HG_RUN_FAILED, "%s", err);
         s_return(self, task);
         return;
@@ -1060,6 +1083,8 @@ static int s_on_command(s_exec_t *self, zmsg_t *msg)
         for (size_t i = 0; i < n; i++)
             if (tasks[i]) s_accept(self, tasks[i]);
         s_pool_submit_staged(self);
+    } else if (streq(command, "POOL")) {
+        zsock_send(self->pipe, "p", self->direct_results ? self->pool : NULL);
     } else if (streq(command, "STOP")) {
         s_drop_all(self);
         s_outbox_flush(self); /* finished before STOP: the owner frees them */
@@ -1219,6 +1244,59 @@ int hg_plugin_exec_submit_many(zactor_t *exec, hg_plugin_task_t **tasks, size_t 
         for (size_t i = 0; i < n; i++)
             tasks[i] = NULL;
     return rc;
+}
+
+hg_plugin_pool_t *hg_plugin_exec_pool(zactor_t *exec)
+{
+    if (!exec || zstr_send(exec, "POOL") != 0) return NULL;
+    void *pool = NULL;
+    if (zsock_recv(exec, "p", &pool) != 0) return NULL;
+    return pool;
+}
+
+size_t hg_plugin_pool_submit(hg_plugin_pool_t *pool, hg_plugin_task_t **tasks, size_t n,
+                             hg_plugin_task_t **refused)
+{
+    size_t refused_n = 0, queued = 0;
+    /* Each refused task's reason: 1 queue full (waiting[i] ahead), 2 the
+     * pool is stopping, 3 no memory. Set outside the lock. */
+    int why[HG_TASK_PIPE_BATCH];
+    size_t waiting[HG_TASK_PIPE_BATCH];
+    if (n > HG_TASK_PIPE_BATCH) n = HG_TASK_PIPE_BATCH;
+    pthread_mutex_lock(&pool->mu);
+    for (size_t i = 0; i < n; i++) {
+        int reason = 0;
+        size_t ahead = pool->queue.len;
+        if (pool->stop)
+            reason = 2;
+        else if (ahead >= pool->max_queued)
+            reason = 1;
+        else if (s_fifo_push(&pool->queue, tasks[i]) != 0)
+            reason = 3;
+        if (reason) {
+            why[refused_n] = reason;
+            waiting[refused_n] = ahead;
+            refused[refused_n++] = tasks[i];
+        } else {
+            queued++;
+        }
+        tasks[i] = NULL;
+    }
+    if (queued > 1 && pool->threads_n > 1)
+        pthread_cond_broadcast(&pool->cv);
+    else if (queued)
+        pthread_cond_signal(&pool->cv);
+    pthread_mutex_unlock(&pool->mu);
+    for (size_t i = 0; i < refused_n; i++) {
+        if (why[i] == 1)
+            s_run_end(refused[i], HG_RUN_SKIPPED,
+                      HG_OVERLOADED ": %zu plug-in runs already waiting for a thread", waiting[i]);
+        else if (why[i] == 2)
+            s_run_end(refused[i], HG_RUN_FAILED, "worker shutting down");
+        else
+            s_run_end(refused[i], HG_RUN_FAILED, "out of memory queueing the plug-in run");
+    }
+    return refused_n;
 }
 
 size_t hg_plugin_exec_recv(zactor_t *exec, hg_plugin_task_t **tasks, size_t max)

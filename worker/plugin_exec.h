@@ -136,4 +136,25 @@ int hg_plugin_exec_submit_many(zactor_t *exec, hg_plugin_task_t **tasks, size_t 
  * nothing could be read. Blocks when nothing is waiting: poll first. */
 size_t hg_plugin_exec_recv(zactor_t *exec, hg_plugin_task_t **tasks, size_t max);
 
+/* The thread pool, for handing thread-mode runs to it directly: with
+ * cfg.results_endpoint, a busy worker's runs then go from the owner to a
+ * pool thread and back without waking the executor actor at all (one
+ * wake-up per timer pass fewer). */
+typedef struct s_pool hg_plugin_pool_t;
+
+/* The executor's pool, NULL without cfg.results_endpoint. Call it before
+ * submitting anything (the answer comes on the pipe). Valid until
+ * hg_plugin_exec_destroy. */
+hg_plugin_pool_t *hg_plugin_exec_pool(zactor_t *exec);
+
+/* Owner side: queue thread-mode tasks[0..n) (n <= HG_TASK_PIPE_BATCH; the
+ * plug-in is looked up by the pool thread; run.started_ms must be set).
+ * Takes every task and NULLs tasks[]; those that come back on
+ * results_endpoint are the ones queued. Tasks the pool cannot take are
+ * finished at once and put in refused[] (room for n): skipped when the
+ * queue holds max_queued tasks (the error names the overload), failed when
+ * the pool is stopping or out of memory. Returns how many were refused. */
+size_t hg_plugin_pool_submit(hg_plugin_pool_t *pool, hg_plugin_task_t **tasks, size_t n,
+                             hg_plugin_task_t **refused);
+
 #endif

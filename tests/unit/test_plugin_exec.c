@@ -636,6 +636,87 @@ static void test_results_endpoint(void **state)
     zsock_destroy(&pull);
 }
 
+/* Thread-mode runs handed to the pool directly come back on the results
+ * socket, each once; the pool looks the plug-in up itself (an unknown one
+ * fails the run); a full queue refuses at once with "skipped". */
+static void test_pool_submit(void **state)
+{
+    enum { RUNS = 100 };
+    zactor_t *plain = s_exec_new(0);
+    assert_null(hg_plugin_exec_pool(plain)); /* only with results_endpoint */
+    hg_plugin_exec_destroy(&plain);
+    zsock_t *pull = zsock_new(ZMQ_PULL);
+    assert_non_null(pull);
+    assert_int_equal(zsock_bind(pull, "inproc://test-pool-results"), 0);
+    hg_plugin_exec_config_t cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.plugin_dir = HG_TEST_SHIPPED_PLUGIN_DIR;
+    cfg.host_path = HG_TEST_HOST_PATH;
+    cfg.threads = 1;
+    cfg.grace_ms = 300;
+    cfg.max_queued = RUNS + 1;
+    cfg.results_endpoint = "inproc://test-pool-results";
+    zactor_t *exec = hg_plugin_exec_new(&cfg);
+    assert_non_null(exec);
+    hg_plugin_pool_t *pool = hg_plugin_exec_pool(exec);
+    assert_non_null(pool);
+    hg_plugin_task_t *tasks[RUNS + 2], *refused[RUNS + 2];
+    for (int i = 0; i <= RUNS; i++) {
+        tasks[i] = s_task(i < RUNS ? "noop" : "no_such_plugin", HG_PLUGIN_ISOLATION_THREAD);
+        tasks[i]->run.job_id = (uint64_t) i;
+        tasks[i]->run.started_ms = hg_now_ms();
+    }
+    assert_int_equal(hg_plugin_pool_submit(pool, tasks, RUNS + 1, refused), 0);
+    for (int i = 0; i <= RUNS; i++)
+        assert_null(tasks[i]);
+    char seen[RUNS + 1] = {0};
+    zpoller_t *poller = zpoller_new(pull, NULL);
+    for (int got = 0; got <= RUNS;) {
+        assert_non_null(zpoller_wait(poller, WAIT_MS));
+        hg_plugin_task_t *done[HG_TASK_PIPE_BATCH];
+        size_t n = hg_task_pipe_recv(pull, (void **) done, HG_TASK_PIPE_BATCH);
+        assert_true(n > 0);
+        for (size_t i = 0; i < n; i++, got++) {
+            uint64_t id = done[i]->run.job_id;
+            assert_true(id <= RUNS);
+            assert_int_equal(seen[id]++, 0);
+            if (id < RUNS)
+                s_expect(done[i], HG_RUN_SUCCESS, NULL);
+            else
+                s_expect(done[i], HG_RUN_FAILED, "plug-in no_such_plugin not found");
+            hg_plugin_task_destroy(&done[i]);
+        }
+    }
+    /* A full queue: a slow run holds the thread, then more than fit. */
+    hg_plugin_task_t *slow =
+        s_task(HG_TEST_PLUGIN_DIR "/hgtest_loop.so", HG_PLUGIN_ISOLATION_THREAD);
+    slow->timeout_ms = 300;
+    slow->run.started_ms = hg_now_ms();
+    s_kv_add(&slow->params, &slow->params_n, "polite", "1");
+    assert_int_equal(hg_plugin_pool_submit(pool, &slow, 1, refused), 0);
+    usleep(50000);
+    for (int i = 0; i < RUNS + 2; i++) {
+        tasks[i] = s_task("noop", HG_PLUGIN_ISOLATION_THREAD);
+        tasks[i]->run.started_ms = hg_now_ms();
+    }
+    size_t n = hg_plugin_pool_submit(pool, tasks, RUNS + 2, refused);
+    assert_int_equal(n, 1); /* max_queued is RUNS + 1 */
+    s_expect(refused[0], HG_RUN_SKIPPED, "plug-in runs already waiting for a thread");
+    for (size_t i = 0; i < n; i++)
+        hg_plugin_task_destroy(&refused[i]);
+    for (int got = 0; got < RUNS + 3 - (int) n;) {
+        assert_non_null(zpoller_wait(poller, WAIT_MS));
+        hg_plugin_task_t *done[HG_TASK_PIPE_BATCH];
+        size_t k = hg_task_pipe_recv(pull, (void **) done, HG_TASK_PIPE_BATCH);
+        assert_true(k > 0);
+        for (size_t i = 0; i < k; i++, got++)
+            hg_plugin_task_destroy(&done[i]);
+    }
+    zpoller_destroy(&poller);
+    hg_plugin_exec_destroy(&exec);
+    zsock_destroy(&pull);
+}
+
 /* 200 noop runs per mode, all submitted at once; prints runs per second. */
 static void test_200_noop_runs(void **state)
 {
@@ -694,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_submit_many),
         cmocka_unit_test(test_results_endpoint),
+        cmocka_unit_test(test_pool_submit),
         cmocka_unit_test(test_200_noop_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
