@@ -37,8 +37,11 @@
 /* Finished plug-in runs wait for the next wake-up when it is this close. */
 #define S_RESULTS_LAZY_MS 5
 #define S_FINISHED_BATCH  1000
-#define S_MISFIRE_CAP     1000 /* fire_all catches up at most this many times at once */
-#define S_CACHE_TICK      250  /* ms between checks of running plug-in fetches */
+/* Bytes of run records in one message: half what the codec accepts. */
+#define S_MSG_BYTES (HG_PROTO_MAX_MSG / 2)
+_Static_assert(S_FINISHED_BATCH <= HG_PROTO_MAX_RUNS, "a batch must fit one message");
+#define S_MISFIRE_CAP 1000 /* fire_all catches up at most this many times at once */
+#define S_CACHE_TICK  250  /* ms between checks of running plug-in fetches */
 /* With several masters: one that has not accepted our connection this long
  * after we dialled it is taken as down, and the next one is tried. */
 #define S_CONNECT_WAIT_MS 500
@@ -374,6 +377,32 @@ static int s_send_heartbeat(s_agent_t *self)
     return s_send(self, &msg);
 }
 
+/* Send runs[0..n) as messages of at most S_FINISHED_BATCH records and
+ * S_MSG_BYTES bytes: one timer pass or one wake-up can gather more than a
+ * message may carry (HG_PROTO_MAX_RUNS, HG_PROTO_MAX_MSG), and a message
+ * the codec refuses would leave its records unsent until the next
+ * session. */
+static void s_send_runs(s_agent_t *self, hg_msg_type_t type, hg_run_t *runs, size_t n)
+{
+    size_t at = 0;
+    while (at < n) {
+        size_t k = 0, bytes = 0;
+        while (at + k < n && k < S_FINISHED_BATCH) {
+            const hg_run_t *r = &runs[at + k];
+            size_t size = 96 + r->output.len + (r->job_name ? strlen(r->job_name) : 0) +
+                          (r->reason ? strlen(r->reason) : 0) + (r->error ? strlen(r->error) : 0);
+            if (k > 0 && bytes + size > S_MSG_BYTES) break;
+            bytes += size;
+            k++;
+        }
+        hg_msg_t msg = {.type = type};
+        msg.u.runs.runs = runs + at;
+        msg.u.runs.runs_n = k;
+        s_send(self, &msg);
+        at += k;
+    }
+}
+
 /* Send the queued RUN_STARTED / RUN_FINISHED records, one message each.
  *
  * A RUN_STARTED is dropped when its run finished before it went out: the
@@ -407,10 +436,7 @@ static void s_flush_started(s_agent_t *self, bool all)
         }
     }
     if (send) {
-        hg_msg_t msg = {.type = HG_MSG_RUN_STARTED};
-        msg.u.runs.runs = self->out_started;
-        msg.u.runs.runs_n = send;
-        s_send(self, &msg);
+        s_send_runs(self, HG_MSG_RUN_STARTED, self->out_started, send);
         for (size_t i = 0; i < send; i++)
             hg_run_clear(&self->out_started[i]);
     }
@@ -426,10 +452,7 @@ static void s_flush_started(s_agent_t *self, bool all)
 static void s_send_records(s_agent_t *self, bool all)
 {
     if (self->out_started_now_n) {
-        hg_msg_t msg = {.type = HG_MSG_RUN_STARTED};
-        msg.u.runs.runs = self->out_started_now;
-        msg.u.runs.runs_n = self->out_started_now_n;
-        s_send(self, &msg);
+        s_send_runs(self, HG_MSG_RUN_STARTED, self->out_started_now, self->out_started_now_n);
         for (size_t i = 0; i < self->out_started_now_n; i++)
             hg_run_clear(&self->out_started_now[i]);
         self->out_started_now_n = 0;
@@ -438,10 +461,7 @@ static void s_send_records(s_agent_t *self, bool all)
     if (self->out_finished_n && (all || self->leaving || self->finished_urgent ||
                                  self->out_finished_n >= S_FINISHED_BATCH ||
                                  hg_mono_ms() - self->out_finished_since >= S_FINISHED_WAIT_MS)) {
-        hg_msg_t msg = {.type = HG_MSG_RUN_FINISHED};
-        msg.u.runs.runs = self->out_finished;
-        msg.u.runs.runs_n = self->out_finished_n;
-        s_send(self, &msg);
+        s_send_runs(self, HG_MSG_RUN_FINISHED, self->out_finished, self->out_finished_n);
         self->out_finished_n = 0; /* the records themselves live in unacked */
         self->finished_urgent = false;
     }
