@@ -1,6 +1,7 @@
 /* db: MySQL connections and numbered schema migrations. */
 #include "db.h"
 #include "hg_error.h"
+#include "hg_tz.h"
 
 #include <dirent.h>
 #include <errmsg.h>
@@ -75,15 +76,19 @@ void hg_db_time_from_ms(int64_t ms, MYSQL_TIME *t)
 {
     memset(t, 0, sizeof *t);
     int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-    time_t tt = (time_t) secs;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    t->year = (unsigned) tm.tm_year + 1900;
-    t->month = (unsigned) tm.tm_mon + 1;
-    t->day = (unsigned) tm.tm_mday;
-    t->hour = (unsigned) tm.tm_hour;
-    t->minute = (unsigned) tm.tm_min;
-    t->second = (unsigned) tm.tm_sec;
+    /* Calendar arithmetic, not gmtime_r: glibc's takes a global lock and
+     * the store converts three times per run record. */
+    int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+    int64_t rest = secs - days * 86400;
+    int64_t y;
+    int m, d;
+    hg_civil_from_days(days, &y, &m, &d);
+    t->year = (unsigned) y;
+    t->month = (unsigned) m;
+    t->day = (unsigned) d;
+    t->hour = (unsigned) (rest / 3600);
+    t->minute = (unsigned) (rest % 3600 / 60);
+    t->second = (unsigned) (rest % 60);
     t->second_part = (unsigned long) ((ms - secs * 1000) * 1000);
     t->time_type = MYSQL_TIMESTAMP_DATETIME;
 }
