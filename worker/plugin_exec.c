@@ -16,15 +16,17 @@
  *
  * Batches: every hop (owner -> actor, actor -> thread, thread -> actor,
  * actor -> owner) carries as many tasks as are ready, not one: the owner
- * submits all the runs of one timer pass in one message, a free thread
- * takes its share of the queue at once and hands the results back in one
- * message, and the actor returns what it finished during one wake-up in
- * one message (the outbox, flushed at the end of every handler). A noop
- * run costs about a microsecond; the thread wake-ups around it cost ten
- * times that, so per-run hand-offs were most of a worker's CPU time. A
- * thread takes at most its share of the queue (queue length / threads),
- * so a slow plug-in holds back the results of the few runs it shares a
- * batch with, never the other threads.
+ * submits all the runs of one timer pass in one message (or, with
+ * results_endpoint, queues them for the pool itself), one signal wakes a
+ * thread for all of them, a thread hands its results back in one message,
+ * and the actor returns what it finished during one wake-up in one
+ * message (the outbox, flushed at the end of every handler). A noop run
+ * costs about a microsecond; the thread wake-ups around it cost ten times
+ * that, so per-run hand-offs were most of a worker's CPU time. A thread
+ * still takes one task at a time (a slow run never delays the start of
+ * another); it holds its results while more tasks wait, at most 64 and at
+ * most 1 ms before it starts another task, so a slow run can delay the
+ * report (not the record's times) of runs that finished just before it.
  *
  * Overload: both FIFOs (the helpers' and the threads') hold at most
  * cfg.max_queued tasks each; a task that finds its FIFO full is finished
@@ -64,7 +66,8 @@ extern char **environ;
 #define S_TICK_MS            20     /* deadline and respawn check period */
 #define S_SPAWN_BACKOFF_MS   1000   /* wait after a helper failed to start */
 #define S_PIPE_BATCH         64     /* pipe commands taken per wake-up */
-#define S_THREAD_BATCH       64     /* most queued tasks one thread takes at once */
+#define S_THREAD_BATCH       64     /* most results one thread holds */
+#define S_THREAD_HOLD_MS     1      /* ... and for how long, while more tasks wait */
 #define S_ERROR_MAX          600    /* bytes of an error text we compose */
 #define S_HOST_FD            3      /* fd number of the socket in a helper */
 
@@ -455,6 +458,17 @@ static void s_thread_run(hg_plugin_runner_t *runner, s_logbuf_t *log, hg_plugin_
     s_judge(task, out.outcome, out.error, out.result, out.result_len, log, timed_out);
 }
 
+/* Hand the finished tasks this thread holds to whoever reads results. */
+static void s_thread_flush(zsock_t *push, hg_plugin_task_t **done, size_t *done_n)
+{
+    if (push)
+        hg_task_pipe_return_many(push, (void *const *) done, *done_n, s_task_free);
+    else
+        for (size_t i = 0; i < *done_n; i++)
+            hg_plugin_task_destroy(&done[i]);
+    *done_n = 0;
+}
+
 static void *s_thread_main(void *arg)
 {
     s_pool_t *pool = arg;
@@ -464,39 +478,40 @@ static void *s_thread_main(void *arg)
     char endpoint[sizeof pool->endpoint + 1];
     snprintf(endpoint, sizeof(endpoint), ">%s", pool->endpoint);
     zsock_t *push = zsock_new_push(endpoint);
-    hg_plugin_task_t *tasks[S_THREAD_BATCH];
+    hg_plugin_task_t *done[S_THREAD_BATCH];
+    size_t done_n = 0;
+    int64_t held_since = 0; /* monotonic ms the oldest of done finished */
     while (true) {
+        /* One task at a time, so that a slow run never holds up others an
+         * idle thread could take. Results are held while more tasks wait
+         * and go back together (S_THREAD_BATCH, S_THREAD_HOLD_MS). */
         pthread_mutex_lock(&pool->mu);
+        if (done_n && (pool->stop || pool->queue.len == 0 || done_n == S_THREAD_BATCH ||
+                       hg_mono_ms() - held_since >= S_THREAD_HOLD_MS)) {
+            pthread_mutex_unlock(&pool->mu);
+            s_thread_flush(push, done, &done_n);
+            pthread_mutex_lock(&pool->mu);
+        }
         while (!pool->stop && pool->queue.len == 0)
             pthread_cond_wait(&pool->cv, &pool->mu);
-        /* Our share of the queue: the other threads take theirs. */
-        size_t n = 0;
-        if (!pool->stop) {
-            size_t share = (pool->queue.len + pool->threads_n - 1) / pool->threads_n;
-            while (n < share && n < S_THREAD_BATCH && pool->queue.len > 0)
-                tasks[n++] = s_fifo_pop(&pool->queue);
-        }
+        hg_plugin_task_t *task = pool->stop ? NULL : s_fifo_pop(&pool->queue);
         pthread_mutex_unlock(&pool->mu);
-        if (n == 0) break;
-        for (size_t i = 0; i < n; i++) {
-            /* The actor resolved the path into task->path before queueing;
-             * a task handed over directly (hg_plugin_pool_submit) is
-             * resolved here. */
-            char path[PATH_MAX], err[S_ERROR_MAX];
-            if (!log || !runner || !push || !found)
-                s_run_end(tasks[i], HG_RUN_FAILED, "out of resources in the plug-in thread pool");
-            else if (s_resolve(pool->plugin_dir, found, tasks[i], path, sizeof(path), err,
-                               sizeof(err)) != 0)
-                s_run_end(tasks[i], HG_RUN_FAILED, "%s", err);
-            else
-                s_thread_run(runner, log, tasks[i], path);
-        }
-        if (push)
-            hg_task_pipe_return_many(push, (void *const *) tasks, n, s_task_free);
+        if (!task) break;
+        /* The actor resolved the path into task->path before queueing; a
+         * task handed over directly (hg_plugin_pool_submit) is resolved
+         * here. */
+        char path[PATH_MAX], err[S_ERROR_MAX];
+        if (!log || !runner || !push || !found)
+            s_run_end(task, HG_RUN_FAILED, "out of resources in the plug-in thread pool");
+        else if (s_resolve(pool->plugin_dir, found, task, path, sizeof(path), err, sizeof(err)) !=
+                 0)
+            s_run_end(task, HG_RUN_FAILED, "%s", err);
         else
-            for (size_t i = 0; i < n; i++)
-                hg_plugin_task_destroy(&tasks[i]);
+            s_thread_run(runner, log, task, path);
+        if (done_n == 0) held_since = hg_mono_ms();
+        done[done_n++] = task;
     }
+    s_thread_flush(push, done, &done_n);
     zsock_destroy(&push);
     hg_plugin_runner_destroy(&runner);
     free(found);

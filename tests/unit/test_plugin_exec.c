@@ -717,6 +717,46 @@ static void test_pool_submit(void **state)
     zsock_destroy(&pull);
 }
 
+/* A slow thread-mode run never holds up runs handed over with it: with
+ * two threads, the fast ones all finish (and come back) on the other
+ * thread while the slow one is still running. */
+static void test_slow_run_does_not_hold_others(void **state)
+{
+    enum { FAST = 20 };
+    hg_plugin_exec_config_t cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.plugin_dir = HG_TEST_PLUGIN_DIR;
+    cfg.host_path = HG_TEST_HOST_PATH;
+    cfg.threads = 2;
+    cfg.grace_ms = 300;
+    zactor_t *exec = hg_plugin_exec_new(&cfg);
+    assert_non_null(exec);
+    hg_plugin_task_t *tasks[FAST + 1];
+    tasks[0] = s_task("hgtest_loop", HG_PLUGIN_ISOLATION_THREAD);
+    tasks[0]->timeout_ms = 1000; /* spins until its deadline */
+    s_kv_add(&tasks[0]->params, &tasks[0]->params_n, "polite", "1");
+    for (int i = 1; i <= FAST; i++) {
+        tasks[i] = s_task(HG_TEST_SHIPPED_PLUGIN_DIR "/hg_noop.so", HG_PLUGIN_ISOLATION_THREAD);
+        tasks[i]->run.job_id = (uint64_t) i;
+    }
+    int64_t t0 = hg_mono_ms();
+    assert_int_equal(hg_plugin_exec_submit_many(exec, tasks, FAST + 1), 0);
+    for (int i = 0; i < FAST; i++) {
+        hg_plugin_task_t *t = s_wait(exec, WAIT_MS);
+        assert_non_null(t);
+        assert_int_not_equal(t->run.job_id, 0); /* not the slow one */
+        s_expect(t, HG_RUN_SUCCESS, NULL);
+        hg_plugin_task_destroy(&t);
+    }
+    assert_true(hg_mono_ms() - t0 < 800); /* before the slow run's deadline */
+    hg_plugin_task_t *t = s_wait(exec, WAIT_MS);
+    assert_non_null(t);
+    assert_int_equal(t->run.job_id, 0);
+    s_expect(t, HG_RUN_TIMEOUT, NULL);
+    hg_plugin_task_destroy(&t);
+    hg_plugin_exec_destroy(&exec);
+}
+
 /* 200 noop runs per mode, all submitted at once; prints runs per second. */
 static void test_200_noop_runs(void **state)
 {
@@ -776,6 +816,7 @@ int main(void)
         cmocka_unit_test(test_submit_many),
         cmocka_unit_test(test_results_endpoint),
         cmocka_unit_test(test_pool_submit),
+        cmocka_unit_test(test_slow_run_does_not_hold_others),
         cmocka_unit_test(test_200_noop_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
