@@ -18,6 +18,7 @@
 #include "hg_runid.h"
 #include "hg_time.h"
 
+#include <czmq.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -47,6 +48,7 @@ struct hg_api {
     hg_db_params_t db;            /* connection settings; strings below */
     char *db_strings[5];          /* owned copies of host, socket, user, password, database */
     MYSQL *conn;                  /* polling thread only: lazily opened connection */
+    hg_job_stmts_t *stmts;        /* polling thread only: statements kept prepared on conn */
     hg_cluster_client_t *cluster; /* polling thread only: lazily created client */
     char *data_dir;               /* plug-in copies go under it; NULL: none kept */
     size_t plugin_max_size;       /* largest plug-in upload, bytes */
@@ -201,6 +203,7 @@ static int s_with_db(hg_api_t *api, s_db_op_t op, void *arg, char *err, size_t e
         snprintf(reason, sizeof reason, "%s", err);
         hg_warn("api: lost the database connection (%u: %s)%s", e, reason,
                 attempt == 0 ? ", reconnecting" : "");
+        hg_job_stmts_reset(api->stmts);
         hg_db_close(&api->conn);
         if (attempt == 1) snprintf(err, err_size, "database unavailable: %s", reason);
     }
@@ -364,18 +367,20 @@ static json_t *s_body_json(s_ctx_t *c, bool empty_ok, bool *failed)
 
 /* Arguments and results of the job database steps. */
 typedef struct {
-    json_t *jobs;       /* in: normalized jobs to insert; out: as stored */
-    json_t *stored;     /* out: array of stored jobs */
-    size_t failed;      /* out: index of the job that failed (batch) */
-    const char *ns;     /* namespace */
-    const char *name;   /* job name */
-    const char *status; /* new status (pause/resume), list filter */
-    int limit, offset;  /* list paging */
-    int64_t total;      /* out: list total */
-    json_t *job;        /* out: one stored job */
+    json_t *jobs;          /* in: normalized jobs to insert; out: as stored */
+    json_t *stored;        /* out: array of stored jobs */
+    size_t failed;         /* out: index of the job that failed (batch) */
+    const char *ns;        /* namespace */
+    const char *name;      /* job name */
+    const char *status;    /* new status (pause/resume), list filter */
+    int limit, offset;     /* list paging */
+    int64_t total;         /* out: list total */
+    json_t *job;           /* out: one stored job */
+    hg_job_stmts_t *stmts; /* statements kept on the connection */
 } s_jobs_op_t;
 
-/* Insert every job of a->jobs in one transaction, then read them back. */
+/* Insert every job of a->jobs in one transaction; a->stored gets them as
+ * stored. */
 static int s_op_insert(MYSQL *db, void *arg, char *err, size_t err_size)
 {
     s_jobs_op_t *a = arg;
@@ -385,49 +390,8 @@ static int s_op_insert(MYSQL *db, void *arg, char *err, size_t err_size)
         return HG_EDB;
     }
     json_decref(a->stored);
-    a->stored = json_array();
-    int rc = 0;
-    size_t i;
-    json_t *job;
-    size_t n = json_array_size(a->jobs);
-    uint64_t *ids = calloc(n ? n : 1, sizeof *ids);
-    if (!ids) return HG_ENOMEM;
-    if (batch) {
-        rc = hg_job_db_insert_many(db, a->jobs, ids, &a->failed, err, err_size);
-    } else {
-        a->failed = 0;
-        rc = hg_job_db_insert(db, json_array_get(a->jobs, 0), &ids[0], err, err_size);
-    }
-    /* Read the rows back as stored, all in one query. */
-    json_t *stored = NULL;
-    if (rc == 0) rc = hg_job_db_get_ids(db, ids, n, &stored, err, err_size);
-    if (rc == 0 && json_array_size(stored) != n) {
-        snprintf(err, err_size, "read back %zu of %zu jobs just inserted", json_array_size(stored),
-                 n);
-        rc = HG_EDB;
-    }
-    if (rc == 0) {
-        /* In id order, which is insertion order; keep the request's order
-         * regardless. */
-        json_array_foreach(a->jobs, i, job)
-        {
-            json_t *row = NULL;
-            for (size_t k = 0; k < n && !row; k++) {
-                json_t *cand = json_array_get(stored, (i + k) % n);
-                if ((uint64_t) json_integer_value(json_object_get(cand, "id")) == ids[i])
-                    row = cand;
-            }
-            if (!row) {
-                snprintf(err, err_size, "job id %llu not found after insert",
-                         (unsigned long long) ids[i]);
-                rc = HG_EDB;
-                break;
-            }
-            json_array_append(a->stored, row);
-        }
-    }
-    json_decref(stored);
-    free(ids);
+    a->stored = NULL;
+    int rc = hg_job_db_create(db, a->stmts, a->jobs, &a->stored, &a->failed, err, err_size);
     if (batch) {
         if (rc == 0 && mysql_commit(db)) {
             snprintf(err, err_size, "commit: %s", mysql_error(db));
@@ -437,6 +401,10 @@ static int s_op_insert(MYSQL *db, void *arg, char *err, size_t err_size)
          * mysql_errno saying so for s_with_db. */
         if (rc != 0) mysql_rollback(db);
         mysql_autocommit(db, 1);
+    }
+    if (rc != 0) {
+        json_decref(a->stored);
+        a->stored = NULL;
     }
     return rc;
 }
@@ -465,7 +433,7 @@ static void s_jobs_create(s_ctx_t *c)
         s_invalid(c, field, message);
         return;
     }
-    s_jobs_op_t a = {.jobs = json_pack("[o]", job)};
+    s_jobs_op_t a = {.jobs = json_pack("[o]", job), .stmts = c->api->stmts};
     char err[1024];
     int rc = s_with_db(c->api, s_op_insert, &a, err, sizeof err);
     if (rc != 0) {
@@ -502,6 +470,14 @@ static void s_jobs_batch(s_ctx_t *c)
         return;
     }
     json_t *jobs = json_array();
+    zhashx_t *names = zhashx_new(); /* "namespace/name" -> index in the batch + 1 */
+    if (!jobs || !names) {
+        json_decref(jobs);
+        json_decref(body);
+        zhashx_destroy(&names);
+        s_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", NULL, "out of memory");
+        return;
+    }
     size_t i;
     json_array_foreach(list, i, val)
     {
@@ -513,29 +489,34 @@ static void s_jobs_batch(s_ctx_t *c)
             s_invalid(c, pfield, pmessage);
             json_decref(jobs);
             json_decref(body);
+            zhashx_destroy(&names);
             return;
         }
         /* A name twice in one batch would fail as a duplicate key; say
          * which entries clash instead. */
-        for (size_t k = 0; k < json_array_size(jobs); k++) {
-            json_t *prev = json_array_get(jobs, k);
-            if (json_equal(json_object_get(prev, "name"), json_object_get(job, "name")) &&
-                json_equal(json_object_get(prev, "namespace"), json_object_get(job, "namespace"))) {
-                snprintf(pfield, sizeof pfield, "jobs[%zu].name", i);
-                snprintf(pmessage, sizeof pmessage, "jobs[%zu].name: \"%s\" is also jobs[%zu]", i,
-                         json_string_value(json_object_get(job, "name")), k);
-                s_invalid(c, pfield, pmessage);
-                json_decref(job);
-                json_decref(jobs);
-                json_decref(body);
-                return;
-            }
+        char name_key[600];
+        snprintf(name_key, sizeof name_key, "%s/%s",
+                 json_string_value(json_object_get(job, "namespace")),
+                 json_string_value(json_object_get(job, "name")));
+        uintptr_t prev = (uintptr_t) zhashx_lookup(names, name_key);
+        if (prev) {
+            snprintf(pfield, sizeof pfield, "jobs[%zu].name", i);
+            snprintf(pmessage, sizeof pmessage, "jobs[%zu].name: \"%s\" is also jobs[%zu]", i,
+                     json_string_value(json_object_get(job, "name")), (size_t) prev - 1);
+            s_invalid(c, pfield, pmessage);
+            json_decref(job);
+            json_decref(jobs);
+            json_decref(body);
+            zhashx_destroy(&names);
+            return;
         }
+        zhashx_insert(names, name_key, (void *) (uintptr_t) (i + 1));
         json_array_append_new(jobs, job);
     }
     json_decref(body);
+    zhashx_destroy(&names);
 
-    s_jobs_op_t a = {.jobs = jobs};
+    s_jobs_op_t a = {.jobs = jobs, .stmts = c->api->stmts};
     char err[1024];
     int rc = s_with_db(c->api, s_op_insert, &a, err, sizeof err);
     if (rc != 0) {
@@ -1570,6 +1551,12 @@ hg_api_t *hg_api_start(const char *bind_host, int port, const hg_db_params_t *db
     api->db.user = api->db_strings[2] = s_dup(db->user);
     api->db.password = api->db_strings[3] = s_dup(db->password);
     api->db.database = api->db_strings[4] = s_dup(db->database);
+    api->stmts = hg_job_stmts_new();
+    if (!api->stmts) {
+        snprintf(err, err_size, "api: out of memory");
+        hg_api_stop(&api);
+        return NULL;
+    }
     api->data_dir = opts && opts->data_dir && *opts->data_dir ? s_dup(opts->data_dir) : NULL;
     api->plugin_max_size =
         opts && opts->plugin_max_size ? opts->plugin_max_size : HG_PLUGIN_MAX_SIZE_DEFAULT;
@@ -1619,6 +1606,7 @@ void hg_api_stop(hg_api_t **api)
     /* Joins the polling thread: from here on the connection and the
      * cluster client belong to this thread. */
     if (self->daemon) MHD_stop_daemon(self->daemon);
+    hg_job_stmts_destroy(&self->stmts);
     hg_db_close(&self->conn);
     hg_cluster_client_destroy(&self->cluster);
     for (size_t i = 0; i < 5; i++)
