@@ -246,6 +246,11 @@ static void s_upsert_created(hg_api_t *api, json_t *jobs)
     json_t *job;
     json_array_foreach(jobs, i, job)
     {
+        if (rc != 0) {
+            /* The cluster may still be reading the jobs: answer copies. */
+            job = json_copy(job);
+            if (!job || json_array_set_new(jobs, i, job)) continue;
+        }
         json_t *node = json_array_get(nodes, i);
         json_object_set_new(job, "node",
                             json_string_length(node) > 0 ? json_incref(node) : json_null());
