@@ -253,7 +253,7 @@ static int s_validate_http(s_verr_t *e, json_t *http, json_t *out)
                 return s_fail(e, "http.headers", "header \"%s\" is longer than %d bytes", key,
                               HG_PROTO_MAX_STR);
         }
-        json_object_set(out, "headers", v);
+        json_object_set_new(out, "headers", json_deep_copy(v));
     }
 
     /* body / form */
@@ -269,7 +269,7 @@ static int s_validate_http(s_verr_t *e, json_t *http, json_t *out)
             return s_fail(e, "http.form", "cannot be used together with http.body");
     }
     json_object_set_new(out, "body", body ? json_incref(body) : json_null());
-    json_object_set_new(out, "form", form ? json_incref(form) : json_null());
+    json_object_set_new(out, "form", form ? json_deep_copy(form) : json_null());
 
     /* expect_status */
     v = json_object_get(http, "expect_status");
@@ -587,10 +587,10 @@ json_t *hg_job_validate(json_t *body, char *field, size_t field_size, char *mess
         json_decref(out);
         return NULL;
     }
-    /* http.headers/form were shared with body; the result must stand alone. */
-    json_t *copy = json_deep_copy(out);
-    json_decref(out);
-    return copy;
+    /* The result stands alone: its objects and arrays are its own copies
+     * (http.headers, http.form, params); only strings, which nobody
+     * changes, are shared with body. */
+    return out;
 }
 
 /* ---------------------------------------------------------------------------
