@@ -931,6 +931,78 @@ static void test_create_ids_by_name(void **state)
     json_decref(jobs);
 }
 
+/* Creations from several keep-alive clients at once, served by several
+ * server threads with a connection each: every one is stored, once. */
+typedef struct {
+    int client;  /* 0.. */
+    int created; /* 201 answers */
+} s_par_t;
+
+static size_t s_discard(char *p, size_t size, size_t n, void *arg)
+{
+    (void) p;
+    (void) arg;
+    return size * n;
+}
+
+static void *s_par_client(void *arg)
+{
+    s_par_t *par = arg;
+    CURL *curl = curl_easy_init(); /* one handle: one keep-alive connection */
+    if (!curl) return NULL;
+    char url[128];
+    snprintf(url, sizeof url, "%s/api/v1/jobs", s_fx.base);
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_discard);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+    for (int i = 0; i < 25; i++) {
+        char body[256];
+        snprintf(body, sizeof body,
+                 "{\"name\": \"par-%d-%d\", \"namespace\": \"par\", \"schedule\": \"@daily\", "
+                 "\"http\": {\"url\": \"http://x/\"}}",
+                 par->client, i);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        long status = 0;
+        if (curl_easy_perform(curl) == CURLE_OK &&
+            curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 201)
+            par->created++;
+    }
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(curl);
+    return NULL;
+}
+
+static void test_parallel_clients(void **state)
+{
+    pthread_t t[4];
+    s_par_t par[4];
+    for (int i = 0; i < 4; i++) {
+        par[i] = (s_par_t){.client = i};
+        assert_int_equal(pthread_create(&t[i], NULL, s_par_client, &par[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(par[i].created, 25);
+    }
+    json_t *r;
+    assert_int_equal(s_http("GET", "/api/v1/jobs?namespace=par&limit=1000", NULL, &r), 200);
+    assert_int_equal(s_get_int(r, "total"), 100);
+    json_t *ids = json_object();
+    size_t i;
+    json_t *job;
+    json_array_foreach(json_object_get(r, "jobs"), i, job)
+    {
+        char key[32];
+        snprintf(key, sizeof key, "%lld", (long long) s_get_int(job, "id"));
+        json_object_set_new(ids, key, json_true());
+    }
+    assert_int_equal(json_object_size(ids), 100);
+    json_decref(ids);
+    json_decref(r);
+}
+
 /* Insert one runs row with a prepared statement. */
 static void s_insert_run(const uint8_t id[16], uint64_t job_id, const char *job_name,
                          int64_t sched_ms, const char *status, const char *output, size_t out_len)
@@ -1299,6 +1371,7 @@ int main(void)
         cmocka_unit_test(test_batch),
         cmocka_unit_test(test_created_equals_stored),
         cmocka_unit_test(test_create_ids_by_name),
+        cmocka_unit_test(test_parallel_clients),
         cmocka_unit_test(test_runs),
         cmocka_unit_test(test_nodes),
         cmocka_unit_test(test_node_drain),
