@@ -2,7 +2,8 @@
  * rules of docs/api.md), conversion to the wire ASSIGN spec, and the SQL of
  * the jobs table. The table keeps the fields the master queries on as
  * columns and the task ({"http", "plugin", "params", "executor"}) as JSON text in
- * `spec`; s_row_to_json puts the API object back together. */
+ * `spec`; s_job_object puts the API object back together, from a row read
+ * or from the values just inserted. */
 #include "job.h"
 #include "db.h"
 #include "hg_error.h"

@@ -52,8 +52,7 @@ void hg_job_stmts_destroy(hg_job_stmts_t **stmts);
  * err and its index in *failed (also set for HG_EINVAL). */
 int hg_job_db_create(MYSQL *db, hg_job_stmts_t *stmts, json_t *jobs, json_t **stored,
                      size_t *failed, char *err, size_t err_size);
-/* The jobs with the given ids (any status), in id order: reading back a
- * batch just inserted in one query. */
+/* The jobs with the given ids (any status), in id order, in one query. */
 int hg_job_db_get_ids(MYSQL *db, const uint64_t *ids, size_t n, json_t **jobs, char *err,
                       size_t err_size);
 /* Up to limit active jobs with id > after_id, in id order: start-up loads
