@@ -12,11 +12,14 @@ def scenario(c):
     c.wait_until(lambda: c.hits.count("/status/500") >= 2, timeout=15, what="2 hits on /status/500")
     want = {norm_run_id(h["run_id"]) for h in c.hits.hits("/status/500")}
 
+    # A run's row says "running" until the worker's record of its end
+    # lands (records travel in batches): wait for the ends.
     def recorded():
         runs = {r["run_id"]: r for r in c.runs_in_db(JOB)}
-        return runs if want <= set(runs) else None
+        done = want <= set(runs) and all(runs[rid]["status"] != "running" for rid in want)
+        return runs if done else None
 
-    runs = c.wait_until(recorded, timeout=20, what="run rows for the first %d hits" % len(want))
+    runs = c.wait_until(recorded, timeout=20, what="finished run rows for the first %d hits" % len(want))
     for rid in want:
         r = runs[rid]
         assert r["status"] == "failed", "run %s: status %r, want failed" % (rid, r["status"])

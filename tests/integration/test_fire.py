@@ -51,11 +51,14 @@ def scenario(c):
     # Every hit has its run row, with status success and HTTP 200.
     want = {norm_run_id(h["run_id"]): h for h in hits}
 
+    # A run's row says "running" until the worker's record of its end
+    # lands (records travel in batches): wait for the ends.
     def all_recorded():
         runs = {r["run_id"]: r for r in c.runs_in_db(JOB)}
-        return runs if all(rid in runs for rid in want) else None
+        done = all(rid in runs and runs[rid]["status"] != "running" for rid in want)
+        return runs if done else None
 
-    runs = c.wait_until(all_recorded, timeout=20, what="a run row for each of %d hits" % len(want))
+    runs = c.wait_until(all_recorded, timeout=20, what="a finished run row for each of %d hits" % len(want))
     for rid, h in want.items():
         r = runs[rid]
         assert r["status"] == "success", "run %s has status %r" % (rid, r["status"])
