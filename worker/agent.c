@@ -1322,9 +1322,10 @@ int hg_agent_run(const hg_agent_config_t *cfg)
 
         /* Sleep until the next heartbeat or fire, whichever is first;
          * rounding the fire wait up keeps us from waking (and firing)
-         * early. */
+         * early. A leaving worker fires nothing more: its due timers
+         * must not turn this into a busy loop until it has left. */
         int64_t wait = (self.welcomed ? self.next_hb : self.next_hello) - hg_mono_ms();
-        if (self.heap_n && s_lease_valid(&self)) {
+        if (self.heap_n && s_lease_valid(&self) && !self.leaving) {
             int64_t until_fire = self.heap[0].next_ms - hg_now_ms();
             if (until_fire < wait) wait = until_fire;
         }
