@@ -15,6 +15,7 @@
 #include "hg_runid.h"
 #include "hg_time.h"
 #include "job.h"
+#include "jobtab.h"
 #include "plugins.h"
 #include "store.h"
 
@@ -54,78 +55,9 @@ typedef struct {
     uint32_t unacked;        /* records it holds unacknowledged */
 } s_node_t;
 
-/* A run of a job with recover: true that was lost with its worker, to be
- * re-run once on the job's next holder (TRIGGER reason "recover"). */
-typedef struct {
-    int64_t scheduled_ms; /* scheduled time of the lost run, kept by the re-run */
-    uint32_t attempt;     /* attempt number of the re-run */
-} s_recovery_t;
-
-/* One per active job: with a million jobs every byte here counts, so it
- * keeps the wire spec and the pinned nodes, not the job's whole JSON. */
-typedef struct {
-    uint64_t id;                 /* catalogue id */
-    json_t *pins;                /* executor.nodes when it names any (owned), else NULL */
-    hg_assign_t spec;            /* wire spec; epoch and last_fire_ms set on send */
-    const char *node;            /* holder's name (its s_node_t's, which lives as long as
-                                    the actor), "" when unassigned */
-    uint64_t epoch;              /* current assignment epoch */
-    int64_t last_fire_ms;        /* last scheduled time known to have fired */
-    bool fresh;                  /* created after this master started: nobody can hold it */
-    bool revoking;               /* REVOKE sent to its draining holder, acknowledgement awaited */
-    int64_t revoke_sent_mono_ms; /* when that REVOKE went out (resent if unanswered) */
-    s_recovery_t *recoveries;    /* lost runs to re-run once it has a holder */
-    size_t recoveries_n;         /* entries in recoveries */
-    bool sha_resolved;           /* spec.plugin.sha256 came from the plug-in store, not the job */
-    uint8_t shared;              /* S_SHARED_* bits: spec strings owned by the intern table */
-} s_job_t;
-
-/* Spec strings that most jobs have in common (namespace, kind, schedule,
- * time zone, misfire policy, HTTP method) are kept once, in the cluster's
- * intern table, instead of once per job: with a million jobs that is some
- * 200 MB. The bits say which of a job's fields point into the table. */
-enum {
-    S_SHARED_NS = 1,
-    S_SHARED_KIND = 2,
-    S_SHARED_SCHEDULE = 4,
-    S_SHARED_TZ = 8,
-    S_SHARED_MISFIRE = 16,
-    S_SHARED_METHOD = 32,
-};
-#define S_INTERN_MAX 10000 /* distinct strings kept at most; others stay per job */
-
-static char **s_shared_field(hg_assign_t *spec, int bit)
-{
-    switch (bit) {
-    case S_SHARED_NS:
-        return &spec->ns;
-    case S_SHARED_KIND:
-        return &spec->kind;
-    case S_SHARED_SCHEDULE:
-        return &spec->schedule;
-    case S_SHARED_TZ:
-        return &spec->tz;
-    case S_SHARED_MISFIRE:
-        return &spec->misfire;
-    default:
-        return &spec->http.method;
-    }
-}
-
-static void s_string_free(void **item)
-{
-    free(*item);
-    *item = NULL;
-}
-
-/* Free a job's spec, leaving the shared strings to the intern table. */
-static void s_spec_clear(s_job_t *job)
-{
-    for (int bit = 1; bit <= S_SHARED_METHOD; bit <<= 1)
-        if (job->shared & bit) *s_shared_field(&job->spec, bit) = NULL;
-    job->shared = 0;
-    hg_assign_clear(&job->spec);
-}
+/* One per active job; see jobtab.h for how a million of them stay small. */
+typedef hg_jobrec_t s_job_t;
+typedef hg_jobrec_recovery_t s_recovery_t;
 
 /* A PLUGIN_GET waiting for the loader. */
 typedef struct {
@@ -158,7 +90,7 @@ typedef struct {
     zloop_t *loop;              /* reactor */
     zhashx_t *nodes;            /* name -> s_node_t; never removed while running: jobs point
                                    at their names */
-    zhashx_t *jobs;             /* id text -> s_job_t */
+    hg_jobtab_t *jobs;          /* active jobs by id */
     zhashx_t *inflight;         /* run id text -> s_inflight_t: started, not finished */
     uint64_t seq;               /* our message sequence */
     int64_t started_mono_ms;    /* start time; placement waits for workers to re-HELLO */
@@ -176,7 +108,6 @@ typedef struct {
     bool fresh_waiting;         /* a job created since start-up waits for placement */
     int64_t last_tick_mono_ms;  /* when the tick last ran */
     size_t placed_since_trim;   /* jobs placed since memory was last trimmed */
-    zhashx_t *strings;          /* intern table: text -> the shared copy (owned) */
 } s_cluster_t;
 
 /* ---------------------------------------------------------------- helpers */
@@ -213,21 +144,7 @@ static void s_send_error(s_cluster_t *self, const char *node, int code, const ch
 
 static s_job_t *s_job_find(s_cluster_t *self, uint64_t id)
 {
-    char key[24];
-    snprintf(key, sizeof key, "%" PRIu64, id);
-    return zhashx_lookup(self->jobs, key);
-}
-
-static void s_job_free(void **item)
-{
-    s_job_t *job = *item;
-    if (job) {
-        json_decref(job->pins);
-        s_spec_clear(job);
-        free(job->recoveries);
-        free(job);
-        *item = NULL;
-    }
+    return hg_jobtab_find(self->jobs, id);
 }
 
 static void s_inflight_free(void **item)
@@ -288,9 +205,7 @@ static void s_store_assign(s_cluster_t *self, s_job_t *job)
 static void s_send_assign(s_cluster_t *self, s_job_t *job)
 {
     hg_msg_t msg = {.type = HG_MSG_ASSIGN};
-    job->spec.epoch = job->epoch;
-    job->spec.last_fire_ms = job->last_fire_ms;
-    msg.u.assign = job->spec;
+    hg_jobrec_spec(job, &msg.u.assign);
     s_send_to(self, job->node, &msg);
 }
 
@@ -317,7 +232,7 @@ static void s_job_unassign(s_cluster_t *self, s_job_t *job)
 
 static bool s_node_allowed(s_job_t *job, const char *name)
 {
-    json_t *pins = job->pins;
+    json_t *pins = job->tpl->pins;
     if (!pins || json_array_size(pins) == 0) return true;
     size_t i;
     json_t *v;
@@ -366,7 +281,7 @@ static void s_send_recoveries(s_cluster_t *self, s_job_t *job)
         char at[40];
         hg_time_format_ms(job->recoveries[i].scheduled_ms, at, sizeof at);
         hg_info("cluster: job %s: re-running the lost run scheduled at %s on %s (attempt %u)",
-                job->spec.name, at, job->node, job->recoveries[i].attempt);
+                hg_jobrec_name(job), at, job->node, job->recoveries[i].attempt);
     }
     free(job->recoveries);
     job->recoveries = NULL;
@@ -380,7 +295,7 @@ static void s_job_assign_to(s_cluster_t *self, s_job_t *job, s_node_t *node)
     node->jobs++;
     s_send_assign(self, job);
     s_store_assign(self, job);
-    hg_debug("cluster: job %s (id %" PRIu64 ") -> %s, epoch %" PRIu64, job->spec.name, job->id,
+    hg_debug("cluster: job %s (id %" PRIu64 ") -> %s, epoch %" PRIu64, hg_jobrec_name(job), job->id,
              node->name, job->epoch);
     s_send_recoveries(self, job);
 }
@@ -401,7 +316,8 @@ static void s_place(s_cluster_t *self)
     self->fresh_waiting = false;
     self->placement_due = false;
     size_t placed = 0, waiting = 0;
-    for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
+    size_t cur = 0;
+    for (s_job_t *job; (job = hg_jobtab_next(self->jobs, &cur));) {
         if (job->node[0]) continue;
         if (!settled && !job->fresh) {
             waiting++;
@@ -456,22 +372,33 @@ static bool s_resolve_plugin(s_cluster_t *self, hg_assign_t *spec, bool *resolve
     return true;
 }
 
-/* Point the job's common spec strings at the intern table's copies. */
-static void s_intern_spec(s_cluster_t *self, s_job_t *job)
+/* Put a new record for a job into the table: a job already there passes
+ * on what this actor knows of it (holder, epoch, last fire, handover,
+ * lost runs) and is freed. Returns the record in the table, or NULL when
+ * out of memory (rec is freed). */
+static s_job_t *s_job_put(s_cluster_t *self, s_job_t *rec)
 {
-    for (int bit = 1; bit <= S_SHARED_METHOD; bit <<= 1) {
-        char **field = s_shared_field(&job->spec, bit);
-        if (!*field) continue;
-        char *shared = zhashx_lookup(self->strings, *field);
-        if (!shared && zhashx_size(self->strings) < S_INTERN_MAX) {
-            shared = strdup(*field);
-            if (shared) zhashx_insert(self->strings, shared, shared);
-        }
-        if (!shared) continue;
-        free(*field);
-        *field = shared;
-        job->shared |= (uint8_t) bit;
+    /* The template may be new: give it the stored plug-in's hash. */
+    s_resolve_plugin(self, &rec->tpl->spec, &rec->tpl->sha_resolved);
+    s_job_t *old = s_job_find(self, rec->id);
+    if (old) {
+        rec->node = old->node;
+        rec->epoch = old->epoch;
+        rec->last_fire_ms = old->last_fire_ms;
+        rec->revoke_sent_mono_ms = old->revoke_sent_mono_ms;
+        rec->recoveries = old->recoveries;
+        rec->recoveries_n = old->recoveries_n;
+        rec->fresh = old->fresh;
+        rec->revoking = old->revoking;
+        old->recoveries = NULL;
+        old->recoveries_n = 0;
     }
+    if (hg_jobtab_put(self->jobs, rec, &old) != 0) {
+        hg_jobtab_free(self->jobs, &rec);
+        return NULL;
+    }
+    hg_jobtab_free(self->jobs, &old);
+    return rec;
 }
 
 /* Add or replace a job from its API object. Takes a reference. */
@@ -487,9 +414,7 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, b
             if (job->node[0]) s_send_revoke(self, job->node, job->id, job->epoch);
             s_job_unassign(self, job);
             s_store_assign(self, job);
-            char key[24];
-            snprintf(key, sizeof key, "%" PRIu64, id);
-            zhashx_delete(self->jobs, key);
+            hg_jobtab_remove(self->jobs, id);
         }
         return 0;
     }
@@ -499,30 +424,11 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, b
         hg_assign_clear(&spec);
         return rc;
     }
-    bool resolved = false;
-    s_resolve_plugin(self, &spec, &resolved);
-    if (!job) {
-        job = calloc(1, sizeof *job);
-        if (!job) {
-            hg_assign_clear(&spec);
-            return HG_ENOMEM;
-        }
-        job->id = id;
-        job->node = "";
-        job->last_fire_ms = last_fire_ms;
-        job->fresh = fresh;
-        char key[24];
-        snprintf(key, sizeof key, "%" PRIu64, id);
-        zhashx_insert(self->jobs, key, job);
-    } else {
-        s_spec_clear(job);
-        json_decref(job->pins);
-    }
-    job->spec = spec;
-    s_intern_spec(self, job);
-    job->sha_resolved = resolved;
-    json_t *pins = hg_job_pinned_nodes(json);
-    job->pins = json_array_size(pins) > 0 ? json_deep_copy(pins) : NULL;
+    spec.last_fire_ms = last_fire_ms;
+    s_job_t *rec = hg_jobtab_make(self->jobs, &spec, hg_job_pinned_nodes(json));
+    if (!rec) return HG_ENOMEM;
+    rec->fresh = fresh;
+    if (!(job = s_job_put(self, rec))) return HG_ENOMEM;
     if (job->node[0]) {
         s_node_t *node = zhashx_lookup(self->nodes, job->node);
         if (node && S_NODE_LIVE(node) && s_node_allowed(job, node->name)) {
@@ -555,10 +461,11 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, b
 static void s_recovery_add(s_cluster_t *self, const hg_run_t *run)
 {
     s_job_t *job = s_job_find(self, run->job_id);
-    if (!job || !job->spec.recover || (run->reason && streq(run->reason, "recover"))) return;
+    if (!job || !job->tpl->spec.recover || (run->reason && streq(run->reason, "recover"))) return;
     s_recovery_t *r = realloc(job->recoveries, (job->recoveries_n + 1) * sizeof *r);
     if (!r) {
-        hg_error("cluster: job %s: out of memory; its lost run will not be re-run", job->spec.name);
+        hg_error("cluster: job %s: out of memory; its lost run will not be re-run",
+                 hg_jobrec_name(job));
         return;
     }
     job->recoveries = r;
@@ -574,7 +481,8 @@ static void s_node_gone(s_cluster_t *self, s_node_t *node, s_node_state_t state,
     node->state = state;
     node->leaving = false;
     size_t moved = 0;
-    for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
+    size_t cur = 0;
+    for (s_job_t *job; (job = hg_jobtab_next(self->jobs, &cur));) {
         if (streq(job->node, node->name)) {
             s_job_unassign(self, job);
             moved++;
@@ -649,14 +557,15 @@ static void s_drain(s_cluster_t *self)
     if (!any) return;
     int64_t now = hg_mono_ms();
     int64_t resend_after = self->args->lease_ms + self->args->margin_ms;
-    for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
+    size_t cur = 0;
+    for (s_job_t *job; (job = hg_jobtab_next(self->jobs, &cur));) {
         if (!job->node[0]) continue;
         s_node_t *holder = zhashx_lookup(self->nodes, job->node);
         if (!holder || holder->state != S_NODE_DRAINING) continue;
         if (job->revoking) {
             if (now - job->revoke_sent_mono_ms < resend_after) continue;
             hg_warn("cluster: %s has not acknowledged the REVOKE of job %s; sending it again",
-                    holder->name, job->spec.name);
+                    holder->name, hg_jobrec_name(job));
         } else if (!s_pick_node(self, job)) {
             continue; /* nowhere to go yet */
         }
@@ -684,7 +593,7 @@ static void s_on_revoke_ack(s_cluster_t *self, const char *name, hg_revoke_t *ac
     s_job_unassign(self, job);
     s_store_assign(self, job);
     s_place(self);
-    hg_info("cluster: job %s handed over by %s (last scheduled fire %s) to %s", job->spec.name,
+    hg_info("cluster: job %s handed over by %s (last scheduled fire %s) to %s", hg_jobrec_name(job),
             name, last, job->node[0] ? job->node : "(nobody yet)");
 }
 
@@ -772,7 +681,6 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
      * is still ours to give (adopting it after a master restart), revoke
      * the rest. REVOKEs go out before WELCOME; the worker handles them
      * before its next lease extension. */
-    zhashx_t *held = zhashx_new();
     size_t adopted = 0, revoked = 0;
     for (size_t i = 0; i < h->held_n; i++) {
         hg_held_t *hj = &h->held[i];
@@ -793,9 +701,7 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
         if (keep) {
             if (hj->epoch > job->epoch) job->epoch = hj->epoch;
             if (hj->last_fire_ms > job->last_fire_ms) job->last_fire_ms = hj->last_fire_ms;
-            char key[24];
-            snprintf(key, sizeof key, "%" PRIu64, job->id);
-            zhashx_insert(held, key, job);
+            job->kept = true; /* cleared by the walk below: job->node is this node */
         } else {
             s_send_revoke(self, name, hj->job_id, hj->epoch);
             revoked++;
@@ -809,11 +715,11 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
      * while a master loading a million jobs cannot answer yet). */
     bool any = node->jobs > 0;
     node->jobs = 0;
-    for (s_job_t *job = any ? zhashx_first(self->jobs) : NULL; job; job = zhashx_next(self->jobs)) {
+    size_t cur = 0;
+    for (s_job_t *job; any && (job = hg_jobtab_next(self->jobs, &cur));) {
         if (streq(job->node, name)) {
-            char key[24];
-            snprintf(key, sizeof key, "%" PRIu64, job->id);
-            if (!zhashx_lookup(held, key)) job->epoch++;
+            if (!job->kept) job->epoch++;
+            job->kept = false;
             job->revoking = false; /* a draining node is asked again, under this epoch */
             node->jobs++;
             s_send_assign(self, job);
@@ -821,7 +727,6 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
             s_send_recoveries(self, job); /* lost runs of a job it adopted */
         }
     }
-    zhashx_destroy(&held);
     hg_info("cluster: worker %s %s%s (capacity %u, holds %zu, adopted %zu, revoked %zu, "
             "unacked %u)",
             name, was_active ? "re-joined" : "joined", node->cordoned ? " as draining" : "",
@@ -1059,6 +964,20 @@ static int s_on_loader(zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
+/* Resolve every template's plug-in hash again after the plug-in store
+ * changed, marking the templates whose hash changed. Returns whether any
+ * did. */
+static bool s_resolve_templates(s_cluster_t *self)
+{
+    bool any = false;
+    size_t cur = 0;
+    for (hg_jobtpl_t *tpl; (tpl = hg_jobtab_tpl_next(self->jobs, &cur));) {
+        tpl->changed = s_resolve_plugin(self, &tpl->spec, &tpl->sha_resolved);
+        any |= tpl->changed;
+    }
+    return any;
+}
+
 /* A plug-in was stored: re-resolve the jobs that name plug-ins without a
  * hash; a holder whose job now means other bytes gets a new ASSIGN. */
 static void s_plugin_put(s_cluster_t *self, const char *name, const char *version, const char *sha)
@@ -1067,8 +986,10 @@ static void s_plugin_put(s_cluster_t *self, const char *name, const char *versio
     /* Bytes of a replaced (name, version) must not be served from an old
      * open copy of another hash: copies are per hash, nothing to drop. */
     size_t moved = 0;
-    for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
-        if (!s_resolve_plugin(self, &job->spec, &job->sha_resolved) || !job->node[0]) continue;
+    bool changed = s_resolve_templates(self);
+    size_t cur = 0;
+    for (s_job_t *job; changed && (job = hg_jobtab_next(self->jobs, &cur));) {
+        if (!job->tpl->changed || !job->node[0]) continue;
         s_node_t *node = zhashx_lookup(self->nodes, job->node);
         /* During a handover the epoch stays the one being revoked; the
          * next holder gets the new spec. */
@@ -1086,8 +1007,10 @@ static void s_plugin_remove(s_cluster_t *self, const char *sha)
 {
     hg_plugin_index_remove(self->plugins, sha);
     zhashx_delete(self->pfiles, sha);
-    for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
-        if (!s_resolve_plugin(self, &job->spec, &job->sha_resolved) || !job->node[0]) continue;
+    bool changed = s_resolve_templates(self);
+    size_t cur = 0;
+    for (s_job_t *job; changed && (job = hg_jobtab_next(self->jobs, &cur));) {
+        if (!job->tpl->changed || !job->node[0]) continue;
         if (job->revoking) continue; /* the next holder gets the new spec */
         job->epoch++;
         s_send_assign(self, job);
@@ -1280,9 +1203,7 @@ static int s_on_api(zloop_t *loop, zsock_t *sock, void *arg)
                 if (job->node[0]) s_send_revoke(self, job->node, job->id, job->epoch);
                 s_job_unassign(self, job);
                 s_store_assign(self, job);
-                char key[24];
-                snprintf(key, sizeof key, "%" PRIu64, job_id);
-                zhashx_delete(self->jobs, key);
+                hg_jobtab_remove(self->jobs, job_id);
             }
             zmsg_addstr(rep, "0");
         }
@@ -1379,7 +1300,7 @@ static int s_on_api(zloop_t *loop, zsock_t *sock, void *arg)
             live += S_NODE_LIVE(n);
         zmsg_addstr(rep, "0");
         zmsg_addstrf(rep, "%d", live);
-        zmsg_addstrf(rep, "%zu", zhashx_size(self->jobs));
+        zmsg_addstrf(rep, "%zu", hg_jobtab_size(self->jobs));
     } else {
         zmsg_addstrf(rep, "%d", HG_EINVAL);
     }
@@ -1430,10 +1351,179 @@ static void s_load_one(s_cluster_t *self, json_t *job, json_t *last_fires, size_
                  json_string_value(json_object_get(job, "name")));
 }
 
-/* The active jobs: from jobs when main passed them, else read from MySQL
- * page by page, so that a million jobs never sit in memory as JSON all at
- * once (a job's JSON is several times its s_job_t). A page that cannot be
- * read is tried again, a few times, before the rest is given up (logged). */
+/* A job row as the start-up load reads it. */
+enum {
+    S_COL_ID,
+    S_COL_NS,
+    S_COL_NAME,
+    S_COL_KIND,
+    S_COL_SCHEDULE,
+    S_COL_TZ,
+    S_COL_START,
+    S_COL_END,
+    S_COL_MISFIRE,
+    S_COL_TIMEOUT,
+    S_COL_SPEC,
+    S_COL_VERSION,
+    S_COLS
+};
+#define S_LOAD_SQL                                                                                 \
+    "SELECT id, namespace, name, kind, schedule, timezone,"                                        \
+    " CAST(ROUND(UNIX_TIMESTAMP(start_at) * 1000) AS SIGNED),"                                     \
+    " CAST(ROUND(UNIX_TIMESTAMP(end_at) * 1000) AS SIGNED), misfire, timeout_ms, spec, version"    \
+    " FROM jobs FORCE INDEX (PRIMARY) WHERE status = 'active' AND id > %" PRIu64 " ORDER BY id"
+
+/* Rows whose columns other than id, name, version, start and end are the
+ * same make the same template and URL: the load remembers the last few
+ * thousand of these so that most rows skip the JSON parse of their spec. */
+typedef struct {
+    hg_jobtpl_t *tpl; /* a reference, given back when the load ends */
+    char *url;        /* the job's URL, NULL for plug-in jobs (owned) */
+} s_seen_t;
+#define S_SEEN_MAX 4096
+
+static void s_seen_free(void **item)
+{
+    s_seen_t *seen = *item;
+    if (seen) {
+        free(seen->url);
+        free(seen);
+        *item = NULL;
+    }
+}
+
+/* The slow path for a row not seen before: the job as the API shows it
+ * (its spec column plus the columns), then its wire spec. */
+static s_job_t *s_row_job(s_cluster_t *self, MYSQL_ROW row, unsigned long *len)
+{
+    json_error_t jerr;
+    json_t *job = json_loadb(row[S_COL_SPEC], len[S_COL_SPEC], 0, &jerr);
+    if (!json_is_object(job)) {
+        hg_error("cluster: job %s: spec is not a JSON object; skipped", row[S_COL_NAME]);
+        json_decref(job);
+        return NULL;
+    }
+    static const struct {
+        int col;
+        const char *key;
+    } strs[] = {{S_COL_NS, "namespace"},      {S_COL_NAME, "name"},   {S_COL_KIND, "kind"},
+                {S_COL_SCHEDULE, "schedule"}, {S_COL_TZ, "timezone"}, {S_COL_MISFIRE, "misfire"}};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        json_object_set_new(job, strs[i].key,
+                            row[strs[i].col] ? json_stringn(row[strs[i].col], len[strs[i].col])
+                                             : json_null());
+    json_object_set_new(job, "id", json_integer(strtoll(row[S_COL_ID], NULL, 10)));
+    json_object_set_new(
+        job, "version",
+        json_integer(row[S_COL_VERSION] ? strtoll(row[S_COL_VERSION], NULL, 10) : 0));
+    char timeout[32];
+    snprintf(timeout, sizeof timeout, "%sms", row[S_COL_TIMEOUT] ? row[S_COL_TIMEOUT] : "30000");
+    json_object_set_new(job, "timeout", json_string(timeout));
+    json_object_set_new(job, "status", json_string("active"));
+    hg_assign_t spec = {0};
+    s_job_t *rec = NULL;
+    if (hg_job_to_assign(job, &spec) != 0) {
+        hg_assign_clear(&spec);
+        hg_error("cluster: job %s cannot be scheduled (invalid spec); skipped", row[S_COL_NAME]);
+    } else {
+        spec.start_ms = row[S_COL_START] ? strtoll(row[S_COL_START], NULL, 10) : 0;
+        spec.end_ms = row[S_COL_END] ? strtoll(row[S_COL_END], NULL, 10) : 0;
+        rec = hg_jobtab_make(self->jobs, &spec, hg_job_pinned_nodes(job));
+    }
+    json_decref(job);
+    return rec;
+}
+
+/* Add the jobs of one result, streamed row by row. *after is the last id
+ * added. 0, or the MySQL error number when the result broke off. */
+static unsigned s_load_result(s_cluster_t *self, MYSQL *conn, json_t *last_fires, uint64_t *after,
+                              size_t *loaded)
+{
+    MYSQL_RES *res = mysql_use_result(conn);
+    if (!res) return mysql_errno(conn);
+    zhashx_t *seen = zhashx_new();
+    zhashx_set_destructor(seen, s_seen_free);
+    zlist_t *refs = zlist_new(); /* templates the seen entries point at, released at the end */
+    char *key = NULL;
+    size_t key_cap = 0;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        unsigned long *len = mysql_fetch_lengths(res);
+        if (!row[S_COL_ID] || !row[S_COL_NAME] || !row[S_COL_SPEC]) continue;
+        uint64_t id = strtoull(row[S_COL_ID], NULL, 10);
+        *after = id;
+        /* The row without id, name, version, start and end. */
+        size_t need = 16;
+        static const int cols[] = {S_COL_NS,      S_COL_KIND,    S_COL_SCHEDULE, S_COL_TZ,
+                                   S_COL_MISFIRE, S_COL_TIMEOUT, S_COL_SPEC};
+        for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+            need += len[cols[i]] + 2;
+        if (need > key_cap) {
+            char *grown = realloc(key, need);
+            if (!grown) break;
+            key = grown;
+            key_cap = need;
+        }
+        char *p = key;
+        for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+            /* NULL and "" differ: a NULL column is "\2", a value "\1...". */
+            *p++ = row[cols[i]] ? '\1' : '\2';
+            if (row[cols[i]]) memcpy(p, row[cols[i]], len[cols[i]]);
+            p += len[cols[i]];
+            *p++ = '\x1f';
+        }
+        *p = '\0';
+        s_seen_t *hit = zhashx_lookup(seen, key);
+        s_job_t *rec = NULL;
+        if (hit) {
+            hg_assign_t spec = {0};
+            spec.job_id = id;
+            spec.name = row[S_COL_NAME];
+            spec.http.url = hit->url;
+            rec = hg_jobtab_make_like(self->jobs, hit->tpl, &spec);
+            if (rec) {
+                rec->version = row[S_COL_VERSION] ? strtoull(row[S_COL_VERSION], NULL, 10) : 0;
+                rec->start_ms = row[S_COL_START] ? strtoll(row[S_COL_START], NULL, 10) : 0;
+                rec->end_ms = row[S_COL_END] ? strtoll(row[S_COL_END], NULL, 10) : 0;
+            }
+        } else if ((rec = s_row_job(self, row, len))) {
+            if (zhashx_size(seen) >= S_SEEN_MAX) zhashx_purge(seen);
+            s_seen_t *entry = calloc(1, sizeof *entry);
+            const char *url = rec->has_url ? rec->text + strlen(rec->text) + 1 : NULL;
+            if (entry && (!url || (entry->url = strdup(url)))) {
+                entry->tpl = rec->tpl;
+                rec->tpl->refs++;
+                zlist_append(refs, rec->tpl);
+                zhashx_insert(seen, key, entry);
+            } else {
+                free(entry);
+            }
+        }
+        if (!rec) continue;
+        char idtext[24];
+        snprintf(idtext, sizeof idtext, "%" PRIu64, id);
+        json_t *lf = last_fires ? json_object_get(last_fires, idtext) : NULL;
+        rec->last_fire_ms = lf ? json_integer_value(lf) : 0;
+        if (s_job_put(self, rec)) {
+            (*loaded)++;
+            self->placement_due = true;
+        }
+    }
+    unsigned err = mysql_errno(conn);
+    mysql_free_result(res);
+    free(key);
+    zhashx_destroy(&seen);
+    for (hg_jobtpl_t *tpl = zlist_first(refs); tpl; tpl = zlist_next(refs))
+        hg_jobtab_tpl_release(self->jobs, tpl);
+    zlist_destroy(&refs);
+    return err;
+}
+
+/* The active jobs: from jobs when main passed them, else streamed from
+ * MySQL straight into the job table (a million jobs as JSON took
+ * gigabytes, and seconds of parsing). A result that breaks off is read on
+ * from the last job added, a few times, before the rest is given up
+ * (logged). */
 static void s_load_jobs(s_cluster_t *self, json_t *jobs, json_t *last_fires, size_t *loaded)
 {
     size_t i;
@@ -1444,29 +1534,26 @@ static void s_load_jobs(s_cluster_t *self, json_t *jobs, json_t *last_fires, siz
     }
     if (!self->args->db) return;
     char err[512] = "";
-    MYSQL *conn = NULL;
     uint64_t after = 0;
     for (int failures = 0; failures < 5;) {
-        json_t *page = NULL;
-        if (!conn) conn = hg_db_connect(self->args->db, err, sizeof err);
-        if (!conn || hg_job_db_load_active_page(conn, after, 5000, &page, err, sizeof err) != 0) {
-            hg_db_close(&conn);
-            failures++;
-            hg_warn("cluster: loading jobs after id %" PRIu64 ": %s%s", after, err,
-                    failures < 5 ? "; trying again" : "");
-            zclock_sleep(200 * failures);
-            continue;
+        err[0] = '\0';
+        MYSQL *conn = hg_db_connect(self->args->db, err, sizeof err);
+        if (conn) {
+            char sql[sizeof S_LOAD_SQL + 32];
+            snprintf(sql, sizeof sql, S_LOAD_SQL, after);
+            unsigned rc = mysql_real_query(conn, sql, strlen(sql)) != 0
+                              ? mysql_errno(conn)
+                              : s_load_result(self, conn, last_fires, &after, loaded);
+            if (rc) snprintf(err, sizeof err, "%s (%u)", mysql_error(conn), rc);
+        } else if (!err[0]) {
+            snprintf(err, sizeof err, "cannot connect to MySQL");
         }
-        size_t n = json_array_size(page);
-        json_array_foreach(page, i, job) s_load_one(self, job, last_fires, loaded);
-        if (n)
-            after =
-                (uint64_t) json_integer_value(json_object_get(json_array_get(page, n - 1), "id"));
-        json_decref(page);
-        if (n < 5000) {
-            hg_db_close(&conn);
-            return;
-        }
+        hg_db_close(&conn);
+        if (!err[0]) return;
+        failures++;
+        hg_warn("cluster: loading jobs after id %" PRIu64 ": %s%s", after, err,
+                failures < 5 ? "; trying again" : "");
+        zclock_sleep(200 * failures);
     }
     hg_error("cluster: jobs after id %" PRIu64 " could not be read (%s); they are not scheduled "
              "until this master leads again",
@@ -1566,10 +1653,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     self.started_mono_ms = hg_mono_ms();
     self.nodes = zhashx_new();
     zhashx_set_destructor(self.nodes, s_node_free);
-    self.strings = zhashx_new();
-    zhashx_set_destructor(self.strings, s_string_free);
-    self.jobs = zhashx_new();
-    zhashx_set_destructor(self.jobs, s_job_free);
+    self.jobs = hg_jobtab_new();
     self.inflight = zhashx_new();
     zhashx_set_destructor(self.inflight, s_inflight_free);
     self.pfiles = zhashx_new();
@@ -1588,8 +1672,7 @@ static void s_actor(zsock_t *pipe, void *arg)
         zsock_destroy(&self.router);
         zsock_destroy(&self.api);
         zhashx_destroy(&self.nodes);
-        zhashx_destroy(&self.jobs);
-        zhashx_destroy(&self.strings);
+        hg_jobtab_destroy(&self.jobs);
         zhashx_destroy(&self.inflight);
         zhashx_destroy(&self.pfiles);
         hg_plugin_index_destroy(&self.plugins);
@@ -1630,8 +1713,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     }
     zactor_destroy(&self.store);
     zactor_destroy(&self.loader);
-    zhashx_destroy(&self.jobs);
-    zhashx_destroy(&self.strings);
+    hg_jobtab_destroy(&self.jobs);
     zhashx_destroy(&self.nodes);
     zhashx_destroy(&self.inflight);
     zhashx_destroy(&self.pfiles);

@@ -1,0 +1,397 @@
+/* jobtab: the cluster actor's compact table of active jobs (see jobtab.h).
+ *
+ * Why not zhashx keyed by the id's text: with a million jobs its item
+ * (40 bytes), the key copy (32) and a full hg_assign_t per job (248, plus
+ * a dozen small strings) came to some 700 bytes a job. Here a job is one
+ * allocation of about 100 bytes plus its name and URL, and one 8-byte slot
+ * in a table kept at most 3/4 full; what jobs have in common is kept once
+ * per distinct value, in a template. */
+#include "jobtab.h"
+
+#include "hg_error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* An open-addressing table of pointers with linear probing. A removed
+ * entry leaves a tombstone so that probes for later entries go on past
+ * it; tombstones go when the table is rebuilt. */
+typedef struct {
+    void **slots; /* NULL = empty, S_TOMB = removed, else an entry */
+    size_t cap;   /* slots, a power of two (0 before the first insert) */
+    size_t live;  /* entries */
+    size_t used;  /* entries + tombstones */
+} s_oa_t;
+
+static char s_tomb_mark;
+#define S_TOMB ((void *) &s_tomb_mark)
+
+struct hg_jobtab {
+    s_oa_t jobs; /* hg_jobrec_t *, by id */
+    s_oa_t tpls; /* hg_jobtpl_t *, by key */
+};
+
+static size_t s_hash_id(uint64_t id)
+{
+    /* Ids are dense and increasing: spread them over the slots. */
+    uint64_t h = id * 0x9E3779B97F4A7C15ull;
+    return (size_t) (h ^ (h >> 29));
+}
+
+static size_t s_hash_bytes(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return (size_t) (h ^ (h >> 32));
+}
+
+static size_t s_job_hash(const void *e)
+{
+    return s_hash_id(((const hg_jobrec_t *) e)->id);
+}
+
+static size_t s_tpl_hash(const void *e)
+{
+    return ((const hg_jobtpl_t *) e)->hash;
+}
+
+/* Rebuild with room for at least want entries at 3/4 load, dropping
+ * tombstones. 0 or HG_ENOMEM. */
+static int s_oa_grow(s_oa_t *t, size_t want, size_t (*hash)(const void *))
+{
+    size_t cap = 16;
+    while (cap * 3 / 4 <= want)
+        cap *= 2;
+    void **slots = calloc(cap, sizeof *slots);
+    if (!slots) return HG_ENOMEM;
+    for (size_t i = 0; i < t->cap; i++) {
+        void *e = t->slots[i];
+        if (!e || e == S_TOMB) continue;
+        size_t j = hash(e) & (cap - 1);
+        while (slots[j])
+            j = (j + 1) & (cap - 1);
+        slots[j] = e;
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->cap = cap;
+    t->used = t->live;
+    return 0;
+}
+
+/* Make room for one more entry. */
+static int s_oa_reserve(s_oa_t *t, size_t (*hash)(const void *))
+{
+    if ((t->used + 1) * 4 < t->cap * 3) return 0;
+    /* Room for half as many again: a full table of live entries doubles,
+     * one mostly of tombstones is rebuilt at its size or smaller. */
+    return s_oa_grow(t, t->live + t->live / 2 + 1, hash);
+}
+
+/* ------------------------------------------------------------ templates */
+
+/* Canonical bytes of a template's fields: their wire encoding with the
+ * per-job fields empty, then the pinned nodes. Two jobs share a template
+ * exactly when these are equal. */
+static int s_tpl_key(const hg_assign_t *shared, json_t *pins, uint8_t **key, size_t *len)
+{
+    hg_msg_t msg = {.type = HG_MSG_ASSIGN};
+    msg.u.assign = *shared;
+    msg.u.assign.name = ""; /* required on the wire; the job's own */
+    if (shared->http.method) msg.u.assign.http.url = "";
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    int rc = hg_msg_encode(&msg, &buf, &n);
+    if (rc != 0) return rc;
+    char *p = pins ? json_dumps(pins, JSON_COMPACT) : NULL;
+    size_t plen = p ? strlen(p) : 0;
+    if (plen) {
+        uint8_t *grown = realloc(buf, n + 1 + plen);
+        if (!grown) {
+            free(buf);
+            free(p);
+            return HG_ENOMEM;
+        }
+        buf = grown;
+        buf[n] = 0;
+        memcpy(buf + n + 1, p, plen);
+        n += 1 + plen;
+    }
+    free(p);
+    *key = buf;
+    *len = n;
+    return 0;
+}
+
+static hg_jobtpl_t *s_tpl_find(hg_jobtab_t *self, const uint8_t *key, size_t len, size_t hash)
+{
+    s_oa_t *t = &self->tpls;
+    if (!t->cap) return NULL;
+    for (size_t j = hash & (t->cap - 1);; j = (j + 1) & (t->cap - 1)) {
+        hg_jobtpl_t *e = t->slots[j];
+        if (!e) return NULL;
+        if (e != S_TOMB && e->hash == hash && e->key_len == len && memcmp(e->key, key, len) == 0)
+            return e;
+    }
+}
+
+void hg_jobtab_tpl_release(hg_jobtab_t *self, hg_jobtpl_t *tpl)
+{
+    if (!tpl || --tpl->refs > 0) return;
+    s_oa_t *t = &self->tpls;
+    for (size_t j = tpl->hash & (t->cap - 1); t->slots[j]; j = (j + 1) & (t->cap - 1)) {
+        if (t->slots[j] == tpl) {
+            t->slots[j] = S_TOMB;
+            t->live--;
+            break;
+        }
+    }
+    hg_assign_clear(&tpl->spec);
+    json_decref(tpl->pins);
+    free(tpl->key);
+    free(tpl);
+}
+
+/* The template for shared (whose members it takes) and pins, with one
+ * more reference; NULL when out of memory or the fields cannot be
+ * encoded (shared is cleared either way). */
+static hg_jobtpl_t *s_tpl_intern(hg_jobtab_t *self, hg_assign_t *shared, json_t *pins)
+{
+    if (json_array_size(pins) == 0) pins = NULL;
+    uint8_t *key = NULL;
+    size_t len = 0;
+    if (s_tpl_key(shared, pins, &key, &len) != 0) {
+        hg_assign_clear(shared);
+        return NULL;
+    }
+    size_t hash = s_hash_bytes(key, len);
+    hg_jobtpl_t *tpl = s_tpl_find(self, key, len, hash);
+    if (tpl) {
+        free(key);
+        hg_assign_clear(shared);
+        tpl->refs++;
+        return tpl;
+    }
+    tpl = calloc(1, sizeof *tpl);
+    if (!tpl || s_oa_reserve(&self->tpls, s_tpl_hash) != 0) {
+        free(tpl);
+        free(key);
+        hg_assign_clear(shared);
+        return NULL;
+    }
+    tpl->spec = *shared;
+    memset(shared, 0, sizeof *shared);
+    tpl->pins = pins ? json_deep_copy(pins) : NULL;
+    tpl->refs = 1;
+    tpl->hash = hash;
+    tpl->key = key;
+    tpl->key_len = len;
+    s_oa_t *t = &self->tpls;
+    size_t j = hash & (t->cap - 1);
+    while (t->slots[j] && t->slots[j] != S_TOMB)
+        j = (j + 1) & (t->cap - 1);
+    if (!t->slots[j]) t->used++;
+    t->slots[j] = tpl;
+    t->live++;
+    return tpl;
+}
+
+/* -------------------------------------------------------------- records */
+
+hg_jobtab_t *hg_jobtab_new(void)
+{
+    return calloc(1, sizeof(hg_jobtab_t));
+}
+
+void hg_jobtab_free(hg_jobtab_t *self, hg_jobrec_t **rec)
+{
+    if (!rec || !*rec) return;
+    hg_jobtab_tpl_release(self, (*rec)->tpl);
+    free((*rec)->recoveries);
+    free(*rec);
+    *rec = NULL;
+}
+
+void hg_jobtab_destroy(hg_jobtab_t **self)
+{
+    if (!self || !*self) return;
+    hg_jobtab_t *t = *self;
+    for (size_t i = 0; i < t->jobs.cap; i++) {
+        hg_jobrec_t *rec = t->jobs.slots[i];
+        if (rec && rec != S_TOMB) hg_jobtab_free(t, &rec);
+    }
+    free(t->jobs.slots);
+    free(t->tpls.slots); /* every template went with its last job */
+    free(t);
+    *self = NULL;
+}
+
+/* A record with spec's id, name and URL and no template yet. */
+static hg_jobrec_t *s_rec_new(const hg_assign_t *spec)
+{
+    const char *name = spec->name ? spec->name : "";
+    const char *url = spec->http.url;
+    size_t nlen = strlen(name) + 1, ulen = url ? strlen(url) + 1 : 0;
+    hg_jobrec_t *rec = calloc(1, sizeof *rec + nlen + ulen);
+    if (!rec) return NULL;
+    rec->id = spec->job_id;
+    rec->node = "";
+    memcpy(rec->text, name, nlen);
+    if (url) {
+        memcpy(rec->text + nlen, url, ulen);
+        rec->has_url = true;
+    }
+    return rec;
+}
+
+hg_jobrec_t *hg_jobtab_make(hg_jobtab_t *self, hg_assign_t *spec, json_t *pins)
+{
+    hg_jobrec_t *rec = s_rec_new(spec);
+    if (!rec) {
+        hg_assign_clear(spec);
+        return NULL;
+    }
+    rec->version = spec->version;
+    rec->start_ms = spec->start_ms;
+    rec->end_ms = spec->end_ms;
+    rec->last_fire_ms = spec->last_fire_ms;
+    /* What is left is the shared part. */
+    free(spec->name);
+    free(spec->http.url);
+    spec->name = spec->http.url = NULL;
+    spec->job_id = spec->version = spec->epoch = 0;
+    spec->start_ms = spec->end_ms = spec->last_fire_ms = 0;
+    rec->tpl = s_tpl_intern(self, spec, pins);
+    if (!rec->tpl) {
+        free(rec);
+        return NULL;
+    }
+    return rec;
+}
+
+hg_jobrec_t *hg_jobtab_make_like(hg_jobtab_t *self, hg_jobtpl_t *tpl, const hg_assign_t *spec)
+{
+    (void) self;
+    hg_jobrec_t *rec = s_rec_new(spec);
+    if (!rec) return NULL;
+    rec->tpl = tpl;
+    tpl->refs++;
+    return rec;
+}
+
+int hg_jobtab_put(hg_jobtab_t *self, hg_jobrec_t *rec, hg_jobrec_t **old)
+{
+    if (old) *old = NULL;
+    s_oa_t *t = &self->jobs;
+    if (s_oa_reserve(t, s_job_hash) != 0) return HG_ENOMEM;
+    size_t free_slot = SIZE_MAX;
+    size_t j = s_hash_id(rec->id) & (t->cap - 1);
+    for (;; j = (j + 1) & (t->cap - 1)) {
+        hg_jobrec_t *e = t->slots[j];
+        if (!e) break;
+        if (e == S_TOMB) {
+            if (free_slot == SIZE_MAX) free_slot = j;
+            continue;
+        }
+        if (e->id == rec->id) {
+            t->slots[j] = rec;
+            if (old)
+                *old = e;
+            else
+                hg_jobtab_free(self, &e);
+            return 0;
+        }
+    }
+    if (free_slot == SIZE_MAX) {
+        free_slot = j;
+        t->used++;
+    }
+    t->slots[free_slot] = rec;
+    t->live++;
+    return 0;
+}
+
+hg_jobrec_t *hg_jobtab_find(hg_jobtab_t *self, uint64_t id)
+{
+    s_oa_t *t = &self->jobs;
+    if (!t->cap) return NULL;
+    for (size_t j = s_hash_id(id) & (t->cap - 1);; j = (j + 1) & (t->cap - 1)) {
+        hg_jobrec_t *e = t->slots[j];
+        if (!e) return NULL;
+        if (e != S_TOMB && e->id == id) return e;
+    }
+}
+
+void hg_jobtab_remove(hg_jobtab_t *self, uint64_t id)
+{
+    s_oa_t *t = &self->jobs;
+    if (!t->cap) return;
+    for (size_t j = s_hash_id(id) & (t->cap - 1); t->slots[j]; j = (j + 1) & (t->cap - 1)) {
+        hg_jobrec_t *e = t->slots[j];
+        if (e != S_TOMB && e->id == id) {
+            t->slots[j] = S_TOMB;
+            t->live--;
+            hg_jobtab_free(self, &e);
+            return;
+        }
+    }
+}
+
+size_t hg_jobtab_size(hg_jobtab_t *self)
+{
+    return self->jobs.live;
+}
+
+hg_jobrec_t *hg_jobtab_next(hg_jobtab_t *self, size_t *cursor)
+{
+    s_oa_t *t = &self->jobs;
+    for (size_t i = *cursor; i < t->cap; i++) {
+        hg_jobrec_t *e = t->slots[i];
+        if (e && e != S_TOMB) {
+            *cursor = i + 1;
+            return e;
+        }
+    }
+    *cursor = t->cap;
+    return NULL;
+}
+
+size_t hg_jobtab_slots(hg_jobtab_t *self)
+{
+    return self->jobs.cap;
+}
+
+hg_jobtpl_t *hg_jobtab_tpl_next(hg_jobtab_t *self, size_t *cursor)
+{
+    s_oa_t *t = &self->tpls;
+    for (size_t i = *cursor; i < t->cap; i++) {
+        hg_jobtpl_t *e = t->slots[i];
+        if (e && e != S_TOMB) {
+            *cursor = i + 1;
+            return e;
+        }
+    }
+    *cursor = t->cap;
+    return NULL;
+}
+
+size_t hg_jobtab_tpl_count(hg_jobtab_t *self)
+{
+    return self->tpls.live;
+}
+
+void hg_jobrec_spec(const hg_jobrec_t *rec, hg_assign_t *out)
+{
+    *out = rec->tpl->spec;
+    out->job_id = rec->id;
+    out->version = rec->version;
+    out->name = (char *) rec->text;
+    out->http.url = rec->has_url ? (char *) rec->text + strlen(rec->text) + 1 : NULL;
+    out->start_ms = rec->start_ms;
+    out->end_ms = rec->end_ms;
+    out->epoch = rec->epoch;
+    out->last_fire_ms = rec->last_fire_ms;
+}
