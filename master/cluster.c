@@ -91,6 +91,9 @@ typedef struct {
     zhashx_t *nodes;            /* name -> s_node_t; never removed while running: jobs point
                                    at their names */
     hg_jobtab_t *jobs;          /* active jobs by id */
+    const char *assigns_node;   /* node of the assignments waiting in assigns, NULL if none */
+    uint64_t *assigns;          /* (job id, epoch) pairs not yet passed to the store */
+    size_t assigns_n;           /* pairs in assigns */
     zhashx_t *inflight;         /* run id text -> s_inflight_t: started, not finished */
     uint64_t seq;               /* our message sequence */
     int64_t started_mono_ms;    /* start time; placement waits for workers to re-HELLO */
@@ -181,8 +184,29 @@ static void s_node_free(void **item)
     }
 }
 
+/* Assignments reach the store in batches of up to this many, one
+ * message each rather than one per job: placing a million jobs queued a
+ * million messages and a 300-byte write each behind the store. */
+#define S_ASSIGN_BATCH 4096
+
+/* Pass the assignments gathered so far to the store. Every other write
+ * to the store calls this first, so the store sees writes in the order
+ * they were made; the loop handlers call it before they return. */
+static void s_store_flush(s_cluster_t *self)
+{
+    if (!self->assigns_n || !self->store) return;
+    zmsg_t *m = zmsg_new();
+    zmsg_addstr(m, "ASSIGN");
+    zmsg_addstr(m, self->assigns_node);
+    zmsg_addmem(m, self->assigns, self->assigns_n * 2 * sizeof(uint64_t));
+    if (zmsg_send(&m, self->store) != 0) zmsg_destroy(&m);
+    self->assigns_n = 0;
+    self->assigns_node = NULL;
+}
+
 static void s_store_node(s_cluster_t *self, s_node_t *node)
 {
+    s_store_flush(self);
     char *labels = json_dumps(node->labels ? node->labels : json_object(), JSON_COMPACT);
     char cap[16];
     snprintf(cap, sizeof cap, "%u", node->capacity);
@@ -191,15 +215,33 @@ static void s_store_node(s_cluster_t *self, s_node_t *node)
     free(labels);
 }
 
+static void s_store_runs(s_cluster_t *self, hg_store_batch_t *batch)
+{
+    s_store_flush(self);
+    zsock_send(self->store, "sp", "RUNS", batch);
+}
+
 static void s_store_assign(s_cluster_t *self, s_job_t *job)
 {
-    char id[24], epoch[24];
-    snprintf(id, sizeof id, "%" PRIu64, job->id);
-    snprintf(epoch, sizeof epoch, "%" PRIu64, job->epoch);
-    if (job->node[0])
-        zsock_send(self->store, "ssss", "ASSIGN", id, job->node, epoch);
-    else
+    if (job->node[0]) {
+        /* job->node points into the node table, which outlives the batch. */
+        if (self->assigns_n == S_ASSIGN_BATCH ||
+            (self->assigns_n && self->assigns_node != job->node))
+            s_store_flush(self);
+        if (!self->assigns && !(self->assigns = malloc(S_ASSIGN_BATCH * 2 * sizeof(uint64_t)))) {
+            hg_error("cluster: out of memory; assignment of job %" PRIu64 " not recorded", job->id);
+            return;
+        }
+        self->assigns_node = job->node;
+        self->assigns[2 * self->assigns_n] = job->id;
+        self->assigns[2 * self->assigns_n + 1] = job->epoch;
+        self->assigns_n++;
+    } else {
+        s_store_flush(self);
+        char id[24];
+        snprintf(id, sizeof id, "%" PRIu64, job->id);
         zsock_send(self->store, "ss", "UNASSIGN", id);
+    }
 }
 
 static void s_send_assign(s_cluster_t *self, s_job_t *job)
@@ -520,7 +562,7 @@ static void s_node_gone(s_cluster_t *self, s_node_t *node, s_node_state_t state,
             m->u.runs.runs_n = k;
             snprintf(batch->node, sizeof batch->node, "%s", node->name);
             batch->msg = m;
-            zsock_send(self->store, "sp", "RUNS", batch);
+            s_store_runs(self, batch);
         } else {
             free(batch);
             free(m);
@@ -789,7 +831,7 @@ static void s_on_runs(s_cluster_t *self, const char *name, hg_msg_t **msgp)
     snprintf(batch->node, sizeof batch->node, "%s", name);
     batch->msg = msg;
     *msgp = NULL;
-    zsock_send(self->store, "sp", "RUNS", batch);
+    s_store_runs(self, batch);
 }
 
 /* A standby serves no worker: it answers everything but ERROR with
@@ -1085,6 +1127,7 @@ static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
     zframe_destroy(&id);
     zframe_destroy(&body);
     zmsg_destroy(&z);
+    s_store_flush(self);
     return 0;
 }
 
@@ -1307,6 +1350,7 @@ static int s_on_api(zloop_t *loop, zsock_t *sock, void *arg)
     zstr_free(&cmd);
     zmsg_destroy(&req);
     zmsg_send(&rep, sock);
+    s_store_flush(self);
     return 0;
 }
 
@@ -1334,6 +1378,7 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     }
     s_place(self);
     s_drain(self);
+    s_store_flush(self);
     return 0;
 }
 
@@ -1642,6 +1687,7 @@ static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
     }
     zstr_free(&cmd);
     zmsg_destroy(&m);
+    s_store_flush(self);
     return rc;
 }
 
@@ -1697,6 +1743,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     if (self.store) {
         /* Take back the batches the store still hands over (zactor_destroy
          * would drop them unread): it answers DRAINED after its last DONE. */
+        s_store_flush(&self);
         zstr_send(self.store, "DRAIN");
         for (;;) {
             char *cmd = NULL;
@@ -1714,6 +1761,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     zactor_destroy(&self.store);
     zactor_destroy(&self.loader);
     hg_jobtab_destroy(&self.jobs);
+    free(self.assigns);
     zhashx_destroy(&self.nodes);
     zhashx_destroy(&self.inflight);
     zhashx_destroy(&self.pfiles);
