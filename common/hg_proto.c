@@ -7,7 +7,9 @@
  * the encoder leaves out absent strings, empty arrays and zero integers):
  *
  *   HELLO          node R str, ver str, labels map, cap u32,
- *                  held [held-map...], unacked u32, plugins [str...]
+ *                  held [held-map...], unacked u32, plugins [str...],
+ *                  part u32, more u32 (HELLO in parts: held split over
+ *                  parts 0, 1, ...; more = 1 on all but the last)
  *     held-map     job R u64, epoch R u64, last i64
  *   WELCOME        master R str, epoch R u64, hb R u32, lease R u32
  *   HEARTBEAT      echo u64, running u32, jobs u32, unacked u32
@@ -136,9 +138,11 @@ static const s_field_t s_hello_fields[] = {
     S_SIZED("ver", S_STR, 0, hg_hello_t, version, HG_PROTO_MAX_STR),
     S_ARRAY("labels", S_KVS, 0, hg_hello_t, labels, labels_n, HG_PROTO_MAX_ITEMS, NULL),
     S_SCALAR("cap", S_U32, 0, hg_hello_t, capacity),
-    S_ARRAY("held", S_MAPS, 0, hg_hello_t, held, held_n, HG_PROTO_MAX_ITEMS, &s_held_table),
+    S_ARRAY("held", S_MAPS, 0, hg_hello_t, held, held_n, HG_PROTO_MAX_HELD, &s_held_table),
     S_SCALAR("unacked", S_U32, 0, hg_hello_t, unacked),
     S_ARRAY("plugins", S_STRS, 0, hg_hello_t, plugins, plugins_n, HG_PROTO_MAX_ITEMS, NULL),
+    S_SCALAR("part", S_U32, 0, hg_hello_t, part),
+    S_SCALAR("more", S_U32, 0, hg_hello_t, more),
 };
 static const s_table_t s_hello_table = S_TABLE(s_hello_fields, hg_hello_t);
 

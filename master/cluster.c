@@ -95,6 +95,7 @@ typedef struct {
     uint64_t *assigns;          /* (job id, epoch) pairs not yet passed to the store */
     size_t assigns_n;           /* pairs in assigns */
     zhashx_t *inflight;         /* run id text -> s_inflight_t: started, not finished */
+    zhashx_t *hello_parts;      /* node name -> s_hello_parts_t: HELLO parts so far */
     uint64_t seq;               /* our message sequence */
     int64_t started_mono_ms;    /* start time; placement waits for workers to re-HELLO */
     bool placement_due;         /* some active job is unassigned */
@@ -682,6 +683,73 @@ static int s_node_set_drain(s_cluster_t *self, const char *name, bool drain)
     return 0;
 }
 
+/* Held jobs of a HELLO in parts, gathered until the last part. */
+typedef struct {
+    hg_held_t *held; /* entries of the parts so far (owned) */
+    size_t held_n;   /* entries in held */
+    uint32_t parts;  /* parts so far */
+} s_hello_parts_t;
+
+/* Held jobs one worker may report in all (a bound on what a HELLO in
+ * parts makes us keep; 400 MB). */
+#define S_HELLO_HELD_MAX (16u << 20)
+
+static void s_hello_parts_free(void **item)
+{
+    s_hello_parts_t *p = *item;
+    if (p) {
+        free(p->held);
+        free(p);
+        *item = NULL;
+    }
+}
+
+/* Gather one part of a HELLO in parts. Returns true when the last part
+ * came: h then lists the held jobs of every part; false while parts are
+ * to come, or when one is out of order (the worker repeats its HELLO). */
+static bool s_hello_gather(s_cluster_t *self, const char *name, hg_hello_t *h)
+{
+    s_hello_parts_t *p = zhashx_lookup(self->hello_parts, name);
+    if (h->part == 0) {
+        zhashx_delete(self->hello_parts, name);
+        p = calloc(1, sizeof *p);
+        if (!p) return false;
+        zhashx_insert(self->hello_parts, name, p);
+    } else if (!p || p->parts != h->part) {
+        hg_warn("cluster: HELLO part %u from %s does not follow part %u; waiting for the "
+                "worker to say HELLO again",
+                h->part, name, p ? p->parts - 1 : 0);
+        zhashx_delete(self->hello_parts, name);
+        return false;
+    }
+    if (p->held_n + h->held_n > S_HELLO_HELD_MAX) {
+        hg_error("cluster: worker %s reports more than %u held jobs; HELLO refused", name,
+                 S_HELLO_HELD_MAX);
+        s_send_error(self, name, HG_ETOOBIG, "HELLO lists too many held jobs");
+        zhashx_delete(self->hello_parts, name);
+        return false;
+    }
+    if (h->held_n) {
+        hg_held_t *grown = realloc(p->held, (p->held_n + h->held_n) * sizeof *grown);
+        if (!grown) {
+            hg_error("cluster: out of memory gathering the HELLO of %s", name);
+            zhashx_delete(self->hello_parts, name);
+            return false;
+        }
+        memcpy(grown + p->held_n, h->held, h->held_n * sizeof *grown);
+        p->held = grown;
+        p->held_n += h->held_n;
+    }
+    p->parts++;
+    if (h->more) return false;
+    free(h->held); /* the message's own, replaced by all parts' */
+    h->held = p->held;
+    h->held_n = p->held_n;
+    p->held = NULL;
+    zhashx_delete(self->hello_parts, name);
+    return true;
+}
+
 static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
 {
     hg_hello_t *h = &msg->u.hello;
@@ -690,6 +758,7 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
         s_send_error(self, name, HG_EINVAL, "HELLO node name must equal the routing id");
         return;
     }
+    if ((h->part > 0 || h->more) && !s_hello_gather(self, name, h)) return;
     s_node_t *node = zhashx_lookup(self->nodes, name);
     if (!node) {
         node = calloc(1, sizeof *node);
@@ -841,6 +910,8 @@ static void s_on_runs(s_cluster_t *self, const char *name, hg_msg_t **msgp)
 static void s_refuse_standby(s_cluster_t *self, const char *name, hg_msg_t *msg)
 {
     if (msg->type == HG_MSG_ERROR) return;
+    /* A HELLO in parts is refused once, at its first part. */
+    if (msg->type == HG_MSG_HELLO && msg->u.hello.part > 0) return;
     if (msg->type == HG_MSG_HELLO)
         hg_info("cluster: standby refuses worker %s; leader %s at %s", name,
                 self->leader_name[0] ? self->leader_name : "unknown",
@@ -1702,6 +1773,8 @@ static void s_actor(zsock_t *pipe, void *arg)
     self.jobs = hg_jobtab_new();
     self.inflight = zhashx_new();
     zhashx_set_destructor(self.inflight, s_inflight_free);
+    self.hello_parts = zhashx_new();
+    zhashx_set_destructor(self.hello_parts, s_hello_parts_free);
     self.pfiles = zhashx_new();
     zhashx_set_destructor(self.pfiles, s_pfile_free);
     self.plugins = hg_plugin_index_new();
@@ -1720,6 +1793,7 @@ static void s_actor(zsock_t *pipe, void *arg)
         zhashx_destroy(&self.nodes);
         hg_jobtab_destroy(&self.jobs);
         zhashx_destroy(&self.inflight);
+        zhashx_destroy(&self.hello_parts);
         zhashx_destroy(&self.pfiles);
         hg_plugin_index_destroy(&self.plugins);
         self.args->failed = true;
@@ -1764,6 +1838,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     free(self.assigns);
     zhashx_destroy(&self.nodes);
     zhashx_destroy(&self.inflight);
+    zhashx_destroy(&self.hello_parts);
     zhashx_destroy(&self.pfiles);
     hg_plugin_index_destroy(&self.plugins);
     zsock_destroy(&self.api);

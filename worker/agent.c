@@ -328,8 +328,20 @@ static void s_send_hello(s_agent_t *self)
         i++;
     }
     h->plugins = hg_plugin_cache_list(self->cache, &h->plugins_n);
-    s_send(self, &msg);
-    free(h->held);
+    /* More held jobs than one message lists go in parts, back to back on
+     * this connection; the master answers the last one. */
+    hg_held_t *all = h->held;
+    size_t total = h->held ? h->held_n : 0;
+    for (size_t off = 0, part = 0; off < total || part == 0; part++) {
+        size_t n = total - off < HG_PROTO_MAX_HELD ? total - off : HG_PROTO_MAX_HELD;
+        h->held = n ? all + off : NULL;
+        h->held_n = n;
+        h->part = (uint32_t) part;
+        off += n;
+        h->more = off < total;
+        if (s_send(self, &msg) != 0) break; /* HELLO is repeated until answered */
+    }
+    free(all);
     free(h->plugins);
 }
 
