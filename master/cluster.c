@@ -112,6 +112,7 @@ typedef struct {
     bool fresh_waiting;         /* a job created since start-up waits for placement */
     int64_t last_tick_mono_ms;  /* when the tick last ran */
     size_t placed_since_trim;   /* jobs placed since memory was last trimmed */
+    size_t place_cursor;        /* job table slot where placement stopped last, full nodes */
 } s_cluster_t;
 
 /* ---------------------------------------------------------------- helpers */
@@ -359,9 +360,14 @@ static void s_place(s_cluster_t *self)
     self->fresh_waiting = false;
     self->placement_due = false;
     size_t placed = 0, waiting = 0;
-    size_t cur = 0;
-    for (s_job_t *job; (job = hg_jobtab_next(self->jobs, &cur));) {
-        if (job->node[0]) continue;
+    /* One lap of the table, from where the last walk stopped when every
+     * node was full: the placed jobs before that point are not walked
+     * again on each of the dozens of rounds a million jobs take. */
+    size_t slots = hg_jobtab_slots(self->jobs);
+    size_t i = slots ? self->place_cursor % slots : 0;
+    for (size_t walked = 0; walked < slots; walked++, i = i + 1 < slots ? i + 1 : 0) {
+        s_job_t *job = hg_jobtab_at(self->jobs, i);
+        if (!job || job->node[0]) continue;
         if (!settled && !job->fresh) {
             waiting++;
             continue;
@@ -373,7 +379,10 @@ static void s_place(s_cluster_t *self)
             bool room = false;
             for (s_node_t *n = zhashx_first(self->nodes); n && !room; n = zhashx_next(self->nodes))
                 room = s_node_has_room(n);
-            if (!room) break; /* every node is full: go on when they catch up */
+            if (!room) {
+                self->place_cursor = i; /* every node is full: go on when they catch up */
+                break;
+            }
             continue;
         }
         s_job_assign_to(self, job, node);

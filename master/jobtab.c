@@ -359,6 +359,12 @@ hg_jobrec_t *hg_jobtab_next(hg_jobtab_t *self, size_t *cursor)
     return NULL;
 }
 
+hg_jobrec_t *hg_jobtab_at(hg_jobtab_t *self, size_t i)
+{
+    hg_jobrec_t *e = i < self->jobs.cap ? self->jobs.slots[i] : NULL;
+    return e == S_TOMB ? NULL : e;
+}
+
 size_t hg_jobtab_slots(hg_jobtab_t *self)
 {
     return self->jobs.cap;

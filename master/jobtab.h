@@ -96,6 +96,8 @@ size_t hg_jobtab_size(hg_jobtab_t *self);
  * after *cursor (advancing it past) or NULL at the end. Removing records
  * during a walk is allowed; inserting is not. */
 hg_jobrec_t *hg_jobtab_next(hg_jobtab_t *self, size_t *cursor);
+/* The record in slot i (< hg_jobtab_slots), or NULL when it holds none. */
+hg_jobrec_t *hg_jobtab_at(hg_jobtab_t *self, size_t i);
 /* Slots a cursor runs over (a walk started at some cursor c may wrap and
  * go on from 0 up to c). */
 size_t hg_jobtab_slots(hg_jobtab_t *self);

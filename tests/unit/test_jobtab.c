@@ -87,6 +87,12 @@ static void test_find_walk_remove(void **state)
         if (rec->id % 3 == 0) hg_jobtab_remove(t, rec->id);
     }
     assert_int_equal(seen, n / 2);
+    /* Slot by slot, the same records. */
+    size_t at = 0;
+    for (size_t i = 0; i < hg_jobtab_slots(t); i++)
+        at += hg_jobtab_at(t, i) != NULL;
+    assert_int_equal(at, hg_jobtab_size(t));
+    assert_null(hg_jobtab_at(t, hg_jobtab_slots(t)));
     for (uint64_t id = 1; id <= n; id += 2)
         assert_true((hg_jobtab_find(t, id) != NULL) == (id % 3 != 0));
     /* Tombstones are reused: churn does not grow the table for ever. */
