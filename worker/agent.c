@@ -25,6 +25,11 @@
 #define S_RESEND_BATCH 1000 /* run records per message when resending */
 #define S_MISFIRE_CAP  1000 /* fire_all catches up at most this many times at once */
 #define S_CACHE_TICK   250  /* ms between checks of running plug-in fetches */
+/* A heartbeat goes out early once this many ASSIGNs were taken since the
+ * last one: the master sends a node at most a window of ASSIGNs beyond the
+ * count its heartbeats report, so placing a million jobs went at the pace
+ * of the heartbeat interval, with the worker idle half of the time. */
+#define S_HB_EARLY_ASSIGNS 10000
 /* With several masters: one that has not accepted our connection this long
  * after we dialled it is taken as down, and the next one is tried. */
 #define S_CONNECT_WAIT_MS 500
@@ -66,6 +71,7 @@ typedef struct {
     int64_t heartbeat_ms;         /* interval in force */
     int64_t lease_ms;             /* lease in force */
     int64_t next_hb;              /* monotonic time of the next heartbeat */
+    uint32_t assigned_since_hb;   /* ASSIGNs taken since the last heartbeat */
     int64_t next_hello;           /* monotonic time of the next HELLO while not welcomed */
     int64_t last_rx;              /* monotonic time of the last message from the master */
     bool lease_warned;            /* "lease expired" logged for this outage */
@@ -356,6 +362,7 @@ static int s_send_heartbeat(s_agent_t *self)
     uint64_t seq = self->seq + 1;
     self->hb_seq[seq % S_HB_RING] = seq;
     self->hb_sent[seq % S_HB_RING] = hg_mono_ms();
+    self->assigned_since_hb = 0;
     return s_send(self, &msg);
 }
 
@@ -1006,9 +1013,10 @@ static void s_on_master(s_agent_t *self)
     case HG_MSG_ASSIGN:
         /* Only within a session: the master sends WELCOME before any
          * ASSIGN, and a refused (deposed) master's ASSIGNs must not land. */
-        if (self->welcomed)
+        if (self->welcomed) {
             s_on_assign(self, &msg->u.assign);
-        else
+            self->assigned_since_hb++;
+        } else
             hg_debug("ASSIGN of job %s outside a session ignored", msg->u.assign.name);
         break;
     case HG_MSG_REVOKE:
@@ -1165,6 +1173,8 @@ int hg_agent_run(const hg_agent_config_t *cfg)
                 s_send_hello(&self);
                 self.next_hello = mono + 250; /* until the master answers */
             }
+        } else if (mono < self.next_hb && self.assigned_since_hb >= S_HB_EARLY_ASSIGNS) {
+            s_send_heartbeat(&self); /* early, between the regular ones */
         } else if (mono >= self.next_hb) {
             self.hb_unsent = s_send_heartbeat(&self) == 0 ? 0 : self.hb_unsent + 1;
             self.next_hb = mono + self.heartbeat_ms;
