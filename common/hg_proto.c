@@ -10,7 +10,7 @@
  *                  held [held-map...], unacked u32, plugins [str...],
  *                  part u32, more u32 (HELLO in parts: held split over
  *                  parts 0, 1, ...; more = 1 on all but the last)
- *     held-map     job R u64, epoch R u64, last i64
+ *     held-map     job R u64, epoch R u64, last i64, ver u64
  *   WELCOME        master R str, epoch R u64, hb R u32, lease R u32
  *   HEARTBEAT      echo u64, running u32, jobs u32, unacked u32
  *   ASSIGN         job R u64, epoch R u64, ver u64, ns str, name R str,
@@ -130,6 +130,7 @@ static const s_field_t s_held_fields[] = {
     S_SCALAR("job", S_U64, S_REQ, hg_held_t, job_id),
     S_SCALAR("epoch", S_U64, S_REQ, hg_held_t, epoch),
     S_SCALAR("last", S_I64, 0, hg_held_t, last_fire_ms),
+    S_SCALAR("ver", S_U64, 0, hg_held_t, version),
 };
 static const s_table_t s_held_table = S_TABLE(s_held_fields, hg_held_t);
 

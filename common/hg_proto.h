@@ -69,6 +69,7 @@ typedef struct {
     uint64_t job_id;      /* catalogue id of the job */
     uint64_t epoch;       /* assignment epoch it was given */
     int64_t last_fire_ms; /* last scheduled time it fired, 0 if none */
+    uint64_t version;     /* job version of the spec it holds, 0 = not said (older workers) */
 } hg_held_t;
 
 typedef struct {

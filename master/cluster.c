@@ -822,6 +822,7 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
             if (hj->epoch > job->epoch) job->epoch = hj->epoch;
             if (hj->last_fire_ms > job->last_fire_ms) job->last_fire_ms = hj->last_fire_ms;
             job->kept = true; /* cleared by the walk below: job->node is this node */
+            job->current = hj->version == job->version && hj->epoch == job->epoch;
         } else {
             s_send_revoke(self, name, hj->job_id, hj->epoch);
             revoked++;
@@ -839,10 +840,13 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
     for (s_job_t *job; any && (job = hg_jobtab_next(self->jobs, &cur));) {
         if (streq(job->node, name)) {
             if (!job->kept) job->epoch++;
-            job->kept = false;
+            /* A worker that says it holds this version under this epoch
+             * has the spec: after a master restart a million ASSIGNs
+             * would only repeat what it holds. */
+            if (!job->current) s_send_assign(self, job);
+            job->kept = job->current = false;
             job->revoking = false; /* a draining node is asked again, under this epoch */
             node->jobs++;
-            s_send_assign(self, job);
             s_store_assign(self, job);
             s_send_recoveries(self, job); /* lost runs of a job it adopted */
         }

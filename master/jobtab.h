@@ -56,6 +56,7 @@ typedef struct {
     bool revoking;                    /* REVOKE sent to its draining holder, ack awaited */
     bool has_url;                     /* text holds a URL after the name */
     bool kept;                        /* scratch mark for the cluster's HELLO handling */
+    bool current;                     /* scratch: its holder said it has this version */
     char text[];                      /* name NUL [url NUL] */
 } hg_jobrec_t;
 

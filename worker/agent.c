@@ -331,6 +331,7 @@ static void s_send_hello(s_agent_t *self)
         h->held[i].job_id = job->spec.job_id;
         h->held[i].epoch = job->spec.epoch;
         h->held[i].last_fire_ms = job->last_fire_ms;
+        h->held[i].version = job->spec.version;
         i++;
     }
     h->plugins = hg_plugin_cache_list(self->cache, &h->plugins_n);

@@ -144,8 +144,8 @@ static hg_msg_t *sample(int type, bool full)
         h->capacity = 64;
         h->held = calloc(2, sizeof *h->held);
         assert_non_null(h->held);
-        h->held[0] = (hg_held_t){5, 3, 1767225600000};
-        h->held[1] = (hg_held_t){UINT64_MAX, 1, -1};
+        h->held[0] = (hg_held_t){5, 3, 1767225600000, 9};
+        h->held[1] = (hg_held_t){UINT64_MAX, 1, -1, UINT64_MAX};
         h->held_n = 2;
         h->unacked = 12;
         h->plugins = calloc(1, sizeof(char *));
@@ -326,6 +326,7 @@ static void assert_msg_eq(const hg_msg_t *a, const hg_msg_t *b)
             assert_true(x->held[i].job_id == y->held[i].job_id);
             assert_true(x->held[i].epoch == y->held[i].epoch);
             assert_true(x->held[i].last_fire_ms == y->held[i].last_fire_ms);
+            assert_true(x->held[i].version == y->held[i].version);
         }
         assert_int_equal(x->unacked, y->unacked);
         assert_int_equal(x->part, y->part);
@@ -638,11 +639,12 @@ static void v_ids_long(msgpack_packer *pk)
     v_bin17(pk);
 }
 
-static const wfield_t w_held[] = {{"job", v_int}, {"epoch", v_int}, {"last", v_neg}};
+static const wfield_t w_held[] = {
+    {"job", v_int}, {"epoch", v_int}, {"last", v_neg}, {"ver", v_int}};
 static void v_held(msgpack_packer *pk)
 {
     msgpack_pack_array(pk, 1);
-    w_map(pk, w_held, 3);
+    w_map(pk, w_held, sizeof w_held / sizeof w_held[0]);
 }
 static const wfield_t w_hello[] = {{"node", v_str}, {"ver", v_str},   {"labels", v_labels},
                                    {"cap", v_int},  {"held", v_held}, {"unacked", v_int},
@@ -831,6 +833,7 @@ static void test_wrong_types_hello(void **state)
     expect_override(HG_MSG_HELLO, "held", v_map, HG_ETYPE);
     expect_override(HG_MSG_HELLO, "job", v_str, HG_ETYPE); /* inside a held entry */
     expect_override(HG_MSG_HELLO, "epoch", v_map, HG_ETYPE);
+    expect_override(HG_MSG_HELLO, "ver", v_str, HG_ETYPE); /* inside a held entry */
     expect_override(HG_MSG_HELLO, "unacked", v_str_nul, HG_ETYPE);
     expect_override(HG_MSG_HELLO, "part", v_str, HG_ETYPE);
     expect_override(HG_MSG_HELLO, "more", v_bool, HG_ETYPE);
