@@ -1450,6 +1450,13 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
      * waiting unread on the socket: judge silence only on a tick that comes
      * on time. Waiting longer never breaks the lease rule. */
     bool stalled = self->last_tick_mono_ms && now - self->last_tick_mono_ms > 500;
+    /* Nor does the time this loop was busy count as a node's silence:
+     * what the nodes sent meanwhile is still queued behind the work that
+     * held the loop (a HELLO listing a million jobs, say), and judging
+     * them before it is read would declare live nodes lost. */
+    if (stalled)
+        for (s_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes))
+            if (S_NODE_LIVE(n)) n->last_hb_mono_ms += now - self->last_tick_mono_ms;
     self->last_tick_mono_ms = now;
     for (s_node_t *n = stalled ? NULL : zhashx_first(self->nodes); n;
          n = zhashx_next(self->nodes)) {
