@@ -249,8 +249,14 @@ static void s_store_assign(s_cluster_t *self, s_job_t *job)
 static void s_send_assign(s_cluster_t *self, s_job_t *job)
 {
     hg_msg_t msg = {.type = HG_MSG_ASSIGN};
-    hg_jobrec_spec(job, &msg.u.assign);
+    hg_kv_t some[16], *kv = job->params_n <= 16 ? some : malloc(job->params_n * sizeof *kv);
+    if (!kv) {
+        hg_error("cluster: out of memory; job %s not sent to %s", hg_jobrec_name(job), job->node);
+        return;
+    }
+    hg_jobrec_spec(job, &msg.u.assign, kv);
     s_send_to(self, job->node, &msg);
+    if (kv != some) free(kv);
 }
 
 static void s_send_revoke(s_cluster_t *self, const char *node, uint64_t job_id, uint64_t epoch)
@@ -477,6 +483,10 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, b
         return rc;
     }
     spec.last_fire_ms = last_fire_ms;
+    if (spec.params_n > HG_PROTO_MAX_ITEMS) {
+        hg_assign_clear(&spec);
+        return HG_ETOOBIG;
+    }
     s_job_t *rec = hg_jobtab_make(self->jobs, &spec, hg_job_pinned_nodes(json));
     if (!rec) return HG_ENOMEM;
     rec->fresh = fresh;
@@ -1510,22 +1520,16 @@ enum {
     " FROM jobs FORCE INDEX (PRIMARY) WHERE status = 'active' AND id > %" PRIu64 " ORDER BY id"
 
 /* Rows whose columns other than id, name, version, start and end are the
- * same make the same template and URL: the load remembers the last few
- * thousand of these so that most rows skip the JSON parse of their spec. */
-typedef struct {
-    hg_jobtpl_t *tpl; /* a reference, given back when the load ends */
-    char *url;        /* the job's URL, NULL for plug-in jobs (owned) */
-} s_seen_t;
+ * same make the same template, URL and parameters: the load remembers a
+ * record made from each of the last few thousand distinct ones, so that
+ * most rows skip the JSON parse of their spec. */
 #define S_SEEN_MAX 4096
 
-static void s_seen_free(void **item)
+static void s_seen_purge(s_cluster_t *self, zhashx_t *seen)
 {
-    s_seen_t *seen = *item;
-    if (seen) {
-        free(seen->url);
-        free(seen);
-        *item = NULL;
-    }
+    for (s_job_t *proto = zhashx_first(seen); proto; proto = zhashx_next(seen))
+        hg_jobtab_free(self->jobs, &proto);
+    zhashx_purge(seen);
 }
 
 /* The slow path for a row not seen before: the job as the API shows it
@@ -1577,9 +1581,7 @@ static unsigned s_load_result(s_cluster_t *self, MYSQL *conn, json_t *last_fires
 {
     MYSQL_RES *res = mysql_use_result(conn);
     if (!res) return mysql_errno(conn);
-    zhashx_t *seen = zhashx_new();
-    zhashx_set_destructor(seen, s_seen_free);
-    zlist_t *refs = zlist_new(); /* templates the seen entries point at, released at the end */
+    zhashx_t *seen = zhashx_new(); /* key -> s_job_t made like the row (owned) */
     char *key = NULL;
     size_t key_cap = 0;
     MYSQL_ROW row;
@@ -1609,31 +1611,19 @@ static unsigned s_load_result(s_cluster_t *self, MYSQL *conn, json_t *last_fires
             *p++ = '\x1f';
         }
         *p = '\0';
-        s_seen_t *hit = zhashx_lookup(seen, key);
+        s_job_t *like = zhashx_lookup(seen, key);
         s_job_t *rec = NULL;
-        if (hit) {
-            hg_assign_t spec = {0};
-            spec.job_id = id;
-            spec.name = row[S_COL_NAME];
-            spec.http.url = hit->url;
-            rec = hg_jobtab_make_like(self->jobs, hit->tpl, &spec);
+        if (like) {
+            rec = hg_jobtab_make_like(self->jobs, like, id, row[S_COL_NAME]);
             if (rec) {
                 rec->version = row[S_COL_VERSION] ? strtoull(row[S_COL_VERSION], NULL, 10) : 0;
                 rec->start_ms = row[S_COL_START] ? strtoll(row[S_COL_START], NULL, 10) : 0;
                 rec->end_ms = row[S_COL_END] ? strtoll(row[S_COL_END], NULL, 10) : 0;
             }
         } else if ((rec = s_row_job(self, row, len))) {
-            if (zhashx_size(seen) >= S_SEEN_MAX) zhashx_purge(seen);
-            s_seen_t *entry = calloc(1, sizeof *entry);
-            const char *url = rec->has_url ? rec->text + strlen(rec->text) + 1 : NULL;
-            if (entry && (!url || (entry->url = strdup(url)))) {
-                entry->tpl = rec->tpl;
-                rec->tpl->refs++;
-                zlist_append(refs, rec->tpl);
-                zhashx_insert(seen, key, entry);
-            } else {
-                free(entry);
-            }
+            if (zhashx_size(seen) >= S_SEEN_MAX) s_seen_purge(self, seen);
+            s_job_t *proto = hg_jobtab_make_like(self->jobs, rec, 0, "");
+            if (proto && zhashx_insert(seen, key, proto) != 0) hg_jobtab_free(self->jobs, &proto);
         }
         if (!rec) continue;
         char idtext[24];
@@ -1648,10 +1638,8 @@ static unsigned s_load_result(s_cluster_t *self, MYSQL *conn, json_t *last_fires
     unsigned err = mysql_errno(conn);
     mysql_free_result(res);
     free(key);
+    s_seen_purge(self, seen);
     zhashx_destroy(&seen);
-    for (hg_jobtpl_t *tpl = zlist_first(refs); tpl; tpl = zlist_next(refs))
-        hg_jobtab_tpl_release(self->jobs, tpl);
-    zlist_destroy(&refs);
     return err;
 }
 

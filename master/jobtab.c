@@ -108,20 +108,21 @@ static int s_tpl_key(const hg_assign_t *shared, json_t *pins, uint8_t **key, siz
     if (rc != 0) return rc;
     char *p = pins ? json_dumps(pins, JSON_COMPACT) : NULL;
     size_t plen = p ? strlen(p) : 0;
-    if (plen) {
-        uint8_t *grown = realloc(buf, n + 1 + plen);
-        if (!grown) {
-            free(buf);
-            free(p);
-            return HG_ENOMEM;
+    /* An exact copy: the encoder's buffer has room to spare (8 KB at
+     * least), and a catalogue of distinct templates keeps one each. */
+    uint8_t *exact = malloc(n + (plen ? 1 + plen : 0));
+    if (exact) {
+        memcpy(exact, buf, n);
+        if (plen) {
+            exact[n] = 0;
+            memcpy(exact + n + 1, p, plen);
+            n += 1 + plen;
         }
-        buf = grown;
-        buf[n] = 0;
-        memcpy(buf + n + 1, p, plen);
-        n += 1 + plen;
     }
+    free(buf);
     free(p);
-    *key = buf;
+    if (!exact) return HG_ENOMEM;
+    *key = exact;
     *len = n;
     return 0;
 }
@@ -138,7 +139,7 @@ static hg_jobtpl_t *s_tpl_find(hg_jobtab_t *self, const uint8_t *key, size_t len
     }
 }
 
-void hg_jobtab_tpl_release(hg_jobtab_t *self, hg_jobtpl_t *tpl)
+static void s_tpl_release(hg_jobtab_t *self, hg_jobtpl_t *tpl)
 {
     if (!tpl || --tpl->refs > 0) return;
     s_oa_t *t = &self->tpls;
@@ -209,7 +210,7 @@ hg_jobtab_t *hg_jobtab_new(void)
 void hg_jobtab_free(hg_jobtab_t *self, hg_jobrec_t **rec)
 {
     if (!rec || !*rec) return;
-    hg_jobtab_tpl_release(self, (*rec)->tpl);
+    s_tpl_release(self, (*rec)->tpl);
     free((*rec)->recoveries);
     free(*rec);
     *rec = NULL;
@@ -229,31 +230,59 @@ void hg_jobtab_destroy(hg_jobtab_t **self)
     *self = NULL;
 }
 
-/* A record with spec's id, name and URL and no template yet. */
-static hg_jobrec_t *s_rec_new(const hg_assign_t *spec)
+/* Bytes of rec's text after the name: URL and parameters. */
+static size_t s_tail_len(const hg_jobrec_t *rec)
 {
-    const char *name = spec->name ? spec->name : "";
-    const char *url = spec->http.url;
-    size_t nlen = strlen(name) + 1, ulen = url ? strlen(url) + 1 : 0;
-    hg_jobrec_t *rec = calloc(1, sizeof *rec + nlen + ulen);
+    const char *start = rec->text + strlen(rec->text) + 1, *p = start;
+    for (size_t i = (rec->has_url ? 1 : 0) + 2u * rec->params_n; i > 0; i--)
+        p += strlen(p) + 1;
+    return (size_t) (p - start);
+}
+
+/* A record with id, name and the given tail (URL and parameters, laid
+ * out as in text) and no template yet. */
+static hg_jobrec_t *s_rec_new(uint64_t id, const char *name, const char *tail, size_t tail_len)
+{
+    size_t nlen = strlen(name) + 1;
+    hg_jobrec_t *rec = calloc(1, sizeof *rec + nlen + tail_len);
     if (!rec) return NULL;
-    rec->id = spec->job_id;
+    rec->id = id;
     rec->node = "";
     memcpy(rec->text, name, nlen);
-    if (url) {
-        memcpy(rec->text + nlen, url, ulen);
-        rec->has_url = true;
-    }
+    if (tail_len) memcpy(rec->text + nlen, tail, tail_len);
     return rec;
 }
 
 hg_jobrec_t *hg_jobtab_make(hg_jobtab_t *self, hg_assign_t *spec, json_t *pins)
 {
-    hg_jobrec_t *rec = s_rec_new(spec);
+    /* The tail: URL, then each parameter's key and value. */
+    const char *url = spec->http.url;
+    size_t tail_len = url ? strlen(url) + 1 : 0;
+    size_t params_n = spec->params_n;
+    if (params_n > HG_PROTO_MAX_ITEMS) { /* more than the wire carries */
+        hg_assign_clear(spec);
+        return NULL;
+    }
+    for (size_t i = 0; i < params_n; i++)
+        tail_len += strlen(spec->params[i].key) + strlen(spec->params[i].value) + 2;
+    char *tail = tail_len ? malloc(tail_len) : NULL;
+    hg_jobrec_t *rec = NULL;
+    if (!tail_len || tail) {
+        char *p = tail;
+        if (url) p = stpcpy(p, url) + 1;
+        for (size_t i = 0; i < params_n; i++) {
+            p = stpcpy(p, spec->params[i].key) + 1;
+            p = stpcpy(p, spec->params[i].value) + 1;
+        }
+        rec = s_rec_new(spec->job_id, spec->name ? spec->name : "", tail, tail_len);
+    }
+    free(tail);
     if (!rec) {
         hg_assign_clear(spec);
         return NULL;
     }
+    rec->has_url = url != NULL;
+    rec->params_n = (uint16_t) params_n;
     rec->version = spec->version;
     rec->start_ms = spec->start_ms;
     rec->end_ms = spec->end_ms;
@@ -262,6 +291,13 @@ hg_jobrec_t *hg_jobtab_make(hg_jobtab_t *self, hg_assign_t *spec, json_t *pins)
     free(spec->name);
     free(spec->http.url);
     spec->name = spec->http.url = NULL;
+    for (size_t i = 0; i < spec->params_n; i++) {
+        free(spec->params[i].key);
+        free(spec->params[i].value);
+    }
+    free(spec->params);
+    spec->params = NULL;
+    spec->params_n = 0;
     spec->job_id = spec->version = spec->epoch = 0;
     spec->start_ms = spec->end_ms = spec->last_fire_ms = 0;
     rec->tpl = s_tpl_intern(self, spec, pins);
@@ -272,13 +308,16 @@ hg_jobrec_t *hg_jobtab_make(hg_jobtab_t *self, hg_assign_t *spec, json_t *pins)
     return rec;
 }
 
-hg_jobrec_t *hg_jobtab_make_like(hg_jobtab_t *self, hg_jobtpl_t *tpl, const hg_assign_t *spec)
+hg_jobrec_t *hg_jobtab_make_like(hg_jobtab_t *self, const hg_jobrec_t *like, uint64_t id,
+                                 const char *name)
 {
     (void) self;
-    hg_jobrec_t *rec = s_rec_new(spec);
+    hg_jobrec_t *rec = s_rec_new(id, name, like->text + strlen(like->text) + 1, s_tail_len(like));
     if (!rec) return NULL;
-    rec->tpl = tpl;
-    tpl->refs++;
+    rec->has_url = like->has_url;
+    rec->params_n = like->params_n;
+    rec->tpl = like->tpl;
+    rec->tpl->refs++;
     return rec;
 }
 
@@ -389,15 +428,30 @@ size_t hg_jobtab_tpl_count(hg_jobtab_t *self)
     return self->tpls.live;
 }
 
-void hg_jobrec_spec(const hg_jobrec_t *rec, hg_assign_t *out)
+const char *hg_jobrec_url(const hg_jobrec_t *rec)
+{
+    return rec->has_url ? rec->text + strlen(rec->text) + 1 : NULL;
+}
+
+void hg_jobrec_spec(const hg_jobrec_t *rec, hg_assign_t *out, hg_kv_t *kv)
 {
     *out = rec->tpl->spec;
     out->job_id = rec->id;
     out->version = rec->version;
     out->name = (char *) rec->text;
-    out->http.url = rec->has_url ? (char *) rec->text + strlen(rec->text) + 1 : NULL;
+    out->http.url = (char *) hg_jobrec_url(rec);
     out->start_ms = rec->start_ms;
     out->end_ms = rec->end_ms;
     out->epoch = rec->epoch;
     out->last_fire_ms = rec->last_fire_ms;
+    out->params = rec->params_n ? kv : NULL;
+    out->params_n = rec->params_n;
+    char *p = (char *) rec->text + strlen(rec->text) + 1;
+    if (rec->has_url) p += strlen(p) + 1;
+    for (size_t i = 0; i < rec->params_n; i++) {
+        kv[i].key = p;
+        p += strlen(p) + 1;
+        kv[i].value = p;
+        p += strlen(p) + 1;
+    }
 }

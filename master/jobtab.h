@@ -2,9 +2,9 @@
  * million of them.
  *
  * A job's wire spec is split in two. What tells jobs apart (id, version,
- * name, URL, start and end) sits in the job's own record, one allocation
- * per job; everything else (namespace, kind, schedule, time zone, misfire
- * policy, timeout, parameters, the rest of the HTTP or plug-in task, the
+ * name, URL, parameters, start and end) sits in the job's own record, one
+ * allocation per job; everything else (namespace, kind, schedule, time
+ * zone, misfire policy, timeout, the rest of the HTTP or plug-in task, the
  * pinned nodes) sits in a template that all jobs with the same values
  * share. Records are found by id in an open-addressing table keyed by the
  * number, not by its text. The table belongs to the cluster actor alone. */
@@ -20,8 +20,8 @@
 
 /* The shared part of the specs of one or more jobs. */
 typedef struct {
-    hg_assign_t spec;  /* shared fields; job_id, version, name, http.url, start_ms, end_ms,
-                          epoch and last_fire_ms are unused (0 / NULL) */
+    hg_assign_t spec;  /* shared fields; job_id, version, name, http.url, params, start_ms,
+                          end_ms, epoch and last_fire_ms are unused (0 / NULL) */
     json_t *pins;      /* executor.nodes when it names any (owned), else NULL */
     bool sha_resolved; /* spec.plugin.sha256 came from the plug-in store, not the job */
     bool changed;      /* scratch mark for a walk over the templates */
@@ -55,9 +55,10 @@ typedef struct {
     bool fresh;                       /* created after this master started: nobody can hold it */
     bool revoking;                    /* REVOKE sent to its draining holder, ack awaited */
     bool has_url;                     /* text holds a URL after the name */
+    uint16_t params_n;                /* parameters in text (at most HG_PROTO_MAX_ITEMS) */
     bool kept;                        /* scratch mark for the cluster's HELLO handling */
     bool current;                     /* scratch: its holder said it has this version */
-    char text[];                      /* name NUL [url NUL] */
+    char text[];                      /* name NUL [url NUL] (key NUL value NUL)... */
 } hg_jobrec_t;
 
 typedef struct hg_jobtab hg_jobtab_t;
@@ -73,12 +74,11 @@ void hg_jobtab_destroy(hg_jobtab_t **self);
  * not in the table yet (hg_jobtab_put). NULL when out of memory. */
 hg_jobrec_t *hg_jobtab_make(hg_jobtab_t *self, hg_assign_t *spec, json_t *pins);
 
-/* Make a record that shares tpl (one more reference): its id, name and
- * URL from spec (borrowed; nothing else of it is read). NULL when out of
- * memory. */
-hg_jobrec_t *hg_jobtab_make_like(hg_jobtab_t *self, hg_jobtpl_t *tpl, const hg_assign_t *spec);
-/* Give back a reference to a template taken with tpl->refs++. */
-void hg_jobtab_tpl_release(hg_jobtab_t *self, hg_jobtpl_t *tpl);
+/* Make a record like `like`: the same template (one more reference), URL
+ * and parameters, with id and name given; version, start and end 0 and
+ * nothing assigned. NULL when out of memory. */
+hg_jobrec_t *hg_jobtab_make_like(hg_jobtab_t *self, const hg_jobrec_t *like, uint64_t id,
+                                 const char *name);
 
 /* Insert rec, or replace the record with its id: *old (when not NULL) gets
  * the replaced record (the caller frees it with hg_jobtab_free), else NULL.
@@ -109,8 +109,12 @@ hg_jobtpl_t *hg_jobtab_tpl_next(hg_jobtab_t *self, size_t *cursor);
 size_t hg_jobtab_tpl_count(hg_jobtab_t *self);
 
 /* The job's wire spec: a view of the record and its template (borrowed
- * pointers, valid while both live) with epoch and last_fire_ms set. */
-void hg_jobrec_spec(const hg_jobrec_t *rec, hg_assign_t *out);
+ * pointers, valid while both live) with epoch and last_fire_ms set. kv
+ * has room for rec->params_n entries (NULL when 0); out->params points
+ * at it. */
+void hg_jobrec_spec(const hg_jobrec_t *rec, hg_assign_t *out, hg_kv_t *kv);
+/* The job's URL, NULL for plug-in jobs. */
+const char *hg_jobrec_url(const hg_jobrec_t *rec);
 /* The job's name. */
 static inline const char *hg_jobrec_name(const hg_jobrec_t *rec)
 {

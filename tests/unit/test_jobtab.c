@@ -1,7 +1,8 @@
 // hg-test-sources: master/jobtab.c
 /* Unit tests for the master's compact job table: jobs are found by id
  * through growth and removals, a walk sees each job once, jobs that differ
- * only in id, name, URL, version, start and end share one template while
+ * only in id, name, URL, parameters, version, start and end share one
+ * template while
  * any other difference (schedule, pinned nodes) makes another, templates
  * go with their last job, and the wire spec a record gives back is the
  * one it was made from. */
@@ -36,6 +37,15 @@ static void s_spec(hg_assign_t *a, uint64_t id, const char *schedule)
     a->start_ms = (int64_t) id * 1000;
     a->http.method = strdup("GET");
     a->http.url = strdup(url);
+    /* Parameters differ from job to job too. */
+    a->params_n = id % 3;
+    a->params = a->params_n ? calloc(a->params_n, sizeof *a->params) : NULL;
+    for (size_t i = 0; i < a->params_n; i++) {
+        char v[64];
+        snprintf(v, sizeof v, "value-%llu-%zu", (unsigned long long) id, i);
+        a->params[i].key = strdup(i ? "region" : "customer");
+        a->params[i].value = strdup(v);
+    }
 }
 
 static uint8_t *s_encode(const hg_assign_t *a, size_t *len)
@@ -120,7 +130,7 @@ static void test_templates_shared(void **state)
     hg_assign_t a;
     s_spec(&a, 1, "@daily");
     hg_jobrec_t *r1 = hg_jobtab_make(t, &a, NULL);
-    s_spec(&a, 2, "@daily"); /* other id, name, URL, version, start */
+    s_spec(&a, 2, "@daily"); /* other id, name, URL, parameters, version, start */
     hg_jobrec_t *r2 = hg_jobtab_make(t, &a, NULL);
     s_spec(&a, 3, "@hourly");
     hg_jobrec_t *r3 = hg_jobtab_make(t, &a, NULL);
@@ -143,11 +153,23 @@ static void test_templates_shared(void **state)
     hg_jobrec_t *recs[] = {r1, r2, r3, r4, r5};
     for (size_t i = 0; i < 5; i++)
         assert_int_equal(hg_jobtab_put(t, recs[i], NULL), 0);
-    /* A record made like another shares its template. */
-    hg_assign_t like = {.job_id = 6, .name = "job-6", .http.url = "http://x/6"};
-    hg_jobrec_t *r6 = hg_jobtab_make_like(t, r1->tpl, &like);
+    /* A record made like another shares its template, URL and parameters. */
+    hg_jobrec_t *r6 = hg_jobtab_make_like(t, r2, 6, "job-6");
     assert_non_null(r6);
     assert_int_equal(r1->tpl->refs, 4);
+    assert_int_equal(r6->id, 6);
+    assert_string_equal(hg_jobrec_name(r6), "job-6");
+    assert_string_equal(hg_jobrec_url(r6), hg_jobrec_url(r2));
+    hg_kv_t kv2[4], kv6[4];
+    hg_assign_t v2, v6;
+    hg_jobrec_spec(r2, &v2, kv2);
+    hg_jobrec_spec(r6, &v6, kv6);
+    assert_int_equal(v6.params_n, 2);
+    assert_int_equal(v6.params_n, v2.params_n);
+    for (size_t i = 0; i < v2.params_n; i++) {
+        assert_string_equal(v6.params[i].key, v2.params[i].key);
+        assert_string_equal(v6.params[i].value, v2.params[i].value);
+    }
     assert_int_equal(hg_jobtab_put(t, r6, NULL), 0);
     /* Replacing a record hands the old one back. */
     s_spec(&a, 3, "@daily");
@@ -172,7 +194,7 @@ static void test_spec_round_trip(void **state)
     (void) state;
     hg_jobtab_t *t = hg_jobtab_new();
     hg_assign_t a, want;
-    s_spec(&a, 42, "0 */5 * * * ?");
+    s_spec(&a, 44, "0 */5 * * * ?"); /* two parameters */
     a.end_ms = 99999;
     a.recover = 1;
     a.last_fire_ms = 1234;
@@ -183,7 +205,9 @@ static void test_spec_round_trip(void **state)
     rec->epoch = 7;
     want.epoch = 7;
     hg_assign_t view;
-    hg_jobrec_spec(rec, &view);
+    hg_kv_t kv[2];
+    hg_jobrec_spec(rec, &view, kv);
+    assert_int_equal(view.params_n, 2);
     size_t l1, l2;
     uint8_t *b1 = s_encode(&want, &l1), *b2 = s_encode(&view, &l2);
     assert_int_equal(l1, l2);
@@ -199,8 +223,10 @@ static void test_spec_round_trip(void **state)
     p.plugin.name = strdup("noop");
     hg_jobrec_t *prec = hg_jobtab_make(t, &p, NULL);
     assert_non_null(prec);
-    hg_jobrec_spec(prec, &view);
+    hg_jobrec_spec(prec, &view, NULL);
     assert_null(view.http.url);
+    assert_null(hg_jobrec_url(prec));
+    assert_null(view.params);
     assert_string_equal(view.plugin.name, "noop");
     assert_string_equal(view.name, "plug");
     hg_assign_clear(&want);
