@@ -1574,6 +1574,74 @@ static s_job_t *s_row_job(s_cluster_t *self, MYSQL_ROW row, unsigned long *len)
     return rec;
 }
 
+/* The second chance of a row whose columns were not seen: its spec
+ * without the URL and the parameters, with the other columns (prefix),
+ * makes a shape that may have been seen, since jobs made per customer
+ * differ in those only. Returns the job's record when the shape was seen;
+ * else NULL, with *shape set to the shape's key (owned) when the row has
+ * one. Rows this cannot read exactly as hg_job_to_assign does (parameters
+ * that are not all strings, say) have no shape: they take the slow path,
+ * which judges them. */
+static s_job_t *s_row_shaped(s_cluster_t *self, MYSQL_ROW row, unsigned long *len,
+                             const char *prefix, size_t prefix_len, zhashx_t *shapes, char **shape)
+{
+    *shape = NULL;
+    json_t *spec = json_loadb(row[S_COL_SPEC], len[S_COL_SPEC], 0, NULL);
+    if (!json_is_object(spec)) {
+        json_decref(spec);
+        return NULL;
+    }
+    /* The URL counts for HTTP jobs only, as in the wire spec. */
+    json_t *http = json_object_get(spec, "http");
+    json_t *urlv = json_object_get(http, "url");
+    bool is_http = row[S_COL_KIND] && streq(row[S_COL_KIND], "http");
+    char *url = is_http && json_is_string(urlv) ? strdup(json_string_value(urlv)) : NULL;
+    json_t *params = json_incref(json_object_get(spec, "params"));
+    size_t n = json_is_object(params) ? json_object_size(params) : 0;
+    hg_kv_t *kv = n ? calloc(n, sizeof *kv) : NULL;
+    bool ok = (!is_http || url) && (!n || kv) && n <= HG_PROTO_MAX_ITEMS;
+    const char *k;
+    json_t *v;
+    size_t i = 0;
+    if (ok && n) {
+        json_object_foreach(params, k, v)
+        {
+            if (!json_is_string(v)) {
+                ok = false;
+                break;
+            }
+            kv[i].key = (char *) k;
+            kv[i].value = (char *) json_string_value(v);
+            i++;
+        }
+    }
+    s_job_t *rec = NULL;
+    if (ok) {
+        if (url) json_object_del(http, "url");
+        json_object_del(spec, "params");
+        char *rest = json_dumps(spec, JSON_COMPACT);
+        char *key = rest ? malloc(prefix_len + strlen(rest) + 1) : NULL;
+        if (key) {
+            memcpy(key, prefix, prefix_len);
+            strcpy(key + prefix_len, rest);
+            s_job_t *like = zhashx_lookup(shapes, key);
+            if (like) {
+                rec = hg_jobtab_make_shaped(self->jobs, like, strtoull(row[S_COL_ID], NULL, 10),
+                                            row[S_COL_NAME], url, kv, n);
+                free(key);
+            } else {
+                *shape = key;
+            }
+        }
+        free(rest);
+    }
+    free(kv);
+    free(url);
+    json_decref(params);
+    json_decref(spec);
+    return rec;
+}
+
 /* Add the jobs of one result, streamed row by row. *after is the last id
  * added. 0, or the MySQL error number when the result broke off. */
 static unsigned s_load_result(s_cluster_t *self, MYSQL *conn, json_t *last_fires, uint64_t *after,
@@ -1581,7 +1649,8 @@ static unsigned s_load_result(s_cluster_t *self, MYSQL *conn, json_t *last_fires
 {
     MYSQL_RES *res = mysql_use_result(conn);
     if (!res) return mysql_errno(conn);
-    zhashx_t *seen = zhashx_new(); /* key -> s_job_t made like the row (owned) */
+    zhashx_t *seen = zhashx_new();   /* key -> s_job_t made like the row (owned) */
+    zhashx_t *shapes = zhashx_new(); /* shape key -> s_job_t with its template (owned) */
     char *key = NULL;
     size_t key_cap = 0;
     MYSQL_ROW row;
@@ -1603,7 +1672,9 @@ static unsigned s_load_result(s_cluster_t *self, MYSQL *conn, json_t *last_fires
             key_cap = need;
         }
         char *p = key;
+        size_t prefix_len = 0; /* the columns before the spec */
         for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+            if (cols[i] == S_COL_SPEC) prefix_len = (size_t) (p - key);
             /* NULL and "" differ: a NULL column is "\2", a value "\1...". */
             *p++ = row[cols[i]] ? '\1' : '\2';
             if (row[cols[i]]) memcpy(p, row[cols[i]], len[cols[i]]);
@@ -1613,19 +1684,30 @@ static unsigned s_load_result(s_cluster_t *self, MYSQL *conn, json_t *last_fires
         *p = '\0';
         s_job_t *like = zhashx_lookup(seen, key);
         s_job_t *rec = NULL;
+        char *shape = NULL;
+        bool remembered = true; /* made from a remembered record, not from the spec */
         if (like) {
             rec = hg_jobtab_make_like(self->jobs, like, id, row[S_COL_NAME]);
-            if (rec) {
-                rec->version = row[S_COL_VERSION] ? strtoull(row[S_COL_VERSION], NULL, 10) : 0;
-                rec->start_ms = row[S_COL_START] ? strtoll(row[S_COL_START], NULL, 10) : 0;
-                rec->end_ms = row[S_COL_END] ? strtoll(row[S_COL_END], NULL, 10) : 0;
-            }
-        } else if ((rec = s_row_job(self, row, len))) {
+        } else if ((rec = s_row_shaped(self, row, len, key, prefix_len, shapes, &shape))) {
+            /* a shape seen before */
+        } else if ((remembered = false, rec = s_row_job(self, row, len))) {
             if (zhashx_size(seen) >= S_SEEN_MAX) s_seen_purge(self, seen);
             s_job_t *proto = hg_jobtab_make_like(self->jobs, rec, 0, "");
             if (proto && zhashx_insert(seen, key, proto) != 0) hg_jobtab_free(self->jobs, &proto);
+            if (shape) {
+                if (zhashx_size(shapes) >= S_SEEN_MAX) s_seen_purge(self, shapes);
+                proto = hg_jobtab_make_like(self->jobs, rec, 0, "");
+                if (proto && zhashx_insert(shapes, shape, proto) != 0)
+                    hg_jobtab_free(self->jobs, &proto);
+            }
         }
+        free(shape);
         if (!rec) continue;
+        if (remembered) { /* the row's own fields */
+            rec->version = row[S_COL_VERSION] ? strtoull(row[S_COL_VERSION], NULL, 10) : 0;
+            rec->start_ms = row[S_COL_START] ? strtoll(row[S_COL_START], NULL, 10) : 0;
+            rec->end_ms = row[S_COL_END] ? strtoll(row[S_COL_END], NULL, 10) : 0;
+        }
         char idtext[24];
         snprintf(idtext, sizeof idtext, "%" PRIu64, id);
         json_t *lf = last_fires ? json_object_get(last_fires, idtext) : NULL;
@@ -1640,6 +1722,8 @@ static unsigned s_load_result(s_cluster_t *self, MYSQL *conn, json_t *last_fires
     free(key);
     s_seen_purge(self, seen);
     zhashx_destroy(&seen);
+    s_seen_purge(self, shapes);
+    zhashx_destroy(&shapes);
     return err;
 }
 

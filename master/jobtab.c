@@ -253,36 +253,42 @@ static hg_jobrec_t *s_rec_new(uint64_t id, const char *name, const char *tail, s
     return rec;
 }
 
+/* A record with id, name, URL (may be NULL) and parameters and no
+ * template yet; NULL when out of memory or with more parameters than the
+ * wire carries. */
+static hg_jobrec_t *s_rec_make(uint64_t id, const char *name, const char *url,
+                               const hg_kv_t *params, size_t params_n)
+{
+    if (params_n > HG_PROTO_MAX_ITEMS) return NULL;
+    /* The tail: URL, then each parameter's key and value. */
+    size_t tail_len = url ? strlen(url) + 1 : 0;
+    for (size_t i = 0; i < params_n; i++)
+        tail_len += strlen(params[i].key) + strlen(params[i].value) + 2;
+    char *tail = tail_len ? malloc(tail_len) : NULL;
+    if (tail_len && !tail) return NULL;
+    char *p = tail;
+    if (url) p = stpcpy(p, url) + 1;
+    for (size_t i = 0; i < params_n; i++) {
+        p = stpcpy(p, params[i].key) + 1;
+        p = stpcpy(p, params[i].value) + 1;
+    }
+    hg_jobrec_t *rec = s_rec_new(id, name ? name : "", tail, tail_len);
+    free(tail);
+    if (rec) {
+        rec->has_url = url != NULL;
+        rec->params_n = (uint16_t) params_n;
+    }
+    return rec;
+}
+
 hg_jobrec_t *hg_jobtab_make(hg_jobtab_t *self, hg_assign_t *spec, json_t *pins)
 {
-    /* The tail: URL, then each parameter's key and value. */
-    const char *url = spec->http.url;
-    size_t tail_len = url ? strlen(url) + 1 : 0;
-    size_t params_n = spec->params_n;
-    if (params_n > HG_PROTO_MAX_ITEMS) { /* more than the wire carries */
-        hg_assign_clear(spec);
-        return NULL;
-    }
-    for (size_t i = 0; i < params_n; i++)
-        tail_len += strlen(spec->params[i].key) + strlen(spec->params[i].value) + 2;
-    char *tail = tail_len ? malloc(tail_len) : NULL;
-    hg_jobrec_t *rec = NULL;
-    if (!tail_len || tail) {
-        char *p = tail;
-        if (url) p = stpcpy(p, url) + 1;
-        for (size_t i = 0; i < params_n; i++) {
-            p = stpcpy(p, spec->params[i].key) + 1;
-            p = stpcpy(p, spec->params[i].value) + 1;
-        }
-        rec = s_rec_new(spec->job_id, spec->name ? spec->name : "", tail, tail_len);
-    }
-    free(tail);
+    hg_jobrec_t *rec =
+        s_rec_make(spec->job_id, spec->name, spec->http.url, spec->params, spec->params_n);
     if (!rec) {
         hg_assign_clear(spec);
         return NULL;
     }
-    rec->has_url = url != NULL;
-    rec->params_n = (uint16_t) params_n;
     rec->version = spec->version;
     rec->start_ms = spec->start_ms;
     rec->end_ms = spec->end_ms;
@@ -305,6 +311,18 @@ hg_jobrec_t *hg_jobtab_make(hg_jobtab_t *self, hg_assign_t *spec, json_t *pins)
         free(rec);
         return NULL;
     }
+    return rec;
+}
+
+hg_jobrec_t *hg_jobtab_make_shaped(hg_jobtab_t *self, const hg_jobrec_t *like, uint64_t id,
+                                   const char *name, const char *url, const hg_kv_t *params,
+                                   size_t params_n)
+{
+    (void) self;
+    hg_jobrec_t *rec = s_rec_make(id, name, url, params, params_n);
+    if (!rec) return NULL;
+    rec->tpl = like->tpl;
+    rec->tpl->refs++;
     return rec;
 }
 

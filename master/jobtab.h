@@ -80,6 +80,14 @@ hg_jobrec_t *hg_jobtab_make(hg_jobtab_t *self, hg_assign_t *spec, json_t *pins);
 hg_jobrec_t *hg_jobtab_make_like(hg_jobtab_t *self, const hg_jobrec_t *like, uint64_t id,
                                  const char *name);
 
+/* Make a record with the template of `like` (one more reference) and its
+ * own id, name, URL (NULL for none) and parameters (all borrowed);
+ * version, start and end 0 and nothing assigned. NULL when out of memory
+ * or with more than HG_PROTO_MAX_ITEMS parameters. */
+hg_jobrec_t *hg_jobtab_make_shaped(hg_jobtab_t *self, const hg_jobrec_t *like, uint64_t id,
+                                   const char *name, const char *url, const hg_kv_t *params,
+                                   size_t params_n);
+
 /* Insert rec, or replace the record with its id: *old (when not NULL) gets
  * the replaced record (the caller frees it with hg_jobtab_free), else NULL.
  * 0 or HG_ENOMEM (rec not inserted). */

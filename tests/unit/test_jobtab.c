@@ -171,6 +171,23 @@ static void test_templates_shared(void **state)
         assert_string_equal(v6.params[i].value, v2.params[i].value);
     }
     assert_int_equal(hg_jobtab_put(t, r6, NULL), 0);
+    /* A record shaped like another shares its template, with its own URL
+     * and parameters. */
+    hg_kv_t own[] = {{"customer", "c7"}};
+    hg_jobrec_t *r7 = hg_jobtab_make_shaped(t, r1, 7, "job-7", "http://x/7", own, 1);
+    assert_non_null(r7);
+    assert_ptr_equal(r7->tpl, r1->tpl);
+    assert_int_equal(r1->tpl->refs, 5);
+    hg_kv_t kv7[1];
+    hg_assign_t v7;
+    hg_jobrec_spec(r7, &v7, kv7);
+    assert_string_equal(v7.http.url, "http://x/7");
+    assert_string_equal(v7.name, "job-7");
+    assert_int_equal(v7.params_n, 1);
+    assert_string_equal(v7.params[0].value, "c7");
+    assert_string_equal(v7.schedule, "@daily");
+    hg_jobtab_free(t, &r7);
+    assert_int_equal(r1->tpl->refs, 4);
     /* Replacing a record hands the old one back. */
     s_spec(&a, 3, "@daily");
     hg_jobrec_t *r3b = hg_jobtab_make(t, &a, NULL), *old = NULL;
