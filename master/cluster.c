@@ -15,6 +15,7 @@
 #include "hg_runid.h"
 #include "hg_time.h"
 #include "job.h"
+#include "jobload.h"
 #include "jobtab.h"
 #include "plugins.h"
 #include "store.h"
@@ -1497,234 +1498,24 @@ static void s_load_one(s_cluster_t *self, json_t *job, json_t *last_fires, size_
                  json_string_value(json_object_get(job, "name")));
 }
 
-/* A job row as the start-up load reads it. */
-enum {
-    S_COL_ID,
-    S_COL_NS,
-    S_COL_NAME,
-    S_COL_KIND,
-    S_COL_SCHEDULE,
-    S_COL_TZ,
-    S_COL_START,
-    S_COL_END,
-    S_COL_MISFIRE,
-    S_COL_TIMEOUT,
-    S_COL_SPEC,
-    S_COL_VERSION,
-    S_COLS
-};
-#define S_LOAD_SQL                                                                                 \
-    "SELECT id, namespace, name, kind, schedule, timezone,"                                        \
-    " CAST(ROUND(UNIX_TIMESTAMP(start_at) * 1000) AS SIGNED),"                                     \
-    " CAST(ROUND(UNIX_TIMESTAMP(end_at) * 1000) AS SIGNED), misfire, timeout_ms, spec, version"    \
-    " FROM jobs FORCE INDEX (PRIMARY) WHERE status = 'active' AND id > %" PRIu64 " ORDER BY id"
+/* Where the jobs of the start-up load go. */
+typedef struct {
+    s_cluster_t *self;  /* the actor */
+    json_t *last_fires; /* job id text -> last scheduled ms (borrowed), or NULL */
+    size_t *loaded;     /* jobs added so far */
+} s_put_ctx_t;
 
-/* Rows whose columns other than id, name, version, start and end are the
- * same make the same template, URL and parameters: the load remembers a
- * record made from each of the last few thousand distinct ones, so that
- * most rows skip the JSON parse of their spec. */
-#define S_SEEN_MAX 4096
-
-static void s_seen_purge(s_cluster_t *self, zhashx_t *seen)
+static void s_load_put(void *arg, hg_jobrec_t *rec)
 {
-    for (s_job_t *proto = zhashx_first(seen); proto; proto = zhashx_next(seen))
-        hg_jobtab_free(self->jobs, &proto);
-    zhashx_purge(seen);
-}
-
-/* The slow path for a row not seen before: the job as the API shows it
- * (its spec column plus the columns), then its wire spec. */
-static s_job_t *s_row_job(s_cluster_t *self, MYSQL_ROW row, unsigned long *len)
-{
-    json_error_t jerr;
-    json_t *job = json_loadb(row[S_COL_SPEC], len[S_COL_SPEC], 0, &jerr);
-    if (!json_is_object(job)) {
-        hg_error("cluster: job %s: spec is not a JSON object; skipped", row[S_COL_NAME]);
-        json_decref(job);
-        return NULL;
+    s_put_ctx_t *ctx = arg;
+    char idtext[24];
+    snprintf(idtext, sizeof idtext, "%" PRIu64, rec->id);
+    json_t *lf = ctx->last_fires ? json_object_get(ctx->last_fires, idtext) : NULL;
+    rec->last_fire_ms = lf ? json_integer_value(lf) : 0;
+    if (s_job_put(ctx->self, rec)) {
+        (*ctx->loaded)++;
+        ctx->self->placement_due = true;
     }
-    static const struct {
-        int col;
-        const char *key;
-    } strs[] = {{S_COL_NS, "namespace"},      {S_COL_NAME, "name"},   {S_COL_KIND, "kind"},
-                {S_COL_SCHEDULE, "schedule"}, {S_COL_TZ, "timezone"}, {S_COL_MISFIRE, "misfire"}};
-    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
-        json_object_set_new(job, strs[i].key,
-                            row[strs[i].col] ? json_stringn(row[strs[i].col], len[strs[i].col])
-                                             : json_null());
-    json_object_set_new(job, "id", json_integer(strtoll(row[S_COL_ID], NULL, 10)));
-    json_object_set_new(
-        job, "version",
-        json_integer(row[S_COL_VERSION] ? strtoll(row[S_COL_VERSION], NULL, 10) : 0));
-    char timeout[32];
-    snprintf(timeout, sizeof timeout, "%sms", row[S_COL_TIMEOUT] ? row[S_COL_TIMEOUT] : "30000");
-    json_object_set_new(job, "timeout", json_string(timeout));
-    json_object_set_new(job, "status", json_string("active"));
-    hg_assign_t spec = {0};
-    s_job_t *rec = NULL;
-    if (hg_job_to_assign(job, &spec) != 0) {
-        hg_assign_clear(&spec);
-        hg_error("cluster: job %s cannot be scheduled (invalid spec); skipped", row[S_COL_NAME]);
-    } else {
-        spec.start_ms = row[S_COL_START] ? strtoll(row[S_COL_START], NULL, 10) : 0;
-        spec.end_ms = row[S_COL_END] ? strtoll(row[S_COL_END], NULL, 10) : 0;
-        rec = hg_jobtab_make(self->jobs, &spec, hg_job_pinned_nodes(job));
-    }
-    json_decref(job);
-    return rec;
-}
-
-/* The second chance of a row whose columns were not seen: its spec
- * without the URL and the parameters, with the other columns (prefix),
- * makes a shape that may have been seen, since jobs made per customer
- * differ in those only. Returns the job's record when the shape was seen;
- * else NULL, with *shape set to the shape's key (owned) when the row has
- * one. Rows this cannot read exactly as hg_job_to_assign does (parameters
- * that are not all strings, say) have no shape: they take the slow path,
- * which judges them. */
-static s_job_t *s_row_shaped(s_cluster_t *self, MYSQL_ROW row, unsigned long *len,
-                             const char *prefix, size_t prefix_len, zhashx_t *shapes, char **shape)
-{
-    *shape = NULL;
-    json_t *spec = json_loadb(row[S_COL_SPEC], len[S_COL_SPEC], 0, NULL);
-    if (!json_is_object(spec)) {
-        json_decref(spec);
-        return NULL;
-    }
-    /* The URL counts for HTTP jobs only, as in the wire spec. */
-    json_t *http = json_object_get(spec, "http");
-    json_t *urlv = json_object_get(http, "url");
-    bool is_http = row[S_COL_KIND] && streq(row[S_COL_KIND], "http");
-    char *url = is_http && json_is_string(urlv) ? strdup(json_string_value(urlv)) : NULL;
-    json_t *params = json_incref(json_object_get(spec, "params"));
-    size_t n = json_is_object(params) ? json_object_size(params) : 0;
-    hg_kv_t *kv = n ? calloc(n, sizeof *kv) : NULL;
-    bool ok = (!is_http || url) && (!n || kv) && n <= HG_PROTO_MAX_ITEMS;
-    const char *k;
-    json_t *v;
-    size_t i = 0;
-    if (ok && n) {
-        json_object_foreach(params, k, v)
-        {
-            if (!json_is_string(v)) {
-                ok = false;
-                break;
-            }
-            kv[i].key = (char *) k;
-            kv[i].value = (char *) json_string_value(v);
-            i++;
-        }
-    }
-    s_job_t *rec = NULL;
-    if (ok) {
-        if (url) json_object_del(http, "url");
-        json_object_del(spec, "params");
-        char *rest = json_dumps(spec, JSON_COMPACT);
-        char *key = rest ? malloc(prefix_len + strlen(rest) + 1) : NULL;
-        if (key) {
-            memcpy(key, prefix, prefix_len);
-            strcpy(key + prefix_len, rest);
-            s_job_t *like = zhashx_lookup(shapes, key);
-            if (like) {
-                rec = hg_jobtab_make_shaped(self->jobs, like, strtoull(row[S_COL_ID], NULL, 10),
-                                            row[S_COL_NAME], url, kv, n);
-                free(key);
-            } else {
-                *shape = key;
-            }
-        }
-        free(rest);
-    }
-    free(kv);
-    free(url);
-    json_decref(params);
-    json_decref(spec);
-    return rec;
-}
-
-/* Add the jobs of one result, streamed row by row. *after is the last id
- * added. 0, or the MySQL error number when the result broke off. */
-static unsigned s_load_result(s_cluster_t *self, MYSQL *conn, json_t *last_fires, uint64_t *after,
-                              size_t *loaded)
-{
-    MYSQL_RES *res = mysql_use_result(conn);
-    if (!res) return mysql_errno(conn);
-    zhashx_t *seen = zhashx_new();   /* key -> s_job_t made like the row (owned) */
-    zhashx_t *shapes = zhashx_new(); /* shape key -> s_job_t with its template (owned) */
-    char *key = NULL;
-    size_t key_cap = 0;
-    MYSQL_ROW row;
-    while ((row = mysql_fetch_row(res))) {
-        unsigned long *len = mysql_fetch_lengths(res);
-        if (!row[S_COL_ID] || !row[S_COL_NAME] || !row[S_COL_SPEC]) continue;
-        uint64_t id = strtoull(row[S_COL_ID], NULL, 10);
-        *after = id;
-        /* The row without id, name, version, start and end. */
-        size_t need = 16;
-        static const int cols[] = {S_COL_NS,      S_COL_KIND,    S_COL_SCHEDULE, S_COL_TZ,
-                                   S_COL_MISFIRE, S_COL_TIMEOUT, S_COL_SPEC};
-        for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
-            need += len[cols[i]] + 2;
-        if (need > key_cap) {
-            char *grown = realloc(key, need);
-            if (!grown) break;
-            key = grown;
-            key_cap = need;
-        }
-        char *p = key;
-        size_t prefix_len = 0; /* the columns before the spec */
-        for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
-            if (cols[i] == S_COL_SPEC) prefix_len = (size_t) (p - key);
-            /* NULL and "" differ: a NULL column is "\2", a value "\1...". */
-            *p++ = row[cols[i]] ? '\1' : '\2';
-            if (row[cols[i]]) memcpy(p, row[cols[i]], len[cols[i]]);
-            p += len[cols[i]];
-            *p++ = '\x1f';
-        }
-        *p = '\0';
-        s_job_t *like = zhashx_lookup(seen, key);
-        s_job_t *rec = NULL;
-        char *shape = NULL;
-        bool remembered = true; /* made from a remembered record, not from the spec */
-        if (like) {
-            rec = hg_jobtab_make_like(self->jobs, like, id, row[S_COL_NAME]);
-        } else if ((rec = s_row_shaped(self, row, len, key, prefix_len, shapes, &shape))) {
-            /* a shape seen before */
-        } else if ((remembered = false, rec = s_row_job(self, row, len))) {
-            if (zhashx_size(seen) >= S_SEEN_MAX) s_seen_purge(self, seen);
-            s_job_t *proto = hg_jobtab_make_like(self->jobs, rec, 0, "");
-            if (proto && zhashx_insert(seen, key, proto) != 0) hg_jobtab_free(self->jobs, &proto);
-            if (shape) {
-                if (zhashx_size(shapes) >= S_SEEN_MAX) s_seen_purge(self, shapes);
-                proto = hg_jobtab_make_like(self->jobs, rec, 0, "");
-                if (proto && zhashx_insert(shapes, shape, proto) != 0)
-                    hg_jobtab_free(self->jobs, &proto);
-            }
-        }
-        free(shape);
-        if (!rec) continue;
-        if (remembered) { /* the row's own fields */
-            rec->version = row[S_COL_VERSION] ? strtoull(row[S_COL_VERSION], NULL, 10) : 0;
-            rec->start_ms = row[S_COL_START] ? strtoll(row[S_COL_START], NULL, 10) : 0;
-            rec->end_ms = row[S_COL_END] ? strtoll(row[S_COL_END], NULL, 10) : 0;
-        }
-        char idtext[24];
-        snprintf(idtext, sizeof idtext, "%" PRIu64, id);
-        json_t *lf = last_fires ? json_object_get(last_fires, idtext) : NULL;
-        rec->last_fire_ms = lf ? json_integer_value(lf) : 0;
-        if (s_job_put(self, rec)) {
-            (*loaded)++;
-            self->placement_due = true;
-        }
-    }
-    unsigned err = mysql_errno(conn);
-    mysql_free_result(res);
-    free(key);
-    s_seen_purge(self, seen);
-    zhashx_destroy(&seen);
-    s_seen_purge(self, shapes);
-    zhashx_destroy(&shapes);
-    return err;
 }
 
 /* The active jobs: from jobs when main passed them, else streamed from
@@ -1743,15 +1534,12 @@ static void s_load_jobs(s_cluster_t *self, json_t *jobs, json_t *last_fires, siz
     if (!self->args->db) return;
     char err[512] = "";
     uint64_t after = 0;
+    s_put_ctx_t ctx = {self, last_fires, loaded};
     for (int failures = 0; failures < 5;) {
         err[0] = '\0';
         MYSQL *conn = hg_db_connect(self->args->db, err, sizeof err);
         if (conn) {
-            char sql[sizeof S_LOAD_SQL + 32];
-            snprintf(sql, sizeof sql, S_LOAD_SQL, after);
-            unsigned rc = mysql_real_query(conn, sql, strlen(sql)) != 0
-                              ? mysql_errno(conn)
-                              : s_load_result(self, conn, last_fires, &after, loaded);
+            unsigned rc = hg_jobload_read(conn, self->jobs, &after, s_load_put, &ctx);
             if (rc) snprintf(err, sizeof err, "%s (%u)", mysql_error(conn), rc);
         } else if (!err[0]) {
             snprintf(err, sizeof err, "cannot connect to MySQL");
