@@ -484,12 +484,8 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, b
         return rc;
     }
     spec.last_fire_ms = last_fire_ms;
-    if (spec.params_n > HG_PROTO_MAX_ITEMS) {
-        hg_assign_clear(&spec);
-        return HG_ETOOBIG;
-    }
-    s_job_t *rec = hg_jobtab_make(self->jobs, &spec, hg_job_pinned_nodes(json));
-    if (!rec) return HG_ENOMEM;
+    s_job_t *rec = hg_jobtab_make(self->jobs, &spec, hg_job_pinned_nodes(json), &rc);
+    if (!rec) return rc;
     rec->fresh = fresh;
     if (!(job = s_job_put(self, rec))) return HG_ENOMEM;
     if (job->node[0]) {

@@ -11,6 +11,7 @@
  * judges it like any job. */
 #include "jobload.h"
 
+#include "hg_error.h"
 #include "hg_log.h"
 #include "job.h"
 
@@ -91,7 +92,11 @@ static hg_jobrec_t *s_row_job(hg_jobtab_t *tab, MYSQL_ROW row, unsigned long *le
     } else {
         spec.start_ms = row[S_COL_START] ? strtoll(row[S_COL_START], NULL, 10) : 0;
         spec.end_ms = row[S_COL_END] ? strtoll(row[S_COL_END], NULL, 10) : 0;
-        rec = hg_jobtab_make(tab, &spec, hg_job_pinned_nodes(job));
+        int rc = 0;
+        rec = hg_jobtab_make(tab, &spec, hg_job_pinned_nodes(job), &rc);
+        if (!rec)
+            hg_error("cluster: job %s cannot be scheduled (%s); skipped", row[S_COL_NAME],
+                     hg_strerror(rc));
     }
     json_decref(job);
     return rec;

@@ -159,15 +159,17 @@ static void s_tpl_release(hg_jobtab_t *self, hg_jobtpl_t *tpl)
 /* The template for shared (whose members it takes) and pins, with one
  * more reference; NULL when out of memory or the fields cannot be
  * encoded (shared is cleared either way). */
-static hg_jobtpl_t *s_tpl_intern(hg_jobtab_t *self, hg_assign_t *shared, json_t *pins)
+static hg_jobtpl_t *s_tpl_intern(hg_jobtab_t *self, hg_assign_t *shared, json_t *pins, int *err)
 {
     if (json_array_size(pins) == 0) pins = NULL;
     uint8_t *key = NULL;
     size_t len = 0;
-    if (s_tpl_key(shared, pins, &key, &len) != 0) {
+    *err = s_tpl_key(shared, pins, &key, &len);
+    if (*err != 0) {
         hg_assign_clear(shared);
         return NULL;
     }
+    *err = HG_ENOMEM; /* the only failure from here on */
     size_t hash = s_hash_bytes(key, len);
     hg_jobtpl_t *tpl = s_tpl_find(self, key, len, hash);
     if (tpl) {
@@ -281,8 +283,11 @@ static hg_jobrec_t *s_rec_make(uint64_t id, const char *name, const char *url,
     return rec;
 }
 
-hg_jobrec_t *hg_jobtab_make(hg_jobtab_t *self, hg_assign_t *spec, json_t *pins)
+hg_jobrec_t *hg_jobtab_make(hg_jobtab_t *self, hg_assign_t *spec, json_t *pins, int *err)
 {
+    int rc = spec->params_n > HG_PROTO_MAX_ITEMS ? HG_ETOOBIG : HG_ENOMEM;
+    if (!err) err = &rc;
+    *err = rc;
     hg_jobrec_t *rec =
         s_rec_make(spec->job_id, spec->name, spec->http.url, spec->params, spec->params_n);
     if (!rec) {
@@ -306,11 +311,12 @@ hg_jobrec_t *hg_jobtab_make(hg_jobtab_t *self, hg_assign_t *spec, json_t *pins)
     spec->params_n = 0;
     spec->job_id = spec->version = spec->epoch = 0;
     spec->start_ms = spec->end_ms = spec->last_fire_ms = 0;
-    rec->tpl = s_tpl_intern(self, spec, pins);
+    rec->tpl = s_tpl_intern(self, spec, pins, err);
     if (!rec->tpl) {
         free(rec);
         return NULL;
     }
+    *err = 0;
     return rec;
 }
 

@@ -71,8 +71,11 @@ void hg_jobtab_destroy(hg_jobtab_t **self);
 /* Make a record from a full wire spec (as hg_job_to_assign gives it) and
  * the job's pinned nodes (borrowed; copied when it names any). Takes the
  * members of spec, which is left cleared, also on failure. The record is
- * not in the table yet (hg_jobtab_put). NULL when out of memory. */
-hg_jobrec_t *hg_jobtab_make(hg_jobtab_t *self, hg_assign_t *spec, json_t *pins);
+ * not in the table yet (hg_jobtab_put). NULL on failure, with *err (when
+ * err is not NULL) HG_ENOMEM, or HG_ETOOBIG / HG_EINVAL when the spec
+ * cannot go on the wire (more than HG_PROTO_MAX_ITEMS parameters, an
+ * oversize string). */
+hg_jobrec_t *hg_jobtab_make(hg_jobtab_t *self, hg_assign_t *spec, json_t *pins, int *err);
 
 /* Make a record like `like`: the same template (one more reference), URL
  * and parameters, with id and name given; version, start and end 0 and

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "hg_error.h"
 #include "hg_proto.h"
 #include "jobtab.h"
 
@@ -66,7 +67,7 @@ static void test_find_walk_remove(void **state)
     for (uint64_t id = 1; id <= n; id++) {
         hg_assign_t a;
         s_spec(&a, id, "@daily");
-        hg_jobrec_t *rec = hg_jobtab_make(t, &a, NULL);
+        hg_jobrec_t *rec = hg_jobtab_make(t, &a, NULL, NULL);
         assert_non_null(rec);
         assert_null(a.name); /* taken */
         assert_int_equal(hg_jobtab_put(t, rec, NULL), 0);
@@ -111,7 +112,7 @@ static void test_find_walk_remove(void **state)
         for (uint64_t id = n + 1; id <= n + 2000; id++) {
             hg_assign_t a;
             s_spec(&a, id, "@daily");
-            hg_jobrec_t *rec = hg_jobtab_make(t, &a, NULL);
+            hg_jobrec_t *rec = hg_jobtab_make(t, &a, NULL, NULL);
             assert_int_equal(hg_jobtab_put(t, rec, NULL), 0);
         }
         for (uint64_t id = n + 1; id <= n + 2000; id++)
@@ -129,17 +130,17 @@ static void test_templates_shared(void **state)
     hg_jobtab_t *t = hg_jobtab_new();
     hg_assign_t a;
     s_spec(&a, 1, "@daily");
-    hg_jobrec_t *r1 = hg_jobtab_make(t, &a, NULL);
+    hg_jobrec_t *r1 = hg_jobtab_make(t, &a, NULL, NULL);
     s_spec(&a, 2, "@daily"); /* other id, name, URL, parameters, version, start */
-    hg_jobrec_t *r2 = hg_jobtab_make(t, &a, NULL);
+    hg_jobrec_t *r2 = hg_jobtab_make(t, &a, NULL, NULL);
     s_spec(&a, 3, "@hourly");
-    hg_jobrec_t *r3 = hg_jobtab_make(t, &a, NULL);
+    hg_jobrec_t *r3 = hg_jobtab_make(t, &a, NULL, NULL);
     json_t *pins = json_pack("[s]", "worker-1");
     s_spec(&a, 4, "@daily");
-    hg_jobrec_t *r4 = hg_jobtab_make(t, &a, pins);
+    hg_jobrec_t *r4 = hg_jobtab_make(t, &a, pins, NULL);
     s_spec(&a, 5, "@daily");
     json_t *empty = json_array();
-    hg_jobrec_t *r5 = hg_jobtab_make(t, &a, empty); /* no pins = none given */
+    hg_jobrec_t *r5 = hg_jobtab_make(t, &a, empty, NULL); /* no pins = none given */
     json_decref(empty);
     assert_true(r1 && r2 && r3 && r4 && r5);
     assert_ptr_equal(r1->tpl, r2->tpl);
@@ -190,7 +191,7 @@ static void test_templates_shared(void **state)
     assert_int_equal(r1->tpl->refs, 4);
     /* Replacing a record hands the old one back. */
     s_spec(&a, 3, "@daily");
-    hg_jobrec_t *r3b = hg_jobtab_make(t, &a, NULL), *old = NULL;
+    hg_jobrec_t *r3b = hg_jobtab_make(t, &a, NULL, NULL), *old = NULL;
     assert_int_equal(hg_jobtab_put(t, r3b, &old), 0);
     assert_ptr_equal(old, r3);
     hg_jobtab_free(t, &old);
@@ -216,7 +217,7 @@ static void test_spec_round_trip(void **state)
     a.recover = 1;
     a.last_fire_ms = 1234;
     assert_int_equal(hg_assign_copy(&want, &a), 0);
-    hg_jobrec_t *rec = hg_jobtab_make(t, &a, NULL);
+    hg_jobrec_t *rec = hg_jobtab_make(t, &a, NULL, NULL);
     assert_non_null(rec);
     assert_int_equal(rec->last_fire_ms, 1234);
     rec->epoch = 7;
@@ -238,7 +239,7 @@ static void test_spec_round_trip(void **state)
     p.kind = strdup("plugin");
     p.schedule = strdup("@every 1s");
     p.plugin.name = strdup("noop");
-    hg_jobrec_t *prec = hg_jobtab_make(t, &p, NULL);
+    hg_jobrec_t *prec = hg_jobtab_make(t, &p, NULL, NULL);
     assert_non_null(prec);
     hg_jobrec_spec(prec, &view, NULL);
     assert_null(view.http.url);
@@ -246,6 +247,25 @@ static void test_spec_round_trip(void **state)
     assert_null(view.params);
     assert_string_equal(view.plugin.name, "noop");
     assert_string_equal(view.name, "plug");
+    /* What cannot go on the wire is refused with the reason. */
+    hg_assign_t big;
+    s_spec(&big, 45, "@daily");
+    free(big.schedule);
+    big.schedule = calloc(1, HG_PROTO_MAX_STR + 2);
+    memset(big.schedule, 'x', HG_PROTO_MAX_STR + 1);
+    int err = 0;
+    assert_null(hg_jobtab_make(t, &big, NULL, &err));
+    assert_int_equal(err, HG_ETOOBIG);
+    assert_null(big.schedule); /* taken and freed */
+    s_spec(&big, 46, "@daily");
+    big.params = realloc(big.params, (HG_PROTO_MAX_ITEMS + 1) * sizeof *big.params);
+    for (size_t i = big.params_n; i <= HG_PROTO_MAX_ITEMS; i++) {
+        big.params[i].key = strdup("k");
+        big.params[i].value = strdup("v");
+    }
+    big.params_n = HG_PROTO_MAX_ITEMS + 1;
+    assert_null(hg_jobtab_make(t, &big, NULL, &err));
+    assert_int_equal(err, HG_ETOOBIG);
     hg_assign_clear(&want);
     hg_jobtab_free(t, &rec);
     hg_jobtab_free(t, &prec);
