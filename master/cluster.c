@@ -300,6 +300,9 @@ static bool s_node_allowed(s_job_t *job, const char *name)
  * ROUTER's send queue to the node (its high-water mark is 100,000), and
  * ZeroMQ drops what does not fit; the rest is placed as the node catches up. */
 #define S_ASSIGN_WINDOW 50000
+/* How many jobs more than the least-loaded eligible node a node may be
+ * given (see s_pick_node). */
+#define S_BALANCE_SLACK 10000
 
 static bool s_node_has_room(const s_node_t *n)
 {
@@ -309,10 +312,18 @@ static bool s_node_has_room(const s_node_t *n)
 static s_node_t *s_pick_node(s_cluster_t *self, s_job_t *job)
 {
     s_node_t *best = NULL;
+    uint32_t least = UINT32_MAX; /* jobs of the least-loaded eligible node, room or not */
     for (s_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes)) {
-        if (!s_node_has_room(n) || !s_node_allowed(job, n->name)) continue;
+        if (n->state != S_NODE_ACTIVE || !s_node_allowed(job, n->name)) continue;
+        if (n->jobs < least) least = n->jobs;
+        if (!s_node_has_room(n)) continue;
         if (!best || n->jobs < best->jobs) best = n;
     }
+    /* A node that takes its ASSIGNs faster than another (workers report
+     * progress as they go) gets at most S_BALANCE_SLACK more jobs than the
+     * least-loaded one: the rest waits for that one rather than piling
+     * onto the faster, so a large placement still ends up even. */
+    if (best && (uint64_t) best->jobs >= (uint64_t) least + S_BALANCE_SLACK) return NULL;
     return best;
 }
 
@@ -386,8 +397,11 @@ static void s_place(s_cluster_t *self)
             bool room = false;
             for (s_node_t *n = zhashx_first(self->nodes); n && !room; n = zhashx_next(self->nodes))
                 room = s_node_has_room(n);
-            if (!room) {
-                self->place_cursor = i; /* every node is full: go on when they catch up */
+            /* Every node is full, or (for a job any node may run) the one
+             * with room is too far ahead: every such job waits alike; go
+             * on when the nodes catch up. */
+            if (!room || !job->tpl->pins) {
+                self->place_cursor = i;
                 break;
             }
             continue;
