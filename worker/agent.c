@@ -1172,7 +1172,12 @@ int hg_agent_run(const hg_agent_config_t *cfg)
             }
             if (mono >= self.next_hello) {
                 s_send_hello(&self);
-                self.next_hello = mono + 250; /* until the master answers */
+                /* Until the master answers; a HELLO in many parts (a million
+                 * held jobs are 20 parts, 40 MB) is repeated more slowly,
+                 * so that a master still loading its catalogue does not
+                 * find a pile of them to read and reconcile one by one. */
+                size_t parts = zhashx_size(self.jobs) / HG_PROTO_MAX_HELD + 1;
+                self.next_hello = mono + (parts < 8 ? 250 * (int64_t) parts : 2000);
             }
         } else if (mono < self.next_hb && self.assigned_since_hb >= S_HB_EARLY_ASSIGNS) {
             s_send_heartbeat(&self); /* early, between the regular ones */
