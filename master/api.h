@@ -1,10 +1,12 @@
 /* api: the master's REST API (docs/api.md) on libmicrohttpd.
  *
- * One internal polling thread serves every connection, so every handler
- * runs on that one thread. That thread lazily opens and keeps its own MySQL
- * connection and its own cluster client (both single-thread objects); a
- * handler never shares them. Writes go to MySQL first, then to the cluster
- * actor, never inside a database transaction. */
+ * A pool of threads (hg_api_opts_t.threads) serves the connections, each
+ * connection staying on one thread. Each thread lazily opens and keeps its
+ * own MySQL connection and its own cluster client (both single-thread
+ * objects); a handler never shares them. Writes go to MySQL first, then to
+ * the cluster actor, never inside a database transaction, one write at a
+ * time from the SQL to the cluster notification, so the cluster sees them
+ * in commit order. */
 #ifndef HG_MASTER_API_H
 #define HG_MASTER_API_H
 
@@ -21,10 +23,13 @@
 
 typedef struct hg_api hg_api_t;
 
-/* Settings of the plug-in store routes (/api/v1/plugins). */
+#define HG_API_THREADS_DEFAULT 4 /* server threads, each with its MySQL connection */
+
+/* Settings of the server. */
 typedef struct {
     const char *data_dir;   /* master data directory for plug-in copies; NULL: keep none */
     size_t plugin_max_size; /* largest plug-in upload in bytes (413 beyond); 0: the default */
+    int threads;            /* server threads (api.threads); 0: HG_API_THREADS_DEFAULT */
 } hg_api_opts_t;
 
 /* Listen on bind_host:port (NULL, "" or "*" for every IPv4 address; port 0
@@ -37,9 +42,9 @@ hg_api_t *hg_api_start(const char *bind_host, int port, const hg_db_params_t *db
 /* The TCP port actually bound. */
 int hg_api_port(const hg_api_t *api);
 
-/* Stop serving (waits for the request in progress), close the database
- * connection and the cluster client, free, and NULL the pointer. Safe on
- * NULL. */
+/* Stop serving (waits for the requests in progress), close every thread's
+ * database connection and cluster client, free, and NULL the pointer. Safe
+ * on NULL. */
 void hg_api_stop(hg_api_t **api);
 
 #endif

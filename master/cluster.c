@@ -424,6 +424,34 @@ static void s_place(s_cluster_t *self)
     }
 }
 
+/* Give one unassigned job to a live worker, as the walk of s_place does;
+ * false when it has to wait. Used instead of the walk when the jobs just
+ * added through the API are the only unassigned ones: a walk costs the
+ * whole catalogue per request. */
+static bool s_place_job(s_cluster_t *self, s_job_t *job)
+{
+    if (job->node[0]) return true;
+    bool settled =
+        hg_mono_ms() - self->started_mono_ms >= self->args->lease_ms + self->args->margin_ms;
+    if (!settled && !job->fresh) return false;
+    s_node_t *node = s_pick_node(self, job);
+    if (!node) return false;
+    s_job_assign_to(self, job, node);
+    self->placed_since_trim++;
+    return true;
+}
+
+/* After s_place_job for every job that was unassigned: nothing is due
+ * any more when all of them went. */
+static void s_placed_these(s_cluster_t *self, size_t placed, bool all)
+{
+    if (all) {
+        self->placement_due = false;
+        self->fresh_waiting = false;
+    }
+    if (placed) hg_info("cluster: placed %zu jobs%s", placed, all ? "; every job is assigned" : "");
+}
+
 /* A plug-in job that names its plug-in by name (and version) but not by
  * hash gets the hash the store holds for it, so that workers fetch it from
  * us; with none stored it stays without, and workers look in their local
@@ -482,6 +510,7 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, b
     if (!json_is_integer(idv) || !status) return HG_EINVAL;
     uint64_t id = (uint64_t) json_integer_value(idv);
     s_job_t *job = s_job_find(self, id);
+    bool others_due = self->placement_due;
     if (!streq(status, "active")) {
         if (job) {
             if (job->node[0]) s_send_revoke(self, job->node, job->id, job->epoch);
@@ -523,7 +552,11 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, b
     }
     /* At start-up every job is added first and placed once afterwards:
      * placing after each one walks the whole table each time. */
-    if (!self->loading) s_place(self);
+    if (self->loading) return 0;
+    if (others_due || job->node[0])
+        s_place(self);
+    else
+        s_placed_these(self, s_place_job(self, job), job->node[0]);
     return 0;
 }
 
@@ -1310,13 +1343,16 @@ static int s_on_api(zloop_t *loop, zsock_t *sock, void *arg)
         zstr_free(&text);
         zmsg_addstrf(rep, "%d", rc);
     } else if (streq(cmd, "UPSERTS")) {
-        /* A batch: every job first, placement once, then where each went. */
-        char *text = zmsg_popstr(req);
-        json_t *jobs = text ? json_loads(text, 0, NULL) : NULL;
-        zstr_free(&text);
+        /* A batch: every job first, placement once, then where each went.
+         * The array comes by reference (see hg_cluster_job_upsert_many). */
+        json_t *jobs = NULL;
+        zframe_t *ref = zmsg_pop(req);
+        if (ref && zframe_size(ref) == sizeof jobs) memcpy(&jobs, zframe_data(ref), sizeof jobs);
+        zframe_destroy(&ref);
         int rc = json_is_array(jobs) ? 0 : HG_EINVAL;
         size_t i;
         json_t *job;
+        bool others_due = self->placement_due;
         self->loading = true;
         json_array_foreach(jobs, i, job)
         {
@@ -1324,20 +1360,25 @@ static int s_on_api(zloop_t *loop, zsock_t *sock, void *arg)
             if (one != 0 && rc == 0) rc = one;
         }
         self->loading = false;
-        s_place(self);
+        if (others_due) s_place(self);
+        size_t placed = 0;
+        bool all = true;
         json_t *nodes = json_array();
         json_array_foreach(jobs, i, job)
         {
             s_job_t *j =
                 s_job_find(self, (uint64_t) json_integer_value(json_object_get(job, "id")));
+            if (j && !others_due && !j->node[0]) {
+                bool went = s_place_job(self, j);
+                placed += went;
+                all = all && went;
+            }
             json_array_append_new(nodes, j && j->node[0] ? json_string(j->node) : json_null());
         }
-        char *out = json_dumps(nodes, JSON_COMPACT);
-        zmsg_addstrf(rep, "%d", rc);
-        zmsg_addstr(rep, out ? out : "[]");
-        free(out);
-        json_decref(nodes);
+        if (!others_due) s_placed_these(self, placed, all);
         json_decref(jobs);
+        zmsg_addstrf(rep, "%d", rc);
+        zmsg_addmem(rep, &nodes, sizeof nodes); /* the caller takes it */
     } else if (streq(cmd, "REMOVE") || streq(cmd, "JOBNODE")) {
         char *text = zmsg_popstr(req);
         uint64_t job_id = text ? strtoull(text, NULL, 10) : 0;
@@ -1835,22 +1876,30 @@ int hg_cluster_job_upsert(hg_cluster_client_t *c, json_t *job)
     return rc;
 }
 
+/* The jobs go by reference, not as JSON text: a batch of 1,000 cost more
+ * to print and parse again than to place. The cluster holds a reference
+ * until it has read them and answers with a new array of node names,
+ * also by reference. A request or reply lost with a timed-out socket
+ * leaks its array: rare (the cluster stuck for seconds) and bounded. */
 int hg_cluster_job_upsert_many(hg_cluster_client_t *c, json_t *jobs, json_t **nodes)
 {
     if (nodes) *nodes = NULL;
-    char *text = json_dumps(jobs, JSON_COMPACT);
-    if (!text) return HG_ENOMEM;
+    if (!json_is_array(jobs)) return HG_EINVAL;
     zmsg_t *req = zmsg_new();
     zmsg_addstr(req, "UPSERTS");
-    zmsg_addstr(req, text);
-    free(text);
+    json_t *ref = json_incref(jobs);
+    zmsg_addmem(req, &ref, sizeof ref);
     int rc;
     zmsg_t *rep = s_call(c, req, &rc);
-    if (rep && nodes) {
-        char *out = zmsg_popstr(rep);
-        *nodes = out ? json_loads(out, 0, NULL) : NULL;
-        zstr_free(&out);
-    }
+    if (!rep && rc == HG_EUNAVAIL) json_decref(jobs); /* never sent */
+    zframe_t *out = rep ? zmsg_pop(rep) : NULL;
+    json_t *names = NULL;
+    if (out && zframe_size(out) == sizeof names) memcpy(&names, zframe_data(out), sizeof names);
+    zframe_destroy(&out);
+    if (nodes)
+        *nodes = names;
+    else
+        json_decref(names);
     zmsg_destroy(&rep);
     return rc;
 }

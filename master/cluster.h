@@ -31,7 +31,10 @@ int hg_cluster_job_upsert(hg_cluster_client_t *client, json_t *job);
  * array of API JSON jobs. One request for all, and placement runs once
  * after the last. On success *nodes (when given) is a new array holding,
  * for each job in order, the name of the worker it went to or null; the
- * caller decrefs it. 0 or HG_E*. */
+ * caller decrefs it. 0 or HG_E*.
+ * The array goes to the cluster by reference, not as text: until the call
+ * returns 0 the cluster may read the jobs, so after a failure (a timeout)
+ * the caller must not change them in place (replace them, json_copy). */
 int hg_cluster_job_upsert_many(hg_cluster_client_t *client, json_t *jobs, json_t **nodes);
 
 /* A job was deleted: revoke it everywhere. 0 or HG_E*. */

@@ -2,13 +2,15 @@
  * rules of docs/api.md), conversion to the wire ASSIGN spec, and the SQL of
  * the jobs table. The table keeps the fields the master queries on as
  * columns and the task ({"http", "plugin", "params", "executor"}) as JSON text in
- * `spec`; s_row_to_json puts the API object back together. */
+ * `spec`; s_job_object puts the API object back together, from a row read
+ * or from the values just inserted. */
 #include "job.h"
 #include "db.h"
 #include "hg_error.h"
 #include "hg_sched.h"
 #include "hg_time.h"
 
+#include <czmq.h>
 #include <ctype.h>
 #include <mysqld_error.h>
 #include <stdarg.h>
@@ -252,7 +254,7 @@ static int s_validate_http(s_verr_t *e, json_t *http, json_t *out)
                 return s_fail(e, "http.headers", "header \"%s\" is longer than %d bytes", key,
                               HG_PROTO_MAX_STR);
         }
-        json_object_set(out, "headers", v);
+        json_object_set_new(out, "headers", json_deep_copy(v));
     }
 
     /* body / form */
@@ -268,7 +270,7 @@ static int s_validate_http(s_verr_t *e, json_t *http, json_t *out)
             return s_fail(e, "http.form", "cannot be used together with http.body");
     }
     json_object_set_new(out, "body", body ? json_incref(body) : json_null());
-    json_object_set_new(out, "form", form ? json_incref(form) : json_null());
+    json_object_set_new(out, "form", form ? json_deep_copy(form) : json_null());
 
     /* expect_status */
     v = json_object_get(http, "expect_status");
@@ -586,10 +588,10 @@ json_t *hg_job_validate(json_t *body, char *field, size_t field_size, char *mess
         json_decref(out);
         return NULL;
     }
-    /* http.headers/form were shared with body; the result must stand alone. */
-    json_t *copy = json_deep_copy(out);
-    json_decref(out);
-    return copy;
+    /* The result stands alone: its objects and arrays are its own copies
+     * (http.headers, http.form, params); only strings, which nobody
+     * changes, are shared with body. */
+    return out;
 }
 
 /* ---------------------------------------------------------------------------
@@ -880,6 +882,59 @@ static json_t *s_str_json(const char *s, unsigned long len)
     return json_stringn(s, len);
 }
 
+/* The column values of one job, wherever they come from: a fetched row or
+ * a row just inserted. */
+typedef struct {
+    uint64_t id;                  /* jobs.id */
+    const char *str[7];           /* namespace, name, kind, schedule, timezone, status, misfire */
+    unsigned long len[7];         /* their lengths */
+    const MYSQL_TIME *start_at;   /* NULL when the column is NULL */
+    const MYSQL_TIME *end_at;     /* NULL when the column is NULL */
+    uint32_t timeout_ms;          /* jobs.timeout_ms */
+    json_t *spec;                 /* jobs.spec, parsed (borrowed) */
+    uint64_t version;             /* jobs.version */
+    const MYSQL_TIME *created_at; /* jobs.created_at */
+    const MYSQL_TIME *updated_at; /* jobs.updated_at */
+} s_job_cols_t;
+
+/* The API object of a job's columns: the one place that shapes it, so a
+ * job answered from the values just inserted is the job a later read
+ * returns. */
+static json_t *s_job_object(const s_job_cols_t *c)
+{
+    static const char *keys[7] = {"namespace", "name",   "kind",   "schedule",
+                                  "timezone",  "status", "misfire"};
+    json_t *str[7];
+    for (int i = 0; i < 7; i++)
+        str[i] = s_str_json(c->str[i], c->len[i]);
+    char tbuf[64];
+    s_duration_format(c->timeout_ms, tbuf, sizeof tbuf);
+    json_t *job = json_object();
+    json_object_set_new(job, "id", json_integer((json_int_t) c->id));
+    for (int i = 0; i < 6; i++)
+        json_object_set_new(job, keys[i], str[i]);
+    json_object_set_new(job, "start_at", s_time_json(c->start_at, c->start_at == NULL));
+    json_object_set_new(job, "end_at", s_time_json(c->end_at, c->end_at == NULL));
+    json_object_set_new(job, keys[6], str[6]);
+    json_object_set_new(job, "timeout", json_string(tbuf));
+    json_t *spec = c->spec;
+    json_object_set_new(job, "recover",
+                        json_boolean(json_is_true(json_object_get(spec, "recover"))));
+    json_t *http = json_object_get(spec, "http");
+    json_object_set_new(job, "http", http ? json_incref(http) : json_object());
+    json_t *plugin = json_object_get(spec, "plugin");
+    json_object_set_new(job, "plugin", plugin ? json_incref(plugin) : json_null());
+    json_t *params = json_object_get(spec, "params");
+    json_object_set_new(job, "params", params ? json_incref(params) : json_object());
+    json_t *executor = json_object_get(spec, "executor");
+    json_object_set_new(job, "executor",
+                        executor ? json_incref(executor) : json_pack("{s:[]}", "nodes"));
+    json_object_set_new(job, "version", json_integer((json_int_t) c->version));
+    json_object_set_new(job, "created_at", s_time_json(c->created_at, 0));
+    json_object_set_new(job, "updated_at", s_time_json(c->updated_at, 0));
+    return job;
+}
+
 /* The API object of a fetched row. */
 static json_t *s_row_to_json(s_row_t *r, char *err, size_t err_size)
 {
@@ -892,34 +947,19 @@ static json_t *s_row_to_json(s_row_t *r, char *err, size_t err_size)
         json_decref(spec);
         return NULL;
     }
-    char tbuf[64];
-    s_duration_format(r->timeout_ms, tbuf, sizeof tbuf);
-    json_t *job = json_object();
-    json_object_set_new(job, "id", json_integer((json_int_t) r->id));
-    json_object_set_new(job, "namespace", s_str_json(r->ns, r->len[1]));
-    json_object_set_new(job, "name", s_str_json(r->name, r->len[2]));
-    json_object_set_new(job, "kind", s_str_json(r->kind, r->len[3]));
-    json_object_set_new(job, "schedule", s_str_json(r->schedule, r->len[4]));
-    json_object_set_new(job, "timezone", s_str_json(r->tz, r->len[5]));
-    json_object_set_new(job, "status", s_str_json(r->status, r->len[6]));
-    json_object_set_new(job, "start_at", s_time_json(&r->start_at, r->is_null[7]));
-    json_object_set_new(job, "end_at", s_time_json(&r->end_at, r->is_null[8]));
-    json_object_set_new(job, "misfire", s_str_json(r->misfire, r->len[9]));
-    json_object_set_new(job, "timeout", json_string(tbuf));
-    json_object_set_new(job, "recover",
-                        json_boolean(json_is_true(json_object_get(spec, "recover"))));
-    json_t *http = json_object_get(spec, "http");
-    json_object_set_new(job, "http", http ? json_incref(http) : json_object());
-    json_t *plugin = json_object_get(spec, "plugin");
-    json_object_set_new(job, "plugin", plugin ? json_incref(plugin) : json_null());
-    json_t *params = json_object_get(spec, "params");
-    json_object_set_new(job, "params", params ? json_incref(params) : json_object());
-    json_t *executor = json_object_get(spec, "executor");
-    json_object_set_new(job, "executor",
-                        executor ? json_incref(executor) : json_pack("{s:[]}", "nodes"));
-    json_object_set_new(job, "version", json_integer((json_int_t) r->version));
-    json_object_set_new(job, "created_at", s_time_json(&r->created_at, 0));
-    json_object_set_new(job, "updated_at", s_time_json(&r->updated_at, 0));
+    s_job_cols_t c = {
+        .id = r->id,
+        .str = {r->ns, r->name, r->kind, r->schedule, r->tz, r->status, r->misfire},
+        .len = {r->len[1], r->len[2], r->len[3], r->len[4], r->len[5], r->len[6], r->len[9]},
+        .start_at = r->is_null[7] ? NULL : &r->start_at,
+        .end_at = r->is_null[8] ? NULL : &r->end_at,
+        .timeout_ms = r->timeout_ms,
+        .spec = spec,
+        .version = r->version,
+        .created_at = &r->created_at,
+        .updated_at = &r->updated_at,
+    };
+    json_t *job = s_job_object(&c);
     json_decref(spec);
     return job;
 }
@@ -957,6 +997,7 @@ typedef struct {
     const char *misfire;      /* misfire policy */
     int64_t start_ms, end_ms; /* start_at / end_at, 0 = NULL */
     uint64_t timeout_ms;      /* timeout */
+    json_t *spec_json;        /* spec as an object (owned) */
     char *spec;               /* spec JSON text (owned) */
     unsigned long lens[8];    /* string lengths */
     MYSQL_TIME tstart, tend;  /* times */
@@ -969,6 +1010,42 @@ typedef struct {
     "INSERT INTO jobs (namespace, name, kind, schedule, timezone, status, "                        \
     "start_at, end_at, misfire, timeout_ms, spec, version, created_at, "                           \
     "updated_at) VALUES "
+
+/* Rows per multi-row INSERT of a batch. */
+#define S_INS_CHUNK 500
+
+struct hg_job_stmts {
+    MYSQL *db;               /* connection the statements belong to; NULL: none yet */
+    MYSQL_STMT *insert_one;  /* INSERT of one row */
+    MYSQL_STMT *insert_full; /* INSERT of S_INS_CHUNK rows */
+    int consecutive;         /* -1 not known yet; 1: a multi-row INSERT's ids are consecutive */
+    uint64_t id_step;        /* @@auto_increment_increment: the gap between those ids */
+};
+
+hg_job_stmts_t *hg_job_stmts_new(void)
+{
+    hg_job_stmts_t *s = calloc(1, sizeof *s);
+    if (s) s->consecutive = -1;
+    return s;
+}
+
+void hg_job_stmts_reset(hg_job_stmts_t *s)
+{
+    if (!s) return;
+    if (s->insert_one) mysql_stmt_close(s->insert_one);
+    if (s->insert_full) mysql_stmt_close(s->insert_full);
+    s->insert_one = s->insert_full = NULL;
+    s->db = NULL;
+    s->consecutive = -1;
+}
+
+void hg_job_stmts_destroy(hg_job_stmts_t **s)
+{
+    if (!s || !*s) return;
+    hg_job_stmts_reset(*s);
+    free(*s);
+    *s = NULL;
+}
 
 /* Values of a normalized job for its row; HG_EINVAL or HG_ENOMEM. */
 static int s_ins_row_fill(json_t *job, s_ins_row_t *row)
@@ -988,6 +1065,7 @@ static int s_ins_row_fill(json_t *job, s_ins_row_t *row)
         if (!(row->strs[i] = json_string_value(json_object_get(job, keys[i])))) return HG_EINVAL;
     row->strs[5] = status ? status : "active";
     row->misfire = json_string_value(json_object_get(job, "misfire"));
+    if (!row->misfire) row->misfire = "fire_once";
     json_t *spec = json_object();
     json_t *http = json_object_get(job, "http"), *params = json_object_get(job, "params"),
            *executor = json_object_get(job, "executor"), *plugin = json_object_get(job, "plugin");
@@ -998,9 +1076,17 @@ static int s_ins_row_fill(json_t *job, s_ins_row_t *row)
                         executor ? json_incref(executor) : json_pack("{s:[]}", "nodes"));
     json_object_set_new(spec, "recover",
                         json_boolean(json_is_true(json_object_get(job, "recover"))));
+    row->spec_json = spec;
     row->spec = json_dumps(spec, JSON_COMPACT);
-    json_decref(spec);
     return row->spec ? 0 : HG_ENOMEM;
+}
+
+static void s_ins_row_free(s_ins_row_t *row)
+{
+    free(row->spec);
+    row->spec = NULL;
+    json_decref(row->spec_json);
+    row->spec_json = NULL;
 }
 
 /* Point b[0..S_INS_COLS) at the row's values. */
@@ -1011,194 +1097,262 @@ static void s_ins_row_bind(s_ins_row_t *row, MYSQL_BIND *b, int64_t now)
         hg_db_bind_str(&b[i], row->strs[i], &row->lens[i]);
     s_bind_time(&b[6], row->start_ms, &row->tstart, &row->null_start);
     s_bind_time(&b[7], row->end_ms, &row->tend, &row->null_end);
-    hg_db_bind_str(&b[8], row->misfire ? row->misfire : "fire_once", &row->lens[6]);
+    hg_db_bind_str(&b[8], row->misfire, &row->lens[6]);
     hg_db_bind_u64(&b[9], &row->timeout_ms);
     hg_db_bind_str(&b[10], row->spec, &row->lens[7]);
     s_bind_time(&b[11], now, &row->tnow, &row->null_now);
     b[12] = b[11];
 }
 
-int hg_job_db_insert(MYSQL *db, json_t *job, uint64_t *id, char *err, size_t err_size)
+/* The API object of a row just inserted with id: built from the values
+ * bound (what the table now holds), not read back. */
+static json_t *s_ins_row_object(s_ins_row_t *row, uint64_t id)
 {
-    if (!db || !json_is_object(job)) return HG_EINVAL;
-    s_ins_row_t row;
-    int rc = s_ins_row_fill(job, &row);
-    if (rc != 0) {
-        free(row.spec);
-        return rc;
-    }
-    MYSQL_BIND b[S_INS_COLS];
-    s_ins_row_bind(&row, b, hg_now_ms());
-    MYSQL_STMT *stmt = hg_db_prepare(db, S_INS_HEAD S_INS_ROW_SQL, err, err_size);
-    if (!stmt) {
-        free(row.spec);
-        return HG_EDB;
-    }
-    if (mysql_stmt_bind_param(stmt, b)) {
-        rc = s_stmt_fail(stmt, "insert job", err, err_size);
-    } else if (mysql_stmt_execute(stmt)) {
-        if (mysql_stmt_errno(stmt) == ER_DUP_ENTRY) {
-            if (err && err_size)
-                snprintf(err, err_size, "job \"%s\" already exists in namespace \"%s\"",
-                         row.strs[1], row.strs[0]);
-            rc = HG_EEXIST;
-        } else {
-            rc = s_stmt_fail(stmt, "insert job", err, err_size);
-        }
-    } else if (id) {
-        *id = (uint64_t) mysql_stmt_insert_id(stmt);
-    }
-    mysql_stmt_close(stmt);
-    free(row.spec);
-    return rc;
+    s_job_cols_t c = {
+        .id = id,
+        .str = {row->strs[0], row->strs[1], row->strs[2], row->strs[3], row->strs[4], row->strs[5],
+                row->misfire},
+        .len = {row->lens[0], row->lens[1], row->lens[2], row->lens[3], row->lens[4], row->lens[5],
+                row->lens[6]},
+        .start_at = row->null_start ? NULL : &row->tstart,
+        .end_at = row->null_end ? NULL : &row->tend,
+        .timeout_ms = (uint32_t) row->timeout_ms,
+        .spec = row->spec_json,
+        .version = 1,
+        .created_at = &row->tnow,
+        .updated_at = &row->tnow,
+    };
+    return s_job_object(&c);
 }
 
-/* Rows per multi-row INSERT of a batch. */
-#define S_INS_CHUNK 500
-
-/* Insert rows [0, n) in one statement. */
-static int s_insert_chunk(MYSQL *db, s_ins_row_t *rows, size_t n, char *err, size_t err_size)
+/* Whether a multi-row INSERT on db gets consecutive ids (step apart):
+ * InnoDB guarantees it for an INSERT of a known number of rows unless
+ * innodb_autoinc_lock_mode is 2 ("interleaved", as Galera requires). Asked
+ * once per connection. */
+static void s_learn_id_mode(MYSQL *db, hg_job_stmts_t *s)
 {
+    s->consecutive = 0;
+    s->id_step = 1;
+    if (mysql_query(db, "SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment")) return;
+    MYSQL_RES *res = mysql_store_result(db);
+    MYSQL_ROW r = res ? mysql_fetch_row(res) : NULL;
+    if (r && r[0] && r[1]) {
+        long mode = strtol(r[0], NULL, 10);
+        long step = strtol(r[1], NULL, 10);
+        if ((mode == 0 || mode == 1) && step >= 1) {
+            s->consecutive = 1;
+            s->id_step = (uint64_t) step;
+        }
+    }
+    if (res) mysql_free_result(res);
+}
+
+/* The INSERT statement for n rows: one of the kept ones when n is 1 or
+ * S_INS_CHUNK (*owned false), else a new one (*owned true). */
+static MYSQL_STMT *s_insert_stmt(MYSQL *db, hg_job_stmts_t *s, size_t n, bool *owned, char *err,
+                                 size_t err_size)
+{
+    MYSQL_STMT **keep = !s                 ? NULL
+                        : n == 1           ? &s->insert_one
+                        : n == S_INS_CHUNK ? &s->insert_full
+                                           : NULL;
+    *owned = keep == NULL;
+    if (keep && *keep) return *keep;
     size_t size = sizeof S_INS_HEAD + n * (sizeof S_INS_ROW_SQL + 1);
     char *sql = malloc(size);
-    MYSQL_BIND *b = calloc(n * S_INS_COLS, sizeof *b);
-    if (!sql || !b) {
-        free(sql);
-        free(b);
-        return HG_ENOMEM;
+    if (!sql) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
     }
     char *p = sql + sprintf(sql, "%s", S_INS_HEAD);
-    int64_t now = hg_now_ms();
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         p += sprintf(p, "%s%s", i ? "," : "", S_INS_ROW_SQL);
-        s_ins_row_bind(&rows[i], b + i * S_INS_COLS, now);
-    }
-    int rc = 0;
     MYSQL_STMT *stmt = hg_db_prepare(db, sql, err, err_size);
+    free(sql);
+    if (keep) *keep = stmt;
+    return stmt;
+}
+
+/* Insert rows [0, n) in one statement; *first_id gets the id of the first.
+ * HG_EEXIST when a name is taken (nothing inserted; err names the job when
+ * n is 1). */
+static int s_insert_rows(MYSQL *db, hg_job_stmts_t *s, s_ins_row_t *rows, size_t n, int64_t now,
+                         uint64_t *first_id, char *err, size_t err_size)
+{
+    MYSQL_BIND one[S_INS_COLS];
+    MYSQL_BIND *b = n == 1 ? one : calloc(n * S_INS_COLS, sizeof *b);
+    if (!b) return HG_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        s_ins_row_bind(&rows[i], b + i * S_INS_COLS, now);
+    bool owned;
+    int rc = 0;
+    MYSQL_STMT *stmt = s_insert_stmt(db, s, n, &owned, err, err_size);
     if (!stmt) {
         rc = HG_EDB;
     } else if (mysql_stmt_bind_param(stmt, b) || mysql_stmt_execute(stmt)) {
-        rc = mysql_stmt_errno(stmt) == ER_DUP_ENTRY
-                 ? HG_EEXIST
-                 : s_stmt_fail(stmt, "insert jobs", err, err_size);
+        if (mysql_stmt_errno(stmt) == ER_DUP_ENTRY) {
+            if (n == 1)
+                snprintf(err, err_size, "job \"%s\" already exists in namespace \"%s\"",
+                         rows[0].strs[1], rows[0].strs[0]);
+            rc = HG_EEXIST;
+        } else {
+            rc = s_stmt_fail(stmt, n == 1 ? "insert job" : "insert jobs", err, err_size);
+        }
+    } else if (mysql_stmt_affected_rows(stmt) != (my_ulonglong) n) {
+        snprintf(err, err_size, "insert jobs: %llu rows inserted of %zu",
+                 (unsigned long long) mysql_stmt_affected_rows(stmt), n);
+        rc = HG_EDB;
+    } else {
+        *first_id = (uint64_t) mysql_stmt_insert_id(stmt);
     }
-    if (stmt) mysql_stmt_close(stmt);
-    free(sql);
-    free(b);
+    if (stmt && owned) mysql_stmt_close(stmt);
+    if (b != one) free(b);
     return rc;
 }
 
-int hg_job_db_insert_many(MYSQL *db, json_t *jobs, uint64_t *ids, size_t *failed, char *err,
-                          size_t err_size)
+/* Ids of rows [0, n) by their names, in one query: for servers that do not
+ * hand out a multi-row INSERT's ids consecutively. */
+static int s_ids_by_name(MYSQL *db, s_ins_row_t *rows, size_t n, uint64_t *ids, char *err,
+                         size_t err_size)
 {
-    if (!db || !json_is_array(jobs) || !ids) return HG_EINVAL;
+    size_t size = 96 + n * 10;
+    char *sql = malloc(size);
+    MYSQL_BIND *b = calloc(2 * n, sizeof *b);
+    unsigned long *lens = calloc(2 * n, sizeof *lens);
+    zhashx_t *index = zhashx_new(); /* "namespace/name" -> row index + 1 */
+    MYSQL_STMT *stmt = NULL;
+    int rc = 0;
+    if (!sql || !b || !lens || !index) {
+        rc = HG_ENOMEM;
+        goto done;
+    }
+    char *p =
+        sql + sprintf(sql, "SELECT id, namespace, name FROM jobs WHERE (namespace, name) IN (");
+    char key[HG_JOB_NS_MAX * 4 + HG_JOB_NAME_MAX * 4 + 2];
+    for (size_t i = 0; i < n; i++) {
+        p += sprintf(p, "%s(?,?)", i ? "," : "");
+        hg_db_bind_str(&b[2 * i], rows[i].strs[0], &lens[2 * i]);
+        hg_db_bind_str(&b[2 * i + 1], rows[i].strs[1], &lens[2 * i + 1]);
+        snprintf(key, sizeof key, "%s/%s", rows[i].strs[0], rows[i].strs[1]);
+        zhashx_insert(index, key, (void *) (uintptr_t) (i + 1));
+    }
+    sprintf(p, ")");
+    stmt = hg_db_prepare(db, sql, err, err_size);
+    if (!stmt) {
+        rc = HG_EDB;
+        goto done;
+    }
+    uint64_t id = 0;
+    char ns[HG_JOB_NS_MAX * 4 + 1], name[HG_JOB_NAME_MAX * 4 + 1];
+    unsigned long ns_len = 0, name_len = 0;
+    MYSQL_BIND out[3];
+    memset(out, 0, sizeof out);
+    hg_db_bind_u64(&out[0], &id);
+    hg_db_bind_out(&out[1], MYSQL_TYPE_STRING, ns, sizeof ns, &ns_len, NULL);
+    hg_db_bind_out(&out[2], MYSQL_TYPE_STRING, name, sizeof name, &name_len, NULL);
+    if (mysql_stmt_bind_param(stmt, b) || mysql_stmt_execute(stmt) ||
+        mysql_stmt_bind_result(stmt, out) || mysql_stmt_store_result(stmt)) {
+        rc = s_stmt_fail(stmt, "read back job ids", err, err_size);
+        goto done;
+    }
+    size_t found = 0;
+    while (mysql_stmt_fetch(stmt) == 0) {
+        if (ns_len >= sizeof ns || name_len >= sizeof name) continue;
+        ns[ns_len] = '\0';
+        name[name_len] = '\0';
+        snprintf(key, sizeof key, "%s/%s", ns, name);
+        uintptr_t at = (uintptr_t) zhashx_lookup(index, key);
+        if (at) {
+            ids[at - 1] = id;
+            found++;
+        }
+    }
+    if (found != n) {
+        snprintf(err, err_size, "read back %zu of %zu job ids just inserted", found, n);
+        rc = HG_EDB;
+    }
+done:
+    if (stmt) mysql_stmt_close(stmt);
+    zhashx_destroy(&index);
+    free(sql);
+    free(b);
+    free(lens);
+    return rc;
+}
+
+int hg_job_db_create(MYSQL *db, hg_job_stmts_t *stmts, json_t *jobs, json_t **stored,
+                     size_t *failed, char *err, size_t err_size)
+{
+    if (stored) *stored = NULL;
+    if (failed) *failed = 0;
+    if (!db || !json_is_array(jobs) || !stored) return HG_EINVAL;
+    if (stmts && stmts->db != db) {
+        hg_job_stmts_reset(stmts);
+        stmts->db = db;
+    }
     size_t n = json_array_size(jobs);
-    s_ins_row_t *rows = calloc(S_INS_CHUNK, sizeof *rows);
-    if (!rows) return HG_ENOMEM;
+    size_t chunk = n < S_INS_CHUNK ? n : S_INS_CHUNK;
+    s_ins_row_t *rows = calloc(chunk ? chunk : 1, sizeof *rows);
+    uint64_t *ids = calloc(chunk ? chunk : 1, sizeof *ids);
+    json_t *out = json_array();
+    if (!rows || !ids || !out) {
+        free(rows);
+        free(ids);
+        json_decref(out);
+        return HG_ENOMEM;
+    }
+    int64_t now = hg_now_ms();
     int rc = 0;
     for (size_t at = 0; at < n && rc == 0; at += S_INS_CHUNK) {
         size_t k = n - at < S_INS_CHUNK ? n - at : S_INS_CHUNK;
-        for (size_t i = 0; i < k && rc == 0; i++) {
-            if (failed) *failed = at + i;
-            rc = s_ins_row_fill(json_array_get(jobs, at + i), &rows[i]);
+        size_t filled = 0;
+        for (; filled < k && rc == 0; filled++) {
+            if (failed) *failed = at + filled;
+            rc = s_ins_row_fill(json_array_get(jobs, at + filled), &rows[filled]);
         }
-        if (rc == 0) rc = s_insert_chunk(db, rows, k, err, err_size);
-        for (size_t i = 0; i < k; i++) {
-            free(rows[i].spec);
-            rows[i].spec = NULL;
-        }
-        if (rc == HG_EEXIST) {
+        uint64_t first = 0;
+        if (rc == 0) rc = s_insert_rows(db, stmts, rows, k, now, &first, err, err_size);
+        if (rc == HG_EEXIST && k > 1) {
             /* The statement inserted nothing: one row at a time tells which
              * job clashes (the caller rolls the transaction back anyway). */
             rc = 0;
             for (size_t i = 0; i < k && rc == 0; i++) {
                 if (failed) *failed = at + i;
-                rc =
-                    hg_job_db_insert(db, json_array_get(jobs, at + i), &ids[at + i], err, err_size);
+                rc = s_insert_rows(db, stmts, &rows[i], 1, now, &first, err, err_size);
             }
             if (rc == 0) {
                 snprintf(err, err_size, "duplicate job in a batch insert, not found again");
                 rc = HG_EDB;
             }
         }
-    }
-    free(rows);
-    if (rc != 0) return rc;
-    /* Ids by name, one query per chunk: auto-increment ids of a multi-row
-     * insert are consecutive only under some lock modes. */
-    for (size_t at = 0; at < n && rc == 0; at += S_INS_CHUNK) {
-        size_t k = n - at < S_INS_CHUNK ? n - at : S_INS_CHUNK;
-        size_t size = 96 + k * 10;
-        char *sql = malloc(size);
-        MYSQL_BIND *b = calloc(2 * k, sizeof *b);
-        unsigned long *lens = calloc(2 * k, sizeof *lens);
-        MYSQL_BIND out[3];
-        memset(out, 0, sizeof out);
-        uint64_t id = 0;
-        char ns[80], name[200];
-        unsigned long ns_len = 0, name_len = 0;
-        MYSQL_STMT *stmt = NULL;
-        if (!sql || !b || !lens) {
-            rc = HG_ENOMEM;
-            goto next;
-        }
-        char *p =
-            sql + sprintf(sql, "SELECT id, namespace, name FROM jobs WHERE (namespace, name) IN (");
-        for (size_t i = 0; i < k; i++) {
-            json_t *job = json_array_get(jobs, at + i);
-            p += sprintf(p, "%s(?,?)", i ? "," : "");
-            hg_db_bind_str(&b[2 * i], json_string_value(json_object_get(job, "namespace")),
-                           &lens[2 * i]);
-            hg_db_bind_str(&b[2 * i + 1], json_string_value(json_object_get(job, "name")),
-                           &lens[2 * i + 1]);
-        }
-        sprintf(p, ")");
-        stmt = hg_db_prepare(db, sql, err, err_size);
-        if (!stmt) {
-            rc = HG_EDB;
-            goto next;
-        }
-        hg_db_bind_u64(&out[0], &id);
-        out[1].buffer_type = MYSQL_TYPE_STRING;
-        out[1].buffer = ns;
-        out[1].buffer_length = sizeof ns;
-        out[1].length = &ns_len;
-        out[2].buffer_type = MYSQL_TYPE_STRING;
-        out[2].buffer = name;
-        out[2].buffer_length = sizeof name;
-        out[2].length = &name_len;
-        if (mysql_stmt_bind_param(stmt, b) || mysql_stmt_execute(stmt) ||
-            mysql_stmt_bind_result(stmt, out) || mysql_stmt_store_result(stmt)) {
-            rc = s_stmt_fail(stmt, "read back job ids", err, err_size);
-            goto next;
-        }
-        size_t found = 0;
-        while (mysql_stmt_fetch(stmt) == 0) {
-            if (ns_len >= sizeof ns || name_len >= sizeof name) continue;
-            ns[ns_len] = '\0';
-            name[name_len] = '\0';
-            /* Rows come back in any order; chunks are small enough to scan. */
-            for (size_t i = 0; i < k; i++) {
-                json_t *job = json_array_get(jobs, at + i);
-                if (strcmp(json_string_value(json_object_get(job, "name")), name) == 0 &&
-                    strcmp(json_string_value(json_object_get(job, "namespace")), ns) == 0) {
-                    ids[at + i] = id;
-                    found++;
-                    break;
+        if (rc == 0) {
+            if (k == 1) {
+                ids[0] = first;
+            } else {
+                if (stmts && stmts->consecutive < 0) s_learn_id_mode(db, stmts);
+                if (stmts && stmts->consecutive == 1) {
+                    for (size_t i = 0; i < k; i++)
+                        ids[i] = first + i * stmts->id_step;
+                } else {
+                    rc = s_ids_by_name(db, rows, k, ids, err, err_size);
                 }
             }
         }
-        if (found != k) {
-            snprintf(err, err_size, "read back %zu of %zu job ids just inserted", found, k);
-            rc = HG_EDB;
+        for (size_t i = 0; i < k && rc == 0; i++) {
+            json_t *job = s_ins_row_object(&rows[i], ids[i]);
+            if (!job || json_array_append_new(out, job)) rc = HG_ENOMEM;
         }
-    next:
-        if (stmt) mysql_stmt_close(stmt);
-        free(sql);
-        free(b);
-        free(lens);
+        for (size_t i = 0; i < filled; i++)
+            s_ins_row_free(&rows[i]);
     }
-    return rc;
+    free(rows);
+    free(ids);
+    if (rc != 0) {
+        json_decref(out);
+        return rc;
+    }
+    *stored = out;
+    return 0;
 }
 
 int hg_job_db_get(MYSQL *db, const char *ns, const char *name, json_t **job, char *err,

@@ -28,22 +28,31 @@ json_t *hg_job_pinned_nodes(json_t *job);
 
 /* SQL. All return 0 or a negative HG_E* code (HG_EDB with the server's
  * message in err where given). Returned json_t are new references. */
-int hg_job_db_insert(MYSQL *db, json_t *job, uint64_t *id, char *err,
-                     size_t err_size); /* HG_EEXIST when the name is taken */
 int hg_job_db_get(MYSQL *db, const char *ns, const char *name, json_t **job, char *err,
                   size_t err_size); /* HG_ENOTFOUND */
 int hg_job_db_list(MYSQL *db, const char *ns, const char *status, int limit, int offset,
                    json_t **jobs, int64_t *total, char *err, size_t err_size);
 int hg_job_db_load_active(MYSQL *db, json_t **jobs, char *err,
                           size_t err_size); /* every active job, for start-up */
-/* Insert every job of the array (normalized, as for hg_job_db_insert) with
- * multi-row INSERTs; ids[i] gets the id of jobs[i]. Run it in a
- * transaction: on failure some rows may be in. HG_EEXIST names the clashing
- * job in err, with its index in *failed. */
-int hg_job_db_insert_many(MYSQL *db, json_t *jobs, uint64_t *ids, size_t *failed, char *err,
-                          size_t err_size);
-/* The jobs with the given ids (any status), in id order: reading back a
- * batch just inserted in one query. */
+/* Statements of the jobs table kept prepared on one connection, so that
+ * creating a job does not prepare (parse) its INSERT each time. Owned by
+ * the thread that owns the connection; reset it before closing that
+ * connection (its statements die with it). */
+typedef struct hg_job_stmts hg_job_stmts_t;
+hg_job_stmts_t *hg_job_stmts_new(void);
+void hg_job_stmts_reset(hg_job_stmts_t *stmts);
+void hg_job_stmts_destroy(hg_job_stmts_t **stmts);
+
+/* Insert every job of the array (normalized by hg_job_validate) with
+ * multi-row INSERTs, and set *stored to a new array of the jobs as stored
+ * (id, version, created_at ...), in the array's order, built from the
+ * values inserted rather than read back. stmts (may be NULL) keeps the
+ * statements between calls. Run a batch in a transaction: on failure some
+ * rows may be in. HG_EEXIST when a name is taken, with the job named in
+ * err and its index in *failed (also set for HG_EINVAL). */
+int hg_job_db_create(MYSQL *db, hg_job_stmts_t *stmts, json_t *jobs, json_t **stored,
+                     size_t *failed, char *err, size_t err_size);
+/* The jobs with the given ids (any status), in id order, in one query. */
 int hg_job_db_get_ids(MYSQL *db, const uint64_t *ids, size_t n, json_t **jobs, char *err,
                       size_t err_size);
 /* Up to limit active jobs with id > after_id, in id order: start-up loads

@@ -24,6 +24,8 @@ static const hg_cfg_def_t s_settings[] = {
     {"bind", HG_CFG_STR, "tcp://127.0.0.1:8643", 0, 0, "ZeroMQ endpoint workers connect to"},
     {"api.bind", HG_CFG_STR, "127.0.0.1", 0, 0, "address the REST API listens on"},
     {"api.port", HG_CFG_INT, "8642", 1, 65535, "port of the REST API"},
+    {"api.threads", HG_CFG_INT, "4", 1, 64,
+     "threads serving the REST API, each with its own MySQL connection"},
     {"mysql.host", HG_CFG_STR, "127.0.0.1", 0, 0, "MySQL host (empty to use mysql.socket)"},
     {"mysql.port", HG_CFG_INT, "3306", 1, 65535, "MySQL port"},
     {"mysql.socket", HG_CFG_STR, "", 0, 0, "MySQL unix socket path"},
@@ -223,6 +225,7 @@ int main(int argc, char **argv)
     hg_api_opts_t api_opts = {
         .data_dir = hg_config_str(cfg, "data.dir"),
         .plugin_max_size = (size_t) hg_config_int(cfg, "plugin.max_size"),
+        .threads = (int) hg_config_int(cfg, "api.threads"),
     };
     hg_api_t *api =
         hg_api_start(hg_config_str(cfg, "api.bind"), (int) hg_config_int(cfg, "api.port"), &db,

@@ -53,6 +53,7 @@ typedef struct {
     const hg_db_params_t *params;   /* connection settings (opts->db) */
     MYSQL *conn;                    /* NULL while down */
     MYSQL_STMT *runs_st[S_NCHUNKS]; /* multi-row upserts, by s_chunks */
+    MYSQL_STMT *fact_st[3];         /* node, assign, unassign upserts (s_write_fact), lazily */
     zlist_t *ops;                   /* queued s_op_t, in order */
     size_t queued_records;          /* run records in ops */
     size_t queued_bytes;            /* their approximate size */
@@ -99,6 +100,10 @@ static void s_disconnect(s_store_t *self)
     for (int i = 0; i < S_NCHUNKS; i++) {
         if (self->runs_st[i]) mysql_stmt_close(self->runs_st[i]);
         self->runs_st[i] = NULL;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (self->fact_st[i]) mysql_stmt_close(self->fact_st[i]);
+        self->fact_st[i] = NULL;
     }
     hg_db_close(&self->conn);
 }
@@ -327,14 +332,17 @@ static unsigned s_write_fact(s_store_t *self, s_op_t *op, char *err, size_t err_
         b[0].is_unsigned = 1;
         b[0].buffer = &job_id;
     }
-    MYSQL_STMT *st = hg_db_prepare(self->conn, sql, err, err_size);
+    /* Kept prepared: a job created through the API costs one of these,
+     * and preparing it each time was a round trip and a parse more. */
+    int which = op->kind == S_OP_NODE ? 0 : op->kind == S_OP_ASSIGN ? 1 : 2;
+    MYSQL_STMT *st = self->fact_st[which];
+    if (!st) st = self->fact_st[which] = hg_db_prepare(self->conn, sql, err, err_size);
     if (!st) return mysql_errno(self->conn) ? mysql_errno(self->conn) : 1;
     unsigned rc = 0;
     if (mysql_stmt_bind_param(st, b) != 0 || mysql_stmt_execute(st) != 0) {
         snprintf(err, err_size, "%s", mysql_stmt_error(st));
         rc = mysql_stmt_errno(st);
     }
-    mysql_stmt_close(st);
     return rc;
 }
 

@@ -8,6 +8,7 @@
 #include "cluster.h"
 #include "db.h"
 #include "hg_error.h"
+#include "job.h"
 #include "hg_log.h"
 #include "hg_runid.h"
 #include "hg_time.h"
@@ -793,6 +794,215 @@ static void test_batch(void **state)
     json_decref(r);
 }
 
+/* The object a create answers is the one a later GET returns (less
+ * "node"): for a single job, and for a batch larger than one INSERT, sent
+ * twice so that kept statements are used again. */
+static void s_assert_same_as_get(json_t *created)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/jobs/%s?namespace=%s", s_get_str(created, "name"),
+             s_get_str(created, "namespace"));
+    json_t *got;
+    assert_int_equal(s_http("GET", path, NULL, &got), 200);
+    json_t *a = json_deep_copy(created);
+    json_object_del(a, "node");
+    json_object_del(got, "node");
+    if (!json_equal(a, got)) {
+        char *x = json_dumps(a, JSON_SORT_KEYS), *y = json_dumps(got, JSON_SORT_KEYS);
+        fprintf(stderr, "created: %s\nstored:  %s\n", x, y);
+        free(x);
+        free(y);
+        fail();
+    }
+    json_decref(a);
+    json_decref(got);
+}
+
+static void test_created_equals_stored(void **state)
+{
+    json_t *r;
+    long st = s_http("POST", "/api/v1/jobs",
+                     "{\"name\": \"same-1\", \"namespace\": \"same\", \"schedule\": \"0 30 9 * * "
+                     "MON-FRI\", \"timezone\": \"Europe/Paris\", \"start_at\": "
+                     "\"2030-01-02T03:04:05.678+02:00\", \"end_at\": \"2031-01-01T00:00:00Z\", "
+                     "\"misfire\": \"skip\", \"timeout\": \"1500ms\", \"recover\": true, "
+                     "\"status\": \"paused\", \"http\": {\"url\": \"http://x/\", \"method\": "
+                     "\"PUT\", \"headers\": {\"A\": \"b\"}}, \"params\": {\"k\": \"v\"}}",
+                     &r);
+    assert_int_equal(st, 201);
+    s_assert_same_as_get(r);
+    json_decref(r);
+    st = s_http("POST", "/api/v1/jobs",
+                "{\"name\": \"same-2\", \"namespace\": \"same\", \"schedule\": \"@every 1s\", "
+                "\"plugin\": {\"name\": \"noop\", \"isolation\": \"thread\"}}",
+                &r);
+    assert_int_equal(st, 201);
+    s_assert_same_as_get(r);
+    json_decref(r);
+
+    for (int round = 0; round < 2; round++) {
+        json_t *list = json_array();
+        for (int i = 0; i < 600; i++) {
+            char name[64];
+            snprintf(name, sizeof name, "same-b%d-%d", round, i);
+            json_t *job = i % 3 == 0
+                              ? json_pack("{s:s, s:s, s:s, s:{s:s}}", "name", name, "namespace",
+                                          "same", "schedule", "@daily", "plugin", "name", "noop")
+                              : json_pack("{s:s, s:s, s:s, s:s, s:{s:s}}", "name", name,
+                                          "namespace", "same", "schedule", "@every 5m", "start_at",
+                                          "2029-05-06T07:08:09.010Z", "http", "url", "http://y/");
+            json_array_append_new(list, job);
+        }
+        json_t *body = json_pack("{s:o}", "jobs", list);
+        char *text = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        st = s_http("POST", "/api/v1/jobs:batch", text, &r);
+        free(text);
+        assert_int_equal(st, 201);
+        json_t *jobs = json_object_get(r, "jobs");
+        assert_int_equal(json_array_size(jobs), 600);
+        int64_t last = 0;
+        for (size_t i = 0; i < 600; i++) {
+            json_t *job = json_array_get(jobs, i);
+            char name[64];
+            snprintf(name, sizeof name, "same-b%d-%zu", round, i);
+            assert_string_equal(s_get_str(job, "name"), name);
+            assert_true(s_get_int(job, "id") > last); /* request order is id order */
+            last = s_get_int(job, "id");
+        }
+        s_assert_same_as_get(json_array_get(jobs, 0));
+        s_assert_same_as_get(json_array_get(jobs, 1));
+        s_assert_same_as_get(json_array_get(jobs, 499));
+        s_assert_same_as_get(json_array_get(jobs, 500));
+        s_assert_same_as_get(json_array_get(jobs, 599));
+        json_decref(r);
+    }
+
+    /* A taken name in the second INSERT of a batch: its index, nothing kept. */
+    json_t *list = json_array();
+    for (int i = 0; i < 600; i++) {
+        char name[64];
+        snprintf(name, sizeof name, i == 550 ? "same-b0-7" : "same-c-%d", i);
+        json_array_append_new(list,
+                              json_pack("{s:s, s:s, s:s, s:{s:s}}", "name", name, "namespace",
+                                        "same", "schedule", "@daily", "http", "url", "http://y/"));
+    }
+    json_t *body = json_pack("{s:o}", "jobs", list);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    st = s_http("POST", "/api/v1/jobs:batch", text, &r);
+    free(text);
+    assert_int_equal(st, 409);
+    assert_string_equal(s_err_field(r), "jobs[550].name");
+    json_decref(r);
+    assert_int_equal(s_http("GET", "/api/v1/jobs/same-c-0?namespace=same", NULL, &r), 404);
+    json_decref(r);
+}
+
+/* Without kept statements the ids of a multi-row INSERT are read back by
+ * name (what a server handing them out interleaved needs): same result. */
+static void test_create_ids_by_name(void **state)
+{
+    json_t *jobs = json_array();
+    for (int i = 0; i < 3; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "byname-%d", i);
+        char field[256], message[1024];
+        json_t *in = json_pack("{s:s, s:s, s:{s:s}}", "name", name, "schedule", "@daily", "http",
+                               "url", "http://z/");
+        json_array_append_new(jobs,
+                              hg_job_validate(in, field, sizeof field, message, sizeof message));
+        json_decref(in);
+    }
+    json_t *stored = NULL;
+    size_t failed = 99;
+    char err[1024];
+    assert_int_equal(hg_job_db_create(s_fx.conn, NULL, jobs, &stored, &failed, err, sizeof err), 0);
+    assert_int_equal(json_array_size(stored), 3);
+    for (size_t i = 0; i < 3; i++)
+        s_assert_same_as_get(json_array_get(stored, i));
+    json_decref(stored);
+    /* Taken now: the first job is named. */
+    assert_int_equal(hg_job_db_create(s_fx.conn, NULL, jobs, &stored, &failed, err, sizeof err),
+                     HG_EEXIST);
+    assert_int_equal(failed, 0);
+    assert_non_null(strstr(err, "byname-0"));
+    assert_null(stored);
+    json_decref(jobs);
+}
+
+/* Creations from several keep-alive clients at once, served by several
+ * server threads with a connection each: every one is stored, once. */
+typedef struct {
+    int client;  /* 0.. */
+    int created; /* 201 answers */
+} s_par_t;
+
+static size_t s_discard(char *p, size_t size, size_t n, void *arg)
+{
+    (void) p;
+    (void) arg;
+    return size * n;
+}
+
+static void *s_par_client(void *arg)
+{
+    s_par_t *par = arg;
+    CURL *curl = curl_easy_init(); /* one handle: one keep-alive connection */
+    if (!curl) return NULL;
+    char url[128];
+    snprintf(url, sizeof url, "%s/api/v1/jobs", s_fx.base);
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_discard);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+    for (int i = 0; i < 25; i++) {
+        char body[256];
+        snprintf(body, sizeof body,
+                 "{\"name\": \"par-%d-%d\", \"namespace\": \"par\", \"schedule\": \"@daily\", "
+                 "\"http\": {\"url\": \"http://x/\"}}",
+                 par->client, i);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        long status = 0;
+        if (curl_easy_perform(curl) == CURLE_OK &&
+            curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 201)
+            par->created++;
+    }
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(curl);
+    return NULL;
+}
+
+static void test_parallel_clients(void **state)
+{
+    pthread_t t[4];
+    s_par_t par[4];
+    for (int i = 0; i < 4; i++) {
+        par[i] = (s_par_t){.client = i};
+        assert_int_equal(pthread_create(&t[i], NULL, s_par_client, &par[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(par[i].created, 25);
+    }
+    json_t *r;
+    assert_int_equal(s_http("GET", "/api/v1/jobs?namespace=par&limit=1000", NULL, &r), 200);
+    assert_int_equal(s_get_int(r, "total"), 100);
+    json_t *ids = json_object();
+    size_t i;
+    json_t *job;
+    json_array_foreach(json_object_get(r, "jobs"), i, job)
+    {
+        char key[32];
+        snprintf(key, sizeof key, "%lld", (long long) s_get_int(job, "id"));
+        json_object_set_new(ids, key, json_true());
+    }
+    assert_int_equal(json_object_size(ids), 100);
+    json_decref(ids);
+    json_decref(r);
+}
+
 /* Insert one runs row with a prepared statement. */
 static void s_insert_run(const uint8_t id[16], uint64_t job_id, const char *job_name,
                          int64_t sched_ms, const char *status, const char *output, size_t out_len)
@@ -1159,6 +1369,9 @@ int main(void)
         cmocka_unit_test(test_trigger),
         cmocka_unit_test(test_delete),
         cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_created_equals_stored),
+        cmocka_unit_test(test_create_ids_by_name),
+        cmocka_unit_test(test_parallel_clients),
         cmocka_unit_test(test_runs),
         cmocka_unit_test(test_nodes),
         cmocka_unit_test(test_node_drain),
