@@ -7,8 +7,10 @@
  * the encoder leaves out absent strings, empty arrays and zero integers):
  *
  *   HELLO          node R str, ver str, labels map, cap u32,
- *                  held [held-map...], unacked u32, plugins [str...]
- *     held-map     job R u64, epoch R u64, last i64
+ *                  held [held-map...], unacked u32, plugins [str...],
+ *                  part u32, more u32 (HELLO in parts: held split over
+ *                  parts 0, 1, ...; more = 1 on all but the last)
+ *     held-map     job R u64, epoch R u64, last i64, ver u64
  *   WELCOME        master R str, epoch R u64, hb R u32, lease R u32
  *   HEARTBEAT      echo u64, running u32, jobs u32, unacked u32
  *   ASSIGN         job R u64, epoch R u64, ver u64, ns str, name R str,
@@ -128,6 +130,7 @@ static const s_field_t s_held_fields[] = {
     S_SCALAR("job", S_U64, S_REQ, hg_held_t, job_id),
     S_SCALAR("epoch", S_U64, S_REQ, hg_held_t, epoch),
     S_SCALAR("last", S_I64, 0, hg_held_t, last_fire_ms),
+    S_SCALAR("ver", S_U64, 0, hg_held_t, version),
 };
 static const s_table_t s_held_table = S_TABLE(s_held_fields, hg_held_t);
 
@@ -136,9 +139,11 @@ static const s_field_t s_hello_fields[] = {
     S_SIZED("ver", S_STR, 0, hg_hello_t, version, HG_PROTO_MAX_STR),
     S_ARRAY("labels", S_KVS, 0, hg_hello_t, labels, labels_n, HG_PROTO_MAX_ITEMS, NULL),
     S_SCALAR("cap", S_U32, 0, hg_hello_t, capacity),
-    S_ARRAY("held", S_MAPS, 0, hg_hello_t, held, held_n, HG_PROTO_MAX_ITEMS, &s_held_table),
+    S_ARRAY("held", S_MAPS, 0, hg_hello_t, held, held_n, HG_PROTO_MAX_HELD, &s_held_table),
     S_SCALAR("unacked", S_U32, 0, hg_hello_t, unacked),
     S_ARRAY("plugins", S_STRS, 0, hg_hello_t, plugins, plugins_n, HG_PROTO_MAX_ITEMS, NULL),
+    S_SCALAR("part", S_U32, 0, hg_hello_t, part),
+    S_SCALAR("more", S_U32, 0, hg_hello_t, more),
 };
 static const s_table_t s_hello_table = S_TABLE(s_hello_fields, hg_hello_t);
 

@@ -26,7 +26,8 @@
 #define HG_PROTO_MAX_MSG     (8u << 20) /* bytes in one frame */
 #define HG_PROTO_MAX_STR     8192       /* names, URLs, header lines, errors */
 #define HG_PROTO_MAX_BLOB    (1u << 20) /* request bodies, output excerpts */
-#define HG_PROTO_MAX_ITEMS   4096       /* headers, labels, params, held jobs */
+#define HG_PROTO_MAX_ITEMS   4096       /* headers, labels, params */
+#define HG_PROTO_MAX_HELD    50000      /* held jobs in one HELLO (about 2 MB); more go in parts */
 #define HG_PROTO_MAX_RUNS    10000      /* run records in one message */
 #define HG_PROTO_RUN_ID_SIZE 16         /* run ids are 16 raw bytes (UUIDv7) */
 
@@ -68,6 +69,7 @@ typedef struct {
     uint64_t job_id;      /* catalogue id of the job */
     uint64_t epoch;       /* assignment epoch it was given */
     int64_t last_fire_ms; /* last scheduled time it fired, 0 if none */
+    uint64_t version;     /* job version of the spec it holds, 0 = not said (older workers) */
 } hg_held_t;
 
 typedef struct {
@@ -81,6 +83,9 @@ typedef struct {
     uint32_t unacked;  /* run records it holds that the master has not acked */
     char **plugins;    /* sha256 of the plug-ins in its cache */
     size_t plugins_n;  /* number of cached plug-ins */
+    uint32_t part;     /* a worker holding more than HG_PROTO_MAX_HELD jobs sends HELLO in
+                          parts 0, 1, ... back to back, each with the next held jobs */
+    uint32_t more;     /* 1: further parts follow; the master answers the last one */
 } hg_hello_t;
 
 typedef struct {

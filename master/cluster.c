@@ -15,6 +15,8 @@
 #include "hg_runid.h"
 #include "hg_time.h"
 #include "job.h"
+#include "jobload.h"
+#include "jobtab.h"
 #include "plugins.h"
 #include "store.h"
 
@@ -54,78 +56,9 @@ typedef struct {
     uint32_t unacked;        /* records it holds unacknowledged */
 } s_node_t;
 
-/* A run of a job with recover: true that was lost with its worker, to be
- * re-run once on the job's next holder (TRIGGER reason "recover"). */
-typedef struct {
-    int64_t scheduled_ms; /* scheduled time of the lost run, kept by the re-run */
-    uint32_t attempt;     /* attempt number of the re-run */
-} s_recovery_t;
-
-/* One per active job: with a million jobs every byte here counts, so it
- * keeps the wire spec and the pinned nodes, not the job's whole JSON. */
-typedef struct {
-    uint64_t id;                 /* catalogue id */
-    json_t *pins;                /* executor.nodes when it names any (owned), else NULL */
-    hg_assign_t spec;            /* wire spec; epoch and last_fire_ms set on send */
-    const char *node;            /* holder's name (its s_node_t's, which lives as long as
-                                    the actor), "" when unassigned */
-    uint64_t epoch;              /* current assignment epoch */
-    int64_t last_fire_ms;        /* last scheduled time known to have fired */
-    bool fresh;                  /* created after this master started: nobody can hold it */
-    bool revoking;               /* REVOKE sent to its draining holder, acknowledgement awaited */
-    int64_t revoke_sent_mono_ms; /* when that REVOKE went out (resent if unanswered) */
-    s_recovery_t *recoveries;    /* lost runs to re-run once it has a holder */
-    size_t recoveries_n;         /* entries in recoveries */
-    bool sha_resolved;           /* spec.plugin.sha256 came from the plug-in store, not the job */
-    uint8_t shared;              /* S_SHARED_* bits: spec strings owned by the intern table */
-} s_job_t;
-
-/* Spec strings that most jobs have in common (namespace, kind, schedule,
- * time zone, misfire policy, HTTP method) are kept once, in the cluster's
- * intern table, instead of once per job: with a million jobs that is some
- * 200 MB. The bits say which of a job's fields point into the table. */
-enum {
-    S_SHARED_NS = 1,
-    S_SHARED_KIND = 2,
-    S_SHARED_SCHEDULE = 4,
-    S_SHARED_TZ = 8,
-    S_SHARED_MISFIRE = 16,
-    S_SHARED_METHOD = 32,
-};
-#define S_INTERN_MAX 10000 /* distinct strings kept at most; others stay per job */
-
-static char **s_shared_field(hg_assign_t *spec, int bit)
-{
-    switch (bit) {
-    case S_SHARED_NS:
-        return &spec->ns;
-    case S_SHARED_KIND:
-        return &spec->kind;
-    case S_SHARED_SCHEDULE:
-        return &spec->schedule;
-    case S_SHARED_TZ:
-        return &spec->tz;
-    case S_SHARED_MISFIRE:
-        return &spec->misfire;
-    default:
-        return &spec->http.method;
-    }
-}
-
-static void s_string_free(void **item)
-{
-    free(*item);
-    *item = NULL;
-}
-
-/* Free a job's spec, leaving the shared strings to the intern table. */
-static void s_spec_clear(s_job_t *job)
-{
-    for (int bit = 1; bit <= S_SHARED_METHOD; bit <<= 1)
-        if (job->shared & bit) *s_shared_field(&job->spec, bit) = NULL;
-    job->shared = 0;
-    hg_assign_clear(&job->spec);
-}
+/* One per active job; see jobtab.h for how a million of them stay small. */
+typedef hg_jobrec_t s_job_t;
+typedef hg_jobrec_recovery_t s_recovery_t;
 
 /* A PLUGIN_GET waiting for the loader. */
 typedef struct {
@@ -158,8 +91,12 @@ typedef struct {
     zloop_t *loop;              /* reactor */
     zhashx_t *nodes;            /* name -> s_node_t; never removed while running: jobs point
                                    at their names */
-    zhashx_t *jobs;             /* id text -> s_job_t */
+    hg_jobtab_t *jobs;          /* active jobs by id */
+    const char *assigns_node;   /* node of the assignments waiting in assigns, NULL if none */
+    uint64_t *assigns;          /* (job id, epoch) pairs not yet passed to the store */
+    size_t assigns_n;           /* pairs in assigns */
     zhashx_t *inflight;         /* raw run id -> s_inflight_t: started, not finished */
+    zhashx_t *hello_parts;      /* node name -> s_hello_parts_t: HELLO parts so far */
     uint64_t seq;               /* our message sequence */
     int64_t started_mono_ms;    /* start time; placement waits for workers to re-HELLO */
     bool placement_due;         /* some active job is unassigned */
@@ -176,7 +113,7 @@ typedef struct {
     bool fresh_waiting;         /* a job created since start-up waits for placement */
     int64_t last_tick_mono_ms;  /* when the tick last ran */
     size_t placed_since_trim;   /* jobs placed since memory was last trimmed */
-    zhashx_t *strings;          /* intern table: text -> the shared copy (owned) */
+    size_t place_cursor;        /* job table slot where placement stopped last, full nodes */
 } s_cluster_t;
 
 /* ---------------------------------------------------------------- helpers */
@@ -213,21 +150,7 @@ static void s_send_error(s_cluster_t *self, const char *node, int code, const ch
 
 static s_job_t *s_job_find(s_cluster_t *self, uint64_t id)
 {
-    char key[24];
-    snprintf(key, sizeof key, "%" PRIu64, id);
-    return zhashx_lookup(self->jobs, key);
-}
-
-static void s_job_free(void **item)
-{
-    s_job_t *job = *item;
-    if (job) {
-        json_decref(job->pins);
-        s_spec_clear(job);
-        free(job->recoveries);
-        free(job);
-        *item = NULL;
-    }
+    return hg_jobtab_find(self->jobs, id);
 }
 
 static void s_inflight_free(void **item)
@@ -264,8 +187,29 @@ static void s_node_free(void **item)
     }
 }
 
+/* Assignments reach the store in batches of up to this many, one
+ * message each rather than one per job: placing a million jobs queued a
+ * million messages and a 300-byte write each behind the store. */
+#define S_ASSIGN_BATCH 4096
+
+/* Pass the assignments gathered so far to the store. Every other write
+ * to the store calls this first, so the store sees writes in the order
+ * they were made; the loop handlers call it before they return. */
+static void s_store_flush(s_cluster_t *self)
+{
+    if (!self->assigns_n || !self->store) return;
+    zmsg_t *m = zmsg_new();
+    zmsg_addstr(m, "ASSIGN");
+    zmsg_addstr(m, self->assigns_node);
+    zmsg_addmem(m, self->assigns, self->assigns_n * 2 * sizeof(uint64_t));
+    if (zmsg_send(&m, self->store) != 0) zmsg_destroy(&m);
+    self->assigns_n = 0;
+    self->assigns_node = NULL;
+}
+
 static void s_store_node(s_cluster_t *self, s_node_t *node)
 {
+    s_store_flush(self);
     char *labels = json_dumps(node->labels ? node->labels : json_object(), JSON_COMPACT);
     char cap[16];
     snprintf(cap, sizeof cap, "%u", node->capacity);
@@ -274,24 +218,46 @@ static void s_store_node(s_cluster_t *self, s_node_t *node)
     free(labels);
 }
 
+static void s_store_runs(s_cluster_t *self, hg_store_batch_t *batch)
+{
+    s_store_flush(self);
+    zsock_send(self->store, "sp", "RUNS", batch);
+}
+
 static void s_store_assign(s_cluster_t *self, s_job_t *job)
 {
-    char id[24], epoch[24];
-    snprintf(id, sizeof id, "%" PRIu64, job->id);
-    snprintf(epoch, sizeof epoch, "%" PRIu64, job->epoch);
-    if (job->node[0])
-        zsock_send(self->store, "ssss", "ASSIGN", id, job->node, epoch);
-    else
+    if (job->node[0]) {
+        /* job->node points into the node table, which outlives the batch. */
+        if (self->assigns_n == S_ASSIGN_BATCH ||
+            (self->assigns_n && self->assigns_node != job->node))
+            s_store_flush(self);
+        if (!self->assigns && !(self->assigns = malloc(S_ASSIGN_BATCH * 2 * sizeof(uint64_t)))) {
+            hg_error("cluster: out of memory; assignment of job %" PRIu64 " not recorded", job->id);
+            return;
+        }
+        self->assigns_node = job->node;
+        self->assigns[2 * self->assigns_n] = job->id;
+        self->assigns[2 * self->assigns_n + 1] = job->epoch;
+        self->assigns_n++;
+    } else {
+        s_store_flush(self);
+        char id[24];
+        snprintf(id, sizeof id, "%" PRIu64, job->id);
         zsock_send(self->store, "ss", "UNASSIGN", id);
+    }
 }
 
 static void s_send_assign(s_cluster_t *self, s_job_t *job)
 {
     hg_msg_t msg = {.type = HG_MSG_ASSIGN};
-    job->spec.epoch = job->epoch;
-    job->spec.last_fire_ms = job->last_fire_ms;
-    msg.u.assign = job->spec;
+    hg_kv_t some[16], *kv = job->params_n <= 16 ? some : malloc(job->params_n * sizeof *kv);
+    if (!kv) {
+        hg_error("cluster: out of memory; job %s not sent to %s", hg_jobrec_name(job), job->node);
+        return;
+    }
+    hg_jobrec_spec(job, &msg.u.assign, kv);
     s_send_to(self, job->node, &msg);
+    if (kv != some) free(kv);
 }
 
 static void s_send_revoke(s_cluster_t *self, const char *node, uint64_t job_id, uint64_t epoch)
@@ -317,7 +283,7 @@ static void s_job_unassign(s_cluster_t *self, s_job_t *job)
 
 static bool s_node_allowed(s_job_t *job, const char *name)
 {
-    json_t *pins = job->pins;
+    json_t *pins = job->tpl->pins;
     if (!pins || json_array_size(pins) == 0) return true;
     size_t i;
     json_t *v;
@@ -334,6 +300,9 @@ static bool s_node_allowed(s_job_t *job, const char *name)
  * ROUTER's send queue to the node (its high-water mark is 100,000), and
  * ZeroMQ drops what does not fit; the rest is placed as the node catches up. */
 #define S_ASSIGN_WINDOW 50000
+/* How many jobs more than the least-loaded eligible node a node may be
+ * given (see s_pick_node). */
+#define S_BALANCE_SLACK 10000
 
 static bool s_node_has_room(const s_node_t *n)
 {
@@ -343,10 +312,18 @@ static bool s_node_has_room(const s_node_t *n)
 static s_node_t *s_pick_node(s_cluster_t *self, s_job_t *job)
 {
     s_node_t *best = NULL;
+    uint32_t least = UINT32_MAX; /* jobs of the least-loaded eligible node, room or not */
     for (s_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes)) {
-        if (!s_node_has_room(n) || !s_node_allowed(job, n->name)) continue;
+        if (n->state != S_NODE_ACTIVE || !s_node_allowed(job, n->name)) continue;
+        if (n->jobs < least) least = n->jobs;
+        if (!s_node_has_room(n)) continue;
         if (!best || n->jobs < best->jobs) best = n;
     }
+    /* A node that takes its ASSIGNs faster than another (workers report
+     * progress as they go) gets at most S_BALANCE_SLACK more jobs than the
+     * least-loaded one: the rest waits for that one rather than piling
+     * onto the faster, so a large placement still ends up even. */
+    if (best && (uint64_t) best->jobs >= (uint64_t) least + S_BALANCE_SLACK) return NULL;
     return best;
 }
 
@@ -366,7 +343,7 @@ static void s_send_recoveries(s_cluster_t *self, s_job_t *job)
         char at[40];
         hg_time_format_ms(job->recoveries[i].scheduled_ms, at, sizeof at);
         hg_info("cluster: job %s: re-running the lost run scheduled at %s on %s (attempt %u)",
-                job->spec.name, at, job->node, job->recoveries[i].attempt);
+                hg_jobrec_name(job), at, job->node, job->recoveries[i].attempt);
     }
     free(job->recoveries);
     job->recoveries = NULL;
@@ -380,7 +357,7 @@ static void s_job_assign_to(s_cluster_t *self, s_job_t *job, s_node_t *node)
     node->jobs++;
     s_send_assign(self, job);
     s_store_assign(self, job);
-    hg_debug("cluster: job %s (id %" PRIu64 ") -> %s, epoch %" PRIu64, job->spec.name, job->id,
+    hg_debug("cluster: job %s (id %" PRIu64 ") -> %s, epoch %" PRIu64, hg_jobrec_name(job), job->id,
              node->name, job->epoch);
     s_send_recoveries(self, job);
 }
@@ -401,8 +378,14 @@ static void s_place(s_cluster_t *self)
     self->fresh_waiting = false;
     self->placement_due = false;
     size_t placed = 0, waiting = 0;
-    for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
-        if (job->node[0]) continue;
+    /* One lap of the table, from where the last walk stopped when every
+     * node was full: the placed jobs before that point are not walked
+     * again on each of the dozens of rounds a million jobs take. */
+    size_t slots = hg_jobtab_slots(self->jobs);
+    size_t i = slots ? self->place_cursor % slots : 0;
+    for (size_t walked = 0; walked < slots; walked++, i = i + 1 < slots ? i + 1 : 0) {
+        s_job_t *job = hg_jobtab_at(self->jobs, i);
+        if (!job || job->node[0]) continue;
         if (!settled && !job->fresh) {
             waiting++;
             continue;
@@ -414,7 +397,13 @@ static void s_place(s_cluster_t *self)
             bool room = false;
             for (s_node_t *n = zhashx_first(self->nodes); n && !room; n = zhashx_next(self->nodes))
                 room = s_node_has_room(n);
-            if (!room) break; /* every node is full: go on when they catch up */
+            /* Every node is full, or (for a job any node may run) the one
+             * with room is too far ahead: every such job waits alike; go
+             * on when the nodes catch up. */
+            if (!room || !job->tpl->pins) {
+                self->place_cursor = i;
+                break;
+            }
             continue;
         }
         s_job_assign_to(self, job, node);
@@ -484,22 +473,33 @@ static bool s_resolve_plugin(s_cluster_t *self, hg_assign_t *spec, bool *resolve
     return true;
 }
 
-/* Point the job's common spec strings at the intern table's copies. */
-static void s_intern_spec(s_cluster_t *self, s_job_t *job)
+/* Put a new record for a job into the table: a job already there passes
+ * on what this actor knows of it (holder, epoch, last fire, handover,
+ * lost runs) and is freed. Returns the record in the table, or NULL when
+ * out of memory (rec is freed). */
+static s_job_t *s_job_put(s_cluster_t *self, s_job_t *rec)
 {
-    for (int bit = 1; bit <= S_SHARED_METHOD; bit <<= 1) {
-        char **field = s_shared_field(&job->spec, bit);
-        if (!*field) continue;
-        char *shared = zhashx_lookup(self->strings, *field);
-        if (!shared && zhashx_size(self->strings) < S_INTERN_MAX) {
-            shared = strdup(*field);
-            if (shared) zhashx_insert(self->strings, shared, shared);
-        }
-        if (!shared) continue;
-        free(*field);
-        *field = shared;
-        job->shared |= (uint8_t) bit;
+    /* The template may be new: give it the stored plug-in's hash. */
+    s_resolve_plugin(self, &rec->tpl->spec, &rec->tpl->sha_resolved);
+    s_job_t *old = s_job_find(self, rec->id);
+    if (old) {
+        rec->node = old->node;
+        rec->epoch = old->epoch;
+        rec->last_fire_ms = old->last_fire_ms;
+        rec->revoke_sent_mono_ms = old->revoke_sent_mono_ms;
+        rec->recoveries = old->recoveries;
+        rec->recoveries_n = old->recoveries_n;
+        rec->fresh = old->fresh;
+        rec->revoking = old->revoking;
+        old->recoveries = NULL;
+        old->recoveries_n = 0;
     }
+    if (hg_jobtab_put(self->jobs, rec, &old) != 0) {
+        hg_jobtab_free(self->jobs, &rec);
+        return NULL;
+    }
+    hg_jobtab_free(self->jobs, &old);
+    return rec;
 }
 
 /* Add or replace a job from its API object. Takes a reference. */
@@ -516,9 +516,7 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, b
             if (job->node[0]) s_send_revoke(self, job->node, job->id, job->epoch);
             s_job_unassign(self, job);
             s_store_assign(self, job);
-            char key[24];
-            snprintf(key, sizeof key, "%" PRIu64, id);
-            zhashx_delete(self->jobs, key);
+            hg_jobtab_remove(self->jobs, id);
         }
         return 0;
     }
@@ -528,30 +526,11 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, b
         hg_assign_clear(&spec);
         return rc;
     }
-    bool resolved = false;
-    s_resolve_plugin(self, &spec, &resolved);
-    if (!job) {
-        job = calloc(1, sizeof *job);
-        if (!job) {
-            hg_assign_clear(&spec);
-            return HG_ENOMEM;
-        }
-        job->id = id;
-        job->node = "";
-        job->last_fire_ms = last_fire_ms;
-        job->fresh = fresh;
-        char key[24];
-        snprintf(key, sizeof key, "%" PRIu64, id);
-        zhashx_insert(self->jobs, key, job);
-    } else {
-        s_spec_clear(job);
-        json_decref(job->pins);
-    }
-    job->spec = spec;
-    s_intern_spec(self, job);
-    job->sha_resolved = resolved;
-    json_t *pins = hg_job_pinned_nodes(json);
-    job->pins = json_array_size(pins) > 0 ? json_deep_copy(pins) : NULL;
+    spec.last_fire_ms = last_fire_ms;
+    s_job_t *rec = hg_jobtab_make(self->jobs, &spec, hg_job_pinned_nodes(json), &rc);
+    if (!rec) return rc;
+    rec->fresh = fresh;
+    if (!(job = s_job_put(self, rec))) return HG_ENOMEM;
     if (job->node[0]) {
         s_node_t *node = zhashx_lookup(self->nodes, job->node);
         if (node && S_NODE_LIVE(node) && s_node_allowed(job, node->name)) {
@@ -588,10 +567,11 @@ static int s_job_upsert(s_cluster_t *self, json_t *json, int64_t last_fire_ms, b
 static void s_recovery_add(s_cluster_t *self, const hg_run_t *run)
 {
     s_job_t *job = s_job_find(self, run->job_id);
-    if (!job || !job->spec.recover || (run->reason && streq(run->reason, "recover"))) return;
+    if (!job || !job->tpl->spec.recover || (run->reason && streq(run->reason, "recover"))) return;
     s_recovery_t *r = realloc(job->recoveries, (job->recoveries_n + 1) * sizeof *r);
     if (!r) {
-        hg_error("cluster: job %s: out of memory; its lost run will not be re-run", job->spec.name);
+        hg_error("cluster: job %s: out of memory; its lost run will not be re-run",
+                 hg_jobrec_name(job));
         return;
     }
     job->recoveries = r;
@@ -607,7 +587,8 @@ static void s_node_gone(s_cluster_t *self, s_node_t *node, s_node_state_t state,
     node->state = state;
     node->leaving = false;
     size_t moved = 0;
-    for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
+    size_t cur = 0;
+    for (s_job_t *job; (job = hg_jobtab_next(self->jobs, &cur));) {
         if (streq(job->node, node->name)) {
             s_job_unassign(self, job);
             moved++;
@@ -645,7 +626,7 @@ static void s_node_gone(s_cluster_t *self, s_node_t *node, s_node_state_t state,
             m->u.runs.runs_n = k;
             snprintf(batch->node, sizeof batch->node, "%s", node->name);
             batch->msg = m;
-            zsock_send(self->store, "sp", "RUNS", batch);
+            s_store_runs(self, batch);
         } else {
             free(batch);
             free(m);
@@ -682,14 +663,15 @@ static void s_drain(s_cluster_t *self)
     if (!any) return;
     int64_t now = hg_mono_ms();
     int64_t resend_after = self->args->lease_ms + self->args->margin_ms;
-    for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
+    size_t cur = 0;
+    for (s_job_t *job; (job = hg_jobtab_next(self->jobs, &cur));) {
         if (!job->node[0]) continue;
         s_node_t *holder = zhashx_lookup(self->nodes, job->node);
         if (!holder || holder->state != S_NODE_DRAINING) continue;
         if (job->revoking) {
             if (now - job->revoke_sent_mono_ms < resend_after) continue;
             hg_warn("cluster: %s has not acknowledged the REVOKE of job %s; sending it again",
-                    holder->name, job->spec.name);
+                    holder->name, hg_jobrec_name(job));
         } else if (!s_pick_node(self, job)) {
             continue; /* nowhere to go yet */
         }
@@ -717,7 +699,7 @@ static void s_on_revoke_ack(s_cluster_t *self, const char *name, hg_revoke_t *ac
     s_job_unassign(self, job);
     s_store_assign(self, job);
     s_place(self);
-    hg_info("cluster: job %s handed over by %s (last scheduled fire %s) to %s", job->spec.name,
+    hg_info("cluster: job %s handed over by %s (last scheduled fire %s) to %s", hg_jobrec_name(job),
             name, last, job->node[0] ? job->node : "(nobody yet)");
 }
 
@@ -764,6 +746,73 @@ static int s_node_set_drain(s_cluster_t *self, const char *name, bool drain)
     return 0;
 }
 
+/* Held jobs of a HELLO in parts, gathered until the last part. */
+typedef struct {
+    hg_held_t *held; /* entries of the parts so far (owned) */
+    size_t held_n;   /* entries in held */
+    uint32_t parts;  /* parts so far */
+} s_hello_parts_t;
+
+/* Held jobs one worker may report in all (a bound on what a HELLO in
+ * parts makes us keep; 400 MB). */
+#define S_HELLO_HELD_MAX (16u << 20)
+
+static void s_hello_parts_free(void **item)
+{
+    s_hello_parts_t *p = *item;
+    if (p) {
+        free(p->held);
+        free(p);
+        *item = NULL;
+    }
+}
+
+/* Gather one part of a HELLO in parts. Returns true when the last part
+ * came: h then lists the held jobs of every part; false while parts are
+ * to come, or when one is out of order (the worker repeats its HELLO). */
+static bool s_hello_gather(s_cluster_t *self, const char *name, hg_hello_t *h)
+{
+    s_hello_parts_t *p = zhashx_lookup(self->hello_parts, name);
+    if (h->part == 0) {
+        zhashx_delete(self->hello_parts, name);
+        p = calloc(1, sizeof *p);
+        if (!p) return false;
+        zhashx_insert(self->hello_parts, name, p);
+    } else if (!p || p->parts != h->part) {
+        hg_warn("cluster: HELLO part %u from %s does not follow part %u; waiting for the "
+                "worker to say HELLO again",
+                h->part, name, p ? p->parts - 1 : 0);
+        zhashx_delete(self->hello_parts, name);
+        return false;
+    }
+    if (p->held_n + h->held_n > S_HELLO_HELD_MAX) {
+        hg_error("cluster: worker %s reports more than %u held jobs; HELLO refused", name,
+                 S_HELLO_HELD_MAX);
+        s_send_error(self, name, HG_ETOOBIG, "HELLO lists too many held jobs");
+        zhashx_delete(self->hello_parts, name);
+        return false;
+    }
+    if (h->held_n) {
+        hg_held_t *grown = realloc(p->held, (p->held_n + h->held_n) * sizeof *grown);
+        if (!grown) {
+            hg_error("cluster: out of memory gathering the HELLO of %s", name);
+            zhashx_delete(self->hello_parts, name);
+            return false;
+        }
+        memcpy(grown + p->held_n, h->held, h->held_n * sizeof *grown);
+        p->held = grown;
+        p->held_n += h->held_n;
+    }
+    p->parts++;
+    if (h->more) return false;
+    free(h->held); /* the message's own, replaced by all parts' */
+    h->held = p->held;
+    h->held_n = p->held_n;
+    p->held = NULL;
+    zhashx_delete(self->hello_parts, name);
+    return true;
+}
+
 static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
 {
     hg_hello_t *h = &msg->u.hello;
@@ -772,6 +821,7 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
         s_send_error(self, name, HG_EINVAL, "HELLO node name must equal the routing id");
         return;
     }
+    if ((h->part > 0 || h->more) && !s_hello_gather(self, name, h)) return;
     s_node_t *node = zhashx_lookup(self->nodes, name);
     if (!node) {
         node = calloc(1, sizeof *node);
@@ -805,7 +855,6 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
      * is still ours to give (adopting it after a master restart), revoke
      * the rest. REVOKEs go out before WELCOME; the worker handles them
      * before its next lease extension. */
-    zhashx_t *held = zhashx_new();
     size_t adopted = 0, revoked = 0;
     for (size_t i = 0; i < h->held_n; i++) {
         hg_held_t *hj = &h->held[i];
@@ -826,9 +875,8 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
         if (keep) {
             if (hj->epoch > job->epoch) job->epoch = hj->epoch;
             if (hj->last_fire_ms > job->last_fire_ms) job->last_fire_ms = hj->last_fire_ms;
-            char key[24];
-            snprintf(key, sizeof key, "%" PRIu64, job->id);
-            zhashx_insert(held, key, job);
+            job->kept = true; /* cleared by the walk below: job->node is this node */
+            job->current = hj->version == job->version && hj->epoch == job->epoch;
         } else {
             s_send_revoke(self, name, hj->job_id, hj->epoch);
             revoked++;
@@ -842,19 +890,21 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
      * while a master loading a million jobs cannot answer yet). */
     bool any = node->jobs > 0;
     node->jobs = 0;
-    for (s_job_t *job = any ? zhashx_first(self->jobs) : NULL; job; job = zhashx_next(self->jobs)) {
+    size_t cur = 0;
+    for (s_job_t *job; any && (job = hg_jobtab_next(self->jobs, &cur));) {
         if (streq(job->node, name)) {
-            char key[24];
-            snprintf(key, sizeof key, "%" PRIu64, job->id);
-            if (!zhashx_lookup(held, key)) job->epoch++;
+            if (!job->kept) job->epoch++;
+            /* A worker that says it holds this version under this epoch
+             * has the spec: after a master restart a million ASSIGNs
+             * would only repeat what it holds. */
+            if (!job->current) s_send_assign(self, job);
+            job->kept = job->current = false;
             job->revoking = false; /* a draining node is asked again, under this epoch */
             node->jobs++;
-            s_send_assign(self, job);
             s_store_assign(self, job);
             s_send_recoveries(self, job); /* lost runs of a job it adopted */
         }
     }
-    zhashx_destroy(&held);
     hg_info("cluster: worker %s %s%s (capacity %u, holds %zu, adopted %zu, revoked %zu, "
             "unacked %u)",
             name, was_active ? "re-joined" : "joined", node->cordoned ? " as draining" : "",
@@ -915,7 +965,7 @@ static void s_on_runs(s_cluster_t *self, const char *name, hg_msg_t **msgp)
     snprintf(batch->node, sizeof batch->node, "%s", name);
     batch->msg = msg;
     *msgp = NULL;
-    zsock_send(self->store, "sp", "RUNS", batch);
+    s_store_runs(self, batch);
 }
 
 /* A standby serves no worker: it answers everything but ERROR with
@@ -925,6 +975,8 @@ static void s_on_runs(s_cluster_t *self, const char *name, hg_msg_t **msgp)
 static void s_refuse_standby(s_cluster_t *self, const char *name, hg_msg_t *msg)
 {
     if (msg->type == HG_MSG_ERROR) return;
+    /* A HELLO in parts is refused once, at its first part. */
+    if (msg->type == HG_MSG_HELLO && msg->u.hello.part > 0) return;
     if (msg->type == HG_MSG_HELLO)
         hg_info("cluster: standby refuses worker %s; leader %s at %s", name,
                 self->leader_name[0] ? self->leader_name : "unknown",
@@ -1090,6 +1142,20 @@ static int s_on_loader(zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
+/* Resolve every template's plug-in hash again after the plug-in store
+ * changed, marking the templates whose hash changed. Returns whether any
+ * did. */
+static bool s_resolve_templates(s_cluster_t *self)
+{
+    bool any = false;
+    size_t cur = 0;
+    for (hg_jobtpl_t *tpl; (tpl = hg_jobtab_tpl_next(self->jobs, &cur));) {
+        tpl->changed = s_resolve_plugin(self, &tpl->spec, &tpl->sha_resolved);
+        any |= tpl->changed;
+    }
+    return any;
+}
+
 /* A plug-in was stored: re-resolve the jobs that name plug-ins without a
  * hash; a holder whose job now means other bytes gets a new ASSIGN. */
 static void s_plugin_put(s_cluster_t *self, const char *name, const char *version, const char *sha)
@@ -1098,8 +1164,10 @@ static void s_plugin_put(s_cluster_t *self, const char *name, const char *versio
     /* Bytes of a replaced (name, version) must not be served from an old
      * open copy of another hash: copies are per hash, nothing to drop. */
     size_t moved = 0;
-    for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
-        if (!s_resolve_plugin(self, &job->spec, &job->sha_resolved) || !job->node[0]) continue;
+    bool changed = s_resolve_templates(self);
+    size_t cur = 0;
+    for (s_job_t *job; changed && (job = hg_jobtab_next(self->jobs, &cur));) {
+        if (!job->tpl->changed || !job->node[0]) continue;
         s_node_t *node = zhashx_lookup(self->nodes, job->node);
         /* During a handover the epoch stays the one being revoked; the
          * next holder gets the new spec. */
@@ -1117,8 +1185,10 @@ static void s_plugin_remove(s_cluster_t *self, const char *sha)
 {
     hg_plugin_index_remove(self->plugins, sha);
     zhashx_delete(self->pfiles, sha);
-    for (s_job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs)) {
-        if (!s_resolve_plugin(self, &job->spec, &job->sha_resolved) || !job->node[0]) continue;
+    bool changed = s_resolve_templates(self);
+    size_t cur = 0;
+    for (s_job_t *job; changed && (job = hg_jobtab_next(self->jobs, &cur));) {
+        if (!job->tpl->changed || !job->node[0]) continue;
         if (job->revoking) continue; /* the next holder gets the new spec */
         job->epoch++;
         s_send_assign(self, job);
@@ -1193,6 +1263,7 @@ static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
     zframe_destroy(&id);
     zframe_destroy(&body);
     zmsg_destroy(&z);
+    s_store_flush(self);
     return 0;
 }
 
@@ -1319,9 +1390,7 @@ static int s_on_api(zloop_t *loop, zsock_t *sock, void *arg)
                 if (job->node[0]) s_send_revoke(self, job->node, job->id, job->epoch);
                 s_job_unassign(self, job);
                 s_store_assign(self, job);
-                char key[24];
-                snprintf(key, sizeof key, "%" PRIu64, job_id);
-                zhashx_delete(self->jobs, key);
+                hg_jobtab_remove(self->jobs, job_id);
             }
             zmsg_addstr(rep, "0");
         }
@@ -1418,13 +1487,14 @@ static int s_on_api(zloop_t *loop, zsock_t *sock, void *arg)
             live += S_NODE_LIVE(n);
         zmsg_addstr(rep, "0");
         zmsg_addstrf(rep, "%d", live);
-        zmsg_addstrf(rep, "%zu", zhashx_size(self->jobs));
+        zmsg_addstrf(rep, "%zu", hg_jobtab_size(self->jobs));
     } else {
         zmsg_addstrf(rep, "%d", HG_EINVAL);
     }
     zstr_free(&cmd);
     zmsg_destroy(&req);
     zmsg_send(&rep, sock);
+    s_store_flush(self);
     return 0;
 }
 
@@ -1440,6 +1510,13 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
      * waiting unread on the socket: judge silence only on a tick that comes
      * on time. Waiting longer never breaks the lease rule. */
     bool stalled = self->last_tick_mono_ms && now - self->last_tick_mono_ms > 500;
+    /* Nor does the time this loop was busy count as a node's silence:
+     * what the nodes sent meanwhile is still queued behind the work that
+     * held the loop (a HELLO listing a million jobs, say), and judging
+     * them before it is read would declare live nodes lost. */
+    if (stalled)
+        for (s_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes))
+            if (S_NODE_LIVE(n)) n->last_hb_mono_ms += now - self->last_tick_mono_ms;
     self->last_tick_mono_ms = now;
     for (s_node_t *n = stalled ? NULL : zhashx_first(self->nodes); n;
          n = zhashx_next(self->nodes)) {
@@ -1452,6 +1529,7 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     }
     s_place(self);
     s_drain(self);
+    s_store_flush(self);
     return 0;
 }
 
@@ -1469,10 +1547,31 @@ static void s_load_one(s_cluster_t *self, json_t *job, json_t *last_fires, size_
                  json_string_value(json_object_get(job, "name")));
 }
 
-/* The active jobs: from jobs when main passed them, else read from MySQL
- * page by page, so that a million jobs never sit in memory as JSON all at
- * once (a job's JSON is several times its s_job_t). A page that cannot be
- * read is tried again, a few times, before the rest is given up (logged). */
+/* Where the jobs of the start-up load go. */
+typedef struct {
+    s_cluster_t *self;  /* the actor */
+    json_t *last_fires; /* job id text -> last scheduled ms (borrowed), or NULL */
+    size_t *loaded;     /* jobs added so far */
+} s_put_ctx_t;
+
+static void s_load_put(void *arg, hg_jobrec_t *rec)
+{
+    s_put_ctx_t *ctx = arg;
+    char idtext[24];
+    snprintf(idtext, sizeof idtext, "%" PRIu64, rec->id);
+    json_t *lf = ctx->last_fires ? json_object_get(ctx->last_fires, idtext) : NULL;
+    rec->last_fire_ms = lf ? json_integer_value(lf) : 0;
+    if (s_job_put(ctx->self, rec)) {
+        (*ctx->loaded)++;
+        ctx->self->placement_due = true;
+    }
+}
+
+/* The active jobs: from jobs when main passed them, else streamed from
+ * MySQL straight into the job table (a million jobs as JSON took
+ * gigabytes, and seconds of parsing). A result that breaks off is read on
+ * from the last job added, a few times, before the rest is given up
+ * (logged). */
 static void s_load_jobs(s_cluster_t *self, json_t *jobs, json_t *last_fires, size_t *loaded)
 {
     size_t i;
@@ -1483,29 +1582,23 @@ static void s_load_jobs(s_cluster_t *self, json_t *jobs, json_t *last_fires, siz
     }
     if (!self->args->db) return;
     char err[512] = "";
-    MYSQL *conn = NULL;
     uint64_t after = 0;
+    s_put_ctx_t ctx = {self, last_fires, loaded};
     for (int failures = 0; failures < 5;) {
-        json_t *page = NULL;
-        if (!conn) conn = hg_db_connect(self->args->db, err, sizeof err);
-        if (!conn || hg_job_db_load_active_page(conn, after, 5000, &page, err, sizeof err) != 0) {
-            hg_db_close(&conn);
-            failures++;
-            hg_warn("cluster: loading jobs after id %" PRIu64 ": %s%s", after, err,
-                    failures < 5 ? "; trying again" : "");
-            zclock_sleep(200 * failures);
-            continue;
+        err[0] = '\0';
+        MYSQL *conn = hg_db_connect(self->args->db, err, sizeof err);
+        if (conn) {
+            unsigned rc = hg_jobload_read(conn, self->jobs, &after, s_load_put, &ctx);
+            if (rc) snprintf(err, sizeof err, "%s (%u)", mysql_error(conn), rc);
+        } else if (!err[0]) {
+            snprintf(err, sizeof err, "cannot connect to MySQL");
         }
-        size_t n = json_array_size(page);
-        json_array_foreach(page, i, job) s_load_one(self, job, last_fires, loaded);
-        if (n)
-            after =
-                (uint64_t) json_integer_value(json_object_get(json_array_get(page, n - 1), "id"));
-        json_decref(page);
-        if (n < 5000) {
-            hg_db_close(&conn);
-            return;
-        }
+        hg_db_close(&conn);
+        if (!err[0]) return;
+        failures++;
+        hg_warn("cluster: loading jobs after id %" PRIu64 ": %s%s", after, err,
+                failures < 5 ? "; trying again" : "");
+        zclock_sleep(200 * failures);
     }
     hg_error("cluster: jobs after id %" PRIu64 " could not be read (%s); they are not scheduled "
              "until this master leads again",
@@ -1594,6 +1687,7 @@ static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
     }
     zstr_free(&cmd);
     zmsg_destroy(&m);
+    s_store_flush(self);
     return rc;
 }
 
@@ -1605,10 +1699,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     self.started_mono_ms = hg_mono_ms();
     self.nodes = zhashx_new();
     zhashx_set_destructor(self.nodes, s_node_free);
-    self.strings = zhashx_new();
-    zhashx_set_destructor(self.strings, s_string_free);
-    self.jobs = zhashx_new();
-    zhashx_set_destructor(self.jobs, s_job_free);
+    self.jobs = hg_jobtab_new();
     /* Keyed by the raw run id: formatting each id as text cost more than
      * the lookup (every finished run is looked up). */
     self.inflight = zhashx_new();
@@ -1617,6 +1708,8 @@ static void s_actor(zsock_t *pipe, void *arg)
     zhashx_set_key_comparator(self.inflight, hg_runid_compare);
     zhashx_set_key_duplicator(self.inflight, hg_runid_dup);
     zhashx_set_key_destructor(self.inflight, hg_runid_free);
+    self.hello_parts = zhashx_new();
+    zhashx_set_destructor(self.hello_parts, s_hello_parts_free);
     self.pfiles = zhashx_new();
     zhashx_set_destructor(self.pfiles, s_pfile_free);
     self.plugins = hg_plugin_index_new();
@@ -1633,9 +1726,9 @@ static void s_actor(zsock_t *pipe, void *arg)
         zsock_destroy(&self.router);
         zsock_destroy(&self.api);
         zhashx_destroy(&self.nodes);
-        zhashx_destroy(&self.jobs);
-        zhashx_destroy(&self.strings);
+        hg_jobtab_destroy(&self.jobs);
         zhashx_destroy(&self.inflight);
+        zhashx_destroy(&self.hello_parts);
         zhashx_destroy(&self.pfiles);
         hg_plugin_index_destroy(&self.plugins);
         self.args->failed = true;
@@ -1659,6 +1752,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     if (self.store) {
         /* Take back the batches the store still hands over (zactor_destroy
          * would drop them unread): it answers DRAINED after its last DONE. */
+        s_store_flush(&self);
         zstr_send(self.store, "DRAIN");
         for (;;) {
             char *cmd = NULL;
@@ -1675,10 +1769,11 @@ static void s_actor(zsock_t *pipe, void *arg)
     }
     zactor_destroy(&self.store);
     zactor_destroy(&self.loader);
-    zhashx_destroy(&self.jobs);
-    zhashx_destroy(&self.strings);
+    hg_jobtab_destroy(&self.jobs);
+    free(self.assigns);
     zhashx_destroy(&self.nodes);
     zhashx_destroy(&self.inflight);
+    zhashx_destroy(&self.hello_parts);
     zhashx_destroy(&self.pfiles);
     hg_plugin_index_destroy(&self.plugins);
     zsock_destroy(&self.api);

@@ -35,12 +35,14 @@ typedef struct {
     hg_store_batch_t *batch; /* S_OP_RUNS: records (owned until DONE) */
     size_t bytes;            /* S_OP_RUNS: approximate memory the records take */
     char node[192];          /* NODE / ASSIGN: node name */
+    uint64_t *pairs;         /* ASSIGN: job id, epoch, job id, epoch, ... (owned) */
+    size_t pairs_n;          /* ASSIGN: assignments in pairs */
+    size_t pairs_done;       /* ASSIGN: of which written */
     char state[16];          /* NODE: state */
     char *labels;            /* NODE: labels as JSON (owned) */
     uint32_t capacity;       /* NODE: capacity */
     char version[32];        /* NODE: software version */
-    uint64_t job_id;         /* ASSIGN / UNASSIGN */
-    uint64_t epoch;          /* ASSIGN */
+    uint64_t job_id;         /* UNASSIGN */
 } s_op_t;
 
 /* Storage behind the bind array of one row. */
@@ -96,6 +98,7 @@ static void s_op_destroy(s_op_t **p)
     if (p && *p) {
         hg_store_batch_destroy(&(*p)->batch);
         free((*p)->labels);
+        free((*p)->pairs);
         free(*p);
         *p = NULL;
     }
@@ -343,7 +346,7 @@ static unsigned s_write_fact(s_store_t *self, s_op_t *op, char *err, size_t err_
     my_bool null[7] = {0};
     MYSQL_TIME now;
     hg_db_time_from_ms(hg_now_ms(), &now);
-    unsigned long long job_id = op->job_id, epoch = op->epoch;
+    unsigned long long job_id = op->job_id;
     unsigned int capacity = op->capacity;
     if (op->kind == S_OP_NODE) {
         sql = "INSERT INTO nodes (name, state, labels, capacity, version, first_seen_at,"
@@ -361,19 +364,6 @@ static unsigned s_write_fact(s_store_t *self, s_op_t *op, char *err, size_t err_
         b[5].buffer = &now;
         b[6].buffer_type = MYSQL_TYPE_DATETIME;
         b[6].buffer = &now;
-    } else if (op->kind == S_OP_ASSIGN) {
-        sql = "INSERT INTO assignments (job_id, node, epoch, assigned_at) VALUES (?, ?, ?, ?)"
-              " ON DUPLICATE KEY UPDATE node = VALUES(node), epoch = VALUES(epoch),"
-              " assigned_at = VALUES(assigned_at)";
-        b[0].buffer_type = MYSQL_TYPE_LONGLONG;
-        b[0].is_unsigned = 1;
-        b[0].buffer = &job_id;
-        s_bind_str(&b[1], op->node, &len[1], &null[1]);
-        b[2].buffer_type = MYSQL_TYPE_LONGLONG;
-        b[2].is_unsigned = 1;
-        b[2].buffer = &epoch;
-        b[3].buffer_type = MYSQL_TYPE_DATETIME;
-        b[3].buffer = &now;
     } else {
         sql = "DELETE FROM assignments WHERE job_id = ?";
         b[0].buffer_type = MYSQL_TYPE_LONGLONG;
@@ -394,9 +384,12 @@ static unsigned s_write_fact(s_store_t *self, s_op_t *op, char *err, size_t err_
     return rc;
 }
 
-/* Write ops[0..n) (all S_OP_ASSIGN) in one multi-row upsert: placing a
- * million jobs queues a million of them, one statement each took minutes. */
-static unsigned s_write_assigns(s_store_t *self, s_op_t **ops, size_t n, char *err, size_t err_size)
+/* Write n assignments (row i: node nodes[i], job vals[2i], epoch
+ * vals[2i + 1]) in one multi-row upsert: placing a million jobs makes a
+ * million of them, one statement each took minutes. */
+#define S_ASSIGN_ROWS 1000
+static unsigned s_write_assigns(s_store_t *self, const char **nodes, const uint64_t *pairs,
+                                size_t n, char *err, size_t err_size)
 {
     static const char head[] = "INSERT INTO assignments (job_id, node, epoch, assigned_at) VALUES ";
     static const char row[] = "(?, ?, ?, ?)";
@@ -419,12 +412,12 @@ static unsigned s_write_assigns(s_store_t *self, s_op_t **ops, size_t n, char *e
     for (size_t i = 0; i < n; i++) {
         p += sprintf(p, "%s%s", i ? "," : "", row);
         MYSQL_BIND *r = b + i * 4;
-        vals[2 * i] = ops[i]->job_id;
-        vals[2 * i + 1] = ops[i]->epoch;
+        vals[2 * i] = pairs[2 * i];
+        vals[2 * i + 1] = pairs[2 * i + 1];
         r[0].buffer_type = MYSQL_TYPE_LONGLONG;
         r[0].is_unsigned = 1;
         r[0].buffer = &vals[2 * i];
-        s_bind_str(&r[1], ops[i]->node, &len[i], &null[i]);
+        s_bind_str(&r[1], nodes[i], &len[i], &null[i]);
         r[2].buffer_type = MYSQL_TYPE_LONGLONG;
         r[2].is_unsigned = 1;
         r[2].buffer = &vals[2 * i + 1];
@@ -492,25 +485,38 @@ static bool s_write_ops(s_store_t *self)
     char err[512];
     while (zlist_size(self->ops) > 0) {
         s_op_t *first = zlist_first(self->ops);
-        if (first->kind == S_OP_ASSIGN && zlist_size(self->ops) > 1) {
-            s_op_t *group[1000];
+        if (first->kind == S_OP_ASSIGN) {
+            const char *nodes[S_ASSIGN_ROWS];
+            uint64_t pairs[2 * S_ASSIGN_ROWS];
             size_t count = 0;
-            for (s_op_t *op = first; op && op->kind == S_OP_ASSIGN && count < 1000;
+            for (s_op_t *op = first; op && op->kind == S_OP_ASSIGN && count < S_ASSIGN_ROWS;
                  op = zlist_next(self->ops)) {
                 /* Rows apply in order, so a job twice in one statement
                  * ends with its later assignment, as one at a time did. */
-                group[count++] = op;
+                for (size_t i = op->pairs_done; i < op->pairs_n && count < S_ASSIGN_ROWS; i++) {
+                    nodes[count] = op->node;
+                    pairs[2 * count] = op->pairs[2 * i];
+                    pairs[2 * count + 1] = op->pairs[2 * i + 1];
+                    count++;
+                }
             }
-            unsigned rc = s_write_assigns(self, group, count, err, sizeof err);
+            unsigned rc = s_write_assigns(self, nodes, pairs, count, err, sizeof err);
             if (rc && (hg_db_is_conn_error(rc) || hg_db_conn_lost(self->conn))) {
                 hg_error("store: lost MySQL connection: %s", err);
                 s_lost_connection(self);
                 return false;
             }
             if (rc) hg_error("store: cannot record %zu assignments: %s", count, err);
-            for (size_t i = 0; i < count; i++) {
-                s_op_t *op = zlist_pop(self->ops);
-                s_op_destroy(&op);
+            while (count > 0) {
+                s_op_t *op = zlist_first(self->ops);
+                size_t take =
+                    op->pairs_n - op->pairs_done < count ? op->pairs_n - op->pairs_done : count;
+                op->pairs_done += take;
+                count -= take;
+                if (op->pairs_done == op->pairs_n) {
+                    zlist_pop(self->ops);
+                    s_op_destroy(&op);
+                }
             }
             continue;
         }
@@ -932,16 +938,29 @@ static int s_handle_command(s_store_t *self)
         zstr_free(&state);
         zstr_free(&cap);
         zstr_free(&version);
-    } else if (streq(cmd, "ASSIGN") || streq(cmd, "UNASSIGN")) {
-        op = calloc(1, sizeof *op);
-        op->kind = streq(cmd, "ASSIGN") ? S_OP_ASSIGN : S_OP_UNASSIGN;
-        char *job = zmsg_popstr(msg), *node = zmsg_popstr(msg), *epoch = zmsg_popstr(msg);
-        op->job_id = job ? strtoull(job, NULL, 10) : 0;
-        snprintf(op->node, sizeof op->node, "%s", node ? node : "");
-        op->epoch = epoch ? strtoull(epoch, NULL, 10) : 0;
-        zstr_free(&job);
+    } else if (streq(cmd, "ASSIGN")) {
+        char *node = zmsg_popstr(msg);
+        zframe_t *f = zmsg_pop(msg);
+        size_t n = f ? zframe_size(f) / (2 * sizeof(uint64_t)) : 0;
+        op = n ? calloc(1, sizeof *op) : NULL;
+        if (op && (op->pairs = malloc(n * 2 * sizeof(uint64_t)))) {
+            op->kind = S_OP_ASSIGN;
+            snprintf(op->node, sizeof op->node, "%s", node ? node : "");
+            memcpy(op->pairs, zframe_data(f), n * 2 * sizeof(uint64_t));
+            op->pairs_n = n;
+        } else if (op) {
+            hg_error("store: out of memory; %zu assignments of %s not recorded", n,
+                     node ? node : "");
+            s_op_destroy(&op);
+        }
         zstr_free(&node);
-        zstr_free(&epoch);
+        zframe_destroy(&f);
+    } else if (streq(cmd, "UNASSIGN")) {
+        op = calloc(1, sizeof *op);
+        op->kind = S_OP_UNASSIGN;
+        char *job = zmsg_popstr(msg);
+        op->job_id = job ? strtoull(job, NULL, 10) : 0;
+        zstr_free(&job);
     }
     if (op) zlist_append(self->ops, op);
     zstr_free(&cmd);

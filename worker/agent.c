@@ -42,6 +42,11 @@
 _Static_assert(S_FINISHED_BATCH <= HG_PROTO_MAX_RUNS, "a batch must fit one message");
 #define S_MISFIRE_CAP 1000 /* fire_all catches up at most this many times at once */
 #define S_CACHE_TICK  250  /* ms between checks of running plug-in fetches */
+/* A heartbeat goes out early once this many ASSIGNs were taken since the
+ * last one: the master sends a node at most a window of ASSIGNs beyond the
+ * count its heartbeats report, so placing a million jobs went at the pace
+ * of the heartbeat interval, with the worker idle half of the time. */
+#define S_HB_EARLY_ASSIGNS 10000
 /* With several masters: one that has not accepted our connection this long
  * after we dialled it is taken as down, and the next one is tried. */
 #define S_CONNECT_WAIT_MS 500
@@ -93,6 +98,7 @@ typedef struct {
     int64_t heartbeat_ms;       /* interval in force */
     int64_t lease_ms;           /* lease in force */
     int64_t next_hb;            /* monotonic time of the next heartbeat */
+    uint32_t assigned_since_hb; /* ASSIGNs taken since the last heartbeat */
     int64_t next_hello;         /* monotonic time of the next HELLO while not welcomed */
     int64_t last_rx;            /* monotonic time of the last message from the master */
     bool lease_warned;          /* "lease expired" logged for this outage */
@@ -355,11 +361,24 @@ static void s_send_hello(s_agent_t *self)
         h->held[i].job_id = job->spec.job_id;
         h->held[i].epoch = job->spec.epoch;
         h->held[i].last_fire_ms = job->last_fire_ms;
+        h->held[i].version = job->spec.version;
         i++;
     }
     h->plugins = hg_plugin_cache_list(self->cache, &h->plugins_n);
-    s_send(self, &msg);
-    free(h->held);
+    /* More held jobs than one message lists go in parts, back to back on
+     * this connection; the master answers the last one. */
+    hg_held_t *all = h->held;
+    size_t total = h->held ? h->held_n : 0;
+    for (size_t off = 0, part = 0; off < total || part == 0; part++) {
+        size_t n = total - off < HG_PROTO_MAX_HELD ? total - off : HG_PROTO_MAX_HELD;
+        h->held = n ? all + off : NULL;
+        h->held_n = n;
+        h->part = (uint32_t) part;
+        off += n;
+        h->more = off < total;
+        if (s_send(self, &msg) != 0) break; /* HELLO is repeated until answered */
+    }
+    free(all);
     free(h->plugins);
 }
 
@@ -374,6 +393,7 @@ static int s_send_heartbeat(s_agent_t *self)
     uint64_t seq = self->seq + 1;
     self->hb_seq[seq % S_HB_RING] = seq;
     self->hb_sent[seq % S_HB_RING] = hg_mono_ms();
+    self->assigned_since_hb = 0;
     return s_send(self, &msg);
 }
 
@@ -1086,9 +1106,10 @@ static void s_on_master(s_agent_t *self)
     case HG_MSG_ASSIGN:
         /* Only within a session: the master sends WELCOME before any
          * ASSIGN, and a refused (deposed) master's ASSIGNs must not land. */
-        if (self->welcomed)
+        if (self->welcomed) {
             s_on_assign(self, &msg->u.assign);
-        else
+            self->assigned_since_hb++;
+        } else
             hg_debug("ASSIGN of job %s outside a session ignored", msg->u.assign.name);
         break;
     case HG_MSG_REVOKE:
@@ -1283,8 +1304,15 @@ int hg_agent_run(const hg_agent_config_t *cfg)
             }
             if (mono >= self.next_hello) {
                 s_send_hello(&self);
-                self.next_hello = mono + 250; /* until the master answers */
+                /* Until the master answers; a HELLO in many parts (a million
+                 * held jobs are 20 parts, 40 MB) is repeated more slowly,
+                 * so that a master still loading its catalogue does not
+                 * find a pile of them to read and reconcile one by one. */
+                size_t parts = zhashx_size(self.jobs) / HG_PROTO_MAX_HELD + 1;
+                self.next_hello = mono + (parts < 8 ? 250 * (int64_t) parts : 2000);
             }
+        } else if (mono < self.next_hb && self.assigned_since_hb >= S_HB_EARLY_ASSIGNS) {
+            s_send_heartbeat(&self); /* early, between the regular ones */
         } else if (mono >= self.next_hb) {
             self.hb_unsent = s_send_heartbeat(&self) == 0 ? 0 : self.hb_unsent + 1;
             self.next_hb = mono + self.heartbeat_ms;

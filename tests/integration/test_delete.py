@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """After a job is deleted it fires no more: allowing 1 s for requests
 already in flight, there are zero hits over the next 3 s. The job is gone
-from the API (404) and from the active catalogue in MySQL."""
+from the API (404) and from the active catalogue in MySQL, and the
+assignments table (where operators see which node holds what) drops it
+while still listing the other job on its node."""
 
 import time
 
@@ -13,8 +15,8 @@ QUIET_S = 3.0
 
 
 def scenario(c):
-    c.create_job(JOB, "@every 1s", c.hits.url("/doomed"))
-    c.create_job("bystander", "@every 1s", c.hits.url("/bystander"))
+    doomed_id = int(c.create_job(JOB, "@every 1s", c.hits.url("/doomed"))["id"])
+    bystander_id = int(c.create_job("bystander", "@every 1s", c.hits.url("/bystander"))["id"])
     c.wait_until(lambda: c.hits.count("/doomed") >= 2, timeout=15, what="2 hits before the delete")
 
     deleted_at = c.delete_job(JOB)
@@ -37,6 +39,12 @@ def scenario(c):
     status, body = c.api("GET", "/api/v1/jobs")
     names = [j.get("name") for j in (body or {}).get("jobs", [])]
     assert JOB not in names, "the deleted job is still listed: %r" % names
+
+    def assignments():
+        return dict((int(j), n) for j, n in c.sql("SELECT job_id, node FROM assignments"))
+    c.wait_until(lambda: doomed_id not in assignments() and
+                 assignments().get(bystander_id) == c.job_node("bystander"),
+                 timeout=10, what="assignments without the deleted job, with the other on its node")
 
 
 if __name__ == "__main__":

@@ -144,14 +144,16 @@ static hg_msg_t *sample(int type, bool full)
         h->capacity = 64;
         h->held = calloc(2, sizeof *h->held);
         assert_non_null(h->held);
-        h->held[0] = (hg_held_t){5, 3, 1767225600000};
-        h->held[1] = (hg_held_t){UINT64_MAX, 1, -1};
+        h->held[0] = (hg_held_t){5, 3, 1767225600000, 9};
+        h->held[1] = (hg_held_t){UINT64_MAX, 1, -1, UINT64_MAX};
         h->held_n = 2;
         h->unacked = 12;
         h->plugins = calloc(1, sizeof(char *));
         assert_non_null(h->plugins);
         h->plugins[0] = sdup("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
         h->plugins_n = 1;
+        h->part = 3;
+        h->more = 1;
         break;
     }
     case HG_MSG_WELCOME:
@@ -324,8 +326,11 @@ static void assert_msg_eq(const hg_msg_t *a, const hg_msg_t *b)
             assert_true(x->held[i].job_id == y->held[i].job_id);
             assert_true(x->held[i].epoch == y->held[i].epoch);
             assert_true(x->held[i].last_fire_ms == y->held[i].last_fire_ms);
+            assert_true(x->held[i].version == y->held[i].version);
         }
         assert_int_equal(x->unacked, y->unacked);
+        assert_int_equal(x->part, y->part);
+        assert_int_equal(x->more, y->more);
         assert_int_equal(x->plugins_n, y->plugins_n);
         for (size_t i = 0; i < x->plugins_n; i++)
             assert_str_eq(x->plugins[i], y->plugins[i]);
@@ -634,14 +639,16 @@ static void v_ids_long(msgpack_packer *pk)
     v_bin17(pk);
 }
 
-static const wfield_t w_held[] = {{"job", v_int}, {"epoch", v_int}, {"last", v_neg}};
+static const wfield_t w_held[] = {
+    {"job", v_int}, {"epoch", v_int}, {"last", v_neg}, {"ver", v_int}};
 static void v_held(msgpack_packer *pk)
 {
     msgpack_pack_array(pk, 1);
-    w_map(pk, w_held, 3);
+    w_map(pk, w_held, sizeof w_held / sizeof w_held[0]);
 }
 static const wfield_t w_hello[] = {{"node", v_str}, {"ver", v_str},   {"labels", v_labels},
-                                   {"cap", v_int},  {"held", v_held}, {"unacked", v_int}};
+                                   {"cap", v_int},  {"held", v_held}, {"unacked", v_int},
+                                   {"part", v_int}, {"more", v_int}};
 static const wfield_t w_welcome[] = {
     {"master", v_str}, {"epoch", v_int}, {"hb", v_int}, {"lease", v_int}};
 static const wfield_t w_heartbeat[] = {
@@ -826,7 +833,10 @@ static void test_wrong_types_hello(void **state)
     expect_override(HG_MSG_HELLO, "held", v_map, HG_ETYPE);
     expect_override(HG_MSG_HELLO, "job", v_str, HG_ETYPE); /* inside a held entry */
     expect_override(HG_MSG_HELLO, "epoch", v_map, HG_ETYPE);
+    expect_override(HG_MSG_HELLO, "ver", v_str, HG_ETYPE); /* inside a held entry */
     expect_override(HG_MSG_HELLO, "unacked", v_str_nul, HG_ETYPE);
+    expect_override(HG_MSG_HELLO, "part", v_str, HG_ETYPE);
+    expect_override(HG_MSG_HELLO, "more", v_bool, HG_ETYPE);
 }
 
 static void test_wrong_types_assign(void **state)
@@ -948,6 +958,13 @@ static void v_big_runs(msgpack_packer *pk)
         w_map(pk, w_run, sizeof w_run / sizeof w_run[0]);
 }
 
+static void v_big_held(msgpack_packer *pk)
+{
+    msgpack_pack_array(pk, g_big_n);
+    for (size_t i = 0; i < g_big_n; i++)
+        w_map(pk, w_held, sizeof w_held / sizeof w_held[0]);
+}
+
 static void expect_big(int type, const char *key, val_fn fn, size_t n, int want)
 {
     g_big_n = n;
@@ -975,6 +992,9 @@ static void test_oversize_arrays(void **state)
     expect_big(HG_MSG_HELLO, "labels", v_big_labels, HG_PROTO_MAX_ITEMS + 1, HG_ETOOBIG);
     expect_big(HG_MSG_ASSIGN, "headers", v_big_strs, HG_PROTO_MAX_ITEMS + 1, HG_ETOOBIG);
     expect_big(HG_MSG_RUN_FINISHED, "runs", v_big_runs, HG_PROTO_MAX_RUNS, 0);
+    /* A full HELLO part fits in one message; beyond it the worker sends parts. */
+    expect_big(HG_MSG_HELLO, "held", v_big_held, HG_PROTO_MAX_HELD, 0);
+    expect_big(HG_MSG_HELLO, "held", v_big_held, HG_PROTO_MAX_HELD + 1, HG_ETOOBIG);
     expect_big(HG_MSG_RUN_FINISHED, "runs", v_big_runs, HG_PROTO_MAX_RUNS + 1, HG_ETOOBIG);
     /* ...and at least one record. */
     expect_override(HG_MSG_RUN_FINISHED, "runs", v_arr, HG_EMISSING);

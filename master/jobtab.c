@@ -1,0 +1,481 @@
+/* jobtab: the cluster actor's compact table of active jobs (see jobtab.h).
+ *
+ * Why not zhashx keyed by the id's text: with a million jobs its item
+ * (40 bytes), the key copy (32) and a full hg_assign_t per job (248, plus
+ * a dozen small strings) came to some 700 bytes a job. Here a job is one
+ * allocation of about 100 bytes plus its name and URL, and one 8-byte slot
+ * in a table kept at most 3/4 full; what jobs have in common is kept once
+ * per distinct value, in a template. */
+#include "jobtab.h"
+
+#include "hg_error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* An open-addressing table of pointers with linear probing. A removed
+ * entry leaves a tombstone so that probes for later entries go on past
+ * it; tombstones go when the table is rebuilt. */
+typedef struct {
+    void **slots; /* NULL = empty, S_TOMB = removed, else an entry */
+    size_t cap;   /* slots, a power of two (0 before the first insert) */
+    size_t live;  /* entries */
+    size_t used;  /* entries + tombstones */
+} s_oa_t;
+
+static char s_tomb_mark;
+#define S_TOMB ((void *) &s_tomb_mark)
+
+struct hg_jobtab {
+    s_oa_t jobs; /* hg_jobrec_t *, by id */
+    s_oa_t tpls; /* hg_jobtpl_t *, by key */
+};
+
+static size_t s_hash_id(uint64_t id)
+{
+    /* Ids are dense and increasing: spread them over the slots. */
+    uint64_t h = id * 0x9E3779B97F4A7C15ull;
+    return (size_t) (h ^ (h >> 29));
+}
+
+static size_t s_hash_bytes(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return (size_t) (h ^ (h >> 32));
+}
+
+static size_t s_job_hash(const void *e)
+{
+    return s_hash_id(((const hg_jobrec_t *) e)->id);
+}
+
+static size_t s_tpl_hash(const void *e)
+{
+    return ((const hg_jobtpl_t *) e)->hash;
+}
+
+/* Rebuild with room for at least want entries at 3/4 load, dropping
+ * tombstones. 0 or HG_ENOMEM. */
+static int s_oa_grow(s_oa_t *t, size_t want, size_t (*hash)(const void *))
+{
+    size_t cap = 16;
+    while (cap * 3 / 4 <= want)
+        cap *= 2;
+    void **slots = calloc(cap, sizeof *slots);
+    if (!slots) return HG_ENOMEM;
+    for (size_t i = 0; i < t->cap; i++) {
+        void *e = t->slots[i];
+        if (!e || e == S_TOMB) continue;
+        size_t j = hash(e) & (cap - 1);
+        while (slots[j])
+            j = (j + 1) & (cap - 1);
+        slots[j] = e;
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->cap = cap;
+    t->used = t->live;
+    return 0;
+}
+
+/* Make room for one more entry. */
+static int s_oa_reserve(s_oa_t *t, size_t (*hash)(const void *))
+{
+    if ((t->used + 1) * 4 < t->cap * 3) return 0;
+    /* Room for half as many again: a full table of live entries doubles,
+     * one mostly of tombstones is rebuilt at its size or smaller. */
+    return s_oa_grow(t, t->live + t->live / 2 + 1, hash);
+}
+
+/* ------------------------------------------------------------ templates */
+
+/* Canonical bytes of a template's fields: their wire encoding with the
+ * per-job fields empty, then the pinned nodes. Two jobs share a template
+ * exactly when these are equal. */
+static int s_tpl_key(const hg_assign_t *shared, json_t *pins, uint8_t **key, size_t *len)
+{
+    hg_msg_t msg = {.type = HG_MSG_ASSIGN};
+    msg.u.assign = *shared;
+    msg.u.assign.name = ""; /* required on the wire; the job's own */
+    if (shared->http.method) msg.u.assign.http.url = "";
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    int rc = hg_msg_encode(&msg, &buf, &n);
+    if (rc != 0) return rc;
+    char *p = pins ? json_dumps(pins, JSON_COMPACT) : NULL;
+    size_t plen = p ? strlen(p) : 0;
+    /* An exact copy: the encoder's buffer has room to spare (8 KB at
+     * least), and a catalogue of distinct templates keeps one each. */
+    uint8_t *exact = malloc(n + (plen ? 1 + plen : 0));
+    if (exact) {
+        memcpy(exact, buf, n);
+        if (plen) {
+            exact[n] = 0;
+            memcpy(exact + n + 1, p, plen);
+            n += 1 + plen;
+        }
+    }
+    free(buf);
+    free(p);
+    if (!exact) return HG_ENOMEM;
+    *key = exact;
+    *len = n;
+    return 0;
+}
+
+static hg_jobtpl_t *s_tpl_find(hg_jobtab_t *self, const uint8_t *key, size_t len, size_t hash)
+{
+    s_oa_t *t = &self->tpls;
+    if (!t->cap) return NULL;
+    for (size_t j = hash & (t->cap - 1);; j = (j + 1) & (t->cap - 1)) {
+        hg_jobtpl_t *e = t->slots[j];
+        if (!e) return NULL;
+        if (e != S_TOMB && e->hash == hash && e->key_len == len && memcmp(e->key, key, len) == 0)
+            return e;
+    }
+}
+
+static void s_tpl_release(hg_jobtab_t *self, hg_jobtpl_t *tpl)
+{
+    if (!tpl || --tpl->refs > 0) return;
+    s_oa_t *t = &self->tpls;
+    for (size_t j = tpl->hash & (t->cap - 1); t->slots[j]; j = (j + 1) & (t->cap - 1)) {
+        if (t->slots[j] == tpl) {
+            t->slots[j] = S_TOMB;
+            t->live--;
+            break;
+        }
+    }
+    hg_assign_clear(&tpl->spec);
+    json_decref(tpl->pins);
+    free(tpl->key);
+    free(tpl);
+}
+
+/* The template for shared (whose members it takes) and pins, with one
+ * more reference; NULL when out of memory or the fields cannot be
+ * encoded (shared is cleared either way). */
+static hg_jobtpl_t *s_tpl_intern(hg_jobtab_t *self, hg_assign_t *shared, json_t *pins, int *err)
+{
+    if (json_array_size(pins) == 0) pins = NULL;
+    uint8_t *key = NULL;
+    size_t len = 0;
+    *err = s_tpl_key(shared, pins, &key, &len);
+    if (*err != 0) {
+        hg_assign_clear(shared);
+        return NULL;
+    }
+    *err = HG_ENOMEM; /* the only failure from here on */
+    size_t hash = s_hash_bytes(key, len);
+    hg_jobtpl_t *tpl = s_tpl_find(self, key, len, hash);
+    if (tpl) {
+        free(key);
+        hg_assign_clear(shared);
+        tpl->refs++;
+        return tpl;
+    }
+    tpl = calloc(1, sizeof *tpl);
+    if (!tpl || s_oa_reserve(&self->tpls, s_tpl_hash) != 0) {
+        free(tpl);
+        free(key);
+        hg_assign_clear(shared);
+        return NULL;
+    }
+    tpl->spec = *shared;
+    memset(shared, 0, sizeof *shared);
+    tpl->pins = pins ? json_deep_copy(pins) : NULL;
+    tpl->refs = 1;
+    tpl->hash = hash;
+    tpl->key = key;
+    tpl->key_len = len;
+    s_oa_t *t = &self->tpls;
+    size_t j = hash & (t->cap - 1);
+    while (t->slots[j] && t->slots[j] != S_TOMB)
+        j = (j + 1) & (t->cap - 1);
+    if (!t->slots[j]) t->used++;
+    t->slots[j] = tpl;
+    t->live++;
+    return tpl;
+}
+
+/* -------------------------------------------------------------- records */
+
+hg_jobtab_t *hg_jobtab_new(void)
+{
+    return calloc(1, sizeof(hg_jobtab_t));
+}
+
+void hg_jobtab_free(hg_jobtab_t *self, hg_jobrec_t **rec)
+{
+    if (!rec || !*rec) return;
+    s_tpl_release(self, (*rec)->tpl);
+    free((*rec)->recoveries);
+    free(*rec);
+    *rec = NULL;
+}
+
+void hg_jobtab_destroy(hg_jobtab_t **self)
+{
+    if (!self || !*self) return;
+    hg_jobtab_t *t = *self;
+    for (size_t i = 0; i < t->jobs.cap; i++) {
+        hg_jobrec_t *rec = t->jobs.slots[i];
+        if (rec && rec != S_TOMB) hg_jobtab_free(t, &rec);
+    }
+    free(t->jobs.slots);
+    free(t->tpls.slots); /* every template went with its last job */
+    free(t);
+    *self = NULL;
+}
+
+/* Bytes of rec's text after the name: URL and parameters. */
+static size_t s_tail_len(const hg_jobrec_t *rec)
+{
+    const char *start = rec->text + strlen(rec->text) + 1, *p = start;
+    for (size_t i = (rec->has_url ? 1 : 0) + 2u * rec->params_n; i > 0; i--)
+        p += strlen(p) + 1;
+    return (size_t) (p - start);
+}
+
+/* A record with id, name and the given tail (URL and parameters, laid
+ * out as in text) and no template yet. */
+static hg_jobrec_t *s_rec_new(uint64_t id, const char *name, const char *tail, size_t tail_len)
+{
+    size_t nlen = strlen(name) + 1;
+    hg_jobrec_t *rec = calloc(1, sizeof *rec + nlen + tail_len);
+    if (!rec) return NULL;
+    rec->id = id;
+    rec->node = "";
+    memcpy(rec->text, name, nlen);
+    if (tail_len) memcpy(rec->text + nlen, tail, tail_len);
+    return rec;
+}
+
+/* A record with id, name, URL (may be NULL) and parameters and no
+ * template yet; NULL when out of memory or with more parameters than the
+ * wire carries. */
+static hg_jobrec_t *s_rec_make(uint64_t id, const char *name, const char *url,
+                               const hg_kv_t *params, size_t params_n)
+{
+    if (params_n > HG_PROTO_MAX_ITEMS) return NULL;
+    /* The tail: URL, then each parameter's key and value. */
+    size_t tail_len = url ? strlen(url) + 1 : 0;
+    for (size_t i = 0; i < params_n; i++)
+        tail_len += strlen(params[i].key) + strlen(params[i].value) + 2;
+    char *tail = tail_len ? malloc(tail_len) : NULL;
+    if (tail_len && !tail) return NULL;
+    char *p = tail;
+    if (url) p = stpcpy(p, url) + 1;
+    for (size_t i = 0; i < params_n; i++) {
+        p = stpcpy(p, params[i].key) + 1;
+        p = stpcpy(p, params[i].value) + 1;
+    }
+    hg_jobrec_t *rec = s_rec_new(id, name ? name : "", tail, tail_len);
+    free(tail);
+    if (rec) {
+        rec->has_url = url != NULL;
+        rec->params_n = (uint16_t) params_n;
+    }
+    return rec;
+}
+
+hg_jobrec_t *hg_jobtab_make(hg_jobtab_t *self, hg_assign_t *spec, json_t *pins, int *err)
+{
+    int rc = spec->params_n > HG_PROTO_MAX_ITEMS ? HG_ETOOBIG : HG_ENOMEM;
+    if (!err) err = &rc;
+    *err = rc;
+    hg_jobrec_t *rec =
+        s_rec_make(spec->job_id, spec->name, spec->http.url, spec->params, spec->params_n);
+    if (!rec) {
+        hg_assign_clear(spec);
+        return NULL;
+    }
+    rec->version = spec->version;
+    rec->start_ms = spec->start_ms;
+    rec->end_ms = spec->end_ms;
+    rec->last_fire_ms = spec->last_fire_ms;
+    /* What is left is the shared part. */
+    free(spec->name);
+    free(spec->http.url);
+    spec->name = spec->http.url = NULL;
+    for (size_t i = 0; i < spec->params_n; i++) {
+        free(spec->params[i].key);
+        free(spec->params[i].value);
+    }
+    free(spec->params);
+    spec->params = NULL;
+    spec->params_n = 0;
+    spec->job_id = spec->version = spec->epoch = 0;
+    spec->start_ms = spec->end_ms = spec->last_fire_ms = 0;
+    rec->tpl = s_tpl_intern(self, spec, pins, err);
+    if (!rec->tpl) {
+        free(rec);
+        return NULL;
+    }
+    *err = 0;
+    return rec;
+}
+
+hg_jobrec_t *hg_jobtab_make_shaped(hg_jobtab_t *self, const hg_jobrec_t *like, uint64_t id,
+                                   const char *name, const char *url, const hg_kv_t *params,
+                                   size_t params_n)
+{
+    (void) self;
+    hg_jobrec_t *rec = s_rec_make(id, name, url, params, params_n);
+    if (!rec) return NULL;
+    rec->tpl = like->tpl;
+    rec->tpl->refs++;
+    return rec;
+}
+
+hg_jobrec_t *hg_jobtab_make_like(hg_jobtab_t *self, const hg_jobrec_t *like, uint64_t id,
+                                 const char *name)
+{
+    (void) self;
+    hg_jobrec_t *rec = s_rec_new(id, name, like->text + strlen(like->text) + 1, s_tail_len(like));
+    if (!rec) return NULL;
+    rec->has_url = like->has_url;
+    rec->params_n = like->params_n;
+    rec->tpl = like->tpl;
+    rec->tpl->refs++;
+    return rec;
+}
+
+int hg_jobtab_put(hg_jobtab_t *self, hg_jobrec_t *rec, hg_jobrec_t **old)
+{
+    if (old) *old = NULL;
+    s_oa_t *t = &self->jobs;
+    if (s_oa_reserve(t, s_job_hash) != 0) return HG_ENOMEM;
+    size_t free_slot = SIZE_MAX;
+    size_t j = s_hash_id(rec->id) & (t->cap - 1);
+    for (;; j = (j + 1) & (t->cap - 1)) {
+        hg_jobrec_t *e = t->slots[j];
+        if (!e) break;
+        if (e == S_TOMB) {
+            if (free_slot == SIZE_MAX) free_slot = j;
+            continue;
+        }
+        if (e->id == rec->id) {
+            t->slots[j] = rec;
+            if (old)
+                *old = e;
+            else
+                hg_jobtab_free(self, &e);
+            return 0;
+        }
+    }
+    if (free_slot == SIZE_MAX) {
+        free_slot = j;
+        t->used++;
+    }
+    t->slots[free_slot] = rec;
+    t->live++;
+    return 0;
+}
+
+hg_jobrec_t *hg_jobtab_find(hg_jobtab_t *self, uint64_t id)
+{
+    s_oa_t *t = &self->jobs;
+    if (!t->cap) return NULL;
+    for (size_t j = s_hash_id(id) & (t->cap - 1);; j = (j + 1) & (t->cap - 1)) {
+        hg_jobrec_t *e = t->slots[j];
+        if (!e) return NULL;
+        if (e != S_TOMB && e->id == id) return e;
+    }
+}
+
+void hg_jobtab_remove(hg_jobtab_t *self, uint64_t id)
+{
+    s_oa_t *t = &self->jobs;
+    if (!t->cap) return;
+    for (size_t j = s_hash_id(id) & (t->cap - 1); t->slots[j]; j = (j + 1) & (t->cap - 1)) {
+        hg_jobrec_t *e = t->slots[j];
+        if (e != S_TOMB && e->id == id) {
+            t->slots[j] = S_TOMB;
+            t->live--;
+            hg_jobtab_free(self, &e);
+            return;
+        }
+    }
+}
+
+size_t hg_jobtab_size(hg_jobtab_t *self)
+{
+    return self->jobs.live;
+}
+
+hg_jobrec_t *hg_jobtab_next(hg_jobtab_t *self, size_t *cursor)
+{
+    s_oa_t *t = &self->jobs;
+    for (size_t i = *cursor; i < t->cap; i++) {
+        hg_jobrec_t *e = t->slots[i];
+        if (e && e != S_TOMB) {
+            *cursor = i + 1;
+            return e;
+        }
+    }
+    *cursor = t->cap;
+    return NULL;
+}
+
+hg_jobrec_t *hg_jobtab_at(hg_jobtab_t *self, size_t i)
+{
+    hg_jobrec_t *e = i < self->jobs.cap ? self->jobs.slots[i] : NULL;
+    return e == S_TOMB ? NULL : e;
+}
+
+size_t hg_jobtab_slots(hg_jobtab_t *self)
+{
+    return self->jobs.cap;
+}
+
+hg_jobtpl_t *hg_jobtab_tpl_next(hg_jobtab_t *self, size_t *cursor)
+{
+    s_oa_t *t = &self->tpls;
+    for (size_t i = *cursor; i < t->cap; i++) {
+        hg_jobtpl_t *e = t->slots[i];
+        if (e && e != S_TOMB) {
+            *cursor = i + 1;
+            return e;
+        }
+    }
+    *cursor = t->cap;
+    return NULL;
+}
+
+size_t hg_jobtab_tpl_count(hg_jobtab_t *self)
+{
+    return self->tpls.live;
+}
+
+const char *hg_jobrec_url(const hg_jobrec_t *rec)
+{
+    return rec->has_url ? rec->text + strlen(rec->text) + 1 : NULL;
+}
+
+void hg_jobrec_spec(const hg_jobrec_t *rec, hg_assign_t *out, hg_kv_t *kv)
+{
+    *out = rec->tpl->spec;
+    out->job_id = rec->id;
+    out->version = rec->version;
+    out->name = (char *) rec->text;
+    out->http.url = (char *) hg_jobrec_url(rec);
+    out->start_ms = rec->start_ms;
+    out->end_ms = rec->end_ms;
+    out->epoch = rec->epoch;
+    out->last_fire_ms = rec->last_fire_ms;
+    out->params = rec->params_n ? kv : NULL;
+    out->params_n = rec->params_n;
+    char *p = (char *) rec->text + strlen(rec->text) + 1;
+    if (rec->has_url) p += strlen(p) + 1;
+    for (size_t i = 0; i < rec->params_n; i++) {
+        kv[i].key = p;
+        p += strlen(p) + 1;
+        kv[i].value = p;
+        p += strlen(p) + 1;
+    }
+}
