@@ -1677,10 +1677,13 @@ hg_api_t *hg_api_start(const char *bind_host, int port, const hg_db_params_t *db
     unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     api->daemon =
-        MHD_start_daemon(flags, (uint16_t) port, NULL, NULL, &s_handler, api, MHD_OPTION_SOCK_ADDR,
+        /* The logger first: libmicrohttpd logs options parsed before it
+         * to stderr, and warns that it was not first. */
+        MHD_start_daemon(flags, (uint16_t) port, NULL, NULL, &s_handler, api,
+                         MHD_OPTION_EXTERNAL_LOGGER, &s_mhd_log, api, MHD_OPTION_SOCK_ADDR,
                          ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, &s_completed, api,
-                         MHD_OPTION_EXTERNAL_LOGGER, &s_mhd_log, api, MHD_OPTION_CONNECTION_TIMEOUT,
-                         (unsigned int) 60, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_END);
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 60,
+                         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!api->daemon) {
         snprintf(err, err_size, "api: cannot listen on %s:%d (address in use or not local?)",

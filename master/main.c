@@ -136,6 +136,8 @@ static int s_load_startup(const hg_db_params_t *db, int64_t wait_ms, json_t **jo
     return rc;
 }
 
+static int s_serve(hg_config_t *cfg);
+
 int main(int argc, char **argv)
 {
     zsys_init(); /* installs the SIGINT/SIGTERM handler behind zsys_interrupted */
@@ -160,10 +162,21 @@ int main(int argc, char **argv)
                 "hourglass-master: log.level: \"%s\" is not one of debug, info, warn, "
                 "error\n",
                 hg_config_str(cfg, "log.level"));
+        hg_config_destroy(&cfg);
         return 2;
     }
     hg_log_init("master", (hg_log_level_t) level);
+    int exit_code = s_serve(cfg);
+    hg_config_destroy(&cfg);
+    return exit_code;
+}
 
+/* Run the master with its settings until a signal or a lost leadership:
+ * the process's exit code. Every way out leaves cfg to the caller. */
+static int s_serve(hg_config_t *cfg)
+{
+    char err[1024] = "";
+    int rc;
     char host[128] = "master";
     gethostname(host, sizeof host);
     const char *name = *hg_config_str(cfg, "name") ? hg_config_str(cfg, "name") : host;
@@ -314,6 +327,5 @@ int main(int argc, char **argv)
         zactor_destroy(&cluster);
     }
     zactor_destroy(&leader);
-    hg_config_destroy(&cfg);
     return exit_code;
 }
