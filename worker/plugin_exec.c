@@ -387,12 +387,16 @@ static int s_resolve(const char *plugin_dir, s_found_t *found, const hg_plugin_t
         snprintf(path, size, "%s", found->path);
         return 0;
     }
-    static const char *const forms[] = {"%.*s/%s.so", "%.*s/hg_%s.so"};
     for (const char *dir = plugin_dir; dir;) {
         const char *colon = strchr(dir, ':');
         int len = colon ? (int) (colon - dir) : (int) strlen(dir);
-        for (size_t i = 0; len > 0 && i < 2; i++) {
-            snprintf(path, size, forms[i], len, dir, name);
+        /* NAME.so, then hg_NAME.so (the name the build gives shipped
+         * plug-ins); literal formats, which the compiler can check. */
+        for (int i = 0; len > 0 && i < 2; i++) {
+            if (i == 0)
+                snprintf(path, size, "%.*s/%s.so", len, dir, name);
+            else
+                snprintf(path, size, "%.*s/hg_%s.so", len, dir, name);
             if (access(path, R_OK) == 0) {
                 if (strlen(name) < sizeof found->name && strlen(path) < sizeof found->path) {
                     snprintf(found->name, sizeof found->name, "%s", name);
