@@ -1084,13 +1084,60 @@ static void s_nodes_list(s_ctx_t *c)
     s_reply(c, MHD_HTTP_OK, json_pack("{s:o}", "nodes", nodes));
 }
 
-/* POST /api/v1/nodes/{name}/drain | /activate */
+typedef struct {
+    const char *name; /* node */
+    bool drain;       /* drain (true) or activate */
+} s_drain_arg_t;
+
+/* Record an operator's drain or activate in the node's row, so that the
+ * next leader applies it too. The row may not be written yet (the store
+ * writes it after the node's HELLO): insert it then. */
+static int s_op_node_drained(MYSQL *db, void *arg, char *err, size_t err_size)
+{
+    const s_drain_arg_t *a = arg;
+    static const char sql[] =
+        "INSERT INTO nodes (name, state, labels, first_seen_at, last_seen_at, drained)"
+        " VALUES (?, ?, '{}', NOW(3), NOW(3), ?) ON DUPLICATE KEY UPDATE drained = VALUES(drained)";
+    MYSQL_STMT *st = mysql_stmt_init(db);
+    if (!st) {
+        snprintf(err, err_size, "out of memory");
+        return HG_ENOMEM;
+    }
+    MYSQL_BIND b[3];
+    memset(b, 0, sizeof b);
+    unsigned long len[2];
+    uint64_t drained = a->drain ? 1 : 0;
+    hg_db_bind_str(&b[0], a->name, &len[0]);
+    hg_db_bind_str(&b[1], a->drain ? "draining" : "active", &len[1]);
+    hg_db_bind_u64(&b[2], &drained);
+    int rc = 0;
+    if (mysql_stmt_prepare(st, sql, sizeof sql - 1) != 0 || mysql_stmt_bind_param(st, b) != 0 ||
+        mysql_stmt_execute(st) != 0) {
+        snprintf(err, err_size, "%s", mysql_stmt_error(st));
+        rc = HG_EDB;
+    }
+    mysql_stmt_close(st);
+    return rc;
+}
+
+/* POST /api/v1/nodes/{name}/drain | /activate. The cluster applies it
+ * first (it knows whether the node exists and may change state), then it
+ * is recorded; both steps repeat harmlessly, so a failed record asks the
+ * operator to repeat the request. */
 static void s_node_drain(s_ctx_t *c, const char *name, bool drain)
 {
     hg_cluster_client_t *cl = s_cluster(c->api);
     int rc = HG_EUNAVAIL;
     json_t *node = cl ? hg_cluster_node_drain(cl, name, drain, &rc) : NULL;
-    if (node) {
+    char err[1024] = "";
+    s_drain_arg_t arg = {name, drain};
+    if (node && s_with_db(c->api, s_op_node_drained, &arg, err, sizeof err) != 0) {
+        json_decref(node);
+        s_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+                "node \"%s\" is %s on this master, but it could not be recorded in MySQL (%s): "
+                "a master that leads next would not know; repeat the request",
+                name, drain ? "draining" : "active again", err);
+    } else if (node) {
         s_reply(c, MHD_HTTP_OK, node);
     } else if (rc == HG_ENOTFOUND) {
         s_error(c, MHD_HTTP_NOT_FOUND, "not_found", NULL,

@@ -1303,12 +1303,12 @@ static json_t *s_node_json(s_node_t *n)
     char ts[40];
     hg_time_format_ms(n->last_hb_wall_ms, ts, sizeof ts);
     json_t *labels = n->labels ? json_incref(n->labels) : json_object();
-    return json_pack("{s:s, s:s, s:o, s:i, s:s, s:s, s:i, s:i, s:i, s:i, s:b}", "name", n->name,
-                     "state", s_node_state_names[n->state], "labels", labels, "capacity",
+    return json_pack("{s:s, s:s, s:o, s:i, s:s, s:s, s:i, s:i, s:i, s:i, s:b, s:b}", "name",
+                     n->name, "state", s_node_state_names[n->state], "labels", labels, "capacity",
                      (json_int_t) n->capacity, "version", n->version, "last_heartbeat", ts, "jobs",
                      (json_int_t) n->jobs, "held", (json_int_t) n->held, "running",
                      (json_int_t) n->running, "unacked", (json_int_t) n->unacked, "leaving",
-                     n->leaving);
+                     n->leaving, "drained", n->cordoned);
 }
 
 static json_t *s_nodes_json(s_cluster_t *self)
@@ -1605,6 +1605,49 @@ static void s_load_jobs(s_cluster_t *self, json_t *jobs, json_t *last_fires, siz
              after, err);
 }
 
+/* The nodes an operator drained, as recorded by the API: they stay
+ * draining when they re-join this leader. A node not seen yet is listed
+ * with the state its row has ("left" or, for any other, "lost": it has no
+ * session with us) and its last time seen. A failure to read is logged:
+ * those nodes then come back active, as before drains were recorded. */
+static void s_load_drained(s_cluster_t *self)
+{
+    if (!self->args->db) return;
+    char err[512] = "";
+    MYSQL *conn = hg_db_connect(self->args->db, err, sizeof err);
+    if (!conn) {
+        hg_warn("cluster: cannot read the drained nodes: %s", err);
+        return;
+    }
+    if (mysql_query(conn, "SELECT name, state, CAST(ROUND(UNIX_TIMESTAMP(last_seen_at) * 1000)"
+                          " AS SIGNED) FROM nodes WHERE drained = 1") != 0) {
+        hg_warn("cluster: cannot read the drained nodes: %s", mysql_error(conn));
+        hg_db_close(&conn);
+        return;
+    }
+    MYSQL_RES *res = mysql_store_result(conn);
+    MYSQL_ROW row;
+    size_t n = 0;
+    while (res && (row = mysql_fetch_row(res))) {
+        if (!row[0]) continue;
+        s_node_t *node = zhashx_lookup(self->nodes, row[0]);
+        if (!node) {
+            node = calloc(1, sizeof *node);
+            if (!node) break;
+            snprintf(node->name, sizeof node->name, "%s", row[0]);
+            node->state = row[1] && streq(row[1], "left") ? S_NODE_LEFT : S_NODE_LOST;
+            node->last_hb_wall_ms = row[2] ? strtoll(row[2], NULL, 10) : 0;
+            zhashx_insert(self->nodes, node->name, node);
+        }
+        node->cordoned = true;
+        if (node->state == S_NODE_ACTIVE) node->state = S_NODE_DRAINING;
+        n++;
+    }
+    if (res) mysql_free_result(res);
+    hg_db_close(&conn);
+    if (n) hg_info("cluster: %zu node(s) drained by an operator stay draining when they join", n);
+}
+
 /* We lead from now on: start the store, load the jobs and hold placement
  * back for lease + margin, exactly as a master starting alone, so that the
  * workers of the previous leader report (HELLO) what they still hold and
@@ -1636,6 +1679,7 @@ static void s_lead(s_cluster_t *self, uint64_t epoch, json_t *jobs, json_t *last
     }
     json_decref(plugins);
 
+    s_load_drained(self);
     size_t loaded = 0;
     self->loading = true;
     s_load_jobs(self, jobs, last_fires, &loaded);
