@@ -32,8 +32,6 @@ int hg_job_db_get(MYSQL *db, const char *ns, const char *name, json_t **job, cha
                   size_t err_size); /* HG_ENOTFOUND */
 int hg_job_db_list(MYSQL *db, const char *ns, const char *status, int limit, int offset,
                    json_t **jobs, int64_t *total, char *err, size_t err_size);
-int hg_job_db_load_active(MYSQL *db, json_t **jobs, char *err,
-                          size_t err_size); /* every active job, for start-up */
 /* Statements of the jobs table kept prepared on one connection, so that
  * creating a job does not prepare (parse) its INSERT each time. Owned by
  * the thread that owns the connection; reset it before closing that
@@ -52,13 +50,6 @@ void hg_job_stmts_destroy(hg_job_stmts_t **stmts);
  * err and its index in *failed (also set for HG_EINVAL). */
 int hg_job_db_create(MYSQL *db, hg_job_stmts_t *stmts, json_t *jobs, json_t **stored,
                      size_t *failed, char *err, size_t err_size);
-/* The jobs with the given ids (any status), in id order, in one query. */
-int hg_job_db_get_ids(MYSQL *db, const uint64_t *ids, size_t n, json_t **jobs, char *err,
-                      size_t err_size);
-/* Up to limit active jobs with id > after_id, in id order: start-up loads
- * the catalogue page by page so that only one page is ever held as JSON. */
-int hg_job_db_load_active_page(MYSQL *db, uint64_t after_id, int limit, json_t **jobs, char *err,
-                               size_t err_size);
 int hg_job_db_set_status(MYSQL *db, uint64_t id, const char *status, char *err,
                          size_t err_size); /* bumps version */
 int hg_job_db_delete(MYSQL *db, uint64_t id, char *err, size_t err_size);

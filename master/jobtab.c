@@ -408,11 +408,11 @@ size_t hg_jobtab_size(hg_jobtab_t *self)
     return self->jobs.live;
 }
 
-hg_jobrec_t *hg_jobtab_next(hg_jobtab_t *self, size_t *cursor)
+/* The entry at or after *cursor, moving *cursor past it; NULL at the end. */
+static void *s_oa_next(s_oa_t *t, size_t *cursor)
 {
-    s_oa_t *t = &self->jobs;
     for (size_t i = *cursor; i < t->cap; i++) {
-        hg_jobrec_t *e = t->slots[i];
+        void *e = t->slots[i];
         if (e && e != S_TOMB) {
             *cursor = i + 1;
             return e;
@@ -420,6 +420,11 @@ hg_jobrec_t *hg_jobtab_next(hg_jobtab_t *self, size_t *cursor)
     }
     *cursor = t->cap;
     return NULL;
+}
+
+hg_jobrec_t *hg_jobtab_next(hg_jobtab_t *self, size_t *cursor)
+{
+    return s_oa_next(&self->jobs, cursor);
 }
 
 hg_jobrec_t *hg_jobtab_at(hg_jobtab_t *self, size_t i)
@@ -435,16 +440,7 @@ size_t hg_jobtab_slots(hg_jobtab_t *self)
 
 hg_jobtpl_t *hg_jobtab_tpl_next(hg_jobtab_t *self, size_t *cursor)
 {
-    s_oa_t *t = &self->tpls;
-    for (size_t i = *cursor; i < t->cap; i++) {
-        hg_jobtpl_t *e = t->slots[i];
-        if (e && e != S_TOMB) {
-            *cursor = i + 1;
-            return e;
-        }
-    }
-    *cursor = t->cap;
-    return NULL;
+    return s_oa_next(&self->tpls, cursor);
 }
 
 size_t hg_jobtab_tpl_count(hg_jobtab_t *self)

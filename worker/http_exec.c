@@ -738,8 +738,9 @@ static int s_on_curl_timer_change(CURLM *multi, long timeout_ms, void *arg)
 /* ------------------------------------------------------------------ pipe */
 
 /* One command from the owner. Returns -1 on $TERM. */
-static int s_on_command(s_exec_t *self, zmsg_t *msg)
+static int s_on_command(void *arg, zmsg_t *msg)
 {
+    s_exec_t *self = arg;
     char *command = zmsg_popstr(msg);
     int rc = 0;
     if (!command) {
@@ -774,17 +775,7 @@ static int s_on_command(s_exec_t *self, zmsg_t *msg)
 
 static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
 {
-    s_exec_t *self = arg;
-    for (int i = 0; i < S_PIPE_BATCH; i++) {
-        if (i > 0 && !(zsock_events(pipe) & ZMQ_POLLIN)) break;
-        zmsg_t *msg = zmsg_recv(pipe);
-        if (!msg) /* interrupted: try again on the next wake-up; gone: stop */
-            return zmq_errno() == ETERM ? -1 : 0;
-        int rc = s_on_command(self, msg);
-        zmsg_destroy(&msg);
-        if (rc == -1) return -1;
-    }
-    return 0;
+    return hg_task_pipe_commands(pipe, S_PIPE_BATCH, s_on_command, arg);
 }
 
 /* ----------------------------------------------------------------- actor */

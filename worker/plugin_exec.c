@@ -1090,8 +1090,9 @@ static void s_drop_all(s_exec_t *self)
 }
 
 /* One command from the owner. Returns -1 on $TERM. */
-static int s_on_command(s_exec_t *self, zmsg_t *msg)
+static int s_on_command(void *arg, zmsg_t *msg)
 {
+    s_exec_t *self = arg;
     char *command = zmsg_popstr(msg);
     int rc = 0;
     if (!command) {
@@ -1119,14 +1120,7 @@ static int s_on_command(s_exec_t *self, zmsg_t *msg)
 static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
 {
     s_exec_t *self = arg;
-    for (int i = 0; i < S_PIPE_BATCH; i++) {
-        if (i > 0 && !(zsock_events(pipe) & ZMQ_POLLIN)) break;
-        zmsg_t *msg = zmsg_recv(pipe);
-        if (!msg) return zmq_errno() == ETERM ? -1 : 0;
-        int rc = s_on_command(self, msg);
-        zmsg_destroy(&msg);
-        if (rc == -1) return -1;
-    }
+    if (hg_task_pipe_commands(pipe, S_PIPE_BATCH, s_on_command, self) == -1) return -1;
     s_outbox_flush(self);
     return 0;
 }

@@ -78,6 +78,20 @@ void hg_task_pipe_destroy(zactor_t **exec_p, hg_task_free_fn *free_task)
     zactor_destroy(exec_p);
 }
 
+int hg_task_pipe_commands(zsock_t *pipe, int max, hg_task_command_fn *on_command, void *self)
+{
+    for (int i = 0; i < max; i++) {
+        if (i > 0 && !(zsock_events(pipe) & ZMQ_POLLIN)) break;
+        zmsg_t *msg = zmsg_recv(pipe);
+        if (!msg) /* interrupted: try again on the next wake-up; gone: stop */
+            return zmq_errno() == ETERM ? -1 : 0;
+        int rc = on_command(self, msg);
+        zmsg_destroy(&msg);
+        if (rc == -1) return -1;
+    }
+    return 0;
+}
+
 void *hg_task_pipe_pop(zmsg_t *msg)
 {
     zframe_t *frame = zmsg_pop(msg);

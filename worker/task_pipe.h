@@ -49,6 +49,16 @@ size_t hg_task_pipe_recv(zsock_t *sock, void **tasks, size_t max);
  * Safe on NULL. */
 void hg_task_pipe_destroy(zactor_t **exec, hg_task_free_fn *free_task);
 
+/* Executor side: handles one command message from the owner (it may take
+ * frames off msg; the caller destroys it). -1 means stop the actor. */
+typedef int(hg_task_command_fn)(void *self, zmsg_t *msg);
+
+/* Executor side, for its zloop reader on the pipe: read the commands
+ * waiting, at most max per wake-up so that its other sockets and timers
+ * are not starved, passing each to on_command. -1 when the actor must
+ * stop (on_command said so, or the context is gone), else 0. */
+int hg_task_pipe_commands(zsock_t *pipe, int max, hg_task_command_fn *on_command, void *self);
+
 /* Executor side: take the task pointer that follows "RUN" off msg; NULL
  * when the frame is missing or is not one pointer. */
 void *hg_task_pipe_pop(zmsg_t *msg);
