@@ -626,6 +626,10 @@ static void s_node_gone(s_cluster_t *self, s_node_t *node, s_node_state_t state,
             m->u.runs.runs_n = k;
             snprintf(batch->node, sizeof batch->node, "%s", node->name);
             batch->msg = m;
+            /* No ACK for these: the worker never sent them. It may still
+             * hold its own record of the same run (it was only frozen or
+             * cut off), and an ACK would make it drop that record unsent. */
+            batch->no_ack = true;
             s_store_runs(self, batch);
         } else {
             free(batch);
@@ -1278,7 +1282,7 @@ static int s_on_store(zloop_t *loop, zsock_t *sock, void *arg)
     if (cmd && streq(cmd, "DONE") && ptr) {
         hg_store_batch_t *batch = ptr;
         hg_msg_t *m = batch->msg;
-        if (m->type == HG_MSG_RUN_FINISHED) {
+        if (m->type == HG_MSG_RUN_FINISHED && !batch->no_ack) {
             /* Durable now: tell the worker it may forget these records. */
             hg_msg_t ack = {.type = HG_MSG_ACK};
             ack.u.ack.run_ids_n = m->u.runs.runs_n;

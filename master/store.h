@@ -33,8 +33,9 @@
 
 /* One RUN_STARTED / RUN_FINISHED message from one node. */
 typedef struct {
-    char node[192]; /* worker that sent it */
+    char node[192]; /* worker that sent it (or whose runs the master closed) */
     hg_msg_t *msg;  /* decoded message (owned) */
+    bool no_ack;    /* records the master wrote itself: no worker holds them */
 } hg_store_batch_t;
 
 /* Largest number of records written in one transaction. */

@@ -71,6 +71,7 @@ typedef struct {
 typedef struct {
     hg_run_t run; /* the finished record (owned) */
     void *handle; /* its place in the unacked list */
+    bool queued;  /* out_finished borrows its members: not to be freed until sent */
 } s_record_t;
 
 typedef struct {
@@ -110,7 +111,8 @@ typedef struct {
     size_t out_started_n, out_started_cap;
     hg_run_t *out_started_now; /* RUN_STARTED of recover jobs: sent at once */
     size_t out_started_now_n, out_started_now_cap;
-    hg_run_t *out_finished; /* RUN_FINISHED records waiting to be sent */
+    hg_run_t *out_finished;         /* RUN_FINISHED records waiting to be sent */
+    s_record_t **out_finished_recs; /* the unacked record each of them borrows from */
     size_t out_finished_n, out_finished_cap;
     int64_t out_finished_since;    /* monotonic ms the oldest of them was queued */
     bool finished_urgent;          /* one of them must go now (recover set) */
@@ -482,6 +484,8 @@ static void s_send_records(s_agent_t *self, bool all)
                                  self->out_finished_n >= S_FINISHED_BATCH ||
                                  hg_mono_ms() - self->out_finished_since >= S_FINISHED_WAIT_MS)) {
         s_send_runs(self, HG_MSG_RUN_FINISHED, self->out_finished, self->out_finished_n);
+        for (size_t i = 0; i < self->out_finished_n; i++)
+            self->out_finished_recs[i]->queued = false;
         self->out_finished_n = 0; /* the records themselves live in unacked */
         self->finished_urgent = false;
     }
@@ -493,7 +497,8 @@ static void s_flush_records(s_agent_t *self)
     s_send_records(self, true);
 }
 
-static int s_queue(hg_run_t **arr, size_t *n, size_t *cap, const hg_run_t *run, bool deep)
+/* Queue a copy of run (a RUN_STARTED record). */
+static int s_queue_copy(hg_run_t **arr, size_t *n, size_t *cap, const hg_run_t *run)
 {
     if (*n == *cap) {
         size_t c = *cap ? *cap * 2 : 64;
@@ -502,13 +507,28 @@ static int s_queue(hg_run_t **arr, size_t *n, size_t *cap, const hg_run_t *run, 
         *arr = a;
         *cap = c;
     }
-    if (deep) {
-        memset(&(*arr)[*n], 0, sizeof **arr);
-        if (hg_run_copy(&(*arr)[*n], run) != 0) return HG_ENOMEM;
-    } else {
-        (*arr)[*n] = *run; /* shallow: members stay owned by the unacked record */
-    }
+    memset(&(*arr)[*n], 0, sizeof **arr);
+    if (hg_run_copy(&(*arr)[*n], run) != 0) return HG_ENOMEM;
     (*n)++;
+    return 0;
+}
+
+/* Queue an unacknowledged record to be sent, borrowing its members. On
+ * failure it stays unacked and goes out with the next session's resend. */
+static int s_queue_finished(s_agent_t *self, s_record_t *rec)
+{
+    if (self->out_finished_n == self->out_finished_cap) {
+        size_t c = self->out_finished_cap ? self->out_finished_cap * 2 : 64;
+        hg_run_t *runs = realloc(self->out_finished, c * sizeof *runs);
+        if (runs) self->out_finished = runs;
+        s_record_t **recs = realloc(self->out_finished_recs, c * sizeof *recs);
+        if (recs) self->out_finished_recs = recs;
+        if (!runs || !recs) return HG_ENOMEM;
+        self->out_finished_cap = c;
+    }
+    self->out_finished[self->out_finished_n] = rec->run;
+    self->out_finished_recs[self->out_finished_n++] = rec;
+    rec->queued = true;
     return 0;
 }
 
@@ -519,11 +539,11 @@ static int s_queue(hg_run_t **arr, size_t *n, size_t *cap, const hg_run_t *run, 
 static void s_queue_started(s_agent_t *self, const s_job_t *job, const hg_run_t *run)
 {
     if (job->spec.recover || self->cfg->started_delay_ms == 0) {
-        s_queue(&self->out_started_now, &self->out_started_now_n, &self->out_started_now_cap, run,
-                true);
+        s_queue_copy(&self->out_started_now, &self->out_started_now_n, &self->out_started_now_cap,
+                     run);
         return;
     }
-    if (s_queue(&self->out_started, &self->out_started_n, &self->out_started_cap, run, true) != 0)
+    if (s_queue_copy(&self->out_started, &self->out_started_n, &self->out_started_cap, run) != 0)
         return;
     zhashx_insert(self->started_pending, run->run_id, (void *) 1);
 }
@@ -534,8 +554,7 @@ static void s_resend_unacked(s_agent_t *self)
     size_t total = zlistx_size(self->unacked);
     if (!total) return;
     for (s_record_t *rec = zlistx_first(self->unacked); rec; rec = zlistx_next(self->unacked)) {
-        s_queue(&self->out_finished, &self->out_finished_n, &self->out_finished_cap, &rec->run,
-                false);
+        if (!rec->queued) s_queue_finished(self, rec);
         if (self->out_finished_n == S_RESEND_BATCH) s_flush_records(self);
     }
     s_flush_records(self);
@@ -575,7 +594,7 @@ static void s_record_finished(s_agent_t *self, hg_run_t *run)
     rec->handle = zlistx_add_end(self->unacked, rec);
     zhashx_insert(self->unacked_ids, rec->run.run_id, rec);
     if (self->out_finished_n == 0) self->out_finished_since = hg_mono_ms();
-    s_queue(&self->out_finished, &self->out_finished_n, &self->out_finished_cap, &rec->run, false);
+    s_queue_finished(self, rec);
 }
 
 static s_job_t *s_job_by_id(s_agent_t *self, uint64_t job_id)
@@ -1036,6 +1055,10 @@ static void s_on_ack(s_agent_t *self, hg_ack_t *ack)
     for (size_t i = 0; i < ack->run_ids_n; i++) {
         s_record_t *rec = zhashx_lookup(self->unacked_ids, ack->run_ids[i]);
         if (!rec) continue;
+        /* Acknowledged before we sent it (a copy went out earlier, in a
+         * previous session): the queue to send borrows its members, so
+         * send the queue first. */
+        if (rec->queued) s_send_records(self, true);
         zhashx_delete(self->unacked_ids, rec->run.run_id);
         zlistx_delete(self->unacked, rec->handle);
         hg_run_clear(&rec->run);
@@ -1423,6 +1446,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
         hg_run_clear(&self.out_started_now[i]);
     free(self.out_started_now);
     free(self.out_finished);
+    free(self.out_finished_recs);
     free(self.heap);
     return 0;
 }
