@@ -1,0 +1,225 @@
+// hg-test-sources: master/store.c master/spill.c master/db.c
+/* test_store: the store actor writing run records into the private
+ * MariaDB, in its own database (hourglass_test_store, recreated on every
+ * run). These tests check that every record of batches large enough to be
+ * cut into several statements lands whole, that a run's RUN_STARTED and
+ * RUN_FINISHED end as the finished row in either order, and that each
+ * batch comes back as DONE exactly once. An unreachable database
+ * fails the test, it does not skip. */
+#include "db.h"
+#include "hg_error.h"
+#include "hg_log.h"
+#include "hg_proto.h"
+#include "hg_runid.h"
+#include "hg_time.h"
+#include "store.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_TEST_DB "hourglass_test_store"
+
+static struct {
+    hg_db_params_t db; /* the test database */
+    MYSQL *conn;       /* the test's own connection */
+    hg_store_opts_t opts;
+} s_fx;
+
+static const char *s_env(const char *name, const char *def)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : def;
+}
+
+static int s_setup(void **state)
+{
+    (void) state;
+    hg_log_init("test_store", getenv("HG_TEST_VERBOSE") ? HG_LOG_DEBUG : HG_LOG_ERROR);
+    s_fx.db.host = s_env("HOURGLASS_MYSQL_HOST", "127.0.0.1");
+    s_fx.db.port = atoi(s_env("HOURGLASS_MYSQL_PORT", "3307"));
+    s_fx.db.socket = s_env("HOURGLASS_MYSQL_SOCKET", "");
+    s_fx.db.user = s_env("HOURGLASS_MYSQL_USER", "hourglass");
+    s_fx.db.password = s_env("HOURGLASS_MYSQL_PASSWORD", "hourglass");
+    s_fx.db.database = s_env("HOURGLASS_MYSQL_DATABASE", "hourglass");
+    char err[1024];
+    MYSQL *boot = hg_db_connect(&s_fx.db, err, sizeof err);
+    if (!boot) {
+        fprintf(stderr,
+                "test_store: the database is unreachable (%s).\n"
+                "Start the private MariaDB with `scripts/db start`, or point "
+                "HOURGLASS_MYSQL_HOST/PORT/USER/PASSWORD at one.\n",
+                err);
+        return -1;
+    }
+    if (mysql_query(boot, "DROP DATABASE IF EXISTS " S_TEST_DB) ||
+        mysql_query(boot, "CREATE DATABASE " S_TEST_DB " CHARACTER SET utf8mb4")) {
+        fprintf(stderr, "test_store: cannot create " S_TEST_DB ": %s\n", mysql_error(boot));
+        hg_db_close(&boot);
+        return -1;
+    }
+    hg_db_close(&boot);
+    s_fx.db.database = S_TEST_DB;
+    s_fx.conn = hg_db_connect(&s_fx.db, err, sizeof err);
+    if (!s_fx.conn || hg_db_migrate(s_fx.conn, HG_SCHEMA_DIR, err, sizeof err) != 0) {
+        fprintf(stderr, "test_store: %s\n", err);
+        return -1;
+    }
+    s_fx.opts.db = &s_fx.db;
+    s_fx.opts.buffer_max = 100000;
+    s_fx.opts.buffer_max_bytes = 64u << 20;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    (void) state;
+    hg_db_close(&s_fx.conn);
+    return 0;
+}
+
+/* One integer from a query on the test connection. */
+static long long s_count(const char *sql)
+{
+    assert_int_equal(mysql_query(s_fx.conn, sql), 0);
+    MYSQL_RES *res = mysql_store_result(s_fx.conn);
+    assert_non_null(res);
+    MYSQL_ROW row = mysql_fetch_row(res);
+    assert_non_null(row);
+    long long v = row[0] ? atoll(row[0]) : -1;
+    mysql_free_result(res);
+    return v;
+}
+
+/* A batch of n records of runs ids[first..first+n), as RUN_STARTED
+ * (running) or RUN_FINISHED (success with output). */
+static hg_store_batch_t *s_batch(uint8_t (*ids)[HG_PROTO_RUN_ID_SIZE], size_t first, size_t n,
+                                 bool finished)
+{
+    hg_store_batch_t *batch = calloc(1, sizeof *batch);
+    hg_msg_t *msg = calloc(1, sizeof *msg);
+    hg_run_t *runs = calloc(n, sizeof *runs);
+    assert_true(batch && msg && runs);
+    int64_t now = hg_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        hg_run_t *r = &runs[i];
+        memcpy(r->run_id, ids[first + i], HG_PROTO_RUN_ID_SIZE);
+        r->job_id = 1 + (first + i) % 50;
+        r->epoch = 1;
+        char name[32];
+        snprintf(name, sizeof name, "job-%llu", (unsigned long long) r->job_id);
+        r->job_name = strdup(name);
+        r->scheduled_ms = now - 5;
+        r->started_ms = now - 4;
+        r->attempt = 1;
+        r->reason = strdup("schedule");
+        if (finished) {
+            r->status = HG_RUN_SUCCESS;
+            r->finished_ms = now;
+            r->http_status = 200;
+            r->output.data = (uint8_t *) strdup("ok");
+            r->output.len = 2;
+        } else {
+            r->status = HG_RUN_RUNNING;
+        }
+    }
+    msg->type = finished ? HG_MSG_RUN_FINISHED : HG_MSG_RUN_STARTED;
+    msg->u.runs.runs = runs;
+    msg->u.runs.runs_n = n;
+    snprintf(batch->node, sizeof batch->node, "worker-1");
+    batch->msg = msg;
+    return batch;
+}
+
+/* Wait for `want` batches to come back DONE; returns the records in them. */
+static size_t s_wait_done(zactor_t *store, size_t want)
+{
+    zpoller_t *poller = zpoller_new(zactor_sock(store), NULL);
+    size_t records = 0, got = 0;
+    while (got < want) {
+        void *which = zpoller_wait(poller, 30000);
+        assert_non_null(which); /* generous: a hang, not a speed limit */
+        char *cmd = NULL;
+        void *ptr = NULL;
+        assert_int_equal(zsock_recv(zactor_sock(store), "sp", &cmd, &ptr), 0);
+        if (cmd && streq(cmd, "DONE")) {
+            hg_store_batch_t *batch = ptr;
+            records += batch->msg->u.runs.runs_n;
+            hg_store_batch_destroy(&batch);
+            got++;
+        }
+        zstr_free(&cmd);
+    }
+    zpoller_destroy(&poller);
+    return records;
+}
+
+/* n new run ids, with an empty runs table for them. */
+static uint8_t (*s_fresh_runs(size_t n))[HG_PROTO_RUN_ID_SIZE]
+{
+    uint8_t(*ids)[HG_PROTO_RUN_ID_SIZE] = calloc(n, sizeof *ids);
+    assert_non_null(ids);
+    for (size_t i = 0; i < n; i++)
+        hg_runid_new(ids[i], hg_now_ms());
+    assert_int_equal(mysql_query(s_fx.conn, "DELETE FROM runs"), 0);
+    return ids;
+}
+
+/* Thousands of runs, started and finished, sent back to back so that the
+ * store gathers them into batches of several statements: every run ends
+ * as one finished row with its output, none left running. */
+static void test_large_batches(void **state)
+{
+    (void) state;
+    enum { RUNS = 3000, PER = 500 };
+    uint8_t(*ids)[HG_PROTO_RUN_ID_SIZE] = s_fresh_runs(RUNS);
+
+    zactor_t *store = hg_store_new(&s_fx.opts);
+    assert_non_null(store);
+    size_t sent = 0;
+    for (size_t at = 0; at < RUNS; at += PER) {
+        zsock_send(store, "sp", "RUNS", s_batch(ids, at, PER, false));
+        zsock_send(store, "sp", "RUNS", s_batch(ids, at, PER, true));
+        sent += 2;
+    }
+    assert_int_equal(s_wait_done(store, sent), 2 * RUNS);
+
+    assert_int_equal(s_count("SELECT COUNT(*) FROM runs"), RUNS);
+    assert_int_equal(s_count("SELECT COUNT(*) FROM runs WHERE status = 'success' AND"
+                             " finished_at IS NOT NULL AND started_at IS NOT NULL AND"
+                             " http_status = 200 AND output = 'ok' AND node = 'worker-1'"),
+                     RUNS);
+    zactor_destroy(&store);
+    free(ids);
+}
+
+/* A late RUN_STARTED, after its RUN_FINISHED and in a later batch, does
+ * not turn a finished run back into running. */
+static void test_late_started_keeps_finished(void **state)
+{
+    (void) state;
+    enum { RUNS = 600 };
+    uint8_t(*ids)[HG_PROTO_RUN_ID_SIZE] = s_fresh_runs(RUNS);
+    zactor_t *store = hg_store_new(&s_fx.opts);
+    assert_non_null(store);
+    zsock_send(store, "sp", "RUNS", s_batch(ids, 0, RUNS, true));
+    assert_int_equal(s_wait_done(store, 1), RUNS);
+    zsock_send(store, "sp", "RUNS", s_batch(ids, 0, RUNS, false));
+    assert_int_equal(s_wait_done(store, 1), RUNS);
+    assert_int_equal(s_count("SELECT COUNT(*) FROM runs WHERE status = 'success'"), RUNS);
+    zactor_destroy(&store);
+    free(ids);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_large_batches),
+        cmocka_unit_test(test_late_started_keeps_finished),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
