@@ -889,6 +889,8 @@ static json_t *s_run_to_json(s_run_row_t *r)
     return run;
 }
 
+#define S_SINCE_SLACK_MS (3600 * 1000)
+
 static int s_op_runs(MYSQL *db, void *arg, char *err, size_t err_size)
 {
     s_runs_op_t *a = arg;
@@ -907,23 +909,35 @@ static int s_op_runs(MYSQL *db, void *arg, char *err, size_t err_size)
     }
 
     /* The statement text depends only on which filters are present; every
-     * value is a bound parameter. */
-    char sql[1024] = "SELECT run_id, job_id, job_name, node, scheduled_at, started_at, "
-                     "finished_at, status, http_status, exit_code, error, output, attempt, "
-                     "trigger_reason FROM runs WHERE 1 = 1";
-    MYSQL_BIND p[7];
+     * value is a bound parameter. Runs whose status is not success are
+     * found through runs_by_status, already in the listing's order (the
+     * join re-checks the status, which the history decides). */
+    char sql[1024] = "SELECT r.run_id, r.job_id, r.job_name, r.node, r.scheduled_at, "
+                     "r.started_at, r.finished_at, r.status, r.http_status, r.exit_code, "
+                     "r.error, r.output, r.attempt, r.trigger_reason FROM ";
+    bool by_status = a->status && strcmp(a->status, "success") != 0;
+    strcat(sql, by_status ? "runs_by_status s JOIN runs r ON r.run_id = s.run_id WHERE s.status = ?"
+                          : "runs r WHERE 1 = 1");
+    MYSQL_BIND p[10];
     memset(p, 0, sizeof p);
     int np = 0;
-    unsigned long lens[3];
+    unsigned long lens[4];
+    if (by_status) {
+        lens[3] = (unsigned long) strlen(a->status);
+        p[np].buffer_type = MYSQL_TYPE_STRING;
+        p[np].buffer = (void *) a->status;
+        p[np].buffer_length = lens[3];
+        p[np++].length = &lens[3];
+    }
     MYSQL_TIME since, until;
     unsigned long before_len = HG_RUNID_SIZE;
     if (job_id) {
-        strcat(sql, " AND job_id = ?");
+        strcat(sql, " AND r.job_id = ?");
         p[np].buffer_type = MYSQL_TYPE_LONGLONG;
         p[np].buffer = &job_id;
         p[np++].is_unsigned = 1;
     } else if (a->job_name) {
-        strcat(sql, " AND job_name = ?");
+        strcat(sql, " AND r.job_name = ?");
         lens[0] = (unsigned long) strlen(a->job_name);
         p[np].buffer_type = MYSQL_TYPE_STRING;
         p[np].buffer = (void *) a->job_name;
@@ -931,34 +945,49 @@ static int s_op_runs(MYSQL *db, void *arg, char *err, size_t err_size)
         p[np++].length = &lens[0];
     }
     if (a->status) {
-        strcat(sql, " AND status = ?");
+        strcat(sql, " AND r.status = ?");
         lens[1] = (unsigned long) strlen(a->status);
         p[np].buffer_type = MYSQL_TYPE_STRING;
         p[np].buffer = (void *) a->status;
         p[np].buffer_length = lens[1];
         p[np++].length = &lens[1];
     }
+    uint8_t since_id[HG_RUNID_SIZE] = {0};
+    unsigned long since_id_len = HG_RUNID_SIZE;
     if (a->since_ms) {
-        strcat(sql, " AND scheduled_at >= ?");
+        strcat(sql, " AND r.scheduled_at >= ?");
         hg_db_time_from_ms(a->since_ms, &since);
         p[np].buffer_type = MYSQL_TYPE_DATETIME;
         p[np++].buffer = &since;
+        /* The same bound on the run id, which the newest-first scan can
+         * stop at: a run starts at or after its scheduled time, and its id
+         * carries its start (an hour's slack covers a recovered run, whose
+         * scheduled time another worker's clock set). */
+        strcat(sql, " AND r.run_id >= ?");
+        uint64_t ms =
+            a->since_ms > S_SINCE_SLACK_MS ? (uint64_t) (a->since_ms - S_SINCE_SLACK_MS) : 0;
+        for (int i = 0; i < 6; i++)
+            since_id[i] = (uint8_t) (ms >> (40 - 8 * i));
+        p[np].buffer_type = MYSQL_TYPE_BLOB;
+        p[np].buffer = since_id;
+        p[np].buffer_length = HG_RUNID_SIZE;
+        p[np++].length = &since_id_len;
     }
     if (a->until_ms) {
-        strcat(sql, " AND scheduled_at < ?");
+        strcat(sql, " AND r.scheduled_at < ?");
         hg_db_time_from_ms(a->until_ms, &until);
         p[np].buffer_type = MYSQL_TYPE_DATETIME;
         p[np++].buffer = &until;
     }
     if (a->has_before) {
-        strcat(sql, " AND run_id < ?");
+        strcat(sql, " AND r.run_id < ?");
         p[np].buffer_type = MYSQL_TYPE_BLOB;
         p[np].buffer = a->before;
         p[np].buffer_length = HG_RUNID_SIZE;
         p[np++].length = &before_len;
     }
     /* One row more than asked tells whether another page follows. */
-    strcat(sql, " ORDER BY run_id DESC LIMIT ?");
+    strcat(sql, by_status ? " ORDER BY s.run_id DESC LIMIT ?" : " ORDER BY r.run_id DESC LIMIT ?");
     int32_t limit = a->limit + 1;
     p[np].buffer_type = MYSQL_TYPE_LONG;
     p[np++].buffer = &limit;

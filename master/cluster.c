@@ -946,6 +946,10 @@ static void s_on_runs(s_cluster_t *self, const char *name, hg_msg_t **msgp)
         node->last_hb_mono_ms = hg_mono_ms();
     }
     hg_runs_t *runs = &msg->u.runs;
+    /* Which finished runs the store recorded as started: only those can
+     * be in runs_by_status, which a success must then leave. */
+    uint8_t *had_start =
+        msg->type == HG_MSG_RUN_FINISHED ? calloc(runs->runs_n ? runs->runs_n : 1, 1) : NULL;
     for (size_t i = 0; i < runs->runs_n; i++) {
         hg_run_t *r = &runs->runs[i];
         if (msg->type == HG_MSG_RUN_STARTED) {
@@ -956,8 +960,9 @@ static void s_on_runs(s_cluster_t *self, const char *name, hg_msg_t **msgp)
             } else {
                 free(f);
             }
-        } else if (zhashx_size(self->inflight)) {
+        } else if (zhashx_size(self->inflight) && zhashx_lookup(self->inflight, r->run_id)) {
             zhashx_delete(self->inflight, r->run_id);
+            if (had_start) had_start[i] = 1;
         }
         s_job_t *job = s_job_find(self, r->job_id);
         if (job && r->scheduled_ms > job->last_fire_ms && r->reason &&
@@ -965,9 +970,13 @@ static void s_on_runs(s_cluster_t *self, const char *name, hg_msg_t **msgp)
             job->last_fire_ms = r->scheduled_ms;
     }
     hg_store_batch_t *batch = calloc(1, sizeof *batch);
-    if (!batch) return;
+    if (!batch) {
+        free(had_start);
+        return;
+    }
     snprintf(batch->node, sizeof batch->node, "%s", name);
     batch->msg = msg;
+    batch->had_start = had_start; /* NULL (out of memory): as if all had */
     *msgp = NULL;
     s_store_runs(self, batch);
 }

@@ -91,6 +91,30 @@ static void s_advertised_endpoint(const char *advertise, const char *bind, const
     snprintf(out, size, "%s", bind);
 }
 
+/* runs_by_status rows the store could not bring in step: a run whose
+ * RUN_STARTED one leader stored and whose end another received (or whose
+ * "lost" was replaced by its worker's success) keeps a row that the
+ * history contradicts. Listings re-check the status and never show them;
+ * a new leader clears them, which costs a pass over that small table. */
+static void s_tidy_runs_by_status(MYSQL *conn)
+{
+    if (mysql_query(conn, "DELETE s FROM runs_by_status s JOIN runs r ON r.run_id = s.run_id"
+                          " WHERE r.status = 'success'") != 0) {
+        hg_warn("cannot tidy runs_by_status: %s", mysql_error(conn));
+        return;
+    }
+    my_ulonglong gone = mysql_affected_rows(conn);
+    if (mysql_query(conn, "UPDATE runs_by_status s JOIN runs r ON r.run_id = s.run_id"
+                          " SET s.status = r.status WHERE s.status <> r.status") != 0) {
+        hg_warn("cannot tidy runs_by_status: %s", mysql_error(conn));
+        return;
+    }
+    my_ulonglong changed = mysql_affected_rows(conn);
+    if (gone || changed)
+        hg_info("runs_by_status: %llu rows of runs that ended in success removed, %llu updated",
+                (unsigned long long) gone, (unsigned long long) changed);
+}
+
 /* Load what a new leader needs: the active jobs; per job, the last
  * scheduled fire time recorded, so that the next owner of a job applies
  * the misfire policy to the right gap even after a failover; and the
@@ -126,6 +150,7 @@ static int s_load_startup(const hg_db_params_t *db, int64_t wait_ms, json_t **jo
     } else {
         hg_warn("cannot read last fire times: %s", mysql_error(conn));
     }
+    s_tidy_runs_by_status(conn);
     rc = hg_plugin_db_list(conn, NULL, plugins, err, err_size);
     hg_db_close(&conn);
     if (rc != 0) {

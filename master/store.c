@@ -56,38 +56,43 @@ typedef struct {
 } s_row_t;
 
 typedef struct {
-    const hg_store_opts_t *opts;    /* settings */
-    const hg_db_params_t *params;   /* connection settings (opts->db) */
-    MYSQL *conn;                    /* NULL while down */
-    MYSQL_STMT *runs_st[S_NCHUNKS]; /* multi-row upserts, by s_chunks */
-    MYSQL_BIND *binds;              /* s_chunks[0] rows of parameters, reused */
-    s_row_t *rows;                  /* storage behind them */
-    MYSQL_STMT *fact_st[3];         /* node, assign, unassign upserts (s_write_fact), lazily */
-    zlist_t *ops;                   /* queued s_op_t, in order */
-    size_t queued_records;          /* run records in ops */
-    size_t queued_bytes;            /* their approximate size */
-    hg_spill_t *spill;              /* spill file open for appending, NULL when not */
-    bool spill_pending;             /* the spill file holds records not yet in MySQL */
-    bool spill_failed;              /* appending failed this outage (logged once) */
-    uint64_t replay_offset;         /* spill frames before this offset are in MySQL */
-    uint64_t spilled, replayed;     /* records spilled / replayed since the file began */
-    int64_t replay_started_ms;      /* when replaying the current file began */
-    int replay_timer;               /* zloop timer continuing a replay, -1 when none */
-    bool down;                      /* last attempt failed; wait for the retry timer */
-    int retry_ms;                   /* current back-off */
-    int retry_timer;                /* zloop timer id, -1 when none */
-    int64_t down_since_ms;          /* when the outage began */
-    uint64_t records, transactions; /* committed since the last report */
-    uint64_t largest;               /* largest batch since the last report */
-    zsock_t *pipe;                  /* to the owner */
-    zloop_t *loop;                  /* our reactor */
-    bool drained;                   /* DRAIN seen: write nothing more, hand nothing more back */
+    const hg_store_opts_t *opts;        /* settings */
+    const hg_db_params_t *params;       /* connection settings (opts->db) */
+    MYSQL *conn;                        /* NULL while down */
+    MYSQL_STMT *runs_st[S_NCHUNKS];     /* multi-row upserts, by s_chunks */
+    MYSQL_BIND *binds;                  /* s_chunks[0] rows of parameters, reused */
+    s_row_t *rows;                      /* storage behind them */
+    MYSQL_STMT *side_up_st[S_NCHUNKS];  /* runs_by_status upserts, by s_chunks, lazily */
+    MYSQL_STMT *side_del_st[S_NCHUNKS]; /* runs_by_status deletes, by s_chunks, lazily */
+    MYSQL_BIND *side_binds;             /* s_chunks[0] rows of (run id, status) */
+    unsigned long *side_lens;           /* lengths behind them */
+    MYSQL_STMT *fact_st[3];             /* node, assign, unassign upserts (s_write_fact), lazily */
+    zlist_t *ops;                       /* queued s_op_t, in order */
+    size_t queued_records;              /* run records in ops */
+    size_t queued_bytes;                /* their approximate size */
+    hg_spill_t *spill;                  /* spill file open for appending, NULL when not */
+    bool spill_pending;                 /* the spill file holds records not yet in MySQL */
+    bool spill_failed;                  /* appending failed this outage (logged once) */
+    uint64_t replay_offset;             /* spill frames before this offset are in MySQL */
+    uint64_t spilled, replayed;         /* records spilled / replayed since the file began */
+    int64_t replay_started_ms;          /* when replaying the current file began */
+    int replay_timer;                   /* zloop timer continuing a replay, -1 when none */
+    bool down;                          /* last attempt failed; wait for the retry timer */
+    int retry_ms;                       /* current back-off */
+    int retry_timer;                    /* zloop timer id, -1 when none */
+    int64_t down_since_ms;              /* when the outage began */
+    uint64_t records, transactions;     /* committed since the last report */
+    uint64_t largest;                   /* largest batch since the last report */
+    zsock_t *pipe;                      /* to the owner */
+    zloop_t *loop;                      /* our reactor */
+    bool drained;                       /* DRAIN seen: write nothing more, hand nothing more back */
 } s_store_t;
 
 void hg_store_batch_destroy(hg_store_batch_t **p)
 {
     if (p && *p) {
         hg_msg_destroy(&(*p)->msg);
+        free((*p)->had_start);
         free(*p);
         *p = NULL;
     }
@@ -108,7 +113,9 @@ static void s_disconnect(s_store_t *self)
 {
     for (int i = 0; i < S_NCHUNKS; i++) {
         if (self->runs_st[i]) mysql_stmt_close(self->runs_st[i]);
-        self->runs_st[i] = NULL;
+        if (self->side_up_st[i]) mysql_stmt_close(self->side_up_st[i]);
+        if (self->side_del_st[i]) mysql_stmt_close(self->side_del_st[i]);
+        self->runs_st[i] = self->side_up_st[i] = self->side_del_st[i] = NULL;
     }
     for (int i = 0; i < 3; i++) {
         if (self->fact_st[i]) mysql_stmt_close(self->fact_st[i]);
@@ -240,8 +247,10 @@ static void s_bind_run(MYSQL_BIND *b, s_row_t *row, const hg_run_t *run, const c
 
 /* A flat view of the records of several batches. */
 typedef struct {
-    const hg_run_t *run; /* record */
-    const char *node;    /* node that sent it */
+    const hg_run_t *run;      /* record */
+    const char *node;         /* node that sent it */
+    const uint8_t *had_start; /* its batch's had_start (NULL: unknown) */
+    size_t index;             /* its place in the batch */
 } s_rec_t;
 
 /* Bytes a record adds to a statement (strings and output; the fixed-size
@@ -268,6 +277,118 @@ static int s_exec_chunk(s_store_t *self, int ci, const s_rec_t *recs, MYSQL_BIND
     return 0;
 }
 
+/* ------------------------------------------------------ runs_by_status */
+
+/* The statement keeping runs_by_status in step with rows of one chunk
+ * size: del, a delete of runs that ended in success; else an upsert of
+ * runs that did not (a late "running" never replaces an end, as in
+ * runs). Prepared once per size and connection. */
+static MYSQL_STMT *s_side_stmt(s_store_t *self, int ci, bool del, char *err, size_t err_size)
+{
+    MYSQL_STMT **slot = del ? &self->side_del_st[ci] : &self->side_up_st[ci];
+    if (*slot) return *slot;
+    int rows = s_chunks[ci];
+    char *sql = malloc(256 + (size_t) rows * 8); /* head and tail: under 256 */
+    if (!sql) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    char *p = sql;
+    p += sprintf(p, del ? "DELETE FROM runs_by_status WHERE run_id IN ("
+                        : "INSERT INTO runs_by_status (run_id, status) VALUES ");
+    for (int i = 0; i < rows; i++)
+        p += sprintf(p, "%s%s", i ? "," : "", del ? "?" : "(?,?)");
+    sprintf(p, "%s",
+            del ? ")"
+                : " ON DUPLICATE KEY UPDATE"
+                  " status = IF(VALUES(status) = 'running', status, VALUES(status))");
+    *slot = hg_db_prepare(self->conn, sql, err, err_size);
+    free(sql);
+    return *slot;
+}
+
+/* What a record does to runs_by_status: 0 nothing (a success whose run
+ * was never stored otherwise), 1 upsert (not a success), 2 delete. */
+static int s_side_kind(const s_rec_t *rec)
+{
+    if (rec->run->status != HG_RUN_SUCCESS) return 1;
+    return !rec->had_start || rec->had_start[rec->index] ? 2 : 0;
+}
+
+static bool s_side_needed(const s_rec_t *recs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s_side_kind(&recs[i])) return true;
+    return false;
+}
+
+/* Bring runs_by_status in step with recs[0..n): a run whose record says
+ * success leaves it, any other enters it or takes the new status (the
+ * upserts go first, so a run started and ended in one batch leaves no
+ * row). Runs
+ * that end in success are the bulk: for them this is a look-up in a small
+ * table, where an index on runs.status cost an insert into a large one.
+ * Returns 0 or the MySQL error number. */
+static unsigned s_write_side(s_store_t *self, const s_rec_t *recs, size_t n, char *err,
+                             size_t err_size)
+{
+    if (!s_side_needed(recs, n)) return 0;
+    if (!self->side_binds)
+        self->side_binds = malloc(sizeof *self->side_binds * 2 * (size_t) s_chunks[0]);
+    if (!self->side_lens)
+        self->side_lens = malloc(sizeof *self->side_lens * 2 * (size_t) s_chunks[0]);
+    const s_rec_t **pick = malloc(sizeof *pick * (n + 1));
+    if (!self->side_binds || !self->side_lens || !pick) {
+        free(pick);
+        snprintf(err, err_size, "out of memory");
+        return 1;
+    }
+    unsigned rc = 0;
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        bool del = pass == 1; /* upserts first: a start and an end in one batch leave no row */
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (s_side_kind(&recs[i]) == (del ? 2 : 1)) pick[m++] = &recs[i];
+        for (size_t at = 0; at < m && rc == 0;) {
+            int ci = 0;
+            while (ci < S_NCHUNKS - 1 && (size_t) s_chunks[ci] > m - at)
+                ci++;
+            int rows = s_chunks[ci];
+            MYSQL_STMT *st = s_side_stmt(self, ci, del, err, err_size);
+            if (!st) return mysql_errno(self->conn) ? mysql_errno(self->conn) : 1;
+            MYSQL_BIND *b = self->side_binds;
+            int per = del ? 1 : 2;
+            memset(b, 0, sizeof *b * (size_t) (rows * per));
+            for (int r = 0; r < rows; r++) {
+                const hg_run_t *run = pick[at + (size_t) r]->run;
+                MYSQL_BIND *x = b + r * per;
+                unsigned long *len = self->side_lens + r * per;
+                x[0].buffer_type = MYSQL_TYPE_BLOB;
+                x[0].buffer = (void *) run->run_id;
+                len[0] = HG_PROTO_RUN_ID_SIZE;
+                x[0].buffer_length = len[0];
+                x[0].length = &len[0];
+                if (!del) {
+                    const char *status = hg_run_status_name(run->status);
+                    if (!status) status = "failed";
+                    x[1].buffer_type = MYSQL_TYPE_STRING;
+                    x[1].buffer = (void *) status;
+                    len[1] = (unsigned long) strlen(status);
+                    x[1].buffer_length = len[1];
+                    x[1].length = &len[1];
+                }
+            }
+            if (mysql_stmt_bind_param(st, b) != 0 || mysql_stmt_execute(st) != 0) {
+                snprintf(err, err_size, "runs_by_status: %s", mysql_stmt_error(st));
+                rc = mysql_stmt_errno(st);
+            }
+            at += (size_t) rows;
+        }
+    }
+    free(pick);
+    return rc;
+}
+
 /* Write every record of ops[0..count) (all S_OP_RUNS) in one transaction.
  * Returns 0 or the MySQL error number. */
 static unsigned s_write_runs(s_store_t *self, s_op_t **ops, size_t count, size_t records, char *err,
@@ -292,6 +413,8 @@ static unsigned s_write_runs(s_store_t *self, s_op_t **ops, size_t count, size_t
         for (size_t j = 0; j < runs->runs_n; j++) {
             recs[k].run = &runs->runs[j];
             recs[k].node = ops[i]->batch->node;
+            recs[k].had_start = ops[i]->batch->had_start;
+            recs[k].index = j;
             k++;
         }
     }
@@ -310,8 +433,9 @@ static unsigned s_write_runs(s_store_t *self, s_op_t **ops, size_t count, size_t
         at += (size_t) s_chunks[ci];
     }
     /* One statement is atomic by itself: only a batch that takes several
-     * needs a transaction (and its three extra round trips). */
-    bool single = plan_n == 1;
+     * (rows in chunks, runs_by_status) needs a transaction, and its three
+     * extra round trips. */
+    bool single = plan_n == 1 && !s_side_needed(recs, records);
     if (!single && mysql_autocommit(self->conn, 0) != 0) {
         snprintf(err, err_size, "%s", mysql_error(self->conn));
         rc = mysql_errno(self->conn);
@@ -322,6 +446,7 @@ static unsigned s_write_runs(s_store_t *self, s_op_t **ops, size_t count, size_t
         rc = (unsigned) s_exec_chunk(self, plan[p], recs + at, binds, rows, err, err_size);
         at += (size_t) s_chunks[plan[p]];
     }
+    if (rc == 0 && !single) rc = s_write_side(self, recs, records, err, err_size);
     if (!single) {
         if (rc == 0 && mysql_commit(self->conn) != 0) {
             snprintf(err, err_size, "commit: %s", mysql_error(self->conn));
@@ -1014,6 +1139,8 @@ static void s_actor(zsock_t *pipe, void *args)
     s_disconnect(&self);
     free(self.binds);
     free(self.rows);
+    free(self.side_binds);
+    free(self.side_lens);
 }
 
 zactor_t *hg_store_new(const hg_store_opts_t *opts)

@@ -36,6 +36,10 @@ typedef struct {
     char node[192]; /* worker that sent it (or whose runs the master closed) */
     hg_msg_t *msg;  /* decoded message (owned) */
     bool no_ack;    /* records the master wrote itself: no worker holds them */
+    /* RUN_FINISHED: per record, whether its RUN_STARTED was stored (so
+     * runs_by_status may hold the run); NULL when not known (as if all
+     * were). Owned. */
+    uint8_t *had_start;
 } hg_store_batch_t;
 
 /* Largest number of records written in one transaction. */

@@ -1042,6 +1042,19 @@ static void s_insert_run(const uint8_t id[16], uint64_t job_id, const char *job_
     if (mysql_stmt_bind_param(st, b) || mysql_stmt_execute(st))
         fail_msg("insert run: %s", mysql_stmt_error(st));
     mysql_stmt_close(st);
+    /* As the store does: a run not ending in success is indexed by status. */
+    if (strcmp(status, "success") != 0) {
+        st = mysql_stmt_init(s_fx.conn);
+        sql = "INSERT INTO runs_by_status (run_id, status) VALUES (?, ?)";
+        assert_int_equal(mysql_stmt_prepare(st, sql, strlen(sql)), 0);
+        MYSQL_BIND k[2];
+        memset(k, 0, sizeof k);
+        k[0] = b[0];
+        k[1] = b[6];
+        if (mysql_stmt_bind_param(st, k) || mysql_stmt_execute(st))
+            fail_msg("insert runs_by_status: %s", mysql_stmt_error(st));
+        mysql_stmt_close(st);
+    }
 }
 
 static void test_runs(void **state)
@@ -1111,9 +1124,25 @@ static void test_runs(void **state)
     }
     assert_int_equal(seen, 7);
 
-    /* Status filter: runs 0, 3, 6 failed. */
+    /* Status filter: runs 0, 3, 6 failed, newest first; the rest succeeded. */
     assert_int_equal(s_http("GET", "/api/v1/runs?job=runner&status=failed", NULL, &r), 200);
-    assert_int_equal(json_array_size(json_object_get(r, "runs")), 3);
+    runs = json_object_get(r, "runs");
+    assert_int_equal(json_array_size(runs), 3);
+    assert_string_equal(s_get_str(json_array_get(runs, 0), "run_id"), ids[6]);
+    assert_string_equal(s_get_str(json_array_get(runs, 2), "run_id"), ids[0]);
+    json_decref(r);
+    assert_int_equal(s_http("GET", "/api/v1/runs?status=failed&limit=2", NULL, &r), 200);
+    runs = json_object_get(r, "runs");
+    assert_int_equal(json_array_size(runs), 2);
+    assert_string_equal(s_get_str(json_array_get(runs, 1), "run_id"), ids[3]);
+    assert_false(json_is_null(json_object_get(r, "next")));
+    json_decref(r);
+    assert_int_equal(
+        s_http("GET", "/api/v1/runs?status=failed&since=2026-11-21T10:00:02Z", NULL, &r), 200);
+    assert_int_equal(json_array_size(json_object_get(r, "runs")), 2);
+    json_decref(r);
+    assert_int_equal(s_http("GET", "/api/v1/runs?job=runner&status=success", NULL, &r), 200);
+    assert_int_equal(json_array_size(json_object_get(r, "runs")), 4);
     json_decref(r);
 
     /* Time filter: since inclusive, until exclusive. */

@@ -193,6 +193,55 @@ static void test_large_batches(void **state)
                              " finished_at IS NOT NULL AND started_at IS NOT NULL AND"
                              " http_status = 200 AND output = 'ok' AND node = 'worker-1'"),
                      RUNS);
+    /* Started runs were indexed by status, their ends took them out. */
+    assert_int_equal(s_count("SELECT COUNT(*) FROM runs_by_status"), 0);
+    zactor_destroy(&store);
+    free(ids);
+}
+
+/* Send one batch and wait for it to come back. */
+static void s_write(zactor_t *store, hg_store_batch_t *batch)
+{
+    size_t n = batch->msg->u.runs.runs_n;
+    zsock_send(store, "sp", "RUNS", batch);
+    assert_int_equal(s_wait_done(store, 1), n);
+}
+
+/* runs_by_status holds exactly the runs whose status is not success:
+ * they enter running, failed or lost; an end replaces running; a lost run
+ * the worker reports later as success leaves; a late running record
+ * changes nothing. */
+static void test_runs_by_status(void **state)
+{
+    (void) state;
+    enum { RUNS = 300 };
+    uint8_t(*ids)[HG_PROTO_RUN_ID_SIZE] = s_fresh_runs(RUNS);
+    assert_int_equal(mysql_query(s_fx.conn, "DELETE FROM runs_by_status"), 0);
+    zactor_t *store = hg_store_new(&s_fx.opts);
+    assert_non_null(store);
+    s_write(store, s_batch(ids, 0, RUNS, false)); /* all running */
+    assert_int_equal(s_count("SELECT COUNT(*) FROM runs_by_status WHERE status = 'running'"), RUNS);
+
+    hg_store_batch_t *batch = s_batch(ids, 0, RUNS, true);
+    hg_run_t *runs = batch->msg->u.runs.runs;
+    for (size_t i = 0; i < RUNS; i++)
+        runs[i].status = i < 100 ? HG_RUN_FAILED : i < 150 ? HG_RUN_LOST : HG_RUN_SUCCESS;
+    s_write(store, batch);
+    assert_int_equal(s_count("SELECT COUNT(*) FROM runs_by_status"), 150);
+    assert_int_equal(s_count("SELECT COUNT(*) FROM runs_by_status s JOIN runs r USING (run_id)"
+                             " WHERE s.status = 'failed' AND r.status = 'failed'"),
+                     100);
+    assert_int_equal(s_count("SELECT COUNT(*) FROM runs_by_status s JOIN runs r USING (run_id)"
+                             " WHERE s.status = 'lost' AND r.status = 'lost'"),
+                     50);
+
+    /* The lost runs end in success after all; a late start of the failed ones. */
+    s_write(store, s_batch(ids, 100, 50, true));
+    s_write(store, s_batch(ids, 0, 100, false));
+    assert_int_equal(s_count("SELECT COUNT(*) FROM runs_by_status"), 100);
+    assert_int_equal(s_count("SELECT COUNT(*) FROM runs_by_status WHERE status = 'failed'"), 100);
+    assert_int_equal(s_count("SELECT COUNT(*) FROM runs WHERE status = 'failed'"), 100);
+    assert_int_equal(s_count("SELECT COUNT(*) FROM runs WHERE status = 'success'"), 200);
     zactor_destroy(&store);
     free(ids);
 }
@@ -220,6 +269,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_large_batches),
         cmocka_unit_test(test_late_started_keeps_finished),
+        cmocka_unit_test(test_runs_by_status),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
