@@ -42,14 +42,25 @@ static void s_rand_take(uint8_t *out, size_t n)
     s_rand_left -= n;
 }
 
+/* The 48-bit big-endian Unix ms that starts every id. */
+static void s_put_ms(uint8_t id[HG_RUNID_SIZE], int64_t ms)
+{
+    for (int i = 0; i < 6; i++)
+        id[i] = (uint8_t) ((uint64_t) ms >> (40 - 8 * i));
+}
+
 void hg_runid_new(uint8_t id[HG_RUNID_SIZE], int64_t now_ms)
 {
     s_rand_take(id, HG_RUNID_SIZE);
-    uint64_t ms = (uint64_t) now_ms;
-    for (int i = 0; i < 6; i++)
-        id[i] = (uint8_t) (ms >> (40 - 8 * i));
+    s_put_ms(id, now_ms);
     id[6] = (uint8_t) (0x70 | (id[6] & 0x0f)); /* version 7 */
     id[8] = (uint8_t) (0x80 | (id[8] & 0x3f)); /* RFC 4122 variant */
+}
+
+void hg_runid_floor(uint8_t id[HG_RUNID_SIZE], int64_t ms)
+{
+    memset(id, 0, HG_RUNID_SIZE);
+    s_put_ms(id, ms > 0 ? ms : 0);
 }
 
 void hg_runid_format(const uint8_t id[HG_RUNID_SIZE], char *buf)

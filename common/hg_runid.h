@@ -13,6 +13,10 @@
 /* Fill id with a new run id for time now_ms. */
 void hg_runid_new(uint8_t id[HG_RUNID_SIZE], int64_t now_ms);
 
+/* Fill id with the smallest id of time ms (the time, then zeros): every
+ * run id made at ms or later compares (memcmp) at or above it. */
+void hg_runid_floor(uint8_t id[HG_RUNID_SIZE], int64_t ms);
+
 /* Canonical text form into buf (>= 37 bytes). */
 void hg_runid_format(const uint8_t id[HG_RUNID_SIZE], char *buf);
 

@@ -921,13 +921,13 @@ static int s_op_runs(MYSQL *db, void *arg, char *err, size_t err_size)
     MYSQL_BIND p[10];
     memset(p, 0, sizeof p);
     int np = 0;
-    unsigned long lens[4];
+    unsigned long lens[3];
+    lens[1] = a->status ? (unsigned long) strlen(a->status) : 0;
     if (by_status) {
-        lens[3] = (unsigned long) strlen(a->status);
         p[np].buffer_type = MYSQL_TYPE_STRING;
         p[np].buffer = (void *) a->status;
-        p[np].buffer_length = lens[3];
-        p[np++].length = &lens[3];
+        p[np].buffer_length = lens[1];
+        p[np++].length = &lens[1];
     }
     MYSQL_TIME since, until;
     unsigned long before_len = HG_RUNID_SIZE;
@@ -946,13 +946,12 @@ static int s_op_runs(MYSQL *db, void *arg, char *err, size_t err_size)
     }
     if (a->status) {
         strcat(sql, " AND r.status = ?");
-        lens[1] = (unsigned long) strlen(a->status);
         p[np].buffer_type = MYSQL_TYPE_STRING;
         p[np].buffer = (void *) a->status;
         p[np].buffer_length = lens[1];
         p[np++].length = &lens[1];
     }
-    uint8_t since_id[HG_RUNID_SIZE] = {0};
+    uint8_t since_id[HG_RUNID_SIZE];
     unsigned long since_id_len = HG_RUNID_SIZE;
     if (a->since_ms) {
         strcat(sql, " AND r.scheduled_at >= ?");
@@ -964,10 +963,7 @@ static int s_op_runs(MYSQL *db, void *arg, char *err, size_t err_size)
          * carries its start (an hour's slack covers a recovered run, whose
          * scheduled time another worker's clock set). */
         strcat(sql, " AND r.run_id >= ?");
-        uint64_t ms =
-            a->since_ms > S_SINCE_SLACK_MS ? (uint64_t) (a->since_ms - S_SINCE_SLACK_MS) : 0;
-        for (int i = 0; i < 6; i++)
-            since_id[i] = (uint8_t) (ms >> (40 - 8 * i));
+        hg_runid_floor(since_id, a->since_ms - S_SINCE_SLACK_MS);
         p[np].buffer_type = MYSQL_TYPE_BLOB;
         p[np].buffer = since_id;
         p[np].buffer_length = HG_RUNID_SIZE;

@@ -247,11 +247,13 @@ static void s_bind_run(MYSQL_BIND *b, s_row_t *row, const hg_run_t *run, const c
 
 /* A flat view of the records of several batches. */
 typedef struct {
-    const hg_run_t *run;      /* record */
-    const char *node;         /* node that sent it */
-    const uint8_t *had_start; /* its batch's had_start (NULL: unknown) */
-    size_t index;             /* its place in the batch */
+    const hg_run_t *run; /* record */
+    const char *node;    /* node that sent it */
+    int side;            /* what it does to runs_by_status (S_SIDE_*) */
 } s_rec_t;
+
+/* What a record does to runs_by_status. */
+enum { S_SIDE_NONE, S_SIDE_UPSERT, S_SIDE_DELETE };
 
 /* Bytes a record adds to a statement (strings and output; the fixed-size
  * columns are small next to them). */
@@ -307,32 +309,33 @@ static MYSQL_STMT *s_side_stmt(s_store_t *self, int ci, bool del, char *err, siz
     return *slot;
 }
 
-/* What a record does to runs_by_status: 0 nothing (a success whose run
- * was never stored otherwise), 1 upsert (not a success), 2 delete. */
-static int s_side_kind(const s_rec_t *rec)
+/* What record j of batch does to runs_by_status: a run not ending in
+ * success enters it; a success leaves it, when its run can be there (its
+ * RUN_STARTED was stored, or that is not known). */
+static int s_side_of(const hg_store_batch_t *batch, size_t j)
 {
-    if (rec->run->status != HG_RUN_SUCCESS) return 1;
-    return !rec->had_start || rec->had_start[rec->index] ? 2 : 0;
+    if (batch->msg->u.runs.runs[j].status != HG_RUN_SUCCESS) return S_SIDE_UPSERT;
+    return !batch->had_start || batch->had_start[j] ? S_SIDE_DELETE : S_SIDE_NONE;
 }
 
-static bool s_side_needed(const s_rec_t *recs, size_t n)
+/* The largest chunk size not over left (left > 0). */
+static int s_chunk_at_most(size_t left)
 {
-    for (size_t i = 0; i < n; i++)
-        if (s_side_kind(&recs[i])) return true;
-    return false;
+    int ci = 0;
+    while (ci < S_NCHUNKS - 1 && (size_t) s_chunks[ci] > left)
+        ci++;
+    return ci;
 }
 
-/* Bring runs_by_status in step with recs[0..n): a run whose record says
- * success leaves it, any other enters it or takes the new status (the
- * upserts go first, so a run started and ended in one batch leaves no
- * row). Runs
- * that end in success are the bulk: for them this is a look-up in a small
- * table, where an index on runs.status cost an insert into a large one.
- * Returns 0 or the MySQL error number. */
+/* Bring runs_by_status in step with recs[0..n) as their side says: a
+ * run that did not end in success enters it or takes the new status, one
+ * that did leaves it (the upserts go first, so a run started and ended in
+ * one batch leaves no row). Runs that end in success are the bulk: for
+ * them this is a look-up in a small table, where an index on runs.status
+ * cost an insert into a large one. Returns 0 or the MySQL error number. */
 static unsigned s_write_side(s_store_t *self, const s_rec_t *recs, size_t n, char *err,
                              size_t err_size)
 {
-    if (!s_side_needed(recs, n)) return 0;
     if (!self->side_binds)
         self->side_binds = malloc(sizeof *self->side_binds * 2 * (size_t) s_chunks[0]);
     if (!self->side_lens)
@@ -348,11 +351,9 @@ static unsigned s_write_side(s_store_t *self, const s_rec_t *recs, size_t n, cha
         bool del = pass == 1; /* upserts first: a start and an end in one batch leave no row */
         size_t m = 0;
         for (size_t i = 0; i < n; i++)
-            if (s_side_kind(&recs[i]) == (del ? 2 : 1)) pick[m++] = &recs[i];
+            if (recs[i].side == (del ? S_SIDE_DELETE : S_SIDE_UPSERT)) pick[m++] = &recs[i];
         for (size_t at = 0; at < m && rc == 0;) {
-            int ci = 0;
-            while (ci < S_NCHUNKS - 1 && (size_t) s_chunks[ci] > m - at)
-                ci++;
+            int ci = s_chunk_at_most(m - at);
             int rows = s_chunks[ci];
             MYSQL_STMT *st = s_side_stmt(self, ci, del, err, err_size);
             if (!st) return mysql_errno(self->conn) ? mysql_errno(self->conn) : 1;
@@ -407,14 +408,14 @@ static unsigned s_write_runs(s_store_t *self, s_op_t **ops, size_t count, size_t
         rc = 1;
         goto done;
     }
-    size_t k = 0;
+    size_t k = 0, side_n = 0;
     for (size_t i = 0; i < count; i++) {
         hg_runs_t *runs = &ops[i]->batch->msg->u.runs;
         for (size_t j = 0; j < runs->runs_n; j++) {
             recs[k].run = &runs->runs[j];
             recs[k].node = ops[i]->batch->node;
-            recs[k].had_start = ops[i]->batch->had_start;
-            recs[k].index = j;
+            recs[k].side = s_side_of(ops[i]->batch, j);
+            if (recs[k].side != S_SIDE_NONE) side_n++;
             k++;
         }
     }
@@ -424,10 +425,9 @@ static unsigned s_write_runs(s_store_t *self, s_op_t **ops, size_t count, size_t
         bytes[i + 1] = bytes[i] + s_rec_bytes(recs[i].run, recs[i].node);
     size_t at = 0, plan_n = 0;
     while (at < records) {
-        int ci = 0;
+        int ci = s_chunk_at_most(records - at);
         while (ci < S_NCHUNKS - 1 &&
-               ((size_t) s_chunks[ci] > records - at ||
-                bytes[at + (size_t) s_chunks[ci]] - bytes[at] > S_STATEMENT_BYTES))
+               bytes[at + (size_t) s_chunks[ci]] - bytes[at] > S_STATEMENT_BYTES)
             ci++;
         plan[plan_n++] = ci;
         at += (size_t) s_chunks[ci];
@@ -435,7 +435,7 @@ static unsigned s_write_runs(s_store_t *self, s_op_t **ops, size_t count, size_t
     /* One statement is atomic by itself: only a batch that takes several
      * (rows in chunks, runs_by_status) needs a transaction, and its three
      * extra round trips. */
-    bool single = plan_n == 1 && !s_side_needed(recs, records);
+    bool single = plan_n == 1 && side_n == 0;
     if (!single && mysql_autocommit(self->conn, 0) != 0) {
         snprintf(err, err_size, "%s", mysql_error(self->conn));
         rc = mysql_errno(self->conn);

@@ -601,39 +601,18 @@ static void s_pool_stop(s_pool_t **pool_p, uint32_t grace_ms)
 }
 
 /* Queue the staged thread-mode tasks for the pool under one lock, and
- * wake as many threads as there is work for. */
+ * wake as many threads as there is work for (hg_plugin_pool_submit, as
+ * the agent's direct submissions); a task refused is finished already
+ * and goes back to the owner. */
 static void s_pool_submit_staged(s_exec_t *self)
 {
-    s_pool_t *pool = self->pool;
     size_t n = self->staged_n;
     if (n == 0) return;
     self->staged_n = 0;
-    /* Each task's fate: 0 queued, 1 queue full (waiting[i] ahead), 2 no memory. */
-    int fate[HG_TASK_PIPE_BATCH];
-    size_t waiting[HG_TASK_PIPE_BATCH];
-    size_t queued = 0;
-    pthread_mutex_lock(&pool->mu);
-    for (size_t i = 0; i < n; i++) {
-        waiting[i] = pool->queue.len;
-        if (waiting[i] >= self->cfg.max_queued)
-            fate[i] = 1;
-        else
-            fate[i] = s_fifo_push(&pool->queue, self->staged[i]) == 0 ? 0 : 2;
-        if (fate[i] == 0) queued++;
-    }
-    if (queued > 1 && pool->threads_n > 1)
-        pthread_cond_broadcast(&pool->cv);
-    else if (queued)
-        pthread_cond_signal(&pool->cv);
-    pthread_mutex_unlock(&pool->mu);
-    for (size_t i = 0; i < n; i++) {
-        if (fate[i] == 1) {
-            s_skip(self, self->staged[i], waiting[i], "a thread");
-        } else if (fate[i] == 2) {
-            s_run_end(self->staged[i], HG_RUN_FAILED, "out of memory queueing the plug-in run");
-            s_return(self, self->staged[i]);
-        }
-    }
+    hg_plugin_task_t *refused[HG_TASK_PIPE_BATCH];
+    size_t refused_n = hg_plugin_pool_submit(self->pool, self->staged, n, refused);
+    for (size_t i = 0; i < refused_n; i++)
+        s_return(self, refused[i]);
 }
 
 static void s_pool_submit(s_exec_t *self, hg_plugin_task_t *task)

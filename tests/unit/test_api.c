@@ -1,4 +1,5 @@
 // hg-test-sources: master/api.c master/job.c master/db.c master/plugins.c master/elf.c
+// hg-test-sources: tests/unit/db_fixture.c
 /* test_api: the REST API of docs/api.md over real HTTP (libcurl) against
  * the private MariaDB, with the cluster actor replaced by a stub defined
  * here. Settings come from HOURGLASS_MYSQL_* (defaults: scripts/db env);
@@ -6,7 +7,7 @@
  * every run. An unreachable database fails the test, it does not skip. */
 #include "api.h"
 #include "cluster.h"
-#include "db.h"
+#include "db_fixture.h"
 #include "hg_error.h"
 #include "job.h"
 #include "hg_log.h"
@@ -199,51 +200,13 @@ static struct {
     char dead_base[64]; /* same for dead_api */
 } s_fx;
 
-static const char *s_env(const char *name, const char *def)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : def;
-}
-
 static int s_setup(void **state)
 {
     hg_log_init("test_api", getenv("HG_TEST_VERBOSE") ? HG_LOG_DEBUG : HG_LOG_ERROR);
     curl_global_init(CURL_GLOBAL_ALL);
-    s_fx.db.host = s_env("HOURGLASS_MYSQL_HOST", "127.0.0.1");
-    s_fx.db.port = atoi(s_env("HOURGLASS_MYSQL_PORT", "3307"));
-    s_fx.db.socket = s_env("HOURGLASS_MYSQL_SOCKET", "");
-    s_fx.db.user = s_env("HOURGLASS_MYSQL_USER", "hourglass");
-    s_fx.db.password = s_env("HOURGLASS_MYSQL_PASSWORD", "hourglass");
-    s_fx.db.database = s_env("HOURGLASS_MYSQL_DATABASE", "hourglass");
-
+    s_fx.conn = hg_test_db_open("test_api", S_TEST_DB, &s_fx.db);
+    if (!s_fx.conn) return -1;
     char err[1024];
-    MYSQL *boot = hg_db_connect(&s_fx.db, err, sizeof err);
-    if (!boot) {
-        fprintf(stderr,
-                "test_api: the database is unreachable (%s).\n"
-                "Start the private MariaDB with `scripts/db start`, or point "
-                "HOURGLASS_MYSQL_HOST/PORT/USER/PASSWORD at one.\n",
-                err);
-        return -1;
-    }
-    if (mysql_query(boot, "DROP DATABASE IF EXISTS " S_TEST_DB) ||
-        mysql_query(boot, "CREATE DATABASE IF NOT EXISTS " S_TEST_DB " CHARACTER SET utf8mb4")) {
-        fprintf(stderr, "test_api: cannot create database " S_TEST_DB ": %s\n", mysql_error(boot));
-        hg_db_close(&boot);
-        return -1;
-    }
-    hg_db_close(&boot);
-    s_fx.db.database = S_TEST_DB;
-    s_fx.conn = hg_db_connect(&s_fx.db, err, sizeof err);
-    if (!s_fx.conn) {
-        fprintf(stderr, "test_api: %s\n", err);
-        return -1;
-    }
-    if (hg_db_migrate(s_fx.conn, HG_SCHEMA_DIR, err, sizeof err) != 0) {
-        fprintf(stderr, "test_api: migration failed: %s\n", err);
-        return -1;
-    }
-
     s_fx.api = hg_api_start("127.0.0.1", 0, &s_fx.db, NULL, err, sizeof err);
     if (!s_fx.api) {
         fprintf(stderr, "test_api: %s\n", err);

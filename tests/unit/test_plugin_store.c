@@ -1,4 +1,4 @@
-// hg-test-sources: master/plugins.c master/elf.c master/db.c
+// hg-test-sources: master/plugins.c master/elf.c master/db.c tests/unit/db_fixture.c
 /* test_plugin_store: the master's plug-in store. Pure parts (ELF
  * inspection of good, truncated and mutated files; name, version and hash
  * rules; the name -> hash index with "latest version"; file copies) and the
@@ -6,7 +6,7 @@
  * conflicting puts, replace, export with damage detection). Database
  * settings come from HOURGLASS_MYSQL_* like test_api; the test works in
  * hourglass_test_plugins, recreated on every run. */
-#include "db.h"
+#include "db_fixture.h"
 #include "elf.h"
 #include "hg_error.h"
 #include "hg_log.h"
@@ -223,12 +223,6 @@ static struct {
     MYSQL *conn;       /* connection to it */
 } s_fx;
 
-static const char *s_env(const char *name, const char *def)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : def;
-}
-
 static void test_db_put_get_list(void **state)
 {
     MYSQL *db = s_fx.conn;
@@ -334,28 +328,8 @@ static int s_setup(void **state)
         fprintf(stderr, "test_plugin_store: cannot read %s\n", HG_TEST_NOOP_PATH);
         return -1;
     }
-    s_fx.db.host = s_env("HOURGLASS_MYSQL_HOST", "127.0.0.1");
-    s_fx.db.port = atoi(s_env("HOURGLASS_MYSQL_PORT", "3317"));
-    s_fx.db.socket = s_env("HOURGLASS_MYSQL_SOCKET", "");
-    s_fx.db.user = s_env("HOURGLASS_MYSQL_USER", "hourglass");
-    s_fx.db.password = s_env("HOURGLASS_MYSQL_PASSWORD", "hourglass");
-    s_fx.db.database = "";
-    char err[1024];
-    MYSQL *boot = hg_db_connect(&s_fx.db, err, sizeof err);
-    if (!boot || mysql_query(boot, "DROP DATABASE IF EXISTS " S_TEST_DB) ||
-        mysql_query(boot, "CREATE DATABASE " S_TEST_DB " CHARACTER SET utf8mb4")) {
-        fprintf(stderr, "test_plugin_store: database: %s\n", boot ? mysql_error(boot) : err);
-        hg_db_close(&boot);
-        return -1;
-    }
-    hg_db_close(&boot);
-    s_fx.db.database = S_TEST_DB;
-    s_fx.conn = hg_db_connect(&s_fx.db, err, sizeof err);
-    if (!s_fx.conn || hg_db_migrate(s_fx.conn, HG_SCHEMA_DIR, err, sizeof err) != 0) {
-        fprintf(stderr, "test_plugin_store: %s\n", err);
-        return -1;
-    }
-    return 0;
+    s_fx.conn = hg_test_db_open("test_plugin_store", S_TEST_DB, &s_fx.db);
+    return s_fx.conn ? 0 : -1;
 }
 
 static int s_teardown(void **state)

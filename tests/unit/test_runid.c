@@ -85,12 +85,32 @@ static void test_text_and_keys(void **state)
     assert_true(hg_runid_hash(a) != hg_runid_hash(b));
 }
 
+/* The floor of a time is at or below every id of that time and after,
+ * and above every id of an earlier time (the API bounds a scan with it). */
+static void test_floor(void **state)
+{
+    (void) state;
+    int64_t ms = INT64_C(1795255200000);
+    uint8_t floor[HG_RUNID_SIZE], id[HG_RUNID_SIZE];
+    hg_runid_floor(floor, ms);
+    for (int i = 0; i < 1000; i++) {
+        hg_runid_new(id, ms + i % 3);
+        assert_true(memcmp(floor, id, HG_RUNID_SIZE) <= 0);
+        hg_runid_new(id, ms - 1 - i % 3);
+        assert_true(memcmp(floor, id, HG_RUNID_SIZE) > 0);
+    }
+    hg_runid_floor(floor, -5); /* before the epoch: the smallest id */
+    uint8_t zero[HG_RUNID_SIZE] = {0};
+    assert_memory_equal(floor, zero, HG_RUNID_SIZE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unique_and_ordered),
         cmocka_unit_test(test_fork_does_not_repeat),
         cmocka_unit_test(test_text_and_keys),
+        cmocka_unit_test(test_floor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

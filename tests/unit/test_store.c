@@ -1,4 +1,4 @@
-// hg-test-sources: master/store.c master/spill.c master/db.c
+// hg-test-sources: master/store.c master/spill.c master/db.c tests/unit/db_fixture.c
 /* test_store: the store actor writing run records into the private
  * MariaDB, in its own database (hourglass_test_store, recreated on every
  * run). These tests check that every record of batches large enough to be
@@ -6,7 +6,7 @@
  * RUN_FINISHED end as the finished row in either order, and that each
  * batch comes back as DONE exactly once. An unreachable database
  * fails the test, it does not skip. */
-#include "db.h"
+#include "db_fixture.h"
 #include "hg_error.h"
 #include "hg_log.h"
 #include "hg_proto.h"
@@ -30,45 +30,12 @@ static struct {
     hg_store_opts_t opts;
 } s_fx;
 
-static const char *s_env(const char *name, const char *def)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : def;
-}
-
 static int s_setup(void **state)
 {
     (void) state;
     hg_log_init("test_store", getenv("HG_TEST_VERBOSE") ? HG_LOG_DEBUG : HG_LOG_ERROR);
-    s_fx.db.host = s_env("HOURGLASS_MYSQL_HOST", "127.0.0.1");
-    s_fx.db.port = atoi(s_env("HOURGLASS_MYSQL_PORT", "3307"));
-    s_fx.db.socket = s_env("HOURGLASS_MYSQL_SOCKET", "");
-    s_fx.db.user = s_env("HOURGLASS_MYSQL_USER", "hourglass");
-    s_fx.db.password = s_env("HOURGLASS_MYSQL_PASSWORD", "hourglass");
-    s_fx.db.database = s_env("HOURGLASS_MYSQL_DATABASE", "hourglass");
-    char err[1024];
-    MYSQL *boot = hg_db_connect(&s_fx.db, err, sizeof err);
-    if (!boot) {
-        fprintf(stderr,
-                "test_store: the database is unreachable (%s).\n"
-                "Start the private MariaDB with `scripts/db start`, or point "
-                "HOURGLASS_MYSQL_HOST/PORT/USER/PASSWORD at one.\n",
-                err);
-        return -1;
-    }
-    if (mysql_query(boot, "DROP DATABASE IF EXISTS " S_TEST_DB) ||
-        mysql_query(boot, "CREATE DATABASE " S_TEST_DB " CHARACTER SET utf8mb4")) {
-        fprintf(stderr, "test_store: cannot create " S_TEST_DB ": %s\n", mysql_error(boot));
-        hg_db_close(&boot);
-        return -1;
-    }
-    hg_db_close(&boot);
-    s_fx.db.database = S_TEST_DB;
-    s_fx.conn = hg_db_connect(&s_fx.db, err, sizeof err);
-    if (!s_fx.conn || hg_db_migrate(s_fx.conn, HG_SCHEMA_DIR, err, sizeof err) != 0) {
-        fprintf(stderr, "test_store: %s\n", err);
-        return -1;
-    }
+    s_fx.conn = hg_test_db_open("test_store", S_TEST_DB, &s_fx.db);
+    if (!s_fx.conn) return -1;
     s_fx.opts.db = &s_fx.db;
     s_fx.opts.buffer_max = 100000;
     s_fx.opts.buffer_max_bytes = 64u << 20;
