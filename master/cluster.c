@@ -17,19 +17,12 @@
 #include "job.h"
 #include "jobload.h"
 #include "jobtab.h"
+#include "plugin_serve.h"
 #include "plugins.h"
 #include "store.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <malloc.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-/* PLUGIN_GETs that may wait for one plug-in copy to be loaded from MySQL;
- * beyond this the master answers "busy" and the worker asks again. */
-#define S_MAX_FETCH_WAITERS 4096
 
 /* Node states. A draining node keeps its session and lease (its jobs
  * fire until they are handed over) but gets no new placements; its jobs
@@ -59,20 +52,6 @@ typedef struct {
 /* One per active job; see jobtab.h for how a million of them stay small. */
 typedef hg_jobrec_t s_job_t;
 typedef hg_jobrec_recovery_t s_recovery_t;
-
-/* A PLUGIN_GET waiting for the loader. */
-typedef struct {
-    char node[192];  /* worker that asked */
-    uint64_t offset; /* first byte wanted */
-    uint32_t max;    /* bytes wanted, 0 = HG_PROTO_CHUNK */
-} s_fetch_t;
-
-/* The master's copy of one plug-in, as the cluster loop serves it. */
-typedef struct {
-    int fd;           /* open copy, -1 while the loader makes it */
-    uint64_t size;    /* bytes */
-    zlist_t *waiters; /* s_fetch_t * asked while loading (owned) */
-} s_pfile_t;
 
 /* A run a worker reported started and not yet finished. If its worker is
  * lost, the run is closed in the history as "lost" rather than left
@@ -107,8 +86,7 @@ typedef struct {
     char leader_endpoint[256];  /* standby: where workers should dial the leader */
     char leader_api[256];       /* standby: the leader's REST API URL */
     hg_plugin_index_t *plugins; /* stored plug-ins: (name, version) -> sha256 */
-    zhashx_t *pfiles;           /* sha256 -> s_pfile_t: copies open or being loaded */
-    zactor_t *loader;           /* re-creates missing copies from MySQL */
+    hg_plugin_serve_t *pserve;  /* answers PLUGIN_GET from the plug-in copies */
     bool loading;               /* adding the jobs of the catalogue at start-up */
     bool fresh_waiting;         /* a job created since start-up waits for placement */
     int64_t last_tick_mono_ms;  /* when the tick last ran */
@@ -148,6 +126,12 @@ static void s_send_error(s_cluster_t *self, const char *node, int code, const ch
     s_send_to(self, node, &msg);
 }
 
+/* s_send_to as plugin_serve calls it. */
+static void s_send_to_cb(void *arg, const char *node, hg_msg_t *msg)
+{
+    s_send_to(arg, node, msg);
+}
+
 static s_job_t *s_job_find(s_cluster_t *self, uint64_t id)
 {
     return hg_jobtab_find(self->jobs, id);
@@ -159,20 +143,6 @@ static void s_inflight_free(void **item)
     if (f) {
         hg_run_clear(&f->run);
         free(f);
-        *item = NULL;
-    }
-}
-
-static void s_pfile_free(void **item)
-{
-    s_pfile_t *pf = *item;
-    if (pf) {
-        if (pf->fd >= 0) close(pf->fd);
-        s_fetch_t *w;
-        while ((w = zlist_pop(pf->waiters)))
-            free(w);
-        zlist_destroy(&pf->waiters);
-        free(pf);
         *item = NULL;
     }
 }
@@ -1003,155 +973,11 @@ static void s_refuse_standby(s_cluster_t *self, const char *name, hg_msg_t *msg)
 
 /* ---------------------------------------------------------- plug-ins */
 
-static void s_send_chunk_error(s_cluster_t *self, const char *node, const char *sha, int code,
-                               const char *text)
-{
-    hg_msg_t msg = {.type = HG_MSG_PLUGIN_CHUNK};
-    msg.u.plugin_chunk.sha256 = (char *) sha;
-    msg.u.plugin_chunk.code = code;
-    msg.u.plugin_chunk.error = (char *) text;
-    s_send_to(self, node, &msg);
-}
-
-/* Answer one PLUGIN_GET from an open copy. */
-static void s_send_chunk(s_cluster_t *self, const char *node, const char *sha, s_pfile_t *pf,
-                         uint64_t offset, uint32_t max)
-{
-    char text[256];
-    if (offset > pf->size) {
-        snprintf(text, sizeof text,
-                 "offset %" PRIu64 " is past the end of plug-in sha256 %s (%" PRIu64 " bytes)",
-                 offset, sha, pf->size);
-        s_send_chunk_error(self, node, sha, HG_ERANGE, text);
-        return;
-    }
-    size_t want = max == 0 || max > HG_PROTO_CHUNK ? HG_PROTO_CHUNK : max;
-    size_t n = pf->size - offset < want ? (size_t) (pf->size - offset) : want;
-    uint8_t *buf = n ? malloc(n) : NULL;
-    if (n && !buf) {
-        s_send_chunk_error(self, node, sha, HG_ENOMEM, "master out of memory; ask again");
-        return;
-    }
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(pf->fd, buf + got, n - got, (off_t) (offset + got));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        got += (size_t) r;
-    }
-    if (got < n) {
-        /* The copy shrank or went bad under us: drop it, the next request
-         * loads it again from MySQL. */
-        snprintf(text, sizeof text,
-                 "cannot read the master's copy of plug-in sha256 %s: %s; ask again", sha,
-                 got == 0 && errno ? strerror(errno) : "it is shorter than it was");
-        hg_warn("cluster: %s", text);
-        free(buf);
-        s_send_chunk_error(self, node, sha, HG_EIO, text);
-        zhashx_delete(self->pfiles, sha);
-        return;
-    }
-    hg_msg_t msg = {.type = HG_MSG_PLUGIN_CHUNK};
-    msg.u.plugin_chunk.sha256 = (char *) sha;
-    msg.u.plugin_chunk.offset = offset;
-    msg.u.plugin_chunk.total = pf->size;
-    msg.u.plugin_chunk.data.data = buf;
-    msg.u.plugin_chunk.data.len = n;
-    s_send_to(self, node, &msg);
-    free(buf);
-}
-
-/* Open the copy of sha in the data directory. 0, or -1 when missing. */
-static int s_pfile_open(s_cluster_t *self, const char *sha, s_pfile_t *pf)
-{
-    char path[4096];
-    if (hg_plugin_file_path(self->args->data_dir, sha, path, sizeof path) != 0) return -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat sb;
-    if (fd < 0) return -1;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return -1;
-    }
-    pf->fd = fd;
-    pf->size = (uint64_t) sb.st_size;
-    return 0;
-}
-
-/* PLUGIN_GET: serve from the copy in the data directory; when there is
- * none, park the request and let the loader fetch it from MySQL, so this
- * loop never waits for the database. */
-static void s_on_plugin_get(s_cluster_t *self, const char *node, hg_plugin_get_t *get)
-{
-    const char *sha = get->sha256;
-    if (!hg_plugin_sha256_valid(sha)) {
-        s_send_chunk_error(self, node, sha, HG_EINVAL, "sha256: must be 64 lowercase hex digits");
-        return;
-    }
-    s_pfile_t *pf = zhashx_lookup(self->pfiles, sha);
-    if (!pf) {
-        pf = calloc(1, sizeof *pf);
-        if (!pf || !(pf->waiters = zlist_new())) {
-            free(pf);
-            s_send_chunk_error(self, node, sha, HG_ENOMEM, "master out of memory; ask again");
-            return;
-        }
-        pf->fd = -1;
-        zhashx_insert(self->pfiles, sha, pf);
-        if (s_pfile_open(self, sha, pf) != 0) {
-            hg_info("cluster: no local copy of plug-in %s; loading it from MySQL", sha);
-            zsock_send(self->loader, "ss", "LOAD", sha);
-        }
-    }
-    if (pf->fd >= 0) {
-        s_send_chunk(self, node, sha, pf, get->offset, get->max);
-        return;
-    }
-    s_fetch_t *w = zlist_size(pf->waiters) < S_MAX_FETCH_WAITERS ? calloc(1, sizeof *w) : NULL;
-    if (!w) {
-        s_send_chunk_error(self, node, sha, HG_EUNAVAIL,
-                           "the master is still loading this plug-in; ask again");
-        return;
-    }
-    snprintf(w->node, sizeof w->node, "%s", node);
-    w->offset = get->offset;
-    w->max = get->max;
-    zlist_append(pf->waiters, w);
-}
-
-/* The loader is done with a copy: answer whoever waited for it. */
+/* The plug-in loader answered: plugin_serve serves whoever waited. */
 static int s_on_loader(zloop_t *loop, zsock_t *sock, void *arg)
 {
     s_cluster_t *self = arg;
-    char *cmd = NULL, *sha = NULL, *rc_text = NULL, *size_text = NULL, *text = NULL;
-    if (zsock_recv(sock, "sssss", &cmd, &sha, &rc_text, &size_text, &text) != 0) return 0;
-    s_pfile_t *pf = sha ? zhashx_lookup(self->pfiles, sha) : NULL;
-    if (cmd && streq(cmd, "LOADED") && pf && pf->fd < 0) {
-        int rc = rc_text ? atoi(rc_text) : HG_EINVAL;
-        char why[1024];
-        snprintf(why, sizeof why, "%s", text && *text ? text : hg_strerror(rc));
-        if (rc == 0 && s_pfile_open(self, sha, pf) != 0) {
-            rc = HG_EIO;
-            snprintf(why, sizeof why, "the master's copy of plug-in sha256 %s vanished; ask again",
-                     sha);
-        }
-        s_fetch_t *w;
-        while ((w = zlist_pop(pf->waiters))) {
-            if (rc == 0)
-                s_send_chunk(self, w->node, sha, pf, w->offset, w->max);
-            else
-                s_send_chunk_error(self, w->node, sha, rc, why);
-            free(w);
-            /* s_send_chunk may have dropped pf on a read error. */
-            if (!(pf = zhashx_lookup(self->pfiles, sha))) break;
-        }
-        if (rc != 0 && pf) zhashx_delete(self->pfiles, sha); /* the next request tries again */
-    }
-    zstr_free(&cmd);
-    zstr_free(&sha);
-    zstr_free(&rc_text);
-    zstr_free(&size_text);
-    zstr_free(&text);
+    hg_plugin_serve_on_loader(self->pserve);
     return 0;
 }
 
@@ -1197,7 +1023,7 @@ static void s_plugin_put(s_cluster_t *self, const char *name, const char *versio
 static void s_plugin_remove(s_cluster_t *self, const char *sha)
 {
     hg_plugin_index_remove(self->plugins, sha);
-    zhashx_delete(self->pfiles, sha);
+    hg_plugin_serve_forget(self->pserve, sha);
     bool changed = s_resolve_templates(self);
     size_t cur = 0;
     for (s_job_t *job; changed && (job = hg_jobtab_next(self->jobs, &cur));) {
@@ -1248,7 +1074,10 @@ static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
             s_on_runs(self, name, &msg);
             break;
         case HG_MSG_PLUGIN_GET:
-            s_on_plugin_get(self, name, &msg->u.plugin_get);
+            if (self->pserve)
+                hg_plugin_serve_get(self->pserve, name, &msg->u.plugin_get);
+            else
+                s_send_error(self, name, HG_EUNAVAIL, "the master cannot serve plug-ins");
             break;
         case HG_MSG_LEAVE: {
             s_node_t *node = zhashx_lookup(self->nodes, name);
@@ -1767,8 +1596,6 @@ static void s_actor(zsock_t *pipe, void *arg)
     zhashx_set_key_destructor(self.inflight, hg_runid_free);
     self.hello_parts = zhashx_new();
     zhashx_set_destructor(self.hello_parts, s_hello_parts_free);
-    self.pfiles = zhashx_new();
-    zhashx_set_destructor(self.pfiles, s_pfile_free);
     self.plugins = hg_plugin_index_new();
     self.router = zsock_new(ZMQ_ROUTER);
     zsock_set_router_mandatory(self.router, 1);
@@ -1786,13 +1613,12 @@ static void s_actor(zsock_t *pipe, void *arg)
         hg_jobtab_destroy(&self.jobs);
         zhashx_destroy(&self.inflight);
         zhashx_destroy(&self.hello_parts);
-        zhashx_destroy(&self.pfiles);
         hg_plugin_index_destroy(&self.plugins);
         self.args->failed = true;
         zsock_signal(pipe, 1);
         return;
     }
-    self.loader = hg_plugin_loader_new(self.args->db, self.args->data_dir);
+    self.pserve = hg_plugin_serve_new(self.args->db, self.args->data_dir, s_send_to_cb, &self);
     hg_info("cluster: standing by for the leadership; workers on %s", self.args->bind);
 
     self.loop = zloop_new();
@@ -1800,7 +1626,8 @@ static void s_actor(zsock_t *pipe, void *arg)
     zloop_reader(self.loop, pipe, s_on_pipe, &self);
     zloop_reader(self.loop, self.router, s_on_router, &self);
     zloop_reader(self.loop, self.api, s_on_api, &self);
-    zloop_reader(self.loop, zactor_sock(self.loader), s_on_loader, &self);
+    if (self.pserve)
+        zloop_reader(self.loop, hg_plugin_serve_loader_sock(self.pserve), s_on_loader, &self);
     zloop_timer(self.loop, 50, 0, s_on_tick, &self);
     zsock_signal(pipe, 0);
     hg_actor_loop_run(self.loop);
@@ -1825,13 +1652,12 @@ static void s_actor(zsock_t *pipe, void *arg)
         }
     }
     zactor_destroy(&self.store);
-    zactor_destroy(&self.loader);
+    hg_plugin_serve_destroy(&self.pserve);
     hg_jobtab_destroy(&self.jobs);
     free(self.assigns);
     zhashx_destroy(&self.nodes);
     zhashx_destroy(&self.inflight);
     zhashx_destroy(&self.hello_parts);
-    zhashx_destroy(&self.pfiles);
     hg_plugin_index_destroy(&self.plugins);
     zsock_destroy(&self.api);
     zsock_destroy(&self.router);
