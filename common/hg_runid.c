@@ -1,6 +1,7 @@
 /* hg_runid: UUIDv7 run ids. */
 #include "hg_runid.h"
 #include "hg_error.h"
+#include "hg_keyhash.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -99,11 +100,11 @@ int hg_runid_parse(const char *text, uint8_t id[HG_RUNID_SIZE])
     return 0;
 }
 
+/* Keyed: a worker chooses the run ids it sends, so the random bits of a
+ * well-made id cannot be trusted to spread them. */
 size_t hg_runid_hash(const void *id)
 {
-    uint64_t h;
-    memcpy(&h, (const uint8_t *) id + 8, sizeof h);
-    return (size_t) h;
+    return (size_t) hg_keyhash_bytes(id, HG_RUNID_SIZE);
 }
 
 int hg_runid_compare(const void *a, const void *b)

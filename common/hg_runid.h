@@ -26,7 +26,8 @@ int hg_runid_parse(const char *text, uint8_t id[HG_RUNID_SIZE]);
 /* Key functions for hash tables keyed by the 16 raw bytes of a run id
  * (their signatures are czmq's zhashx hasher, comparator, duplicator and
  * destructor): formatting ids as text to key a table cost more than the
- * lookups. The hash is the id's last 8 bytes, which are random. */
+ * lookups. The hash is keyed (hg_keyhash): ids come from peers, which
+ * could otherwise choose ids that collide. */
 size_t hg_runid_hash(const void *id);
 int hg_runid_compare(const void *a, const void *b);
 /* A malloc'ed copy of the id (NULL on OOM); hg_runid_free frees it and

@@ -10,6 +10,7 @@
 #include "cluster_internal.h"
 #include "actor_loop.h"
 #include "hg_error.h"
+#include "hg_keyhash.h"
 #include "hg_log.h"
 #include "hg_proto.h"
 #include "hg_runid.h"
@@ -17,10 +18,12 @@
 #include "job.h"
 #include "jobload.h"
 #include "jobtab.h"
+#include "peer_guard.h"
 #include "plugin_serve.h"
 #include "plugins.h"
 #include "store.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <malloc.h>
 
@@ -32,6 +35,28 @@ static const char *s_node_state_names[] = {"active", "draining", "lost", "left"}
 
 /* A node with a session: it heartbeats and may hold jobs. */
 #define S_NODE_LIVE(n) ((n)->state == S_NODE_ACTIVE || (n)->state == S_NODE_DRAINING)
+/* A live node we still talk to: not choked (see s_send_to). Only such a
+ * node's heartbeats, run records, plug-in requests, REVOKE answers and
+ * LEAVE are taken; a choked one keeps its jobs until the lease rule
+ * moves them. */
+#define S_NODE_SESSION(n) (S_NODE_LIVE(n) && !(n)->choked)
+
+/* Nodes the master keeps (live, lost, left). A lost or left node is
+ * forgotten S_NODE_FORGET_MS after it went (one an operator drained is
+ * kept: its drain must outlive its absence); at the cap a HELLO from a new
+ * name forgets the longest gone first, and is refused when none is. */
+#define S_NODES_MAX      4096
+#define S_NODE_FORGET_MS (3600 * 1000)
+
+/* Runs in flight the master tracks (to close them as lost with their
+ * worker): per node and in all. Beyond, a run is still recorded; only its
+ * "lost" closing is not. */
+#define S_INFLIGHT_NODE_MAX 65536
+#define S_INFLIGHT_MAX      (1u << 20)
+
+/* HELLOs in parts gathered at once, and how long one may take. */
+#define S_HELLO_PARTS_MAX     64
+#define S_HELLO_PARTS_TTL_MS  60000
 
 typedef struct {
     char name[192];          /* node name = ZeroMQ routing id */
@@ -47,6 +72,9 @@ typedef struct {
     uint32_t running;        /* runs in flight, from its heartbeat */
     uint32_t held;           /* assignments it holds, from its heartbeat */
     uint32_t unacked;        /* records it holds unacknowledged */
+    bool choked;             /* its send queue was full: session over, jobs wait for the lease */
+    int64_t gone_mono_ms;    /* when it was lost or left (monotonic), 0 while live */
+    uint32_t inflight;       /* its entries in the cluster's inflight table */
 } s_node_t;
 
 /* One per active job; see jobtab.h for how a million of them stay small. */
@@ -87,6 +115,10 @@ typedef struct {
     char leader_api[256];       /* standby: the leader's REST API URL */
     hg_plugin_index_t *plugins; /* stored plug-ins: (name, version) -> sha256 */
     hg_plugin_serve_t *pserve;  /* answers PLUGIN_GET from the plug-in copies */
+    hg_peer_guard_t *guard;     /* what a peer may say; refusal counts and log */
+    uint64_t sends_dropped;     /* messages not sent: peer gone or its queue full */
+    bool inflight_capped;       /* the inflight cap was hit (logged once per filling) */
+    size_t hello_held_total;    /* held entries in hello_parts, all peers */
     bool loading;               /* adding the jobs of the catalogue at start-up */
     bool fresh_waiting;         /* a job created since start-up waits for placement */
     int64_t last_tick_mono_ms;  /* when the tick last ran */
@@ -96,8 +128,33 @@ typedef struct {
 
 /* ---------------------------------------------------------------- helpers */
 
+/* The node's queue is full: it does not read what we send. Its session
+ * ends now (nothing more is sent to it, nothing it says is taken), but its
+ * jobs stay until the usual lease rule moves them: it may still hold a
+ * lease from heartbeats echoed before, and an echo still queued for it
+ * renews its lease only up to the send time of that heartbeat + lease,
+ * which is before our last receipt + lease + margin. s_on_tick moves them. */
+static void s_node_choke(s_cluster_t *self, s_node_t *node)
+{
+    if (node->choked) return;
+    node->choked = true;
+    hg_warn("cluster: worker %s does not read what the master sends (its queue is full); its "
+            "session ends and its %u jobs move once its lease has run out",
+            node->name, node->jobs);
+}
+
+/* Every send to a peer is non-blocking: with ROUTER_MANDATORY a blocking
+ * send to a peer whose queue is full waits for it, and one peer that never
+ * reads would stop this actor and with it every lease. A send that does
+ * not fit is dropped: to a node, that ends its session (s_node_choke); to
+ * a peer that is gone (EHOSTUNREACH) or has no session, it is nothing. */
 static void s_send_to(s_cluster_t *self, const char *node, hg_msg_t *msg)
 {
+    s_node_t *peer = zhashx_lookup(self->nodes, node);
+    if (peer && peer->choked) {
+        self->sends_dropped++;
+        return;
+    }
     msg->seq = ++self->seq;
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -107,15 +164,23 @@ static void s_send_to(s_cluster_t *self, const char *node, hg_msg_t *msg)
                  hg_strerror(rc));
         return;
     }
-    zmsg_t *z = zmsg_new();
-    zmsg_addmem(z, node, strlen(node));
-    zmsg_addmem(z, buf, len);
-    free(buf);
-    if (zmsg_send(&z, self->router) != 0) {
-        hg_debug("cluster: %s to %s not delivered (not connected)", hg_msg_type_name(msg->type),
-                 node);
-        zmsg_destroy(&z);
+    /* The routing frame is where ROUTER_MANDATORY says EAGAIN or
+     * EHOSTUNREACH; once it is taken, the body is queued with it. */
+    void *sock = zsock_resolve(self->router);
+    if (zmq_send(sock, node, strlen(node), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+        int err = zmq_errno();
+        self->sends_dropped++;
+        if (err == EAGAIN && peer && S_NODE_LIVE(peer))
+            s_node_choke(self, peer);
+        else
+            hg_debug("cluster: %s to %s not delivered (%s)", hg_msg_type_name(msg->type), node,
+                     zmq_strerror(err));
+    } else if (zmq_send(sock, buf, len, ZMQ_DONTWAIT) < 0) {
+        self->sends_dropped++;
+        hg_debug("cluster: %s to %s not delivered (%s)", hg_msg_type_name(msg->type), node,
+                 zmq_strerror(zmq_errno()));
     }
+    free(buf);
 }
 
 static void s_send_error(s_cluster_t *self, const char *node, int code, const char *text)
@@ -245,6 +310,8 @@ static void s_job_unassign(s_cluster_t *self, s_job_t *job)
     if (!job->node[0]) return;
     s_node_t *node = zhashx_lookup(self->nodes, job->node);
     if (node && node->jobs > 0) node->jobs--;
+    /* Its late records of this job's runs stay acceptable (peer_guard). */
+    hg_peer_guard_moved(self->guard, job->node, job->id);
     job->node = "";
     job->revoking = false;
     self->placement_due = true;
@@ -276,7 +343,8 @@ static bool s_node_allowed(s_job_t *job, const char *name)
 
 static bool s_node_has_room(const s_node_t *n)
 {
-    return n->state == S_NODE_ACTIVE && (int64_t) n->jobs - (int64_t) n->held < S_ASSIGN_WINDOW;
+    return n->state == S_NODE_ACTIVE && !n->choked &&
+           (int64_t) n->jobs - (int64_t) n->held < S_ASSIGN_WINDOW;
 }
 
 static s_node_t *s_pick_node(s_cluster_t *self, s_job_t *job)
@@ -284,7 +352,7 @@ static s_node_t *s_pick_node(s_cluster_t *self, s_job_t *job)
     s_node_t *best = NULL;
     uint32_t least = UINT32_MAX; /* jobs of the least-loaded eligible node, room or not */
     for (s_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes)) {
-        if (n->state != S_NODE_ACTIVE || !s_node_allowed(job, n->name)) continue;
+        if (n->state != S_NODE_ACTIVE || n->choked || !s_node_allowed(job, n->name)) continue;
         if (n->jobs < least) least = n->jobs;
         if (!s_node_has_room(n)) continue;
         if (!best || n->jobs < best->jobs) best = n;
@@ -556,6 +624,9 @@ static void s_node_gone(s_cluster_t *self, s_node_t *node, s_node_state_t state,
 {
     node->state = state;
     node->leaving = false;
+    node->choked = false; /* nothing is owed to it now: let it hear "send HELLO" */
+    node->gone_mono_ms = hg_mono_ms();
+    node->inflight = 0; /* its entries are closed below */
     size_t moved = 0;
     size_t cur = 0;
     for (s_job_t *job; (job = hg_jobtab_next(self->jobs, &cur));) {
@@ -617,6 +688,36 @@ static void s_node_gone(s_cluster_t *self, s_node_t *node, s_node_state_t state,
     s_store_node(self, node);
     self->placement_due = true;
     s_place(self);
+}
+
+/* Drop a lost or left node from the table. Jobs and the assignments on
+ * their way to the store point at its name: flush those, and make sure no
+ * job still points at it (none should: it lost them when it went). */
+static void s_node_forget(s_cluster_t *self, s_node_t *node)
+{
+    s_store_flush(self);
+    if (node->jobs) {
+        size_t cur = 0;
+        for (s_job_t *job; (job = hg_jobtab_next(self->jobs, &cur));)
+            if (job->node == node->name) s_job_unassign(self, job);
+    }
+    hg_info("cluster: forgetting worker %s (%s for %lld s)", node->name,
+            s_node_state_names[node->state],
+            (long long) ((hg_mono_ms() - node->gone_mono_ms) / 1000));
+    hg_peer_guard_forget(self->guard, node->name);
+    zhashx_delete(self->nodes, node->name);
+}
+
+/* The lost or left node gone longest that may be forgotten (an operator's
+ * drain is kept), or NULL. */
+static s_node_t *s_node_oldest_gone(s_cluster_t *self)
+{
+    s_node_t *oldest = NULL;
+    for (s_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes))
+        if (!S_NODE_LIVE(n) && !n->cordoned && n->gone_mono_ms &&
+            (!oldest || n->gone_mono_ms < oldest->gone_mono_ms))
+            oldest = n;
+    return oldest;
 }
 
 /* ------------------------------------------------------------ handover */
@@ -722,23 +823,54 @@ static int s_node_set_drain(s_cluster_t *self, const char *name, bool drain)
 
 /* Held jobs of a HELLO in parts, gathered until the last part. */
 typedef struct {
-    hg_held_t *held; /* entries of the parts so far (owned) */
-    size_t held_n;   /* entries in held */
-    uint32_t parts;  /* parts so far */
+    hg_held_t *held;         /* entries of the parts so far (owned) */
+    size_t held_n;           /* entries in held */
+    uint32_t parts;          /* parts so far */
+    int64_t started_mono_ms; /* its first part; dropped after S_HELLO_PARTS_TTL_MS */
+    size_t *total;           /* the cluster's count of held entries in all (borrowed) */
 } s_hello_parts_t;
 
 /* Held jobs one worker may report in all (a bound on what a HELLO in
- * parts makes us keep; 400 MB). */
+ * parts makes us keep; 512 MB). */
 #define S_HELLO_HELD_MAX (16u << 20)
+
+/* Held jobs one HELLO may list: no worker holds many more jobs than the
+ * master has (a job deleted while it held it is revoked at once), so the
+ * bound follows the job table, with room for a small catalogue. All HELLOs
+ * in parts under way together may list twice that. */
+static size_t s_hello_held_cap(s_cluster_t *self)
+{
+    size_t cap = 2 * hg_jobtab_size(self->jobs) + 65536;
+    return cap < S_HELLO_HELD_MAX ? cap : S_HELLO_HELD_MAX;
+}
 
 static void s_hello_parts_free(void **item)
 {
     s_hello_parts_t *p = *item;
     if (p) {
+        if (p->total) *p->total -= p->held_n;
         free(p->held);
         free(p);
         *item = NULL;
     }
+}
+
+/* HELLOs in parts that never finished (a peer that stopped half way). */
+static void s_hello_parts_expire(s_cluster_t *self, int64_t now_mono_ms)
+{
+    zlist_t *old = NULL;
+    for (s_hello_parts_t *p = zhashx_first(self->hello_parts); p;
+         p = zhashx_next(self->hello_parts))
+        if (now_mono_ms - p->started_mono_ms > S_HELLO_PARTS_TTL_MS) {
+            if (!old && !(old = zlist_new())) return;
+            zlist_append(old, (void *) zhashx_cursor(self->hello_parts));
+        }
+    for (const char *k = old ? zlist_first(old) : NULL; k; k = zlist_next(old)) {
+        hg_warn("cluster: HELLO in parts from %s unfinished after %d s; dropped", k,
+                S_HELLO_PARTS_TTL_MS / 1000);
+        zhashx_delete(self->hello_parts, k);
+    }
+    zlist_destroy(&old);
 }
 
 /* Gather one part of a HELLO in parts. Returns true when the last part
@@ -749,8 +881,15 @@ static bool s_hello_gather(s_cluster_t *self, const char *name, hg_hello_t *h)
     s_hello_parts_t *p = zhashx_lookup(self->hello_parts, name);
     if (h->part == 0) {
         zhashx_delete(self->hello_parts, name);
+        if (zhashx_size(self->hello_parts) >= S_HELLO_PARTS_MAX) {
+            s_send_error(self, name, HG_EUNAVAIL,
+                         "too many HELLOs in parts under way; say HELLO again later");
+            return false;
+        }
         p = calloc(1, sizeof *p);
         if (!p) return false;
+        p->started_mono_ms = hg_mono_ms();
+        p->total = &self->hello_held_total;
         zhashx_insert(self->hello_parts, name, p);
     } else if (!p || p->parts != h->part) {
         hg_warn("cluster: HELLO part %u from %s does not follow part %u; waiting for the "
@@ -759,10 +898,16 @@ static bool s_hello_gather(s_cluster_t *self, const char *name, hg_hello_t *h)
         zhashx_delete(self->hello_parts, name);
         return false;
     }
-    if (p->held_n + h->held_n > S_HELLO_HELD_MAX) {
-        hg_error("cluster: worker %s reports more than %u held jobs; HELLO refused", name,
-                 S_HELLO_HELD_MAX);
+    size_t cap = s_hello_held_cap(self);
+    if (p->held_n + h->held_n > cap) {
+        hg_error("cluster: worker %s reports more than %zu held jobs; HELLO refused", name, cap);
         s_send_error(self, name, HG_ETOOBIG, "HELLO lists too many held jobs");
+        zhashx_delete(self->hello_parts, name);
+        return false;
+    }
+    if (self->hello_held_total + h->held_n > 2 * cap) {
+        s_send_error(self, name, HG_EUNAVAIL,
+                     "too many HELLOs in parts under way; say HELLO again later");
         zhashx_delete(self->hello_parts, name);
         return false;
     }
@@ -776,6 +921,7 @@ static bool s_hello_gather(s_cluster_t *self, const char *name, hg_hello_t *h)
         memcpy(grown + p->held_n, h->held, h->held_n * sizeof *grown);
         p->held = grown;
         p->held_n += h->held_n;
+        self->hello_held_total += h->held_n;
     }
     p->parts++;
     if (h->more) return false;
@@ -783,6 +929,8 @@ static bool s_hello_gather(s_cluster_t *self, const char *name, hg_hello_t *h)
     h->held = p->held;
     h->held_n = p->held_n;
     p->held = NULL;
+    self->hello_held_total -= p->held_n;
+    p->held_n = 0;
     zhashx_delete(self->hello_parts, name);
     return true;
 }
@@ -797,6 +945,16 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
     }
     if ((h->part > 0 || h->more) && !s_hello_gather(self, name, h)) return;
     s_node_t *node = zhashx_lookup(self->nodes, name);
+    if (!node && zhashx_size(self->nodes) >= S_NODES_MAX) {
+        s_node_t *oldest = s_node_oldest_gone(self);
+        if (!oldest) {
+            hg_error("cluster: HELLO from %s refused: the master knows %d workers already", name,
+                     S_NODES_MAX);
+            s_send_error(self, name, HG_ETOOBIG, "the master knows too many workers");
+            return;
+        }
+        s_node_forget(self, oldest);
+    }
     if (!node) {
         node = calloc(1, sizeof *node);
         if (!node) return;
@@ -804,6 +962,8 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
         zhashx_insert(self->nodes, name, node);
     }
     bool was_active = S_NODE_LIVE(node) && node->last_hb_mono_ms > 0;
+    node->choked = false;
+    node->gone_mono_ms = 0;
     /* A new session: whatever leave it announced is over; a drain an
      * operator asked for stays until they activate the node. */
     node->leaving = false;
@@ -864,9 +1024,22 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
      * while a master loading a million jobs cannot answer yet). */
     bool any = node->jobs > 0;
     node->jobs = 0;
-    size_t cur = 0;
+    size_t cur = 0, sent = 0, deferred = 0;
     for (s_job_t *job; any && (job = hg_jobtab_next(self->jobs, &cur));) {
         if (streq(job->node, name)) {
+            /* Sends never wait (s_send_to), so at most a window of ASSIGNs
+             * go now, as placement does; a job the worker does not hold
+             * beyond that is placed again, as the worker catches up. */
+            if (!job->kept && sent >= S_ASSIGN_WINDOW) {
+                hg_peer_guard_moved(self->guard, name, job->id);
+                job->node = "";
+                job->revoking = false;
+                if (job->fresh) self->fresh_waiting = true;
+                s_store_assign(self, job);
+                deferred++;
+                continue;
+            }
+            if (!job->current) sent++;
             if (!job->kept) job->epoch++;
             /* A worker that says it holds this version under this epoch
              * has the spec: after a master restart a million ASSIGNs
@@ -880,9 +1053,9 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
         }
     }
     hg_info("cluster: worker %s %s%s (capacity %u, holds %zu, adopted %zu, revoked %zu, "
-            "unacked %u)",
+            "unacked %u, re-placed %zu)",
             name, was_active ? "re-joined" : "joined", node->cordoned ? " as draining" : "",
-            node->capacity, h->held_n, adopted, revoked, h->unacked);
+            node->capacity, h->held_n, adopted, revoked, h->unacked, deferred);
     s_store_node(self, node);
     self->placement_due = true;
     s_place(self);
@@ -891,8 +1064,8 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
 static void s_on_heartbeat(s_cluster_t *self, const char *name, hg_msg_t *msg)
 {
     s_node_t *node = zhashx_lookup(self->nodes, name);
-    if (!node || !S_NODE_LIVE(node)) {
-        /* Unknown (we restarted) or declared lost: its lease is not
+    if (!node || !S_NODE_SESSION(node)) {
+        /* Unknown (we restarted), declared lost or choked: its lease is not
          * renewed until it says HELLO again and we reconcile. */
         s_send_error(self, name, HG_ENOTFOUND, "no session for this node; send HELLO");
         return;
@@ -908,32 +1081,133 @@ static void s_on_heartbeat(s_cluster_t *self, const char *name, hg_msg_t *msg)
     s_send_to(self, name, &echo);
 }
 
+/* Remember a run as in flight, within the caps (s_node_gone closes it as
+ * lost if its worker goes). */
+static void s_inflight_add(s_cluster_t *self, s_node_t *node, const hg_run_t *r)
+{
+    s_inflight_t *old = zhashx_lookup(self->inflight, r->run_id);
+    if (!old && (node->inflight >= S_INFLIGHT_NODE_MAX ||
+                 zhashx_size(self->inflight) >= S_INFLIGHT_MAX)) {
+        if (!self->inflight_capped)
+            hg_warn("cluster: too many runs in flight to track (%s has %u, %zu in all); runs "
+                    "started beyond are recorded but not closed as lost with their worker",
+                    node->name, node->inflight, zhashx_size(self->inflight));
+        self->inflight_capped = true;
+        return;
+    }
+    s_inflight_t *f = calloc(1, sizeof *f);
+    if (!f || hg_run_copy(&f->run, r) != 0) {
+        free(f);
+        return;
+    }
+    snprintf(f->node, sizeof f->node, "%s", node->name);
+    if (old) {
+        s_node_t *was = zhashx_lookup(self->nodes, old->node);
+        if (was && was->inflight) was->inflight--;
+    }
+    zhashx_update(self->inflight, r->run_id, f);
+    node->inflight++;
+}
+
+/* Forget a run in flight; true when there was one. */
+static bool s_inflight_remove(s_cluster_t *self, s_node_t *node, const uint8_t *run_id)
+{
+    s_inflight_t *f = zhashx_size(self->inflight) ? zhashx_lookup(self->inflight, run_id) : NULL;
+    if (!f) return false;
+    s_node_t *owner = streq(f->node, node->name) ? node : zhashx_lookup(self->nodes, f->node);
+    if (owner && owner->inflight) owner->inflight--;
+    zhashx_delete(self->inflight, run_id);
+    if (zhashx_size(self->inflight) < S_INFLIGHT_MAX / 2) self->inflight_capped = false;
+    return true;
+}
+
+/* Acknowledge refused records at once: the sender must not send them
+ * again forever, and nothing of them is stored. */
+static void s_ack_refused(s_cluster_t *self, const char *name, uint8_t (*ids)[HG_PROTO_RUN_ID_SIZE],
+                          size_t n)
+{
+    if (!n) return;
+    hg_msg_t ack = {.type = HG_MSG_ACK};
+    ack.u.ack.run_ids_n = n;
+    ack.u.ack.run_ids = ids;
+    s_send_to(self, name, &ack);
+}
+
+/* Keep in runs only the records the guard accepts; the refused ones are
+ * cleared, counted and (RUN_FINISHED) their ids put in refused. Returns
+ * how many were refused. */
+static size_t s_runs_filter(s_cluster_t *self, const char *name, hg_msg_t *msg,
+                            uint8_t (*refused)[HG_PROTO_RUN_ID_SIZE])
+{
+    hg_runs_t *runs = &msg->u.runs;
+    int64_t now = hg_now_ms(), mono = hg_mono_ms();
+    size_t kept = 0, n_refused = 0;
+    for (size_t i = 0; i < runs->runs_n; i++) {
+        hg_run_t *r = &runs->runs[i];
+        s_job_t *job = s_job_find(self, r->job_id);
+        hg_peer_reason_t why = hg_peer_guard_check_run(self->guard, name, true,
+                                                       job ? job->node : NULL, r->job_id,
+                                                       r->scheduled_ms, now);
+        if (why == HG_PEER_OK) {
+            /* A run in flight belongs to the node and job that started it:
+             * another may not close it (its id is no secret). */
+            s_inflight_t *f = zhashx_size(self->inflight) ? zhashx_lookup(self->inflight, r->run_id)
+                                                          : NULL;
+            if (f && (!streq(f->node, name) || f->run.job_id != r->job_id))
+                why = HG_PEER_NOT_HOLDER;
+        }
+        if (why != HG_PEER_OK) {
+            hg_peer_guard_refused(self->guard, name, why, hg_msg_type_name(msg->type), r->job_id,
+                                  mono);
+            if (msg->type == HG_MSG_RUN_FINISHED)
+                memcpy(refused[n_refused], r->run_id, HG_PROTO_RUN_ID_SIZE);
+            n_refused++;
+            hg_run_clear(r);
+            continue;
+        }
+        if (kept != i) {
+            runs->runs[kept] = *r;
+            memset(r, 0, sizeof *r);
+        }
+        kept++;
+    }
+    runs->runs_n = kept;
+    return n_refused;
+}
+
 static void s_on_runs(s_cluster_t *self, const char *name, hg_msg_t **msgp)
 {
     hg_msg_t *msg = *msgp;
     s_node_t *node = zhashx_lookup(self->nodes, name);
-    if (node) {
-        node->last_hb_mono_ms = hg_mono_ms();
-    }
     hg_runs_t *runs = &msg->u.runs;
+    if (!node || !S_NODE_SESSION(node)) {
+        /* Nothing is taken and nothing acknowledged: a real worker whose
+         * session ended (lost, choked, master restarted) says HELLO again
+         * and sends its records inside the new session. */
+        for (size_t i = 0; i < runs->runs_n; i++)
+            hg_peer_guard_refused(self->guard, name, HG_PEER_NO_SESSION,
+                                  hg_msg_type_name(msg->type), runs->runs[i].job_id, hg_mono_ms());
+        s_send_error(self, name, HG_ENOTFOUND, "no session for this node; send HELLO");
+        return;
+    }
+    node->last_hb_mono_ms = hg_mono_ms();
+    uint8_t(*refused)[HG_PROTO_RUN_ID_SIZE] =
+        runs->runs_n ? malloc(runs->runs_n * HG_PROTO_RUN_ID_SIZE) : NULL;
+    if (runs->runs_n && !refused) return; /* out of memory: not acknowledged, sent again */
+    size_t n_refused = s_runs_filter(self, name, msg, refused);
+    if (msg->type == HG_MSG_RUN_FINISHED) s_ack_refused(self, name, refused, n_refused);
+    free(refused);
+    if (!runs->runs_n) return;
     /* Which finished runs the store recorded as started: only those can
      * be in runs_by_status, which a success must then leave. */
     uint8_t *had_start =
         msg->type == HG_MSG_RUN_FINISHED ? calloc(runs->runs_n ? runs->runs_n : 1, 1) : NULL;
     for (size_t i = 0; i < runs->runs_n; i++) {
         hg_run_t *r = &runs->runs[i];
-        if (msg->type == HG_MSG_RUN_STARTED) {
-            s_inflight_t *f = calloc(1, sizeof *f);
-            if (f && hg_run_copy(&f->run, r) == 0) {
-                snprintf(f->node, sizeof f->node, "%s", name);
-                zhashx_update(self->inflight, r->run_id, f);
-            } else {
-                free(f);
-            }
-        } else if (zhashx_size(self->inflight) && zhashx_lookup(self->inflight, r->run_id)) {
-            zhashx_delete(self->inflight, r->run_id);
-            if (had_start) had_start[i] = 1;
-        }
+        if (msg->type == HG_MSG_RUN_STARTED)
+            s_inflight_add(self, node, r);
+        else if (s_inflight_remove(self, node, r->run_id) && had_start)
+            had_start[i] = 1;
         s_job_t *job = s_job_find(self, r->job_id);
         if (job && r->scheduled_ms > job->last_fire_ms && r->reason &&
             (streq(r->reason, "schedule") || streq(r->reason, "misfire")))
@@ -1035,6 +1309,18 @@ static void s_plugin_remove(s_cluster_t *self, const char *sha)
     }
 }
 
+/* The sender's node when it has a session; else NULL, and the refusal
+ * of msg is counted (and logged once per burst). */
+static s_node_t *s_has_session(s_cluster_t *self, const char *name, hg_msg_t *msg)
+{
+    s_node_t *node = zhashx_lookup(self->nodes, name);
+    if (node && S_NODE_SESSION(node)) return node;
+    uint64_t job_id = msg->type == HG_MSG_REVOKE ? msg->u.revoke.job_id : 0;
+    hg_peer_guard_refused(self->guard, name, HG_PEER_NO_SESSION, hg_msg_type_name(msg->type),
+                          job_id, hg_mono_ms());
+    return NULL;
+}
+
 static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
 {
     s_cluster_t *self = arg;
@@ -1074,14 +1360,17 @@ static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
             s_on_runs(self, name, &msg);
             break;
         case HG_MSG_PLUGIN_GET:
-            if (self->pserve)
+            if (!s_has_session(self, name, msg)) {
+                s_send_error(self, name, HG_ENOTFOUND, "no session for this node; send HELLO");
+            } else if (self->pserve) {
                 hg_plugin_serve_get(self->pserve, name, &msg->u.plugin_get);
-            else
+            } else {
                 s_send_error(self, name, HG_EUNAVAIL, "the master cannot serve plug-ins");
+            }
             break;
         case HG_MSG_LEAVE: {
-            s_node_t *node = zhashx_lookup(self->nodes, name);
-            if (node && S_NODE_LIVE(node)) {
+            s_node_t *node = s_has_session(self, name, msg);
+            if (node) {
                 if (msg->u.leave.handover)
                     s_node_leaving(self, node);
                 else
@@ -1090,7 +1379,7 @@ static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
             break;
         }
         case HG_MSG_REVOKE:
-            s_on_revoke_ack(self, name, &msg->u.revoke);
+            if (s_has_session(self, name, msg)) s_on_revoke_ack(self, name, &msg->u.revoke);
             break;
         case HG_MSG_ERROR:
             hg_warn("cluster: worker %s reports error %d: %s", name, msg->u.error.code,
@@ -1244,7 +1533,7 @@ static int s_on_api(zloop_t *loop, zsock_t *sock, void *arg)
         s_node_t *node = job && job->node[0] ? zhashx_lookup(self->nodes, job->node) : NULL;
         if (!job) {
             zmsg_addstrf(rep, "%d", HG_ENOTFOUND);
-        } else if (!node || !S_NODE_LIVE(node) || node->leaving) {
+        } else if (!node || !S_NODE_SESSION(node) || node->leaving) {
             zmsg_addstrf(rep, "%d", HG_EUNAVAIL);
         } else {
             hg_msg_t msg = {.type = HG_MSG_TRIGGER};
@@ -1342,6 +1631,17 @@ static int s_on_api(zloop_t *loop, zsock_t *sock, void *arg)
 
 /* ------------------------------------------------------------------ tick */
 
+/* What peers made us keep, past its time: refusal bursts to sum up, HELLOs
+ * in parts never finished, one node gone for longer than
+ * S_NODE_FORGET_MS per tick (a forget may walk the job table). */
+static void s_expire(s_cluster_t *self, int64_t now)
+{
+    hg_peer_guard_tick(self->guard, now);
+    s_hello_parts_expire(self, now);
+    s_node_t *oldest = s_node_oldest_gone(self);
+    if (oldest && now - oldest->gone_mono_ms > S_NODE_FORGET_MS) s_node_forget(self, oldest);
+}
+
 static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
 {
     s_cluster_t *self = arg;
@@ -1369,6 +1669,7 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
             break; /* the hash was iterated inside; resume next tick */
         }
     }
+    s_expire(self, now);
     s_place(self);
     s_drain(self);
     s_store_flush(self);
@@ -1585,6 +1886,10 @@ static void s_actor(zsock_t *pipe, void *arg)
     self.started_mono_ms = hg_mono_ms();
     self.nodes = zhashx_new();
     zhashx_set_destructor(self.nodes, s_node_free);
+    /* Every table keyed by what peers send is hashed with a secret key
+     * (hg_keyhash): chosen names or run ids cannot pile into one bucket. */
+    zhashx_set_key_hasher(self.nodes, hg_keyhash_str);
+    self.guard = hg_peer_guard_new(self.args->lease_ms);
     self.jobs = hg_jobtab_new();
     /* Keyed by the raw run id: formatting each id as text cost more than
      * the lookup (every finished run is looked up). */
@@ -1596,6 +1901,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     zhashx_set_key_destructor(self.inflight, hg_runid_free);
     self.hello_parts = zhashx_new();
     zhashx_set_destructor(self.hello_parts, s_hello_parts_free);
+    zhashx_set_key_hasher(self.hello_parts, hg_keyhash_str);
     self.plugins = hg_plugin_index_new();
     self.router = zsock_new(ZMQ_ROUTER);
     zsock_set_router_mandatory(self.router, 1);
@@ -1604,7 +1910,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     zsock_set_rcvhwm(self.router, 100000);
     zsock_set_linger(self.router, 0);
     self.api = zsock_new(ZMQ_ROUTER);
-    if (zsock_bind(self.router, "%s", self.args->bind) < 0 ||
+    if (!self.guard || zsock_bind(self.router, "%s", self.args->bind) < 0 ||
         zsock_bind(self.api, "%s", HG_CLUSTER_CLIENT_ENDPOINT) < 0) {
         hg_error("cluster: cannot bind %s: %s", self.args->bind, zmq_strerror(zmq_errno()));
         zsock_destroy(&self.router);
@@ -1614,6 +1920,7 @@ static void s_actor(zsock_t *pipe, void *arg)
         zhashx_destroy(&self.inflight);
         zhashx_destroy(&self.hello_parts);
         hg_plugin_index_destroy(&self.plugins);
+        hg_peer_guard_destroy(&self.guard);
         self.args->failed = true;
         zsock_signal(pipe, 1);
         return;
@@ -1659,6 +1966,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     zhashx_destroy(&self.inflight);
     zhashx_destroy(&self.hello_parts);
     hg_plugin_index_destroy(&self.plugins);
+    hg_peer_guard_destroy(&self.guard);
     zsock_destroy(&self.api);
     zsock_destroy(&self.router);
 }

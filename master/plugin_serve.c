@@ -1,6 +1,7 @@
 /* plugin_serve: the master's side of PLUGIN_GET / PLUGIN_CHUNK. */
 #include "plugin_serve.h"
 #include "hg_error.h"
+#include "hg_keyhash.h"
 #include "hg_log.h"
 #include "plugins.h"
 
@@ -59,7 +60,10 @@ hg_plugin_serve_t *hg_plugin_serve_new(const hg_db_params_t *db, const char *dat
     self->send = send;
     self->send_arg = send_arg;
     self->pfiles = zhashx_new();
-    if (self->pfiles) zhashx_set_destructor(self->pfiles, s_pfile_free);
+    if (self->pfiles) {
+        zhashx_set_destructor(self->pfiles, s_pfile_free);
+        zhashx_set_key_hasher(self->pfiles, hg_keyhash_str); /* keys come from workers */
+    }
     self->loader = hg_plugin_loader_new(db, data_dir);
     if (!self->pfiles || !self->loader) hg_plugin_serve_destroy(&self);
     return self;
