@@ -96,7 +96,9 @@ typedef struct {
 } hg_welcome_t;
 
 typedef struct {
-    uint64_t echo;    /* master -> worker: seq of the heartbeat being echoed; 0 from workers */
+    uint64_t echo;    /* master -> worker: seq of the heartbeat being echoed; worker ->
+                         master: seq of the last message it got from the master (0: none
+                         or an older worker), so the master knows what it has read */
     uint32_t running; /* worker -> master: runs in flight */
     uint32_t jobs;    /* worker -> master: assignments held */
     uint32_t unacked; /* worker -> master: run records awaiting ACK */

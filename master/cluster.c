@@ -54,6 +54,15 @@ static const char *s_node_state_names[] = {"active", "draining", "lost", "left"}
 #define S_INFLIGHT_NODE_MAX 65536
 #define S_INFLIGHT_MAX      (1u << 20)
 
+/* Plug-in bytes sent to a node that it has not said it read (its
+ * heartbeat's echo names the last message it got): a peer that asks for
+ * chunks and never reads would otherwise queue 512 KiB a request in the
+ * master. Beyond either bound a PLUGIN_GET is not answered; the worker
+ * asks again (its fetch resends), by then its heartbeat has confirmed. */
+#define S_CHUNKS_UNREAD_MAX     32                /* chunks per node */
+#define S_CHUNK_UNREAD_BYTES    (16u << 20)       /* bytes per node */
+#define S_CHUNK_UNREAD_ALL      (128ull << 20)    /* bytes, all nodes */
+
 /* HELLOs in parts gathered at once, and how long one may take. */
 #define S_HELLO_PARTS_MAX     64
 #define S_HELLO_PARTS_TTL_MS  60000
@@ -75,6 +84,14 @@ typedef struct {
     bool choked;             /* its send queue was full: session over, jobs wait for the lease */
     int64_t gone_mono_ms;    /* when it was lost or left (monotonic), 0 while live */
     uint32_t inflight;       /* its entries in the cluster's inflight table */
+    uint64_t read_seq;       /* last of our messages it says it got (heartbeat echo) */
+    struct {
+        uint64_t seq;   /* our seq of the chunk */
+        uint64_t bytes; /* its data bytes */
+    } chunks[S_CHUNKS_UNREAD_MAX]; /* plug-in chunks sent, not yet confirmed read (a ring) */
+    uint32_t chunks_head;          /* oldest in chunks */
+    uint32_t chunks_n;             /* entries in chunks */
+    uint64_t chunk_bytes;          /* their bytes */
 } s_node_t;
 
 /* One per active job; see jobtab.h for how a million of them stay small. */
@@ -119,6 +136,7 @@ typedef struct {
     uint64_t sends_dropped;     /* messages not sent: peer gone or its queue full */
     bool inflight_capped;       /* the inflight cap was hit (logged once per filling) */
     size_t hello_held_total;    /* held entries in hello_parts, all peers */
+    uint64_t chunk_bytes;       /* plug-in bytes unread, all nodes (s_node_t.chunks) */
     bool loading;               /* adding the jobs of the catalogue at start-up */
     bool fresh_waiting;         /* a job created since start-up waits for placement */
     int64_t last_tick_mono_ms;  /* when the tick last ran */
@@ -148,12 +166,12 @@ static void s_node_choke(s_cluster_t *self, s_node_t *node)
  * reads would stop this actor and with it every lease. A send that does
  * not fit is dropped: to a node, that ends its session (s_node_choke); to
  * a peer that is gone (EHOSTUNREACH) or has no session, it is nothing. */
-static void s_send_to(s_cluster_t *self, const char *node, hg_msg_t *msg)
+static int s_send_to(s_cluster_t *self, const char *node, hg_msg_t *msg)
 {
     s_node_t *peer = zhashx_lookup(self->nodes, node);
     if (peer && peer->choked) {
         self->sends_dropped++;
-        return;
+        return -1;
     }
     msg->seq = ++self->seq;
     uint8_t *buf = NULL;
@@ -162,11 +180,12 @@ static void s_send_to(s_cluster_t *self, const char *node, hg_msg_t *msg)
     if (rc != 0) {
         hg_error("cluster: cannot encode %s for %s: %s", hg_msg_type_name(msg->type), node,
                  hg_strerror(rc));
-        return;
+        return -1;
     }
     /* The routing frame is where ROUTER_MANDATORY says EAGAIN or
      * EHOSTUNREACH; once it is taken, the body is queued with it. */
     void *sock = zsock_resolve(self->router);
+    rc = -1;
     if (zmq_send(sock, node, strlen(node), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         int err = zmq_errno();
         self->sends_dropped++;
@@ -179,8 +198,11 @@ static void s_send_to(s_cluster_t *self, const char *node, hg_msg_t *msg)
         self->sends_dropped++;
         hg_debug("cluster: %s to %s not delivered (%s)", hg_msg_type_name(msg->type), node,
                  zmq_strerror(zmq_errno()));
+    } else {
+        rc = 0;
     }
     free(buf);
+    return rc;
 }
 
 static void s_send_error(s_cluster_t *self, const char *node, int code, const char *text)
@@ -191,10 +213,45 @@ static void s_send_error(s_cluster_t *self, const char *node, int code, const ch
     s_send_to(self, node, &msg);
 }
 
-/* s_send_to as plugin_serve calls it. */
+/* The node read everything up to our message read_seq: its plug-in
+ * chunks up to there no longer count against it. */
+static void s_chunks_read(s_cluster_t *self, s_node_t *node, uint64_t read_seq)
+{
+    if (read_seq > node->read_seq) node->read_seq = read_seq;
+    while (node->chunks_n && node->chunks[node->chunks_head].seq <= node->read_seq) {
+        uint64_t b = node->chunks[node->chunks_head].bytes;
+        node->chunk_bytes -= b;
+        self->chunk_bytes -= b;
+        node->chunks_head = (node->chunks_head + 1) % S_CHUNKS_UNREAD_MAX;
+        node->chunks_n--;
+    }
+}
+
+/* s_send_to as plugin_serve calls it. A chunk with data goes only within
+ * the node's unread budget (S_CHUNK_UNREAD_BYTES); else it is not sent,
+ * and the worker's fetch asks again. */
 static void s_send_to_cb(void *arg, const char *node, hg_msg_t *msg)
 {
-    s_send_to(arg, node, msg);
+    s_cluster_t *self = arg;
+    uint64_t bytes = msg->type == HG_MSG_PLUGIN_CHUNK ? msg->u.plugin_chunk.data.len : 0;
+    if (!bytes) {
+        s_send_to(self, node, msg);
+        return;
+    }
+    s_node_t *n = zhashx_lookup(self->nodes, node);
+    if (!n || n->chunks_n >= S_CHUNKS_UNREAD_MAX || n->chunk_bytes + bytes > S_CHUNK_UNREAD_BYTES ||
+        self->chunk_bytes + bytes > S_CHUNK_UNREAD_ALL) {
+        self->sends_dropped++;
+        hg_debug("cluster: plug-in chunk for %s held back: too much sent it has not read", node);
+        return;
+    }
+    if (s_send_to(self, node, msg) != 0) return;
+    uint32_t at = (n->chunks_head + n->chunks_n) % S_CHUNKS_UNREAD_MAX;
+    n->chunks[at].seq = msg->seq;
+    n->chunks[at].bytes = bytes;
+    n->chunks_n++;
+    n->chunk_bytes += bytes;
+    self->chunk_bytes += bytes;
 }
 
 static s_job_t *s_job_find(s_cluster_t *self, uint64_t id)
@@ -705,6 +762,7 @@ static void s_node_forget(s_cluster_t *self, s_node_t *node)
             s_node_state_names[node->state],
             (long long) ((hg_mono_ms() - node->gone_mono_ms) / 1000));
     hg_peer_guard_forget(self->guard, node->name);
+    self->chunk_bytes -= node->chunk_bytes;
     zhashx_delete(self->nodes, node->name);
 }
 
@@ -1072,6 +1130,7 @@ static void s_on_heartbeat(s_cluster_t *self, const char *name, hg_msg_t *msg)
     }
     node->last_hb_mono_ms = hg_mono_ms();
     node->last_hb_wall_ms = hg_now_ms();
+    s_chunks_read(self, node, msg->u.heartbeat.echo);
     node->running = msg->u.heartbeat.running;
     node->held = msg->u.heartbeat.jobs;
     node->unacked = msg->u.heartbeat.unacked;
@@ -1158,7 +1217,7 @@ static size_t s_runs_filter(s_cluster_t *self, const char *name, hg_msg_t *msg,
         }
         if (why != HG_PEER_OK) {
             hg_peer_guard_refused(self->guard, name, why, hg_msg_type_name(msg->type), r->job_id,
-                                  mono);
+                                  NULL, mono);
             if (msg->type == HG_MSG_RUN_FINISHED)
                 memcpy(refused[n_refused], r->run_id, HG_PROTO_RUN_ID_SIZE);
             n_refused++;
@@ -1186,7 +1245,8 @@ static void s_on_runs(s_cluster_t *self, const char *name, hg_msg_t **msgp)
          * and sends its records inside the new session. */
         for (size_t i = 0; i < runs->runs_n; i++)
             hg_peer_guard_refused(self->guard, name, HG_PEER_NO_SESSION,
-                                  hg_msg_type_name(msg->type), runs->runs[i].job_id, hg_mono_ms());
+                                  hg_msg_type_name(msg->type), runs->runs[i].job_id, NULL,
+                                  hg_mono_ms());
         s_send_error(self, name, HG_ENOTFOUND, "no session for this node; send HELLO");
         return;
     }
@@ -1317,7 +1377,7 @@ static s_node_t *s_has_session(s_cluster_t *self, const char *name, hg_msg_t *ms
     if (node && S_NODE_SESSION(node)) return node;
     uint64_t job_id = msg->type == HG_MSG_REVOKE ? msg->u.revoke.job_id : 0;
     hg_peer_guard_refused(self->guard, name, HG_PEER_NO_SESSION, hg_msg_type_name(msg->type),
-                          job_id, hg_mono_ms());
+                          job_id, NULL, hg_mono_ms());
     return NULL;
 }
 
@@ -1340,8 +1400,11 @@ static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
                   : HG_ETRUNC;
     if (rc != 0 || zmsg_size(z) != 0) {
         self->decode_errors++;
-        hg_warn("cluster: malformed message from %s dropped: %s (%s)", name, hg_strerror(rc),
-                detail);
+        /* Logged once per burst: a peer sending garbage must not flood the log. */
+        char why[384];
+        snprintf(why, sizeof why, "%s (%s)", hg_strerror(rc ? rc : HG_ETRAILING), detail);
+        hg_peer_guard_refused(self->guard, name, HG_PEER_MALFORMED, "message", 0, why,
+                              hg_mono_ms());
         char text[384];
         snprintf(text, sizeof text, "malformed message: %s: %s", hg_strerror(rc), detail);
         s_send_error(self, name, rc ? rc : HG_ETRAILING, text);

@@ -41,8 +41,9 @@ struct hg_peer_guard {
     uint64_t refusals[HG_PEER_REASONS]; /* per reason, since start */
 };
 
-static const char *s_reason_text[HG_PEER_REASONS] = {
-    "accepted", "no session", "job not held by the sender", "fire time too far ahead"};
+static const char *s_reason_text[HG_PEER_REASONS] = {"accepted", "no session",
+                                                     "job not held by the sender",
+                                                     "fire time too far ahead", "malformed"};
 
 const char *hg_peer_reason_text(hg_peer_reason_t why)
 {
@@ -206,10 +207,10 @@ static void s_burst_report(s_burst_t *b, int64_t now_mono_ms)
 {
     if (b->count == 0) return;
     hg_warn("cluster: %" PRIu64 " records refused from %s over %lld ms (no session %" PRIu64
-            ", not held %" PRIu64 ", too far ahead %" PRIu64 ")",
+            ", not held %" PRIu64 ", too far ahead %" PRIu64 ", malformed %" PRIu64 ")",
             b->count, b->name, (long long) (b->last_mono_ms - b->first_mono_ms),
             b->by_reason[HG_PEER_NO_SESSION], b->by_reason[HG_PEER_NOT_HOLDER],
-            b->by_reason[HG_PEER_FUTURE]);
+            b->by_reason[HG_PEER_FUTURE], b->by_reason[HG_PEER_MALFORMED]);
     b->count = 0;
     memset(b->by_reason, 0, sizeof b->by_reason);
     b->first_mono_ms = b->last_mono_ms;
@@ -217,7 +218,8 @@ static void s_burst_report(s_burst_t *b, int64_t now_mono_ms)
 }
 
 void hg_peer_guard_refused(hg_peer_guard_t *self, const char *node, hg_peer_reason_t why,
-                           const char *what, uint64_t job_id, int64_t now_mono_ms)
+                           const char *what, uint64_t job_id, const char *detail,
+                           int64_t now_mono_ms)
 {
     if (why <= HG_PEER_OK || why >= HG_PEER_REASONS) return;
     self->refusals[why]++;
@@ -242,8 +244,8 @@ void hg_peer_guard_refused(hg_peer_guard_t *self, const char *node, hg_peer_reas
     b->first_mono_ms = b->last_mono_ms = b->reported_mono_ms = now_mono_ms;
     char job[40] = "";
     if (job_id) snprintf(job, sizeof job, " for job %" PRIu64, job_id);
-    hg_warn("cluster: %s%s from %s refused: %s; further refusals from it are summed up", what, job,
-            b->name, hg_peer_reason_text(why));
+    hg_warn("cluster: %s%s from %s refused: %s%s%s; further refusals from it are summed up", what,
+            job, b->name, hg_peer_reason_text(why), detail ? ": " : "", detail ? detail : "");
 }
 
 void hg_peer_guard_tick(hg_peer_guard_t *self, int64_t now_mono_ms)

@@ -26,7 +26,8 @@ typedef enum {
     HG_PEER_NO_SESSION = 1,  /* the sender has no live session (no WELCOMEd HELLO) */
     HG_PEER_NOT_HOLDER = 2,  /* a run of a job the sender neither holds nor held */
     HG_PEER_FUTURE = 3,      /* a fire time more than a lease ahead of our clock */
-    HG_PEER_REASONS = 4      /* number of values */
+    HG_PEER_MALFORMED = 4,   /* a frame that does not decode */
+    HG_PEER_REASONS = 5      /* number of values */
 } hg_peer_reason_t;
 
 /* Bounds on what the guard remembers. */
@@ -64,10 +65,11 @@ hg_peer_reason_t hg_peer_guard_check_run(hg_peer_guard_t *self, const char *node
                                          int64_t scheduled_ms, int64_t now_ms);
 
 /* Count a refusal from node (what: the message type, for the log;
- * job_id: 0 when none) and log it if it opens a burst. now_mono_ms: the
- * monotonic clock. */
+ * job_id: 0 when none; detail: more for the log, or NULL) and log it if it
+ * opens a burst. now_mono_ms: the monotonic clock. */
 void hg_peer_guard_refused(hg_peer_guard_t *self, const char *node, hg_peer_reason_t why,
-                           const char *what, uint64_t job_id, int64_t now_mono_ms);
+                           const char *what, uint64_t job_id, const char *detail,
+                           int64_t now_mono_ms);
 
 /* Periodic: sum up the bursts that ended (or went on for long) in one line
  * each. */

@@ -102,6 +102,7 @@ typedef struct {
     uint32_t assigned_since_hb; /* ASSIGNs taken since the last heartbeat */
     int64_t next_hello;         /* monotonic time of the next HELLO while not welcomed */
     int64_t last_rx;            /* monotonic time of the last message from the master */
+    uint64_t rx_seq;            /* seq of the last message from the master (heartbeat echo) */
     bool lease_warned;          /* "lease expired" logged for this outage */
     zlistx_t *unacked;          /* s_record_t, oldest first */
     zhashx_t *unacked_ids;      /* raw run id -> s_record_t (key: the record's own id) */
@@ -391,6 +392,8 @@ static int s_send_heartbeat(s_agent_t *self)
     msg.u.heartbeat.running = self->running;
     msg.u.heartbeat.jobs = (uint32_t) zhashx_size(self->jobs);
     msg.u.heartbeat.unacked = (uint32_t) zlistx_size(self->unacked);
+    /* What we have read: the master holds back plug-in chunks beyond it. */
+    msg.u.heartbeat.echo = self->rx_seq;
     /* s_send assigns seq = self->seq + 1; remember its send time. */
     uint64_t seq = self->seq + 1;
     self->hb_seq[seq % S_HB_RING] = seq;
@@ -1079,6 +1082,7 @@ static void s_on_master(s_agent_t *self)
         return;
     }
     self->last_rx = hg_mono_ms();
+    self->rx_seq = msg->seq;
     switch (msg->type) {
     case HG_MSG_WELCOME:
         if (msg->u.welcome.master_epoch < self->max_master_epoch) {
