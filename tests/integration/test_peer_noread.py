@@ -76,10 +76,14 @@ def scenario(c):
                 sent += 1
             except Exception:
                 pass
+        peak_rss = max(peak_rss, rss_kb(pid))
+        # Stop at once when the bound is broken: an unbounded master would
+        # go on to take the machine's memory.
+        assert peak_rss - base_rss <= RSS_GROWTH_MAX_KB, \
+            "master RSS grew by %d kB after %.1f s of flood" % (peak_rss - base_rss, time.time() - t0)
         now = time.monotonic()
         if now >= next_sample:
             next_sample = now + 0.5
-            peak_rss = max(peak_rss, rss_kb(pid))
             status = c.health(timeout=5)
             assert status, "the master stopped answering /healthz during the flood"
     flood_end = time.time()
