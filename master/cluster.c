@@ -59,13 +59,13 @@ static const char *s_node_state_names[] = {"active", "draining", "lost", "left"}
  * chunks and never reads would otherwise queue 512 KiB a request in the
  * master. Beyond either bound a PLUGIN_GET is not answered; the worker
  * asks again (its fetch resends), by then its heartbeat has confirmed. */
-#define S_CHUNKS_UNREAD_MAX     32                /* chunks per node */
-#define S_CHUNK_UNREAD_BYTES    (16u << 20)       /* bytes per node */
-#define S_CHUNK_UNREAD_ALL      (128ull << 20)    /* bytes, all nodes */
+#define S_CHUNKS_UNREAD_MAX  32             /* chunks per node */
+#define S_CHUNK_UNREAD_BYTES (16u << 20)    /* bytes per node */
+#define S_CHUNK_UNREAD_ALL   (128ull << 20) /* bytes, all nodes */
 
 /* HELLOs in parts gathered at once, and how long one may take. */
-#define S_HELLO_PARTS_MAX     64
-#define S_HELLO_PARTS_TTL_MS  60000
+#define S_HELLO_PARTS_MAX    64
+#define S_HELLO_PARTS_TTL_MS 60000
 
 typedef struct {
     char name[192];          /* node name = ZeroMQ routing id */
@@ -86,8 +86,8 @@ typedef struct {
     uint32_t inflight;       /* its entries in the cluster's inflight table */
     uint64_t read_seq;       /* last of our messages it says it got (heartbeat echo) */
     struct {
-        uint64_t seq;   /* our seq of the chunk */
-        uint64_t bytes; /* its data bytes */
+        uint64_t seq;              /* our seq of the chunk */
+        uint64_t bytes;            /* its data bytes */
     } chunks[S_CHUNKS_UNREAD_MAX]; /* plug-in chunks sent, not yet confirmed read (a ring) */
     uint32_t chunks_head;          /* oldest in chunks */
     uint32_t chunks_n;             /* entries in chunks */
@@ -1145,8 +1145,8 @@ static void s_on_heartbeat(s_cluster_t *self, const char *name, hg_msg_t *msg)
 static void s_inflight_add(s_cluster_t *self, s_node_t *node, const hg_run_t *r)
 {
     s_inflight_t *old = zhashx_lookup(self->inflight, r->run_id);
-    if (!old && (node->inflight >= S_INFLIGHT_NODE_MAX ||
-                 zhashx_size(self->inflight) >= S_INFLIGHT_MAX)) {
+    if (!old &&
+        (node->inflight >= S_INFLIGHT_NODE_MAX || zhashx_size(self->inflight) >= S_INFLIGHT_MAX)) {
         if (!self->inflight_capped)
             hg_warn("cluster: too many runs in flight to track (%s has %u, %zu in all); runs "
                     "started beyond are recorded but not closed as lost with their worker",
@@ -1204,14 +1204,13 @@ static size_t s_runs_filter(s_cluster_t *self, const char *name, hg_msg_t *msg,
     for (size_t i = 0; i < runs->runs_n; i++) {
         hg_run_t *r = &runs->runs[i];
         s_job_t *job = s_job_find(self, r->job_id);
-        hg_peer_reason_t why = hg_peer_guard_check_run(self->guard, name, true,
-                                                       job ? job->node : NULL, r->job_id,
-                                                       r->scheduled_ms, now);
+        hg_peer_reason_t why = hg_peer_guard_check_run(
+            self->guard, name, true, job ? job->node : NULL, r->job_id, r->scheduled_ms, now);
         if (why == HG_PEER_OK) {
             /* A run in flight belongs to the node and job that started it:
              * another may not close it (its id is no secret). */
-            s_inflight_t *f = zhashx_size(self->inflight) ? zhashx_lookup(self->inflight, r->run_id)
-                                                          : NULL;
+            s_inflight_t *f =
+                zhashx_size(self->inflight) ? zhashx_lookup(self->inflight, r->run_id) : NULL;
             if (f && (!streq(f->node, name) || f->run.job_id != r->job_id))
                 why = HG_PEER_NOT_HOLDER;
         }

@@ -24,26 +24,25 @@ typedef struct {
 
 /* Refusals from one sender since the first of its current burst. */
 typedef struct {
-    char name[200];                    /* sender, printable */
-    int64_t first_mono_ms;             /* the refusal that opened the burst (logged) */
-    int64_t last_mono_ms;              /* latest refusal */
-    int64_t reported_mono_ms;          /* when the burst was last summed up */
-    uint64_t count;                    /* refusals after the logged one */
+    char name[200];                      /* sender, printable */
+    int64_t first_mono_ms;               /* the refusal that opened the burst (logged) */
+    int64_t last_mono_ms;                /* latest refusal */
+    int64_t reported_mono_ms;            /* when the burst was last summed up */
+    uint64_t count;                      /* refusals after the logged one */
     uint64_t by_reason[HG_PEER_REASONS]; /* the same, per reason */
 } s_burst_t;
 
 struct hg_peer_guard {
-    int64_t lease_ms;                  /* how far ahead a fire time may be */
-    zhashx_t *nodes;                   /* node name -> s_gnode_t */
-    size_t moved_total;                /* ids in every node's moved set */
-    zhashx_t *bursts;                  /* sender name -> s_burst_t, at most HG_PEER_BURSTS_MAX */
-    s_burst_t others;                  /* the burst of senders beyond that cap */
+    int64_t lease_ms;                   /* how far ahead a fire time may be */
+    zhashx_t *nodes;                    /* node name -> s_gnode_t */
+    size_t moved_total;                 /* ids in every node's moved set */
+    zhashx_t *bursts;                   /* sender name -> s_burst_t, at most HG_PEER_BURSTS_MAX */
+    s_burst_t others;                   /* the burst of senders beyond that cap */
     uint64_t refusals[HG_PEER_REASONS]; /* per reason, since start */
 };
 
-static const char *s_reason_text[HG_PEER_REASONS] = {"accepted", "no session",
-                                                     "job not held by the sender",
-                                                     "fire time too far ahead", "malformed"};
+static const char *s_reason_text[HG_PEER_REASONS] = {
+    "accepted", "no session", "job not held by the sender", "fire time too far ahead", "malformed"};
 
 const char *hg_peer_reason_text(hg_peer_reason_t why)
 {
@@ -180,8 +179,8 @@ void hg_peer_guard_forget(hg_peer_guard_t *self, const char *node)
 }
 
 hg_peer_reason_t hg_peer_guard_check_run(hg_peer_guard_t *self, const char *node, bool live,
-                                         const char *holder, uint64_t job_id,
-                                         int64_t scheduled_ms, int64_t now_ms)
+                                         const char *holder, uint64_t job_id, int64_t scheduled_ms,
+                                         int64_t now_ms)
 {
     if (!live) return HG_PEER_NO_SESSION;
     /* A worker fires only under a lease, and a lease never reaches further

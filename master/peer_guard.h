@@ -22,12 +22,12 @@
 
 /* Why something a peer sent was refused. */
 typedef enum {
-    HG_PEER_OK = 0,          /* accepted */
-    HG_PEER_NO_SESSION = 1,  /* the sender has no live session (no WELCOMEd HELLO) */
-    HG_PEER_NOT_HOLDER = 2,  /* a run of a job the sender neither holds nor held */
-    HG_PEER_FUTURE = 3,      /* a fire time more than a lease ahead of our clock */
-    HG_PEER_MALFORMED = 4,   /* a frame that does not decode */
-    HG_PEER_REASONS = 5      /* number of values */
+    HG_PEER_OK = 0,         /* accepted */
+    HG_PEER_NO_SESSION = 1, /* the sender has no live session (no WELCOMEd HELLO) */
+    HG_PEER_NOT_HOLDER = 2, /* a run of a job the sender neither holds nor held */
+    HG_PEER_FUTURE = 3,     /* a fire time more than a lease ahead of our clock */
+    HG_PEER_MALFORMED = 4,  /* a frame that does not decode */
+    HG_PEER_REASONS = 5     /* number of values */
 } hg_peer_reason_t;
 
 /* Bounds on what the guard remembers. */
@@ -61,8 +61,8 @@ void hg_peer_guard_forget(hg_peer_guard_t *self, const char *node);
  * holder: the job's current holder ("" or NULL for none or an unknown
  * job); now_ms: the master's wall clock. */
 hg_peer_reason_t hg_peer_guard_check_run(hg_peer_guard_t *self, const char *node, bool live,
-                                         const char *holder, uint64_t job_id,
-                                         int64_t scheduled_ms, int64_t now_ms);
+                                         const char *holder, uint64_t job_id, int64_t scheduled_ms,
+                                         int64_t now_ms);
 
 /* Count a refusal from node (what: the message type, for the log;
  * job_id: 0 when none; detail: more for the log, or NULL) and log it if it

@@ -89,8 +89,8 @@ void hg_plugin_serve_forget(hg_plugin_serve_t *self, const char *sha256)
     zhashx_delete(self->pfiles, sha256);
 }
 
-static void s_send_chunk_error(hg_plugin_serve_t *self, const char *node, const char *sha,
-                               int code, const char *text)
+static void s_send_chunk_error(hg_plugin_serve_t *self, const char *node, const char *sha, int code,
+                               const char *text)
 {
     hg_msg_t msg = {.type = HG_MSG_PLUGIN_CHUNK};
     msg.u.plugin_chunk.sha256 = (char *) sha;
@@ -100,8 +100,8 @@ static void s_send_chunk_error(hg_plugin_serve_t *self, const char *node, const 
 }
 
 /* Answer one PLUGIN_GET from an open copy. */
-static void s_send_chunk(hg_plugin_serve_t *self, const char *node, const char *sha,
-                         s_pfile_t *pf, uint64_t offset, uint32_t max)
+static void s_send_chunk(hg_plugin_serve_t *self, const char *node, const char *sha, s_pfile_t *pf,
+                         uint64_t offset, uint32_t max)
 {
     char text[256];
     if (offset > pf->size) {

@@ -77,9 +77,8 @@ static void test_fire_time_bound(void **state)
     hg_peer_guard_t *g = *state;
     assert_int_equal(hg_peer_guard_check_run(g, "w1", true, "w1", 7, NOW_MS + LEASE_MS, NOW_MS),
                      HG_PEER_OK);
-    assert_int_equal(
-        hg_peer_guard_check_run(g, "w1", true, "w1", 7, NOW_MS + LEASE_MS + 1, NOW_MS),
-        HG_PEER_FUTURE);
+    assert_int_equal(hg_peer_guard_check_run(g, "w1", true, "w1", 7, NOW_MS + LEASE_MS + 1, NOW_MS),
+                     HG_PEER_FUTURE);
     /* Year 9999. */
     assert_int_equal(hg_peer_guard_check_run(g, "w1", true, "w1", 7, 253370764800000LL, NOW_MS),
                      HG_PEER_FUTURE);
@@ -137,7 +136,7 @@ static void s_burst(hg_peer_guard_t *g)
         hg_peer_guard_refused(g, "rogue", i % 2 ? HG_PEER_NOT_HOLDER : HG_PEER_FUTURE,
                               "RUN_FINISHED", 7, NULL, t + i / 100);
     hg_peer_guard_refused(g, "bad\nname", HG_PEER_NO_SESSION, "PLUGIN_GET", 0, NULL, t);
-    hg_peer_guard_tick(g, t + 100);                            /* still going: no line */
+    hg_peer_guard_tick(g, t + 100);                             /* still going: no line */
     hg_peer_guard_tick(g, t + 50 + HG_PEER_BURST_QUIET_MS + 1); /* both bursts over */
     hg_peer_guard_tick(g, t + 60 + HG_PEER_BURST_QUIET_MS + 1); /* nothing more */
     /* A new burst later is logged again. */
