@@ -1444,11 +1444,14 @@ static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
             if (s_has_session(self, name, msg)) s_on_revoke_ack(self, name, &msg->u.revoke);
             break;
         case HG_MSG_ERROR:
-            hg_warn("cluster: worker %s reports error %d: %s", name, msg->u.error.code,
-                    msg->u.error.message);
+            /* Only a worker's own report is worth a line each. */
+            if (s_has_session(self, name, msg))
+                hg_warn("cluster: worker %s reports error %d: %s", name, msg->u.error.code,
+                        msg->u.error.message);
             break;
         default:
-            hg_warn("cluster: unexpected %s from worker %s", hg_msg_type_name(msg->type), name);
+            hg_peer_guard_refused(self->guard, name, HG_PEER_MALFORMED, hg_msg_type_name(msg->type),
+                                  0, "a message type the master does not take", hg_mono_ms());
             s_send_error(self, name, HG_EUNKNOWN, "message type not accepted by the master");
         }
     }
