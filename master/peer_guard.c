@@ -18,8 +18,8 @@ typedef struct {
 
 /* What the guard keeps about one node. */
 typedef struct {
-    s_idset_t moved; /* jobs it held and lost in this epoch */
-    bool capped;     /* a move was not remembered for the cap (logged once) */
+    s_idset_t moved[2]; /* jobs it held and lost: this generation, the one before */
+    bool capped;        /* a move was not remembered for the cap (logged once) */
 } s_gnode_t;
 
 /* Refusals from one sender since the first of its current burst. */
@@ -35,7 +35,8 @@ typedef struct {
 struct hg_peer_guard {
     int64_t lease_ms;                   /* how far ahead a fire time may be */
     zhashx_t *nodes;                    /* node name -> s_gnode_t */
-    size_t moved_total;                 /* ids in every node's moved set */
+    size_t moved_total;                 /* ids in every node's moved sets */
+    int64_t aged_mono_ms;               /* when the moved sets last aged (first tick: start) */
     zhashx_t *bursts;                   /* sender name -> s_burst_t, at most HG_PEER_BURSTS_MAX */
     s_burst_t others;                   /* the burst of senders beyond that cap */
     uint64_t refusals[HG_PEER_REASONS]; /* per reason, since start */
@@ -97,7 +98,8 @@ static void s_gnode_free(void **item)
 {
     s_gnode_t *g = *item;
     if (g) {
-        free(g->moved.slots);
+        free(g->moved[0].slots);
+        free(g->moved[1].slots);
         free(g);
         *item = NULL;
     }
@@ -150,16 +152,17 @@ int hg_peer_guard_moved(hg_peer_guard_t *self, const char *node, uint64_t job_id
             return HG_ENOMEM;
         }
     }
-    if (s_idset_has(&g->moved, job_id)) return 0;
-    if (g->moved.n >= HG_PEER_MOVED_NODE_MAX || self->moved_total >= HG_PEER_MOVED_TOTAL_MAX) {
+    if (s_idset_has(&g->moved[0], job_id)) return 0;
+    size_t n = g->moved[0].n + g->moved[1].n;
+    if (n >= HG_PEER_MOVED_NODE_MAX || self->moved_total >= HG_PEER_MOVED_TOTAL_MAX) {
         if (!g->capped)
             hg_warn("cluster: more jobs moved away from %s than the master remembers (%zu); its "
                     "late records of further ones will be refused",
-                    node, g->moved.n);
+                    node, n);
         g->capped = true;
         return HG_ETOOBIG;
     }
-    int rc = s_idset_add(&g->moved, job_id);
+    int rc = s_idset_add(&g->moved[0], job_id);
     if (rc == 0) self->moved_total++;
     return rc;
 }
@@ -167,15 +170,39 @@ int hg_peer_guard_moved(hg_peer_guard_t *self, const char *node, uint64_t job_id
 bool hg_peer_guard_held(hg_peer_guard_t *self, const char *node, uint64_t job_id)
 {
     s_gnode_t *g = node ? zhashx_lookup(self->nodes, node) : NULL;
-    return g && s_idset_has(&g->moved, job_id);
+    return g && (s_idset_has(&g->moved[0], job_id) || s_idset_has(&g->moved[1], job_id));
 }
 
 void hg_peer_guard_forget(hg_peer_guard_t *self, const char *node)
 {
     s_gnode_t *g = zhashx_lookup(self->nodes, node);
     if (!g) return;
-    self->moved_total -= g->moved.n;
+    self->moved_total -= g->moved[0].n + g->moved[1].n;
     zhashx_delete(self->nodes, node);
+}
+
+/* A worker reports the runs of a job it lost within seconds of its next
+ * session, or after an outage as long as its records last; a day and more
+ * later nothing of it is still to come. So the moved sets age by
+ * generations: each HG_PEER_MOVED_GENERATION_MS the older one is dropped,
+ * and a move is remembered between one and two generations. */
+void hg_peer_guard_age(hg_peer_guard_t *self)
+{
+    zlist_t *empty = NULL;
+    for (s_gnode_t *g = zhashx_first(self->nodes); g; g = zhashx_next(self->nodes)) {
+        self->moved_total -= g->moved[1].n;
+        free(g->moved[1].slots);
+        g->moved[1] = g->moved[0];
+        memset(&g->moved[0], 0, sizeof g->moved[0]);
+        g->capped = false;
+        if (g->moved[1].n == 0) {
+            if (!empty) empty = zlist_new();
+            if (empty) zlist_append(empty, (void *) zhashx_cursor(self->nodes));
+        }
+    }
+    for (const char *k = empty ? zlist_first(empty) : NULL; k; k = zlist_next(empty))
+        zhashx_delete(self->nodes, k);
+    zlist_destroy(&empty);
 }
 
 hg_peer_reason_t hg_peer_guard_check_run(hg_peer_guard_t *self, const char *node, bool live,
@@ -249,6 +276,11 @@ void hg_peer_guard_refused(hg_peer_guard_t *self, const char *node, hg_peer_reas
 
 void hg_peer_guard_tick(hg_peer_guard_t *self, int64_t now_mono_ms)
 {
+    if (!self->aged_mono_ms) self->aged_mono_ms = now_mono_ms;
+    if (now_mono_ms - self->aged_mono_ms >= HG_PEER_MOVED_GENERATION_MS) {
+        hg_peer_guard_age(self);
+        self->aged_mono_ms = now_mono_ms;
+    }
     zlist_t *ended = NULL;
     for (s_burst_t *b = zhashx_first(self->bursts); b; b = zhashx_next(self->bursts)) {
         bool quiet = now_mono_ms - b->last_mono_ms >= HG_PEER_BURST_QUIET_MS;

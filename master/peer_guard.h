@@ -10,8 +10,9 @@
  * peer that floods the master cannot flood its log.
  *
  * The guard remembers, per node, the jobs it held and lost in this epoch:
- * a set of job ids, 16 bytes a job at most, capped per node and in total;
- * the current holder is the job table's. It belongs to the cluster actor
+ * a set of job ids, 16 bytes a job at most, capped per node and in total,
+ * and forgotten after 12 to 24 hours (by then the node has long sent what
+ * it had); the current holder is the job table's. It belongs to the cluster actor
  * alone. */
 #ifndef HG_MASTER_PEER_GUARD_H
 #define HG_MASTER_PEER_GUARD_H
@@ -31,11 +32,12 @@ typedef enum {
 } hg_peer_reason_t;
 
 /* Bounds on what the guard remembers. */
-#define HG_PEER_MOVED_NODE_MAX  (1u << 21) /* moved jobs remembered per node */
-#define HG_PEER_MOVED_TOTAL_MAX (1u << 23) /* and over all nodes */
-#define HG_PEER_BURSTS_MAX      1024       /* senders with a refusal burst open */
-#define HG_PEER_BURST_QUIET_MS  1000       /* a burst ends after this long without refusals */
-#define HG_PEER_BURST_REPORT_MS 30000      /* a burst that goes on is summed up this often */
+#define HG_PEER_MOVED_NODE_MAX      (1u << 21)           /* moved jobs remembered per node */
+#define HG_PEER_MOVED_TOTAL_MAX     (1u << 23)           /* and over all nodes */
+#define HG_PEER_MOVED_GENERATION_MS (12LL * 3600 * 1000) /* moves are remembered 12 to 24 h */
+#define HG_PEER_BURSTS_MAX          1024                 /* senders with a refusal burst open */
+#define HG_PEER_BURST_QUIET_MS      1000  /* a burst ends after this long without refusals */
+#define HG_PEER_BURST_REPORT_MS     30000 /* a burst that goes on is summed up this often */
 
 typedef struct hg_peer_guard hg_peer_guard_t;
 
@@ -53,6 +55,11 @@ int hg_peer_guard_moved(hg_peer_guard_t *self, const char *node, uint64_t job_id
 
 /* Whether node held job_id and lost it in this epoch. */
 bool hg_peer_guard_held(hg_peer_guard_t *self, const char *node, uint64_t job_id);
+
+/* Age the moved sets by one generation (hg_peer_guard_tick does it every
+ * HG_PEER_MOVED_GENERATION_MS): moves made before the previous aging are
+ * forgotten. */
+void hg_peer_guard_age(hg_peer_guard_t *self);
 
 /* The node is forgotten: drop what the guard keeps about it. */
 void hg_peer_guard_forget(hg_peer_guard_t *self, const char *node);
@@ -72,7 +79,7 @@ void hg_peer_guard_refused(hg_peer_guard_t *self, const char *node, hg_peer_reas
                            int64_t now_mono_ms);
 
 /* Periodic: sum up the bursts that ended (or went on for long) in one line
- * each. */
+ * each; age the moved sets when a generation has passed. */
 void hg_peer_guard_tick(hg_peer_guard_t *self, int64_t now_mono_ms);
 
 /* Refusals so far for a reason (all reasons with HG_PEER_OK). */

@@ -100,6 +100,33 @@ static void test_many_moves(void **state)
     assert_false(hg_peer_guard_held(g, "w2", 7919));
 }
 
+/* Moves are remembered for one to two generations, then forgotten. */
+static void test_moves_age(void **state)
+{
+    hg_peer_guard_t *g = *state;
+    assert_int_equal(hg_peer_guard_moved(g, "w1", 7), 0);
+    hg_peer_guard_age(g);
+    assert_int_equal(hg_peer_guard_moved(g, "w1", 8), 0);
+    assert_true(hg_peer_guard_held(g, "w1", 7));
+    assert_true(hg_peer_guard_held(g, "w1", 8));
+    assert_int_equal(hg_peer_guard_moved_count(g), 2);
+    hg_peer_guard_age(g);
+    assert_false(hg_peer_guard_held(g, "w1", 7));
+    assert_true(hg_peer_guard_held(g, "w1", 8));
+    assert_int_equal(hg_peer_guard_moved_count(g), 1);
+    hg_peer_guard_age(g);
+    assert_false(hg_peer_guard_held(g, "w1", 8));
+    assert_int_equal(hg_peer_guard_moved_count(g), 0);
+    /* The tick ages once a generation has passed since the first tick. */
+    assert_int_equal(hg_peer_guard_moved(g, "w1", 9), 0);
+    hg_peer_guard_tick(g, 1000);
+    hg_peer_guard_tick(g, 1000 + HG_PEER_MOVED_GENERATION_MS - 1);
+    hg_peer_guard_tick(g, 1000 + HG_PEER_MOVED_GENERATION_MS);
+    assert_true(hg_peer_guard_held(g, "w1", 9));
+    hg_peer_guard_tick(g, 1000 + 2 * HG_PEER_MOVED_GENERATION_MS);
+    assert_false(hg_peer_guard_held(g, "w1", 9));
+}
+
 /* Run fn with stderr going to a file; returns what was written. */
 static char *s_capture_stderr(void (*fn)(hg_peer_guard_t *), hg_peer_guard_t *g)
 {
@@ -190,6 +217,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_only_own_jobs, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_fire_time_bound, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_many_moves, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_moves_age, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_log_once_per_burst, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bursts_capped, s_setup, s_teardown),
     };
