@@ -69,6 +69,7 @@ extern char **environ;
 #define S_THREAD_BATCH       64     /* most results one thread holds */
 #define S_THREAD_HOLD_MS     1      /* ... and for how long, while more tasks wait */
 #define S_ERROR_MAX          600    /* bytes of an error text we compose */
+#define S_READ_PER_WAKE      (256u << 10) /* bytes read from one helper per wake-up */
 #define S_HOST_FD            3      /* fd number of the socket in a helper */
 
 /* A FIFO ring of tasks. */
@@ -711,6 +712,10 @@ static int s_helper_spawn(s_exec_t *self, s_helper_t *h)
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, child, S_HOST_FD);
+    /* The helper runs plug-in code: it gets its channel and stdio, none of
+     * the worker's other descriptors (sockets to the master, plug-in
+     * cache files), close-on-exec or not. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, S_HOST_FD + 1);
     pid_t pid = 0;
     int rc = posix_spawn(&pid, self->host_path, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -836,7 +841,12 @@ static int s_on_helper(zloop_t *loop, zmq_pollitem_t *item, void *arg)
         if (self->helpers[i].fd == item->fd && self->helpers[i].pid) h = &self->helpers[i];
     if (!h) return 0;
     bool gone = false;
-    while (true) {
+    /* Read at most one wake-up's budget, and never more than one whole
+     * frame can need: a helper that writes without pause (a plug-in gone
+     * wild, or hostile) then costs bounded memory and leaves the loop
+     * free for the other helpers; poll wakes us again for the rest. */
+    size_t budget = S_READ_PER_WAKE;
+    while (budget > 0 && h->rlen < 4 + (size_t) HG_HOST_FRAME_MAX) {
         if (h->rcap - h->rlen < 4096) {
             size_t cap = h->rcap ? h->rcap * 2 : 8192;
             uint8_t *grown = realloc(h->rbuf, cap);
@@ -847,9 +857,13 @@ static int s_on_helper(zloop_t *loop, zmq_pollitem_t *item, void *arg)
             h->rbuf = grown;
             h->rcap = cap;
         }
-        ssize_t n = read(h->fd, h->rbuf + h->rlen, h->rcap - h->rlen);
+        size_t want = h->rcap - h->rlen;
+        if (want > budget) want = budget;
+        if (want > 4 + (size_t) HG_HOST_FRAME_MAX - h->rlen) want = 4 + HG_HOST_FRAME_MAX - h->rlen;
+        ssize_t n = read(h->fd, h->rbuf + h->rlen, want);
         if (n > 0) {
             h->rlen += (size_t) n;
+            budget -= (size_t) n;
             continue;
         }
         if (n < 0 && errno == EINTR) continue;

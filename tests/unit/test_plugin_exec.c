@@ -17,6 +17,7 @@
 #include "plugin_exec.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -383,6 +384,54 @@ static void test_shell_success_and_exit_code(void **state)
         hg_plugin_task_destroy(&t);
     }
     hg_plugin_exec_destroy(&exec);
+}
+
+/* Output of a finished task, as a string (caller frees). */
+static char *s_output_str(const hg_plugin_task_t *task)
+{
+    const hg_blob_t *o = &task->run.output;
+    char *s = calloc(1, o->len + 1);
+    assert_non_null(s);
+    if (o->len) memcpy(s, o->data, o->len);
+    return s;
+}
+
+/* A command run by the shell plug-in sees stdio and nothing else: not a
+ * descriptor the worker left open without close-on-exec (here fd 200),
+ * in either mode; and the helper process of process isolation does not
+ * hold it either. */
+static void test_children_inherit_no_descriptors(void **state)
+{
+    (void) state;
+    int fd = open("/dev/null", O_RDONLY); /* deliberately inheritable */
+    assert_true(fd >= 0);
+    assert_int_equal(dup2(fd, 200), 200);
+    close(fd);
+    zactor_t *exec = s_exec_new(0);
+    for (size_t m = 0; m < 2; m++) {
+        /* ls opens the directory it lists as fd 3. */
+        hg_plugin_task_t *t = s_task(HG_TEST_SHIPPED_PLUGIN_DIR "/hg_shell.so", s_modes[m]);
+        s_kv_add(&t->params, &t->params_n, "command", "ls");
+        s_kv_add(&t->params, &t->params_n, "args", "/proc/self/fd");
+        t = s_run(exec, t);
+        s_expect(t, HG_RUN_SUCCESS, NULL);
+        char *out = s_output_str(t);
+        const char *list = strstr(out, "exit code 0\n");
+        assert_non_null(list);
+        assert_string_equal(list, "exit code 0\n0\n1\n2\n3\n");
+        free(out);
+        hg_plugin_task_destroy(&t);
+    }
+    hg_plugin_task_t *t = s_shell(HG_PLUGIN_ISOLATION_PROCESS, "ls /proc/$PPID/fd");
+    t = s_run(exec, t);
+    s_expect(t, HG_RUN_SUCCESS, NULL);
+    char *out = s_output_str(t);
+    assert_non_null(strstr(out, "\n3\n")); /* the helper's channel: the listing worked */
+    assert_null(strstr(out, "\n200\n"));
+    free(out);
+    hg_plugin_task_destroy(&t);
+    hg_plugin_exec_destroy(&exec);
+    close(200);
 }
 
 /* Whether pid is gone (or a zombie nobody can run any more). */
@@ -810,6 +859,7 @@ int main(void)
         cmocka_unit_test(test_params_and_overrides),
         cmocka_unit_test(test_shell_success_and_exit_code),
         cmocka_unit_test(test_shell_timeout_kills_process_group),
+        cmocka_unit_test(test_children_inherit_no_descriptors),
         cmocka_unit_test(test_full_queue_skips_runs),
         cmocka_unit_test(test_destroy_with_runs_in_flight),
         cmocka_unit_test(test_arguments),
