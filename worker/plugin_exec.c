@@ -414,6 +414,42 @@ static int s_resolve(const char *plugin_dir, s_found_t *found, const hg_plugin_t
     return HG_ENOTFOUND;
 }
 
+bool hg_plugin_local_exists(const char *plugin_dir, const char *name)
+{
+    if (!plugin_dir || !name || !*name || name[0] == '.' || strchr(name, '/')) return false;
+    char path[PATH_MAX];
+    for (const char *dir = plugin_dir; dir;) {
+        const char *colon = strchr(dir, ':');
+        int len = colon ? (int) (colon - dir) : (int) strlen(dir);
+        for (int i = 0; len > 0 && i < 2; i++) {
+            if (i == 0)
+                snprintf(path, sizeof path, "%.*s/%s.so", len, dir, name);
+            else
+                snprintf(path, sizeof path, "%.*s/hg_%s.so", len, dir, name);
+            if (access(path, R_OK) == 0) return true;
+        }
+        dir = colon ? colon + 1 : NULL;
+    }
+    return false;
+}
+
+bool hg_plugin_allowed(const char *allow, const char *name)
+{
+    if (!allow || !name || !*name) return false;
+    size_t n = strlen(name);
+    for (const char *p = allow; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ",");
+        size_t end = len;
+        while (end > 0 && p[end - 1] == ' ')
+            end--;
+        if ((end == 1 && *p == '*') || (end == n && strncmp(p, name, n) == 0)) return true;
+        p += len;
+    }
+    return false;
+}
+
 /* ------------------------------------------------------------ thread pool */
 
 typedef struct {
