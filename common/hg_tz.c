@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HG_TZ_EXPAND_YEAR 2400      /* footer rules expanded up to this year */
-#define HG_TZ_EXPAND_FROM 1800      /* ... and from no earlier than this one */
+#define HG_TZ_EXPAND_YEAR 2400 /* footer rules expanded up to this year */
+#define HG_TZ_EXPAND_FROM 1800 /* ... and from no earlier than this one */
 /* Transition instants past this (either way) are refused as corrupt: real
  * zones stay within +-2^59 s (zic's "big bang"), and the local-time keys
  * add offsets to them that must not overflow. */

@@ -28,8 +28,7 @@ int hg_db_set_options(MYSQL *conn, const hg_db_params_t *p, char *err, size_t er
     mysql_options(conn, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
     mysql_options(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     mysql_options(conn, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
-    if (!s_set(p->ssl_ca) && !s_set(p->ssl_cert) && !s_set(p->ssl_key) && !p->ssl_verify)
-        return 0;
+    if (!s_set(p->ssl_ca) && !s_set(p->ssl_cert) && !s_set(p->ssl_key) && !p->ssl_verify) return 0;
     /* Asked for TLS: require it, so that a server (or a man in the middle)
      * that does not offer it cannot downgrade the link to clear text. */
     my_bool on = 1, verify = p->ssl_verify ? 1 : 0;

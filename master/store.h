@@ -37,8 +37,8 @@ typedef struct {
     /* node cut to fit the runs column, when it does not; "" when it does
      * (set by the store) */
     char db_node[192];
-    hg_msg_t *msg;  /* decoded message (owned) */
-    bool no_ack;    /* records the master wrote itself: no worker holds them */
+    hg_msg_t *msg; /* decoded message (owned) */
+    bool no_ack;   /* records the master wrote itself: no worker holds them */
     /* RUN_FINISHED: per record, whether its RUN_STARTED was stored (so
      * runs_by_status may hold the run); NULL when not known (as if all
      * were). Owned. */

@@ -741,8 +741,8 @@ static void s_start_plugin_run(s_agent_t *self, s_job_t *job, hg_run_t *run, hg_
     }
     /* A pushed plug-in the job did not ask for by version or hash is a
      * fallback: this worker's own plug-in of that name wins. */
-    bool local = spec->local_first &&
-                 hg_plugin_local_exists(self->cfg->plugin.plugin_dir, spec->name);
+    bool local =
+        spec->local_first && hg_plugin_local_exists(self->cfg->plugin.plugin_dir, spec->name);
     if (local || !spec->sha256 || !*spec->sha256) {
         s_plugin_submit(self, &task);
         return;

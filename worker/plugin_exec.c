@@ -59,18 +59,18 @@
 
 extern char **environ;
 
-#define S_DEFAULT_TIMEOUT_MS 30000u /* deadline when the task gives none */
-#define S_DEFAULT_HELPERS    2      /* warm helper processes */
-#define S_DEFAULT_THREADS    4      /* pool threads */
-#define S_DEFAULT_GRACE_MS   2000u  /* cancellation -> SIGKILL */
-#define S_TICK_MS            20     /* deadline and respawn check period */
-#define S_SPAWN_BACKOFF_MS   1000   /* wait after a helper failed to start */
-#define S_PIPE_BATCH         64     /* pipe commands taken per wake-up */
-#define S_THREAD_BATCH       64     /* most results one thread holds */
-#define S_THREAD_HOLD_MS     1      /* ... and for how long, while more tasks wait */
-#define S_ERROR_MAX          600    /* bytes of an error text we compose */
+#define S_DEFAULT_TIMEOUT_MS 30000u       /* deadline when the task gives none */
+#define S_DEFAULT_HELPERS    2            /* warm helper processes */
+#define S_DEFAULT_THREADS    4            /* pool threads */
+#define S_DEFAULT_GRACE_MS   2000u        /* cancellation -> SIGKILL */
+#define S_TICK_MS            20           /* deadline and respawn check period */
+#define S_SPAWN_BACKOFF_MS   1000         /* wait after a helper failed to start */
+#define S_PIPE_BATCH         64           /* pipe commands taken per wake-up */
+#define S_THREAD_BATCH       64           /* most results one thread holds */
+#define S_THREAD_HOLD_MS     1            /* ... and for how long, while more tasks wait */
+#define S_ERROR_MAX          600          /* bytes of an error text we compose */
 #define S_READ_PER_WAKE      (256u << 10) /* bytes read from one helper per wake-up */
-#define S_HOST_FD            3      /* fd number of the socket in a helper */
+#define S_HOST_FD            3            /* fd number of the socket in a helper */
 
 /* A FIFO ring of tasks. */
 typedef struct {

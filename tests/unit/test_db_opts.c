@@ -53,9 +53,8 @@ static void test_password_file(void **state)
 {
     (void) state;
     char *pw = NULL, err[512];
-    assert_int_equal(hg_db_read_password_file(s_file("ok", "s3cret pass\n", 0600), &pw, err,
-                                              sizeof err),
-                     0);
+    assert_int_equal(
+        hg_db_read_password_file(s_file("ok", "s3cret pass\n", 0600), &pw, err, sizeof err), 0);
     assert_string_equal(pw, "s3cret pass");
     free(pw);
     assert_int_equal(hg_db_read_password_file(s_file("crlf", "p\r\n", 0400), &pw, err, sizeof err),

@@ -505,8 +505,10 @@ static void test_bad_requests_fail_without_network(void **state)
         task = s_run_one(task);
         assert_int_equal(task->run.status, HG_RUN_FAILED);
         char want[128];
-        snprintf(want, sizeof want, "header \"%s\" cannot be set by a job (the HTTP client "
-                 "sets it)", framing[i][1]);
+        snprintf(want, sizeof want,
+                 "header \"%s\" cannot be set by a job (the HTTP client "
+                 "sets it)",
+                 framing[i][1]);
         assert_string_equal(task->run.error, want);
         hg_http_task_destroy(&task);
     }

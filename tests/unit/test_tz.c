@@ -95,7 +95,7 @@ static void test_footer_expansion_is_bounded(void **state)
     int64_t t0 = hg_mono_ms();
     assert_int_equal(hg_tz_get("Ancient", &tz, err, sizeof err), 0);
     assert_true(hg_mono_ms() - t0 < 2000);
-    int64_t july = 1782864000;   /* 2026-07-01T00:00:00Z */
+    int64_t july = 1782864000;    /* 2026-07-01T00:00:00Z */
     int64_t january = 1767225600; /* 2026-01-01T00:00:00Z */
     assert_int_equal(hg_tz_offset(tz, july, NULL, NULL), -4 * 3600);
     assert_int_equal(hg_tz_offset(tz, january, NULL, NULL), -5 * 3600);
