@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define WAIT_MS 10000 /* longest wait for one result */
@@ -432,6 +433,57 @@ static void test_children_inherit_no_descriptors(void **state)
     hg_plugin_task_destroy(&t);
     hg_plugin_exec_destroy(&exec);
     close(200);
+}
+
+/* Resident set size of this process, in MiB. */
+static long s_rss_mb(void)
+{
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%ld %ld", &pages, &rss), 2);
+    fclose(f);
+    return rss * sysconf(_SC_PAGESIZE) / (1 << 20);
+}
+
+/* A helper that writes without pause (here a fake host that is `yes` on
+ * its channel) is read a bounded amount at a time: its garbage is seen
+ * as a bad frame at once, the helper is ended and its run fails, the
+ * worker's memory does not follow the flood, and runs in thread mode
+ * still work. */
+static void test_flooding_helper_is_bounded(void **state)
+{
+    (void) state;
+    char dir[] = "/tmp/hg_test_flood_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char host[128];
+    snprintf(host, sizeof host, "%s/host", dir);
+    FILE *f = fopen(host, "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\nexec yes >&3\n", f);
+    fclose(f);
+    assert_int_equal(chmod(host, 0700), 0);
+
+    hg_plugin_exec_config_t cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.plugin_dir = HG_TEST_PLUGIN_DIR;
+    cfg.host_path = host;
+    cfg.helpers = 1;
+    long before = s_rss_mb();
+    zactor_t *exec = hg_plugin_exec_new(&cfg);
+    assert_non_null(exec);
+    int64_t t0 = hg_mono_ms();
+    hg_plugin_task_t *t = s_run(exec, s_task("hgtest_echo", HG_PLUGIN_ISOLATION_PROCESS));
+    s_expect(t, HG_RUN_FAILED, "could not start");
+    hg_plugin_task_destroy(&t);
+    assert_true(hg_mono_ms() - t0 < 5000);
+    assert_true(s_rss_mb() - before < 64);
+    t = s_run(exec, s_task("hgtest_echo", HG_PLUGIN_ISOLATION_THREAD));
+    s_expect(t, HG_RUN_SUCCESS, NULL);
+    hg_plugin_task_destroy(&t);
+    hg_plugin_exec_destroy(&exec);
+    unlink(host);
+    rmdir(dir);
 }
 
 /* Whether pid is gone (or a zombie nobody can run any more). */
@@ -860,6 +912,7 @@ int main(void)
         cmocka_unit_test(test_shell_success_and_exit_code),
         cmocka_unit_test(test_shell_timeout_kills_process_group),
         cmocka_unit_test(test_children_inherit_no_descriptors),
+        cmocka_unit_test(test_flooding_helper_is_bounded),
         cmocka_unit_test(test_full_queue_skips_runs),
         cmocka_unit_test(test_destroy_with_runs_in_flight),
         cmocka_unit_test(test_arguments),
