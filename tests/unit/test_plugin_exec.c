@@ -450,7 +450,8 @@ static long s_rss_mb(void)
  * its channel) is read a bounded amount at a time: its garbage is seen
  * as a bad frame at once, the helper is ended and its run fails, the
  * worker's memory does not follow the flood, and runs in thread mode
- * still work. */
+ * still work. (Whether an unbounded read would fall behind depends on
+ * the machine: this checks the outcome, not that the bound is hit.) */
 static void test_flooding_helper_is_bounded(void **state)
 {
     (void) state;
@@ -474,7 +475,9 @@ static void test_flooding_helper_is_bounded(void **state)
     assert_non_null(exec);
     int64_t t0 = hg_mono_ms();
     hg_plugin_task_t *t = s_run(exec, s_task("hgtest_echo", HG_PLUGIN_ISOLATION_PROCESS));
-    s_expect(t, HG_RUN_FAILED, "could not start");
+    /* Ended by the worker: failed when yes(1) sees EPIPE first (exit 1),
+     * crashed when the worker's SIGKILL lands first. */
+    if (t->run.status != HG_RUN_FAILED) s_expect(t, HG_RUN_CRASHED, "SIGKILL");
     hg_plugin_task_destroy(&t);
     assert_true(hg_mono_ms() - t0 < 5000);
     assert_true(s_rss_mb() - before < 64);
