@@ -179,6 +179,7 @@ static const s_field_t s_plugin_fields[] = {
     S_SIZED("ver", S_STR, 0, hg_plugin_spec_t, version, HG_PROTO_MAX_STR),
     S_SIZED("sha", S_STR, 0, hg_plugin_spec_t, sha256, HG_PROTO_MAX_STR),
     S_SIZED("iso", S_STR, 0, hg_plugin_spec_t, isolation, HG_PROTO_MAX_STR),
+    S_SCALAR("lfirst", S_U32, 0, hg_plugin_spec_t, local_first),
 };
 static const s_table_t s_plugin_table = S_TABLE(s_plugin_fields, hg_plugin_spec_t);
 

@@ -127,6 +127,10 @@ typedef struct {
     char *version;   /* required version, NULL for any */
     char *sha256;    /* 64 lowercase hex digits of the shared object, or NULL */
     char *isolation; /* "process" (default) or "thread" */
+    /* 1: sha256 is the master's pick for a job that named neither a
+     * version nor a hash; a worker's own plug-in of that name comes first,
+     * so that a push never shadows it */
+    uint32_t local_first;
 } hg_plugin_spec_t;
 
 typedef struct {

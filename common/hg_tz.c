@@ -20,7 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HG_TZ_EXPAND_YEAR 2400      /* footer rules expanded up to this year */
+#define HG_TZ_EXPAND_YEAR 2400 /* footer rules expanded up to this year */
+#define HG_TZ_EXPAND_FROM 1800 /* ... and from no earlier than this one */
+/* Transition instants past this (either way) are refused as corrupt: real
+ * zones stay within +-2^59 s (zic's "big bang"), and the local-time keys
+ * add offsets to them that must not overflow. */
+#define HG_TZ_MAX_INSTANT ((int64_t) 1 << 60)
 #define HG_TZ_MAX_FILE    (1 << 20) /* zoneinfo files are a few KB */
 
 typedef struct {
@@ -301,12 +306,15 @@ static hg_tz_t *s_tz_parse(const unsigned char *buf, size_t len, const char **wh
         tz->type_count = typecnt;
         for (uint32_t i = 0; i < typecnt; i++) {
             tz->types[i].utoff = (int32_t) s_be32(tt + 6 * i);
+            /* RFC 8536 3.2: within a day either way; callers add it to times. */
+            if (tz->types[i].utoff < -89999 || tz->types[i].utoff > 93599) goto bad;
             tz->types[i].is_dst = tt[6 * i + 4] != 0;
             tz->types[i].abbr = tt[6 * i + 5] < charcnt ? tt[6 * i + 5] : (int) charcnt;
         }
         for (uint32_t i = 0; i < timecnt; i++) {
             int64_t at = tsize == 8 ? s_be64(p + 8 * i) : (int32_t) s_be32(p + 4 * i);
             if (idx[i] >= typecnt || (tz->count && at <= tz->at[tz->count - 1])) goto bad;
+            if (at > HG_TZ_MAX_INSTANT || at < -HG_TZ_MAX_INSTANT) goto bad;
             if (s_push_transition(tz, &cap, at, idx[i]) < 0) goto oom;
         }
 
@@ -339,6 +347,11 @@ static hg_tz_t *s_tz_parse(const unsigned char *buf, size_t len, const char **wh
                     hg_civil_from_days(hg_floor_div(last, 86400), &yy, &mm, &dd);
                     y0 = yy;
                 }
+                /* The rule is expanded for at most the years from
+                 * HG_TZ_EXPAND_FROM to HG_TZ_EXPAND_YEAR, wherever the last
+                 * transition is: a file whose last one is a billion years
+                 * back would otherwise cost billions of transitions. */
+                if (y0 < HG_TZ_EXPAND_FROM) y0 = HG_TZ_EXPAND_FROM;
                 for (int64_t y = y0; y <= HG_TZ_EXPAND_YEAR; y++) {
                     /* start is given in standard time, end in daylight time */
                     int64_t on = s_rule_day(&px.start, y) * 86400 + px.start.time - px.std_off;

@@ -558,6 +558,10 @@ static bool s_resolve_plugin(s_cluster_t *self, hg_assign_t *spec, bool *resolve
     if (spec->plugin.sha256 && !*resolved) return false;
     const char *sha =
         hg_plugin_index_resolve(self->plugins, spec->plugin.name, spec->plugin.version);
+    /* A job that names a version (or a hash) asks for pushed bytes; for one
+     * that names neither, the pick is only a fallback for workers without
+     * a plug-in of that name (a push must not shadow theirs). */
+    spec->plugin.local_first = !(spec->plugin.version && *spec->plugin.version);
     const char *cur = spec->plugin.sha256;
     if ((!sha && !cur) || (sha && cur && streq(sha, cur))) return false;
     char *copy = sha ? strdup(sha) : NULL;

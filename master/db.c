@@ -4,12 +4,54 @@
 #include "hg_tz.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <errmsg.h>
 #include <mysqld_error.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+static bool s_set(const char *s)
+{
+    return s && *s;
+}
+
+int hg_db_set_options(MYSQL *conn, const hg_db_params_t *p, char *err, size_t err_size)
+{
+    unsigned int connect_timeout = 5, rw_timeout = 30;
+    mysql_options(conn, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
+    mysql_options(conn, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
+    mysql_options(conn, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
+    mysql_options(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    mysql_options(conn, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+    if (!s_set(p->ssl_ca) && !s_set(p->ssl_cert) && !s_set(p->ssl_key) && !p->ssl_verify) return 0;
+    /* Asked for TLS: require it, so that a server (or a man in the middle)
+     * that does not offer it cannot downgrade the link to clear text. */
+    my_bool on = 1, verify = p->ssl_verify ? 1 : 0;
+    struct {
+        enum mysql_option opt;
+        const void *arg;
+        const char *name;
+    } opts[] = {
+        {MYSQL_OPT_SSL_ENFORCE, &on, "TLS"},
+        {MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify, "mysql.ssl_verify"},
+        {MYSQL_OPT_SSL_CA, s_set(p->ssl_ca) ? p->ssl_ca : NULL, "mysql.ssl_ca"},
+        {MYSQL_OPT_SSL_CERT, s_set(p->ssl_cert) ? p->ssl_cert : NULL, "mysql.ssl_cert"},
+        {MYSQL_OPT_SSL_KEY, s_set(p->ssl_key) ? p->ssl_key : NULL, "mysql.ssl_key"},
+    };
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+        if (i >= 2 && !opts[i].arg) continue;
+        if (mysql_options(conn, opts[i].opt, opts[i].arg) != 0) {
+            snprintf(err, err_size, "the MySQL client library refused %s", opts[i].name);
+            return HG_EINVAL;
+        }
+    }
+    return 0;
+}
 
 MYSQL *hg_db_connect(const hg_db_params_t *p, char *err, size_t err_size)
 {
@@ -18,12 +60,10 @@ MYSQL *hg_db_connect(const hg_db_params_t *p, char *err, size_t err_size)
         snprintf(err, err_size, "mysql_init: out of memory");
         return NULL;
     }
-    unsigned int connect_timeout = 5, rw_timeout = 30;
-    mysql_options(conn, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
-    mysql_options(conn, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
-    mysql_options(conn, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
-    mysql_options(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    mysql_options(conn, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+    if (hg_db_set_options(conn, p, err, err_size) != 0) {
+        mysql_close(conn);
+        return NULL;
+    }
     const char *host = (p->host && *p->host) ? p->host : NULL;
     const char *sock = (p->socket && *p->socket) ? p->socket : NULL;
     if (!mysql_real_connect(conn, host, p->user, p->password, p->database, (unsigned int) p->port,
@@ -35,6 +75,64 @@ MYSQL *hg_db_connect(const hg_db_params_t *p, char *err, size_t err_size)
         return NULL;
     }
     return conn;
+}
+
+int hg_db_read_password_file(const char *path, char **password, char *err, size_t err_size)
+{
+    *password = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        snprintf(err, err_size, "mysql.password_file %s: %s", path, strerror(errno));
+        return HG_EIO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, err_size, "mysql.password_file %s: not a regular file", path);
+        close(fd);
+        return HG_EINVAL;
+    }
+    if (st.st_mode & 077) {
+        /* As ssh does with a private key: a secret others can read is no
+         * longer one, and starting anyway would hide that. */
+        snprintf(err, err_size,
+                 "mysql.password_file %s: mode %03o lets group or others at it; refusing it "
+                 "(chmod 600)",
+                 path, (unsigned) (st.st_mode & 0777));
+        close(fd);
+        return HG_EINVAL;
+    }
+    char buf[4097];
+    ssize_t n, len = 0;
+    while (len < (ssize_t) sizeof buf - 1 &&
+           (n = read(fd, buf + len, sizeof buf - 1 - (size_t) len)) != 0) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            snprintf(err, err_size, "mysql.password_file %s: %s", path, strerror(errno));
+            close(fd);
+            return HG_EIO;
+        }
+        len += n;
+    }
+    close(fd);
+    if (len >= (ssize_t) sizeof buf - 1) {
+        snprintf(err, err_size, "mysql.password_file %s: longer than 4 KiB", path);
+        return HG_EINVAL;
+    }
+    if (len > 0 && buf[len - 1] == '\n') len--;
+    if (len > 0 && buf[len - 1] == '\r') len--;
+    buf[len] = '\0';
+    if (memchr(buf, '\0', (size_t) len) || memchr(buf, '\n', (size_t) len)) {
+        snprintf(err, err_size, "mysql.password_file %s: holds more than one line", path);
+        explicit_bzero(buf, sizeof buf);
+        return HG_EINVAL;
+    }
+    *password = strdup(buf);
+    explicit_bzero(buf, sizeof buf);
+    if (!*password) {
+        snprintf(err, err_size, "out of memory");
+        return HG_ENOMEM;
+    }
+    return 0;
 }
 
 void hg_db_close(MYSQL **conn)

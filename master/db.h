@@ -5,6 +5,7 @@
 #define HG_MASTER_DB_H
 
 #include <mysql.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct {
@@ -14,7 +15,25 @@ typedef struct {
     const char *user;     /* user name */
     const char *password; /* password, may be "" */
     const char *database; /* schema name */
+    /* TLS to the server (Connector/C). Any of these set makes TLS required:
+     * a server that does not offer it is refused, not used in clear. */
+    const char *ssl_ca;   /* CA certificate file (PEM), or NULL/"" */
+    const char *ssl_cert; /* client certificate (PEM), or NULL/"" */
+    const char *ssl_key;  /* its private key (PEM), or NULL/"" */
+    bool ssl_verify;      /* check the server's certificate and host name against ssl_ca */
 } hg_db_params_t;
+
+/* Set the connection options of params on conn (before connecting):
+ * timeouts, charset, time zone, TLS. 0, or HG_EINVAL with why in err (a
+ * TLS option the client library refuses). */
+int hg_db_set_options(MYSQL *conn, const hg_db_params_t *params, char *err, size_t err_size);
+
+/* Read a password from path, as mysql.password_file: the file must be a
+ * regular file that neither group nor others may read or write (like ssh
+ * with a private key), and is at most 4 KiB; one trailing newline is
+ * dropped. The caller frees *password. 0, or HG_EINVAL / HG_EIO with why in
+ * err (never the password). */
+int hg_db_read_password_file(const char *path, char **password, char *err, size_t err_size);
 
 /* Open a connection (blocking, connect timeout 5 s, read/write timeout
  * 30 s). NULL on failure with the server's message in err. */

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define HG_JOB_NAME_MAX           190                /* jobs.name column */
 #define HG_JOB_NS_MAX             64                 /* jobs.namespace column */
@@ -136,6 +137,20 @@ static int s_check_time(s_verr_t *e, const char *field, json_t *v, json_t **out,
     return 0;
 }
 
+/* Headers that frame the request or name its target: curl derives them
+ * from the URL and the body. A job that sets them could make the request
+ * the worker sends differ from what its URL says, or smuggle a second one
+ * through a proxy that reads the framing differently. The worker refuses
+ * them too (worker/http_exec.c). */
+static bool s_is_framing_header(const char *name)
+{
+    static const char *const names[] = {"Host", "Content-Length", "Transfer-Encoding",
+                                        "Connection"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(name, names[i]) == 0) return true;
+    return false;
+}
+
 /* An object whose values are all strings (params, form, headers). The
  * per-key field is "<field>.<key>". Limits follow the wire codec so that a
  * stored job can always be sent to a worker. */
@@ -244,6 +259,12 @@ static int s_validate_http(s_verr_t *e, json_t *http, json_t *out)
         {
             if (!s_is_token(key))
                 return s_fail(e, "http.headers", "\"%s\" is not a valid header name", key);
+            if (s_is_framing_header(key))
+                return s_fail(e, "http.headers",
+                              "header \"%s\" cannot be set by a job: the worker's HTTP client "
+                              "sets it from the URL and body (one set by hand could smuggle a "
+                              "second request)",
+                              key);
             const char *s = json_string_value(val);
             if (strchr(s, '\r') || strchr(s, '\n')) {
                 char sub[256];

@@ -30,7 +30,16 @@ static const hg_cfg_def_t s_settings[] = {
     {"mysql.port", HG_CFG_INT, "3306", 1, 65535, "MySQL port"},
     {"mysql.socket", HG_CFG_STR, "", 0, 0, "MySQL unix socket path"},
     {"mysql.user", HG_CFG_STR, "hourglass", 0, 0, "MySQL user"},
-    {"mysql.password", HG_CFG_STR, "", 0, 0, "MySQL password"},
+    {"mysql.password", HG_CFG_STR, "", 0, 0,
+     "MySQL password (visible in the process list: prefer mysql.password_file)"},
+    {"mysql.password_file", HG_CFG_STR, "", 0, 0,
+     "file holding the MySQL password, read at start; refused when group or others may read it"},
+    {"mysql.ssl_ca", HG_CFG_STR, "", 0, 0, "CA certificate (PEM) for TLS to MySQL"},
+    {"mysql.ssl_cert", HG_CFG_STR, "", 0, 0, "client certificate (PEM) for TLS to MySQL"},
+    {"mysql.ssl_key", HG_CFG_STR, "", 0, 0, "private key of mysql.ssl_cert (PEM)"},
+    {"mysql.ssl_verify", HG_CFG_BOOL, "false", 0, 0,
+     "verify MySQL's certificate and host name against mysql.ssl_ca (any mysql.ssl_* setting "
+     "makes TLS required)"},
     {"mysql.database", HG_CFG_STR, "hourglass", 0, 0, "MySQL database"},
     {"mysql.wait", HG_CFG_DURATION, "30s", 0, 3600000,
      "how long to wait for MySQL at start-up before giving up"},
@@ -196,6 +205,40 @@ int main(int argc, char **argv)
     return exit_code;
 }
 
+/* The password read from mysql.password_file: every actor reconnects
+ * with it for the life of the process. */
+static char s_mysql_password[4097];
+
+/* The MySQL settings that hold or guard secrets: the password from
+ * mysql.password_file, and TLS. 0, or 1 after logging why. */
+static int s_db_secrets(hg_config_t *cfg, hg_db_params_t *db)
+{
+    db->ssl_ca = hg_config_str(cfg, "mysql.ssl_ca");
+    db->ssl_cert = hg_config_str(cfg, "mysql.ssl_cert");
+    db->ssl_key = hg_config_str(cfg, "mysql.ssl_key");
+    db->ssl_verify = hg_config_bool(cfg, "mysql.ssl_verify");
+    if (db->ssl_verify && !*db->ssl_ca) {
+        hg_error("mysql.ssl_verify needs mysql.ssl_ca, the CA that signed MySQL's certificate");
+        return 1;
+    }
+    const char *file = hg_config_str(cfg, "mysql.password_file");
+    if (!*file) return 0;
+    if (*db->password) {
+        hg_error("give mysql.password or mysql.password_file, not both");
+        return 1;
+    }
+    char err[512], *password = NULL;
+    if (hg_db_read_password_file(file, &password, err, sizeof err) != 0) {
+        hg_error("%s", err);
+        return 1;
+    }
+    snprintf(s_mysql_password, sizeof s_mysql_password, "%s", password);
+    explicit_bzero(password, strlen(password));
+    free(password);
+    db->password = s_mysql_password;
+    return 0;
+}
+
 /* Run the master with its settings until a signal or a lost leadership:
  * the process's exit code. Every way out leaves cfg to the caller. */
 static int s_serve(hg_config_t *cfg)
@@ -214,6 +257,7 @@ static int s_serve(hg_config_t *cfg)
         .password = hg_config_str(cfg, "mysql.password"),
         .database = hg_config_str(cfg, "mysql.database"),
     };
+    if (s_db_secrets(cfg, &db) != 0) return 1;
 
     /* MySQL may still be starting (compose, systemd): wait a bounded time. */
     MYSQL *conn = NULL;

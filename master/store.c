@@ -3,13 +3,16 @@
 #include "actor_loop.h"
 #include "hg_error.h"
 #include "hg_log.h"
+#include "hg_runid.h"
 #include "hg_time.h"
 #include "spill.h"
 
+#include <errmsg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <mysqld_error.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -83,6 +86,8 @@ typedef struct {
     int64_t down_since_ms;              /* when the outage began */
     uint64_t records, transactions;     /* committed since the last report */
     uint64_t largest;                   /* largest batch since the last report */
+    uint64_t refused;                   /* records refused since the last report */
+    uint64_t refused_logged;            /* of which logged one by one */
     zsock_t *pipe;                      /* to the owner */
     zloop_t *loop;                      /* our reactor */
     bool drained;                       /* DRAIN seen: write nothing more, hand nothing more back */
@@ -279,6 +284,195 @@ static int s_exec_chunk(s_store_t *self, int ci, const s_rec_t *recs, MYSQL_BIND
     return 0;
 }
 
+/* ------------------------------------------------- fields against columns */
+
+/* Limits of the runs columns (schema/001_init.sql). Strings are utf8mb4:
+ * VARCHAR counts characters, TEXT and BLOB bytes. */
+#define S_NAME_CHARS   190             /* job_name, node: VARCHAR(190) */
+#define S_REASON_CHARS 16              /* trigger_reason: VARCHAR(16) */
+#define S_TEXT_BYTES   65535u          /* error: TEXT, output: BLOB */
+#define S_MAX_TIME_MS  253402300799999 /* DATETIME(3) ends at 9999-12-31 23:59:59.999 */
+
+/* Bytes of the valid UTF-8 sequence at s (1 to 4; what utf8mb4 takes), 0
+ * when s does not start one. */
+static size_t s_utf8_seq(const unsigned char *s)
+{
+    if (s[0] < 0x80) return 1;
+    size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+    if (n == 0 || s[0] > 0xf4) return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80) return 0;
+    /* No overlong forms, surrogates or code points past U+10FFFF. */
+    if (n == 3 && s[0] == 0xe0 && s[1] < 0xa0) return 0;
+    if (n == 3 && s[0] == 0xed && s[1] >= 0xa0) return 0;
+    if (n == 4 && s[0] == 0xf0 && s[1] < 0x90) return 0;
+    if (n == 4 && s[0] == 0xf4 && s[1] >= 0x90) return 0;
+    return n;
+}
+
+/* Characters of s, and whether it is valid UTF-8. */
+static size_t s_utf8_chars(const char *s, bool *valid)
+{
+    size_t chars = 0;
+    *valid = true;
+    for (const unsigned char *p = (const unsigned char *) s; *p; chars++) {
+        size_t n = s_utf8_seq(p);
+        if (n == 0) {
+            *valid = false;
+            n = 1;
+        }
+        p += n;
+    }
+    return chars;
+}
+
+/* Make s valid UTF-8 in place (a bad byte becomes '?') and cut it to at
+ * most max_chars characters and max_bytes bytes, on a character boundary.
+ * Returns the bytes cut off. */
+static size_t s_utf8_fit(char *s, size_t max_chars, size_t max_bytes)
+{
+    unsigned char *p = (unsigned char *) s;
+    size_t chars = 0;
+    while (*p && chars < max_chars) {
+        size_t n = s_utf8_seq(p);
+        if (n == 0) {
+            *p = '?';
+            n = 1;
+        }
+        if ((size_t) (p - (unsigned char *) s) + n > max_bytes) break;
+        p += n;
+        chars++;
+    }
+    size_t cut = strlen((char *) p);
+    *p = '\0';
+    return cut;
+}
+
+/* Fit the error text into its column: a text the worker made is only
+ * information, so it is cut (with a note saying so) rather than refused. */
+static void s_fit_error(hg_run_t *run)
+{
+    if (!run->error) return;
+    static const char note[] = " [cut by the store: %zu more bytes]";
+    size_t cut = s_utf8_fit(run->error, SIZE_MAX, S_TEXT_BYTES - sizeof note - 20);
+    if (cut == 0) return;
+    size_t len = strlen(run->error);
+    char *grown = realloc(run->error, len + sizeof note + 20);
+    if (!grown) return; /* cut, without the note */
+    run->error = grown;
+    snprintf(grown + len, sizeof note + 20, note, cut);
+}
+
+/* Likewise the output excerpt (binary: only its size matters). */
+static void s_fit_output(hg_run_t *run)
+{
+    static const char note[] = "\n[cut by the store]";
+    if (run->output.len <= S_TEXT_BYTES) return;
+    run->output.len = S_TEXT_BYTES;
+    memcpy(run->output.data + S_TEXT_BYTES - (sizeof note - 1), note, sizeof note - 1);
+}
+
+/* An identifying string field against its VARCHAR(max_chars) column:
+ * NULL when it fits, else why not (in why). */
+static const char *s_check_name(const char *what, const char *s, size_t max_chars, char *why,
+                                size_t why_size)
+{
+    bool valid;
+    size_t chars = s ? s_utf8_chars(s, &valid) : 0;
+    if (s && !valid)
+        snprintf(why, why_size, "%s is not valid UTF-8", what);
+    else if (chars > max_chars)
+        snprintf(why, why_size, "%s is %zu characters long, the column holds %zu", what, chars,
+                 max_chars);
+    else
+        return NULL;
+    return why;
+}
+
+/* Check one record against the runs columns before it reaches SQL. Fields
+ * that are only information (error text, output) are cut to fit; a field
+ * that identifies or dates the run (job name, node, trigger reason,
+ * status, times) is not altered silently: NULL when the record fits, else
+ * the reason it cannot be stored as it is. */
+static const char *s_check_run(hg_run_t *run, const char *node, char *why, size_t why_size)
+{
+    s_fit_error(run);
+    s_fit_output(run);
+    const char *bad = s_check_name("job_name", run->job_name, S_NAME_CHARS, why, why_size);
+    if (!bad) bad = s_check_name("node", node, S_NAME_CHARS, why, why_size);
+    if (!bad) bad = s_check_name("trigger_reason", run->reason, S_REASON_CHARS, why, why_size);
+    if (bad) return bad;
+    if (!hg_run_status_name(run->status)) {
+        snprintf(why, why_size, "status %d is not a run status", (int) run->status);
+        return why;
+    }
+    const int64_t times[] = {run->scheduled_ms, run->started_ms, run->finished_ms};
+    static const char *const names[] = {"scheduled_at", "started_at", "finished_at"};
+    for (int i = 0; i < 3; i++) {
+        if (times[i] > S_MAX_TIME_MS) {
+            snprintf(why, why_size, "%s is after the year 9999, which the column cannot hold",
+                     names[i]);
+            return why;
+        }
+    }
+    return NULL;
+}
+
+/* Turn run into a failed run whose error says why the store could not
+ * keep it as it came, with every field made to fit (it then is stored
+ * and acknowledged: a resend would be refused the same way). Logged (up
+ * to a few per report interval; the rest are counted). */
+static void s_refuse(s_store_t *self, hg_run_t *run, const char *node, const char *why)
+{
+    char id[HG_RUNID_STR_LEN + 1];
+    hg_runid_format(run->run_id, id);
+    if (self->refused_logged++ < 10)
+        hg_error("store: run record %s of job %llu from %s refused: %s; recorded as failed", id,
+                 (unsigned long long) run->job_id, node, why);
+    self->refused++;
+    char text[512];
+    snprintf(text, sizeof text, "run record refused by the master's store: %s", why);
+    char *error = strdup(text);
+    if (error) {
+        free(run->error);
+        run->error = error;
+    }
+    if (run->job_name) s_utf8_fit(run->job_name, S_NAME_CHARS, SIZE_MAX);
+    if (run->reason) s_utf8_fit(run->reason, S_REASON_CHARS, SIZE_MAX);
+    run->status = HG_RUN_FAILED;
+    run->output.len = 0; /* the output belongs to the run as it was */
+    int64_t *times[] = {&run->scheduled_ms, &run->started_ms, &run->finished_ms};
+    for (int i = 0; i < 3; i++)
+        if (*times[i] > S_MAX_TIME_MS) *times[i] = S_MAX_TIME_MS;
+    if (run->finished_ms <= 0) run->finished_ms = hg_now_ms();
+}
+
+/* Check every record of a batch as it arrives (from a worker or the spill
+ * file). A node name that does not fit is cut for the rows (db_node); the
+ * batch keeps the real one, to acknowledge to. */
+static void s_check_batch(s_store_t *self, hg_store_batch_t *batch)
+{
+    char why[300];
+    const char *node = batch->node;
+    if (s_check_name("node", node, S_NAME_CHARS, why, sizeof why)) {
+        snprintf(batch->db_node, sizeof batch->db_node, "%s", node);
+        s_utf8_fit(batch->db_node, S_NAME_CHARS, SIZE_MAX);
+    }
+    hg_runs_t *runs = &batch->msg->u.runs;
+    for (size_t i = 0; i < runs->runs_n; i++) {
+        const char *bad = s_check_run(&runs->runs[i], node, why, sizeof why);
+        if (bad) s_refuse(self, &runs->runs[i], batch->db_node[0] ? batch->db_node : node, bad);
+    }
+}
+
+/* A write error worth retrying later rather than a refusal of the data:
+ * connection trouble, memory, lock conflicts. */
+static bool s_retryable(s_store_t *self, unsigned rc)
+{
+    return rc == CR_OUT_OF_MEMORY || rc == ER_LOCK_DEADLOCK || rc == ER_LOCK_WAIT_TIMEOUT ||
+           hg_db_is_conn_error(rc) || hg_db_conn_lost(self->conn);
+}
+
 /* ------------------------------------------------------ runs_by_status */
 
 /* The statement keeping runs_by_status in step with rows of one chunk
@@ -344,7 +538,7 @@ static unsigned s_write_side(s_store_t *self, const s_rec_t *recs, size_t n, cha
     if (!self->side_binds || !self->side_lens || !pick) {
         free(pick);
         snprintf(err, err_size, "out of memory");
-        return 1;
+        return CR_OUT_OF_MEMORY;
     }
     unsigned rc = 0;
     for (int pass = 0; pass < 2 && rc == 0; pass++) {
@@ -390,12 +584,11 @@ static unsigned s_write_side(s_store_t *self, const s_rec_t *recs, size_t n, cha
     return rc;
 }
 
-/* Write every record of ops[0..count) (all S_OP_RUNS) in one transaction.
- * Returns 0 or the MySQL error number. */
-static unsigned s_write_runs(s_store_t *self, s_op_t **ops, size_t count, size_t records, char *err,
+/* Write recs[0..records) in one transaction. Returns 0 or the MySQL
+ * error number. */
+static unsigned s_write_recs(s_store_t *self, const s_rec_t *recs, size_t records, char *err,
                              size_t err_size)
 {
-    s_rec_t *recs = malloc(sizeof *recs * (records + 1));
     size_t *bytes = calloc(records + 1, sizeof *bytes);
     int *plan = malloc(sizeof *plan * (records + 1));
     if (!self->binds) self->binds = malloc(sizeof *self->binds * (size_t) s_chunks[0] * S_COLS);
@@ -403,22 +596,14 @@ static unsigned s_write_runs(s_store_t *self, s_op_t **ops, size_t count, size_t
     MYSQL_BIND *binds = self->binds;
     s_row_t *rows = self->rows;
     unsigned rc = 0;
-    if (!recs || !bytes || !plan || !binds || !rows) {
+    if (!bytes || !plan || !binds || !rows) {
         snprintf(err, err_size, "out of memory");
-        rc = 1;
+        rc = CR_OUT_OF_MEMORY;
         goto done;
     }
-    size_t k = 0, side_n = 0;
-    for (size_t i = 0; i < count; i++) {
-        hg_runs_t *runs = &ops[i]->batch->msg->u.runs;
-        for (size_t j = 0; j < runs->runs_n; j++) {
-            recs[k].run = &runs->runs[j];
-            recs[k].node = ops[i]->batch->node;
-            recs[k].side = s_side_of(ops[i]->batch, j);
-            if (recs[k].side != S_SIDE_NONE) side_n++;
-            k++;
-        }
-    }
+    size_t side_n = 0;
+    for (size_t i = 0; i < records; i++)
+        if (recs[i].side != S_SIDE_NONE) side_n++;
     /* Cut the batch into statements: the largest chunk that fits the
      * records left and S_STATEMENT_BYTES, each time. */
     for (size_t i = 0; i < records; i++)
@@ -456,9 +641,88 @@ static unsigned s_write_runs(s_store_t *self, s_op_t **ops, size_t count, size_t
         if (self->conn) mysql_autocommit(self->conn, 1);
     }
 done:
-    free(recs);
     free(bytes);
     free(plan);
+    return rc;
+}
+
+/* The records of ops[0..count) (all S_OP_RUNS) as one flat array of
+ * records entries; NULL when out of memory. */
+static s_rec_t *s_flatten(s_op_t **ops, size_t count, size_t records)
+{
+    s_rec_t *recs = malloc(sizeof *recs * (records + 1));
+    if (!recs) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < count; i++) {
+        hg_store_batch_t *batch = ops[i]->batch;
+        hg_runs_t *runs = &batch->msg->u.runs;
+        for (size_t j = 0; j < runs->runs_n; j++) {
+            recs[k].run = &runs->runs[j];
+            recs[k].node = batch->db_node[0] ? batch->db_node : batch->node;
+            recs[k].side = s_side_of(batch, j);
+            k++;
+        }
+    }
+    return recs;
+}
+
+/* The server refused a statement holding recs[0..n): write them one by
+ * one, so that one bad record costs only itself. A record the server
+ * refuses alone is recorded as a failed run saying why (the worker gets
+ * its acknowledgement: a resend would be refused the same way); one
+ * refused even so is logged and dropped. Returns 0, or the error number
+ * of a lost connection. */
+static unsigned s_write_one_by_one(s_store_t *self, s_rec_t *recs, size_t n, char *err,
+                                   size_t err_size)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned rc = s_write_recs(self, &recs[i], 1, err, err_size);
+        if (rc && s_retryable(self, rc)) return rc;
+        if (rc == 0) continue;
+        bad++;
+        char why[400];
+        snprintf(why, sizeof why, "MySQL refused it (error %u: %.300s)", rc, err);
+        hg_run_t *run = (hg_run_t *) recs[i].run;
+        s_refuse(self, run, recs[i].node, why);
+        recs[i].side = S_SIDE_UPSERT; /* failed now */
+        rc = s_write_recs(self, &recs[i], 1, err, err_size);
+        if (rc && !s_retryable(self, rc) && run->job_name) {
+            /* The server's columns are narrower than ours (an altered
+             * table): keep the run, its job id and why, without the name. */
+            run->job_name[0] = '\0';
+            rc = s_write_recs(self, &recs[i], 1, err, err_size);
+        }
+        if (rc && s_retryable(self, rc)) return rc;
+        if (rc) {
+            char id[HG_RUNID_STR_LEN + 1];
+            hg_runid_format(run->run_id, id);
+            hg_error("store: run record %s from %s cannot be stored even as failed (error %u: "
+                     "%s); dropped",
+                     id, recs[i].node, rc, err);
+        }
+    }
+    hg_warn("store: MySQL refused a statement of %zu run records; written one by one, %zu "
+            "recorded as failed",
+            n, bad);
+    return 0;
+}
+
+/* Write every record of ops[0..count) (all S_OP_RUNS). A refused
+ * statement does not hold the others back (s_write_one_by_one). Returns 0
+ * or the MySQL error number of a lost connection (then nothing counts as
+ * written: the rows are upserts, writing them again is harmless). */
+static unsigned s_write_runs(s_store_t *self, s_op_t **ops, size_t count, size_t records, char *err,
+                             size_t err_size)
+{
+    s_rec_t *recs = s_flatten(ops, count, records);
+    if (!recs) {
+        snprintf(err, err_size, "out of memory");
+        return CR_OUT_OF_MEMORY;
+    }
+    unsigned rc = s_write_recs(self, recs, records, err, err_size);
+    if (rc && !s_retryable(self, rc)) rc = s_write_one_by_one(self, recs, records, err, err_size);
+    free(recs);
     return rc;
 }
 
@@ -668,30 +932,23 @@ static bool s_write_ops(s_store_t *self)
             records += n;
         }
         unsigned rc = s_write_runs(self, group, count, records, err, sizeof err);
-        if (rc && (hg_db_is_conn_error(rc) || hg_db_conn_lost(self->conn))) {
+        if (rc) {
+            /* Refused records were stored as failed runs already: only a
+             * lost connection (or memory) is left, retried later. */
             hg_error("store: lost MySQL connection while writing %zu run records: %s", records,
                      err);
             s_lost_connection(self);
             return false;
         }
-        if (rc) {
-            /* A record the server refuses is not going to be accepted on a
-             * retry either: log it precisely and let the rest through. */
-            hg_error("store: MySQL refused a batch of %zu run records (error %u: %s)", records, rc,
-                     err);
-        } else {
-            self->records += records;
-            self->transactions++;
-            if (records > self->largest) self->largest = records;
-        }
+        self->records += records;
+        self->transactions++;
+        if (records > self->largest) self->largest = records;
         for (size_t i = 0; i < count; i++) {
             s_op_t *op = zlist_pop(self->ops);
             self->queued_records -= op->batch->msg->u.runs.runs_n;
             self->queued_bytes -= op->bytes;
-            if (rc == 0) {
-                zsock_send(self->pipe, "sp", "DONE", op->batch);
-                op->batch = NULL;
-            }
+            zsock_send(self->pipe, "sp", "DONE", op->batch);
+            op->batch = NULL;
             s_op_destroy(&op);
         }
     }
@@ -862,6 +1119,7 @@ static bool s_replay_step(s_store_t *self)
             free(op);
             break;
         }
+        s_check_batch(self, batch);
         op->kind = S_OP_RUNS;
         op->batch = batch;
         group[count++] = op;
@@ -878,14 +1136,11 @@ static bool s_replay_step(s_store_t *self)
         s_schedule_retry(self);
     } else if (count > 0) {
         unsigned wrc = s_write_runs(self, group, count, records, err, sizeof err);
-        if (wrc && (hg_db_is_conn_error(wrc) || hg_db_conn_lost(self->conn))) {
+        if (wrc) {
             hg_error("store: lost MySQL connection while replaying %zu spilled run records: %s",
                      records, err);
             s_lost_connection(self);
             ok = false;
-        } else if (wrc) {
-            hg_error("store: MySQL refused a batch of %zu spilled run records (error %u: %s)",
-                     records, wrc, err);
         } else {
             self->records += records;
             self->transactions++;
@@ -1015,6 +1270,11 @@ static int s_on_report(zloop_t *loop, int timer_id, void *arg)
                 (unsigned long long) self->largest);
         self->records = self->transactions = self->largest = 0;
     }
+    if (self->refused > 10)
+        hg_error("store: %llu run records refused in the last interval (recorded as failed runs "
+                 "saying why; the first %d logged)",
+                 (unsigned long long) self->refused, 10);
+    self->refused = self->refused_logged = 0;
     if ((self->queued_records > 0 || self->spill_pending) && self->down)
         hg_warn("store: %zu run records waiting for MySQL in memory, %llu in spill file %s",
                 self->queued_records, (unsigned long long) (self->spilled - self->replayed),
@@ -1037,6 +1297,7 @@ static int s_handle_command(s_store_t *self)
             f && zframe_size(f) == sizeof(void *) ? *(hg_store_batch_t **) zframe_data(f) : NULL;
         zframe_destroy(&f);
         if (batch) {
+            s_check_batch(self, batch);
             op = calloc(1, sizeof *op);
             op->kind = S_OP_RUNS;
             op->batch = batch;

@@ -34,8 +34,11 @@
 /* One RUN_STARTED / RUN_FINISHED message from one node. */
 typedef struct {
     char node[192]; /* worker that sent it (or whose runs the master closed) */
-    hg_msg_t *msg;  /* decoded message (owned) */
-    bool no_ack;    /* records the master wrote itself: no worker holds them */
+    /* node cut to fit the runs column, when it does not; "" when it does
+     * (set by the store) */
+    char db_node[192];
+    hg_msg_t *msg; /* decoded message (owned) */
+    bool no_ack;   /* records the master wrote itself: no worker holds them */
     /* RUN_FINISHED: per record, whether its RUN_STARTED was stored (so
      * runs_by_status may hold the run); NULL when not known (as if all
      * were). Owned. */

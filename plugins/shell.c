@@ -177,6 +177,12 @@ static int shell_run(void *state, const hg_plugin_ctx_t *ctx)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(fds[1], 1);
         dup2(fds[1], 2);
+        /* The command gets stdio only: no descriptor of the worker or its
+         * helper (master sockets, plug-in files, other runs' pipes), with
+         * or without close-on-exec, and not the daemon's stdin. */
+        int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (nul >= 0) dup2(nul, 0);
+        close_range(3, ~0u, 0);
         if (cwd && chdir(cwd) != 0) _exit(126);
         execve(cmd.path, cmd.argv, cmd.envp);
         _exit(127);

@@ -733,7 +733,20 @@ static void s_start_plugin_run(s_agent_t *self, s_job_t *job, hg_run_t *run, hg_
         s_plugin_fail(self, &task, msg);
         return;
     }
-    if (!spec->sha256 || !*spec->sha256) {
+    if (!hg_plugin_allowed(self->cfg->plugin_allow, spec->name)) {
+        /* Checked on the worker, whoever sent the job: what a worker
+         * runs is its operator's decision, not the master's. */
+        char msg[200];
+        snprintf(msg, sizeof msg, "plug-in %.100s is not in this worker's plugin.allow",
+                 spec->name);
+        s_plugin_fail(self, &task, msg);
+        return;
+    }
+    /* A pushed plug-in the job did not ask for by version or hash is a
+     * fallback: this worker's own plug-in of that name wins. */
+    bool local =
+        spec->local_first && hg_plugin_local_exists(self->cfg->plugin.plugin_dir, spec->name);
+    if (local || !spec->sha256 || !*spec->sha256) {
         s_plugin_submit(self, &task);
         return;
     }

@@ -29,6 +29,8 @@ typedef struct {
     int64_t started_delay_ms;     /* RUN_STARTED held back this long, 0 = sent at once */
     int64_t leave_grace_ms;       /* on SIGTERM: how long running work may finish */
     hg_plugin_exec_config_t plugin;        /* plug-in executor settings */
+    const char *plugin_allow;              /* plug-in names this worker runs, comma-separated;
+                                              "*" for any (NULL or "": none) */
     hg_plugin_cache_config_t plugin_cache; /* cache dir and fetch limits (callbacks unused) */
 } hg_agent_config_t;
 

@@ -291,6 +291,29 @@ static bool s_has_header(const hg_http_spec_t *http, const char *name)
     return false;
 }
 
+/* Why line cannot be sent, when it sets a framing header (Host,
+ * Content-Length, Transfer-Encoding, Connection), else NULL. The master refuses such jobs
+ * (master/job.c); this is the second line, for a job that reached the
+ * worker some other way: curl derives them from the URL and the body, and
+ * one set by hand could send a request other than the URL says, or
+ * smuggle a second one through a proxy. */
+static const char *s_framing_header(const char *line)
+{
+    static const char *const names[] = {"Host", "Content-Length", "Transfer-Encoding",
+                                        "Connection"};
+#define S_FRAMING_WHY(h) "header \"" h "\" cannot be set by a job (the HTTP client sets it)"
+    static const char *const why[] = {S_FRAMING_WHY("Host"), S_FRAMING_WHY("Content-Length"),
+                                      S_FRAMING_WHY("Transfer-Encoding"),
+                                      S_FRAMING_WHY("Connection")};
+#undef S_FRAMING_WHY
+    size_t n = strcspn(line, ":");
+    while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+        n--;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == n && strncasecmp(line, names[i], n) == 0) return why[i];
+    return NULL;
+}
+
 static int s_append_header(s_req_t *req, const char *line)
 {
     struct curl_slist *list = curl_slist_append(req->headers, line);
@@ -393,6 +416,8 @@ static const char *s_req_setup(s_exec_t *self, s_req_t *req)
     for (size_t i = 0; i < http->headers_n; i++) {
         const char *h = http->headers[i];
         if (!h || strpbrk(h, "\r\n") || !strchr(h, ':')) return "invalid header line";
+        const char *framing = s_framing_header(h);
+        if (framing) return framing;
         if (s_append_header(req, h) != 0) return "out of memory";
     }
 

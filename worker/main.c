@@ -37,6 +37,9 @@ static const hg_cfg_def_t s_settings[] = {
      "the worker's own files (default: var/<name> under the working directory)"},
     {"plugin.dir", HG_CFG_STR, "", 0, 0,
      "local plug-in directories, separated by ':', searched for <name>.so and hg_<name>.so"},
+    {"plugin.allow", HG_CFG_STR, "noop,sql", 0, 0,
+     "plug-ins this worker runs at all, by name, comma-separated (\"*\": any); shell is not in "
+     "the default"},
     {"plugin.cache", HG_CFG_STR, "", 0, 0,
      "cache of plug-ins fetched from the master by hash (default: <data.dir>/plugins)"},
     {"plugin.host", HG_CFG_STR, "", 0, 0,
@@ -197,6 +200,7 @@ int main(int argc, char **argv)
         .grace_ms = (uint32_t) hg_config_int(cfg, "plugin.grace"),
         .max_queued = (uint32_t) hg_config_int(cfg, "plugin.queue"),
     };
+    ac.plugin_allow = hg_config_str(cfg, "plugin.allow");
     ac.plugin_cache = (hg_plugin_cache_config_t){
         .dir = cache_dir,
         .fetch_timeout_ms = (uint32_t) hg_config_int(cfg, "plugin.fetch.timeout"),

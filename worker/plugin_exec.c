@@ -59,17 +59,18 @@
 
 extern char **environ;
 
-#define S_DEFAULT_TIMEOUT_MS 30000u /* deadline when the task gives none */
-#define S_DEFAULT_HELPERS    2      /* warm helper processes */
-#define S_DEFAULT_THREADS    4      /* pool threads */
-#define S_DEFAULT_GRACE_MS   2000u  /* cancellation -> SIGKILL */
-#define S_TICK_MS            20     /* deadline and respawn check period */
-#define S_SPAWN_BACKOFF_MS   1000   /* wait after a helper failed to start */
-#define S_PIPE_BATCH         64     /* pipe commands taken per wake-up */
-#define S_THREAD_BATCH       64     /* most results one thread holds */
-#define S_THREAD_HOLD_MS     1      /* ... and for how long, while more tasks wait */
-#define S_ERROR_MAX          600    /* bytes of an error text we compose */
-#define S_HOST_FD            3      /* fd number of the socket in a helper */
+#define S_DEFAULT_TIMEOUT_MS 30000u       /* deadline when the task gives none */
+#define S_DEFAULT_HELPERS    2            /* warm helper processes */
+#define S_DEFAULT_THREADS    4            /* pool threads */
+#define S_DEFAULT_GRACE_MS   2000u        /* cancellation -> SIGKILL */
+#define S_TICK_MS            20           /* deadline and respawn check period */
+#define S_SPAWN_BACKOFF_MS   1000         /* wait after a helper failed to start */
+#define S_PIPE_BATCH         64           /* pipe commands taken per wake-up */
+#define S_THREAD_BATCH       64           /* most results one thread holds */
+#define S_THREAD_HOLD_MS     1            /* ... and for how long, while more tasks wait */
+#define S_ERROR_MAX          600          /* bytes of an error text we compose */
+#define S_READ_PER_WAKE      (256u << 10) /* bytes read from one helper per wake-up */
+#define S_HOST_FD            3            /* fd number of the socket in a helper */
 
 /* A FIFO ring of tasks. */
 typedef struct {
@@ -413,6 +414,42 @@ static int s_resolve(const char *plugin_dir, s_found_t *found, const hg_plugin_t
     return HG_ENOTFOUND;
 }
 
+bool hg_plugin_local_exists(const char *plugin_dir, const char *name)
+{
+    if (!plugin_dir || !name || !*name || name[0] == '.' || strchr(name, '/')) return false;
+    char path[PATH_MAX];
+    for (const char *dir = plugin_dir; dir;) {
+        const char *colon = strchr(dir, ':');
+        int len = colon ? (int) (colon - dir) : (int) strlen(dir);
+        for (int i = 0; len > 0 && i < 2; i++) {
+            if (i == 0)
+                snprintf(path, sizeof path, "%.*s/%s.so", len, dir, name);
+            else
+                snprintf(path, sizeof path, "%.*s/hg_%s.so", len, dir, name);
+            if (access(path, R_OK) == 0) return true;
+        }
+        dir = colon ? colon + 1 : NULL;
+    }
+    return false;
+}
+
+bool hg_plugin_allowed(const char *allow, const char *name)
+{
+    if (!allow || !name || !*name) return false;
+    size_t n = strlen(name);
+    for (const char *p = allow; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ",");
+        size_t end = len;
+        while (end > 0 && p[end - 1] == ' ')
+            end--;
+        if ((end == 1 && *p == '*') || (end == n && strncmp(p, name, n) == 0)) return true;
+        p += len;
+    }
+    return false;
+}
+
 /* ------------------------------------------------------------ thread pool */
 
 typedef struct {
@@ -711,6 +748,10 @@ static int s_helper_spawn(s_exec_t *self, s_helper_t *h)
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, child, S_HOST_FD);
+    /* The helper runs plug-in code: it gets its channel and stdio, none of
+     * the worker's other descriptors (sockets to the master, plug-in
+     * cache files), close-on-exec or not. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, S_HOST_FD + 1);
     pid_t pid = 0;
     int rc = posix_spawn(&pid, self->host_path, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -836,7 +877,12 @@ static int s_on_helper(zloop_t *loop, zmq_pollitem_t *item, void *arg)
         if (self->helpers[i].fd == item->fd && self->helpers[i].pid) h = &self->helpers[i];
     if (!h) return 0;
     bool gone = false;
-    while (true) {
+    /* Read at most one wake-up's budget, and never more than one whole
+     * frame can need: a helper that writes without pause (a plug-in gone
+     * wild, or hostile) then costs bounded memory and leaves the loop
+     * free for the other helpers; poll wakes us again for the rest. */
+    size_t budget = S_READ_PER_WAKE;
+    while (budget > 0 && h->rlen < 4 + (size_t) HG_HOST_FRAME_MAX) {
         if (h->rcap - h->rlen < 4096) {
             size_t cap = h->rcap ? h->rcap * 2 : 8192;
             uint8_t *grown = realloc(h->rbuf, cap);
@@ -847,9 +893,13 @@ static int s_on_helper(zloop_t *loop, zmq_pollitem_t *item, void *arg)
             h->rbuf = grown;
             h->rcap = cap;
         }
-        ssize_t n = read(h->fd, h->rbuf + h->rlen, h->rcap - h->rlen);
+        size_t want = h->rcap - h->rlen;
+        if (want > budget) want = budget;
+        if (want > 4 + (size_t) HG_HOST_FRAME_MAX - h->rlen) want = 4 + HG_HOST_FRAME_MAX - h->rlen;
+        ssize_t n = read(h->fd, h->rbuf + h->rlen, want);
         if (n > 0) {
             h->rlen += (size_t) n;
+            budget -= (size_t) n;
             continue;
         }
         if (n < 0 && errno == EINTR) continue;

@@ -104,6 +104,13 @@ typedef struct {
     bool retry_requested; /* out: the plug-in returned HG_PLUGIN_RETRY */
 } hg_plugin_task_t;
 
+/* Whether one of the directories of plugin_dir (':'-separated) holds a
+ * plug-in called name (<name>.so or hg_<name>.so). */
+bool hg_plugin_local_exists(const char *plugin_dir, const char *name);
+
+/* Whether allow (comma-separated names, or "*" for any) lists name. */
+bool hg_plugin_allowed(const char *allow, const char *name);
+
 /* New zeroed task (calloc); NULL on allocation failure. */
 hg_plugin_task_t *hg_plugin_task_new(void);
 

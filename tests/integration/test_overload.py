@@ -25,7 +25,8 @@ from harness import BUILD_DIR, WORKER_BIN, log, run_tests
 TEST_PLUGINS = os.path.join(BUILD_DIR, "test-plugins")
 QUEUE = 20
 WORKER_ARGS = ["--plugin-dir", "%s:%s" % (TEST_PLUGINS, BUILD_DIR),
-               "--plugin-helpers", "1", "--plugin-queue", str(QUEUE), "--plugin-grace", "500ms"]
+               "--plugin-helpers", "1", "--plugin-queue", str(QUEUE), "--plugin-grace", "500ms",
+               "--plugin-allow", "shell"]
 WHY = "worker overloaded: %d plug-in runs already waiting for a helper process" % QUEUE
 BUSY = ("busy-1", "busy-2")
 TICK = "tick"

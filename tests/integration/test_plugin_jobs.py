@@ -24,7 +24,8 @@ TICK = "tick"
 # The worker's plug-in dirs: the test plug-ins (hgtest_<name>.so) and the
 # shipped ones (hg_<name>.so) in the build directory.
 WORKER_ARGS = ["--plugin-dir", "%s:%s" % (TEST_PLUGINS, BUILD_DIR),
-               "--plugin-grace", "500ms", "--plugin-fetch-timeout", "3s"]
+               "--plugin-grace", "500ms", "--plugin-fetch-timeout", "3s",
+               "--plugin-allow", "*"]  # shell and the test plug-ins are not in the default
 
 
 def sha256_of(path):

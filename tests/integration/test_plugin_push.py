@@ -229,4 +229,5 @@ class PluginPush(unittest.TestCase):
 if __name__ == "__main__":
     run_tests(PluginPush, workers=1,
               master_args=["--plugin-max-size", str(MAX_SIZE)],
-              worker_args=["--plugin-dir", EMPTY_PLUGIN_DIR, "--plugin-fetch-timeout", "10s"])
+              worker_args=["--plugin-dir", EMPTY_PLUGIN_DIR, "--plugin-fetch-timeout", "10s",
+                           "--plugin-allow", "*"])

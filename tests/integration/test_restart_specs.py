@@ -70,4 +70,5 @@ def scenario(c):
 
 
 if __name__ == "__main__":
-    run_scenario(scenario, workers=1, worker_args=["--plugin-dir", BUILD_DIR])
+    run_scenario(scenario, workers=1,
+                 worker_args=["--plugin-dir", BUILD_DIR, "--plugin-allow", "shell"])

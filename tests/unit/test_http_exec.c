@@ -488,6 +488,36 @@ static void test_bad_requests_fail_without_network(void **state)
     assert_int_equal(task->run.status, HG_RUN_FAILED);
     assert_string_equal(task->run.error, "missing URL");
     hg_http_task_destroy(&task);
+
+    /* Framing headers, whatever their case and spacing, are refused before
+     * anything is sent (the master refuses such jobs; this is the second
+     * line). */
+    static const char *const framing[][2] = {
+        {"Host: internal.example", "Host"},
+        {"content-length : 0", "Content-Length"},
+        {"Transfer-Encoding: chunked", "Transfer-Encoding"},
+        {"CONNECTION: close", "Connection"},
+    };
+    for (size_t i = 0; i < 4; i++) {
+        task = s_task("GET", "/ok", 1);
+        s_add_header(task, "X-Fine: yes");
+        s_add_header(task, framing[i][0]);
+        task = s_run_one(task);
+        assert_int_equal(task->run.status, HG_RUN_FAILED);
+        char want[128];
+        snprintf(want, sizeof want,
+                 "header \"%s\" cannot be set by a job (the HTTP client "
+                 "sets it)",
+                 framing[i][1]);
+        assert_string_equal(task->run.error, want);
+        hg_http_task_destroy(&task);
+    }
+    /* A header whose name only starts like one is fine. */
+    task = s_task("GET", "/ok", 1);
+    s_add_header(task, "Host-Alias: x");
+    task = s_run_one(task);
+    assert_int_equal(task->run.status, HG_RUN_SUCCESS);
+    hg_http_task_destroy(&task);
 }
 
 /* Submit n tasks to path, collect them all; every one must come back exactly

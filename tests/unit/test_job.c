@@ -42,6 +42,19 @@ static void s_expect_fail(const char *text, const char *field, const char *messa
     json_decref(body);
 }
 
+/* As s_expect_fail, for a message that starts with prefix. */
+static void s_expect_fail_prefix(const char *text, const char *field, const char *prefix)
+{
+    json_t *body = s_parse(text);
+    char f[256] = "?", m[1024] = "?";
+    json_t *job = hg_job_validate(body, f, sizeof f, m, sizeof m);
+    if (job) fail_msg("accepted %s; expected %s...", text, prefix);
+    if (strcmp(f, field) != 0 || strncmp(m, prefix, strlen(prefix)) != 0)
+        fail_msg("for %s\n  expected field %s, message %s...\n  got      field %s, message %s",
+                 text, field, prefix, f, m);
+    json_decref(body);
+}
+
 static json_t *s_expect_ok(const char *text)
 {
     json_t *body = s_parse(text);
@@ -269,6 +282,23 @@ static void test_http_rules(void **state)
     s_expect_fail("{" S_BASE ", \"http\": {\"url\": \"http://x/\", \"headers\": {\"X\": "
                   "\"a\\r\\nInjected: 1\"}}}",
                   "http.headers.X", "http.headers.X: must not contain CR or LF");
+    /* Framing headers are the HTTP client's, in any case. */
+    s_expect_fail("{" S_BASE ", \"http\": {\"url\": \"http://x/\", \"headers\": {\"host\": "
+                  "\"internal\"}}}",
+                  "http.headers",
+                  "http.headers: header \"host\" cannot be set by a job: the worker's HTTP client "
+                  "sets it from the URL and body (one set by hand could smuggle a second request)");
+    static const char *const framing[] = {"Content-Length", "Transfer-Encoding", "CONNECTION"};
+    for (size_t k = 0; k < 3; k++) {
+        char body[256], want[256];
+        snprintf(body, sizeof body,
+                 "{" S_BASE ", \"http\": {\"url\": \"http://x/\", \"headers\": {\"%s\": "
+                 "\"1\"}}}",
+                 framing[k]);
+        snprintf(want, sizeof want, "http.headers: header \"%s\" cannot be set by a job",
+                 framing[k]);
+        s_expect_fail_prefix(body, "http.headers", want);
+    }
     s_expect_fail("{" S_BASE ", \"http\": {\"url\": \"http://x/\", \"body\": 5}}", "http.body",
                   "http.body: must be a string or null");
     s_expect_fail("{" S_BASE ", \"http\": {\"url\": \"http://x/\", \"form\": [1]}}", "http.form",

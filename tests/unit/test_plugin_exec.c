@@ -17,10 +17,12 @@
 #include "plugin_exec.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define WAIT_MS 10000 /* longest wait for one result */
@@ -383,6 +385,108 @@ static void test_shell_success_and_exit_code(void **state)
         hg_plugin_task_destroy(&t);
     }
     hg_plugin_exec_destroy(&exec);
+}
+
+/* Output of a finished task, as a string (caller frees). */
+static char *s_output_str(const hg_plugin_task_t *task)
+{
+    const hg_blob_t *o = &task->run.output;
+    char *s = calloc(1, o->len + 1);
+    assert_non_null(s);
+    if (o->len) memcpy(s, o->data, o->len);
+    return s;
+}
+
+/* A command run by the shell plug-in sees stdio and nothing else: not a
+ * descriptor the worker left open without close-on-exec (here fd 200),
+ * in either mode; and the helper process of process isolation does not
+ * hold it either. */
+static void test_children_inherit_no_descriptors(void **state)
+{
+    (void) state;
+    int fd = open("/dev/null", O_RDONLY); /* deliberately inheritable */
+    assert_true(fd >= 0);
+    assert_int_equal(dup2(fd, 200), 200);
+    close(fd);
+    zactor_t *exec = s_exec_new(0);
+    for (size_t m = 0; m < 2; m++) {
+        /* ls opens the directory it lists as fd 3. */
+        hg_plugin_task_t *t = s_task(HG_TEST_SHIPPED_PLUGIN_DIR "/hg_shell.so", s_modes[m]);
+        s_kv_add(&t->params, &t->params_n, "command", "ls");
+        s_kv_add(&t->params, &t->params_n, "args", "/proc/self/fd");
+        t = s_run(exec, t);
+        s_expect(t, HG_RUN_SUCCESS, NULL);
+        char *out = s_output_str(t);
+        const char *list = strstr(out, "exit code 0\n");
+        assert_non_null(list);
+        assert_string_equal(list, "exit code 0\n0\n1\n2\n3\n");
+        free(out);
+        hg_plugin_task_destroy(&t);
+    }
+    hg_plugin_task_t *t = s_shell(HG_PLUGIN_ISOLATION_PROCESS, "ls /proc/$PPID/fd");
+    t = s_run(exec, t);
+    s_expect(t, HG_RUN_SUCCESS, NULL);
+    char *out = s_output_str(t);
+    assert_non_null(strstr(out, "\n3\n")); /* the helper's channel: the listing worked */
+    assert_null(strstr(out, "\n200\n"));
+    free(out);
+    hg_plugin_task_destroy(&t);
+    hg_plugin_exec_destroy(&exec);
+    close(200);
+}
+
+/* Resident set size of this process, in MiB. */
+static long s_rss_mb(void)
+{
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%ld %ld", &pages, &rss), 2);
+    fclose(f);
+    return rss * sysconf(_SC_PAGESIZE) / (1 << 20);
+}
+
+/* A helper that writes without pause (here a fake host that is `yes` on
+ * its channel) is read a bounded amount at a time: its garbage is seen
+ * as a bad frame at once, the helper is ended and its run fails, the
+ * worker's memory does not follow the flood, and runs in thread mode
+ * still work. (Whether an unbounded read would fall behind depends on
+ * the machine: this checks the outcome, not that the bound is hit.) */
+static void test_flooding_helper_is_bounded(void **state)
+{
+    (void) state;
+    char dir[] = "/tmp/hg_test_flood_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char host[128];
+    snprintf(host, sizeof host, "%s/host", dir);
+    FILE *f = fopen(host, "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\nexec yes >&3\n", f);
+    fclose(f);
+    assert_int_equal(chmod(host, 0700), 0);
+
+    hg_plugin_exec_config_t cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.plugin_dir = HG_TEST_PLUGIN_DIR;
+    cfg.host_path = host;
+    cfg.helpers = 1;
+    long before = s_rss_mb();
+    zactor_t *exec = hg_plugin_exec_new(&cfg);
+    assert_non_null(exec);
+    int64_t t0 = hg_mono_ms();
+    hg_plugin_task_t *t = s_run(exec, s_task("hgtest_echo", HG_PLUGIN_ISOLATION_PROCESS));
+    /* Ended by the worker: failed when yes(1) sees EPIPE first (exit 1),
+     * crashed when the worker's SIGKILL lands first. */
+    if (t->run.status != HG_RUN_FAILED) s_expect(t, HG_RUN_CRASHED, "SIGKILL");
+    hg_plugin_task_destroy(&t);
+    assert_true(hg_mono_ms() - t0 < 5000);
+    assert_true(s_rss_mb() - before < 64);
+    t = s_run(exec, s_task("hgtest_echo", HG_PLUGIN_ISOLATION_THREAD));
+    s_expect(t, HG_RUN_SUCCESS, NULL);
+    hg_plugin_task_destroy(&t);
+    hg_plugin_exec_destroy(&exec);
+    unlink(host);
+    rmdir(dir);
 }
 
 /* Whether pid is gone (or a zombie nobody can run any more). */
@@ -810,6 +914,8 @@ int main(void)
         cmocka_unit_test(test_params_and_overrides),
         cmocka_unit_test(test_shell_success_and_exit_code),
         cmocka_unit_test(test_shell_timeout_kills_process_group),
+        cmocka_unit_test(test_children_inherit_no_descriptors),
+        cmocka_unit_test(test_flooding_helper_is_bounded),
         cmocka_unit_test(test_full_queue_skips_runs),
         cmocka_unit_test(test_destroy_with_runs_in_flight),
         cmocka_unit_test(test_arguments),

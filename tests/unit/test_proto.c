@@ -121,6 +121,7 @@ static void fill_assign(hg_assign_t *a, bool full)
     a->plugin.version = sdup("1.2.0");
     a->plugin.sha256 = sdup("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
     a->plugin.isolation = sdup("thread");
+    a->plugin.local_first = 1;
     a->recover = 1;
 }
 
@@ -307,6 +308,7 @@ static void assert_assign_eq(const hg_assign_t *a, const hg_assign_t *b)
     assert_str_eq(a->plugin.version, b->plugin.version);
     assert_str_eq(a->plugin.sha256, b->plugin.sha256);
     assert_str_eq(a->plugin.isolation, b->plugin.isolation);
+    assert_int_equal(a->plugin.local_first, b->plugin.local_first);
     assert_int_equal(a->recover, b->recover);
 }
 
