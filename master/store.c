@@ -137,16 +137,25 @@ static char *s_runs_sql(int rows)
         " VALUES ";
     static const char row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     /* A resend or a late RUN_STARTED never turns a finished run back into
-     * "running": a running row only fills what is still empty. */
+     * "running": a running row only fills what is still empty. A record
+     * whose run id names a row of another job or another node changes
+     * nothing (S_OTHER): the peer guard lets a worker speak only of its own
+     * jobs, and this keeps one of them from rewriting another job's run by
+     * reusing its id (ids are visible in the API and in request headers). */
+#define S_OTHER "(job_id <> VALUES(job_id) OR node <> VALUES(node))"
     static const char tail[] =
         " ON DUPLICATE KEY UPDATE"
-        " started_at = COALESCE(started_at, VALUES(started_at)),"
-        " finished_at = IF(VALUES(status) = 'running', finished_at, VALUES(finished_at)),"
-        " http_status = IF(VALUES(status) = 'running', http_status, VALUES(http_status)),"
-        " exit_code = IF(VALUES(status) = 'running', exit_code, VALUES(exit_code)),"
-        " error = IF(VALUES(status) = 'running', error, VALUES(error)),"
-        " output = IF(VALUES(status) = 'running', output, VALUES(output)),"
-        " status = IF(VALUES(status) = 'running', status, VALUES(status))";
+        " started_at = IF(" S_OTHER ", started_at, COALESCE(started_at, VALUES(started_at))),"
+        " finished_at = IF(" S_OTHER " OR VALUES(status) = 'running', finished_at,"
+        " VALUES(finished_at)),"
+        " http_status = IF(" S_OTHER " OR VALUES(status) = 'running', http_status,"
+        " VALUES(http_status)),"
+        " exit_code = IF(" S_OTHER " OR VALUES(status) = 'running', exit_code,"
+        " VALUES(exit_code)),"
+        " error = IF(" S_OTHER " OR VALUES(status) = 'running', error, VALUES(error)),"
+        " output = IF(" S_OTHER " OR VALUES(status) = 'running', output, VALUES(output)),"
+        " status = IF(" S_OTHER " OR VALUES(status) = 'running', status, VALUES(status))";
+#undef S_OTHER
     size_t size = sizeof head + (size_t) rows * (sizeof row + 1) + sizeof tail;
     char *sql = malloc(size);
     if (!sql) return NULL;

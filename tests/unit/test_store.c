@@ -233,6 +233,43 @@ static void test_late_started_keeps_finished(void **state)
     free(ids);
 }
 
+/* A record that reuses the run id of another job's run (run ids are
+ * visible in the API and in the Hourglass-Run-Id header) leaves that run
+ * as it was: a worker may speak only of its own jobs' runs. The same
+ * worker's resend of its own record still lands. */
+static void test_foreign_run_id_changes_nothing(void **state)
+{
+    (void) state;
+    enum { RUNS = 4 };
+    uint8_t(*ids)[HG_PROTO_RUN_ID_SIZE] = s_fresh_runs(RUNS);
+    zactor_t *store = hg_store_new(&s_fx.opts);
+    assert_non_null(store);
+    zsock_send(store, "sp", "RUNS", s_batch(ids, 0, RUNS, true));
+    assert_int_equal(s_wait_done(store, 1), RUNS);
+    /* worker-2 sends a failure for the same ids, as another job. */
+    hg_store_batch_t *forged = s_batch(ids, 0, RUNS, true);
+    snprintf(forged->node, sizeof forged->node, "worker-2");
+    for (size_t i = 0; i < RUNS; i++) {
+        hg_run_t *r = &forged->msg->u.runs.runs[i];
+        r->job_id += 100;
+        r->status = HG_RUN_FAILED;
+        r->http_status = 500;
+    }
+    zsock_send(store, "sp", "RUNS", forged);
+    assert_int_equal(s_wait_done(store, 1), RUNS);
+    assert_int_equal(s_count("SELECT COUNT(*) FROM runs WHERE status = 'success' AND "
+                             "http_status = 200 AND node = 'worker-1' AND job_id <= 50"),
+                     RUNS);
+    /* worker-1 itself may still change its own run. */
+    hg_store_batch_t *own = s_batch(ids, 0, 1, true);
+    own->msg->u.runs.runs[0].status = HG_RUN_FAILED;
+    zsock_send(store, "sp", "RUNS", own);
+    assert_int_equal(s_wait_done(store, 1), 1);
+    assert_int_equal(s_count("SELECT COUNT(*) FROM runs WHERE status = 'failed'"), 1);
+    zactor_destroy(&store);
+    free(ids);
+}
+
 /* One string from a query on the test connection (caller frees). */
 static char *s_string(const char *sql)
 {
@@ -354,6 +391,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_large_batches),
         cmocka_unit_test(test_late_started_keeps_finished),
+        cmocka_unit_test(test_foreign_run_id_changes_nothing),
         cmocka_unit_test(test_runs_by_status),
         cmocka_unit_test(test_bad_record_isolated),
         cmocka_unit_test(test_refused_statement_row_by_row),
