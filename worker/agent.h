@@ -11,10 +11,11 @@
 #include "plugin_cache.h"
 #include "plugin_exec.h"
 
+#include <czmq.h>
 #include <stdint.h>
 
 typedef struct {
-    const char *name;             /* node name, also the ZeroMQ routing id */
+    const char *name;             /* node name (the master binds it to our key) */
     const char *master;           /* master endpoint, e.g. tcp://127.0.0.1:8643 */
     const char *const *masters;   /* every master endpoint, in order; when set, master is unused */
     size_t masters_n;             /* number of entries in masters */
@@ -30,6 +31,10 @@ typedef struct {
     int64_t leave_grace_ms;       /* on SIGTERM: how long running work may finish */
     hg_plugin_exec_config_t plugin;        /* plug-in executor settings */
     hg_plugin_cache_config_t plugin_cache; /* cache dir and fetch limits (callbacks unused) */
+    zcert_t *cert;                /* our CURVE key pair; NULL: plaintext (tests on loopback) */
+    const char *const *master_keys; /* pinned master public keys (Z85): one for every master,
+                                       or one per entry of masters, in order */
+    size_t master_keys_n;         /* number of entries in master_keys */
 } hg_agent_config_t;
 
 /* Master high availability: the agent talks to one master at a time,
