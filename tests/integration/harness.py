@@ -434,9 +434,11 @@ class Cluster:
             argv += ["--name", "master-%d" % (index + 1)]
         return argv + self.master_args
 
-    def worker_argv(self, name, labels=None, endpoints=None, netns=None):
+    def worker_argv(self, name, labels=None, endpoints=None, netns=None, register_key=True):
         """endpoints: the master endpoints this worker dials (default: every
-        master's); netns: run it in that network namespace (ip netns exec)."""
+        master's); netns: run it in that network namespace (ip netns exec);
+        register_key: False leaves the worker's key out of keys.workers
+        (a test admits it another way, e.g. the worker_keys table)."""
         endpoints = list(endpoints) if endpoints is not None else self.endpoints
         argv = [WORKER_BIN, "--name", name, "--master", endpoints[0],
                 "--data-dir", self.worker_data_dir(name)]
@@ -445,7 +447,7 @@ class Cluster:
         if self.plaintext:
             argv += ["--insecure-plaintext", "true"]
         else:
-            self.worker_key(name)
+            self.worker_key(name, register=register_key)
             argv += ["--key", self.key_files(name)[1], "--master-key", self.master_key_file]
         if netns:
             argv = ["ip", "netns", "exec", netns] + argv
@@ -514,12 +516,13 @@ class Cluster:
             return None
         return body if isinstance(body, dict) else None
 
-    def start_worker(self, name, wait=True, labels=None, endpoints=None, netns=None):
+    def start_worker(self, name, wait=True, labels=None, endpoints=None, netns=None,
+                     register_key=True):
         """Start (or restart) a worker; netns runs it in that network
-        namespace (ip netns exec)."""
+        namespace (ip netns exec); register_key as in worker_argv."""
         proc = self.workers.get(name)
         if proc is None:
-            proc = Proc(name, self.worker_argv(name, labels, endpoints, netns),
+            proc = Proc(name, self.worker_argv(name, labels, endpoints, netns, register_key),
                         os.path.join(self.log_dir, name + ".log"))
             self.workers[name] = proc
         proc.start(self._daemon_env())
