@@ -3,6 +3,7 @@
 
 #include "hg_error.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -160,14 +161,23 @@ bool hg_endpoint_is_loopback(const char *ep)
     if (!ep) return false;
     if (strncmp(ep, "ipc://", 6) == 0 || strncmp(ep, "inproc://", 9) == 0) return true;
     if (strncmp(ep, "tcp://", 6) != 0) return false;
-    const char *host = ep + 6;
-    /* A ZeroMQ connect may name a source address first: "src;dst". */
-    const char *semi = strchr(host, ';');
-    if (semi) return false;
-    if (strncmp(host, "127.", 4) == 0) return true;
-    if (strncmp(host, "[::1]:", 6) == 0) return true;
-    if (strncmp(host, "localhost:", 10) == 0) return true;
-    return false;
+    /* tcp://HOST:PORT, where HOST must be an address (or "localhost")
+     * that only this machine reaches; "a;b" (a source address) is not. */
+    const char *h = ep + 6, *colon = strrchr(h, ':');
+    if (!colon || strchr(h, ';')) return false;
+    char host[256];
+    size_t n = (size_t) (colon - h);
+    if (n == 0 || n >= sizeof host) return false;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    if (streq(host, "localhost")) return true;
+    if (host[0] == '[' && host[n - 1] == ']') {
+        host[n - 1] = '\0';
+        struct in6_addr a6;
+        return inet_pton(AF_INET6, host + 1, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+    }
+    struct in_addr a4;
+    return inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
 
 static void s_keygen_usage(const char *prog, bool need_node, FILE *out)

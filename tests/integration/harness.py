@@ -428,6 +428,7 @@ class Cluster:
         if self.plaintext:
             argv += ["--insecure-plaintext", "true"]
         else:
+            self._make_master_key()
             argv += ["--keys-secret", self.master_key_file + "_secret",
                      "--keys-workers", self.workers_keys_dir]
         if self.n_masters > 1:
