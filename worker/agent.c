@@ -321,8 +321,11 @@ static void s_left_silent(s_agent_t *self, int64_t silent_ms)
 static void s_redial(s_agent_t *self, int64_t silent_ms)
 {
     if (self->redials++ % 10 == 0)
-        hg_warn("master at %s has not answered for %lld ms; dialling it again (try %u)",
-                self->endpoint, (long long) silent_ms, self->redials);
+        hg_warn("master at %s has not answered for %lld ms; dialling it again (try %u)%s",
+                self->endpoint, (long long) silent_ms, self->redials,
+                self->cfg->cert ? " (a master whose key is not in master.key, or one that does "
+                                  "not admit our key, answers nothing)"
+                                : "");
     char endpoint[sizeof self->endpoint];
     snprintf(endpoint, sizeof endpoint, "%s", self->endpoint);
     s_dial(self, endpoint);

@@ -2,7 +2,8 @@
 """A worker runs nothing for a master whose key it does not know (issue 10,
 test 7). worker-1 is admitted by the master, but pins another master key:
 for 5 s it stays up and fires nothing (no hit, no run row, not in the node
-list). Restarted with the right key, it fires the same job at once."""
+list). Restarted with the wrong and the right key listed (a master key
+being rotated), it finds the right one and fires the job."""
 
 import os
 import subprocess
@@ -29,11 +30,13 @@ def scenario(c):
     assert "worker-1" not in [n["name"] for n in c.nodes()], "worker-1 got a session"
     log("nothing fired in 5 s with the wrong master key")
 
+    # Several pinned keys (a master key being rotated): the worker tries
+    # them in turn and finds the master's.
     proc.stop()
-    proc.argv = proc.argv[:-2]
+    proc.argv = proc.argv[:-2] + ["--master-key", "%s,%s" % (wrong, c.master_key_file)]
     proc.start(c._daemon_env())
-    c.wait_until(lambda: c.hits.count("/" + JOB) >= 2, timeout=15,
-                 what="the job to fire once the worker pins the right key")
+    c.wait_until(lambda: c.hits.count("/" + JOB) >= 2, timeout=20,
+                 what="the job to fire once the worker tries the right key")
 
 
 if __name__ == "__main__":
