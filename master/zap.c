@@ -81,6 +81,21 @@ size_t hg_keyring_size(hg_keyring_t *ring)
     return ring ? zhashx_size(ring->nodes) : 0;
 }
 
+/* A small file mentioning a public key. czmq's loader leaks a little on
+ * every file it cannot parse, and a directory re-read on each change
+ * must not grow the master because of a stray README. */
+static bool s_looks_like_cert(const char *path, const struct stat *st)
+{
+    if (st->st_size <= 0 || st->st_size > 65536) return false;
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    char buf[65537];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, "curve") && strstr(buf, "public-key");
+}
+
 size_t hg_keyring_load_dir(hg_keyring_t *ring, const char *dir)
 {
     DIR *d = dir && *dir ? opendir(dir) : NULL;
@@ -93,7 +108,7 @@ size_t hg_keyring_load_dir(hg_keyring_t *ring, const char *dir)
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         struct stat st;
         if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        zcert_t *cert = zcert_load(path);
+        zcert_t *cert = s_looks_like_cert(path, &st) ? zcert_load(path) : NULL;
         const char *node = cert ? zcert_meta(cert, "node") : NULL;
         if (!cert || !hg_keys_is_z85(zcert_public_txt(cert))) {
             hg_warn("zap: %s is not a public certificate; skipped", path);
