@@ -130,8 +130,7 @@ zcert_t *hg_keys_load_or_create(const char *path, const char *node, bool *create
     return hg_keys_load_pair(path, err, err_size);
 }
 
-int hg_keys_parse_public(const char *spec, char out[HG_KEY_Z85_LEN + 1], char *err,
-                         size_t err_size)
+int hg_keys_parse_public(const char *spec, char out[HG_KEY_Z85_LEN + 1], char *err, size_t err_size)
 {
     if (hg_keys_is_z85(spec)) {
         memcpy(out, spec, HG_KEY_Z85_LEN + 1);

@@ -122,7 +122,7 @@ typedef struct {
     size_t place_cursor;        /* job table slot where placement stopped last, full nodes */
     hg_conn_t cur;              /* connection of the message being handled */
     const char *cur_name;       /* its node name (see s_frame_sender), NULL between messages */
-    hg_conn_names_t *plain_names; /* plaintext mode: node names of connections */
+    hg_conn_names_t *by_conn;   /* plaintext mode: node names of connections */
 } s_cluster_t;
 
 /* ---------------------------------------------------------------- helpers */
@@ -858,9 +858,9 @@ static bool s_hello_conn_ok(s_cluster_t *self, const char *name)
 /* The node's session moves to the connection of its accepted HELLO. */
 static void s_node_take_conn(s_cluster_t *self, s_node_t *node)
 {
-    if (self->plain_names) {
-        if (node->conn.id_n) hg_conn_names_forget(self->plain_names, &node->conn);
-        hg_conn_names_put(self->plain_names, &self->cur, node->name);
+    if (self->by_conn) {
+        if (node->conn.id_n) hg_conn_names_forget(self->by_conn, &node->conn);
+        hg_conn_names_put(self->by_conn, &self->cur, node->name);
     }
     node->conn = self->cur;
 }
@@ -1273,15 +1273,15 @@ static void s_plugin_remove(s_cluster_t *self, const char *sha)
 static bool s_frame_sender(s_cluster_t *self, zframe_t *id, zframe_t *body, const hg_msg_t *msg,
                            char *name, size_t size)
 {
-    const char *key = !self->plain_names && body ? zframe_meta(body, HG_ZAP_KEY_PROPERTY) : NULL;
+    const char *key = !self->by_conn && body ? zframe_meta(body, HG_ZAP_KEY_PROPERTY) : NULL;
     hg_conn_set(&self->cur, id, key);
     const char *who = NULL;
-    if (!self->plain_names)
+    if (!self->by_conn)
         who = body ? zframe_meta(body, "User-Id") : NULL;
     else if (msg && msg->type == HG_MSG_HELLO)
         who = msg->u.hello.node;
     else
-        who = hg_conn_names_get(self->plain_names, &self->cur);
+        who = hg_conn_names_get(self->by_conn, &self->cur);
     snprintf(name, size, "%s", who ? who : "");
     self->cur_name = name;
     if (!self->leading || !msg || msg->type == HG_MSG_HELLO) return true;
@@ -1862,7 +1862,7 @@ static void s_actor(zsock_t *pipe, void *arg)
         zcert_apply(self.args->curve_cert, zsock_resolve(self.router));
         zsock_set_curve_server(self.router, 1);
     } else {
-        self.plain_names = hg_conn_names_new(S_PLAIN_NAMES_MAX);
+        self.by_conn = hg_conn_names_new(S_PLAIN_NAMES_MAX);
     }
     zsock_set_sndhwm(self.router, 100000);
     zsock_set_rcvhwm(self.router, 100000);
@@ -1879,7 +1879,7 @@ static void s_actor(zsock_t *pipe, void *arg)
         zhashx_destroy(&self.hello_parts);
         zhashx_destroy(&self.pfiles);
         hg_plugin_index_destroy(&self.plugins);
-        hg_conn_names_destroy(&self.plain_names);
+        hg_conn_names_destroy(&self.by_conn);
         self.args->failed = true;
         zsock_signal(pipe, 1);
         return;
@@ -1925,7 +1925,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     zhashx_destroy(&self.hello_parts);
     zhashx_destroy(&self.pfiles);
     hg_plugin_index_destroy(&self.plugins);
-    hg_conn_names_destroy(&self.plain_names);
+    hg_conn_names_destroy(&self.by_conn);
     zsock_destroy(&self.api);
     zsock_destroy(&self.router);
 }

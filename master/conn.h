@@ -17,9 +17,9 @@
 #include <stdint.h>
 
 typedef struct {
-    uint8_t id[255];               /* routing id ZeroMQ gave the connection */
-    uint8_t id_n;                  /* its length; 0 = no connection */
-    char key[HG_KEY_Z85_LEN + 1];  /* the peer's CURVE key, "" in plaintext */
+    uint8_t id[255];              /* routing id ZeroMQ gave the connection */
+    uint8_t id_n;                 /* its length; 0 = no connection */
+    char key[HG_KEY_Z85_LEN + 1]; /* the peer's CURVE key, "" in plaintext */
 } hg_conn_t;
 
 /* Fill c from a message's routing-id frame and key (NULL: none). */

@@ -184,13 +184,13 @@ void hg_zap_watch_sighup(void)
 typedef struct {
     hg_zap_args_t args;
     char keys_dir[4096];
-    hg_keyring_t *dir_keys;  /* from keys.workers */
-    hg_keyring_t *db_keys;   /* from worker_keys (the last read that worked) */
-    MYSQL *conn;             /* our own; NULL until needed or after an error */
-    int64_t db_read_at;      /* monotonic ms of the last attempt */
-    bool db_failed;          /* the last attempt failed */
+    hg_keyring_t *dir_keys;    /* from keys.workers */
+    hg_keyring_t *db_keys;     /* from worker_keys (the last read that worked) */
+    MYSQL *conn;               /* our own; NULL until needed or after an error */
+    int64_t db_read_at;        /* monotonic ms of the last attempt */
+    bool db_failed;            /* the last attempt failed */
     struct timespec dir_mtime; /* of keys_dir when last read */
-    sig_atomic_t hup_seen;   /* s_hup_count when last read */
+    sig_atomic_t hup_seen;     /* s_hup_count when last read */
 } s_zap_t;
 
 static void s_load_dir(s_zap_t *self, const char *why)
@@ -314,9 +314,9 @@ static void s_on_request(s_zap_t *self, zsock_t *handler)
 static void s_tick(s_zap_t *self)
 {
     struct stat st;
-    bool changed = stat(self->keys_dir, &st) == 0 &&
-                   (st.st_mtim.tv_sec != self->dir_mtime.tv_sec ||
-                    st.st_mtim.tv_nsec != self->dir_mtime.tv_nsec);
+    bool changed =
+        stat(self->keys_dir, &st) == 0 && (st.st_mtim.tv_sec != self->dir_mtime.tv_sec ||
+                                           st.st_mtim.tv_nsec != self->dir_mtime.tv_nsec);
     if (self->hup_seen != s_hup_count) {
         self->hup_seen = s_hup_count;
         s_load_dir(self, "SIGHUP");
@@ -329,7 +329,8 @@ static void s_tick(s_zap_t *self)
 static void s_actor(zsock_t *pipe, void *arg)
 {
     s_zap_t self = {.args = *(hg_zap_args_t *) arg};
-    snprintf(self.keys_dir, sizeof self.keys_dir, "%s", self.args.keys_dir ? self.args.keys_dir : "");
+    snprintf(self.keys_dir, sizeof self.keys_dir, "%s",
+             self.args.keys_dir ? self.args.keys_dir : "");
     self.args.keys_dir = self.keys_dir;
     self.hup_seen = s_hup_count;
     zsock_t *handler = zsock_new(ZMQ_REP);

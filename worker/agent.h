@@ -31,10 +31,13 @@ typedef struct {
     int64_t leave_grace_ms;       /* on SIGTERM: how long running work may finish */
     hg_plugin_exec_config_t plugin;        /* plug-in executor settings */
     hg_plugin_cache_config_t plugin_cache; /* cache dir and fetch limits (callbacks unused) */
-    zcert_t *cert;                /* our CURVE key pair; NULL: plaintext (tests on loopback) */
-    const char *const *master_keys; /* pinned master public keys (Z85): one for every master,
-                                       or one per entry of masters, in order */
-    size_t master_keys_n;         /* number of entries in master_keys */
+
+    /* CURVE: our key pair (NULL: plaintext, tests on loopback only) and the
+     * pinned master public keys in Z85, one for every master or one per
+     * entry of masters, in order. */
+    zcert_t *cert;
+    const char *const *master_keys;
+    size_t master_keys_n;
 } hg_agent_config_t;
 
 /* Master high availability: the agent talks to one master at a time,

@@ -132,8 +132,8 @@ static int s_parse_labels(const char *text, hg_kv_t **out)
 /* The link to the masters: our key pair and the pinned master keys, or,
  * with insecure.plaintext and loopback masters only, neither. 0, or 2
  * (bad settings: the message is printed). */
-static int s_link_security(hg_config_t *cfg, const char *name, const char *data_dir,
-                           char **masters, int masters_n, zcert_t **cert,
+static int s_link_security(hg_config_t *cfg, const char *name, const char *data_dir, char **masters,
+                           int masters_n, zcert_t **cert,
                            char keys[S_MASTER_KEYS_MAX][HG_KEY_Z85_LEN + 1],
                            const char *key_ptrs[S_MASTER_KEYS_MAX], size_t *keys_n)
 {

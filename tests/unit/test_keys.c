@@ -244,11 +244,11 @@ static void test_conn_take(void **state)
     s_conn(&a, "\x01\x01\x02\x03\x04", "KEY-A");
     s_conn(&a2, "\x01\x09\x09\x09\x09", "KEY-A");
     s_conn(&b, "\x01\x05\x06\x07\x08", "KEY-B");
-    assert_true(hg_conn_may_take(&none, true, &b));  /* first session */
-    assert_true(hg_conn_may_take(&a, true, &a));     /* same connection */
-    assert_true(hg_conn_may_take(&a, true, &a2));    /* restart with its key */
-    assert_false(hg_conn_may_take(&a, true, &b));    /* another key, session live */
-    assert_true(hg_conn_may_take(&a, false, &b));    /* another key, session over */
+    assert_true(hg_conn_may_take(&none, true, &b)); /* first session */
+    assert_true(hg_conn_may_take(&a, true, &a));    /* same connection */
+    assert_true(hg_conn_may_take(&a, true, &a2));   /* restart with its key */
+    assert_false(hg_conn_may_take(&a, true, &b));   /* another key, session live */
+    assert_true(hg_conn_may_take(&a, false, &b));   /* another key, session over */
     assert_true(hg_conn_same(&a, &a));
     assert_false(hg_conn_same(&a, &a2));
     assert_false(hg_conn_same(&none, &none));
