@@ -9,8 +9,12 @@
    session (it is worker-1's key); the real worker-1, restarted with its
    own key, takes its session back and its jobs fire again.
 3. A key added to worker_keys by SQL is admitted without a master
-   restart: worker-3 with a key in no directory joins and fires."""
+   restart: worker-3 with a key in no directory joins and fires.
+4. A key removed from keys.workers (then SIGHUP) admits no new
+   connection: worker-2, restarted, stays out."""
 
+import os
+import signal
 import time
 
 from harness import log, run_scenario
@@ -91,6 +95,19 @@ def scenario(c):
     c.kill_worker("worker-1")
     c.wait_until(lambda: jobs_on(c, "worker-3"), timeout=15, what="jobs moving to worker-3")
     firing(c, jobs_on(c, "worker-3"), what="worker-3's jobs to fire")
+
+    # 4. A key taken out of keys.workers (and SIGHUP) admits no new
+    # connection: worker-2, restarted, stays out.
+    os.remove(os.path.join(c.workers_keys_dir, "worker-2.key"))
+    c.master.send_signal(signal.SIGHUP)
+    c.wait_until(lambda: "(SIGHUP)" in open(c.master.log_path).read(), timeout=5,
+                 what="the master to re-read keys.workers")
+    c.kill_worker("worker-2")
+    c.start_worker("worker-2", wait=False)
+    time.sleep(4.0)
+    assert c.workers["worker-2"].running()
+    assert "worker-2" not in c.active_nodes(), "a removed key was admitted"
+    assert c.master.running(), "SIGHUP stopped the master"
 
 
 if __name__ == "__main__":
