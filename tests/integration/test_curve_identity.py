@@ -18,7 +18,7 @@ import signal
 import time
 
 from harness import log, run_scenario
-from rawpeer import ERROR, WELCOME, ASSIGN, RawPeer, names
+from rawpeer import ASSIGN, ERROR, WELCOME, RawPeer, names, new_keypair
 
 JOBS = ["id-%d" % i for i in range(4)]
 
@@ -85,6 +85,20 @@ def scenario(c):
     finally:
         thief.close()
     firing(c, jobs_on(c, "worker-1"), what="worker-1's jobs to fire after its restart")
+
+    # 2b. A second key registered for worker-1 (a rotation under way)
+    # cannot take the live session of the real worker-1.
+    pub_b, sec_b = new_keypair()
+    c.sql("INSERT INTO worker_keys (public_key, node, created_at, created_by) "
+          "VALUES ('%s', 'worker-1', NOW(3), 'test')" % pub_b)
+    with RawPeer(c.endpoint, curve=(c.master_public_key, pub_b, sec_b)) as p:
+        p.hello("worker-1")
+        got = p.recv_for(3.0, until=lambda m: m[0] == ERROR)
+    log("a second key of worker-1 saying HELLO got %s" % names(got))
+    assert any(m[0] == ERROR for m in got) and not any(m[0] == WELCOME for m in got), \
+        "another key took worker-1's live session: %s" % names(got)
+    assert node_version(c, "worker-1") not in (None, "rawpeer")
+    assert "node worker-1 has a live session with another key" in open(c.master.log_path).read()
 
     # 3. A key registered by SQL only.
     pub3, _ = c.worker_key("worker-3", register=False)
