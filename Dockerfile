@@ -29,7 +29,10 @@ RUN apt-get update \
       libczmq4 libzmq5 libmsgpackc2 libmariadb3 libcurl4 libmicrohttpd12 \
       libjansson4 libsodium23 libinih1 tzdata ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --home-dir /var/lib/hourglass --create-home hourglass
+ && useradd --system --home-dir /var/lib/hourglass --create-home hourglass \
+ && install -d -o hourglass -g hourglass -m 700 /var/lib/hourglass/keys
+# /var/lib/hourglass/keys: where compose mounts the CURVE keys volume; a
+# fresh named volume takes this directory's owner and mode.
 COPY --from=build /opt/hourglass/bin/ /usr/local/bin/
 COPY --from=build /opt/hourglass/share/hourglass/ /usr/local/share/hourglass/
 COPY --from=build /opt/hourglass/lib/hourglass/ /usr/local/lib/hourglass/

@@ -9,6 +9,7 @@
 #include "cluster.h"
 #include "cluster_internal.h"
 #include "actor_loop.h"
+#include "conn.h"
 #include "hg_error.h"
 #include "hg_keyhash.h"
 #include "hg_log.h"
@@ -22,10 +23,14 @@
 #include "plugin_serve.h"
 #include "plugins.h"
 #include "store.h"
+#include "zap.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <malloc.h>
+
+/* Plaintext test mode: connections whose node name we remember. */
+#define S_PLAIN_NAMES_MAX 4096
 
 /* Node states. A draining node keeps its session and lease (its jobs
  * fire until they are handed over) but gets no new placements; its jobs
@@ -68,7 +73,8 @@ static const char *s_node_state_names[] = {"active", "draining", "lost", "left"}
 #define S_HELLO_PARTS_TTL_MS 60000
 
 typedef struct {
-    char name[192];          /* node name = ZeroMQ routing id */
+    char name[192];          /* node name, from its key (plaintext: from its HELLO) */
+    hg_conn_t conn;          /* connection of its current session: answers go there */
     s_node_state_t state;    /* active / draining / lost / left */
     bool cordoned;           /* an operator drained it; it stays draining across re-joins */
     bool leaving;            /* it announced a graceful leave (SIGTERM) */
@@ -142,9 +148,22 @@ typedef struct {
     int64_t last_tick_mono_ms;  /* when the tick last ran */
     size_t placed_since_trim;   /* jobs placed since memory was last trimmed */
     size_t place_cursor;        /* job table slot where placement stopped last, full nodes */
+    hg_conn_t cur;              /* connection of the message being handled */
+    const char *cur_name;       /* its node name (see s_frame_sender), NULL between messages */
+    hg_conn_names_t *by_conn;   /* plaintext mode: node names of connections */
 } s_cluster_t;
 
 /* ---------------------------------------------------------------- helpers */
+
+/* Where messages for node go: the connection we are answering when it is
+ * that node's, else the connection of the node's session. NULL when the
+ * node has none. */
+static const hg_conn_t *s_conn_of(s_cluster_t *self, const char *node)
+{
+    if (self->cur_name && streq(node, self->cur_name)) return &self->cur;
+    s_node_t *n = zhashx_lookup(self->nodes, node);
+    return n && n->conn.id_n ? &n->conn : NULL;
+}
 
 /* The node's queue is full: it does not read what we send. Its session
  * ends now (nothing more is sent to it, nothing it says is taken), but its
@@ -184,9 +203,16 @@ static int s_send_to(s_cluster_t *self, const char *node, hg_msg_t *msg)
     }
     /* The routing frame is where ROUTER_MANDATORY says EAGAIN or
      * EHOSTUNREACH; once it is taken, the body is queued with it. */
+    const hg_conn_t *to = s_conn_of(self, node);
+    if (!to) {
+        self->sends_dropped++;
+        hg_debug("cluster: %s to %s not sent (no connection)", hg_msg_type_name(msg->type), node);
+        free(buf);
+        return -1;
+    }
     void *sock = zsock_resolve(self->router);
     rc = -1;
-    if (zmq_send(sock, node, strlen(node), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+    if (zmq_send(sock, to->id, to->id_n, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         int err = zmq_errno();
         self->sends_dropped++;
         if (err == EAGAIN && peer && S_NODE_LIVE(peer))
@@ -997,14 +1023,40 @@ static bool s_hello_gather(s_cluster_t *self, const char *name, hg_hello_t *h)
     return true;
 }
 
+/* A HELLO may open a session for its node on this connection unless the
+ * node has a live session with another key (hg_conn_may_take). */
+static bool s_hello_conn_ok(s_cluster_t *self, const char *name)
+{
+    s_node_t *node = zhashx_lookup(self->nodes, name);
+    if (!node || hg_conn_may_take(&node->conn, S_NODE_LIVE(node), &self->cur)) return true;
+    hg_warn("cluster: node %s has a live session with another key; HELLO on a second "
+            "connection refused",
+            name);
+    s_send_error(self, name, HG_EEXIST, "node has a live session with another key");
+    return false;
+}
+
+/* The node's session moves to the connection of its accepted HELLO. */
+static void s_node_take_conn(s_cluster_t *self, s_node_t *node)
+{
+    if (self->by_conn) {
+        if (node->conn.id_n) hg_conn_names_forget(self->by_conn, &node->conn);
+        hg_conn_names_put(self->by_conn, &self->cur, node->name);
+    }
+    node->conn = self->cur;
+}
+
 static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
 {
     hg_hello_t *h = &msg->u.hello;
     if (!streq(h->node, name)) {
-        hg_warn("cluster: HELLO from routing id %s names node %s; refused", name, h->node);
-        s_send_error(self, name, HG_EINVAL, "HELLO node name must equal the routing id");
+        hg_warn("cluster: HELLO names node %s but the connection's key is registered for "
+                "node %s; refused",
+                h->node, name);
+        s_send_error(self, name, HG_EINVAL, "HELLO node name is not the node of this key");
         return;
     }
+    if (!s_hello_conn_ok(self, name)) return;
     if ((h->part > 0 || h->more) && !s_hello_gather(self, name, h)) return;
     s_node_t *node = zhashx_lookup(self->nodes, name);
     if (!node && zhashx_size(self->nodes) >= S_NODES_MAX) {
@@ -1026,6 +1078,7 @@ static void s_on_hello(s_cluster_t *self, const char *name, hg_msg_t *msg)
     bool was_active = S_NODE_LIVE(node) && node->last_hb_mono_ms > 0;
     node->choked = false;
     node->gone_mono_ms = 0;
+    s_node_take_conn(self, node);
     /* A new session: whatever leave it announced is over; a drain an
      * operator asked for stays until they activate the node. */
     node->leaving = false;
@@ -1384,6 +1437,37 @@ static s_node_t *s_has_session(s_cluster_t *self, const char *name, hg_msg_t *ms
     return NULL;
 }
 
+/* Who sent this frame: the one place that decides which node a message
+ * comes from. With CURVE, the node its key is bound to (User-Id, set by
+ * the ZAP handler, zap.h); in plaintext test mode, the node of the HELLO
+ * accepted on this connection, or for a HELLO the node it names. The
+ * routing id the peer chose is never trusted: a peer holding worker-1's
+ * key could pick "worker-2". Fills name and self->cur. Returns false when
+ * the message must be dropped: a leader answers a message other than
+ * HELLO from a connection that is not its node's current session with
+ * ERROR ENOTFOUND, which makes a real worker say HELLO again. */
+static bool s_frame_sender(s_cluster_t *self, zframe_t *id, zframe_t *body, const hg_msg_t *msg,
+                           char *name, size_t size)
+{
+    const char *key = !self->by_conn && body ? zframe_meta(body, HG_ZAP_KEY_PROPERTY) : NULL;
+    hg_conn_set(&self->cur, id, key);
+    const char *who = NULL;
+    if (!self->by_conn)
+        who = body ? zframe_meta(body, "User-Id") : NULL;
+    else if (msg && msg->type == HG_MSG_HELLO)
+        who = msg->u.hello.node;
+    else
+        who = hg_conn_names_get(self->by_conn, &self->cur);
+    snprintf(name, size, "%s", who ? who : "");
+    self->cur_name = name;
+    if (!self->leading || !msg || msg->type == HG_MSG_HELLO) return true;
+    s_node_t *node = *name ? zhashx_lookup(self->nodes, name) : NULL;
+    if (*name && (!node || !node->conn.id_n || hg_conn_same(&node->conn, &self->cur))) return true;
+    if (msg->type != HG_MSG_ERROR)
+        s_send_error(self, name, HG_ENOTFOUND, "no session on this connection; send HELLO");
+    return false;
+}
+
 static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
 {
     s_cluster_t *self = arg;
@@ -1392,16 +1476,14 @@ static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
     zframe_t *id = zmsg_pop(z);
     zframe_t *body = zmsg_pop(z);
     char name[192] = "";
-    if (id) {
-        size_t n = zframe_size(id) < sizeof name - 1 ? zframe_size(id) : sizeof name - 1;
-        memcpy(name, zframe_data(id), n);
-        name[n] = '\0';
-    }
     hg_msg_t *msg = NULL;
     char detail[256] = "";
     int rc = body ? hg_msg_decode(zframe_data(body), zframe_size(body), &msg, detail, sizeof detail)
                   : HG_ETRUNC;
-    if (rc != 0 || zmsg_size(z) != 0) {
+    bool known = s_frame_sender(self, id, body, rc == 0 ? msg : NULL, name, sizeof name);
+    if (!known) {
+        /* answered by s_frame_sender */
+    } else if (rc != 0 || zmsg_size(z) != 0) {
         self->decode_errors++;
         /* Logged once per burst: a peer sending garbage must not flood the log. */
         char why[384];
@@ -1459,6 +1541,7 @@ static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
             s_send_error(self, name, HG_EUNKNOWN, "message type not accepted by the master");
         }
     }
+    self->cur_name = NULL; /* name lives on this stack */
     hg_msg_destroy(&msg);
     zframe_destroy(&id);
     zframe_destroy(&body);
@@ -1974,7 +2057,16 @@ static void s_actor(zsock_t *pipe, void *arg)
     self.plugins = hg_plugin_index_new();
     self.router = zsock_new(ZMQ_ROUTER);
     zsock_set_router_mandatory(self.router, 1);
-    zsock_set_router_handover(self.router, 1);
+    /* No handover: a node's identity comes from its key (s_frame_sender),
+     * and a peer must not take another connection's routing id. */
+    zsock_set_router_handover(self.router, 0);
+    zsock_set_maxmsgsize(self.router, (int64_t) HG_PROTO_MAX_MSG);
+    if (self.args->curve_cert) {
+        zcert_apply(self.args->curve_cert, zsock_resolve(self.router));
+        zsock_set_curve_server(self.router, 1);
+    } else {
+        self.by_conn = hg_conn_names_new(S_PLAIN_NAMES_MAX);
+    }
     zsock_set_sndhwm(self.router, 100000);
     zsock_set_rcvhwm(self.router, 100000);
     zsock_set_linger(self.router, 0);
@@ -1990,6 +2082,7 @@ static void s_actor(zsock_t *pipe, void *arg)
         zhashx_destroy(&self.hello_parts);
         hg_plugin_index_destroy(&self.plugins);
         hg_peer_guard_destroy(&self.guard);
+        hg_conn_names_destroy(&self.by_conn);
         self.args->failed = true;
         zsock_signal(pipe, 1);
         return;
@@ -2036,6 +2129,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     zhashx_destroy(&self.hello_parts);
     hg_plugin_index_destroy(&self.plugins);
     hg_peer_guard_destroy(&self.guard);
+    hg_conn_names_destroy(&self.by_conn);
     zsock_destroy(&self.api);
     zsock_destroy(&self.router);
 }

@@ -21,6 +21,10 @@ typedef struct {
     bool failed;              /* out: set when the actor could not start */
 
     const hg_store_opts_t *store; /* store actor settings (MySQL, spill file, buffer bounds) */
+
+    /* The master's key pair: the workers' ROUTER is a CURVE server. NULL:
+     * plaintext (insecure.plaintext, tests on loopback only). */
+    zcert_t *curve_cert;
 } hg_cluster_args_t;
 
 /* Start the cluster actor. zactor_new returns once the actor is up or has

@@ -9,11 +9,13 @@
 #include "db.h"
 #include "hg_config.h"
 #include "hg_error.h"
+#include "hg_keys.h"
 #include "hg_log.h"
 #include "hg_time.h"
 #include "job.h"
 #include "leader.h"
 #include "plugins.h"
+#include "zap.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -66,7 +68,18 @@ static const hg_cfg_def_t s_settings[] = {
      "run records held in memory while MySQL is down before spilling to data.dir"},
     {"store.buffer_max_mb", HG_CFG_INT, "64", 1, 65536,
      "memory (MiB) those records may take before spilling to data.dir"},
+    {"keys.secret", HG_CFG_STR, "", 0, 0,
+     "the master's secret CURVE certificate (default: <data.dir>/master.key_secret, created at "
+     "first start; its public half, without _secret, is what workers pin in master.key)"},
+    {"keys.workers", HG_CFG_STR, "", 0, 0,
+     "directory of admitted worker public certificates, each naming its node (default: "
+     "<data.dir>/workers; re-read on SIGHUP and when it changes)"},
+    {"insecure.plaintext", HG_CFG_BOOL, "false", 0, 0,
+     "tests only: no CURVE on the worker links; refused unless bind is a loopback endpoint"},
 };
+
+/* How often the master re-reads the worker_keys table. */
+#define S_WORKER_KEYS_REFRESH_MS 3000
 
 /* Exit status of a master that lost the leadership and stepped down. */
 #define S_EXIT_STEPPED_DOWN 3
@@ -171,9 +184,65 @@ static int s_load_startup(const hg_db_params_t *db, int64_t wait_ms, json_t **jo
 }
 
 static int s_serve(hg_config_t *cfg);
+static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const char *name,
+                            const char *host, zcert_t *cert);
+
+/* The worker links' security: the master's key pair and the ZAP handler
+ * admitting worker keys, or, with insecure.plaintext on a loopback bind,
+ * neither. 0, or 1 when the master must not start (logged). */
+static int s_cluster_security(hg_config_t *cfg, const hg_db_params_t *db, zcert_t **cert,
+                              zactor_t **zap)
+{
+    const char *data_dir = hg_config_str(cfg, "data.dir");
+    const char *bind = hg_config_str(cfg, "bind");
+    if (hg_config_bool(cfg, "insecure.plaintext")) {
+        if (!hg_endpoint_is_loopback(bind)) {
+            hg_error("insecure.plaintext is for tests on this machine only, and bind %s is not a "
+                     "loopback endpoint (tcp://127.x.y.z, tcp://[::1], ipc://); refusing to start",
+                     bind);
+            return 1;
+        }
+        hg_warn("insecure.plaintext: worker links on %s are neither authenticated nor encrypted",
+                bind);
+        return 0;
+    }
+    char path[4096], err[1024] = "";
+    if (*hg_config_str(cfg, "keys.secret"))
+        snprintf(path, sizeof path, "%s", hg_config_str(cfg, "keys.secret"));
+    else
+        snprintf(path, sizeof path, "%s/master.key_secret", data_dir);
+    bool created = false;
+    *cert = hg_keys_load_or_create(path, NULL, &created, err, sizeof err);
+    if (!*cert) {
+        hg_error("keys.secret: %s", err);
+        return 1;
+    }
+    char pub[4096], sec[4096];
+    hg_keys_paths(path, pub, sizeof pub, sec, sizeof sec);
+    hg_info("%s master key pair; workers pin its public certificate %s (key %s) in master.key",
+            created ? "created a new" : "using the", pub, zcert_public_txt(*cert));
+    static char workers_dir[4096]; /* read by the ZAP actor for the life of the process */
+    if (*hg_config_str(cfg, "keys.workers"))
+        snprintf(workers_dir, sizeof workers_dir, "%s", hg_config_str(cfg, "keys.workers"));
+    else
+        snprintf(workers_dir, sizeof workers_dir, "%s/workers", data_dir);
+    zsys_dir_create("%s", workers_dir);
+    hg_zap_watch_sighup();
+    hg_zap_args_t zargs = {
+        .keys_dir = workers_dir, .db = db, .refresh_ms = S_WORKER_KEYS_REFRESH_MS};
+    *zap = hg_zap_new(&zargs);
+    if (!*zap) {
+        hg_error("cannot start the worker key check (ZAP handler)");
+        zcert_destroy(cert);
+        return 1;
+    }
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && streq(argv[1], "keygen"))
+        return hg_keys_keygen_main("hourglass-master", argc - 1, argv + 1, false, "master.key");
     zsys_init(); /* installs the SIGINT/SIGTERM handler behind zsys_interrupted */
     /* Actor pipes carry run batches; never let cluster and store block
      * each other on a full pipe. */
@@ -280,6 +349,22 @@ static int s_serve(hg_config_t *cfg)
     }
     hg_db_close(&conn);
 
+    zcert_t *cert = NULL;
+    zactor_t *zap = NULL;
+    if (s_cluster_security(cfg, &db, &cert, &zap) != 0) return 1;
+    int exit_code = s_lead_and_serve(cfg, &db, name, host, cert);
+    zactor_destroy(&zap);
+    zcert_destroy(&cert);
+    return exit_code;
+}
+
+/* The part of s_serve after the checks: cluster, API and leadership. */
+static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const char *name,
+                            const char *host, zcert_t *cert)
+{
+    char err[1024] = "";
+    int rc;
+    hg_db_params_t db = *dbp;
     char spill_path[4096];
     snprintf(spill_path, sizeof spill_path, "%s/runs.spill", hg_config_str(cfg, "data.dir"));
     hg_store_opts_t store = {
@@ -297,6 +382,7 @@ static int s_serve(hg_config_t *cfg)
         .db = &db,
         .store = &store,
         .data_dir = hg_config_str(cfg, "data.dir"),
+        .curve_cert = cert,
     };
     zactor_t *cluster = hg_cluster_new(&args);
     if (!cluster || args.failed) {

@@ -123,6 +123,7 @@ typedef struct {
     const char *const *endpoints;  /* master endpoints from the configuration */
     size_t endpoints_n;            /* how many (at least 1) */
     size_t endpoint_index;         /* the configured endpoint we use or last used */
+    size_t key_attempt;            /* dials of this endpoint in a row: picks the pinned key */
     char endpoint[512];            /* endpoint dialled now (may be a leader hint off the list) */
     int64_t dialled_at;            /* monotonic time we dialled it */
     int64_t last_sent;             /* monotonic time of the last message sent to it, 0 for none */
@@ -215,12 +216,37 @@ static void s_heap_update(s_agent_t *self, s_job_t *job)
  * disconnect and connect: nothing queued for the old master leaks to the
  * new one, and nothing the old one still sends reaches us. The session
  * starts over with HELLO. 0, or -1 when the endpoint is malformed. */
+/* The pinned master key to try on endpoint: with one key per configured
+ * endpoint, that endpoint's key first; with several keys, each redial of
+ * the same endpoint tries the next (a master with another key answers
+ * nothing, and silence makes us redial). */
+static const char *s_master_key(s_agent_t *self, const char *endpoint)
+{
+    size_t n = self->cfg->master_keys_n, first = 0;
+    if (n == 0) return NULL;
+    if (streq(endpoint, self->endpoint))
+        self->key_attempt++;
+    else
+        self->key_attempt = 0;
+    if (n == self->endpoints_n)
+        for (size_t i = 0; i < n; i++)
+            if (streq(self->endpoints[i], endpoint)) first = i;
+    return self->cfg->master_keys[(first + self->key_attempt) % n];
+}
+
 static int s_dial(s_agent_t *self, const char *endpoint)
 {
     zsock_destroy(&self->dealer);
     self->dealer = zsock_new(ZMQ_DEALER);
     if (!self->dealer) return -1;
-    zsock_set_identity(self->dealer, self->cfg->name);
+    /* No routing id of our own: the master knows us by our key, and gives
+     * each connection a fresh id (a restart never collides with the
+     * connection it replaces). */
+    zsock_set_maxmsgsize(self->dealer, (int64_t) HG_PROTO_MAX_MSG);
+    if (self->cfg->cert) {
+        zcert_apply(self->cfg->cert, zsock_resolve(self->dealer));
+        zsock_set_curve_serverkey(self->dealer, s_master_key(self, endpoint));
+    }
     zsock_set_immediate(self->dealer, 1);
     zsock_set_reconnect_ivl(self->dealer, 100);
     zsock_set_reconnect_ivl_max(self->dealer, 1000);
@@ -296,8 +322,11 @@ static void s_left_silent(s_agent_t *self, int64_t silent_ms)
 static void s_redial(s_agent_t *self, int64_t silent_ms)
 {
     if (self->redials++ % 10 == 0)
-        hg_warn("master at %s has not answered for %lld ms; dialling it again (try %u)",
-                self->endpoint, (long long) silent_ms, self->redials);
+        hg_warn("master at %s has not answered for %lld ms; dialling it again (try %u)%s",
+                self->endpoint, (long long) silent_ms, self->redials,
+                self->cfg->cert ? " (a master whose key is not in master.key, or one that does "
+                                  "not admit our key, answers nothing)"
+                                : "");
     char endpoint[sizeof self->endpoint];
     snprintf(endpoint, sizeof endpoint, "%s", self->endpoint);
     s_dial(self, endpoint);

@@ -11,10 +11,11 @@
 #include "plugin_cache.h"
 #include "plugin_exec.h"
 
+#include <czmq.h>
 #include <stdint.h>
 
 typedef struct {
-    const char *name;             /* node name, also the ZeroMQ routing id */
+    const char *name;             /* node name (the master binds it to our key) */
     const char *master;           /* master endpoint, e.g. tcp://127.0.0.1:8643 */
     const char *const *masters;   /* every master endpoint, in order; when set, master is unused */
     size_t masters_n;             /* number of entries in masters */
@@ -32,6 +33,13 @@ typedef struct {
     const char *plugin_allow;              /* plug-in names this worker runs, comma-separated;
                                               "*" for any (NULL or "": none) */
     hg_plugin_cache_config_t plugin_cache; /* cache dir and fetch limits (callbacks unused) */
+
+    /* CURVE: our key pair (NULL: plaintext, tests on loopback only) and the
+     * pinned master public keys in Z85, one for every master or one per
+     * entry of masters, in order. */
+    zcert_t *cert;
+    const char *const *master_keys;
+    size_t master_keys_n;
 } hg_agent_config_t;
 
 /* Master high availability: the agent talks to one master at a time,

@@ -2,6 +2,7 @@
  * until SIGINT or SIGTERM. */
 #include "agent.h"
 #include "hg_config.h"
+#include "hg_keys.h"
 #include "hg_log.h"
 
 #include <czmq.h>
@@ -61,7 +62,18 @@ static const hg_cfg_def_t s_settings[] = {
      "a plug-in fetch from the master without progress this long fails its runs"},
     {"plugin.fetch.parked", HG_CFG_INT, "64", 1, 100000,
      "runs that may wait for one plug-in fetch; more fail at once"},
+    {"key", HG_CFG_STR, "", 0, 0,
+     "this worker's secret CURVE certificate (default: <data.dir>/worker.key_secret, created at "
+     "first start for this node name; the master admits its public half)"},
+    {"master.key", HG_CFG_STR, "", 0, 0,
+     "the masters' public keys, comma-separated: certificate files or Z85 keys; one for every "
+     "master, or one per master.endpoints entry (required unless insecure.plaintext)"},
+    {"insecure.plaintext", HG_CFG_BOOL, "false", 0, 0,
+     "tests only: no CURVE to the master; refused unless every master endpoint is loopback"},
 };
+
+/* Room for the pinned master keys. */
+#define S_MASTER_KEYS_MAX 16
 
 /* "a, b,c" -> a NULL-terminated array of trimmed, non-empty strings in
  * one allocation (free() once). Returns the count, -1 on allocation
@@ -120,8 +132,82 @@ static int s_parse_labels(const char *text, hg_kv_t **out)
     return n;
 }
 
+/* The link to the masters: our key pair and the pinned master keys, or,
+ * with insecure.plaintext and loopback masters only, neither. 0, or 2
+ * (bad settings: the message is printed). */
+static int s_link_security(hg_config_t *cfg, const char *name, const char *data_dir, char **masters,
+                           int masters_n, zcert_t **cert,
+                           char keys[S_MASTER_KEYS_MAX][HG_KEY_Z85_LEN + 1],
+                           const char *key_ptrs[S_MASTER_KEYS_MAX], size_t *keys_n)
+{
+    *keys_n = 0;
+    if (hg_config_bool(cfg, "insecure.plaintext")) {
+        for (int i = 0; i < masters_n; i++)
+            if (!hg_endpoint_is_loopback(masters[i])) {
+                fprintf(stderr,
+                        "hourglass-worker: insecure.plaintext is for tests on this machine only, "
+                        "and master endpoint %s is not loopback; refusing to start\n",
+                        masters[i]);
+                return 2;
+            }
+        hg_warn("insecure.plaintext: the link to the master is neither authenticated nor "
+                "encrypted");
+        return 0;
+    }
+    char **specs = NULL;
+    int n = s_split_list(hg_config_str(cfg, "master.key"), &specs);
+    if (n <= 0) {
+        free(specs);
+        fprintf(stderr,
+                "hourglass-worker: master.key is not set. A worker runs jobs only for a master "
+                "whose key it knows: give the master's public certificate (the master logs its "
+                "path at start, by default <its data.dir>/master.key) or its Z85 public key "
+                "(--master-key or HOURGLASS_MASTER_KEY)\n");
+        return 2;
+    }
+    char err[1024] = "";
+    for (int i = 0; i < n; i++) {
+        if (i >= S_MASTER_KEYS_MAX || hg_keys_parse_public(specs[i], keys[i], err, sizeof err)) {
+            fprintf(stderr, "hourglass-worker: master.key: %s\n",
+                    i >= S_MASTER_KEYS_MAX ? "too many keys" : err);
+            free(specs);
+            return 2;
+        }
+        key_ptrs[i] = keys[i];
+    }
+    free(specs);
+    *keys_n = (size_t) n;
+    char path[4096];
+    if (*hg_config_str(cfg, "key"))
+        snprintf(path, sizeof path, "%s", hg_config_str(cfg, "key"));
+    else
+        snprintf(path, sizeof path, "%s/worker.key_secret", data_dir);
+    bool created = false;
+    *cert = hg_keys_load_or_create(path, name, &created, err, sizeof err);
+    if (!*cert) {
+        fprintf(stderr, "hourglass-worker: key: %s\n", err);
+        return 2;
+    }
+    const char *node = zcert_meta(*cert, "node");
+    if (node && !streq(node, name))
+        hg_warn("key %s was made for node %s, and this worker is %s: the master admits the key "
+                "only as the node it is registered for",
+                path, node, name);
+    char pub[4096], sec[4096];
+    hg_keys_paths(path, pub, sizeof pub, sec, sizeof sec);
+    if (created)
+        hg_info("created a key pair for node %s: the master admits it once %s is in its "
+                "keys.workers directory (or the key %s in worker_keys)",
+                name, pub, zcert_public_txt(*cert));
+    else
+        hg_info("using key %s (public key %s)", pub, zcert_public_txt(*cert));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && streq(argv[1], "keygen"))
+        return hg_keys_keygen_main("hourglass-worker", argc - 1, argv + 1, true, NULL);
     curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before any thread */
     zsys_init();
     /* Actor pipes carry one message per run each way; the default limit of
@@ -206,11 +292,25 @@ int main(int argc, char **argv)
         .fetch_timeout_ms = (uint32_t) hg_config_int(cfg, "plugin.fetch.timeout"),
         .max_parked = (uint32_t) hg_config_int(cfg, "plugin.fetch.parked"),
     };
+    zcert_t *cert = NULL;
+    char keys[S_MASTER_KEYS_MAX][HG_KEY_Z85_LEN + 1];
+    const char *key_ptrs[S_MASTER_KEYS_MAX];
+    size_t keys_n = 0;
+    rc = s_link_security(cfg, name, data_dir, masters, masters_n, &cert, keys, key_ptrs, &keys_n);
+    if (rc != 0) {
+        free(masters);
+        hg_config_destroy(&cfg);
+        return rc;
+    }
+    ac.cert = cert;
+    ac.master_keys = key_ptrs;
+    ac.master_keys_n = keys_n;
     int n = s_parse_labels(hg_config_str(cfg, "labels"), &ac.labels);
     if (n < 0) {
         fprintf(stderr, "hourglass-worker: labels: \"%s\" must be k=v pairs separated by commas\n",
                 hg_config_str(cfg, "labels"));
         free(masters);
+        zcert_destroy(&cert);
         hg_config_destroy(&cfg);
         return 2;
     }
@@ -222,6 +322,7 @@ int main(int argc, char **argv)
     }
     free(ac.labels);
     free(masters);
+    zcert_destroy(&cert);
     hg_config_destroy(&cfg);
     return rc == 0 ? 0 : 1;
 }

@@ -10,6 +10,7 @@ and SQL.
     scripts/bench                                   every scenario, full size
     scripts/bench --quick                           every scenario, small (CI smoke test)
     scripts/bench throughput --jobs 20000 --interval-ms 200 --workers 2 --seconds 30
+    scripts/bench throughput --plaintext   (worker links without CURVE: its cost)
     scripts/bench lateness --rate 10000 --seconds 30
     scripts/bench http --jobs 2000 --interval-ms 1000 --seconds 20
     scripts/bench scale --jobs 1000000
@@ -173,6 +174,12 @@ class CpuMeter:
         return out
 
 
+# --plaintext: run the worker links without CURVE (insecure.plaintext), to
+# measure what CURVE costs on the same machine; benches run with CURVE, as
+# shipped, otherwise.
+PLAINTEXT = False
+
+
 class BenchCluster(Cluster):
     """A harness Cluster on its own database hourglass_bench_<name>, with
     jobs bulk-loaded in SQL before the master starts (as after a restart),
@@ -187,7 +194,7 @@ class BenchCluster(Cluster):
         wargs = ["--log-level", "warn", "--capacity", "2000", "--plugin-dir", BUILD_DIR,
                  "--plugin-threads", "1", "--report-started-delay", "100ms"] + os.environ.get("HG_BENCH_WORKER_ARGS", "").split() + list(worker_args)
         super().__init__(workers=workers, name="bench_" + name, master_args=master_args,
-                         worker_args=wargs, start=False, masters=masters)
+                         worker_args=wargs, start=False, masters=masters, plaintext=PLAINTEXT)
         self.db_name = "hourglass_bench_" + name
         self.endpoint_proc = None
         self.endpoint_port = None
@@ -748,7 +755,12 @@ def main(argv=None):
     ap.add_argument("--grace-s", type=float, help="seconds after the window within which a run "
                                                   "must be committed to count (default 2)")
     ap.add_argument("--out", default=BENCH_VAR, help="directory of the JSON result")
+    ap.add_argument("--plaintext", action="store_true",
+                    help="worker links without CURVE (insecure.plaintext), to compare with the "
+                         "default CURVE run")
     args = ap.parse_args(argv)
+    global PLAINTEXT
+    PLAINTEXT = args.plaintext
     chosen = args.scenarios or list(SCENARIOS)
     for s in chosen:
         if s not in SCENARIOS:
@@ -781,6 +793,7 @@ def main(argv=None):
     doc = {
         "timestamp": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "mode": mode,
+        "worker_links": "plaintext" if args.plaintext else "curve",
         "command": "scripts/bench " + " ".join(argv if argv is not None else sys.argv[1:]),
         "git_commit": git_commit(),
         "cores": os.cpu_count(),
@@ -796,8 +809,8 @@ def main(argv=None):
     with open(path, "w") as f:
         json.dump(doc, f, indent=2)
         f.write("\n")
-    print("Hourglass bench (%s), %d cores (%s), commit %s" % (mode, doc["cores"], doc["cpu_model"],
-                                                              doc["git_commit"]))
+    print("Hourglass bench (%s, worker links %s), %d cores (%s), commit %s"
+          % (mode, doc["worker_links"], doc["cores"], doc["cpu_model"], doc["git_commit"]))
     print_table(results)
     print("JSON: %s  (%.0f s)" % (os.path.relpath(path, SOURCE_DIR), doc["duration_s"]))
     if failures:

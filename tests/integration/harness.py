@@ -28,6 +28,16 @@ health(), kill_master(), start_master_n() and use_master() address one
 master; api() and cli() keep talking to api_url, which use_master()
 repoints.
 
+Keys (CURVE): every Cluster runs as shipped, with CURVE on the worker
+links. It makes one master key pair (shared by all its masters) and one
+key pair per worker name, registered for that node through the masters'
+keys.workers directory; cluster.worker_key(name) returns (public_z85,
+secret_z85) of that node's key (made on first use), cluster.master_public_key
+is the masters' public key in Z85, and cluster.key_files(name) the
+worker's certificate paths. Cluster(plaintext=True) runs every daemon with
+insecure.plaintext instead (tests that must speak to the master without
+keys; loopback only).
+
 Environment: HG_BUILD_DIR (binaries), HG_SOURCE_DIR (repository),
 HG_TEST_VAR (default $HG_SOURCE_DIR/var/test), HOURGLASS_MYSQL_HOST, _PORT,
 _USER, _PASSWORD (defaults match scripts/test: 127.0.0.1:3317,
@@ -154,6 +164,30 @@ def _unescape(value):
     return re.sub(r"\\[\\tn0]", lambda m: _BATCH_ESCAPES[m.group(0)], value)
 
 
+def read_cert(path):
+    """The keys and metadata of a czmq certificate file: {"public": z85,
+    "secret": z85 or None, "meta": {name: value}}."""
+    out = {"public": None, "secret": None, "meta": {}}
+    section = None
+    with open(path) as f:
+        for line in f:
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            if not line[0].isspace():
+                section = line.strip()
+                continue
+            m = re.match(r'\s*([^=\s]+)\s*=\s*"(.*)"\s*$', line)
+            if not m:
+                continue
+            if section == "curve" and m.group(1) == "public-key":
+                out["public"] = m.group(2)
+            elif section == "curve" and m.group(1) == "secret-key":
+                out["secret"] = m.group(2)
+            elif section == "metadata":
+                out["meta"][m.group(1)] = m.group(2)
+    return out
+
+
 class Proc:
     """One daemon: command, log file, Popen handle."""
 
@@ -234,13 +268,15 @@ class Cluster:
 
     def __init__(self, workers=2, name=None, master_args=(), worker_args=(),
                  worker_labels=None, start=True, masters=1, bind_host="127.0.0.1",
-                 hits_host="127.0.0.1", start_master=True):
+                 hits_host="127.0.0.1", start_master=True, plaintext=False):
         """start_master: False leaves the first master for the test to
         start (with workers=0 too, nothing dials it before then);
         bind_host: address the masters' worker endpoints listen on;
         hits_host: address of the hit server (both loopback unless a test
-        runs workers in another network namespace)."""
+        runs workers in another network namespace); plaintext: no CURVE
+        (insecure.plaintext on every daemon)."""
         self.name = name or test_name()
+        self.plaintext = plaintext
         self.n_masters = masters
         self._master_at_start = start_master
         self.db_name = "hourglass_it_" + self.name
@@ -301,6 +337,10 @@ class Cluster:
         os.makedirs(self.log_dir, exist_ok=True)
         shutil.rmtree(self.data_dir, ignore_errors=True)
         try:
+            if not self.plaintext:
+                self._make_master_key()
+                for i in range(1, self.n_workers + 1):
+                    self.worker_key("worker-%d" % i)
             self._fresh_database()
             self.hits = HitServer(host=self.hits_host).start()
             if self._master_at_start:
@@ -326,6 +366,56 @@ class Cluster:
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=0")
         return env
 
+    # ---- keys ------------------------------------------------------------
+
+    @property
+    def keys_dir(self):
+        return os.path.join(self.data_dir, "keys")
+
+    @property
+    def workers_keys_dir(self):
+        """The masters' keys.workers directory (admitted worker public certs)."""
+        return os.path.join(self.keys_dir, "workers")
+
+    @property
+    def master_key_file(self):
+        """The masters' public certificate (what workers pin)."""
+        return os.path.join(self.keys_dir, "master.key")
+
+    def _make_master_key(self):
+        os.makedirs(self.workers_keys_dir, exist_ok=True)
+        if not os.path.exists(self.master_key_file):
+            subprocess.run([MASTER_BIN, "keygen", "--out", self.master_key_file], check=True,
+                           stdout=subprocess.DEVNULL)
+
+    @property
+    def master_public_key(self):
+        """The masters' CURVE public key, Z85."""
+        return read_cert(self.master_key_file)["public"]
+
+    def key_files(self, name):
+        """(public, secret) certificate paths of worker name's key."""
+        path = os.path.join(self.keys_dir, name + ".key")
+        return path, path + "_secret"
+
+    def worker_key(self, name, register=True):
+        """(public_z85, secret_z85) of the key made for node name (made on
+        first use and, with register, admitted by copying its public
+        certificate into the masters' keys.workers directory)."""
+        pub, sec = self.key_files(name)
+        if not os.path.exists(sec):
+            os.makedirs(self.keys_dir, exist_ok=True)
+            subprocess.run([WORKER_BIN, "keygen", "--name", name, "--out", pub], check=True,
+                           stdout=subprocess.DEVNULL)
+        if register:
+            os.makedirs(self.workers_keys_dir, exist_ok=True)
+            dest = os.path.join(self.workers_keys_dir, name + ".key")
+            if not os.path.exists(dest):
+                shutil.copyfile(pub, dest + ".tmp")
+                os.rename(dest + ".tmp", dest)
+        cert = read_cert(sec)
+        return cert["public"], cert["secret"]
+
     def master_argv(self, index=0):
         m = self.mysql
         argv = [MASTER_BIN,
@@ -335,18 +425,31 @@ class Cluster:
                 "--api-port", str(self.api_ports[index]),
                 "--bind", self.endpoints[index],
                 "--data-dir", self.master_data_dir(index)]
+        if self.plaintext:
+            argv += ["--insecure-plaintext", "true"]
+        else:
+            self._make_master_key()
+            argv += ["--keys-secret", self.master_key_file + "_secret",
+                     "--keys-workers", self.workers_keys_dir]
         if self.n_masters > 1:
             argv += ["--name", "master-%d" % (index + 1)]
         return argv + self.master_args
 
-    def worker_argv(self, name, labels=None, endpoints=None, netns=None):
+    def worker_argv(self, name, labels=None, endpoints=None, netns=None, register_key=True):
         """endpoints: the master endpoints this worker dials (default: every
-        master's); netns: run it in that network namespace (ip netns exec)."""
+        master's); netns: run it in that network namespace (ip netns exec);
+        register_key: False leaves the worker's key out of keys.workers
+        (a test admits it another way, e.g. the worker_keys table)."""
         endpoints = list(endpoints) if endpoints is not None else self.endpoints
         argv = [WORKER_BIN, "--name", name, "--master", endpoints[0],
                 "--data-dir", self.worker_data_dir(name)]
         if len(endpoints) > 1:
             argv += ["--master-endpoints", ",".join(endpoints)]
+        if self.plaintext:
+            argv += ["--insecure-plaintext", "true"]
+        else:
+            self.worker_key(name, register=register_key)
+            argv += ["--key", self.key_files(name)[1], "--master-key", self.master_key_file]
         if netns:
             argv = ["ip", "netns", "exec", netns] + argv
         labels = labels if labels is not None else self.worker_labels
@@ -414,12 +517,13 @@ class Cluster:
             return None
         return body if isinstance(body, dict) else None
 
-    def start_worker(self, name, wait=True, labels=None, endpoints=None, netns=None):
+    def start_worker(self, name, wait=True, labels=None, endpoints=None, netns=None,
+                     register_key=True):
         """Start (or restart) a worker; netns runs it in that network
-        namespace (ip netns exec)."""
+        namespace (ip netns exec); register_key as in worker_argv."""
         proc = self.workers.get(name)
         if proc is None:
-            proc = Proc(name, self.worker_argv(name, labels, endpoints, netns),
+            proc = Proc(name, self.worker_argv(name, labels, endpoints, netns, register_key),
                         os.path.join(self.log_dir, name + ".log"))
             self.workers[name] = proc
         proc.start(self._daemon_env())

@@ -1,104 +1,139 @@
-"""rawpeer: a hand-made ZeroMQ peer that speaks the worker protocol to a
-master, for tests that play a misbehaving or hostile worker.
+"""rawpeer: a hand-driven ZeroMQ peer of the master, for tests that play a
+worker (or an attacker) without the real worker's manners.
 
-    from rawpeer import RawPeer
+    from rawpeer import RawPeer, WELCOME, names
 
-    p = RawPeer(cluster.endpoint, routing_id="worker-9")
-    p.hello("worker-9")
-    p.recv_type("WELCOME")
-    p.run_finished([RawPeer.run_record(job_id=3, run_id=b"...16 bytes...")])
+    with RawPeer(c.endpoint, routing_id="worker-2",
+                 curve=(c.master_public_key, pub, sec)) as p:
+        p.hello("worker-2")
+        got = p.recv_for(2.0)              # [(type, seq, body), ...]
+        welcome = p.recv_type("WELCOME")   # its body, or None
+        p.run_finished([RawPeer.run_record(job_id=3, run_id=b"...16 bytes...",
+                                           scheduled_ms=...)])
 
-A frame is a msgpack array [version, type, seq, body-map], as
-common/hg_proto.c encodes it. curve = (server_public_z85,
-client_public_z85, client_secret_z85) makes it a CURVE client; None
-speaks plain text (masters started for tests with insecure.plaintext).
-
-Needs Debian's python3-zmq and python3-msgpack (scripts/install-deps). The
-interpreter running the tests may be another Python than the system one
-(a pyenv shim, say): then this module starts the test again with the
-system Python, which has them.
+The wire format is common/hg_proto.h: one frame, a msgpack array
+[version, type, seq, body-map]. curve=(server_public, client_public,
+client_secret), each Z85 text; without curve the peer speaks plaintext
+(NULL mechanism; masters started for tests with insecure.plaintext).
+Needs Debian python3-zmq (with CURVE) and python3-msgpack
+(scripts/install-deps).
 """
 
-import os
+import glob
+import itertools
 import sys
 import time
 
 try:
     import msgpack
     import zmq
-except ImportError:  # pragma: no cover - depends on the machine
-    SYSTEM_PYTHON = "/usr/bin/python3"
-    if os.path.realpath(sys.executable) != os.path.realpath(SYSTEM_PYTHON) and \
-            os.access(SYSTEM_PYTHON, os.X_OK) and not os.environ.get("HG_RAWPEER_REEXEC"):
-        os.environ["HG_RAWPEER_REEXEC"] = "1"
-        os.execv(SYSTEM_PYTHON, [SYSTEM_PYTHON] + sys.argv)
-    raise
+except ImportError:
+    # Debian's python3-zmq and python3-msgpack live in the system
+    # interpreter's dist-packages; a python3 of the same version installed
+    # elsewhere (pyenv, venv) first on PATH does not look there.
+    sys.path.extend(glob.glob("/usr/lib/python3/dist-packages"))
+    import msgpack
+    import zmq
 
 PROTO_VERSION = 1
-TYPES = {
-    "HELLO": 1, "WELCOME": 2, "HEARTBEAT": 3, "ASSIGN": 4, "REVOKE": 5, "TRIGGER": 6,
-    "CANCEL": 7, "RUN_STARTED": 8, "RUN_FINISHED": 9, "RUN_LOG": 10, "ACK": 11,
-    "PLUGIN_GET": 12, "PLUGIN_CHUNK": 13, "ERROR": 14, "LEAVE": 15,
-}
+(HELLO, WELCOME, HEARTBEAT, ASSIGN, REVOKE, TRIGGER, CANCEL, RUN_STARTED, RUN_FINISHED,
+ RUN_LOG, ACK, PLUGIN_GET, PLUGIN_CHUNK, ERROR, LEAVE) = range(1, 16)
+TYPES = dict(
+    HELLO=HELLO, WELCOME=WELCOME, HEARTBEAT=HEARTBEAT, ASSIGN=ASSIGN, REVOKE=REVOKE,
+    TRIGGER=TRIGGER, CANCEL=CANCEL, RUN_STARTED=RUN_STARTED, RUN_FINISHED=RUN_FINISHED,
+    RUN_LOG=RUN_LOG, ACK=ACK, PLUGIN_GET=PLUGIN_GET, PLUGIN_CHUNK=PLUGIN_CHUNK, ERROR=ERROR,
+    LEAVE=LEAVE)
 TYPE_NAMES = {v: k for k, v in TYPES.items()}
 RUN_SUCCESS = 1
+NOBLOCK = zmq.NOBLOCK
+
+
+def curve_available():
+    return zmq.has("curve")
+
+
+def new_keypair():
+    """A fresh CURVE key pair (public_z85, secret_z85) as text."""
+    pub, sec = zmq.curve_keypair()
+    return pub.decode(), sec.decode()
 
 
 class RawPeer:
-    """One DEALER connected to a master's worker endpoint."""
+    """One DEALER (or socket_type) connected to a master's worker endpoint."""
 
-    def __init__(self, endpoint, routing_id=None, curve=None, sndhwm=None, rcvhwm=None):
-        self.ctx = zmq.Context.instance()
-        self.sock = self.ctx.socket(zmq.DEALER)
+    def __init__(self, endpoint, routing_id=None, curve=None, socket_type=zmq.DEALER,
+                 sndhwm=None, rcvhwm=None):
+        self.endpoint = endpoint
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(socket_type)
         self.sock.setsockopt(zmq.LINGER, 0)
         if routing_id is not None:
-            self.sock.setsockopt(zmq.ROUTING_ID, routing_id.encode()
-                                 if isinstance(routing_id, str) else routing_id)
+            self.sock.setsockopt(zmq.ROUTING_ID, _b(routing_id))
         if sndhwm is not None:
             self.sock.setsockopt(zmq.SNDHWM, sndhwm)
         if rcvhwm is not None:
             self.sock.setsockopt(zmq.RCVHWM, rcvhwm)
-        if curve:
+        if curve is not None:
             server_pub, client_pub, client_sec = curve
-            self.sock.curve_serverkey = server_pub.encode() if isinstance(server_pub, str) else server_pub
-            self.sock.curve_publickey = client_pub.encode() if isinstance(client_pub, str) else client_pub
-            self.sock.curve_secretkey = client_sec.encode() if isinstance(client_sec, str) else client_sec
+            self.sock.curve_serverkey = _b(server_pub)
+            self.sock.curve_publickey = _b(client_pub)
+            self.sock.curve_secretkey = _b(client_sec)
         self.sock.connect(endpoint)
-        self.seq = 0
+        self._seq = itertools.count(1)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
 
     def close(self):
-        self.sock.close(0)
+        if self.sock is not None:
+            self.sock.close(0)
+            self.ctx.term()
+            self.sock = None
 
-    # ---- sending --------------------------------------------------------
+    # ---- sending ---------------------------------------------------------
 
-    def send(self, type_name, body, block=True):
-        """Send one message; returns False when it would block (block=False)."""
-        self.seq += 1
-        frame = msgpack.packb([PROTO_VERSION, TYPES[type_name], self.seq, body], use_bin_type=True)
+    def send(self, msg_type, body=None, seq=None, block=True):
+        """Send one message (msg_type: a number or a name such as "HELLO";
+        body: a dict with the codec's field names). block waits up to
+        200 ms for room; False (or no room) returns False at once."""
+        if isinstance(msg_type, str):
+            msg_type = TYPES[msg_type]
+        frame = msgpack.packb([PROTO_VERSION, msg_type, next(self._seq) if seq is None else seq,
+                               body or {}], use_bin_type=True)
+        return self.send_raw(frame, block)
+
+    def send_raw(self, data, block=True):
         try:
-            self.sock.send(frame, 0 if block else zmq.NOBLOCK)
+            if block and not self.sock.poll(200, zmq.POLLOUT):
+                return False
+            self.sock.send(data, flags=zmq.DONTWAIT)
             return True
-        except zmq.Again:
+        except zmq.ZMQError:
             return False
 
-    def hello(self, node, held=(), capacity=8, version="rawpeer", block=True):
-        return self.send("HELLO", {"node": node, "ver": version, "cap": capacity,
-                                   "held": list(held), "unacked": 0}, block)
+    def hello(self, node, capacity=16, held=(), unacked=0, version="rawpeer", block=True):
+        return self.send(HELLO, {"node": node, "ver": version, "cap": capacity,
+                                 "held": list(held), "unacked": unacked}, block=block)
 
-    def heartbeat(self, echo=0, block=True):
-        return self.send("HEARTBEAT", {"echo": echo, "running": 0, "jobs": 0, "unacked": 0}, block)
+    def heartbeat(self, echo=0, running=0, jobs=0, unacked=0, block=True):
+        return self.send(HEARTBEAT, {"echo": echo, "running": running, "jobs": jobs,
+                                     "unacked": unacked}, block=block)
 
     def run_started(self, records, block=True):
-        return self.send("RUN_STARTED", {"runs": list(records)}, block)
+        return self.send(RUN_STARTED, {"runs": list(records)}, block=block)
 
     def run_finished(self, records, block=True):
-        return self.send("RUN_FINISHED", {"runs": list(records)}, block)
+        return self.send(RUN_FINISHED, {"runs": list(records)}, block=block)
 
     def plugin_get(self, sha256, offset=0, block=True):
-        return self.send("PLUGIN_GET", {"sha": sha256, "off": offset}, block)
+        return self.send(PLUGIN_GET, {"sha": sha256, "off": offset}, block=block)
 
     def leave(self, handover=0, block=True):
-        return self.send("LEAVE", {"handover": handover}, block)
+        return self.send(LEAVE, {"handover": handover}, block=block)
 
     @staticmethod
     def run_record(job_id, run_id, scheduled_ms, name="forged", status=RUN_SUCCESS,
@@ -112,33 +147,52 @@ class RawPeer:
                 "sched": int(scheduled_ms), "start": now, "fin": now, "att": 1,
                 "reason": reason, "status": status, "http": 200, "err": error}
 
-    # ---- receiving ------------------------------------------------------
+    # ---- receiving -------------------------------------------------------
 
-    def recv(self, timeout_s=2.0):
-        """The next message as (type name, body), or None after timeout_s."""
-        if not self.sock.poll(int(timeout_s * 1000)):
+    def recv(self, timeout=1.0):
+        """The next message as (type, seq, body), or None after timeout s."""
+        if not self.sock.poll(int(timeout * 1000), zmq.POLLIN):
             return None
-        top = msgpack.unpackb(self.sock.recv(), raw=False, strict_map_key=False)
-        return TYPE_NAMES.get(top[1], str(top[1])), top[3]
+        data = self.sock.recv()
+        msg = msgpack.unpackb(data, raw=False, strict_map_key=False)
+        return msg[1], msg[2], msg[3]
 
-    def recv_type(self, type_name, timeout_s=5.0):
-        """Read until a message of type_name comes; its body, or None."""
-        deadline = time.monotonic() + timeout_s
+    def recv_for(self, seconds, until=None):
+        """Every message received within seconds (stops early once until(msg)
+        holds for one)."""
+        out, deadline = [], time.monotonic() + seconds
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                return None
+                return out
             m = self.recv(left)
             if m is None:
-                return None
-            if m[0] == type_name:
-                return m[1]
+                return out
+            out.append(m)
+            if until and until(m):
+                return out
 
-    def drain(self, timeout_s=0.2):
-        """Read and return every message that comes within timeout_s of the last."""
+    def recv_type(self, type_name, timeout=5.0):
+        """Read until a message of type_name comes; its body, or None."""
+        want = TYPES[type_name]
+        got = self.recv_for(timeout, until=lambda m: m[0] == want)
+        return got[-1][2] if got and got[-1][0] == want else None
+
+    def drain(self, quiet=0.2):
+        """(type name, body) of every message that comes within quiet s of
+        the one before."""
         got = []
         while True:
-            m = self.recv(timeout_s)
+            m = self.recv(quiet)
             if m is None:
                 return got
-            got.append(m)
+            got.append((TYPE_NAMES.get(m[0], str(m[0])), m[2]))
+
+
+def names(msgs):
+    """Message type names of (type, seq, body) tuples, for messages."""
+    return [TYPE_NAMES.get(m[0], str(m[0])) for m in msgs]
+
+
+def _b(text):
+    return text.encode() if isinstance(text, str) else text

@@ -109,6 +109,39 @@ def main():
               "%s: HOURGLASS_MASTER %r does not reach the master's HOURGLASS_BIND port %s"
               % (w, env.get("HOURGLASS_MASTER"), bind_port))
 
+    # CURVE as shipped, with no manual key step: the workers pin the public
+    # half of the master's key and make their own pair in the master's
+    # keys.workers directory, on a volume all three share.
+    def mounted(svc, path):
+        for v in svc.get("volumes") or []:
+            vol, _, target = str(v).partition(":")
+            target = target.split(":")[0]
+            if path == target or path.startswith(target.rstrip("/") + "/"):
+                return vol
+        return None
+    for svc_name, svc in services.items():
+        check("HOURGLASS_INSECURE_PLAINTEXT" not in env_of(svc),
+              "%s turns CURVE off (HOURGLASS_INSECURE_PLAINTEXT)" % svc_name)
+    secret = master.get("HOURGLASS_KEYS_SECRET") or ""
+    workers_dir = master.get("HOURGLASS_KEYS_WORKERS") or ""
+    check(secret.endswith("_secret"), "master: HOURGLASS_KEYS_SECRET %r is not a secret certificate path" % secret)
+    check(workers_dir, "master: no HOURGLASS_KEYS_WORKERS")
+    master_vol = mounted(services.get("master", {}), secret)
+    check(master_vol and mounted(services.get("master", {}), workers_dir) == master_vol,
+          "master: its keys are not on a volume")
+    for w in ("worker-1", "worker-2"):
+        svc = services.get(w, {})
+        env = env_of(svc)
+        check(env.get("HOURGLASS_MASTER_KEY") == secret[:-len("_secret")],
+              "%s: HOURGLASS_MASTER_KEY %r is not the public half of the master's key %r"
+              % (w, env.get("HOURGLASS_MASTER_KEY"), secret))
+        key = env.get("HOURGLASS_KEY") or ""
+        check(os.path.dirname(key) == workers_dir.rstrip("/"),
+              "%s: HOURGLASS_KEY %r is not made in the master's keys.workers %r" % (w, key, workers_dir))
+        check(mounted(svc, key) == master_vol and mounted(svc, env.get("HOURGLASS_MASTER_KEY") or "") == master_vol,
+              "%s: does not share the master's keys volume %r" % (w, master_vol))
+    check("keys" in (compose.get("volumes") or {}), "docker-compose.yml declares no keys volume")
+
     # The Dockerfile copies only what exists, and its ENV settings are real.
     dockerfile = open(os.path.join(SOURCE_DIR, "Dockerfile")).read()
     check(re.search(r"^FROM debian:bookworm\b", dockerfile, re.M), "Dockerfile does not build FROM debian:bookworm")

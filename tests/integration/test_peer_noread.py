@@ -19,7 +19,7 @@ import time
 
 from harness import BUILD_DIR, log, run_scenario
 from peer_keys import curve_for
-from rawpeer import RawPeer
+from rawpeer import NOBLOCK, RawPeer
 
 JOBS = 4
 FLOOD_S = 15.0
@@ -72,7 +72,7 @@ def scenario(c):
             sent += flood.plugin_get(sha, block=False)
             sent += flood.heartbeat(block=False)
             try:
-                junk.sock.send(b"\xc1 not msgpack", RawPeer_NOBLOCK)
+                junk.sock.send(b"\xc1 not msgpack", NOBLOCK)
                 sent += 1
             except Exception:
                 pass
@@ -106,12 +106,6 @@ def scenario(c):
     flood.close()
     junk.close()
 
-
-try:
-    import zmq as _zmq
-    RawPeer_NOBLOCK = _zmq.NOBLOCK
-except ImportError:  # rawpeer has re-executed us with a Python that has it
-    RawPeer_NOBLOCK = 1
 
 if __name__ == "__main__":
     # Under AddressSanitizer freed memory waits in a quarantine (256 MB by
