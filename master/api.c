@@ -11,7 +11,11 @@
  * cluster notification, so that the cluster learns of changes in the order
  * MySQL committed them (a pause and a resume, a create and a delete). */
 #include "api.h"
+#include "api_admin.h"
+#include "audit.h"
+#include "auth.h"
 #include "cluster.h"
+#include "redact.h"
 #include "job.h"
 #include "plugins.h"
 #include "db.h"
@@ -29,6 +33,7 @@
 #include <mysql.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -45,6 +50,11 @@
 #define S_PLUGINS_PREFIX "/api/v1/plugins/"
 #define S_RUNS_LIMIT_MAX 1000
 #define S_JOBS_LIMIT_MAX 1000
+/* How long a token this master verified keeps working while MySQL cannot
+ * be asked (docs/api.md, "Authentication"): long enough for an operator
+ * to trigger, pause or drain through an outage, short enough that a token
+ * revoked just before one does not live on for long. */
+#define S_AUTH_OUTAGE_GRACE_MS (5 * 60 * 1000)
 
 struct hg_api {
     struct MHD_Daemon *daemon;  /* the HTTP server and its threads */
@@ -58,6 +68,7 @@ struct hg_api {
     pthread_mutex_t write_lock; /* held from a write's SQL to its cluster notification */
     char *data_dir;             /* plug-in copies go under it; NULL: none kept */
     size_t plugin_max_size;     /* largest plug-in upload, bytes */
+    hg_auth_cache_t *auth_cache; /* tokens verified lately, shared by the threads */
 };
 
 /* What one server thread owns, created on its first request. */
@@ -90,6 +101,10 @@ typedef struct {
     json_t *reply;               /* body to send */
     const char *allow;           /* Allow header for 405, or NULL */
     char leader[256];            /* Hourglass-Leader header (a standby's 503), "" for none */
+    hg_principal_t who;          /* the caller, once authenticated */
+    bool reveal;                 /* an admin asked for secrets in clear (?reveal=true) */
+    const char *action;          /* audit action of this write, NULL for a read */
+    char object[600];            /* audit object ("default/ping"); "" for the path */
 } s_ctx_t;
 
 /* ---------------------------------------------------------------------------
@@ -391,7 +406,18 @@ static bool s_is_ident(const char *s, size_t max)
     return true;
 }
 
-/* The namespace query argument ("default" when absent). */
+/* True when the caller's token may act in namespace ns; otherwise the
+ * reply is set (403). A token scoped to a namespace sees nothing else. */
+static bool s_in_scope(s_ctx_t *c, const char *ns)
+{
+    if (!c->who.ns[0] || strcmp(c->who.ns, ns) == 0) return true;
+    s_error(c, MHD_HTTP_FORBIDDEN, "forbidden", "namespace",
+            "namespace: this token is scoped to namespace \"%s\"", c->who.ns);
+    return false;
+}
+
+/* The namespace query argument: "default" when absent, or the namespace
+ * the caller's token is scoped to. */
 static const char *s_ns_arg(s_ctx_t *c, bool *ok)
 {
     const char *ns = s_arg(c, "namespace");
@@ -402,7 +428,56 @@ static const char *s_ns_arg(s_ctx_t *c, bool *ok)
                   "letter or digit");
         *ok = false;
     }
+    if (!ns && c->who.ns[0]) ns = c->who.ns;
+    if (*ok && !s_in_scope(c, ns ? ns : "default")) *ok = false;
     return ns ? ns : "default";
+}
+
+/* "namespace/name" of a job route, for the audit log. */
+static void s_object_job(s_ctx_t *c, const char *ns, const char *name)
+{
+    snprintf(c->object, sizeof c->object, "%s/%s", ns ? ns : "default", name ? name : "");
+}
+
+/* A job as this caller may see it (new reference): a copy with its
+ * secrets redacted, or the job itself for an admin's ?reveal=true. */
+static json_t *s_shown(s_ctx_t *c, json_t *job)
+{
+    if (c->reveal) return json_incref(job);
+    json_t *copy = json_deep_copy(job);
+    if (!copy) return json_null();
+    hg_redact_job(copy);
+    return copy;
+}
+
+static json_t *s_shown_all(s_ctx_t *c, json_t *jobs)
+{
+    if (c->reveal) return json_incref(jobs);
+    json_t *copy = json_deep_copy(jobs);
+    if (!copy) return json_array();
+    hg_redact_jobs(copy);
+    return copy;
+}
+
+static void s_forbidden(s_ctx_t *c, hg_role_t need, const char *what)
+{
+    s_error(c, MHD_HTTP_FORBIDDEN, "forbidden", NULL,
+            "%s needs the %s role; token \"%s\" has the %s role", what, hg_role_name(need),
+            c->who.name, hg_role_name(c->who.role));
+    json_object_set_new(json_object_get(c->reply, "error"), "role",
+                        json_string(hg_role_name(need)));
+}
+
+/* A job that runs any code its writer chooses (shell, thread isolation)
+ * is the admin's to create, delete, or trigger with parameters. True when
+ * the caller may; otherwise the reply is set (403). */
+static bool s_may_write_job(s_ctx_t *c, const json_t *job, const char *what)
+{
+    if (c->who.role >= HG_ROLE_ADMIN || !hg_auth_job_needs_admin(job)) return true;
+    char msg[300];
+    snprintf(msg, sizeof msg, "%s of a job using the shell plug-in or thread isolation", what);
+    s_forbidden(c, HG_ROLE_ADMIN, msg);
+    return false;
 }
 
 /* Parse the request body as a JSON object. An empty body gives NULL with
@@ -497,16 +572,38 @@ static void s_insert_error(s_ctx_t *c, int rc, const char *err, bool batch, size
     s_db_error(c, rc, err);
 }
 
+/* Create checks beyond validation: the namespace is in the caller's
+ * scope (a scoped token's jobs land in its namespace by default), and a
+ * job that runs arbitrary code comes from an admin. */
+static bool s_may_create(s_ctx_t *c, json_t *job)
+{
+    return s_in_scope(c, json_string_value(json_object_get(job, "namespace"))) &&
+           s_may_write_job(c, job, "creation");
+}
+
+static void s_scope_default(s_ctx_t *c, json_t *body)
+{
+    if (c->who.ns[0] && json_is_object(body) && !json_object_get(body, "namespace"))
+        json_object_set_new(body, "namespace", json_string(c->who.ns));
+}
+
 static void s_jobs_create(s_ctx_t *c)
 {
     bool failed;
     json_t *body = s_body_json(c, false, &failed);
     if (failed) return;
+    s_scope_default(c, body);
     char field[256], message[1024];
     json_t *job = hg_job_validate(body, field, sizeof field, message, sizeof message);
     json_decref(body);
     if (!job) {
         s_invalid(c, field, message);
+        return;
+    }
+    s_object_job(c, json_string_value(json_object_get(job, "namespace")),
+                 json_string_value(json_object_get(job, "name")));
+    if (!s_may_create(c, job)) {
+        json_decref(job);
         return;
     }
     s_jobs_op_t a = {.jobs = json_pack("[o]", job), .stmts = s_stmts(c->api)};
@@ -518,7 +615,7 @@ static void s_jobs_create(s_ctx_t *c)
     if (rc != 0)
         s_insert_error(c, rc, err, false, 0);
     else
-        s_reply(c, MHD_HTTP_CREATED, json_incref(json_array_get(a.stored, 0)));
+        s_reply(c, MHD_HTTP_CREATED, s_shown(c, json_array_get(a.stored, 0)));
     json_decref(a.jobs);
     json_decref(a.stored);
 }
@@ -559,7 +656,15 @@ static void s_jobs_batch(s_ctx_t *c)
     json_array_foreach(list, i, val)
     {
         char field[256], message[1024], pfield[300], pmessage[1400];
+        s_scope_default(c, val);
         json_t *job = hg_job_validate(val, field, sizeof field, message, sizeof message);
+        if (job && !s_may_create(c, job)) {
+            json_decref(job);
+            json_decref(jobs);
+            json_decref(body);
+            zhashx_destroy(&names);
+            return;
+        }
         if (!job) {
             snprintf(pfield, sizeof pfield, "jobs[%zu].%s", i, field);
             snprintf(pmessage, sizeof pmessage, "jobs[%zu].%s", i, message);
@@ -589,6 +694,12 @@ static void s_jobs_batch(s_ctx_t *c)
         }
         zhashx_insert(names, name_key, (void *) (uintptr_t) (i + 1));
         json_array_append_new(jobs, job);
+        /* The audit object: as many of the names as fit. */
+        size_t used = strlen(c->object), add = strlen(name_key) + (used ? 1 : 0);
+        if (used + add < sizeof c->object) {
+            if (used) c->object[used++] = ',';
+            memcpy(c->object + used, name_key, strlen(name_key) + 1);
+        }
     }
     json_decref(body);
     zhashx_destroy(&names);
@@ -603,7 +714,7 @@ static void s_jobs_batch(s_ctx_t *c)
     if (rc != 0)
         s_insert_error(c, rc, err, true, a.failed);
     else
-        s_reply(c, MHD_HTTP_CREATED, json_pack("{s:O}", "jobs", a.stored));
+        s_reply(c, MHD_HTTP_CREATED, json_pack("{s:o}", "jobs", s_shown_all(c, a.stored)));
     json_decref(a.jobs);
     json_decref(a.stored);
 }
@@ -626,6 +737,8 @@ static void s_jobs_list(s_ctx_t *c)
                   "letter or digit");
         return;
     }
+    if (!ns && c->who.ns[0]) ns = c->who.ns; /* a scoped token lists its namespace */
+    if (ns && !s_in_scope(c, ns)) return;
     if (status && strcmp(status, "active") != 0 && strcmp(status, "paused") != 0 &&
         strcmp(status, "completed") != 0) {
         s_invalid(c, "status", "status: must be one of active, paused, completed");
@@ -645,7 +758,8 @@ static void s_jobs_list(s_ctx_t *c)
         json_t *job;
         json_array_foreach(a.stored, i, job) s_add_node(c->api, job);
         s_reply(c, MHD_HTTP_OK,
-                json_pack("{s:O, s:I}", "jobs", a.stored, "total", (json_int_t) a.total));
+                json_pack("{s:o, s:I}", "jobs", s_shown_all(c, a.stored), "total",
+                          (json_int_t) a.total));
     }
     json_decref(a.stored);
 }
@@ -694,7 +808,8 @@ static void s_job_get(s_ctx_t *c, const char *name)
         return;
     }
     s_add_node(c->api, a.job);
-    s_reply(c, MHD_HTTP_OK, a.job);
+    s_reply(c, MHD_HTTP_OK, s_shown(c, a.job));
+    json_decref(a.job);
 }
 
 static void s_job_delete(s_ctx_t *c, const char *name)
@@ -702,7 +817,21 @@ static void s_job_delete(s_ctx_t *c, const char *name)
     bool ok;
     s_jobs_op_t a = {.ns = s_ns_arg(c, &ok), .name = name};
     if (!ok) return;
+    s_object_job(c, a.ns, name);
     char err[1024];
+    if (c->who.role < HG_ROLE_ADMIN) {
+        /* Look first: a shell job is the admin's to delete. */
+        int rc = s_with_db(c->api, s_op_get, &a, err, sizeof err);
+        if (rc != 0) {
+            s_db_error(c, rc, err);
+            json_decref(a.job);
+            return;
+        }
+        bool may = s_may_write_job(c, a.job, "deletion");
+        json_decref(a.job);
+        a.job = NULL;
+        if (!may) return;
+    }
     s_write_begin(c->api);
     int rc = s_with_db(c->api, s_op_delete, &a, err, sizeof err);
     if (rc != 0) {
@@ -725,6 +854,7 @@ static void s_job_set_status(s_ctx_t *c, const char *name, const char *status)
     bool ok;
     s_jobs_op_t a = {.ns = s_ns_arg(c, &ok), .name = name, .status = status};
     if (!ok) return;
+    s_object_job(c, a.ns, name);
     char err[1024];
     s_write_begin(c->api);
     int rc = s_with_db(c->api, s_op_set_status, &a, err, sizeof err);
@@ -737,7 +867,8 @@ static void s_job_set_status(s_ctx_t *c, const char *name, const char *status)
     s_upsert(c->api, a.job);
     s_write_end(c->api);
     s_add_node(c->api, a.job);
-    s_reply(c, MHD_HTTP_OK, a.job);
+    s_reply(c, MHD_HTTP_OK, s_shown(c, a.job));
+    json_decref(a.job);
 }
 
 static void s_job_trigger(s_ctx_t *c, const char *name)
@@ -745,6 +876,7 @@ static void s_job_trigger(s_ctx_t *c, const char *name)
     bool ok, failed;
     s_jobs_op_t a = {.ns = s_ns_arg(c, &ok), .name = name};
     if (!ok) return;
+    s_object_job(c, a.ns, name);
     json_t *body = s_body_json(c, true, &failed);
     if (failed) return;
     json_t *params = NULL;
@@ -792,6 +924,12 @@ static void s_job_trigger(s_ctx_t *c, const char *name)
     int rc = s_with_db(c->api, s_op_get, &a, err, sizeof err);
     if (rc != 0) {
         s_db_error(c, rc, err);
+        json_decref(body);
+        return;
+    }
+    /* Parameters reach the plug-in: for a shell job they are code. */
+    if (json_object_size(params) > 0 && !s_may_write_job(c, a.job, "a trigger with params")) {
+        json_decref(a.job);
         json_decref(body);
         return;
     }
@@ -1430,14 +1568,185 @@ static bool s_leading(s_ctx_t *c)
     return false;
 }
 
+/* ---------------------------------------------------------------------------
+ * Authentication and audit (auth.h, audit.h)
+ * ------------------------------------------------------------------------ */
+
+typedef struct {
+    uint8_t hash[HG_TOKEN_HASH_SIZE]; /* of the request's token */
+    hg_principal_t who;               /* out: its holder */
+    hg_auth_cache_t *cache;           /* tokens verified lately */
+} s_auth_op_t;
+
+/* Check the token's row on every request, so that a revocation holds at
+ * once on every master; write last_used_at at most once a minute. */
+static int s_op_verify(MYSQL *db, void *arg, char *err, size_t err_size)
+{
+    s_auth_op_t *a = arg;
+    int rc = hg_token_verify(db, a->hash, &a->who, err, err_size);
+    if (rc == 0 && hg_auth_cache_put(a->cache, a->hash, &a->who)) {
+        char why[512];
+        if (hg_token_touch(db, a->who.id, why, sizeof why) != 0) hg_debug("api: %s", why);
+    }
+    return rc;
+}
+
+static void s_unauthorized(s_ctx_t *c, const char *why)
+{
+    s_error(c, MHD_HTTP_UNAUTHORIZED, "unauthorized", NULL,
+            "%s: send \"Authorization: Bearer <token>\" (docs/api.md, Authentication)", why);
+}
+
+/* Authenticate a request to /api/ and check the role its route needs, the
+ * scope of its token and ?reveal=true. True to go on; otherwise the reply
+ * is set: 401, 403, or 503 when MySQL cannot say and this master has not
+ * verified the token lately. */
+static bool s_authorize(s_ctx_t *c)
+{
+    const char *header =
+        MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *token = hg_auth_bearer(header);
+    s_auth_op_t a = {.cache = c->api->auth_cache};
+    if (!token) {
+        s_unauthorized(c, header ? "not a bearer token" : "no token");
+        return false;
+    }
+    if (hg_token_hash(token, a.hash) != 0) {
+        s_unauthorized(c, "unknown, expired or revoked token");
+        return false;
+    }
+    char err[1024];
+    int rc = s_with_db(c->api, s_op_verify, &a, err, sizeof err);
+    if (rc == HG_EUNAVAIL &&
+        hg_auth_cache_get(c->api->auth_cache, a.hash, S_AUTH_OUTAGE_GRACE_MS, &a.who))
+        rc = 0;
+    if (rc == HG_ENOTFOUND) {
+        hg_auth_cache_forget(c->api->auth_cache, a.hash);
+        s_unauthorized(c, "unknown, expired or revoked token");
+        return false;
+    }
+    if (rc != 0) {
+        s_db_error(c, rc, err);
+        return false;
+    }
+    c->who = a.who;
+    hg_role_t need;
+    const char *action;
+    if (hg_auth_route(c->method, c->url, &need, &action) == 0) {
+        c->action = action;
+        if (strncmp(c->url, S_JOBS_PREFIX, strlen(S_JOBS_PREFIX)) == 0) {
+            /* The audit object of a refusal too: "namespace/name". */
+            const char *name = c->url + strlen(S_JOBS_PREFIX), *ns = s_arg(c, "namespace");
+            snprintf(c->object, sizeof c->object, "%s/%.*s",
+                     ns ? ns : c->who.ns[0] ? c->who.ns : "default", (int) strcspn(name, "/"),
+                     name);
+        }
+        char what[300];
+        snprintf(what, sizeof what, "%s %s", c->method, c->url);
+        if (c->who.role < need) {
+            s_forbidden(c, need, what);
+            return false;
+        }
+        /* Nodes, plug-ins, tokens, keys and the audit log span every
+         * namespace: not for a scoped token. */
+        if (c->who.ns[0] && ((action && strncmp(action, "job.", 4) != 0) || need == HG_ROLE_ADMIN)) {
+            s_error(c, MHD_HTTP_FORBIDDEN, "forbidden", NULL,
+                    "%s acts on the whole cluster; token \"%s\" is scoped to namespace \"%s\"",
+                    what, c->who.name, c->who.ns);
+            return false;
+        }
+    }
+    const char *reveal = s_arg(c, "reveal");
+    if (reveal && strcmp(reveal, "true") == 0) {
+        if (c->who.role < HG_ROLE_ADMIN) {
+            s_forbidden(c, HG_ROLE_ADMIN, "reveal=true");
+            return false;
+        }
+        c->reveal = true;
+    }
+    return true;
+}
+
+static int s_op_audit(MYSQL *db, void *arg, char *err, size_t err_size)
+{
+    return hg_audit_record(db, arg, err, err_size);
+}
+
+/* Record a write by an authenticated caller, whatever its answer (the
+ * status is in the row). Anonymous refusals (401) are not recorded: they
+ * carry no identity, and would let anyone fill the table. */
+static void s_audit(s_ctx_t *c)
+{
+    if (!c->action || c->who.role == HG_ROLE_NONE) return;
+    char address[64] = "";
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                               : sizeof(struct sockaddr_in);
+        if (getnameinfo(ci->client_addr, len, address, sizeof address, NULL, 0, NI_NUMERICHOST))
+            address[0] = '\0';
+    }
+    hg_audit_entry_t e = {.token_name = c->who.name,
+                          .role = hg_role_name(c->who.role),
+                          .action = c->action,
+                          .object = c->object[0] ? c->object : c->url,
+                          .address = address,
+                          .status = c->status};
+    char err[1024];
+    int rc = s_with_db(c->api, s_op_audit, &e, err, sizeof err);
+    if (rc != 0) hg_warn("api: audit of %s by %s not recorded: %s", c->action, c->who.name, err);
+}
+
+static const char *s_arg_cb(void *ctx, const char *name)
+{
+    return s_arg(ctx, name);
+}
+
+/* Tokens, worker keys, audit log (api_admin.h). */
+static void s_admin(s_ctx_t *c, const char *allow)
+{
+    bool get = s_method_is(c, "GET") || s_method_is(c, "HEAD");
+    char m[16];
+    snprintf(m, sizeof m, "%s", get ? "GET" : c->method);
+    if (!strstr(allow, m)) {
+        s_not_allowed(c, allow);
+        return;
+    }
+    bool failed = false;
+    json_t *body = s_method_is(c, "POST") ? s_body_json(c, true, &failed) : NULL;
+    if (failed) return;
+    hg_api_admin_t a = {.method = m,
+                        .path = c->url,
+                        .body = body,
+                        .arg = s_arg_cb,
+                        .arg_ctx = c,
+                        .who = &c->who};
+    char err[1024];
+    int rc = s_with_db(c->api, hg_api_admin_op, &a, err, sizeof err);
+    snprintf(c->object, sizeof c->object, "%s", a.object);
+    if (rc == 0)
+        s_reply(c, a.status, a.reply);
+    else if (rc == HG_EINVAL)
+        s_invalid(c, a.field[0] ? a.field : NULL, err);
+    else
+        s_db_error(c, rc, err);
+    if (rc != 0) json_decref(a.reply);
+    json_decref(body);
+}
+
 static void s_route(s_ctx_t *c)
 {
     const char *url = c->url;
+    if (strncmp(url, "/api/", 5) == 0 && !s_authorize(c)) return;
     bool read = s_method_is(c, "GET") || s_method_is(c, "HEAD");
     if (strncmp(url, "/api/", 5) == 0 && (!read || strcmp(url, "/api/v1/nodes") == 0) &&
         !s_leading(c))
         return;
-    if (strcmp(url, "/healthz") == 0) {
+    const char *admin_allow = hg_api_admin_allow(url);
+    if (admin_allow) {
+        s_admin(c, admin_allow);
+    } else if (strcmp(url, "/healthz") == 0) {
         if (s_method_is(c, "GET"))
             s_healthz(c);
         else
@@ -1564,6 +1873,8 @@ static enum MHD_Result s_send(struct MHD_Connection *conn, int status, json_t *b
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     if (allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     if (leader && *leader) MHD_add_response_header(resp, HG_API_LEADER_HEADER, leader);
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned int) status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -1664,6 +1975,7 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
     else
         s_route(&c);
     if (!c.reply) s_error(&c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", NULL, "no reply");
+    if (!req->too_large) s_audit(&c);
     enum MHD_Result ret = s_send(conn, c.status, c.reply, c.allow, c.leader);
     s_log_request(method, url, c.status, req->start_us);
     json_decref(c.reply);
@@ -1716,6 +2028,12 @@ hg_api_t *hg_api_start(const char *bind_host, int port, const hg_db_params_t *db
     api->db.database = api->db_strings[4] = s_dup(db->database);
     pthread_mutex_init(&api->slots_lock, NULL);
     pthread_mutex_init(&api->write_lock, NULL);
+    api->auth_cache = hg_auth_cache_new();
+    if (!api->auth_cache || sodium_init() < 0) {
+        snprintf(err, err_size, "api: cannot set up token checks");
+        hg_api_stop(&api);
+        return NULL;
+    }
     if (pthread_key_create(&api->slot_key, NULL) != 0) {
         snprintf(err, err_size, "api: cannot create thread-local state");
         hg_api_stop(&api);
@@ -1793,6 +2111,7 @@ void hg_api_stop(hg_api_t **api)
     for (size_t i = 0; i < 5; i++)
         free(self->db_strings[i]);
     free(self->data_dir);
+    hg_auth_cache_destroy(&self->auth_cache);
     free(self);
     *api = NULL;
 }

@@ -5,6 +5,7 @@
  * leadership it exits with status 3 at once, so that a supervisor restarts
  * it as a standby. Runs until SIGINT or SIGTERM. */
 #include "api.h"
+#include "auth.h"
 #include "cluster_internal.h"
 #include "db.h"
 #include "hg_config.h"
@@ -14,6 +15,7 @@
 #include "job.h"
 #include "leader.h"
 #include "plugins.h"
+#include "token_cmd.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -165,6 +167,8 @@ static int s_serve(hg_config_t *cfg);
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && streq(argv[1], "token"))
+        return hg_token_cmd_main(argc, argv, s_settings, sizeof s_settings / sizeof s_settings[0]);
     zsys_init(); /* installs the SIGINT/SIGTERM handler behind zsys_interrupted */
     /* Actor pipes carry run batches; never let cluster and store block
      * each other on a full pipe. */
@@ -234,6 +238,20 @@ static int s_serve(hg_config_t *cfg)
         hg_db_close(&conn);
         return 1;
     }
+    /* A new cluster's first admin token (docs/api.md, Authentication). */
+    bool token_created = false;
+    char token_path[4096];
+    rc = hg_auth_bootstrap(conn, hg_config_str(cfg, "data.dir"), &token_created, token_path,
+                           sizeof token_path, err, sizeof err);
+    if (rc != 0) {
+        hg_error("first admin token: %s", err);
+        hg_db_close(&conn);
+        return 1;
+    }
+    if (token_created)
+        hg_info("no API token existed: created admin token \"%s\" in %s (mode 0600); use it "
+                "with HOURGLASS_TOKEN or --token, and create your own (hourglass token create)",
+                HG_AUTH_BOOTSTRAP_NAME, token_path);
     hg_db_close(&conn);
 
     char spill_path[4096];
