@@ -1111,6 +1111,33 @@ static void test_token_file(void **state)
     setenv("XDG_CONFIG_HOME", "/nonexistent-hourglass-test", 1);
 }
 
+static void test_job_secret_flags_and_reveal(void **state)
+{
+    s_server_t *server = *state;
+    char *argv[] = {"ping",          "--schedule",      "@daily",     "--http-url",
+                    "http://h/",     "--secret-header", "X-Api-Key",  "--secret-param",
+                    "pin",           "--secret-param",  "otp"};
+    json_t *body = NULL;
+    char err[256];
+    assert_int_equal(s_build(sizeof argv / sizeof argv[0], argv, &body, err, sizeof err), 0);
+    json_t *want = json_loads("[\"X-Api-Key\"]", 0, NULL);
+    assert_true(json_equal(json_object_get(body, "secret_headers"), want));
+    json_decref(want);
+    want = json_loads("[\"pin\", \"otp\"]", 0, NULL);
+    assert_true(json_equal(json_object_get(body, "secret_params"), want));
+    json_decref(want);
+    json_decref(body);
+
+    s_answer(200, s_job_json);
+    s_run_t run = s_cli("--master", server->url, "job", "get", "ping", "--reveal", NULL);
+    assert_int_equal(run.rc, 0);
+    assert_string_equal(s_fake.uri, "/api/v1/jobs/ping?reveal=true");
+    s_run_free(&run);
+    run = s_cli("--master", server->url, "job", "get", "ping", NULL);
+    assert_string_equal(s_fake.uri, "/api/v1/jobs/ping");
+    s_run_free(&run);
+}
+
 static void test_token_commands(void **state)
 {
     s_server_t *server = *state;
@@ -1205,6 +1232,8 @@ int main(void)
         cmocka_unit_test(test_schedule_explain_is_forwarded),
         cmocka_unit_test_setup_teardown(test_token_file, s_server_setup, s_server_teardown),
         cmocka_unit_test_setup_teardown(test_token_commands, s_server_setup, s_server_teardown),
+        cmocka_unit_test_setup_teardown(test_job_secret_flags_and_reveal, s_server_setup,
+                                        s_server_teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
