@@ -871,6 +871,17 @@ static void s_job_set_status(s_ctx_t *c, const char *name, const char *status)
     json_decref(a.job);
 }
 
+static bool s_has_secret_param(const json_t *job)
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach(json_object_get(job, "params"), key, val)
+    {
+        if (hg_redact_param_is_secret(job, key)) return true;
+    }
+    return false;
+}
+
 static void s_job_trigger(s_ctx_t *c, const char *name)
 {
     bool ok, failed;
@@ -927,8 +938,16 @@ static void s_job_trigger(s_ctx_t *c, const char *name)
         json_decref(body);
         return;
     }
-    /* Parameters reach the plug-in: for a shell job they are code. */
-    if (json_object_size(params) > 0 && !s_may_write_job(c, a.job, "a trigger with params")) {
+    /* A trigger's params reach the plug-in and change what the job does:
+     * an editor's business; for a shell job they are code, and with a
+     * job's secret parameters (a sql job's dsn) they would run as that
+     * job's credentials: the admin's. */
+    hg_role_t need = json_object_size(params) == 0 ? HG_ROLE_OPERATOR
+                     : hg_auth_job_needs_admin(a.job) || s_has_secret_param(a.job)
+                         ? HG_ROLE_ADMIN
+                         : HG_ROLE_EDITOR;
+    if (c->who.role < need) {
+        s_forbidden(c, need, "a trigger with params of this job");
         json_decref(a.job);
         json_decref(body);
         return;

@@ -1481,6 +1481,21 @@ static void test_roles_403(void **state)
     assert_int_equal(s_as(s_fx.operator, "POST", "/api/v1/jobs/sh/trigger",
                           "{\"params\": {\"command\": \"reboot\"}}", NULL),
                      403);
+    assert_int_equal(s_as(s_fx.editor, "POST", "/api/v1/jobs/sh/trigger",
+                          "{\"params\": {\"command\": \"reboot\"}}", NULL),
+                     403);
+    /* A trigger's params change what a job does: editor, not operator. */
+    assert_int_equal(s_as(s_fx.operator, "POST", "/api/v1/jobs/by-viewer/trigger",
+                          "{\"params\": {\"k\": \"v\"}}", &r),
+                     403);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r, "error"), "role")),
+                        "editor");
+    json_decref(r);
+    assert_int_equal(s_as(s_fx.editor, "POST", "/api/v1/jobs/by-viewer/trigger",
+                          "{\"params\": {\"k\": \"v\"}}", NULL),
+                     202);
+    assert_int_equal(s_as(s_fx.operator, "POST", "/api/v1/jobs/by-viewer/trigger", NULL, NULL),
+                     202);
     assert_int_equal(s_as(s_fx.editor, "POST", "/api/v1/plugins?name=x&version=1", "x", NULL),
                      403);
     assert_int_equal(s_as(s_fx.editor, "GET", "/api/v1/tokens", NULL, NULL), 403);
