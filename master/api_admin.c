@@ -17,12 +17,18 @@
 #define S_AUDIT         "/api/v1/audit"
 #define S_AUDIT_MAX     1000
 
+/* The NAME of /api/v1/tokens/NAME (one non-empty segment), or NULL. */
+static const char *s_token_name(const char *path)
+{
+    if (strncmp(path, S_TOKENS_PREFIX, sizeof S_TOKENS_PREFIX - 1) != 0) return NULL;
+    const char *name = path + sizeof S_TOKENS_PREFIX - 1;
+    return name[0] && name[strcspn(name, "/")] == '\0' ? name : NULL;
+}
+
 const char *hg_api_admin_allow(const char *path)
 {
     if (strcmp(path, S_TOKENS) == 0) return "GET, POST";
-    if (strncmp(path, S_TOKENS_PREFIX, strlen(S_TOKENS_PREFIX)) == 0 &&
-        path[strlen(S_TOKENS_PREFIX)] && !strchr(path + strlen(S_TOKENS_PREFIX), '/'))
-        return "DELETE";
+    if (s_token_name(path)) return "DELETE";
     if (strcmp(path, S_KEYS) == 0) return "GET, POST, DELETE";
     if (strcmp(path, S_AUDIT) == 0) return "GET";
     return NULL;
@@ -233,9 +239,7 @@ int hg_api_admin_op(MYSQL *db, void *arg, char *err, size_t err_size)
     bool get = strcmp(a->method, "GET") == 0 || strcmp(a->method, "HEAD") == 0;
     bool post = strcmp(a->method, "POST") == 0, del = strcmp(a->method, "DELETE") == 0;
     if (strcmp(a->path, S_TOKENS) == 0 && (get || post)) return s_tokens(db, a, err, err_size);
-    if (strncmp(a->path, S_TOKENS_PREFIX, strlen(S_TOKENS_PREFIX)) == 0 && del &&
-        a->path[strlen(S_TOKENS_PREFIX)] && !strchr(a->path + strlen(S_TOKENS_PREFIX), '/'))
-        return s_tokens(db, a, err, err_size);
+    if (s_token_name(a->path) && del) return s_tokens(db, a, err, err_size);
     if (strcmp(a->path, S_KEYS) == 0 && (get || post || del)) return s_keys(db, a, err, err_size);
     if (strcmp(a->path, S_AUDIT) == 0 && get) return s_audit(db, a, err, err_size);
     return HG_EUNKNOWN;
