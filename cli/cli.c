@@ -377,8 +377,8 @@ int hg_cli_call(hg_cli_t *cli, const char *method, const char *path, const hg_qu
                        sizeof msg) != 0) {
         if (status == 401)
             return hg_cli_fail(cli,
-                               "%s\n(give a token with --token, HOURGLASS_TOKEN or the file "
-                               "~/.config/hourglass/token; a new master writes its first admin "
+                               "%s; the CLI takes a token from --token, HOURGLASS_TOKEN or "
+                               "~/.config/hourglass/token (a new master writes its first admin "
                                "token to <data.dir>/admin.token)",
                                msg);
         return hg_cli_fail(cli, "%s", msg);
