@@ -871,17 +871,6 @@ static void s_job_set_status(s_ctx_t *c, const char *name, const char *status)
     json_decref(a.job);
 }
 
-static bool s_has_secret_param(const json_t *job)
-{
-    const char *key;
-    json_t *val;
-    json_object_foreach(json_object_get(job, "params"), key, val)
-    {
-        if (hg_redact_param_is_secret(job, key)) return true;
-    }
-    return false;
-}
-
 static void s_job_trigger(s_ctx_t *c, const char *name)
 {
     bool ok, failed;
@@ -938,14 +927,7 @@ static void s_job_trigger(s_ctx_t *c, const char *name)
         json_decref(body);
         return;
     }
-    /* A trigger's params reach the plug-in and change what the job does:
-     * an editor's business; for a shell job they are code, and with a
-     * job's secret parameters (a sql job's dsn) they would run as that
-     * job's credentials: the admin's. */
-    hg_role_t need = json_object_size(params) == 0 ? HG_ROLE_OPERATOR
-                     : hg_auth_job_needs_admin(a.job) || s_has_secret_param(a.job)
-                         ? HG_ROLE_ADMIN
-                         : HG_ROLE_EDITOR;
+    hg_role_t need = hg_auth_trigger_role(a.job, json_object_size(params) > 0);
     if (c->who.role < need) {
         s_forbidden(c, need, "a trigger with params of this job");
         json_decref(a.job);
@@ -1666,9 +1648,7 @@ static bool s_authorize(s_ctx_t *c)
             s_forbidden(c, need, what);
             return false;
         }
-        /* Nodes, plug-ins, tokens, keys and the audit log span every
-         * namespace: not for a scoped token. */
-        if (c->who.ns[0] && ((action && strncmp(action, "job.", 4) != 0) || need == HG_ROLE_ADMIN)) {
+        if (!hg_auth_scope_allows(&c->who, need, action)) {
             s_error(c, MHD_HTTP_FORBIDDEN, "forbidden", NULL,
                     "%s acts on the whole cluster; token \"%s\" is scoped to namespace \"%s\"",
                     what, c->who.name, c->who.ns);
@@ -1700,12 +1680,7 @@ static void s_audit(s_ctx_t *c)
     char address[64] = "";
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci && ci->client_addr) {
-        socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                               : sizeof(struct sockaddr_in);
-        if (getnameinfo(ci->client_addr, len, address, sizeof address, NULL, 0, NI_NUMERICHOST))
-            address[0] = '\0';
-    }
+    hg_audit_address(ci ? ci->client_addr : NULL, address, sizeof address);
     hg_audit_entry_t e = {.token_name = c->who.name,
                           .role = hg_role_name(c->who.role),
                           .action = c->action,

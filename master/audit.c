@@ -5,6 +5,9 @@
 #include "hg_time.h"
 
 #include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +32,16 @@ static unsigned long s_cut(const char *s, size_t max)
         chars++;
     }
     return (unsigned long) i;
+}
+
+void hg_audit_address(const struct sockaddr *sa, char *buf, size_t size)
+{
+    if (size) buf[0] = '\0';
+    if (!sa || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)) return;
+    socklen_t len =
+        sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (getnameinfo(sa, len, buf, (socklen_t) size, NULL, 0, NI_NUMERICHOST) != 0 && size)
+        buf[0] = '\0';
 }
 
 int hg_audit_record(MYSQL *db, const hg_audit_entry_t *entry, char *err, size_t err_size)

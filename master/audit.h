@@ -18,6 +18,12 @@ typedef struct {
     int status;             /* HTTP status answered */
 } hg_audit_entry_t;
 
+struct sockaddr;
+
+/* A client's address as text ("127.0.0.1", "::1"); "" when unknown (sa
+ * NULL or not IP). */
+void hg_audit_address(const struct sockaddr *sa, char *buf, size_t size);
+
 /* Insert one row. 0 or HG_EDB with the reason in err. */
 int hg_audit_record(MYSQL *db, const hg_audit_entry_t *entry, char *err, size_t err_size);
 

@@ -3,6 +3,7 @@
  * hash goes in as a hex literal. */
 #include "auth.h"
 #include "hg_error.h"
+#include "redact.h"
 #include "hg_log.h"
 #include "hg_time.h"
 
@@ -470,6 +471,25 @@ bool hg_auth_job_needs_admin(const json_t *job)
     const char *isolation = json_string_value(json_object_get(plugin, "isolation"));
     return (name && (strcmp(name, "shell") == 0 || strcmp(name, "hg_shell") == 0)) ||
            (isolation && strcmp(isolation, "thread") == 0);
+}
+
+hg_role_t hg_auth_trigger_role(const json_t *job, bool with_params)
+{
+    if (!with_params) return HG_ROLE_OPERATOR;
+    if (hg_auth_job_needs_admin(job)) return HG_ROLE_ADMIN;
+    const char *key;
+    json_t *val;
+    json_object_foreach(json_object_get(job, "params"), key, val)
+    {
+        if (hg_redact_param_is_secret(job, key)) return HG_ROLE_ADMIN;
+    }
+    return HG_ROLE_EDITOR;
+}
+
+bool hg_auth_scope_allows(const hg_principal_t *who, hg_role_t need, const char *action)
+{
+    if (!who->ns[0]) return true;
+    return need < HG_ROLE_ADMIN && (!action || strncmp(action, "job.", 4) == 0);
 }
 
 /* ---------------------------------------------------------------------------

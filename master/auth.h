@@ -102,6 +102,17 @@ bool hg_auth_route_at(size_t i, const char **method, const char **pattern, hg_ro
  * the job's writer chooses inside the worker's trust. */
 bool hg_auth_job_needs_admin(const json_t *job);
 
+/* The role a trigger of job needs: operator; editor with params (they
+ * change what a plug-in job does); admin with params on a job that needs
+ * admin, or that carries secret parameters (they would run with its
+ * credentials, e.g. another statement with a sql job's dsn). */
+hg_role_t hg_auth_trigger_role(const json_t *job, bool with_params);
+
+/* False when who is scoped to a namespace and the route (its least role
+ * need, its audit action) spans the cluster: nodes, plug-ins, tokens,
+ * worker keys, the audit log. */
+bool hg_auth_scope_allows(const hg_principal_t *who, hg_role_t need, const char *action);
+
 /* Verified tokens remembered for a while, shared by the API threads: it
  * lets last_used_at be written at most once a minute per token, and keeps
  * tokens that this master verified recently working while MySQL is down. */

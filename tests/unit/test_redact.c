@@ -144,6 +144,30 @@ static void test_route_table(void **state)
     json_decref(job);
 }
 
+static void test_trigger_role_and_scope(void **state)
+{
+    json_t *http = json_loads("{\"http\": {}, \"params\": {\"k\": \"v\"}}", 0, NULL);
+    json_t *sql =
+        json_loads("{\"plugin\": {\"name\": \"sql\"}, \"params\": {\"dsn\": \"x\"}}", 0, NULL);
+    json_t *shell = json_loads("{\"plugin\": {\"name\": \"shell\"}, \"params\": {}}", 0, NULL);
+    assert_int_equal(hg_auth_trigger_role(http, false), HG_ROLE_OPERATOR);
+    assert_int_equal(hg_auth_trigger_role(shell, false), HG_ROLE_OPERATOR);
+    assert_int_equal(hg_auth_trigger_role(http, true), HG_ROLE_EDITOR);
+    assert_int_equal(hg_auth_trigger_role(sql, true), HG_ROLE_ADMIN);
+    assert_int_equal(hg_auth_trigger_role(shell, true), HG_ROLE_ADMIN);
+    json_decref(http);
+    json_decref(sql);
+    json_decref(shell);
+
+    hg_principal_t all = {.role = HG_ROLE_ADMIN}, scoped = {.role = HG_ROLE_ADMIN};
+    snprintf(scoped.ns, sizeof scoped.ns, "team-a");
+    assert_true(hg_auth_scope_allows(&all, HG_ROLE_ADMIN, "token.create"));
+    assert_true(hg_auth_scope_allows(&scoped, HG_ROLE_EDITOR, "job.create"));
+    assert_true(hg_auth_scope_allows(&scoped, HG_ROLE_VIEWER, NULL));
+    assert_false(hg_auth_scope_allows(&scoped, HG_ROLE_OPERATOR, "node.drain"));
+    assert_false(hg_auth_scope_allows(&scoped, HG_ROLE_ADMIN, NULL)); /* token list, audit */
+}
+
 static void test_cache(void **state)
 {
     hg_auth_cache_t *cache = hg_auth_cache_new();
@@ -176,6 +200,7 @@ int main(void)
         cmocka_unit_test(test_restore_keeps_stored_secrets),
         cmocka_unit_test(test_token_text),
         cmocka_unit_test(test_route_table),
+        cmocka_unit_test(test_trigger_role_and_scope),
         cmocka_unit_test(test_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
