@@ -1641,6 +1641,15 @@ static bool s_authorize(s_ctx_t *c)
             snprintf(c->object, sizeof c->object, "%s/%.*s",
                      ns ? ns : c->who.ns[0] ? c->who.ns : "default", (int) strcspn(name, "/"),
                      name);
+        } else if (strncmp(c->url, S_NODES_PREFIX, strlen(S_NODES_PREFIX)) == 0) {
+            const char *node = c->url + strlen(S_NODES_PREFIX);
+            snprintf(c->object, sizeof c->object, "%.*s", (int) strcspn(node, "/"), node);
+        } else if (strncmp(c->url, S_PLUGINS_PREFIX, strlen(S_PLUGINS_PREFIX)) == 0) {
+            snprintf(c->object, sizeof c->object, "%s", c->url + strlen(S_PLUGINS_PREFIX));
+        } else if (strcmp(c->url, S_PLUGINS) == 0 && action) {
+            const char *pname = s_arg(c, "name"), *version = s_arg(c, "version");
+            snprintf(c->object, sizeof c->object, "%.200s@%.200s", pname ? pname : "-",
+                     version ? version : "-");
         }
         char what[300];
         snprintf(what, sizeof what, "%s %s", c->method, c->url);

@@ -167,6 +167,7 @@ def check_audit(c):
     assert ("job.create", "/api/v1/jobs", "viewer", 403) in seen, sorted(seen)
     assert ("job.create", "default/sh", "editor", 403) in seen, sorted(seen)
     assert ("token.revoke", "doomed", "bootstrap-admin", 200) in seen, sorted(seen)
+    assert ("plugin.push", "evil@1", "editor", 403) in seen, sorted(seen)
     assert all(r["address"] == "127.0.0.1" for r in rows), rows
     log("%d audit rows, with the writes and the refusals" % len(rows))
 
