@@ -52,8 +52,8 @@
 #define S_JOBS_LIMIT_MAX 1000
 /* How long a token this master verified keeps working while MySQL cannot
  * be asked (docs/api.md, "Authentication"): long enough for an operator
- * to trigger, pause or drain through an outage, short enough that a token
- * revoked just before one does not live on for long. */
+ * to watch and drain nodes through an outage, short enough that a token
+ * revoked during one does not live on for long. */
 #define S_AUTH_OUTAGE_GRACE_MS (5 * 60 * 1000)
 
 struct hg_api {
@@ -1193,6 +1193,15 @@ static void s_runs_list(s_ctx_t *c)
     a.ns = s_ns_arg(c, &ok);
     if (!ok) return;
     a.job_name = s_arg(c, "job");
+    if (c->who.ns[0] && !a.job_name) {
+        /* The history of every namespace is one table: a scoped token
+         * reads it one job (of its namespace) at a time. */
+        s_error(c, MHD_HTTP_FORBIDDEN, "forbidden", "job",
+                "job: token \"%s\" is scoped to namespace \"%s\"; list the runs of one of its "
+                "jobs (job=NAME)",
+                c->who.name, c->who.ns);
+        return;
+    }
     a.status = s_arg(c, "status");
     if (a.status && hg_run_status_parse(a.status) < 0) {
         s_invalid(c, "status",

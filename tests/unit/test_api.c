@@ -1586,6 +1586,11 @@ static void test_scoped_token(void **state)
         assert_string_equal(s_get_str(v, "namespace"), "team-a");
     json_decref(r);
     assert_int_equal(s_as(s_fx.scoped, "GET", "/api/v1/jobs/mine", NULL, NULL), 200);
+    assert_int_equal(s_as(s_fx.scoped, "GET", "/api/v1/runs?job=mine", NULL, NULL), 200);
+    assert_int_equal(s_as(s_fx.scoped, "GET", "/api/v1/runs", NULL, NULL), 403);
+    assert_int_equal(s_as(s_fx.scoped, "GET", "/api/v1/runs?job=other-team&namespace=team-b", NULL,
+                          NULL),
+                     403);
     assert_int_equal(s_as(s_fx.scoped, "POST", "/api/v1/nodes/worker-1/drain", NULL, NULL), 403);
 }
 
