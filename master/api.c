@@ -88,6 +88,14 @@ typedef struct {
     bool plugin;      /* a plug-in upload: its limit is plugin.max_size */
     bool too_large;   /* body passed limit; the rest is dropped */
     int64_t start_us; /* monotonic time the request arrived */
+    /* An /api/ request is authenticated on its headers, before its body is
+     * read: a refused one has its body dropped, never buffered. */
+    json_t *denied;        /* the refusal (401, 403, 503) to answer, or NULL */
+    int denied_status;     /* its HTTP status */
+    hg_principal_t who;    /* the caller, when it passed */
+    bool reveal;           /* ?reveal=true by an admin */
+    const char *action;    /* audit action of the route, NULL for a read */
+    char object[600];      /* audit object known from the URL */
 } s_req_t;
 
 /* One request being answered. */
@@ -1750,7 +1758,7 @@ static void s_admin(s_ctx_t *c, const char *allow)
 static void s_route(s_ctx_t *c)
 {
     const char *url = c->url;
-    if (strncmp(url, "/api/", 5) == 0 && !s_authorize(c)) return;
+    /* /api/ requests were authenticated on their headers (s_handler). */
     bool read = s_method_is(c, "GET") || s_method_is(c, "HEAD");
     if (strncmp(url, "/api/", 5) == 0 && (!read || strcmp(url, "/api/v1/nodes") == 0) &&
         !s_leading(c))
@@ -1916,6 +1924,35 @@ static void s_log_request(const char *method, const char *url, int status, int64
              (double) (hg_mono_us() - start_us) / 1000.0);
 }
 
+/* Authenticate an /api/ request on its headers (first call of the
+ * handler) and keep the outcome in req: the caller and what the route
+ * needs, or the refusal, in which case the body is not kept (limit 0). */
+static void s_authenticate(hg_api_t *api, struct MHD_Connection *conn, const char *method,
+                           const char *url, s_req_t *req)
+{
+    s_ctx_t c = {.api = api, .conn = conn, .method = method, .url = url, .req = req};
+    if (!s_authorize(&c)) {
+        req->denied = c.reply;
+        req->denied_status = c.status;
+        c.reply = NULL;
+        req->limit = 0;
+    }
+    req->who = c.who;
+    req->reveal = c.reveal;
+    req->action = c.action;
+    memcpy(req->object, c.object, sizeof req->object);
+    json_decref(c.reply);
+}
+
+/* Put what s_authenticate learnt into the request's context. */
+static void s_req_restore(s_ctx_t *c)
+{
+    c->who = c->req->who;
+    c->reveal = c->req->reveal;
+    c->action = c->req->action;
+    memcpy(c->object, c->req->object, sizeof c->object);
+}
+
 static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
@@ -1931,6 +1968,7 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
         *con_cls = req;
         req->plugin = strcmp(url, S_PLUGINS) == 0 && strcmp(method, "POST") == 0;
         req->limit = req->plugin ? api->plugin_max_size : HG_API_MAX_BODY;
+        if (strncmp(url, "/api/", 5) == 0) s_authenticate(api, conn, method, url, req);
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
@@ -1943,7 +1981,14 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
         bool waits = expect && strcasecmp(expect, "100-continue") == 0;
         if (declared > req->limit && (waits || declared - req->limit > S_DRAIN_MAX)) {
             s_ctx_t c = {.api = api, .conn = conn, .method = method, .url = url, .req = req};
-            s_too_large(&c, declared);
+            s_req_restore(&c);
+            if (req->denied) {
+                s_reply(&c, req->denied_status, req->denied);
+                req->denied = NULL;
+                s_audit(&c);
+            } else {
+                s_too_large(&c, declared);
+            }
             enum MHD_Result ret = s_send(conn, c.status, c.reply, NULL, NULL);
             s_log_request(method, url, c.status, req->start_us);
             json_decref(c.reply);
@@ -1982,12 +2027,19 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
     }
 
     s_ctx_t c = {.api = api, .conn = conn, .method = method, .url = url, .req = req};
-    if (req->too_large)
+    s_req_restore(&c);
+    bool audit = true; /* not twice for a request answered on its headers */
+    if (req->denied) {
+        s_reply(&c, req->denied_status, req->denied);
+        req->denied = NULL;
+    } else if (req->too_large) {
         s_too_large(&c, 0);
-    else
+        audit = false;
+    } else {
         s_route(&c);
+    }
     if (!c.reply) s_error(&c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", NULL, "no reply");
-    if (!req->too_large) s_audit(&c);
+    if (audit) s_audit(&c);
     enum MHD_Result ret = s_send(conn, c.status, c.reply, c.allow, c.leader);
     s_log_request(method, url, c.status, req->start_us);
     json_decref(c.reply);
@@ -1999,6 +2051,7 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     s_req_t *req = *con_cls;
     if (req) {
+        json_decref(req->denied);
         free(req->body);
         free(req);
         *con_cls = NULL;

@@ -1444,6 +1444,31 @@ static void test_auth_missing_bad_revoked_401(void **state)
     assert_int_equal(s_as(text, "GET", "/api/v1/jobs", NULL, NULL), 401);
 }
 
+/* A refused request's body is dropped unread: an anonymous client gets
+ * 401, not 413, whatever it sends, and a viewer's refused write is still
+ * audited. */
+static void test_refused_before_body(void **state)
+{
+    size_t n = 2u << 20;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    memset(big, ' ', n);
+    big[n] = '\0';
+    json_t *r;
+    const char *saved = s_token;
+    s_token = NULL;
+    long st = s_http_to(s_fx.base, "POST", "/api/v1/jobs", big, n, &r, NULL, 0);
+    s_token = saved;
+    assert_int_equal(st, 401);
+    json_decref(r);
+    s_token = s_fx.viewer;
+    st = s_http_to(s_fx.base, "POST", "/api/v1/plugins?name=big&version=1", big, n, &r, NULL, 0);
+    s_token = saved;
+    assert_int_equal(st, 403);
+    json_decref(r);
+    free(big);
+}
+
 static void test_roles_403(void **state)
 {
     json_t *r;
@@ -1735,6 +1760,7 @@ int main(void)
         cmocka_unit_test(test_db_unreachable_503),
         cmocka_unit_test(test_reconnects_after_connection_loss),
         cmocka_unit_test(test_auth_missing_bad_revoked_401),
+        cmocka_unit_test(test_refused_before_body),
         cmocka_unit_test(test_roles_403),
         cmocka_unit_test(test_redaction),
         cmocka_unit_test(test_scoped_token),
