@@ -476,14 +476,52 @@ static void s_forbidden(s_ctx_t *c, hg_role_t need, const char *what)
                         json_string(hg_role_name(need)));
 }
 
+typedef struct {
+    const char *sha256;    /* in: a job's plugin.sha256 */
+    hg_plugin_meta_t meta; /* out: the stored plug-in */
+} s_sha_op_t;
+
+static int s_op_sha_meta(MYSQL *db, void *arg, char *err, size_t err_size)
+{
+    s_sha_op_t *a = arg;
+    return hg_plugin_db_get(db, a->sha256, &a->meta, err, err_size);
+}
+
 /* A job that runs any code its writer chooses (shell, thread isolation)
  * is the admin's to create, delete, or trigger with parameters. True when
- * the caller may; otherwise the reply is set (403). */
+ * the caller may; otherwise the reply is set (403, or 503 when MySQL
+ * cannot say what a plug-in hash is). */
 static bool s_may_write_job(s_ctx_t *c, const json_t *job, const char *what)
 {
-    if (c->who.role >= HG_ROLE_ADMIN || !hg_auth_job_needs_admin(job)) return true;
+    if (c->who.role >= HG_ROLE_ADMIN) return true;
     char msg[300];
-    snprintf(msg, sizeof msg, "%s of a job using the shell plug-in or thread isolation", what);
+    if (hg_auth_job_needs_admin(job)) {
+        snprintf(msg, sizeof msg, "%s of a job using the shell plug-in or thread isolation", what);
+        s_forbidden(c, HG_ROLE_ADMIN, msg);
+        return false;
+    }
+    /* A plug-in named by its hash alone is what the master stores under
+     * that hash: the shell plug-in pushed by an admin stays the admin's. */
+    s_sha_op_t a = {.sha256 = json_string_value(
+                        json_object_get(json_object_get(job, "plugin"), "sha256"))};
+    if (!a.sha256) return true;
+    char err[512];
+    int rc = s_with_db(c->api, s_op_sha_meta, &a, err, sizeof err);
+    if (rc == 0) {
+        json_t *named = json_pack("{s:{s:s}}", "plugin", "name", a.meta.name);
+        bool admin_only = named && hg_auth_job_needs_admin(named);
+        json_decref(named);
+        if (!admin_only) return true;
+        snprintf(msg, sizeof msg, "%s of a job running plug-in %s (sha256 %.12s...)", what,
+                 a.meta.name, a.sha256);
+    } else if (rc == HG_ENOTFOUND) {
+        /* Only a worker's cache could still hold it: whatever it was. */
+        snprintf(msg, sizeof msg, "%s of a job naming a plug-in hash the master does not store",
+                 what);
+    } else {
+        s_db_error(c, rc, err);
+        return false;
+    }
     s_forbidden(c, HG_ROLE_ADMIN, msg);
     return false;
 }

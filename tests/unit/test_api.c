@@ -1527,6 +1527,35 @@ static void test_roles_403(void **state)
     assert_int_equal(s_as(s_fx.editor, "GET", "/api/v1/audit", NULL, NULL), 403);
     assert_int_equal(s_as(s_fx.editor, "GET", "/api/v1/worker-keys", NULL, NULL), 403);
     assert_int_equal(s_as(s_fx.admin, "DELETE", "/api/v1/jobs/sh", NULL, NULL), 200);
+
+    /* By hash alone: what the master stores under it decides. */
+    const char *shell_sha = "5e11" "5e11" "5e11" "5e11" "5e11" "5e11" "5e11" "5e11"
+                            "5e11" "5e11" "5e11" "5e11" "5e11" "5e11" "5e11" "5e11";
+    const char *noop_sha = "0000" "0000" "0000" "0000" "0000" "0000" "0000" "0000"
+                           "0000" "0000" "0000" "0000" "0000" "0000" "0000" "0001";
+    char sql[600];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO plugins (name, version, sha256, size, arch, chunks, uploaded_at) VALUES"
+             " ('shell', '9', '%s', 1, 'x86_64', 0, NOW(3)), ('noop', '9', '%s', 1, 'x86_64', 0,"
+             " NOW(3))",
+             shell_sha, noop_sha);
+    assert_int_equal(mysql_query(s_fx.conn, sql), 0);
+    char by_sha[400];
+    snprintf(by_sha, sizeof by_sha,
+             "{\"name\": \"by-sha\", \"schedule\": \"@daily\", \"plugin\": {\"sha256\": \"%s\"}}",
+             shell_sha);
+    assert_int_equal(s_as(s_fx.editor, "POST", "/api/v1/jobs", by_sha, &r), 403);
+    assert_non_null(strstr(s_err_message(r), "shell"));
+    json_decref(r);
+    snprintf(by_sha, sizeof by_sha,
+             "{\"name\": \"by-sha\", \"schedule\": \"@daily\", \"plugin\": {\"sha256\": \"%s\"}}",
+             "abcd" "abcd" "abcd" "abcd" "abcd" "abcd" "abcd" "abcd"
+             "abcd" "abcd" "abcd" "abcd" "abcd" "abcd" "abcd" "abcd");
+    assert_int_equal(s_as(s_fx.editor, "POST", "/api/v1/jobs", by_sha, NULL), 403);
+    snprintf(by_sha, sizeof by_sha,
+             "{\"name\": \"by-sha\", \"schedule\": \"@daily\", \"plugin\": {\"sha256\": \"%s\"}}",
+             noop_sha);
+    assert_int_equal(s_as(s_fx.editor, "POST", "/api/v1/jobs", by_sha, NULL), 201);
 }
 
 static void test_redaction(void **state)
