@@ -3,9 +3,14 @@
 #include "hg_error.h"
 
 #include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 typedef enum { S_GLOBAL_NONE, S_GLOBAL_MASTER, S_GLOBAL_TOKEN, S_GLOBAL_OUTPUT } s_global_t;
 
@@ -294,5 +299,59 @@ int hg_settings_resolve(const hg_globals_t *globals, hg_settings_t *settings, ch
                  globals->output);
         return HG_EINVAL;
     }
+    return 0;
+}
+
+void hg_token_file_path(char *buf, size_t size)
+{
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg)
+        snprintf(buf, size, "%s/hourglass/token", xdg);
+    else if (home && *home)
+        snprintf(buf, size, "%s/.config/hourglass/token", home);
+    else if (size)
+        buf[0] = '\0';
+}
+
+int hg_token_file_load(const char *path, char *buf, size_t size, char *err, size_t err_size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return HG_ENOTFOUND;
+        snprintf(err, err_size, "cannot read the token in %s: %s", path, strerror(errno));
+        return HG_EIO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        snprintf(err, err_size, "%s is not a regular file", path);
+        return HG_EIO;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        close(fd);
+        snprintf(err, err_size,
+                 "refusing the token in %s: group or others may read it (mode %03o); run "
+                 "'chmod 600 %s'",
+                 path, (unsigned) (st.st_mode & 0777), path);
+        return HG_EINVAL;
+    }
+    char text[512];
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n < 0) {
+        snprintf(err, err_size, "cannot read the token in %s: %s", path, strerror(errno));
+        return HG_EIO;
+    }
+    text[n] = '\0';
+    char *p = text;
+    while (*p && isspace((unsigned char) *p))
+        p++;
+    size_t len = strcspn(p, " \t\r\n");
+    if (len == 0 || len >= size) {
+        snprintf(err, err_size, "%s holds no token", path);
+        return HG_EINVAL;
+    }
+    memcpy(buf, p, len);
+    buf[len] = '\0';
     return 0;
 }

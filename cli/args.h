@@ -70,6 +70,17 @@ typedef struct {
     hg_output_t output; /* table or json */
 } hg_settings_t;
 
+/* Where the CLI keeps a token when neither --token nor HOURGLASS_TOKEN
+ * gives one: $XDG_CONFIG_HOME/hourglass/token, else
+ * $HOME/.config/hourglass/token. "" when neither variable is set. */
+void hg_token_file_path(char *buf, size_t size);
+
+/* Read the token kept in path (one line; blanks around it dropped) into
+ * buf. 0; HG_ENOTFOUND when there is no such file; HG_EINVAL with a
+ * message in err when group or others may read it (the token would be
+ * theirs too), or when it is empty; HG_EIO when it cannot be read. */
+int hg_token_file_load(const char *path, char *buf, size_t size, char *err, size_t err_size);
+
 /* 0, or HG_EINVAL with a message (bad -o value, master URL not http(s)). */
 int hg_settings_resolve(const hg_globals_t *globals, hg_settings_t *settings, char *err,
                         size_t err_size);

@@ -36,7 +36,9 @@ static const hg_command_t *const s_commands[] = {
     &hg_cmd_job_create,  &hg_cmd_job_list,   &hg_cmd_job_get,       &hg_cmd_job_delete,
     &hg_cmd_job_pause,   &hg_cmd_job_resume, &hg_cmd_job_trigger,   &hg_cmd_runs,
     &hg_cmd_node_list,   &hg_cmd_node_drain, &hg_cmd_node_activate, &hg_cmd_plugin_push,
-    &hg_cmd_plugin_list, &s_cmd_version,
+    &hg_cmd_plugin_list, &hg_cmd_token_create, &hg_cmd_token_list, &hg_cmd_token_revoke,
+    &hg_cmd_worker_key_add, &hg_cmd_worker_key_list, &hg_cmd_worker_key_delete, &hg_cmd_audit,
+    &s_cmd_version,
 };
 #define S_COMMANDS_N (sizeof s_commands / sizeof s_commands[0])
 
@@ -49,7 +51,8 @@ static const char *const s_global_help =
     "Global flags (before or after the command):\n"
     "  --master URL[,URL]   master address, or every master's, comma-separated (env\n"
     "                       HOURGLASS_MASTER, default " HG_CLI_DEFAULT_MASTER ")\n"
-    "  --token TOKEN        API token, sent as a bearer token (env HOURGLASS_TOKEN)\n"
+    "  --token TOKEN        API token, sent as a bearer token (env HOURGLASS_TOKEN,\n"
+    "                       else the file ~/.config/hourglass/token, mode 0600)\n"
     "  -o, --output FORMAT  table (default) or json\n"
     "  -h, --help           show help\n";
 
@@ -254,6 +257,20 @@ static int s_run(const hg_command_t *cmd, int argc, char **argv, hg_globals_t *g
         return s_usage_error(err, hint, "%s", msg);
     }
     hg_cli_t cli = {.output = settings.output, .out = out, .err = err};
+    char file_token[256];
+    if (cmd->needs_master && !globals->token && !getenv("HOURGLASS_TOKEN")) {
+        /* Neither flag nor environment: the token kept for this user. */
+        char path[4096];
+        hg_token_file_path(path, sizeof path);
+        rc = path[0] ? hg_token_file_load(path, file_token, sizeof file_token, msg, sizeof msg)
+                     : HG_ENOTFOUND;
+        if (rc == 0) {
+            settings.token = file_token;
+        } else if (rc != HG_ENOTFOUND) {
+            hg_args_free(&args);
+            return hg_cli_fail(&cli, "%s", msg);
+        }
+    }
     if (cmd->needs_master) {
         cli.client = hg_client_new(settings.master, settings.token);
         if (!cli.client) {
@@ -355,9 +372,17 @@ int hg_cli_call(hg_cli_t *cli, const char *method, const char *path, const hg_qu
                 size_t query_n, json_t *body, json_t **out)
 {
     char msg[1024];
-    if (hg_client_call(cli->client, method, path, query, query_n, body, out, NULL, msg,
-                       sizeof msg) != 0)
+    long status = 0;
+    if (hg_client_call(cli->client, method, path, query, query_n, body, out, &status, msg,
+                       sizeof msg) != 0) {
+        if (status == 401)
+            return hg_cli_fail(cli,
+                               "%s; the CLI takes a token from --token, HOURGLASS_TOKEN or "
+                               "~/.config/hourglass/token (a new master writes its first admin "
+                               "token to <data.dir>/admin.token)",
+                               msg);
         return hg_cli_fail(cli, "%s", msg);
+    }
     return 0;
 }
 

@@ -131,6 +131,17 @@ int hg_job_spec_build(const hg_args_t *args, json_t **out, char *err, size_t err
     s_set_str(job, "timeout", args, "timeout");
     if (hg_args_has(args, "paused")) json_object_set_new(job, "status", json_string("paused"));
     if (hg_args_has(args, "recover")) json_object_set_new(job, "recover", json_true());
+    /* Names whose values the API shows as "***" (docs/api.md, Secrets). */
+    static const char *const secret_flags[][2] = {{"secret-header", "secret_headers"},
+                                                  {"secret-param", "secret_params"}};
+    for (size_t k = 0; k < 2; k++) {
+        size_t n = hg_args_count(args, secret_flags[k][0]);
+        if (n == 0) continue;
+        json_t *names = json_array();
+        json_object_set_new(job, secret_flags[k][1], names);
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(names, json_string(hg_args_nth(args, secret_flags[k][0], i)));
+    }
 
     if (is_plugin) {
         json_decref(http);
@@ -250,6 +261,8 @@ static const hg_flag_t s_create_flags[] = {
     {"namespace", "NS", false, "namespace (default \"default\")"},
     {"paused", NULL, false, "create the job paused"},
     {"recover", NULL, false, "re-run once a run lost with its worker (on the next worker)"},
+    {"secret-header", "NAME", true, "header whose value the API hides (besides Authorization...)"},
+    {"secret-param", "KEY", true, "parameter whose value the API hides (besides *password*...)"},
 };
 
 static int s_create_run(hg_cli_t *cli, const hg_args_t *args)
@@ -390,6 +403,11 @@ static const hg_flag_t s_ns_flags[] = {
     {"namespace", "NS", false, "namespace of the job (default \"default\")"},
 };
 
+static const hg_flag_t s_get_flags[] = {
+    {"namespace", "NS", false, "namespace of the job (default \"default\")"},
+    {"reveal", NULL, false, "show secret headers and parameters in clear (admin token)"},
+};
+
 /* get, delete, pause, resume: one call on the job, then a view of it. */
 static int s_job_call(hg_cli_t *cli, const hg_args_t *args, const char *method, const char *suffix,
                       const char *done_verb)
@@ -397,9 +415,11 @@ static int s_job_call(hg_cli_t *cli, const hg_args_t *args, const char *method, 
     const char *name = args->pos[0];
     char *path = hg_cli_job_path(cli, name, suffix);
     if (!path) return hg_cli_fail(cli, "%s", hg_strerror(HG_ENOMEM));
-    hg_query_t q[] = {{"namespace", hg_args_get(args, "namespace")}};
+    bool reveal = args->flags == s_get_flags && hg_args_has(args, "reveal");
+    hg_query_t q[] = {{"namespace", hg_args_get(args, "namespace")},
+                      {"reveal", reveal ? "true" : NULL}};
     json_t *doc = NULL;
-    int rc = hg_cli_call(cli, method, path, q, 1, NULL, &doc);
+    int rc = hg_cli_call(cli, method, path, q, 2, NULL, &doc);
     free(path);
     if (rc != 0) return rc;
     if (cli->output == HG_OUTPUT_JSON)
@@ -443,7 +463,18 @@ static int s_resume_run(hg_cli_t *cli, const hg_args_t *args)
         .run = fn,                                                                                 \
     }
 
-S_NAME_COMMAND(hg_cmd_job_get, "get", "Show a job", s_get_run);
+const hg_command_t hg_cmd_job_get = {
+    .group = "job",
+    .name = "get",
+    .pos_usage = "NAME",
+    .pos_min = 1,
+    .pos_max = 1,
+    .flags = s_get_flags,
+    .flags_n = sizeof s_get_flags / sizeof s_get_flags[0],
+    .summary = "Show a job (secrets as ***, unless --reveal by an admin)",
+    .needs_master = true,
+    .run = s_get_run,
+};
 S_NAME_COMMAND(hg_cmd_job_delete, "delete", "Delete a job", s_delete_run);
 S_NAME_COMMAND(hg_cmd_job_pause, "pause", "Pause a job", s_pause_run);
 S_NAME_COMMAND(hg_cmd_job_resume, "resume", "Resume a paused job", s_resume_run);

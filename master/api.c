@@ -11,7 +11,11 @@
  * cluster notification, so that the cluster learns of changes in the order
  * MySQL committed them (a pause and a resume, a create and a delete). */
 #include "api.h"
+#include "api_admin.h"
+#include "audit.h"
+#include "auth.h"
 #include "cluster.h"
+#include "redact.h"
 #include "job.h"
 #include "plugins.h"
 #include "db.h"
@@ -29,6 +33,7 @@
 #include <mysql.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -45,6 +50,11 @@
 #define S_PLUGINS_PREFIX "/api/v1/plugins/"
 #define S_RUNS_LIMIT_MAX 1000
 #define S_JOBS_LIMIT_MAX 1000
+/* How long a token this master verified keeps working while MySQL cannot
+ * be asked (docs/api.md, "Authentication"): long enough for an operator
+ * to watch and drain nodes through an outage, short enough that a token
+ * revoked during one does not live on for long. */
+#define S_AUTH_OUTAGE_GRACE_MS (5 * 60 * 1000)
 
 struct hg_api {
     struct MHD_Daemon *daemon;  /* the HTTP server and its threads */
@@ -58,6 +68,7 @@ struct hg_api {
     pthread_mutex_t write_lock; /* held from a write's SQL to its cluster notification */
     char *data_dir;             /* plug-in copies go under it; NULL: none kept */
     size_t plugin_max_size;     /* largest plug-in upload, bytes */
+    hg_auth_cache_t *auth_cache; /* tokens verified lately, shared by the threads */
 };
 
 /* What one server thread owns, created on its first request. */
@@ -77,6 +88,14 @@ typedef struct {
     bool plugin;      /* a plug-in upload: its limit is plugin.max_size */
     bool too_large;   /* body passed limit; the rest is dropped */
     int64_t start_us; /* monotonic time the request arrived */
+    /* An /api/ request is authenticated on its headers, before its body is
+     * read: a refused one has its body dropped, never buffered. */
+    json_t *denied;        /* the refusal (401, 403, 503) to answer, or NULL */
+    int denied_status;     /* its HTTP status */
+    hg_principal_t who;    /* the caller, when it passed */
+    bool reveal;           /* ?reveal=true by an admin */
+    const char *action;    /* audit action of the route, NULL for a read */
+    char object[600];      /* audit object known from the URL */
 } s_req_t;
 
 /* One request being answered. */
@@ -90,6 +109,10 @@ typedef struct {
     json_t *reply;               /* body to send */
     const char *allow;           /* Allow header for 405, or NULL */
     char leader[256];            /* Hourglass-Leader header (a standby's 503), "" for none */
+    hg_principal_t who;          /* the caller, once authenticated */
+    bool reveal;                 /* an admin asked for secrets in clear (?reveal=true) */
+    const char *action;          /* audit action of this write, NULL for a read */
+    char object[600];            /* audit object ("default/ping"); "" for the path */
 } s_ctx_t;
 
 /* ---------------------------------------------------------------------------
@@ -391,7 +414,18 @@ static bool s_is_ident(const char *s, size_t max)
     return true;
 }
 
-/* The namespace query argument ("default" when absent). */
+/* True when the caller's token may act in namespace ns; otherwise the
+ * reply is set (403). A token scoped to a namespace sees nothing else. */
+static bool s_in_scope(s_ctx_t *c, const char *ns)
+{
+    if (!c->who.ns[0] || strcmp(c->who.ns, ns) == 0) return true;
+    s_error(c, MHD_HTTP_FORBIDDEN, "forbidden", "namespace",
+            "namespace: this token is scoped to namespace \"%s\"", c->who.ns);
+    return false;
+}
+
+/* The namespace query argument: "default" when absent, or the namespace
+ * the caller's token is scoped to. */
 static const char *s_ns_arg(s_ctx_t *c, bool *ok)
 {
     const char *ns = s_arg(c, "namespace");
@@ -402,7 +436,94 @@ static const char *s_ns_arg(s_ctx_t *c, bool *ok)
                   "letter or digit");
         *ok = false;
     }
+    if (!ns && c->who.ns[0]) ns = c->who.ns;
+    if (*ok && !s_in_scope(c, ns ? ns : "default")) *ok = false;
     return ns ? ns : "default";
+}
+
+/* "namespace/name" of a job route, for the audit log. */
+static void s_object_job(s_ctx_t *c, const char *ns, const char *name)
+{
+    snprintf(c->object, sizeof c->object, "%s/%s", ns ? ns : "default", name ? name : "");
+}
+
+/* A job as this caller may see it (new reference): a copy with its
+ * secrets redacted, or the job itself for an admin's ?reveal=true. */
+static json_t *s_shown(s_ctx_t *c, json_t *job)
+{
+    if (c->reveal) return json_incref(job);
+    json_t *copy = json_deep_copy(job);
+    if (!copy) return json_null();
+    hg_redact_job(copy);
+    return copy;
+}
+
+static json_t *s_shown_all(s_ctx_t *c, json_t *jobs)
+{
+    if (c->reveal) return json_incref(jobs);
+    json_t *copy = json_deep_copy(jobs);
+    if (!copy) return json_array();
+    hg_redact_jobs(copy);
+    return copy;
+}
+
+static void s_forbidden(s_ctx_t *c, hg_role_t need, const char *what)
+{
+    s_error(c, MHD_HTTP_FORBIDDEN, "forbidden", NULL,
+            "%s needs the %s role; token \"%s\" has the %s role", what, hg_role_name(need),
+            c->who.name, hg_role_name(c->who.role));
+    json_object_set_new(json_object_get(c->reply, "error"), "role",
+                        json_string(hg_role_name(need)));
+}
+
+typedef struct {
+    const char *sha256;    /* in: a job's plugin.sha256 */
+    hg_plugin_meta_t meta; /* out: the stored plug-in */
+} s_sha_op_t;
+
+static int s_op_sha_meta(MYSQL *db, void *arg, char *err, size_t err_size)
+{
+    s_sha_op_t *a = arg;
+    return hg_plugin_db_get(db, a->sha256, &a->meta, err, err_size);
+}
+
+/* A job that runs any code its writer chooses (shell, thread isolation)
+ * is the admin's to create, delete, or trigger with parameters. True when
+ * the caller may; otherwise the reply is set (403, or 503 when MySQL
+ * cannot say what a plug-in hash is). */
+static bool s_may_write_job(s_ctx_t *c, const json_t *job, const char *what)
+{
+    if (c->who.role >= HG_ROLE_ADMIN) return true;
+    char msg[300];
+    if (hg_auth_job_needs_admin(job)) {
+        snprintf(msg, sizeof msg, "%s of a job using the shell plug-in or thread isolation", what);
+        s_forbidden(c, HG_ROLE_ADMIN, msg);
+        return false;
+    }
+    /* A plug-in named by its hash alone is what the master stores under
+     * that hash: the shell plug-in pushed by an admin stays the admin's. */
+    s_sha_op_t a = {.sha256 = json_string_value(
+                        json_object_get(json_object_get(job, "plugin"), "sha256"))};
+    if (!a.sha256) return true;
+    char err[512];
+    int rc = s_with_db(c->api, s_op_sha_meta, &a, err, sizeof err);
+    if (rc == 0) {
+        json_t *named = json_pack("{s:{s:s}}", "plugin", "name", a.meta.name);
+        bool admin_only = named && hg_auth_job_needs_admin(named);
+        json_decref(named);
+        if (!admin_only) return true;
+        snprintf(msg, sizeof msg, "%s of a job running plug-in %s (sha256 %.12s...)", what,
+                 a.meta.name, a.sha256);
+    } else if (rc == HG_ENOTFOUND) {
+        /* Only a worker's cache could still hold it: whatever it was. */
+        snprintf(msg, sizeof msg, "%s of a job naming a plug-in hash the master does not store",
+                 what);
+    } else {
+        s_db_error(c, rc, err);
+        return false;
+    }
+    s_forbidden(c, HG_ROLE_ADMIN, msg);
+    return false;
 }
 
 /* Parse the request body as a JSON object. An empty body gives NULL with
@@ -497,16 +618,38 @@ static void s_insert_error(s_ctx_t *c, int rc, const char *err, bool batch, size
     s_db_error(c, rc, err);
 }
 
+/* Create checks beyond validation: the namespace is in the caller's
+ * scope (a scoped token's jobs land in its namespace by default), and a
+ * job that runs arbitrary code comes from an admin. */
+static bool s_may_create(s_ctx_t *c, json_t *job)
+{
+    return s_in_scope(c, json_string_value(json_object_get(job, "namespace"))) &&
+           s_may_write_job(c, job, "creation");
+}
+
+static void s_scope_default(s_ctx_t *c, json_t *body)
+{
+    if (c->who.ns[0] && json_is_object(body) && !json_object_get(body, "namespace"))
+        json_object_set_new(body, "namespace", json_string(c->who.ns));
+}
+
 static void s_jobs_create(s_ctx_t *c)
 {
     bool failed;
     json_t *body = s_body_json(c, false, &failed);
     if (failed) return;
+    s_scope_default(c, body);
     char field[256], message[1024];
     json_t *job = hg_job_validate(body, field, sizeof field, message, sizeof message);
     json_decref(body);
     if (!job) {
         s_invalid(c, field, message);
+        return;
+    }
+    s_object_job(c, json_string_value(json_object_get(job, "namespace")),
+                 json_string_value(json_object_get(job, "name")));
+    if (!s_may_create(c, job)) {
+        json_decref(job);
         return;
     }
     s_jobs_op_t a = {.jobs = json_pack("[o]", job), .stmts = s_stmts(c->api)};
@@ -518,7 +661,7 @@ static void s_jobs_create(s_ctx_t *c)
     if (rc != 0)
         s_insert_error(c, rc, err, false, 0);
     else
-        s_reply(c, MHD_HTTP_CREATED, json_incref(json_array_get(a.stored, 0)));
+        s_reply(c, MHD_HTTP_CREATED, s_shown(c, json_array_get(a.stored, 0)));
     json_decref(a.jobs);
     json_decref(a.stored);
 }
@@ -559,7 +702,15 @@ static void s_jobs_batch(s_ctx_t *c)
     json_array_foreach(list, i, val)
     {
         char field[256], message[1024], pfield[300], pmessage[1400];
+        s_scope_default(c, val);
         json_t *job = hg_job_validate(val, field, sizeof field, message, sizeof message);
+        if (job && !s_may_create(c, job)) {
+            json_decref(job);
+            json_decref(jobs);
+            json_decref(body);
+            zhashx_destroy(&names);
+            return;
+        }
         if (!job) {
             snprintf(pfield, sizeof pfield, "jobs[%zu].%s", i, field);
             snprintf(pmessage, sizeof pmessage, "jobs[%zu].%s", i, message);
@@ -589,6 +740,12 @@ static void s_jobs_batch(s_ctx_t *c)
         }
         zhashx_insert(names, name_key, (void *) (uintptr_t) (i + 1));
         json_array_append_new(jobs, job);
+        /* The audit object: as many of the names as fit. */
+        size_t used = strlen(c->object), add = strlen(name_key) + (used ? 1 : 0);
+        if (used + add < sizeof c->object) {
+            if (used) c->object[used++] = ',';
+            memcpy(c->object + used, name_key, strlen(name_key) + 1);
+        }
     }
     json_decref(body);
     zhashx_destroy(&names);
@@ -603,7 +760,7 @@ static void s_jobs_batch(s_ctx_t *c)
     if (rc != 0)
         s_insert_error(c, rc, err, true, a.failed);
     else
-        s_reply(c, MHD_HTTP_CREATED, json_pack("{s:O}", "jobs", a.stored));
+        s_reply(c, MHD_HTTP_CREATED, json_pack("{s:o}", "jobs", s_shown_all(c, a.stored)));
     json_decref(a.jobs);
     json_decref(a.stored);
 }
@@ -626,6 +783,8 @@ static void s_jobs_list(s_ctx_t *c)
                   "letter or digit");
         return;
     }
+    if (!ns && c->who.ns[0]) ns = c->who.ns; /* a scoped token lists its namespace */
+    if (ns && !s_in_scope(c, ns)) return;
     if (status && strcmp(status, "active") != 0 && strcmp(status, "paused") != 0 &&
         strcmp(status, "completed") != 0) {
         s_invalid(c, "status", "status: must be one of active, paused, completed");
@@ -645,7 +804,8 @@ static void s_jobs_list(s_ctx_t *c)
         json_t *job;
         json_array_foreach(a.stored, i, job) s_add_node(c->api, job);
         s_reply(c, MHD_HTTP_OK,
-                json_pack("{s:O, s:I}", "jobs", a.stored, "total", (json_int_t) a.total));
+                json_pack("{s:o, s:I}", "jobs", s_shown_all(c, a.stored), "total",
+                          (json_int_t) a.total));
     }
     json_decref(a.stored);
 }
@@ -694,7 +854,8 @@ static void s_job_get(s_ctx_t *c, const char *name)
         return;
     }
     s_add_node(c->api, a.job);
-    s_reply(c, MHD_HTTP_OK, a.job);
+    s_reply(c, MHD_HTTP_OK, s_shown(c, a.job));
+    json_decref(a.job);
 }
 
 static void s_job_delete(s_ctx_t *c, const char *name)
@@ -702,7 +863,21 @@ static void s_job_delete(s_ctx_t *c, const char *name)
     bool ok;
     s_jobs_op_t a = {.ns = s_ns_arg(c, &ok), .name = name};
     if (!ok) return;
+    s_object_job(c, a.ns, name);
     char err[1024];
+    if (c->who.role < HG_ROLE_ADMIN) {
+        /* Look first: a shell job is the admin's to delete. */
+        int rc = s_with_db(c->api, s_op_get, &a, err, sizeof err);
+        if (rc != 0) {
+            s_db_error(c, rc, err);
+            json_decref(a.job);
+            return;
+        }
+        bool may = s_may_write_job(c, a.job, "deletion");
+        json_decref(a.job);
+        a.job = NULL;
+        if (!may) return;
+    }
     s_write_begin(c->api);
     int rc = s_with_db(c->api, s_op_delete, &a, err, sizeof err);
     if (rc != 0) {
@@ -725,6 +900,7 @@ static void s_job_set_status(s_ctx_t *c, const char *name, const char *status)
     bool ok;
     s_jobs_op_t a = {.ns = s_ns_arg(c, &ok), .name = name, .status = status};
     if (!ok) return;
+    s_object_job(c, a.ns, name);
     char err[1024];
     s_write_begin(c->api);
     int rc = s_with_db(c->api, s_op_set_status, &a, err, sizeof err);
@@ -737,7 +913,8 @@ static void s_job_set_status(s_ctx_t *c, const char *name, const char *status)
     s_upsert(c->api, a.job);
     s_write_end(c->api);
     s_add_node(c->api, a.job);
-    s_reply(c, MHD_HTTP_OK, a.job);
+    s_reply(c, MHD_HTTP_OK, s_shown(c, a.job));
+    json_decref(a.job);
 }
 
 static void s_job_trigger(s_ctx_t *c, const char *name)
@@ -745,6 +922,7 @@ static void s_job_trigger(s_ctx_t *c, const char *name)
     bool ok, failed;
     s_jobs_op_t a = {.ns = s_ns_arg(c, &ok), .name = name};
     if (!ok) return;
+    s_object_job(c, a.ns, name);
     json_t *body = s_body_json(c, true, &failed);
     if (failed) return;
     json_t *params = NULL;
@@ -792,6 +970,13 @@ static void s_job_trigger(s_ctx_t *c, const char *name)
     int rc = s_with_db(c->api, s_op_get, &a, err, sizeof err);
     if (rc != 0) {
         s_db_error(c, rc, err);
+        json_decref(body);
+        return;
+    }
+    hg_role_t need = hg_auth_trigger_role(a.job, json_object_size(params) > 0);
+    if (c->who.role < need) {
+        s_forbidden(c, need, "a trigger with params of this job");
+        json_decref(a.job);
         json_decref(body);
         return;
     }
@@ -1054,6 +1239,15 @@ static void s_runs_list(s_ctx_t *c)
     a.ns = s_ns_arg(c, &ok);
     if (!ok) return;
     a.job_name = s_arg(c, "job");
+    if (c->who.ns[0] && !a.job_name) {
+        /* The history of every namespace is one table: a scoped token
+         * reads it one job (of its namespace) at a time. */
+        s_error(c, MHD_HTTP_FORBIDDEN, "forbidden", "job",
+                "job: token \"%s\" is scoped to namespace \"%s\"; list the runs of one of its "
+                "jobs (job=NAME)",
+                c->who.name, c->who.ns);
+        return;
+    }
     a.status = s_arg(c, "status");
     if (a.status && hg_run_status_parse(a.status) < 0) {
         s_invalid(c, "status",
@@ -1430,14 +1624,187 @@ static bool s_leading(s_ctx_t *c)
     return false;
 }
 
+/* ---------------------------------------------------------------------------
+ * Authentication and audit (auth.h, audit.h)
+ * ------------------------------------------------------------------------ */
+
+typedef struct {
+    uint8_t hash[HG_TOKEN_HASH_SIZE]; /* of the request's token */
+    hg_principal_t who;               /* out: its holder */
+    hg_auth_cache_t *cache;           /* tokens verified lately */
+} s_auth_op_t;
+
+/* Check the token's row on every request, so that a revocation holds at
+ * once on every master; write last_used_at at most once a minute. */
+static int s_op_verify(MYSQL *db, void *arg, char *err, size_t err_size)
+{
+    s_auth_op_t *a = arg;
+    int rc = hg_token_verify(db, a->hash, &a->who, err, err_size);
+    if (rc == 0 && hg_auth_cache_put(a->cache, a->hash, &a->who)) {
+        char why[512];
+        if (hg_token_touch(db, a->who.id, why, sizeof why) != 0) hg_debug("api: %s", why);
+    }
+    return rc;
+}
+
+static void s_unauthorized(s_ctx_t *c, const char *why)
+{
+    s_error(c, MHD_HTTP_UNAUTHORIZED, "unauthorized", NULL,
+            "%s: send \"Authorization: Bearer <token>\" (docs/api.md, Authentication)", why);
+}
+
+/* Authenticate a request to /api/ and check the role its route needs, the
+ * scope of its token and ?reveal=true. True to go on; otherwise the reply
+ * is set: 401, 403, or 503 when MySQL cannot say and this master has not
+ * verified the token lately. */
+static bool s_authorize(s_ctx_t *c)
+{
+    const char *header =
+        MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *token = hg_auth_bearer(header);
+    s_auth_op_t a = {.cache = c->api->auth_cache};
+    if (!token) {
+        s_unauthorized(c, header ? "not a bearer token" : "no token");
+        return false;
+    }
+    if (hg_token_hash(token, a.hash) != 0) {
+        s_unauthorized(c, "unknown, expired or revoked token");
+        return false;
+    }
+    char err[1024];
+    int rc = s_with_db(c->api, s_op_verify, &a, err, sizeof err);
+    if (rc == HG_EUNAVAIL &&
+        hg_auth_cache_get(c->api->auth_cache, a.hash, S_AUTH_OUTAGE_GRACE_MS, &a.who))
+        rc = 0;
+    if (rc == HG_ENOTFOUND) {
+        hg_auth_cache_forget(c->api->auth_cache, a.hash);
+        s_unauthorized(c, "unknown, expired or revoked token");
+        return false;
+    }
+    if (rc != 0) {
+        s_db_error(c, rc, err);
+        return false;
+    }
+    c->who = a.who;
+    hg_role_t need;
+    const char *action;
+    if (hg_auth_route(c->method, c->url, &need, &action) == 0) {
+        c->action = action;
+        if (strncmp(c->url, S_JOBS_PREFIX, strlen(S_JOBS_PREFIX)) == 0) {
+            /* The audit object of a refusal too: "namespace/name". */
+            const char *name = c->url + strlen(S_JOBS_PREFIX), *ns = s_arg(c, "namespace");
+            snprintf(c->object, sizeof c->object, "%s/%.*s",
+                     ns ? ns : c->who.ns[0] ? c->who.ns : "default", (int) strcspn(name, "/"),
+                     name);
+        } else if (strncmp(c->url, S_NODES_PREFIX, strlen(S_NODES_PREFIX)) == 0) {
+            const char *node = c->url + strlen(S_NODES_PREFIX);
+            snprintf(c->object, sizeof c->object, "%.*s", (int) strcspn(node, "/"), node);
+        } else if (strncmp(c->url, S_PLUGINS_PREFIX, strlen(S_PLUGINS_PREFIX)) == 0) {
+            snprintf(c->object, sizeof c->object, "%s", c->url + strlen(S_PLUGINS_PREFIX));
+        } else if (strcmp(c->url, S_PLUGINS) == 0 && action) {
+            const char *pname = s_arg(c, "name"), *version = s_arg(c, "version");
+            snprintf(c->object, sizeof c->object, "%.200s@%.200s", pname ? pname : "-",
+                     version ? version : "-");
+        }
+        char what[300];
+        snprintf(what, sizeof what, "%s %s", c->method, c->url);
+        if (c->who.role < need) {
+            s_forbidden(c, need, what);
+            return false;
+        }
+        if (!hg_auth_scope_allows(&c->who, need, action)) {
+            s_error(c, MHD_HTTP_FORBIDDEN, "forbidden", NULL,
+                    "%s acts on the whole cluster; token \"%s\" is scoped to namespace \"%s\"",
+                    what, c->who.name, c->who.ns);
+            return false;
+        }
+    }
+    const char *reveal = s_arg(c, "reveal");
+    if (reveal && strcmp(reveal, "true") == 0) {
+        if (c->who.role < HG_ROLE_ADMIN) {
+            s_forbidden(c, HG_ROLE_ADMIN, "reveal=true");
+            return false;
+        }
+        c->reveal = true;
+    }
+    return true;
+}
+
+static int s_op_audit(MYSQL *db, void *arg, char *err, size_t err_size)
+{
+    return hg_audit_record(db, arg, err, err_size);
+}
+
+/* Record a write by an authenticated caller, whatever its answer (the
+ * status is in the row). Anonymous refusals (401) are not recorded: they
+ * carry no identity, and would let anyone fill the table. */
+static void s_audit(s_ctx_t *c)
+{
+    if (!c->action || c->who.role == HG_ROLE_NONE) return;
+    char address[64] = "";
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    hg_audit_address(ci ? ci->client_addr : NULL, address, sizeof address);
+    hg_audit_entry_t e = {.token_name = c->who.name,
+                          .role = hg_role_name(c->who.role),
+                          .action = c->action,
+                          .object = c->object[0] ? c->object : c->url,
+                          .address = address,
+                          .status = c->status};
+    char err[1024];
+    int rc = s_with_db(c->api, s_op_audit, &e, err, sizeof err);
+    if (rc != 0) hg_warn("api: audit of %s by %s not recorded: %s", c->action, c->who.name, err);
+}
+
+static const char *s_arg_cb(void *ctx, const char *name)
+{
+    return s_arg(ctx, name);
+}
+
+/* Tokens, worker keys, audit log (api_admin.h). */
+static void s_admin(s_ctx_t *c, const char *allow)
+{
+    bool get = s_method_is(c, "GET") || s_method_is(c, "HEAD");
+    char m[16];
+    snprintf(m, sizeof m, "%s", get ? "GET" : c->method);
+    if (!strstr(allow, m)) {
+        s_not_allowed(c, allow);
+        return;
+    }
+    bool failed = false;
+    json_t *body = s_method_is(c, "POST") ? s_body_json(c, true, &failed) : NULL;
+    if (failed) return;
+    hg_api_admin_t a = {.method = m,
+                        .path = c->url,
+                        .body = body,
+                        .arg = s_arg_cb,
+                        .arg_ctx = c,
+                        .who = &c->who};
+    char err[1024];
+    int rc = s_with_db(c->api, hg_api_admin_op, &a, err, sizeof err);
+    snprintf(c->object, sizeof c->object, "%s", a.object);
+    if (rc == 0)
+        s_reply(c, a.status, a.reply);
+    else if (rc == HG_EINVAL)
+        s_invalid(c, a.field[0] ? a.field : NULL, err);
+    else
+        s_db_error(c, rc, err);
+    if (rc != 0) json_decref(a.reply);
+    json_decref(body);
+}
+
 static void s_route(s_ctx_t *c)
 {
     const char *url = c->url;
+    /* /api/ requests were authenticated on their headers (s_handler). */
     bool read = s_method_is(c, "GET") || s_method_is(c, "HEAD");
     if (strncmp(url, "/api/", 5) == 0 && (!read || strcmp(url, "/api/v1/nodes") == 0) &&
         !s_leading(c))
         return;
-    if (strcmp(url, "/healthz") == 0) {
+    const char *admin_allow = hg_api_admin_allow(url);
+    if (admin_allow) {
+        s_admin(c, admin_allow);
+    } else if (strcmp(url, "/healthz") == 0) {
         if (s_method_is(c, "GET"))
             s_healthz(c);
         else
@@ -1564,6 +1931,8 @@ static enum MHD_Result s_send(struct MHD_Connection *conn, int status, json_t *b
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     if (allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     if (leader && *leader) MHD_add_response_header(resp, HG_API_LEADER_HEADER, leader);
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned int) status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -1593,6 +1962,35 @@ static void s_log_request(const char *method, const char *url, int status, int64
              (double) (hg_mono_us() - start_us) / 1000.0);
 }
 
+/* Authenticate an /api/ request on its headers (first call of the
+ * handler) and keep the outcome in req: the caller and what the route
+ * needs, or the refusal, in which case the body is not kept (limit 0). */
+static void s_authenticate(hg_api_t *api, struct MHD_Connection *conn, const char *method,
+                           const char *url, s_req_t *req)
+{
+    s_ctx_t c = {.api = api, .conn = conn, .method = method, .url = url, .req = req};
+    if (!s_authorize(&c)) {
+        req->denied = c.reply;
+        req->denied_status = c.status;
+        c.reply = NULL;
+        req->limit = 0;
+    }
+    req->who = c.who;
+    req->reveal = c.reveal;
+    req->action = c.action;
+    memcpy(req->object, c.object, sizeof req->object);
+    json_decref(c.reply);
+}
+
+/* Put what s_authenticate learnt into the request's context. */
+static void s_req_restore(s_ctx_t *c)
+{
+    c->who = c->req->who;
+    c->reveal = c->req->reveal;
+    c->action = c->req->action;
+    memcpy(c->object, c->req->object, sizeof c->object);
+}
+
 static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
@@ -1608,6 +2006,7 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
         *con_cls = req;
         req->plugin = strcmp(url, S_PLUGINS) == 0 && strcmp(method, "POST") == 0;
         req->limit = req->plugin ? api->plugin_max_size : HG_API_MAX_BODY;
+        if (strncmp(url, "/api/", 5) == 0) s_authenticate(api, conn, method, url, req);
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
@@ -1620,7 +2019,14 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
         bool waits = expect && strcasecmp(expect, "100-continue") == 0;
         if (declared > req->limit && (waits || declared - req->limit > S_DRAIN_MAX)) {
             s_ctx_t c = {.api = api, .conn = conn, .method = method, .url = url, .req = req};
-            s_too_large(&c, declared);
+            s_req_restore(&c);
+            if (req->denied) {
+                s_reply(&c, req->denied_status, req->denied);
+                req->denied = NULL;
+                s_audit(&c);
+            } else {
+                s_too_large(&c, declared);
+            }
             enum MHD_Result ret = s_send(conn, c.status, c.reply, NULL, NULL);
             s_log_request(method, url, c.status, req->start_us);
             json_decref(c.reply);
@@ -1659,11 +2065,19 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
     }
 
     s_ctx_t c = {.api = api, .conn = conn, .method = method, .url = url, .req = req};
-    if (req->too_large)
+    s_req_restore(&c);
+    bool audit = true; /* not twice for a request answered on its headers */
+    if (req->denied) {
+        s_reply(&c, req->denied_status, req->denied);
+        req->denied = NULL;
+    } else if (req->too_large) {
         s_too_large(&c, 0);
-    else
+        audit = false;
+    } else {
         s_route(&c);
+    }
     if (!c.reply) s_error(&c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", NULL, "no reply");
+    if (audit) s_audit(&c);
     enum MHD_Result ret = s_send(conn, c.status, c.reply, c.allow, c.leader);
     s_log_request(method, url, c.status, req->start_us);
     json_decref(c.reply);
@@ -1675,6 +2089,7 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     s_req_t *req = *con_cls;
     if (req) {
+        json_decref(req->denied);
         free(req->body);
         free(req);
         *con_cls = NULL;
@@ -1716,6 +2131,12 @@ hg_api_t *hg_api_start(const char *bind_host, int port, const hg_db_params_t *db
     api->db.database = api->db_strings[4] = s_dup(db->database);
     pthread_mutex_init(&api->slots_lock, NULL);
     pthread_mutex_init(&api->write_lock, NULL);
+    api->auth_cache = hg_auth_cache_new();
+    if (!api->auth_cache || sodium_init() < 0) {
+        snprintf(err, err_size, "api: cannot set up token checks");
+        hg_api_stop(&api);
+        return NULL;
+    }
     if (pthread_key_create(&api->slot_key, NULL) != 0) {
         snprintf(err, err_size, "api: cannot create thread-local state");
         hg_api_stop(&api);
@@ -1793,6 +2214,7 @@ void hg_api_stop(hg_api_t **api)
     for (size_t i = 0; i < 5; i++)
         free(self->db_strings[i]);
     free(self->data_dir);
+    hg_auth_cache_destroy(&self->auth_cache);
     free(self);
     *api = NULL;
 }

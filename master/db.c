@@ -1,5 +1,6 @@
 /* db: MySQL connections and numbered schema migrations. */
 #include "db.h"
+#include "hg_config.h"
 #include "hg_error.h"
 #include "hg_tz.h"
 
@@ -400,4 +401,42 @@ void hg_db_bind_out(MYSQL_BIND *b, enum enum_field_types type, void *buf, unsign
     b->buffer_length = size;
     b->length = len;
     b->is_null = is_null;
+}
+
+/* The password read from mysql.password_file. */
+static char s_password[4097];
+
+int hg_db_params_from_config(hg_config_t *cfg, hg_db_params_t *p, char *err, size_t err_size)
+{
+    *p = (hg_db_params_t){
+        .host = hg_config_str(cfg, "mysql.host"),
+        .port = (int) hg_config_int(cfg, "mysql.port"),
+        .socket = hg_config_str(cfg, "mysql.socket"),
+        .user = hg_config_str(cfg, "mysql.user"),
+        .password = hg_config_str(cfg, "mysql.password"),
+        .database = hg_config_str(cfg, "mysql.database"),
+        .ssl_ca = hg_config_str(cfg, "mysql.ssl_ca"),
+        .ssl_cert = hg_config_str(cfg, "mysql.ssl_cert"),
+        .ssl_key = hg_config_str(cfg, "mysql.ssl_key"),
+        .ssl_verify = hg_config_bool(cfg, "mysql.ssl_verify"),
+    };
+    if (p->ssl_verify && !*p->ssl_ca) {
+        snprintf(err, err_size,
+                 "mysql.ssl_verify needs mysql.ssl_ca, the CA that signed MySQL's certificate");
+        return HG_EINVAL;
+    }
+    const char *file = hg_config_str(cfg, "mysql.password_file");
+    if (!*file) return 0;
+    if (*p->password) {
+        snprintf(err, err_size, "give mysql.password or mysql.password_file, not both");
+        return HG_EINVAL;
+    }
+    char *password = NULL;
+    int rc = hg_db_read_password_file(file, &password, err, err_size);
+    if (rc != 0) return rc;
+    snprintf(s_password, sizeof s_password, "%s", password);
+    explicit_bzero(password, strlen(password));
+    free(password);
+    p->password = s_password;
+    return 0;
 }

@@ -4,6 +4,8 @@
 #ifndef HG_MASTER_DB_H
 #define HG_MASTER_DB_H
 
+#include "hg_config.h"
+
 #include <mysql.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -34,6 +36,14 @@ int hg_db_set_options(MYSQL *conn, const hg_db_params_t *params, char *err, size
  * dropped. The caller frees *password. 0, or HG_EINVAL / HG_EIO with why in
  * err (never the password). */
 int hg_db_read_password_file(const char *path, char **password, char *err, size_t err_size);
+
+/* The MySQL settings of a master's config (mysql.* and the secrets:
+ * mysql.password_file, TLS) in *params; the strings stay owned by cfg,
+ * but for a password read from its file, kept in a static buffer for the
+ * life of the process (every actor reconnects with it). 0, or HG_EINVAL
+ * with why in err. */
+int hg_db_params_from_config(hg_config_t *cfg, hg_db_params_t *params, char *err,
+                             size_t err_size);
 
 /* Open a connection (blocking, connect timeout 5 s, read/write timeout
  * 30 s). NULL on failure with the server's message in err. */

@@ -151,6 +151,31 @@ static bool s_is_framing_header(const char *name)
     return false;
 }
 
+/* secret_headers / secret_params: names whose values the API redacts
+ * (redact.h). An array of distinct non-empty strings; header names must be
+ * HTTP tokens. Absent or null is an empty list. */
+static int s_check_secret_names(s_verr_t *e, const char *field, json_t *v, bool headers,
+                                json_t *out)
+{
+    json_t *list = json_array();
+    json_object_set_new(out, field, list);
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_array(v)) return s_fail(e, field, "must be an array of names");
+    if (json_array_size(v) > 64) return s_fail(e, field, "at most 64 names");
+    size_t i;
+    json_t *name;
+    json_array_foreach(v, i, name)
+    {
+        const char *s = json_string_value(name);
+        if (!s || !*s || strlen(s) > 128 || strlen(s) != json_string_length(name))
+            return s_fail(e, field, "entry %zu: must be a name of 1-128 bytes", i);
+        if (headers && !s_is_token(s))
+            return s_fail(e, field, "\"%s\" is not a valid header name", s);
+        json_array_append(list, name);
+    }
+    return 0;
+}
+
 /* An object whose values are all strings (params, form, headers). The
  * per-key field is "<field>.<key>". Limits follow the wire codec so that a
  * stored job can always be sent to a worker. */
@@ -179,7 +204,8 @@ static int s_check_string_map(s_verr_t *e, const char *field, json_t *v)
 static const char *s_top_keys[] = {
     "name",    "namespace",  "kind",       "schedule", "timezone", "status",   "start_at",
     "end_at",  "misfire",    "timeout",    "http",     "params",   "executor", "id",
-    "version", "created_at", "updated_at", "node",     "plugin",   "recover",  NULL};
+    "version", "created_at", "updated_at", "node",     "plugin",   "recover",  "secret_headers",
+    "secret_params", NULL};
 static const char *s_http_keys[] = {"method", "url",           "headers",     "body",
                                     "form",   "expect_status", "expect_body", NULL};
 static const char *s_executor_keys[] = {"nodes", NULL};
@@ -591,6 +617,12 @@ static int s_validate(json_t *body, json_t *out, s_verr_t *e)
         json_object_set_new(out, "params", json_object());
     }
 
+    if ((rc = s_check_secret_names(e, "secret_headers", json_object_get(body, "secret_headers"),
+                                   true, out)) ||
+        (rc = s_check_secret_names(e, "secret_params", json_object_get(body, "secret_params"),
+                                   false, out)))
+        return rc;
+
     /* executor */
     json_t *executor = json_object();
     json_object_set_new(out, "executor", executor);
@@ -947,6 +979,12 @@ static json_t *s_job_object(const s_job_cols_t *c)
     json_object_set_new(job, "plugin", plugin ? json_incref(plugin) : json_null());
     json_t *params = json_object_get(spec, "params");
     json_object_set_new(job, "params", params ? json_incref(params) : json_object());
+    static const char *secret_keys[] = {"secret_headers", "secret_params"};
+    for (int i = 0; i < 2; i++) {
+        json_t *names = json_object_get(spec, secret_keys[i]);
+        json_object_set_new(job, secret_keys[i],
+                            json_is_array(names) ? json_incref(names) : json_array());
+    }
     json_t *executor = json_object_get(spec, "executor");
     json_object_set_new(job, "executor",
                         executor ? json_incref(executor) : json_pack("{s:[]}", "nodes"));
@@ -1097,6 +1135,12 @@ static int s_ins_row_fill(json_t *job, s_ins_row_t *row)
                         executor ? json_incref(executor) : json_pack("{s:[]}", "nodes"));
     json_object_set_new(spec, "recover",
                         json_boolean(json_is_true(json_object_get(job, "recover"))));
+    /* Only when set, so that the spec of other jobs stays as it was. */
+    static const char *secret_keys[] = {"secret_headers", "secret_params"};
+    for (int i = 0; i < 2; i++) {
+        json_t *names = json_object_get(job, secret_keys[i]);
+        if (json_array_size(names) > 0) json_object_set(spec, secret_keys[i], names);
+    }
     row->spec_json = spec;
     row->spec = json_dumps(spec, JSON_COMPACT);
     return row->spec ? 0 : HG_ENOMEM;

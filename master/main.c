@@ -5,6 +5,7 @@
  * leadership it exits with status 3 at once, so that a supervisor restarts
  * it as a standby. Runs until SIGINT or SIGTERM. */
 #include "api.h"
+#include "auth.h"
 #include "cluster_internal.h"
 #include "db.h"
 #include "hg_config.h"
@@ -16,6 +17,7 @@
 #include "leader.h"
 #include "plugins.h"
 #include "zap.h"
+#include "token_cmd.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -243,6 +245,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && streq(argv[1], "keygen"))
         return hg_keys_keygen_main("hourglass-master", argc - 1, argv + 1, false, "master.key");
+    if (argc > 1 && streq(argv[1], "token"))
+        return hg_token_cmd_main(argc, argv, s_settings, sizeof s_settings / sizeof s_settings[0]);
     zsys_init(); /* installs the SIGINT/SIGTERM handler behind zsys_interrupted */
     /* Actor pipes carry run batches; never let cluster and store block
      * each other on a full pipe. */
@@ -274,40 +278,6 @@ int main(int argc, char **argv)
     return exit_code;
 }
 
-/* The password read from mysql.password_file: every actor reconnects
- * with it for the life of the process. */
-static char s_mysql_password[4097];
-
-/* The MySQL settings that hold or guard secrets: the password from
- * mysql.password_file, and TLS. 0, or 1 after logging why. */
-static int s_db_secrets(hg_config_t *cfg, hg_db_params_t *db)
-{
-    db->ssl_ca = hg_config_str(cfg, "mysql.ssl_ca");
-    db->ssl_cert = hg_config_str(cfg, "mysql.ssl_cert");
-    db->ssl_key = hg_config_str(cfg, "mysql.ssl_key");
-    db->ssl_verify = hg_config_bool(cfg, "mysql.ssl_verify");
-    if (db->ssl_verify && !*db->ssl_ca) {
-        hg_error("mysql.ssl_verify needs mysql.ssl_ca, the CA that signed MySQL's certificate");
-        return 1;
-    }
-    const char *file = hg_config_str(cfg, "mysql.password_file");
-    if (!*file) return 0;
-    if (*db->password) {
-        hg_error("give mysql.password or mysql.password_file, not both");
-        return 1;
-    }
-    char err[512], *password = NULL;
-    if (hg_db_read_password_file(file, &password, err, sizeof err) != 0) {
-        hg_error("%s", err);
-        return 1;
-    }
-    snprintf(s_mysql_password, sizeof s_mysql_password, "%s", password);
-    explicit_bzero(password, strlen(password));
-    free(password);
-    db->password = s_mysql_password;
-    return 0;
-}
-
 /* Run the master with its settings until a signal or a lost leadership:
  * the process's exit code. Every way out leaves cfg to the caller. */
 static int s_serve(hg_config_t *cfg)
@@ -318,15 +288,11 @@ static int s_serve(hg_config_t *cfg)
     gethostname(host, sizeof host);
     const char *name = *hg_config_str(cfg, "name") ? hg_config_str(cfg, "name") : host;
 
-    hg_db_params_t db = {
-        .host = hg_config_str(cfg, "mysql.host"),
-        .port = (int) hg_config_int(cfg, "mysql.port"),
-        .socket = hg_config_str(cfg, "mysql.socket"),
-        .user = hg_config_str(cfg, "mysql.user"),
-        .password = hg_config_str(cfg, "mysql.password"),
-        .database = hg_config_str(cfg, "mysql.database"),
-    };
-    if (s_db_secrets(cfg, &db) != 0) return 1;
+    hg_db_params_t db;
+    if (hg_db_params_from_config(cfg, &db, err, sizeof err) != 0) {
+        hg_error("%s", err);
+        return 1;
+    }
 
     /* MySQL may still be starting (compose, systemd): wait a bounded time. */
     MYSQL *conn = NULL;
@@ -347,6 +313,20 @@ static int s_serve(hg_config_t *cfg)
         hg_db_close(&conn);
         return 1;
     }
+    /* A new cluster's first admin token (docs/api.md, Authentication). */
+    bool token_created = false;
+    char token_path[4096];
+    rc = hg_auth_bootstrap(conn, hg_config_str(cfg, "data.dir"), &token_created, token_path,
+                           sizeof token_path, err, sizeof err);
+    if (rc != 0) {
+        hg_error("first admin token: %s", err);
+        hg_db_close(&conn);
+        return 1;
+    }
+    if (token_created)
+        hg_info("no API token existed: created admin token \"%s\" in %s (mode 0600); use it "
+                "with HOURGLASS_TOKEN or --token, and create your own (hourglass token create)",
+                HG_AUTH_BOOTSTRAP_NAME, token_path);
     hg_db_close(&conn);
 
     zcert_t *cert = NULL;

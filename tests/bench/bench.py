@@ -486,9 +486,10 @@ def run_scale(opts, ctx):
         c.stop()
 
 
-def _post_json(conn, path, body):
+def _post_json(conn, path, body, token):
     data = json.dumps(body)
-    conn.request("POST", path, body=data, headers={"Content-Type": "application/json"})
+    conn.request("POST", path, body=data, headers={"Content-Type": "application/json",
+                                                   "Authorization": "Bearer " + token})
     r = conn.getresponse()
     payload = r.read()
     return r.status, payload
@@ -508,7 +509,7 @@ def run_api(opts, ctx):
             conn = http.client.HTTPConnection("127.0.0.1", c.api_port, timeout=30)
             for i in range(k, count, clients):
                 st, body = _post_json(conn, "/api/v1/jobs", {
-                    "name": "s%d" % i, "schedule": "@daily", "http": {"url": url}})
+                    "name": "s%d" % i, "schedule": "@daily", "http": {"url": url}}, c.token)
                 if st != 201:
                     errors.append((st, body[:200]))
             conn.close()
@@ -540,7 +541,7 @@ def run_api(opts, ctx):
         c0 = cpu_now()
         t = time.monotonic()
         for b in bodies:
-            st, body = _post_json(conn, "/api/v1/jobs:batch", b)
+            st, body = _post_json(conn, "/api/v1/jobs:batch", b, c.token)
             if st != 201:
                 errors.append((st, body[:200]))
         batch_s = time.monotonic() - t

@@ -312,6 +312,7 @@ class Cluster:
         self.hits = None  # HitServer
         self._stopped = False
         self._failed = False
+        self._token = None  # the first admin token, read from a master's data dir
         if start:
             self.start()
 
@@ -684,17 +685,40 @@ class Cluster:
 
     # ---- API and CLI -----------------------------------------------------
 
-    def api(self, method, path, body=None, timeout=15, raw=None, headers=None):
+    @property
+    def token(self):
+        """The admin token the first master wrote to <data dir>/admin.token
+        when it created the database's first token (None before that)."""
+        if self._token is None:
+            for i in range(self.n_masters):
+                path = os.path.join(self.master_data_dir(i), "admin.token")
+                try:
+                    with open(path) as f:
+                        self._token = f.read().strip() or None
+                except OSError:
+                    continue
+                if self._token:
+                    break
+        return self._token
+
+    def api(self, method, path, body=None, timeout=15, raw=None, headers=None, token=True):
         """Call the master's REST API. body: a JSON-able object; raw: bytes
-        or str sent as is. Returns (status, parsed JSON or text or None)."""
-        return self.api_at(self.api_url, method, path, body, timeout, raw, headers)
+        or str sent as is. Returns (status, parsed JSON or text or None).
+        token: True sends the admin token, None or False none, a string
+        that token."""
+        return self.api_at(self.api_url, method, path, body, timeout, raw, headers, token=token)
 
     def api_at(self, base_url, method, path, body=None, timeout=15, raw=None, headers=None,
-               reply_headers=None):
+               reply_headers=None, token=True):
         """api() against any master's base URL. reply_headers: a dict that
-        receives the response headers (lower-case names)."""
+        receives the response headers (lower-case names). An Authorization
+        header in headers wins over token."""
         data = None
         hdrs = dict(headers or {})
+        if token and not any(k.lower() == "authorization" for k in hdrs):
+            text = self.token if token is True else token
+            if text:
+                hdrs["Authorization"] = "Bearer " + text
         if raw is not None:
             data = raw.encode() if isinstance(raw, str) else raw
             hdrs.setdefault("Content-Type", "application/json")
@@ -722,6 +746,10 @@ class Cluster:
         --master value, e.g. a comma-separated list of URLs).
         Returns (exit code, stdout, stderr)."""
         e = {k: v for k, v in os.environ.items() if not k.startswith("HOURGLASS_")}
+        if self.token:
+            e["HOURGLASS_TOKEN"] = self.token
+        # Never the token file of whoever runs the tests.
+        e["XDG_CONFIG_HOME"] = os.path.join(self.data_dir, "cli-config")
         e.update(env or {})
         if not os.access(CLI_BIN, os.X_OK):
             raise AssertionError("%s is missing: build first (scripts/build)" % CLI_BIN)

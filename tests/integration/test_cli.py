@@ -143,7 +143,8 @@ class CliTest(unittest.TestCase):
 
     def test_master_url_from_environment_and_unreachable(self):
         r = subprocess.run([CLI_BIN, "node", "list"], capture_output=True, text=True, timeout=30,
-                           env=dict(os.environ, HOURGLASS_MASTER=self.cluster.api_url))
+                           env=dict(os.environ, HOURGLASS_MASTER=self.cluster.api_url,
+                                    HOURGLASS_TOKEN=self.cluster.token))
         self.assertEqual(r.returncode, 0, "HOURGLASS_MASTER not honoured: " + r.stderr)
         r = subprocess.run([CLI_BIN, "--master", "http://127.0.0.1:%d" % free_port(), "job", "list"],
                            capture_output=True, text=True, timeout=30)

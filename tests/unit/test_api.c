@@ -1,11 +1,13 @@
 // hg-test-sources: master/api.c master/job.c master/db.c master/plugins.c master/elf.c
-// hg-test-sources: tests/unit/db_fixture.c
+// hg-test-sources: master/auth.c master/audit.c master/redact.c master/api_admin.c
+// hg-test-sources: master/worker_keys.c tests/unit/db_fixture.c
 /* test_api: the REST API of docs/api.md over real HTTP (libcurl) against
  * the private MariaDB, with the cluster actor replaced by a stub defined
  * here. Settings come from HOURGLASS_MYSQL_* (defaults: scripts/db env);
  * the test works in its own database, hourglass_test_api, recreated on
  * every run. An unreachable database fails the test, it does not skip. */
 #include "api.h"
+#include "auth.h"
 #include "cluster.h"
 #include "db_fixture.h"
 #include "hg_error.h"
@@ -198,7 +200,15 @@ static struct {
     hg_api_t *dead_api; /* API against a closed port */
     char base[64];      /* http://127.0.0.1:PORT */
     char dead_base[64]; /* same for dead_api */
+    char admin[HG_TOKEN_TEXT_SIZE];    /* an admin token */
+    char viewer[HG_TOKEN_TEXT_SIZE];   /* a viewer token */
+    char operator[HG_TOKEN_TEXT_SIZE]; /* an operator token */
+    char editor[HG_TOKEN_TEXT_SIZE];   /* an editor token */
+    char scoped[HG_TOKEN_TEXT_SIZE];   /* an editor token scoped to namespace "team-a" */
 } s_fx;
+
+/* The token requests send (NULL: none); s_fx.admin unless a test says. */
+static const char *s_token;
 
 static int s_setup(void **state)
 {
@@ -207,6 +217,24 @@ static int s_setup(void **state)
     s_fx.conn = hg_test_db_open("test_api", S_TEST_DB, &s_fx.db);
     if (!s_fx.conn) return -1;
     char err[1024];
+    struct {
+        const char *name;
+        hg_role_t role;
+        const char *ns;
+        char *text;
+    } tokens[] = {{"t-admin", HG_ROLE_ADMIN, NULL, s_fx.admin},
+                  {"t-viewer", HG_ROLE_VIEWER, NULL, s_fx.viewer},
+                  {"t-operator", HG_ROLE_OPERATOR, NULL, s_fx.operator},
+                  {"t-editor", HG_ROLE_EDITOR, NULL, s_fx.editor},
+                  {"t-scoped", HG_ROLE_EDITOR, "team-a", s_fx.scoped}};
+    for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++) {
+        if (hg_token_create(s_fx.conn, tokens[i].name, tokens[i].role, tokens[i].ns, 0, "test",
+                            tokens[i].text, NULL, err, sizeof err) != 0) {
+            fprintf(stderr, "test_api: token %s: %s\n", tokens[i].name, err);
+            return -1;
+        }
+    }
+    s_token = s_fx.admin;
     s_fx.api = hg_api_start("127.0.0.1", 0, &s_fx.db, NULL, err, sizeof err);
     if (!s_fx.api) {
         fprintf(stderr, "test_api: %s\n", err);
@@ -296,6 +324,11 @@ static long s_http_to(const char *base, const char *method, const char *path, co
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
     hdrs = curl_slist_append(hdrs, "Expect:");
+    char auth[128];
+    if (s_token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", s_token);
+        hdrs = curl_slist_append(hdrs, auth);
+    }
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
     if (body) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
@@ -916,6 +949,9 @@ static void *s_par_client(void *arg)
     char url[128];
     snprintf(url, sizeof url, "%s/api/v1/jobs", s_fx.base);
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    char auth[128];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", s_fx.admin);
+    hdrs = curl_slist_append(hdrs, auth);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_discard);
@@ -1297,8 +1333,9 @@ static void test_db_unreachable_503(void **state)
     assert_int_equal(s_http_to(s_fx.dead_base, "GET", "/healthz", NULL, 0, &r, NULL, 0), 503);
     assert_string_equal(s_get_str(r, "db"), "down");
     json_decref(r);
-    /* Validation still answers without a database. */
-    assert_int_equal(s_http_to(s_fx.dead_base, "POST", "/api/v1/jobs", "{}", 2, &r, NULL, 0), 400);
+    /* A token this master never verified cannot be checked without a
+     * database: 503, not 401 (the token may well be valid). */
+    assert_int_equal(s_http_to(s_fx.dead_base, "POST", "/api/v1/jobs", "{}", 2, &r, NULL, 0), 503);
     json_decref(r);
     assert_true(hg_mono_ms() - t0 < 5000); /* refused at once, never hangs */
 }
@@ -1347,6 +1384,385 @@ static void test_reconnects_after_connection_loss(void **state)
     s_create(NULL, "after-reconnect");
 }
 
+
+/* ---------------------------------------------------------------------------
+ * Authentication, roles, redaction, tokens, worker keys, audit
+ * ------------------------------------------------------------------------ */
+
+/* status of method path body sent with token (NULL: none); reply freed. */
+static long s_as(const char *token, const char *method, const char *path, const char *body,
+                 json_t **reply)
+{
+    const char *saved = s_token;
+    s_token = token;
+    json_t *r = NULL;
+    long st = s_http(method, path, body, &r);
+    s_token = saved;
+    if (reply)
+        *reply = r;
+    else
+        json_decref(r);
+    return st;
+}
+
+static void test_auth_missing_bad_revoked_401(void **state)
+{
+    json_t *r;
+    assert_int_equal(s_as(NULL, "GET", "/api/v1/jobs", NULL, &r), 401);
+    assert_string_equal(s_err_code(r), "unauthorized");
+    assert_non_null(strcasestr(s_last_headers, "WWW-Authenticate: Bearer"));
+    json_decref(r);
+    assert_int_equal(s_as("hg_not-a-token", "GET", "/api/v1/jobs", NULL, NULL), 401);
+    /* Well formed, never issued. */
+    char text[HG_TOKEN_TEXT_SIZE];
+    uint8_t hash[HG_TOKEN_HASH_SIZE];
+    hg_token_generate(text, hash);
+    assert_int_equal(s_as(text, "GET", "/api/v1/jobs", NULL, NULL), 401);
+    /* Unknown routes need a token too, and /healthz none. */
+    assert_int_equal(s_as(NULL, "GET", "/api/v1/nothing", NULL, NULL), 401);
+    assert_int_equal(s_as(NULL, "GET", "/healthz", NULL, NULL), 200);
+
+    /* Revoked: refused on its next request. */
+    char err[256];
+    assert_int_equal(hg_token_create(s_fx.conn, "t-doomed", HG_ROLE_VIEWER, NULL, 0, "test", text,
+                                     NULL, err, sizeof err),
+                     0);
+    assert_int_equal(s_as(text, "GET", "/api/v1/jobs", NULL, NULL), 200);
+    assert_int_equal(s_http("DELETE", "/api/v1/tokens/t-doomed", NULL, &r), 200);
+    assert_string_equal(s_get_str(r, "revoked"), "t-doomed");
+    json_decref(r);
+    assert_int_equal(s_as(text, "GET", "/api/v1/jobs", NULL, NULL), 401);
+    assert_int_equal(s_http("DELETE", "/api/v1/tokens/t-doomed", NULL, &r), 404);
+    json_decref(r);
+
+    /* Expired: refused. */
+    assert_int_equal(hg_token_create(s_fx.conn, "t-brief", HG_ROLE_VIEWER, NULL,
+                                     hg_now_ms() + 300, "test", text, NULL, err, sizeof err),
+                     0);
+    assert_int_equal(s_as(text, "GET", "/api/v1/jobs", NULL, NULL), 200);
+    usleep(400 * 1000);
+    assert_int_equal(s_as(text, "GET", "/api/v1/jobs", NULL, NULL), 401);
+}
+
+/* A refused request's body is dropped unread: an anonymous client gets
+ * 401, not 413, whatever it sends, and a viewer's refused write is still
+ * audited. */
+static void test_refused_before_body(void **state)
+{
+    size_t n = 2u << 20;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    memset(big, ' ', n);
+    big[n] = '\0';
+    json_t *r;
+    const char *saved = s_token;
+    s_token = NULL;
+    long st = s_http_to(s_fx.base, "POST", "/api/v1/jobs", big, n, &r, NULL, 0);
+    s_token = saved;
+    assert_int_equal(st, 401);
+    json_decref(r);
+    s_token = s_fx.viewer;
+    st = s_http_to(s_fx.base, "POST", "/api/v1/plugins?name=big&version=1", big, n, &r, NULL, 0);
+    s_token = saved;
+    assert_int_equal(st, 403);
+    json_decref(r);
+    free(big);
+}
+
+static void test_roles_403(void **state)
+{
+    json_t *r;
+    const char *job = "{\"name\": \"by-viewer\", \"schedule\": \"@daily\", \"http\": {\"url\": "
+                      "\"http://x/\"}}";
+    assert_int_equal(s_as(s_fx.viewer, "POST", "/api/v1/jobs", job, &r), 403);
+    assert_string_equal(s_err_code(r), "forbidden");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r, "error"), "role")),
+                        "editor");
+    assert_non_null(strstr(s_err_message(r), "editor"));
+    json_decref(r);
+    assert_int_equal(s_as(s_fx.viewer, "GET", "/api/v1/jobs", NULL, NULL), 200);
+    assert_int_equal(s_as(s_fx.operator, "POST", "/api/v1/jobs", job, NULL), 403);
+    assert_int_equal(s_as(s_fx.editor, "POST", "/api/v1/jobs", job, NULL), 201);
+    assert_int_equal(s_as(s_fx.viewer, "POST", "/api/v1/jobs/by-viewer/pause", NULL, NULL), 403);
+    assert_int_equal(s_as(s_fx.operator, "POST", "/api/v1/jobs/by-viewer/pause", NULL, NULL), 200);
+    assert_int_equal(s_as(s_fx.operator, "DELETE", "/api/v1/jobs/by-viewer", NULL, NULL), 403);
+
+    /* shell and thread isolation are the admin's. */
+    const char *shell = "{\"name\": \"sh\", \"schedule\": \"@daily\", \"plugin\": {\"name\": "
+                        "\"shell\"}, \"params\": {\"command\": \"id\"}}";
+    assert_int_equal(s_as(s_fx.editor, "POST", "/api/v1/jobs", shell, &r), 403);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r, "error"), "role")),
+                        "admin");
+    json_decref(r);
+    const char *thread = "{\"name\": \"th\", \"schedule\": \"@daily\", \"plugin\": {\"name\": "
+                         "\"noop\", \"isolation\": \"thread\"}}";
+    assert_int_equal(s_as(s_fx.editor, "POST", "/api/v1/jobs", thread, NULL), 403);
+    char batch[600];
+    snprintf(batch, sizeof batch, "{\"jobs\": [%s]}", shell);
+    assert_int_equal(s_as(s_fx.editor, "POST", "/api/v1/jobs:batch", batch, NULL), 403);
+    assert_int_equal(s_as(s_fx.admin, "POST", "/api/v1/jobs", shell, NULL), 201);
+    /* ... and so are deleting it and triggering it with parameters. */
+    assert_int_equal(s_as(s_fx.editor, "DELETE", "/api/v1/jobs/sh", NULL, NULL), 403);
+    assert_int_equal(s_as(s_fx.operator, "POST", "/api/v1/jobs/sh/trigger",
+                          "{\"params\": {\"command\": \"reboot\"}}", NULL),
+                     403);
+    assert_int_equal(s_as(s_fx.editor, "POST", "/api/v1/jobs/sh/trigger",
+                          "{\"params\": {\"command\": \"reboot\"}}", NULL),
+                     403);
+    /* A trigger's params change what a job does: editor, not operator. */
+    assert_int_equal(s_as(s_fx.operator, "POST", "/api/v1/jobs/by-viewer/trigger",
+                          "{\"params\": {\"k\": \"v\"}}", &r),
+                     403);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r, "error"), "role")),
+                        "editor");
+    json_decref(r);
+    assert_int_equal(s_as(s_fx.editor, "POST", "/api/v1/jobs/by-viewer/trigger",
+                          "{\"params\": {\"k\": \"v\"}}", NULL),
+                     202);
+    assert_int_equal(s_as(s_fx.operator, "POST", "/api/v1/jobs/by-viewer/trigger", NULL, NULL),
+                     202);
+    assert_int_equal(s_as(s_fx.editor, "POST", "/api/v1/plugins?name=x&version=1", "x", NULL),
+                     403);
+    assert_int_equal(s_as(s_fx.editor, "GET", "/api/v1/tokens", NULL, NULL), 403);
+    assert_int_equal(s_as(s_fx.editor, "GET", "/api/v1/audit", NULL, NULL), 403);
+    assert_int_equal(s_as(s_fx.editor, "GET", "/api/v1/worker-keys", NULL, NULL), 403);
+    assert_int_equal(s_as(s_fx.admin, "DELETE", "/api/v1/jobs/sh", NULL, NULL), 200);
+
+    /* By hash alone: what the master stores under it decides. */
+    const char *shell_sha = "5e11" "5e11" "5e11" "5e11" "5e11" "5e11" "5e11" "5e11"
+                            "5e11" "5e11" "5e11" "5e11" "5e11" "5e11" "5e11" "5e11";
+    const char *noop_sha = "0000" "0000" "0000" "0000" "0000" "0000" "0000" "0000"
+                           "0000" "0000" "0000" "0000" "0000" "0000" "0000" "0001";
+    char sql[600];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO plugins (name, version, sha256, size, arch, chunks, uploaded_at) VALUES"
+             " ('shell', '9', '%s', 1, 'x86_64', 0, NOW(3)), ('noop', '9', '%s', 1, 'x86_64', 0,"
+             " NOW(3))",
+             shell_sha, noop_sha);
+    assert_int_equal(mysql_query(s_fx.conn, sql), 0);
+    char by_sha[400];
+    snprintf(by_sha, sizeof by_sha,
+             "{\"name\": \"by-sha\", \"schedule\": \"@daily\", \"plugin\": {\"sha256\": \"%s\"}}",
+             shell_sha);
+    assert_int_equal(s_as(s_fx.editor, "POST", "/api/v1/jobs", by_sha, &r), 403);
+    assert_non_null(strstr(s_err_message(r), "shell"));
+    json_decref(r);
+    snprintf(by_sha, sizeof by_sha,
+             "{\"name\": \"by-sha\", \"schedule\": \"@daily\", \"plugin\": {\"sha256\": \"%s\"}}",
+             "abcd" "abcd" "abcd" "abcd" "abcd" "abcd" "abcd" "abcd"
+             "abcd" "abcd" "abcd" "abcd" "abcd" "abcd" "abcd" "abcd");
+    assert_int_equal(s_as(s_fx.editor, "POST", "/api/v1/jobs", by_sha, NULL), 403);
+    snprintf(by_sha, sizeof by_sha,
+             "{\"name\": \"by-sha\", \"schedule\": \"@daily\", \"plugin\": {\"sha256\": \"%s\"}}",
+             noop_sha);
+    assert_int_equal(s_as(s_fx.editor, "POST", "/api/v1/jobs", by_sha, NULL), 201);
+}
+
+static void test_redaction(void **state)
+{
+    const char *job =
+        "{\"name\": \"secretive\", \"schedule\": \"@daily\", \"http\": {\"url\": \"http://x/\", "
+        "\"headers\": {\"Authorization\": \"Bearer abc\", \"X-Api-Key\": \"k1\", \"X-Plain\": "
+        "\"p\"}}, \"params\": {\"db_password\": \"pw\", \"region\": \"eu\", \"pin\": \"1234\"}, "
+        "\"secret_headers\": [\"x-api-key\"], \"secret_params\": [\"pin\"]}";
+    json_t *r;
+    assert_int_equal(s_as(s_fx.editor, "POST", "/api/v1/jobs", job, &r), 201);
+    /* Even its writer's answer is redacted. */
+    json_t *h = json_object_get(json_object_get(r, "http"), "headers");
+    assert_string_equal(s_get_str(h, "Authorization"), "***");
+    json_decref(r);
+    const char *paths[] = {"/api/v1/jobs/secretive", "/api/v1/jobs?limit=1000"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(s_as(s_fx.viewer, "GET", paths[i], NULL, &r), 200);
+        json_t *j = i == 0 ? r : NULL;
+        size_t k;
+        json_t *v;
+        json_array_foreach(json_object_get(r, "jobs"), k, v)
+        {
+            if (strcmp(s_get_str(v, "name"), "secretive") == 0) j = v;
+        }
+        assert_non_null(j);
+        h = json_object_get(json_object_get(j, "http"), "headers");
+        json_t *p = json_object_get(j, "params");
+        assert_string_equal(s_get_str(h, "Authorization"), "***");
+        assert_string_equal(s_get_str(h, "X-Api-Key"), "***");
+        assert_string_equal(s_get_str(h, "X-Plain"), "p");
+        assert_string_equal(s_get_str(p, "db_password"), "***");
+        assert_string_equal(s_get_str(p, "pin"), "***");
+        assert_string_equal(s_get_str(p, "region"), "eu");
+        char *dump = json_dumps(j, 0);
+        assert_null(strstr(dump, "abc")); /* nowhere else either */
+        free(dump);
+        json_decref(r);
+    }
+    assert_int_equal(s_as(s_fx.editor, "GET", "/api/v1/jobs/secretive?reveal=true", NULL, &r), 403);
+    json_decref(r);
+    assert_int_equal(s_as(s_fx.admin, "GET", "/api/v1/jobs/secretive?reveal=true", NULL, &r), 200);
+    h = json_object_get(json_object_get(r, "http"), "headers");
+    assert_string_equal(s_get_str(h, "Authorization"), "Bearer abc");
+    assert_string_equal(s_get_str(json_object_get(r, "params"), "pin"), "1234");
+    json_decref(r);
+    /* The stored values are intact. */
+    assert_int_equal(s_as(s_fx.operator, "POST", "/api/v1/jobs/secretive/pause", NULL, &r), 200);
+    assert_string_equal(s_get_str(json_object_get(r, "params"), "db_password"), "***");
+    json_decref(r);
+    assert_int_equal(s_as(s_fx.admin, "GET", "/api/v1/jobs/secretive?reveal=true", NULL, &r), 200);
+    assert_string_equal(s_get_str(json_object_get(r, "params"), "db_password"), "pw");
+    json_decref(r);
+}
+
+static void test_scoped_token(void **state)
+{
+    json_t *r;
+    s_create("team-b", "other-team");
+    /* Created in its namespace by default; another is refused. */
+    const char *job = "{\"name\": \"mine\", \"schedule\": \"@daily\", \"http\": {\"url\": "
+                      "\"http://x/\"}}";
+    assert_int_equal(s_as(s_fx.scoped, "POST", "/api/v1/jobs", job, &r), 201);
+    assert_string_equal(s_get_str(r, "namespace"), "team-a");
+    json_decref(r);
+    const char *other = "{\"name\": \"theirs\", \"namespace\": \"team-b\", \"schedule\": "
+                        "\"@daily\", \"http\": {\"url\": \"http://x/\"}}";
+    assert_int_equal(s_as(s_fx.scoped, "POST", "/api/v1/jobs", other, NULL), 403);
+    assert_int_equal(s_as(s_fx.scoped, "GET", "/api/v1/jobs/other-team?namespace=team-b", NULL,
+                          NULL),
+                     403);
+    assert_int_equal(s_as(s_fx.scoped, "GET", "/api/v1/jobs?namespace=team-b", NULL, NULL), 403);
+    assert_int_equal(s_as(s_fx.scoped, "DELETE", "/api/v1/jobs/other-team?namespace=team-b",
+                          NULL, NULL),
+                     403);
+    /* Its listing holds its namespace only. */
+    assert_int_equal(s_as(s_fx.scoped, "GET", "/api/v1/jobs", NULL, &r), 200);
+    size_t i;
+    json_t *v;
+    assert_true(json_array_size(json_object_get(r, "jobs")) >= 1);
+    json_array_foreach(json_object_get(r, "jobs"), i, v)
+        assert_string_equal(s_get_str(v, "namespace"), "team-a");
+    json_decref(r);
+    assert_int_equal(s_as(s_fx.scoped, "GET", "/api/v1/jobs/mine", NULL, NULL), 200);
+    assert_int_equal(s_as(s_fx.scoped, "GET", "/api/v1/runs?job=mine", NULL, NULL), 200);
+    assert_int_equal(s_as(s_fx.scoped, "GET", "/api/v1/runs", NULL, NULL), 403);
+    assert_int_equal(s_as(s_fx.scoped, "GET", "/api/v1/runs?job=other-team&namespace=team-b", NULL,
+                          NULL),
+                     403);
+    assert_int_equal(s_as(s_fx.scoped, "POST", "/api/v1/nodes/worker-1/drain", NULL, NULL), 403);
+}
+
+static void test_tokens_api(void **state)
+{
+    json_t *r;
+    assert_int_equal(
+        s_http("POST", "/api/v1/tokens", "{\"name\": \"ci\", \"role\": \"operator\"}", &r), 201);
+    const char *text = s_get_str(r, "token");
+    assert_non_null(text);
+    assert_int_equal(strncmp(text, "hg_", 3), 0);
+    char token[HG_TOKEN_TEXT_SIZE];
+    snprintf(token, sizeof token, "%s", text);
+    assert_string_equal(s_get_str(r, "role"), "operator");
+    assert_string_equal(s_get_str(r, "created_by"), "t-admin");
+    json_decref(r);
+    assert_int_equal(s_as(token, "GET", "/api/v1/nodes", NULL, NULL), 200);
+    assert_int_equal(
+        s_http("POST", "/api/v1/tokens", "{\"name\": \"ci\", \"role\": \"viewer\"}", &r), 409);
+    json_decref(r);
+    assert_int_equal(
+        s_http("POST", "/api/v1/tokens", "{\"name\": \"x\", \"role\": \"root\"}", &r), 400);
+    assert_string_equal(s_err_field(r), "role");
+    json_decref(r);
+    assert_int_equal(s_http("POST", "/api/v1/tokens",
+                            "{\"name\": \"y\", \"role\": \"viewer\", \"expires\": \"soon\"}", &r),
+                     400);
+    assert_string_equal(s_err_field(r), "expires");
+    json_decref(r);
+    /* Listing: no token, no hash. */
+    assert_int_equal(s_http("GET", "/api/v1/tokens", NULL, &r), 200);
+    char *dump = json_dumps(r, 0);
+    assert_null(strstr(dump, token));
+    assert_null(strstr(dump, "hash"));
+    assert_non_null(strstr(dump, "\"ci\""));
+    free(dump);
+    json_decref(r);
+    assert_int_equal(s_http("DELETE", "/api/v1/tokens/ci", NULL, &r), 200);
+    json_decref(r);
+    assert_int_equal(s_as(token, "GET", "/api/v1/nodes", NULL, NULL), 401);
+}
+
+static void test_worker_keys_api(void **state)
+{
+    json_t *r;
+    const char *key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"; /* a Z85 CURVE key */
+    char body[300];
+    snprintf(body, sizeof body, "{\"public_key\": \"%s\", \"node\": \"worker-1\"}", key);
+    assert_int_equal(s_http("POST", "/api/v1/worker-keys", body, &r), 201);
+    assert_string_equal(s_get_str(r, "node"), "worker-1");
+    json_decref(r);
+    assert_int_equal(s_http("POST", "/api/v1/worker-keys", body, &r), 409);
+    json_decref(r);
+    assert_int_equal(s_http("POST", "/api/v1/worker-keys",
+                            "{\"public_key\": \"short\", \"node\": \"worker-1\"}", &r),
+                     400);
+    assert_string_equal(s_err_field(r), "public_key");
+    json_decref(r);
+    snprintf(body, sizeof body, "{\"public_key\": \"%s\", \"node\": \"bad name\"}",
+             "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID");
+    assert_int_equal(s_http("POST", "/api/v1/worker-keys", body, &r), 400);
+    assert_string_equal(s_err_field(r), "node");
+    json_decref(r);
+    assert_int_equal(s_http("GET", "/api/v1/worker-keys", NULL, &r), 200);
+    assert_int_equal(json_array_size(json_object_get(r, "worker_keys")), 1);
+    json_decref(r);
+    char *esc = curl_easy_escape(NULL, key, 0);
+    char path[200];
+    snprintf(path, sizeof path, "/api/v1/worker-keys?public_key=%s", esc);
+    curl_free(esc);
+    assert_int_equal(s_http("DELETE", path, NULL, &r), 200);
+    assert_int_equal(s_get_int(r, "deleted"), 1);
+    json_decref(r);
+    assert_int_equal(s_http("DELETE", path, NULL, &r), 404);
+    json_decref(r);
+    assert_int_equal(s_http("PUT", "/api/v1/worker-keys", "{}", &r), 405);
+    json_decref(r);
+}
+
+static void test_audit(void **state)
+{
+    json_t *r;
+    s_create("audited", "a1");
+    assert_int_equal(s_as(s_fx.viewer, "POST", "/api/v1/jobs/a1/pause?namespace=audited", NULL,
+                          NULL),
+                     403);
+    assert_int_equal(s_as(NULL, "DELETE", "/api/v1/jobs/a1?namespace=audited", NULL, NULL), 401);
+    assert_int_equal(s_http("GET", "/api/v1/audit?since=1h&limit=50", NULL, &r), 200);
+    json_t *rows = json_object_get(r, "audit");
+    bool created = false, refused = false, anonymous = false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(rows, i, v)
+    {
+        const char *action = s_get_str(v, "action"), *object = s_get_str(v, "object");
+        if (strcmp(action, "job.create") == 0 && strcmp(object, "audited/a1") == 0) {
+            created = true;
+            assert_string_equal(s_get_str(v, "token"), "t-admin");
+            assert_string_equal(s_get_str(v, "role"), "admin");
+            assert_int_equal(s_get_int(v, "status"), 201);
+            assert_string_equal(s_get_str(v, "address"), "127.0.0.1");
+        }
+        if (strcmp(action, "job.pause") == 0 && strcmp(object, "audited/a1") == 0) {
+            refused = true;
+            assert_string_equal(s_get_str(v, "token"), "t-viewer");
+            assert_int_equal(s_get_int(v, "status"), 403);
+        }
+        if (strcmp(action, "job.delete") == 0 && strcmp(object, "audited/a1") == 0)
+            anonymous = true;
+    }
+    assert_true(created);
+    assert_true(refused);
+    assert_false(anonymous);
+    json_decref(r);
+    assert_int_equal(s_http("GET", "/api/v1/audit?limit=0", NULL, &r), 400);
+    json_decref(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1372,6 +1788,14 @@ int main(void)
         cmocka_unit_test(test_body_too_large_413),
         cmocka_unit_test(test_db_unreachable_503),
         cmocka_unit_test(test_reconnects_after_connection_loss),
+        cmocka_unit_test(test_auth_missing_bad_revoked_401),
+        cmocka_unit_test(test_refused_before_body),
+        cmocka_unit_test(test_roles_403),
+        cmocka_unit_test(test_redaction),
+        cmocka_unit_test(test_scoped_token),
+        cmocka_unit_test(test_tokens_api),
+        cmocka_unit_test(test_worker_keys_api),
+        cmocka_unit_test(test_audit),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

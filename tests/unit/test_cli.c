@@ -1,5 +1,5 @@
 // hg-test-sources: cli/args.c cli/table.c cli/client.c cli/cli.c cli/cmd_job.c cli/cmd_cluster.c
-// hg-test-sources: cli/cmd_plugin.c
+// hg-test-sources: cli/cmd_plugin.c cli/cmd_admin.c
 /* test_cli: the `hourglass` CLI. Pure parts (tables, flags, the create-job
  * body) directly; whole commands in-process against a small
  * libmicrohttpd server on 127.0.0.1 that answers with canned responses. */
@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -600,6 +601,8 @@ static int s_server_setup(void **state)
     pthread_mutex_unlock(&s_fake.lock);
     unsetenv("HOURGLASS_MASTER");
     unsetenv("HOURGLASS_TOKEN");
+    /* No token file of the user running the tests may leak in. */
+    setenv("XDG_CONFIG_HOME", "/nonexistent-hourglass-test", 1);
     *state = server;
     return 0;
 }
@@ -1051,6 +1054,144 @@ static void test_schedule_explain_is_forwarded(void **state)
     s_run_free(&run);
 }
 
+
+/* A token in the user's file is used when neither flag nor environment
+ * gives one, and refused when others may read it. */
+static void test_token_file(void **state)
+{
+    s_server_t *server = *state;
+    char dir[] = "/tmp/hg-test-cli-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char sub[256], path[300];
+    snprintf(sub, sizeof sub, "%s/hourglass", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    snprintf(path, sizeof path, "%s/token", sub);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("  hg_fromfile\n", f);
+    fclose(f);
+    setenv("XDG_CONFIG_HOME", dir, 1);
+
+    chmod(path, 0644);
+    s_answer(200, "{\"jobs\":[],\"total\":0}");
+    s_run_t run = s_cli("--master", server->url, "job", "list", NULL);
+    assert_int_equal(run.rc, 1);
+    assert_non_null(strstr(run.err, "group or others may read it"));
+    assert_non_null(strstr(run.err, "chmod 600"));
+    assert_int_equal(s_fake.requests, 0); /* nothing sent */
+    s_run_free(&run);
+
+    chmod(path, 0600);
+    run = s_cli("--master", server->url, "job", "list", NULL);
+    assert_int_equal(run.rc, 0);
+    assert_string_equal(s_fake.auth, "Bearer hg_fromfile");
+    s_run_free(&run);
+
+    /* The environment wins over the file, the flag over both. */
+    setenv("HOURGLASS_TOKEN", "hg_env", 1);
+    run = s_cli("--master", server->url, "job", "list", NULL);
+    assert_string_equal(s_fake.auth, "Bearer hg_env");
+    s_run_free(&run);
+    run = s_cli("--master", server->url, "--token", "hg_flag", "job", "list", NULL);
+    assert_string_equal(s_fake.auth, "Bearer hg_flag");
+    s_run_free(&run);
+    unsetenv("HOURGLASS_TOKEN");
+
+    /* A 401 says where tokens come from. */
+    s_answer(401, "{\"error\":{\"code\":\"unauthorized\",\"message\":\"no token\"}}");
+    run = s_cli("--master", server->url, "--token", "", "job", "list", NULL);
+    assert_int_equal(run.rc, 1);
+    assert_string_equal(s_fake.auth, "");
+    assert_non_null(strstr(run.err, "HOURGLASS_TOKEN"));
+    s_run_free(&run);
+
+    unlink(path);
+    rmdir(sub);
+    rmdir(dir);
+    setenv("XDG_CONFIG_HOME", "/nonexistent-hourglass-test", 1);
+}
+
+static void test_job_secret_flags_and_reveal(void **state)
+{
+    s_server_t *server = *state;
+    char *argv[] = {"ping",          "--schedule",      "@daily",     "--http-url",
+                    "http://h/",     "--secret-header", "X-Api-Key",  "--secret-param",
+                    "pin",           "--secret-param",  "otp"};
+    json_t *body = NULL;
+    char err[256];
+    assert_int_equal(s_build(sizeof argv / sizeof argv[0], argv, &body, err, sizeof err), 0);
+    json_t *want = json_loads("[\"X-Api-Key\"]", 0, NULL);
+    assert_true(json_equal(json_object_get(body, "secret_headers"), want));
+    json_decref(want);
+    want = json_loads("[\"pin\", \"otp\"]", 0, NULL);
+    assert_true(json_equal(json_object_get(body, "secret_params"), want));
+    json_decref(want);
+    json_decref(body);
+
+    s_answer(200, s_job_json);
+    s_run_t run = s_cli("--master", server->url, "job", "get", "ping", "--reveal", NULL);
+    assert_int_equal(run.rc, 0);
+    assert_string_equal(s_fake.uri, "/api/v1/jobs/ping?reveal=true");
+    s_run_free(&run);
+    run = s_cli("--master", server->url, "job", "get", "ping", NULL);
+    assert_string_equal(s_fake.uri, "/api/v1/jobs/ping");
+    s_run_free(&run);
+}
+
+static void test_token_commands(void **state)
+{
+    s_server_t *server = *state;
+    s_answer(201, "{\"name\":\"ci\",\"role\":\"operator\",\"token\":\"hg_once\"}");
+    s_run_t run = s_cli("--master", server->url, "token", "create", "ci", "--role", "operator",
+                        "--expires", "720h", NULL);
+    assert_int_equal(run.rc, 0);
+    assert_string_equal(run.out, "hg_once\n"); /* alone: $(...) captures it */
+    assert_non_null(strstr(run.err, "shown only this once"));
+    assert_string_equal(s_fake.method, "POST");
+    assert_string_equal(s_fake.uri, "/api/v1/tokens");
+    json_t *sent = json_loads(s_fake.request, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(sent, "role")), "operator");
+    assert_string_equal(json_string_value(json_object_get(sent, "expires")), "720h");
+    json_decref(sent);
+    s_run_free(&run);
+
+    run = s_cli("--master", server->url, "token", "create", "ci", NULL);
+    assert_int_equal(run.rc, 2); /* --role is required */
+    s_run_free(&run);
+
+    s_answer(200, "{\"tokens\":[{\"name\":\"ci\",\"role\":\"operator\",\"namespace\":null,"
+                  "\"created_at\":\"2026-11-21T10:00:00.000Z\",\"expires_at\":null,"
+                  "\"revoked_at\":null,\"last_used_at\":null}]}");
+    run = s_cli("--master", server->url, "token", "list", NULL);
+    assert_int_equal(run.rc, 0);
+    assert_non_null(strstr(run.out, "NAME"));
+    assert_non_null(strstr(run.out, "operator"));
+    s_run_free(&run);
+
+    s_answer(200, "{\"revoked\":\"ci\"}");
+    run = s_cli("--master", server->url, "token", "revoke", "ci", NULL);
+    assert_int_equal(run.rc, 0);
+    assert_string_equal(s_fake.method, "DELETE");
+    assert_string_equal(s_fake.uri, "/api/v1/tokens/ci");
+    s_run_free(&run);
+
+    s_answer(200, "{\"deleted\":1}");
+    run = s_cli("--master", server->url, "worker-key", "delete", "--node", "worker-1", NULL);
+    assert_int_equal(run.rc, 0);
+    assert_string_equal(s_fake.method, "DELETE");
+    assert_string_equal(s_fake.uri, "/api/v1/worker-keys?node=worker-1");
+    s_run_free(&run);
+
+    s_answer(200, "{\"audit\":[{\"at\":\"2026-11-21T10:00:00.000Z\",\"token\":\"ci\",\"role\":"
+                  "\"operator\",\"action\":\"job.pause\",\"object\":\"default/ping\",\"address\":"
+                  "\"127.0.0.1\",\"status\":200}]}");
+    run = s_cli("--master", server->url, "audit", "--since", "1h", NULL);
+    assert_int_equal(run.rc, 0);
+    assert_non_null(strstr(run.out, "job.pause"));
+    assert_non_null(strstr(run.out, "default/ping"));
+    s_run_free(&run);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1089,6 +1230,10 @@ int main(void)
                                         s_server_teardown),
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_schedule_explain_is_forwarded),
+        cmocka_unit_test_setup_teardown(test_token_file, s_server_setup, s_server_teardown),
+        cmocka_unit_test_setup_teardown(test_token_commands, s_server_setup, s_server_teardown),
+        cmocka_unit_test_setup_teardown(test_job_secret_flags_and_reveal, s_server_setup,
+                                        s_server_teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -341,6 +341,13 @@ static void test_params_executor_unknown_rules(void **state)
     s_expect_fail("{" S_BASE ", " S_URL ", \"schedul\": \"x\"}", "schedul",
                   "schedul: unknown field");
     s_expect_fail("[1, 2]", "job", "job: must be a JSON object");
+    /* Names of secret headers and parameters (redacted by the API). */
+    s_expect_fail("{" S_BASE ", " S_URL ", \"secret_params\": \"pin\"}", "secret_params",
+                  "secret_params: must be an array of names");
+    s_expect_fail("{" S_BASE ", " S_URL ", \"secret_params\": [\"\"]}", "secret_params",
+                  "secret_params: entry 0: must be a name of 1-128 bytes");
+    s_expect_fail("{" S_BASE ", " S_URL ", \"secret_headers\": [\"X Key\"]}", "secret_headers",
+                  "secret_headers: \"X Key\" is not a valid header name");
 }
 
 static void test_defaults_filled(void **state)
@@ -353,7 +360,8 @@ static void test_defaults_filled(void **state)
         "\"http\": "
         "{\"method\": \"GET\", \"url\": \"http://127.0.0.1:9000/hook\", \"headers\": {}, "
         "\"body\": null, \"form\": null, \"expect_status\": [], \"expect_body\": null}, "
-        "\"plugin\": null, \"params\": {}, \"executor\": {\"nodes\": []}}");
+        "\"plugin\": null, \"params\": {}, \"executor\": {\"nodes\": []}, "
+        "\"secret_headers\": [], \"secret_params\": []}");
     if (!json_equal(job, want)) {
         char *got = json_dumps(job, JSON_SORT_KEYS);
         fail_msg("defaults: got %s", got);
