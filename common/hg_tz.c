@@ -388,6 +388,34 @@ static bool s_name_ok(const char *name)
     return true;
 }
 
+int hg_tz_parse(const char *name, const uint8_t *buf, size_t len, hg_tz_t **out, char *err,
+                size_t err_size)
+{
+    if (!err) err_size = 0;
+    *out = NULL;
+    const char *why = "out of memory";
+    hg_tz_t *tz = s_tz_parse(buf, len, &why);
+    if (tz && !(tz->name = strdup(name))) {
+        s_tz_free(tz);
+        tz = NULL;
+        why = "out of memory";
+    }
+    if (!tz) {
+        if (err_size) snprintf(err, err_size, "time zone: \"%s\": %s", name, why);
+        return strcmp(why, "out of memory") == 0 ? HG_ENOMEM : HG_ETZ;
+    }
+    *out = tz;
+    return 0;
+}
+
+void hg_tz_free(hg_tz_t **tz)
+{
+    if (tz && *tz) {
+        s_tz_free(*tz);
+        *tz = NULL;
+    }
+}
+
 static hg_tz_t *s_tz_load(const char *name, char *err, size_t err_size)
 {
     const char *dir = getenv("TZDIR");
@@ -404,15 +432,12 @@ static hg_tz_t *s_tz_load(const char *name, char *err, size_t err_size)
     unsigned char *buf = malloc(HG_TZ_MAX_FILE);
     size_t len = buf ? fread(buf, 1, HG_TZ_MAX_FILE, f) : 0;
     fclose(f);
-    const char *why = "out of memory";
-    hg_tz_t *tz = buf ? s_tz_parse(buf, len, &why) : NULL;
+    hg_tz_t *tz = NULL;
+    if (buf)
+        hg_tz_parse(name, buf, len, &tz, err, err_size);
+    else if (err_size)
+        snprintf(err, err_size, "time zone: \"%s\": out of memory", name);
     free(buf);
-    if (tz) tz->name = strdup(name);
-    if (tz && !tz->name) {
-        s_tz_free(tz);
-        tz = NULL;
-    }
-    if (!tz && err_size) snprintf(err, err_size, "time zone: \"%s\": %s", name, why);
     return tz;
 }
 
