@@ -89,6 +89,18 @@ static bool s_posix_name(const char **p, char *out, size_t size)
     return true;
 }
 
+/* A run of decimal digits at *q (possibly empty: 0). A long run, which no
+ * real footer has, saturates above every limit instead of overflowing. */
+static int s_posix_num(const char **q)
+{
+    int v = 0;
+    while (isdigit((unsigned char) **q)) {
+        if (v < 100000) v = v * 10 + (**q - '0');
+        (*q)++;
+    }
+    return v;
+}
+
 /* [+-]hh[:mm[:ss]]; hours up to 167 (RFC 8536 extension). */
 static bool s_posix_time(const char **p, int32_t *secs)
 {
@@ -96,17 +108,13 @@ static bool s_posix_time(const char **p, int32_t *secs)
     int sign = 1;
     if (*q == '+' || *q == '-') sign = *q++ == '-' ? -1 : 1;
     if (!isdigit((unsigned char) *q)) return false;
-    int h = 0, m = 0, s = 0;
-    while (isdigit((unsigned char) *q))
-        h = h * 10 + (*q++ - '0');
+    int h = s_posix_num(&q), m = 0, s = 0;
     if (*q == ':') {
         q++;
-        while (isdigit((unsigned char) *q))
-            m = m * 10 + (*q++ - '0');
+        m = s_posix_num(&q);
         if (*q == ':') {
             q++;
-            while (isdigit((unsigned char) *q))
-                s = s * 10 + (*q++ - '0');
+            s = s_posix_num(&q);
         }
     }
     if (h > 167 || m > 59 || s > 59) return false;
@@ -122,9 +130,14 @@ static bool s_posix_rule(const char **p, s_rule_t *r)
     if (*q == 'M') {
         q++;
         r->kind = 'M';
-        if (sscanf(q, "%d.%d.%d", &r->a, &r->b, &r->c) != 3) return false;
-        while (isdigit((unsigned char) *q) || *q == '.')
-            q++;
+        /* Digits only: sscanf would also take signs, blanks and numbers
+         * too large for an int. */
+        int *part[3] = {&r->a, &r->b, &r->c};
+        for (int i = 0; i < 3; i++) {
+            if (!isdigit((unsigned char) *q)) return false;
+            *part[i] = s_posix_num(&q);
+            if (i < 2 && *q++ != '.') return false;
+        }
         if (r->a < 1 || r->a > 12 || r->b < 1 || r->b > 5 || r->c < 0 || r->c > 6) return false;
     } else {
         r->kind = 'D';
@@ -133,9 +146,7 @@ static bool s_posix_rule(const char **p, s_rule_t *r)
             q++;
         }
         if (!isdigit((unsigned char) *q)) return false;
-        r->a = 0;
-        while (isdigit((unsigned char) *q))
-            r->a = r->a * 10 + (*q++ - '0');
+        r->a = s_posix_num(&q);
         if (r->a > 365 || (r->kind == 'J' && r->a < 1)) return false;
     }
     if (*q == '/') {
