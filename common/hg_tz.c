@@ -21,6 +21,13 @@
 #include <string.h>
 
 #define HG_TZ_EXPAND_YEAR 2400      /* footer rules expanded up to this year */
+#define HG_TZ_EXPAND_FROM 1900      /* ... and from no earlier than this year */
+/* Sanity bounds of TZif data (RFC 8536 section 3.2): no real offset
+ * reaches 26 hours and zic writes no transition before -2**59 (the "big
+ * bang"); anything beyond is corrupt, and would overflow the local-time
+ * arithmetic. */
+#define HG_TZ_MAX_UTOFF   93599
+#define HG_TZ_MAX_AT      (INT64_C(1) << 60)
 #define HG_TZ_MAX_FILE    (1 << 20) /* zoneinfo files are a few KB */
 
 typedef struct {
@@ -164,13 +171,15 @@ static bool s_posix_parse(const char *text, s_posix_t *tz)
     int32_t off;
     if (!s_posix_name(&p, tz->std_name, sizeof tz->std_name) || !s_posix_time(&p, &off))
         return false;
+    if (off < -HG_TZ_MAX_UTOFF || off > HG_TZ_MAX_UTOFF) return false;
     tz->std_off = -off; /* POSIX offsets are west-positive */
     if (!*p) return true;
     if (!s_posix_name(&p, tz->dst_name, sizeof tz->dst_name)) return false;
     tz->has_dst = true;
     tz->dst_off = tz->std_off + 3600;
     if (*p && *p != ',') {
-        if (!s_posix_time(&p, &off)) return false;
+        if (!s_posix_time(&p, &off) || off < -HG_TZ_MAX_UTOFF || off > HG_TZ_MAX_UTOFF)
+            return false;
         tz->dst_off = -off;
     }
     if (*p != ',') {
@@ -312,12 +321,16 @@ static hg_tz_t *s_tz_parse(const unsigned char *buf, size_t len, const char **wh
         tz->type_count = typecnt;
         for (uint32_t i = 0; i < typecnt; i++) {
             tz->types[i].utoff = (int32_t) s_be32(tt + 6 * i);
+            if (tz->types[i].utoff < -HG_TZ_MAX_UTOFF || tz->types[i].utoff > HG_TZ_MAX_UTOFF)
+                goto bad;
             tz->types[i].is_dst = tt[6 * i + 4] != 0;
             tz->types[i].abbr = tt[6 * i + 5] < charcnt ? tt[6 * i + 5] : (int) charcnt;
         }
         for (uint32_t i = 0; i < timecnt; i++) {
             int64_t at = tsize == 8 ? s_be64(p + 8 * i) : (int32_t) s_be32(p + 4 * i);
-            if (idx[i] >= typecnt || (tz->count && at <= tz->at[tz->count - 1])) goto bad;
+            if (idx[i] >= typecnt || (tz->count && at <= tz->at[tz->count - 1]) ||
+                at < -HG_TZ_MAX_AT || at > HG_TZ_MAX_AT)
+                goto bad;
             if (s_push_transition(tz, &cap, at, idx[i]) < 0) goto oom;
         }
 
@@ -350,6 +363,9 @@ static hg_tz_t *s_tz_parse(const unsigned char *buf, size_t len, const char **wh
                     hg_civil_from_days(hg_floor_div(last, 86400), &yy, &mm, &dd);
                     y0 = yy;
                 }
+                /* A last transition in the far past would mean billions
+                 * of years of rules to expand (found by fuzzing). */
+                if (y0 < HG_TZ_EXPAND_FROM) y0 = HG_TZ_EXPAND_FROM;
                 for (int64_t y = y0; y <= HG_TZ_EXPAND_YEAR; y++) {
                     /* start is given in standard time, end in daylight time */
                     int64_t on = s_rule_day(&px.start, y) * 86400 + px.start.time - px.std_off;
