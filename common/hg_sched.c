@@ -579,6 +579,8 @@ typedef struct {
     int64_t ms;            /* fixed part (weeks, days, hours, minutes, seconds) */
 } s_iso_dur_t;
 
+#define S_ISO_MAX_MS INT64_C(9200000000000000) /* longest duration, as in hg_time */
+
 static bool s_parse_iso_duration(const char *text, s_iso_dur_t *out)
 {
     const char *p = text;
@@ -638,12 +640,19 @@ static bool s_parse_iso_duration(const char *text, s_iso_dur_t *out)
         if (rank <= last_rank || (has_frac && rank != 6)) return false;
         last_rank = rank;
         any = true;
-        if (rank == 0)
+        /* The same bound as Go durations (hg_duration_parse_ms), about
+         * 290,000 years, so that adding it to a time cannot overflow. */
+        if (rank == 0) {
+            if (whole > S_ISO_MAX_MS / (INT64_C(366) * 86400000)) return false;
             out->years = whole;
-        else if (rank == 1)
+        } else if (rank == 1) {
+            if (whole > S_ISO_MAX_MS / (INT64_C(31) * 86400000)) return false;
             out->months = whole;
-        else
+        } else {
+            if (whole > S_ISO_MAX_MS / unit_ms) return false;
             out->ms += whole * unit_ms + (rank == 6 ? frac_ms : 0);
+            if (out->ms > S_ISO_MAX_MS) return false;
+        }
     }
     return any;
 }
@@ -796,8 +805,12 @@ static int s_apply_repeats(s_ctx_t *ctx, hg_sched_t *s, int64_t base_ms)
     if (s->kind == HG_SCHED_KIND_EVERY) {
         /* fixed rate (anchored at the due time when there is one): the
          * repeats-th fire is first + (repeats - 1) * period */
-        if (s->repeats - 1 > (INT64_MAX - t) / s->period_ms) return 0;
-        int64_t last = t + (s->repeats - 1) * s->period_ms;
+        int64_t span, last;
+        /* A due time long before 1970 makes t negative: no shortcut
+         * through INT64_MAX - t, which overflows then. */
+        if (__builtin_mul_overflow(s->repeats - 1, s->period_ms, &span) ||
+            __builtin_add_overflow(t, span, &last))
+            return 0;
         if (last < s->end_ms) s->end_ms = last;
         return 0;
     }
@@ -927,9 +940,13 @@ static int64_t s_next_raw(const hg_sched_t *s, int64_t after_ms)
         /* fixed rate from the anchor: every node computes the same times */
         int64_t a = s->anchor_ms, p = s->period_ms;
         if (after_ms < a) return a;
-        int64_t k = (after_ms - a) / p + 1;
-        if (k > (INT64_MAX - a) / p) return HG_SCHED_NEVER;
-        return a + k * p;
+        /* The anchor (a due time) may lie before 1970: every step is
+         * checked, INT64_MAX - a would itself overflow. */
+        int64_t d, k, t;
+        if (__builtin_sub_overflow(after_ms, a, &d)) return HG_SCHED_NEVER;
+        if (__builtin_mul_overflow(d / p + 1, p, &k) || __builtin_add_overflow(a, k, &t))
+            return HG_SCHED_NEVER;
+        return t;
     }
     case HG_SCHED_KIND_AFTER:
         if (after_ms > INT64_MAX - s->period_ms) return HG_SCHED_NEVER;

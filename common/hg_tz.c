@@ -20,12 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HG_TZ_EXPAND_YEAR 2400 /* footer rules expanded up to this year */
-#define HG_TZ_EXPAND_FROM 1800 /* ... and from no earlier than this one */
-/* Transition instants past this (either way) are refused as corrupt: real
- * zones stay within +-2^59 s (zic's "big bang"), and the local-time keys
- * add offsets to them that must not overflow. */
-#define HG_TZ_MAX_INSTANT ((int64_t) 1 << 60)
+#define HG_TZ_EXPAND_YEAR 2400      /* footer rules expanded up to this year */
+#define HG_TZ_EXPAND_FROM 1800      /* ... and from no earlier than this year */
+/* Sanity bounds of TZif data (RFC 8536 section 3.2): no real offset
+ * reaches 26 hours and zic writes no transition before -2**59 (the "big
+ * bang"); anything beyond is corrupt, and would overflow the local-time
+ * arithmetic. */
+#define HG_TZ_MAX_UTOFF   93599
+#define HG_TZ_MAX_AT      (INT64_C(1) << 60)
 #define HG_TZ_MAX_FILE    (1 << 20) /* zoneinfo files are a few KB */
 
 typedef struct {
@@ -94,6 +96,18 @@ static bool s_posix_name(const char **p, char *out, size_t size)
     return true;
 }
 
+/* A run of decimal digits at *q (possibly empty: 0). A long run, which no
+ * real footer has, saturates above every limit instead of overflowing. */
+static int s_posix_num(const char **q)
+{
+    int v = 0;
+    while (isdigit((unsigned char) **q)) {
+        if (v < 100000) v = v * 10 + (**q - '0');
+        (*q)++;
+    }
+    return v;
+}
+
 /* [+-]hh[:mm[:ss]]; hours up to 167 (RFC 8536 extension). */
 static bool s_posix_time(const char **p, int32_t *secs)
 {
@@ -101,17 +115,13 @@ static bool s_posix_time(const char **p, int32_t *secs)
     int sign = 1;
     if (*q == '+' || *q == '-') sign = *q++ == '-' ? -1 : 1;
     if (!isdigit((unsigned char) *q)) return false;
-    int h = 0, m = 0, s = 0;
-    while (isdigit((unsigned char) *q))
-        h = h * 10 + (*q++ - '0');
+    int h = s_posix_num(&q), m = 0, s = 0;
     if (*q == ':') {
         q++;
-        while (isdigit((unsigned char) *q))
-            m = m * 10 + (*q++ - '0');
+        m = s_posix_num(&q);
         if (*q == ':') {
             q++;
-            while (isdigit((unsigned char) *q))
-                s = s * 10 + (*q++ - '0');
+            s = s_posix_num(&q);
         }
     }
     if (h > 167 || m > 59 || s > 59) return false;
@@ -127,9 +137,14 @@ static bool s_posix_rule(const char **p, s_rule_t *r)
     if (*q == 'M') {
         q++;
         r->kind = 'M';
-        if (sscanf(q, "%d.%d.%d", &r->a, &r->b, &r->c) != 3) return false;
-        while (isdigit((unsigned char) *q) || *q == '.')
-            q++;
+        /* Digits only: sscanf would also take signs, blanks and numbers
+         * too large for an int. */
+        int *part[3] = {&r->a, &r->b, &r->c};
+        for (int i = 0; i < 3; i++) {
+            if (!isdigit((unsigned char) *q)) return false;
+            *part[i] = s_posix_num(&q);
+            if (i < 2 && *q++ != '.') return false;
+        }
         if (r->a < 1 || r->a > 12 || r->b < 1 || r->b > 5 || r->c < 0 || r->c > 6) return false;
     } else {
         r->kind = 'D';
@@ -138,9 +153,7 @@ static bool s_posix_rule(const char **p, s_rule_t *r)
             q++;
         }
         if (!isdigit((unsigned char) *q)) return false;
-        r->a = 0;
-        while (isdigit((unsigned char) *q))
-            r->a = r->a * 10 + (*q++ - '0');
+        r->a = s_posix_num(&q);
         if (r->a > 365 || (r->kind == 'J' && r->a < 1)) return false;
     }
     if (*q == '/') {
@@ -158,13 +171,15 @@ static bool s_posix_parse(const char *text, s_posix_t *tz)
     int32_t off;
     if (!s_posix_name(&p, tz->std_name, sizeof tz->std_name) || !s_posix_time(&p, &off))
         return false;
+    if (off < -HG_TZ_MAX_UTOFF || off > HG_TZ_MAX_UTOFF) return false;
     tz->std_off = -off; /* POSIX offsets are west-positive */
     if (!*p) return true;
     if (!s_posix_name(&p, tz->dst_name, sizeof tz->dst_name)) return false;
     tz->has_dst = true;
     tz->dst_off = tz->std_off + 3600;
     if (*p && *p != ',') {
-        if (!s_posix_time(&p, &off)) return false;
+        if (!s_posix_time(&p, &off) || off < -HG_TZ_MAX_UTOFF || off > HG_TZ_MAX_UTOFF)
+            return false;
         tz->dst_off = -off;
     }
     if (*p != ',') {
@@ -306,15 +321,16 @@ static hg_tz_t *s_tz_parse(const unsigned char *buf, size_t len, const char **wh
         tz->type_count = typecnt;
         for (uint32_t i = 0; i < typecnt; i++) {
             tz->types[i].utoff = (int32_t) s_be32(tt + 6 * i);
-            /* RFC 8536 3.2: within a day either way; callers add it to times. */
-            if (tz->types[i].utoff < -89999 || tz->types[i].utoff > 93599) goto bad;
+            if (tz->types[i].utoff < -HG_TZ_MAX_UTOFF || tz->types[i].utoff > HG_TZ_MAX_UTOFF)
+                goto bad;
             tz->types[i].is_dst = tt[6 * i + 4] != 0;
             tz->types[i].abbr = tt[6 * i + 5] < charcnt ? tt[6 * i + 5] : (int) charcnt;
         }
         for (uint32_t i = 0; i < timecnt; i++) {
             int64_t at = tsize == 8 ? s_be64(p + 8 * i) : (int32_t) s_be32(p + 4 * i);
-            if (idx[i] >= typecnt || (tz->count && at <= tz->at[tz->count - 1])) goto bad;
-            if (at > HG_TZ_MAX_INSTANT || at < -HG_TZ_MAX_INSTANT) goto bad;
+            if (idx[i] >= typecnt || (tz->count && at <= tz->at[tz->count - 1]) ||
+                at < -HG_TZ_MAX_AT || at > HG_TZ_MAX_AT)
+                goto bad;
             if (s_push_transition(tz, &cap, at, idx[i]) < 0) goto oom;
         }
 
@@ -401,6 +417,34 @@ static bool s_name_ok(const char *name)
     return true;
 }
 
+int hg_tz_parse(const char *name, const uint8_t *buf, size_t len, hg_tz_t **out, char *err,
+                size_t err_size)
+{
+    if (!err) err_size = 0;
+    *out = NULL;
+    const char *why = "out of memory";
+    hg_tz_t *tz = s_tz_parse(buf, len, &why);
+    if (tz && !(tz->name = strdup(name))) {
+        s_tz_free(tz);
+        tz = NULL;
+        why = "out of memory";
+    }
+    if (!tz) {
+        if (err_size) snprintf(err, err_size, "time zone: \"%s\": %s", name, why);
+        return strcmp(why, "out of memory") == 0 ? HG_ENOMEM : HG_ETZ;
+    }
+    *out = tz;
+    return 0;
+}
+
+void hg_tz_free(hg_tz_t **tz)
+{
+    if (tz && *tz) {
+        s_tz_free(*tz);
+        *tz = NULL;
+    }
+}
+
 static hg_tz_t *s_tz_load(const char *name, char *err, size_t err_size)
 {
     const char *dir = getenv("TZDIR");
@@ -417,15 +461,12 @@ static hg_tz_t *s_tz_load(const char *name, char *err, size_t err_size)
     unsigned char *buf = malloc(HG_TZ_MAX_FILE);
     size_t len = buf ? fread(buf, 1, HG_TZ_MAX_FILE, f) : 0;
     fclose(f);
-    const char *why = "out of memory";
-    hg_tz_t *tz = buf ? s_tz_parse(buf, len, &why) : NULL;
+    hg_tz_t *tz = NULL;
+    if (buf)
+        hg_tz_parse(name, buf, len, &tz, err, err_size);
+    else if (err_size)
+        snprintf(err, err_size, "time zone: \"%s\": out of memory", name);
     free(buf);
-    if (tz) tz->name = strdup(name);
-    if (tz && !tz->name) {
-        s_tz_free(tz);
-        tz = NULL;
-    }
-    if (!tz && err_size) snprintf(err, err_size, "time zone: \"%s\": %s", name, why);
     return tz;
 }
 

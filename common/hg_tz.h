@@ -21,6 +21,17 @@ typedef struct hg_tz hg_tz_t;
  * HG_ETZ a message is written to err when err_size > 0. Thread-safe. */
 int hg_tz_get(const char *name, const hg_tz_t **out, char *err, size_t err_size);
 
+/* Parse TZif data held in memory (len bytes) into a new zone named name,
+ * outside the cache: the caller owns it and frees it with hg_tz_free.
+ * hg_tz_get reads zone files through this; the fuzz target
+ * (tests/fuzz/fuzz_tz.c) feeds it directly. 0 or HG_ETZ (message in err
+ * when err_size > 0), HG_ENOMEM. */
+int hg_tz_parse(const char *name, const uint8_t *buf, size_t len, hg_tz_t **out, char *err,
+                size_t err_size);
+
+/* Free a zone from hg_tz_parse and NULL the pointer. Safe on NULL. */
+void hg_tz_free(hg_tz_t **tz);
+
 /* The name the zone was looked up with ("UTC" for the built-in zone). */
 const char *hg_tz_name(const hg_tz_t *tz);
 

@@ -342,6 +342,31 @@ static void dapr_repeating_interval_rejected(void **state)
     expect_error_opts("@every 1h", &o, HG_ESCHEDULE, "repeats: -1 must not be negative", false);
 }
 
+/* Found by fuzzing (tests/fuzz): durations too long to add to a time, and
+ * an @every anchored before 1970, overflowed int64 arithmetic. */
+static void dapr_out_of_range(void **state)
+{
+    hg_sched_opts_t o = s_dapr(NULL, 0, "P539285850Y1004D");
+    expect_error_opts("@every 1h", &o, HG_ESCHEDULE, "ttl: \"P539285850Y1004D\" is not valid",
+                      true);
+    o = s_dapr("P99999999999W", 0, NULL);
+    expect_error_opts("@every 1h", &o, HG_ESCHEDULE, "dueTime: \"P99999999999W\" is not valid",
+                      true);
+    o = s_dapr("PT2562047788015H", 0, NULL);
+    expect_error_opts("", &o, HG_ESCHEDULE, "dueTime: \"PT2562047788015H\" is not valid", true);
+
+    o = s_dapr("1012-02-01T08:00:00Z", 3, NULL);
+    hg_sched_t *s = P_opts("@every 5m", &o);
+    s_expect_time(hg_sched_next(s, T("1012-02-01T08:00:00Z")), "1012-02-01T08:05:00Z");
+    s_expect_time(hg_sched_next(s, T("1012-02-01T08:10:00Z")), NULL);
+    hg_sched_destroy(&s);
+    o.repeats = 0;
+    s = P_opts("@every 5m", &o);
+    s_expect_time(hg_sched_next(s, T("2026-01-01T00:00:00Z")), "2026-01-01T00:05:00Z");
+    assert_true(hg_sched_next(s, INT64_MAX - 1) == HG_SCHED_NEVER);
+    hg_sched_destroy(&s);
+}
+
 static void dapr_due_then_every_with_repeats(void **state)
 {
     /* first fire at the due time, then every 10 minutes from it, 3 in all */
@@ -637,6 +662,7 @@ int main(void)
         cmocka_unit_test(start_end_bounds),
         cmocka_unit_test(dapr_due_time_formats),
         cmocka_unit_test(dapr_repeating_interval_rejected),
+        cmocka_unit_test(dapr_out_of_range),
         cmocka_unit_test(dapr_due_then_every_with_repeats),
         cmocka_unit_test(dapr_due_then_cron_with_ttl),
         cmocka_unit_test(dapr_relative_ttl_and_cron_repeats),

@@ -1,0 +1,43 @@
+# Fuzz targets: tests/fuzz/fuzz_<target>.c plus the sources below, one
+# executable each.
+#
+# HG_FUZZ=ON (clang, scripts/fuzz): fuzz_<target> is a libFuzzer binary.
+# Otherwise, with the tests: replay_<target> links tests/fuzz/replay_main.c
+# instead of libFuzzer, and ctest fuzz/<target> runs every file of
+# tests/fuzz/corpus/<target>/ through it, so seeds and crash inputs stay
+# regression tests of the normal build (and of scripts/test --asan).
+set(HG_FUZZ_DIR ${CMAKE_SOURCE_DIR}/tests/fuzz)
+set(HG_FUZZ_TARGETS proto sched job tz spill cli)
+set(HG_FUZZ_SOURCES_job ${CMAKE_SOURCE_DIR}/master/job.c ${CMAKE_SOURCE_DIR}/master/db.c)
+set(HG_FUZZ_SOURCES_spill ${CMAKE_SOURCE_DIR}/master/spill.c)
+set(HG_FUZZ_SOURCES_cli ${HG_FUZZ_DIR}/fuzz_cli_client.c ${CMAKE_SOURCE_DIR}/cli/args.c
+    ${CMAKE_SOURCE_DIR}/cli/table.c ${CMAKE_SOURCE_DIR}/cli/cli.c
+    ${CMAKE_SOURCE_DIR}/cli/cmd_job.c ${CMAKE_SOURCE_DIR}/cli/cmd_cluster.c
+    ${CMAKE_SOURCE_DIR}/cli/cmd_plugin.c)
+
+function(hg_fuzz_target target exe main)
+  add_executable(${exe} ${HG_FUZZ_DIR}/fuzz_${target}.c ${main} ${HG_FUZZ_SOURCES_${target}})
+  target_include_directories(${exe} PRIVATE ${HG_FUZZ_DIR} ${CMAKE_SOURCE_DIR}/master
+                             ${CMAKE_SOURCE_DIR}/cli)
+  target_link_libraries(${exe} hgcommon PkgConfig::MARIADB PkgConfig::JANSSON ${CMAKE_DL_LIBS})
+endfunction()
+
+if(HG_FUZZ)
+  foreach(t ${HG_FUZZ_TARGETS})
+    hg_fuzz_target(${t} fuzz_${t} "")
+    target_link_options(fuzz_${t} PRIVATE -fsanitize=fuzzer)
+  endforeach()
+elseif(HG_BUILD_TESTS)
+  foreach(t ${HG_FUZZ_TARGETS})
+    hg_fuzz_target(${t} replay_${t} ${HG_FUZZ_DIR}/replay_main.c)
+    add_test(NAME fuzz/${t} COMMAND replay_${t} ${HG_FUZZ_DIR}/corpus/${t})
+    set_tests_properties(fuzz/${t} PROPERTIES LABELS "unit;fuzz" TIMEOUT 300)
+  endforeach()
+endif()
+
+# Writes the binary seeds (encoded messages, spill files) into the corpus:
+#   cmake --build build --target fuzz_make_seeds && build/fuzz_make_seeds tests/fuzz/corpus
+add_executable(fuzz_make_seeds EXCLUDE_FROM_ALL ${HG_FUZZ_DIR}/make_seeds.c
+               ${CMAKE_SOURCE_DIR}/master/spill.c)
+target_include_directories(fuzz_make_seeds PRIVATE ${CMAKE_SOURCE_DIR}/master)
+target_link_libraries(fuzz_make_seeds hgcommon)
