@@ -6,6 +6,7 @@
 #include "hg_time.h"
 
 #include <dirent.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -190,6 +191,8 @@ typedef struct {
     int64_t db_read_at;        /* monotonic ms of the last attempt */
     bool db_failed;            /* the last attempt failed */
     struct timespec dir_mtime; /* of keys_dir when last read */
+    int64_t refused_log_ms;    /* monotonic ms of the last "refused" line */
+    uint64_t refused_quiet;    /* refusals since that line, not logged each */
     sig_atomic_t hup_seen;     /* s_hup_count when last read */
 } s_zap_t;
 
@@ -264,6 +267,28 @@ static zframe_t *s_metadata(const char *name, const char *value)
     return f;
 }
 
+static bool s_dir_changed(s_zap_t *self);
+
+/* A refused connection is logged once per 10 s at most, with how many
+ * went unlogged since: a peer redialling with a bad key every 100 ms must
+ * not flood the log. */
+static void s_log_refused(s_zap_t *self, const char *address, const char *why)
+{
+    int64_t now = hg_mono_ms();
+    if (self->refused_log_ms && now - self->refused_log_ms < 10000) {
+        self->refused_quiet++;
+        return;
+    }
+    if (self->refused_quiet)
+        hg_warn("zap: connection from %s refused: %s (and %" PRIu64 " more refused since the "
+                "last such line)",
+                address, why, self->refused_quiet);
+    else
+        hg_warn("zap: connection from %s refused: %s", address, why);
+    self->refused_log_ms = now;
+    self->refused_quiet = 0;
+}
+
 /* One request: version, request id, domain, address, routing id,
  * mechanism, credentials. */
 static void s_on_request(s_zap_t *self, zsock_t *handler)
@@ -280,12 +305,15 @@ static void s_on_request(s_zap_t *self, zsock_t *handler)
     const uint8_t *cd = cred ? zframe_data(cred) : NULL;
     size_t cn = cred ? zframe_size(cred) : 0;
     int status = hg_zap_decide(self->dir_keys, self->db_keys, mechanism, cd, cn, &node, key, &why);
+    if (status != 200 && key[0] && s_dir_changed(self)) {
+        s_load_dir(self, "directory changed"); /* a certificate copied in a moment ago */
+        status = hg_zap_decide(self->dir_keys, self->db_keys, mechanism, cd, cn, &node, key, &why);
+    }
     if (status != 200 && key[0] && s_db_due(self, S_DB_MISS_MIN_MS)) {
         s_load_db(self); /* a key added a moment ago through the API */
         status = hg_zap_decide(self->dir_keys, self->db_keys, mechanism, cd, cn, &node, key, &why);
     }
-    if (status != 200)
-        hg_warn("zap: connection from %s refused: %s", address ? address : "?", why);
+    if (status != 200) s_log_refused(self, address ? address : "?", why);
     else
         hg_debug("zap: connection from %s admitted as node %s", address ? address : "?", node);
     zmsg_t *rep = zmsg_new();
@@ -311,12 +339,16 @@ static void s_on_request(s_zap_t *self, zsock_t *handler)
 
 /* Once a second: SIGHUP or a changed directory re-reads keys.workers; the
  * refresh interval re-reads worker_keys. */
-static void s_tick(s_zap_t *self)
+static bool s_dir_changed(s_zap_t *self)
 {
     struct stat st;
-    bool changed =
-        stat(self->keys_dir, &st) == 0 && (st.st_mtim.tv_sec != self->dir_mtime.tv_sec ||
-                                           st.st_mtim.tv_nsec != self->dir_mtime.tv_nsec);
+    return stat(self->keys_dir, &st) == 0 && (st.st_mtim.tv_sec != self->dir_mtime.tv_sec ||
+                                              st.st_mtim.tv_nsec != self->dir_mtime.tv_nsec);
+}
+
+static void s_tick(s_zap_t *self)
+{
+    bool changed = s_dir_changed(self);
     if (self->hup_seen != s_hup_count) {
         self->hup_seen = s_hup_count;
         s_load_dir(self, "SIGHUP");
