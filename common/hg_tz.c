@@ -26,9 +26,8 @@
  * reaches 26 hours and zic writes no transition before -2**59 (the "big
  * bang"); anything beyond is corrupt, and would overflow the local-time
  * arithmetic. */
-#define HG_TZ_MAX_UTOFF   93599
-#define HG_TZ_MAX_AT      (INT64_C(1) << 60)
-#define HG_TZ_MAX_FILE    (1 << 20) /* zoneinfo files are a few KB */
+#define HG_TZ_MAX_UTOFF 93599
+#define HG_TZ_MAX_AT    (INT64_C(1) << 60)
 
 typedef struct {
     int32_t utoff; /* seconds east of UTC */

@@ -1,5 +1,4 @@
-/* fuzz_common: what every fuzz target shares (tests/fuzz/README in
- * docs/security-fuzz.md).
+/* fuzz_common: what every fuzz target shares (see docs/security-fuzz.md).
  *
  * A target defines LLVMFuzzerTestOneInput and may define
  * LLVMFuzzerInitialize. It must not print on a clean input (the fuzzer runs
@@ -16,12 +15,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A check that holds in release builds too (assert may be compiled out). */
-#define FUZZ_CHECK(cond)                                                                   \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: fuzz check failed: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                       \
-        }                                                                                  \
+#define FUZZ_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: fuzz check failed: %s\n", __FILE__, __LINE__, #cond);          \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 #endif

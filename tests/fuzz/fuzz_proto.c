@@ -30,8 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *enc = NULL;
     size_t enc_len = 0;
     rc = hg_msg_encode(msg, &enc, &enc_len);
-    if (rc != 0) fprintf(stderr, "fuzz_proto: re-encode of a decoded %s failed: %s\n",
-                         hg_msg_type_name(msg->type), hg_strerror(rc));
+    if (rc != 0)
+        fprintf(stderr, "fuzz_proto: re-encode of a decoded %s failed: %s\n",
+                hg_msg_type_name(msg->type), hg_strerror(rc));
     FUZZ_CHECK(rc == 0);
     FUZZ_CHECK(hg_msg_decode(enc, enc_len, &again, detail, sizeof detail) == 0);
     uint8_t *enc2 = NULL;

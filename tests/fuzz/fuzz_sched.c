@@ -34,7 +34,11 @@ static char *s_line(const uint8_t **p, const uint8_t *end)
 static void s_walk(const hg_sched_t *s)
 {
     /* Instants the daemons do ask about: near now, the epoch, far ahead. */
-    static const int64_t from[] = {S_BASE_MS, 0, 1, -1, INT64_C(7258118400000) /* 2200 */,
+    static const int64_t from[] = {S_BASE_MS,
+                                   0,
+                                   1,
+                                   -1,
+                                   INT64_C(7258118400000) /* 2200 */,
                                    INT64_C(253402300799000) /* 9999 */};
     for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {
         int64_t t = from[i];
@@ -49,8 +53,8 @@ static void s_walk(const hg_sched_t *s)
     FUZZ_CHECK(p == HG_SCHED_NEVER || (p > 0 && p <= S_BASE_MS));
     int64_t fires[8], next_ms = 0;
     for (int policy = HG_MISFIRE_FIRE_ONCE; policy <= HG_MISFIRE_FIRE_ALL; policy++) {
-        size_t n = hg_misfire_plan(s, (hg_misfire_t) policy, S_BASE_MS - 86400000, S_BASE_MS,
-                                   1000, fires, 8, &next_ms);
+        size_t n = hg_misfire_plan(s, (hg_misfire_t) policy, S_BASE_MS - 86400000, S_BASE_MS, 1000,
+                                   fires, 8, &next_ms);
         FUZZ_CHECK(n <= 8);
     }
     char text[512];

@@ -91,7 +91,8 @@ static void s_replay(void)
     FUZZ_CHECK(rc == 0 && msg == NULL);
     const hg_spill_stats_t *st = hg_spill_reader_stats(r);
     FUZZ_CHECK(st->frames == frames);
-    if (st->torn_tail) FUZZ_CHECK(st->torn_offset + st->torn_bytes == (uint64_t) lseek(s_fd, 0, SEEK_END));
+    if (st->torn_tail)
+        FUZZ_CHECK(st->torn_offset + st->torn_bytes == (uint64_t) lseek(s_fd, 0, SEEK_END));
     /* A second reader resuming where this one stopped finds nothing new. */
     uint64_t at = hg_spill_reader_offset(r);
     hg_spill_reader_close(&r);

@@ -13,14 +13,14 @@
 /* Instants (UTC seconds) the schedule engine asks about: cron runs from
  * 1970 to 2199; the footer rules are expanded up to 2400. */
 static const int64_t s_instants[] = {
-    INT64_C(-2208988800), /* 1900 */
+    INT64_C(-2208988800),                           /* 1900 */
     INT64_C(-1),          0, 1, INT64_C(946684800), /* 2000 */
-    INT64_C(1711846800),                           /* 2024-03-31T01:00Z, a DST edge in Europe */
-    INT64_C(1730595600),                           /* 2024-11-03T01:00Z, a DST edge in the US */
-    INT64_C(1767225600),                           /* 2026 */
-    INT64_C(4102444800),                           /* 2100 */
-    INT64_C(7258118400),                           /* 2200 */
-    INT64_C(13569465600),                          /* 2400 */
+    INT64_C(1711846800),                            /* 2024-03-31T01:00Z, a DST edge in Europe */
+    INT64_C(1730595600),                            /* 2024-11-03T01:00Z, a DST edge in the US */
+    INT64_C(1767225600),                            /* 2026 */
+    INT64_C(4102444800),                            /* 2100 */
+    INT64_C(7258118400),                            /* 2200 */
+    INT64_C(13569465600),                           /* 2400 */
 };
 
 static void s_check_instant(const hg_tz_t *tz, int64_t u)
@@ -33,8 +33,7 @@ static void s_check_instant(const hg_tz_t *tz, int64_t u)
     (void) dst;
     int64_t local = u + off, back = 0, edge = 0;
     hg_tz_local_t k = hg_tz_local_to_utc(tz, local, &back, &edge);
-    FUZZ_CHECK(k == HG_TZ_LOCAL_UNIQUE || k == HG_TZ_LOCAL_REPEATED ||
-               k == HG_TZ_LOCAL_SKIPPED);
+    FUZZ_CHECK(k == HG_TZ_LOCAL_UNIQUE || k == HG_TZ_LOCAL_REPEATED || k == HG_TZ_LOCAL_SKIPPED);
     /* Also the neighbours of each local time, where gaps and overlaps are. */
     for (int64_t d = -3600; d <= 3600; d += 1800)
         (void) hg_tz_local_to_utc(tz, local + d, &back, NULL);
@@ -58,8 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * seconds within +-68 years of 1970 (where its transitions are). */
     for (size_t i = 0; i + 4 <= size && i < 64; i += 4) {
         const uint8_t *p = data + size - 4 - i;
-        int32_t s = (int32_t) ((uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 |
-                               (uint32_t) p[2] << 8 | p[3]);
+        int32_t s =
+            (int32_t) ((uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3]);
         s_check_instant(tz, s);
     }
     hg_tz_free(&tz);

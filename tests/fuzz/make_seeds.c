@@ -16,14 +16,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define assert_non_null(p)                                     \
-    do {                                                       \
-        if (!(p)) {                                            \
-            fprintf(stderr, "make_seeds: out of memory\n");    \
-            exit(1);                                           \
-        }                                                      \
+#define assert_non_null(p)                                                                         \
+    do {                                                                                           \
+        if (!(p)) {                                                                                \
+            fprintf(stderr, "make_seeds: out of memory\n");                                        \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
-
 
 static char *sdup(const char *s)
 {
