@@ -22,6 +22,7 @@
 
 #define HG_TZ_EXPAND_YEAR 2400      /* footer rules expanded up to this year */
 #define HG_TZ_EXPAND_FROM 1800      /* ... and from no earlier than this year */
+#define HG_TZ_MAX_FILE    (1 << 20) /* zoneinfo files are a few KB */
 /* Sanity bounds of TZif data (RFC 8536 section 3.2): no real offset
  * reaches 26 hours and zic writes no transition before -2**59 (the "big
  * bang"); anything beyond is corrupt, and would overflow the local-time
