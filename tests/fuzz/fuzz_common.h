@@ -1,4 +1,4 @@
-/* fuzz_common: what every fuzz target shares (see docs/security-fuzz.md).
+/* fuzz_common: what every fuzz target shares (see docs/security.md, Fuzzing).
  *
  * A target defines LLVMFuzzerTestOneInput and may define
  * LLVMFuzzerInitialize. It must not print on a clean input (the fuzzer runs
