@@ -2,7 +2,7 @@
  * (/api/v1/tokens), worker keys (/api/v1/worker-keys) and the audit log
  * (/api/v1/audit). api.c authenticates, checks the role and hands such a
  * request here as one database step (hg_api_admin_op, run through its
- * reconnecting s_with_db). */
+ * reconnecting hg_api__with_db, api_internal.h). */
 #ifndef HG_MASTER_API_ADMIN_H
 #define HG_MASTER_API_ADMIN_H
 
@@ -30,7 +30,7 @@ typedef struct {
  * served here, else NULL. */
 const char *hg_api_admin_allow(const char *path);
 
-/* The request's database step (an s_db_op_t). 0 with status and reply set;
+/* The request's database step (an hg_api_db_op_t). 0 with status and reply set;
  * HG_EINVAL (400; message in err, field set), HG_ENOTFOUND (404),
  * HG_EEXIST (409), or HG_EDB / HG_ENOMEM. A route or method not served
  * here is HG_EUNKNOWN (the caller answers 404/405). */

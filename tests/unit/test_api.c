@@ -1,5 +1,6 @@
-// hg-test-sources: master/api.c master/job.c master/db.c master/plugins.c master/elf.c
-// hg-test-sources: master/auth.c master/audit.c master/redact.c master/api_admin.c
+// hg-test-sources: master/api.c master/api_jobs.c master/api_runs.c master/api_nodes.c
+// hg-test-sources: master/api_plugins.c master/api_admin.c master/job.c master/db.c
+// hg-test-sources: master/plugins.c master/elf.c master/auth.c master/audit.c master/redact.c
 // hg-test-sources: master/worker_keys.c tests/unit/db_fixture.c
 /* test_api: the REST API of docs/api.md over real HTTP (libcurl) against
  * the private MariaDB, with the cluster actor replaced by a stub defined
