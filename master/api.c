@@ -22,7 +22,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "cluster.h"
-#include "job.h"
+#include "job_db.h"
 #include "plugins.h"
 #include "db.h"
 #include "hg_error.h"

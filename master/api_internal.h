@@ -13,7 +13,7 @@
 #include "api.h"
 #include "auth.h"
 #include "cluster.h"
-#include "job.h"
+#include "job_db.h"
 
 #include <jansson.h>
 #include <mysql.h>

@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "cluster.h"
 #include "job.h"
+#include "job_db.h"
 #include "plugins.h"
 #include "redact.h"
 #include "hg_error.h"

@@ -3,7 +3,7 @@
  * a token scoped to a namespace reads it one job at a time. */
 #include "api_internal.h"
 #include "db.h"
-#include "job.h"
+#include "job_db.h"
 #include "hg_error.h"
 #include "hg_proto.h"
 #include "hg_runid.h"

@@ -8,7 +8,7 @@
 # regression tests of the normal build (and of scripts/test --asan).
 set(HG_FUZZ_DIR ${CMAKE_SOURCE_DIR}/tests/fuzz)
 set(HG_FUZZ_TARGETS proto sched job tz spill cli)
-set(HG_FUZZ_SOURCES_job ${CMAKE_SOURCE_DIR}/master/job.c ${CMAKE_SOURCE_DIR}/master/db.c)
+set(HG_FUZZ_SOURCES_job ${CMAKE_SOURCE_DIR}/master/job.c)
 set(HG_FUZZ_SOURCES_spill ${CMAKE_SOURCE_DIR}/master/spill.c)
 # The CLI target takes every CLI source but its main (fuzz_cli_client.c
 # stands in for the HTTP client), so a new command needs no edit here.

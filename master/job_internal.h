@@ -1,0 +1,31 @@
+/* job_internal: what job.c (validation, ASSIGN) and job_db.c (the jobs
+ * table) share, private to them. */
+#ifndef HG_MASTER_JOB_INTERNAL_H
+#define HG_MASTER_JOB_INTERNAL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Field limits: validation refuses what the columns could not hold, and
+ * job_db.c sizes its row buffers by the same numbers. */
+#define HG_JOB_NAME_MAX           190                /* jobs.name column */
+#define HG_JOB_NS_MAX             64                 /* jobs.namespace column */
+#define HG_JOB_SCHEDULE_MAX       255                /* jobs.schedule column */
+#define HG_JOB_TZ_MAX             64                 /* jobs.timezone column */
+#define HG_JOB_URL_MAX            2048               /* docs/api.md */
+#define HG_JOB_TIMEOUT_MAX        (24 * 3600 * 1000) /* 24h */
+#define HG_JOB_NODE_MAX           190                /* nodes.name column */
+#define HG_JOB_PLUGIN_NAME_MAX    128                /* plug-in names */
+#define HG_JOB_PLUGIN_VERSION_MAX 64                 /* plug-in versions */
+
+/* Format ms as a compact Go-style duration ("30s", "1m30s", "1s500ms"),
+ * which hg_duration_parse_ms reads back: the "timeout" of a job, the same
+ * whether validation normalized it or a row gave it. */
+void hg_job__duration_format(int64_t ms, char *buf, size_t size);
+
+/* The RFC 3339 time member key of a normalized job (start_at, end_at) in
+ * *ms, 0 when absent or null. 0, or HG_EINVAL when not a valid time. */
+int hg_job__time_field_ms(json_t *job, const char *key, int64_t *ms);
+
+#endif
