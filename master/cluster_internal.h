@@ -1,8 +1,27 @@
-/* cluster_internal: what main.c passes to the cluster actor. */
+/* cluster_internal: private to the cluster actor. What main.c passes to
+ * the actor, and the state the actor's files share:
+ *
+ *   cluster.c            the actor: who sent a frame and the non-blocking
+ *                        send (s_frame_sender, hg_cluster__send_to), the
+ *                        lease rule, heartbeats, run records, the job
+ *                        table, plug-ins, leading and standing by
+ *   cluster_node.c       node sessions: HELLO, gone, leaving, forget,
+ *                        choke, drain and the REVOKE handover
+ *   cluster_placement.c  which node takes a job, and handing jobs out
+ *   cluster_api.c        requests of the API threads, both ends
+ *
+ * Everything here belongs to the actor's thread; the hg_cluster__
+ * functions are called only from the actor's own handlers. */
 #ifndef HG_MASTER_CLUSTER_INTERNAL_H
 #define HG_MASTER_CLUSTER_INTERNAL_H
 
+#include "conn.h"
 #include "db.h"
+#include "hg_proto.h"
+#include "jobtab.h"
+#include "peer_guard.h"
+#include "plugin_serve.h"
+#include "plugins.h"
 #include "store.h"
 
 #include <czmq.h>
@@ -47,5 +66,182 @@ void hg_cluster_lead(zactor_t *cluster, uint64_t epoch, json_t *jobs, json_t *la
  * epoch (decimal text), any of them "" when unknown. */
 void hg_cluster_follow(zactor_t *cluster, const char *name, const char *endpoint,
                        const char *api_url, const char *epoch);
+
+/* ------------------------------------------------- the actor's own state */
+
+/* Node states. A draining node keeps its session and lease (its jobs
+ * fire until they are handed over) but gets no new placements; its jobs
+ * move one by one through the REVOKE handshake. */
+typedef enum { HG_NODE_ACTIVE, HG_NODE_DRAINING, HG_NODE_LOST, HG_NODE_LEFT } hg_node_state_t;
+
+/* A node with a session: it heartbeats and may hold jobs. */
+#define HG_NODE_LIVE(n) ((n)->state == HG_NODE_ACTIVE || (n)->state == HG_NODE_DRAINING)
+/* A live node we still talk to: not choked (see hg_cluster__send_to).
+ * Only such a node's heartbeats, run records, plug-in requests, REVOKE
+ * answers and LEAVE are taken; a choked one keeps its jobs until the
+ * lease rule moves them. */
+#define HG_NODE_SESSION(n) (HG_NODE_LIVE(n) && !(n)->choked)
+
+/* Plug-in chunks a node may have sent to it unread (see cluster.c). */
+#define HG_CLUSTER_CHUNKS_UNREAD_MAX 32
+
+/* ASSIGNs on their way to one node at most (sent by us, not yet counted in
+ * its heartbeat). Placing a million jobs at once would otherwise overrun the
+ * ROUTER's send queue to the node (its high-water mark is 100,000), and
+ * ZeroMQ drops what does not fit; the rest is placed as the node catches up. */
+#define HG_CLUSTER_ASSIGN_WINDOW 50000
+
+typedef struct {
+    char name[192];          /* node name, from its key (plaintext: from its HELLO) */
+    hg_conn_t conn;          /* connection of its current session: answers go there */
+    hg_node_state_t state;   /* active / draining / lost / left */
+    bool cordoned;           /* an operator drained it; it stays draining across re-joins */
+    bool leaving;            /* it announced a graceful leave (SIGTERM) */
+    json_t *labels;          /* object of strings */
+    uint32_t capacity;       /* concurrent runs it accepts */
+    char version[32];        /* software version */
+    int64_t last_hb_mono_ms; /* when we last heard from it (monotonic) */
+    int64_t last_hb_wall_ms; /* same, wall clock, for display */
+    uint32_t jobs;           /* assignments it holds (by our table) */
+    uint32_t running;        /* runs in flight, from its heartbeat */
+    uint32_t held;           /* assignments it holds, from its heartbeat */
+    uint32_t unacked;        /* records it holds unacknowledged */
+    bool choked;             /* its send queue was full: session over, jobs wait for the lease */
+    int64_t gone_mono_ms;    /* when it was lost or left (monotonic), 0 while live */
+    uint32_t inflight;       /* its entries in the cluster's inflight table */
+    uint64_t read_seq;       /* last of our messages it says it got (heartbeat echo) */
+    struct {
+        uint64_t seq;                       /* our seq of the chunk */
+        uint64_t bytes;                     /* its data bytes */
+    } chunks[HG_CLUSTER_CHUNKS_UNREAD_MAX]; /* plug-in chunks sent, unconfirmed (a ring) */
+    uint32_t chunks_head;                   /* oldest in chunks */
+    uint32_t chunks_n;                      /* entries in chunks */
+    uint64_t chunk_bytes;                   /* their bytes */
+} hg_cluster_node_t;
+
+/* A run a worker reported started and not yet finished. If its worker is
+ * lost, the run is closed in the history as "lost" rather than left
+ * "running" forever. */
+typedef struct {
+    char node[192]; /* worker running it */
+    hg_run_t run;   /* the RUN_STARTED record (owned) */
+} hg_cluster_inflight_t;
+
+/* The cluster actor's state; one per actor, on its stack. */
+typedef struct {
+    hg_cluster_args_t *args;    /* settings */
+    zsock_t *pipe;              /* to main */
+    zsock_t *router;            /* workers */
+    zsock_t *api;               /* hg_cluster_client_t requests */
+    zactor_t *store;            /* store writer */
+    zloop_t *loop;              /* reactor */
+    zhashx_t *nodes;            /* name -> hg_cluster_node_t; never removed while running: jobs
+                                   point at their names */
+    hg_jobtab_t *jobs;          /* active jobs by id */
+    const char *assigns_node;   /* node of the assignments waiting in assigns, NULL if none */
+    uint64_t *assigns;          /* (job id, epoch) pairs not yet passed to the store */
+    size_t assigns_n;           /* pairs in assigns */
+    zhashx_t *inflight;         /* raw run id -> hg_cluster_inflight_t: started, not finished */
+    zhashx_t *hello_parts;      /* node name -> HELLO parts so far (cluster_node.c) */
+    uint64_t seq;               /* our message sequence */
+    int64_t started_mono_ms;    /* start time; placement waits for workers to re-HELLO */
+    bool placement_due;         /* some active job is unassigned */
+    uint64_t decode_errors;     /* malformed messages seen */
+    uint64_t master_epoch;      /* fencing epoch: ours when leading, else the leader's as known */
+    bool leading;               /* false: standby, refusing workers until "LEAD" */
+    char leader_name[192];      /* standby: the leader's name, "" when unknown */
+    char leader_endpoint[256];  /* standby: where workers should dial the leader */
+    char leader_api[256];       /* standby: the leader's REST API URL */
+    hg_plugin_index_t *plugins; /* stored plug-ins: (name, version) -> sha256 */
+    hg_plugin_serve_t *pserve;  /* answers PLUGIN_GET from the plug-in copies */
+    hg_peer_guard_t *guard;     /* what a peer may say; refusal counts and log */
+    uint64_t sends_dropped;     /* messages not sent: peer gone or its queue full */
+    bool inflight_capped;       /* the inflight cap was hit (logged once per filling) */
+    size_t hello_held_total;    /* held entries in hello_parts, all peers */
+    uint64_t chunk_bytes;       /* plug-in bytes unread, all nodes (hg_cluster_node_t.chunks) */
+    bool loading;               /* adding the jobs of the catalogue at start-up */
+    bool fresh_waiting;         /* a job created since start-up waits for placement */
+    int64_t last_tick_mono_ms;  /* when the tick last ran */
+    size_t placed_since_trim;   /* jobs placed since memory was last trimmed */
+    size_t place_cursor;        /* job table slot where placement stopped last, full nodes */
+    hg_conn_t cur;              /* connection of the message being handled */
+    const char *cur_name;       /* its node name (see s_frame_sender), NULL between messages */
+    hg_conn_names_t *by_conn;   /* plaintext mode: node names of connections */
+} hg_cluster_t;
+
+/* cluster.c: sending, the store, the job table, plug-ins */
+
+/* Encode msg (numbered here) and send it to node without ever blocking;
+ * 0, or -1 when it was dropped (a full queue chokes the node). */
+int hg_cluster__send_to(hg_cluster_t *self, const char *node, hg_msg_t *msg);
+/* Send ERROR {code, text} to node. */
+void hg_cluster__send_error(hg_cluster_t *self, const char *node, int code, const char *text);
+/* Send the job's ASSIGN to its holder. */
+void hg_cluster__send_assign(hg_cluster_t *self, hg_jobrec_t *job);
+/* Send REVOKE of (job_id, epoch) to node. */
+void hg_cluster__send_revoke(hg_cluster_t *self, const char *node, uint64_t job_id, uint64_t epoch);
+/* Pass the batched assignments to the store; before any other store write. */
+void hg_cluster__store_flush(hg_cluster_t *self);
+/* Record the node's state, labels, capacity and version in the store. */
+void hg_cluster__store_node(hg_cluster_t *self, hg_cluster_node_t *node);
+/* Hand a batch of run records to the store (it owns the batch then). */
+void hg_cluster__store_runs(hg_cluster_t *self, hg_store_batch_t *batch);
+/* Record where the job is held (or that it is not) in the store. */
+void hg_cluster__store_assign(hg_cluster_t *self, hg_jobrec_t *job);
+/* Forget where a job is held (the caller has revoked it or its node is gone). */
+void hg_cluster__job_unassign(hg_cluster_t *self, hg_jobrec_t *job);
+/* Add, replace or (not active) drop a job from its API object. 0 or HG_E*. */
+int hg_cluster__job_upsert(hg_cluster_t *self, json_t *json, int64_t last_fire_ms, bool fresh);
+/* Revoke a job from its holder and drop it from the table (unknown: nothing). */
+void hg_cluster__job_remove(hg_cluster_t *self, uint64_t job_id);
+/* A plug-in was stored: re-resolve the jobs naming it, re-assign changed ones. */
+void hg_cluster__plugin_put(hg_cluster_t *self, const char *name, const char *version,
+                            const char *sha);
+/* A plug-in was deleted: forget its hash and copy, re-assign changed jobs. */
+void hg_cluster__plugin_remove(hg_cluster_t *self, const char *sha);
+/* "active", "draining", "lost" or "left". */
+const char *hg_cluster__node_state_name(hg_node_state_t state);
+
+/* cluster_node.c: node sessions */
+
+/* Handle a HELLO from name: open (or re-open) its session and reconcile. */
+void hg_cluster__on_hello(hg_cluster_t *self, const char *name, hg_msg_t *msg);
+/* The node's queue is full: end its session; the lease rule moves its jobs. */
+void hg_cluster__node_choke(hg_cluster_t *self, hg_cluster_node_t *node);
+/* The node is lost or left: its jobs go elsewhere, its runs close as lost. */
+void hg_cluster__node_gone(hg_cluster_t *self, hg_cluster_node_t *node, hg_node_state_t state,
+                           const char *why);
+/* The node announced a graceful leave: hand its jobs over while it finishes. */
+void hg_cluster__node_leaving(hg_cluster_t *self, hg_cluster_node_t *node);
+/* Operator drain or activate of a node. 0, HG_ENOTFOUND or HG_EUNAVAIL. */
+int hg_cluster__node_set_drain(hg_cluster_t *self, const char *name, bool drain);
+/* Send the next REVOKEs of the handover of draining nodes' jobs. */
+void hg_cluster__drain(hg_cluster_t *self);
+/* A REVOKE acknowledged by name: the handover under way moves on. */
+void hg_cluster__on_revoke_ack(hg_cluster_t *self, const char *name, hg_revoke_t *ack);
+/* Drop HELLOs in parts never finished, and one node gone too long. */
+void hg_cluster__nodes_expire(hg_cluster_t *self, int64_t now_mono_ms);
+/* zhashx destructor of the hello_parts table. */
+void hg_cluster__hello_parts_free(void **item);
+
+/* cluster_placement.c: placement */
+
+/* May the job run on node name (its pins)? */
+bool hg_cluster__node_allowed(hg_jobrec_t *job, const char *name);
+/* Least-loaded active node with room the job may run on, or NULL. */
+hg_cluster_node_t *hg_cluster__pick_node(hg_cluster_t *self, hg_jobrec_t *job);
+/* Send the job's holder TRIGGERs re-running its lost runs, once each. */
+void hg_cluster__send_recoveries(hg_cluster_t *self, hg_jobrec_t *job);
+/* Give every unassigned job to a live worker (when placement is due). */
+void hg_cluster__place(hg_cluster_t *self);
+/* Place one unassigned job as hg_cluster__place would; false: it waits. */
+bool hg_cluster__place_job(hg_cluster_t *self, hg_jobrec_t *job);
+/* After hg_cluster__place_job for each new job: placed of them, all went or not. */
+void hg_cluster__placed_these(hg_cluster_t *self, size_t placed, bool all);
+
+/* cluster_api.c: requests of the API threads */
+
+/* zloop reader of self->api: answer one hg_cluster_client_t request. */
+int hg_cluster__on_api(zloop_t *loop, zsock_t *sock, void *arg);
 
 #endif

@@ -1,0 +1,187 @@
+/* cluster_placement: which worker takes a job, and handing jobs out.
+ *
+ * Every active job goes to the least-loaded active node its pins allow,
+ * within a window of ASSIGNs per node and a bound on how far one node may
+ * run ahead of the least-loaded one. After start-up (or a takeover) only
+ * jobs created since may go until lease + margin has passed: by then the
+ * workers of a previous master have said HELLO and kept what they hold,
+ * so nothing is handed out twice.
+ *
+ * Part of the cluster actor (cluster_internal.h); runs on its thread. */
+#include "cluster_internal.h"
+#include "hg_log.h"
+#include "hg_time.h"
+
+#include <inttypes.h>
+#include <malloc.h>
+
+/* How many jobs more than the least-loaded eligible node a node may be
+ * given (see hg_cluster__pick_node). */
+#define S_BALANCE_SLACK 10000
+
+bool hg_cluster__node_allowed(hg_jobrec_t *job, const char *name)
+{
+    json_t *pins = job->tpl->pins;
+    if (!pins || json_array_size(pins) == 0) return true;
+    size_t i;
+    json_t *v;
+    json_array_foreach(pins, i, v)
+    {
+        if (json_is_string(v) && streq(json_string_value(v), name)) return true;
+    }
+    return false;
+}
+
+/* A node with room: active, talking to us, and fewer than
+ * HG_CLUSTER_ASSIGN_WINDOW of its ASSIGNs on their way. */
+static bool s_node_has_room(const hg_cluster_node_t *n)
+{
+    return n->state == HG_NODE_ACTIVE && !n->choked &&
+           (int64_t) n->jobs - (int64_t) n->held < HG_CLUSTER_ASSIGN_WINDOW;
+}
+
+/* Least-loaded active node the job may run on, or NULL. */
+hg_cluster_node_t *hg_cluster__pick_node(hg_cluster_t *self, hg_jobrec_t *job)
+{
+    hg_cluster_node_t *best = NULL;
+    uint32_t least = UINT32_MAX; /* jobs of the least-loaded eligible node, room or not */
+    for (hg_cluster_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes)) {
+        if (n->state != HG_NODE_ACTIVE || n->choked || !hg_cluster__node_allowed(job, n->name))
+            continue;
+        if (n->jobs < least) least = n->jobs;
+        if (!s_node_has_room(n)) continue;
+        if (!best || n->jobs < best->jobs) best = n;
+    }
+    /* A node that takes its ASSIGNs faster than another (workers report
+     * progress as they go) gets at most S_BALANCE_SLACK more jobs than the
+     * least-loaded one: the rest waits for that one rather than piling
+     * onto the faster, so a large placement still ends up even. */
+    if (best && (uint64_t) best->jobs >= (uint64_t) least + S_BALANCE_SLACK) return NULL;
+    return best;
+}
+
+/* Re-run the lost runs of a job on its new holder, once each. The
+ * TRIGGER follows the ASSIGN on the same connection, so the worker holds
+ * the job when it arrives. */
+void hg_cluster__send_recoveries(hg_cluster_t *self, hg_jobrec_t *job)
+{
+    for (size_t i = 0; i < job->recoveries_n; i++) {
+        hg_msg_t msg = {.type = HG_MSG_TRIGGER};
+        msg.u.trigger.job_id = job->id;
+        msg.u.trigger.epoch = job->epoch;
+        msg.u.trigger.reason = "recover";
+        msg.u.trigger.scheduled_ms = job->recoveries[i].scheduled_ms;
+        msg.u.trigger.attempt = job->recoveries[i].attempt;
+        hg_cluster__send_to(self, job->node, &msg);
+        char at[40];
+        hg_time_format_ms(job->recoveries[i].scheduled_ms, at, sizeof at);
+        hg_info("cluster: job %s: re-running the lost run scheduled at %s on %s (attempt %u)",
+                hg_jobrec_name(job), at, job->node, job->recoveries[i].attempt);
+    }
+    free(job->recoveries);
+    job->recoveries = NULL;
+    job->recoveries_n = 0;
+}
+
+static void s_job_assign_to(hg_cluster_t *self, hg_jobrec_t *job, hg_cluster_node_t *node)
+{
+    job->epoch++;
+    job->node = node->name;
+    node->jobs++;
+    hg_cluster__send_assign(self, job);
+    hg_cluster__store_assign(self, job);
+    hg_debug("cluster: job %s (id %" PRIu64 ") -> %s, epoch %" PRIu64, hg_jobrec_name(job), job->id,
+             node->name, job->epoch);
+    hg_cluster__send_recoveries(self, job);
+}
+
+/* Give every unassigned job to a live worker. Held back for lease + margin
+ * after start-up so that workers of a previous master can report (HELLO)
+ * what they still hold before anything is handed out twice. */
+void hg_cluster__place(hg_cluster_t *self)
+{
+    if (!self->placement_due) return;
+    /* Jobs created since we started were never held by anyone: they need
+     * not wait for the workers' reports. */
+    bool settled =
+        hg_mono_ms() - self->started_mono_ms >= self->args->lease_ms + self->args->margin_ms;
+    /* Until then only fresh jobs may go: skip the walk when there are none
+     * (with a million jobs it costs a tick's worth of time). */
+    if (!settled && !self->fresh_waiting) return;
+    self->fresh_waiting = false;
+    self->placement_due = false;
+    size_t placed = 0, waiting = 0;
+    /* One lap of the table, from where the last walk stopped when every
+     * node was full: the placed jobs before that point are not walked
+     * again on each of the dozens of rounds a million jobs take. */
+    size_t slots = hg_jobtab_slots(self->jobs);
+    size_t i = slots ? self->place_cursor % slots : 0;
+    for (size_t walked = 0; walked < slots; walked++, i = i + 1 < slots ? i + 1 : 0) {
+        hg_jobrec_t *job = hg_jobtab_at(self->jobs, i);
+        if (!job || job->node[0]) continue;
+        if (!settled && !job->fresh) {
+            waiting++;
+            continue;
+        }
+        hg_cluster_node_t *node = hg_cluster__pick_node(self, job);
+        if (!node) {
+            waiting++;
+            if (job->fresh) self->fresh_waiting = true;
+            bool room = false;
+            for (hg_cluster_node_t *n = zhashx_first(self->nodes); n && !room;
+                 n = zhashx_next(self->nodes))
+                room = s_node_has_room(n);
+            /* Every node is full, or (for a job any node may run) the one
+             * with room is too far ahead: every such job waits alike; go
+             * on when the nodes catch up. */
+            if (!room || !job->tpl->pins) {
+                self->place_cursor = i;
+                break;
+            }
+            continue;
+        }
+        s_job_assign_to(self, job, node);
+        placed++;
+    }
+    if (placed)
+        hg_info("cluster: placed %zu jobs%s", placed, waiting ? "" : "; every job is assigned");
+    /* A large placement has gone through a lot of short-lived buffers
+     * (messages, store ops): return them once everything is placed. */
+    self->placed_since_trim += placed;
+    if (!waiting && self->placed_since_trim >= 10000) {
+        self->placed_since_trim = 0;
+        malloc_trim(0);
+    }
+    if (waiting) {
+        hg_debug("cluster: %zu jobs wait for an eligible worker", waiting);
+        self->placement_due = true;
+    }
+}
+
+/* Give one unassigned job to a live worker, as the walk of hg_cluster__place does;
+ * false when it has to wait. Used instead of the walk when the jobs just
+ * added through the API are the only unassigned ones: a walk costs the
+ * whole catalogue per request. */
+bool hg_cluster__place_job(hg_cluster_t *self, hg_jobrec_t *job)
+{
+    if (job->node[0]) return true;
+    bool settled =
+        hg_mono_ms() - self->started_mono_ms >= self->args->lease_ms + self->args->margin_ms;
+    if (!settled && !job->fresh) return false;
+    hg_cluster_node_t *node = hg_cluster__pick_node(self, job);
+    if (!node) return false;
+    s_job_assign_to(self, job, node);
+    self->placed_since_trim++;
+    return true;
+}
+
+/* After hg_cluster__place_job for every job that was unassigned: nothing is due
+ * any more when all of them went. */
+void hg_cluster__placed_these(hg_cluster_t *self, size_t placed, bool all)
+{
+    if (all) {
+        self->placement_due = false;
+        self->fresh_waiting = false;
+    }
+    if (placed) hg_info("cluster: placed %zu jobs%s", placed, all ? "; every job is assigned" : "");
+}
