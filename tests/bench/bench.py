@@ -208,6 +208,9 @@ class BenchCluster(Cluster):
         import shutil
         shutil.rmtree(self.log_dir, ignore_errors=True)
         os.makedirs(self.log_dir, exist_ok=True)
+        # A fresh database gets a fresh first admin token (and keys): no
+        # file of an earlier run may stand in for them.
+        shutil.rmtree(self.data_dir, ignore_errors=True)
         self._fresh_database()
         # The master applies the schema at start-up: start it once, stop it.
         self.start_master()

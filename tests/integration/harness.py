@@ -312,7 +312,6 @@ class Cluster:
         self.hits = None  # HitServer
         self._stopped = False
         self._failed = False
-        self._token = None  # the first admin token, read from a master's data dir
         if start:
             self.start()
 
@@ -688,18 +687,20 @@ class Cluster:
     @property
     def token(self):
         """The admin token the first master wrote to <data dir>/admin.token
-        when it created the database's first token (None before that)."""
-        if self._token is None:
-            for i in range(self.n_masters):
-                path = os.path.join(self.master_data_dir(i), "admin.token")
-                try:
-                    with open(path) as f:
-                        self._token = f.read().strip() or None
-                except OSError:
-                    continue
-                if self._token:
-                    break
-        return self._token
+        when it created the database's first token (None before that).
+        Read afresh each time: a data dir kept from an earlier run (the
+        bench keeps its own) holds an old token until the master of a
+        fresh database writes the new one."""
+        for i in range(self.n_masters):
+            path = os.path.join(self.master_data_dir(i), "admin.token")
+            try:
+                with open(path) as f:
+                    token = f.read().strip()
+            except OSError:
+                continue
+            if token:
+                return token
+        return None
 
     def api(self, method, path, body=None, timeout=15, raw=None, headers=None, token=True):
         """Call the master's REST API. body: a JSON-able object; raw: bytes
