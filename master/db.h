@@ -42,8 +42,7 @@ int hg_db_read_password_file(const char *path, char **password, char *err, size_
  * but for a password read from its file, kept in a static buffer for the
  * life of the process (every actor reconnects with it). 0, or HG_EINVAL
  * with why in err. */
-int hg_db_params_from_config(hg_config_t *cfg, hg_db_params_t *params, char *err,
-                             size_t err_size);
+int hg_db_params_from_config(hg_config_t *cfg, hg_db_params_t *params, char *err, size_t err_size);
 
 /* Open a connection (blocking, connect timeout 5 s, read/write timeout
  * 30 s). NULL on failure with the server's message in err. */

@@ -313,7 +313,8 @@ static void s_on_request(s_zap_t *self, zsock_t *handler)
         s_load_db(self); /* a key added a moment ago through the API */
         status = hg_zap_decide(self->dir_keys, self->db_keys, mechanism, cd, cn, &node, key, &why);
     }
-    if (status != 200) s_log_refused(self, address ? address : "?", why);
+    if (status != 200)
+        s_log_refused(self, address ? address : "?", why);
     else
         hg_debug("zap: connection from %s admitted as node %s", address ? address : "?", node);
     zmsg_t *rep = zmsg_new();

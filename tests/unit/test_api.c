@@ -196,12 +196,12 @@ int hg_cluster_stats(hg_cluster_client_t *client, int *workers, int *jobs)
  * ------------------------------------------------------------------------ */
 
 static struct {
-    hg_db_params_t db;  /* the test database */
-    MYSQL *conn;        /* the test's own connection */
-    hg_api_t *api;      /* API against the test database */
-    hg_api_t *dead_api; /* API against a closed port */
-    char base[64];      /* http://127.0.0.1:PORT */
-    char dead_base[64]; /* same for dead_api */
+    hg_db_params_t db;                 /* the test database */
+    MYSQL *conn;                       /* the test's own connection */
+    hg_api_t *api;                     /* API against the test database */
+    hg_api_t *dead_api;                /* API against a closed port */
+    char base[64];                     /* http://127.0.0.1:PORT */
+    char dead_base[64];                /* same for dead_api */
     char admin[HG_TOKEN_TEXT_SIZE];    /* an admin token */
     char viewer[HG_TOKEN_TEXT_SIZE];   /* a viewer token */
     char operator[HG_TOKEN_TEXT_SIZE]; /* an operator token */
@@ -227,8 +227,8 @@ static int s_setup(void **state)
     } tokens[] = {{"t-admin", HG_ROLE_ADMIN, NULL, s_fx.admin},
                   {"t-viewer", HG_ROLE_VIEWER, NULL, s_fx.viewer},
                   {"t-operator", HG_ROLE_OPERATOR, NULL, s_fx.operator},
-                  {"t-editor", HG_ROLE_EDITOR, NULL, s_fx.editor},
-                  {"t-scoped", HG_ROLE_EDITOR, "team-a", s_fx.scoped}};
+                   {"t-editor", HG_ROLE_EDITOR, NULL, s_fx.editor},
+                   {"t-scoped", HG_ROLE_EDITOR, "team-a", s_fx.scoped}};
     for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++) {
         if (hg_token_create(s_fx.conn, tokens[i].name, tokens[i].role, tokens[i].ns, 0, "test",
                             tokens[i].text, NULL, err, sizeof err) != 0) {
@@ -1386,7 +1386,6 @@ static void test_reconnects_after_connection_loss(void **state)
     s_create(NULL, "after-reconnect");
 }
 
-
 /* ---------------------------------------------------------------------------
  * Authentication, roles, redaction, tokens, worker keys, audit
  * ------------------------------------------------------------------------ */
@@ -1438,8 +1437,8 @@ static void test_auth_missing_bad_revoked_401(void **state)
     json_decref(r);
 
     /* Expired: refused. */
-    assert_int_equal(hg_token_create(s_fx.conn, "t-brief", HG_ROLE_VIEWER, NULL,
-                                     hg_now_ms() + 300, "test", text, NULL, err, sizeof err),
+    assert_int_equal(hg_token_create(s_fx.conn, "t-brief", HG_ROLE_VIEWER, NULL, hg_now_ms() + 300,
+                                     "test", text, NULL, err, sizeof err),
                      0);
     assert_int_equal(s_as(text, "GET", "/api/v1/jobs", NULL, NULL), 200);
     usleep(400 * 1000);
@@ -1523,18 +1522,45 @@ static void test_roles_403(void **state)
                      202);
     assert_int_equal(s_as(s_fx.operator, "POST", "/api/v1/jobs/by-viewer/trigger", NULL, NULL),
                      202);
-    assert_int_equal(s_as(s_fx.editor, "POST", "/api/v1/plugins?name=x&version=1", "x", NULL),
-                     403);
+    assert_int_equal(s_as(s_fx.editor, "POST", "/api/v1/plugins?name=x&version=1", "x", NULL), 403);
     assert_int_equal(s_as(s_fx.editor, "GET", "/api/v1/tokens", NULL, NULL), 403);
     assert_int_equal(s_as(s_fx.editor, "GET", "/api/v1/audit", NULL, NULL), 403);
     assert_int_equal(s_as(s_fx.editor, "GET", "/api/v1/worker-keys", NULL, NULL), 403);
     assert_int_equal(s_as(s_fx.admin, "DELETE", "/api/v1/jobs/sh", NULL, NULL), 200);
 
     /* By hash alone: what the master stores under it decides. */
-    const char *shell_sha = "5e11" "5e11" "5e11" "5e11" "5e11" "5e11" "5e11" "5e11"
-                            "5e11" "5e11" "5e11" "5e11" "5e11" "5e11" "5e11" "5e11";
-    const char *noop_sha = "0000" "0000" "0000" "0000" "0000" "0000" "0000" "0000"
-                           "0000" "0000" "0000" "0000" "0000" "0000" "0000" "0001";
+    const char *shell_sha = "5e11"
+                            "5e11"
+                            "5e11"
+                            "5e11"
+                            "5e11"
+                            "5e11"
+                            "5e11"
+                            "5e11"
+                            "5e11"
+                            "5e11"
+                            "5e11"
+                            "5e11"
+                            "5e11"
+                            "5e11"
+                            "5e11"
+                            "5e11";
+    const char *noop_sha = "0000"
+                           "0000"
+                           "0000"
+                           "0000"
+                           "0000"
+                           "0000"
+                           "0000"
+                           "0000"
+                           "0000"
+                           "0000"
+                           "0000"
+                           "0000"
+                           "0000"
+                           "0000"
+                           "0000"
+                           "0001";
     char sql[600];
     snprintf(sql, sizeof sql,
              "INSERT INTO plugins (name, version, sha256, size, arch, chunks, uploaded_at) VALUES"
@@ -1551,8 +1577,22 @@ static void test_roles_403(void **state)
     json_decref(r);
     snprintf(by_sha, sizeof by_sha,
              "{\"name\": \"by-sha\", \"schedule\": \"@daily\", \"plugin\": {\"sha256\": \"%s\"}}",
-             "abcd" "abcd" "abcd" "abcd" "abcd" "abcd" "abcd" "abcd"
-             "abcd" "abcd" "abcd" "abcd" "abcd" "abcd" "abcd" "abcd");
+             "abcd"
+             "abcd"
+             "abcd"
+             "abcd"
+             "abcd"
+             "abcd"
+             "abcd"
+             "abcd"
+             "abcd"
+             "abcd"
+             "abcd"
+             "abcd"
+             "abcd"
+             "abcd"
+             "abcd"
+             "abcd");
     assert_int_equal(s_as(s_fx.editor, "POST", "/api/v1/jobs", by_sha, NULL), 403);
     snprintf(by_sha, sizeof by_sha,
              "{\"name\": \"by-sha\", \"schedule\": \"@daily\", \"plugin\": {\"sha256\": \"%s\"}}",
@@ -1626,13 +1666,11 @@ static void test_scoped_token(void **state)
     const char *other = "{\"name\": \"theirs\", \"namespace\": \"team-b\", \"schedule\": "
                         "\"@daily\", \"http\": {\"url\": \"http://x/\"}}";
     assert_int_equal(s_as(s_fx.scoped, "POST", "/api/v1/jobs", other, NULL), 403);
-    assert_int_equal(s_as(s_fx.scoped, "GET", "/api/v1/jobs/other-team?namespace=team-b", NULL,
-                          NULL),
-                     403);
+    assert_int_equal(
+        s_as(s_fx.scoped, "GET", "/api/v1/jobs/other-team?namespace=team-b", NULL, NULL), 403);
     assert_int_equal(s_as(s_fx.scoped, "GET", "/api/v1/jobs?namespace=team-b", NULL, NULL), 403);
-    assert_int_equal(s_as(s_fx.scoped, "DELETE", "/api/v1/jobs/other-team?namespace=team-b",
-                          NULL, NULL),
-                     403);
+    assert_int_equal(
+        s_as(s_fx.scoped, "DELETE", "/api/v1/jobs/other-team?namespace=team-b", NULL, NULL), 403);
     /* Its listing holds its namespace only. */
     assert_int_equal(s_as(s_fx.scoped, "GET", "/api/v1/jobs", NULL, &r), 200);
     size_t i;
@@ -1644,9 +1682,8 @@ static void test_scoped_token(void **state)
     assert_int_equal(s_as(s_fx.scoped, "GET", "/api/v1/jobs/mine", NULL, NULL), 200);
     assert_int_equal(s_as(s_fx.scoped, "GET", "/api/v1/runs?job=mine", NULL, NULL), 200);
     assert_int_equal(s_as(s_fx.scoped, "GET", "/api/v1/runs", NULL, NULL), 403);
-    assert_int_equal(s_as(s_fx.scoped, "GET", "/api/v1/runs?job=other-team&namespace=team-b", NULL,
-                          NULL),
-                     403);
+    assert_int_equal(
+        s_as(s_fx.scoped, "GET", "/api/v1/runs?job=other-team&namespace=team-b", NULL, NULL), 403);
     assert_int_equal(s_as(s_fx.scoped, "POST", "/api/v1/nodes/worker-1/drain", NULL, NULL), 403);
 }
 
@@ -1667,8 +1704,8 @@ static void test_tokens_api(void **state)
     assert_int_equal(
         s_http("POST", "/api/v1/tokens", "{\"name\": \"ci\", \"role\": \"viewer\"}", &r), 409);
     json_decref(r);
-    assert_int_equal(
-        s_http("POST", "/api/v1/tokens", "{\"name\": \"x\", \"role\": \"root\"}", &r), 400);
+    assert_int_equal(s_http("POST", "/api/v1/tokens", "{\"name\": \"x\", \"role\": \"root\"}", &r),
+                     400);
     assert_string_equal(s_err_field(r), "role");
     json_decref(r);
     assert_int_equal(s_http("POST", "/api/v1/tokens",
@@ -1730,9 +1767,8 @@ static void test_audit(void **state)
 {
     json_t *r;
     s_create("audited", "a1");
-    assert_int_equal(s_as(s_fx.viewer, "POST", "/api/v1/jobs/a1/pause?namespace=audited", NULL,
-                          NULL),
-                     403);
+    assert_int_equal(
+        s_as(s_fx.viewer, "POST", "/api/v1/jobs/a1/pause?namespace=audited", NULL, NULL), 403);
     assert_int_equal(s_as(NULL, "DELETE", "/api/v1/jobs/a1?namespace=audited", NULL, NULL), 401);
     assert_int_equal(s_http("GET", "/api/v1/audit?since=1h&limit=50", NULL, &r), 200);
     json_t *rows = json_object_get(r, "audit");

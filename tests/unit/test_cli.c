@@ -1054,7 +1054,6 @@ static void test_schedule_explain_is_forwarded(void **state)
     s_run_free(&run);
 }
 
-
 /* A token in the user's file is used when neither flag nor environment
  * gives one, and refused when others may read it. */
 static void test_token_file(void **state)
@@ -1114,9 +1113,9 @@ static void test_token_file(void **state)
 static void test_job_secret_flags_and_reveal(void **state)
 {
     s_server_t *server = *state;
-    char *argv[] = {"ping",          "--schedule",      "@daily",     "--http-url",
-                    "http://h/",     "--secret-header", "X-Api-Key",  "--secret-param",
-                    "pin",           "--secret-param",  "otp"};
+    char *argv[] = {"ping",      "--schedule",      "@daily",    "--http-url",
+                    "http://h/", "--secret-header", "X-Api-Key", "--secret-param",
+                    "pin",       "--secret-param",  "otp"};
     json_t *body = NULL;
     char err[256];
     assert_int_equal(s_build(sizeof argv / sizeof argv[0], argv, &body, err, sizeof err), 0);
