@@ -40,6 +40,7 @@ endif()
 # Writes the binary seeds (encoded messages, spill files) into the corpus:
 #   cmake --build build --target fuzz_make_seeds && build/fuzz_make_seeds tests/fuzz/corpus
 add_executable(fuzz_make_seeds EXCLUDE_FROM_ALL ${HG_FUZZ_DIR}/make_seeds.c
-               ${CMAKE_SOURCE_DIR}/master/spill.c)
-target_include_directories(fuzz_make_seeds PRIVATE ${CMAKE_SOURCE_DIR}/master)
+               ${CMAKE_SOURCE_DIR}/tests/unit/proto_samples.c ${CMAKE_SOURCE_DIR}/master/spill.c)
+target_include_directories(fuzz_make_seeds PRIVATE ${CMAKE_SOURCE_DIR}/master
+                           ${CMAKE_SOURCE_DIR}/tests/unit)
 target_link_libraries(fuzz_make_seeds hgcommon)

@@ -2,6 +2,7 @@
  * class of malformed input the decoder must refuse, a fuzz loop, and the
  * deep-copy helpers. Hostile frames are built with msgpack_packer directly
  * so they can say things the encoder never would. */
+// hg-test-sources: tests/unit/proto_samples.c
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 
 #include "hg_error.h"
 #include "hg_proto.h"
+#include "proto_samples.h"
 
 #include <malloc.h>
 #include <msgpack.h>
@@ -28,205 +30,6 @@
 #endif
 
 #define DETAIL_SIZE 256
-
-/* ---------------------------------------------------------------------
- * Sample messages, built the way callers build them: malloc'ed members
- * that hg_msg_destroy frees.
- */
-
-static char *sdup(const char *s)
-{
-    char *c = strdup(s);
-    assert_non_null(c);
-    return c;
-}
-
-static hg_kv_t *kvs(size_t n, const char *const *pairs)
-{
-    hg_kv_t *kv = calloc(n, sizeof *kv);
-    assert_non_null(kv);
-    for (size_t i = 0; i < n; i++) {
-        kv[i].key = sdup(pairs[2 * i]);
-        kv[i].value = sdup(pairs[2 * i + 1]);
-    }
-    return kv;
-}
-
-static hg_blob_t blob(const void *data, size_t len)
-{
-    hg_blob_t b = {malloc(len), len};
-    assert_non_null(b.data);
-    memcpy(b.data, data, len);
-    return b;
-}
-
-static void fill_run(hg_run_t *r, int i, bool full)
-{
-    for (int k = 0; k < HG_PROTO_RUN_ID_SIZE; k++)
-        r->run_id[k] = (uint8_t) (i * 31 + k);
-    r->job_id = 1000 + (uint64_t) i;
-    r->scheduled_ms = 1767225600000 + i;
-    r->status = full ? HG_RUN_FAILED : HG_RUN_RUNNING;
-    if (!full) return;
-    r->epoch = 3;
-    r->job_name = sdup("nightly-report");
-    r->started_ms = 1767225600012 + i;
-    r->finished_ms = 1767225601012 + i;
-    r->attempt = 2;
-    r->reason = sdup("retry");
-    r->http_status = 503;
-    r->exit_code = INT32_MIN;
-    r->error = sdup("unexpected HTTP status 503");
-    r->output = blob("out\0put", 7);
-}
-
-static void fill_assign(hg_assign_t *a, bool full)
-{
-    a->job_id = 42;
-    a->epoch = 9;
-    a->name = sdup("nightly-report");
-    a->kind = sdup(full ? "http" : "plugin");
-    a->schedule = sdup("0 3 * * *");
-    if (!full) return;
-    static const char *const params[] = {"env", "prod", "limit", "100"};
-    static const char *const form[] = {"a", "1", "b", "two words"};
-    a->version = UINT64_MAX;
-    a->ns = sdup("reports");
-    a->tz = sdup("Europe/Paris");
-    a->start_ms = INT64_MIN;
-    a->end_ms = INT64_MAX;
-    a->last_fire_ms = 1767225600000;
-    a->misfire = sdup("fire_once");
-    a->timeout_ms = UINT32_MAX;
-    a->params = kvs(2, params);
-    a->params_n = 2;
-    a->http.method = sdup("POST");
-    a->http.url = sdup("https://example.test/hook?x=1");
-    a->http.headers = calloc(2, sizeof(char *));
-    assert_non_null(a->http.headers);
-    a->http.headers[0] = sdup("Content-Type: application/json");
-    a->http.headers[1] = sdup("X-Empty:");
-    a->http.headers_n = 2;
-    a->http.body = blob("{\"k\":\0}", 7);
-    a->http.form = kvs(2, form);
-    a->http.form_n = 2;
-    a->http.expect = calloc(3, sizeof(uint16_t));
-    assert_non_null(a->http.expect);
-    a->http.expect[0] = 200;
-    a->http.expect[1] = 204;
-    a->http.expect[2] = 65535;
-    a->http.expect_n = 3;
-    a->http.expect_body = sdup("\"ok\"");
-    a->plugin.name = sdup("shell");
-    a->plugin.version = sdup("1.2.0");
-    a->plugin.sha256 = sdup("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
-    a->plugin.isolation = sdup("thread");
-    a->plugin.local_first = 1;
-    a->recover = 1;
-}
-
-/* A message of the given type; full sets every field, otherwise only the
- * required ones. */
-static hg_msg_t *sample(int type, bool full)
-{
-    hg_msg_t *m = calloc(1, sizeof *m);
-    assert_non_null(m);
-    m->type = type;
-    m->seq = full ? UINT64_MAX : 0;
-    switch (type) {
-    case HG_MSG_HELLO: {
-        hg_hello_t *h = &m->u.hello;
-        h->node = sdup("worker-1");
-        if (!full) break;
-        static const char *const labels[] = {"zone", "eu-west-1", "gpu", ""};
-        h->version = sdup("0.1.0");
-        h->labels = kvs(2, labels);
-        h->labels_n = 2;
-        h->capacity = 64;
-        h->held = calloc(2, sizeof *h->held);
-        assert_non_null(h->held);
-        h->held[0] = (hg_held_t){5, 3, 1767225600000, 9};
-        h->held[1] = (hg_held_t){UINT64_MAX, 1, -1, UINT64_MAX};
-        h->held_n = 2;
-        h->unacked = 12;
-        h->plugins = calloc(1, sizeof(char *));
-        assert_non_null(h->plugins);
-        h->plugins[0] = sdup("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
-        h->plugins_n = 1;
-        h->part = 3;
-        h->more = 1;
-        break;
-    }
-    case HG_MSG_WELCOME:
-        m->u.welcome.master = sdup("master-a");
-        if (full) m->u.welcome = (hg_welcome_t){m->u.welcome.master, 7, 500, 2000};
-        break;
-    case HG_MSG_HEARTBEAT:
-        if (full) m->u.heartbeat = (hg_heartbeat_t){41, 3, 10, UINT32_MAX};
-        break;
-    case HG_MSG_ASSIGN:
-        fill_assign(&m->u.assign, full);
-        break;
-    case HG_MSG_REVOKE:
-        if (full) m->u.revoke = (hg_revoke_t){42, 10, 1767225600000};
-        break;
-    case HG_MSG_TRIGGER:
-        if (full) {
-            static const char *const over[] = {"limit", "5"};
-            m->u.trigger = (hg_trigger_t){42, 9, sdup("manual"), kvs(1, over), 1, 1767225600000, 2};
-        }
-        break;
-    case HG_MSG_RUN_STARTED:
-    case HG_MSG_RUN_FINISHED: {
-        size_t n = full ? 3 : 1;
-        m->u.runs.runs = calloc(n, sizeof(hg_run_t));
-        assert_non_null(m->u.runs.runs);
-        m->u.runs.runs_n = n;
-        for (size_t i = 0; i < n; i++)
-            fill_run(&m->u.runs.runs[i], (int) i, full);
-        break;
-    }
-    case HG_MSG_ACK:
-        if (full) {
-            m->u.ack.run_ids = calloc(3, HG_PROTO_RUN_ID_SIZE);
-            assert_non_null(m->u.ack.run_ids);
-            for (int i = 0; i < 3; i++)
-                memset(m->u.ack.run_ids[i], 0xa0 + i, HG_PROTO_RUN_ID_SIZE);
-            m->u.ack.run_ids_n = 3;
-        }
-        break;
-    case HG_MSG_PLUGIN_GET:
-        m->u.plugin_get.sha256 =
-            sdup("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
-        if (full) {
-            m->u.plugin_get.offset = UINT64_MAX;
-            m->u.plugin_get.max = HG_PROTO_CHUNK;
-        }
-        break;
-    case HG_MSG_PLUGIN_CHUNK:
-        m->u.plugin_chunk.sha256 =
-            sdup("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
-        if (full) {
-            m->u.plugin_chunk.offset = 524288;
-            m->u.plugin_chunk.total = 524291;
-            m->u.plugin_chunk.data = blob("\177EL", 3);
-            m->u.plugin_chunk.code = HG_ENOTFOUND;
-            m->u.plugin_chunk.error = sdup("no plug-in with that hash");
-        }
-        break;
-    case HG_MSG_ERROR:
-        m->u.error.code = full ? HG_EUNAVAIL : 0;
-        m->u.error.message = sdup("not the leader");
-        if (full) m->u.error.leader = sdup("tcp://master-b:7100");
-        break;
-    case HG_MSG_LEAVE:
-        if (full) m->u.leave.handover = 1;
-        break;
-    default:
-        break;
-    }
-    return m;
-}
 
 /* ---------------------------------------------------------------------
  * Equality, field by field
@@ -423,7 +226,7 @@ static int decode_copy(const uint8_t *buf, size_t len, hg_msg_t **out, char *det
 
 static void roundtrip(int type, bool full)
 {
-    hg_msg_t *m = sample(type, full);
+    hg_msg_t *m = hg_test_proto_sample(type, full);
     uint8_t *buf = NULL;
     size_t len = 0;
     assert_int_equal(hg_msg_encode(m, &buf, &len), 0);
@@ -1098,7 +901,7 @@ static void test_frame_shape(void **state)
 
 static void test_trailing_bytes(void **state)
 {
-    hg_msg_t *s = sample(HG_MSG_HEARTBEAT, true);
+    hg_msg_t *s = hg_test_proto_sample(HG_MSG_HEARTBEAT, true);
     uint8_t *buf = NULL;
     size_t len = 0;
     assert_int_equal(hg_msg_encode(s, &buf, &len), 0);
@@ -1122,7 +925,7 @@ static void test_trailing_bytes(void **state)
 static void test_truncation_every_length(void **state)
 {
     for (int type = HG_MSG_HELLO; type <= HG_MSG_ERROR; type++) {
-        hg_msg_t *s = sample(type, true);
+        hg_msg_t *s = hg_test_proto_sample(type, true);
         uint8_t *buf = NULL;
         size_t len = 0;
         assert_int_equal(hg_msg_encode(s, &buf, &len), 0);
@@ -1298,7 +1101,7 @@ static void test_encoder_refuses(void **state)
 {
     uint8_t *buf;
     size_t len;
-    hg_msg_t *m = sample(HG_MSG_HELLO, true);
+    hg_msg_t *m = hg_test_proto_sample(HG_MSG_HELLO, true);
     assert_int_equal(hg_msg_encode(NULL, &buf, &len), HG_EINVAL);
     assert_int_equal(hg_msg_encode(m, NULL, &len), HG_EINVAL);
     assert_int_equal(hg_msg_encode(m, &buf, NULL), HG_EINVAL);
@@ -1337,7 +1140,7 @@ static void test_encoder_refuses(void **state)
     expect_encode(m, 0);
     hg_msg_destroy(&m);
 
-    m = sample(HG_MSG_ASSIGN, true);
+    m = hg_test_proto_sample(HG_MSG_ASSIGN, true);
     char *url = m->u.assign.http.url;
     m->u.assign.http.url = NULL; /* kind "http" needs a URL */
     expect_encode(m, HG_EINVAL);
@@ -1351,7 +1154,7 @@ static void test_encoder_refuses(void **state)
     m->u.assign.http.body.len = 7;
     hg_msg_destroy(&m);
 
-    m = sample(HG_MSG_RUN_FINISHED, true);
+    m = hg_test_proto_sample(HG_MSG_RUN_FINISHED, true);
     m->u.runs.runs[1].status = 7;
     expect_encode(m, HG_EINVAL);
     m->u.runs.runs[1].status = -1;
@@ -1364,13 +1167,13 @@ static void test_encoder_refuses(void **state)
     m->u.runs.runs_n = 3;
     hg_msg_destroy(&m);
 
-    m = sample(HG_MSG_ERROR, false);
+    m = hg_test_proto_sample(HG_MSG_ERROR, false);
     free(m->u.error.message);
     m->u.error.message = NULL;
     expect_encode(m, HG_EINVAL);
     hg_msg_destroy(&m);
 
-    m = sample(HG_MSG_WELCOME, false);
+    m = hg_test_proto_sample(HG_MSG_WELCOME, false);
     free(m->u.welcome.master);
     m->u.welcome.master = NULL;
     expect_encode(m, HG_EINVAL);
@@ -1415,7 +1218,7 @@ static void test_destroy(void **state)
     /* Hand-built messages of every type, fully populated, free cleanly
      * (LeakSanitizer checks this in the sanitizer build). */
     for (int type = HG_MSG_HELLO; type <= HG_MSG_ERROR; type++) {
-        m = sample(type, true);
+        m = hg_test_proto_sample(type, true);
         hg_msg_destroy(&m);
         assert_null(m);
     }
@@ -1430,7 +1233,7 @@ static void test_destroy(void **state)
 static void test_run_copy(void **state)
 {
     hg_run_t src = {0}, dst;
-    fill_run(&src, 4, true);
+    hg_test_proto_fill_run(&src, 4, true);
     memset(&dst, 0xee, sizeof dst); /* dst is treated as uninitialised */
     assert_int_equal(hg_run_copy(&dst, &src), 0);
     assert_run_eq(&src, &dst);
@@ -1451,7 +1254,7 @@ static void test_run_copy(void **state)
     hg_run_clear(NULL);
 
     hg_run_t minimal = {0};
-    fill_run(&minimal, 1, false);
+    hg_test_proto_fill_run(&minimal, 1, false);
     assert_int_equal(hg_run_copy(&dst, &minimal), 0);
     assert_run_eq(&minimal, &dst);
     assert_null(dst.job_name);
@@ -1463,7 +1266,7 @@ static void test_run_copy(void **state)
 static void test_assign_copy(void **state)
 {
     hg_assign_t src = {0}, dst;
-    fill_assign(&src, true);
+    hg_test_proto_fill_assign(&src, true);
     memset(&dst, 0xee, sizeof dst);
     assert_int_equal(hg_assign_copy(&dst, &src), 0);
     assert_assign_eq(&src, &dst);
@@ -1487,7 +1290,7 @@ static void test_assign_copy(void **state)
     hg_assign_clear(NULL);
 
     hg_assign_t minimal = {0};
-    fill_assign(&minimal, false);
+    hg_test_proto_fill_assign(&minimal, false);
     assert_int_equal(hg_assign_copy(&dst, &minimal), 0);
     assert_assign_eq(&minimal, &dst);
     assert_null(dst.http.headers);
@@ -1502,7 +1305,7 @@ static void test_assign_copy(void **state)
 static void test_http_spec_clear(void **state)
 {
     hg_assign_t a = {0};
-    fill_assign(&a, true);
+    hg_test_proto_fill_assign(&a, true);
     hg_http_spec_t http = a.http;
     memset(&a.http, 0, sizeof a.http);
     assert_non_null(http.url);
@@ -1581,7 +1384,7 @@ static void test_fuzz_mutations(void **state)
     size_t nvalid = 0;
     for (int type = HG_MSG_HELLO; type <= HG_MSG_ERROR; type++) {
         for (int full = 0; full < 2; full++) {
-            hg_msg_t *s = sample(type, full);
+            hg_msg_t *s = hg_test_proto_sample(type, full);
             assert_int_equal(hg_msg_encode(s, &valid[nvalid], &valid_len[nvalid]), 0);
             nvalid++;
             hg_msg_destroy(&s);
@@ -1631,7 +1434,7 @@ static void test_throughput(void **state)
     assert_non_null(m.u.runs.runs);
     m.u.runs.runs_n = HG_PROTO_MAX_RUNS;
     for (int i = 0; i < HG_PROTO_MAX_RUNS; i++)
-        fill_run(&m.u.runs.runs[i], i, true);
+        hg_test_proto_fill_run(&m.u.runs.runs[i], i, true);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int round = 0; round < 10; round++) {
