@@ -147,7 +147,8 @@ int hg_cluster__send_to(hg_cluster_t *self, const char *node, hg_msg_t *msg)
         int err = zmq_errno();
         self->sends_dropped++;
         if (err == EAGAIN && peer && HG_NODE_LIVE(peer))
-            hg_cluster__node_choke(self, peer);
+            hg_cluster__node_choke(self, peer,
+                                   "does not read what the master sends (its queue is full)");
         else
             hg_debug("cluster: %s to %s not delivered (%s)", hg_msg_type_name(msg->type), node,
                      zmq_strerror(err));
@@ -1103,6 +1104,25 @@ static void s_tables_new(hg_cluster_t *self)
     self->plugins = hg_plugin_index_new();
 }
 
+/* The ZAP handler says a key is admitted no more: every session opened
+ * with it ends (its node keeps its jobs until the lease rule moves them,
+ * as for a node that stopped reading), and no HELLO is taken again from
+ * that connection. A new connection with the key is refused by ZAP. */
+static int s_on_key_removed(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    hg_cluster_t *self = arg;
+    char *key = zstr_recv(sock);
+    if (!key) return 0;
+    for (hg_cluster_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes)) {
+        if (!n->conn.id_n || !streq(n->conn.key, key)) continue;
+        n->removed = n->conn;
+        if (HG_NODE_LIVE(n))
+            hg_cluster__node_choke(self, n, "is connected with a key that was removed");
+    }
+    zstr_free(&key);
+    return 0;
+}
+
 /* The workers' ROUTER and the API socket, bound. false: logged. */
 static bool s_sockets_bind(hg_cluster_t *self)
 {
@@ -1115,6 +1135,11 @@ static bool s_sockets_bind(hg_cluster_t *self)
     if (self->args->curve_cert) {
         zcert_apply(self->args->curve_cert, zsock_resolve(self->router));
         zsock_set_curve_server(self->router, 1);
+        self->key_removed = zsock_new(ZMQ_PULL);
+        if (!self->key_removed || zsock_bind(self->key_removed, HG_ZAP_REMOVED_ENDPOINT) < 0) {
+            hg_error("cluster: cannot bind %s", HG_ZAP_REMOVED_ENDPOINT);
+            return false;
+        }
     } else {
         self->by_conn = hg_conn_names_new(S_PLAIN_NAMES_MAX);
     }
@@ -1167,6 +1192,7 @@ static void s_destroy(hg_cluster_t *self)
     hg_peer_guard_destroy(&self->guard);
     hg_conn_names_destroy(&self->by_conn);
     zsock_destroy(&self->api);
+    zsock_destroy(&self->key_removed);
     zsock_destroy(&self->router);
 }
 
@@ -1191,6 +1217,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     zloop_reader(self.loop, pipe, s_on_pipe, &self);
     zloop_reader(self.loop, self.router, s_on_router, &self);
     zloop_reader(self.loop, self.api, hg_cluster__on_api, &self);
+    if (self.key_removed) zloop_reader(self.loop, self.key_removed, s_on_key_removed, &self);
     if (self.pserve)
         zloop_reader(self.loop, hg_plugin_serve_loader_sock(self.pserve), s_on_loader, &self);
     zloop_timer(self.loop, 50, 0, s_on_tick, &self);

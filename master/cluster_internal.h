@@ -106,10 +106,11 @@ typedef struct {
     uint32_t running;        /* runs in flight, from its heartbeat */
     uint32_t held;           /* assignments it holds, from its heartbeat */
     uint32_t unacked;        /* records it holds unacknowledged */
-    bool choked;             /* its send queue was full: session over, jobs wait for the lease */
-    int64_t gone_mono_ms;    /* when it was lost or left (monotonic), 0 while live */
-    uint32_t inflight;       /* its entries in the cluster's inflight table */
-    uint64_t read_seq;       /* last of our messages it says it got (heartbeat echo) */
+    bool choked;          /* session over, jobs wait for the lease (see hg_cluster__node_choke) */
+    hg_conn_t removed;    /* connection whose key an admin removed: no HELLO taken from it */
+    int64_t gone_mono_ms; /* when it was lost or left (monotonic), 0 while live */
+    uint32_t inflight;    /* its entries in the cluster's inflight table */
+    uint64_t read_seq;    /* last of our messages it says it got (heartbeat echo) */
     struct {
         uint64_t seq;                       /* our seq of the chunk */
         uint64_t bytes;                     /* its data bytes */
@@ -133,6 +134,7 @@ typedef struct {
     zsock_t *pipe;              /* to main */
     zsock_t *router;            /* workers */
     zsock_t *api;               /* hg_cluster_client_t requests */
+    zsock_t *key_removed;       /* PULL: keys the ZAP handler admits no more (CURVE only) */
     zactor_t *store;            /* store writer */
     zloop_t *loop;              /* reactor */
     zhashx_t *nodes;            /* name -> hg_cluster_node_t; never removed while running: jobs
@@ -207,7 +209,7 @@ const char *hg_cluster__node_state_name(hg_node_state_t state);
 /* Handle a HELLO from name: open (or re-open) its session and reconcile. */
 void hg_cluster__on_hello(hg_cluster_t *self, const char *name, hg_msg_t *msg);
 /* The node's queue is full: end its session; the lease rule moves its jobs. */
-void hg_cluster__node_choke(hg_cluster_t *self, hg_cluster_node_t *node);
+void hg_cluster__node_choke(hg_cluster_t *self, hg_cluster_node_t *node, const char *why);
 /* The node is lost or left: its jobs go elsewhere, its runs close as lost. */
 void hg_cluster__node_gone(hg_cluster_t *self, hg_cluster_node_t *node, hg_node_state_t state,
                            const char *why);

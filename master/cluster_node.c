@@ -24,20 +24,20 @@
 #define S_HELLO_PARTS_MAX    64
 #define S_HELLO_PARTS_TTL_MS 60000
 
-/* The node's queue is full: it does not read what we send. Its session
- * ends now (nothing more is sent to it, nothing it says is taken), but its
- * jobs stay until the usual lease rule moves them: it may still hold a
- * lease from heartbeats echoed before, and an echo still queued for it
- * renews its lease only up to the send time of that heartbeat + lease,
- * which is before our last receipt + lease + margin. s_on_tick (cluster.c)
- * moves them. */
-void hg_cluster__node_choke(hg_cluster_t *self, hg_cluster_node_t *node)
+/* The node's session ends now (nothing more is sent to it, nothing it
+ * says is taken), because it does not read what we send (its queue is
+ * full) or because an admin removed its key. Its jobs stay until the
+ * usual lease rule moves them: it may still hold a lease from heartbeats
+ * echoed before, and an echo still queued for it renews its lease only up
+ * to the send time of that heartbeat + lease, which is before our last
+ * receipt + lease + margin. s_on_tick (cluster.c) moves them. */
+void hg_cluster__node_choke(hg_cluster_t *self, hg_cluster_node_t *node, const char *why)
 {
     if (node->choked) return;
     node->choked = true;
-    hg_warn("cluster: worker %s does not read what the master sends (its queue is full); its "
-            "session ends and its %u jobs move once its lease has run out",
-            node->name, node->jobs);
+    hg_warn("cluster: worker %s %s; its session ends and its %u jobs move once its lease has "
+            "run out",
+            node->name, why, node->jobs);
 }
 
 /* -------------------------------------------------------------- node gone */
@@ -387,6 +387,13 @@ static bool s_hello_gather(hg_cluster_t *self, const char *name, hg_hello_t *h)
 static bool s_hello_conn_ok(hg_cluster_t *self, const char *name)
 {
     hg_cluster_node_t *node = zhashx_lookup(self->nodes, name);
+    if (node && node->removed.id_n && hg_conn_same(&node->removed, &self->cur)) {
+        /* The handshake was admitted before the key was removed; a new
+         * connection with that key would be refused by the ZAP handler. */
+        hg_peer_guard_refused(self->guard, name, HG_PEER_NO_SESSION, "HELLO", 0,
+                              "its key was removed", hg_mono_ms());
+        return false;
+    }
     if (!node || hg_conn_may_take(&node->conn, HG_NODE_LIVE(node), &self->cur)) return true;
     hg_warn("cluster: node %s has a live session with another key; HELLO on a second "
             "connection refused",

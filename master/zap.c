@@ -194,7 +194,25 @@ typedef struct {
     int64_t refused_log_ms;    /* monotonic ms of the last "refused" line */
     uint64_t refused_quiet;    /* refusals since that line, not logged each */
     sig_atomic_t hup_seen;     /* s_hup_count when last read */
+    zsock_t *removed;          /* PUSH to HG_ZAP_REMOVED_ENDPOINT (cluster actor) */
 } s_zap_t;
+
+/* Tell the cluster actor about every key of old that the current sources
+ * no longer admit for the same node, so that a session opened with a key
+ * an admin removed ends at once rather than when its connection drops. */
+static void s_announce_removed(s_zap_t *self, hg_keyring_t *old)
+{
+    if (!old || !self->removed) return;
+    for (const char *node = zhashx_first(old->nodes); node; node = zhashx_next(old->nodes)) {
+        const char *key = zhashx_cursor(old->nodes);
+        const char *a = hg_keyring_lookup(self->dir_keys, key);
+        const char *b = hg_keyring_lookup(self->db_keys, key);
+        const char *now = a && b && !streq(a, b) ? NULL : a ? a : b;
+        if (now && streq(now, node)) continue;
+        hg_info("zap: a key of node %s is admitted no more; sessions opened with it end", node);
+        zstr_send(self->removed, key); /* never blocks: SNDTIMEO 0 */
+    }
+}
 
 static void s_load_dir(s_zap_t *self, const char *why)
 {
@@ -203,8 +221,10 @@ static void s_load_dir(s_zap_t *self, const char *why)
     struct stat st;
     if (stat(self->keys_dir, &st) == 0) self->dir_mtime = st.st_mtim;
     size_t n = hg_keyring_load_dir(ring, self->keys_dir);
-    hg_keyring_destroy(&self->dir_keys);
+    hg_keyring_t *old = self->dir_keys;
     self->dir_keys = ring;
+    s_announce_removed(self, old);
+    hg_keyring_destroy(&old);
     hg_info("zap: %zu worker key%s admitted from %s (%s)", n, n == 1 ? "" : "s", self->keys_dir,
             why);
 }
@@ -228,9 +248,11 @@ static void s_load_db(s_zap_t *self)
             if (self->db_failed || hg_keyring_size(ring) != hg_keyring_size(self->db_keys))
                 hg_info("zap: %zu worker key%s in worker_keys", hg_keyring_size(ring),
                         hg_keyring_size(ring) == 1 ? "" : "s");
-            hg_keyring_destroy(&self->db_keys);
+            hg_keyring_t *old = self->db_keys;
             self->db_keys = ring;
             self->db_failed = false;
+            s_announce_removed(self, old);
+            hg_keyring_destroy(&old);
             return;
         }
     }
@@ -374,6 +396,12 @@ static void s_actor(zsock_t *pipe, void *arg)
         zsock_signal(pipe, 1);
         return;
     }
+    self.removed = zsock_new(ZMQ_PUSH);
+    if (self.removed) {
+        zsock_set_sndtimeo(self.removed, 0);
+        zsock_set_linger(self.removed, 0);
+        zsock_connect(self.removed, HG_ZAP_REMOVED_ENDPOINT);
+    }
     s_load_dir(&self, "start-up");
     s_load_db(&self);
     zsock_signal(pipe, 0);
@@ -401,6 +429,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     }
     zpoller_destroy(&poller);
     zsock_destroy(&handler);
+    zsock_destroy(&self.removed);
     hg_db_close(&self.conn);
     hg_keyring_destroy(&self.dir_keys);
     hg_keyring_destroy(&self.db_keys);

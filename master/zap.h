@@ -28,6 +28,11 @@
 /* Metadata property carrying the peer's Z85 public key on every message. */
 #define HG_ZAP_KEY_PROPERTY "X-Hg-Key"
 
+/* Where the ZAP actor announces keys that are admitted no more (removed
+ * from keys.workers or worker_keys): one frame, the Z85 key, to a PULL
+ * socket the cluster actor binds; it ends the sessions opened with it. */
+#define HG_ZAP_REMOVED_ENDPOINT "inproc://hourglass-zap-removed"
+
 /* Node names: what a worker HELLO may carry. */
 #define HG_ZAP_NODE_MAX 191
 
