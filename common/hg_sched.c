@@ -802,9 +802,11 @@ static int s_apply_repeats(s_ctx_t *ctx, hg_sched_t *s, int64_t base_ms)
     if (s->repeats <= 0) return 0;
     int64_t t = hg_sched_next(s, (s->has_due ? s->due_ms : base_ms) - 1);
     if (t == HG_SCHED_NEVER) return 0;
-    if (s->kind == HG_SCHED_KIND_EVERY) {
-        /* fixed rate (anchored at the due time when there is one): the
-         * repeats-th fire is first + (repeats - 1) * period */
+    if (s->kind == HG_SCHED_KIND_EVERY || s->kind == HG_SCHED_KIND_AFTER) {
+        /* fixed rate (anchored at the due time when there is one), or
+         * fixed delay counted from each fire: the repeats-th fire is first
+         * + (repeats - 1) * period. Computed, not stepped: repeats may be
+         * as large as an int64 (stepping hung the fuzzer on 6e14). */
         int64_t span, last;
         /* A due time long before 1970 makes t negative: no shortcut
          * through INT64_MAX - t, which overflows then. */

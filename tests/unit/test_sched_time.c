@@ -365,6 +365,18 @@ static void dapr_out_of_range(void **state)
     s_expect_time(hg_sched_next(s, T("2026-01-01T00:00:00Z")), "2026-01-01T00:05:00Z");
     assert_true(hg_sched_next(s, INT64_MAX - 1) == HG_SCHED_NEVER);
     hg_sched_destroy(&s);
+
+    /* Fixed delay with repeats: the last fire is computed, not stepped to
+     * (6e14 repeats once hung the parser); 3 repeats end after the third. */
+    o = s_dapr("2026-02-01T08:00:00Z", 605555555555555LL, NULL);
+    s = P_opts("@after 10m", &o);
+    s_expect_time(hg_sched_next(s, T("2026-02-01T08:00:00Z")), "2026-02-01T08:10:00Z");
+    hg_sched_destroy(&s);
+    o.repeats = 3;
+    s = P_opts("@after 10m", &o);
+    s_expect_time(hg_sched_next(s, T("2026-02-01T08:10:00Z")), "2026-02-01T08:20:00Z");
+    s_expect_time(hg_sched_next(s, T("2026-02-01T08:20:00Z")), NULL);
+    hg_sched_destroy(&s);
 }
 
 static void dapr_due_then_every_with_repeats(void **state)
