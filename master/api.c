@@ -131,6 +131,22 @@ void hg_api__invalid(hg_api_ctx_t *c, const char *field, const char *message)
     hg_api__error(c, MHD_HTTP_BAD_REQUEST, "invalid_argument", field, "%s", message);
 }
 
+bool hg_api__only_field(hg_api_ctx_t *c, json_t *body, const char *field)
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach(body, key, val)
+    {
+        if (strcmp(key, field) != 0) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "%.200s: unknown field", key);
+            hg_api__invalid(c, key, msg);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Map a negative HG_E* code of a database step to a reply. */
 void hg_api__db_error(hg_api_ctx_t *c, int rc, const char *err)
 {

@@ -62,6 +62,9 @@ __attribute__((format(printf, 5, 6))) void hg_api__error(hg_api_ctx_t *c, int st
 
 /* Reply 400 invalid_argument naming field (may be NULL). */
 void hg_api__invalid(hg_api_ctx_t *c, const char *field, const char *message);
+/* true when body has no member but field; else answers 400 naming the
+ * first other member (a typo must not pass silently) and returns false. */
+bool hg_api__only_field(hg_api_ctx_t *c, json_t *body, const char *field);
 
 /* Reply to a failed database step: 404, 409, 503 or 500 by its code. */
 void hg_api__db_error(hg_api_ctx_t *c, int rc, const char *err);

@@ -329,17 +329,9 @@ void hg_api__jobs_batch(hg_api_ctx_t *c)
     json_t *body = hg_api__body_json(c, false, &failed);
     if (failed) return;
     json_t *list = json_object_get(body, "jobs");
-    const char *key;
-    json_t *val;
-    json_object_foreach(body, key, val)
-    {
-        if (strcmp(key, "jobs") != 0) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "%s: unknown field", key);
-            hg_api__invalid(c, key, msg);
-            json_decref(body);
-            return;
-        }
+    if (!hg_api__only_field(c, body, "jobs")) {
+        json_decref(body);
+        return;
     }
     if (!json_is_array(list) || json_array_size(list) == 0) {
         hg_api__invalid(c, "jobs", "jobs: must be a non-empty array of jobs");
@@ -527,17 +519,9 @@ void hg_api__job_trigger(hg_api_ctx_t *c, const char *name)
     if (failed) return;
     json_t *params = NULL;
     if (body) {
-        const char *key;
-        json_t *val;
-        json_object_foreach(body, key, val)
-        {
-            if (strcmp(key, "params") != 0) {
-                char msg[300];
-                snprintf(msg, sizeof msg, "%s: unknown field", key);
-                hg_api__invalid(c, key, msg);
-                json_decref(body);
-                return;
-            }
+        if (!hg_api__only_field(c, body, "params")) {
+            json_decref(body);
+            return;
         }
         params = json_object_get(body, "params");
         if (json_is_null(params)) params = NULL;
@@ -546,6 +530,8 @@ void hg_api__job_trigger(hg_api_ctx_t *c, const char *name)
             json_decref(body);
             return;
         }
+        const char *key;
+        json_t *val;
         json_object_foreach(params, key, val)
         {
             char why[128] = "";
