@@ -255,6 +255,10 @@ bool hg_cluster__retry_on_lost(hg_cluster_t *self, hg_run_t *r);
 void hg_cluster__retry_send(hg_cluster_t *self, hg_jobrec_t *job);
 /* Free the pending retries (actor end). */
 void hg_cluster__retry_destroy(hg_cluster_t *self);
+/* A job with an overlap policy other than allow has runs in flight on
+ * node: a graceful hand-over waits for them, so that the next holder never
+ * runs the job beside them. */
+bool hg_cluster__overlap_busy(hg_cluster_t *self, hg_jobrec_t *job, hg_cluster_node_t *node);
 /* API request CANCEL: relay a cancel to the worker running the run. */
 void hg_cluster__api_cancel(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep);
 

@@ -195,6 +195,8 @@ void hg_cluster__drain(hg_cluster_t *self)
                     holder->name, hg_jobrec_name(job));
         } else if (!hg_cluster__pick_node(self, job)) {
             continue; /* nowhere to go yet */
+        } else if (hg_cluster__overlap_busy(self, job, holder)) {
+            continue; /* its overlap policy: it moves once its runs there have ended */
         }
         job->revoking = true;
         job->revoke_sent_mono_ms = now;

@@ -12,6 +12,10 @@
  * retried when the job's policy lists "lost" (decided here, the only place
  * that sees it).
  *
+ * Hand-over. A draining or leaving node keeps a job with an overlap policy
+ * until its runs of that job have ended (hg_cluster__overlap_busy): the
+ * next holder then starts from a free slot, as after a failover.
+ *
  * Cancel. POST /api/v1/runs/{id}/cancel reaches the actor as CANCEL: a run
  * it knows in flight gets a CANCEL message to the worker that runs it.
  *
@@ -151,6 +155,15 @@ void hg_cluster__retry_send(hg_cluster_t *self, hg_jobrec_t *job)
     s_list_t *l = s_list(self, job->id, false);
     for (size_t i = 0; l && i < l->n; i++)
         s_send_one(self, job, &l->items[i]);
+}
+
+bool hg_cluster__overlap_busy(hg_cluster_t *self, hg_jobrec_t *job, hg_cluster_node_t *node)
+{
+    if (job->tpl->spec.overlap == HG_OVERLAP_ALLOW || node->inflight == 0) return false;
+    for (hg_cluster_inflight_t *f = zhashx_first(self->inflight); f;
+         f = zhashx_next(self->inflight))
+        if (f->run.job_id == job->id && streq(f->node, node->name)) return true;
+    return false;
 }
 
 void hg_cluster__retry_destroy(hg_cluster_t *self)
