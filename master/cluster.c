@@ -1008,6 +1008,7 @@ static void s_lead(hg_cluster_t *self, uint64_t epoch, json_t *jobs, json_t *las
     self->loading = true;
     s_load_jobs(self, jobs, last_fires, &loaded);
     self->loading = false;
+    hg_cluster__retry_load(self); /* cluster_retry.c */
     json_decref(jobs);
     json_decref(last_fires);
     /* Loading leaves many freed JSON fragments behind: give them back. */

@@ -253,6 +253,9 @@ void hg_cluster__retry_on_run(hg_cluster_t *self, const char *node, const hg_run
 bool hg_cluster__retry_on_lost(hg_cluster_t *self, hg_run_t *r);
 /* The job has a new holder: hand it the job's pending retries. */
 void hg_cluster__retry_send(hg_cluster_t *self, hg_jobrec_t *job);
+/* A new leader: read the pending retries from the history (a chain whose
+ * worker dies after a master failover still has its next attempt). */
+void hg_cluster__retry_load(hg_cluster_t *self);
 /* Free the pending retries (actor end). */
 void hg_cluster__retry_destroy(hg_cluster_t *self);
 /* A job with an overlap policy other than allow has runs in flight on

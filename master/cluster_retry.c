@@ -166,6 +166,61 @@ bool hg_cluster__overlap_busy(hg_cluster_t *self, hg_jobrec_t *job, hg_cluster_n
     return false;
 }
 
+/* How far back a new leader looks for chains still pending. */
+#define S_LOAD_WINDOW_MS (24 * 3600 * 1000)
+
+void hg_cluster__retry_load(hg_cluster_t *self)
+{
+    if (!self->args->db) return;
+    char err[512] = "";
+    MYSQL *conn = hg_db_connect(self->args->db, err, sizeof err);
+    if (!conn) {
+        hg_warn("cluster: cannot read the pending retries: %s", err);
+        return;
+    }
+    /* Failed records that announce a next attempt none of which has a
+     * record yet. runs_by_status holds the runs that did not succeed, by
+     * status and (time-ordered) run id: a short range scan, not one of
+     * the whole history. */
+    uint8_t floor[HG_RUNID_SIZE];
+    hg_runid_floor(floor, hg_now_ms() - S_LOAD_WINDOW_MS);
+    char hex[2 * HG_RUNID_SIZE + 1], sql[1400];
+    for (int i = 0; i < HG_RUNID_SIZE; i++)
+        snprintf(hex + 2 * i, 3, "%02x", floor[i]);
+    snprintf(
+        sql, sizeof sql,
+        "SELECT r.job_id, CAST(ROUND(UNIX_TIMESTAMP(r.scheduled_at) * 1000) AS SIGNED),"
+        " r.attempt, CAST(ROUND(UNIX_TIMESTAMP(r.next_attempt_at) * 1000) AS SIGNED),"
+        " r.first_run_id FROM runs_by_status s JOIN runs r ON r.run_id = s.run_id"
+        " WHERE s.status IN ('failed', 'timeout', 'crashed', 'lost') AND s.run_id >= UNHEX('%s')"
+        " AND r.next_attempt_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM runs n WHERE"
+        " n.job_id = r.job_id AND n.scheduled_at = r.scheduled_at AND n.attempt > r.attempt)",
+        hex);
+    if (mysql_query(conn, sql) != 0) {
+        hg_warn("cluster: cannot read the pending retries: %s", mysql_error(conn));
+        hg_db_close(&conn);
+        return;
+    }
+    MYSQL_RES *res = mysql_store_result(conn);
+    MYSQL_ROW row;
+    size_t n = 0;
+    while (res && (row = mysql_fetch_row(res))) {
+        unsigned long *len = mysql_fetch_lengths(res);
+        if (!row[0] || !row[1] || !row[2] || !row[3]) continue;
+        hg_run_t r = {.job_id = strtoull(row[0], NULL, 10),
+                      .scheduled_ms = strtoll(row[1], NULL, 10),
+                      .attempt = (uint32_t) strtoul(row[2], NULL, 10),
+                      .retry_at_ms = strtoll(row[3], NULL, 10)};
+        if (row[4] && len[4] == HG_PROTO_RUN_ID_SIZE)
+            memcpy(r.first_run_id, row[4], HG_PROTO_RUN_ID_SIZE);
+        s_add(self, &r, NULL);
+        n++;
+    }
+    if (res) mysql_free_result(res);
+    hg_db_close(&conn);
+    if (n) hg_info("cluster: %zu pending retries found in the history", n);
+}
+
 void hg_cluster__retry_destroy(hg_cluster_t *self)
 {
     zhashx_destroy(&self->retries);
