@@ -221,6 +221,7 @@ static void s_print_job(hg_cli_t *cli, const json_t *job)
     S_ROW("Misfire", hg_view_text(job, "misfire", buf, sizeof buf));
     S_ROW("Timeout", hg_view_text(job, "timeout", buf, sizeof buf));
     S_ROW("Recover", hg_view_text(job, "recover", buf, sizeof buf));
+    hg_cli_policy_rows(cli->out, job); /* cmd_run.c: Retry, Overlap */
     S_ROW("Start at", hg_view_time(job, "start_at", buf, sizeof buf));
     S_ROW("End at", hg_view_time(job, "end_at", buf, sizeof buf));
     S_ROW("Node", hg_view_text(job, "node", buf, sizeof buf));

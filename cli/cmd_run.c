@@ -81,6 +81,42 @@ int hg_cli_policy_flags(const hg_args_t *args, json_t *job, char *err, size_t er
     return 0;
 }
 
+void hg_cli_policy_rows(FILE *out, const json_t *job)
+{
+    const json_t *r = json_object_get(job, "retry");
+    if (json_is_object(r)) {
+        char on[256] = "";
+        size_t i;
+        const json_t *c;
+        json_array_foreach(json_object_get(r, "on"), i, c)
+            snprintf(on + strlen(on), sizeof on - strlen(on), "%s%s", i ? "," : "",
+                     json_string_value(c) ? json_string_value(c) : "?");
+        const char *backoff = hg_view_str(r, "backoff");
+        fprintf(out, "%-14s %lld attempts, %s from %s",
+                "Retry:", (long long) json_integer_value(json_object_get(r, "max_attempts")),
+                backoff ? backoff : "?",
+                hg_view_str(r, "initial") ? hg_view_str(r, "initial") : "?");
+        if (backoff && strcmp(backoff, "exponential") == 0)
+            fprintf(out, " x%g", json_number_value(json_object_get(r, "factor")));
+        fprintf(out, " up to %s, jitter %s, on %s\n",
+                hg_view_str(r, "max_delay") ? hg_view_str(r, "max_delay") : "?",
+                hg_view_str(r, "jitter") ? hg_view_str(r, "jitter") : "?", on);
+    } else {
+        fprintf(out, "%-14s %s\n", "Retry:", "none");
+    }
+    const char *overlap = hg_view_str(job, "overlap");
+    if (!overlap || strcmp(overlap, "allow") == 0) {
+        fprintf(out, "%-14s %s\n", "Overlap:", "allow");
+        return;
+    }
+    fprintf(out, "%-14s %s (max_concurrent %lld", "Overlap:", overlap,
+            (long long) json_integer_value(json_object_get(job, "max_concurrent")));
+    if (strcmp(overlap, "queue") == 0)
+        fprintf(out, ", queue_max %lld",
+                (long long) json_integer_value(json_object_get(job, "queue_max")));
+    fprintf(out, ")\n");
+}
+
 static int s_cancel_run(hg_cli_t *cli, const hg_args_t *args)
 {
     const char *id = args->pos[0];

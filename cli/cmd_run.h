@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Rows of `job create`'s flag table for the retry and overlap fields. */
 #define HG_CLI_POLICY_FLAGS                                                                        \
@@ -24,6 +25,9 @@
     {                                                                                              \
         "queue-max", "N", false, "fires waiting under queue (default 1)"                           \
     }
+
+/* The "Retry:" and "Overlap:" lines of `job get`, in its layout. */
+void hg_cli_policy_rows(FILE *out, const json_t *job);
 
 /* Add the retry and overlap members the flags give to job. 0, or
  * HG_EINVAL with a message naming the flag in err. The master validates

@@ -30,7 +30,10 @@
 #include <inttypes.h>
 #include <sodium.h>
 
-#define S_PENDING_MAX 100000 /* pending retries kept in all; more are left to their worker */
+#define S_PENDING_MAX 100000 /* jobs with pending retries; more are left to their worker */
+#define S_PENDING_JOB                                                                              \
+    64 /* pending retries of one job (one per fire in its chain); a peer                           \
+          that claims more loses the oldest, not the master its memory */
 
 typedef struct {
     int64_t scheduled_ms;                       /* the fire's scheduled time */
@@ -119,6 +122,10 @@ static void s_add(hg_cluster_t *self, const hg_run_t *r, const char *from)
     for (size_t i = 0; i < l->n; i++)
         if (l->items[i].scheduled_ms == p.scheduled_ms && l->items[i].attempt >= p.attempt)
             return; /* a resend, or older than what is known */
+    if (l->n >= S_PENDING_JOB) {
+        memmove(l->items, l->items + 1, (l->n - 1) * sizeof *l->items);
+        l->n--;
+    }
     s_pending_t *a = realloc(l->items, (l->n + 1) * sizeof *a);
     if (!a) return;
     l->items = a;
