@@ -31,9 +31,12 @@
 #include <sodium.h>
 
 #define S_PENDING_MAX 100000 /* jobs with pending retries; more are left to their worker */
-#define S_PENDING_JOB                                                                              \
-    64 /* pending retries of one job (one per fire in its chain); a peer                           \
-          that claims more loses the oldest, not the master its memory */
+/* How far back a new leader looks for chains still pending, and how long
+ * the master keeps one whose next attempt it never hears of. */
+#define S_LOAD_WINDOW_MS (24 * 3600 * 1000)
+/* Pending retries of one job (one per fire in its chain): a peer that
+ * claims more loses the oldest, not the master its memory. */
+#define S_PENDING_JOB 64
 
 typedef struct {
     int64_t scheduled_ms;                       /* the fire's scheduled time */
@@ -160,8 +163,18 @@ bool hg_cluster__retry_on_lost(hg_cluster_t *self, hg_run_t *r)
 void hg_cluster__retry_send(hg_cluster_t *self, hg_jobrec_t *job)
 {
     s_list_t *l = s_list(self, job->id, false);
-    for (size_t i = 0; l && i < l->n; i++)
+    if (!l) return;
+    /* An attempt due long ago whose record never came (its worker dropped
+     * it, over max.unacked) is not started a day late: forget it. */
+    int64_t oldest = hg_now_ms() - S_LOAD_WINDOW_MS;
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->items[i].due_ms < oldest) continue;
         s_send_one(self, job, &l->items[i]);
+        l->items[k++] = l->items[i];
+    }
+    l->n = k;
+    if (k == 0) s_drop_key(self, job->id);
 }
 
 bool hg_cluster__overlap_busy(hg_cluster_t *self, hg_jobrec_t *job, hg_cluster_node_t *node)
@@ -172,9 +185,6 @@ bool hg_cluster__overlap_busy(hg_cluster_t *self, hg_jobrec_t *job, hg_cluster_n
         if (f->run.job_id == job->id && streq(f->node, node->name)) return true;
     return false;
 }
-
-/* How far back a new leader looks for chains still pending. */
-#define S_LOAD_WINDOW_MS (24 * 3600 * 1000)
 
 void hg_cluster__retry_load(hg_cluster_t *self)
 {

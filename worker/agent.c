@@ -992,7 +992,8 @@ static void s_overlap_next(s_agent_t *self, s_job_t *job)
 
 /* Start the retries that are due. One that finds its job gone is dropped
  * (the job's holder has it from the master); one the overlap policy would
- * skip waits a little and asks again, so a chain never ends by overlap. */
+ * skip waits a little and asks again, so a chain never ends by overlap
+ * (nor, under replace, cancels a newer fire's run). */
 static void s_fire_retries(s_agent_t *self)
 {
     hg_wretry_item_t it;
@@ -1002,7 +1003,8 @@ static void s_fire_retries(s_agent_t *self)
     while (later_n < 64 && hg_wretry_pop_due(self->retries, now, &it)) {
         s_job_t *job = s_job_by_id(self, it.job_id);
         if (!job) continue;
-        if (hg_overlap_decide(self->overlap, &job->spec, job->running, false) == HG_OVERLAP_SKIP) {
+        hg_overlap_action_t act = hg_overlap_decide(self->overlap, &job->spec, job->running, false);
+        if (act == HG_OVERLAP_SKIP || act == HG_OVERLAP_CANCEL) {
             it.due_ms = now + 250;
             later[later_n++] = it;
             continue;
