@@ -294,7 +294,8 @@ static size_t s_rec_bytes(const hg_run_t *run, const char *node)
 {
     return 64 + strlen(node) + (run->job_name ? strlen(run->job_name) : 0) +
            (run->error ? strlen(run->error) : 0) + run->output.len +
-           (run->reason ? strlen(run->reason) : 0);
+           (run->reason ? strlen(run->reason) : 0) +
+           (run->retry_reason ? strlen(run->retry_reason) : 0);
 }
 
 static int s_exec_chunk(s_store_t *self, int ci, const s_rec_t *recs, MYSQL_BIND *binds,

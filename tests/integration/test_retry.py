@@ -4,11 +4,11 @@ times are checked against the policy, with the worker holding the job
 killed (kill -9) between two attempts.
 
 The job fires once (@at) at an endpoint that always answers 503. Its
-policy: 4 attempts, exponential backoff from 2 s, factor 2, on http_5xx.
+policy: 4 attempts, exponential backoff from 1.5 s, factor 2, on http_5xx.
 Right after attempt 2 is recorded (its row names the due time of attempt
 3), the worker holding the job is killed. The other worker takes the job
 and continues the chain: attempt 3 and 4 come from it, each at or after its
-due time (the delay after the previous attempt ended: 2 s, 4 s, 8 s; never
+due time (the delay after the previous attempt ended: 1.5 s, 3 s, 6 s; never
 immediately, XXL-JOB #1853), none twice, none missing, and nothing after the
 last. The rows: one per attempt, the same scheduled time, attempt 1..4,
 first_run_id naming attempt 1, next_attempt_at on every row but the last
@@ -22,7 +22,7 @@ import time
 
 from harness import log, parse_time, run_scenario
 
-DELAYS = [2.0, 4.0, 8.0]  # initial 2 s, factor 2
+DELAYS = [1.5, 3.0, 6.0]  # initial 1.5 s, factor 2
 EARLY_SLACK = 0.05       # clock granularity between our reading and the worker's
 LATE_SLACK = 6.0         # the kill costs a lease + margin before the job moves
 
@@ -41,8 +41,8 @@ def chain_rows(c, job):
 
 
 def create_chain(c):
-    c.create_job("chain", "@at " + at(5), c.hits.url("/status/503"),
-                 retry={"max_attempts": 4, "backoff": "exponential", "initial": "2s",
+    c.create_job("chain", "@at " + at(4), c.hits.url("/status/503"),
+                 retry={"max_attempts": 4, "backoff": "exponential", "initial": "1500ms",
                         "factor": 2, "max_delay": "30s", "on": ["http_5xx"]})
 
 
@@ -60,7 +60,7 @@ def check_chain(c):
     chain_hits = lambda: [h for h in c.hits.hits("/status/503") if h["job"] == "chain"]
     c.wait_until(lambda: len(chain_hits()) >= 4, timeout=40,
                  what="4 attempts at the endpoint")
-    time.sleep(2.0)  # nothing more may come (attempt 5 would be due 16 s later; none is allowed)
+    time.sleep(1.5)  # nothing more may come (no attempt 5 is allowed)
     hits = sorted(chain_hits(), key=lambda h: h["time"])
     attempts = [int(h["attempt"]) for h in hits]
     assert attempts == [1, 2, 3, 4], "attempts at the endpoint: %r" % attempts
