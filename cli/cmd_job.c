@@ -1,5 +1,6 @@
 /* cmd_job: `hourglass job create|list|get|delete|pause|resume|trigger`. */
 #include "cli.h"
+#include "cmd_run.h"
 #include "hg_error.h"
 #include "hg_time.h"
 #include "table.h"
@@ -131,6 +132,11 @@ int hg_job_spec_build(const hg_args_t *args, json_t **out, char *err, size_t err
     s_set_str(job, "timeout", args, "timeout");
     if (hg_args_has(args, "paused")) json_object_set_new(job, "status", json_string("paused"));
     if (hg_args_has(args, "recover")) json_object_set_new(job, "recover", json_true());
+    if (hg_cli_policy_flags(args, job, err, err_size) != 0) {
+        json_decref(job);
+        json_decref(http);
+        return HG_EINVAL;
+    }
     /* Names whose values the API shows as "***" (docs/api.md, Secrets). */
     static const char *const secret_flags[][2] = {{"secret-header", "secret_headers"},
                                                   {"secret-param", "secret_params"}};
@@ -215,6 +221,7 @@ static void s_print_job(hg_cli_t *cli, const json_t *job)
     S_ROW("Misfire", hg_view_text(job, "misfire", buf, sizeof buf));
     S_ROW("Timeout", hg_view_text(job, "timeout", buf, sizeof buf));
     S_ROW("Recover", hg_view_text(job, "recover", buf, sizeof buf));
+    hg_cli_policy_rows(cli->out, job); /* cmd_run.c: Retry, Overlap */
     S_ROW("Start at", hg_view_time(job, "start_at", buf, sizeof buf));
     S_ROW("End at", hg_view_time(job, "end_at", buf, sizeof buf));
     S_ROW("Node", hg_view_text(job, "node", buf, sizeof buf));
@@ -263,6 +270,7 @@ static const hg_flag_t s_create_flags[] = {
     {"recover", NULL, false, "re-run once a run lost with its worker (on the next worker)"},
     {"secret-header", "NAME", true, "header whose value the API hides (besides Authorization...)"},
     {"secret-param", "KEY", true, "parameter whose value the API hides (besides *password*...)"},
+    HG_CLI_POLICY_FLAGS, /* cmd_run.h: --retry-*, --overlap, --max-concurrent, --queue-max */
 };
 
 static int s_create_run(hg_cli_t *cli, const hg_args_t *args)
@@ -482,14 +490,16 @@ S_NAME_COMMAND(hg_cmd_job_resume, "resume", "Resume a paused job", s_resume_run)
 static const hg_flag_t s_trigger_flags[] = {
     {"param", "KEY=VALUE", true, "parameter for this run only"},
     {"namespace", "NS", false, "namespace of the job (default \"default\")"},
+    {"force", NULL, false, "run even when the job's overlap policy would skip or queue it"},
 };
 
 static int s_trigger_run(hg_cli_t *cli, const hg_args_t *args)
 {
     char msg[512];
     json_t *body = NULL, *doc = NULL;
-    if (hg_args_count(args, "param") > 0) {
+    if (hg_args_count(args, "param") > 0 || hg_args_has(args, "force")) {
         body = json_object();
+        if (body && hg_args_has(args, "force")) json_object_set_new(body, "force", json_true());
         if (!body) return hg_cli_fail(cli, "%s", hg_strerror(HG_ENOMEM));
         if (s_add_pairs(body, "params", args, "param", '=', msg, sizeof msg) != 0) {
             json_decref(body);

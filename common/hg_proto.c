@@ -16,26 +16,30 @@
  *   ASSIGN         job R u64, epoch R u64, ver u64, ns str, name R str,
  *                  kind R str, sched R str, tz str, start i64, end i64,
  *                  last i64, misfire str, timeout u32, params map,
- *                  http http-map, plugin plugin-map, recover u32
+ *                  http http-map, plugin plugin-map, recover u32,
+ *                  retry retry-map, overlap u32, maxconc u32, qmax u32
  *                  (the master sends http for kind "http", plugin for
  *                  kind "plugin"; the worker refuses the job otherwise)
  *     http-map     method R str, url R str, headers [str...], body bin,
  *                  form map, expect [u16...], ebody str
  *     plugin-map   name R str, ver str, sha str, iso str
+ *     retry-map    max u32, backoff u32, initial u32, factor u32,
+ *                  maxdelay u32, jitter u32, on u32
  *   REVOKE         job R u64, epoch R u64, last i64
  *   TRIGGER        job R u64, epoch R u64, reason str, params map,
- *                  sched i64, att u32
+ *                  sched i64, att u32, force u32, due i64, first bin16
  *   PLUGIN_GET     sha R str, off u64, max u32
  *   PLUGIN_CHUNK   sha R str, off u64, total u64, data bin, code i32,
  *                  err str
- *   CANCEL, RUN_LOG
+ *   CANCEL         job R u64, id R bin16
+ *   RUN_LOG
  *                  no body fields yet (hg_msg_t has no members for them)
  *   RUN_STARTED,   runs R [run-map...], 1 .. HG_PROTO_MAX_RUNS
  *   RUN_FINISHED
  *     run-map      id R bin16, job R u64, epoch u64, name str, sched R i64,
  *                  start i64, fin i64, att u32, reason str,
  *                  status R uint (an hg_run_status_t), http i32, exit i32,
- *                  err str, out bin
+ *                  err str, out bin, first bin16, retryat i64, rreason str
  *   ACK            runs R [bin16...], 0 .. HG_PROTO_MAX_RUNS
  *   ERROR          code R i32, msg R str, leader str
  *   LEAVE          handover u32
@@ -183,6 +187,17 @@ static const s_field_t s_plugin_fields[] = {
 };
 static const s_table_t s_plugin_table = S_TABLE(s_plugin_fields, hg_plugin_spec_t);
 
+static const s_field_t s_retry_fields[] = {
+    S_SCALAR("max", S_U32, 0, hg_retry_spec_t, max_attempts),
+    S_SCALAR("backoff", S_U32, 0, hg_retry_spec_t, backoff),
+    S_SCALAR("initial", S_U32, 0, hg_retry_spec_t, initial_ms),
+    S_SCALAR("factor", S_U32, 0, hg_retry_spec_t, factor_milli),
+    S_SCALAR("maxdelay", S_U32, 0, hg_retry_spec_t, max_delay_ms),
+    S_SCALAR("jitter", S_U32, 0, hg_retry_spec_t, jitter),
+    S_SCALAR("on", S_U32, 0, hg_retry_spec_t, on),
+};
+static const s_table_t s_retry_table = S_TABLE(s_retry_fields, hg_retry_spec_t);
+
 static const s_field_t s_assign_fields[] = {
     S_SCALAR("job", S_U64, S_REQ, hg_assign_t, job_id),
     S_SCALAR("epoch", S_U64, S_REQ, hg_assign_t, epoch),
@@ -201,6 +216,11 @@ static const s_field_t s_assign_fields[] = {
     {S_KEY("http"), S_MAP, 0, offsetof(hg_assign_t, http), 0, 0, &s_http_table},
     {S_KEY("plugin"), S_MAP, 0, offsetof(hg_assign_t, plugin), 0, 0, &s_plugin_table},
     S_SCALAR("recover", S_U32, 0, hg_assign_t, recover),
+    /* retries and overlap (issue 11) */
+    {S_KEY("retry"), S_MAP, 0, offsetof(hg_assign_t, retry), 0, 0, &s_retry_table},
+    S_SCALAR("overlap", S_U32, 0, hg_assign_t, overlap),
+    S_SCALAR("maxconc", S_U32, 0, hg_assign_t, max_concurrent),
+    S_SCALAR("qmax", S_U32, 0, hg_assign_t, queue_max),
 };
 static const s_table_t s_assign_table = S_TABLE(s_assign_fields, hg_assign_t);
 
@@ -218,8 +238,18 @@ static const s_field_t s_trigger_fields[] = {
     S_ARRAY("params", S_KVS, 0, hg_trigger_t, params, params_n, HG_PROTO_MAX_ITEMS, NULL),
     S_SCALAR("sched", S_I64, 0, hg_trigger_t, scheduled_ms),
     S_SCALAR("att", S_U32, 0, hg_trigger_t, attempt),
+    /* retries and overlap (issue 11) */
+    S_SCALAR("force", S_U32, 0, hg_trigger_t, force),
+    S_SCALAR("due", S_I64, 0, hg_trigger_t, due_ms),
+    S_SCALAR("first", S_RUNID, 0, hg_trigger_t, first_run_id),
 };
 static const s_table_t s_trigger_table = S_TABLE(s_trigger_fields, hg_trigger_t);
+
+static const s_field_t s_cancel_fields[] = {
+    S_SCALAR("job", S_U64, S_REQ, hg_cancel_t, job_id),
+    S_SCALAR("id", S_RUNID, S_REQ, hg_cancel_t, run_id),
+};
+static const s_table_t s_cancel_table = S_TABLE(s_cancel_fields, hg_cancel_t);
 
 static const s_field_t s_run_fields[] = {
     S_SCALAR("id", S_RUNID, S_REQ, hg_run_t, run_id),
@@ -236,6 +266,10 @@ static const s_field_t s_run_fields[] = {
     S_SCALAR("exit", S_I32, 0, hg_run_t, exit_code),
     S_SIZED("err", S_STR, 0, hg_run_t, error, HG_PROTO_MAX_STR),
     S_SIZED("out", S_BLOB, 0, hg_run_t, output, HG_PROTO_MAX_BLOB),
+    /* retries (issue 11) */
+    S_SCALAR("first", S_RUNID, 0, hg_run_t, first_run_id),
+    S_SCALAR("retryat", S_I64, 0, hg_run_t, retry_at_ms),
+    S_SIZED("rreason", S_STR, 0, hg_run_t, retry_reason, HG_PROTO_MAX_STR),
 };
 static const s_table_t s_run_table = S_TABLE(s_run_fields, hg_run_t);
 
@@ -298,7 +332,7 @@ static const s_type_t s_types[] = {
     [HG_MSG_ASSIGN] = {"ASSIGN", &s_assign_table},
     [HG_MSG_REVOKE] = {"REVOKE", &s_revoke_table},
     [HG_MSG_TRIGGER] = {"TRIGGER", &s_trigger_table},
-    [HG_MSG_CANCEL] = {"CANCEL", &s_empty_table},
+    [HG_MSG_CANCEL] = {"CANCEL", &s_cancel_table},
     [HG_MSG_RUN_STARTED] = {"RUN_STARTED", &s_runs_table},
     [HG_MSG_RUN_FINISHED] = {"RUN_FINISHED", &s_runs_table},
     [HG_MSG_RUN_LOG] = {"RUN_LOG", &s_empty_table},
@@ -323,9 +357,9 @@ const char *hg_msg_type_name(int type)
 }
 
 static const char *const s_status_names[] = {
-    [HG_RUN_RUNNING] = "running", [HG_RUN_SUCCESS] = "success", [HG_RUN_FAILED] = "failed",
-    [HG_RUN_TIMEOUT] = "timeout", [HG_RUN_CRASHED] = "crashed", [HG_RUN_LOST] = "lost",
-    [HG_RUN_SKIPPED] = "skipped",
+    [HG_RUN_RUNNING] = "running", [HG_RUN_SUCCESS] = "success",     [HG_RUN_FAILED] = "failed",
+    [HG_RUN_TIMEOUT] = "timeout", [HG_RUN_CRASHED] = "crashed",     [HG_RUN_LOST] = "lost",
+    [HG_RUN_SKIPPED] = "skipped", [HG_RUN_CANCELLED] = "cancelled",
 };
 #define S_STATUS_MAX ((int) (sizeof(s_status_names) / sizeof(s_status_names[0])) - 1)
 
@@ -673,8 +707,11 @@ static bool s_field_present(const s_field_t *f, const char *base)
         return s_ptr_get(base, f->off) != NULL;
     case S_BLOB:
         return ((const hg_blob_t *) m)->len != 0;
-    case S_RUNID:
-        return true;
+    case S_RUNID: /* an optional id is sent only when set (all zero: none) */
+        if (f->flags & S_REQ) return true;
+        for (int i = 0; i < HG_PROTO_RUN_ID_SIZE; i++)
+            if (((const uint8_t *) m)[i]) return true;
+        return false;
     case S_MAP:
         return s_table_present(f->sub, m);
     default:

@@ -104,6 +104,25 @@ typedef struct {
     uint32_t unacked; /* worker -> master: run records awaiting ACK */
 } hg_heartbeat_t;
 
+/* Retry policy of a job (wire form; arithmetic in common/hg_retry.h). */
+typedef struct {
+    uint32_t max_attempts; /* attempts in all, the first included; 0 or 1: no retry */
+    uint32_t backoff;      /* hg_backoff_t: 0 fixed, 1 exponential */
+    uint32_t initial_ms;   /* delay before the second attempt */
+    uint32_t factor_milli; /* exponential growth per attempt, in thousandths (2000 = x2) */
+    uint32_t max_delay_ms; /* cap of any delay, Retry-After included; 0: no cap */
+    uint32_t jitter;       /* hg_jitter_t: 0 none, 1 full */
+    uint32_t on;           /* HG_RETRY_ON_* bits: what counts as retryable */
+} hg_retry_spec_t;
+
+/* Overlap (concurrency) policy of a job. */
+typedef enum {
+    HG_OVERLAP_ALLOW = 0,   /* every fire starts */
+    HG_OVERLAP_FORBID = 1,  /* a fire that finds max_concurrent running is skipped ("overlap") */
+    HG_OVERLAP_REPLACE = 2, /* the running runs are cancelled, then the fire starts */
+    HG_OVERLAP_QUEUE = 3,   /* the fire waits for a slot, up to queue_max waiting */
+} hg_overlap_t;
+
 /* HTTP task of a job. */
 typedef struct {
     char *method;      /* "GET", "POST", ... */
@@ -152,6 +171,11 @@ typedef struct {
     hg_http_spec_t http;     /* for kind "http" */
     hg_plugin_spec_t plugin; /* for kind "plugin" */
     uint32_t recover;        /* 1: a run lost with its worker is re-run once (TRIGGER "recover") */
+    /* --- retries and overlap (issue 11; common/hg_retry.h, docs/jobs.md) --- */
+    hg_retry_spec_t retry;   /* retry policy; max_attempts <= 1: no retry */
+    uint32_t overlap;        /* hg_overlap_t: what a fire does while the job runs */
+    uint32_t max_concurrent; /* runs at once under forbid/replace/queue, 0 means 1 */
+    uint32_t queue_max;      /* fires waiting under queue, 0 means 1 */
 } hg_assign_t;
 
 /* Master -> worker: stop firing job_id under epoch. Worker -> master: the
@@ -172,7 +196,21 @@ typedef struct {
     size_t params_n;      /* number of overrides */
     int64_t scheduled_ms; /* scheduled time to record (a recovered run keeps its own), 0 = now */
     uint32_t attempt;     /* attempt number to record, 0 means 1 */
+    /* --- retries and overlap (issue 11) --- */
+    uint32_t force; /* 1: start even when the overlap policy says otherwise */
+    int64_t due_ms; /* reason "retry": not before this time (a pending retry handed
+                       to a new holder keeps its due time); 0 = now */
+    uint8_t first_run_id[HG_PROTO_RUN_ID_SIZE]; /* reason "retry": attempt 1 of the chain;
+                                                   all zero = none */
 } hg_trigger_t;
+
+/* Master -> worker: cancel a run in flight (POST /api/v1/runs/{id}/cancel).
+ * The worker aborts the HTTP request, or sets the plug-in's cancelled()
+ * and kills its helper after plugin.grace; the run ends "cancelled". */
+typedef struct {
+    uint64_t job_id;                      /* job of the run */
+    uint8_t run_id[HG_PROTO_RUN_ID_SIZE]; /* run to cancel */
+} hg_cancel_t;
 
 typedef enum {
     HG_RUN_RUNNING = 0,
@@ -182,6 +220,7 @@ typedef enum {
     HG_RUN_CRASHED = 4,
     HG_RUN_LOST = 5,
     HG_RUN_SKIPPED = 6,
+    HG_RUN_CANCELLED = 7, /* cancelled by an operator, or replaced (overlap "replace") */
 } hg_run_status_t;
 
 /* "running", "success", ...; NULL for an unknown value. */
@@ -205,6 +244,14 @@ typedef struct {
     int32_t exit_code;                    /* plug-in / process exit code, 0 if none */
     char *error;                          /* error text, NULL if none */
     hg_blob_t output;                     /* bounded output excerpt */
+    /* --- retries (issue 11; common/hg_retry.h) --- */
+    uint8_t first_run_id[HG_PROTO_RUN_ID_SIZE]; /* attempt 1 of its retry chain; all zero
+                                                   when the run is in none */
+    int64_t retry_at_ms; /* due time of the next attempt; 0: this record is the fire's
+                            final outcome. Inside the worker, between an executor and the
+                            retry module only: the delay a Retry-After asked for */
+    char *retry_reason;  /* why a retry follows ("http_5xx", "timeout", ...), with
+                            retry_at_ms; an executor sets "connect" / "plugin_retry" as a hint */
 } hg_run_t;
 
 /* RUN_STARTED and RUN_FINISHED carry a batch of records. */
@@ -264,6 +311,7 @@ typedef struct {
         hg_assign_t assign;
         hg_revoke_t revoke;
         hg_trigger_t trigger;
+        hg_cancel_t cancel;
         hg_runs_t runs; /* RUN_STARTED, RUN_FINISHED */
         hg_ack_t ack;
         hg_plugin_get_t plugin_get;

@@ -674,6 +674,25 @@ static void s_route_job(hg_api_ctx_t *c)
     }
 }
 
+/* /api/v1/runs/{id}/cancel (issue 11, api_runctl.c) */
+static void s_route_run(hg_api_ctx_t *c)
+{
+    const char *id = c->url + strlen("/api/v1/runs/");
+    const char *slash = strchr(id, '/');
+    char buf[64];
+    size_t id_len = slash ? (size_t) (slash - id) : strlen(id);
+    if (!slash || id_len == 0 || id_len >= sizeof buf || strcmp(slash, "/cancel") != 0) {
+        s_no_route(c);
+        return;
+    }
+    memcpy(buf, id, id_len);
+    buf[id_len] = '\0';
+    if (hg_api__method_is(c, "POST"))
+        hg_api__run_cancel(c, buf);
+    else
+        s_not_allowed(c, "POST");
+}
+
 /* /api/v1/plugins/{sha256} */
 static void s_route_plugin(hg_api_ctx_t *c)
 {
@@ -726,6 +745,8 @@ static void s_route(hg_api_ctx_t *c)
         s_route_one(c, false, hg_api__jobs_batch);
     else if (strcmp(url, "/api/v1/runs") == 0)
         s_route_one(c, true, hg_api__runs_list);
+    else if (strncmp(url, "/api/v1/runs/", strlen("/api/v1/runs/")) == 0)
+        s_route_run(c);
     else if (strcmp(url, S_PLUGINS) == 0)
         s_route_collection(c, hg_api__plugins_list, hg_api__plugin_push);
     else if (strncmp(url, S_PLUGINS_PREFIX, strlen(S_PLUGINS_PREFIX)) == 0 &&

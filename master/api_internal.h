@@ -146,6 +146,11 @@ void hg_api__job_trigger(hg_api_ctx_t *c, const char *name);
 /* api_runs.c: GET /api/v1/runs. */
 void hg_api__runs_list(hg_api_ctx_t *c);
 
+/* api_runctl.c (issue 11): POST /api/v1/runs/{id}/cancel, and the body
+ * check of a trigger (params, force), answering 400 when it fails. */
+void hg_api__run_cancel(hg_api_ctx_t *c, const char *id);
+bool hg_api__trigger_body(hg_api_ctx_t *c, json_t *body, bool *force);
+
 /* api_nodes.c: GET /api/v1/nodes, POST /api/v1/nodes/{name}/drain|activate
  * (drain true for drain), and GET /healthz. */
 void hg_api__nodes_list(hg_api_ctx_t *c);

@@ -518,8 +518,9 @@ void hg_api__job_trigger(hg_api_ctx_t *c, const char *name)
     json_t *body = hg_api__body_json(c, true, &failed);
     if (failed) return;
     json_t *params = NULL;
+    bool force = false;
     if (body) {
-        if (!hg_api__only_field(c, body, "params")) {
+        if (!hg_api__trigger_body(c, body, &force)) {
             json_decref(body);
             return;
         }
@@ -570,7 +571,7 @@ void hg_api__job_trigger(hg_api_ctx_t *c, const char *name)
     const char *status = json_string_value(json_object_get(a.job, "status"));
     char node[256] = "";
     hg_cluster_client_t *cl = hg_api__cluster(c->api);
-    rc = cl ? hg_cluster_trigger(cl, id, params, node, sizeof node) : HG_EUNAVAIL;
+    rc = cl ? hg_cluster_trigger_force(cl, id, params, force, node, sizeof node) : HG_EUNAVAIL;
     if (rc == 0) {
         hg_api__reply(c, MHD_HTTP_ACCEPTED, json_pack("{s:s, s:s}", "job", name, "node", node));
     } else if (rc == HG_ENOTFOUND && status && strcmp(status, "active") != 0) {

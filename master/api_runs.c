@@ -84,9 +84,12 @@ typedef struct {
     int exit_code;
     char error[65536], output[65536];
     uint32_t attempt;
-    unsigned long len[14];
-    my_bool is_null[14];
-    MYSQL_BIND bind[14];
+    uint8_t first_run_id[HG_RUNID_SIZE]; /* retries (schema/007_retries.sql) */
+    MYSQL_TIME next_attempt_at;
+    char retry_reason[65];
+    unsigned long len[17];
+    my_bool is_null[17];
+    MYSQL_BIND bind[17];
 } s_run_row_t;
 
 static json_t *s_run_time(const MYSQL_TIME *t, my_bool is_null, int64_t *ms)
@@ -125,6 +128,16 @@ static json_t *s_run_to_json(s_run_row_t *r)
     json_object_set_new(run, "duration_ms",
                         !r->is_null[5] && !r->is_null[6] ? json_integer(end_ms - start_ms)
                                                          : json_null());
+    /* retries: the chain this attempt is in, and when the next one is due
+     * (null: this run is its fire's final outcome) */
+    char first[HG_RUNID_STR_LEN + 1];
+    if (!r->is_null[14]) hg_runid_format(r->first_run_id, first);
+    json_object_set_new(run, "first_run_id", r->is_null[14] ? json_null() : json_string(first));
+    int64_t retry_ms;
+    json_object_set_new(run, "retry_at",
+                        s_run_time(&r->next_attempt_at, r->is_null[15], &retry_ms));
+    json_object_set_new(run, "retry_reason",
+                        r->is_null[16] ? json_null() : s_json_text(r->retry_reason, r->len[16]));
     return run;
 }
 
@@ -155,7 +168,8 @@ static void s_runs_query_build(s_runs_query_t *q, const s_runs_op_t *a)
     snprintf(q->sql, sizeof q->sql, "%s",
              "SELECT r.run_id, r.job_id, r.job_name, r.node, r.scheduled_at, "
              "r.started_at, r.finished_at, r.status, r.http_status, r.exit_code, "
-             "r.error, r.output, r.attempt, r.trigger_reason FROM ");
+             "r.error, r.output, r.attempt, r.trigger_reason, r.first_run_id, "
+             "r.next_attempt_at, r.retry_reason FROM ");
     char *sql = q->sql;
     MYSQL_BIND *p = q->p;
     bool by_status = a->status && strcmp(a->status, "success") != 0;
@@ -254,6 +268,12 @@ static void s_run_row_bind(s_run_row_t *r)
     b[12].is_unsigned = 1;
     hg_db_bind_out(&b[13], MYSQL_TYPE_STRING, r->trigger, sizeof r->trigger, &r->len[13],
                    &r->is_null[13]);
+    hg_db_bind_out(&b[14], MYSQL_TYPE_BLOB, r->first_run_id, HG_RUNID_SIZE, &r->len[14],
+                   &r->is_null[14]);
+    hg_db_bind_out(&b[15], MYSQL_TYPE_DATETIME, &r->next_attempt_at, 0, &r->len[15],
+                   &r->is_null[15]);
+    hg_db_bind_out(&b[16], MYSQL_TYPE_STRING, r->retry_reason, sizeof r->retry_reason, &r->len[16],
+                   &r->is_null[16]);
 }
 
 static int s_op_runs(MYSQL *db, void *arg, char *err, size_t err_size)
@@ -333,7 +353,7 @@ void hg_api__runs_list(hg_api_ctx_t *c)
     if (a.status && hg_run_status_parse(a.status) < 0) {
         hg_api__invalid(c, "status",
                         "status: must be one of running, success, failed, timeout, crashed, lost, "
-                        "skipped");
+                        "skipped, cancelled");
         return;
     }
     const char *since = hg_api__arg(c, "since"), *until = hg_api__arg(c, "until"),

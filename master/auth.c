@@ -408,6 +408,7 @@ static const struct {
     {"POST", "/api/v1/jobs/*/resume", HG_ROLE_OPERATOR, "job.resume"},
     {"POST", "/api/v1/jobs/*/trigger", HG_ROLE_OPERATOR, "job.trigger"},
     {"GET", "/api/v1/runs", HG_ROLE_VIEWER, NULL},
+    {"POST", "/api/v1/runs/*/cancel", HG_ROLE_OPERATOR, "run.cancel"},
     {"GET", "/api/v1/nodes", HG_ROLE_VIEWER, NULL},
     {"POST", "/api/v1/nodes/*/drain", HG_ROLE_OPERATOR, "node.drain"},
     {"POST", "/api/v1/nodes/*/activate", HG_ROLE_OPERATOR, "node.activate"},

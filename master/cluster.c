@@ -578,6 +578,7 @@ static void s_on_runs(hg_cluster_t *self, const char *name, hg_msg_t **msgp)
             s_inflight_add(self, node, r);
         else if (s_inflight_remove(self, node, r->run_id) && had_start)
             had_start[i] = 1;
+        hg_cluster__retry_on_run(self, name, r, msg->type == HG_MSG_RUN_FINISHED);
         hg_jobrec_t *job = hg_jobtab_find(self->jobs, r->job_id);
         if (job && r->scheduled_ms > job->last_fire_ms && r->reason &&
             (streq(r->reason, "schedule") || streq(r->reason, "misfire")))
@@ -1007,6 +1008,7 @@ static void s_lead(hg_cluster_t *self, uint64_t epoch, json_t *jobs, json_t *las
     self->loading = true;
     s_load_jobs(self, jobs, last_fires, &loaded);
     self->loading = false;
+    hg_cluster__retry_load(self); /* cluster_retry.c */
     json_decref(jobs);
     json_decref(last_fires);
     /* Loading leaves many freed JSON fragments behind: give them back. */
@@ -1187,6 +1189,7 @@ static void s_destroy(hg_cluster_t *self)
     self->assigns = NULL;
     zhashx_destroy(&self->nodes);
     zhashx_destroy(&self->inflight);
+    hg_cluster__retry_destroy(self);
     zhashx_destroy(&self->hello_parts);
     hg_plugin_index_destroy(&self->plugins);
     hg_peer_guard_destroy(&self->guard);

@@ -44,6 +44,15 @@ int hg_cluster_job_remove(hg_cluster_client_t *client, uint64_t job_id);
  * be NULL). On success writes the node it was sent to into node. Returns
  * HG_ENOTFOUND when the cluster does not hold the job (not active) and
  * HG_EUNAVAIL when no live worker holds it. */
+/* hg_cluster_trigger with force: the fire starts whatever the job's
+ * overlap policy says (issue 11). */
+int hg_cluster_trigger_force(hg_cluster_client_t *client, uint64_t job_id, json_t *params,
+                             bool force, char *node, size_t node_size);
+/* Cancel a run in flight (run id text): the worker running it is told.
+ * 0 with its node and the job's namespace; HG_ENOTFOUND when the run is
+ * not in flight; HG_EUNAVAIL when its worker has no session. */
+int hg_cluster_run_cancel(hg_cluster_client_t *client, const char *run_id, char *node,
+                          size_t node_size, char *ns, size_t ns_size);
 int hg_cluster_trigger(hg_cluster_client_t *client, uint64_t job_id, json_t *params, char *node,
                        size_t node_size);
 

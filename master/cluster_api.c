@@ -129,7 +129,7 @@ static void s_api_jobnode(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
 /* Send a manual TRIGGER of job to node with params (JSON object text of
  * strings; anything else, or "", means none). */
 static void s_send_trigger(hg_cluster_t *self, hg_jobrec_t *job, const char *node,
-                           const char *params)
+                           const char *params, bool force)
 {
     hg_msg_t msg = {.type = HG_MSG_TRIGGER};
     msg.u.trigger.job_id = job->id;
@@ -153,6 +153,7 @@ static void s_send_trigger(hg_cluster_t *self, hg_jobrec_t *job, const char *nod
     }
     msg.u.trigger.params = kv;
     msg.u.trigger.params_n = i;
+    msg.u.trigger.force = force;
     hg_cluster__send_to(self, node, &msg);
     free(kv);
     json_decref(pj);
@@ -162,6 +163,7 @@ static void s_api_trigger(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
 {
     uint64_t job_id = s_pop_job_id(req);
     char *params = zmsg_popstr(req);
+    char *force = zmsg_popstr(req); /* "1": past the overlap policy (issue 11) */
     hg_jobrec_t *job = hg_jobtab_find(self->jobs, job_id);
     hg_cluster_node_t *node = job && job->node[0] ? zhashx_lookup(self->nodes, job->node) : NULL;
     if (!job) {
@@ -169,11 +171,12 @@ static void s_api_trigger(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
     } else if (!node || !HG_NODE_SESSION(node) || node->leaving) {
         zmsg_addstrf(rep, "%d", HG_EUNAVAIL);
     } else {
-        s_send_trigger(self, job, node->name, params);
+        s_send_trigger(self, job, node->name, params, force && streq(force, "1"));
         zmsg_addstr(rep, "0");
         zmsg_addstr(rep, node->name);
     }
     zstr_free(&params);
+    zstr_free(&force);
 }
 
 static void s_api_plugin_put(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
@@ -259,17 +262,12 @@ static const struct {
     const char *cmd; /* first frame of the request */
     s_api_fn *fn;    /* its handler */
 } s_api_requests[] = {
-    {"UPSERT", s_api_upsert},
-    {"UPSERTS", s_api_upserts},
-    {"REMOVE", s_api_remove},
-    {"JOBNODE", s_api_jobnode},
-    {"TRIGGER", s_api_trigger},
-    {"PLUGIN_PUT", s_api_plugin_put},
-    {"PLUGIN_REMOVE", s_api_plugin_remove},
-    {"NODES", s_api_nodes},
-    {"DRAIN", s_api_drain},
-    {"ACTIVATE", s_api_activate},
-    {"ROLE", s_api_role},
+    {"UPSERT", s_api_upsert},         {"UPSERTS", s_api_upserts},
+    {"REMOVE", s_api_remove},         {"JOBNODE", s_api_jobnode},
+    {"TRIGGER", s_api_trigger},       {"CANCEL", hg_cluster__api_cancel},
+    {"PLUGIN_PUT", s_api_plugin_put}, {"PLUGIN_REMOVE", s_api_plugin_remove},
+    {"NODES", s_api_nodes},           {"DRAIN", s_api_drain},
+    {"ACTIVATE", s_api_activate},     {"ROLE", s_api_role},
     {"STATS", s_api_stats},
 };
 
@@ -416,11 +414,37 @@ int hg_cluster_job_remove(hg_cluster_client_t *c, uint64_t job_id)
 int hg_cluster_trigger(hg_cluster_client_t *c, uint64_t job_id, json_t *params, char *node,
                        size_t node_size)
 {
+    return hg_cluster_trigger_force(c, job_id, params, false, node, node_size);
+}
+
+int hg_cluster_run_cancel(hg_cluster_client_t *c, const char *run_id, char *node, size_t node_size,
+                          char *ns, size_t ns_size)
+{
+    zmsg_t *req = zmsg_new();
+    zmsg_addstr(req, "CANCEL");
+    zmsg_addstr(req, run_id);
+    int rc;
+    zmsg_t *rep = s_call(c, req, &rc);
+    if (rep && rc == 0) {
+        char *n = zmsg_popstr(rep), *s = zmsg_popstr(rep);
+        snprintf(node, node_size, "%s", n ? n : "");
+        snprintf(ns, ns_size, "%s", s ? s : "default");
+        zstr_free(&n);
+        zstr_free(&s);
+    }
+    zmsg_destroy(&rep);
+    return rc;
+}
+
+int hg_cluster_trigger_force(hg_cluster_client_t *c, uint64_t job_id, json_t *params, bool force,
+                             char *node, size_t node_size)
+{
     zmsg_t *req = zmsg_new();
     zmsg_addstr(req, "TRIGGER");
     zmsg_addstrf(req, "%" PRIu64, job_id);
     char *text = params ? json_dumps(params, JSON_COMPACT) : NULL;
     zmsg_addstr(req, text ? text : "");
+    zmsg_addstr(req, force ? "1" : "0");
     free(text);
     int rc;
     zmsg_t *rep = s_call(c, req, &rc);

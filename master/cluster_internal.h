@@ -144,6 +144,7 @@ typedef struct {
     uint64_t *assigns;          /* (job id, epoch) pairs not yet passed to the store */
     size_t assigns_n;           /* pairs in assigns */
     zhashx_t *inflight;         /* raw run id -> hg_cluster_inflight_t: started, not finished */
+    zhashx_t *retries;          /* job id text -> pending retries (cluster_retry.c), or NULL */
     zhashx_t *hello_parts;      /* node name -> HELLO parts so far (cluster_node.c) */
     uint64_t seq;               /* our message sequence */
     int64_t started_mono_ms;    /* start time; placement waits for workers to re-HELLO */
@@ -240,6 +241,29 @@ void hg_cluster__place(hg_cluster_t *self);
 bool hg_cluster__place_job(hg_cluster_t *self, hg_jobrec_t *job);
 /* After hg_cluster__place_job for each new job: placed of them, all went or not. */
 void hg_cluster__placed_these(hg_cluster_t *self, size_t placed, bool all);
+
+/* cluster_retry.c: pending retries and run cancel (issue 11) */
+
+/* A run record from node (NULL: the master's own) was accepted: track the
+ * pending retry it announces, or drop the one its attempt takes. */
+void hg_cluster__retry_on_run(hg_cluster_t *self, const char *node, const hg_run_t *r,
+                              bool finished);
+/* A run lost with its worker: when the job's policy retries "lost", set
+ * its retry fields, keep the pending attempt and return true. */
+bool hg_cluster__retry_on_lost(hg_cluster_t *self, hg_run_t *r);
+/* The job has a new holder: hand it the job's pending retries. */
+void hg_cluster__retry_send(hg_cluster_t *self, hg_jobrec_t *job);
+/* A new leader: read the pending retries from the history (a chain whose
+ * worker dies after a master failover still has its next attempt). */
+void hg_cluster__retry_load(hg_cluster_t *self);
+/* Free the pending retries (actor end). */
+void hg_cluster__retry_destroy(hg_cluster_t *self);
+/* A job with an overlap policy other than allow has runs in flight on
+ * node: a graceful hand-over waits for them, so that the next holder never
+ * runs the job beside them. */
+bool hg_cluster__overlap_busy(hg_cluster_t *self, hg_jobrec_t *job, hg_cluster_node_t *node);
+/* API request CANCEL: relay a cancel to the worker running the run. */
+void hg_cluster__api_cancel(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep);
 
 /* cluster_api.c: requests of the API threads */
 

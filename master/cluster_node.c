@@ -103,7 +103,8 @@ void hg_cluster__node_gone(hg_cluster_t *self, hg_cluster_node_t *node, hg_node_
                 snprintf(text, sizeof text, "worker %s %s (%s) while the run was in flight",
                          node->name, state == HG_NODE_LOST ? "was lost" : "left", why);
                 runs[k].error = strdup(text);
-                s_recovery_add(self, &runs[k]);
+                /* A job whose retry policy lists "lost" retries it; else recover. */
+                if (!hg_cluster__retry_on_lost(self, &runs[k])) s_recovery_add(self, &runs[k]);
                 k++;
             }
             m->type = HG_MSG_RUN_FINISHED;
@@ -194,6 +195,8 @@ void hg_cluster__drain(hg_cluster_t *self)
                     holder->name, hg_jobrec_name(job));
         } else if (!hg_cluster__pick_node(self, job)) {
             continue; /* nowhere to go yet */
+        } else if (hg_cluster__overlap_busy(self, job, holder)) {
+            continue; /* its overlap policy: it moves once its runs there have ended */
         }
         job->revoking = true;
         job->revoke_sent_mono_ms = now;

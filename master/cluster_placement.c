@@ -93,6 +93,7 @@ static void s_job_assign_to(hg_cluster_t *self, hg_jobrec_t *job, hg_cluster_nod
     hg_debug("cluster: job %s (id %" PRIu64 ") -> %s, epoch %" PRIu64, hg_jobrec_name(job), job->id,
              node->name, job->epoch);
     hg_cluster__send_recoveries(self, job);
+    hg_cluster__retry_send(self, job); /* pending retries follow the job (cluster_retry.c) */
 }
 
 /* Give every unassigned job to a live worker. Held back for lease + margin

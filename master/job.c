@@ -5,6 +5,7 @@
  * job_internal.h. */
 #include "job.h"
 #include "job_internal.h"
+#include "job_policy.h"
 #include "hg_error.h"
 #include "hg_sched.h"
 #include "hg_time.h"
@@ -189,10 +190,15 @@ static int s_check_string_map(s_verr_t *e, const char *field, json_t *v)
 }
 
 static const char *s_top_keys[] = {
-    "name",     "namespace", "kind",           "schedule",      "timezone",   "status",
-    "start_at", "end_at",    "misfire",        "timeout",       "http",       "params",
-    "executor", "id",        "version",        "created_at",    "updated_at", "node",
-    "plugin",   "recover",   "secret_headers", "secret_params", NULL};
+    "name",           "namespace",  "kind",
+    "schedule",       "timezone",   "status",
+    "start_at",       "end_at",     "misfire",
+    "timeout",        "http",       "params",
+    "executor",       "id",         "version",
+    "created_at",     "updated_at", "node",
+    "plugin",         "recover",    "secret_headers",
+    "secret_params",  "retry",      "overlap",
+    "max_concurrent", "queue_max",  NULL}; /* the last four: job_policy.c */
 static const char *s_http_keys[] = {"method", "url",           "headers",     "body",
                                     "form",   "expect_status", "expect_body", NULL};
 static const char *s_executor_keys[] = {"nodes", NULL};
@@ -582,6 +588,11 @@ static int s_validate(json_t *body, json_t *out, s_verr_t *e)
         return s_fail(e, "recover", "must be true or false");
     json_object_set_new(out, "recover", json_boolean(json_is_true(v)));
 
+    /* retry, overlap, max_concurrent, queue_max */
+    if ((rc = hg_job_policy_validate(body, out, e->field, e->field_size, e->message,
+                                     e->message_size)))
+        return rc;
+
     /* the task: http or plugin, the other one null */
     if (is_plugin) {
         json_t *plugin = json_object();
@@ -717,6 +728,7 @@ static int s_to_assign(json_t *job, hg_assign_t *out)
     if (timeout_ms < 1 || timeout_ms > HG_JOB_TIMEOUT_MAX) return HG_EINVAL;
     out->timeout_ms = (uint32_t) timeout_ms;
     out->recover = json_is_true(json_object_get(job, "recover")) ? 1 : 0;
+    if ((rc = hg_job_policy_to_assign(job, out))) return rc;
     if ((rc = s_kv_from_object(json_object_get(job, "params"), &out->params, &out->params_n)))
         return rc;
 

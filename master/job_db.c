@@ -5,6 +5,7 @@
  * or from the values just inserted. */
 #include "job_db.h"
 #include "job_internal.h"
+#include "job_policy.h"
 #include "db.h"
 #include "hg_error.h"
 #include "hg_time.h"
@@ -192,6 +193,7 @@ static json_t *s_job_object(const s_job_cols_t *c)
     json_t *spec = c->spec;
     json_object_set_new(job, "recover",
                         json_boolean(json_is_true(json_object_get(spec, "recover"))));
+    hg_job_policy_copy(spec, job);
     json_t *http = json_object_get(spec, "http");
     json_object_set_new(job, "http", http ? json_incref(http) : json_object());
     json_t *plugin = json_object_get(spec, "plugin");
@@ -354,6 +356,7 @@ static int s_ins_row_fill(json_t *job, s_ins_row_t *row)
                         executor ? json_incref(executor) : json_pack("{s:[]}", "nodes"));
     json_object_set_new(spec, "recover",
                         json_boolean(json_is_true(json_object_get(job, "recover"))));
+    hg_job_policy_copy(job, spec);
     /* Only when set, so that the spec of other jobs stays as it was. */
     static const char *secret_keys[] = {"secret_headers", "secret_params"};
     for (int i = 0; i < 2; i++) {

@@ -3,6 +3,7 @@
 #include "actor_loop.h"
 #include "hg_error.h"
 #include "hg_log.h"
+#include "hg_retry.h"
 #include "hg_runid.h"
 #include "hg_time.h"
 #include "spill.h"
@@ -17,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define S_COLS 15 /* parameters per runs row */
+#define S_COLS 18 /* parameters per runs row */
 
 /* Chunk sizes with a prepared statement each; a batch is cut greedily,
  * which with powers of two is its binary decomposition: at most one
@@ -51,6 +52,7 @@ typedef struct {
 /* Storage behind the bind array of one row. */
 typedef struct {
     MYSQL_TIME sched, start, finish;  /* times */
+    MYSQL_TIME retry_at;              /* next_attempt_at (retries) */
     unsigned long len[S_COLS];        /* lengths of string columns */
     my_bool null[S_COLS];             /* NULL flags */
     unsigned long long job_id, epoch; /* integers */
@@ -133,9 +135,10 @@ static char *s_runs_sql(int rows)
 {
     static const char head[] =
         "INSERT INTO runs (run_id, job_id, job_name, node, epoch, scheduled_at, started_at,"
-        " finished_at, status, http_status, exit_code, error, output, attempt, trigger_reason)"
+        " finished_at, status, http_status, exit_code, error, output, attempt, trigger_reason,"
+        " first_run_id, next_attempt_at, retry_reason)"
         " VALUES ";
-    static const char row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    static const char row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     /* A resend or a late RUN_STARTED never turns a finished run back into
      * "running": a running row only fills what is still empty. A record
      * whose run id names a row of another job or another node changes
@@ -154,6 +157,12 @@ static char *s_runs_sql(int rows)
         " VALUES(exit_code)),"
         " error = IF(" S_OTHER " OR VALUES(status) = 'running', error, VALUES(error)),"
         " output = IF(" S_OTHER " OR VALUES(status) = 'running', output, VALUES(output)),"
+        " first_run_id = IF(" S_OTHER ", first_run_id, COALESCE(VALUES(first_run_id),"
+        " first_run_id)),"
+        " next_attempt_at = IF(" S_OTHER " OR VALUES(status) = 'running', next_attempt_at,"
+        " VALUES(next_attempt_at)),"
+        " retry_reason = IF(" S_OTHER " OR VALUES(status) = 'running', retry_reason,"
+        " VALUES(retry_reason)),"
         " status = IF(" S_OTHER " OR VALUES(status) = 'running', status, VALUES(status))";
 #undef S_OTHER
     size_t size = sizeof head + (size_t) rows * (sizeof row + 1) + sizeof tail;
@@ -257,6 +266,16 @@ static void s_bind_run(MYSQL_BIND *b, s_row_t *row, const hg_run_t *run, const c
     b[13].is_unsigned = 1;
     b[13].buffer = &row->attempt;
     s_bind_str(&b[14], run->reason ? run->reason : "schedule", &row->len[14], &row->null[14]);
+    /* retries (schema/007_retries.sql) */
+    b[15].buffer_type = MYSQL_TYPE_BLOB;
+    b[15].buffer = (void *) run->first_run_id;
+    row->len[15] = HG_PROTO_RUN_ID_SIZE;
+    b[15].buffer_length = row->len[15];
+    b[15].length = &row->len[15];
+    row->null[15] = hg_retry_id_none(run->first_run_id);
+    b[15].is_null = &row->null[15];
+    s_bind_time(&b[16], &row->retry_at, run->retry_at_ms, &row->null[16]);
+    s_bind_str(&b[17], run->retry_reason, &row->len[17], &row->null[17]);
 }
 
 /* A flat view of the records of several batches. */
@@ -275,7 +294,8 @@ static size_t s_rec_bytes(const hg_run_t *run, const char *node)
 {
     return 64 + strlen(node) + (run->job_name ? strlen(run->job_name) : 0) +
            (run->error ? strlen(run->error) : 0) + run->output.len +
-           (run->reason ? strlen(run->reason) : 0);
+           (run->reason ? strlen(run->reason) : 0) +
+           (run->retry_reason ? strlen(run->retry_reason) : 0);
 }
 
 static int s_exec_chunk(s_store_t *self, int ci, const s_rec_t *recs, MYSQL_BIND *binds,
@@ -410,7 +430,9 @@ static const char *s_check_run(hg_run_t *run, const char *node, char *why, size_
     const char *bad = s_check_name("job_name", run->job_name, S_NAME_CHARS, why, why_size);
     if (!bad) bad = s_check_name("node", node, S_NAME_CHARS, why, why_size);
     if (!bad) bad = s_check_name("trigger_reason", run->reason, S_REASON_CHARS, why, why_size);
+    if (!bad) bad = s_check_name("retry_reason", run->retry_reason, S_REASON_CHARS, why, why_size);
     if (bad) return bad;
+    if (run->retry_at_ms > S_MAX_TIME_MS) run->retry_at_ms = S_MAX_TIME_MS;
     if (!hg_run_status_name(run->status)) {
         snprintf(why, why_size, "status %d is not a run status", (int) run->status);
         return why;
@@ -448,6 +470,8 @@ static void s_refuse(s_store_t *self, hg_run_t *run, const char *node, const cha
     }
     if (run->job_name) s_utf8_fit(run->job_name, S_NAME_CHARS, SIZE_MAX);
     if (run->reason) s_utf8_fit(run->reason, S_REASON_CHARS, SIZE_MAX);
+    if (run->retry_reason) s_utf8_fit(run->retry_reason, S_REASON_CHARS, SIZE_MAX);
+    run->retry_at_ms = 0; /* a refused record ends its chain */
     run->status = HG_RUN_FAILED;
     run->output.len = 0; /* the output belongs to the run as it was */
     int64_t *times[] = {&run->scheduled_ms, &run->started_ms, &run->finished_ms};

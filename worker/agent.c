@@ -10,13 +10,16 @@
 #include "agent.h"
 #include "hg_error.h"
 #include "hg_log.h"
+#include "hg_retry.h"
 #include "hg_runid.h"
 #include "hg_sched.h"
 #include "hg_time.h"
 #include "http_exec.h"
+#include "overlap.h"
 #include "overload.h"
 #include "plugin_cache.h"
 #include "plugin_exec.h"
+#include "retry.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -132,6 +135,8 @@ typedef struct {
     char silent_endpoint[512];     /* endpoint we last left because it went silent */
     int64_t silent_at;             /* monotonic time we left it */
     uint32_t redials;              /* fresh dials of a lone silent master since the last WELCOME */
+    hg_wretry_t *retries;          /* pending retries (retry.h) */
+    hg_overlap_state_t *overlap;   /* fires held back by an overlap policy (overlap.h) */
 } s_agent_t;
 
 /* ------------------------------------------------------------ timer heap */
@@ -636,6 +641,8 @@ static s_job_t *s_job_by_id(s_agent_t *self, uint64_t job_id)
     return zhashx_lookup(self->jobs, key);
 }
 
+static void s_overlap_next(s_agent_t *self, s_job_t *job);
+
 /* A run that was started (counted in running) is over, whichever executor
  * ran it: re-arm a fixed-delay job and keep the record for the master.
  * Takes the run's members. */
@@ -652,8 +659,12 @@ static void s_run_done(s_agent_t *self, hg_run_t *run)
     if (self->running) self->running--;
     if (!run->finished_ms) run->finished_ms = hg_now_ms();
     if (!run->started_ms) run->started_ms = run->finished_ms;
+    hg_wretry_on_done(self->retries, job ? &job->spec : NULL, run);
+    /* A chain's records go at once: the master must know a pending retry
+     * to hand it on if this worker dies before the next attempt. */
+    if ((job && job->spec.recover) || run->retry_at_ms) self->finished_urgent = true;
     s_record_finished(self, run);
-    if (job && job->spec.recover) self->finished_urgent = true;
+    if (job && job->spec.overlap != HG_OVERLAP_ALLOW) s_overlap_next(self, job);
 }
 
 /* End a plug-in run that never reached the executor, with error. */
@@ -833,10 +844,12 @@ static void s_cache_failed(void *arg, const char *sha256, const char *error, boo
         hg_error("%s", error);
 }
 
-static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, uint32_t attempt,
-                        const char *reason, hg_kv_t *overrides, size_t overrides_n)
+static void s_launch_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, uint32_t attempt,
+                         const char *reason, hg_kv_t *overrides, size_t overrides_n,
+                         const uint8_t *first_run_id)
 {
     hg_run_t run = {0};
+    if (first_run_id) memcpy(run.first_run_id, first_run_id, HG_PROTO_RUN_ID_SIZE);
     int64_t now = hg_now_ms();
     hg_runid_new(run.run_id, now);
     run.job_id = job->spec.job_id;
@@ -895,6 +908,114 @@ static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, uin
     }
 }
 
+/* ------------------------------------------------ overlap policy, retries */
+
+/* Record a fire the overlap policy did not start (skipped, "overlap: ..."). */
+static void s_record_skipped(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, uint32_t attempt,
+                             const char *reason, const char *why)
+{
+    hg_run_t run = {0};
+    int64_t now = hg_now_ms();
+    hg_runid_new(run.run_id, now);
+    run.job_id = job->spec.job_id;
+    run.epoch = job->spec.epoch;
+    run.job_name = strdup(job->spec.name);
+    run.scheduled_ms = scheduled_ms;
+    run.started_ms = run.finished_ms = now;
+    run.attempt = attempt ? attempt : 1;
+    run.reason = strdup(reason);
+    run.status = HG_RUN_SKIPPED;
+    char text[200];
+    snprintf(text, sizeof text, "overlap: %s (%u run(s) in flight, max_concurrent %u)", why,
+             job->running, job->spec.max_concurrent ? job->spec.max_concurrent : 1);
+    run.error = strdup(text);
+    s_record_finished(self, &run);
+}
+
+/* Cancel every run of the job in flight (overlap "replace"). */
+static void s_cancel_job_runs(s_agent_t *self, s_job_t *job, const char *why)
+{
+    hg_http_exec_cancel(self->http, job->spec.job_id, NULL, why);
+    hg_plugin_exec_cancel(self->plugins, job->spec.job_id, NULL, why);
+}
+
+/* Start a fire as the job's overlap policy says (overlap.h): now, never
+ * (skipped), or once a slot frees. */
+static void s_start_fire(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, uint32_t attempt,
+                         const char *reason, hg_kv_t *overrides, size_t overrides_n,
+                         const uint8_t *first_run_id, bool force)
+{
+    hg_overlap_action_t act = hg_overlap_decide(self->overlap, &job->spec, job->running, force);
+    if (act == HG_OVERLAP_START) {
+        s_launch_run(self, job, scheduled_ms, attempt, reason, overrides, overrides_n,
+                     first_run_id);
+        return;
+    }
+    if (act == HG_OVERLAP_SKIP) {
+        s_record_skipped(self, job, scheduled_ms, attempt, reason,
+                         job->spec.overlap == HG_OVERLAP_QUEUE ? "queue full" : "job running");
+        return;
+    }
+    hg_overlap_fire_t f = {
+        .job_id = job->spec.job_id, .scheduled_ms = scheduled_ms, .attempt = attempt};
+    snprintf(f.reason, sizeof f.reason, "%s", reason);
+    if (first_run_id) memcpy(f.first_run_id, first_run_id, HG_PROTO_RUN_ID_SIZE);
+    s_kv_dup(overrides, overrides_n, &f.overrides, &f.overrides_n);
+    if (act == HG_OVERLAP_CANCEL)
+        s_cancel_job_runs(self, job, "replaced by a newer fire (overlap replace)");
+    hg_overlap_fire_t dropped = {0};
+    if (hg_overlap_push(self->overlap, &job->spec, &f, &dropped)) {
+        s_record_skipped(self, job, dropped.scheduled_ms, dropped.attempt, dropped.reason,
+                         "replaced by a newer fire while waiting");
+        hg_overlap_fire_clear(&dropped);
+    }
+    hg_overlap_fire_clear(&f);
+}
+
+static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, uint32_t attempt,
+                        const char *reason, hg_kv_t *overrides, size_t overrides_n)
+{
+    s_start_fire(self, job, scheduled_ms, attempt, reason, overrides, overrides_n, NULL, false);
+}
+
+/* A run of the job ended: start the fires held back that may start now. */
+static void s_overlap_next(s_agent_t *self, s_job_t *job)
+{
+    hg_overlap_fire_t f;
+    while (!self->leaving && hg_overlap_pop(self->overlap, &job->spec, job->running, &f)) {
+        bool chained = !hg_retry_id_none(f.first_run_id);
+        s_launch_run(self, job, f.scheduled_ms, f.attempt, f.reason, f.overrides, f.overrides_n,
+                     chained ? f.first_run_id : NULL);
+        hg_overlap_fire_clear(&f);
+    }
+}
+
+/* Start the retries that are due. One that finds its job gone is dropped
+ * (the job's holder has it from the master); one the overlap policy would
+ * skip waits a little and asks again, so a chain never ends by overlap
+ * (nor, under replace, cancels a newer fire's run). */
+static void s_fire_retries(s_agent_t *self)
+{
+    hg_wretry_item_t it;
+    int64_t now = hg_now_ms();
+    hg_wretry_item_t later[64];
+    size_t later_n = 0;
+    while (later_n < 64 && hg_wretry_pop_due(self->retries, now, &it)) {
+        s_job_t *job = s_job_by_id(self, it.job_id);
+        if (!job) continue;
+        hg_overlap_action_t act = hg_overlap_decide(self->overlap, &job->spec, job->running, false);
+        if (act == HG_OVERLAP_SKIP || act == HG_OVERLAP_CANCEL) {
+            it.due_ms = now + 250;
+            later[later_n++] = it;
+            continue;
+        }
+        s_start_fire(self, job, it.scheduled_ms, it.attempt, "retry", NULL, 0, it.first_run_id,
+                     false);
+    }
+    for (size_t i = 0; i < later_n; i++)
+        hg_wretry_push(self->retries, &later[i]);
+}
+
 /* Fire every job that is due. The lease is checked once per pass: a job
  * whose time has come while we hold no lease stays due; when the lease is
  * back, its misfire policy decides what the gap costs. */
@@ -935,6 +1056,7 @@ static void s_fire_due(s_agent_t *self)
         }
         s_heap_update(self, job);
     }
+    s_fire_retries(self);
 }
 
 static void s_on_http_done(s_agent_t *self)
@@ -977,6 +1099,10 @@ static void s_job_free(void **item)
 
 static void s_drop_job(s_agent_t *self, s_job_t *job)
 {
+    /* Its pending retries and held fires go with it: the master hands the
+     * retries to the next holder. */
+    hg_wretry_forget_job(self->retries, job->spec.job_id);
+    hg_overlap_forget_job(self->overlap, job->spec.job_id);
     s_heap_remove(self, job);
     char key[24];
     snprintf(key, sizeof key, "%" PRIu64, job->spec.job_id);
@@ -1089,10 +1215,27 @@ static void s_on_trigger(s_agent_t *self, hg_trigger_t *t)
         hg_warn("TRIGGER for job %s ignored: this worker is leaving", job->spec.name);
         return;
     }
+    /* A pending retry handed over by the master waits for its due time. */
+    if (t->reason && streq(t->reason, "retry") && t->scheduled_ms > 0) {
+        hg_wretry_adopt(self->retries, t);
+        return;
+    }
     /* A recovered run keeps the scheduled time of the run it replaces. */
     int64_t scheduled = t->scheduled_ms > 0 ? t->scheduled_ms : hg_now_ms();
-    s_start_run(self, job, scheduled, t->attempt, t->reason ? t->reason : "manual", t->params,
-                t->params_n);
+    s_start_fire(self, job, scheduled, t->attempt, t->reason ? t->reason : "manual", t->params,
+                 t->params_n, hg_retry_id_none(t->first_run_id) ? NULL : t->first_run_id,
+                 t->force != 0);
+}
+
+/* POST /api/v1/runs/{id}/cancel, relayed by the master: whichever executor
+ * holds the run ends it as cancelled. */
+static void s_on_cancel(s_agent_t *self, const hg_cancel_t *c)
+{
+    char id[40];
+    hg_runid_format(c->run_id, id);
+    hg_info("cancelling run %s of job %" PRIu64 " (asked through the API)", id, c->job_id);
+    hg_http_exec_cancel(self->http, c->job_id, c->run_id, "cancelled by an operator");
+    hg_plugin_exec_cancel(self->plugins, c->job_id, c->run_id, "cancelled by an operator");
 }
 
 static void s_on_ack(s_agent_t *self, hg_ack_t *ack)
@@ -1187,6 +1330,9 @@ static void s_on_master(s_agent_t *self)
     case HG_MSG_TRIGGER:
         if (self->welcomed) s_on_trigger(self, &msg->u.trigger);
         break;
+    case HG_MSG_CANCEL:
+        if (self->welcomed) s_on_cancel(self, &msg->u.cancel);
+        break;
     case HG_MSG_ACK:
         s_on_ack(self, &msg->u.ack);
         break;
@@ -1263,6 +1409,12 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     self.started_pending = s_runid_hash_new(true);
     self.unacked_ids = s_runid_hash_new(false);
     zhashx_set_destructor(self.unacked_ids, s_record_free);
+    self.retries = hg_wretry_new();
+    self.overlap = hg_overlap_new();
+    if (!self.retries || !self.overlap) {
+        hg_error("out of memory starting the worker");
+        return -1;
+    }
     self.http_skips = (hg_overload_t){.what = "HTTP", .setting = "http.queue"};
     self.plugin_skips = (hg_overload_t){.what = "plug-in", .setting = "plugin.queue"};
     self.http = hg_http_exec_new(cfg->capacity, cfg->http_queue);
@@ -1426,6 +1578,10 @@ int hg_agent_run(const hg_agent_config_t *cfg)
             int64_t until_fire = self.heap[0].next_ms - hg_now_ms();
             if (until_fire < wait) wait = until_fire;
         }
+        if (hg_wretry_size(self.retries) && s_lease_valid(&self) && !self.leaving) {
+            int64_t until_retry = hg_wretry_next_due(self.retries) - hg_now_ms();
+            if (until_retry < wait) wait = until_retry;
+        }
         if (hg_plugin_cache_fetching(self.cache) && wait > S_CACHE_TICK) wait = S_CACHE_TICK;
         if (self.out_started_n) {
             int64_t until_started =
@@ -1494,5 +1650,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     free(self.out_finished);
     free(self.out_finished_recs);
     free(self.heap);
+    hg_wretry_destroy(&self.retries);
+    hg_overlap_destroy(&self.overlap);
     return 0;
 }

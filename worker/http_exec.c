@@ -19,6 +19,7 @@
 #include "hg_error.h"
 #include "hg_runid.h"
 #include "hg_time.h"
+#include "cancel.h"
 #include "overload.h"
 #include "task_pipe.h"
 
@@ -187,12 +188,22 @@ static void s_judge(s_req_t *req, CURLcode code)
         curl_easy_getinfo(req->easy, CURLINFO_OS_ERRNO, &os_errno);
         s_run_end(run, HG_RUN_FAILED, "%s: %s",
                   os_errno == ECONNREFUSED ? "connection refused" : "could not connect", detail);
+        run->retry_reason = strdup("connect"); /* retry class hint (hg_retry_classify) */
+    } else if (code == CURLE_COULDNT_RESOLVE_HOST) {
+        s_run_end(run, HG_RUN_FAILED, "%s: %s", curl_easy_strerror(code), detail);
+        run->retry_reason = strdup("connect");
     } else if (code != CURLE_OK) {
         s_run_end(run, HG_RUN_FAILED, "%s: %s", curl_easy_strerror(code), detail);
     } else if (!s_status_expected(&task->http, status)) {
         char expected[64];
         s_expected_text(&task->http, expected, sizeof(expected));
         s_run_end(run, HG_RUN_FAILED, "unexpected HTTP status %ld (expected %s)", status, expected);
+        /* Retry-After (seconds or a date; curl reads both) for the retry
+         * policy, handed over in retry_at_ms as a delay (hg_proto.h). */
+        curl_off_t after = 0;
+        if ((status == 429 || status == 503) &&
+            curl_easy_getinfo(req->easy, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0)
+            run->retry_at_ms = (int64_t) (after > 86400 ? 86400 : after) * 1000;
     } else if (req->pat_len && !req->found) {
         s_run_end(run, HG_RUN_FAILED, "response body does not contain \"%.200s\"",
                   task->http.expect_body);
@@ -760,6 +771,36 @@ static int s_on_curl_timer_change(CURLM *multi, long timeout_ms, void *arg)
     return self->timer_id == -1 ? -1 : 0;
 }
 
+/* CANCEL (cancel.h): end the matching tasks, in flight (the transfer is
+ * removed, its connection closed) or waiting. */
+static void s_cancel(s_exec_t *self, const hg_cancel_cmd_t *c)
+{
+    bool any = false;
+    for (s_req_t *req = self->active, *next; req; req = next) {
+        next = req->next;
+        if (!hg_cancel_matches(c, &req->task->run)) continue;
+        curl_multi_remove_handle(self->multi, req->easy);
+        hg_http_task_t *task = req->task;
+        hg_cancel_end(c, &task->run);
+        s_active_unlink(self, req);
+        s_req_release(self, req);
+        s_return(self, task);
+        any = true;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < self->queue_len; i++) {
+        hg_http_task_t *task = self->queue[(self->queue_head + i) % self->queue_cap];
+        if (hg_cancel_matches(c, &task->run)) {
+            hg_cancel_end(c, &task->run);
+            s_return(self, task);
+        } else {
+            self->queue[(self->queue_head + kept++) % self->queue_cap] = task;
+        }
+    }
+    self->queue_len = kept;
+    if (any) s_pump(self);
+}
+
 /* ------------------------------------------------------------------ pipe */
 
 /* One command from the owner. Returns -1 on $TERM. */
@@ -787,6 +828,9 @@ static int s_on_command(void *arg, zmsg_t *msg)
             s_return(self, task);
         }
         s_pump(self);
+    } else if (streq(command, "CANCEL")) {
+        hg_cancel_cmd_t c;
+        if (hg_cancel_parse(msg, &c)) s_cancel(self, &c);
     } else if (streq(command, "STOP")) {
         s_drop_all(self);
         zsock_signal(self->pipe, 0);
@@ -900,6 +944,11 @@ int hg_http_exec_submit(zactor_t *exec, hg_http_task_t **task)
     int rc = hg_task_pipe_submit(exec, *task);
     if (rc == 0) *task = NULL;
     return rc;
+}
+
+int hg_http_exec_cancel(zactor_t *exec, uint64_t job_id, const uint8_t *run_id, const char *why)
+{
+    return hg_cancel_send(exec, job_id, run_id, why);
 }
 
 void hg_http_exec_destroy(zactor_t **exec)

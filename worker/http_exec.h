@@ -86,6 +86,12 @@ void hg_http_exec_destroy(zactor_t **exec);
  * untouched and still the caller's. */
 int hg_http_exec_submit(zactor_t *exec, hg_http_task_t **task);
 
+/* Cancel the run run_id of job_id (NULL: every run of the job), queued or
+ * in flight: the request is aborted (its connection closed) and the task
+ * comes back with status cancelled and error "cancelled: <why>". 0 or
+ * HG_EIO. See cancel.h. */
+int hg_http_exec_cancel(zactor_t *exec, uint64_t job_id, const uint8_t *run_id, const char *why);
+
 /* Request rules: method is one of GET POST PUT PATCH DELETE HEAD OPTIONS
  * (case-insensitive, NULL means GET); only http and https URLs; redirects
  * are not followed; header lines must not hold CR or LF; form fields, when

@@ -33,6 +33,7 @@
  * at once as skipped, so overload costs run records, not unbounded memory.
  */
 #include "plugin_exec.h"
+#include "cancel.h"
 #include "hg_error.h"
 #include "hg_runid.h"
 #include "hg_time.h"
@@ -292,6 +293,7 @@ static void s_judge(hg_plugin_task_t *task, int outcome, const char *error, uint
 {
     s_set_output(task, log, result, result_len);
     task->retry_requested = false;
+    if (outcome == HG_PLUGIN_RETRY) task->run.retry_reason = strdup("plugin_retry");
     if (timed_out) {
         task->run.exit_code = 1;
         s_run_end(task, HG_RUN_TIMEOUT,
@@ -324,6 +326,14 @@ static void s_outbox_flush(s_exec_t *self)
  * the outbox until the handler that finished it is done. */
 static void s_return(s_exec_t *self, hg_plugin_task_t *task)
 {
+    if (task->cancel_why[0]) {
+        /* A CANCEL named it: however it ended after that, it was cancelled. */
+        hg_cancel_cmd_t c = {.job_id = task->run.job_id};
+        snprintf(c.why, sizeof c.why, "%s", task->cancel_why);
+        hg_cancel_end(&c, &task->run);
+        free(task->run.retry_reason);
+        task->run.retry_reason = NULL;
+    }
     if (self->outbox_n == HG_TASK_PIPE_BATCH) s_outbox_flush(self);
     self->outbox[self->outbox_n++] = task;
 }
@@ -1118,6 +1128,36 @@ static void s_drop_all(s_exec_t *self)
     }
 }
 
+/* CANCEL (cancel.h): a waiting process-mode task ends now; a running one
+ * is signalled like at its deadline, and killed plugin.grace later. */
+static void s_cancel(s_exec_t *self, const hg_cancel_cmd_t *c)
+{
+    int64_t now = hg_mono_ms();
+    for (uint32_t i = 0; i < self->cfg.helpers; i++) {
+        s_helper_t *h = &self->helpers[i];
+        if (!h->pid || !h->task || !hg_cancel_matches(c, &h->task->run)) continue;
+        snprintf(h->task->cancel_why, sizeof h->task->cancel_why, "%s", c->why);
+        if (!h->cancel_sent) {
+            kill(h->pid, HG_HOST_CANCEL_SIGNAL);
+            h->cancel_sent = true;
+            h->deadline_mono = now; /* SIGKILL after the grace, from now */
+        }
+    }
+    s_fifo_t keep = {0};
+    hg_plugin_task_t *task;
+    while ((task = s_fifo_pop(&self->waiting))) {
+        if (hg_cancel_matches(c, &task->run)) {
+            snprintf(task->cancel_why, sizeof task->cancel_why, "%s", c->why);
+            s_return(self, task);
+        } else if (s_fifo_push(&keep, task) != 0) {
+            s_run_end(task, HG_RUN_FAILED, "out of memory");
+            s_return(self, task);
+        }
+    }
+    free(self->waiting.ring);
+    self->waiting = keep;
+}
+
 /* One command from the owner. Returns -1 on $TERM. */
 static int s_on_command(void *arg, zmsg_t *msg)
 {
@@ -1132,6 +1172,10 @@ static int s_on_command(void *arg, zmsg_t *msg)
         for (size_t i = 0; i < n; i++)
             if (tasks[i]) s_accept(self, tasks[i]);
         s_pool_submit_staged(self);
+    } else if (streq(command, "CANCEL")) {
+        hg_cancel_cmd_t c;
+        if (hg_cancel_parse(msg, &c)) s_cancel(self, &c);
+        s_outbox_flush(self);
     } else if (streq(command, "POOL")) {
         zsock_send(self->pipe, "p", self->direct_results ? self->pool : NULL);
     } else if (streq(command, "STOP")) {
@@ -1350,4 +1394,9 @@ size_t hg_plugin_exec_recv(zactor_t *exec, hg_plugin_task_t **tasks, size_t max)
 void hg_plugin_exec_destroy(zactor_t **exec)
 {
     hg_task_pipe_destroy(exec, s_task_free);
+}
+
+int hg_plugin_exec_cancel(zactor_t *exec, uint64_t job_id, const uint8_t *run_id, const char *why)
+{
+    return hg_cancel_send(exec, job_id, run_id, why);
 }

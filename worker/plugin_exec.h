@@ -102,7 +102,16 @@ typedef struct {
     uint32_t shard_total; /* shards, 0 or 1 if not sharded */
     hg_blob_t result;     /* out: the whole result payload (<= 64 KiB) */
     bool retry_requested; /* out: the plug-in returned HG_PLUGIN_RETRY */
+    char cancel_why[160]; /* internal: set when a CANCEL named the run (cancel.h) */
 } hg_plugin_task_t;
+
+/* Cancel the run run_id of job_id (NULL: every run of the job): one
+ * waiting for a helper ends at once; one running in a helper gets the
+ * cancellation signal (ctx->cancelled) and, plugin.grace later, SIGKILL.
+ * Either comes back with status cancelled, error "cancelled: <why>".
+ * Thread-mode runs are not cancelled (a thread cannot be stopped safely);
+ * they end by themselves or by their deadline. 0 or HG_EIO. */
+int hg_plugin_exec_cancel(zactor_t *exec, uint64_t job_id, const uint8_t *run_id, const char *why);
 
 /* Whether one of the directories of plugin_dir (':'-separated) holds a
  * plug-in called name (<name>.so or hg_<name>.so). */

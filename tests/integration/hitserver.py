@@ -5,6 +5,11 @@ Standard library only. Any method, any path:
 
   /status/NNN     answers with status NNN (100-599); every other path 200
   ?delay_ms=N     waits N ms before answering (for timeout tests)
+  ?retry_after=S  adds "Retry-After: S" to the answer
+  ?ok_from=N      answers 200 from Hourglass-Attempt N on (a flaky endpoint)
+  /slow/MS        a run that lasts MS ms: the hit gets "end" (when it
+                  answered, or when the client hung up: "aborted" true), so
+                  a test can count overlapping runs
   GET  /_hits     every recorded hit as JSON: {"count": N, "hits": [...]}
                   (?path=/x keeps only that path)
   POST /_reset    forgets every hit
@@ -23,6 +28,8 @@ From a test:
 
 import argparse
 import json
+import select
+import socket
 import sys
 import threading
 import time
@@ -64,9 +71,11 @@ class _Handler(BaseHTTPRequestHandler):
             data = b"".join(chunks)
         return data[:MAX_BODY].decode("utf-8", errors="replace")
 
-    def _reply(self, status, obj=None):
+    def _reply(self, status, obj=None, extra=None):
         payload = b"" if obj is None else (json.dumps(obj) + "\n").encode()
         self.send_response(status)
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
@@ -111,10 +120,40 @@ class _Handler(BaseHTTPRequestHandler):
             status = int(parts[1])
             if not 100 <= status <= 599:
                 status = 400
+        if len(parts) >= 2 and parts[0] == "slow" and parts[1].isdigit():
+            if not self._last(int(parts[1]) / 1000.0):
+                hub.finish(hit, time.time(), True)
+                self.close_connection = True
+                return
+            hub.finish(hit, time.time(), False)
+        ok_from = query.get("ok_from", [""])[0]
+        if ok_from.isdigit() and (hit["attempt"] or "1").isdigit() and int(hit["attempt"] or "1") >= int(ok_from):
+            status = 200
         delay_ms = query.get("delay_ms", ["0"])[0]
         if delay_ms.isdigit() and int(delay_ms) > 0:
             time.sleep(int(delay_ms) / 1000.0)
-        self._reply(status, {"ok": status < 400, "path": path, "hit": hub.count()})
+        extra = {}
+        retry_after = query.get("retry_after", [""])[0]
+        if retry_after.isdigit():
+            extra["Retry-After"] = retry_after
+        self._reply(status, {"ok": status < 400, "path": path, "hit": hub.count()}, extra)
+
+    def _last(self, seconds):
+        """Wait seconds; False as soon as the client hangs up (checked
+        every 5 ms), so that a cancelled or killed run ends here too."""
+        deadline = time.monotonic() + seconds
+        sock = self.connection
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return True
+            ready, _, _ = select.select([sock], [], [], min(left, 0.005))
+            if ready:
+                try:
+                    if sock.recv(1, socket.MSG_PEEK) == b"":
+                        return False
+                except OSError:
+                    return False
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
@@ -129,6 +168,11 @@ class _Hub:
     def record(self, hit):
         with self._lock:
             self._hits.append(hit)
+
+    def finish(self, hit, at, aborted):
+        with self._lock:
+            hit["end"] = at
+            hit["aborted"] = aborted
 
     def hits(self, path=None):
         with self._lock:

@@ -60,6 +60,9 @@ void hg_test_proto_fill_run(hg_run_t *r, int i, bool full)
     r->exit_code = INT32_MIN;
     r->error = sdup("unexpected HTTP status 503");
     r->output = blob("out\0put", 7);
+    memset(r->first_run_id, 0x5a, HG_PROTO_RUN_ID_SIZE);
+    r->retry_at_ms = 1767225603012 + i;
+    r->retry_reason = sdup("http_5xx");
 }
 
 void hg_test_proto_fill_assign(hg_assign_t *a, bool full)
@@ -105,6 +108,10 @@ void hg_test_proto_fill_assign(hg_assign_t *a, bool full)
     a->plugin.isolation = sdup("thread");
     a->plugin.local_first = 1;
     a->recover = 1;
+    a->retry = (hg_retry_spec_t){5, 1, 1000, 2000, 60000, 1, 0x7f};
+    a->overlap = 3;
+    a->max_concurrent = 2;
+    a->queue_max = UINT32_MAX;
 }
 
 hg_msg_t *hg_test_proto_sample(int type, bool full)
@@ -153,7 +160,16 @@ hg_msg_t *hg_test_proto_sample(int type, bool full)
     case HG_MSG_TRIGGER:
         if (full) {
             static const char *const over[] = {"limit", "5"};
-            m->u.trigger = (hg_trigger_t){42, 9, sdup("manual"), kvs(1, over), 1, 1767225600000, 2};
+            m->u.trigger = (hg_trigger_t){.job_id = 42,
+                                          .epoch = 9,
+                                          .reason = sdup("manual"),
+                                          .params = kvs(1, over),
+                                          .params_n = 1,
+                                          .scheduled_ms = 1767225600000,
+                                          .attempt = 2};
+            m->u.trigger.force = 1;
+            m->u.trigger.due_ms = 1767225609000;
+            memset(m->u.trigger.first_run_id, 0x11, HG_PROTO_RUN_ID_SIZE);
         }
         break;
     case HG_MSG_RUN_STARTED:
@@ -198,6 +214,10 @@ hg_msg_t *hg_test_proto_sample(int type, bool full)
         m->u.error.code = full ? HG_EUNAVAIL : 0;
         m->u.error.message = sdup("not the leader");
         if (full) m->u.error.leader = sdup("tcp://master-b:7100");
+        break;
+    case HG_MSG_CANCEL:
+        m->u.cancel.job_id = full ? UINT64_MAX : 1;
+        memset(m->u.cancel.run_id, full ? 0xee : 0, HG_PROTO_RUN_ID_SIZE);
         break;
     case HG_MSG_LEAVE:
         if (full) m->u.leave.handover = 1;

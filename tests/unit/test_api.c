@@ -1,5 +1,6 @@
 // hg-test-sources: master/api.c master/api_jobs.c master/api_runs.c master/api_nodes.c
 // hg-test-sources: master/api_plugins.c master/api_admin.c master/job.c master/job_db.c
+// hg-test-sources: master/job_policy.c master/api_runctl.c
 // hg-test-sources: master/db.c master/plugins.c master/elf.c master/auth.c master/audit.c
 // hg-test-sources: master/redact.c master/worker_keys.c tests/unit/db_fixture.c
 /* test_api: the REST API of docs/api.md over real HTTP (libcurl) against
@@ -119,6 +120,21 @@ int hg_cluster_trigger(hg_cluster_client_t *client, uint64_t job_id, json_t *par
     if (rc == 0) snprintf(node, node_size, "%s", s_stub.node);
     pthread_mutex_unlock(&s_stub_lock);
     return rc;
+}
+
+/* The trigger stub, whatever force says (the overlap policy is the
+ * worker's: tests/integration/test_overlap.py). */
+int hg_cluster_trigger_force(hg_cluster_client_t *client, uint64_t job_id, json_t *params,
+                             bool force, char *node, size_t node_size)
+{
+    return hg_cluster_trigger(client, job_id, params, node, node_size);
+}
+
+/* No run is in flight in these tests. */
+int hg_cluster_run_cancel(hg_cluster_client_t *client, const char *run_id, char *node,
+                          size_t node_size, char *ns, size_t ns_size)
+{
+    return HG_ENOTFOUND;
 }
 
 json_t *hg_cluster_nodes(hg_cluster_client_t *client)

@@ -1,5 +1,5 @@
 // hg-test-sources: cli/args.c cli/table.c cli/client.c cli/cli.c cli/cmd_job.c cli/cmd_cluster.c
-// hg-test-sources: cli/cmd_plugin.c cli/cmd_admin.c
+// hg-test-sources: cli/cmd_plugin.c cli/cmd_admin.c cli/cmd_run.c
 /* test_cli: the `hourglass` CLI. Pure parts (tables, flags, the create-job
  * body) directly; whole commands in-process against a small
  * libmicrohttpd server on 127.0.0.1 that answers with canned responses. */
@@ -227,6 +227,55 @@ static int s_build(int argc, char **argv, json_t **out, char *err, size_t err_si
     if (rc == 0) rc = hg_job_spec_build(&args, out, err, err_size);
     hg_args_free(&args);
     return rc;
+}
+
+/* --retry-*, --overlap, --max-concurrent, --queue-max (cmd_run.c). */
+static void test_job_spec_policy_flags(void **state)
+{
+    char *argv[] = {"sync",
+                    "--schedule",
+                    "@every 5m",
+                    "--http-url",
+                    "http://h/",
+                    "--retry-max",
+                    "4",
+                    "--retry-initial",
+                    "1s",
+                    "--retry-factor",
+                    "1.5",
+                    "--retry-on",
+                    "http_5xx,timeout",
+                    "--retry-on",
+                    "lost",
+                    "--retry-jitter",
+                    "full",
+                    "--overlap",
+                    "queue",
+                    "--queue-max",
+                    "3",
+                    "--max-concurrent",
+                    "2"};
+    json_t *job = NULL;
+    char err[256] = "";
+    assert_int_equal(s_build(sizeof argv / sizeof argv[0], argv, &job, err, sizeof err), 0);
+    json_t *want =
+        json_loads("{\"max_attempts\": 4, \"initial\": \"1s\", \"factor\": 1.5, "
+                   "\"jitter\": \"full\", \"on\": [\"http_5xx\", \"timeout\", \"lost\"]}",
+                   0, NULL);
+    assert_true(json_equal(json_object_get(job, "retry"), want));
+    assert_string_equal(json_string_value(json_object_get(job, "overlap")), "queue");
+    assert_int_equal(json_integer_value(json_object_get(job, "queue_max")), 3);
+    assert_int_equal(json_integer_value(json_object_get(job, "max_concurrent")), 2);
+    json_decref(want);
+    json_decref(job);
+    char *orphan[] = {"sync",      "--schedule",      "@every 5m", "--http-url",
+                      "http://h/", "--retry-initial", "1s"};
+    assert_int_equal(s_build(7, orphan, &job, err, sizeof err), HG_EINVAL);
+    assert_string_equal(err, "--retry-max is required with the other --retry-* flags");
+    char *zero[] = {"sync",      "--schedule",  "@every 5m", "--http-url",
+                    "http://h/", "--retry-max", "0"};
+    assert_int_equal(s_build(7, zero, &job, err, sizeof err), HG_EINVAL);
+    assert_string_equal(err, "--retry-max: \"0\" is not a positive integer");
 }
 
 static void test_job_spec_from_every_flag(void **state)
@@ -1195,6 +1244,7 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_job_spec_policy_flags),
         cmocka_unit_test(test_table_aligns_columns_to_content),
         cmocka_unit_test(test_table_counts_utf8_and_fills_empty_cells),
         cmocka_unit_test(test_table_with_no_rows_prints_the_header),

@@ -1,4 +1,4 @@
-// hg-test-sources: worker/http_exec.c worker/task_pipe.c
+// hg-test-sources: worker/http_exec.c worker/task_pipe.c worker/cancel.c
 /* Tests for the HTTP executor against a libmicrohttpd server started in the
  * test on 127.0.0.1 with a free port. Routes:
  *   /ok          200 "ok"

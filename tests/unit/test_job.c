@@ -1,4 +1,4 @@
-// hg-test-sources: master/job.c
+// hg-test-sources: master/job.c master/job_policy.c
 /* test_job: validation of API job bodies (every rule of docs/api.md with
  * the message the user sees), defaults and normalization, and conversion
  * to the wire ASSIGN spec. */
@@ -361,7 +361,8 @@ static void test_defaults_filled(void **state)
         "{\"method\": \"GET\", \"url\": \"http://127.0.0.1:9000/hook\", \"headers\": {}, "
         "\"body\": null, \"form\": null, \"expect_status\": [], \"expect_body\": null}, "
         "\"plugin\": null, \"params\": {}, \"executor\": {\"nodes\": []}, "
-        "\"secret_headers\": [], \"secret_params\": []}");
+        "\"secret_headers\": [], \"secret_params\": [], \"retry\": null, "
+        "\"overlap\": \"allow\", \"max_concurrent\": 1, \"queue_max\": 1}");
     if (!json_equal(job, want)) {
         char *got = json_dumps(job, JSON_SORT_KEYS);
         fail_msg("defaults: got %s", got);
@@ -585,6 +586,73 @@ static void test_plugin_to_assign(void **state)
     json_decref(job);
 }
 
+/* retry, overlap, max_concurrent, queue_max (job_policy.c): bounded, and
+ * each error names its field. */
+static void test_policy_rules(void **state)
+{
+#define S_J(x) "{" S_BASE ", " S_URL ", " x "}"
+    s_expect_fail(S_J("\"retry\": 3"), "retry", "retry: must be an object or null");
+    s_expect_fail_prefix(S_J("\"retry\": {}"), "retry.max_attempts",
+                         "retry.max_attempts: must be an integer from 1 to 100");
+    s_expect_fail_prefix(S_J("\"retry\": {\"max_attempts\": 101}"), "retry.max_attempts",
+                         "retry.max_attempts: must be an integer from 1 to 100");
+    s_expect_fail(S_J("\"retry\": {\"max_attempts\": 3, \"backoff\": \"linear\"}"), "retry.backoff",
+                  "retry.backoff: must be one of fixed, exponential");
+    s_expect_fail(S_J("\"retry\": {\"max_attempts\": 3, \"jitter\": true}"), "retry.jitter",
+                  "retry.jitter: must be one of none, full");
+    s_expect_fail(S_J("\"retry\": {\"max_attempts\": 3, \"initial\": \"1ms\"}"), "retry.initial",
+                  "retry.initial: must be between 10ms and 24h");
+    s_expect_fail_prefix(S_J("\"retry\": {\"max_attempts\": 3, \"initial\": \"soon\"}"),
+                         "retry.initial", "retry.initial: must be a duration");
+    s_expect_fail(
+        S_J("\"retry\": {\"max_attempts\": 3, \"initial\": \"10s\", \"max_delay\": \"5s\"}"),
+        "retry.max_delay", "retry.max_delay: must not be below retry.initial");
+    s_expect_fail(S_J("\"retry\": {\"max_attempts\": 3, \"factor\": 0.5}"), "retry.factor",
+                  "retry.factor: must be a number from 1 to 100");
+    s_expect_fail_prefix(S_J("\"retry\": {\"max_attempts\": 3, \"on\": [\"http_4xx\"]}"),
+                         "retry.on", "retry.on: item 0 must be one of http_5xx");
+    s_expect_fail_prefix(S_J("\"retry\": {\"max_attempts\": 3, \"on\": []}"), "retry.on",
+                         "retry.on: must be a non-empty list");
+    s_expect_fail(S_J("\"retry\": {\"max_attempts\": 3, \"tries\": 2}"), "retry.tries",
+                  "retry.tries: unknown field");
+    s_expect_fail(S_J("\"overlap\": \"sometimes\""), "overlap",
+                  "overlap: must be one of allow, forbid, replace, queue");
+    s_expect_fail(S_J("\"max_concurrent\": 0"), "max_concurrent",
+                  "max_concurrent: must be an integer from 1 to 1000");
+    s_expect_fail(S_J("\"queue_max\": 1001"), "queue_max",
+                  "queue_max: must be an integer from 1 to 1000");
+
+    /* Normalized, with the defaults filled; and on the wire. */
+    json_t *job = s_expect_ok(S_J("\"retry\": {\"max_attempts\": 4, \"initial\": \"500ms\", "
+                                  "\"factor\": 3, \"on\": [\"timeout\", \"http_429\"]}, "
+                                  "\"overlap\": \"queue\", \"queue_max\": 5"));
+    json_t *want = s_parse("{\"max_attempts\": 4, \"backoff\": \"exponential\", \"initial\": "
+                           "\"500ms\", \"factor\": 3.0, \"max_delay\": \"5m\", \"jitter\": "
+                           "\"none\", \"on\": [\"http_429\", \"timeout\"]}");
+    if (!json_equal(json_object_get(job, "retry"), want)) {
+        char *got = json_dumps(json_object_get(job, "retry"), JSON_SORT_KEYS);
+        fail_msg("retry: got %s", got);
+    }
+    json_decref(want);
+    json_object_set_new(job, "id", json_integer(7));
+    json_object_set_new(job, "version", json_integer(1));
+    hg_assign_t a;
+    memset(&a, 0, sizeof a);
+    assert_int_equal(hg_job_to_assign(job, &a), 0);
+    assert_int_equal(a.retry.max_attempts, 4);
+    assert_int_equal(a.retry.backoff, 1);
+    assert_int_equal(a.retry.initial_ms, 500);
+    assert_int_equal(a.retry.factor_milli, 3000);
+    assert_int_equal(a.retry.max_delay_ms, 300000);
+    assert_int_equal(a.retry.on, (1u << 1) | (1u << 3));
+    assert_int_equal(a.overlap, HG_OVERLAP_QUEUE);
+    assert_int_equal(a.max_concurrent, 1);
+    assert_int_equal(a.queue_max, 5);
+    hg_assign_clear(&a);
+    json_decref(job);
+#undef S_J
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -602,6 +670,7 @@ int main(void)
         cmocka_unit_test(test_to_assign),
         cmocka_unit_test(test_plugin_rules),
         cmocka_unit_test(test_plugin_to_assign),
+        cmocka_unit_test(test_policy_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-// hg-test-sources: worker/plugin_exec.c worker/task_pipe.c
+// hg-test-sources: worker/plugin_exec.c worker/task_pipe.c worker/cancel.c
 // hg-test-sources: worker/plugin_runner.c
 /* Tests for the plug-in executor: both isolation modes, crashes, timeouts,
  * limits, ABI checks, logs and results, parameters, the shipped noop and

@@ -77,6 +77,9 @@ static void assert_run_eq(const hg_run_t *a, const hg_run_t *b)
     assert_int_equal(a->exit_code, b->exit_code);
     assert_str_eq(a->error, b->error);
     assert_blob_eq(&a->output, &b->output);
+    assert_memory_equal(a->first_run_id, b->first_run_id, HG_PROTO_RUN_ID_SIZE);
+    assert_true(a->retry_at_ms == b->retry_at_ms);
+    assert_str_eq(a->retry_reason, b->retry_reason);
 }
 
 static void assert_assign_eq(const hg_assign_t *a, const hg_assign_t *b)
@@ -113,6 +116,10 @@ static void assert_assign_eq(const hg_assign_t *a, const hg_assign_t *b)
     assert_str_eq(a->plugin.isolation, b->plugin.isolation);
     assert_int_equal(a->plugin.local_first, b->plugin.local_first);
     assert_int_equal(a->recover, b->recover);
+    assert_memory_equal(&a->retry, &b->retry, sizeof a->retry);
+    assert_int_equal(a->overlap, b->overlap);
+    assert_int_equal(a->max_concurrent, b->max_concurrent);
+    assert_int_equal(a->queue_max, b->queue_max);
 }
 
 static void assert_msg_eq(const hg_msg_t *a, const hg_msg_t *b)
@@ -169,6 +176,14 @@ static void assert_msg_eq(const hg_msg_t *a, const hg_msg_t *b)
                       b->u.trigger.params_n);
         assert_true(a->u.trigger.scheduled_ms == b->u.trigger.scheduled_ms);
         assert_int_equal(a->u.trigger.attempt, b->u.trigger.attempt);
+        assert_int_equal(a->u.trigger.force, b->u.trigger.force);
+        assert_true(a->u.trigger.due_ms == b->u.trigger.due_ms);
+        assert_memory_equal(a->u.trigger.first_run_id, b->u.trigger.first_run_id,
+                            HG_PROTO_RUN_ID_SIZE);
+        break;
+    case HG_MSG_CANCEL:
+        assert_true(a->u.cancel.job_id == b->u.cancel.job_id);
+        assert_memory_equal(a->u.cancel.run_id, b->u.cancel.run_id, HG_PROTO_RUN_ID_SIZE);
         break;
     case HG_MSG_RUN_STARTED:
     case HG_MSG_RUN_FINISHED:
@@ -276,13 +291,14 @@ static void test_names(void **state)
     assert_string_equal(hg_msg_type_name(HG_MSG_LEAVE), "LEAVE");
     assert_string_equal(hg_msg_type_name(16), "UNKNOWN");
     assert_string_equal(hg_msg_type_name(-1), "UNKNOWN");
-    for (int s = HG_RUN_RUNNING; s <= HG_RUN_SKIPPED; s++) {
+    for (int s = HG_RUN_RUNNING; s <= HG_RUN_CANCELLED; s++) {
         const char *name = hg_run_status_name(s);
         assert_non_null(name);
         assert_int_equal(hg_run_status_parse(name), s);
     }
     assert_string_equal(hg_run_status_name(HG_RUN_TIMEOUT), "timeout");
-    assert_null(hg_run_status_name(7));
+    assert_string_equal(hg_run_status_name(HG_RUN_CANCELLED), "cancelled");
+    assert_null(hg_run_status_name(8));
     assert_null(hg_run_status_name(-1));
     assert_int_equal(hg_run_status_parse("SUCCESS"), -1);
     assert_int_equal(hg_run_status_parse(""), -1);
@@ -344,9 +360,9 @@ static void v_i64_over(msgpack_packer *pk)
 {
     msgpack_pack_uint64(pk, (uint64_t) INT64_MAX + 1);
 }
-static void v_seven(msgpack_packer *pk)
+static void v_seven(msgpack_packer *pk) /* one past the last run status (cancelled) */
 {
-    msgpack_pack_int(pk, 7);
+    msgpack_pack_int(pk, 8);
 }
 static void v_float(msgpack_packer *pk)
 {
@@ -472,12 +488,15 @@ static const wfield_t w_assign[] = {
     {"timeout", v_int}, {"params", v_labels},  {"http", v_http},
 };
 static const wfield_t w_revoke[] = {{"job", v_int}, {"epoch", v_int}};
-static const wfield_t w_trigger[] = {
-    {"job", v_int}, {"epoch", v_int}, {"reason", v_str}, {"params", v_labels}};
+static const wfield_t w_trigger[] = {{"job", v_int},       {"epoch", v_int}, {"reason", v_str},
+                                     {"params", v_labels}, {"force", v_int}, {"due", v_int},
+                                     {"first", v_bin16}};
+static const wfield_t w_cancel[] = {{"job", v_int}, {"id", v_bin16}};
 static const wfield_t w_run[] = {
-    {"id", v_bin16},  {"job", v_int},  {"epoch", v_int}, {"name", v_str},   {"sched", v_int},
-    {"start", v_int}, {"fin", v_int},  {"att", v_int},   {"reason", v_str}, {"status", v_int},
-    {"http", v_int},  {"exit", v_neg}, {"err", v_str},   {"out", v_bin16},
+    {"id", v_bin16},    {"job", v_int},     {"epoch", v_int}, {"name", v_str},   {"sched", v_int},
+    {"start", v_int},   {"fin", v_int},     {"att", v_int},   {"reason", v_str}, {"status", v_int},
+    {"http", v_int},    {"exit", v_neg},    {"err", v_str},   {"out", v_bin16},  {"first", v_bin16},
+    {"retryat", v_int}, {"rreason", v_str},
 };
 static void v_runs(msgpack_packer *pk)
 {
@@ -508,6 +527,7 @@ static const wmsg_t w_msgs[] = {
      {"job", "epoch", "name", "kind", "sched", "http", "method", "url"}},
     {HG_MSG_REVOKE, W(w_revoke), NULL, 0, {"job", "epoch"}},
     {HG_MSG_TRIGGER, W(w_trigger), NULL, 0, {"job", "epoch"}},
+    {HG_MSG_CANCEL, W(w_cancel), NULL, 0, {"job", "id"}},
     {HG_MSG_RUN_STARTED, W(w_runs), W(w_run), {"runs", "id", "job", "sched", "status"}},
     {HG_MSG_RUN_FINISHED, W(w_runs), W(w_run), {"runs", "id", "job", "sched", "status"}},
     {HG_MSG_ACK, W(w_ack), NULL, 0, {"runs"}},
@@ -1019,7 +1039,7 @@ static void test_unknown_keys_skipped(void **state)
 
     /* Header-only types skip whatever body they get. */
     wb_init(&w);
-    wb_header(&w, HG_MSG_CANCEL);
+    wb_header(&w, HG_MSG_RUN_LOG);
     msgpack_pack_map(&w.pk, 1);
     pack_str(&w.pk, "run");
     v_bin16(&w.pk);
@@ -1078,7 +1098,7 @@ static void test_detail_buffer(void **state)
     g_key = NULL;
     g_val = NULL;
     assert_int_equal(wb_decode(&w, detail), HG_ERANGE);
-    assert_string_equal(detail, "RUN_FINISHED.runs[0].status: 7 is not a run status");
+    assert_string_equal(detail, "RUN_FINISHED.runs[0].status: 8 is not a run status");
 }
 
 static void expect_encode(hg_msg_t *m, int want)
@@ -1155,7 +1175,7 @@ static void test_encoder_refuses(void **state)
     hg_msg_destroy(&m);
 
     m = hg_test_proto_sample(HG_MSG_RUN_FINISHED, true);
-    m->u.runs.runs[1].status = 7;
+    m->u.runs.runs[1].status = 8;
     expect_encode(m, HG_EINVAL);
     m->u.runs.runs[1].status = -1;
     expect_encode(m, HG_EINVAL);
