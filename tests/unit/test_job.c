@@ -1,4 +1,4 @@
-// hg-test-sources: master/job.c
+// hg-test-sources: master/job.c master/deps.c
 /* test_job: validation of API job bodies (every rule of docs/api.md with
  * the message the user sees), defaults and normalization, and conversion
  * to the wire ASSIGN spec. */
