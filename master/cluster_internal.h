@@ -136,6 +136,7 @@ typedef struct {
     zsock_t *api;               /* hg_cluster_client_t requests */
     zsock_t *key_removed;       /* PULL: keys the ZAP handler admits no more (CURVE only) */
     zactor_t *store;            /* store writer */
+    zactor_t *depfire;          /* dependency engine (depfire.h), while leading */
     zloop_t *loop;              /* reactor */
     zhashx_t *nodes;            /* name -> hg_cluster_node_t; never removed while running: jobs
                                    point at their names */
@@ -240,6 +241,13 @@ void hg_cluster__place(hg_cluster_t *self);
 bool hg_cluster__place_job(hg_cluster_t *self, hg_jobrec_t *job);
 /* After hg_cluster__place_job for each new job: placed of them, all went or not. */
 void hg_cluster__placed_these(hg_cluster_t *self, size_t placed, bool all);
+
+/* cluster_deps.c: the dependency engine's side of the actor */
+
+/* Start the dependency engine (on leading). */
+void hg_cluster__deps_start(hg_cluster_t *self);
+/* A committed batch: the engine takes RUN_FINISHED ones (NULLs *batch). */
+void hg_cluster__deps_runs(hg_cluster_t *self, hg_store_batch_t **batch);
 
 /* cluster_api.c: requests of the API threads */
 

@@ -43,7 +43,7 @@ void hg_deps_to_spec(json_t *job, json_t *spec);
 void hg_deps_from_spec(json_t *spec, json_t *job);
 
 /* The graph checks of jobs (array of normalized jobs about to be written,
- * in order; a job may depend on one earlier in the array): every parent
+ * a job may depend on another anywhere in the array): every parent
  * exists in the namespace, and no job would depend on itself through any
  * path. The definitions in jobs replace the stored edges of the same jobs
  * (so an update is checked as it will be). 0, or HG_EINVAL with field

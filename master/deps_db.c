@@ -168,11 +168,12 @@ static int s_reach(MYSQL *db, json_t *jobs, const char *ns, const char *start, c
     return rc;
 }
 
-/* Does ns/name exist in the catalogue or among jobs[0..upto)? */
-static int s_exists(MYSQL *db, json_t *jobs, size_t upto, const char *ns, const char *name,
-                    char *err, size_t err_size)
+/* Does ns/name exist in the catalogue or among jobs (a batch may name
+ * a parent anywhere in it)? */
+static int s_exists(MYSQL *db, json_t *jobs, const char *ns, const char *name, char *err,
+                    size_t err_size)
 {
-    for (size_t i = 0; i < upto; i++) {
+    for (size_t i = 0; i < json_array_size(jobs); i++) {
         json_t *job = json_array_get(jobs, i);
         if (strcmp(json_string_value(json_object_get(job, "name")), name) == 0 &&
             strcmp(json_string_value(json_object_get(job, "namespace")), ns) == 0)
@@ -200,7 +201,7 @@ static int s_check_one(MYSQL *db, json_t *jobs, size_t i, s_err_t *e, const char
     json_array_foreach(deps, k, d)
     {
         const char *parent = json_string_value(json_object_get(d, "job"));
-        int rc = s_exists(db, jobs, i, ns, parent, e->message, e->message_size);
+        int rc = s_exists(db, jobs, ns, parent, e->message, e->message_size);
         if (rc < 0) return rc;
         snprintf(f, sizeof f, "%sdepends_on[%zu].job", pfx, k);
         if (rc == 0) return s_fail(e, f, "no job \"%s\" in namespace \"%s\"", parent, ns);
