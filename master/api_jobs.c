@@ -601,6 +601,8 @@ void hg_api__job_trigger(hg_api_ctx_t *c, const char *name)
             else if (json_string_length(val) >= HG_PROTO_MAX_STR || strlen(key) >= HG_PROTO_MAX_STR)
                 snprintf(why, sizeof why, "keys and values must be shorter than %d bytes",
                          HG_PROTO_MAX_STR);
+            else if (strncmp(key, "hourglass.", 10) == 0)
+                snprintf(why, sizeof why, "names starting with \"hourglass.\" are reserved");
             if (why[0]) {
                 char field[300], msg[500];
                 snprintf(field, sizeof field, "params.%s", key);

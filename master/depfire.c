@@ -508,7 +508,7 @@ static int s_write_fire(s_eng_t *self, uint64_t child_id, int64_t fire_ms, const
 
 /* The parameters of a fire: parent.<job>.result of each consumed row, the
  * latest per parent winning (rows are in finishing order). */
-static char *s_fire_params(s_row_t *rows, int n)
+static char *s_fire_params(s_row_t *rows, int n, json_t *http)
 {
     json_t *p = json_object();
     for (int i = 0; i < n; i++) {
@@ -517,9 +517,29 @@ static char *s_fire_params(s_row_t *rows, int n)
         snprintf(key, sizeof key, "parent.%s.result", rows[i].parent_name);
         json_object_set_new(p, key, json_string(rows[i].result));
     }
+    if (http) hg_deps_http_params(http, p);
     char *text = json_dumps(p, JSON_COMPACT);
     json_decref(p);
     return text;
+}
+
+/* The child's http object when it is an HTTP job asking for its parents'
+ * results (http.parent_results), else NULL. New reference. */
+static json_t *s_child_http(s_eng_t *self, uint64_t child_id)
+{
+    char q[128];
+    snprintf(q, sizeof q, "SELECT spec FROM jobs WHERE id = %" PRIu64, child_id);
+    if (mysql_query(self->db, q)) return NULL;
+    MYSQL_RES *res = mysql_store_result(self->db);
+    if (!res) return NULL;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    unsigned long *len = row ? mysql_fetch_lengths(res) : NULL;
+    json_t *spec = row && row[0] ? json_loadb(row[0], len[0], 0, NULL) : NULL;
+    mysql_free_result(res);
+    json_t *http = json_object_get(spec, "http");
+    http = json_is_object(json_object_get(http, "parent_results")) ? json_incref(http) : NULL;
+    json_decref(spec);
+    return http;
 }
 
 /* Is every parent of child (with the "all" rule) among the rows? */
@@ -582,11 +602,12 @@ static int s_eval_child(s_eng_t *self, uint64_t child_id)
     int64_t last = n > 0 ? s_last_fire_ms(self, child_id) : 0;
     int rc = n < 0 || last < 0 ? HG_EDB : 0;
     int64_t now = hg_now_ms(), next = now > last ? now : last + 1;
+    json_t *http = n > 0 ? s_child_http(self, child_id) : NULL;
     json_t *fires = json_array(); /* [fire_ms, params] to hand out after commit */
     if (rc == 0 && n > 0 && !any && s_all_met(self, child_id, rows, n)) {
         for (int i = 0; i < n; i++)
             rows[i].consumed = true;
-        char *params = s_fire_params(rows, n);
+        char *params = s_fire_params(rows, n, http);
         rc = params ? s_write_fire(self, child_id, next, params, rows, n) : HG_ENOMEM;
         if (rc == 0) json_array_append_new(fires, json_pack("[I,s]", (json_int_t) next, params));
         free(params);
@@ -594,7 +615,7 @@ static int s_eval_child(s_eng_t *self, uint64_t child_id)
     for (int i = 0; rc == 0 && any && i < n; i++) {
         for (int k = 0; k < n; k++)
             rows[k].consumed = k == i;
-        char *params = s_fire_params(rows, n);
+        char *params = s_fire_params(rows, n, http);
         rc = params ? s_write_fire(self, child_id, next, params, rows, n) : HG_ENOMEM;
         if (rc == 0) json_array_append_new(fires, json_pack("[I,s]", (json_int_t) next, params));
         free(params);
@@ -613,6 +634,7 @@ static int s_eval_child(s_eng_t *self, uint64_t child_id)
         s_send_fire(self, child_id, ms, json_string_value(json_array_get(f, 1)));
     }
     json_decref(fires);
+    json_decref(http);
     /* A full page: more may wait. */
     if (rc == 0 && n == S_EVAL_ROWS) s_mark_dirty(self, child_id);
     return rc;

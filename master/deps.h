@@ -35,6 +35,27 @@ bool hg_deps_listed(json_t *body);
 int hg_deps_validate(json_t *body, const char *name, json_t *out, char *field, size_t field_size,
                      char *message, size_t message_size);
 
+/* Check http.parent_results of an HTTP task (http, the body's object)
+ * and set it on out (the normalized task) when given: null, {"header":
+ * NAME} (an HTTP token, not a framing header) or {"body_field": NAME}
+ * (1-128 bytes; the task's body must then be null or a JSON object, and
+ * it has no form). Same returns as hg_deps_validate. */
+int hg_deps_validate_http(json_t *http, json_t *out, char *field, size_t field_size, char *message,
+                          size_t message_size);
+
+/* The reserved TRIGGER parameters that carry parents' results into an
+ * HTTP request (worker/dep_inject.h applies them): a header line to add,
+ * and a replacement body. */
+#define HG_DEPS_PARAM_HEADER "hourglass.header"
+#define HG_DEPS_PARAM_BODY   "hourglass.body"
+
+/* Add to params (the parent.<job>.result of a fire) what an HTTP child
+ * with http.parent_results asks for: the results as one JSON object in a
+ * header (HG_DEPS_PARAM_HEADER) or as a member of its JSON body
+ * (HG_DEPS_PARAM_BODY). http is the child's stored http object; nothing
+ * when it asks for neither. */
+void hg_deps_http_params(json_t *http, json_t *params);
+
 /* Copy depends_on / trigger_rule between a job object and the spec
  * stored in jobs.spec (job_db.c): only when the job has parents, so that
  * other jobs' specs stay as they were; hg_deps_from_spec always sets both

@@ -196,7 +196,8 @@ static const char *s_top_keys[] = {
     "created_at",     "updated_at",    "node",       "plugin",       "recover",
     "secret_headers", "secret_params", "depends_on", "trigger_rule", NULL};
 static const char *s_http_keys[] = {"method", "url",           "headers",     "body",
-                                    "form",   "expect_status", "expect_body", NULL};
+                                    "form",   "expect_status", "expect_body", "parent_results",
+                                    NULL};
 static const char *s_executor_keys[] = {"nodes", NULL};
 static const char *s_plugin_keys[] = {"name", "version", "sha256", "isolation", NULL};
 
@@ -346,7 +347,8 @@ static int s_validate_http(s_verr_t *e, json_t *http, json_t *out)
                           HG_PROTO_MAX_STR);
     }
     json_object_set_new(out, "expect_body", v ? json_incref(v) : json_null());
-    return 0;
+    /* where a dependency fire puts its parents' results (deps.h) */
+    return hg_deps_validate_http(http, out, e->field, e->field_size, e->message, e->message_size);
 }
 
 /* A plug-in version: 1-64 printable ASCII characters without blanks

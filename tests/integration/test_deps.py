@@ -9,6 +9,8 @@
 - trigger_rule any: each parent run fires the child once.
 - on: failure fires on a failed parent run, and an on: success sibling
   does not.
+- An HTTP child gets the results in a JSON body member or in a header,
+  as its http.parent_results asks; a manual trigger cannot set them.
 - A job without a schedule but with parents is stored with "@never" and
   fires only through them.
 - Cycles are refused at create naming the path (a batch a -> b -> c -> a;
@@ -19,6 +21,7 @@
   tree` show parents and children.
 """
 
+import json
 import os
 import time
 import unittest
@@ -105,6 +108,37 @@ class Deps(unittest.TestCase):
         self.trigger("fb")
         self.wait_runs("fchild", 2)
         self.assert_stays("fchild", 2)
+
+    def test_http_child_gets_results(self):
+        c = self.cluster
+        self.create(echo_job("ha", {"v": "from-ha"}))
+        self.create({"name": "hbody", "depends_on": [{"job": "ha"}],
+                     "http": {"method": "POST", "url": c.hits.url("/hbody"), "body": '{"k": 1}',
+                              "parent_results": {"body_field": "parents"}}})
+        self.create({"name": "hheader", "depends_on": [{"job": "ha"}],
+                     "http": {"url": c.hits.url("/hheader"),
+                              "parent_results": {"header": "X-Parents"}}})
+        status, body = c.api("POST", "/api/v1/jobs", {
+            "name": "hbad", "depends_on": [{"job": "ha"}],
+            "http": {"url": c.hits.url("/x"), "body": "not json",
+                     "parent_results": {"body_field": "parents"}}})
+        self.assertEqual(status, 400, body)
+        self.assertEqual(body["error"]["field"], "http.parent_results.body_field")
+        # Reserved parameter names are the engine's, not a manual trigger's.
+        status, body = c.api("POST", "/api/v1/jobs/hbody/trigger",
+                             {"params": {"hourglass.body": "{}"}})
+        self.assertEqual(status, 400, body)
+        self.trigger("ha")
+        c.wait_until(lambda: c.hits.count("/hbody") >= 1 and c.hits.count("/hheader") >= 1,
+                     timeout=25, what="both HTTP children to fire")
+        hit = c.hits.hits("/hbody")[0]
+        doc = json.loads(hit["body"])
+        self.assertEqual(doc["k"], 1)
+        self.assertIn("v=from-ha", doc["parents"]["ha"])
+        self.assertIn("application/json", hit["headers"]["Content-Type"])
+        hit = c.hits.hits("/hheader")[0]
+        parents = json.loads(hit["headers"]["X-Parents"])
+        self.assertIn("v=from-ha", parents["ha"])
 
     def test_any(self):
         self.create(echo_job("ya", {"v": "a"}))
