@@ -129,7 +129,6 @@ int hg_deps_validate(json_t *body, const char *name, json_t *out, char *field, s
         rule = json_string_value(r);
         if (!rule || (strcmp(rule, "all") != 0 && strcmp(rule, "any") != 0))
             return s_fail(&e, "trigger_rule", "must be \"all\" or \"any\"");
-        if (json_array_size(list) == 0) return s_fail(&e, "trigger_rule", "needs depends_on");
     }
     json_object_set_new(out, "trigger_rule", json_string(rule));
     return 0;

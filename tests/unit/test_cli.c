@@ -385,7 +385,8 @@ static void test_job_spec_required_flags_and_conflicts(void **state)
     json_t *job = NULL;
     char *no_schedule[] = {"p", "--http-url", "http://h"};
     assert_int_equal(s_build(3, no_schedule, &job, err, sizeof err), HG_EINVAL);
-    assert_string_equal(err, "--schedule is required (e.g. --schedule '@every 1m')");
+    assert_string_equal(err, "--schedule is required (e.g. --schedule '@every 1m'), unless "
+                             "--depends-on is given");
     char *no_url[] = {"p", "--schedule", "@every 1s"};
     assert_int_equal(s_build(3, no_url, &job, err, sizeof err), HG_EINVAL);
     assert_string_equal(err, "--http-url or --plugin is required (the task to run)");
