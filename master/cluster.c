@@ -14,6 +14,7 @@
  * cluster_api.c; cluster_internal.h holds the state they share. */
 #include "cluster.h"
 #include "cluster_internal.h"
+#include "depfire.h"
 #include "actor_loop.h"
 #include "conn.h"
 #include "hg_error.h"
@@ -1182,7 +1183,7 @@ static void s_store_stop(hg_cluster_t *self)
 /* Everything the actor holds; also after a failed start (NULLs are fine). */
 static void s_destroy(hg_cluster_t *self)
 {
-    zactor_destroy(&self->depfire);
+    hg_depfire_destroy(&self->depfire);
     zactor_destroy(&self->store);
     hg_plugin_serve_destroy(&self->pserve);
     hg_jobtab_destroy(&self->jobs);

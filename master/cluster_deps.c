@@ -76,7 +76,10 @@ void hg_cluster__deps_start(hg_cluster_t *self)
         hg_error("cluster: the dependency engine did not start; dependent jobs will not fire");
         return;
     }
-    zloop_reader(self->loop, zactor_sock(self->depfire), s_on_fire, self);
+    /* The actor never blocks on a send: a SENT that does not fit is
+     * learnt again from the runs table (depfire.h, step 4). */
+    zsock_set_sndtimeo(hg_depfire_sock(self->depfire), 0);
+    zloop_reader(self->loop, hg_depfire_sock(self->depfire), s_on_fire, self);
 }
 
 void hg_cluster__deps_runs(hg_cluster_t *self, hg_store_batch_t **batch)

@@ -136,7 +136,7 @@ typedef struct {
     zsock_t *api;               /* hg_cluster_client_t requests */
     zsock_t *key_removed;       /* PULL: keys the ZAP handler admits no more (CURVE only) */
     zactor_t *store;            /* store writer */
-    zactor_t *depfire;          /* dependency engine (depfire.h), while leading */
+    struct hg_depfire *depfire; /* dependency engine (depfire.h), while leading */
     zloop_t *loop;              /* reactor */
     zhashx_t *nodes;            /* name -> hg_cluster_node_t; never removed while running: jobs
                                    point at their names */

@@ -9,6 +9,7 @@
 #include "hg_time.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <mysql.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +58,19 @@ typedef struct {
     int64_t sent_mono; /* when handed out */
 } s_inflight_t;
 
+/* What the owner's thread and the engine's share. Two atomics instead of
+ * messages: the owner reads them once per committed batch, which must
+ * cost nothing for a cluster without dependencies, and a message per
+ * change would need its own bookkeeping on both sides. */
+struct hg_depfire {
+    zactor_t *actor;              /* the engine */
+    const hg_db_params_t *params; /* MySQL settings */
+    atomic_bool has_edges;        /* some active job has parents (engine writes) */
+    atomic_size_t queued;         /* batches handed over, not yet read */
+};
+
 typedef struct {
+    hg_depfire_t *shared;         /* see above */
     const hg_db_params_t *params; /* MySQL settings */
     zsock_t *pipe;                /* to the cluster actor */
     MYSQL *db;                    /* our connection, NULL while MySQL is away */
@@ -209,6 +222,7 @@ static int s_load_edges(s_eng_t *self)
         if (u == 0 || parents[u - 1] != parents[k]) parents[u++] = parents[k];
     free(self->edges);
     free(self->parents);
+    atomic_store(&self->shared->has_edges, i > 0);
     self->edges = edges;
     self->edges_n = i;
     self->parents = parents;
@@ -806,6 +820,7 @@ static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
         hg_store_batch_t *batch = NULL;
         if (f && zframe_size(f) == sizeof batch) memcpy(&batch, zframe_data(f), sizeof batch);
         zframe_destroy(&f);
+        atomic_fetch_sub(&self->shared->queued, 1);
         if (batch) s_on_runs(self, batch);
     } else if (cmd && streq(cmd, "SENT")) {
         char *child = zmsg_popstr(m), *fire = zmsg_popstr(m), *code = zmsg_popstr(m);
@@ -827,7 +842,8 @@ static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
 static void s_actor(zsock_t *pipe, void *arg)
 {
     s_eng_t self = {0};
-    self.params = arg;
+    self.shared = arg;
+    self.params = self.shared->params;
     self.pipe = pipe;
     self.started_mono = hg_mono_ms();
     self.queue = zlistx_new();
@@ -848,19 +864,51 @@ static void s_actor(zsock_t *pipe, void *arg)
     hg_db_close(&self.db);
 }
 
-zactor_t *hg_depfire_new(const hg_db_params_t *db)
+hg_depfire_t *hg_depfire_new(const hg_db_params_t *db)
 {
-    return db ? zactor_new(s_actor, (void *) db) : NULL;
+    hg_depfire_t *self = db ? calloc(1, sizeof *self) : NULL;
+    if (!self) return NULL;
+    self->params = db;
+    atomic_init(&self->has_edges, false);
+    atomic_init(&self->queued, 0);
+    self->actor = zactor_new(s_actor, self);
+    if (!self->actor) {
+        free(self);
+        return NULL;
+    }
+    return self;
 }
 
-void hg_depfire_runs(zactor_t *self, hg_store_batch_t **batch)
+void hg_depfire_destroy(hg_depfire_t **p)
 {
-    if (!self || !batch || !*batch) return;
-    zmsg_t *m = zmsg_new();
-    zmsg_addstr(m, "RUNS");
-    zmsg_addmem(m, batch, sizeof *batch);
-    if (zmsg_send(&m, self) == 0)
-        *batch = NULL;
-    else
-        zmsg_destroy(&m);
+    if (!p || !*p) return;
+    hg_depfire_t *self = *p;
+    zsock_set_sndtimeo(zactor_sock(self->actor), -1); /* $TERM must go */
+    zactor_destroy(&self->actor);
+    free(self);
+    *p = NULL;
+}
+
+zsock_t *hg_depfire_sock(hg_depfire_t *self)
+{
+    return zactor_sock(self->actor);
+}
+
+void hg_depfire_runs(hg_depfire_t *self, hg_store_batch_t **batch)
+{
+    if (!self || !batch || !*batch || !atomic_load(&self->has_edges) ||
+        atomic_load(&self->queued) >= HG_DEPFIRE_QUEUED_MAX)
+        return;
+    zsock_t *pipe = zactor_sock(self->actor);
+    zframe_t *cmd = zframe_new("RUNS", 4), *ptr = zframe_new(batch, sizeof *batch);
+    atomic_fetch_add(&self->queued, 1);
+    /* The first frame decides (ZeroMQ sends a message whole or not at all). */
+    if (!cmd || !ptr || zframe_send(&cmd, pipe, ZFRAME_MORE | ZFRAME_DONTWAIT) != 0) {
+        atomic_fetch_sub(&self->queued, 1);
+        zframe_destroy(&cmd);
+        zframe_destroy(&ptr);
+        return;
+    }
+    zframe_send(&ptr, pipe, ZFRAME_DONTWAIT);
+    *batch = NULL;
 }

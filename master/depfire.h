@@ -24,7 +24,8 @@
  *      reaches a worker once.
  *
  * Protocol on the actor pipe (owner = the cluster actor):
- *   owner -> depfire  "RUNS" p     hg_store_batch_t * (depfire destroys it)
+ *   owner -> depfire  "RUNS" p     hg_store_batch_t * (depfire destroys it),
+ *                                  only through hg_depfire_runs
  *   depfire -> owner  "FIRE" 88s   child job id, fire time ms, params JSON
  *   owner -> depfire  "SENT" sss   child job id, fire time ms, 0 or HG_E* (text)
  */
@@ -38,11 +39,24 @@
 #include <czmq.h>
 #include <stdbool.h>
 
-/* Start the engine on MySQL params (must outlive it). NULL on failure. */
-zactor_t *hg_depfire_new(const hg_db_params_t *db);
+typedef struct hg_depfire hg_depfire_t;
 
-/* Hand a committed batch to the engine; takes it and NULLs *batch. */
-void hg_depfire_runs(zactor_t *self, hg_store_batch_t **batch);
+/* Start the engine on MySQL params (must outlive it). NULL on failure. */
+hg_depfire_t *hg_depfire_new(const hg_db_params_t *db);
+
+/* Stop it and NULL *self. Safe on NULL. */
+void hg_depfire_destroy(hg_depfire_t **self);
+
+/* The owner's end of the pipe ("FIRE" comes out here, "SENT" goes in). */
+zsock_t *hg_depfire_sock(hg_depfire_t *self);
+
+/* Offer a committed batch to the engine; it takes it (and NULLs *batch)
+ * when some job has parents and fewer than HG_DEPFIRE_QUEUED_MAX batches
+ * wait for it. Never blocks: a batch not taken is the caller's to free,
+ * and the engine's scan of recent runs finds its runs in MySQL later. */
+void hg_depfire_runs(hg_depfire_t *self, hg_store_batch_t **batch);
+
+#define HG_DEPFIRE_QUEUED_MAX 64 /* batches handed over, not yet read */
 
 /* Only a retry chain's final outcome counts as a parent's result. Wired
  * by the retry lane: a run whose retry_at_ms is set has another attempt
