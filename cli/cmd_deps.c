@@ -36,6 +36,24 @@ int hg_cli_deps_spec(const hg_args_t *args, json_t *job, char *err, size_t err_s
     return 0;
 }
 
+const char *hg_cli_deps_view(const json_t *job, char *buf, size_t size)
+{
+    size_t used = 0, i;
+    json_t *d;
+    buf[0] = '\0';
+    json_array_foreach(json_object_get(job, "depends_on"), i, d)
+    {
+        int w = snprintf(buf + used, size - used, "%s%s (%s)", i ? ", " : "",
+                         json_string_value(json_object_get(d, "job")),
+                         json_string_value(json_object_get(d, "on")));
+        if (w < 0 || (size_t) w >= size - used) return buf;
+        used += (size_t) w;
+    }
+    const char *rule = json_string_value(json_object_get(job, "trigger_rule"));
+    snprintf(buf + used, size - used, "; trigger_rule %s", rule ? rule : "all");
+    return buf;
+}
+
 /* One level of the tree, indented; key is "parents" or "children". */
 static void s_print_branch(hg_cli_t *cli, json_t *list, const char *key, const char *arrow,
                            int depth)

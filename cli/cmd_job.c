@@ -243,6 +243,8 @@ static void s_print_job(hg_cli_t *cli, const json_t *job)
         S_ROW("Expect body", hg_view_text(http, "expect_body", buf, sizeof buf));
     }
     S_ROW("Params", hg_view_pairs(job, "params", ",", buf, sizeof buf));
+    if (json_array_size(json_object_get(job, "depends_on")) > 0)
+        S_ROW("Depends on", hg_cli_deps_view(job, buf, sizeof buf));
     S_ROW("Job version", hg_view_text(job, "version", buf, sizeof buf));
     S_ROW("Created", hg_view_time(job, "created_at", buf, sizeof buf));
     S_ROW("Updated", hg_view_time(job, "updated_at", buf, sizeof buf));

@@ -94,6 +94,18 @@ int hg_deps_db_put_all(MYSQL *db, json_t *jobs, char *err, size_t err_size);
 int hg_deps_db_delete_jobs(MYSQL *db, const char *ns, json_t *names, json_t **deleted, char *err,
                            size_t err_size);
 
+/* The dependency side of an update of a stored job (wired by the edit
+ * lane: call it inside the update's transaction, before writing the job).
+ * old_job is the job as stored, new_job the validated replacement. A
+ * rename of a job others depend on is refused (HG_EEXIST, their names in
+ * *dependents, new array); a new depends_on is checked like a create
+ * (HG_EINVAL with field/message, e.g. a cycle with its path) and its
+ * edges replace the old ones. Editing a parent without renaming it never
+ * touches its dependents' edges, which are stored with them. 0, or those,
+ * or HG_EDB with message. */
+int hg_deps_db_on_update(MYSQL *db, json_t *old_job, json_t *new_job, json_t **dependents,
+                         char *field, size_t field_size, char *message, size_t message_size);
+
 /* Forget the edges of ns/name as a child (it is being deleted). */
 int hg_deps_db_forget(MYSQL *db, const char *ns, const char *name, char *err, size_t err_size);
 

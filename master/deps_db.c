@@ -420,3 +420,27 @@ int hg_deps_db_delete_jobs(MYSQL *db, const char *ns, json_t *names, json_t **de
     }
     return 0;
 }
+
+int hg_deps_db_on_update(MYSQL *db, json_t *old_job, json_t *new_job, json_t **dependents,
+                         char *field, size_t field_size, char *message, size_t message_size)
+{
+    *dependents = NULL;
+    const char *ns = json_string_value(json_object_get(old_job, "namespace"));
+    const char *old_name = json_string_value(json_object_get(old_job, "name"));
+    const char *new_name = json_string_value(json_object_get(new_job, "name"));
+    if (!ns || !old_name || !new_name) return HG_EINVAL;
+    int rc;
+    if (strcmp(old_name, new_name) != 0) {
+        rc = hg_deps_db_dependents(db, ns, old_name, dependents, message, message_size);
+        if (rc) return rc;
+        if (json_array_size(*dependents) > 0) return HG_EEXIST;
+        json_decref(*dependents);
+        *dependents = NULL;
+        if ((rc = hg_deps_db_forget(db, ns, old_name, message, message_size))) return rc;
+    }
+    json_t *one = json_pack("[O]", new_job);
+    rc = hg_deps_db_check(db, one, false, field, field_size, message, message_size);
+    json_decref(one);
+    if (rc) return rc;
+    return hg_deps_db_put(db, new_job, message, message_size);
+}

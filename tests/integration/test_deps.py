@@ -87,6 +87,9 @@ class Deps(unittest.TestCase):
         self.assertEqual(child["trigger_rule"], "all")
         self.assertEqual(child["depends_on"], [{"job": "fa", "on": "success"},
                                                {"job": "fb", "on": "success"}])
+        rc, out, err = self.cluster.cli("job", "get", "fchild")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("fa (success), fb (success); trigger_rule all", out)
         self.trigger("fa")
         self.wait_runs("fa", 1)
         self.assert_stays("fchild", 0)  # fb has not run: no fire
