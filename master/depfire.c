@@ -22,6 +22,7 @@
 #define S_PENDING_MS     2000          /* unsent fires sent again */
 #define S_FIRST_SEND_MS  8000          /* a new leader's wait before resending (see s_pending) */
 #define S_INFLIGHT_MS    5000          /* a fire handed out is not resent before */
+#define S_VERIFY_S       "30"          /* a sent fire's run is looked for after (seconds) */
 #define S_DROP_MS        (3600 * 1000) /* a fire never sent is given up after */
 #define S_PURGE_MS       60000         /* consumed rows purged that often */
 #define S_QUEUE_MAX      100000        /* inbox entries waiting for MySQL */
@@ -56,6 +57,7 @@ typedef struct {
     uint64_t child_id; /* child */
     int64_t fire_ms;   /* its time */
     int64_t sent_mono; /* when handed out */
+    bool delivered;    /* the cluster sent its TRIGGER; the row still says pending */
 } s_inflight_t;
 
 /* What the owner's thread and the engine's share. Two atomics instead of
@@ -598,7 +600,7 @@ static void s_send_fire(s_eng_t *self, uint64_t child_id, int64_t fire_ms, const
         self->inflight = bigger;
         self->inflight_cap = cap;
     }
-    self->inflight[self->inflight_n++] = (s_inflight_t){child_id, fire_ms, hg_mono_ms()};
+    self->inflight[self->inflight_n++] = (s_inflight_t){child_id, fire_ms, hg_mono_ms(), false};
     zsock_send(self->pipe, "s88s", "FIRE", child_id, (uint64_t) fire_ms, params);
 }
 
@@ -680,12 +682,12 @@ static void s_inflight_drop(s_eng_t *self, uint64_t child_id, int64_t fire_ms)
         }
 }
 
-static bool s_inflight_fresh(s_eng_t *self, uint64_t child_id, int64_t fire_ms, int64_t now)
+static s_inflight_t *s_inflight_find(s_eng_t *self, uint64_t child_id, int64_t fire_ms)
 {
     for (size_t i = 0; i < self->inflight_n; i++)
         if (self->inflight[i].child_id == child_id && self->inflight[i].fire_ms == fire_ms)
-            return now - self->inflight[i].sent_mono < S_INFLIGHT_MS;
-    return false;
+            return &self->inflight[i];
+    return NULL;
 }
 
 /* Set a fire's state. Numbers only in the text: nothing to escape. */
@@ -717,16 +719,22 @@ static int s_fire_ran(s_eng_t *self, uint64_t child_id, int64_t fire_ms)
     return found;
 }
 
-/* Send again what is committed but not known sent: a fire whose child had
- * no live holder, or one a previous leader decided. A new leader waits
- * S_FIRST_SEND_MS first, so that the workers have re-joined and resent
- * the run records of TRIGGERs that did arrive. */
+/* Send again what is committed but not known to have run: a fire whose
+ * child had no live holder, one a previous leader decided, and one sent
+ * S_VERIFY_S ago whose run is still not recorded (its TRIGGER was lost
+ * with a connection, or its worker no longer held the child). Before any
+ * resend the runs table is asked for the fire's run, so a fire that did
+ * run is never sent twice, unless its record reaches MySQL later than
+ * that. A new leader waits S_FIRST_SEND_MS first, so that the workers have
+ * re-joined and resent the run records of TRIGGERs that did arrive. */
 static void s_pending(s_eng_t *self)
 {
     int64_t now = hg_mono_ms();
     if (now - self->started_mono < S_FIRST_SEND_MS) return;
-    if (mysql_query(self->db, "SELECT child_id, ROUND(UNIX_TIMESTAMP(fire_at) * 1000), params FROM "
-                              "dep_fires WHERE state = 'pending' ORDER BY fire_at LIMIT 100")) {
+    if (mysql_query(self->db,
+                    "SELECT child_id, ROUND(UNIX_TIMESTAMP(fire_at) * 1000), params, state FROM "
+                    "dep_fires WHERE state = 'pending' OR (state = 'sent' AND fire_at < NOW(3) - "
+                    "INTERVAL " S_VERIFY_S " SECOND) ORDER BY fire_at LIMIT 100")) {
         s_db_lost(self, "read pending fires");
         return;
     }
@@ -740,13 +748,25 @@ static void s_pending(s_eng_t *self)
     while (rc == 0 && (row = mysql_fetch_row(res))) {
         uint64_t child = strtoull(row[0], NULL, 10);
         int64_t fire_ms = strtoll(row[1], NULL, 10);
-        if (s_inflight_fresh(self, child, fire_ms, now)) continue;
+        s_inflight_t *in = s_inflight_find(self, child, fire_ms);
+        if (in && in->delivered) { /* its SENT came while MySQL was away */
+            rc = s_fire_state(self, child, fire_ms, "sent");
+            if (rc == 0) s_inflight_drop(self, child, fire_ms);
+            continue;
+        }
+        if (in && now - in->sent_mono < S_INFLIGHT_MS) continue;
         int ran = s_fire_ran(self, child, fire_ms);
         if (ran < 0) {
             rc = HG_EDB;
         } else if (ran) {
             s_inflight_drop(self, child, fire_ms);
-            rc = s_fire_state(self, child, fire_ms, "sent");
+            rc = s_fire_state(self, child, fire_ms, "done");
+        } else if (strcmp(row[3], "sent") == 0) {
+            hg_warn("depfire: job %" PRIu64 ": a dependency fire sent %s s ago has no run "
+                    "recorded; sending it again",
+                    child, S_VERIFY_S);
+            rc = s_fire_state(self, child, fire_ms, "pending");
+            if (rc == 0) s_send_fire(self, child, fire_ms, row[2]);
         } else if (hg_now_ms() - fire_ms > S_DROP_MS) {
             hg_warn("depfire: job %" PRIu64 ": a dependency fire found no holder for an hour; "
                     "given up",
@@ -826,10 +846,16 @@ static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
         char *child = zmsg_popstr(m), *fire = zmsg_popstr(m), *code = zmsg_popstr(m);
         uint64_t child_id = child ? strtoull(child, NULL, 10) : 0;
         int64_t fire_ms = fire ? strtoll(fire, NULL, 10) : 0;
-        s_inflight_drop(self, child_id, fire_ms);
-        /* Not sent (no live holder): the next resend pass tries again. */
-        if (code && atoi(code) == 0 && self->db && s_fire_state(self, child_id, fire_ms, "sent"))
-            s_db_lost(self, "mark a fire sent");
+        /* Not sent (no live holder): the next resend pass tries again.
+         * Sent but not marked (MySQL away): never resent meanwhile. */
+        s_inflight_t *in = s_inflight_find(self, child_id, fire_ms);
+        bool sent = code && atoi(code) == 0;
+        if (sent && self->db && s_fire_state(self, child_id, fire_ms, "sent") == 0)
+            s_inflight_drop(self, child_id, fire_ms);
+        else if (sent && in)
+            in->delivered = true;
+        else
+            s_inflight_drop(self, child_id, fire_ms);
         zstr_free(&child);
         zstr_free(&fire);
         zstr_free(&code);

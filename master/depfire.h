@@ -18,10 +18,13 @@
  *      fire handed to the cluster actor ("FIRE"), which sends the TRIGGER
  *      (reason "dependency", scheduled at the fire's time, params
  *      parent.<job>.result) to the child's holder and answers "SENT".
- *   4. A fire not answered as sent stays pending and is sent again; a new
- *      leader first looks for a run of the child with the fire's scheduled
- *      time (the worker's record of a TRIGGER that did arrive), so a fire
- *      reaches a worker once.
+ *   4. A fire not answered as sent stays pending and is sent again, and
+ *      so is a sent one whose run is still not recorded 30 s later (a
+ *      TRIGGER lost with a connection); before any resend the engine looks
+ *      for a run of the child with the fire's scheduled time and reason
+ *      "dependency" (the worker's record of a TRIGGER that did arrive),
+ *      and marks the fire done instead. A new leader waits 8 s before its
+ *      first resend, for the workers to re-join and resend their records.
  *
  * Protocol on the actor pipe (owner = the cluster actor):
  *   owner -> depfire  "RUNS" p     hg_store_batch_t * (depfire destroys it),

@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS dep_fires (
     child_id      BIGINT UNSIGNED NOT NULL,
     fire_at       DATETIME(3)  NOT NULL,
     params        MEDIUMTEXT   NOT NULL,                  -- JSON object: parent.<job>.result
-    state         VARCHAR(8)   NOT NULL DEFAULT 'pending', -- pending | sent
+    state         VARCHAR(8)   NOT NULL DEFAULT 'pending', -- pending | sent | done | dropped
     PRIMARY KEY (child_id, fire_at),
     KEY ix_dep_fires_state (state)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
