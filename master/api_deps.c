@@ -53,6 +53,11 @@ json_t *hg_api__deps_drop_cascaded(hg_api_ctx_t *c, json_t *cascaded)
     json_array_foreach(cascaded, i, job)
     {
         json_array_append(names, json_object_get(job, "name"));
+        /* The audit row names every job the delete took, as many as fit. */
+        const char *name = json_string_value(json_object_get(job, "name"));
+        size_t used = strlen(c->object);
+        if (name && used + 1 + strlen(name) < sizeof c->object)
+            snprintf(c->object + used, sizeof c->object - used, ",%s", name);
         uint64_t id = (uint64_t) json_integer_value(json_object_get(job, "id"));
         int rc = cl ? hg_cluster_job_remove(cl, id) : HG_EUNAVAIL;
         if (rc != 0)

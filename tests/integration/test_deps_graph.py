@@ -107,6 +107,9 @@ class DepsGraph(unittest.TestCase):
             self.assertEqual(c.api("GET", "/api/v1/jobs/%s" % name)[0], 404, name)
         self.assertEqual(c.sql("SELECT COUNT(*) FROM job_deps WHERE child_name IN ('dc','dg')"),
                          [["0"]])
+        audit = c.sql("SELECT object, status FROM audit WHERE action = 'job.delete' ORDER BY id")
+        self.assertEqual(audit[-1][1], "200", audit)
+        self.assertEqual(audit[-1][0].split(","), ["default/dp", "dc", "dg"], audit)
 
 
 if __name__ == "__main__":
