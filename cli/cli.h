@@ -40,6 +40,11 @@ typedef struct {
 int hg_cli_main(int argc, char **argv, FILE *out, FILE *err);
 
 /* Commands, defined in cmd_*.c. */
+/* cmd_deps.c: --depends-on / --trigger-rule of a job body. 0 or HG_EINVAL. */
+int hg_cli_deps_spec(const hg_args_t *args, json_t *job, char *err, size_t err_size);
+/* cmd_deps.c: "a (success), b (failure); trigger_rule all" of a job, in buf. */
+const char *hg_cli_deps_view(const json_t *job, char *buf, size_t size);
+extern const hg_command_t hg_cmd_job_tree;
 extern const hg_command_t hg_cmd_job_create, hg_cmd_job_list, hg_cmd_job_get, hg_cmd_job_delete,
     hg_cmd_job_pause, hg_cmd_job_resume, hg_cmd_job_trigger, hg_cmd_runs, hg_cmd_node_list,
     hg_cmd_node_drain, hg_cmd_node_activate, hg_cmd_plugin_push, hg_cmd_plugin_list,

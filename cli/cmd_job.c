@@ -1,4 +1,5 @@
-/* cmd_job: `hourglass job create|list|get|delete|pause|resume|trigger`. */
+/* cmd_job: `hourglass job create|list|get|pause|resume|trigger` (delete
+ * and tree: cmd_deps.c). */
 #include "cli.h"
 #include "cmd_run.h"
 #include "hg_error.h"
@@ -92,7 +93,9 @@ int hg_job_spec_build(const hg_args_t *args, json_t **out, char *err, size_t err
     const char *plugin_sha = hg_args_get(args, "plugin-sha256");
     bool is_plugin = plugin || plugin_sha;
     if (!name || !*name) return S_INVALID("job create: missing NAME");
-    if (!schedule) return S_INVALID("--schedule is required (e.g. --schedule '@every 1m')");
+    if (!schedule && hg_args_count(args, "depends-on") == 0)
+        return S_INVALID("--schedule is required (e.g. --schedule '@every 1m'), unless "
+                         "--depends-on is given");
     if (url && is_plugin)
         return S_INVALID("--http-url and --plugin/--plugin-sha256 cannot be used together");
     if (!url && !is_plugin)
@@ -126,7 +129,12 @@ int hg_job_spec_build(const hg_args_t *args, json_t **out, char *err, size_t err
     int rc = 0;
     s_set_str(job, "namespace", args, "namespace");
     json_object_set_new(job, "kind", json_string(is_plugin ? "plugin" : "http"));
-    json_object_set_new(job, "schedule", json_string(schedule));
+    if (schedule) json_object_set_new(job, "schedule", json_string(schedule));
+    if ((rc = hg_cli_deps_spec(args, job, err, err_size)) != 0) {
+        json_decref(job);
+        json_decref(http);
+        return rc;
+    }
     s_set_str(job, "timezone", args, "tz");
     s_set_str(job, "misfire", args, "misfire");
     s_set_str(job, "timeout", args, "timeout");
@@ -242,6 +250,8 @@ static void s_print_job(hg_cli_t *cli, const json_t *job)
         S_ROW("Expect body", hg_view_text(http, "expect_body", buf, sizeof buf));
     }
     S_ROW("Params", hg_view_pairs(job, "params", ",", buf, sizeof buf));
+    if (json_array_size(json_object_get(job, "depends_on")) > 0)
+        S_ROW("Depends on", hg_cli_deps_view(job, buf, sizeof buf));
     S_ROW("Job version", hg_view_text(job, "version", buf, sizeof buf));
     S_ROW("Created", hg_view_time(job, "created_at", buf, sizeof buf));
     S_ROW("Updated", hg_view_time(job, "updated_at", buf, sizeof buf));
@@ -270,6 +280,8 @@ static const hg_flag_t s_create_flags[] = {
     {"recover", NULL, false, "re-run once a run lost with its worker (on the next worker)"},
     {"secret-header", "NAME", true, "header whose value the API hides (besides Authorization...)"},
     {"secret-param", "KEY", true, "parameter whose value the API hides (besides *password*...)"},
+    {"depends-on", "JOB[:ON]", true, "run after JOB ends (ON: success, failure, always)"},
+    {"trigger-rule", "RULE", false, "all (default: every parent) or any (each parent run)"},
     HG_CLI_POLICY_FLAGS, /* cmd_run.h: --retry-*, --overlap, --max-concurrent, --queue-max */
 };
 
@@ -444,10 +456,6 @@ static int s_get_run(hg_cli_t *cli, const hg_args_t *args)
 {
     return s_job_call(cli, args, "GET", "", NULL);
 }
-static int s_delete_run(hg_cli_t *cli, const hg_args_t *args)
-{
-    return s_job_call(cli, args, "DELETE", "", "deleted");
-}
 static int s_pause_run(hg_cli_t *cli, const hg_args_t *args)
 {
     return s_job_call(cli, args, "POST", "/pause", "paused");
@@ -483,7 +491,6 @@ const hg_command_t hg_cmd_job_get = {
     .needs_master = true,
     .run = s_get_run,
 };
-S_NAME_COMMAND(hg_cmd_job_delete, "delete", "Delete a job", s_delete_run);
 S_NAME_COMMAND(hg_cmd_job_pause, "pause", "Pause a job", s_pause_run);
 S_NAME_COMMAND(hg_cmd_job_resume, "resume", "Resume a paused job", s_resume_run);
 

@@ -776,6 +776,14 @@ static int s_parse_at_form(s_ctx_t *ctx, hg_sched_t *s, const char *expr)
         s->period_ms = ms;
         return 0;
     }
+    /* "@never": a job that runs only when something else starts it (a
+     * dependency, a manual trigger); never due by the clock. */
+    if (kw_len == 6 && strncasecmp(expr, "@never", 6) == 0) {
+        if (*arg) return s_fail(ctx, HG_ESCHEDULE, "@never: takes no argument, got \"%s\"", arg);
+        s->kind = HG_SCHED_KIND_AT;
+        s->at_ms = HG_SCHED_NEVER;
+        return 0;
+    }
     if (kw_len == 3 && strncasecmp(expr, "@at", 3) == 0) {
         if (hg_time_parse_rfc3339(arg, &s->at_ms) != 0)
             return s_fail(ctx, HG_ESCHEDULE,
@@ -788,7 +796,7 @@ static int s_parse_at_form(s_ctx_t *ctx, hg_sched_t *s, const char *expr)
     return s_fail(ctx, HG_ESCHEDULE,
                   "\"%.*s\" is not a known descriptor (allowed: @yearly, @annually, @monthly, "
                   "@weekly, @daily, @midnight, @hourly, @every <duration>, @after <duration>, "
-                  "@at <RFC 3339 time>)",
+                  "@at <RFC 3339 time>, @never)",
                   (int) kw_len, expr);
 }
 

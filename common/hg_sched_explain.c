@@ -315,6 +315,10 @@ int hg_sched_describe(const hg_sched_t *s, char *buf, size_t size)
         s_add(&b, "%s after the previous run finishes (fixed delay)", s->expr + 7);
         break;
     case HG_SCHED_KIND_AT:
+        if (s->at_ms == HG_SCHED_NEVER) { /* "@never" */
+            s_add(&b, "never by the clock (only when triggered or by its dependencies)");
+            break;
+        }
         s_add(&b, "once at ");
         s_add_instant(&b, s->at_ms);
         break;

@@ -650,7 +650,7 @@ static void s_route_job(hg_api_ctx_t *c)
     const char *action = slash ? slash + 1 : NULL;
     if (name_len == 0 || name_len >= sizeof buf || (action && strchr(action, '/')) ||
         (action && strcmp(action, "pause") != 0 && strcmp(action, "resume") != 0 &&
-         strcmp(action, "trigger") != 0)) {
+         strcmp(action, "trigger") != 0 && strcmp(action, "tree") != 0)) {
         s_no_route(c);
         return;
     }
@@ -663,6 +663,11 @@ static void s_route_job(hg_api_ctx_t *c)
             hg_api__job_delete(c, buf);
         else
             s_not_allowed(c, "GET, DELETE");
+    } else if (strcmp(action, "tree") == 0) {
+        if (hg_api__method_is(c, "GET"))
+            hg_api__job_tree(c, buf);
+        else
+            s_not_allowed(c, "GET");
     } else if (!hg_api__method_is(c, "POST")) {
         s_not_allowed(c, "POST");
     } else if (strcmp(action, "pause") == 0) {

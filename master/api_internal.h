@@ -143,6 +143,16 @@ void hg_api__job_delete(hg_api_ctx_t *c, const char *name);
 void hg_api__job_set_status(hg_api_ctx_t *c, const char *name, const char *status);
 void hg_api__job_trigger(hg_api_ctx_t *c, const char *name);
 
+/* api_deps.c: GET /api/v1/jobs/{name}/tree, and the dependency parts of
+ * DELETE /api/v1/jobs/{name} (deps.h). cascade_arg: the ?cascade=
+ * argument (false when absent); false with the reply set when invalid.
+ * refuse_delete: 409 has_dependents naming them. drop_cascaded: revoke the
+ * deleted dependents (stored jobs) from the cluster; new array of names. */
+void hg_api__job_tree(hg_api_ctx_t *c, const char *name);
+bool hg_api__deps_cascade_arg(hg_api_ctx_t *c, bool *cascade);
+void hg_api__deps_refuse_delete(hg_api_ctx_t *c, const char *name, json_t *dependents);
+json_t *hg_api__deps_drop_cascaded(hg_api_ctx_t *c, json_t *cascaded);
+
 /* api_runs.c: GET /api/v1/runs. */
 void hg_api__runs_list(hg_api_ctx_t *c);
 

@@ -8,6 +8,7 @@
 #include "api_internal.h"
 #include "auth.h"
 #include "cluster.h"
+#include "deps.h"
 #include "job.h"
 #include "job_db.h"
 #include "plugins.h"
@@ -167,6 +168,13 @@ typedef struct {
     int64_t total;         /* out: list total */
     json_t *job;           /* out: one stored job */
     hg_job_stmts_t *stmts; /* statements kept on the connection */
+    bool cascade;          /* delete: the job's dependents too */
+    bool admin;            /* delete: the caller is an admin (may cascade to any job) */
+    json_t *dependents;    /* out: delete: its dependents, nearest first (deps.h) */
+    json_t *cascaded;      /* out: delete: the dependents deleted with it (stored jobs) */
+    bool deps_refused;     /* out: the dependency graph refused the jobs (deps_*) */
+    char deps_field[256];  /* out: its field */
+    char deps_msg[1024];   /* out: its message */
 } s_jobs_op_t;
 
 /* Insert every job of a->jobs in one transaction; a->stored gets them as
@@ -175,14 +183,23 @@ static int s_op_insert(MYSQL *db, void *arg, char *err, size_t err_size)
 {
     s_jobs_op_t *a = arg;
     bool batch = json_array_size(a->jobs) > 1;
-    if (batch && mysql_autocommit(db, 0)) {
+    /* A job with parents writes its edges too: one transaction. */
+    bool txn = batch || hg_deps_any(a->jobs);
+    a->deps_refused = false;
+    if (txn && mysql_autocommit(db, 0)) {
         snprintf(err, err_size, "start transaction: %s", mysql_error(db));
         return HG_EDB;
     }
     json_decref(a->stored);
     a->stored = NULL;
-    int rc = hg_job_db_create(db, a->stmts, a->jobs, &a->stored, &a->failed, err, err_size);
-    if (batch) {
+    int rc = hg_deps_db_check(db, a->jobs, batch, a->deps_field, sizeof a->deps_field, a->deps_msg,
+                              sizeof a->deps_msg);
+    if (rc == HG_EINVAL) a->deps_refused = true;
+    if (rc == HG_EDB) snprintf(err, err_size, "%s", a->deps_msg);
+    if (rc == 0)
+        rc = hg_job_db_create(db, a->stmts, a->jobs, &a->stored, &a->failed, err, err_size);
+    if (rc == 0) rc = hg_deps_db_put_all(db, a->stored, err, err_size);
+    if (txn) {
         if (rc == 0 && mysql_commit(db)) {
             snprintf(err, err_size, "commit: %s", mysql_error(db));
             rc = HG_EDB;
@@ -200,8 +217,13 @@ static int s_op_insert(MYSQL *db, void *arg, char *err, size_t err_size)
 }
 
 /* Reply to a failed insert of job index i (batch: fields prefixed). */
-static void s_insert_error(hg_api_ctx_t *c, int rc, const char *err, bool batch, size_t i)
+static void s_insert_error(hg_api_ctx_t *c, s_jobs_op_t *a, int rc, const char *err, bool batch,
+                           size_t i)
 {
+    if (a->deps_refused) {
+        hg_api__invalid(c, a->deps_field, a->deps_msg);
+        return;
+    }
     if (rc == HG_EEXIST && batch) {
         char field[64];
         snprintf(field, sizeof field, "jobs[%zu].name", i);
@@ -252,7 +274,7 @@ void hg_api__jobs_create(hg_api_ctx_t *c)
     if (rc == 0) s_upsert_created(c->api, a.stored);
     hg_api__write_end(c->api);
     if (rc != 0)
-        s_insert_error(c, rc, err, false, 0);
+        s_insert_error(c, &a, rc, err, false, 0);
     else
         hg_api__reply(c, MHD_HTTP_CREATED, s_shown(c, json_array_get(a.stored, 0)));
     json_decref(a.jobs);
@@ -350,7 +372,7 @@ void hg_api__jobs_batch(hg_api_ctx_t *c)
     if (rc == 0) s_upsert_created(c->api, a.stored);
     hg_api__write_end(c->api);
     if (rc != 0)
-        s_insert_error(c, rc, err, true, a.failed);
+        s_insert_error(c, &a, rc, err, true, a.failed);
     else
         hg_api__reply(c, MHD_HTTP_CREATED, json_pack("{s:o}", "jobs", s_shown_all(c, a.stored)));
     json_decref(a.jobs);
@@ -410,13 +432,37 @@ static int s_op_get(MYSQL *db, void *arg, char *err, size_t err_size)
     return hg_job_db_get(db, a->ns, a->name, &a->job, err, err_size);
 }
 
+/* Delete the job, and with cascade its dependents, in one transaction.
+ * HG_EEXIST: it has dependents and no cascade was asked (a->dependents). */
 static int s_op_delete(MYSQL *db, void *arg, char *err, size_t err_size)
 {
     s_jobs_op_t *a = arg;
+    json_decref(a->dependents);
+    json_decref(a->cascaded);
+    a->dependents = a->cascaded = NULL;
+    if (mysql_autocommit(db, 0)) {
+        snprintf(err, err_size, "start transaction: %s", mysql_error(db));
+        return HG_EDB;
+    }
     int rc = s_op_get(db, arg, err, err_size);
+    if (rc == 0) rc = hg_deps_db_dependents(db, a->ns, a->name, &a->dependents, err, err_size);
+    if (rc == 0 && json_array_size(a->dependents) > 0 && !a->cascade) rc = HG_EEXIST;
+    if (rc == 0) rc = hg_deps_db_delete_jobs(db, a->ns, a->dependents, &a->cascaded, err, err_size);
+    /* A shell or thread job is the admin's to delete, also by cascade. */
+    size_t i;
+    json_t *dep;
+    json_array_foreach(a->admin ? NULL : a->cascaded, i,
+                       dep) if (rc == 0 && hg_auth_job_needs_admin(dep)) rc = HG_ERANGE;
+    if (rc == 0) rc = hg_deps_db_forget(db, a->ns, a->name, err, err_size);
     if (rc == 0)
         rc = hg_job_db_delete(db, (uint64_t) json_integer_value(json_object_get(a->job, "id")), err,
                               err_size);
+    if (rc == 0 && mysql_commit(db)) {
+        snprintf(err, err_size, "commit: %s", mysql_error(db));
+        rc = HG_EDB;
+    }
+    if (rc != 0) mysql_rollback(db);
+    mysql_autocommit(db, 1);
     return rc;
 }
 
@@ -454,7 +500,8 @@ void hg_api__job_delete(hg_api_ctx_t *c, const char *name)
 {
     bool ok;
     s_jobs_op_t a = {.ns = hg_api__ns_arg(c, &ok), .name = name};
-    if (!ok) return;
+    if (!ok || !hg_api__deps_cascade_arg(c, &a.cascade)) return;
+    a.admin = c->who.role >= HG_ROLE_ADMIN;
     s_object_job(c, a.ns, name);
     char err[1024];
     if (c->who.role < HG_ROLE_ADMIN) {
@@ -474,17 +521,29 @@ void hg_api__job_delete(hg_api_ctx_t *c, const char *name)
     int rc = hg_api__with_db(c->api, s_op_delete, &a, err, sizeof err);
     if (rc != 0) {
         hg_api__write_end(c->api);
-        hg_api__db_error(c, rc, err);
+        if (rc == HG_EEXIST)
+            hg_api__deps_refuse_delete(c, name, a.dependents);
+        else if (rc == HG_ERANGE)
+            hg_api__forbidden(c, HG_ROLE_ADMIN,
+                              "cascaded deletion of a job using the shell plug-in or thread "
+                              "isolation");
+        else
+            hg_api__db_error(c, rc, err);
         json_decref(a.job);
+        json_decref(a.dependents);
+        json_decref(a.cascaded);
         return;
     }
     uint64_t id = (uint64_t) json_integer_value(json_object_get(a.job, "id"));
     hg_cluster_client_t *cl = hg_api__cluster(c->api);
     int crc = cl ? hg_cluster_job_remove(cl, id) : HG_EUNAVAIL;
+    json_t *names = hg_api__deps_drop_cascaded(c, a.cascaded);
     hg_api__write_end(c->api);
     if (crc != 0) hg_warn("api: cluster did not drop job %s/%s: %s", a.ns, name, hg_strerror(crc));
     json_decref(a.job);
-    hg_api__reply(c, MHD_HTTP_OK, json_pack("{s:s}", "deleted", name));
+    json_decref(a.dependents);
+    json_decref(a.cascaded);
+    hg_api__reply(c, MHD_HTTP_OK, json_pack("{s:s, s:o}", "deleted", name, "cascaded", names));
 }
 
 void hg_api__job_set_status(hg_api_ctx_t *c, const char *name, const char *status)
@@ -543,6 +602,8 @@ void hg_api__job_trigger(hg_api_ctx_t *c, const char *name)
             else if (json_string_length(val) >= HG_PROTO_MAX_STR || strlen(key) >= HG_PROTO_MAX_STR)
                 snprintf(why, sizeof why, "keys and values must be shorter than %d bytes",
                          HG_PROTO_MAX_STR);
+            else if (strncmp(key, "hourglass.", 10) == 0)
+                snprintf(why, sizeof why, "names starting with \"hourglass.\" are reserved");
             if (why[0]) {
                 char field[300], msg[500];
                 snprintf(field, sizeof field, "params.%s", key);

@@ -407,6 +407,7 @@ static const struct {
     {"POST", "/api/v1/jobs/*/pause", HG_ROLE_OPERATOR, "job.pause"},
     {"POST", "/api/v1/jobs/*/resume", HG_ROLE_OPERATOR, "job.resume"},
     {"POST", "/api/v1/jobs/*/trigger", HG_ROLE_OPERATOR, "job.trigger"},
+    {"GET", "/api/v1/jobs/*/tree", HG_ROLE_VIEWER, NULL},
     {"GET", "/api/v1/runs", HG_ROLE_VIEWER, NULL},
     {"POST", "/api/v1/runs/*/cancel", HG_ROLE_OPERATOR, "run.cancel"},
     {"GET", "/api/v1/nodes", HG_ROLE_VIEWER, NULL},

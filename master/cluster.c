@@ -14,6 +14,7 @@
  * cluster_api.c; cluster_internal.h holds the state they share. */
 #include "cluster.h"
 #include "cluster_internal.h"
+#include "depfire.h"
 #include "actor_loop.h"
 #include "conn.h"
 #include "hg_error.h"
@@ -803,6 +804,7 @@ static int s_on_store(zloop_t *loop, zsock_t *sock, void *arg)
                 free(ack.u.ack.run_ids);
             }
         }
+        hg_cluster__deps_runs(self, &batch);
         hg_store_batch_destroy(&batch);
     }
     zstr_free(&cmd);
@@ -991,6 +993,7 @@ static void s_lead(hg_cluster_t *self, uint64_t epoch, json_t *jobs, json_t *las
     self->started_mono_ms = hg_mono_ms();
     self->store = hg_store_new(self->args->store);
     zloop_reader(self->loop, zactor_sock(self->store), s_on_store, self);
+    hg_cluster__deps_start(self);
     /* Stored plug-ins first, so that jobs naming one without a hash
      * resolve from their first ASSIGN on. */
     size_t pi;
@@ -1182,6 +1185,7 @@ static void s_store_stop(hg_cluster_t *self)
 /* Everything the actor holds; also after a failed start (NULLs are fine). */
 static void s_destroy(hg_cluster_t *self)
 {
+    hg_depfire_destroy(&self->depfire);
     zactor_destroy(&self->store);
     hg_plugin_serve_destroy(&self->pserve);
     hg_jobtab_destroy(&self->jobs);

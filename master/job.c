@@ -6,6 +6,7 @@
 #include "job.h"
 #include "job_internal.h"
 #include "job_policy.h"
+#include "deps.h"
 #include "hg_error.h"
 #include "hg_sched.h"
 #include "hg_time.h"
@@ -190,17 +191,15 @@ static int s_check_string_map(s_verr_t *e, const char *field, json_t *v)
 }
 
 static const char *s_top_keys[] = {
-    "name",           "namespace",  "kind",
-    "schedule",       "timezone",   "status",
-    "start_at",       "end_at",     "misfire",
-    "timeout",        "http",       "params",
-    "executor",       "id",         "version",
-    "created_at",     "updated_at", "node",
-    "plugin",         "recover",    "secret_headers",
-    "secret_params",  "retry",      "overlap",
-    "max_concurrent", "queue_max",  NULL}; /* the last four: job_policy.c */
+    "name",           "namespace", "kind",           "schedule",      "timezone",   "status",
+    "start_at",       "end_at",    "misfire",        "timeout",       "http",       "params",
+    "executor",       "id",        "version",        "created_at",    "updated_at", "node",
+    "plugin",         "recover",   "secret_headers", "secret_params", "retry",      "overlap",
+    "max_concurrent", "queue_max", "depends_on",     "trigger_rule",  NULL};
+/* retry..queue_max: job_policy.c; depends_on, trigger_rule: deps.c */
 static const char *s_http_keys[] = {"method", "url",           "headers",     "body",
-                                    "form",   "expect_status", "expect_body", NULL};
+                                    "form",   "expect_status", "expect_body", "parent_results",
+                                    NULL};
 static const char *s_executor_keys[] = {"nodes", NULL};
 static const char *s_plugin_keys[] = {"name", "version", "sha256", "isolation", NULL};
 
@@ -350,7 +349,8 @@ static int s_validate_http(s_verr_t *e, json_t *http, json_t *out)
                           HG_PROTO_MAX_STR);
     }
     json_object_set_new(out, "expect_body", v ? json_incref(v) : json_null());
-    return 0;
+    /* where a dependency fire puts its parents' results (deps.h) */
+    return hg_deps_validate_http(http, out, e->field, e->field_size, e->message, e->message_size);
 }
 
 /* A plug-in version: 1-64 printable ASCII characters without blanks
@@ -501,6 +501,11 @@ static int s_validate(json_t *body, json_t *out, s_verr_t *e)
     /* schedule: presence and type first, parsed once timezone and the
      * bounds are known. */
     json_t *sched = json_object_get(body, "schedule");
+    /* A job started by its parents alone needs no schedule (deps.h). */
+    if ((!sched || json_is_null(sched)) && hg_deps_listed(body)) {
+        json_object_set_new(out, "schedule", json_string("@never"));
+        sched = json_object_get(out, "schedule");
+    }
     if (!sched || json_is_null(sched)) return s_fail(e, "schedule", "required");
     if (!json_is_string(sched)) return s_fail(e, "schedule", "must be a string");
     if (json_string_length(sched) == 0) return s_fail(e, "schedule", "must not be empty");
@@ -619,6 +624,12 @@ static int s_validate(json_t *body, json_t *out, s_verr_t *e)
                                    true, out)) ||
         (rc = s_check_secret_names(e, "secret_params", json_object_get(body, "secret_params"),
                                    false, out)))
+        return rc;
+
+    /* dependencies: their shape here; the graph is checked against the
+     * catalogue when the job is written (hg_deps_db_check) */
+    if ((rc = hg_deps_validate(body, json_string_value(json_object_get(out, "name")), out, e->field,
+                               e->field_size, e->message, e->message_size)))
         return rc;
 
     /* executor */

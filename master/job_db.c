@@ -4,6 +4,7 @@
  * s_job_object puts the API object of job.h back together, from a row read
  * or from the values just inserted. */
 #include "job_db.h"
+#include "deps.h"
 #include "job_internal.h"
 #include "job_policy.h"
 #include "db.h"
@@ -206,6 +207,7 @@ static json_t *s_job_object(const s_job_cols_t *c)
         json_object_set_new(job, secret_keys[i],
                             json_is_array(names) ? json_incref(names) : json_array());
     }
+    hg_deps_from_spec(spec, job);
     json_t *executor = json_object_get(spec, "executor");
     json_object_set_new(job, "executor",
                         executor ? json_incref(executor) : json_pack("{s:[]}", "nodes"));
@@ -363,6 +365,7 @@ static int s_ins_row_fill(json_t *job, s_ins_row_t *row)
         json_t *names = json_object_get(job, secret_keys[i]);
         if (json_array_size(names) > 0) json_object_set(spec, secret_keys[i], names);
     }
+    hg_deps_to_spec(job, spec);
     row->spec_json = spec;
     row->spec = json_dumps(spec, JSON_COMPACT);
     return row->spec ? 0 : HG_ENOMEM;

@@ -14,6 +14,7 @@
 #include "hg_runid.h"
 #include "hg_sched.h"
 #include "hg_time.h"
+#include "dep_inject.h"
 #include "http_exec.h"
 #include "overlap.h"
 #include "overload.h"
@@ -890,6 +891,8 @@ static void s_launch_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, ui
     task->run = run;
     task->http = copy.http;
     memset(&copy.http, 0, sizeof copy.http);
+    if (overrides_n && hg_dep_inject_http(&task->http, overrides, overrides_n) != 0)
+        hg_warn("job %s: parent results not added to the request", job->spec.name);
     task->ns = copy.ns;
     copy.ns = NULL;
     task->timeout_ms = job->spec.timeout_ms;

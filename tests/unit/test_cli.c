@@ -1,5 +1,5 @@
 // hg-test-sources: cli/args.c cli/table.c cli/client.c cli/cli.c cli/cmd_job.c cli/cmd_cluster.c
-// hg-test-sources: cli/cmd_plugin.c cli/cmd_admin.c cli/cmd_run.c
+// hg-test-sources: cli/cmd_plugin.c cli/cmd_admin.c cli/cmd_run.c cli/cmd_deps.c
 /* test_cli: the `hourglass` CLI. Pure parts (tables, flags, the create-job
  * body) directly; whole commands in-process against a small
  * libmicrohttpd server on 127.0.0.1 that answers with canned responses. */
@@ -434,7 +434,8 @@ static void test_job_spec_required_flags_and_conflicts(void **state)
     json_t *job = NULL;
     char *no_schedule[] = {"p", "--http-url", "http://h"};
     assert_int_equal(s_build(3, no_schedule, &job, err, sizeof err), HG_EINVAL);
-    assert_string_equal(err, "--schedule is required (e.g. --schedule '@every 1m')");
+    assert_string_equal(err, "--schedule is required (e.g. --schedule '@every 1m'), unless "
+                             "--depends-on is given");
     char *no_url[] = {"p", "--schedule", "@every 1s"};
     assert_int_equal(s_build(3, no_url, &job, err, sizeof err), HG_EINVAL);
     assert_string_equal(err, "--http-url or --plugin is required (the task to run)");

@@ -1,4 +1,4 @@
-// hg-test-sources: master/job.c master/job_policy.c
+// hg-test-sources: master/job.c master/job_policy.c master/deps.c
 /* test_job: validation of API job bodies (every rule of docs/api.md with
  * the message the user sees), defaults and normalization, and conversion
  * to the wire ASSIGN spec. */
@@ -350,6 +350,46 @@ static void test_params_executor_unknown_rules(void **state)
                   "secret_headers: \"X Key\" is not a valid header name");
 }
 
+/* depends_on / trigger_rule / http.parent_results (master/deps.c). */
+static void test_dependencies(void **state)
+{
+    (void) state;
+    json_t *job = s_expect_ok("{\"name\": \"c\", " S_URL
+                              ", \"depends_on\": [{\"job\": \"a\"}, {\"job\": \"b\", "
+                              "\"on\": \"failure\"}], \"trigger_rule\": \"any\"}");
+    assert_string_equal(json_string_value(json_object_get(job, "schedule")), "@never");
+    json_t *want = s_parse("[{\"job\": \"a\", \"on\": \"success\"}, {\"job\": \"b\", "
+                           "\"on\": \"failure\"}]");
+    assert_true(json_equal(json_object_get(job, "depends_on"), want));
+    assert_string_equal(json_string_value(json_object_get(job, "trigger_rule")), "any");
+    json_decref(want);
+    json_decref(job);
+    s_expect_fail("{\"name\": \"c\", " S_URL "}", "schedule", "schedule: required");
+    s_expect_fail("{" S_BASE ", " S_URL ", \"depends_on\": {}}", "depends_on",
+                  "depends_on: must be an array of {job, on}");
+    s_expect_fail("{" S_BASE ", " S_URL ", \"depends_on\": [{\"job\": \"ping\"}]}",
+                  "depends_on[0].job",
+                  "depends_on[0].job: a job cannot depend on itself (cycle ping -> ping)");
+    s_expect_fail("{" S_BASE ", " S_URL ", \"depends_on\": [{\"job\": \"a\"}, {\"job\": "
+                  "\"a\"}]}",
+                  "depends_on[1].job", "depends_on[1].job: \"a\" is also depends_on[0]");
+    s_expect_fail("{" S_BASE ", " S_URL ", \"depends_on\": [{\"job\": \"a\", \"on\": "
+                  "\"maybe\"}]}",
+                  "depends_on[0].on", "depends_on[0].on: must be one of success, failure, always");
+    s_expect_fail("{" S_BASE ", " S_URL ", \"depends_on\": [{\"job\": \"a\", \"when\": 1}]}",
+                  "depends_on[0].when", "depends_on[0].when: unknown field");
+    s_expect_fail("{" S_BASE ", " S_URL ", \"trigger_rule\": \"most\"}", "trigger_rule",
+                  "trigger_rule: must be \"all\" or \"any\"");
+    s_expect_fail("{" S_BASE ", \"http\": {\"url\": \"http://h/\", \"parent_results\": "
+                  "{\"header\": \"Host\"}}}",
+                  "http.parent_results.header",
+                  "http.parent_results.header: \"Host\" cannot carry results");
+    s_expect_fail("{" S_BASE ", \"http\": {\"url\": \"http://h/\", \"body\": \"[1]\", "
+                  "\"parent_results\": {\"body_field\": \"p\"}}}",
+                  "http.parent_results.body_field",
+                  "http.parent_results.body_field: needs http.body to be null or a JSON object");
+}
+
 static void test_defaults_filled(void **state)
 {
     json_t *job = s_expect_ok("{" S_BASE ", " S_URL "}");
@@ -362,7 +402,8 @@ static void test_defaults_filled(void **state)
         "\"body\": null, \"form\": null, \"expect_status\": [], \"expect_body\": null}, "
         "\"plugin\": null, \"params\": {}, \"executor\": {\"nodes\": []}, "
         "\"secret_headers\": [], \"secret_params\": [], \"retry\": null, "
-        "\"overlap\": \"allow\", \"max_concurrent\": 1, \"queue_max\": 1}");
+        "\"overlap\": \"allow\", \"max_concurrent\": 1, \"queue_max\": 1, \"depends_on\": [], "
+        "\"trigger_rule\": \"all\"}");
     if (!json_equal(job, want)) {
         char *got = json_dumps(job, JSON_SORT_KEYS);
         fail_msg("defaults: got %s", got);
@@ -666,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_http_rules),
         cmocka_unit_test(test_params_executor_unknown_rules),
         cmocka_unit_test(test_defaults_filled),
+        cmocka_unit_test(test_dependencies),
         cmocka_unit_test(test_normalization_and_read_only_fields),
         cmocka_unit_test(test_to_assign),
         cmocka_unit_test(test_plugin_rules),

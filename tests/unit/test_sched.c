@@ -708,6 +708,22 @@ static void error_descriptors(void **state)
     expect_error_prefix("   ", "empty schedule");
 }
 
+/* "@never": parses, is never due, and says so (a job run only by its
+ * dependencies or by hand). */
+static void never_is_never_due(void **state)
+{
+    (void) state;
+    hg_sched_t *s = NULL;
+    assert_int_equal(hg_sched_parse("@never", NULL, &s, NULL, 0), 0);
+    assert_int_equal(hg_sched_next(s, 0), HG_SCHED_NEVER);
+    assert_int_equal(hg_sched_next(s, 1796234711119), HG_SCHED_NEVER);
+    char buf[128];
+    hg_sched_describe(s, buf, sizeof buf);
+    assert_non_null(strstr(buf, "never by the clock"));
+    hg_sched_destroy(&s);
+    expect_error("@never 5", "@never: takes no argument, got \"5\"");
+}
+
 static void error_out_null_and_sizes(void **state)
 {
     /* a NULL error buffer and a tiny one are safe */
@@ -768,6 +784,7 @@ static void describe_truncates_safely(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(never_is_never_due),
         cmocka_unit_test(quartz_is_satisfied_by),
         cmocka_unit_test(quartz_last_day_offset),
         cmocka_unit_test(quartz_last_day_offset_weekday),
