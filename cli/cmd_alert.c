@@ -151,7 +151,7 @@ static void s_table(hg_cli_t *cli, const json_t *list, const char *const *header
     json_t *row;
     json_array_foreach(list, i, row)
     {
-        char bufs[8][256];
+        char bufs[8][256], tmp[1100];
         const char *cells[8];
         for (size_t k = 0; k < ncols && k < 8; k++) {
             if (strcmp(keys[k], "events") == 0)
@@ -162,7 +162,7 @@ static void s_table(hg_cli_t *cli, const json_t *list, const char *const *header
             else if (strstr(keys[k], "_at"))
                 cells[k] = hg_view_time(row, keys[k], bufs[k], sizeof bufs[k]);
             else
-                cells[k] = hg_view_truncate(hg_view_text(row, keys[k], bufs[k], sizeof bufs[k]), 60,
+                cells[k] = hg_view_truncate(hg_view_text(row, keys[k], tmp, sizeof tmp), 60,
                                             bufs[k], sizeof bufs[k]);
         }
         hg_table_add_row(table, cells);

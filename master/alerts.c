@@ -440,11 +440,15 @@ hg_alert_outcome_t hg_alert_decide(const hg_alert_rule_t *rule, hg_alert_state_t
         state->window_start_ms = now_ms;
         state->window_count = 0;
     }
-    state->window_count++;
-    if (state->window_count < rule->threshold) return HG_ALERT_THRESHOLD;
-    /* The threshold was met: a new window starts, so that a threshold
-     * rule sends at most once per window. */
-    state->window_count = 0;
+    if (state->window_count < UINT32_MAX) state->window_count++;
+    /* Only the event that meets the threshold may send: the ones after it
+     * in the same window do not, so a threshold rule sends at most once
+     * per window (threshold 1 without a window: every event). */
+    bool every = rule->threshold == 1 && rule->window_ms == 0;
+    if (every)
+        state->window_count = 0;
+    else if (state->window_count != rule->threshold)
+        return HG_ALERT_THRESHOLD;
     if (now_ms < state->silenced_until_ms) return HG_ALERT_SILENCED;
     state->alerted = true;
     state->silenced_until_ms = rule->silence_ms > 0 ? now_ms + rule->silence_ms : 0;

@@ -145,7 +145,12 @@ static void test_threshold(void **state)
     assert_int_equal(hg_alert_decide(&r, &st, 1000), HG_ALERT_THRESHOLD);
     assert_int_equal(hg_alert_decide(&r, &st, 2000), HG_ALERT_THRESHOLD);
     assert_int_equal(hg_alert_decide(&r, &st, 3000), HG_ALERT_SEND);
-    assert_int_equal(hg_alert_decide(&r, &st, 4000), HG_ALERT_THRESHOLD);
+    for (int t = 4000; t <= 11000; t += 1000)
+        assert_int_equal(hg_alert_decide(&r, &st, t), HG_ALERT_THRESHOLD);
+    /* A new window from 12 s: its third event sends again. */
+    assert_int_equal(hg_alert_decide(&r, &st, 12000), HG_ALERT_THRESHOLD);
+    assert_int_equal(hg_alert_decide(&r, &st, 13000), HG_ALERT_THRESHOLD);
+    assert_int_equal(hg_alert_decide(&r, &st, 14000), HG_ALERT_SEND);
     /* Two events 20 s apart are never three within 10 s. */
     hg_alert_state_t slow = {0};
     for (int i = 0; i < 6; i++)
