@@ -592,9 +592,11 @@ static void s_missed_job(s_engine_t *self, const hg_alert_rule_t *rule, MYSQL_RO
         int64_t last = hg_sched_prev(sched, now - rule->missed_ms, fire);
         hg_alert_run_t run = {.job_id = job_id, .scheduled_ms = fire, .status = -1};
         snprintf(run.job_name, sizeof run.job_name, "%s", row[2]);
+        char at[40];
+        hg_time_format_ms(fire, at, sizeof at);
         snprintf(run.error, sizeof run.error,
-                 "no successful run within %" PRId64 " s of the fire scheduled at %" PRId64 " ms",
-                 rule->missed_ms / 1000, fire);
+                 "no successful run within %" PRId64 " ms of the fire scheduled at %s",
+                 rule->missed_ms, at);
         uint8_t key[HG_RUNID_SIZE];
         hg_alert_synthetic_key(job_id, fire, key);
         s_problem(self, rule, HG_ALERT_MISSED, row[1], &run, key,

@@ -1,48 +1,62 @@
-#!/ usr / bin / env python3
-""
-    "alertsink: the receiving ends of Hourglass alerts in tests.
+#!/usr/bin/env python3
+"""alertsink: the receiving ends of Hourglass alerts in tests.
 
-    WebhookSink an HTTP server recording every
-    POST(path, headers, raw body, parsed JSON);
-verify(secret, alert) checks its Hourglass - Signature.It also serves jobs : / ok answers 200,
-    / fail 500, and / flap alternates 500, 200, 500,
-    ... SmtpSink a local SMTP server(aiosmtpd, Debian python3 - aiosmtpd) recording each
-    message(envelope and parsed e - mail)
-        .""
-         "
+WebhookSink  an HTTP server recording every POST (path, headers, raw body,
+             parsed JSON); verify(secret, alert) checks its
+             Hourglass-Signature. It also serves jobs: /ok answers 200,
+             /fail 500, and /flap alternates 500, 200, 500, ...
+SmtpSink     a local SMTP server (aiosmtpd, Debian python3-aiosmtpd)
+             recording each message (envelope and parsed e-mail).
+"""
 
-    import email import email
-        .policy import glob import hashlib import hmac import json import sys import threading
-    import time from http.server import BaseHTTPRequestHandler,
-    ThreadingHTTPServer
+import email
+import email.policy
+import glob
+import hashlib
+import hmac
+import json
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-try : from aiosmtpd
-    .controller import Controller except ImportError :
-#Debian 's python3-aiosmtpd lives in the system interpreter' s
-#dist - packages; a python3 first on PATH(pyenv, venv) does not look there.
-        sys.path.extend(glob.glob("/usr/lib/python3/dist-packages")) from aiosmtpd.controller import
-        Controller
+try:
+    from aiosmtpd.controller import Controller
+except ImportError:
+    # Debian's python3-aiosmtpd lives in the system interpreter's
+    # dist-packages; a python3 first on PATH (pyenv, venv) does not look there.
+    sys.path.extend(glob.glob("/usr/lib/python3/dist-packages"))
+    from aiosmtpd.controller import Controller
 
-        class _Handler(BaseHTTPRequestHandler)
-        : protocol_version = "HTTP/1.1"
 
-                             def log_message(self, fmt, *args)
-        : pass
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
 
-          def _answer(self, status)
-        : self.send_response(status) self.send_header("Content-Length", "0") self.end_headers()
+    def log_message(self, fmt, *args):
+        pass
 
-              def do_GET(self)
-        : sink = self.server.sink if self.path.startswith("/flap")
-        : with sink.lock : sink.flaps
-        += 1 status = 500 if sink.flaps %
-                      2 else 200 self._answer(status) elif self.path.startswith("/fail")
-        : self._answer(500) else : self._answer(200)
+    def _answer(self, status):
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
-                                       def do_POST(self)
-        : sink = self.server.sink raw =
-                          self.rfile.read(int(self.headers.get("Content-Length") or 0))
-    try : doc = json.loads(raw)
+    def do_GET(self):
+        sink = self.server.sink
+        if self.path.startswith("/flap"):
+            with sink.lock:
+                sink.flaps += 1
+                status = 500 if sink.flaps % 2 else 200
+            self._answer(status)
+        elif self.path.startswith("/fail"):
+            self._answer(500)
+        else:
+            self._answer(200)
+
+    def do_POST(self):
+        sink = self.server.sink
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        try:
+            doc = json.loads(raw)
         except ValueError:
             doc = None
         with sink.lock:
@@ -75,49 +89,47 @@ class WebhookSink:
     @staticmethod
     def verify(secret, alert):
         want = "sha256=" + hmac.new(secret.encode(), alert["raw"], hashlib.sha256).hexdigest()
-        got =
-        {k.lower(): v for k, v in alert["headers"].items()
-}.get("hourglass-signature") return hmac
-    .compare_digest(want, got or "")
+        got = {k.lower(): v for k, v in alert["headers"].items()}.get("hourglass-signature")
+        return hmac.compare_digest(want, got or "")
 
-        def stop(self)
-    : self.server.shutdown() self.server
-    .server_close()
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
-          class _SmtpHandler : def __init__(self, sink)
-    : self.sink = sink
 
-    async def handle_DATA(self, server, session, envelope)
-    : msg = email.message_from_bytes(envelope.content,
-                                     policy = email.policy.default) with self.sink.lock
-    : self.sink.messages
-          .append({
-              "from" : envelope.mail_from,
-              "to" : list(envelope.rcpt_tos),
-              "msg" : msg,
-              "time" : time.time()
-          }) return "250 OK"
+class _SmtpHandler:
+    def __init__(self, sink):
+        self.sink = sink
 
-      class SmtpSink : def __init__(self, port)
-    : self.lock = threading.Lock() self.messages =
-          [] self.port =
-              port self.controller = Controller(_SmtpHandler(self), hostname = "127.0.0.1",
-                                                port = port) self.controller.start()
+    async def handle_DATA(self, server, session, envelope):
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.sink.lock:
+            self.sink.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
+                                       "msg": msg, "time": time.time()})
+        return "250 OK"
 
-                                         def url(self)
-    : return "smtp://127.0.0.1:%d" % self.port
 
-                                     def received(self)
-    : with self
-          .lock : return list(self.messages)
+class SmtpSink:
+    def __init__(self, port):
+        self.lock = threading.Lock()
+        self.messages = []
+        self.port = port
+        self.controller = Controller(_SmtpHandler(self), hostname="127.0.0.1", port=port)
+        self.controller.start()
 
-                      def stop(self)
-    : self.controller.stop()
+    def url(self):
+        return "smtp://127.0.0.1:%d" % self.port
 
-          @staticmethod def bodies(msg)
-    : ""
-      "(plain text, html) of a multipart/alternative message."
-      "" plain = msg.get_body(preferencelist = ("plain", )) html =
-                                         msg.get_body(preferencelist = ("html", )) return (
-                                             plain.get_content() if plain else None,
-                                             html.get_content() if html else None)
+    def received(self):
+        with self.lock:
+            return list(self.messages)
+
+    def stop(self):
+        self.controller.stop()
+
+    @staticmethod
+    def bodies(msg):
+        """(plain text, html) of a multipart/alternative message."""
+        plain = msg.get_body(preferencelist=("plain",))
+        html = msg.get_body(preferencelist=("html",))
+        return (plain.get_content() if plain else None, html.get_content() if html else None)

@@ -14,9 +14,7 @@ from harness import parse_time
 def tally(hits, period_s=1.0):
     """Doubles and losses among hits (dicts with "scheduled_at") of one job.
     Returns a dict: hits, times (distinct scheduled times), doubles
-    ({
-time:
-    count} for times hit more than once), losses (missing grid
+    ({time: count} for times hit more than once), losses (missing grid
     points, as Unix seconds), first, last (Unix seconds or None)."""
     counts = collections.Counter(h["scheduled_at"] for h in hits)
     doubles = {k: v for k, v in counts.items() if v > 1}
@@ -24,20 +22,20 @@ time:
     losses = []
     for a, b in zip(times, times[1:]):
         steps = round((b - a) / period_s)
-#Scheduled times carry milliseconds : a grid point is within 2 ms.
+        # Scheduled times carry milliseconds: a grid point is within 2 ms.
         if abs((b - a) - steps * period_s) > 0.002:
             raise AssertionError("scheduled times %.3f and %.3f are off the %.3f s grid" % (a, b, period_s))
         losses.extend(a + i * period_s for i in range(1, steps))
-    return
-{
-    "hits" : len(hits),
-             "times" : len(times),
-                       "doubles" : doubles,
-                                   "losses" : losses,
-                                              "first" : times[0] if times else None,
-                                                        "last" : times[-1] if times else None,
-}
+    return {
+        "hits": len(hits),
+        "times": len(times),
+        "doubles": doubles,
+        "losses": losses,
+        "first": times[0] if times else None,
+        "last": times[-1] if times else None,
+    }
 
-def summary(name, t)
-    : return "%s: %d hits over %d scheduled times, %d doubled, %d lost" %
-      (name, t["hits"], t["times"], len(t["doubles"]), len(t["losses"]))
+
+def summary(name, t):
+    return "%s: %d hits over %d scheduled times, %d doubled, %d lost" % (
+        name, t["hits"], t["times"], len(t["doubles"]), len(t["losses"]))

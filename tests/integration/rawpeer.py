@@ -1,23 +1,19 @@
-""
-    "rawpeer: a hand-driven ZeroMQ peer of the master, for tests that play a
-    worker(or an attacker) without the real worker's manners.
+"""rawpeer: a hand-driven ZeroMQ peer of the master, for tests that play a
+worker (or an attacker) without the real worker's manners.
 
-    from rawpeer import RawPeer,
-    WELCOME,
-    names
+    from rawpeer import RawPeer, WELCOME, names
 
-    with RawPeer(c.endpoint, routing_id = "worker-2", curve = (c.master_public_key, pub, sec)) as p
-    : p.hello("worker-2")
-          got = p.recv_for(2.0) #[(type, seq, body), ...] welcome = p.recv_type("WELCOME") #its body
-    ,
-          or None p.run_finished([RawPeer.run_record(job_id = 3, run_id = b "...16 bytes...",
-                                                     scheduled_ms = ...)])
+    with RawPeer(c.endpoint, routing_id="worker-2",
+                 curve=(c.master_public_key, pub, sec)) as p:
+        p.hello("worker-2")
+        got = p.recv_for(2.0)              # [(type, seq, body), ...]
+        welcome = p.recv_type("WELCOME")   # its body, or None
+        p.run_finished([RawPeer.run_record(job_id=3, run_id=b"...16 bytes...",
+                                           scheduled_ms=...)])
 
-                      The wire format is common
-                  / hg_proto.h : one frame,
-          a msgpack array[version, type, seq, body - map].curve = (server_public, client_public,
-                                                                   client_secret),
-          each Z85 text; without curve the peer speaks plaintext
+The wire format is common/hg_proto.h: one frame, a msgpack array
+[version, type, seq, body-map]. curve=(server_public, client_public,
+client_secret), each Z85 text; without curve the peer speaks plaintext
 (NULL mechanism; masters started for tests with insecure.plaintext).
 Needs Debian python3-zmq (with CURVE) and python3-msgpack
 (scripts/install-deps).
@@ -28,10 +24,13 @@ import itertools
 import sys
 import time
 
-try : import msgpack import zmq except ImportError:
-#Debian's python3-zmq and python3-msgpack live in the system
-#interpreter's dist-packages; a python3 of the same version installed
-#elsewhere(pyenv, venv) first on PATH does not look there.
+try:
+    import msgpack
+    import zmq
+except ImportError:
+    # Debian's python3-zmq and python3-msgpack live in the system
+    # interpreter's dist-packages; a python3 of the same version installed
+    # elsewhere (pyenv, venv) first on PATH does not look there.
     sys.path.extend(glob.glob("/usr/lib/python3/dist-packages"))
     import msgpack
     import zmq
@@ -95,24 +94,21 @@ class RawPeer:
             self.ctx.term()
             self.sock = None
 
-#-- -- sending -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
+    # ---- sending ---------------------------------------------------------
 
     def send(self, msg_type, body=None, seq=None, block=True):
         """Send one message (msg_type: a number or a name such as "HELLO";
         body: a dict with the codec's field names). block waits up to
-        200 ms for room;
-False(or no room) returns False at once.""
-                                        "
-    if isinstance (msg_type, str)
-    : msg_type = TYPES[msg_type] frame =
-    msgpack
-        .packb([ PROTO_VERSION, msg_type, next(self._seq) if seq is None else seq, body or {} ],
-               use_bin_type = True) return self.send_raw(frame, block)
+        200 ms for room; False (or no room) returns False at once."""
+        if isinstance(msg_type, str):
+            msg_type = TYPES[msg_type]
+        frame = msgpack.packb([PROTO_VERSION, msg_type, next(self._seq) if seq is None else seq,
+                               body or {}], use_bin_type=True)
+        return self.send_raw(frame, block)
 
-            def send_raw(self, data, block = True)
-    :
-try:
-    if block and not self.sock.poll(200, zmq.POLLOUT):
+    def send_raw(self, data, block=True):
+        try:
+            if block and not self.sock.poll(200, zmq.POLLOUT):
                 return False
             self.sock.send(data, flags=zmq.DONTWAIT)
             return True
@@ -151,7 +147,7 @@ try:
                 "sched": int(scheduled_ms), "start": now, "fin": now, "att": 1,
                 "reason": reason, "status": status, "http": 200, "err": error}
 
-#-- -- receiving -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
+    # ---- receiving -------------------------------------------------------
 
     def recv(self, timeout=1.0):
         """The next message as (type, seq, body), or None after timeout s."""

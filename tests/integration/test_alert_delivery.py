@@ -1,15 +1,12 @@
-#!/ usr / bin / env python3
-""
-    "Alerts (issue 12) over a webhook and e-mail, with real processes.
+#!/usr/bin/env python3
+"""Alerts (issue 12) over a webhook and e-mail, with real processes.
 
-    Four rules,
-    made with the CLI,
-    watch three failing jobs : -every - fail(webhook) and mail - fail(SMTP), without dedup,
-    on the job "flaky" that always fails
-    : exactly one alert per failed run on each
-      channel(the run ids match the failed runs in MySQL, none twice),
-      every webhook body verifies against its HMAC - SHA256 signature(and a changed body does not ),
-      carries a Slack - style "text"; each e-mail has a plain
+Four rules, made with the CLI, watch three failing jobs:
+- every-fail (webhook) and mail-fail (SMTP), without dedup, on the job
+  "flaky" that always fails: exactly one alert per failed run on each
+  channel (the run ids match the failed runs in MySQL, none twice), every
+  webhook body verifies against its HMAC-SHA256 signature (and a changed
+  body does not), carries a Slack-style "text"; each e-mail has a plain
   and an HTML part naming the run, its error and a dashboard link.
 - flap, on "flap" whose endpoint answers 500, 200, 500, ...: one "failed"
   and one "recovered", however often it flaps (dedup + silence).
@@ -115,10 +112,12 @@ def scenario(c):
     with open(secret_file, "w") as f:
         f.write(SECRET + "\n")
     os.chmod(secret_file, 0o600)
-try : create_rules(c, hook, smtp, secret_file) check_secrets_and_roles(c)
-#The leader reloads the rules every second; runs before that are
-#not what this test counts.
-    c.wait_until(lambda: "engine started" in open(c.master.log_path).read(), timeout=BOUND_S,
+    try:
+        create_rules(c, hook, smtp, secret_file)
+        check_secrets_and_roles(c)
+        # The leader reloads the rules every second; runs before that are
+        # not what this test counts.
+        c.wait_until(lambda: "engine started" in open(c.master.log_path).read(), timeout=BOUND_S,
                      what="the alert engine")
         import time
         time.sleep(2)

@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """Alerts (issue 12) across a master failover, a dead receiver, and the
 dead-man switch, with two real masters and one worker.
 
@@ -11,8 +11,6 @@ dead-man switch, with two real masters and one worker.
    (succeeds every second). The worker is killed, so "beat" cannot run:
    one "missed" alert comes. The worker is restarted: one "recovered"."""
 
-import os
-import signal
 import time
 
 from alertsink import WebhookSink
@@ -30,9 +28,8 @@ def rule(name, job, url, events, **extra):
 
 
 def failed_ids(c, job):
-    return
-{r["run_id"] for r in c.runs_in_db(job) if r["status"] == "failed"
-}
+    return {r["run_id"] for r in c.runs_in_db(job) if r["status"] == "failed"}
+
 
 def leader_index(c):
     for i in range(2):
@@ -103,7 +100,10 @@ def missed(c, hook):
 
 def scenario(c):
     hook = WebhookSink()
-    try : failover(c, hook) missed(c, hook) finally:
+    try:
+        failover(c, hook)
+        missed(c, hook)
+    finally:
         hook.stop()
 
 

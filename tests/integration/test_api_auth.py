@@ -1,18 +1,15 @@
-#!/ usr / bin / env python3
-""
-    "REST API tokens, roles, redaction and audit (issue 10, test 5), against
-    two real
-    masters(leader and standby) on one MariaDB and a real worker.
+#!/usr/bin/env python3
+"""REST API tokens, roles, redaction and audit (issue 10, test 5), against
+two real masters (leader and standby) on one MariaDB and a real worker.
 
-    - The first master created the admin token in<data dir> / admin.token,
-    mode 0600,
-    and logged its path but never the token.-
-        Without a token every route but
-            / healthz answers 401(every row of the route table, on the leader and on the standby).-
-        A viewer cannot create a job(403 naming editor);
-an editor cannot push a plug - in nor create a shell job(403 naming admin).-
-    A viewer sees Authorization headers and secret parameters as "***";
-an admin with ? reveal = true sees them; so does the worker that runs the job
+- The first master created the admin token in <data dir>/admin.token, mode
+  0600, and logged its path but never the token.
+- Without a token every route but /healthz answers 401 (every row of the
+  route table, on the leader and on the standby).
+- A viewer cannot create a job (403 naming editor); an editor cannot push a
+  plug-in nor create a shell job (403 naming admin).
+- A viewer sees Authorization headers and secret parameters as "***"; an
+  admin with ?reveal=true sees them; so does the worker that runs the job
   (the endpoint receives the real header).
 - A token revoked on the leader is refused at once by the leader and the
   standby.
@@ -29,7 +26,7 @@ import subprocess
 
 from harness import MASTER_BIN, log, run_scenario
 
-#Every route of the table in master / auth.c, with a concrete path.
+# Every route of the table in master/auth.c, with a concrete path.
 ROUTES = [
     ("GET", "/api/v1/jobs"), ("POST", "/api/v1/jobs"), ("POST", "/api/v1/jobs:batch"),
     ("GET", "/api/v1/jobs/x"), ("DELETE", "/api/v1/jobs/x"), ("POST", "/api/v1/jobs/x/pause"),
@@ -62,7 +59,7 @@ def check_bootstrap(c):
     log_text = open(os.path.join(c.log_dir, "master.log")).read()
     assert path in log_text or "admin.token" in log_text, "the master did not log where the token is"
     assert c.token not in log_text, "the admin token reached the master's log"
-#The standby found tokens in the database and created none.
+    # The standby found tokens in the database and created none.
     assert not os.path.exists(os.path.join(c.master_data_dir(1), "admin.token"))
 
 
@@ -120,7 +117,7 @@ def check_redaction(c, viewer, editor):
     st, full = c.api("GET", "/api/v1/jobs/secretive?reveal=true")
     assert st == 200 and full["http"]["headers"]["Authorization"] == "Bearer s3cr3t-upstream", full
     assert full["params"]["db_password"] == "hunter2", full
-#The worker still sends the real header.
+    # The worker still sends the real header.
     c.wait_until(lambda: c.hits.count("/secretive") >= 1, timeout=15, what="a hit of secretive")
     hit = c.hits.hits("/secretive")[0]
     sent = {k.lower(): v for k, v in hit.get("headers", {}).items()}
@@ -158,9 +155,7 @@ def check_scope(c):
     st, _ = c.api("GET", "/api/v1/jobs/b-job?namespace=team-b", token=scoped)
     assert st == 403, st
     st, body = c.api("GET", "/api/v1/jobs", token=scoped)
-    assert st == 200 and
-{j["namespace"] for j in body["jobs"]
-} == {"team-a"}, body
+    assert st == 200 and {j["namespace"] for j in body["jobs"]} == {"team-a"}, body
     log("a token scoped to team-a sees team-a only")
 
 
@@ -168,7 +163,7 @@ def check_audit(c):
     rows = c.cli_json("audit", "--limit", "1000")["audit"]
     seen = {(r["action"], r["object"], r["token"], r["status"]) for r in rows}
     assert ("job.create", "default/secretive", "editor", 201) in seen, sorted(seen)
-#Refused on its role before the body is read : the object is the route.
+    # Refused on its role before the body is read: the object is the route.
     assert ("job.create", "/api/v1/jobs", "viewer", 403) in seen, sorted(seen)
     assert ("job.create", "default/sh", "editor", 403) in seen, sorted(seen)
     assert ("token.revoke", "doomed", "bootstrap-admin", 200) in seen, sorted(seen)
@@ -187,20 +182,25 @@ def check_recovery(c):
     assert r.returncode == 0, (r.returncode, r.stderr)
     token = r.stdout.strip()
     st, body = c.api("GET", "/api/v1/tokens", token=token)
-    assert st == 200 and "recovery" in
-{t["name"] for t in body["tokens"]
-}
-, (st, body) assert token not in str(body),
-    "a token list shows a token" log("hourglass-master token create gives a working admin token")
+    assert st == 200 and "recovery" in {t["name"] for t in body["tokens"]}, (st, body)
+    assert token not in str(body), "a token list shows a token"
+    log("hourglass-master token create gives a working admin token")
 
-        def scenario(c)
-    : check_bootstrap(c) check_401_everywhere(
-          c) viewer = make_token(c, "viewer", "viewer") rc,
-             out, err = c.cli("token", "create", "editor", "--role", "editor") assert rc == 0 and
-                        out.strip().startswith("hg_"),
-             (rc, out, err) editor =
-                 out.strip() check_roles(c, viewer, editor) check_redaction(c, viewer, editor)
-                     check_revocation(c) check_scope(c) check_audit(c) check_recovery(c)
 
-                         if __name__
-                 == "__main__" : run_scenario(scenario, workers = 1, masters = 2)
+def scenario(c):
+    check_bootstrap(c)
+    check_401_everywhere(c)
+    viewer = make_token(c, "viewer", "viewer")
+    rc, out, err = c.cli("token", "create", "editor", "--role", "editor")
+    assert rc == 0 and out.strip().startswith("hg_"), (rc, out, err)
+    editor = out.strip()
+    check_roles(c, viewer, editor)
+    check_redaction(c, viewer, editor)
+    check_revocation(c)
+    check_scope(c)
+    check_audit(c)
+    check_recovery(c)
+
+
+if __name__ == "__main__":
+    run_scenario(scenario, workers=1, masters=2)

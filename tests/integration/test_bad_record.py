@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """One run record MySQL would refuse does not hold back the others (issue
 10, test 6), produced by a real worker: the shell plug-in's error for a
 command that does not exist quotes the command, and the worker cuts that
@@ -24,15 +24,8 @@ def scenario(c):
     c.wait_until(lambda: c.hits.count("/tick") >= 2, timeout=15, what="the HTTP job to fire")
 
     command = "\u00e9" * 300  # 600 bytes: the error text is cut inside one of them
-    body = {
-    "name" : BAD,
-             "schedule" : "@every 1h",
-                          "kind" : "plugin",
-                                   "plugin" : {"name" : "shell"},
-                                              "params":
-    {
-        "command" : command
-    }}
+    body = {"name": BAD, "schedule": "@every 1h", "kind": "plugin",
+            "plugin": {"name": "shell"}, "params": {"command": command}}
     status, job = c.api("POST", "/api/v1/jobs", body)
     assert status == 201, "create: %s %s" % (status, job)
 
@@ -51,7 +44,7 @@ def scenario(c):
     assert run["error"].startswith('shell: command "\u00e9\u00e9'), run["error"][:60]
     assert run["error"].endswith("?"), run["error"][-10:]
 
-#Records sent after the bad one(the HTTP job's) keep landing.
+    # Records sent after the bad one (the HTTP job's) keep landing.
     before = len(c.runs_in_db(TICK))
     time.sleep(3)
     c.wait_until(lambda: len([r for r in c.runs_in_db(TICK) if r["status"] == "success"])

@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """Jobs created in one POST /api/v1/jobs:batch through a real master: the
 reply names the worker holding each job, every job fires, a GET returns
 each job as the reply gave it, and a batch with a taken name stores
@@ -10,11 +10,8 @@ N = 40
 
 
 def scenario(c):
-    jobs = [{
-    "name" : "batch-%d" % i, "schedule" : "@every 1s", "http":
-    {
-        "url" : c.hits.url("/b/%d" % i)
-    }} for i in range(N)]
+    jobs = [{"name": "batch-%d" % i, "schedule": "@every 1s",
+             "http": {"url": c.hits.url("/b/%d" % i)}} for i in range(N)]
     status, body = c.api("POST", "/api/v1/jobs:batch", {"jobs": jobs})
     assert status == 201, "batch create: HTTP %s %s" % (status, body)
     created = body["jobs"]
@@ -35,11 +32,8 @@ def scenario(c):
                  what="every batch job to fire")
     log("every job fired")
 
-    bad = [{
-    "name" : "later-%d" % i, "schedule" : "@every 1s", "http":
-    {
-        "url" : c.hits.url("/later")
-    }} for i in range(5)]
+    bad = [{"name": "later-%d" % i, "schedule": "@every 1s",
+            "http": {"url": c.hits.url("/later")}} for i in range(5)]
     bad[3]["name"] = "batch-7"
     status, body = c.api("POST", "/api/v1/jobs:batch", {"jobs": bad})
     assert status == 409, "taken name: HTTP %s %s" % (status, body)

@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """The real `hourglass` CLI against a real cluster: job create, list, get,
 pause, resume, trigger, delete, runs and node list, as tables and as
 -o json, with exit codes (0 on success; 1 and the API's one-line message
@@ -51,7 +51,7 @@ class CliTest(unittest.TestCase):
         self.assertIn("NAME", lines[0].upper())
         row = [line for line in lines if line.split()[0] == "cli-get"]
         self.assertEqual(len(row), 1, "one row for cli-get in:\n%s" % out)
-#Aligned : the schedule column starts where its header does.
+        # Aligned: the schedule column starts where its header does.
         col = lines[0].upper().find("SCHEDULE")
         self.assertGreaterEqual(col, 0, "no SCHEDULE column in %r" % lines[0])
         self.assertEqual(row[0].find(YEARLY), col, "columns not aligned:\n%s" % out)

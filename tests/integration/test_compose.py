@@ -1,15 +1,19 @@
-#!/ usr / bin / env python3
-""
-    "docker-compose.yml and Dockerfile agree with the build: every Hourglass
-    service runs a binary that CMakeLists.txt builds and that exists in the build directory,
-    every HOURGLASS_ *variable a service sets is a setting that
-        binary's --help lists, and the services point at each other consistently
-            .Docker itself is not needed.""
-                                         "
+#!/usr/bin/env python3
+"""docker-compose.yml and Dockerfile agree with the build: every Hourglass
+service runs a binary that CMakeLists.txt builds and that exists in the
+build directory, every HOURGLASS_* variable a service sets is a setting
+that binary's --help lists, and the services point at each other
+consistently. Docker itself is not needed."""
 
-    import os import re import shlex import subprocess import sys
+import os
+import re
+import shlex
+import subprocess
+import sys
 
-try : import yaml except ImportError:  # e.g. a pyenv python3 without PyYAML: use Debian's
+try:
+    import yaml
+except ImportError:  # e.g. a pyenv python3 without PyYAML: use Debian's
     if os.path.exists("/usr/bin/python3") and os.path.realpath(sys.executable) != "/usr/bin/python3" \
             and not os.environ.get("HG_COMPOSE_REEXEC"):
         os.environ["HG_COMPOSE_REEXEC"] = "1"
@@ -34,15 +38,11 @@ def cmake_targets():
 
 
 def env_of(service):
-    env = service.get("environment") or
-    {
-    }
-if isinstance (env, list):
+    env = service.get("environment") or {}
+    if isinstance(env, list):
         env = dict(item.split("=", 1) if "=" in item else (item, None) for item in env)
-    return
-    {
-    k: ("" if v is None else str(v)) for k, v in env.items()
-    }
+    return {k: ("" if v is None else str(v)) for k, v in env.items()}
+
 
 def command_of(service):
     cmd = service.get("command") or service.get("entrypoint")
@@ -61,9 +61,7 @@ def help_text(binary):
 def main():
     with open(os.path.join(SOURCE_DIR, "docker-compose.yml")) as f:
         compose = yaml.safe_load(f)
-    services = compose.get("services") or
-{
-}
+    services = compose.get("services") or {}
     print("services: %s" % ", ".join(services))
     for want in ("mysql", "master", "worker-1", "worker-2"):
         check(want in services, "docker-compose.yml has no service %s" % want)
@@ -96,7 +94,7 @@ def main():
         print("%-9s %-17s %d HOURGLASS_* settings, all known to --help" % (
             name, binary, len([v for v in env_of(svc) if v.startswith("HOURGLASS_")])))
 
-#The pieces point at each other.
+    # The pieces point at each other.
     db = env_of(services.get("mysql", {}))
     master = env_of(services.get("master", {}))
     check(master.get("HOURGLASS_MYSQL_HOST") in services, "master's HOURGLASS_MYSQL_HOST is not a service")
@@ -111,9 +109,9 @@ def main():
               "%s: HOURGLASS_MASTER %r does not reach the master's HOURGLASS_BIND port %s"
               % (w, env.get("HOURGLASS_MASTER"), bind_port))
 
-#CURVE as shipped, with no manual key step : the workers pin the public
-#half of the master 's key and make their own pair in the master' s
-#keys.workers directory, on a volume all three share.
+    # CURVE as shipped, with no manual key step: the workers pin the public
+    # half of the master's key and make their own pair in the master's
+    # keys.workers directory, on a volume all three share.
     def mounted(svc, path):
         for v in svc.get("volumes") or []:
             vol, _, target = str(v).partition(":")
@@ -144,7 +142,7 @@ def main():
               "%s: does not share the master's keys volume %r" % (w, master_vol))
     check("keys" in (compose.get("volumes") or {}), "docker-compose.yml declares no keys volume")
 
-#The Dockerfile copies only what exists, and its ENV settings are real.
+    # The Dockerfile copies only what exists, and its ENV settings are real.
     dockerfile = open(os.path.join(SOURCE_DIR, "Dockerfile")).read()
     check(re.search(r"^FROM debian:bookworm\b", dockerfile, re.M), "Dockerfile does not build FROM debian:bookworm")
     for line in dockerfile.splitlines():

@@ -1,12 +1,12 @@
-#!/ usr / bin / env python3
-""
-    "Only admitted keys reach the master (issue 10, test 1).
+#!/usr/bin/env python3
+"""Only admitted keys reach the master (issue 10, test 1).
 
-    Two intruders dial the workers' endpoint while two real workers fire a job
-    : a plaintext DEALER with the routing id "worker-1",
-      and a CURVE DEALER that knows the master's public key but whose own key nobody admitted,
-      with the routing id "worker-2".Each says HELLO(as a new node and as the real workers),
-      heartbeats and asks to leave.Neither gets any answer(no WELCOME, no ASSIGN, nothing); the node list and the nodes
+Two intruders dial the workers' endpoint while two real workers fire a
+job: a plaintext DEALER with the routing id "worker-1", and a CURVE
+DEALER that knows the master's public key but whose own key nobody
+admitted, with the routing id "worker-2". Each says HELLO (as a new node
+and as the real workers), heartbeats and asks to leave. Neither gets any
+answer (no WELCOME, no ASSIGN, nothing); the node list and the nodes
 table are what they were, every job stays where it was and keeps firing,
 and the master logs the refused key."""
 
@@ -38,7 +38,7 @@ def scenario(c):
              ("unknown key", RawPeer(c.endpoint, routing_id="worker-2",
                                      curve=(c.master_public_key, pub, sec)))]
     got = {}
-try:
+    try:
         for _, p in peers:
             p.hello("intruder")
             p.hello("worker-1")
@@ -60,7 +60,7 @@ try:
         log("%s peer received %s" % (what, names(msgs)))
         assert not msgs, "the %s peer got answers from the master: %s" % (what, names(msgs))
 
-#Nothing changed : same nodes, same rows, same placement, still firing.
+    # Nothing changed: same nodes, same rows, same placement, still firing.
     time.sleep(1.0)
     assert nodes_state(c) == before_nodes, "nodes changed: %s -> %s" % (before_nodes, nodes_state(c))
     assert c.sql("SELECT name, state FROM nodes ORDER BY name") == before_rows, "nodes table changed"

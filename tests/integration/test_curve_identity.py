@@ -1,14 +1,12 @@
-#!/ usr / bin / env python3
-""
-    "A key is one node, and only that node (issue 10, test 2).
+#!/usr/bin/env python3
+"""A key is one node, and only that node (issue 10, test 2).
 
-    1. A peer holding worker -
-    1's key,
-    with the routing id "worker-2", says HELLO as worker - 2 : refused with an ERROR,
-    no WELCOME or ASSIGN;
-the real worker - 2 keeps its session and its jobs keep firing;
-the master logs the refusal.2. The same stolen key says HELLO as worker - 1 and
-    takes worker - 1's session(it is worker - 1's key); the real worker-1, restarted with its
+1. A peer holding worker-1's key, with the routing id "worker-2", says
+   HELLO as worker-2: refused with an ERROR, no WELCOME or ASSIGN; the
+   real worker-2 keeps its session and its jobs keep firing; the master
+   logs the refusal.
+2. The same stolen key says HELLO as worker-1 and takes worker-1's
+   session (it is worker-1's key); the real worker-1, restarted with its
    own key, takes its session back and its jobs fire again.
 3. A key added to worker_keys by SQL is admitted without a master
    restart: worker-3 with a key in no directory joins and fires.
@@ -50,7 +48,7 @@ def scenario(c):
     on_w2 = jobs_on(c, "worker-2")
     pub1, sec1 = c.worker_key("worker-1")
 
-# 1. worker - 1's key cannot be worker - 2.
+    # 1. worker-1's key cannot be worker-2.
     with RawPeer(c.endpoint, routing_id="worker-2", curve=(c.master_public_key, pub1, sec1)) as p:
         p.hello("worker-2")
         got = p.recv_for(3.0)
@@ -62,10 +60,11 @@ def scenario(c):
     firing(c, on_w2, what="worker-2's jobs to keep firing")
     assert "but the connection's key is registered for node worker-1" in open(c.master.log_path).read()
 
-# 2. The stolen key is worker - 1 : it takes worker - 1's session, and the
-#real worker - 1, restarted with its own key, takes it back.
+    # 2. The stolen key is worker-1: it takes worker-1's session, and the
+    # real worker-1, restarted with its own key, takes it back.
     thief = RawPeer(c.endpoint, curve=(c.master_public_key, pub1, sec1))
-try : thief.hello("worker-1")
+    try:
+        thief.hello("worker-1")
         got = thief.recv_for(3.0, until=lambda m: m[0] == WELCOME)
         assert any(m[0] == WELCOME for m in got), "same key, same node: expected WELCOME, got %s" % names(got)
         c.wait_until(lambda: node_version(c, "worker-1") == "rawpeer", timeout=5,
@@ -77,7 +76,7 @@ try : thief.hello("worker-1")
                      what="the real worker-1 to take its session back")
         log("real worker-1 back after %.2f s" % (time.monotonic() - t0))
         c.wait_until(lambda: jobs_on(c, "worker-1"), timeout=15, what="jobs on worker-1 again")
-#The thief 's connection no longer carries worker-1' s session.
+        # The thief's connection no longer carries worker-1's session.
         thief.recv_for(0.5)
         thief.heartbeat()
         later = thief.recv_for(2.0, until=lambda m: m[0] == ERROR)
@@ -87,8 +86,8 @@ try : thief.hello("worker-1")
         thief.close()
     firing(c, jobs_on(c, "worker-1"), what="worker-1's jobs to fire after its restart")
 
-# 2b. A second key registered for worker - 1(a rotation under way)
-#cannot take the live session of the real worker - 1.
+    # 2b. A second key registered for worker-1 (a rotation under way)
+    # cannot take the live session of the real worker-1.
     pub_b, sec_b = new_keypair()
     c.sql("INSERT INTO worker_keys (public_key, node, created_at, created_by) "
           "VALUES ('%s', 'worker-1', NOW(3), 'test')" % pub_b)
@@ -101,7 +100,7 @@ try : thief.hello("worker-1")
     assert node_version(c, "worker-1") not in (None, "rawpeer")
     assert "node worker-1 has a live session with another key" in open(c.master.log_path).read()
 
-# 3. A key registered by SQL only.
+    # 3. A key registered by SQL only.
     pub3, _ = c.worker_key("worker-3", register=False)
     c.sql("INSERT INTO worker_keys (public_key, node, created_at, created_by) "
           "VALUES ('%s', 'worker-3', NOW(3), 'test')" % pub3)
@@ -111,8 +110,8 @@ try : thief.hello("worker-1")
     c.wait_until(lambda: jobs_on(c, "worker-3"), timeout=15, what="jobs moving to worker-3")
     firing(c, jobs_on(c, "worker-3"), what="worker-3's jobs to fire")
 
-# 4. A key taken out of keys.workers(and SIGHUP) admits no new
-#connection : worker - 2, restarted, stays out.
+    # 4. A key taken out of keys.workers (and SIGHUP) admits no new
+    # connection: worker-2, restarted, stays out.
     os.remove(os.path.join(c.workers_keys_dir, "worker-2.key"))
     c.master.send_signal(signal.SIGHUP)
     c.wait_until(lambda: "(SIGHUP)" in open(c.master.log_path).read(), timeout=5,

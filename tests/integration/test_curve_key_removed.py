@@ -1,14 +1,11 @@
-#!/ usr / bin / env python3
-""
-    "A worker key an admin removes ends the session opened with it
-    (issue 10
-     : a stolen worker key is revoked by removing it)
-        .
+#!/usr/bin/env python3
+"""A worker key an admin removes ends the session opened with it
+(issue 10: a stolen worker key is revoked by removing it).
 
-    1. worker
-    - 2's certificate is taken out of keys.workers(then SIGHUP),
-    while worker - 2 runs and stays connected : its session ends at once,
-    its jobs move to worker - 1 by the lease rule and keep firing there, the master says why; worker-2 does not get back in.
+1. worker-2's certificate is taken out of keys.workers (then SIGHUP),
+   while worker-2 runs and stays connected: its session ends at once,
+   its jobs move to worker-1 by the lease rule and keep firing there, the
+   master says why; worker-2 does not get back in.
 2. worker-3, admitted through the worker_keys table only, loses its
    session when its row is deleted (no restart, no SIGHUP).
 Before this, a removed key refused new connections only: a thief already
@@ -44,7 +41,7 @@ def scenario(c):
     c.wait_until(lambda: jobs_on(c, "worker-1") and jobs_on(c, "worker-2"), timeout=15,
                  what="jobs on both workers")
 
-# 1. Out of keys.workers, worker - 2 still connected.
+    # 1. Out of keys.workers, worker-2 still connected.
     os.remove(os.path.join(c.workers_keys_dir, "worker-2.key"))
     c.master.send_signal(signal.SIGHUP)
     c.wait_until(lambda: "worker-2" not in c.active_nodes(), timeout=10,
@@ -56,7 +53,7 @@ def scenario(c):
     firing(c, JOBS, what="every job to fire on worker-1")
     log("worker-2 lost its session once its key was removed; its jobs fire on worker-1")
 
-# 2. A key of worker_keys, deleted by SQL.
+    # 2. A key of worker_keys, deleted by SQL.
     pub3, _ = c.worker_key("worker-3", register=False)
     c.sql("INSERT INTO worker_keys (public_key, node, created_at, created_by) "
           "VALUES ('%s', 'worker-3', NOW(3), 'test')" % pub3)

@@ -1,10 +1,7 @@
-#!/ usr / bin / env python3
-""
-    "MySQL unreachable for a while: workers keep firing, the API answers 503
-    at
-    once(no hang) and
-    names the database,
-    and when MySQL is back every run appears in the history; nothing is lost.
+#!/usr/bin/env python3
+"""MySQL unreachable for a while: workers keep firing, the API answers 503
+at once (no hang) and names the database, and when MySQL is back every
+run appears in the history; nothing is lost.
 
 The master reaches MySQL through a TCP relay owned by this test, so the
 outage is real for the master (connections cut and refused) while the
@@ -35,7 +32,7 @@ def scenario(c):
     cut_at = time.time()
     before = c.hits.count("/outage")
 
-#The API must answer promptly with 503 naming the database.
+    # The API must answer promptly with 503 naming the database.
     t0 = time.monotonic()
     status, body = c.api("GET", "/api/v1/jobs", timeout=20)
     took = time.monotonic() - t0
@@ -45,9 +42,9 @@ def scenario(c):
     assert took < 12, "the API took %.1f s to answer during the outage" % took
     status, health = c.api("GET", "/healthz")
     assert status == 503 and health.get("db") == "down", (status, health)
-#Token checks while MySQL is down(docs / api.md, Authentication) : a
-#token this master verified lately still works where MySQL is not
-#needed(the node list); one it never saw cannot be checked : 503.
+    # Token checks while MySQL is down (docs/api.md, Authentication): a
+    # token this master verified lately still works where MySQL is not
+    # needed (the node list); one it never saw cannot be checked: 503.
     status, body = c.api("GET", "/api/v1/nodes", timeout=20)
     assert status == 200, "node list with a recently verified token: %s %r" % (status, body)
     status, body = c.api("GET", "/api/v1/nodes", timeout=20, token=unseen)

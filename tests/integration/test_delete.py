@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """After a job is deleted it fires no more: allowing 1 s for requests
 already in flight, there are zero hits over the next 3 s. The job is gone
 from the API (404) and from the active catalogue in MySQL, and the
@@ -29,7 +29,7 @@ def scenario(c):
         % (len(late), QUIET_S, IN_FLIGHT_S, c.hits.count("/bystander") - bystander_before))
     assert not late, "deleted job still fired: %r" % [
         (h["scheduled_at"], round(h["time"] - deleted_at, 3)) for h in late]
-#The other job is untouched : deleting one job must not stall the worker.
+    # The other job is untouched: deleting one job must not stall the worker.
     assert c.hits.count("/bystander") - bystander_before >= 2, "the other job stopped firing too"
 
     status, body = c.api("GET", "/api/v1/jobs/" + JOB)

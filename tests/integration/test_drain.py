@@ -1,19 +1,15 @@
-#!/ usr / bin / env python3
-""
-    "`hourglass node drain` and a graceful SIGTERM hand jobs over without a
-    missed or
-    a doubled firing.
+#!/usr/bin/env python3
+"""`hourglass node drain` and a graceful SIGTERM hand jobs over without a
+missed or a doubled firing.
 
-    Five "@every 1s" jobs spread over two workers : two with the default misfire policy(fire_once),
-    two with fire_all,
-    and one whose runs take 2.5 s(so the worker has runs in flight when it is stopped)
-                .Then :
+Five "@every 1s" jobs spread over two workers: two with the default
+misfire policy (fire_once), two with fire_all, and one whose runs take
+2.5 s (so the worker has runs in flight when it is stopped). Then:
 
-            1. `hourglass node drain worker
-            - 1 --wait`: worker - 1 shows "draining" and
-        holds no job;
-every job runs on worker - 2. 2. `hourglass node activate worker - 1`,
-    then SIGTERM to worker - 2 : its jobs move to worker - 1 at once, while its slow runs finish; it ends "left".
+1. `hourglass node drain worker-1 --wait`: worker-1 shows "draining" and
+   holds no job; every job runs on worker-2.
+2. `hourglass node activate worker-1`, then SIGTERM to worker-2: its jobs
+   move to worker-1 at once, while its slow runs finish; it ends "left".
 
 Throughout, every scheduled time of every job between its first and its
 last hit reaches the hit server exactly once (the hits carry the
@@ -26,7 +22,7 @@ from exactly_once import summary, tally
 from harness import log, run_scenario
 
 JOBS = {
-#name : (path, misfire)
+    # name: (path, misfire)
     "once-a": ("/once-a", None),
     "once-b": ("/once-b", None),
     "all-a": ("/all-a", "fire_all"),
@@ -52,9 +48,7 @@ def wait_hits_after(c, t, n, what):
 
 def scenario(c):
     for name, (path, misfire) in JOBS.items():
-        extra = {"misfire": misfire} if misfire else
-{
-}
+        extra = {"misfire": misfire} if misfire else {}
         c.create_job(name, "@every 1s", c.hits.url(path), timeout="30s", **extra)
     wait_hits_after(c, 0, HITS_PER_PHASE, "before the drain")
     holders = {j: c.job_node(j) for j in JOBS}
@@ -62,7 +56,7 @@ def scenario(c):
     assert set(holders.values()) == {"worker-1", "worker-2"}, \
         "jobs should be spread over both workers: %r" % holders
 
-# 1. Drain worker - 1 with the CLI; -- wait returns once it holds no job.
+    # 1. Drain worker-1 with the CLI; --wait returns once it holds no job.
     rc, out, err = c.cli("node", "drain", "worker-1", "--wait", "--timeout", "30s")
     assert rc == 0, "hourglass node drain: exit %d: %s" % (rc, err.strip())
     drained_at = time.time()
@@ -76,14 +70,14 @@ def scenario(c):
     assert rc == 0 and any(line.split()[:2] == ["worker-1", "draining"] for line in out.splitlines()), \
         "hourglass node list should show worker-1 draining:\n%s%s" % (out, err)
     wait_hits_after(c, drained_at, HITS_PER_PHASE, "after the drain")
-#A draining node stays out of placement : a new job goes to worker - 2.
+    # A draining node stays out of placement: a new job goes to worker-2.
     c.create_job("placed", "@every 1h", c.hits.url("/placed"))
     c.wait_until(lambda: c.job_node("placed"), timeout=10, what="the new job to be placed")
     assert c.job_node("placed") == "worker-2", "a new job went to %s while worker-1 drains" \
         % c.job_node("placed")
     assert node_of(c, "worker-1")["jobs"] == 0, "worker-1 got a job while draining"
 
-# 2. worker - 1 takes jobs again; worker - 2 leaves with runs in flight.
+    # 2. worker-1 takes jobs again; worker-2 leaves with runs in flight.
     rc, out, err = c.cli("node", "activate", "worker-1")
     assert rc == 0, "hourglass node activate: exit %d: %s" % (rc, err.strip())
     assert node_of(c, "worker-1")["state"] == "active", "worker-1 should be active again"

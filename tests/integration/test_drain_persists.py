@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """An operator's drain outlives the master that received it. Drain
 worker-1, kill the master with -9 and start it again: worker-1 re-joins
 as draining (the new leader read the drain from MySQL), gets no job back,

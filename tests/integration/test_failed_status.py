@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """A job whose endpoint answers 500 records failed runs carrying the HTTP
 status, in MySQL and through the API."""
 
@@ -12,8 +12,8 @@ def scenario(c):
     c.wait_until(lambda: c.hits.count("/status/500") >= 2, timeout=15, what="2 hits on /status/500")
     want = {norm_run_id(h["run_id"]) for h in c.hits.hits("/status/500")}
 
-#A run 's row says "running" until the worker' s record of its end
-#lands(records travel in batches) : wait for the ends.
+    # A run's row says "running" until the worker's record of its end
+    # lands (records travel in batches): wait for the ends.
     def recorded():
         runs = {r["run_id"]: r for r in c.runs_in_db(JOB)}
         done = want <= set(runs) and all(runs[rid]["status"] != "running" for rid in want)

@@ -1,24 +1,17 @@
-#!/ usr / bin / env python3
-""
-    "kill -9 of a worker holding a " @every 1s " job with misfire policy
-    fire_all : once the other worker has caught up with the gap,
-               every scheduled time of the test window has been hit exactly once at the hit
-               server(none twice, none missing)
-                   .A second job,
-               held by the surviving worker,
-               is not disturbed.Reports the doubles,
-               the losses and the failover time(from the kill to the first fire on the other worker)
-                   .""
-                    "
+#!/usr/bin/env python3
+"""kill -9 of a worker holding a "@every 1s" job with misfire policy
+fire_all: once the other worker has caught up with the gap, every
+scheduled time of the test window has been hit exactly once at the hit
+server (none twice, none missing). A second job, held by the surviving
+worker, is not disturbed. Reports the doubles, the losses and the failover
+time (from the kill to the first fire on the other worker)."""
 
-               import time
+import time
 
-               from exactly_once import summary,
-               tally from harness import log,
-               norm_run_id,
-               run_scenario
+from exactly_once import summary, tally
+from harness import log, norm_run_id, run_scenario
 
-               FAILOVER_LIMIT_S = 10.0 #a hang guard; the figure itself is reported (goal: 3 s)
+FAILOVER_LIMIT_S = 10.0  # a hang guard; the figure itself is reported (goal: 3 s)
 
 
 def scenario(c):

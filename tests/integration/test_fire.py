@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """A job "@every 1s" fires at least 3 times within 5 s, on time (never
 early), with the four Hourglass headers, and every hit has a run row in
 MySQL with status success."""
@@ -37,8 +37,8 @@ def scenario(c):
         assert RFC3339_MS.match(h["scheduled_at"]), \
             "Hourglass-Scheduled-At %r is not RFC 3339 with milliseconds" % h["scheduled_at"]
         at = parse_time(h["scheduled_at"])
-#Never early : the request arrives at or after its scheduled time
-#(the header has ms resolution, hence the 1 ms allowance).
+        # Never early: the request arrives at or after its scheduled time
+        # (the header has ms resolution, hence the 1 ms allowance).
         assert h["time"] >= at - 0.001, "fired %.3f s early (scheduled %s)" % (at - h["time"], h["scheduled_at"])
         scheduled.append(at)
     lateness = sorted(h["time"] - s for h, s in zip(hits, scheduled))
@@ -48,11 +48,11 @@ def scenario(c):
     steps = sorted(round(b - a, 3) for a, b in zip(scheduled, scheduled[1:]))
     assert all(abs(s - 1.0) < 0.002 for s in steps), "scheduled times not 1 s apart: %r" % steps
 
-#Every hit has its run row, with status success and HTTP 200.
+    # Every hit has its run row, with status success and HTTP 200.
     want = {norm_run_id(h["run_id"]): h for h in hits}
 
-#A run 's row says "running" until the worker' s record of its end
-#lands(records travel in batches) : wait for the ends.
+    # A run's row says "running" until the worker's record of its end
+    # lands (records travel in batches): wait for the ends.
     def all_recorded():
         runs = {r["run_id"]: r for r in c.runs_in_db(JOB)}
         done = all(rid in runs and runs[rid]["status"] != "running" for rid in want)

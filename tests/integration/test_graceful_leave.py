@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """SIGTERM on a worker is a graceful leave: it stops firing, finishes what
 is running, tells the master, and the master moves its jobs at once (not
 after the lease window). No scheduled time is missed or hit twice, and the

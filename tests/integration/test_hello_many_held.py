@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """A worker that holds more jobs than one HELLO message can list re-joins a
 restarted master: it reports everything it holds (the HELLO goes in parts),
 the master adopts every job where it is (same epochs in the assignments
@@ -25,11 +25,7 @@ def epochs(c):
 
 def scenario(c):
     for lo in range(0, JOBS, BATCH):
-        jobs = [{
-    "name" : "many-%d" % i, "schedule" : "@daily", "http":
-    {
-        "url" : c.hits.url("/never")
-    }}
+        jobs = [{"name": "many-%d" % i, "schedule": "@daily", "http": {"url": c.hits.url("/never")}}
                 for i in range(lo, lo + BATCH)]
         status, body = c.api("POST", "/api/v1/jobs:batch", {"jobs": jobs}, timeout=60)
         assert status == 201, "batch create: HTTP %s %s" % (status, str(body)[:200])
@@ -43,7 +39,7 @@ def scenario(c):
     log("master back with worker-1 after %.2f s" % took)
     c.wait_until(lambda: held(c) == (JOBS, JOBS), timeout=120, interval=0.5,
                  what="worker-1 holding all %d jobs after the restart" % JOBS)
-#Adopted where they were : no job moved or got a new epoch.
+    # Adopted where they were: no job moved or got a new epoch.
     after = epochs(c)
     changed = [j for j in before if after.get(j) != before[j]]
     assert not changed, "%d of %d assignments changed across the restart, e.g. job %d: %r -> %r" % (

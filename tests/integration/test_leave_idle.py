@@ -1,8 +1,6 @@
-#!/ usr / bin / env python3
-""
-    "A leaving worker waits for its runs in flight without spinning. With
-    no other worker to take its jobs they stay on its timers,
-    already due;
+#!/usr/bin/env python3
+"""A leaving worker waits for its runs in flight without spinning. With
+no other worker to take its jobs they stay on its timers, already due;
 the wait for the slow run must not turn into a busy loop (a worker that
 burns a core while it stops slows down everything else on its host)."""
 
@@ -23,7 +21,7 @@ def cpu_seconds(pid):
 
 
 def scenario(c):
-#Each run takes 6 s at the endpoint; the job is due every second.
+    # Each run takes 6 s at the endpoint; the job is due every second.
     c.create_job(JOB, "@every 1s", c.hits.url("/slow?delay_ms=6000"), timeout="20s")
     c.wait_until(lambda: c.hits.count("/slow") >= 1, timeout=15, what="a slow run in flight")
     worker = c.workers["worker-1"]

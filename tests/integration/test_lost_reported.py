@@ -1,14 +1,13 @@
-#!/ usr / bin / env python3
-""
-    "A worker frozen (SIGSTOP) while its runs are at the endpoint is declared
-    lost : the master closes those runs as "lost".When the worker wakes,
-    the endpoint's answers are waiting for it, the runs end with success, and the worker 's own records must replace the master' s
-    "lost" ones in the history.
+#!/usr/bin/env python3
+"""A worker frozen (SIGSTOP) while its runs are at the endpoint is declared
+lost: the master closes those runs as "lost". When the worker wakes, the
+endpoint's answers are waiting for it, the runs end with success, and the
+worker's own records must replace the master's "lost" ones in the history.
 
-    This once crashed the worker : the master acknowledged its own
-                                   "lost" records to the worker that held the real ones,
-    and the worker freed a record it was about to send.Several runs end at the wake - up at once,
-    to give that race every chance; the test repeats the freeze."""
+This once crashed the worker: the master acknowledged its own "lost"
+records to the worker that held the real ones, and the worker freed a
+record it was about to send. Several runs end at the wake-up at once, to
+give that race every chance; the test repeats the freeze."""
 
 import signal
 import time
@@ -21,7 +20,7 @@ ROUNDS = 2
 
 
 def scenario(c):
-#Six - field cron : all three fire at the same seconds.
+    # Six-field cron: all three fire at the same seconds.
     for job in JOBS:
         c.create_job(job, "*/4 * * * * *", c.hits.url("/%s?delay_ms=%d" % (job, DELAY_MS)),
                      timeout="30s")
@@ -29,7 +28,7 @@ def scenario(c):
     proc = c.workers[worker]
     frozen_runs = []
     for rnd in range(ROUNDS):
-#Freeze as soon as one scheduled time of every job is at the endpoint.
+        # Freeze as soon as one scheduled time of every job is at the endpoint.
         seen = c.hits.count()
 
         def in_flight():
@@ -45,7 +44,8 @@ def scenario(c):
         proc.send_signal(signal.SIGSTOP)
         ids = {norm_run_id(h["run_id"]): job for job, h in hits.items()}
         log("round %d: froze %s with %d runs at the endpoint" % (rnd + 1, worker, len(ids)))
-try : def closed_lost():
+        try:
+            def closed_lost():
                 rows = {r["run_id"]: r for j in JOBS for r in c.runs_in_db(j)}
                 return all(rows.get(i, {}).get("status") == "lost" for i in ids)
             c.wait_until(closed_lost, timeout=20, interval=0.1,
@@ -65,16 +65,14 @@ try : def closed_lost():
             assert r["http_status"] == 200, "run %s: HTTP status %r" % (run_id, r["http_status"])
             assert r["node"] == worker, "run %s: node %r, want %s" % (run_id, r["node"], worker)
             assert r["error"] in (None, ""), "run %s kept an error: %r" % (run_id, r["error"])
-            assert run_id in
-    {x["run_id"] for x in c.runs_in_db(job)
-    }, \
+            assert run_id in {x["run_id"] for x in c.runs_in_db(job)}, \
                 "run %s is not in the history of %s" % (run_id, job)
         frozen_runs.extend(ids)
         c.wait_until(lambda: worker in c.active_nodes(), timeout=20,
                      what="%s to rejoin" % worker)
         assert proc.running(), "%s died after its wake-up" % worker
 
-#Everything the endpoint saw has its record, none left lost or running.
+    # Everything the endpoint saw has its record, none left lost or running.
     time.sleep(1.5)
     rows = {r["run_id"]: r for j in JOBS for r in c.runs_in_db(j)}
     missing = [h["run_id"] for h in c.hits.hits() if norm_run_id(h["run_id"]) not in rows]

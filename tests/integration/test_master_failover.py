@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """Master high availability (issue 5, test 4): two masters on one MariaDB,
 two workers configured with both endpoints.
 
@@ -60,12 +60,8 @@ def standby_checks(c):
     assert health["epoch"] == lead["epoch"], (health, lead)
     log("master-1 leads (epoch %d); master-2 stands by" % lead["epoch"])
 
-#API writes on the standby : 503 not_leader naming the leader.
-    spec = {
-    "name" : "refused", "schedule" : "@every 1s", "http":
-    {
-        "url" : c.hits.url("/refused")
-    }}
+    # API writes on the standby: 503 not_leader naming the leader.
+    spec = {"name": "refused", "schedule": "@every 1s", "http": {"url": c.hits.url("/refused")}}
     hdrs = {}
     status, body = c.api_at(standby_url, "POST", "/api/v1/jobs", spec, reply_headers=hdrs)
     assert status == 503, (status, body)
@@ -75,12 +71,12 @@ def standby_checks(c):
     assert hdrs.get("hourglass-leader") == leader_url, hdrs
     status, body = c.api_at(standby_url, "GET", "/api/v1/nodes")
     assert status == 503 and body["error"]["code"] == "not_leader", (status, body)
-#Reads from MySQL are served by the standby.
+    # Reads from MySQL are served by the standby.
     status, body = c.api_at(standby_url, "GET", "/api/v1/jobs")
     assert status == 200 and body["jobs"] == [], (status, body)
 
-#Worker sessions on the standby : refused with the leader's endpoint,
-#which the worker then dials.
+    # Worker sessions on the standby: refused with the leader's endpoint,
+    # which the worker then dials.
     probe = c.start_worker("probe", endpoints=[c.endpoints[1]])
     text = open(probe.log_path, encoding="utf-8", errors="replace").read()
     assert "is a standby; the leader is at %s" % c.endpoints[0] in text, probe.tail(20)
@@ -90,7 +86,7 @@ def standby_checks(c):
     c.kill_worker("probe", signal.SIGTERM)
     c.wait_until(lambda: "probe" not in c.active_nodes(), timeout=BOUND_S, what="probe to leave")
 
-#The CLI pointed at the standby alone follows to the leader.
+    # The CLI pointed at the standby alone follows to the leader.
     rc, out, err = c.cli("job", "create", "steady-once", "--schedule", "@every 1s",
                          "--http-url", c.hits.url("/steady-once"), master=standby_url)
     assert rc == 0, (rc, out, err)
@@ -155,15 +151,15 @@ def scenario(c):
     c.wait_until(lambda: all(len([h for h in hits_of(c, j) if h["time"] > joined_at]) >= 3 for j in JOBS),
                  timeout=BOUND_S, what="3 hits per job under the new leader")
 
-#What a user sees at the endpoint : the longest silence per job around
-#the kill(1 s means not a beat missed for these @every 1s jobs), and
-#the first fire once the workers are on the new leader.
+    # What a user sees at the endpoint: the longest silence per job around
+    # the kill (1 s means not a beat missed for these @every 1s jobs), and
+    # the first fire once the workers are on the new leader.
     first = min(h["time"] for h in hits_of(c) if h["time"] > joined_at)
     log("FAILOVER: standby leading %.2f s after kill -9 of the leader; workers on it after %.2f s; "
         "first fire after that %.2f s after the kill; longest silence per job %s; epoch %d -> %d"
         % (lead_s, join_s, first - killed_at, longest_silences(c, killed_at), old_epoch, health["epoch"]))
 
-#The CLI with the dead master first, then the new leader.
+    # The CLI with the dead master first, then the new leader.
     both = ",".join(c.master_urls)
     runs = c.cli_json("runs", "--job", "steady-once", "--limit", "5", master=both)
     assert runs and runs.get("runs"), runs
@@ -174,7 +170,7 @@ def scenario(c):
     rc, out, err = c.cli("job", "delete", "after-failover", master=both)
     assert rc == 0, (rc, out, err)
 
-#The killed master comes back as a standby behind the new leader.
+    # The killed master comes back as a standby behind the new leader.
     c.start_master_n(0, wait=False)
     back = c.wait_until(lambda: (c.health(0) or {}).get("role") == "standby" and c.health(0),
                         timeout=BOUND_S, what="master-1 to stand by after its restart")
@@ -185,7 +181,7 @@ def scenario(c):
 
     hung_leader(c, health["epoch"])
 
-#No record lost : every hit has its run row in MySQL.
+    # No record lost: every hit has its run row in MySQL.
     hits = hits_of(c)
     want = {norm_run_id(h["run_id"]): h for h in hits}
 
@@ -203,13 +199,12 @@ def scenario(c):
         raise AssertionError("%d of %d hits have no run row (lost records), e.g. %r" % (
             len(lost), len(want), [(want[r]["job"], want[r]["scheduled_at"]) for r in lost[:5]]))
 
-#No doubles : each scheduled time of each job hit once.
+    # No doubles: each scheduled time of each job hit once.
     counts = collections.Counter((h["job"], h["scheduled_at"]) for h in hits)
-    dups = {
-k: v for k, v in counts.items() if v > 1}
+    dups = {k: v for k, v in counts.items() if v > 1}
     assert not dups, "scheduled times hit more than once across the failover: %r" % dups
 
-#fire_all : every scheduled second from the first to the last was hit.
+    # fire_all: every scheduled second from the first to the last was hit.
     sched = sorted(parse_time(h["scheduled_at"]) for h in hits_of(c, "steady-all"))
     holes = [(a, b) for a, b in zip(sched, sched[1:]) if b - a > 1.001]
     assert not holes, "fire_all job skipped scheduled times: %r" % holes

@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """Restart the master (cleanly, then by kill -9): the workers reconnect,
 the jobs keep firing, no scheduled time fires twice, and no run record is
 lost: every hit at the endpoint ends up with its run row in MySQL."""
@@ -22,7 +22,7 @@ def restart_phase(c, sig, down_s):
     stopped_at = time.time()
     took = c.restart_master(sig=sig, down_s=down_s)
     back_at = time.time()
-#Hits during the outage : workers keep firing while their lease lasts.
+    # Hits during the outage: workers keep firing while their lease lasts.
     during = [h for h in hits_of(c) if stopped_at <= h["time"] <= back_at]
     c.wait_until(lambda: all(len([h for h in c.hits.hits("/" + j) if h["time"] > back_at]) >= 3 for j in JOBS),
                  timeout=20, what="3 hits per job after the restart")
@@ -37,11 +37,11 @@ def scenario(c):
     for j in JOBS:
         c.create_job(j, "@every 1s", c.hits.url("/" + j))
 
-#Down for less than the 2 s lease : the workers keep firing and must
-#resend those run records once the master is back.
+    # Down for less than the 2 s lease: the workers keep firing and must
+    # resend those run records once the master is back.
     restart_phase(c, signal.SIGTERM, 1.5)
-#Down past the lease : the workers stop firing, then resume, and no
-#scheduled time fires twice.
+    # Down past the lease: the workers stop firing, then resume, and no
+    # scheduled time fires twice.
     restart_phase(c, signal.SIGKILL, 4.0)
 
     hits = hits_of(c)
@@ -50,12 +50,11 @@ def scenario(c):
     def missing():
         have = set()
         for j in JOBS:
-            have |=
-{r["run_id"] for r in c.runs_in_db(j)
-}
-return sorted(set(want) - have)
+            have |= {r["run_id"] for r in c.runs_in_db(j)}
+        return sorted(set(want) - have)
 
-try : c.wait_until(lambda: not missing(), timeout=30, interval=0.5,
+    try:
+        c.wait_until(lambda: not missing(), timeout=30, interval=0.5,
                      what="a run row for each of %d hits" % len(want))
     except AssertionError:
         lost = missing()

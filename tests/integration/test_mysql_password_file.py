@@ -1,9 +1,7 @@
-#!/ usr / bin / env python3
-""
-    "mysql.password_file with the real master and MariaDB (issue 10): a
-    password file that group or
-    others may read is refused at start(exit non - zero,
-                                        a message saying chmod 600 that does not hold the password);
+#!/usr/bin/env python3
+"""mysql.password_file with the real master and MariaDB (issue 10): a
+password file that group or others may read is refused at start (exit
+non-zero, a message saying chmod 600 that does not hold the password);
 with mode 0600 the master starts, serves the API and runs jobs, the
 password appearing nowhere on its command line."""
 
@@ -15,8 +13,8 @@ from harness import log, run_scenario
 
 def scenario(c):
     os.makedirs(c.data_dir, exist_ok=True)
-#The master 's command line carries no password (the harness' s own
-#client keeps it) : the file gives it.
+    # The master's command line carries no password (the harness's own
+    # client keeps it): the file gives it.
     harness_argv = c.master_argv
 
     def master_argv(index=0):
@@ -25,7 +23,7 @@ def scenario(c):
         return argv
     c.master_argv = master_argv
 
-#A file others may read : refused, naming the file, not its content.
+    # A file others may read: refused, naming the file, not its content.
     loose = os.path.join(c.data_dir, "loose.password")
     with open(loose, "w") as f:
         f.write("S3cret-that-must-not-be-logged\n")
@@ -38,7 +36,7 @@ def scenario(c):
     assert "chmod 600" in out and loose in out, out
     assert "S3cret" not in out, "the password file's content reached the log"
 
-#Mode 0600 with the real password : the master runs jobs.
+    # Mode 0600 with the real password: the master runs jobs.
     path = os.path.join(c.data_dir, "mysql.password")
     with open(path, "w") as f:
         f.write(c.mysql["password"] + "\n")

@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """The real MariaDB stopped for 10 s and started again.
 
 This test runs a private MariaDB of its own (scripts/db under a separate
@@ -42,7 +42,7 @@ def scenario(c):
     t_down = time.time()
     log("MariaDB stopped (%.1f s to shut down)" % took)
 
-#The API answers, quickly, that the database is unavailable.
+    # The API answers, quickly, that the database is unavailable.
     t0 = time.monotonic()
     status, body = c.api("GET", "/api/v1/jobs", timeout=20)
     api_s = time.monotonic() - t0
@@ -66,9 +66,7 @@ def scenario(c):
         hits = c.hits.hits()
         ids = set()
         for j in JOBS:
-            ids |=
-{r["run_id"] for r in c.runs_in_db(j)
-}
+            ids |= {r["run_id"] for r in c.runs_in_db(j)}
         missing = [h for h in hits if norm_run_id(h["run_id"]) not in ids]
         return hits if not missing else None
     hits = c.wait_until(all_recorded, timeout=40, interval=0.5,
@@ -88,8 +86,11 @@ if __name__ == "__main__":
     shutil.rmtree(os.path.join(TEST_VAR, "log", "mysql_restart"), ignore_errors=True)
     db("stop")  # a leftover of a killed run, if any
     shutil.rmtree(DB_VAR, ignore_errors=True)
-        try : took
-        = db("start") log("private MariaDB on 127.0.0.1:%d under %s (%.1f s to start)" %
-                          (DB_PORT, DB_VAR, took)) os.environ["HOURGLASS_MYSQL_PORT"] =
-            str(DB_PORT) run_scenario(scenario, workers = 2) finally
-            : db("stop") shutil.rmtree(DB_VAR, ignore_errors = True)
+    try:
+        took = db("start")
+        log("private MariaDB on 127.0.0.1:%d under %s (%.1f s to start)" % (DB_PORT, DB_VAR, took))
+        os.environ["HOURGLASS_MYSQL_PORT"] = str(DB_PORT)
+        run_scenario(scenario, workers=2)
+    finally:
+        db("stop")
+        shutil.rmtree(DB_VAR, ignore_errors=True)

@@ -1,12 +1,11 @@
-#!/ usr / bin / env python3
-""
-    "TLS from the master to MySQL (issue 10), for real: a throw-away MariaDB
-    (scripts / db with its own var directory and port) that requires TLS on
-    TCP(require_secure_transport) with a server certificate for 127.0.0.1 signed
+#!/usr/bin/env python3
+"""TLS from the master to MySQL (issue 10), for real: a throw-away MariaDB
+(scripts/db with its own var directory and port) that requires TLS on TCP
+(require_secure_transport) with a server certificate for 127.0.0.1 signed
 by a CA made here with openssl. The master given that CA and
 mysql.ssl_verify starts and serves its API (every TCP connection to this
-server is TLS);
-given another CA it refuses the server and exits, naming the failure; with no TLS setting the server refuses it."""
+server is TLS); given another CA it refuses the server and exits, naming
+the failure; with no TLS setting the server refuses it."""
 
 import os
 import shutil
@@ -68,7 +67,8 @@ def master(port, tls_args):
 
 
 def healthy(url):
-try : with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
             return r.status == 200
     except OSError:
         return False
@@ -88,35 +88,48 @@ def scenario(port):
     other = os.path.join(CERTS, "other-ca.pem")
 
     proc, url = master(port, ["--mysql-ssl-ca", ca, "--mysql-ssl-verify", "true"])
-    try : wait_until(lambda
-                     : healthy(url) or proc.poll() is not None, timeout = 30,
-                       what = "the master's /healthz over TLS to MySQL") assert proc
-        .poll() is None, proc.communicate()[0] log(
-                                 "master with mysql.ssl_ca and mysql.ssl_verify: healthy") finally
-            : proc.terminate() proc.wait(timeout = 15)
+    try:
+        wait_until(lambda: healthy(url) or proc.poll() is not None, timeout=30,
+                   what="the master's /healthz over TLS to MySQL")
+        assert proc.poll() is None, proc.communicate()[0]
+        log("master with mysql.ssl_ca and mysql.ssl_verify: healthy")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
 
-                  refused(port, [ "--mysql-ssl-ca", other, "--mysql-ssl-verify", "true" ],
-                          [ "certificate", "TLS", "SSL" ])
-#MariaDB answers a clear - text login under require_secure_transport
-#with "Access denied"(MySQL names secure transport).
-                      refused(port, [], [ "secure transport", "Access denied" ])
+    refused(port, ["--mysql-ssl-ca", other, "--mysql-ssl-verify", "true"],
+            ["certificate", "TLS", "SSL"])
+    # MariaDB answers a clear-text login under require_secure_transport
+    # with "Access denied" (MySQL names secure transport).
+    refused(port, [], ["secure transport", "Access denied"])
 
-                          def main()
-            : t0 = time.monotonic() shutil.rmtree(VAR, ignore_errors = True) port = free_port() rc =
-                             0 db_env = None
-        try : ca, cert, key
-= make_certs() db_env =
-    dict(os.environ, HG_VAR = VAR, HG_DB_PORT = str(port),
-         HG_DB_ARGS = "--ssl-ca=%s --ssl-cert=%s --ssl-key=%s "
-                      "--require-secure-transport=ON --innodb-buffer-pool-size=64M" %
-                      (ca, cert, key))
-        run(os.path.join(SOURCE_DIR, "scripts", "db"), "start", env = db_env) scenario(port)
-            except BaseException as e
-    : traceback.print_exc()
-          print("FAIL mysql_tls (%.1f s): %s" % (time.monotonic() - t0, e), flush = True) rc =
-        1 else : print("PASS mysql_tls (%.1f s)" % (time.monotonic() - t0), flush = True) finally
-    : if db_env : subprocess
-                      .run([ os.path.join(SOURCE_DIR, "scripts", "db"), "stop" ], env = db_env,
-                           capture_output = True) sys.exit(rc)
 
-                          if __name__ == "__main__" : main()
+def main():
+    t0 = time.monotonic()
+    shutil.rmtree(VAR, ignore_errors=True)
+    port = free_port()
+    rc = 0
+    db_env = None
+    try:
+        ca, cert, key = make_certs()
+        db_env = dict(os.environ, HG_VAR=VAR, HG_DB_PORT=str(port),
+                      HG_DB_ARGS="--ssl-ca=%s --ssl-cert=%s --ssl-key=%s "
+                                 "--require-secure-transport=ON --innodb-buffer-pool-size=64M"
+                                 % (ca, cert, key))
+        run(os.path.join(SOURCE_DIR, "scripts", "db"), "start", env=db_env)
+        scenario(port)
+    except BaseException as e:
+        traceback.print_exc()
+        print("FAIL mysql_tls (%.1f s): %s" % (time.monotonic() - t0, e), flush=True)
+        rc = 1
+    else:
+        print("PASS mysql_tls (%.1f s)" % (time.monotonic() - t0), flush=True)
+    finally:
+        if db_env:
+            subprocess.run([os.path.join(SOURCE_DIR, "scripts", "db"), "stop"], env=db_env,
+                           capture_output=True)
+    sys.exit(rc)
+
+
+if __name__ == "__main__":
+    main()

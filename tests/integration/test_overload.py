@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """A worker under sustained overload: plug-in jobs offer far more runs than
 its one helper process can run. What a user must see:
 
@@ -9,29 +9,29 @@ its one helper process can run. What a user must see:
 - the worker's memory stays bounded (each run carries ~28 KB of
   parameters, so an unbounded queue would grow by megabytes per second);
 - an HTTP job on the same worker keeps firing every second meanwhile;
-- the worker logs the overload once per burst,
-    not once per run,
-    and says when it is over.
+- the worker logs the overload once per burst, not once per run, and says
+  when it is over.
 
-        One worker,
-    one helper, plugin.queue 20. Two plug - in jobs fire every 10 ms(~200 runs / s offered);
-each run sleeps 50 ms(shell plug - in),
-    so the helper manages ~15 runs / s.""
-                                       "
+One worker, one helper, plugin.queue 20. Two plug-in jobs fire every 10 ms
+(~200 runs/s offered); each run sleeps 50 ms (shell plug-in), so the helper
+manages ~15 runs/s."""
 
-                                     import os import time import unittest
+import os
+import time
+import unittest
 
-                                     from harness import BUILD_DIR,
-    WORKER_BIN, log,
-    run_tests
+from harness import BUILD_DIR, WORKER_BIN, log, run_tests
 
-    TEST_PLUGINS = os.path.join(BUILD_DIR, "test-plugins") QUEUE = 20 WORKER_ARGS =
-        [
-            "--plugin-dir", "%s:%s" % (TEST_PLUGINS, BUILD_DIR), "--plugin-helpers", "1",
-            "--plugin-queue", str(QUEUE), "--plugin-grace", "500ms", "--plugin-allow", "shell"
-        ] WHY = "worker overloaded: %d plug-in runs already waiting for a helper process" % QUEUE
-                BUSY = ("busy-1", "busy-2") TICK = "tick" OVERLOAD_S = 24 #how
-    long the overload lasts PAD = "x" * 7000 #a parameter value; four per run
+TEST_PLUGINS = os.path.join(BUILD_DIR, "test-plugins")
+QUEUE = 20
+WORKER_ARGS = ["--plugin-dir", "%s:%s" % (TEST_PLUGINS, BUILD_DIR),
+               "--plugin-helpers", "1", "--plugin-queue", str(QUEUE), "--plugin-grace", "500ms",
+               "--plugin-allow", "shell"]
+WHY = "worker overloaded: %d plug-in runs already waiting for a helper process" % QUEUE
+BUSY = ("busy-1", "busy-2")
+TICK = "tick"
+OVERLOAD_S = 24  # how long the overload lasts
+PAD = "x" * 7000  # a parameter value; four per run
 
 
 def sanitized():
@@ -41,8 +41,8 @@ def sanitized():
 
 
 if sanitized():
-#ASan holds freed memory in a quarantine(256 MB by default) that would
-#look like growth here(~12 MB / s); a small one keeps the check honest.
+    # ASan holds freed memory in a quarantine (256 MB by default) that would
+    # look like growth here (~12 MB/s); a small one keeps the check honest.
     opts = os.environ.get("ASAN_OPTIONS") or "abort_on_error=0:detect_leaks=1"
     os.environ["ASAN_OPTIONS"] = opts + ":quarantine_size_mb=8"
 
@@ -66,9 +66,7 @@ class Overload(unittest.TestCase):
     def status_counts(self, job):
         rows = self.cluster.sql(
             "SELECT status, COUNT(*) FROM runs WHERE job_name = '%s' GROUP BY status" % job)
-        return
-{r[0]: int(r[1]) for r in rows
-}
+        return {r[0]: int(r[1]) for r in rows}
 
     def test_overload(self):
         c = self.cluster
@@ -88,8 +86,8 @@ class Overload(unittest.TestCase):
         started = time.time()
         log("overload under way; measuring the worker's memory for %d s" % OVERLOAD_S)
 
-#Let the allocator and the queues reach their steady state, then
-#watch the resident size until the end of the overload.
+        # Let the allocator and the queues reach their steady state, then
+        # watch the resident size until the end of the overload.
         time.sleep(4)
         rss = []
         while time.time() - started < OVERLOAD_S:
@@ -103,7 +101,7 @@ class Overload(unittest.TestCase):
         for name in BUSY:
             c.delete_job(name)
 
-#Skipped runs are recorded with the reason, next to the runs that ran.
+        # Skipped runs are recorded with the reason, next to the runs that ran.
         for name in BUSY:
             self.assertGreater(counts[name].get("skipped", 0), 100, counts)
             self.assertGreater(counts[name].get("success", 0), 10, counts)
@@ -111,23 +109,23 @@ class Overload(unittest.TestCase):
                              counts)
         errors = c.sql("SELECT DISTINCT error FROM runs WHERE status = 'skipped'")
         self.assertEqual([r[0] for r in errors], [WHY])
-#Total offered runs : more than the helper could have run, all recorded.
+        # Total offered runs: more than the helper could have run, all recorded.
         total = sum(sum(v.values()) for v in counts.values())
         self.assertGreater(total, 1000, counts)
 
-#Bounded memory : an unbounded queue would grow by ~5 MB / s here.
+        # Bounded memory: an unbounded queue would grow by ~5 MB/s here.
         growth_mb = (max(rss) - rss[0]) / 1024.0
         self.assertLess(growth_mb, 24.0, "worker VmRSS grew by %.1f MB under overload: %s"
                         % (growth_mb, rss))
 
-#The HTTP job kept firing every second on the same worker.
+        # The HTTP job kept firing every second on the same worker.
         self.assertGreaterEqual(len(ticks), OVERLOAD_S - 4, ticks)
         gaps = [b - a for a, b in zip(ticks, ticks[1:])]
         self.assertLess(max(gaps), 2.5, gaps)
         tick_runs = self.status_counts(TICK)
         self.assertEqual(set(tick_runs) - {"success", "running"}, set(), tick_runs)
 
-#Logged once per burst : one warning when it started, one when over.
+        # Logged once per burst: one warning when it started, one when over.
         c.wait_until(lambda: "plug-in overload over" in self.worker_log(), timeout=15,
                      what="the worker to log the end of the overload")
         text = self.worker_log()

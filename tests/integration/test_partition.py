@@ -1,17 +1,14 @@
-#!/ usr / bin / env python3
-""
-    "A network partition between the master and a worker, for real.
+#!/usr/bin/env python3
+"""A network partition between the master and a worker, for real.
 
-    The worker "worker-ns" runs in a network namespace of its own,
-    joined to the host by a veth pair with private addresses;
-the master's worker endpoint and the hit server listen on the host end.The
-    test creates the namespace and the link and removes them again,
-    also on failure(and a later run removes those a killed run left behind)
-        .
+The worker "worker-ns" runs in a network namespace of its own, joined to
+the host by a veth pair with private addresses; the master's worker
+endpoint and the hit server listen on the host end. The test creates the
+namespace and the link and removes them again, also on failure (and a
+later run removes those a killed run left behind).
 
-    Three cuts,
-    each while the namespaced worker holds jobs : 1. both directions
-    : the host end of the link is set down;
+Three cuts, each while the namespaced worker holds jobs:
+  1. both directions: the host end of the link is set down;
   2. master -> worker only: a pfifo queue of length 0 on the host end
      drops everything the host sends into the namespace, while what the
      worker sends still arrives (the master keeps hearing it for a while,
@@ -91,11 +88,11 @@ class Link:
         return sh("ip", "netns", "exec", self.ns, *argv, check=check)
 
     def remove(self):
-#Deleting the namespace deletes its veth end and so the pair.
+        # Deleting the namespace deletes its veth end and so the pair.
         sh("ip", "netns", "del", self.ns, check=False)
         sh("ip", "link", "del", self.host_if, check=False)
 
-#-- -- cuts -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- --
+    # ---- cuts ------------------------------------------------------------
 
     def cut_both(self):
         sh("ip", "link", "set", self.host_if, "down")
@@ -131,30 +128,28 @@ def probe_netns():
 
 def runs_by_id(c):
     rows = c.sql("SELECT LOWER(HEX(run_id)), job_name, node, started_at FROM runs")
-    return
-  {r[0]: (r[1], r[2], parse_time(r[3])) for r in rows}
+    return {r[0]: (r[1], r[2], parse_time(r[3])) for r in rows}
 
 
 def partition(c, link, label, jobs, cut, heal):
     """Create jobs (placed on worker-ns, the least loaded), cut, wait for
     them to fire from worker-1, heal, wait for worker-ns to rejoin."""
     for j in jobs:
-        extra = {"misfire": "fire_all"} if j.endswith("-all") else
-  {
-  }
+        extra = {"misfire": "fire_all"} if j.endswith("-all") else {}
         c.create_job(j, "@every 1s", c.hits.url("/" + j), **extra)
     c.wait_until(lambda: all(c.job_node(j) == "worker-ns" for j in jobs), timeout=15,
                  what="the %s jobs to be placed on worker-ns" % label)
     c.wait_until(lambda: all(c.hits.count("/" + j) >= 2 for j in jobs), timeout=15,
                  what="2 hits of every %s job from worker-ns" % label)
     if "worker-1" not in c.workers:
-#Started only now, so that the first jobs all went to worker - ns;
-#later ones go there too, as it is the least loaded after a cut.
+        # Started only now, so that the first jobs all went to worker-ns;
+        # later ones go there too, as it is the least loaded after a cut.
         c.start_worker("worker-1")
     log("%s: cutting the link" % label)
     t_cut = time.time()
     cut()
-        try : def moved():
+    try:
+        def moved():
             runs = runs_by_id(c)
             first = {}
             for h in c.hits.hits():
@@ -208,7 +203,7 @@ def scenario(c):
     for label, jobs, cut, heal in phases:
         figures.append((label,) + partition(c, LINK, label, jobs, cut, heal))
 
-#Let everything fire a few more times, then compare hits and history.
+    # Let everything fire a few more times, then compare hits and history.
     counts = {p: c.hits.count(p) for p in set(h["path"] for h in c.hits.hits())}
     c.wait_until(lambda: all(c.hits.count(p) >= n + 2 for p, n in counts.items()), timeout=20,
                  what="every job firing after the last heal")
@@ -225,11 +220,9 @@ def scenario(c):
     for h in hits:
         per_time[(h["job"], h["scheduled_at"])].append(h)
     dups = {k: v for k, v in per_time.items() if len(v) > 1}
-    in_lease, bad = {},
-            {
-            }
+    in_lease, bad = {}, {}
     for key, hs in dups.items():
-#Fired by worker - ns within the lease it held at a cut ?
+        # Fired by worker-ns within the lease it held at a cut?
         starts = [runs[norm_run_id(h["run_id"])][2] for h in hs
                   if runs[norm_run_id(h["run_id"])][1] == "worker-ns"]
         ok = len(hs) == 2 and len(starts) == 1 and any(
@@ -248,8 +241,7 @@ def scenario(c):
         "its lease, delivered or recorded only after the cut: %s; %d other), %d scheduled times "
         "of fire_all jobs never hit; largest gap per job %s"
         % (len(hits), len(dups), len(in_lease), sorted(in_lease), len(bad), sum(lost.values()),
-           {
-    j: round(g, 1) for j, g in gaps.items()}))
+           {j: round(g, 1) for j, g in gaps.items()}))
     assert not bad, "scheduled times hit twice outside any lease: %r" % bad
     assert not any(lost.values()), "fire_all jobs missed scheduled times: %r" % lost
 
@@ -261,6 +253,8 @@ if __name__ == "__main__":
         sys.exit(0)
     Link.remove_stale()
     LINK = Link()
-        try : LINK
-    .create() run_scenario(scenario, workers = 0, bind_host = LINK.host_ip,
-                           hits_host = LINK.host_ip) finally : LINK.remove()
+    try:
+        LINK.create()
+        run_scenario(scenario, workers=0, bind_host=LINK.host_ip, hits_host=LINK.host_ip)
+    finally:
+        LINK.remove()

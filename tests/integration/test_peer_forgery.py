@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """A peer may speak only for itself (issue 10, test 3): run records that
 a peer forges change nothing a user sees.
 
@@ -10,8 +10,9 @@ is in the year 9999 (which, taken, would make the job never fire again
 after its next move). Afterwards:
   - the real run's row is unchanged, no forged row exists, the job's
     latest fire time in MySQL is not in the future;
-- the session - less peer is told to say HELLO and gets no ACK;
-the peer with a session gets its refused records acknowledged(so it would not resend them forever);
+  - the session-less peer is told to say HELLO and gets no ACK; the peer
+    with a session gets its refused records acknowledged (so it would not
+    resend them forever);
   - the master logs the refusal once per peer for a burst of 200 forged
     records, then one summary line per burst;
   - when the job's worker dies, the job moves and fires on time on the
@@ -31,10 +32,9 @@ ENOTFOUND = -13
 
 
 def run_rows(c, job):
-    return
-  {r["run_id"]: (r["status"], r["node"], r["scheduled_at"], r["error"])
-            for r in c.runs_in_db(job)
-  }
+    return {r["run_id"]: (r["status"], r["node"], r["scheduled_at"], r["error"])
+            for r in c.runs_in_db(job)}
+
 
 def keep_alive(peer, seconds):
     """Heartbeat (the lease is 2 s) while waiting; returns what came in."""
@@ -68,7 +68,7 @@ def scenario(c):
     overwrite = forged(real["run_id"], int(real["scheduled_at"] * 1000))
     future = forged(os.urandom(16), YEAR_9999_MS)
 
-# 1. No session at all.
+    # 1. No session at all.
     intruder = RawPeer(c.endpoint, routing_id="intruder", curve=curve_for(c, "intruder"))
     intruder.run_finished([overwrite, future])
     intruder.plugin_get("0" * 64)
@@ -79,7 +79,7 @@ def scenario(c):
         "a peer without a session was not told to say HELLO: %s" % got
     assert not any(t == "PLUGIN_CHUNK" for t, _ in got), "PLUGIN_GET answered without a session"
 
-# 2. A session of its own, as node rogue - 1.
+    # 2. A session of its own, as node rogue-1.
     rogue = RawPeer(c.endpoint, routing_id="rogue-1", curve=curve_for(c, "rogue-1"))
     rogue.hello("rogue-1")
     assert rogue.recv_type("WELCOME", 5.0) is not None, "rogue-1 was not welcomed"
@@ -93,13 +93,11 @@ def scenario(c):
     for t, b in got:
         if t == "ACK":
             acked.update(bytes(x).hex() for x in b.get("runs", []))
-    want = {real["run_id"], future["id"].hex()} |
-{r["id"].hex() for r in burst
-}
+    want = {real["run_id"], future["id"].hex()} | {r["id"].hex() for r in burst}
     assert want <= acked, "refused records not acknowledged: %d of %d missing" \
         % (len(want - acked), len(want))
 
-#Nothing changed : the real run, no forged row, no future fire time.
+    # Nothing changed: the real run, no forged row, no future fire time.
     time.sleep(1.0)
     after = run_rows(c, "tick")
     assert after[real["run_id"]] == before[real["run_id"]], \
@@ -112,7 +110,7 @@ def scenario(c):
     latest = c.sql("SELECT UNIX_TIMESTAMP(MAX(scheduled_at)) FROM runs WHERE job_id = %d" % job_id)
     assert float(latest[0][0]) < time.time() + 60, "the job's last fire time is %s" % latest
 
-#Logged once per burst, then summed up.
+    # Logged once per burst, then summed up.
     text = wait_until(lambda: (lambda t: t if re.search(r"records refused from rogue-1 over", t)
                                else None)(master_log(c)),
                       timeout=10, what="the refusal summary for rogue-1",
@@ -122,8 +120,8 @@ def scenario(c):
     assert len(re.findall(r"from intruder refused", text)) == 1, "intruder refusal not logged once"
     log("log: %s" % [l for l in text.splitlines() if "refused" in l])
 
-#The peer ends its session; then the job's worker dies and the job
-#moves : it must fire on the other worker.
+    # The peer ends its session; then the job's worker dies and the job
+    # moves: it must fire on the other worker.
     rogue.leave()
     c.wait_until(lambda: "rogue-1" not in c.active_nodes(), timeout=10, what="rogue-1 gone")
     holder = c.job_node("tick")

@@ -1,15 +1,14 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """A peer that never reads cannot wedge the master (issue 10, test 4).
 
 Two peers connect and flood the master with requests that provoke
 replies, and never read a byte: one says HELLO as node flood-1 and then
 sends PLUGIN_GETs for a stored plug-in (each answered with a chunk of it)
-and heartbeats (each echoed);
-the other has no session and sends frames that do not decode(each answered with an ERROR)
-    .Meanwhile : -every real worker's jobs keep firing on time: each of the jobs hits the hit server
-                     every second,
-    with no gap over 2.5 s;
-- both real workers stay active(their leases are not lost);
+and heartbeats (each echoed); the other has no session and sends frames
+that do not decode (each answered with an ERROR). Meanwhile:
+  - every real worker's jobs keep firing on time: each of the jobs hits
+    the hit server every second, with no gap over 2.5 s;
+  - both real workers stay active (their leases are not lost);
   - the master's resident memory stays bounded (sampled from
     /proc/<pid>/status) and its log does not grow with every frame;
   - the master answers /healthz throughout.
@@ -24,12 +23,12 @@ from rawpeer import NOBLOCK, RawPeer
 
 JOBS = 4
 FLOOD_S = 15.0
-#What the flood may make the master hold.Its queues are bounded by
-#ZeroMQ's high-water marks (100,000 messages per pipe and direction) and
-#the plug - in chunks by what a node confirmed reading : measured + 145 MB
-#(+ 222 MB under AddressSanitizer, whose redzones double small messages),
-#reached within 5 s and flat after.Without bounds it passed 160 MB in
-#half a second and grew on.So : a hard cap, and no growth once full.
+# What the flood may make the master hold. Its queues are bounded by
+# ZeroMQ's high-water marks (100,000 messages per pipe and direction) and
+# the plug-in chunks by what a node confirmed reading: measured +145 MB
+# (+222 MB under AddressSanitizer, whose redzones double small messages),
+# reached within 5 s and flat after. Without bounds it passed 160 MB in
+# half a second and grew on. So: a hard cap, and no growth once full.
 RSS_GROWTH_MAX_KB = 512 * 1024
 RSS_LATE_GROWTH_MAX_KB = 48 * 1024  # over the last third of the flood
 PLUGIN = os.path.join(BUILD_DIR, "test-plugins", "hgtest_echo.so")
@@ -66,8 +65,8 @@ def scenario(c):
     base_log = log_size(c)
     log("master RSS before the flood: %d kB" % base_rss)
 
-#rcvhwm 1 : the peers' own queues hold next to nothing; what they do
-#not read stays in the master(or the kernel's socket buffers).
+    # rcvhwm 1: the peers' own queues hold next to nothing; what they do
+    # not read stays in the master (or the kernel's socket buffers).
     flood = RawPeer(c.endpoint, routing_id="flood-1", curve=curve_for(c, "flood-1"), rcvhwm=1)
     flood.hello("flood-1")
     junk = RawPeer(c.endpoint, routing_id="junk-1", curve=curve_for(c, "junk-1"), rcvhwm=1)
@@ -80,15 +79,16 @@ def scenario(c):
         for _ in range(200):
             sent += flood.plugin_get(sha, block=False)
             sent += flood.heartbeat(block=False)
-  try : junk.sock.send(b"\xc1 not msgpack", NOBLOCK)
+            try:
+                junk.sock.send(b"\xc1 not msgpack", NOBLOCK)
                 sent += 1
             except Exception:
                 pass
         rss = rss_kb(pid)
         peak_rss = max(peak_rss, rss)
         samples.append((time.time() - t0, rss))
-#Stop at once when the bound is broken : an unbounded master would
-#go on to take the machine's memory.
+        # Stop at once when the bound is broken: an unbounded master would
+        # go on to take the machine's memory.
         assert peak_rss - base_rss <= RSS_GROWTH_MAX_KB, \
             "master RSS grew by %d kB after %.1f s of flood" % (peak_rss - base_rss, time.time() - t0)
         now = time.monotonic()
@@ -107,7 +107,7 @@ def scenario(c):
         "master RSS still grew by %d kB in the last third of the flood: not bounded" \
         % (max(late) - at_two_thirds)
 
-#Jobs fired on time during the flood, on both workers.
+    # Jobs fired on time during the flood, on both workers.
     for i in range(JOBS):
         times = [h["time"] for h in c.hits.hits("/steady-%d" % i) if t0 + 1 <= h["time"] <= flood_end]
         assert len(times) >= FLOOD_S - 3, \
@@ -124,9 +124,9 @@ def scenario(c):
 
 
 if __name__ == "__main__":
-#Under AddressSanitizer freed memory waits in a quarantine(256 MB by
-#default) before reuse, which a flood of small messages fills at once:
-#keep it small, so that RSS measures what the master holds.
+    # Under AddressSanitizer freed memory waits in a quarantine (256 MB by
+    # default) before reuse, which a flood of small messages fills at once:
+    # keep it small, so that RSS measures what the master holds.
     asan = os.environ.get("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
     if "quarantine_size_mb" not in asan:
         os.environ["ASAN_OPTIONS"] = asan + ":quarantine_size_mb=16"

@@ -1,11 +1,10 @@
-#!/ usr / bin / env python3
-""
-    "Plug-in jobs on a real worker (issue 4): a segfaulting plug-in is
-    recorded as crashed naming SIGSEGV,
-    an endless loop as timeout, a wrong ABI as failed naming the plug - in, its ABI and ours;
-a plug - in's log lines and result land in the run record;
-job parameters and trigger overrides arrive(trigger wins);
-the shell plug - in's timeout kills its child processes; a plug-in named by hash loads from the worker's cache and a
+#!/usr/bin/env python3
+"""Plug-in jobs on a real worker (issue 4): a segfaulting plug-in is
+recorded as crashed naming SIGSEGV, an endless loop as timeout, a wrong ABI
+as failed naming the plug-in, its ABI and ours; a plug-in's log lines and
+result land in the run record; job parameters and trigger overrides
+arrive (trigger wins); the shell plug-in's timeout kills its child
+processes; a plug-in named by hash loads from the worker's cache and a
 fetch the master cannot serve fails its runs with a clear error. All the
 while an HTTP job on the same worker keeps firing on time.
 
@@ -22,8 +21,8 @@ from harness import BUILD_DIR, log, parse_time, run_tests
 
 TEST_PLUGINS = os.path.join(BUILD_DIR, "test-plugins")
 TICK = "tick"
-#The worker's plug-in dirs: the test plug-ins (hgtest_<name>.so) and the
-#shipped ones(hg_ <name>.so) in the build directory.
+# The worker's plug-in dirs: the test plug-ins (hgtest_<name>.so) and the
+# shipped ones (hg_<name>.so) in the build directory.
 WORKER_ARGS = ["--plugin-dir", "%s:%s" % (TEST_PLUGINS, BUILD_DIR),
                "--plugin-grace", "500ms", "--plugin-fetch-timeout", "3s",
                "--plugin-allow", "*"]  # shell and the test plug-ins are not in the default
@@ -44,7 +43,7 @@ class PluginJobs(unittest.TestCase):
         c.create_job(TICK, "@every 1s", c.hits.url("/tick"))
         c.wait_until(lambda: c.hits.count("/tick") >= 2, timeout=15, what="the HTTP job to fire")
 
-#-- -- helpers -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
+    # ---- helpers ---------------------------------------------------------
 
     def create(self, name, plugin, schedule="@every 1h", isolation="process", params=None,
                timeout=None):
@@ -86,7 +85,7 @@ class PluginJobs(unittest.TestCase):
                                                   run["error"], (run["output"] or "")[:200]))
         return run
 
-#-- -- cases -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
+    # ---- cases -----------------------------------------------------------
 
     def test_crash_process_mode(self):
         self.create("segv", {"name": "hgtest_segv"})
@@ -95,7 +94,7 @@ class PluginJobs(unittest.TestCase):
         self.assertEqual(run["status"], "crashed")
         self.assertIn("SIGSEGV", run["error"])
         self.assertEqual(run["exit_code"], 128 + 11)
-#The helper was replaced : the next run crashes the same way.
+        # The helper was replaced: the next run crashes the same way.
         self.trigger("segv")
         runs = self.finished_runs("segv", 2)
         self.assertTrue(all(r["status"] == "crashed" for r in runs), runs)
@@ -115,7 +114,7 @@ class PluginJobs(unittest.TestCase):
         self.assertIn("timed out after 1000 ms", run["error"])
 
     def test_endless_loop_thread_mode(self):
-#A thread cannot be killed : the plug - in polls ctx->cancelled.
+        # A thread cannot be killed: the plug-in polls ctx->cancelled.
         self.create("loop-t", {"name": "hgtest_loop"}, isolation="thread", timeout="1s",
                     params={"polite": "1"})
         self.trigger("loop-t")
@@ -154,7 +153,7 @@ class PluginJobs(unittest.TestCase):
         c = self.cluster
         for iso in ("process", "thread"):
             name = "echo-" + iso
-#Created with the CLI, as a user would.
+            # Created with the CLI, as a user would.
             rc, out, err = c.cli("job", "create", name, "--schedule", "@every 1h", "--plugin",
                                  "hgtest_echo", "--isolation", iso, "--param", "k=job",
                                  "--param", "only_job=1", "--timeout", "10s")
@@ -191,19 +190,19 @@ class PluginJobs(unittest.TestCase):
     def test_shell_timeout_kills_children(self):
         tmp = tempfile.mkdtemp(prefix="hg-shell-")
         pidfile = os.path.join(tmp, "child.pid")
-try : self
-    .create("shell-slow", {"name" : "shell"}, timeout = "1s", params = {
-        "command" : "/bin/sh",
-        "arg1" : "-c",
-        "arg2" : "sleep 300 & echo $! > %s; wait" % pidfile
-    }) self.trigger("shell-slow") run = self.one_run("shell-slow") self.assertEqual(run["status"],
-                                                                                    "timeout",
-                                                                                    run) with
-                                        open(pidfile) as f : pid = int(f.read().strip())
+        try:
+            self.create("shell-slow", {"name": "shell"}, timeout="1s", params={
+                "command": "/bin/sh", "arg1": "-c",
+                "arg2": "sleep 300 & echo $! > %s; wait" % pidfile})
+            self.trigger("shell-slow")
+            run = self.one_run("shell-slow")
+            self.assertEqual(run["status"], "timeout", run)
+            with open(pidfile) as f:
+                pid = int(f.read().strip())
 
-        def gone()
-        :
-    try : with open("/proc/%d/stat" % pid) as f:
+            def gone():
+                try:
+                    with open("/proc/%d/stat" % pid) as f:
                         state = f.read().rsplit(")", 1)[1].split()[0]
                     return state in ("Z", "X")  # a zombie no one reaped is dead too
                 except FileNotFoundError:
@@ -220,8 +219,8 @@ try : self
         self.assertIn("hi there", run["output"])
 
     def test_by_hash_from_cache(self):
-#A plug - in the worker's cache holds under its hash runs without a
-#fetch and without being in the plug - in dir under that name.
+        # A plug-in the worker's cache holds under its hash runs without a
+        # fetch and without being in the plug-in dir under that name.
         c = self.cluster
         src = os.path.join(TEST_PLUGINS, "hgtest_echo.so")
         sha = sha256_of(src)
@@ -235,8 +234,8 @@ try : self
         self.assertIn("k=v", run["output"])
 
     def test_by_hash_unavailable(self):
-#A hash no one can serve : every parked run fails with an error
-#naming the hash; the worker stays up and logs it.
+        # A hash no one can serve: every parked run fails with an error
+        # naming the hash; the worker stays up and logs it.
         sha = hashlib.sha256(b"no such plug-in").hexdigest()
         self.create("by-hash-missing", {"name": "ghost", "sha256": sha})
         self.trigger("by-hash-missing")
@@ -247,8 +246,8 @@ try : self
             self.assertIn("plug-in sha256 %s" % sha, f.read())
 
     def test_z_http_job_kept_firing(self):
-#Runs last(names sort) : every scheduled second since the start has
-#its hit, on time within generous bounds.
+        # Runs last (names sort): every scheduled second since the start has
+        # its hit, on time within generous bounds.
         c = self.cluster
         time.sleep(1.5)
         hits = c.hits.hits("/tick")

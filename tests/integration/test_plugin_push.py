@@ -1,62 +1,56 @@
-#!/ usr / bin / env python3
-""
-    "Plug-in distribution (issue 4) with the real CLI, master and worker:
-`hourglass plugin push` stores a plug -
-    in on the master and `plugin list` shows it with the name,
-    version, SHA - 256(as sha256sum computes it) and size of the file;
-bad uploads are refused with clear messages(not ELF, not a plug - in, too big, empty,
-                                            other bytes under a stored name and version);
-a plug - in job naming a pushed plug - in runs on a worker whose local plug -
-    in directory does not have it(the worker fetches it from the master by hash),
-    also when the job was created before the push;
-and bytes that do not match their hash, whether in the master's data directory or in MySQL,
-    fail the run with a message naming the hash instead of being loaded.""
-                                                                        "
+#!/usr/bin/env python3
+"""Plug-in distribution (issue 4) with the real CLI, master and worker:
+`hourglass plugin push` stores a plug-in on the master and `plugin list`
+shows it with the name, version, SHA-256 (as sha256sum computes it) and
+size of the file; bad uploads are refused with clear messages (not ELF,
+not a plug-in, too big, empty, other bytes under a stored name and
+version); a plug-in job naming a pushed plug-in runs on a worker whose
+local plug-in directory does not have it (the worker fetches it from the
+master by hash), also when the job was created before the push; and bytes
+that do not match their hash, whether in the master's data directory or
+in MySQL, fail the run with a message naming the hash instead of being
+loaded."""
 
-    import hashlib import os import tempfile import unittest
+import hashlib
+import os
+import tempfile
+import unittest
 
-        from harness import BUILD_DIR,
-    log,
-    run_tests
+from harness import BUILD_DIR, log, run_tests
 
-        TEST_PLUGINS = os.path.join(BUILD_DIR, "test-plugins") ECHO =
-            os.path.join(TEST_PLUGINS, "hgtest_echo.so") #descriptor : echo 2.1 ABORT =
-                os.path.join(TEST_PLUGINS, "hgtest_abort.so") #descriptor : abort 1 SEGV =
-                    os.path.join(TEST_PLUGINS, "hgtest_segv.so") #descriptor : segv 1 NOOP =
-                        os.path.join(BUILD_DIR, "hg_noop.so") #descriptor : noop 1.0.0 HOG =
-                            os.path.join(TEST_PLUGINS, "hgtest_hog.so") LOOP =
-                                os.path.join(TEST_PLUGINS, "hgtest_loop.so") MAX_SIZE =
-                                    1 << 20 #the master's plugin.max_size in this test
+TEST_PLUGINS = os.path.join(BUILD_DIR, "test-plugins")
+ECHO = os.path.join(TEST_PLUGINS, "hgtest_echo.so")    # descriptor: echo 2.1
+ABORT = os.path.join(TEST_PLUGINS, "hgtest_abort.so")  # descriptor: abort 1
+SEGV = os.path.join(TEST_PLUGINS, "hgtest_segv.so")    # descriptor: segv 1
+NOOP = os.path.join(BUILD_DIR, "hg_noop.so")           # descriptor: noop 1.0.0
+HOG = os.path.join(TEST_PLUGINS, "hgtest_hog.so")
+LOOP = os.path.join(TEST_PLUGINS, "hgtest_loop.so")
+MAX_SIZE = 1 << 20  # the master's plugin.max_size in this test
 
-#The workers' local plug-in directory is empty: every plug-in they run
-#here comes from the master.
-                                    EMPTY_PLUGIN_DIR = tempfile
-                                                           .mkdtemp(prefix = "hg-no-plugins-")
+# The workers' local plug-in directory is empty: every plug-in they run
+# here comes from the master.
+EMPTY_PLUGIN_DIR = tempfile.mkdtemp(prefix="hg-no-plugins-")
 
-                                                               def
-                                                               sha256_of(path)
-    : with open(path, "rb") as f : return hashlib.sha256(f.read())
-                                                           .hexdigest()
 
-                                                               class PluginPush(unittest.TestCase)
-    : cluster = None #set by run_tests
+def sha256_of(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
-#-- -- helpers -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
 
-                                        def
-                                        hg(self, *args, rc = 0)
-    : code,
-        out, err = self.cluster.cli(*args)
-                       self.assertEqual(code, rc,
-                                        "hourglass %s: exit %d, want %d\nstdout: %s\nstderr: %s" %
-                                            (" ".join(args), code, rc, out, err)) return out,
-        err
+class PluginPush(unittest.TestCase):
+    cluster = None  # set by run_tests
 
-            def
-            listed(self)
-    : doc = self.cluster.cli_json("plugin", "list") return
-{(p["name"], p["version"]): p for p in doc["plugins"]
-}
+    # ---- helpers ---------------------------------------------------------
+
+    def hg(self, *args, rc=0):
+        code, out, err = self.cluster.cli(*args)
+        self.assertEqual(code, rc, "hourglass %s: exit %d, want %d\nstdout: %s\nstderr: %s"
+                         % (" ".join(args), code, rc, out, err))
+        return out, err
+
+    def listed(self):
+        doc = self.cluster.cli_json("plugin", "list")
+        return {(p["name"], p["version"]): p for p in doc["plugins"]}
 
     def create_and_run(self, job, plugin, params=None):
         c = self.cluster
@@ -89,7 +83,7 @@ and bytes that do not match their hash, whether in the master's data directory o
     def master_copy(self, sha):
         return os.path.join(self.cluster.master_data_dir(), "plugins", sha + ".so")
 
-#-- -- cases -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
+    # ---- cases -----------------------------------------------------------
 
     def test_push_and_list(self):
         sha = sha256_of(ECHO)
@@ -108,12 +102,12 @@ and bytes that do not match their hash, whether in the master's data directory o
         self.assertEqual(len(row), 1, out)
         self.assertEqual(row[0][2:4], [sha, str(os.path.getsize(ECHO))])
 
-#The same bytes again : nothing changes, still success.
+        # The same bytes again: nothing changes, still success.
         out, _ = self.hg("plugin", "push", ECHO)
         self.assertIn("already stored echo 2.1", out)
         status, body = self.cluster.api("GET", "/api/v1/plugins/" + sha)
         self.assertEqual((status, body["name"], body["version"]), (200, "echo", "2.1"))
-#MySQL holds the bytes; the master keeps a copy to serve workers.
+        # MySQL holds the bytes; the master keeps a copy to serve workers.
         self.assertEqual(self.cluster.sql(
             "SELECT COUNT(*) FROM plugins WHERE sha256 = '%s'" % sha), [["1"]])
         self.assertEqual(sha256_of(self.master_copy(sha)), sha)
@@ -140,11 +134,11 @@ and bytes that do not match their hash, whether in the master's data directory o
             self.assertIn(message, err, path)
             self.assertEqual(len(err.strip().splitlines()), 1, err)
             self.assertTrue(err.startswith("hourglass: "), err)
-#Without-- name and --version the CLI reads the descriptor, and
-#refuses a plug - in of another ABI before uploading it.
+        # Without --name and --version the CLI reads the descriptor, and
+        # refuses a plug-in of another ABI before uploading it.
         _, err = self.hg("plugin", "push", os.path.join(TEST_PLUGINS, "hgtest_badabi.so"), rc=1)
         self.assertIn("ABI version 99", err)
-#The API says the same with the right status codes.
+        # The API says the same with the right status codes.
         status, body = c.api("POST", "/api/v1/plugins?name=bad&version=1", raw=b"",
                              headers={"Content-Type": "application/octet-stream"})
         self.assertEqual((status, body["error"]["code"]), (400, "invalid_plugin"))
@@ -152,7 +146,7 @@ and bytes that do not match their hash, whether in the master's data directory o
                              headers={"Content-Type": "application/octet-stream"})
         self.assertEqual((status, body["error"]["code"]), (413, "too_large"))
 
-#Other bytes under a stored name and version : refused unless-- force.
+        # Other bytes under a stored name and version: refused unless --force.
         self.hg("plugin", "push", HOG, "--name", "clash", "--version", "1.0")
         _, err = self.hg("plugin", "push", LOOP, "--name", "clash", "--version", "1.0", rc=1)
         self.assertIn("already stored with other bytes (sha256 %s)" % sha256_of(HOG), err)
@@ -174,15 +168,15 @@ and bytes that do not match their hash, whether in the master's data directory o
                                   params={"greeting": "hi"})
         self.assertEqual(run["status"], "success", run)
         self.assertIn("greeting=hi", run["output"])
-#The worker verified and cached what it fetched, under its hash.
+        # The worker verified and cached what it fetched, under its hash.
         cached = os.path.join(self.worker_cache(), sha + ".so")
         self.assertTrue(os.path.exists(cached), os.listdir(self.worker_cache()))
         self.assertEqual(sha256_of(cached), sha)
 
     def test_job_created_before_push(self):
-#A job naming a plug - in the master does not have yet(no version:
-#the latest) starts working once it is pushed : the master re - sends
-#the job with the hash.
+        # A job naming a plug-in the master does not have yet (no version:
+        # the latest) starts working once it is pushed: the master re-sends
+        # the job with the hash.
         c = self.cluster
         body = {"name": "early-noop", "schedule": "@every 1h", "kind": "plugin",
                 "plugin": {"name": "noop"}}
@@ -200,8 +194,8 @@ and bytes that do not match their hash, whether in the master's data directory o
         c.wait_until(succeeded, timeout=40, interval=0.5, what="early-noop to run with the pushed noop")
 
     def test_mismatch_in_data_dir_copy(self):
-#The master's copy is damaged (same length): the master serves it
-#as it is, the worker's hash check refuses it.
+        # The master's copy is damaged (same length): the master serves it
+        # as it is, the worker's hash check refuses it.
         sha = sha256_of(ABORT)
         self.hg("plugin", "push", ABORT)
         copy = self.master_copy(sha)
@@ -217,8 +211,8 @@ and bytes that do not match their hash, whether in the master's data directory o
         self.assertFalse(os.path.exists(os.path.join(self.worker_cache(), sha + ".so")))
 
     def test_mismatch_in_mysql(self):
-#No copy in the data directory and damaged bytes in MySQL : the
-#master checks what it loads and refuses to serve it.
+        # No copy in the data directory and damaged bytes in MySQL: the
+        # master checks what it loads and refuses to serve it.
         sha = sha256_of(SEGV)
         self.hg("plugin", "push", SEGV)
         os.unlink(self.master_copy(sha))

@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """Plug-in trust (issue 10), real master, two real workers and the CLI.
 
 A pushed plug-in named like a worker's local one does not shadow it: with
@@ -16,8 +16,8 @@ ABORT = os.path.join(BUILD_DIR, "test-plugins", "hgtest_abort.so")
 
 
 def scenario(c):
-#worker - 1 allows shell, worker - 2 keeps the default list; both find
-#the shipped plug - ins(hg_ <name>.so) in the build directory.
+    # worker-1 allows shell, worker-2 keeps the default list; both find
+    # the shipped plug-ins (hg_<name>.so) in the build directory.
     c.worker_args = ["--plugin-dir", BUILD_DIR, "--plugin-allow", "noop, shell"]
     c.start_worker("worker-1")
     c.worker_args = ["--plugin-dir", BUILD_DIR]
@@ -59,7 +59,7 @@ def scenario(c):
     assert run["status"] == "success", run
     assert "the local shell" in run["output"], run
 
-#The pushed bytes were loaded : they describe themselves as "abort".
+    # The pushed bytes were loaded: they describe themselves as "abort".
     run = run_of("pushed-shell")
     assert run["status"] != "success" and "plug-in abort" in run["error"], run
 

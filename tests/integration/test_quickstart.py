@@ -1,11 +1,8 @@
-#!/ usr / bin / env python3
-""
-        "scripts/quickstart comes up with no manual key step (issue 10, test 8):
-`scripts /
-        quickstart-- no -
-    watch` in a directory of its
-    own(own MariaDB and ports) starts a master and two workers that join over CURVE,
-    with keys it made itself, and the example jobs fire; `scripts/quickstart stop` stops
+#!/usr/bin/env python3
+"""scripts/quickstart comes up with no manual key step (issue 10, test 8):
+`scripts/quickstart --no-watch` in a directory of its own (own MariaDB and
+ports) starts a master and two workers that join over CURVE, with keys it
+made itself, and the example jobs fire; `scripts/quickstart stop` stops
 it all."""
 
 import json
@@ -55,7 +52,8 @@ def main():
                 "HG_API_PORT": str(api_port), "HG_WORKER_PORT": str(free_port()),
                 "HG_HITS_PORT": str(free_port())})
     ok = False
-try : r = subprocess.run([QS, "--no-watch"], env=env, cwd=SOURCE_DIR, capture_output=True,
+    try:
+        r = subprocess.run([QS, "--no-watch"], env=env, cwd=SOURCE_DIR, capture_output=True,
                            text=True, timeout=400)
         log("quickstart exited %d\n%s" % (r.returncode, r.stderr[-3000:]))
         assert r.returncode == 0, "scripts/quickstart failed"

@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """recover: true (Quartz's requests-recovery). A job whose runs are slow
 loses its worker (kill -9) in the middle of a run: that run is closed as
 "lost" in the history, and a run with trigger "recover", the same
@@ -21,7 +21,7 @@ def scenario(c):
                  timeout="30s")
     assert c.job(JOB)["recover"] is True, "GET should return recover: true"
 
-#Kill the holder while a run is at the hit server(it answers after DELAY_MS).
+    # Kill the holder while a run is at the hit server (it answers after DELAY_MS).
     first = c.wait_until(lambda: c.hits.hits(PATH), timeout=20, interval=0.05, what="a first hit")[0]
     holder = c.job_node(JOB)
     survivor = [n for n in c.workers if n != holder][0]
@@ -54,8 +54,8 @@ def scenario(c):
     log("run %s lost with %s; recover run %s on %s, same scheduled time, attempt 2, success"
         % (lost_id, holder, rec["run_id"], survivor))
 
-#A graceful leave with a run in flight that finishes within the grace
-#time : the run succeeds, nothing is lost, nothing is re - run.
+    # A graceful leave with a run in flight that finishes within the grace
+    # time: the run succeeds, nothing is lost, nothing is re-run.
     c.start_worker(holder)
     busy = c.wait_until(lambda: next((n["running"] for n in c.nodes() if n["name"] == survivor), 0),
                         timeout=15, interval=0.05, what="a run in flight on %s" % survivor)

@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """A restarted master reads every job back from MySQL exactly as it was
 created: jobs that differ only in URL or parameters (which the master
 keeps per job, sharing the rest) and jobs with a spec of their own all
@@ -35,8 +35,8 @@ def scenario(c):
                  "headers": {"X-Odd": "yes"}}})
     assert status == 201, "create odd: %s %s" % (status, job)
 
-#The jobs run once on worker - 1; then the master and worker - 1 go, and a
-#worker that never held them gets everything from the restarted master.
+    # The jobs run once on worker-1; then the master and worker-1 go, and a
+    # worker that never held them gets everything from the restarted master.
     c.wait_until(lambda: all(c.hits.count("/web-%d" % i) >= 1 for i in range(WEBS)), timeout=20,
                  what="every HTTP job to fire")
     c.stop_master(signal.SIGKILL)

@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """SIGSTOP a worker for longer than its lease, then SIGCONT it.
 
 While it is frozen the master hears nothing, waits out lease + margin and
@@ -22,9 +22,8 @@ FREEZE_S = 6.0  # lease 2 s + margin 0.5 s, with room for a loaded machine
 def runs_by_id(c):
     """run id -> (job, node, epoch, started_at as Unix s)."""
     rows = c.sql("SELECT LOWER(HEX(run_id)), job_name, node, epoch, started_at FROM runs")
-    return
-{r[0]: (r[1], r[2], int(r[3]), parse_time(r[4])) for r in rows
-}
+    return {r[0]: (r[1], r[2], int(r[3]), parse_time(r[4])) for r in rows}
+
 
 def log_times(path, needle, after):
     """Unix times of the log lines containing needle, at or after `after`."""
@@ -40,9 +39,7 @@ def log_times(path, needle, after):
 
 def scenario(c):
     for job in JOBS:
-        extra = {"misfire": "fire_all"} if job in FIRE_ALL else
-{
-}
+        extra = {"misfire": "fire_all"} if job in FIRE_ALL else {}
         c.create_job(job, "@every 1s", c.hits.url("/" + job), **extra)
     c.wait_until(lambda: all(c.hits.count("/" + j) >= 3 for j in JOBS), timeout=20,
                  what="3 hits of every job")
@@ -52,7 +49,7 @@ def scenario(c):
     moved = [j for j, n in holders.items() if n == victim]
     log("%s holds %s; freezing it for %.0f s" % (victim, ", ".join(moved), FREEZE_S))
 
-#Epochs the victim fired its jobs under before the freeze.
+    # Epochs the victim fired its jobs under before the freeze.
     old_epoch = collections.defaultdict(int)
     for job, node, epoch, _ in runs_by_id(c).values():
         if node == victim:
@@ -60,7 +57,8 @@ def scenario(c):
 
     t_stop = time.time()
     c.kill_worker(victim, signal.SIGSTOP)
-        try : def moved_fired():
+    try:
+        def moved_fired():
             runs = runs_by_id(c)
             fired = {runs[norm_run_id(h["run_id"])][0] for h in c.hits.hits()
                      if h["time"] > t_stop + 0.5 and norm_run_id(h["run_id"]) in runs
@@ -78,7 +76,7 @@ def scenario(c):
     log("%s woken after %.1f s" % (victim, t_cont - t_stop))
 
     c.wait_until(lambda: victim in c.active_nodes(), timeout=20, what="%s to rejoin" % victim)
-#Let everything fire a few more times from wherever it now is.
+    # Let everything fire a few more times from wherever it now is.
     counts = {j: c.hits.count("/" + j) for j in JOBS}
     c.wait_until(lambda: all(c.hits.count("/" + j) >= counts[j] + 3 for j in JOBS), timeout=20,
                  what="3 more hits of every job after the wake-up")
@@ -86,11 +84,11 @@ def scenario(c):
 
     hits = c.hits.hits()
     runs = runs_by_id(c)
-# 1. No scheduled time twice.
+    # 1. No scheduled time twice.
     per_time = collections.Counter((h["job"], h["scheduled_at"]) for h in hits)
     dups = {k: v for k, v in per_time.items() if v > 1}
-# 2. Nothing from the victim between its wake - up and its new session,
-#and nothing under the assignment epochs it held before the freeze.
+    # 2. Nothing from the victim between its wake-up and its new session,
+    #    and nothing under the assignment epochs it held before the freeze.
     welcomed = log_times(c.workers[victim].log_path, "welcomed by master", t_cont - 0.05)
     assert welcomed, "%s never got a new session after SIGCONT" % victim
     session_at = welcomed[0]
@@ -103,9 +101,9 @@ def scenario(c):
             early.append(h)
         if r[2] <= old_epoch.get(r[0], 0):
             stale.append(h)
-# 3. Every hit has its run record.A fire_all job has every scheduled
-#second hit(the new owner catches the gap up); fire_once may skip
-#some of the gap, never more.
+    # 3. Every hit has its run record. A fire_all job has every scheduled
+    #    second hit (the new owner catches the gap up); fire_once may skip
+    #    some of the gap, never more.
     missing = [h for h in hits if norm_run_id(h["run_id"]) not in runs]
     gaps, lost = {}, 0
     for j in JOBS:
@@ -117,8 +115,7 @@ def scenario(c):
         "(%.2f s after SIGCONT), %d under a stale epoch, %d hits without a run record, "
         "%d scheduled times of fire_all jobs never hit; largest schedule gap per job %s"
         % (len(hits), len(dups), len(early), victim, session_at - t_cont, len(stale), len(missing),
-           lost, {
-    j: round(g, 1) for j, g in gaps.items()}))
+           lost, {j: round(g, 1) for j, g in gaps.items()}))
     assert not dups, "scheduled times hit twice: %r" % dups
     assert not early, "%s fired before its new lease: %r" % (victim, early)
     assert not stale, "%s fired under an assignment it lost: %r" % (victim, stale)

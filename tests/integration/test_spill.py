@@ -1,13 +1,13 @@
-#!/ usr / bin / env python3
-""
-    "MySQL unreachable longer than the master's memory buffer lasts: run
-    records spill to a file in the master's data directory, the workers get their ACKs
-    anyway(their unacknowledged count stays small),
-    and when MySQL is back every run is in the history exactly once
-            .Then the same with the master killed(-9) while records sit in the spill file
-    : the restarted master replays the file.
+#!/usr/bin/env python3
+"""MySQL unreachable longer than the master's memory buffer lasts: run
+records spill to a file in the master's data directory, the workers get
+their ACKs anyway (their unacknowledged count stays small), and when MySQL
+is back every run is in the history exactly once. Then the same with the
+master killed (-9) while records sit in the spill file: the restarted
+master replays the file.
 
-      The master reaches MySQL through a TCP relay this test owns(the shared MariaDB keeps running); store.buffer_max is tiny so the spill starts at
+The master reaches MySQL through a TCP relay this test owns (the shared
+MariaDB keeps running); store.buffer_max is tiny so the spill starts at
 once."""
 
 import collections
@@ -29,7 +29,7 @@ def unacked_total(c):
 
 
 def spill_size(c):
-try:
+    try:
         return os.path.getsize(c.spill_path)
     except OSError:
         return 0
@@ -84,15 +84,15 @@ def outage(c, label):
         peak = max(peak, unacked_total(c))
         time.sleep(0.5)
     during = c.hits.count() - before
-#Fresh heartbeats : the ACKs of spilled records have had time to land.
+    # Fresh heartbeats: the ACKs of spilled records have had time to land.
     time.sleep(1.5)
     unacked = unacked_total(c)
     log("%s: %d hits during the outage; workers hold %d unacknowledged records (peak %d), "
         "spill file %d bytes" % (label, during, unacked, peak, spill_size(c)))
     assert during >= 12, "jobs stopped firing while MySQL was down (%d hits)" % during
-#Without the spill every record fired during the outage would still be
-#unacknowledged; with it, only those in the memory buffer(and the
-#ones in flight) are.
+    # Without the spill every record fired during the outage would still be
+    # unacknowledged; with it, only those in the memory buffer (and the
+    # ones in flight) are.
     assert unacked <= BUFFER_MAX + 6, \
         "workers still hold %d unacknowledged records after %d fires: spilled records were not ACKed" \
         % (unacked, during)
@@ -105,7 +105,7 @@ def scenario(c):
     c.wait_until(lambda: all(c.hits.count("/" + j) >= 2 for j in JOBS), timeout=20,
                  what="2 hits of every job before the outage")
 
-# 1. Outage, spill, MySQL back : the file is replayed and removed.
+    # 1. Outage, spill, MySQL back: the file is replayed and removed.
     outage(c, "outage 1")
     RELAY.up()
     log("outage 1: MySQL reachable again")
@@ -116,8 +116,8 @@ def scenario(c):
     assert "replayed" in master_log(c), "no replay reported in the master log"
     lost1, dup1 = check_history(c, hits, "outage 1")
 
-# 2. Outage, spill, then the master dies(- 9) with the records on disk
-#only(the workers were acknowledged and forgot them).
+    # 2. Outage, spill, then the master dies (-9) with the records on disk
+    # only (the workers were acknowledged and forgot them).
     outage(c, "outage 2")
     size = spill_size(c)
     c.master.send_signal(signal.SIGKILL)

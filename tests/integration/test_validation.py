@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """The REST API refuses bad input with the documented errors
 (docs/api.md): 400 invalid_argument naming the field, 400 bad_json, 404 for
 an unknown job, 409 for a duplicate name; and nothing refused is stored."""
@@ -63,7 +63,7 @@ class ValidationTest(unittest.TestCase):
         self.assertEqual(st, 201, body)
         err = self.assertError(self.post(self.job(name="dup")), 409, "already_exists")
         self.assertIn("dup", err["message"])
-#Same name in another namespace is a different job.
+        # Same name in another namespace is a different job.
         st, body = self.post(self.job(name="dup", namespace="other"))
         self.assertEqual(st, 201, body)
 
@@ -92,9 +92,9 @@ class ValidationTest(unittest.TestCase):
                 self.assertEqual(st, 400, "HTTP %s for %r: %r" % (st, over, body))
                 err = body["error"]
                 self.assertEqual(err.get("code"), "invalid_argument")
-#The field may be named more precisely("http.headers.X-A",
-#"http.expect_status[0]"); "http.body" and "http.form" are
-#both fair names for that clash.
+                # The field may be named more precisely ("http.headers.X-A",
+                # "http.expect_status[0]"); "http.body" and "http.form" are
+                # both fair names for that clash.
                 got = err.get("field") or ""
                 names = ("http.body", "http.form") if field == "http.body" else (field,)
                 self.assertTrue(any(got == n or got.startswith(n + ".") or got.startswith(n + "[")
@@ -123,12 +123,15 @@ class ValidationTest(unittest.TestCase):
 
     def test_too_large(self):
         big = '{"name": "big", "schedule": "@every 1s", "pad": "%s"}' % ("x" * (1 << 20))
-try : got
-= self.post(raw = big) except OSError as e : #the server may close the connection early log(
-                                                 "oversize body: connection closed (%s)" %
-                                                 e) return self.assertError(got, 413, "too_large")
+        try:
+            got = self.post(raw=big)
+        except OSError as e:  # the server may close the connection early
+            log("oversize body: connection closed (%s)" % e)
+            return
+        self.assertError(got, 413, "too_large")
 
-                                                 if __name__ == "__main__" :
-#No workers : validation needs only the master(and trigger must say
-#no_worker).
-    run_tests(ValidationTest, workers = 0)
+
+if __name__ == "__main__":
+    # No workers: validation needs only the master (and trigger must say
+    # no_worker).
+    run_tests(ValidationTest, workers=0)

@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """kill -9 the worker holding a job: the job fires again from the other
 worker within 5 s, and no scheduled time is ever hit twice."""
 
@@ -19,8 +19,8 @@ def scenario(c):
     log("%s holds %s; killing it, %s should take over" % (holder, JOB, survivor))
 
     killed_at = c.kill_worker(holder)
-#Requests the victim had in flight may still land just after the kill:
-#wait for a hit whose run the survivor recorded.
+    # Requests the victim had in flight may still land just after the kill:
+    # wait for a hit whose run the survivor recorded.
     def survivor_hit():
         late = [h for h in c.hits.hits("/failover") if h["time"] > killed_at]
         if not late:
@@ -33,8 +33,8 @@ def scenario(c):
         return None
 
     c.wait_until(survivor_hit, timeout=30, interval=0.1, what="a hit from %s after the kill" % survivor)
-#The first of the survivor's hits may be recorded after a later one:
-#give the acks a moment, then take the earliest.
+    # The first of the survivor's hits may be recorded after a later one:
+    # give the acks a moment, then take the earliest.
     time.sleep(1.0)
     runs = {r["run_id"]: r for r in c.runs_in_db(JOB)}
     late = [h for h in c.hits.hits("/failover") if h["time"] > killed_at]

@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """A worker whose connection to its only master broke in the handshake
 must not stay away for good. ZeroMQ never retries a connection whose
 handshake failed, so the worker dials again on a fresh socket when its
@@ -46,8 +46,8 @@ class Impostor:
             self.conns.append(conn)
 
     def close(self):
-#The listening socket is closed only once accept() has returned:
-#closing it under a blocked accept() would leave it listening.
+        # The listening socket is closed only once accept() has returned:
+        # closing it under a blocked accept() would leave it listening.
         self.stopped = True
         self.thread.join(timeout=5)
         self.sock.close()
