@@ -36,22 +36,48 @@ typedef struct {
     hg_alert_run_t runs[]; /* their facts */
 } s_feed_t;
 
-/* Set by the engine: some rule exists, so the feed is worth filling. */
+/* Set by the engine: some rule exists, so the feed is worth filling; and
+ * every success is wanted (a rule watches "late", or some job is in an
+ * alerted episode: its next success recovers it). */
 static atomic_bool s_wanted;
+static atomic_bool s_wanted_ok;
 static atomic_uint_fast64_t s_dropped;
 
 /* ---------------------------------------------------------------------------
  * The cluster actor's side
  * ------------------------------------------------------------------------ */
 
-zsock_t *hg_alert_feed_new(void)
+/* Jobs whose successes the feed passes on (see hg_alert_feed_runs). */
+#define S_WATCH_MAX 100000
+
+struct hg_alert_feed {
+    zsock_t *sock;   /* PUSH to the engine */
+    zhashx_t *watch; /* job id text -> 1: a problem was passed, its success may recover it */
+};
+
+hg_alert_feed_t *hg_alert_feed_new(void)
 {
-    zsock_t *s = zsock_new(ZMQ_PUSH);
-    if (!s) return NULL;
-    zsock_set_sndhwm(s, S_FEED_HWM);
-    zsock_set_linger(s, 0);
-    if (zsock_connect(s, HG_ALERT_FEED_ENDPOINT) != 0) zsock_destroy(&s);
-    return s;
+    hg_alert_feed_t *self = calloc(1, sizeof *self);
+    if (!self) return NULL;
+    self->sock = zsock_new(ZMQ_PUSH);
+    self->watch = zhashx_new();
+    if (!self->sock || !self->watch) {
+        hg_alert_feed_destroy(&self);
+        return NULL;
+    }
+    zsock_set_sndhwm(self->sock, S_FEED_HWM);
+    zsock_set_linger(self->sock, 0);
+    if (zsock_connect(self->sock, HG_ALERT_FEED_ENDPOINT) != 0) hg_alert_feed_destroy(&self);
+    return self;
+}
+
+void hg_alert_feed_destroy(hg_alert_feed_t **feed)
+{
+    if (!*feed) return;
+    zsock_destroy(&(*feed)->sock);
+    zhashx_destroy(&(*feed)->watch);
+    free(*feed);
+    *feed = NULL;
 }
 
 uint64_t hg_alert_feed_dropped(void)
@@ -85,25 +111,48 @@ static void s_run_facts(const hg_run_t *r, const char *node, hg_alert_run_t *a)
     snprintf(a->error, sizeof a->error, "%s", r->error ? r->error : "");
 }
 
-void hg_alert_feed_runs(zsock_t *feed, const hg_msg_t *msg, const char *node)
+/* Is this finished record worth the engine's time? */
+static bool s_feed_wants(hg_alert_feed_t *feed, const hg_run_t *r, bool all_ok)
+{
+    if (r->status == HG_RUN_RUNNING) return false;
+    char key[24];
+    snprintf(key, sizeof key, "%" PRIu64, r->job_id);
+    if (r->status != HG_RUN_SUCCESS) {
+        if (zhashx_size(feed->watch) >= S_WATCH_MAX) zhashx_purge(feed->watch);
+        zhashx_update(feed->watch, key, (void *) 1);
+        return true;
+    }
+    if (zhashx_lookup(feed->watch, key)) {
+        zhashx_delete(feed->watch, key);
+        return true;
+    }
+    return all_ok;
+}
+
+void hg_alert_feed_runs(hg_alert_feed_t *feed, const hg_msg_t *msg, const char *node)
 {
     if (!feed || !atomic_load(&s_wanted) || msg->type != HG_MSG_RUN_FINISHED) return;
     const hg_runs_t *runs = &msg->u.runs;
-    s_feed_t *f = malloc(sizeof *f + runs->runs_n * sizeof(hg_alert_run_t));
-    if (!f) return;
-    f->n = 0;
-    for (size_t i = 0; i < runs->runs_n; i++)
-        if (runs->runs[i].status != HG_RUN_RUNNING)
-            s_run_facts(&runs->runs[i], node, &f->runs[f->n++]);
-    if (f->n == 0 || zmq_send(zsock_resolve(feed), &f, sizeof f, ZMQ_DONTWAIT) != sizeof f) {
-        if (f->n) {
-            uint64_t n = atomic_fetch_add(&s_dropped, 1) + 1;
-            /* Logged at powers of two: a stuck engine must not flood the log. */
-            if ((n & (n - 1)) == 0)
-                hg_warn("alerts: the alert engine is behind; %" PRIu64 " batch(es) of run records "
-                        "not evaluated for alerts",
-                        n);
+    bool all_ok = atomic_load(&s_wanted_ok);
+    /* Most batches are all successes of healthy jobs: no copy at all. */
+    s_feed_t *f = NULL;
+    for (size_t i = 0; i < runs->runs_n; i++) {
+        if (!s_feed_wants(feed, &runs->runs[i], all_ok)) continue;
+        if (!f) {
+            f = malloc(sizeof *f + runs->runs_n * sizeof(hg_alert_run_t));
+            if (!f) return;
+            f->n = 0;
         }
+        s_run_facts(&runs->runs[i], node, &f->runs[f->n++]);
+    }
+    if (!f) return;
+    if (zmq_send(zsock_resolve(feed->sock), &f, sizeof f, ZMQ_DONTWAIT) != sizeof f) {
+        uint64_t dropped = atomic_fetch_add(&s_dropped, 1) + 1;
+        /* Logged at powers of two: a stuck engine must not flood the log. */
+        if ((dropped & (dropped - 1)) == 0)
+            hg_warn("alerts: the alert engine is behind; %" PRIu64 " batch(es) of run records "
+                    "not evaluated for alerts",
+                    dropped);
         free(f);
     }
 }
@@ -182,6 +231,16 @@ static const char *s_job_ns(s_engine_t *self, uint64_t job_id)
     return zhashx_lookup(self->ns, key) ?: "default";
 }
 
+/* Every success is wanted while a rule watches "late" or a job is in an
+ * alerted episode (after a failover, the feed's own watch list is empty). */
+static void s_wanted_ok_update(s_engine_t *self)
+{
+    bool late = false;
+    for (size_t i = 0; i < self->rules_n; i++)
+        late = late || (self->rules[i].events & HG_ALERT_LATE);
+    atomic_store(&s_wanted_ok, late || zhashx_size(self->alerted) > 0);
+}
+
 static void s_rules_reload(s_engine_t *self)
 {
     if (!s_db(self)) return;
@@ -196,6 +255,7 @@ static void s_rules_reload(s_engine_t *self)
     self->rules = rules;
     self->rules_n = n;
     atomic_store(&s_wanted, n > 0);
+    s_wanted_ok_update(self);
     uint64_t pending = 0;
     if (hg_alert_db_pending_count(self->db, &pending, err, sizeof err) == 0)
         self->pending = pending;
@@ -213,6 +273,7 @@ static void s_alerted_load(s_engine_t *self)
         zhashx_update(self->alerted, key, (void *) 1);
     }
     if (res) mysql_free_result(res);
+    s_wanted_ok_update(self);
 }
 
 /* ------------------------------------------------------------ the outbox */
@@ -392,6 +453,7 @@ static void s_problem(s_engine_t *self, const hg_alert_rule_t *rule, uint32_t ev
         char k[48];
         s_alerted_key(rule->id, run->job_id, k, sizeof k);
         zhashx_update(self->alerted, k, (void *) 1);
+        s_wanted_ok_update(self);
     }
 done:
     if (self->db) s_query(self, rc ? "ROLLBACK" : "COMMIT");
@@ -423,6 +485,7 @@ static void s_recovered(s_engine_t *self, const hg_alert_rule_t *rule, const cha
 done:
     if (self->db) s_query(self, rc ? "ROLLBACK" : "COMMIT");
     if (!rc) zhashx_delete(self->alerted, k);
+    if (!rc) s_wanted_ok_update(self);
 }
 
 static void s_evaluate(s_engine_t *self, const hg_alert_run_t *run)
@@ -698,6 +761,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     while (zmq_recv(zsock_resolve(self.feed), &f, sizeof f, ZMQ_DONTWAIT) == sizeof f)
         free(f);
     atomic_store(&s_wanted, false);
+    atomic_store(&s_wanted_ok, false);
     zsock_destroy(&self.feed);
     hg_alert_db_rules_free(&self.rules, self.rules_n);
     zhashx_destroy(&self.alerted);

@@ -48,12 +48,20 @@ typedef struct {
 /* The feed's endpoint (the engine binds it, the cluster actor connects). */
 #define HG_ALERT_FEED_ENDPOINT "inproc://hg-alert-feed"
 
-/* The cluster actor's end of the feed (a PUSH socket), or NULL. */
-zsock_t *hg_alert_feed_new(void);
+/* The cluster actor's end of the feed (owned by its thread). */
+typedef struct hg_alert_feed hg_alert_feed_t;
+
+/* A new feed end, or NULL. */
+hg_alert_feed_t *hg_alert_feed_new(void);
 
 /* Pass the finished records of a committed RUN_FINISHED batch of node to
- * the engine, if any rule exists. Never blocks. */
-void hg_alert_feed_runs(zsock_t *feed, const hg_msg_t *msg, const char *node);
+ * the engine, if any rule exists. Never blocks. Only what can be an event
+ * is copied: problems, and a success only of a job whose problem was
+ * passed before (it may recover it) or while the engine asks for them all
+ * (a rule watches "late", or a job is in an alerted episode). */
+void hg_alert_feed_runs(hg_alert_feed_t *feed, const hg_msg_t *msg, const char *node);
+
+void hg_alert_feed_destroy(hg_alert_feed_t **feed);
 
 /* The batches the feed dropped so far (full queue). */
 uint64_t hg_alert_feed_dropped(void);

@@ -792,7 +792,7 @@ static int s_on_store(zloop_t *loop, zsock_t *sock, void *arg)
         hg_store_batch_t *batch = ptr;
         hg_msg_t *m = batch->msg;
         /* Committed: alerts may be produced for these runs now. */
-        hg_alert_feed_runs(self->alert_feed, m, batch->node);
+        hg_alert_feed_runs(self->alerts, m, batch->node);
         if (m->type == HG_MSG_RUN_FINISHED && !batch->no_ack) {
             /* Durable now: tell the worker it may forget these records. */
             hg_msg_t ack = {.type = HG_MSG_ACK};
@@ -993,7 +993,7 @@ static void s_lead(hg_cluster_t *self, uint64_t epoch, json_t *jobs, json_t *las
     self->started_mono_ms = hg_mono_ms();
     self->store = hg_store_new(self->args->store);
     zloop_reader(self->loop, zactor_sock(self->store), s_on_store, self);
-    self->alert_feed = hg_alert_feed_new();
+    self->alerts = hg_alert_feed_new();
     /* Stored plug-ins first, so that jobs naming one without a hash
      * resolve from their first ASSIGN on. */
     size_t pi;
@@ -1185,7 +1185,7 @@ static void s_store_stop(hg_cluster_t *self)
 static void s_destroy(hg_cluster_t *self)
 {
     zactor_destroy(&self->store);
-    zsock_destroy(&self->alert_feed);
+    hg_alert_feed_destroy(&self->alerts);
     hg_plugin_serve_destroy(&self->pserve);
     hg_jobtab_destroy(&self->jobs);
     free(self->assigns);
