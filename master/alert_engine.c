@@ -42,6 +42,7 @@ typedef struct {
 static atomic_bool s_wanted;
 static atomic_bool s_wanted_ok;
 static atomic_uint_fast64_t s_dropped;
+static atomic_uint_fast64_t s_queue_dropped;
 
 /* ---------------------------------------------------------------------------
  * The cluster actor's side
@@ -83,6 +84,11 @@ void hg_alert_feed_destroy(hg_alert_feed_t **feed)
 uint64_t hg_alert_feed_dropped(void)
 {
     return atomic_load(&s_dropped);
+}
+
+uint64_t hg_alert_queue_dropped(void)
+{
+    return atomic_load(&s_queue_dropped);
 }
 
 /* Is this the run's last attempt? Wired by the retry lane: false when
@@ -404,6 +410,7 @@ static int s_deliver(s_engine_t *self, const hg_alert_rule_t *rule, uint64_t eve
     char job[300], err[512];
     snprintf(job, sizeof job, "%s/%s", ns, run->job_name);
     bool full = self->pending >= self->opts->queue_max;
+    if (full) atomic_fetch_add(&s_queue_dropped, 1);
     if (full)
         hg_warn("alerts: delivery queue full (%" PRIu64 " pending, alerts.queue_max): %s alert of "
                 "rule %s for %s dropped",

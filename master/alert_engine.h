@@ -42,6 +42,7 @@ typedef struct {
     uint64_t queue_max;         /* deliveries pending at most; beyond, new ones are dropped */
     const char *dashboard_url;  /* base of the links in alerts ("" for none) */
     int64_t retry_for_ms;       /* a delivery is retried this long, then failed */
+    int64_t backoff_max_ms;     /* longest wait between two attempts of a delivery */
     long send_timeout_ms;       /* one delivery attempt at most */
 } hg_alert_opts_t;
 
@@ -63,8 +64,11 @@ void hg_alert_feed_runs(hg_alert_feed_t *feed, const hg_msg_t *msg, const char *
 
 void hg_alert_feed_destroy(hg_alert_feed_t **feed);
 
-/* The batches the feed dropped so far (full queue). */
+/* For the metrics (wired by the metrics lane): batches of run records the
+ * feed dropped (the engine was behind), and alerts dropped because the
+ * delivery queue was full (alerts.queue_max). */
 uint64_t hg_alert_feed_dropped(void);
+uint64_t hg_alert_queue_dropped(void);
 
 /* Start the engine (the leader only). NULL on failure. */
 zactor_t *hg_alert_engine_new(const hg_alert_opts_t *opts);

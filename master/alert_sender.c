@@ -15,9 +15,8 @@
 /* How often due deliveries are looked for, and how many per look. */
 #define S_POLL_MS 200
 #define S_BATCH   16
-/* Back-off between attempts: 1 s doubling, at most 5 minutes. */
+/* Back-off between attempts: 1 s doubling, at most alerts.retry_backoff_max. */
 #define S_BACKOFF_MIN_MS 1000
-#define S_BACKOFF_MAX_MS (5 * 60 * 1000)
 
 typedef struct {
     const hg_alert_opts_t *opts; /* settings */
@@ -67,9 +66,9 @@ static void s_record(s_sender_t *self, uint64_t id, unsigned attempts, int64_t c
     const char *sql = NULL;
     bool give_up = rc != 0 && now - created_ms >= self->opts->retry_for_ms;
     int64_t backoff = S_BACKOFF_MIN_MS;
-    for (unsigned i = 1; i < attempts && backoff < S_BACKOFF_MAX_MS; i++)
+    for (unsigned i = 1; i < attempts && backoff < self->opts->backoff_max_ms; i++)
         backoff *= 2;
-    if (backoff > S_BACKOFF_MAX_MS) backoff = S_BACKOFF_MAX_MS;
+    if (backoff > self->opts->backoff_max_ms) backoff = self->opts->backoff_max_ms;
     if (rc == 0)
         sql = "UPDATE alert_deliveries SET status = 'sent', attempts = ?, last_error = NULL,"
               " sent_at = UTC_TIMESTAMP(3) WHERE id = ?";

@@ -4,7 +4,8 @@
  *
  * It delivers what alert_deliveries holds as pending and due, oldest
  * first, and records each attempt there: sent, or the error and the next
- * attempt after a back-off (1 s doubling to 5 min); a delivery still
+ * attempt after a back-off (1 s doubling to alerts.retry_backoff_max,
+ * 5 min); a delivery still
  * failing alerts.retry_for after it was queued is marked failed and
  * logged. The queue is the table, so a new leader's sender finishes what
  * the old one left, and nothing queued is lost while a channel is down;

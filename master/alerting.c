@@ -26,6 +26,7 @@ void hg_alerting_opts(hg_config_t *cfg, const hg_db_params_t *db, const char *ap
         .queue_max = (uint64_t) hg_config_int(cfg, "alerts.queue_max"),
         .dashboard_url = link,
         .retry_for_ms = hg_config_int(cfg, "alerts.retry_for"),
+        .backoff_max_ms = hg_config_int(cfg, "alerts.retry_backoff_max"),
         .send_timeout_ms = (long) hg_config_int(cfg, "alerts.send_timeout"),
     };
 }

@@ -29,6 +29,12 @@
          1000,                                                                                     \
          604800000,                                                                                \
          "how long a failing alert delivery is retried before it is marked failed"},               \
+        {"alerts.retry_backoff_max",                                                               \
+         HG_CFG_DURATION,                                                                          \
+         "5m",                                                                                     \
+         1000,                                                                                     \
+         3600000,                                                                                  \
+         "longest wait between two attempts of a failing alert delivery (1 s, doubling)"},         \
         {"alerts.send_timeout",                                                                    \
          HG_CFG_DURATION,                                                                          \
          "10s",                                                                                    \
