@@ -348,6 +348,23 @@ static json_t *s_duration_json(int64_t ms)
     return json_string(buf);
 }
 
+/* A channel URL as shown to readers: scheme and host only. A webhook's
+ * path often is its credential (Slack's /services/T/B/X), and an SMTP URL
+ * may carry user:password@; either would let a reader post as Hourglass. */
+static json_t *s_url_shown(const char *url)
+{
+    const char *host = strstr(url, "://");
+    if (!host) return json_string("<redacted>");
+    host += 3;
+    const char *at = strchr(host, '@'), *slash = strchr(host, '/');
+    if (at && (!slash || at < slash)) host = at + 1;
+    size_t n = strcspn(host, "/?#");
+    char buf[HG_ALERT_URL_MAX + 32];
+    snprintf(buf, sizeof buf, "%.*s%.*s%s", (int) (strstr(url, "://") + 3 - url), url, (int) n,
+             host, host[n] ? "/<redacted>" : "");
+    return json_string(buf);
+}
+
 json_t *hg_alert_rule_to_json(const hg_alert_rule_t *rule, bool reveal)
 {
     json_t *events = json_array();
@@ -356,6 +373,9 @@ json_t *hg_alert_rule_to_json(const hg_alert_rule_t *rule, bool reveal)
             json_array_append_new(events, json_string(s_events[i].name));
     json_t *ch = rule->config ? json_deep_copy(rule->config) : json_object();
     json_object_set_new(ch, "type", json_string(rule->channel));
+    const char *url_key = strcmp(rule->channel, "email") == 0 ? "smtp_url" : "url";
+    const char *url = json_string_value(json_object_get(ch, url_key));
+    if (url && !reveal) json_object_set_new(ch, url_key, s_url_shown(url));
     if (rule->secret)
         json_object_set_new(ch, strcmp(rule->channel, "email") == 0 ? "password" : "secret",
                             json_string(reveal ? rule->secret : "<redacted>"));

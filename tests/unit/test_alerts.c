@@ -50,10 +50,38 @@ static void test_parse_valid(void **state)
     assert_null(strstr(text, "0123456789abcdef"));
     assert_non_null(strstr(text, "<redacted>"));
     free(text);
+    /* The webhook's path may be its credential: readers see the host. */
+    assert_string_equal(json_string_value(json_object_get(json_object_get(out, "channel"), "url")),
+                        "http://h/<redacted>");
     json_decref(out);
     assert_true(hg_alert_rule_matches(&r, "prod", "backup-db"));
     assert_false(hg_alert_rule_matches(&r, "prod", "report"));
     assert_false(hg_alert_rule_matches(&r, "dev", "backup-db"));
+    hg_alert_rule_clear(&r);
+    json_decref(body);
+}
+
+/* An SMTP URL's login and a password never reach a reader. */
+static void test_email_redacted(void **state)
+{
+    json_t *body = s_json("{\"name\": \"m\", \"events\": [\"failed\"], \"channel\": {\"type\":"
+                          " \"email\", \"smtp_url\": \"smtps://bob:hunter2@mail:465/x\","
+                          " \"from\": \"a@b\", \"to\": [\"c@d\"], \"username\": \"bob\","
+                          " \"password\": \"hunter2\"}}");
+    hg_alert_rule_t r;
+    char field[64], err[256];
+    assert_int_equal(hg_alert_rule_parse(body, &r, field, sizeof field, err, sizeof err), 0);
+    json_t *out = hg_alert_rule_to_json(&r, false);
+    char *text = json_dumps(out, 0);
+    assert_null(strstr(text, "hunter2"));
+    assert_non_null(strstr(text, "\"smtps://mail:465/<redacted>\""));
+    free(text);
+    json_decref(out);
+    out = hg_alert_rule_to_json(&r, true);
+    text = json_dumps(out, 0);
+    assert_non_null(strstr(text, "smtps://bob:hunter2@mail:465/x"));
+    free(text);
+    json_decref(out);
     hg_alert_rule_clear(&r);
     json_decref(body);
 }
@@ -214,10 +242,11 @@ static void test_synthetic_key(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_valid),       cmocka_unit_test(test_parse_invalid),
-        cmocka_unit_test(test_run_event),         cmocka_unit_test(test_threshold),
-        cmocka_unit_test(test_dedup_and_silence), cmocka_unit_test(test_sign),
-        cmocka_unit_test(test_email_bodies),      cmocka_unit_test(test_synthetic_key),
+        cmocka_unit_test(test_parse_valid),   cmocka_unit_test(test_email_redacted),
+        cmocka_unit_test(test_parse_invalid), cmocka_unit_test(test_run_event),
+        cmocka_unit_test(test_threshold),     cmocka_unit_test(test_dedup_and_silence),
+        cmocka_unit_test(test_sign),          cmocka_unit_test(test_email_bodies),
+        cmocka_unit_test(test_synthetic_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
