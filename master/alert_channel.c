@@ -309,7 +309,7 @@ static int s_email(const hg_alert_rule_t *rule, json_t *doc, const char *link, l
     curl_slist_free_all(headers);
     curl_mime_free(mime);
     curl_easy_cleanup(curl);
-    if (rc != CURLE_OK) return s_curl_error(rc, "email", url, err, err_size);
+    if (rc != CURLE_OK) return s_curl_error(rc, "email", "", err, err_size);
     return 0;
 }
 
