@@ -47,13 +47,11 @@
          100,                                                                                      \
          3600000,                                                                                  \
          "how often the leader checks for missed runs (the dead-man switch)"},                     \
-        {"alerts.catchup",                                                                         \
-         HG_CFG_DURATION,                                                                          \
-         "10m",                                                                                    \
-         0,                                                                                        \
-         86400000,                                                                                 \
-         "a new leader evaluates again the runs started this long before the last one "            \
-         "evaluated"},
+    {                                                                                              \
+        "alerts.catchup", HG_CFG_DURATION, "10m", 0, 86400000,                                     \
+            "a new leader evaluates again the runs started this long before the last one "         \
+            "evaluated"                                                                            \
+    }
 
 /* Settings from cfg; strings stay owned by cfg (dashboard_url: *link_buf,
  * of size link_size, when derived from api_url). */

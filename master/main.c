@@ -27,7 +27,7 @@
 
 static const hg_cfg_def_t s_settings[] = {
     {"name", HG_CFG_STR, "", 0, 0, "master id shown to workers (default: host name)"},
-    HG_ALERTING_CONFIG
+    HG_ALERTING_CONFIG,
     {"bind", HG_CFG_STR, "tcp://127.0.0.1:8643", 0, 0, "ZeroMQ endpoint workers connect to"},
     {"api.bind", HG_CFG_STR, "127.0.0.1", 0, 0, "address the REST API listens on"},
     {"api.port", HG_CFG_INT, "8642", 1, 65535, "port of the REST API"},
