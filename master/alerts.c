@@ -170,7 +170,8 @@ static int s_only_keys(json_t *obj, const char **allowed, const char *prefix, ch
             known = strcmp(key, allowed[i]) == 0;
         if (!known) {
             char name[300];
-            snprintf(name, sizeof name, "%s%.200s", prefix, key);
+            /* A member named "" is still named in the answer. */
+            snprintf(name, sizeof name, "%s%.200s", prefix, key[0] ? key : "\"\"");
             return S_INVALID(name, "unknown field");
         }
     }
