@@ -179,6 +179,8 @@ typedef struct {
     int64_t cursor_ms;           /* newest run end evaluated */
     bool caught_up;              /* the catch-up after taking over is done */
     bool db_warned;              /* "no database" logged for this outage */
+    int64_t redo_from_ms;        /* runs that ended from here on are evaluated again from the
+                                    runs table (MySQL was away), 0 for none */
 } s_engine_t;
 
 static bool s_db(s_engine_t *self)
@@ -524,18 +526,30 @@ static void s_cursor_save(s_engine_t *self)
     s_query(self, sql);
 }
 
+/* Runs of f that could not be evaluated (MySQL away): they are read back
+ * from the runs table, where they are committed, once it answers. */
+static void s_redo_later(s_engine_t *self, const s_feed_t *f)
+{
+    int64_t from = 0;
+    for (size_t i = 0; i < f->n; i++)
+        if (!from || f->runs[i].finished_ms < from) from = f->runs[i].finished_ms;
+    if (!self->redo_from_ms)
+        hg_warn("alerts: no database: run records are evaluated for alerts once it answers");
+    if (!self->redo_from_ms || from < self->redo_from_ms) self->redo_from_ms = from;
+}
+
 static int s_on_feed(zloop_t *loop, zsock_t *sock, void *arg)
 {
     s_engine_t *self = arg;
     s_feed_t *f = NULL;
     if (zmq_recv(zsock_resolve(sock), &f, sizeof f, ZMQ_DONTWAIT) != sizeof f || !f) return 0;
-    if (!s_db(self)) {
-        hg_warn("alerts: no database: %zu run record(s) not evaluated for alerts", f->n);
-    } else {
-        for (size_t i = 0; i < f->n; i++)
+    if (s_db(self))
+        for (size_t i = 0; i < f->n && self->db; i++)
             s_evaluate(self, &f->runs[i]);
+    if (self->db)
         s_cursor_save(self);
-    }
+    else
+        s_redo_later(self, f);
     free(f);
     return 0;
 }
@@ -575,14 +589,20 @@ static void s_run_from_row(MYSQL_ROW row, unsigned long *len, hg_alert_run_t *ru
 /* A new leader evaluates again the runs that ended since the cursor (less
  * a margin for clocks): the events the old leader had not written yet.
  * The outbox's unique key drops those it had. Runs are read by run id
- * (their start), from alerts.catchup before the cursor. */
-static void s_catchup(s_engine_t *self)
+ * (their start), from alerts.catchup before the cursor. The same pass,
+ * from the oldest run end it missed, follows a MySQL outage of the
+ * engine's own (cursor given). */
+static void s_catchup(s_engine_t *self, int64_t cursor)
 {
-    if (s_query(self, "SELECT finished_ms FROM alert_cursor WHERE id = 1") != 0) return;
-    MYSQL_RES *res = mysql_store_result(self->db);
-    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
-    int64_t cursor = row && row[0] ? strtoll(row[0], NULL, 10) : 0;
-    if (res) mysql_free_result(res);
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    if (!cursor) {
+        if (s_query(self, "SELECT finished_ms FROM alert_cursor WHERE id = 1") != 0) return;
+        res = mysql_store_result(self->db);
+        row = res ? mysql_fetch_row(res) : NULL;
+        cursor = row && row[0] ? strtoll(row[0], NULL, 10) : 0;
+        if (res) mysql_free_result(res);
+    }
     if (cursor <= 0 || !self->rules_n) return;
     uint8_t from[HG_RUNID_SIZE];
     hg_runid_floor(from, cursor - self->opts->catchup_ms);
@@ -706,8 +726,13 @@ static int s_on_rules_timer(zloop_t *loop, int timer_id, void *arg)
     s_rules_reload(self);
     if (!self->caught_up && self->db) {
         s_alerted_load(self);
-        s_catchup(self);
-        self->caught_up = true;
+        s_catchup(self, 0);
+        self->caught_up = self->db != NULL;
+    } else if (self->redo_from_ms && self->db) {
+        int64_t from = self->redo_from_ms;
+        self->redo_from_ms = 0;
+        s_catchup(self, from);
+        if (!self->db) self->redo_from_ms = from; /* gone again: next time */
     }
     return 0;
 }
