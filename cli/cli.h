@@ -51,6 +51,9 @@ extern const hg_command_t hg_cmd_job_create, hg_cmd_job_list, hg_cmd_job_get, hg
     hg_cmd_token_create, hg_cmd_token_list, hg_cmd_token_revoke, hg_cmd_worker_key_add,
     hg_cmd_worker_key_list, hg_cmd_worker_key_delete, hg_cmd_audit,
     hg_cmd_run_cancel; /* cmd_run.c */
+/* cmd_alert.c */
+extern const hg_command_t hg_cmd_alert_create, hg_cmd_alert_list, hg_cmd_alert_get,
+    hg_cmd_alert_delete, hg_cmd_alert_test, hg_cmd_alert_history;
 
 /* Name and version from a plug-in's descriptor, read by loading path in a
  * child process (cmd_plugin.c). 0, or HG_EINVAL / HG_EIO / HG_ETIMEOUT with

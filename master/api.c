@@ -757,6 +757,9 @@ static void s_route(hg_api_ctx_t *c)
     else if (strncmp(url, S_PLUGINS_PREFIX, strlen(S_PLUGINS_PREFIX)) == 0 &&
              url[strlen(S_PLUGINS_PREFIX)] != '\0')
         s_route_plugin(c);
+    else if (strcmp(url, "/api/v1/alerts") == 0 || strncmp(url, "/api/v1/alerts/", 15) == 0 ||
+             strcmp(url, "/api/v1/alerts:history") == 0)
+        hg_api__alerts_route(c);
     else if (strcmp(url, "/api/v1/nodes") == 0)
         s_route_one(c, true, hg_api__nodes_list);
     else if (strncmp(url, S_NODES_PREFIX, strlen(S_NODES_PREFIX)) == 0)

@@ -173,4 +173,8 @@ void hg_api__plugin_push(hg_api_ctx_t *c);
 void hg_api__plugins_list(hg_api_ctx_t *c);
 void hg_api__plugin_one(hg_api_ctx_t *c, const char *sha);
 
+/* api_alerts.c: /api/v1/alerts, /api/v1/alerts:history and
+ * /api/v1/alerts/{name}[/test|/history], every method (it answers 405). */
+void hg_api__alerts_route(hg_api_ctx_t *c);
+
 #endif

@@ -424,6 +424,13 @@ static const struct {
     {"POST", "/api/v1/worker-keys", HG_ROLE_ADMIN, "worker_key.add"},
     {"DELETE", "/api/v1/worker-keys", HG_ROLE_ADMIN, "worker_key.delete"},
     {"GET", "/api/v1/audit", HG_ROLE_ADMIN, NULL},
+    {"GET", "/api/v1/alerts", HG_ROLE_VIEWER, NULL},
+    {"POST", "/api/v1/alerts", HG_ROLE_EDITOR, "alert.create"},
+    {"GET", "/api/v1/alerts:history", HG_ROLE_VIEWER, NULL},
+    {"GET", "/api/v1/alerts/*", HG_ROLE_VIEWER, NULL},
+    {"DELETE", "/api/v1/alerts/*", HG_ROLE_EDITOR, "alert.delete"},
+    {"GET", "/api/v1/alerts/*/history", HG_ROLE_VIEWER, NULL},
+    {"POST", "/api/v1/alerts/*/test", HG_ROLE_EDITOR, "alert.test"},
 };
 
 static bool s_match(const char *pattern, const char *path)

@@ -16,6 +16,7 @@
 #include "cluster_internal.h"
 #include "depfire.h"
 #include "actor_loop.h"
+#include "alert_engine.h"
 #include "conn.h"
 #include "hg_error.h"
 #include "hg_keyhash.h"
@@ -792,6 +793,8 @@ static int s_on_store(zloop_t *loop, zsock_t *sock, void *arg)
     if (cmd && streq(cmd, "DONE") && ptr) {
         hg_store_batch_t *batch = ptr;
         hg_msg_t *m = batch->msg;
+        /* Committed: alerts may be produced for these runs now. */
+        hg_alert_feed_runs(self->alerts, m, batch->node);
         if (m->type == HG_MSG_RUN_FINISHED && !batch->no_ack) {
             /* Durable now: tell the worker it may forget these records. */
             hg_msg_t ack = {.type = HG_MSG_ACK};
@@ -994,6 +997,7 @@ static void s_lead(hg_cluster_t *self, uint64_t epoch, json_t *jobs, json_t *las
     self->store = hg_store_new(self->args->store);
     zloop_reader(self->loop, zactor_sock(self->store), s_on_store, self);
     hg_cluster__deps_start(self);
+    self->alerts = hg_alert_feed_new();
     /* Stored plug-ins first, so that jobs naming one without a hash
      * resolve from their first ASSIGN on. */
     size_t pi;
@@ -1187,6 +1191,7 @@ static void s_destroy(hg_cluster_t *self)
 {
     hg_depfire_destroy(&self->depfire);
     zactor_destroy(&self->store);
+    hg_alert_feed_destroy(&self->alerts);
     hg_plugin_serve_destroy(&self->pserve);
     hg_jobtab_destroy(&self->jobs);
     free(self->assigns);

@@ -15,6 +15,7 @@
 #ifndef HG_MASTER_CLUSTER_INTERNAL_H
 #define HG_MASTER_CLUSTER_INTERNAL_H
 
+#include "alert_engine.h"
 #include "conn.h"
 #include "db.h"
 #include "hg_proto.h"
@@ -171,6 +172,7 @@ typedef struct {
     hg_conn_t cur;              /* connection of the message being handled */
     const char *cur_name;       /* its node name (see s_frame_sender), NULL between messages */
     hg_conn_names_t *by_conn;   /* plaintext mode: node names of connections */
+    hg_alert_feed_t *alerts;    /* committed run records to the alert engine (leading only) */
 } hg_cluster_t;
 
 /* cluster.c: sending, the store, the job table, plug-ins */

@@ -4,6 +4,7 @@
  * it wins, it loads the active jobs and leads; if it ever loses the
  * leadership it exits with status 3 at once, so that a supervisor restarts
  * it as a standby. Runs until SIGINT or SIGTERM. */
+#include "alerting.h"
 #include "api.h"
 #include "auth.h"
 #include "cluster_internal.h"
@@ -19,12 +20,14 @@
 #include "zap.h"
 #include "token_cmd.h"
 
+#include <curl/curl.h>
 #include <czmq.h>
 #include <inttypes.h>
 #include <unistd.h>
 
 static const hg_cfg_def_t s_settings[] = {
     {"name", HG_CFG_STR, "", 0, 0, "master id shown to workers (default: host name)"},
+    HG_ALERTING_CONFIG,
     {"bind", HG_CFG_STR, "tcp://127.0.0.1:8643", 0, 0, "ZeroMQ endpoint workers connect to"},
     {"api.bind", HG_CFG_STR, "127.0.0.1", 0, 0, "address the REST API listens on"},
     {"api.port", HG_CFG_INT, "8642", 1, 65535, "port of the REST API"},
@@ -273,6 +276,7 @@ int main(int argc, char **argv)
         return 2;
     }
     hg_log_init("master", (hg_log_level_t) level);
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* alert delivery; once, before any thread */
     int exit_code = s_serve(cfg);
     hg_config_destroy(&cfg);
     return exit_code;
@@ -413,6 +417,10 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
     hg_info("hourglass-master %s (%s) ready: API %s, workers %s (advertised %s)", HG_VERSION, name,
             api_url, args.bind, endpoint);
 
+    hg_alert_opts_t alert_opts;
+    char alert_link[600];
+    hg_alerting_opts(cfg, &db, api_url, &alert_opts, alert_link, sizeof alert_link);
+    hg_alerting_t *alerting = NULL;
     int exit_code = 0;
     zpoller_t *poller = zpoller_new(leader, NULL);
     while (!zsys_interrupted && exit_code == 0) {
@@ -427,6 +435,7 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
             if (rc == 0) {
                 hg_cluster_lead(cluster, epoch ? strtoull(epoch, NULL, 10) : 0, jobs, last_fires,
                                 plugins);
+                if (!alerting) alerting = hg_alerting_start(&alert_opts);
             } else {
                 /* Exiting releases the lock for another master. */
                 hg_error("leading: cannot load the jobs: %s", err);
@@ -453,6 +462,7 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
     }
     zpoller_destroy(&poller);
     if (exit_code == 0) hg_info("shutting down");
+    hg_alerting_stop(&alerting);
     if (exit_code == S_EXIT_STEPPED_DOWN) {
         /* A master that lost the leadership stops serving workers first. */
         zactor_destroy(&cluster);
