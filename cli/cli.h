@@ -44,7 +44,7 @@ extern const hg_command_t hg_cmd_job_create, hg_cmd_job_list, hg_cmd_job_get, hg
     hg_cmd_job_pause, hg_cmd_job_resume, hg_cmd_job_trigger, hg_cmd_runs, hg_cmd_node_list,
     hg_cmd_node_drain, hg_cmd_node_activate, hg_cmd_plugin_push, hg_cmd_plugin_list,
     hg_cmd_token_create, hg_cmd_token_list, hg_cmd_token_revoke, hg_cmd_worker_key_add,
-    hg_cmd_worker_key_list, hg_cmd_worker_key_delete, hg_cmd_audit;
+    hg_cmd_worker_key_list, hg_cmd_worker_key_delete, hg_cmd_audit, hg_cmd_runs_purge;
 
 /* Name and version from a plug-in's descriptor, read by loading path in a
  * child process (cmd_plugin.c). 0, or HG_EINVAL / HG_EIO / HG_ETIMEOUT with

@@ -44,6 +44,8 @@ typedef struct {
     /* The master's key pair: the workers' ROUTER is a CURVE server. NULL:
      * plaintext (insecure.plaintext, tests on loopback only). */
     zcert_t *curve_cert;
+
+    struct hg_metrics *metrics; /* figures to feed (metrics.h); NULL: none */
 } hg_cluster_args_t;
 
 /* Start the cluster actor. zactor_new returns once the actor is up or has
@@ -169,6 +171,7 @@ typedef struct {
     hg_conn_t cur;              /* connection of the message being handled */
     const char *cur_name;       /* its node name (see s_frame_sender), NULL between messages */
     hg_conn_names_t *by_conn;   /* plaintext mode: node names of connections */
+    int64_t metrics_mono_ms;    /* when the tick last fed metrics.h */
 } hg_cluster_t;
 
 /* cluster.c: sending, the store, the job table, plug-ins */
@@ -240,6 +243,13 @@ void hg_cluster__place(hg_cluster_t *self);
 bool hg_cluster__place_job(hg_cluster_t *self, hg_jobrec_t *job);
 /* After hg_cluster__place_job for each new job: placed of them, all went or not. */
 void hg_cluster__placed_these(hg_cluster_t *self, size_t placed, bool all);
+
+/* cluster_metrics.c: feeding metrics.h */
+
+/* The records of a batch the store committed. */
+void hg_cluster__metrics_batch(hg_cluster_t *self, const hg_store_batch_t *batch);
+/* Node figures and next fire times; once a second from the tick. */
+void hg_cluster__metrics_tick(hg_cluster_t *self);
 
 /* cluster_api.c: requests of the API threads */
 
