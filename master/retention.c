@@ -200,6 +200,32 @@ static char *s_job_ids(MYSQL *db, const char *ns, const char *job, char *err, si
     return ids;
 }
 
+/* WHERE condition of the walk by run id up to cut (plus slack). */
+static void s_id_bound(int64_t before_ms, char *out, size_t size)
+{
+    unsigned char floor[16];
+    char idb[40];
+    hg_runid_floor(floor, before_ms + S_ID_SLACK_MS);
+    s_hex_id(floor, idb);
+    snprintf(out, size, "run_id < %s", idb);
+}
+
+/* The runs of a job that is no longer in the catalogue (deleted): by
+ * name, of any deleted job of that name, walking the run ids (runs has
+ * no index on the name: a scan, paced like any purge). */
+static int s_purge_gone_job(MYSQL *db, const hg_purge_t *p, const char *cut, hg_purge_result_t *out,
+                            char *err, size_t err_size)
+{
+    char ejob[400], bound[80], cond[800];
+    mysql_real_escape_string(db, ejob, p->job, (unsigned long) strnlen(p->job, 190));
+    s_id_bound(p->before_ms, bound, sizeof bound);
+    snprintf(cond, sizeof cond,
+             "%s AND scheduled_at < %s AND job_name = '%s' AND job_id NOT IN (SELECT id FROM "
+             "jobs) ORDER BY run_id",
+             bound, cut, ejob);
+    return s_purge_loop(db, p, cond, true, out, err, err_size);
+}
+
 int hg_retention_purge_runs(MYSQL *db, const hg_purge_t *p, hg_purge_result_t *out, char *err,
                             size_t err_size)
 {
@@ -212,6 +238,10 @@ int hg_retention_purge_runs(MYSQL *db, const hg_purge_t *p, hg_purge_result_t *o
          * index, one job at a time so that each statement stays small. */
         char *ids = s_job_ids(db, p->ns, p->job, err, err_size);
         if (!ids) return HG_EDB;
+        if (!ids[0] && p->job) {
+            free(ids);
+            return s_purge_gone_job(db, p, cut, out, err, err_size);
+        }
         rc = 0;
         for (char *id = strtok(ids, ","); id && rc == 0; id = strtok(NULL, ",")) {
             char cond[200];
@@ -224,14 +254,12 @@ int hg_retention_purge_runs(MYSQL *db, const hg_purge_t *p, hg_purge_result_t *o
     /* Every job: walk the primary key (run ids are time-ordered) up to
      * the cut plus slack; jobs of the namespaces with a rule of their own
      * are left to it. */
-    unsigned char floor[16];
-    char idb[40];
-    hg_runid_floor(floor, p->before_ms + S_ID_SLACK_MS);
-    s_hex_id(floor, idb);
+    char bound[80];
+    s_id_bound(p->before_ms, bound, sizeof bound);
     size_t cap = 256 + p->keep_n * 140;
     char *tail = malloc(cap);
     if (!tail) return HG_ENOMEM;
-    size_t len = (size_t) snprintf(tail, cap, "run_id < %s AND scheduled_at < %s", idb, cut);
+    size_t len = (size_t) snprintf(tail, cap, "%s AND scheduled_at < %s", bound, cut);
     if (p->keep_n) {
         len += (size_t) snprintf(tail + len, cap - len,
                                  " AND job_id NOT IN (SELECT id FROM jobs WHERE namespace IN (");
@@ -452,9 +480,11 @@ static void s_actor(zsock_t *pipe, void *arg)
     self->pipe = pipe;
     zloop_t *loop = zloop_new();
     zloop_reader(loop, pipe, s_on_pipe, self);
-    /* The first pass a minute after leading begins: the new leader's
-     * start-up (loading the jobs, the workers' HELLOs) comes first. */
-    zloop_timer(loop, 60000, 1, s_on_purge_timer, self);
+    /* The first pass a minute after leading begins (or one interval, when
+     * shorter): the new leader's start-up (loading the jobs, the workers'
+     * HELLOs) comes first. */
+    int64_t first = self->args.interval_ms < 60000 ? self->args.interval_ms : 60000;
+    zloop_timer(loop, (size_t) first, 1, s_on_purge_timer, self);
     zloop_timer(loop, (size_t) self->args.interval_ms, 0, s_on_purge_timer, self);
     zloop_timer(loop, 1000, 1, s_on_count_timer, self);
     zloop_timer(loop, S_JOBS_COUNT_MS, 0, s_on_count_timer, self);
