@@ -109,11 +109,4 @@ char *hg_metrics_render(hg_metrics_t *self, size_t *len);
 /* Per-job series held (for tests and the bench). */
 size_t hg_metrics_job_series(hg_metrics_t *self);
 
-/* Append this process's standard figures (process_cpu_seconds_total,
- * process_resident_memory_bytes, process_virtual_memory_bytes,
- * process_open_fds, process_max_fds, process_start_time_seconds) to a
- * growing buffer: *buf of *len bytes in *cap. false when out of memory.
- * Shared with the worker's exporter. */
-bool hg_metrics_process_append(char **buf, size_t *len, size_t *cap);
-
 #endif

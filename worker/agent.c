@@ -17,6 +17,7 @@
 #include "overload.h"
 #include "plugin_cache.h"
 #include "plugin_exec.h"
+#include "worker_metrics.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -421,6 +422,8 @@ static int s_send_heartbeat(s_agent_t *self)
     msg.u.heartbeat.running = self->running;
     msg.u.heartbeat.jobs = (uint32_t) zhashx_size(self->jobs);
     msg.u.heartbeat.unacked = (uint32_t) zlistx_size(self->unacked);
+    hg_worker_metrics_state(self->cfg->metrics, msg.u.heartbeat.jobs, self->running,
+                            msg.u.heartbeat.unacked, self->welcomed);
     /* What we have read: the master holds back plug-in chunks beyond it. */
     msg.u.heartbeat.echo = self->rx_seq;
     /* s_send assigns seq = self->seq + 1; remember its send time. */
@@ -652,6 +655,7 @@ static void s_run_done(s_agent_t *self, hg_run_t *run)
     if (self->running) self->running--;
     if (!run->finished_ms) run->finished_ms = hg_now_ms();
     if (!run->started_ms) run->started_ms = run->finished_ms;
+    hg_worker_metrics_run(self->cfg->metrics, run);
     s_record_finished(self, run);
     if (job && job->spec.recover) self->finished_urgent = true;
 }
