@@ -11,9 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_STATUS_N    7    /* hg_run_status_t values */
-#define S_REQUEST_MAX 8192 /* bytes of a request head kept; more is answered 431 */
-#define S_PEERS_MAX   64   /* scrapers served at once; others are closed */
+#define S_STATUS_N  7  /* hg_run_status_t values */
+#define S_PEERS_MAX 64 /* scrapers served at once; others are closed */
 
 struct hg_worker_metrics {
     char node[192];                          /* node label */
@@ -77,11 +76,19 @@ char *hg_worker_metrics_render(hg_worker_metrics_t *self, size_t *len)
 
 /* -------------------------------------------------------------- exporter */
 
-/* One scraper's request head so far. */
-typedef struct {
-    size_t len;               /* bytes in head */
-    char head[S_REQUEST_MAX]; /* request line and headers */
-} s_peer_t;
+hg_wm_ask_t hg_worker_metrics_feed(hg_wm_request_t *req, const void *data, size_t n)
+{
+    if (n >= sizeof req->head - req->len) return HG_WM_TOO_LARGE;
+    memcpy(req->head + req->len, data, n);
+    req->len += n;
+    req->head[req->len] = '\0';
+    /* A NUL inside ends the text early: the head is judged up to it. */
+    if (!strstr(req->head, "\r\n\r\n") && !strstr(req->head, "\n\n")) return HG_WM_MORE;
+    if (strncmp(req->head, "GET /metrics ", 13) == 0 ||
+        strncmp(req->head, "GET /metrics?", 13) == 0)
+        return HG_WM_METRICS;
+    return HG_WM_NOT_FOUND;
+}
 
 static void s_reply(zsock_t *sock, zframe_t *id, int status, const char *reason, const char *type,
                     const char *body, size_t body_len)
@@ -105,10 +112,14 @@ static void s_reply(zsock_t *sock, zframe_t *id, int status, const char *reason,
     zstr_send(sock, "");
 }
 
-/* A complete request head: answer GET /metrics, refuse the rest. */
-static void s_answer(hg_worker_metrics_t *self, zsock_t *sock, zframe_t *id, const char *head)
+/* Answer a complete request head. */
+static void s_answer(hg_worker_metrics_t *self, zsock_t *sock, zframe_t *id, hg_wm_ask_t ask)
 {
-    if (strncmp(head, "GET /metrics ", 13) != 0 && strncmp(head, "GET /metrics?", 13) != 0) {
+    if (ask == HG_WM_TOO_LARGE) {
+        s_reply(sock, id, 431, "Request Header Fields Too Large", "text/plain", "", 0);
+        return;
+    }
+    if (ask != HG_WM_METRICS) {
         static const char nf[] = "only GET /metrics is served here\n";
         s_reply(sock, id, 404, "Not Found", "text/plain", nf, sizeof nf - 1);
         return;
@@ -126,7 +137,7 @@ static void s_answer(hg_worker_metrics_t *self, zsock_t *sock, zframe_t *id, con
 typedef struct {
     hg_worker_metrics_t *m; /* the figures */
     zsock_t *stream;        /* ZMQ_STREAM */
-    zhashx_t *peers;        /* peer id (hex) -> s_peer_t */
+    zhashx_t *peers;        /* peer id (hex) -> hg_wm_request_t */
 } s_exporter_t;
 
 static int s_on_stream(zloop_t *loop, zsock_t *sock, void *arg)
@@ -140,7 +151,7 @@ static int s_on_stream(zloop_t *loop, zsock_t *sock, void *arg)
         return 0;
     }
     char *key = zframe_strhex(id);
-    s_peer_t *peer = key ? zhashx_lookup(x->peers, key) : NULL;
+    hg_wm_request_t *peer = key ? zhashx_lookup(x->peers, key) : NULL;
     if (zframe_size(data) == 0) {
         /* Connected or gone. */
         if (peer)
@@ -150,18 +161,10 @@ static int s_on_stream(zloop_t *loop, zsock_t *sock, void *arg)
             if (peer) zhashx_insert(x->peers, key, peer);
         }
     } else if (peer) {
-        size_t n = zframe_size(data);
-        if (peer->len + n >= sizeof peer->head) {
-            s_reply(sock, id, 431, "Request Header Fields Too Large", "text/plain", "", 0);
+        hg_wm_ask_t ask = hg_worker_metrics_feed(peer, zframe_data(data), zframe_size(data));
+        if (ask != HG_WM_MORE) {
+            s_answer(x->m, sock, id, ask);
             zhashx_delete(x->peers, key);
-        } else {
-            memcpy(peer->head + peer->len, zframe_data(data), n);
-            peer->len += n;
-            peer->head[peer->len] = '\0';
-            if (strstr(peer->head, "\r\n\r\n") || strstr(peer->head, "\n\n")) {
-                s_answer(x->m, sock, id, peer->head);
-                zhashx_delete(x->peers, key);
-            }
         }
     }
     free(key);

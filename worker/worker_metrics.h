@@ -34,6 +34,24 @@ void hg_worker_metrics_run(hg_worker_metrics_t *self, const hg_run_t *run);
 void hg_worker_metrics_state(hg_worker_metrics_t *self, uint32_t jobs, uint32_t running,
                              uint32_t unacked, bool session);
 
+/* A scraper's request head as it arrives in pieces. */
+#define HG_WM_REQUEST_MAX 8192
+typedef struct {
+    size_t len;                   /* bytes in head */
+    char head[HG_WM_REQUEST_MAX]; /* request line and headers so far, NUL-terminated */
+} hg_wm_request_t;
+
+/* What a complete head asks for. */
+typedef enum {
+    HG_WM_MORE,      /* the head is not complete yet */
+    HG_WM_METRICS,   /* GET /metrics: answer the figures */
+    HG_WM_NOT_FOUND, /* anything else: 404 */
+    HG_WM_TOO_LARGE, /* the head outgrew HG_WM_REQUEST_MAX: 431 */
+} hg_wm_ask_t;
+
+/* Add n bytes a scraper sent to req (zeroed at its connection). */
+hg_wm_ask_t hg_worker_metrics_feed(hg_wm_request_t *req, const void *data, size_t n);
+
 /* The exposition text (malloc'ed, caller frees; length in *len), NULL when
  * out of memory. */
 char *hg_worker_metrics_render(hg_worker_metrics_t *self, size_t *len);
