@@ -487,7 +487,10 @@ static void s_actor(zsock_t *pipe, void *arg)
     zloop_timer(loop, (size_t) first, 1, s_on_purge_timer, self);
     zloop_timer(loop, (size_t) self->args.interval_ms, 0, s_on_purge_timer, self);
     zloop_timer(loop, 1000, 1, s_on_count_timer, self);
-    zloop_timer(loop, S_JOBS_COUNT_MS, 0, s_on_count_timer, self);
+    /* A short retention.interval (tests) counts as often. */
+    int64_t count_ms =
+        self->args.interval_ms < S_JOBS_COUNT_MS ? self->args.interval_ms : S_JOBS_COUNT_MS;
+    zloop_timer(loop, (size_t) count_ms, 0, s_on_count_timer, self);
     zsock_signal(pipe, 0);
     hg_actor_loop_run(loop);
     zloop_destroy(&loop);

@@ -90,6 +90,15 @@ def scenario(c):
         assert status == 200, "pause %s: HTTP %s %s" % (j, status, body)
     status, body = c.api("DELETE", "/api/v1/jobs/s?namespace=short")
     assert status in (200, 204), "delete s: HTTP %s %s" % (status, body)
+
+    # hourglass_jobs follows the catalogue (counted each retention pass here).
+    def jobs_counted():
+        status, text = c.api("GET", "/metrics")
+        lines = set(text.splitlines()) if status == 200 else set()
+        return ('hourglass_jobs{namespace="default",status="paused"} 2' in lines
+                and not any(l.startswith('hourglass_jobs{namespace="short"') for l in lines))
+
+    c.wait_until(jobs_counted, timeout=15, what="hourglass_jobs to count 2 paused jobs, none in short")
     c.wait_until(lambda: no_running(c), timeout=20, what="every run finished")
 
     # Manual purge of one job, by the CLI: exactly the rows before the cut.
