@@ -773,6 +773,7 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, help="jobs (throughput, http, scale, failover, metrics)")
     ap.add_argument("--firing", type=int, help="metrics, purge: jobs firing every second")
     ap.add_argument("--rows", type=int, help="purge: old runs to purge")
+    ap.add_argument("--scrape-every-s", type=float, help="metrics: seconds between scrapes (0: back to back)")
     ap.add_argument("--workers", type=int, help="workers")
     ap.add_argument("--seconds", type=float, help="measurement window")
     ap.add_argument("--interval-ms", type=int, help="@every period of the jobs")
@@ -804,7 +805,7 @@ def main(argv=None):
     for s in chosen:
         opts = dict(DEFAULTS[mode][s])
         for k in ("jobs", "workers", "seconds", "interval_ms", "rate", "count", "batch_count", "batch",
-                  "clients", "grace_s", "firing", "rows"):
+                  "clients", "grace_s", "firing", "rows", "scrape_every_s"):
             v = getattr(args, k)
             if v is not None:
                 opts[k] = v
