@@ -8,7 +8,8 @@
   timeouts and skips (an overloaded worker), and the skip reason is
   "overloaded" for exactly the rows whose error says so;
 - the duration histogram counts every finished run that ran, the last
-  success is the newest success row's end, and leader, epoch and nodes
+  success is the newest success row's end, the next fire of a job firing
+  every second is a second or two away, and leader, epoch and nodes
   describe the cluster;
 - without a token /metrics answers 401 (metrics.public is off), and an
   API request shows up in hourglass_api_requests_total.
@@ -62,6 +63,15 @@ def scenario(c):
     c.create_job("flood", "@every 100ms", hits.url("/flood?delay_ms=500"), timeout="5s", **pin2)
     jobs = ("ok", "bad", "slow", "flood")
     time.sleep(LOAD_S)
+    # While "ok" fires every second its next fire time is within a second
+    # or two from now (refreshed once its previous one has passed).
+    def next_fire():
+        status, text = scrape(c)
+        v = value(parse(text), "hourglass_job_next_fire_timestamp_seconds", namespace="default",
+                  job="ok") if status == 200 else 0
+        return v if time.time() - 1.5 < v < time.time() + 2.5 else None
+
+    c.wait_until(next_fire, timeout=10, what="a next fire time of job ok within 2 s from now")
     for j in jobs:
         status, body = c.api("DELETE", "/api/v1/jobs/" + j)
         assert status in (200, 204), "delete %s: HTTP %s %s" % (j, status, body)
