@@ -32,6 +32,7 @@ static const struct {
 };
 
 #define S_JOBS_COUNT_MS 30000 /* hourglass_jobs refresh */
+#define S_PER_JOB_MAX   1000  /* a namespace of more jobs is purged by one walk of the run ids */
 
 /* ------------------------------------------------------------------ SQL */
 
@@ -226,6 +227,20 @@ static int s_purge_gone_job(MYSQL *db, const hg_purge_t *p, const char *cut, hg_
     return s_purge_loop(db, p, cond, true, out, err, err_size);
 }
 
+/* The runs of one namespace of many jobs: one walk of the run ids. */
+static int s_purge_ns_walk(MYSQL *db, const hg_purge_t *p, const char *cut, hg_purge_result_t *out,
+                           char *err, size_t err_size)
+{
+    char ens[200], bound[80], cond[600];
+    mysql_real_escape_string(db, ens, p->ns, (unsigned long) strnlen(p->ns, 64));
+    s_id_bound(p->before_ms, bound, sizeof bound);
+    snprintf(cond, sizeof cond,
+             "%s AND scheduled_at < %s AND job_id IN (SELECT id FROM jobs WHERE namespace = '%s')"
+             " ORDER BY run_id",
+             bound, cut, ens);
+    return s_purge_loop(db, p, cond, true, out, err, err_size);
+}
+
 int hg_retention_purge_runs(MYSQL *db, const hg_purge_t *p, hg_purge_result_t *out, char *err,
                             size_t err_size)
 {
@@ -241,6 +256,15 @@ int hg_retention_purge_runs(MYSQL *db, const hg_purge_t *p, hg_purge_result_t *o
         if (!ids[0] && p->job) {
             free(ids);
             return s_purge_gone_job(db, p, cut, out, err, err_size);
+        }
+        size_t jobs = ids[0] ? 1 : 0;
+        for (const char *c = ids; *c; c++)
+            jobs += *c == ',';
+        if (!p->job && jobs > S_PER_JOB_MAX) {
+            /* A statement per job costs more than one walk of the run
+             * ids for a namespace of many jobs. */
+            free(ids);
+            return s_purge_ns_walk(db, p, cut, out, err, err_size);
         }
         rc = 0;
         for (char *id = strtok(ids, ","); id && rc == 0; id = strtok(NULL, ",")) {
