@@ -42,7 +42,7 @@ static const hg_command_t *const s_commands[] = {
     &hg_cmd_worker_key_add, &hg_cmd_worker_key_list, &hg_cmd_worker_key_delete,
     &hg_cmd_audit,          &hg_cmd_alert_create,    &hg_cmd_alert_list,
     &hg_cmd_alert_get,      &hg_cmd_alert_delete,    &hg_cmd_alert_test,
-    &hg_cmd_alert_history,  &s_cmd_version,
+    &hg_cmd_alert_history,  &s_cmd_version,          &hg_cmd_runs_purge,
 };
 #define S_COMMANDS_N (sizeof s_commands / sizeof s_commands[0])
 
@@ -169,7 +169,8 @@ static int s_help(int argc, char **argv, FILE *out, FILE *err)
         return hg_sched_explain_main(2, explain_argv, out, err);
     }
     const hg_command_t *cmd = NULL;
-    if (s_is_group(argv[0])) {
+    if (s_is_group(argv[0]) &&
+        !(s_find(NULL, argv[0]) && (argc < 2 || !s_find(argv[0], argv[1])))) {
         if (argc == 1) {
             s_usage_group(out, argv[0]);
             return HG_EXIT_OK;
@@ -306,7 +307,9 @@ int hg_cli_main(int argc, char **argv, FILE *out, FILE *err)
     }
     const char *word = argv[0];
     if (strcmp(word, "help") == 0) return s_help(argc - 1, argv + 1, out, err);
-    if (!s_is_group(word)) {
+    /* "runs" is a command and a group ("runs purge"): the group when a
+     * subcommand of it follows. */
+    if (!s_is_group(word) || (s_find(NULL, word) && (argc < 2 || !s_find(word, argv[1])))) {
         const hg_command_t *cmd = s_find(NULL, word);
         if (!cmd) return s_usage_error(err, "", "unknown command \"%s\"", word);
         return s_run(cmd, argc - 1, argv + 1, &globals, out, err);

@@ -49,7 +49,7 @@ extern const hg_command_t hg_cmd_job_create, hg_cmd_job_list, hg_cmd_job_get, hg
     hg_cmd_job_pause, hg_cmd_job_resume, hg_cmd_job_trigger, hg_cmd_runs, hg_cmd_node_list,
     hg_cmd_node_drain, hg_cmd_node_activate, hg_cmd_plugin_push, hg_cmd_plugin_list,
     hg_cmd_token_create, hg_cmd_token_list, hg_cmd_token_revoke, hg_cmd_worker_key_add,
-    hg_cmd_worker_key_list, hg_cmd_worker_key_delete, hg_cmd_audit,
+    hg_cmd_worker_key_list, hg_cmd_worker_key_delete, hg_cmd_audit, hg_cmd_runs_purge,
     hg_cmd_run_cancel; /* cmd_run.c */
 /* cmd_alert.c */
 extern const hg_command_t hg_cmd_alert_create, hg_cmd_alert_list, hg_cmd_alert_get,

@@ -28,6 +28,7 @@
 #include "hg_error.h"
 #include "hg_log.h"
 #include "hg_time.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -69,6 +70,8 @@ struct hg_api {
     char *data_dir;              /* plug-in copies go under it; NULL: none kept */
     size_t plugin_max_size;      /* largest plug-in upload, bytes */
     hg_auth_cache_t *auth_cache; /* tokens verified lately, shared by the threads */
+    struct hg_metrics *metrics;  /* GET /metrics and request counts (metrics.h), or NULL */
+    bool metrics_public;         /* GET /metrics needs no token */
 };
 
 /* What one server thread owns, created on its first request. */
@@ -268,6 +271,11 @@ void hg_api__write_begin(hg_api_t *api)
 void hg_api__write_end(hg_api_t *api)
 {
     pthread_mutex_unlock(&api->write_lock);
+}
+
+struct hg_metrics *hg_api__metrics_of(const hg_api_t *api)
+{
+    return api->metrics;
 }
 
 const char *hg_api__data_dir(const hg_api_t *api)
@@ -744,6 +752,10 @@ static void s_route(hg_api_ctx_t *c)
         s_admin(c, admin_allow);
     else if (strcmp(url, "/healthz") == 0)
         s_route_one(c, true, hg_api__healthz);
+    else if (strcmp(url, "/metrics") == 0)
+        s_route_one(c, true, hg_api__metrics);
+    else if (strcmp(url, "/api/v1/runs:purge") == 0)
+        s_route_one(c, false, hg_api__runs_purge);
     else if (strcmp(url, "/api/v1/jobs") == 0)
         s_route_collection(c, hg_api__jobs_list, hg_api__jobs_create);
     else if (strcmp(url, "/api/v1/jobs:batch") == 0)
@@ -774,6 +786,21 @@ static void s_route(hg_api_ctx_t *c)
 /* ---------------------------------------------------------------------------
  * libmicrohttpd glue
  * ------------------------------------------------------------------------ */
+
+/* Send a plain-text reply (GET /metrics); takes text. */
+static enum MHD_Result s_send_text(struct MHD_Connection *conn, int status, char *text, size_t len,
+                                   const char *type)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned int) status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
 
 static enum MHD_Result s_send(struct MHD_Connection *conn, int status, json_t *body,
                               const char *allow, const char *leader)
@@ -826,10 +853,13 @@ static void s_too_large(hg_api_ctx_t *c, unsigned long long declared)
                       limit);
 }
 
-static void s_log_request(const char *method, const char *url, int status, int64_t start_us)
+static void s_log_request(hg_api_t *api, const char *method, const char *url, int status,
+                          int64_t start_us)
 {
-    hg_debug("api: %s %s -> %d (%.1f ms)", method, url, status,
-             (double) (hg_mono_us() - start_us) / 1000.0);
+    double ms = (double) (hg_mono_us() - start_us) / 1000.0;
+    hg_debug("api: %s %s -> %d (%.1f ms)", method, url, status, ms);
+    if (api->metrics)
+        hg_metrics_api(api->metrics, hg_auth_route_pattern(method, url), status, ms / 1000.0);
 }
 
 /* Authenticate an /api/ request on its headers (first call of the
@@ -876,7 +906,8 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
         *con_cls = req;
         req->plugin = strcmp(url, S_PLUGINS) == 0 && strcmp(method, "POST") == 0;
         req->limit = req->plugin ? api->plugin_max_size : HG_API_MAX_BODY;
-        if (strncmp(url, "/api/", 5) == 0) s_authenticate(api, conn, method, url, req);
+        if (strncmp(url, "/api/", 5) == 0 || (strcmp(url, "/metrics") == 0 && !api->metrics_public))
+            s_authenticate(api, conn, method, url, req);
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
@@ -898,7 +929,7 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
                 s_too_large(&c, declared);
             }
             enum MHD_Result ret = s_send(conn, c.status, c.reply, NULL, NULL);
-            s_log_request(method, url, c.status, req->start_us);
+            s_log_request(api, method, url, c.status, req->start_us);
             json_decref(c.reply);
             req->too_large = true;
             return ret;
@@ -946,10 +977,13 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
     } else {
         s_route(&c);
     }
-    if (!c.reply) hg_api__error(&c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", NULL, "no reply");
+    if (!c.reply && !c.text)
+        hg_api__error(&c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", NULL, "no reply");
     if (audit) s_audit(&c);
-    enum MHD_Result ret = s_send(conn, c.status, c.reply, c.allow, c.leader);
-    s_log_request(method, url, c.status, req->start_us);
+    enum MHD_Result ret = c.text ? s_send_text(conn, c.status, c.text, c.text_len, c.text_type)
+                                 : s_send(conn, c.status, c.reply, c.allow, c.leader);
+    c.text = NULL;
+    s_log_request(api, method, url, c.status, req->start_us);
     json_decref(c.reply);
     return ret;
 }
@@ -1020,6 +1054,8 @@ hg_api_t *hg_api_start(const char *bind_host, int port, const hg_db_params_t *db
     api->data_dir = opts && opts->data_dir && *opts->data_dir ? s_dup(opts->data_dir) : NULL;
     api->plugin_max_size =
         opts && opts->plugin_max_size ? opts->plugin_max_size : HG_PLUGIN_MAX_SIZE_DEFAULT;
+    api->metrics = opts ? opts->metrics : NULL;
+    api->metrics_public = opts && opts->metrics_public;
 
     if (!bind_host || !*bind_host || strcmp(bind_host, "*") == 0) bind_host = "0.0.0.0";
     struct addrinfo hints = {.ai_family = AF_UNSPEC,

@@ -27,9 +27,11 @@ typedef struct hg_api hg_api_t;
 
 /* Settings of the server. */
 typedef struct {
-    const char *data_dir;   /* master data directory for plug-in copies; NULL: keep none */
-    size_t plugin_max_size; /* largest plug-in upload in bytes (413 beyond); 0: the default */
-    int threads;            /* server threads (api.threads); 0: HG_API_THREADS_DEFAULT */
+    const char *data_dir;       /* master data directory for plug-in copies; NULL: keep none */
+    size_t plugin_max_size;     /* largest plug-in upload in bytes (413 beyond); 0: the default */
+    int threads;                /* server threads (api.threads); 0: HG_API_THREADS_DEFAULT */
+    struct hg_metrics *metrics; /* served on GET /metrics and fed each request; NULL: none */
+    bool metrics_public;        /* GET /metrics without a token (metrics.public) */
 } hg_api_opts_t;
 
 /* Listen on bind_host:port (NULL, "" or "*" for every IPv4 address; port 0

@@ -42,6 +42,9 @@ typedef struct {
     bool reveal;                 /* an admin asked for secrets in clear (?reveal=true) */
     const char *action;          /* audit action of this write, NULL for a read */
     char object[600];            /* audit object ("default/ping"); "" for the path */
+    char *text;                  /* a plain-text reply instead of JSON (owned), or NULL */
+    size_t text_len;             /* its bytes */
+    const char *text_type;       /* its Content-Type */
 } hg_api_ctx_t;
 
 /* A database step run by hg_api__with_db: 0 or a negative HG_E* code with
@@ -166,6 +169,13 @@ bool hg_api__trigger_body(hg_api_ctx_t *c, json_t *body, bool *force);
 void hg_api__nodes_list(hg_api_ctx_t *c);
 void hg_api__node_drain(hg_api_ctx_t *c, const char *name, bool drain);
 void hg_api__healthz(hg_api_ctx_t *c);
+
+/* api_metrics.c: GET /metrics (its figures: hg_api__metrics_of). */
+void hg_api__metrics(hg_api_ctx_t *c);
+struct hg_metrics *hg_api__metrics_of(const hg_api_t *api);
+
+/* api_retention.c: POST /api/v1/runs:purge. */
+void hg_api__runs_purge(hg_api_ctx_t *c);
 
 /* api_plugins.c: POST and GET /api/v1/plugins, GET and DELETE
  * /api/v1/plugins/{sha256}. */

@@ -410,6 +410,8 @@ static const struct {
     {"GET", "/api/v1/jobs/*/tree", HG_ROLE_VIEWER, NULL},
     {"GET", "/api/v1/runs", HG_ROLE_VIEWER, NULL},
     {"POST", "/api/v1/runs/*/cancel", HG_ROLE_OPERATOR, "run.cancel"},
+    /* Deleting history destroys evidence, as revoking a token does: admin. */
+    {"POST", "/api/v1/runs:purge", HG_ROLE_ADMIN, "runs.purge"},
     {"GET", "/api/v1/nodes", HG_ROLE_VIEWER, NULL},
     {"POST", "/api/v1/nodes/*/drain", HG_ROLE_OPERATOR, "node.drain"},
     {"POST", "/api/v1/nodes/*/activate", HG_ROLE_OPERATOR, "node.activate"},
@@ -431,6 +433,10 @@ static const struct {
     {"DELETE", "/api/v1/alerts/*", HG_ROLE_EDITOR, "alert.delete"},
     {"GET", "/api/v1/alerts/*/history", HG_ROLE_VIEWER, NULL},
     {"POST", "/api/v1/alerts/*/test", HG_ROLE_EDITOR, "alert.test"},
+    /* Prometheus scrapes with a viewer token, unless metrics.public serves
+     * it without one (a trusted network); never a namespace-scoped token,
+     * since the figures span every namespace (api_metrics.c). */
+    {"GET", "/metrics", HG_ROLE_VIEWER, NULL},
 };
 
 static bool s_match(const char *pattern, const char *path)
@@ -459,6 +465,16 @@ int hg_auth_route(const char *method, const char *path, hg_role_t *need, const c
         }
     }
     return HG_ENOTFOUND;
+}
+
+const char *hg_auth_route_pattern(const char *method, const char *path)
+{
+    if (strcmp(method, "HEAD") == 0) method = "GET";
+    if (strcmp(path, "/healthz") == 0) return "/healthz";
+    for (size_t i = 0; i < sizeof s_routes / sizeof s_routes[0]; i++)
+        if (strcmp(s_routes[i].method, method) == 0 && s_match(s_routes[i].pattern, path))
+            return s_routes[i].pattern;
+    return "other";
 }
 
 bool hg_auth_route_at(size_t i, const char **method, const char **pattern, hg_role_t *need,

@@ -93,6 +93,10 @@ int hg_auth_bootstrap(MYSQL *db, const char *data_dir, bool *created, char *path
  * (which the router answers 404 or 405, to any valid token). */
 int hg_auth_route(const char *method, const char *path, hg_role_t *need, const char **action);
 
+/* The route table's pattern that method and path match (e.g. /api/v1/jobs/{name}),
+ * "/healthz", or "other": a label of bounded cardinality for metrics. */
+const char *hg_auth_route_pattern(const char *method, const char *path);
+
 /* Every row of the route table in turn: i from 0 until it returns false. */
 bool hg_auth_route_at(size_t i, const char **method, const char **pattern, hg_role_t *need,
                       const char **action);

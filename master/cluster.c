@@ -30,6 +30,7 @@
 #include "peer_guard.h"
 #include "plugin_serve.h"
 #include "plugins.h"
+#include "metrics.h"
 #include "store.h"
 #include "zap.h"
 
@@ -807,6 +808,7 @@ static int s_on_store(zloop_t *loop, zsock_t *sock, void *arg)
                 free(ack.u.ack.run_ids);
             }
         }
+        hg_cluster__metrics_batch(self, batch);
         hg_cluster__deps_runs(self, &batch);
         hg_store_batch_destroy(&batch);
     }
@@ -854,6 +856,10 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
         }
     }
     s_expire(self, now);
+    if (now - self->metrics_mono_ms >= 1000) {
+        self->metrics_mono_ms = now;
+        hg_cluster__metrics_tick(self);
+    }
     hg_cluster__place(self);
     hg_cluster__drain(self);
     hg_cluster__store_flush(self);
@@ -993,6 +999,7 @@ static void s_lead(hg_cluster_t *self, uint64_t epoch, json_t *jobs, json_t *las
     }
     self->leading = true;
     self->master_epoch = epoch;
+    if (self->args->metrics) hg_metrics_role(self->args->metrics, true, epoch);
     self->started_mono_ms = hg_mono_ms();
     self->store = hg_store_new(self->args->store);
     zloop_reader(self->loop, zactor_sock(self->store), s_on_store, self);
@@ -1057,6 +1064,8 @@ static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
             snprintf(self->leader_endpoint, sizeof self->leader_endpoint, "%s", f[1] ? f[1] : "");
             snprintf(self->leader_api, sizeof self->leader_api, "%s", f[2] ? f[2] : "");
             self->master_epoch = f[3] ? strtoull(f[3], NULL, 10) : 0;
+            if (self->args->metrics)
+                hg_metrics_role(self->args->metrics, false, self->master_epoch);
         }
         for (int i = 0; i < 4; i++)
             zstr_free(&f[i]);

@@ -45,6 +45,8 @@ typedef struct {
     /* The master's key pair: the workers' ROUTER is a CURVE server. NULL:
      * plaintext (insecure.plaintext, tests on loopback only). */
     zcert_t *curve_cert;
+
+    struct hg_metrics *metrics; /* figures to feed (metrics.h); NULL: none */
 } hg_cluster_args_t;
 
 /* Start the cluster actor. zactor_new returns once the actor is up or has
@@ -173,6 +175,7 @@ typedef struct {
     const char *cur_name;       /* its node name (see s_frame_sender), NULL between messages */
     hg_conn_names_t *by_conn;   /* plaintext mode: node names of connections */
     hg_alert_feed_t *alerts;    /* committed run records to the alert engine (leading only) */
+    int64_t metrics_mono_ms;    /* when the tick last fed metrics.h */
 } hg_cluster_t;
 
 /* cluster.c: sending, the store, the job table, plug-ins */
@@ -273,6 +276,12 @@ void hg_cluster__api_cancel(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep);
 void hg_cluster__deps_start(hg_cluster_t *self);
 /* A committed batch: the engine takes RUN_FINISHED ones (NULLs *batch). */
 void hg_cluster__deps_runs(hg_cluster_t *self, hg_store_batch_t **batch);
+/* cluster_metrics.c: feeding metrics.h */
+
+/* The records of a batch the store committed. */
+void hg_cluster__metrics_batch(hg_cluster_t *self, const hg_store_batch_t *batch);
+/* Node figures and next fire times; once a second from the tick. */
+void hg_cluster__metrics_tick(hg_cluster_t *self);
 
 /* cluster_api.c: requests of the API threads */
 

@@ -16,6 +16,8 @@
 #include "hg_time.h"
 #include "job.h"
 #include "leader.h"
+#include "metrics.h"
+#include "retention.h"
 #include "plugins.h"
 #include "zap.h"
 #include "token_cmd.h"
@@ -81,6 +83,19 @@ static const hg_cfg_def_t s_settings[] = {
      "<data.dir>/workers; re-read on SIGHUP and when it changes)"},
     {"insecure.plaintext", HG_CFG_BOOL, "false", 0, 0,
      "tests only: no CURVE on the worker links; refused unless bind is a loopback endpoint"},
+    {"metrics.job_series_max", HG_CFG_INT, "10000", 1, 10000000,
+     "jobs with their own series in GET /metrics; the others add up under job=\"_other\""},
+    {"metrics.public", HG_CFG_BOOL, "false", 0, 0,
+     "serve GET /metrics without a token (a trusted network only); else a viewer token"},
+    {"retention.runs", HG_CFG_DURATION, "720h", 0, INT64_C(315360000000),
+     "age of the runs (and audit rows) the leader keeps; older ones are purged; 0 keeps all"},
+    {"retention.namespaces", HG_CFG_STR, "", 0, 0,
+     "per-namespace retention of runs overriding retention.runs: ns=duration[,ns=duration] "
+     "(e.g. ci=168h,billing=8760h; 0 keeps all)"},
+    {"retention.interval", HG_CFG_DURATION, "10m", 1000, 86400000,
+     "how often the leader purges by the retention rule"},
+    {"retention.batch", HG_CFG_INT, "10000", 100, 100000,
+     "rows deleted per statement by a purge (each batch is followed by an equal pause)"},
 };
 
 /* How often the master re-reads the worker_keys table. */
@@ -351,7 +366,20 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
     hg_db_params_t db = *dbp;
     char spill_path[4096];
     snprintf(spill_path, sizeof spill_path, "%s/runs.spill", hg_config_str(cfg, "data.dir"));
+    hg_metrics_t *metrics = hg_metrics_new((size_t) hg_config_int(cfg, "metrics.job_series_max"));
+    if (!metrics) {
+        hg_error("out of memory");
+        return 1;
+    }
+    hg_retention_ns_t ns_rules[HG_RETENTION_NS_MAX];
+    if (hg_retention_ns_parse(hg_config_str(cfg, "retention.namespaces"), ns_rules,
+                              HG_RETENTION_NS_MAX, err, sizeof err) < 0) {
+        hg_error("%s", err);
+        hg_metrics_destroy(&metrics);
+        return 1;
+    }
     hg_store_opts_t store = {
+        .metrics = metrics,
         .db = &db,
         .spill_path = spill_path,
         .buffer_max = (size_t) hg_config_int(cfg, "store.buffer_max"),
@@ -367,17 +395,21 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
         .store = &store,
         .data_dir = hg_config_str(cfg, "data.dir"),
         .curve_cert = cert,
+        .metrics = metrics,
     };
     zactor_t *cluster = hg_cluster_new(&args);
     if (!cluster || args.failed) {
         hg_error("cannot start the cluster loop on %s", args.bind);
         zactor_destroy(&cluster);
+        hg_metrics_destroy(&metrics);
         return 1;
     }
     hg_api_opts_t api_opts = {
         .data_dir = hg_config_str(cfg, "data.dir"),
         .plugin_max_size = (size_t) hg_config_int(cfg, "plugin.max_size"),
         .threads = (int) hg_config_int(cfg, "api.threads"),
+        .metrics = metrics,
+        .metrics_public = hg_config_bool(cfg, "metrics.public"),
     };
     hg_api_t *api =
         hg_api_start(hg_config_str(cfg, "api.bind"), (int) hg_config_int(cfg, "api.port"), &db,
@@ -385,6 +417,7 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
     if (!api) {
         hg_error("REST API: %s", err);
         zactor_destroy(&cluster);
+        hg_metrics_destroy(&metrics);
         return 1;
     }
 
@@ -412,6 +445,7 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
         hg_error("cannot start the leader election");
         hg_api_stop(&api);
         zactor_destroy(&cluster);
+        hg_metrics_destroy(&metrics);
         return 1;
     }
     hg_info("hourglass-master %s (%s) ready: API %s, workers %s (advertised %s)", HG_VERSION, name,
@@ -422,6 +456,7 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
     hg_alerting_opts(cfg, &db, api_url, &alert_opts, alert_link, sizeof alert_link);
     hg_alerting_t *alerting = NULL;
     int exit_code = 0;
+    zactor_t *retention = NULL; /* the leader's housekeeping (retention.h) */
     zpoller_t *poller = zpoller_new(leader, NULL);
     while (!zsys_interrupted && exit_code == 0) {
         if (!zpoller_wait(poller, 100)) continue;
@@ -436,6 +471,16 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
                 hg_cluster_lead(cluster, epoch ? strtoull(epoch, NULL, 10) : 0, jobs, last_fires,
                                 plugins);
                 if (!alerting) alerting = hg_alerting_start(&alert_opts);
+                hg_retention_args_t rargs = {
+                    .db = &db,
+                    .runs_ms = hg_config_int(cfg, "retention.runs"),
+                    .namespaces = hg_config_str(cfg, "retention.namespaces"),
+                    .interval_ms = hg_config_int(cfg, "retention.interval"),
+                    .batch = (size_t) hg_config_int(cfg, "retention.batch"),
+                    .metrics = metrics,
+                };
+                if (!retention) retention = hg_retention_new(&rargs);
+                if (!retention) hg_error("retention: cannot start; old runs are not purged");
             } else {
                 /* Exiting releases the lock for another master. */
                 hg_error("leading: cannot load the jobs: %s", err);
@@ -461,6 +506,7 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
         zmsg_destroy(&m);
     }
     zpoller_destroy(&poller);
+    zactor_destroy(&retention);
     if (exit_code == 0) hg_info("shutting down");
     hg_alerting_stop(&alerting);
     if (exit_code == S_EXIT_STEPPED_DOWN) {
@@ -472,5 +518,6 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
         zactor_destroy(&cluster);
     }
     zactor_destroy(&leader);
+    hg_metrics_destroy(&metrics);
     return exit_code;
 }

@@ -1,5 +1,6 @@
 /* store: batched, idempotent writes of run records and cluster facts. */
 #include "store.h"
+#include "metrics.h"
 #include "actor_loop.h"
 #include "hg_error.h"
 #include "hg_log.h"
@@ -870,6 +871,7 @@ static int s_on_retry(zloop_t *loop, int timer_id, void *arg);
 
 static void s_schedule_retry(s_store_t *self)
 {
+    if (self->opts->metrics) hg_metrics_db_error(self->opts->metrics);
     self->down = true;
     if (!self->down_since_ms) self->down_since_ms = hg_now_ms();
     self->retry_ms = self->retry_ms ? (self->retry_ms * 2 > 2000 ? 2000 : self->retry_ms * 2) : 100;
@@ -1274,11 +1276,20 @@ static void s_flush(s_store_t *self)
     self->retry_ms = 0;
 }
 
+/* The queue and spill figures of metrics.h, after each round of work. */
+static void s_metrics(s_store_t *self)
+{
+    if (!self->opts->metrics) return;
+    hg_metrics_store_set(self->opts->metrics, self->queued_records,
+                         self->spill ? hg_spill_size(self->spill) : 0);
+}
+
 static int s_on_replay(zloop_t *loop, int timer_id, void *arg)
 {
     s_store_t *self = arg;
     self->replay_timer = -1;
     s_flush(self);
+    s_metrics(self);
     return 0;
 }
 
@@ -1289,6 +1300,7 @@ static int s_on_retry(zloop_t *loop, int timer_id, void *arg)
     self->down = false;
     s_flush(self);
     s_spill_overflow(self);
+    s_metrics(self);
     return 0;
 }
 
@@ -1397,6 +1409,7 @@ static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
         if (s_handle_command(self) < 0) return -1;
     s_flush(self);
     s_spill_overflow(self);
+    s_metrics(self);
     return 0;
 }
 

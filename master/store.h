@@ -50,10 +50,11 @@ typedef struct {
 
 /* Settings of the store; must outlive the actor. */
 typedef struct {
-    const hg_db_params_t *db; /* MySQL connection */
-    const char *spill_path;   /* spill file; NULL or "" keeps everything in memory */
-    size_t buffer_max;        /* run records held in memory while MySQL is down */
-    size_t buffer_max_bytes;  /* and their approximate size in bytes */
+    const hg_db_params_t *db;   /* MySQL connection */
+    const char *spill_path;     /* spill file; NULL or "" keeps everything in memory */
+    size_t buffer_max;          /* run records held in memory while MySQL is down */
+    size_t buffer_max_bytes;    /* and their approximate size in bytes */
+    struct hg_metrics *metrics; /* queue, spill and error figures go here (metrics.h); NULL: none */
 } hg_store_opts_t;
 
 /* Start the store. NULL on failure. */

@@ -21,6 +21,7 @@
 #include "plugin_cache.h"
 #include "plugin_exec.h"
 #include "retry.h"
+#include "worker_metrics.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -427,6 +428,8 @@ static int s_send_heartbeat(s_agent_t *self)
     msg.u.heartbeat.running = self->running;
     msg.u.heartbeat.jobs = (uint32_t) zhashx_size(self->jobs);
     msg.u.heartbeat.unacked = (uint32_t) zlistx_size(self->unacked);
+    hg_worker_metrics_state(self->cfg->metrics, msg.u.heartbeat.jobs, self->running,
+                            msg.u.heartbeat.unacked, self->welcomed);
     /* What we have read: the master holds back plug-in chunks beyond it. */
     msg.u.heartbeat.echo = self->rx_seq;
     /* s_send assigns seq = self->seq + 1; remember its send time. */
@@ -664,6 +667,7 @@ static void s_run_done(s_agent_t *self, hg_run_t *run)
     /* A chain's records go at once: the master must know a pending retry
      * to hand it on if this worker dies before the next attempt. */
     if ((job && job->spec.recover) || run->retry_at_ms) self->finished_urgent = true;
+    hg_worker_metrics_run(self->cfg->metrics, run);
     s_record_finished(self, run);
     if (job && job->spec.overlap != HG_OVERLAP_ALLOW) s_overlap_next(self, job);
 }

@@ -40,6 +40,8 @@ typedef struct {
     zcert_t *cert;
     const char *const *master_keys;
     size_t master_keys_n;
+
+    struct hg_worker_metrics *metrics; /* figures served at metrics.bind; NULL: none */
 } hg_agent_config_t;
 
 /* Master high availability: the agent talks to one master at a time,

@@ -4,6 +4,7 @@
 #include "hg_config.h"
 #include "hg_keys.h"
 #include "hg_log.h"
+#include "worker_metrics.h"
 
 #include <czmq.h>
 #include <curl/curl.h>
@@ -18,6 +19,10 @@ static const hg_cfg_def_t s_settings[] = {
     {"master.endpoints", HG_CFG_STR, "", 0, 0,
      "every master endpoint, comma-separated; the worker follows whichever leads"},
     {"labels", HG_CFG_STR, "", 0, 0, "labels as k=v,k2=v2 for job selectors"},
+    {"metrics.bind", HG_CFG_STR, "", 0, 0,
+     "serve this worker's Prometheus metrics at this ZeroMQ-style endpoint (e.g. "
+     "tcp://127.0.0.1:9643), GET /metrics, no token: loopback or a trusted network only; empty: "
+     "off"},
     {"capacity", HG_CFG_INT, "256", 1, 100000, "HTTP runs in flight at most"},
     {"http.queue", HG_CFG_INT, "5000", 1, 1000000,
      "HTTP runs that may wait for a free slot; more are recorded as skipped (overload)"},
@@ -315,7 +320,19 @@ int main(int argc, char **argv)
         return 2;
     }
     ac.labels_n = (size_t) n;
-    rc = hg_agent_run(&ac);
+    hg_worker_metrics_t *metrics = NULL;
+    if (*hg_config_str(cfg, "metrics.bind")) {
+        char merr[512];
+        metrics =
+            hg_worker_metrics_new(hg_config_str(cfg, "metrics.bind"), name, merr, sizeof merr);
+        if (!metrics) {
+            fprintf(stderr, "hourglass-worker: %s\n", merr);
+            rc = 2;
+        }
+    }
+    ac.metrics = metrics;
+    if (rc != 2) rc = hg_agent_run(&ac);
+    hg_worker_metrics_destroy(&metrics);
     for (size_t i = 0; i < ac.labels_n; i++) {
         free(ac.labels[i].key);
         free(ac.labels[i].value);

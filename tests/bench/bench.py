@@ -17,6 +17,8 @@ and SQL.
     scripts/bench api --count 2000 --batch-count 100000 --batch 1000
     scripts/bench failover --jobs 200
     scripts/bench isolation --seconds 10
+    scripts/bench metrics --jobs 1000000 --firing 10000 --seconds 20
+    scripts/bench purge --rows 10000000 --firing 10000 --seconds 20
 
 How each figure is measured (also in README.md, section Performance):
 - firings/s: run rows in MySQL whose scheduled_at lies in the measurement
@@ -59,7 +61,8 @@ from harness import Cluster, Proc, free_port, wait_until  # noqa: E402
 BUILD_DIR = harness.BUILD_DIR
 BENCH_VAR = harness.TEST_VAR
 ENDPOINT_BIN = os.path.join(BUILD_DIR, "bench_endpoint")
-SCENARIOS = ("throughput", "lateness", "http", "scale", "api", "failover", "isolation")
+SCENARIOS = ("throughput", "lateness", "http", "scale", "api", "failover", "isolation", "metrics",
+             "purge")
 
 # Targets of issue 6 (2-core machine): (scenario, figure) -> (op, value).
 TARGETS = {
@@ -662,9 +665,31 @@ def run_isolation(opts, ctx):
     return out
 
 
+def run_metrics(opts, ctx):
+    """Scrape time at a million jobs, lateness with and without scrapes (bench_metrics.py)."""
+    import bench_metrics
+    return bench_metrics.run_metrics(sys.modules[__name__], opts, ctx)
+
+
+def run_purge(opts, ctx):
+    """Lateness during a purge of old runs (bench_metrics.py)."""
+    import bench_metrics
+    return bench_metrics.run_purge(sys.modules[__name__], opts, ctx)
+
+
+def _add_metrics_defaults():
+    import bench_metrics
+    for mode in ("full", "quick"):
+        DEFAULTS[mode].update(bench_metrics.DEFAULTS[mode])
+
+
+sys.path.insert(0, HERE)
+_add_metrics_defaults()
+
 RUNNERS = {
     "throughput": run_throughput, "lateness": run_lateness, "http": run_http, "scale": run_scale,
-    "api": run_api, "failover": run_failover, "isolation": run_isolation,
+    "api": run_api, "failover": run_failover, "isolation": run_isolation, "metrics": run_metrics,
+    "purge": run_purge,
 }
 
 
@@ -745,7 +770,10 @@ def main(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("scenarios", nargs="*", help="any of: " + " ".join(SCENARIOS) + " (default: all)")
     ap.add_argument("--quick", action="store_true", help="small sizes, whole run under 2 minutes (CI)")
-    ap.add_argument("--jobs", type=int, help="jobs (throughput, http, scale, failover)")
+    ap.add_argument("--jobs", type=int, help="jobs (throughput, http, scale, failover, metrics)")
+    ap.add_argument("--firing", type=int, help="metrics, purge: jobs firing every second")
+    ap.add_argument("--rows", type=int, help="purge: old runs to purge")
+    ap.add_argument("--scrape-every-s", type=float, help="metrics: seconds between scrapes (0: back to back)")
     ap.add_argument("--workers", type=int, help="workers")
     ap.add_argument("--seconds", type=float, help="measurement window")
     ap.add_argument("--interval-ms", type=int, help="@every period of the jobs")
@@ -777,7 +805,7 @@ def main(argv=None):
     for s in chosen:
         opts = dict(DEFAULTS[mode][s])
         for k in ("jobs", "workers", "seconds", "interval_ms", "rate", "count", "batch_count", "batch",
-                  "clients", "grace_s"):
+                  "clients", "grace_s", "firing", "rows", "scrape_every_s"):
             v = getattr(args, k)
             if v is not None:
                 opts[k] = v

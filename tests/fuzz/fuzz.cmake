@@ -7,13 +7,14 @@
 # tests/fuzz/corpus/<target>/ through it, so seeds and crash inputs stay
 # regression tests of the normal build (and of scripts/test --asan).
 set(HG_FUZZ_DIR ${CMAKE_SOURCE_DIR}/tests/fuzz)
-set(HG_FUZZ_TARGETS proto sched job tz spill cli auth alert)
+set(HG_FUZZ_TARGETS proto sched job tz spill cli auth alert wmetrics)
 set(HG_FUZZ_SOURCES_job ${CMAKE_SOURCE_DIR}/master/job.c ${CMAKE_SOURCE_DIR}/master/job_policy.c
     ${CMAKE_SOURCE_DIR}/master/deps.c)
 set(HG_FUZZ_SOURCES_auth ${CMAKE_SOURCE_DIR}/master/auth.c ${CMAKE_SOURCE_DIR}/master/redact.c
     ${CMAKE_SOURCE_DIR}/master/zap.c ${CMAKE_SOURCE_DIR}/master/db.c)
 set(HG_FUZZ_SOURCES_spill ${CMAKE_SOURCE_DIR}/master/spill.c)
 set(HG_FUZZ_SOURCES_alert ${CMAKE_SOURCE_DIR}/master/alerts.c)
+set(HG_FUZZ_SOURCES_wmetrics ${CMAKE_SOURCE_DIR}/worker/worker_metrics.c)
 # The CLI target takes every CLI source but its main (fuzz_cli_client.c
 # stands in for the HTTP client), so a new command needs no edit here.
 file(GLOB HG_FUZZ_CLI_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/cli/*.c)
@@ -24,7 +25,7 @@ set(HG_FUZZ_SOURCES_cli ${HG_FUZZ_DIR}/fuzz_cli_client.c ${HG_FUZZ_CLI_SOURCES})
 function(hg_fuzz_target target exe main)
   add_executable(${exe} ${HG_FUZZ_DIR}/fuzz_${target}.c ${main} ${HG_FUZZ_SOURCES_${target}})
   target_include_directories(${exe} PRIVATE ${HG_FUZZ_DIR} ${CMAKE_SOURCE_DIR}/master
-                             ${CMAKE_SOURCE_DIR}/cli)
+                             ${CMAKE_SOURCE_DIR}/cli ${CMAKE_SOURCE_DIR}/worker)
   target_link_libraries(${exe} hgcommon PkgConfig::MARIADB PkgConfig::JANSSON ${CMAKE_DL_LIBS})
 endfunction()
 
