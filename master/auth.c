@@ -422,6 +422,13 @@ static const struct {
     {"POST", "/api/v1/worker-keys", HG_ROLE_ADMIN, "worker_key.add"},
     {"DELETE", "/api/v1/worker-keys", HG_ROLE_ADMIN, "worker_key.delete"},
     {"GET", "/api/v1/audit", HG_ROLE_ADMIN, NULL},
+    {"GET", "/api/v1/whoami", HG_ROLE_VIEWER, NULL},
+    {"GET", "/api/v1/schedule/explain", HG_ROLE_VIEWER, NULL},
+    {"GET", "/api/v1/runs/stats", HG_ROLE_VIEWER, NULL},
+    /* The dashboard's files (web.h): public, they hold no data; every
+     * figure it shows is fetched from /api/v1 with the user's token. */
+    {"GET", "/", HG_ROLE_NONE, NULL},
+    {"GET", "/ui/*", HG_ROLE_NONE, NULL},
 };
 
 static bool s_match(const char *pattern, const char *path)
@@ -450,6 +457,14 @@ int hg_auth_route(const char *method, const char *path, hg_role_t *need, const c
         }
     }
     return HG_ENOTFOUND;
+}
+
+bool hg_auth_is_public(const char *path)
+{
+    hg_role_t need;
+    const char *action;
+    return path && strncmp(path, "/api/", 5) != 0 &&
+           hg_auth_route("GET", path, &need, &action) == 0 && need == HG_ROLE_NONE;
 }
 
 bool hg_auth_route_at(size_t i, const char **method, const char **pattern, hg_role_t *need,

@@ -93,6 +93,10 @@ int hg_auth_bootstrap(MYSQL *db, const char *data_dir, bool *created, char *path
  * (which the router answers 404 or 405, to any valid token). */
 int hg_auth_route(const char *method, const char *path, hg_role_t *need, const char **action);
 
+/* True when path is one of the public routes of the table (the
+ * dashboard's files), served to anyone; nothing under /api/ ever is. */
+bool hg_auth_is_public(const char *path);
+
 /* Every row of the route table in turn: i from 0 until it returns false. */
 bool hg_auth_route_at(size_t i, const char **method, const char **pattern, hg_role_t *need,
                       const char **action);
