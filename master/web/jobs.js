@@ -116,7 +116,8 @@ export async function jobForm(root, args, ctx) {
     try {
       const x = await api('/schedule/explain', { query: { schedule, timezone: el.timezone.value.trim(), count: 5 } });
       const tz = x.timezone;
-      const fmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium', timeZone: tz, timeZoneName: 'short' });
+      const fmt = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', weekday: 'short',
+        hour: '2-digit', minute: '2-digit', second: '2-digit', timeZone: tz, timeZoneName: 'short' });
       explainBox.replaceChildren(h('p', null, x.description), x.next.length
         ? h('ul', null, x.next.map((t) => h('li', null, h('time', { datetime: t, title: 'UTC: ' + t }, fmt.format(new Date(t))))))
         : h('p', null, x.fixed_delay ? 'Each run starts a fixed delay after the previous one ends.' : 'No further fire.'));

@@ -17,10 +17,9 @@ Screenshots of each page go to var/ui/.
 
 import time
 
-from selenium.webdriver.support.ui import Select
-
-from uihelp import Ui, log
+from uihelp import Ui, log  # first: it finds Debian's selenium
 from harness import run_scenario
+from selenium.webdriver.support.ui import Select
 
 JOB = "ui-job"
 
@@ -50,12 +49,12 @@ def create_through_form(c, ui):
     ui.go("#/jobs")
     ui.wait_el("job-new").click()
     ui.wait_el("f-name").send_keys(JOB)
-    ui.el("f-schedule").send_keys("0 0 25 * * ?")
+    ui.el("f-schedule").send_keys("0 0 12 32 * ?")
     ui.el("f-http-url").send_keys(c.hits.url("/ui-job"))
     ui.wait(lambda: "day-of-month" in ui.text("err-schedule"), what="live explain error")
     ui.el("f-submit").click()
     ui.wait(lambda: ui.text("err-schedule").startswith("schedule:"), what="the API's schedule error")
-    st, body = c.api("POST", "/api/v1/jobs", {"name": "x", "schedule": "0 0 25 * * ?",
+    st, body = c.api("POST", "/api/v1/jobs", {"name": "x", "schedule": "0 0 12 32 * ?",
                                                "http": {"url": c.hits.url("/x")}})
     assert ui.text("err-schedule") == body["error"]["message"], (ui.text("err-schedule"), body)
     ui.shot("job-form-error")
