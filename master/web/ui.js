@@ -68,10 +68,11 @@ export function unflash() { flashEl().classList.add('hidden'); }
 
 // Stacked bars: one per bucket, `parts` of {value, cls, label}. Drawn by
 // hand in SVG (a few dozen lines; no charting library is packaged here).
-export function bars(id, buckets, height = 140) {
+export function bars(id, buckets, height = 140, slots = 30) {
   const w = 600, pad = 18;
   const max = Math.max(1, ...buckets.map((b) => b.parts.reduce((a, p) => a + p.value, 0)));
-  const bw = (w - pad) / Math.max(1, buckets.length);
+  // A few runs do not stretch into wide slabs: at least `slots` places.
+  const bw = (w - pad) / Math.max(slots, buckets.length);
   const svg = h('svg', { id, class: 'chart', viewBox: `0 0 ${w} ${height}`, preserveAspectRatio: 'none', role: 'img' });
   svg.append(h('line', { class: 'axis', x1: pad, y1: height - pad, x2: w, y2: height - pad }));
   svg.append(h('text', { x: 0, y: 10 }, String(max)));
