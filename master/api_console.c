@@ -193,9 +193,10 @@ static void s_like_prefix(const char *prefix, char *out, size_t size)
 }
 
 /* Filters and cursor become one range on an index: (namespace, name) for
- * the unique key, (status, namespace, name) with a status (migration
- * 012); the ORDER BY follows the index, so a page reads limit + 1 rows
- * wherever it starts. */
+ * the unique key, (status, namespace, name) with a status, (name,
+ * namespace) for a prefix in every namespace (migration 012); the ORDER
+ * BY follows the index, so a page reads limit + 1 rows wherever it
+ * starts. */
 static int s_op_page(MYSQL *db, void *arg, char *err, size_t err_size)
 {
     s_page_op_t *a = arg;
@@ -217,15 +218,24 @@ static int s_op_page(MYSQL *db, void *arg, char *err, size_t err_size)
         s_like_prefix(a->prefix, like, sizeof like);
         S_COND(" AND name LIKE ?", like);
     }
+    /* A name prefix across namespaces pages by (name, namespace) on
+     * ix_jobs_name: in (namespace, name) order the matches of one prefix
+     * may lie anywhere in a namespace of a million jobs. */
+    bool by_name = a->prefix && !a->ns;
     if (a->after_ns[0] && a->ns) {
         S_COND(" AND name > ?", a->after_name);
+    } else if (a->after_ns[0] && by_name) {
+        S_COND(" AND (name > ?", a->after_name);
+        S_COND(" OR (name = ?", a->after_name);
+        S_COND(" AND namespace > ?))", a->after_ns);
     } else if (a->after_ns[0]) {
         S_COND(" AND (namespace > ?", a->after_ns);
         S_COND(" OR (namespace = ?", a->after_ns);
         S_COND(" AND name > ?))", a->after_name);
     }
 #undef S_COND
-    strcat(tail, " ORDER BY namespace, name LIMIT ?");
+    strcat(tail,
+           by_name ? " ORDER BY name, namespace LIMIT ?" : " ORDER BY namespace, name LIMIT ?");
     int32_t limit = a->limit + 1;
     b[n].buffer_type = MYSQL_TYPE_LONG;
     b[n].buffer = &limit;

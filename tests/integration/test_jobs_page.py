@@ -79,6 +79,11 @@ def check_paging(c):
     assert names == ["job-%03d" % i for i in range(100, 200)], names[:5]
     got, _ = page_all(c, "&prefix=a_", 10)
     assert [j["name"] for j in got] == ["a_1", "a_2"], [j["name"] for j in got]
+    # A prefix in every namespace pages by (name, namespace).
+    got, _ = page_all(c, "&prefix=job-02", 3)
+    keys = [(j["name"], j["namespace"]) for j in got]
+    assert keys == sorted(("job-%03d" % i, ns) for i in range(20, 30)
+                          for ns in ("default", "other") if ns == "default" or i < N_OTHER), keys
     got, _ = page_all(c, "&status=paused", 7)
     assert {j["status"] for j in got} == {"paused"} and len(got) == N_DEFAULT // 10, len(got)
     got, _ = page_all(c, "&kind=plugin", 10)

@@ -76,13 +76,13 @@ class Ui:
     def css(self, sel):
         return self.d.find_elements(By.CSS_SELECTOR, sel)
 
-    def wait(self, predicate, timeout=20, what=None):
+    def wait(self, predicate, timeout=20, what=None, interval=0.2):
         def safe():
             try:
                 return predicate()
             except (StaleElementReferenceException, WebDriverException):
                 return None
-        return wait_until(safe, timeout=timeout, what=what)
+        return wait_until(safe, timeout=timeout, what=what, interval=interval)
 
     def wait_el(self, id_, timeout=20):
         return self.wait(lambda: self.d.find_elements(By.ID, id_) and self.el(id_), timeout,
@@ -117,5 +117,5 @@ class Ui:
     def timed(self, action, ready, timeout=20):
         t0 = time.monotonic()
         action()
-        self.wait(ready, timeout=timeout)
+        self.wait(ready, timeout=timeout, interval=0.02)
         return time.monotonic() - t0
