@@ -17,6 +17,8 @@ worker and MariaDB:
 - The dashboard's files are served without a token at / and /ui/*, with
   a strict Content-Security-Policy, nosniff and an ETag (304 on a repeat);
   nothing under /api/ becomes public.
+- A standby serves the files and every read the dashboard makes; a write
+  there answers not_leader with the leader's URL.
 """
 
 import time
@@ -183,13 +185,33 @@ def check_static(c):
     log("static files public with CSP, nosniff, ETag/304; new API routes need a token")
 
 
+def check_standby(c):
+    """The standby serves the dashboard and everything it reads; a write
+    names the leader, which the dashboard shows."""
+    url = c.master_urls[1]
+    c.wait_until(lambda: (c.health(1) or {}).get("role") == "standby", timeout=20,
+                 what="master 2 standing by")
+    for path in ("/api/v1/whoami", "/api/v1/jobs?after=&limit=5",
+                 "/api/v1/schedule/explain?schedule=@daily", "/api/v1/runs/stats"):
+        st, body = c.api_at(url, "GET", path)
+        assert st == 200, (path, st, body)
+    st, body = c.api_at(url, "POST", "/api/v1/jobs/job-001/pause")
+    assert st == 503 and body["error"]["code"] == "not_leader", (st, body)
+    assert body["error"]["leader"] == c.master_urls[0], body
+    req = urllib.request.Request(url + "/")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.status == 200
+    log("standby: dashboard files and its reads served; a write names the leader")
+
+
 def scenario(c):
     c.catalogue = make_catalogue(c, c.hits.url("/unused"))
     check_static(c)
     check_paging(c)
     check_whoami_explain(c)
     check_stats(c)
+    check_standby(c)
 
 
 if __name__ == "__main__":
-    run_scenario(scenario, workers=1)
+    run_scenario(scenario, workers=1, masters=2)
