@@ -5,6 +5,7 @@
 #include "db.h"
 #include "job.h"
 #include "job_db.h"
+#include "job_page.h"
 #include "redact.h"
 #include "hg_error.h"
 #include "hg_log.h"
@@ -132,11 +133,12 @@ void hg_api__schedule_explain(hg_api_ctx_t *c)
  * ------------------------------------------------------------------------ */
 
 typedef struct {
-    const char *ns, *prefix, *status, *kind; /* filters, NULL when absent */
-    char after_ns[65], after_name[191];      /* cursor; after_ns "" for the first page */
-    int32_t limit;                           /* page size */
-    json_t *jobs;                            /* out: up to limit + 1 jobs */
-    json_t *last_runs;                       /* out: job id (text) -> last run */
+    const char *ns, *prefix, *status, *kind;   /* filters, NULL when absent */
+    char after_ns[HG_JOB_PAGE_NS_MAX + 1];     /* cursor namespace; "" for the first page */
+    char after_name[HG_JOB_PAGE_NAME_MAX + 1]; /* cursor name */
+    int32_t limit;                             /* page size */
+    json_t *jobs;                              /* out: up to limit + 1 jobs */
+    json_t *last_runs;                         /* out: job id (text) -> last run */
 } s_page_op_t;
 
 /* The latest run of each job of the page, in one statement (one index
@@ -179,19 +181,6 @@ static int s_last_runs(MYSQL *db, s_page_op_t *a, char *err, size_t err_size)
     return 0;
 }
 
-/* A name prefix as a LIKE pattern: "_" (allowed in names) is a wildcard
- * there, so it is escaped. */
-static void s_like_prefix(const char *prefix, char *out, size_t size)
-{
-    size_t n = 0;
-    for (const char *p = prefix; *p && n + 3 < size; p++) {
-        if (*p == '_' || *p == '%' || *p == '\\') out[n++] = '\\';
-        out[n++] = *p;
-    }
-    out[n++] = '%';
-    out[n] = '\0';
-}
-
 /* Filters and cursor become one range on an index: (namespace, name) for
  * the unique key, (status, namespace, name) with a status, (name,
  * namespace) for a prefix in every namespace (migration 012); the ORDER
@@ -223,7 +212,7 @@ static int s_op_page(MYSQL *db, void *arg, char *err, size_t err_size)
     if (a->status) S_COND(" AND status = ?", a->status);
     if (a->kind) S_COND(" AND kind = ?", a->kind);
     if (a->prefix) {
-        s_like_prefix(a->prefix, like, sizeof like);
+        if (hg_job_page_like(a->prefix, like, sizeof like) != 0) return HG_EINVAL;
         S_COND(" AND name LIKE ?", like);
     }
     /* A name prefix across namespaces pages by (name, namespace) on
@@ -274,10 +263,10 @@ static bool s_page_args(hg_api_ctx_t *c, s_page_op_t *a)
     a->status = hg_api__arg(c, "status");
     a->kind = hg_api__arg(c, "kind");
     const char *after = hg_api__arg(c, "after");
-    const char *bad = NULL, *slash = after ? strchr(after, '/') : NULL;
-    if (a->ns && !hg_api__is_ident(a->ns, 64))
+    const char *bad = NULL;
+    if (a->ns && !hg_job_page_ident(a->ns, HG_JOB_PAGE_NS_MAX))
         bad = "namespace", snprintf(msg, sizeof msg, "namespace: ");
-    else if (a->prefix && !hg_api__is_ident(a->prefix, 190))
+    else if (a->prefix && !hg_job_page_ident(a->prefix, HG_JOB_PAGE_NAME_MAX))
         bad = "prefix", snprintf(msg, sizeof msg, "prefix: ");
     if (bad) {
         size_t used = strlen(msg);
@@ -294,21 +283,13 @@ static bool s_page_args(hg_api_ctx_t *c, s_page_op_t *a)
         hg_api__invalid(c, "kind", "kind: must be http or plugin");
         return false;
     }
-    if (after) {
-        size_t ns_len = slash ? (size_t) (slash - after) : 0;
-        if (slash && ns_len < sizeof a->after_ns) {
-            memcpy(a->after_ns, after, ns_len);
-            a->after_ns[ns_len] = '\0';
-            snprintf(a->after_name, sizeof a->after_name, "%s", slash + 1);
-        }
-        if (!slash || ns_len >= sizeof a->after_ns || !hg_api__is_ident(a->after_ns, 64) ||
-            strlen(slash + 1) >= sizeof a->after_name || !hg_api__is_ident(a->after_name, 190) ||
-            (a->ns && strcmp(a->ns, a->after_ns) != 0)) {
-            hg_api__invalid(c, "after",
-                            "after: must be the \"next\" of the previous page (namespace/name, "
-                            "in the namespace asked for)");
-            return false;
-        }
+    if (after && (hg_job_page_cursor_parse(after, a->after_ns, sizeof a->after_ns, a->after_name,
+                                           sizeof a->after_name) != 0 ||
+                  (a->ns && strcmp(a->ns, a->after_ns) != 0))) {
+        hg_api__invalid(c, "after",
+                        "after: must be the \"next\" of the previous page (namespace/name, "
+                        "in the namespace asked for)");
+        return false;
     }
     if (!a->ns && c->who.ns[0]) a->ns = c->who.ns; /* a scoped token pages its namespace */
     return !a->ns || hg_api__in_scope(c, a->ns);

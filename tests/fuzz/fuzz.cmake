@@ -7,11 +7,12 @@
 # tests/fuzz/corpus/<target>/ through it, so seeds and crash inputs stay
 # regression tests of the normal build (and of scripts/test --asan).
 set(HG_FUZZ_DIR ${CMAKE_SOURCE_DIR}/tests/fuzz)
-set(HG_FUZZ_TARGETS proto sched job tz spill cli auth)
+set(HG_FUZZ_TARGETS proto sched job tz spill cli auth page)
 set(HG_FUZZ_SOURCES_job ${CMAKE_SOURCE_DIR}/master/job.c)
 set(HG_FUZZ_SOURCES_auth ${CMAKE_SOURCE_DIR}/master/auth.c ${CMAKE_SOURCE_DIR}/master/redact.c
     ${CMAKE_SOURCE_DIR}/master/zap.c ${CMAKE_SOURCE_DIR}/master/db.c)
 set(HG_FUZZ_SOURCES_spill ${CMAKE_SOURCE_DIR}/master/spill.c)
+set(HG_FUZZ_SOURCES_page ${CMAKE_SOURCE_DIR}/master/job_page.c)
 # The CLI target takes every CLI source but its main (fuzz_cli_client.c
 # stands in for the HTTP client), so a new command needs no edit here.
 file(GLOB HG_FUZZ_CLI_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/cli/*.c)
