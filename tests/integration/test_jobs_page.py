@@ -13,7 +13,7 @@ worker and MariaDB:
   zone, and refuses a bad schedule or zone with the field and message a job
   creation gives.
 - GET /api/v1/runs/stats counts the runs of the last hour by minute and
-  status.
+  status; GET /api/v1/runs takes a node filter.
 - The dashboard's files are served without a token at / and /ui/*, with
   a strict Content-Security-Policy, nosniff and an ETag (304 on a repeat);
   nothing under /api/ becomes public.
@@ -148,6 +148,13 @@ def check_stats(c):
         return s if sum(b["counts"].get("success", 0) for b in s["buckets"]) >= 2 else None
     s = c.wait_until(counted, timeout=30, what="two successful runs in the stats")
     assert s["bucket_s"] == 60 and 10 <= len(s["buckets"]) <= 11, (s["bucket_s"], len(s["buckets"]))
+    node = c.job("tick")["node"] or next(iter(c.workers))
+    st, runs = c.api("GET", "/api/v1/runs?job=tick&node=%s" % node)
+    assert st == 200 and runs["runs"] and {r["node"] for r in runs["runs"]} == {node}, runs
+    st, runs = c.api("GET", "/api/v1/runs?job=tick&node=elsewhere")
+    assert st == 200 and runs["runs"] == [], runs
+    st, bad = c.api("GET", "/api/v1/runs?node=-x")
+    assert st == 400 and bad["error"]["field"] == "node", bad
     st, bad = c.api("GET", "/api/v1/runs/stats?window=2d")
     assert st == 400 and bad["error"]["field"] == "window", bad
     log("runs/stats: %d buckets, successes counted" % len(s["buckets"]))
