@@ -7,7 +7,9 @@
 - Next shows the following 50 jobs, Previous the first ones again;
 - typing a name prefix narrows the list (server-side) to the matching jobs;
   a status filter too;
-- every page's load time at 100,000 jobs is printed (for the issue's note).
+- every page's load time at 100,000 jobs is printed (for the issue's note);
+- the edit form saves through PUT /api/v1/jobs/{name} or shows the API's
+  answer where the master has no such route; delete asks for confirmation.
 
 The catalogue is written straight into MariaDB (INSERT ... SELECT over a
 sequence, a few seconds) as paused copies of one job created through the
@@ -45,6 +47,38 @@ def names(ui):
     return ui.d.execute_script(
         "return [...document.querySelectorAll('#jobs-table tr[data-name]')]"
         ".map((r) => r.dataset.name)")
+
+
+def check_edit_delete(c, ui):
+    """The edit form sends PUT /api/v1/jobs/{name} with the job and its
+    version: it saves where the master has that route, and shows the API's
+    answer where it has not. Delete asks first."""
+    ui.go("#/job/bulk/bulk-000001/edit")
+    sched = ui.wait_el("f-schedule")
+    ui.wait(lambda: sched.get_property("value") == "0 0 3 * * ?", what="the form filled in")
+    sched.clear()
+    sched.send_keys("0 0 4 * * ?")
+    ui.el("f-submit").click()
+
+    def outcome():
+        if ui.text("f-error"):
+            return "error: " + ui.text("f-error")
+        st, job = c.api("GET", "/api/v1/jobs/bulk-000001?namespace=bulk")
+        return "saved" if job.get("schedule") == "0 0 4 * * ?" else None
+    got = ui.wait(outcome, what="the edit saved or the API's answer shown")
+    assert got == "saved" or "PUT" in got, got
+    log("edit form: %s" % got)
+    ui.go("#/job/bulk/bulk-000002")
+    ui.wait(lambda: "bulk-000002" in ui.text("jd-def"), what="the job's page")
+    ui.el("jd-delete").click()
+    ui.d.switch_to.alert.dismiss()  # asked, and nothing happens on "cancel"
+    assert c.api("GET", "/api/v1/jobs/bulk-000002?namespace=bulk")[0] == 200
+    ui.el("jd-delete").click()
+    ui.d.switch_to.alert.accept()
+    c.wait_until(lambda: c.api("GET", "/api/v1/jobs/bulk-000002?namespace=bulk")[0] == 404,
+                 timeout=10, what="the job deleted")
+    ui.wait(lambda: ui.d.current_url.endswith("#/jobs"), what="back on the jobs list")
+    log("delete asks for confirmation; cancel keeps the job, OK deletes it")
 
 
 def scenario(c):
@@ -104,6 +138,7 @@ def scenario(c):
         assert names(ui) == ["bulk-0999%d0" % i for i in range(10)], names(ui)
         ui.shot("100k-search")
         log("paging: next, previous; prefix search and status filter, server-side")
+        check_edit_delete(c, ui)
     finally:
         ui.close()
 
