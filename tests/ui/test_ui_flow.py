@@ -17,7 +17,7 @@ Screenshots of each page go to var/ui/.
 
 import time
 
-from uihelp import Ui, log  # first: it finds Debian's selenium
+from uihelp import Ui, log, wait_until  # first: it finds Debian's selenium
 from harness import run_scenario
 from selenium.webdriver.support.ui import Select
 
@@ -84,8 +84,18 @@ def pause_resume_trigger(c, ui):
     ui.el("jd-resume").click()
     ui.wait(lambda: ui.text("jd-status") == "active", what="active again")
     assert c.job(JOB)["status"] == "active"
+    # A resumed job is placed again first; a trigger before that is
+    # refused (409 no_worker), which the page would show.
+    c.wait_until(lambda: c.job_node(JOB), timeout=20, what="the job placed again")
     before = len(c.api("GET", "/api/v1/runs?job=%s&limit=1000" % JOB)[1]["runs"])
     ui.el("jd-trigger").click()
+
+
+    def accepted():
+        text = ui.flash()
+        assert text in ("", "Triggered"), "the trigger was refused: %s" % text
+        return text == "Triggered"
+    wait_until(accepted, timeout=20, what="the trigger accepted")
 
     def manual_run():
         runs = c.api("GET", "/api/v1/runs?job=%s&limit=1000" % JOB)[1]["runs"]
