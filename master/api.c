@@ -18,12 +18,14 @@
  * delete). */
 #include "api.h"
 #include "api_admin.h"
+#include "api_console.h"
 #include "api_internal.h"
 #include "audit.h"
 #include "auth.h"
 #include "cluster.h"
 #include "job_db.h"
 #include "plugins.h"
+#include "web.h"
 #include "db.h"
 #include "hg_error.h"
 #include "hg_log.h"
@@ -762,6 +764,12 @@ static void s_route(hg_api_ctx_t *c)
         s_route_one(c, false, hg_api__jobs_batch);
     else if (strcmp(url, "/api/v1/runs") == 0)
         s_route_one(c, true, hg_api__runs_list);
+    else if (strcmp(url, "/api/v1/runs/stats") == 0)
+        s_route_one(c, true, hg_api__runs_stats);
+    else if (strcmp(url, "/api/v1/whoami") == 0)
+        s_route_one(c, true, hg_api__whoami);
+    else if (strcmp(url, "/api/v1/schedule/explain") == 0)
+        s_route_one(c, true, hg_api__schedule_explain);
     else if (strncmp(url, "/api/v1/runs/", strlen("/api/v1/runs/")) == 0)
         s_route_run(c);
     else if (strcmp(url, S_PLUGINS) == 0)
@@ -965,6 +973,12 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     }
 
+    if (hg_auth_is_public(url)) { /* the dashboard's files (web.h) */
+        int status = 0;
+        enum MHD_Result ret = (enum MHD_Result) hg_web_send(conn, method, url, &status);
+        s_log_request(api, method, url, status, req->start_us);
+        return ret;
+    }
     hg_api_ctx_t c = {.api = api, .conn = conn, .method = method, .url = url, .req = req};
     s_req_restore(&c);
     bool audit = true; /* not twice for a request answered on its headers */

@@ -5,6 +5,7 @@
  * asks ?reveal=true. Which role a route needs is in auth.c's route table;
  * what depends on the job itself (shell and thread jobs, plug-ins pushed
  * by an admin, trigger params) is checked here. */
+#include "api_console.h"
 #include "api_internal.h"
 #include "auth.h"
 #include "cluster.h"
@@ -390,6 +391,10 @@ static int s_op_list(MYSQL *db, void *arg, char *err, size_t err_size)
 
 void hg_api__jobs_list(hg_api_ctx_t *c)
 {
+    if (hg_api__jobs_page_wanted(c)) { /* keyset paging (api_console.h) */
+        hg_api__jobs_page(c);
+        return;
+    }
     const char *ns = hg_api__arg(c, "namespace"), *status = hg_api__arg(c, "status");
     if (ns && !hg_api__is_ident(ns, 64)) {
         hg_api__invalid(c, "namespace",

@@ -66,6 +66,7 @@ typedef struct {
     const char *job_name;          /* job query argument, or NULL */
     const char *ns;                /* its namespace */
     const char *status;            /* status filter, or NULL */
+    const char *node;              /* node filter, or NULL */
     int64_t since_ms, until_ms;    /* scheduled_at bounds, 0 = none */
     bool has_before;               /* page after this run id */
     uint8_t before[HG_RUNID_SIZE]; /* run id of the previous page's last run */
@@ -149,7 +150,7 @@ typedef struct {
     char sql[1024];                  /* statement text */
     MYSQL_BIND p[10];                /* parameters */
     int np;                          /* parameters used */
-    unsigned long lens[3];           /* lengths of job_name [0] and status [1] */
+    unsigned long lens[3];           /* lengths of job_name [0], status [1], node [2] */
     uint64_t job_id;                 /* the job's id, 0 to match by name */
     MYSQL_TIME since, until;         /* scheduled_at bounds */
     uint8_t since_id[HG_RUNID_SIZE]; /* run id bound of since */
@@ -197,6 +198,14 @@ static void s_runs_query_build(s_runs_query_t *q, const s_runs_op_t *a)
         p[np].buffer = (void *) a->job_name;
         p[np].buffer_length = q->lens[0];
         p[np++].length = &q->lens[0];
+    }
+    if (a->node) {
+        strcat(sql, " AND r.node = ?");
+        q->lens[2] = (unsigned long) strlen(a->node);
+        p[np].buffer_type = MYSQL_TYPE_STRING;
+        p[np].buffer = (void *) a->node;
+        p[np].buffer_length = q->lens[2];
+        p[np++].length = &q->lens[2];
     }
     if (a->status) {
         strcat(sql, " AND r.status = ?");
@@ -354,6 +363,12 @@ void hg_api__runs_list(hg_api_ctx_t *c)
         hg_api__invalid(c, "status",
                         "status: must be one of running, success, failed, timeout, crashed, lost, "
                         "skipped, cancelled");
+        return;
+    }
+    a.node = hg_api__arg(c, "node");
+    if (a.node && !hg_api__is_ident(a.node, 191)) {
+        hg_api__invalid(c, "node",
+                        "node: must be a node name (1-191 letters, digits, '.', '_', '-')");
         return;
     }
     const char *since = hg_api__arg(c, "since"), *until = hg_api__arg(c, "until"),

@@ -437,6 +437,13 @@ static const struct {
      * it without one (a trusted network); never a namespace-scoped token,
      * since the figures span every namespace (api_metrics.c). */
     {"GET", "/metrics", HG_ROLE_VIEWER, NULL},
+    {"GET", "/api/v1/whoami", HG_ROLE_VIEWER, NULL},
+    {"GET", "/api/v1/schedule/explain", HG_ROLE_VIEWER, NULL},
+    {"GET", "/api/v1/runs/stats", HG_ROLE_VIEWER, NULL},
+    /* The dashboard's files (web.h): public, they hold no data; every
+     * figure it shows is fetched from /api/v1 with the user's token. */
+    {"GET", "/", HG_ROLE_NONE, NULL},
+    {"GET", "/ui/*", HG_ROLE_NONE, NULL},
 };
 
 static bool s_match(const char *pattern, const char *path)
@@ -475,6 +482,14 @@ const char *hg_auth_route_pattern(const char *method, const char *path)
         if (strcmp(s_routes[i].method, method) == 0 && s_match(s_routes[i].pattern, path))
             return s_routes[i].pattern;
     return "other";
+}
+
+bool hg_auth_is_public(const char *path)
+{
+    hg_role_t need;
+    const char *action;
+    return path && strncmp(path, "/api/", 5) != 0 &&
+           hg_auth_route("GET", path, &need, &action) == 0 && need == HG_ROLE_NONE;
 }
 
 bool hg_auth_route_at(size_t i, const char **method, const char **pattern, hg_role_t *need,

@@ -96,6 +96,9 @@ int hg_auth_route(const char *method, const char *path, hg_role_t *need, const c
 /* The route table's pattern that method and path match (e.g. /api/v1/jobs/{name}),
  * "/healthz", or "other": a label of bounded cardinality for metrics. */
 const char *hg_auth_route_pattern(const char *method, const char *path);
+/* True when path is one of the public routes of the table (the
+ * dashboard's files), served to anyone; nothing under /api/ ever is. */
+bool hg_auth_is_public(const char *path);
 
 /* Every row of the route table in turn: i from 0 until it returns false. */
 bool hg_auth_route_at(size_t i, const char **method, const char **pattern, hg_role_t *need,

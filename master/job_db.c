@@ -775,3 +775,28 @@ int hg_job_db_delete(MYSQL *db, uint64_t id, char *err, size_t err_size)
     hg_db_bind_u64(&b[0], &id);
     return s_exec_by_id(db, "DELETE FROM jobs WHERE id = ?", b, "delete job", id, err, err_size);
 }
+
+int hg_job_db_select(MYSQL *db, const char *tail, MYSQL_BIND *params, json_t **jobs, char *err,
+                     size_t err_size)
+{
+    if (!db || !tail || !jobs) return HG_EINVAL;
+    *jobs = NULL;
+    char sql[2048];
+    if ((size_t) snprintf(sql, sizeof sql, "SELECT " S_JOB_COLUMNS " FROM jobs %s", tail) >=
+        sizeof sql) {
+        snprintf(err, err_size, "select jobs: query too long");
+        return HG_EINVAL;
+    }
+    MYSQL_STMT *stmt = hg_db_prepare(db, sql, err, err_size);
+    if (!stmt) return HG_EDB;
+    json_t *rows = json_array();
+    int rc = params && mysql_stmt_bind_param(stmt, params)
+                 ? s_stmt_fail(stmt, "select jobs", err, err_size)
+                 : s_select_jobs(stmt, rows, err, err_size);
+    mysql_stmt_close(stmt);
+    if (rc)
+        json_decref(rows);
+    else
+        *jobs = rows;
+    return rc;
+}

@@ -17,6 +17,11 @@ int hg_job_db_get(MYSQL *db, const char *ns, const char *name, json_t **job, cha
                   size_t err_size); /* HG_ENOTFOUND */
 int hg_job_db_list(MYSQL *db, const char *ns, const char *status, int limit, int offset,
                    json_t **jobs, int64_t *total, char *err, size_t err_size);
+/* Jobs of "SELECT <the job columns> FROM jobs <tail>", tail (WHERE,
+ * ORDER BY, LIMIT) with ? bound from params (may be NULL): the seam for
+ * queries built elsewhere (job_page.c's keyset pages). */
+int hg_job_db_select(MYSQL *db, const char *tail, MYSQL_BIND *params, json_t **jobs, char *err,
+                     size_t err_size);
 /* Statements of the jobs table kept prepared on one connection, so that
  * creating a job does not prepare (parse) its INSERT each time. Owned by
  * the thread that owns the connection; reset it before closing that

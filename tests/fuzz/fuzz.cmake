@@ -7,7 +7,7 @@
 # tests/fuzz/corpus/<target>/ through it, so seeds and crash inputs stay
 # regression tests of the normal build (and of scripts/test --asan).
 set(HG_FUZZ_DIR ${CMAKE_SOURCE_DIR}/tests/fuzz)
-set(HG_FUZZ_TARGETS proto sched job tz spill cli auth alert wmetrics)
+set(HG_FUZZ_TARGETS proto sched job tz spill cli auth alert wmetrics page)
 set(HG_FUZZ_SOURCES_job ${CMAKE_SOURCE_DIR}/master/job.c ${CMAKE_SOURCE_DIR}/master/job_policy.c
     ${CMAKE_SOURCE_DIR}/master/deps.c)
 set(HG_FUZZ_SOURCES_auth ${CMAKE_SOURCE_DIR}/master/auth.c ${CMAKE_SOURCE_DIR}/master/redact.c
@@ -15,6 +15,7 @@ set(HG_FUZZ_SOURCES_auth ${CMAKE_SOURCE_DIR}/master/auth.c ${CMAKE_SOURCE_DIR}/m
 set(HG_FUZZ_SOURCES_spill ${CMAKE_SOURCE_DIR}/master/spill.c)
 set(HG_FUZZ_SOURCES_alert ${CMAKE_SOURCE_DIR}/master/alerts.c)
 set(HG_FUZZ_SOURCES_wmetrics ${CMAKE_SOURCE_DIR}/worker/worker_metrics.c)
+set(HG_FUZZ_SOURCES_page ${CMAKE_SOURCE_DIR}/master/job_page.c)
 # The CLI target takes every CLI source but its main (fuzz_cli_client.c
 # stands in for the HTTP client), so a new command needs no edit here.
 file(GLOB HG_FUZZ_CLI_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/cli/*.c)

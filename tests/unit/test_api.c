@@ -6,6 +6,7 @@
 // hg-test-sources: master/deps.c master/deps_db.c master/api_deps.c
 // hg-test-sources: master/api_alerts.c master/alert_db.c master/alerts.c
 // hg-test-sources: master/api_metrics.c master/api_retention.c master/metrics.c master/retention.c
+// hg-test-sources: master/api_console.c master/job_page.c
 /* test_api: the REST API of docs/api.md over real HTTP (libcurl) against
  * the private MariaDB, with the cluster actor replaced by a stub defined
  * here. Settings come from HOURGLASS_MYSQL_* (defaults: scripts/db env);
