@@ -152,6 +152,7 @@ typedef struct {
     hg_http_spec_t http;     /* for kind "http" */
     hg_plugin_spec_t plugin; /* for kind "plugin" */
     uint32_t recover;        /* 1: a run lost with its worker is re-run once (TRIGGER "recover") */
+    uint32_t jitter_ms;      /* each fire waits a random 0..jitter_ms after its time, 0 = none */
 } hg_assign_t;
 
 /* Master -> worker: stop firing job_id under epoch. Worker -> master: the

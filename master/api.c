@@ -47,6 +47,7 @@
 
 #define S_JOBS_PREFIX    "/api/v1/jobs/"
 #define S_NODES_PREFIX   "/api/v1/nodes/"
+#define S_RUNS_PREFIX    "/api/v1/runs/"
 #define S_PLUGINS        "/api/v1/plugins"
 #define S_DRAIN_MAX      (64ull << 20) /* excess body read and dropped to answer 413 cleanly */
 #define S_PLUGINS_PREFIX "/api/v1/plugins/"
@@ -650,7 +651,7 @@ static void s_route_job(hg_api_ctx_t *c)
     const char *action = slash ? slash + 1 : NULL;
     if (name_len == 0 || name_len >= sizeof buf || (action && strchr(action, '/')) ||
         (action && strcmp(action, "pause") != 0 && strcmp(action, "resume") != 0 &&
-         strcmp(action, "trigger") != 0)) {
+         strcmp(action, "trigger") != 0 && strcmp(action, "backfill") != 0)) {
         s_no_route(c);
         return;
     }
@@ -661,17 +662,33 @@ static void s_route_job(hg_api_ctx_t *c)
             hg_api__job_get(c, buf);
         else if (hg_api__method_is(c, "DELETE"))
             hg_api__job_delete(c, buf);
+        else if (hg_api__method_is(c, "PUT") || hg_api__method_is(c, "PATCH"))
+            hg_api__job_edit(c, buf, hg_api__method_is(c, "PATCH"));
         else
-            s_not_allowed(c, "GET, DELETE");
+            s_not_allowed(c, "GET, PUT, PATCH, DELETE");
     } else if (!hg_api__method_is(c, "POST")) {
         s_not_allowed(c, "POST");
     } else if (strcmp(action, "pause") == 0) {
-        hg_api__job_set_status(c, buf, "paused");
+        hg_api__job_pause(c, buf, true);
     } else if (strcmp(action, "resume") == 0) {
-        hg_api__job_set_status(c, buf, "active");
+        hg_api__job_pause(c, buf, false);
+    } else if (strcmp(action, "backfill") == 0) {
+        hg_api__job_backfill(c, buf);
     } else {
         hg_api__job_trigger(c, buf);
     }
+}
+
+/* /api/v1/runs/{id} */
+static void s_route_run(hg_api_ctx_t *c)
+{
+    const char *id = c->url + strlen(S_RUNS_PREFIX);
+    if (strchr(id, '/'))
+        s_no_route(c);
+    else if (hg_api__method_is(c, "GET"))
+        hg_api__run_get(c, id);
+    else
+        s_not_allowed(c, "GET");
 }
 
 /* /api/v1/plugins/{sha256} */
@@ -726,6 +743,9 @@ static void s_route(hg_api_ctx_t *c)
         s_route_one(c, false, hg_api__jobs_batch);
     else if (strcmp(url, "/api/v1/runs") == 0)
         s_route_one(c, true, hg_api__runs_list);
+    else if (strncmp(url, S_RUNS_PREFIX, strlen(S_RUNS_PREFIX)) == 0 &&
+             url[strlen(S_RUNS_PREFIX)] != '\0')
+        s_route_run(c);
     else if (strcmp(url, S_PLUGINS) == 0)
         s_route_collection(c, hg_api__plugins_list, hg_api__plugin_push);
     else if (strncmp(url, S_PLUGINS_PREFIX, strlen(S_PLUGINS_PREFIX)) == 0 &&

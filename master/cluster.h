@@ -47,6 +47,11 @@ int hg_cluster_job_remove(hg_cluster_client_t *client, uint64_t job_id);
 int hg_cluster_trigger(hg_cluster_client_t *client, uint64_t job_id, json_t *params, char *node,
                        size_t node_size);
 
+/* hg_cluster_trigger with the run's reason ("backfill") and the
+ * scheduled time it records (0 = now). */
+int hg_cluster_trigger_at(hg_cluster_client_t *client, uint64_t job_id, json_t *params,
+                          const char *reason, int64_t scheduled_ms, char *node, size_t node_size);
+
 /* Snapshot of the workers: a new JSON array of node objects as in
  * docs/api.md (caller owns the reference), or NULL on failure. */
 json_t *hg_cluster_nodes(hg_cluster_client_t *client);

@@ -4,6 +4,7 @@
  * in job_db.c; the column limits and the two helpers both sides use are in
  * job_internal.h. */
 #include "job.h"
+#include "job_ext.h"
 #include "job_internal.h"
 #include "hg_error.h"
 #include "hg_sched.h"
@@ -189,10 +190,11 @@ static int s_check_string_map(s_verr_t *e, const char *field, json_t *v)
 }
 
 static const char *s_top_keys[] = {
-    "name",     "namespace", "kind",           "schedule",      "timezone",   "status",
-    "start_at", "end_at",    "misfire",        "timeout",       "http",       "params",
-    "executor", "id",        "version",        "created_at",    "updated_at", "node",
-    "plugin",   "recover",   "secret_headers", "secret_params", NULL};
+    "name",       "namespace",   "kind",           "schedule",      "timezone",   "status",
+    "start_at",   "end_at",      "misfire",        "timeout",       "http",       "params",
+    "executor",   "id",          "version",        "created_at",    "updated_at", "node",
+    "plugin",     "recover",     "secret_headers", "secret_params", "jitter",     "remaining_runs",
+    "pause_note", "runs_end_at", "runs_from",      "next_fires",    "last_run",   NULL};
 static const char *s_http_keys[] = {"method", "url",           "headers",     "body",
                                     "form",   "expect_status", "expect_body", NULL};
 static const char *s_executor_keys[] = {"nodes", NULL};
@@ -624,7 +626,9 @@ json_t *hg_job_validate(json_t *body, char *field, size_t field_size, char *mess
     if (message && message_size) message[0] = '\0';
     json_t *out = json_object();
     if (!out) return NULL;
-    if (s_validate(body, out, &e) != 0) {
+    if (s_validate(body, out, &e) != 0 ||
+        hg_job_ext_validate(body, out, hg_now_ms(), field, field_size, message, message_size) !=
+            0) {
         json_decref(out);
         return NULL;
     }
@@ -717,6 +721,7 @@ static int s_to_assign(json_t *job, hg_assign_t *out)
     if (timeout_ms < 1 || timeout_ms > HG_JOB_TIMEOUT_MAX) return HG_EINVAL;
     out->timeout_ms = (uint32_t) timeout_ms;
     out->recover = json_is_true(json_object_get(job, "recover")) ? 1 : 0;
+    hg_job_ext_assign(job, out);
     if ((rc = s_kv_from_object(json_object_get(job, "params"), &out->params, &out->params_n)))
         return rc;
 

@@ -1,4 +1,4 @@
-// hg-test-sources: master/job.c
+// hg-test-sources: master/job.c master/job_ext.c
 /* test_job: validation of API job bodies (every rule of docs/api.md with
  * the message the user sees), defaults and normalization, and conversion
  * to the wire ASSIGN spec. */
@@ -361,7 +361,8 @@ static void test_defaults_filled(void **state)
         "{\"method\": \"GET\", \"url\": \"http://127.0.0.1:9000/hook\", \"headers\": {}, "
         "\"body\": null, \"form\": null, \"expect_status\": [], \"expect_body\": null}, "
         "\"plugin\": null, \"params\": {}, \"executor\": {\"nodes\": []}, "
-        "\"secret_headers\": [], \"secret_params\": []}");
+        "\"secret_headers\": [], \"secret_params\": [], \"jitter\": null, "
+        "\"pause_note\": null, \"remaining_runs\": null}");
     if (!json_equal(job, want)) {
         char *got = json_dumps(job, JSON_SORT_KEYS);
         fail_msg("defaults: got %s", got);
