@@ -205,6 +205,13 @@ void hg_job_ext_assign(json_t *job, hg_assign_t *out)
         jitter_ms > 0 && jitter_ms <= HG_JOB_JITTER_MAX_MS)
         out->jitter_ms = (uint32_t) jitter_ms;
     out->end_ms = hg_job_ext_end_ms(job, out->end_ms);
+    /* remaining_runs counts the times after runs_from: the worker starts
+     * after it, as after a last fire (so a holder never fires a time
+     * before the count began, and one that takes over after a kill
+     * continues from what was fired since). */
+    int64_t from = 0;
+    if (hg_job__time_field_ms(job, "runs_from", &from) == 0 && from > out->last_fire_ms)
+        out->last_fire_ms = from;
 }
 
 void hg_job_ext_format_local(const char *tz, int64_t ms, char *buf, size_t size)
