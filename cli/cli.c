@@ -2,6 +2,7 @@
  * commands share (error lines, API calls, JSON output, reading server JSON
  * into table cells). */
 #include "cli.h"
+#include "cmd_job_edit.h"
 #include "hg_error.h"
 #include "hg_sched.h"
 #include "hg_time.h"
@@ -40,6 +41,8 @@ static const hg_command_t *const s_commands[] = {
     &hg_cmd_plugin_list,       &hg_cmd_token_create,   &hg_cmd_token_list,
     &hg_cmd_token_revoke,      &hg_cmd_worker_key_add, &hg_cmd_worker_key_list,
     &hg_cmd_worker_key_delete, &hg_cmd_audit,          &s_cmd_version,
+    &hg_cmd_job_edit,          &hg_cmd_job_apply,      &hg_cmd_job_backfill,
+    &hg_cmd_run_get,
 };
 #define S_COMMANDS_N (sizeof s_commands / sizeof s_commands[0])
 

@@ -1,5 +1,6 @@
 /* cmd_job: `hourglass job create|list|get|delete|pause|resume|trigger`. */
 #include "cli.h"
+#include "cmd_job_edit.h"
 #include "hg_error.h"
 #include "hg_time.h"
 #include "table.h"
@@ -131,6 +132,9 @@ int hg_job_spec_build(const hg_args_t *args, json_t **out, char *err, size_t err
     s_set_str(job, "timeout", args, "timeout");
     if (hg_args_has(args, "paused")) json_object_set_new(job, "status", json_string("paused"));
     if (hg_args_has(args, "recover")) json_object_set_new(job, "recover", json_true());
+    s_set_str(job, "jitter", args, "jitter");
+    const char *remaining = hg_args_get(args, "remaining-runs");
+    if (remaining) json_object_set_new(job, "remaining_runs", json_integer(atoll(remaining)));
     /* Names whose values the API shows as "***" (docs/api.md, Secrets). */
     static const char *const secret_flags[][2] = {{"secret-header", "secret_headers"},
                                                   {"secret-param", "secret_params"}};
@@ -239,6 +243,7 @@ static void s_print_job(hg_cli_t *cli, const json_t *job)
     S_ROW("Created", hg_view_time(job, "created_at", buf, sizeof buf));
     S_ROW("Updated", hg_view_time(job, "updated_at", buf, sizeof buf));
 #undef S_ROW
+    hg_cli_job_print_control(cli, job);
 }
 
 static const hg_flag_t s_create_flags[] = {
@@ -263,6 +268,8 @@ static const hg_flag_t s_create_flags[] = {
     {"recover", NULL, false, "re-run once a run lost with its worker (on the next worker)"},
     {"secret-header", "NAME", true, "header whose value the API hides (besides Authorization...)"},
     {"secret-param", "KEY", true, "parameter whose value the API hides (besides *password*...)"},
+    {"jitter", "DURATION", false, "random delay up to DURATION per fire, never early (max 1h)"},
+    {"remaining-runs", "N", false, "fire the next N scheduled times, then complete"},
 };
 
 static int s_create_run(hg_cli_t *cli, const hg_args_t *args)
@@ -320,6 +327,18 @@ static const hg_flag_t s_list_flags[] = {
     {"offset", "N", false, "skip the first N jobs"},
 };
 
+/* The status column: a paused job's note goes with it. */
+static const char *s_status_cell(const json_t *job, char *buf, size_t size)
+{
+    const char *note = hg_view_str(job, "pause_note");
+    hg_view_text(job, "status", buf, size);
+    if (note) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, size - n, " (%s)", note);
+    }
+    return buf;
+}
+
 static int s_list_run(hg_cli_t *cli, const hg_args_t *args)
 {
     char msg[512];
@@ -351,7 +370,7 @@ static int s_list_run(hg_cli_t *cli, const hg_args_t *args)
     json_t *job;
     json_array_foreach(jobs, i, job)
     {
-        char name[256], schedule[256], status[64], node[256], kind[64], url[2100];
+        char name[256], schedule[256], status[600], node[256], kind[64], url[2100];
         const json_t *http = json_is_object(job) ? json_object_get(job, "http") : NULL;
         const json_t *plugin = json_is_object(job) ? json_object_get(job, "plugin") : NULL;
         const char *target = hg_view_text(http, "url", url, sizeof url);
@@ -368,7 +387,7 @@ static int s_list_run(hg_cli_t *cli, const hg_args_t *args)
         }
         const char *cells[] = {hg_view_text(job, "name", name, sizeof name),
                                hg_view_text(job, "schedule", schedule, sizeof schedule),
-                               hg_view_text(job, "status", status, sizeof status),
+                               s_status_cell(job, status, sizeof status),
                                hg_view_text(job, "node", node, sizeof node),
                                hg_view_text(job, "kind", kind, sizeof kind),
                                target};
@@ -440,10 +459,6 @@ static int s_delete_run(hg_cli_t *cli, const hg_args_t *args)
 {
     return s_job_call(cli, args, "DELETE", "", "deleted");
 }
-static int s_pause_run(hg_cli_t *cli, const hg_args_t *args)
-{
-    return s_job_call(cli, args, "POST", "/pause", "paused");
-}
 static int s_resume_run(hg_cli_t *cli, const hg_args_t *args)
 {
     return s_job_call(cli, args, "POST", "/resume", "resumed");
@@ -476,7 +491,6 @@ const hg_command_t hg_cmd_job_get = {
     .run = s_get_run,
 };
 S_NAME_COMMAND(hg_cmd_job_delete, "delete", "Delete a job", s_delete_run);
-S_NAME_COMMAND(hg_cmd_job_pause, "pause", "Pause a job", s_pause_run);
 S_NAME_COMMAND(hg_cmd_job_resume, "resume", "Resume a paused job", s_resume_run);
 
 static const hg_flag_t s_trigger_flags[] = {

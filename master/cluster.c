@@ -886,7 +886,8 @@ static void s_load_put(void *arg, hg_jobrec_t *rec)
     snprintf(idtext, sizeof idtext, "%" PRIu64, rec->id);
     json_t *lf = ctx->last_fires ? json_object_get(ctx->last_fires, idtext) : NULL;
     /* The spec may hold a floor of its own (remaining_runs: job_ext.h). */
-    if (lf && json_integer_value(lf) > rec->last_fire_ms) rec->last_fire_ms = json_integer_value(lf);
+    if (lf && json_integer_value(lf) > rec->last_fire_ms)
+        rec->last_fire_ms = json_integer_value(lf);
     if (s_job_put(ctx->self, rec)) {
         (*ctx->loaded)++;
         ctx->self->placement_due = true;

@@ -26,7 +26,7 @@
 #define HG_JOB_REMAINING_MAX      100000        /* remaining_runs upper bound */
 #define HG_JOB_PAUSE_NOTE_MAX     500           /* bytes of a pause note */
 #define HG_JOB_NEXT_FIRES         5             /* next_fires shown by GET */
-#define HG_JOB_RUNS_FROM_SLACK_MS 0 /* first counted time: after the write + this */
+#define HG_JOB_RUNS_FROM_SLACK_MS 0             /* first counted time: after the write + this */
 
 /* Validate body's jitter, remaining_runs and pause_note into out (a job
  * hg_job_validate has normalized: schedule, timezone, start_at, end_at

@@ -1,5 +1,5 @@
 // hg-test-sources: cli/args.c cli/table.c cli/client.c cli/cli.c cli/cmd_job.c cli/cmd_cluster.c
-// hg-test-sources: cli/cmd_plugin.c cli/cmd_admin.c
+// hg-test-sources: cli/cmd_plugin.c cli/cmd_admin.c cli/cmd_job_edit.c
 /* test_cli: the `hourglass` CLI. Pure parts (tables, flags, the create-job
  * body) directly; whole commands in-process against a small
  * libmicrohttpd server on 127.0.0.1 that answers with canned responses. */
