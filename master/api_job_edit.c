@@ -99,9 +99,8 @@ static void s_reply_job(hg_api_ctx_t *c, json_t *job)
 }
 
 /* Validate new_body (made from stored), store it if stored is still at
- * version, notify the cluster and reply. Takes new_body. what names the
- * act for the admin check ("edit"); check_admin false for pause/resume,
- * which an operator may do to any job. */
+ * version, notify the cluster and reply. Takes new_body. check_admin is
+ * false for pause/resume, which an operator may do to any job. */
 static void s_commit(hg_api_ctx_t *c, json_t *stored, json_t *new_body, uint64_t version,
                      bool check_admin)
 {
@@ -247,12 +246,11 @@ void hg_api__job_pause(hg_api_ctx_t *c, const char *name, bool pause)
  * Backfill
  * ------------------------------------------------------------------------ */
 
-/* The scheduled times of job in [from_ms, to_ms) into times (at most
- * max); returns how many, or -1 when there are more than max. */
-static long s_backfill_times(json_t *job, hg_sched_t *s, int64_t from_ms, int64_t to_ms,
-                             int64_t *times, long max)
+/* The scheduled times of s in [from_ms, to_ms) into times (at most max);
+ * returns how many, or -1 when there are more than max. */
+static long s_backfill_times(hg_sched_t *s, int64_t from_ms, int64_t to_ms, int64_t *times,
+                             long max)
 {
-    (void) job;
     long n = 0;
     for (int64_t t = hg_sched_next(s, from_ms - 1); t != HG_SCHED_NEVER && t < to_ms;
          t = hg_sched_next(s, t)) {
@@ -368,7 +366,7 @@ void hg_api__job_backfill(hg_api_ctx_t *c, const char *name)
     hg_sched_t *s = c->who.role < need ? NULL : s_backfill_sched(c, a.job);
     if (c->who.role < need) hg_api__forbidden(c, need, "a backfill of this job");
     int64_t *times = s ? malloc(sizeof *times * S_BACKFILL_MAX) : NULL;
-    long n = times ? s_backfill_times(a.job, s, from_ms, to_ms, times, S_BACKFILL_MAX) : 0;
+    long n = times ? s_backfill_times(s, from_ms, to_ms, times, S_BACKFILL_MAX) : 0;
     hg_sched_destroy(&s);
     if (!times) {
         if (c->status == 0)
