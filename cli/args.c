@@ -71,6 +71,12 @@ static s_word_t s_word(int argc, char **argv, int *i, hg_globals_t *g, const cha
             g->output = argv[++*i];
             return S_WORD_DONE;
         }
+        if (word[1] == 'f' && word[2] == '\0') { /* -f FILE is --file FILE (job apply) */
+            *name = "file";
+            *name_len = 4;
+            *inline_value = NULL;
+            return S_WORD_OTHER;
+        }
         snprintf(err, err_size, "unknown flag %s", word);
         return S_WORD_ERROR;
     }

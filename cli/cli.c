@@ -2,6 +2,7 @@
  * commands share (error lines, API calls, JSON output, reading server JSON
  * into table cells). */
 #include "cli.h"
+#include "cmd_job_edit.h"
 #include "hg_error.h"
 #include "hg_sched.h"
 #include "hg_time.h"
@@ -33,16 +34,18 @@ static const hg_command_t s_cmd_version = {
 
 /* Every command, in the order of `hourglass help`. */
 static const hg_command_t *const s_commands[] = {
-    &hg_cmd_job_create,     &hg_cmd_job_list,        &hg_cmd_job_get,
-    &hg_cmd_job_delete,     &hg_cmd_job_pause,       &hg_cmd_job_resume,
-    &hg_cmd_job_trigger,    &hg_cmd_job_tree,        &hg_cmd_runs,
-    &hg_cmd_run_cancel,     &hg_cmd_node_list,       &hg_cmd_node_drain,
-    &hg_cmd_node_activate,  &hg_cmd_plugin_push,     &hg_cmd_plugin_list,
-    &hg_cmd_token_create,   &hg_cmd_token_list,      &hg_cmd_token_revoke,
-    &hg_cmd_worker_key_add, &hg_cmd_worker_key_list, &hg_cmd_worker_key_delete,
-    &hg_cmd_audit,          &hg_cmd_alert_create,    &hg_cmd_alert_list,
-    &hg_cmd_alert_get,      &hg_cmd_alert_delete,    &hg_cmd_alert_test,
-    &hg_cmd_alert_history,  &s_cmd_version,          &hg_cmd_runs_purge,
+    &hg_cmd_job_create,        &hg_cmd_job_list,       &hg_cmd_job_get,
+    &hg_cmd_job_edit,          &hg_cmd_job_apply,      &hg_cmd_job_delete,
+    &hg_cmd_job_pause,         &hg_cmd_job_resume,     &hg_cmd_job_trigger,
+    &hg_cmd_job_backfill,      &hg_cmd_job_tree,       &hg_cmd_runs,
+    &hg_cmd_run_get,           &hg_cmd_run_cancel,     &hg_cmd_node_list,
+    &hg_cmd_node_drain,        &hg_cmd_node_activate,  &hg_cmd_plugin_push,
+    &hg_cmd_plugin_list,       &hg_cmd_token_create,   &hg_cmd_token_list,
+    &hg_cmd_token_revoke,      &hg_cmd_worker_key_add, &hg_cmd_worker_key_list,
+    &hg_cmd_worker_key_delete, &hg_cmd_audit,          &hg_cmd_alert_create,
+    &hg_cmd_alert_list,        &hg_cmd_alert_get,      &hg_cmd_alert_delete,
+    &hg_cmd_alert_test,        &hg_cmd_alert_history,  &s_cmd_version,
+    &hg_cmd_runs_purge,
 };
 #define S_COMMANDS_N (sizeof s_commands / sizeof s_commands[0])
 

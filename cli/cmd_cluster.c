@@ -2,6 +2,7 @@
  * run history, newest first, paged by run id) and `hourglass node
  * list|drain|activate`. */
 #include "cli.h"
+#include "cmd_job_edit.h"
 #include "hg_error.h"
 #include "hg_time.h"
 #include "table.h"
@@ -42,6 +43,7 @@ static const hg_flag_t s_runs_flags[] = {
     {"until", "TIME", false, "runs scheduled before TIME (same forms as --since)"},
     {"limit", "N", false, "at most N runs (default 50, max 1000)"},
     {"before", "RUN_ID", false, "next page: runs older than this run"},
+    {"follow", NULL, false, "keep printing runs as they end, until Ctrl-C"},
 };
 
 static int s_runs_run(hg_cli_t *cli, const hg_args_t *args)
@@ -60,6 +62,7 @@ static int s_runs_run(hg_cli_t *cli, const hg_args_t *args)
         {"status", hg_args_get(args, "status")}, {"since", since_arg ? since : NULL},
         {"until", until_arg ? until : NULL},     {"limit", hg_args_get(args, "limit")},
         {"before", hg_args_get(args, "before")}};
+    if (hg_args_has(args, "follow")) return hg_cli_runs_follow(cli, q, sizeof q / sizeof q[0]);
     json_t *doc = NULL;
     int rc = hg_cli_call(cli, "GET", "/api/v1/runs", q, sizeof q / sizeof q[0], NULL, &doc);
     if (rc != 0) return rc;

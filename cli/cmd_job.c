@@ -1,7 +1,8 @@
-/* cmd_job: `hourglass job create|list|get|pause|resume|trigger` (delete
- * and tree: cmd_deps.c). */
+/* cmd_job: `hourglass job create|list|get|resume|trigger` (delete and tree:
+ * cmd_deps.c; edit, apply, pause, backfill: cmd_job_edit.c). */
 #include "cli.h"
 #include "cmd_run.h"
+#include "cmd_job_edit.h"
 #include "hg_error.h"
 #include "hg_time.h"
 #include "table.h"
@@ -145,6 +146,9 @@ int hg_job_spec_build(const hg_args_t *args, json_t **out, char *err, size_t err
         json_decref(http);
         return HG_EINVAL;
     }
+    s_set_str(job, "jitter", args, "jitter");
+    const char *remaining = hg_args_get(args, "remaining-runs");
+    if (remaining) json_object_set_new(job, "remaining_runs", json_integer(atoll(remaining)));
     /* Names whose values the API shows as "***" (docs/api.md, Secrets). */
     static const char *const secret_flags[][2] = {{"secret-header", "secret_headers"},
                                                   {"secret-param", "secret_params"}};
@@ -256,6 +260,7 @@ static void s_print_job(hg_cli_t *cli, const json_t *job)
     S_ROW("Created", hg_view_time(job, "created_at", buf, sizeof buf));
     S_ROW("Updated", hg_view_time(job, "updated_at", buf, sizeof buf));
 #undef S_ROW
+    hg_cli_job_print_control(cli, job);
 }
 
 static const hg_flag_t s_create_flags[] = {
@@ -283,6 +288,8 @@ static const hg_flag_t s_create_flags[] = {
     {"depends-on", "JOB[:ON]", true, "run after JOB ends (ON: success, failure, always)"},
     {"trigger-rule", "RULE", false, "all (default: every parent) or any (each parent run)"},
     HG_CLI_POLICY_FLAGS, /* cmd_run.h: --retry-*, --overlap, --max-concurrent, --queue-max */
+    {"jitter", "DURATION", false, "random delay up to DURATION per fire, never early (max 1h)"},
+    {"remaining-runs", "N", false, "fire the next N scheduled times, then complete"},
 };
 
 static int s_create_run(hg_cli_t *cli, const hg_args_t *args)
@@ -340,6 +347,18 @@ static const hg_flag_t s_list_flags[] = {
     {"offset", "N", false, "skip the first N jobs"},
 };
 
+/* The status column: a paused job's note goes with it. */
+static const char *s_status_cell(const json_t *job, char *buf, size_t size)
+{
+    const char *note = hg_view_str(job, "pause_note");
+    hg_view_text(job, "status", buf, size);
+    if (note) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, size - n, " (%s)", note);
+    }
+    return buf;
+}
+
 static int s_list_run(hg_cli_t *cli, const hg_args_t *args)
 {
     char msg[512];
@@ -371,7 +390,7 @@ static int s_list_run(hg_cli_t *cli, const hg_args_t *args)
     json_t *job;
     json_array_foreach(jobs, i, job)
     {
-        char name[256], schedule[256], status[64], node[256], kind[64], url[2100];
+        char name[256], schedule[256], status[600], node[256], kind[64], url[2100];
         const json_t *http = json_is_object(job) ? json_object_get(job, "http") : NULL;
         const json_t *plugin = json_is_object(job) ? json_object_get(job, "plugin") : NULL;
         const char *target = hg_view_text(http, "url", url, sizeof url);
@@ -388,7 +407,7 @@ static int s_list_run(hg_cli_t *cli, const hg_args_t *args)
         }
         const char *cells[] = {hg_view_text(job, "name", name, sizeof name),
                                hg_view_text(job, "schedule", schedule, sizeof schedule),
-                               hg_view_text(job, "status", status, sizeof status),
+                               s_status_cell(job, status, sizeof status),
                                hg_view_text(job, "node", node, sizeof node),
                                hg_view_text(job, "kind", kind, sizeof kind),
                                target};
@@ -456,10 +475,6 @@ static int s_get_run(hg_cli_t *cli, const hg_args_t *args)
 {
     return s_job_call(cli, args, "GET", "", NULL);
 }
-static int s_pause_run(hg_cli_t *cli, const hg_args_t *args)
-{
-    return s_job_call(cli, args, "POST", "/pause", "paused");
-}
 static int s_resume_run(hg_cli_t *cli, const hg_args_t *args)
 {
     return s_job_call(cli, args, "POST", "/resume", "resumed");
@@ -491,7 +506,6 @@ const hg_command_t hg_cmd_job_get = {
     .needs_master = true,
     .run = s_get_run,
 };
-S_NAME_COMMAND(hg_cmd_job_pause, "pause", "Pause a job", s_pause_run);
 S_NAME_COMMAND(hg_cmd_job_resume, "resume", "Resume a paused job", s_resume_run);
 
 static const hg_flag_t s_trigger_flags[] = {

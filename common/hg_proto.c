@@ -17,7 +17,8 @@
  *                  kind R str, sched R str, tz str, start i64, end i64,
  *                  last i64, misfire str, timeout u32, params map,
  *                  http http-map, plugin plugin-map, recover u32,
- *                  retry retry-map, overlap u32, maxconc u32, qmax u32
+ *                  retry retry-map, overlap u32, maxconc u32, qmax u32,
+ *                  jitter u32
  *                  (the master sends http for kind "http", plugin for
  *                  kind "plugin"; the worker refuses the job otherwise)
  *     http-map     method R str, url R str, headers [str...], body bin,
@@ -221,6 +222,7 @@ static const s_field_t s_assign_fields[] = {
     S_SCALAR("overlap", S_U32, 0, hg_assign_t, overlap),
     S_SCALAR("maxconc", S_U32, 0, hg_assign_t, max_concurrent),
     S_SCALAR("qmax", S_U32, 0, hg_assign_t, queue_max),
+    S_SCALAR("jitter", S_U32, 0, hg_assign_t, jitter_ms),
 };
 static const s_table_t s_assign_table = S_TABLE(s_assign_fields, hg_assign_t);
 

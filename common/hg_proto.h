@@ -176,6 +176,7 @@ typedef struct {
     uint32_t overlap;        /* hg_overlap_t: what a fire does while the job runs */
     uint32_t max_concurrent; /* runs at once under forbid/replace/queue, 0 means 1 */
     uint32_t queue_max;      /* fires waiting under queue, 0 means 1 */
+    uint32_t jitter_ms;      /* each fire waits a random 0..jitter_ms after its time, 0 = none */
 } hg_assign_t;
 
 /* Master -> worker: stop firing job_id under epoch. Worker -> master: the

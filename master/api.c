@@ -50,6 +50,7 @@
 
 #define S_JOBS_PREFIX    "/api/v1/jobs/"
 #define S_NODES_PREFIX   "/api/v1/nodes/"
+#define S_RUNS_PREFIX    "/api/v1/runs/"
 #define S_PLUGINS        "/api/v1/plugins"
 #define S_DRAIN_MAX      (64ull << 20) /* excess body read and dropped to answer 413 cleanly */
 #define S_PLUGINS_PREFIX "/api/v1/plugins/"
@@ -660,7 +661,8 @@ static void s_route_job(hg_api_ctx_t *c)
     const char *action = slash ? slash + 1 : NULL;
     if (name_len == 0 || name_len >= sizeof buf || (action && strchr(action, '/')) ||
         (action && strcmp(action, "pause") != 0 && strcmp(action, "resume") != 0 &&
-         strcmp(action, "trigger") != 0 && strcmp(action, "tree") != 0)) {
+         strcmp(action, "trigger") != 0 && strcmp(action, "tree") != 0 &&
+         strcmp(action, "backfill") != 0)) {
         s_no_route(c);
         return;
     }
@@ -671,8 +673,10 @@ static void s_route_job(hg_api_ctx_t *c)
             hg_api__job_get(c, buf);
         else if (hg_api__method_is(c, "DELETE"))
             hg_api__job_delete(c, buf);
+        else if (hg_api__method_is(c, "PUT") || hg_api__method_is(c, "PATCH"))
+            hg_api__job_edit(c, buf, hg_api__method_is(c, "PATCH"));
         else
-            s_not_allowed(c, "GET, DELETE");
+            s_not_allowed(c, "GET, PUT, PATCH, DELETE");
     } else if (strcmp(action, "tree") == 0) {
         if (hg_api__method_is(c, "GET"))
             hg_api__job_tree(c, buf);
@@ -681,31 +685,39 @@ static void s_route_job(hg_api_ctx_t *c)
     } else if (!hg_api__method_is(c, "POST")) {
         s_not_allowed(c, "POST");
     } else if (strcmp(action, "pause") == 0) {
-        hg_api__job_set_status(c, buf, "paused");
+        hg_api__job_pause(c, buf, true);
     } else if (strcmp(action, "resume") == 0) {
-        hg_api__job_set_status(c, buf, "active");
+        hg_api__job_pause(c, buf, false);
+    } else if (strcmp(action, "backfill") == 0) {
+        hg_api__job_backfill(c, buf);
     } else {
         hg_api__job_trigger(c, buf);
     }
 }
 
-/* /api/v1/runs/{id}/cancel (issue 11, api_runctl.c) */
+/* /api/v1/runs/{id} (GET) and /api/v1/runs/{id}/cancel (POST) */
 static void s_route_run(hg_api_ctx_t *c)
 {
-    const char *id = c->url + strlen("/api/v1/runs/");
+    const char *id = c->url + strlen(S_RUNS_PREFIX);
     const char *slash = strchr(id, '/');
     char buf[64];
     size_t id_len = slash ? (size_t) (slash - id) : strlen(id);
-    if (!slash || id_len == 0 || id_len >= sizeof buf || strcmp(slash, "/cancel") != 0) {
+    if (id_len == 0 || id_len >= sizeof buf || (slash && strcmp(slash, "/cancel") != 0)) {
         s_no_route(c);
         return;
     }
     memcpy(buf, id, id_len);
     buf[id_len] = '\0';
-    if (hg_api__method_is(c, "POST"))
-        hg_api__run_cancel(c, buf);
-    else
-        s_not_allowed(c, "POST");
+    if (slash) {
+        if (hg_api__method_is(c, "POST"))
+            hg_api__run_cancel(c, buf);
+        else
+            s_not_allowed(c, "POST");
+    } else if (hg_api__method_is(c, "GET")) {
+        hg_api__run_get(c, buf);
+    } else {
+        s_not_allowed(c, "GET");
+    }
 }
 
 /* /api/v1/plugins/{sha256} */
@@ -770,7 +782,8 @@ static void s_route(hg_api_ctx_t *c)
         s_route_one(c, true, hg_api__whoami);
     else if (strcmp(url, "/api/v1/schedule/explain") == 0)
         s_route_one(c, true, hg_api__schedule_explain);
-    else if (strncmp(url, "/api/v1/runs/", strlen("/api/v1/runs/")) == 0)
+    else if (strncmp(url, S_RUNS_PREFIX, strlen(S_RUNS_PREFIX)) == 0 &&
+             url[strlen(S_RUNS_PREFIX)] != '\0')
         s_route_run(c);
     else if (strcmp(url, S_PLUGINS) == 0)
         s_route_collection(c, hg_api__plugins_list, hg_api__plugin_push);

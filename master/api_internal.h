@@ -156,8 +156,23 @@ bool hg_api__deps_cascade_arg(hg_api_ctx_t *c, bool *cascade);
 void hg_api__deps_refuse_delete(hg_api_ctx_t *c, const char *name, json_t *dependents);
 json_t *hg_api__deps_drop_cascaded(hg_api_ctx_t *c, json_t *cascaded);
 
-/* api_runs.c: GET /api/v1/runs. */
+/* A job that runs any code its writer chooses (shell, thread isolation,
+ * a plug-in pushed by an admin) is the admin's to write: true when the
+ * caller may; otherwise the reply is set (403, or 503). what names the
+ * act ("creation", "edit"). api_jobs.c. */
+bool hg_api__may_write_job(hg_api_ctx_t *c, const json_t *job, const char *what);
+
+/* api_job_edit.c: PUT and PATCH /api/v1/jobs/{name}, POST
+ * .../pause|resume (with a note) and .../backfill; the next_fires and
+ * last_run that GET adds to a job. */
+void hg_api__job_edit(hg_api_ctx_t *c, const char *name, bool patch);
+void hg_api__job_pause(hg_api_ctx_t *c, const char *name, bool pause);
+void hg_api__job_backfill(hg_api_ctx_t *c, const char *name);
+void hg_api__job_add_outlook(hg_api_ctx_t *c, json_t *job);
+
+/* api_runs.c: GET /api/v1/runs and GET /api/v1/runs/{id}. */
 void hg_api__runs_list(hg_api_ctx_t *c);
+void hg_api__run_get(hg_api_ctx_t *c, const char *id);
 
 /* api_runctl.c (issue 11): POST /api/v1/runs/{id}/cancel, and the body
  * check of a trigger (params, force), answering 400 when it fails. */

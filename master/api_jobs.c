@@ -122,7 +122,7 @@ static int s_op_sha_meta(MYSQL *db, void *arg, char *err, size_t err_size)
  * is the admin's to create, delete, or trigger with parameters. True when
  * the caller may; otherwise the reply is set (403, or 503 when MySQL
  * cannot say what a plug-in hash is). */
-static bool s_may_write_job(hg_api_ctx_t *c, const json_t *job, const char *what)
+bool hg_api__may_write_job(hg_api_ctx_t *c, const json_t *job, const char *what)
 {
     if (c->who.role >= HG_ROLE_ADMIN) return true;
     char msg[300];
@@ -240,7 +240,7 @@ static void s_insert_error(hg_api_ctx_t *c, s_jobs_op_t *a, int rc, const char *
 static bool s_may_create(hg_api_ctx_t *c, json_t *job)
 {
     return hg_api__in_scope(c, json_string_value(json_object_get(job, "namespace"))) &&
-           s_may_write_job(c, job, "creation");
+           hg_api__may_write_job(c, job, "creation");
 }
 
 static void s_scope_default(hg_api_ctx_t *c, json_t *body)
@@ -497,6 +497,7 @@ void hg_api__job_get(hg_api_ctx_t *c, const char *name)
         return;
     }
     s_add_node(c->api, a.job);
+    hg_api__job_add_outlook(c, a.job);
     hg_api__reply(c, MHD_HTTP_OK, s_shown(c, a.job));
     json_decref(a.job);
 }
@@ -517,7 +518,7 @@ void hg_api__job_delete(hg_api_ctx_t *c, const char *name)
             json_decref(a.job);
             return;
         }
-        bool may = s_may_write_job(c, a.job, "deletion");
+        bool may = hg_api__may_write_job(c, a.job, "deletion");
         json_decref(a.job);
         a.job = NULL;
         if (!may) return;

@@ -3,6 +3,7 @@
  * a token scoped to a namespace reads it one job at a time. */
 #include "api_internal.h"
 #include "db.h"
+#include "run_view.h"
 #include "job_db.h"
 #include "hg_error.h"
 #include "hg_proto.h"
@@ -68,6 +69,7 @@ typedef struct {
     const char *status;            /* status filter, or NULL */
     const char *node;              /* node filter, or NULL */
     int64_t since_ms, until_ms;    /* scheduled_at bounds, 0 = none */
+    const uint8_t *run_id;         /* one run (GET /api/v1/runs/{id}), or NULL */
     bool has_before;               /* page after this run id */
     uint8_t before[HG_RUNID_SIZE]; /* run id of the previous page's last run */
     int limit;                     /* page size */
@@ -186,6 +188,13 @@ static void s_runs_query_build(s_runs_query_t *q, const s_runs_op_t *a)
         p[np++].length = &q->lens[1];
     }
     q->before_len = HG_RUNID_SIZE;
+    if (a->run_id) {
+        strcat(sql, " AND r.run_id = ?");
+        p[np].buffer_type = MYSQL_TYPE_BLOB;
+        p[np].buffer = (void *) a->run_id;
+        p[np].buffer_length = HG_RUNID_SIZE;
+        p[np++].length = &q->before_len;
+    }
     if (q->job_id) {
         strcat(sql, " AND r.job_id = ?");
         p[np].buffer_type = MYSQL_TYPE_LONGLONG;
@@ -402,6 +411,68 @@ void hg_api__runs_list(hg_api_ctx_t *c)
         if (a.more && n > 0)
             next = json_incref(json_object_get(json_array_get(a.runs, n - 1), "run_id"));
         hg_api__reply(c, MHD_HTTP_OK, json_pack("{s:O, s:o}", "runs", a.runs, "next", next));
+    }
+    json_decref(a.runs);
+}
+
+/* The namespace of the job a run belongs to ("" when the job is gone). */
+typedef struct {
+    uint64_t job_id; /* in */
+    char ns[257];    /* out */
+} s_run_ns_op_t;
+
+static int s_op_run_ns(MYSQL *db, void *arg, char *err, size_t err_size)
+{
+    s_run_ns_op_t *a = arg;
+    MYSQL_STMT *stmt = hg_db_prepare(db, "SELECT namespace FROM jobs WHERE id = ?", err, err_size);
+    if (!stmt) return HG_EDB;
+    MYSQL_BIND p[1], r[1];
+    memset(p, 0, sizeof p);
+    memset(r, 0, sizeof r);
+    hg_db_bind_u64(&p[0], &a->job_id);
+    unsigned long len = 0;
+    my_bool is_null = 0;
+    hg_db_bind_out(&r[0], MYSQL_TYPE_STRING, a->ns, sizeof a->ns - 1, &len, &is_null);
+    int rc = 0;
+    a->ns[0] = '\0';
+    if (mysql_stmt_bind_param(stmt, p) || mysql_stmt_execute(stmt) ||
+        mysql_stmt_store_result(stmt) || mysql_stmt_bind_result(stmt, r)) {
+        snprintf(err, err_size, "run namespace: %s", mysql_stmt_error(stmt));
+        rc = HG_EDB;
+    } else if (mysql_stmt_fetch(stmt) == 0 && !is_null) {
+        a->ns[len < sizeof a->ns ? len : sizeof a->ns - 1] = '\0';
+    }
+    mysql_stmt_free_result(stmt);
+    mysql_stmt_close(stmt);
+    return rc;
+}
+
+void hg_api__run_get(hg_api_ctx_t *c, const char *id)
+{
+    uint8_t run_id[HG_RUNID_SIZE];
+    if (hg_runid_parse(id, run_id) != 0) {
+        hg_api__invalid(c, "id", "id: must be a run id (8-4-4-4-12 hex digits)");
+        return;
+    }
+    s_runs_op_t a = {.run_id = run_id, .limit = 1};
+    char err[1024];
+    int rc = hg_api__with_db(c->api, s_op_runs, &a, err, sizeof err);
+    json_t *run = rc == 0 ? json_array_get(a.runs, 0) : NULL;
+    if (rc != 0) {
+        hg_api__db_error(c, rc, err);
+    } else if (!run) {
+        hg_api__error(c, MHD_HTTP_NOT_FOUND, "not_found", NULL, "run %s not found", id);
+    } else {
+        /* A scoped token sees the runs of its namespace's jobs only. */
+        s_run_ns_op_t ns = {.job_id =
+                                (uint64_t) json_integer_value(json_object_get(run, "job_id"))};
+        if (c->who.ns[0] && (hg_api__with_db(c->api, s_op_run_ns, &ns, err, sizeof err) != 0 ||
+                             strcmp(ns.ns, c->who.ns) != 0)) {
+            hg_api__error(c, MHD_HTTP_NOT_FOUND, "not_found", NULL, "run %s not found", id);
+        } else {
+            hg_run_view_add(run);
+            hg_api__reply(c, MHD_HTTP_OK, json_incref(run));
+        }
     }
     json_decref(a.runs);
 }

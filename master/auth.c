@@ -404,6 +404,9 @@ static const struct {
     {"POST", "/api/v1/jobs:batch", HG_ROLE_EDITOR, "job.create"},
     {"GET", "/api/v1/jobs/*", HG_ROLE_VIEWER, NULL},
     {"DELETE", "/api/v1/jobs/*", HG_ROLE_EDITOR, "job.delete"},
+    {"PUT", "/api/v1/jobs/*", HG_ROLE_EDITOR, "job.update"},
+    {"PATCH", "/api/v1/jobs/*", HG_ROLE_EDITOR, "job.update"},
+    {"POST", "/api/v1/jobs/*/backfill", HG_ROLE_EDITOR, "job.backfill"},
     {"POST", "/api/v1/jobs/*/pause", HG_ROLE_OPERATOR, "job.pause"},
     {"POST", "/api/v1/jobs/*/resume", HG_ROLE_OPERATOR, "job.resume"},
     {"POST", "/api/v1/jobs/*/trigger", HG_ROLE_OPERATOR, "job.trigger"},
@@ -412,6 +415,7 @@ static const struct {
     {"POST", "/api/v1/runs/*/cancel", HG_ROLE_OPERATOR, "run.cancel"},
     /* Deleting history destroys evidence, as revoking a token does: admin. */
     {"POST", "/api/v1/runs:purge", HG_ROLE_ADMIN, "runs.purge"},
+    {"GET", "/api/v1/runs/*", HG_ROLE_VIEWER, NULL},
     {"GET", "/api/v1/nodes", HG_ROLE_VIEWER, NULL},
     {"POST", "/api/v1/nodes/*/drain", HG_ROLE_OPERATOR, "node.drain"},
     {"POST", "/api/v1/nodes/*/activate", HG_ROLE_OPERATOR, "node.activate"},

@@ -350,7 +350,7 @@ static hg_jobrec_t *s_job_put(hg_cluster_t *self, hg_jobrec_t *rec)
     if (old) {
         rec->node = old->node;
         rec->epoch = old->epoch;
-        rec->last_fire_ms = old->last_fire_ms;
+        if (old->last_fire_ms > rec->last_fire_ms) rec->last_fire_ms = old->last_fire_ms;
         rec->revoke_sent_mono_ms = old->revoke_sent_mono_ms;
         rec->recoveries = old->recoveries;
         rec->recoveries_n = old->recoveries_n;
@@ -384,7 +384,9 @@ int hg_cluster__job_upsert(hg_cluster_t *self, json_t *json, int64_t last_fire_m
         hg_assign_clear(&spec);
         return rc;
     }
-    spec.last_fire_ms = last_fire_ms;
+    /* hg_job_to_assign may have set a floor (remaining_runs counts from
+     * the edit that set it: job_ext.h); what was fired since wins. */
+    if (last_fire_ms > spec.last_fire_ms) spec.last_fire_ms = last_fire_ms;
     hg_jobrec_t *rec = hg_jobtab_make(self->jobs, &spec, hg_job_pinned_nodes(json), &rc);
     if (!rec) return rc;
     rec->fresh = fresh;
@@ -895,7 +897,9 @@ static void s_load_put(void *arg, hg_jobrec_t *rec)
     char idtext[24];
     snprintf(idtext, sizeof idtext, "%" PRIu64, rec->id);
     json_t *lf = ctx->last_fires ? json_object_get(ctx->last_fires, idtext) : NULL;
-    rec->last_fire_ms = lf ? json_integer_value(lf) : 0;
+    /* The spec may hold a floor of its own (remaining_runs: job_ext.h). */
+    if (lf && json_integer_value(lf) > rec->last_fire_ms)
+        rec->last_fire_ms = json_integer_value(lf);
     if (s_job_put(ctx->self, rec)) {
         (*ctx->loaded)++;
         ctx->self->placement_due = true;

@@ -56,6 +56,13 @@ int hg_cluster_run_cancel(hg_cluster_client_t *client, const char *run_id, char 
 int hg_cluster_trigger(hg_cluster_client_t *client, uint64_t job_id, json_t *params, char *node,
                        size_t node_size);
 
+/* hg_cluster_trigger with the run's reason ("backfill") and the
+ * scheduled time it records (0 = now), and force (past the overlap
+ * policy). */
+int hg_cluster_trigger_at(hg_cluster_client_t *client, uint64_t job_id, json_t *params,
+                          const char *reason, int64_t scheduled_ms, bool force, char *node,
+                          size_t node_size);
+
 /* Snapshot of the workers: a new JSON array of node objects as in
  * docs/api.md (caller owns the reference), or NULL on failure. */
 json_t *hg_cluster_nodes(hg_cluster_client_t *client);

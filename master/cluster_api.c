@@ -129,12 +129,13 @@ static void s_api_jobnode(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
 /* Send a manual TRIGGER of job to node with params (JSON object text of
  * strings; anything else, or "", means none). */
 static void s_send_trigger(hg_cluster_t *self, hg_jobrec_t *job, const char *node,
-                           const char *params, bool force)
+                           const char *params, bool force, const char *reason, int64_t scheduled_ms)
 {
     hg_msg_t msg = {.type = HG_MSG_TRIGGER};
     msg.u.trigger.job_id = job->id;
     msg.u.trigger.epoch = job->epoch;
-    msg.u.trigger.reason = "manual";
+    msg.u.trigger.reason = (char *) (reason && *reason ? reason : "manual");
+    msg.u.trigger.scheduled_ms = scheduled_ms;
     json_t *pj = params && *params ? json_loads(params, 0, NULL) : NULL;
     size_t n = json_is_object(pj) ? json_object_size(pj) : 0;
     hg_kv_t *kv = n ? calloc(n, sizeof *kv) : NULL;
@@ -164,6 +165,10 @@ static void s_api_trigger(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
     uint64_t job_id = s_pop_job_id(req);
     char *params = zmsg_popstr(req);
     char *force = zmsg_popstr(req); /* "1": past the overlap policy (issue 11) */
+    /* Optional (hg_cluster_trigger_at): the reason and scheduled time. */
+    char *reason = zmsg_popstr(req), *sched = zmsg_popstr(req);
+    int64_t scheduled_ms = sched ? strtoll(sched, NULL, 10) : 0;
+    zstr_free(&sched);
     hg_jobrec_t *job = hg_jobtab_find(self->jobs, job_id);
     hg_cluster_node_t *node = job && job->node[0] ? zhashx_lookup(self->nodes, job->node) : NULL;
     if (!job) {
@@ -171,12 +176,14 @@ static void s_api_trigger(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
     } else if (!node || !HG_NODE_SESSION(node) || node->leaving) {
         zmsg_addstrf(rep, "%d", HG_EUNAVAIL);
     } else {
-        s_send_trigger(self, job, node->name, params, force && streq(force, "1"));
+        s_send_trigger(self, job, node->name, params, force && streq(force, "1"), reason,
+                       scheduled_ms);
         zmsg_addstr(rep, "0");
         zmsg_addstr(rep, node->name);
     }
     zstr_free(&params);
     zstr_free(&force);
+    zstr_free(&reason);
 }
 
 static void s_api_plugin_put(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
@@ -414,7 +421,13 @@ int hg_cluster_job_remove(hg_cluster_client_t *c, uint64_t job_id)
 int hg_cluster_trigger(hg_cluster_client_t *c, uint64_t job_id, json_t *params, char *node,
                        size_t node_size)
 {
-    return hg_cluster_trigger_force(c, job_id, params, false, node, node_size);
+    return hg_cluster_trigger_at(c, job_id, params, NULL, 0, false, node, node_size);
+}
+
+int hg_cluster_trigger_force(hg_cluster_client_t *c, uint64_t job_id, json_t *params, bool force,
+                             char *node, size_t node_size)
+{
+    return hg_cluster_trigger_at(c, job_id, params, NULL, 0, force, node, node_size);
 }
 
 int hg_cluster_run_cancel(hg_cluster_client_t *c, const char *run_id, char *node, size_t node_size,
@@ -436,8 +449,9 @@ int hg_cluster_run_cancel(hg_cluster_client_t *c, const char *run_id, char *node
     return rc;
 }
 
-int hg_cluster_trigger_force(hg_cluster_client_t *c, uint64_t job_id, json_t *params, bool force,
-                             char *node, size_t node_size)
+int hg_cluster_trigger_at(hg_cluster_client_t *c, uint64_t job_id, json_t *params,
+                          const char *reason, int64_t scheduled_ms, bool force, char *node,
+                          size_t node_size)
 {
     zmsg_t *req = zmsg_new();
     zmsg_addstr(req, "TRIGGER");
@@ -446,6 +460,10 @@ int hg_cluster_trigger_force(hg_cluster_client_t *c, uint64_t job_id, json_t *pa
     zmsg_addstr(req, text ? text : "");
     zmsg_addstr(req, force ? "1" : "0");
     free(text);
+    if (reason) {
+        zmsg_addstr(req, reason);
+        zmsg_addstrf(req, "%" PRId64, scheduled_ms);
+    }
     int rc;
     zmsg_t *rep = s_call(c, req, &rc);
     if (rep && rc == 0 && node) {

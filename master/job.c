@@ -4,6 +4,7 @@
  * in job_db.c; the column limits and the two helpers both sides use are in
  * job_internal.h. */
 #include "job.h"
+#include "job_ext.h"
 #include "job_internal.h"
 #include "job_policy.h"
 #include "deps.h"
@@ -190,13 +191,20 @@ static int s_check_string_map(s_verr_t *e, const char *field, json_t *v)
     return 0;
 }
 
-static const char *s_top_keys[] = {
-    "name",           "namespace", "kind",           "schedule",      "timezone",   "status",
-    "start_at",       "end_at",    "misfire",        "timeout",       "http",       "params",
-    "executor",       "id",        "version",        "created_at",    "updated_at", "node",
-    "plugin",         "recover",   "secret_headers", "secret_params", "retry",      "overlap",
-    "max_concurrent", "queue_max", "depends_on",     "trigger_rule",  NULL};
-/* retry..queue_max: job_policy.c; depends_on, trigger_rule: deps.c */
+static const char *s_top_keys[] = {"name",           "namespace",   "kind",
+                                   "schedule",       "timezone",    "status",
+                                   "start_at",       "end_at",      "misfire",
+                                   "timeout",        "http",        "params",
+                                   "executor",       "id",          "version",
+                                   "created_at",     "updated_at",  "node",
+                                   "plugin",         "recover",     "secret_headers",
+                                   "secret_params",  "retry",       "overlap",
+                                   "max_concurrent", "queue_max",   "depends_on",
+                                   "trigger_rule",   "jitter",      "remaining_runs",
+                                   "pause_note",     "runs_end_at", "runs_from",
+                                   "next_fires",     "last_run",    NULL};
+/* retry..queue_max: job_policy.c; depends_on, trigger_rule: deps.c;
+ * jitter..last_run: job_ext.c */
 static const char *s_http_keys[] = {"method", "url",           "headers",     "body",
                                     "form",   "expect_status", "expect_body", "parent_results",
                                     NULL};
@@ -646,7 +654,9 @@ json_t *hg_job_validate(json_t *body, char *field, size_t field_size, char *mess
     if (message && message_size) message[0] = '\0';
     json_t *out = json_object();
     if (!out) return NULL;
-    if (s_validate(body, out, &e) != 0) {
+    if (s_validate(body, out, &e) != 0 ||
+        hg_job_ext_validate(body, out, hg_now_ms(), field, field_size, message, message_size) !=
+            0) {
         json_decref(out);
         return NULL;
     }
@@ -740,6 +750,7 @@ static int s_to_assign(json_t *job, hg_assign_t *out)
     out->timeout_ms = (uint32_t) timeout_ms;
     out->recover = json_is_true(json_object_get(job, "recover")) ? 1 : 0;
     if ((rc = hg_job_policy_to_assign(job, out))) return rc;
+    hg_job_ext_assign(job, out);
     if ((rc = s_kv_from_object(json_object_get(job, "params"), &out->params, &out->params_n)))
         return rc;
 

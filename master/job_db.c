@@ -5,6 +5,7 @@
  * or from the values just inserted. */
 #include "job_db.h"
 #include "deps.h"
+#include "job_ext.h"
 #include "job_internal.h"
 #include "job_policy.h"
 #include "db.h"
@@ -214,6 +215,7 @@ static json_t *s_job_object(const s_job_cols_t *c)
     json_object_set_new(job, "version", json_integer((json_int_t) c->version));
     json_object_set_new(job, "created_at", s_time_json(c->created_at, 0));
     json_object_set_new(job, "updated_at", s_time_json(c->updated_at, 0));
+    hg_job_ext_from_spec(spec, job, hg_now_ms());
     return job;
 }
 
@@ -366,6 +368,8 @@ static int s_ins_row_fill(json_t *job, s_ins_row_t *row)
         if (json_array_size(names) > 0) json_object_set(spec, secret_keys[i], names);
     }
     hg_deps_to_spec(job, spec);
+    hg_job_ext_to_spec(job, spec);
+    row->end_ms = hg_job_ext_end_ms(job, row->end_ms);
     row->spec_json = spec;
     row->spec = json_dumps(spec, JSON_COMPACT);
     return row->spec ? 0 : HG_ENOMEM;
@@ -798,5 +802,39 @@ int hg_job_db_select(MYSQL *db, const char *tail, MYSQL_BIND *params, json_t **j
         json_decref(rows);
     else
         *jobs = rows;
+    return rc;
+}
+
+int hg_job_db_update(MYSQL *db, uint64_t id, uint64_t version, json_t *job, char *err,
+                     size_t err_size)
+{
+    if (!db || !job) return HG_EINVAL;
+    s_ins_row_t row;
+    int rc = s_ins_row_fill(job, &row);
+    if (rc != 0) {
+        s_ins_row_free(&row);
+        if (err && err_size) snprintf(err, err_size, "job cannot be stored: %s", hg_strerror(rc));
+        return rc;
+    }
+    /* kind, schedule, timezone, status, start_at, end_at, misfire,
+     * timeout_ms, spec, updated_at, then the row: id and version. */
+    MYSQL_BIND b[12];
+    memset(b, 0, sizeof b);
+    for (int i = 2; i < 6; i++)
+        hg_db_bind_str(&b[i - 2], row.strs[i], &row.lens[i]);
+    s_bind_time(&b[4], row.start_ms, &row.tstart, &row.null_start);
+    s_bind_time(&b[5], row.end_ms, &row.tend, &row.null_end);
+    hg_db_bind_str(&b[6], row.misfire, &row.lens[6]);
+    hg_db_bind_u64(&b[7], &row.timeout_ms);
+    hg_db_bind_str(&b[8], row.spec, &row.lens[7]);
+    s_bind_time(&b[9], hg_now_ms(), &row.tnow, &row.null_now);
+    hg_db_bind_u64(&b[10], &id);
+    hg_db_bind_u64(&b[11], &version);
+    rc = s_exec_by_id(db,
+                      "UPDATE jobs SET kind = ?, schedule = ?, timezone = ?, status = ?, "
+                      "start_at = ?, end_at = ?, misfire = ?, timeout_ms = ?, spec = ?, "
+                      "version = version + 1, updated_at = ? WHERE id = ? AND version = ?",
+                      b, "update job", id, err, err_size);
+    s_ins_row_free(&row);
     return rc;
 }

@@ -42,6 +42,11 @@ int hg_job_db_create(MYSQL *db, hg_job_stmts_t *stmts, json_t *jobs, json_t **st
                      size_t *failed, char *err, size_t err_size);
 int hg_job_db_set_status(MYSQL *db, uint64_t id, const char *status, char *err,
                          size_t err_size); /* bumps version */
+/* Replace job id's row by job (normalized, same namespace and name) if
+ * its version is still version; the version goes up by one. HG_ENOTFOUND
+ * when no row has that id and version (deleted, or changed meanwhile). */
+int hg_job_db_update(MYSQL *db, uint64_t id, uint64_t version, json_t *job, char *err,
+                     size_t err_size);
 int hg_job_db_delete(MYSQL *db, uint64_t id, char *err, size_t err_size);
 
 #endif

@@ -8,6 +8,7 @@
  * last heartbeat it *received* before moving our jobs, so by then we have
  * stopped firing them. */
 #include "agent.h"
+#include "fire_plan.h"
 #include "hg_error.h"
 #include "hg_log.h"
 #include "hg_retry.h"
@@ -60,7 +61,8 @@ typedef struct {
     hg_assign_t spec;     /* what the master assigned (owned) */
     hg_sched_t *sched;    /* parsed schedule */
     hg_misfire_t misfire; /* policy */
-    int64_t next_ms;      /* next scheduled fire, HG_SCHED_NEVER when done */
+    int64_t next_ms;      /* next fire: scheduled time + delay_ms, HG_SCHED_NEVER when done */
+    int64_t delay_ms;     /* jitter drawn for that fire (0 without jitter) */
     int64_t last_fire_ms; /* last scheduled time fired (by us or, via ASSIGN, anyone) */
     size_t heap_index;    /* position in the timer heap, SIZE_MAX when not in it */
     uint32_t running;     /* runs of this job in flight */
@@ -227,6 +229,15 @@ static void s_heap_update(s_agent_t *self, s_job_t *job)
  * endpoint, that endpoint's key first; with several keys, each redial of
  * the same endpoint tries the next (a master with another key answers
  * nothing, and silence makes us redial). */
+/* Arm the job's next fire at scheduled time sched_ms (or none), delayed
+ * by a fresh draw of its jitter: the fire happens late, never early, and
+ * its run keeps sched_ms as its scheduled time. */
+static void s_set_next(s_job_t *job, int64_t sched_ms)
+{
+    job->delay_ms = sched_ms == HG_SCHED_NEVER ? 0 : hg_fire_jitter_ms(job->spec.jitter_ms);
+    job->next_ms = sched_ms == HG_SCHED_NEVER ? sched_ms : sched_ms + job->delay_ms;
+}
+
 static const char *s_master_key(s_agent_t *self, const char *endpoint)
 {
     size_t n = self->cfg->master_keys_n, first = 0;
@@ -657,7 +668,7 @@ static void s_run_done(s_agent_t *self, hg_run_t *run)
     if (job && job->running == 0 && hg_sched_is_fixed_delay(job->sched) &&
         job->next_ms == HG_SCHED_NEVER) {
         int64_t finished = run->finished_ms ? run->finished_ms : hg_now_ms();
-        job->next_ms = hg_sched_next(job->sched, finished);
+        s_set_next(job, hg_sched_next(job->sched, finished));
         s_heap_update(self, job);
     }
     if (self->running) self->running--;
@@ -1032,16 +1043,16 @@ static void s_fire_due(s_agent_t *self)
     int64_t now = hg_now_ms();
     while (self->heap_n > 0 && self->heap[0].next_ms <= now) {
         s_job_t *job = self->heap[0].job;
-        int64_t due = job->next_ms;
+        int64_t due = job->next_ms - job->delay_ms; /* the scheduled time */
         if (hg_sched_is_fixed_delay(job->sched)) {
             /* Fixed delay: the next time is set when this run finishes. */
             s_start_run(self, job, due, 1, "schedule", NULL, 0);
             job->last_fire_ms = due;
-            job->next_ms = HG_SCHED_NEVER;
-        } else if (now - due <= self->cfg->misfire_threshold_ms) {
+            s_set_next(job, HG_SCHED_NEVER);
+        } else if (now - job->next_ms <= self->cfg->misfire_threshold_ms) {
             s_start_run(self, job, due, 1, "schedule", NULL, 0);
             job->last_fire_ms = due;
-            job->next_ms = hg_sched_next(job->sched, due);
+            s_set_next(job, hg_sched_next(job->sched, due));
         } else {
             int64_t fires[S_MISFIRE_CAP];
             int64_t next = HG_SCHED_NEVER;
@@ -1059,7 +1070,7 @@ static void s_fire_due(s_agent_t *self)
             /* Never fire the same scheduled time twice. */
             if (next != HG_SCHED_NEVER && next <= job->last_fire_ms)
                 next = hg_sched_next(job->sched, job->last_fire_ms);
-            job->next_ms = next;
+            s_set_next(job, next);
         }
         s_heap_update(self, job);
     }
@@ -1141,6 +1152,8 @@ static void s_on_assign(s_agent_t *self, hg_assign_t *a)
         return;
     }
     bool is_new = job == NULL;
+    /* An edit of the schedule takes effect from now (fire_plan.h). */
+    bool resched = !is_new && hg_fire_schedule_changed(&job->spec, a);
     if (is_new) {
         job = calloc(1, sizeof *job);
         if (!job) {
@@ -1163,7 +1176,8 @@ static void s_on_assign(s_agent_t *self, hg_assign_t *a)
     /* Continue from the last fire anyone made (the gap is then a misfire),
      * or, for a job never fired, from now. */
     int64_t from = job->last_fire_ms ? job->last_fire_ms : hg_now_ms();
-    job->next_ms = hg_sched_next(job->sched, from);
+    s_set_next(job, resched ? hg_fire_next_after_edit(job->sched, job->last_fire_ms, hg_now_ms())
+                            : hg_sched_next(job->sched, from));
     s_heap_update(self, job);
     hg_info("%s job %s (id %" PRIu64 ", epoch %" PRIu64 ", schedule \"%s\")",
             is_new ? "assigned" : "updated", job->spec.name, job->spec.job_id, job->spec.epoch,

@@ -7,9 +7,13 @@
 # tests/fuzz/corpus/<target>/ through it, so seeds and crash inputs stay
 # regression tests of the normal build (and of scripts/test --asan).
 set(HG_FUZZ_DIR ${CMAKE_SOURCE_DIR}/tests/fuzz)
-set(HG_FUZZ_TARGETS proto sched job tz spill cli auth alert wmetrics page)
+set(HG_FUZZ_TARGETS proto sched job tz spill cli auth alert wmetrics page edit)
 set(HG_FUZZ_SOURCES_job ${CMAKE_SOURCE_DIR}/master/job.c ${CMAKE_SOURCE_DIR}/master/job_policy.c
-    ${CMAKE_SOURCE_DIR}/master/deps.c)
+    ${CMAKE_SOURCE_DIR}/master/deps.c ${CMAKE_SOURCE_DIR}/master/job_ext.c)
+set(HG_FUZZ_SOURCES_edit ${CMAKE_SOURCE_DIR}/master/job_edit.c ${CMAKE_SOURCE_DIR}/master/job.c
+    ${CMAKE_SOURCE_DIR}/master/job_ext.c ${CMAKE_SOURCE_DIR}/master/job_policy.c
+    ${CMAKE_SOURCE_DIR}/master/deps.c ${CMAKE_SOURCE_DIR}/master/redact.c
+    ${CMAKE_SOURCE_DIR}/master/auth.c)
 set(HG_FUZZ_SOURCES_auth ${CMAKE_SOURCE_DIR}/master/auth.c ${CMAKE_SOURCE_DIR}/master/redact.c
     ${CMAKE_SOURCE_DIR}/master/zap.c ${CMAKE_SOURCE_DIR}/master/db.c)
 set(HG_FUZZ_SOURCES_spill ${CMAKE_SOURCE_DIR}/master/spill.c)

@@ -1,6 +1,7 @@
 // hg-test-sources: cli/args.c cli/table.c cli/client.c cli/cli.c cli/cmd_job.c cli/cmd_cluster.c
 // hg-test-sources: cli/cmd_plugin.c cli/cmd_admin.c cli/cmd_run.c cli/cmd_deps.c
 // hg-test-sources: cli/cmd_alert.c cli/cmd_retention.c
+// hg-test-sources: cli/cmd_job_edit.c
 /* test_cli: the `hourglass` CLI. Pure parts (tables, flags, the create-job
  * body) directly; whole commands in-process against a small
  * libmicrohttpd server on 127.0.0.1 that answers with canned responses. */
@@ -12,6 +13,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "cmd_job_edit.h"
 #include "client.h"
 #include "hg_error.h"
 #include "table.h"
@@ -277,6 +279,47 @@ static void test_job_spec_policy_flags(void **state)
                     "http://h/", "--retry-max", "0"};
     assert_int_equal(s_build(7, zero, &job, err, sizeof err), HG_EINVAL);
     assert_string_equal(err, "--retry-max: \"0\" is not a positive integer");
+}
+
+/* `job edit` sends only what its flags set: a merge patch. */
+static void test_job_edit_patch(void **state)
+{
+    (void) state;
+    char err[512];
+    char *argv[] = {"tweak", "--header", "X-Trace: on", "--param", "b=3", "--remaining-runs",
+                    "4",     "--jitter", "2s"};
+    hg_globals_t g = {0};
+    hg_args_t args;
+    assert_int_equal(hg_args_parse(&args, hg_cmd_job_edit.flags, hg_cmd_job_edit.flags_n, 9, argv,
+                                   &g, err, sizeof err),
+                     0);
+    json_t *patch = NULL;
+    assert_int_equal(hg_job_edit_patch_build(&args, &patch, err, sizeof err), 0);
+    json_t *want = json_loads("{\"http\": {\"headers\": {\"X-Trace\": \"on\"}}, \"params\": "
+                              "{\"b\": \"3\"}, \"remaining_runs\": 4, \"jitter\": \"2s\"}",
+                              0, NULL);
+    if (!json_equal(patch, want)) {
+        char *got = json_dumps(patch, JSON_SORT_KEYS);
+        fail_msg("edit patch: %s", got);
+    }
+    json_decref(want);
+    json_decref(patch);
+    hg_args_free(&args);
+    /* Nothing to change, and a bad count, are usage errors. */
+    char *none[] = {"tweak"};
+    assert_int_equal(hg_args_parse(&args, hg_cmd_job_edit.flags, hg_cmd_job_edit.flags_n, 1, none,
+                                   &g, err, sizeof err),
+                     0);
+    assert_int_equal(hg_job_edit_patch_build(&args, &patch, err, sizeof err), HG_EINVAL);
+    assert_non_null(strstr(err, "nothing to change"));
+    hg_args_free(&args);
+    char *bad[] = {"tweak", "--remaining-runs", "-1"};
+    assert_int_equal(hg_args_parse(&args, hg_cmd_job_edit.flags, hg_cmd_job_edit.flags_n, 3, bad,
+                                   &g, err, sizeof err),
+                     0);
+    assert_int_equal(hg_job_edit_patch_build(&args, &patch, err, sizeof err), HG_EINVAL);
+    assert_non_null(strstr(err, "--remaining-runs"));
+    hg_args_free(&args);
 }
 
 static void test_job_spec_from_every_flag(void **state)
@@ -1256,6 +1299,7 @@ int main(void)
         cmocka_unit_test(test_settings_precedence_flag_env_default),
         cmocka_unit_test(test_job_spec_from_every_flag),
         cmocka_unit_test(test_job_spec_minimal),
+        cmocka_unit_test(test_job_edit_patch),
         cmocka_unit_test(test_job_spec_header_parsing),
         cmocka_unit_test(test_job_spec_form_and_params),
         cmocka_unit_test(test_job_spec_bad_timeout_is_a_clear_error),

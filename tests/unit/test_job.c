@@ -1,4 +1,4 @@
-// hg-test-sources: master/job.c master/job_policy.c master/deps.c
+// hg-test-sources: master/job.c master/job_policy.c master/deps.c master/job_ext.c
 /* test_job: validation of API job bodies (every rule of docs/api.md with
  * the message the user sees), defaults and normalization, and conversion
  * to the wire ASSIGN spec. */
@@ -403,7 +403,8 @@ static void test_defaults_filled(void **state)
         "\"plugin\": null, \"params\": {}, \"executor\": {\"nodes\": []}, "
         "\"secret_headers\": [], \"secret_params\": [], \"retry\": null, "
         "\"overlap\": \"allow\", \"max_concurrent\": 1, \"queue_max\": 1, \"depends_on\": [], "
-        "\"trigger_rule\": \"all\"}");
+        "\"trigger_rule\": \"all\", \"jitter\": null, \"pause_note\": null, "
+        "\"remaining_runs\": null}");
     if (!json_equal(job, want)) {
         char *got = json_dumps(job, JSON_SORT_KEYS);
         fail_msg("defaults: got %s", got);
