@@ -16,7 +16,8 @@
  *   ASSIGN         job R u64, epoch R u64, ver u64, ns str, name R str,
  *                  kind R str, sched R str, tz str, start i64, end i64,
  *                  last i64, misfire str, timeout u32, params map,
- *                  http http-map, plugin plugin-map, recover u32
+ *                  http http-map, plugin plugin-map, recover u32,
+ *                  shard u32, shards u32 (a shard run: index and total)
  *                  (the master sends http for kind "http", plugin for
  *                  kind "plugin"; the worker refuses the job otherwise)
  *     http-map     method R str, url R str, headers [str...], body bin,
@@ -201,6 +202,9 @@ static const s_field_t s_assign_fields[] = {
     {S_KEY("http"), S_MAP, 0, offsetof(hg_assign_t, http), 0, 0, &s_http_table},
     {S_KEY("plugin"), S_MAP, 0, offsetof(hg_assign_t, plugin), 0, 0, &s_plugin_table},
     S_SCALAR("recover", S_U32, 0, hg_assign_t, recover),
+    /* routing (issue 11): the shard a sharded job's slot runs */
+    S_SCALAR("shard", S_U32, 0, hg_assign_t, shard_index),
+    S_SCALAR("shards", S_U32, 0, hg_assign_t, shard_total),
 };
 static const s_table_t s_assign_table = S_TABLE(s_assign_fields, hg_assign_t);
 

@@ -152,6 +152,12 @@ typedef struct {
     hg_http_spec_t http;     /* for kind "http" */
     hg_plugin_spec_t plugin; /* for kind "plugin" */
     uint32_t recover;        /* 1: a run lost with its worker is re-run once (TRIGGER "recover") */
+
+    /* Routing (issue 11, master/routing.h). A sharded job is held as one
+     * assignment per shard: each fire of this one runs shard shard_index
+     * of shard_total (the worker tells the endpoint and the plug-in). */
+    uint32_t shard_index; /* 0 .. shard_total - 1 */
+    uint32_t shard_total; /* 0: not sharded */
 } hg_assign_t;
 
 /* Master -> worker: stop firing job_id under epoch. Worker -> master: the

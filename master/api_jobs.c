@@ -40,6 +40,16 @@ static void s_add_node(hg_api_t *api, json_t *job)
     json_object_set_new(job, "node", rc == 0 && node[0] ? json_string(node) : json_null());
 }
 
+/* Set "placement" on job: where the cluster placed it or why it waits
+ * (routing), null when the cluster does not hold it (paused). */
+static void s_add_placement(hg_api_t *api, json_t *job)
+{
+    hg_cluster_client_t *cl = hg_api__cluster(api);
+    json_int_t id = json_integer_value(json_object_get(job, "id"));
+    json_t *placement = cl ? hg_cluster_job_placement(cl, (uint64_t) id) : NULL;
+    json_object_set_new(job, "placement", placement ? placement : json_null());
+}
+
 /* Tell the cluster that these jobs (as stored) were created, in one
  * request, and set "node" on each from its answer. The jobs are already
  * durable, so a failure is logged, not answered: the request succeeded. */
@@ -446,6 +456,7 @@ void hg_api__job_get(hg_api_ctx_t *c, const char *name)
         return;
     }
     s_add_node(c->api, a.job);
+    s_add_placement(c->api, a.job);
     hg_api__reply(c, MHD_HTTP_OK, s_shown(c, a.job));
     json_decref(a.job);
 }

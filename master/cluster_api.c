@@ -11,6 +11,7 @@
  * side on the thread that created the client. */
 #include "cluster.h"
 #include "cluster_internal.h"
+#include "cluster_route.h"
 #include "hg_error.h"
 #include "hg_time.h"
 
@@ -158,11 +159,47 @@ static void s_send_trigger(hg_cluster_t *self, hg_jobrec_t *job, const char *nod
     json_decref(pj);
 }
 
+/* A manual TRIGGER of a broadcast or sharded job goes to every slot's
+ * holder; the answer names them, comma-separated. HG_EUNAVAIL when no
+ * slot has a live holder. */
+static void s_trigger_slots(hg_cluster_t *self, hg_jobrec_t **slots, int n, const char *params,
+                            zmsg_t *rep)
+{
+    char names[1024] = "";
+    size_t used = 0;
+    int sent = 0;
+    for (int i = 0; i < n; i++) {
+        hg_cluster_node_t *node =
+            slots[i]->node[0] ? zhashx_lookup(self->nodes, slots[i]->node) : NULL;
+        if (!node || !HG_NODE_SESSION(node) || node->leaving) continue;
+        s_send_trigger(self, slots[i], node->name, params);
+        sent++;
+        if (used < sizeof names && !strstr(names, node->name)) {
+            int w =
+                snprintf(names + used, sizeof names - used, "%s%s", used ? "," : "", node->name);
+            if (w > 0) used += (size_t) w;
+        }
+    }
+    if (!sent) {
+        zmsg_addstrf(rep, "%d", HG_EUNAVAIL);
+        return;
+    }
+    zmsg_addstr(rep, "0");
+    zmsg_addstr(rep, names);
+}
+
 static void s_api_trigger(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
 {
     uint64_t job_id = s_pop_job_id(req);
     char *params = zmsg_popstr(req);
     hg_jobrec_t *job = hg_jobtab_find(self->jobs, job_id);
+    hg_jobrec_t *slots[HG_ROUTE_SHARDS_MAX];
+    int slots_n = job ? -1 : hg_cluster__route_slots(self, job_id, slots, HG_ROUTE_SHARDS_MAX);
+    if (slots_n >= 0) {
+        s_trigger_slots(self, slots, slots_n, params, rep);
+        zstr_free(&params);
+        return;
+    }
     hg_cluster_node_t *node = job && job->node[0] ? zhashx_lookup(self->nodes, job->node) : NULL;
     if (!job) {
         zmsg_addstrf(rep, "%d", HG_ENOTFOUND);
@@ -174,6 +211,18 @@ static void s_api_trigger(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
         zmsg_addstr(rep, node->name);
     }
     zstr_free(&params);
+}
+
+static void s_api_placement(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
+{
+    json_t *placement = hg_cluster__route_placement(self, s_pop_job_id(req));
+    if (!placement) {
+        zmsg_addstrf(rep, "%d", HG_ENOTFOUND);
+        return;
+    }
+    zmsg_addstr(rep, "0");
+    s_add_json(rep, placement, "{}");
+    json_decref(placement);
 }
 
 static void s_api_plugin_put(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
@@ -271,6 +320,7 @@ static const struct {
     {"ACTIVATE", s_api_activate},
     {"ROLE", s_api_role},
     {"STATS", s_api_stats},
+    {"PLACEMENT", s_api_placement},
 };
 
 int hg_cluster__on_api(zloop_t *loop, zsock_t *sock, void *arg)
@@ -463,6 +513,23 @@ int hg_cluster_job_node(hg_cluster_client_t *c, uint64_t job_id, char *node, siz
     }
     zmsg_destroy(&rep);
     return rc;
+}
+
+json_t *hg_cluster_job_placement(hg_cluster_client_t *c, uint64_t job_id)
+{
+    zmsg_t *req = zmsg_new();
+    zmsg_addstr(req, "PLACEMENT");
+    zmsg_addstrf(req, "%" PRIu64, job_id);
+    int rc;
+    zmsg_t *rep = s_call(c, req, &rc);
+    json_t *out = NULL;
+    if (rep && rc == 0) {
+        char *text = zmsg_popstr(rep);
+        out = text ? json_loads(text, 0, NULL) : NULL;
+        zstr_free(&text);
+    }
+    zmsg_destroy(&rep);
+    return out;
 }
 
 json_t *hg_cluster_node_drain(hg_cluster_client_t *c, const char *name, bool drain, int *rc)

@@ -475,7 +475,7 @@ static void s_hello_reconcile(hg_cluster_t *self, hg_cluster_node_t *node, const
             if (streq(job->node, name)) {
                 keep = hj->epoch == job->epoch;
             } else if (!job->node[0]) {
-                keep = hg_cluster__node_allowed(job, name);
+                keep = hg_cluster__node_allowed(self, job, node);
                 if (keep) {
                     job->node = node->name;
                     node->jobs++;

@@ -8,7 +8,7 @@
 # regression tests of the normal build (and of scripts/test --asan).
 set(HG_FUZZ_DIR ${CMAKE_SOURCE_DIR}/tests/fuzz)
 set(HG_FUZZ_TARGETS proto sched job tz spill cli auth)
-set(HG_FUZZ_SOURCES_job ${CMAKE_SOURCE_DIR}/master/job.c)
+set(HG_FUZZ_SOURCES_job ${CMAKE_SOURCE_DIR}/master/job.c ${CMAKE_SOURCE_DIR}/master/routing.c)
 set(HG_FUZZ_SOURCES_auth ${CMAKE_SOURCE_DIR}/master/auth.c ${CMAKE_SOURCE_DIR}/master/redact.c
     ${CMAKE_SOURCE_DIR}/master/zap.c ${CMAKE_SOURCE_DIR}/master/db.c)
 set(HG_FUZZ_SOURCES_spill ${CMAKE_SOURCE_DIR}/master/spill.c)

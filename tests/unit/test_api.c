@@ -2,6 +2,7 @@
 // hg-test-sources: master/api_plugins.c master/api_admin.c master/job.c master/job_db.c
 // hg-test-sources: master/db.c master/plugins.c master/elf.c master/auth.c master/audit.c
 // hg-test-sources: master/redact.c master/worker_keys.c tests/unit/db_fixture.c
+// hg-test-sources: master/routing.c
 /* test_api: the REST API of docs/api.md over real HTTP (libcurl) against
  * the private MariaDB, with the cluster actor replaced by a stub defined
  * here. Settings come from HOURGLASS_MYSQL_* (defaults: scripts/db env);
@@ -151,6 +152,11 @@ int hg_cluster_job_node(hg_cluster_client_t *client, uint64_t job_id, char *node
     snprintf(node, node_size, "%s", s_stub.node);
     pthread_mutex_unlock(&s_stub_lock);
     return 0;
+}
+
+json_t *hg_cluster_job_placement(hg_cluster_client_t *client, uint64_t job_id)
+{
+    return NULL;
 }
 
 int hg_cluster_role(hg_cluster_client_t *client, hg_cluster_role_t *role)
