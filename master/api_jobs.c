@@ -5,6 +5,7 @@
  * asks ?reveal=true. Which role a route needs is in auth.c's route table;
  * what depends on the job itself (shell and thread jobs, plug-ins pushed
  * by an admin, trigger params) is checked here. */
+#include "api_fires.h"
 #include "api_internal.h"
 #include "auth.h"
 #include "cluster.h"
@@ -457,6 +458,7 @@ void hg_api__job_get(hg_api_ctx_t *c, const char *name)
     }
     s_add_node(c->api, a.job);
     s_add_placement(c->api, a.job);
+    hg_api__job_last_fire(c->api, a.job);
     hg_api__reply(c, MHD_HTTP_OK, s_shown(c, a.job));
     json_decref(a.job);
 }

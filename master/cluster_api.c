@@ -85,7 +85,7 @@ static void s_api_upserts(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
     int rc = json_is_array(jobs) ? 0 : HG_EINVAL;
     size_t i;
     json_t *job;
-    bool others_due = self->placement_due;
+    bool others_due = self->placement_due, fanout = false;
     self->loading = true;
     json_array_foreach(jobs, i, job)
     {
@@ -99,8 +99,10 @@ static void s_api_upserts(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
     json_t *nodes = json_array();
     json_array_foreach(jobs, i, job)
     {
-        hg_jobrec_t *j =
-            hg_jobtab_find(self->jobs, (uint64_t) json_integer_value(json_object_get(job, "id")));
+        uint64_t id = (uint64_t) json_integer_value(json_object_get(job, "id"));
+        hg_jobrec_t *j = hg_jobtab_find(self->jobs, id);
+        /* A broadcast or sharded job's slots are placed by the walk. */
+        if (!j && hg_cluster__route_slots(self, id, NULL, 0) >= 0) fanout = true;
         if (j && !others_due && !j->node[0]) {
             bool went = hg_cluster__place_job(self, j);
             placed += went;
@@ -108,7 +110,11 @@ static void s_api_upserts(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
         }
         json_array_append_new(nodes, j && j->node[0] ? json_string(j->node) : json_null());
     }
-    if (!others_due) hg_cluster__placed_these(self, placed, all);
+    if (!others_due) hg_cluster__placed_these(self, placed, all && !fanout);
+    if (fanout) {
+        self->placement_due = true;
+        hg_cluster__place(self);
+    }
     json_decref(jobs);
     zmsg_addstrf(rep, "%d", rc);
     zmsg_addmem(rep, &nodes, sizeof nodes); /* the caller takes it */

@@ -2,7 +2,7 @@
 // hg-test-sources: master/api_plugins.c master/api_admin.c master/job.c master/job_db.c
 // hg-test-sources: master/db.c master/plugins.c master/elf.c master/auth.c master/audit.c
 // hg-test-sources: master/redact.c master/worker_keys.c tests/unit/db_fixture.c
-// hg-test-sources: master/routing.c
+// hg-test-sources: master/routing.c master/api_fires.c
 /* test_api: the REST API of docs/api.md over real HTTP (libcurl) against
  * the private MariaDB, with the cluster actor replaced by a stub defined
  * here. Settings come from HOURGLASS_MYSQL_* (defaults: scripts/db env);
