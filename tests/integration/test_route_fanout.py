@@ -4,7 +4,8 @@
 - mode broadcast: every live worker runs each fire: one run row per node,
   all with the same scheduled time, never two on one node for one time.
 - shards 4: each fire runs as 4 shard runs spread over the workers; the
-  endpoint sees Hourglass-Shard: i/4 for i = 0..3 once per scheduled time,
+  endpoint sees Hourglass-Shard: i/4 for i = 0..3 once per scheduled time
+  (a sharded plug-in job's runs see the shard_index/shard_total params),
   the rows carry shard_index/shard_total, and GET /jobs/{name} shows the
   fire as a success once all 4 shards are.
 - kill -9 of a worker in the middle of slow shard runs: its shard runs are
@@ -13,9 +14,10 @@
   the broadcast runs on the 2 survivors. No (scheduled time, shard) and no
   (scheduled time, node) ever runs twice except a lost run's one re-run."""
 
+import os
 import time
 
-from harness import log, run_scenario
+from harness import BUILD_DIR, log, run_scenario
 
 DELAY_MS = 1500  # each shard run takes this long at the hit server
 
@@ -76,6 +78,20 @@ def scenario(c):
     assert lf["parts"] == 4 and lf["succeeded"] == 4, lf
     log("broadcast on %s, shards seen %r, last_fire %r" % (names, sorted(by_sched[full[0]]), lf))
 
+    # A sharded plug-in job: each shard run sees its shard as parameters.
+    status, body = c.api("POST", "/api/v1/jobs", {
+        "name": "sh-plugin", "schedule": "@every 1s", "kind": "plugin",
+        "plugin": {"name": "hgtest_echo"}, "executor": {"shards": 2}})
+    assert status == 201, body
+
+    def echoed():
+        out = c.sql("SELECT output FROM runs WHERE job_name = 'sh-plugin' AND status = 'success'")
+        got = {o[0].split(" shard_index=")[1].split()[0] for o in out
+               if o[0] and " shard_total=2" in o[0] and " shard_index=" in o[0]}
+        return got if got == {"0", "1"} else None
+    c.wait_until(echoed, timeout=15, what="plug-in shard runs seeing shard_index 0 and 1 of 2")
+    c.api("DELETE", "/api/v1/jobs/sh-plugin")
+
     # Kill a worker holding a shard while the shard runs are at the endpoint.
     sh_nodes = {s["node"] for s in c.job("sh")["placement"]["slots"]}
     victim = sorted(sh_nodes)[0]
@@ -129,4 +145,5 @@ def scenario(c):
 
 
 if __name__ == "__main__":
-    run_scenario(scenario, workers=3)
+    run_scenario(scenario, workers=3, worker_args=[
+        "--plugin-dir", os.path.join(BUILD_DIR, "test-plugins"), "--plugin-allow", "*"])
