@@ -42,13 +42,13 @@ static void s_add_node(hg_api_t *api, json_t *job)
 }
 
 /* Set "placement" on job: where the cluster placed it or why it waits
- * (routing), null when the cluster does not hold it (paused). */
+ * (routing); left out when the cluster does not hold it (paused). */
 static void s_add_placement(hg_api_t *api, json_t *job)
 {
     hg_cluster_client_t *cl = hg_api__cluster(api);
     json_int_t id = json_integer_value(json_object_get(job, "id"));
     json_t *placement = cl ? hg_cluster_job_placement(cl, (uint64_t) id) : NULL;
-    json_object_set_new(job, "placement", placement ? placement : json_null());
+    if (placement) json_object_set_new(job, "placement", placement);
 }
 
 /* Tell the cluster that these jobs (as stored) were created, in one

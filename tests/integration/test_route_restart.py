@@ -2,7 +2,8 @@
 """Broadcast and shard slots across a master restart (issue 11): the new
 leader loads a sharded job's slots from the catalogue and adopts them from
 what the workers report, and makes the broadcast slots again for the
-workers that rejoin. Fires go on with every shard and every worker, and no
+workers that rejoin (a manual trigger of a broadcast job runs on every
+worker). Fires go on with every shard and every worker, and no
 (scheduled time, shard) or (scheduled time, worker) runs twice."""
 
 import signal
@@ -23,6 +24,13 @@ def scenario(c):
     c.create_job("bc", "@every 1s", c.hits.url("/bc"), executor={"mode": "broadcast"})
     c.wait_until(lambda: c.hits.count("/sh3") >= 6 and c.hits.count("/bc") >= 4, timeout=20,
                  what="shard and broadcast runs before the restart")
+    # A manual trigger of a broadcast job runs on every worker.
+    status, body = c.api("POST", "/api/v1/jobs/bc/trigger")
+    assert status == 202 and sorted(body["node"].split(",")) == names, (status, body)
+    manual = c.wait_until(lambda: (lambda r: r if len(r) == 2 else None)(c.sql(
+        "SELECT node FROM runs WHERE job_name = 'bc' AND trigger_reason = 'manual'")),
+        timeout=10, what="the manual runs of bc")
+    assert sorted(r[0] for r in manual) == names, manual
     before = c.job("sh3")["placement"]
     c.restart_master(sig=signal.SIGKILL, down_s=0.5)
     back = time.time()
