@@ -84,9 +84,10 @@ typedef struct {
     int exit_code;
     char error[65536], output[65536];
     uint32_t attempt;
-    unsigned long len[14];
-    my_bool is_null[14];
-    MYSQL_BIND bind[14];
+    unsigned short shard_index, shard_total; /* a sharded job's run (routing), else NULL */
+    unsigned long len[16];
+    my_bool is_null[16];
+    MYSQL_BIND bind[16];
 } s_run_row_t;
 
 static json_t *s_run_time(const MYSQL_TIME *t, my_bool is_null, int64_t *ms)
@@ -122,6 +123,10 @@ static json_t *s_run_to_json(s_run_row_t *r)
                         r->is_null[11] ? json_null() : s_json_text(r->output, r->len[11]));
     json_object_set_new(run, "attempt", json_integer(r->attempt));
     json_object_set_new(run, "trigger", s_json_text(r->trigger, r->len[13]));
+    if (!r->is_null[15]) { /* a shard run of a sharded job (docs/jobs.md) */
+        json_object_set_new(run, "shard_index", json_integer(r->shard_index));
+        json_object_set_new(run, "shard_total", json_integer(r->shard_total));
+    }
     json_object_set_new(run, "duration_ms",
                         !r->is_null[5] && !r->is_null[6] ? json_integer(end_ms - start_ms)
                                                          : json_null());
@@ -155,7 +160,7 @@ static void s_runs_query_build(s_runs_query_t *q, const s_runs_op_t *a)
     snprintf(q->sql, sizeof q->sql, "%s",
              "SELECT r.run_id, r.job_id, r.job_name, r.node, r.scheduled_at, "
              "r.started_at, r.finished_at, r.status, r.http_status, r.exit_code, "
-             "r.error, r.output, r.attempt, r.trigger_reason FROM ");
+             "r.error, r.output, r.attempt, r.trigger_reason, r.shard_index, r.shard_total FROM ");
     char *sql = q->sql;
     MYSQL_BIND *p = q->p;
     bool by_status = a->status && strcmp(a->status, "success") != 0;
@@ -254,6 +259,9 @@ static void s_run_row_bind(s_run_row_t *r)
     b[12].is_unsigned = 1;
     hg_db_bind_out(&b[13], MYSQL_TYPE_STRING, r->trigger, sizeof r->trigger, &r->len[13],
                    &r->is_null[13]);
+    hg_db_bind_out(&b[14], MYSQL_TYPE_SHORT, &r->shard_index, 0, &r->len[14], &r->is_null[14]);
+    hg_db_bind_out(&b[15], MYSQL_TYPE_SHORT, &r->shard_total, 0, &r->len[15], &r->is_null[15]);
+    b[14].is_unsigned = b[15].is_unsigned = 1;
 }
 
 static int s_op_runs(MYSQL *db, void *arg, char *err, size_t err_size)

@@ -76,6 +76,12 @@ def scenario(c):
     lf = c.wait_until(lambda: (lambda f: f if f and f["status"] == "success" else None)(
         c.job("sh").get("last_fire")), timeout=20, what="last_fire of sh a success")
     assert lf["parts"] == 4 and lf["succeeded"] == 4, lf
+    status, body = c.api("GET", "/api/v1/runs?job=sh&limit=20")
+    assert status == 200 and body["runs"], (status, body)
+    assert all(r["shard_total"] == 4 and 0 <= r["shard_index"] < 4 for r in body["runs"]), \
+        "GET /runs should show each run's shard: %r" % body["runs"][:3]
+    status, body = c.api("GET", "/api/v1/runs?job=bc&limit=5")
+    assert status == 200 and body["runs"] and "shard_index" not in body["runs"][0], body
     log("broadcast on %s, shards seen %r, last_fire %r" % (names, sorted(by_sched[full[0]]), lf))
 
     # A sharded plug-in job: each shard run sees its shard as parameters.
