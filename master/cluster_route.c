@@ -414,12 +414,14 @@ static void s_rebalance(hg_cluster_t *self)
     for (hg_cluster_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes))
         if (n->state == HG_NODE_ACTIVE && !n->choked) sig = s_sig_add(sig, n->name);
     if (sig == r->active_sig && !r->moving) return;
-    if (!s_settled(self) || !s_any_consistent(self)) {
-        r->active_sig = sig;
+    /* Before lease + margin the workers of a previous leader may still be
+     * reporting what they hold: judge the ring once they have. */
+    if (!s_settled(self)) return;
+    r->active_sig = sig;
+    if (!s_any_consistent(self)) {
         r->moving = false;
         return;
     }
-    r->active_sig = sig;
     int64_t now = hg_mono_ms(), window = self->args->lease_ms + self->args->margin_ms;
     size_t moved = 0, pending = 0, cur = 0;
     for (hg_jobrec_t *job; (job = hg_jobtab_next(self->jobs, &cur));) {
