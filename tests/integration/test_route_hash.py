@@ -19,7 +19,7 @@ def assignments(c):
 
 
 def settled(c, want_nodes):
-    """The assignments once every job is held and nothing moved for 1.5 s."""
+    """The assignments once every job is held and nothing moved for 1 s."""
     last, since = None, time.time()
 
     def stable():
@@ -31,8 +31,8 @@ def settled(c, want_nodes):
         if now != last:
             last, since = now, time.time()
             return None
-        return now if time.time() - since >= 1.5 else None
-    return c.wait_until(stable, timeout=60, interval=0.3,
+        return now if time.time() - since >= 1.0 else None
+    return c.wait_until(stable, timeout=60, interval=0.25,
                         what="%d jobs held by %s and stable" % (N, sorted(want_nodes)))
 
 
