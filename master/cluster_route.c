@@ -137,9 +137,11 @@ static uint64_t s_sig_add(uint64_t sig, const char *name)
     return sig + hg_route_hash(name, strlen(name));
 }
 
-static int s_name_cmp(const void *a, const void *b)
+static int s_node_cmp(const void *a, const void *b)
 {
-    return strcmp(*(const char *const *) a, *(const char *const *) b);
+    const hg_cluster_node_t *x = *(const hg_cluster_node_t *const *) a;
+    const hg_cluster_node_t *y = *(const hg_cluster_node_t *const *) b;
+    return strcmp(x->name, y->name);
 }
 
 /* The ring holds every node in the table (live or not: a key's owner is
@@ -181,8 +183,7 @@ hg_cluster_node_t *hg_cluster__route_pick(hg_cluster_t *self, hg_jobrec_t *job)
         if (s_eligible(self, job, n)) cand[k++] = n;
     hg_cluster_node_t *pick = NULL;
     if (k) {
-        /* name is the struct's first member: sort by it */
-        qsort(cand, k, sizeof *cand, s_name_cmp);
+        qsort(cand, k, sizeof *cand, s_node_cmp);
         pick = route->strategy == HG_ROUTE_RANDOM ? cand[randombytes_uniform((uint32_t) k)]
                                                   : cand[r->rr++ % k];
     }

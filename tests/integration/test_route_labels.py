@@ -55,6 +55,19 @@ def scenario(c):
     pl = c.job("eu-steady")["placement"]
     assert pl["state"] == "placed" and pl["nodes"] == ["w-eu"], pl
 
+    # round_robin takes the matching workers in turn; random picks one of them.
+    status, body = c.api("POST", "/api/v1/jobs:batch", {"jobs": [
+        {"name": "rr-%d" % i, "schedule": "@yearly", "http": {"url": c.hits.url("/rr")},
+         "executor": {"labels": {"region": "eu"}, "strategy": "round_robin"}} for i in range(4)]
+        + [{"name": "rnd-%d" % i, "schedule": "@yearly", "http": {"url": c.hits.url("/rnd")},
+            "executor": {"labels": {"region": "us"}, "strategy": "random"}} for i in range(2)]})
+    assert status == 201, body
+    rr = [c.job("rr-%d" % i)["node"] for i in range(4)]
+    # (In turn as they are placed; a batch is placed in table order.)
+    assert sorted(rr) == ["w-eu", "w-eu", "w-eu-spot", "w-eu-spot"], \
+        "round_robin over w-eu and w-eu-spot: %r" % rr
+    assert all(c.job("rnd-%d" % i)["node"] == "w-us" for i in range(2)), "random left region=us"
+
     # A worker with a gpu joins: the job is placed on it and fires there.
     c.start_worker("w-gpu", labels={"gpu": "yes", "region": "us"})
     job = c.wait_until(lambda: (lambda j: j if j["placement"]["state"] == "placed" else None)(
