@@ -290,6 +290,29 @@ static bool s_bcast_sync(hg_cluster_t *self, s_fanout_t *f)
     return changed;
 }
 
+hg_jobrec_t *hg_cluster__route_adopt(hg_cluster_t *self, uint64_t vid, hg_cluster_node_t *node)
+{
+    uint32_t total;
+    uint64_t id = hg_route_vid_split(vid, NULL, &total);
+    if (!hg_route_is_vid(vid) || total != 0) return NULL;
+    s_fanout_t *f = s_fanout_find(self, id);
+    if (!f || f->parent->tpl->route->mode != HG_ROUTE_BROADCAST || !s_bcast_match(f, node))
+        return NULL;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->vid[i] == vid || (f->node[i] && streq(f->node[i], node->name))) return NULL;
+    if (s_slot_add(f, vid, node->name) != 0) return NULL;
+    hg_jobrec_t *rec = hg_jobtab_make_like(self->jobs, f->parent, vid, hg_jobrec_name(f->parent));
+    if (!rec) {
+        free(f->node[--f->n]);
+        return NULL;
+    }
+    rec->version = f->parent->version;
+    rec->start_ms = f->parent->start_ms;
+    rec->end_ms = f->parent->end_ms;
+    rec->last_fire_ms = f->parent->last_fire_ms;
+    return hg_cluster__job_put(self, rec);
+}
+
 /* Make f's slots agree with its parent: shards 0..N-1 (others dropped),
  * or the broadcast nodes; every slot gets the parent's new spec. */
 static void s_fanout_apply(hg_cluster_t *self, s_fanout_t *f)

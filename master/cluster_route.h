@@ -35,6 +35,11 @@ hg_cluster_node_t *hg_cluster__route_pick(hg_cluster_t *self, hg_jobrec_t *job);
  * (a single-holder job; any slots it had are dropped) false, and the
  * caller puts the record as usual. */
 bool hg_cluster__route_take(hg_cluster_t *self, hg_jobrec_t **rec, int *rc);
+/* A worker's HELLO names vid, which the table lacks: when it is a slot of
+ * a broadcast job for that worker (a new leader has not made the slot
+ * yet), make it now, unassigned, so the HELLO adopts it and the worker
+ * keeps firing. The record, or NULL. */
+hg_jobrec_t *hg_cluster__route_adopt(hg_cluster_t *self, uint64_t vid, hg_cluster_node_t *node);
 /* Drop the slots and the parent record of job_id, if it has any. */
 void hg_cluster__route_remove(hg_cluster_t *self, uint64_t job_id);
 /* Each tick: broadcast slots follow the nodes; consistent_hash jobs move
