@@ -18,7 +18,7 @@ typedef struct {
     uint64_t *vid;       /* ids of its slots in the job table (hg_route_vid) */
     char **node;         /* broadcast: node of each slot (owned); shards: NULL each */
     size_t n;            /* slots */
-    size_t cap;          /* room in index and node */
+    size_t cap;          /* room in vid and node */
 } s_fanout_t;
 
 struct hg_cluster_route {
