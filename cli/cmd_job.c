@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "cmd_run.h"
 #include "cmd_job_edit.h"
+#include "cmd_route.h"
 #include "hg_error.h"
 #include "hg_time.h"
 #include "table.h"
@@ -208,6 +209,7 @@ common:
             json_array_append_new(nodes, json_string(hg_args_nth(args, "node", i)));
         json_object_set_new(job, "executor", json_pack("{s:o}", "nodes", nodes));
     }
+    if ((rc = hg_cli_route_apply(args, job, err, err_size)) != 0) goto fail;
     *out = job;
     return 0;
 
@@ -238,6 +240,7 @@ static void s_print_job(hg_cli_t *cli, const json_t *job)
     S_ROW("End at", hg_view_time(job, "end_at", buf, sizeof buf));
     S_ROW("Node", hg_view_text(job, "node", buf, sizeof buf));
     S_ROW("Pinned to", hg_view_list(executor, "nodes", buf, sizeof buf));
+    hg_cli_route_print(cli, job);
     const json_t *plugin = json_is_object(job) ? json_object_get(job, "plugin") : NULL;
     if (json_is_object(plugin)) {
         S_ROW("Plug-in", hg_view_text(plugin, "name", buf, sizeof buf));
@@ -279,6 +282,7 @@ static const hg_flag_t s_create_flags[] = {
     {"tz", "ZONE", false, "IANA time zone of the schedule (default UTC)"},
     {"misfire", "POLICY", false, "fire_once (default), skip or fire_all"},
     {"node", "NAME", true, "pin the job to this worker"},
+    HG_CLI_ROUTE_FLAGS,
     {"param", "KEY=VALUE", true, "job parameter"},
     {"namespace", "NS", false, "namespace (default \"default\")"},
     {"paused", NULL, false, "create the job paused"},

@@ -18,7 +18,7 @@
  *                  last i64, misfire str, timeout u32, params map,
  *                  http http-map, plugin plugin-map, recover u32,
  *                  retry retry-map, overlap u32, maxconc u32, qmax u32,
- *                  jitter u32
+ *                  jitter u32, shard u32, shards u32 (a shard run: index and total)
  *                  (the master sends http for kind "http", plugin for
  *                  kind "plugin"; the worker refuses the job otherwise)
  *     http-map     method R str, url R str, headers [str...], body bin,
@@ -223,6 +223,9 @@ static const s_field_t s_assign_fields[] = {
     S_SCALAR("maxconc", S_U32, 0, hg_assign_t, max_concurrent),
     S_SCALAR("qmax", S_U32, 0, hg_assign_t, queue_max),
     S_SCALAR("jitter", S_U32, 0, hg_assign_t, jitter_ms),
+    /* routing (issue 11): the shard a sharded job's slot runs */
+    S_SCALAR("shard", S_U32, 0, hg_assign_t, shard_index),
+    S_SCALAR("shards", S_U32, 0, hg_assign_t, shard_total),
 };
 static const s_table_t s_assign_table = S_TABLE(s_assign_fields, hg_assign_t);
 

@@ -177,6 +177,12 @@ typedef struct {
     uint32_t max_concurrent; /* runs at once under forbid/replace/queue, 0 means 1 */
     uint32_t queue_max;      /* fires waiting under queue, 0 means 1 */
     uint32_t jitter_ms;      /* each fire waits a random 0..jitter_ms after its time, 0 = none */
+
+    /* Routing (issue 11, master/routing.h). A sharded job is held as one
+     * assignment per shard: each fire of this one runs shard shard_index
+     * of shard_total (the worker tells the endpoint and the plug-in). */
+    uint32_t shard_index; /* 0 .. shard_total - 1 */
+    uint32_t shard_total; /* 0: not sharded */
 } hg_assign_t;
 
 /* Master -> worker: stop firing job_id under epoch. Worker -> master: the

@@ -1,5 +1,6 @@
 /* alert_engine: the leader's evaluation of alert rules over committed run
  * records, and the "missed" check (alert_engine.h). */
+#include "routing.h"
 #include "alert_engine.h"
 #include "actor_loop.h"
 #include "alert_db.h"
@@ -103,7 +104,8 @@ static void s_run_facts(const hg_run_t *r, const char *node, hg_alert_run_t *a)
 {
     snprintf(a->node, sizeof a->node, "%s", node ? node : "");
     memcpy(a->run_id, r->run_id, HG_RUNID_SIZE);
-    a->job_id = r->job_id;
+    /* A shard or broadcast run names its slot (routing.h): alert on the job. */
+    a->job_id = hg_route_vid_split(r->job_id, NULL, NULL);
     a->scheduled_ms = r->scheduled_ms;
     a->started_ms = r->started_ms;
     a->finished_ms = r->finished_ms;
@@ -121,7 +123,7 @@ static bool s_feed_wants(hg_alert_feed_t *feed, const hg_run_t *r, bool all_ok)
 {
     if (r->status == HG_RUN_RUNNING) return false;
     char key[24];
-    snprintf(key, sizeof key, "%" PRIu64, r->job_id);
+    snprintf(key, sizeof key, "%" PRIu64, hg_route_vid_split(r->job_id, NULL, NULL));
     if (r->status != HG_RUN_SUCCESS) {
         if (zhashx_size(feed->watch) >= S_WATCH_MAX) zhashx_purge(feed->watch);
         zhashx_update(feed->watch, key, (void *) 1);

@@ -6,6 +6,7 @@
  * what depends on the job itself (shell and thread jobs, plug-ins pushed
  * by an admin, trigger params) is checked here. */
 #include "api_console.h"
+#include "api_fires.h"
 #include "api_internal.h"
 #include "auth.h"
 #include "cluster.h"
@@ -40,6 +41,16 @@ static void s_add_node(hg_api_t *api, json_t *job)
     if (rc != 0 && rc != HG_ENOTFOUND)
         hg_debug("api: node of job %lld: %s", (long long) id, hg_strerror(rc));
     json_object_set_new(job, "node", rc == 0 && node[0] ? json_string(node) : json_null());
+}
+
+/* Set "placement" on job: where the cluster placed it or why it waits
+ * (routing); left out when the cluster does not hold it (paused). */
+static void s_add_placement(hg_api_t *api, json_t *job)
+{
+    hg_cluster_client_t *cl = hg_api__cluster(api);
+    json_int_t id = json_integer_value(json_object_get(job, "id"));
+    json_t *placement = cl ? hg_cluster_job_placement(cl, (uint64_t) id) : NULL;
+    if (placement) json_object_set_new(job, "placement", placement);
 }
 
 /* Tell the cluster that these jobs (as stored) were created, in one
@@ -498,6 +509,8 @@ void hg_api__job_get(hg_api_ctx_t *c, const char *name)
     }
     s_add_node(c->api, a.job);
     hg_api__job_add_outlook(c, a.job);
+    s_add_placement(c->api, a.job);
+    hg_api__job_last_fire(c->api, a.job);
     hg_api__reply(c, MHD_HTTP_OK, s_shown(c, a.job));
     json_decref(a.job);
 }

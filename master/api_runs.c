@@ -90,9 +90,10 @@ typedef struct {
     uint8_t first_run_id[HG_RUNID_SIZE]; /* retries (schema/007_retries.sql) */
     MYSQL_TIME next_attempt_at;
     char retry_reason[65];
-    unsigned long len[17];
-    my_bool is_null[17];
-    MYSQL_BIND bind[17];
+    unsigned short shard_index, shard_total; /* a sharded job's run (routing), else NULL */
+    unsigned long len[19];
+    my_bool is_null[19];
+    MYSQL_BIND bind[19];
 } s_run_row_t;
 
 static json_t *s_run_time(const MYSQL_TIME *t, my_bool is_null, int64_t *ms)
@@ -128,6 +129,10 @@ static json_t *s_run_to_json(s_run_row_t *r)
                         r->is_null[11] ? json_null() : s_json_text(r->output, r->len[11]));
     json_object_set_new(run, "attempt", json_integer(r->attempt));
     json_object_set_new(run, "trigger", s_json_text(r->trigger, r->len[13]));
+    if (!r->is_null[18]) { /* a shard run of a sharded job (docs/jobs.md) */
+        json_object_set_new(run, "shard_index", json_integer(r->shard_index));
+        json_object_set_new(run, "shard_total", json_integer(r->shard_total));
+    }
     json_object_set_new(run, "duration_ms",
                         !r->is_null[5] && !r->is_null[6] ? json_integer(end_ms - start_ms)
                                                          : json_null());
@@ -172,7 +177,7 @@ static void s_runs_query_build(s_runs_query_t *q, const s_runs_op_t *a)
              "SELECT r.run_id, r.job_id, r.job_name, r.node, r.scheduled_at, "
              "r.started_at, r.finished_at, r.status, r.http_status, r.exit_code, "
              "r.error, r.output, r.attempt, r.trigger_reason, r.first_run_id, "
-             "r.next_attempt_at, r.retry_reason FROM ");
+             "r.next_attempt_at, r.retry_reason, r.shard_index, r.shard_total FROM ");
     char *sql = q->sql;
     MYSQL_BIND *p = q->p;
     bool by_status = a->status && strcmp(a->status, "success") != 0;
@@ -292,6 +297,9 @@ static void s_run_row_bind(s_run_row_t *r)
                    &r->is_null[15]);
     hg_db_bind_out(&b[16], MYSQL_TYPE_STRING, r->retry_reason, sizeof r->retry_reason, &r->len[16],
                    &r->is_null[16]);
+    hg_db_bind_out(&b[17], MYSQL_TYPE_SHORT, &r->shard_index, 0, &r->len[17], &r->is_null[17]);
+    hg_db_bind_out(&b[18], MYSQL_TYPE_SHORT, &r->shard_total, 0, &r->len[18], &r->is_null[18]);
+    b[17].is_unsigned = b[18].is_unsigned = 1;
 }
 
 static int s_op_runs(MYSQL *db, void *arg, char *err, size_t err_size)

@@ -15,6 +15,7 @@
 #include "cluster.h"
 #include "cluster_internal.h"
 #include "depfire.h"
+#include "cluster_route.h"
 #include "actor_loop.h"
 #include "alert_engine.h"
 #include "conn.h"
@@ -284,6 +285,7 @@ void hg_cluster__send_assign(hg_cluster_t *self, hg_jobrec_t *job)
         return;
     }
     hg_jobrec_spec(job, &msg.u.assign, kv);
+    hg_route_vid_split(job->id, &msg.u.assign.shard_index, &msg.u.assign.shard_total);
     hg_cluster__send_to(self, job->node, &msg);
     if (kv != some) free(kv);
 }
@@ -342,7 +344,7 @@ static bool s_resolve_plugin(hg_cluster_t *self, hg_assign_t *spec, bool *resolv
  * on what this actor knows of it (holder, epoch, last fire, handover,
  * lost runs) and is freed. Returns the record in the table, or NULL when
  * out of memory (rec is freed). */
-static hg_jobrec_t *s_job_put(hg_cluster_t *self, hg_jobrec_t *rec)
+hg_jobrec_t *hg_cluster__job_put(hg_cluster_t *self, hg_jobrec_t *rec)
 {
     /* The template may be new: give it the stored plug-in's hash. */
     s_resolve_plugin(self, &rec->tpl->spec, &rec->tpl->sha_resolved);
@@ -367,6 +369,32 @@ static hg_jobrec_t *s_job_put(hg_cluster_t *self, hg_jobrec_t *rec)
     return rec;
 }
 
+/* A job record just put into the table: its holder gets the new spec
+ * under a new epoch, or loses the job when it may no longer run it; an
+ * unassigned job makes placement due. */
+void hg_cluster__job_settle(hg_cluster_t *self, hg_jobrec_t *job)
+{
+    if (job->node[0]) {
+        hg_cluster_node_t *node = zhashx_lookup(self->nodes, job->node);
+        if (node && HG_NODE_LIVE(node) && hg_cluster__node_allowed(self, job, node)) {
+            /* Same holder, new spec: a new epoch replaces the old one.
+             * During a handover the epoch must stay the one being
+             * revoked; the next holder gets the new spec. */
+            if (!job->revoking) {
+                job->epoch++;
+                hg_cluster__send_assign(self, job);
+                hg_cluster__store_assign(self, job);
+            }
+        } else {
+            if (node) hg_cluster__send_revoke(self, job->node, job->id, job->epoch);
+            hg_cluster__job_unassign(self, job);
+        }
+    } else {
+        self->placement_due = true;
+        if (job->fresh) self->fresh_waiting = true;
+    }
+}
+
 /* Add or replace a job from its API object. Takes a reference. */
 int hg_cluster__job_upsert(hg_cluster_t *self, json_t *json, int64_t last_fire_ms, bool fresh)
 {
@@ -387,30 +415,14 @@ int hg_cluster__job_upsert(hg_cluster_t *self, json_t *json, int64_t last_fire_m
     /* hg_job_to_assign may have set a floor (remaining_runs counts from
      * the edit that set it: job_ext.h); what was fired since wins. */
     if (last_fire_ms > spec.last_fire_ms) spec.last_fire_ms = last_fire_ms;
-    hg_jobrec_t *rec = hg_jobtab_make(self->jobs, &spec, hg_job_pinned_nodes(json), &rc);
+    hg_jobrec_t *rec = hg_jobtab_make(self->jobs, &spec, hg_job_executor(json), &rc);
     if (!rec) return rc;
     rec->fresh = fresh;
-    hg_jobrec_t *job = s_job_put(self, rec);
+    /* A broadcast or sharded job is held as slots (cluster_route.c). */
+    if (hg_cluster__route_take(self, &rec, &rc)) return rc;
+    hg_jobrec_t *job = hg_cluster__job_put(self, rec);
     if (!job) return HG_ENOMEM;
-    if (job->node[0]) {
-        hg_cluster_node_t *node = zhashx_lookup(self->nodes, job->node);
-        if (node && HG_NODE_LIVE(node) && hg_cluster__node_allowed(job, node->name)) {
-            /* Same holder, new spec: a new epoch replaces the old one.
-             * During a handover the epoch must stay the one being
-             * revoked; the next holder gets the new spec. */
-            if (!job->revoking) {
-                job->epoch++;
-                hg_cluster__send_assign(self, job);
-                hg_cluster__store_assign(self, job);
-            }
-        } else {
-            if (node) hg_cluster__send_revoke(self, job->node, job->id, job->epoch);
-            hg_cluster__job_unassign(self, job);
-        }
-    } else {
-        self->placement_due = true;
-        if (job->fresh) self->fresh_waiting = true;
-    }
+    hg_cluster__job_settle(self, job);
     /* At start-up every job is added first and placed once afterwards:
      * placing after each one walks the whole table each time. */
     if (self->loading) return 0;
@@ -423,6 +435,7 @@ int hg_cluster__job_upsert(hg_cluster_t *self, json_t *json, int64_t last_fire_m
 
 void hg_cluster__job_remove(hg_cluster_t *self, uint64_t job_id)
 {
+    hg_cluster__route_remove(self, job_id); /* its slots, when it has any */
     hg_jobrec_t *job = hg_jobtab_find(self->jobs, job_id);
     if (!job) return;
     if (job->node[0]) hg_cluster__send_revoke(self, job->node, job->id, job->epoch);
@@ -862,6 +875,7 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
         self->metrics_mono_ms = now;
         hg_cluster__metrics_tick(self);
     }
+    hg_cluster__route_tick(self);
     hg_cluster__place(self);
     hg_cluster__drain(self);
     hg_cluster__store_flush(self);
@@ -900,7 +914,10 @@ static void s_load_put(void *arg, hg_jobrec_t *rec)
     /* The spec may hold a floor of its own (remaining_runs: job_ext.h). */
     if (lf && json_integer_value(lf) > rec->last_fire_ms)
         rec->last_fire_ms = json_integer_value(lf);
-    if (s_job_put(ctx->self, rec)) {
+    int rc = 0;
+    if (hg_cluster__route_take(ctx->self, &rec, &rc)) {
+        if (rc == 0) (*ctx->loaded)++;
+    } else if (hg_cluster__job_put(ctx->self, rec)) {
         (*ctx->loaded)++;
         ctx->self->placement_due = true;
     }
@@ -1112,6 +1129,7 @@ static void s_tables_new(hg_cluster_t *self)
     zhashx_set_key_hasher(self->nodes, hg_keyhash_str);
     self->guard = hg_peer_guard_new(self->args->lease_ms);
     self->jobs = hg_jobtab_new();
+    self->route = hg_cluster__route_new();
     /* Keyed by the raw run id: formatting each id as text cost more than
      * the lookup (every finished run is looked up). */
     self->inflight = zhashx_new();
@@ -1206,6 +1224,7 @@ static void s_destroy(hg_cluster_t *self)
     zactor_destroy(&self->store);
     hg_alert_feed_destroy(&self->alerts);
     hg_plugin_serve_destroy(&self->pserve);
+    hg_cluster__route_destroy(self); /* before the table: its jobs' templates */
     hg_jobtab_destroy(&self->jobs);
     free(self->assigns);
     self->assigns = NULL;

@@ -67,6 +67,11 @@ int hg_cluster_trigger_at(hg_cluster_client_t *client, uint64_t job_id, json_t *
  * docs/api.md (caller owns the reference), or NULL on failure. */
 json_t *hg_cluster_nodes(hg_cluster_client_t *client);
 
+/* Where job_id is placed or why it waits (routing; docs/api.md
+ * "placement"): a new object the caller decrefs, or NULL when the
+ * cluster does not hold the job or did not answer. */
+json_t *hg_cluster_job_placement(hg_cluster_client_t *client, uint64_t job_id);
+
 /* Node currently holding job_id into node ("" when none). 0 or HG_E*. */
 int hg_cluster_job_node(hg_cluster_client_t *client, uint64_t job_id, char *node, size_t node_size);
 

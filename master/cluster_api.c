@@ -11,6 +11,7 @@
  * side on the thread that created the client. */
 #include "cluster.h"
 #include "cluster_internal.h"
+#include "cluster_route.h"
 #include "hg_error.h"
 #include "hg_time.h"
 
@@ -84,7 +85,7 @@ static void s_api_upserts(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
     int rc = json_is_array(jobs) ? 0 : HG_EINVAL;
     size_t i;
     json_t *job;
-    bool others_due = self->placement_due;
+    bool others_due = self->placement_due, fanout = false;
     self->loading = true;
     json_array_foreach(jobs, i, job)
     {
@@ -98,8 +99,10 @@ static void s_api_upserts(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
     json_t *nodes = json_array();
     json_array_foreach(jobs, i, job)
     {
-        hg_jobrec_t *j =
-            hg_jobtab_find(self->jobs, (uint64_t) json_integer_value(json_object_get(job, "id")));
+        uint64_t id = (uint64_t) json_integer_value(json_object_get(job, "id"));
+        hg_jobrec_t *j = hg_jobtab_find(self->jobs, id);
+        /* A broadcast or sharded job's slots are placed by the walk. */
+        if (!j && hg_cluster__route_slots(self, id, NULL, 0) >= 0) fanout = true;
         if (j && !others_due && !j->node[0]) {
             bool went = hg_cluster__place_job(self, j);
             placed += went;
@@ -107,7 +110,11 @@ static void s_api_upserts(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
         }
         json_array_append_new(nodes, j && j->node[0] ? json_string(j->node) : json_null());
     }
-    if (!others_due) hg_cluster__placed_these(self, placed, all);
+    if (!others_due) hg_cluster__placed_these(self, placed, all && !fanout);
+    if (fanout) {
+        self->placement_due = true;
+        hg_cluster__place(self);
+    }
     json_decref(jobs);
     zmsg_addstrf(rep, "%d", rc);
     zmsg_addmem(rep, &nodes, sizeof nodes); /* the caller takes it */
@@ -160,6 +167,66 @@ static void s_send_trigger(hg_cluster_t *self, hg_jobrec_t *job, const char *nod
     json_decref(pj);
 }
 
+/* What a TRIGGER request asks, besides the job. */
+typedef struct {
+    const char *params;   /* JSON object text of string overrides, or "" */
+    bool force;           /* past the overlap policy (issue 11) */
+    const char *reason;   /* run reason, NULL for "manual" */
+    int64_t scheduled_ms; /* scheduled time to record, 0 = now */
+} s_trigger_req_t;
+
+/* A manual TRIGGER of a broadcast or sharded job goes to every slot's
+ * holder; the answer names them, comma-separated. HG_EUNAVAIL when no
+ * slot has a live holder. */
+static void s_trigger_slots(hg_cluster_t *self, hg_jobrec_t **slots, int n,
+                            const s_trigger_req_t *tr, zmsg_t *rep)
+{
+    char names[1024] = "";
+    size_t used = 0;
+    int sent = 0;
+    for (int i = 0; i < n; i++) {
+        hg_cluster_node_t *node =
+            slots[i]->node[0] ? zhashx_lookup(self->nodes, slots[i]->node) : NULL;
+        if (!node || !HG_NODE_SESSION(node) || node->leaving) continue;
+        s_send_trigger(self, slots[i], node->name, tr->params, tr->force, tr->reason,
+                       tr->scheduled_ms);
+        sent++;
+        if (used < sizeof names && !strstr(names, node->name)) {
+            int w =
+                snprintf(names + used, sizeof names - used, "%s%s", used ? "," : "", node->name);
+            if (w > 0) used += (size_t) w;
+        }
+    }
+    if (!sent) {
+        zmsg_addstrf(rep, "%d", HG_EUNAVAIL);
+        return;
+    }
+    zmsg_addstr(rep, "0");
+    zmsg_addstr(rep, names);
+}
+
+static void s_trigger_one(hg_cluster_t *self, uint64_t job_id, const s_trigger_req_t *tr,
+                          zmsg_t *rep)
+{
+    hg_jobrec_t *job = hg_jobtab_find(self->jobs, job_id);
+    hg_jobrec_t *slots[HG_ROUTE_SHARDS_MAX];
+    int slots_n = job ? -1 : hg_cluster__route_slots(self, job_id, slots, HG_ROUTE_SHARDS_MAX);
+    if (slots_n >= 0) {
+        s_trigger_slots(self, slots, slots_n, tr, rep);
+        return;
+    }
+    hg_cluster_node_t *node = job && job->node[0] ? zhashx_lookup(self->nodes, job->node) : NULL;
+    if (!job) {
+        zmsg_addstrf(rep, "%d", HG_ENOTFOUND);
+    } else if (!node || !HG_NODE_SESSION(node) || node->leaving) {
+        zmsg_addstrf(rep, "%d", HG_EUNAVAIL);
+    } else {
+        s_send_trigger(self, job, node->name, tr->params, tr->force, tr->reason, tr->scheduled_ms);
+        zmsg_addstr(rep, "0");
+        zmsg_addstr(rep, node->name);
+    }
+}
+
 static void s_api_trigger(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
 {
     uint64_t job_id = s_pop_job_id(req);
@@ -167,23 +234,27 @@ static void s_api_trigger(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
     char *force = zmsg_popstr(req); /* "1": past the overlap policy (issue 11) */
     /* Optional (hg_cluster_trigger_at): the reason and scheduled time. */
     char *reason = zmsg_popstr(req), *sched = zmsg_popstr(req);
-    int64_t scheduled_ms = sched ? strtoll(sched, NULL, 10) : 0;
+    s_trigger_req_t tr = {.params = params,
+                          .force = force && streq(force, "1"),
+                          .reason = reason,
+                          .scheduled_ms = sched ? strtoll(sched, NULL, 10) : 0};
+    s_trigger_one(self, job_id, &tr, rep);
     zstr_free(&sched);
-    hg_jobrec_t *job = hg_jobtab_find(self->jobs, job_id);
-    hg_cluster_node_t *node = job && job->node[0] ? zhashx_lookup(self->nodes, job->node) : NULL;
-    if (!job) {
-        zmsg_addstrf(rep, "%d", HG_ENOTFOUND);
-    } else if (!node || !HG_NODE_SESSION(node) || node->leaving) {
-        zmsg_addstrf(rep, "%d", HG_EUNAVAIL);
-    } else {
-        s_send_trigger(self, job, node->name, params, force && streq(force, "1"), reason,
-                       scheduled_ms);
-        zmsg_addstr(rep, "0");
-        zmsg_addstr(rep, node->name);
-    }
     zstr_free(&params);
     zstr_free(&force);
     zstr_free(&reason);
+}
+
+static void s_api_placement(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
+{
+    json_t *placement = hg_cluster__route_placement(self, s_pop_job_id(req));
+    if (!placement) {
+        zmsg_addstrf(rep, "%d", HG_ENOTFOUND);
+        return;
+    }
+    zmsg_addstr(rep, "0");
+    s_add_json(rep, placement, "{}");
+    json_decref(placement);
 }
 
 static void s_api_plugin_put(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
@@ -275,7 +346,7 @@ static const struct {
     {"PLUGIN_PUT", s_api_plugin_put}, {"PLUGIN_REMOVE", s_api_plugin_remove},
     {"NODES", s_api_nodes},           {"DRAIN", s_api_drain},
     {"ACTIVATE", s_api_activate},     {"ROLE", s_api_role},
-    {"STATS", s_api_stats},
+    {"STATS", s_api_stats},           {"PLACEMENT", s_api_placement},
 };
 
 int hg_cluster__on_api(zloop_t *loop, zsock_t *sock, void *arg)
@@ -505,6 +576,23 @@ int hg_cluster_job_node(hg_cluster_client_t *c, uint64_t job_id, char *node, siz
     }
     zmsg_destroy(&rep);
     return rc;
+}
+
+json_t *hg_cluster_job_placement(hg_cluster_client_t *c, uint64_t job_id)
+{
+    zmsg_t *req = zmsg_new();
+    zmsg_addstr(req, "PLACEMENT");
+    zmsg_addstrf(req, "%" PRIu64, job_id);
+    int rc;
+    zmsg_t *rep = s_call(c, req, &rc);
+    json_t *out = NULL;
+    if (rep && rc == 0) {
+        char *text = zmsg_popstr(rep);
+        out = text ? json_loads(text, 0, NULL) : NULL;
+        zstr_free(&text);
+    }
+    zmsg_destroy(&rep);
+    return out;
 }
 
 json_t *hg_cluster_node_drain(hg_cluster_client_t *c, const char *name, bool drain, int *rc)

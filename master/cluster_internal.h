@@ -9,6 +9,8 @@
  *                        choke, drain and the REVOKE handover
  *   cluster_placement.c  which node takes a job, and handing jobs out
  *   cluster_api.c        requests of the API threads, both ends
+ *   cluster_route.c      routing: labels, strategies, broadcast and shard
+ *                        slots (cluster_route.h)
  *
  * Everything here belongs to the actor's thread; the hg_cluster__
  * functions are called only from the actor's own handlers. */
@@ -176,6 +178,7 @@ typedef struct {
     hg_conn_names_t *by_conn;   /* plaintext mode: node names of connections */
     hg_alert_feed_t *alerts;    /* committed run records to the alert engine (leading only) */
     int64_t metrics_mono_ms;    /* when the tick last fed metrics.h */
+    struct hg_cluster_route *route; /* routing: slots, ring, round robin (cluster_route.c) */
 } hg_cluster_t;
 
 /* cluster.c: sending, the store, the job table, plug-ins */
@@ -201,6 +204,11 @@ void hg_cluster__store_assign(hg_cluster_t *self, hg_jobrec_t *job);
 void hg_cluster__job_unassign(hg_cluster_t *self, hg_jobrec_t *job);
 /* Add, replace or (not active) drop a job from its API object. 0 or HG_E*. */
 int hg_cluster__job_upsert(hg_cluster_t *self, json_t *json, int64_t last_fire_ms, bool fresh);
+/* Put a new record into the job table, taking over what is known of the
+ * record it replaces; the record in the table, or NULL (out of memory). */
+hg_jobrec_t *hg_cluster__job_put(hg_cluster_t *self, hg_jobrec_t *rec);
+/* After hg_cluster__job_put: re-assign, revoke, or make placement due. */
+void hg_cluster__job_settle(hg_cluster_t *self, hg_jobrec_t *job);
 /* Revoke a job from its holder and drop it from the table (unknown: nothing). */
 void hg_cluster__job_remove(hg_cluster_t *self, uint64_t job_id);
 /* A plug-in was stored: re-resolve the jobs naming it, re-assign changed ones. */
@@ -235,9 +243,13 @@ void hg_cluster__hello_parts_free(void **item);
 
 /* cluster_placement.c: placement */
 
-/* May the job run on node name (its pins)? */
-bool hg_cluster__node_allowed(hg_jobrec_t *job, const char *name);
-/* Least-loaded active node with room the job may run on, or NULL. */
+/* May the job run on node (its pins, labels, broadcast slot)? */
+bool hg_cluster__node_allowed(hg_cluster_t *self, hg_jobrec_t *job, hg_cluster_node_t *node);
+/* Active, not choked, and fewer than HG_CLUSTER_ASSIGN_WINDOW ASSIGNs on
+ * their way to it. */
+bool hg_cluster__node_has_room(const hg_cluster_node_t *n);
+/* Least-loaded active node with room the job may run on (or the pick of
+ * the job's routing strategy), or NULL. */
 hg_cluster_node_t *hg_cluster__pick_node(hg_cluster_t *self, hg_jobrec_t *job);
 /* Send the job's holder TRIGGERs re-running its lost runs, once each. */
 void hg_cluster__send_recoveries(hg_cluster_t *self, hg_jobrec_t *job);

@@ -7,6 +7,7 @@
  *
  * Part of the cluster actor (cluster_internal.h); runs on its thread. */
 #include "cluster_internal.h"
+#include "cluster_route.h"
 #include "hg_error.h"
 #include "hg_log.h"
 #include "hg_time.h"
@@ -473,12 +474,13 @@ static void s_hello_reconcile(hg_cluster_t *self, hg_cluster_node_t *node, const
     for (size_t i = 0; i < h->held_n; i++) {
         hg_held_t *hj = &h->held[i];
         hg_jobrec_t *job = hg_jobtab_find(self->jobs, hj->job_id);
+        if (!job) job = hg_cluster__route_adopt(self, hj->job_id, node); /* broadcast slot */
         bool keep = false;
         if (job) {
             if (streq(job->node, name)) {
                 keep = hj->epoch == job->epoch;
             } else if (!job->node[0]) {
-                keep = hg_cluster__node_allowed(job, name);
+                keep = hg_cluster__node_allowed(self, job, node);
                 if (keep) {
                     job->node = node->name;
                     node->jobs++;

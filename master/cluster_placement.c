@@ -9,6 +9,7 @@
  *
  * Part of the cluster actor (cluster_internal.h); runs on its thread. */
 #include "cluster_internal.h"
+#include "cluster_route.h"
 #include "hg_log.h"
 #include "hg_time.h"
 
@@ -19,22 +20,24 @@
  * given (see hg_cluster__pick_node). */
 #define S_BALANCE_SLACK 10000
 
-bool hg_cluster__node_allowed(hg_jobrec_t *job, const char *name)
+bool hg_cluster__node_allowed(hg_cluster_t *self, hg_jobrec_t *job, hg_cluster_node_t *node)
 {
     json_t *pins = job->tpl->pins;
+    /* Labels and broadcast slots (a job with neither costs one test). */
+    if (job->tpl->route && !hg_cluster__route_allows(self, job, node)) return false;
     if (!pins || json_array_size(pins) == 0) return true;
     size_t i;
     json_t *v;
     json_array_foreach(pins, i, v)
     {
-        if (json_is_string(v) && streq(json_string_value(v), name)) return true;
+        if (json_is_string(v) && streq(json_string_value(v), node->name)) return true;
     }
     return false;
 }
 
 /* A node with room: active, talking to us, and fewer than
  * HG_CLUSTER_ASSIGN_WINDOW of its ASSIGNs on their way. */
-static bool s_node_has_room(const hg_cluster_node_t *n)
+bool hg_cluster__node_has_room(const hg_cluster_node_t *n)
 {
     return n->state == HG_NODE_ACTIVE && !n->choked &&
            (int64_t) n->jobs - (int64_t) n->held < HG_CLUSTER_ASSIGN_WINDOW;
@@ -43,13 +46,16 @@ static bool s_node_has_room(const hg_cluster_node_t *n)
 /* Least-loaded active node the job may run on, or NULL. */
 hg_cluster_node_t *hg_cluster__pick_node(hg_cluster_t *self, hg_jobrec_t *job)
 {
+    /* round_robin, random and consistent_hash choose for themselves. */
+    if (job->tpl->route && job->tpl->route->strategy != HG_ROUTE_LEAST_LOADED)
+        return hg_cluster__route_pick(self, job);
     hg_cluster_node_t *best = NULL;
     uint32_t least = UINT32_MAX; /* jobs of the least-loaded eligible node, room or not */
     for (hg_cluster_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes)) {
-        if (n->state != HG_NODE_ACTIVE || n->choked || !hg_cluster__node_allowed(job, n->name))
+        if (n->state != HG_NODE_ACTIVE || n->choked || !hg_cluster__node_allowed(self, job, n))
             continue;
         if (n->jobs < least) least = n->jobs;
-        if (!s_node_has_room(n)) continue;
+        if (!hg_cluster__node_has_room(n)) continue;
         if (!best || n->jobs < best->jobs) best = n;
     }
     /* A node that takes its ASSIGNs faster than another (workers report
@@ -131,11 +137,12 @@ void hg_cluster__place(hg_cluster_t *self)
             bool room = false;
             for (hg_cluster_node_t *n = zhashx_first(self->nodes); n && !room;
                  n = zhashx_next(self->nodes))
-                room = s_node_has_room(n);
+                room = hg_cluster__node_has_room(n);
             /* Every node is full, or (for a job any node may run) the one
              * with room is too far ahead: every such job waits alike; go
-             * on when the nodes catch up. */
-            if (!room || !job->tpl->pins) {
+             * on when the nodes catch up. A pinned or routed job waits
+             * for its own nodes only. */
+            if (!room || (!job->tpl->pins && !job->tpl->route)) {
                 self->place_cursor = i;
                 break;
             }

@@ -8,6 +8,7 @@
 #include "job_internal.h"
 #include "job_policy.h"
 #include "deps.h"
+#include "routing.h"
 #include "hg_error.h"
 #include "hg_sched.h"
 #include "hg_time.h"
@@ -202,13 +203,16 @@ static const char *s_top_keys[] = {"name",           "namespace",   "kind",
                                    "max_concurrent", "queue_max",   "depends_on",
                                    "trigger_rule",   "jitter",      "remaining_runs",
                                    "pause_note",     "runs_end_at", "runs_from",
-                                   "next_fires",     "last_run",    NULL};
+                                   "next_fires",     "last_run",    "placement",
+                                   "last_fire",      NULL};
 /* retry..queue_max: job_policy.c; depends_on, trigger_rule: deps.c;
- * jitter..last_run: job_ext.c */
+ * jitter..last_run: job_ext.c; placement, last_fire: what GET adds
+ * (routing), accepted back so that a GET result can be sent again */
 static const char *s_http_keys[] = {"method", "url",           "headers",     "body",
                                     "form",   "expect_status", "expect_body", "parent_results",
                                     NULL};
-static const char *s_executor_keys[] = {"nodes", NULL};
+/* labels, strategy, mode and shards are routing's (routing.h). */
+static const char *s_executor_keys[] = {"nodes", "labels", "strategy", "mode", "shards", NULL};
 static const char *s_plugin_keys[] = {"name", "version", "sha256", "isolation", NULL};
 
 /* Reject keys that are not in allowed (a typo must not pass silently). */
@@ -432,6 +436,14 @@ static int s_validate_plugin(s_verr_t *e, json_t *plugin, json_t *out)
     return 0;
 }
 
+/* The routing members of executor (labels, strategy, mode, shards). */
+static int s_validate_routing(s_verr_t *e, json_t *executor, json_t *out)
+{
+    char field[256] = "", reason[512] = "";
+    if (hg_route_validate(executor, out, field, sizeof field, reason, sizeof reason) == 0) return 0;
+    return s_fail(e, field, "%s", reason);
+}
+
 static int s_validate_executor(s_verr_t *e, json_t *executor, json_t *out)
 {
     json_t *nodes = json_array();
@@ -441,7 +453,7 @@ static int s_validate_executor(s_verr_t *e, json_t *executor, json_t *out)
     int rc = s_check_keys(e, "executor.", executor, s_executor_keys);
     if (rc) return rc;
     json_t *v = json_object_get(executor, "nodes");
-    if (!v || json_is_null(v)) return 0;
+    if (!v || json_is_null(v)) return s_validate_routing(e, executor, out);
     if (!json_is_array(v)) return s_fail(e, "executor.nodes", "must be an array of node names");
     size_t i;
     json_t *node;
@@ -463,7 +475,7 @@ static int s_validate_executor(s_verr_t *e, json_t *executor, json_t *out)
             dup = strcmp(json_string_value(json_array_get(nodes, k)), s) == 0;
         if (!dup) json_array_append(nodes, node);
     }
-    return 0;
+    return s_validate_routing(e, executor, out);
 }
 
 /* The validation proper; fills out, which the caller frees on failure. */
@@ -814,4 +826,9 @@ int hg_job_to_assign(json_t *job, hg_assign_t *out)
 json_t *hg_job_pinned_nodes(json_t *job)
 {
     return json_object_get(json_object_get(job, "executor"), "nodes");
+}
+
+json_t *hg_job_executor(json_t *job)
+{
+    return json_object_get(job, "executor");
 }

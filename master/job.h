@@ -24,5 +24,7 @@ int hg_job_to_assign(json_t *job, hg_assign_t *out);
 
 /* Pinned node names of a job (executor.nodes), borrowed from the object. */
 json_t *hg_job_pinned_nodes(json_t *job);
+/* The job's executor object (pins and routing), borrowed; NULL if none. */
+json_t *hg_job_executor(json_t *job);
 
 #endif

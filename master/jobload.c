@@ -93,7 +93,7 @@ static hg_jobrec_t *s_row_job(hg_jobtab_t *tab, MYSQL_ROW row, unsigned long *le
         spec.start_ms = row[S_COL_START] ? strtoll(row[S_COL_START], NULL, 10) : 0;
         spec.end_ms = row[S_COL_END] ? strtoll(row[S_COL_END], NULL, 10) : 0;
         int rc = 0;
-        rec = hg_jobtab_make(tab, &spec, hg_job_pinned_nodes(job), &rc);
+        rec = hg_jobtab_make(tab, &spec, hg_job_executor(job), &rc);
         if (!rec)
             hg_error("cluster: job %s cannot be scheduled (%s); skipped", row[S_COL_NAME],
                      hg_strerror(rc));

@@ -94,8 +94,9 @@ static int s_oa_reserve(s_oa_t *t, size_t (*hash)(const void *))
 /* ------------------------------------------------------------ templates */
 
 /* Canonical bytes of a template's fields: their wire encoding with the
- * per-job fields empty, then the pinned nodes. Two jobs share a template
- * exactly when these are equal. */
+ * per-job fields empty, then the pinned nodes (or, for a job with
+ * routing, the whole executor object). Two jobs share a template exactly
+ * when these are equal. */
 static int s_tpl_key(const hg_assign_t *shared, json_t *pins, uint8_t **key, size_t *len)
 {
     hg_msg_t msg = {.type = HG_MSG_ASSIGN};
@@ -106,7 +107,7 @@ static int s_tpl_key(const hg_assign_t *shared, json_t *pins, uint8_t **key, siz
     size_t n = 0;
     int rc = hg_msg_encode(&msg, &buf, &n);
     if (rc != 0) return rc;
-    char *p = pins ? json_dumps(pins, JSON_COMPACT) : NULL;
+    char *p = pins ? json_dumps(pins, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     size_t plen = p ? strlen(p) : 0;
     /* An exact copy: the encoder's buffer has room to spare (8 KB at
      * least), and a catalogue of distinct templates keeps one each. */
@@ -152,6 +153,7 @@ static void s_tpl_release(hg_jobtab_t *self, hg_jobtpl_t *tpl)
     }
     hg_assign_clear(&tpl->spec);
     json_decref(tpl->pins);
+    hg_route_destroy(&tpl->route);
     free(tpl->key);
     free(tpl);
 }
@@ -161,10 +163,23 @@ static void s_tpl_release(hg_jobtab_t *self, hg_jobtpl_t *tpl)
  * encoded (shared is cleared either way). */
 static hg_jobtpl_t *s_tpl_intern(hg_jobtab_t *self, hg_assign_t *shared, json_t *pins, int *err)
 {
+    /* An executor object: its nodes are the pins, the rest is routing. */
+    hg_route_t *route = NULL;
+    json_t *executor = NULL;
+    if (json_is_object(pins)) {
+        route = hg_route_new(pins, err);
+        if (*err != 0) {
+            hg_assign_clear(shared);
+            return NULL;
+        }
+        executor = route ? pins : NULL;
+        pins = json_object_get(pins, "nodes");
+    }
     if (json_array_size(pins) == 0) pins = NULL;
     uint8_t *key = NULL;
     size_t len = 0;
-    *err = s_tpl_key(shared, pins, &key, &len);
+    *err = s_tpl_key(shared, executor ? executor : pins, &key, &len);
+    if (*err != 0) hg_route_destroy(&route);
     if (*err != 0) {
         hg_assign_clear(shared);
         return NULL;
@@ -175,6 +190,7 @@ static hg_jobtpl_t *s_tpl_intern(hg_jobtab_t *self, hg_assign_t *shared, json_t 
     if (tpl) {
         free(key);
         hg_assign_clear(shared);
+        hg_route_destroy(&route);
         tpl->refs++;
         return tpl;
     }
@@ -182,12 +198,14 @@ static hg_jobtpl_t *s_tpl_intern(hg_jobtab_t *self, hg_assign_t *shared, json_t 
     if (!tpl || s_oa_reserve(&self->tpls, s_tpl_hash) != 0) {
         free(tpl);
         free(key);
+        hg_route_destroy(&route);
         hg_assign_clear(shared);
         return NULL;
     }
     tpl->spec = *shared;
     memset(shared, 0, sizeof *shared);
     tpl->pins = pins ? json_deep_copy(pins) : NULL;
+    tpl->route = route;
     tpl->refs = 1;
     tpl->hash = hash;
     tpl->key = key;

@@ -12,6 +12,7 @@
 #define HG_MASTER_JOBTAB_H
 
 #include "hg_proto.h"
+#include "routing.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -23,6 +24,7 @@ typedef struct {
     hg_assign_t spec;  /* shared fields; job_id, version, name, http.url, params, start_ms,
                           end_ms, epoch and last_fire_ms are unused (0 / NULL) */
     json_t *pins;      /* executor.nodes when it names any (owned), else NULL */
+    hg_route_t *route; /* labels, strategy, mode, shards (owned); NULL: none (routing.h) */
     bool sha_resolved; /* spec.plugin.sha256 came from the plug-in store, not the job */
     bool changed;      /* scratch mark for a walk over the templates */
     uint32_t refs;     /* jobs pointing at it */
@@ -69,7 +71,9 @@ hg_jobtab_t *hg_jobtab_new(void);
 void hg_jobtab_destroy(hg_jobtab_t **self);
 
 /* Make a record from a full wire spec (as hg_job_to_assign gives it) and
- * the job's pinned nodes (borrowed; copied when it names any). Takes the
+ * the job's pinned nodes (borrowed; copied when it names any), or its
+ * whole executor object (hg_job_executor), whose routing then goes into
+ * the template too. Takes the
  * members of spec, which is left cleared, also on failure. The record is
  * not in the table yet (hg_jobtab_put). NULL on failure, with *err (when
  * err is not NULL) HG_ENOMEM, or HG_ETOOBIG / HG_EINVAL when the spec

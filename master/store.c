@@ -1,6 +1,7 @@
 /* store: batched, idempotent writes of run records and cluster facts. */
 #include "store.h"
 #include "metrics.h"
+#include "routing.h"
 #include "actor_loop.h"
 #include "hg_error.h"
 #include "hg_log.h"
@@ -19,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define S_COLS 18 /* parameters per runs row */
+#define S_COLS 20 /* parameters per runs row */
 
 /* Chunk sizes with a prepared statement each; a batch is cut greedily,
  * which with powers of two is its binary decomposition: at most one
@@ -59,6 +60,8 @@ typedef struct {
     unsigned long long job_id, epoch; /* integers */
     int http_status, exit_code;       /* results */
     unsigned int attempt;             /* attempt */
+    unsigned short shard_index;       /* shard of a sharded job's run (NULL otherwise) */
+    unsigned short shard_total;       /* shards of its job */
 } s_row_t;
 
 typedef struct {
@@ -137,9 +140,9 @@ static char *s_runs_sql(int rows)
     static const char head[] =
         "INSERT INTO runs (run_id, job_id, job_name, node, epoch, scheduled_at, started_at,"
         " finished_at, status, http_status, exit_code, error, output, attempt, trigger_reason,"
-        " first_run_id, next_attempt_at, retry_reason)"
+        " first_run_id, next_attempt_at, retry_reason, shard_index, shard_total)"
         " VALUES ";
-    static const char row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    static const char row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     /* A resend or a late RUN_STARTED never turns a finished run back into
      * "running": a running row only fills what is still empty. A record
      * whose run id names a row of another job or another node changes
@@ -229,7 +232,10 @@ static void s_bind_run(MYSQL_BIND *b, s_row_t *row, const hg_run_t *run, const c
     row->len[0] = HG_PROTO_RUN_ID_SIZE;
     b[0].buffer_length = row->len[0];
     b[0].length = &row->len[0];
-    row->job_id = run->job_id;
+    /* A run of a broadcast or sharded job's slot names the slot
+     * (routing.h): the row gets the job's own id and the shard. */
+    uint32_t shard_index, shard_total;
+    row->job_id = hg_route_vid_split(run->job_id, &shard_index, &shard_total);
     b[1].buffer_type = MYSQL_TYPE_LONGLONG;
     b[1].is_unsigned = 1;
     b[1].buffer = &row->job_id;
@@ -277,6 +283,15 @@ static void s_bind_run(MYSQL_BIND *b, s_row_t *row, const hg_run_t *run, const c
     b[15].is_null = &row->null[15];
     s_bind_time(&b[16], &row->retry_at, run->retry_at_ms, &row->null[16]);
     s_bind_str(&b[17], run->retry_reason, &row->len[17], &row->null[17]);
+    row->shard_index = (unsigned short) shard_index;
+    row->shard_total = (unsigned short) shard_total;
+    row->null[18] = row->null[19] = shard_total == 0;
+    b[18].buffer_type = b[19].buffer_type = MYSQL_TYPE_SHORT;
+    b[18].is_unsigned = b[19].is_unsigned = 1;
+    b[18].buffer = &row->shard_index;
+    b[19].buffer = &row->shard_total;
+    b[18].is_null = &row->null[18];
+    b[19].is_null = &row->null[19];
 }
 
 /* A flat view of the records of several batches. */

@@ -752,6 +752,27 @@ static int s_kv_dup(const hg_kv_t *src, size_t n, hg_kv_t **out, size_t *out_n)
     return 0;
 }
 
+/* A shard run's plug-in sees shard_index and shard_total among its
+ * parameters (routing, issue 11). 0 or HG_ENOMEM. */
+static int s_shard_params(const hg_assign_t *spec, hg_kv_t **params, size_t *n)
+{
+    if (!spec->shard_total || spec->shard_index >= spec->shard_total) return 0;
+    hg_kv_t *kv = realloc(*params, (*n + 2) * sizeof *kv);
+    if (!kv) return HG_ENOMEM;
+    *params = kv;
+    char text[2][16];
+    snprintf(text[0], sizeof text[0], "%u", spec->shard_index);
+    snprintf(text[1], sizeof text[1], "%u", spec->shard_total);
+    const char *keys[2] = {"shard_index", "shard_total"};
+    for (int i = 0; i < 2; i++) {
+        kv[*n].key = strdup(keys[i]);
+        kv[*n].value = strdup(text[i]);
+        (*n)++;
+        if (!kv[*n - 1].key || !kv[*n - 1].value) return HG_ENOMEM;
+    }
+    return 0;
+}
+
 /* A plug-in run: by hash from the cache (fetched from the master first
  * when missing: the run waits parked meanwhile), else by name from the
  * local plug-in directory. Takes run's members. */
@@ -778,7 +799,8 @@ static void s_start_plugin_run(s_agent_t *self, s_job_t *job, hg_run_t *run, hg_
     task->version = spec->version && *spec->version ? strdup(spec->version) : NULL;
     if (!spec->name || !task->plugin || (spec->version && *spec->version && !task->version) ||
         s_kv_dup(job->spec.params, job->spec.params_n, &task->params, &task->params_n) != 0 ||
-        s_kv_dup(overrides, overrides_n, &task->overrides, &task->overrides_n) != 0) {
+        s_kv_dup(overrides, overrides_n, &task->overrides, &task->overrides_n) != 0 ||
+        s_shard_params(&job->spec, &task->params, &task->params_n) != 0) {
         s_plugin_fail(self, &task, spec->name ? "worker out of memory" : "plug-in has no name");
         return;
     }
@@ -913,6 +935,8 @@ static void s_launch_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, ui
     task->timeout_ms = job->spec.timeout_ms;
     task->fence = &self->fence;
     task->fence_generation = atomic_load(&self->fence.generation);
+    task->shard_index = job->spec.shard_index;
+    task->shard_total = job->spec.shard_total;
     hg_assign_clear(&copy);
     job->running++;
     self->running++;

@@ -424,6 +424,11 @@ static const char *s_req_setup(s_exec_t *self, s_req_t *req)
     if (s_append_header(req, line) != 0) return "out of memory";
     snprintf(line, sizeof(line), "Hourglass-Attempt: %u", task->run.attempt);
     if (s_append_header(req, line) != 0) return "out of memory";
+    if (task->shard_total && task->shard_index < task->shard_total) {
+        snprintf(line, sizeof(line), "Hourglass-Shard: %u/%u", task->shard_index,
+                 task->shard_total);
+        if (s_append_header(req, line) != 0) return "out of memory";
+    }
     for (size_t i = 0; i < http->headers_n; i++) {
         const char *h = http->headers[i];
         if (!h || strpbrk(h, "\r\n") || !strchr(h, ':')) return "invalid header line";

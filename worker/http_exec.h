@@ -60,6 +60,8 @@ typedef struct {
     uint32_t timeout_ms;          /* whole-request deadline; 0 means 30 s */
     const hg_http_fence_t *fence; /* lease to hold at send time; NULL: no check */
     uint64_t fence_generation;    /* fence->generation when the run was fired */
+    uint32_t shard_index;         /* a shard run: sent as Hourglass-Shard: index/total */
+    uint32_t shard_total;         /* 0: not a shard run */
 } hg_http_task_t;
 
 /* New zeroed task (calloc); NULL on allocation failure. */

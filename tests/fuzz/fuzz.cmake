@@ -9,11 +9,12 @@
 set(HG_FUZZ_DIR ${CMAKE_SOURCE_DIR}/tests/fuzz)
 set(HG_FUZZ_TARGETS proto sched job tz spill cli auth alert wmetrics page edit)
 set(HG_FUZZ_SOURCES_job ${CMAKE_SOURCE_DIR}/master/job.c ${CMAKE_SOURCE_DIR}/master/job_policy.c
-    ${CMAKE_SOURCE_DIR}/master/deps.c ${CMAKE_SOURCE_DIR}/master/job_ext.c)
+    ${CMAKE_SOURCE_DIR}/master/deps.c ${CMAKE_SOURCE_DIR}/master/job_ext.c
+    ${CMAKE_SOURCE_DIR}/master/routing.c)
 set(HG_FUZZ_SOURCES_edit ${CMAKE_SOURCE_DIR}/master/job_edit.c ${CMAKE_SOURCE_DIR}/master/job.c
     ${CMAKE_SOURCE_DIR}/master/job_ext.c ${CMAKE_SOURCE_DIR}/master/job_policy.c
-    ${CMAKE_SOURCE_DIR}/master/deps.c ${CMAKE_SOURCE_DIR}/master/redact.c
-    ${CMAKE_SOURCE_DIR}/master/auth.c)
+    ${CMAKE_SOURCE_DIR}/master/deps.c ${CMAKE_SOURCE_DIR}/master/routing.c
+    ${CMAKE_SOURCE_DIR}/master/redact.c ${CMAKE_SOURCE_DIR}/master/auth.c)
 set(HG_FUZZ_SOURCES_auth ${CMAKE_SOURCE_DIR}/master/auth.c ${CMAKE_SOURCE_DIR}/master/redact.c
     ${CMAKE_SOURCE_DIR}/master/zap.c ${CMAKE_SOURCE_DIR}/master/db.c)
 set(HG_FUZZ_SOURCES_spill ${CMAKE_SOURCE_DIR}/master/spill.c)

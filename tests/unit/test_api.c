@@ -8,6 +8,7 @@
 // hg-test-sources: master/api_metrics.c master/api_retention.c master/metrics.c master/retention.c
 // hg-test-sources: master/api_console.c master/job_page.c
 // hg-test-sources: master/job_ext.c master/job_edit.c master/api_job_edit.c master/run_view.c
+// hg-test-sources: master/routing.c master/api_fires.c
 /* test_api: the REST API of docs/api.md over real HTTP (libcurl) against
  * the private MariaDB, with the cluster actor replaced by a stub defined
  * here. Settings come from HOURGLASS_MYSQL_* (defaults: scripts/db env);
@@ -182,6 +183,11 @@ int hg_cluster_job_node(hg_cluster_client_t *client, uint64_t job_id, char *node
     snprintf(node, node_size, "%s", s_stub.node);
     pthread_mutex_unlock(&s_stub_lock);
     return 0;
+}
+
+json_t *hg_cluster_job_placement(hg_cluster_client_t *client, uint64_t job_id)
+{
+    return NULL;
 }
 
 int hg_cluster_role(hg_cluster_client_t *client, hg_cluster_role_t *role)

@@ -2,6 +2,7 @@
 // hg-test-sources: cli/cmd_plugin.c cli/cmd_admin.c cli/cmd_run.c cli/cmd_deps.c
 // hg-test-sources: cli/cmd_alert.c cli/cmd_retention.c
 // hg-test-sources: cli/cmd_job_edit.c
+// hg-test-sources: cli/cmd_route.c
 /* test_cli: the `hourglass` CLI. Pure parts (tables, flags, the create-job
  * body) directly; whole commands in-process against a small
  * libmicrohttpd server on 127.0.0.1 that answers with canned responses. */
@@ -320,6 +321,54 @@ static void test_job_edit_patch(void **state)
     assert_int_equal(hg_job_edit_patch_build(&args, &patch, err, sizeof err), HG_EINVAL);
     assert_non_null(strstr(err, "--remaining-runs"));
     hg_args_free(&args);
+}
+
+/* --labels and the other routing flags become the executor object. */
+static void test_job_spec_routing_flags(void **state)
+{
+    char *argv[] = {"r",
+                    "--schedule",
+                    "@every 1s",
+                    "--http-url",
+                    "http://h/",
+                    "--labels",
+                    "region=eu,zone!=a,gpu,!spot",
+                    "--strategy",
+                    "consistent_hash",
+                    "--shards",
+                    "4",
+                    "--node",
+                    "w1"};
+    json_t *job = NULL;
+    char err[256] = "";
+    assert_int_equal(s_build(sizeof argv / sizeof argv[0], argv, &job, err, sizeof err), 0);
+    json_t *want = json_loads("{\"nodes\":[\"w1\"],\"labels\":{\"region\":\"eu\","
+                              "\"zone\":{\"not\":\"a\"},\"gpu\":{\"exists\":true},"
+                              "\"spot\":{\"exists\":false}},\"strategy\":\"consistent_hash\","
+                              "\"shards\":4}",
+                              0, NULL);
+    if (!json_equal(json_object_get(job, "executor"), want)) {
+        char *got = json_dumps(json_object_get(job, "executor"), JSON_COMPACT);
+        fail_msg("executor differs: %s", got);
+    }
+    json_decref(want);
+    json_decref(job);
+    char *bad[][6] = {
+        {"r", "--schedule", "@every 1s", "--http-url", "http://h/", "--labels=region="},
+        {"r", "--schedule", "@every 1s", "--http-url", "http://h/", "--labels=a,,b"},
+        {"r", "--schedule", "@every 1s", "--http-url", "http://h/", "--labels=a,a=1"},
+        {"r", "--schedule", "@every 1s", "--http-url", "http://h/", "--shards=0"},
+    };
+    const char *msgs[] = {"--labels: \"region=\" has no value",
+                          "--labels: empty term (terms are separated by commas)",
+                          "--labels: label \"a\" is given twice",
+                          "--shards: \"0\" is not a shard count (1 or more)"};
+    for (size_t i = 0; i < 4; i++) {
+        job = NULL;
+        assert_int_equal(s_build(6, bad[i], &job, err, sizeof err), HG_EINVAL);
+        assert_string_equal(err, msgs[i]);
+        assert_null(job);
+    }
 }
 
 static void test_job_spec_from_every_flag(void **state)
@@ -1294,6 +1343,7 @@ int main(void)
         cmocka_unit_test(test_table_counts_utf8_and_fills_empty_cells),
         cmocka_unit_test(test_table_with_no_rows_prints_the_header),
         cmocka_unit_test(test_args_take_global_flags_anywhere),
+        cmocka_unit_test(test_job_spec_routing_flags),
         cmocka_unit_test(test_args_reject_bad_flags),
         cmocka_unit_test(test_args_double_dash_and_dash_values),
         cmocka_unit_test(test_settings_precedence_flag_env_default),

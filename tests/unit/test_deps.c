@@ -1,5 +1,5 @@
 // hg-test-sources: master/deps.c master/deps_db.c master/job_db.c master/job.c master/db.c
-// hg-test-sources: master/job_policy.c master/job_ext.c tests/unit/db_fixture.c
+// hg-test-sources: master/job_policy.c master/job_ext.c master/routing.c tests/unit/db_fixture.c
 /* test_deps: the dependency graph's SQL (master/deps_db.c) in its own
  * database of the private MariaDB (hourglass_test_deps, recreated on every
  * run): a cycle made by an update is refused naming its path, a rename of

@@ -1,4 +1,5 @@
 // hg-test-sources: master/job.c master/job_policy.c master/deps.c master/job_ext.c
+// hg-test-sources: master/routing.c
 /* test_job: validation of API job bodies (every rule of docs/api.md with
  * the message the user sees), defaults and normalization, and conversion
  * to the wire ASSIGN spec. */
@@ -336,8 +337,8 @@ static void test_params_executor_unknown_rules(void **state)
                   "executor.nodes[1]", "executor.nodes[1]: must be a string");
     s_expect_fail("{" S_BASE ", " S_URL ", \"executor\": {\"nodes\": [\"\"]}}", "executor.nodes[0]",
                   "executor.nodes[0]: must be 1-190 characters");
-    s_expect_fail("{" S_BASE ", " S_URL ", \"executor\": {\"labels\": {}}}", "executor.labels",
-                  "executor.labels: unknown field");
+    s_expect_fail("{" S_BASE ", " S_URL ", \"executor\": {\"label\": {}}}", "executor.label",
+                  "executor.label: unknown field");
     s_expect_fail("{" S_BASE ", " S_URL ", \"schedul\": \"x\"}", "schedul",
                   "schedul: unknown field");
     s_expect_fail("[1, 2]", "job", "job: must be a JSON object");

@@ -1,5 +1,5 @@
 // hg-test-sources: master/job_edit.c master/job_ext.c master/job.c master/redact.c master/auth.c
-// hg-test-sources: worker/fire_plan.c master/job_policy.c master/deps.c
+// hg-test-sources: worker/fire_plan.c master/job_policy.c master/deps.c master/routing.c
 /* test_job_edit: the pure parts of run control. The version an edit is
  * guarded by (If-Match forms, the body's member, disagreement), the JSON
  * merge patch of RFC 7386, the edit body (no rename, read-only members

@@ -1,4 +1,4 @@
-// hg-test-sources: master/jobtab.c
+// hg-test-sources: master/jobtab.c master/routing.c
 /* Unit tests for the master's compact job table: jobs are found by id
  * through growth and removals, a walk sees each job once, jobs that differ
  * only in id, name, URL, parameters, version, start and end share one

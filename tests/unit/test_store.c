@@ -1,5 +1,6 @@
 // hg-test-sources: master/store.c master/spill.c master/db.c tests/unit/db_fixture.c
 // hg-test-sources: master/metrics.c
+// hg-test-sources: master/routing.c
 /* test_store: the store actor writing run records into the private
  * MariaDB, in its own database (hourglass_test_store, recreated on every
  * run). These tests check that every record of batches large enough to be
@@ -15,6 +16,7 @@
 #include "hg_proto.h"
 #include "hg_runid.h"
 #include "hg_time.h"
+#include "routing.h"
 #include "store.h"
 
 #include <stdarg.h>
@@ -234,6 +236,33 @@ static void test_late_started_keeps_finished(void **state)
     free(ids);
 }
 
+/* Runs of a sharded job's slots (routing.h) land under the job's own id
+ * with their shard; a broadcast slot's and a plain job's have no shard. */
+static void test_slot_runs(void **state)
+{
+    (void) state;
+    enum { RUNS = 6 };
+    uint8_t(*ids)[HG_PROTO_RUN_ID_SIZE] = s_fresh_runs(RUNS);
+    zactor_t *store = hg_store_new(&s_fx.opts);
+    assert_non_null(store);
+    hg_store_batch_t *batch = s_batch(ids, 0, RUNS, true);
+    for (uint32_t i = 0; i < 4; i++)
+        batch->msg->u.runs.runs[i].job_id = hg_route_vid(7, i, 4);
+    batch->msg->u.runs.runs[4].job_id = hg_route_vid(7, 1234, 0);
+    batch->msg->u.runs.runs[5].job_id = 7;
+    zsock_send(store, "sp", "RUNS", batch);
+    assert_int_equal(s_wait_done(store, 1), RUNS);
+    assert_int_equal(s_count("SELECT COUNT(*) FROM runs WHERE job_id = 7"), RUNS);
+    assert_int_equal(s_count("SELECT COUNT(DISTINCT shard_index) FROM runs WHERE job_id = 7 AND"
+                             " shard_total = 4 AND shard_index BETWEEN 0 AND 3"),
+                     4);
+    assert_int_equal(s_count("SELECT COUNT(*) FROM runs WHERE shard_index IS NULL AND"
+                             " shard_total IS NULL"),
+                     2);
+    zactor_destroy(&store);
+    free(ids);
+}
+
 /* A record that reuses the run id of another job's run (run ids are
  * visible in the API and in the Hourglass-Run-Id header) leaves that run
  * as it was: a worker may speak only of its own jobs' runs. The same
@@ -392,6 +421,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_large_batches),
         cmocka_unit_test(test_late_started_keeps_finished),
+        cmocka_unit_test(test_slot_runs),
         cmocka_unit_test(test_foreign_run_id_changes_nothing),
         cmocka_unit_test(test_runs_by_status),
         cmocka_unit_test(test_bad_record_isolated),
