@@ -18,6 +18,11 @@
 #include <unistd.h>
 
 #define S_COLS 15 /* parameters per runs row */
+/* After SIGTERM records are still written this long, then no more: under
+ * overload the pipe may hold minutes of records, and DRAIN (the cluster's
+ * last word) waits behind them. What is not written was not acknowledged:
+ * the workers still hold it and resend it to the next leader. */
+#define S_STOP_WRITE_MS 2000
 
 /* Chunk sizes with a prepared statement each; a batch is cut greedily,
  * which with powers of two is its binary decomposition: at most one
@@ -91,6 +96,7 @@ typedef struct {
     zsock_t *pipe;                      /* to the owner */
     zloop_t *loop;                      /* our reactor */
     bool drained;                       /* DRAIN seen: write nothing more, hand nothing more back */
+    int64_t stop_seen_ms;               /* monotonic ms SIGTERM was first seen, 0 before */
 } s_store_t;
 
 void hg_store_batch_destroy(hg_store_batch_t **p)
@@ -1231,9 +1237,23 @@ static void s_spill_recover(s_store_t *self)
 }
 
 /* Write the memory queue, then the spill file. */
+/* Whether the process is stopping (SIGTERM) and the time to write the
+ * records already queued is over (S_STOP_WRITE_MS). */
+static bool s_stopping(s_store_t *self)
+{
+    if (!zsys_interrupted) return false;
+    int64_t now = hg_mono_ms();
+    if (!self->stop_seen_ms) {
+        self->stop_seen_ms = now;
+        hg_info("store: stopping; queued run records are written for at most %d ms more",
+                S_STOP_WRITE_MS);
+    }
+    return now - self->stop_seen_ms >= S_STOP_WRITE_MS;
+}
+
 static void s_flush(s_store_t *self)
 {
-    if (self->down || self->drained) return;
+    if (self->down || self->drained || s_stopping(self)) return;
     if (zlist_size(self->ops) == 0 && !self->spill_pending) return;
     if (s_connect(self) != 0) {
         s_schedule_retry(self);
@@ -1367,6 +1387,13 @@ static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
 {
     s_store_t *self = arg;
     if (s_handle_command(self) < 0) return -1;
+    if (s_stopping(self)) {
+        /* Nothing is written any more: take every command at once, so
+         * that DRAIN and $TERM are reached now, not after the backlog. */
+        while (zsock_events(pipe) & ZMQ_POLLIN)
+            if (s_handle_command(self) < 0) return -1;
+        return 0;
+    }
     /* Take whatever else is already waiting, so that a busy cluster gets
      * large batches and a quiet one gets its single record written now. */
     while (self->queued_records < HG_STORE_MAX_BATCH && (zsock_events(pipe) & ZMQ_POLLIN))
