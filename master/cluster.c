@@ -348,6 +348,8 @@ static hg_jobrec_t *s_job_put(hg_cluster_t *self, hg_jobrec_t *rec)
         rec->node = old->node;
         rec->epoch = old->epoch;
         rec->last_fire_ms = old->last_fire_ms;
+        rec->handed_from_epoch = old->handed_from_epoch;
+        rec->handed_last_ms = old->handed_last_ms;
         rec->revoke_sent_mono_ms = old->revoke_sent_mono_ms;
         rec->recoveries = old->recoveries;
         rec->recoveries_n = old->recoveries_n;
@@ -578,6 +580,9 @@ static void s_on_runs(hg_cluster_t *self, const char *name, hg_msg_t **msgp)
             s_inflight_add(self, node, r);
         else if (s_inflight_remove(self, node, r->run_id) && had_start)
             had_start[i] = 1;
+        /* A fire a lapsed lease kept from being sent is not a fire: it
+         * does not move last_fire_ms, and the holder may fire it again. */
+        if (msg->type == HG_MSG_RUN_FINISHED && hg_cluster__refire_check(self, name, r)) continue;
         hg_jobrec_t *job = hg_jobtab_find(self->jobs, r->job_id);
         if (job && r->scheduled_ms > job->last_fire_ms && r->reason &&
             (streq(r->reason, "schedule") || streq(r->reason, "misfire")))
@@ -1102,6 +1107,7 @@ static void s_tables_new(hg_cluster_t *self)
     zhashx_set_destructor(self->hello_parts, hg_cluster__hello_parts_free);
     zhashx_set_key_hasher(self->hello_parts, hg_keyhash_str);
     self->plugins = hg_plugin_index_new();
+    self->refire = hg_refire_new();
 }
 
 /* The ZAP handler says a key is admitted no more: every session opened
@@ -1190,6 +1196,7 @@ static void s_destroy(hg_cluster_t *self)
     zhashx_destroy(&self->hello_parts);
     hg_plugin_index_destroy(&self->plugins);
     hg_peer_guard_destroy(&self->guard);
+    hg_refire_destroy(&self->refire);
     hg_conn_names_destroy(&self->by_conn);
     zsock_destroy(&self->api);
     zsock_destroy(&self->key_removed);

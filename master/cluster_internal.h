@@ -22,6 +22,7 @@
 #include "peer_guard.h"
 #include "plugin_serve.h"
 #include "plugins.h"
+#include "refire.h"
 #include "store.h"
 
 #include <czmq.h>
@@ -169,6 +170,7 @@ typedef struct {
     hg_conn_t cur;              /* connection of the message being handled */
     const char *cur_name;       /* its node name (see s_frame_sender), NULL between messages */
     hg_conn_names_t *by_conn;   /* plaintext mode: node names of connections */
+    hg_refire_t *refire;        /* runs already re-run (refire.h) */
 } hg_cluster_t;
 
 /* cluster.c: sending, the store, the job table, plug-ins */
@@ -234,6 +236,17 @@ bool hg_cluster__node_allowed(hg_jobrec_t *job, const char *name);
 hg_cluster_node_t *hg_cluster__pick_node(hg_cluster_t *self, hg_jobrec_t *job);
 /* Send the job's holder TRIGGERs re-running its lost runs, once each. */
 void hg_cluster__send_recoveries(hg_cluster_t *self, hg_jobrec_t *job);
+/* cluster_refire.c: fires a lapsed lease kept from the endpoint */
+
+/* A finished record from node name that says its request was not sent,
+ * or not known to be (refire.h): add the master's decision to its error
+ * text and queue the re-run it calls for. True for a record that was not
+ * sent (it then must not count as the job's last fire). */
+bool hg_cluster__refire_check(hg_cluster_t *self, const char *name, hg_run_t *run);
+/* Remember that the lost run run is re-run (recover); false when a re-run
+ * of it was already queued. */
+bool hg_cluster__refire_claim(hg_cluster_t *self, const hg_run_t *run);
+
 /* Give every unassigned job to a live worker (when placement is due). */
 void hg_cluster__place(hg_cluster_t *self);
 /* Place one unassigned job as hg_cluster__place would; false: it waits. */

@@ -48,6 +48,7 @@ static void s_recovery_add(hg_cluster_t *self, const hg_run_t *run)
 {
     hg_jobrec_t *job = hg_jobtab_find(self->jobs, run->job_id);
     if (!job || !job->tpl->spec.recover || (run->reason && streq(run->reason, "recover"))) return;
+    if (!hg_cluster__refire_claim(self, run)) return; /* already re-run (refire.h) */
     hg_jobrec_recovery_t *r = realloc(job->recoveries, (job->recoveries_n + 1) * sizeof *r);
     if (!r) {
         hg_error("cluster: job %s: out of memory; its lost run will not be re-run",
@@ -57,6 +58,7 @@ static void s_recovery_add(hg_cluster_t *self, const hg_run_t *run)
     job->recoveries = r;
     r[job->recoveries_n].scheduled_ms = run->scheduled_ms;
     r[job->recoveries_n].attempt = (run->attempt ? run->attempt : 1) + 1;
+    r[job->recoveries_n].refire = false;
     job->recoveries_n++;
 }
 
@@ -99,9 +101,19 @@ void hg_cluster__node_gone(hg_cluster_t *self, hg_cluster_node_t *node, hg_node_
                 memset(&f->run, 0, sizeof f->run);
                 runs[k].status = HG_RUN_LOST;
                 runs[k].finished_ms = hg_now_ms();
+                /* Whether its request reached the endpoint is unknown:
+                 * recover re-runs it (at least once), else it is not
+                 * run again (at most once). */
+                hg_jobrec_t *job = hg_jobtab_find(self->jobs, runs[k].job_id);
+                bool recover = job && job->tpl->spec.recover &&
+                               !(runs[k].reason && streq(runs[k].reason, "recover"));
                 char text[512];
-                snprintf(text, sizeof text, "worker %s %s (%s) while the run was in flight",
-                         node->name, state == HG_NODE_LOST ? "was lost" : "left", why);
+                snprintf(text, sizeof text,
+                         "worker %s %s (%s) while the run was in flight; whether it reached "
+                         "the endpoint is unknown: %s",
+                         node->name, state == HG_NODE_LOST ? "was lost" : "left", why,
+                         recover ? "run again once (recover)"
+                                 : "not run again (at most once; recover re-runs)");
                 runs[k].error = strdup(text);
                 s_recovery_add(self, &runs[k]);
                 k++;
