@@ -241,6 +241,19 @@ void hg_cluster__store_node(hg_cluster_t *self, hg_cluster_node_t *node)
     free(labels);
 }
 
+/* The node's row goes, with every row of a node lost or left longer than
+ * nodes.forget_after (rows a previous leader left behind); a drained
+ * node's row stays. */
+void hg_cluster__store_forget(hg_cluster_t *self, const char *name)
+{
+    hg_cluster__store_flush(self);
+    char cutoff[24];
+    int64_t after =
+        self->args->forget_after_ms > 0 ? self->args->forget_after_ms : 24LL * 3600 * 1000;
+    snprintf(cutoff, sizeof cutoff, "%lld", (long long) (hg_now_ms() - after));
+    zsock_send(self->store, "sss", "FORGET", name, cutoff);
+}
+
 void hg_cluster__store_runs(hg_cluster_t *self, hg_store_batch_t *batch)
 {
     hg_cluster__store_flush(self);
@@ -995,6 +1008,7 @@ static void s_lead(hg_cluster_t *self, uint64_t epoch, json_t *jobs, json_t *las
     self->started_mono_ms = hg_mono_ms();
     self->store = hg_store_new(self->args->store);
     zloop_reader(self->loop, zactor_sock(self->store), s_on_store, self);
+    hg_cluster__store_forget(self, ""); /* rows of nodes gone before we led */
     /* Stored plug-ins first, so that jobs naming one without a hash
      * resolve from their first ASSIGN on. */
     size_t pi;

@@ -36,6 +36,7 @@ typedef struct {
     int64_t heartbeat_ms;     /* heartbeat interval told to workers */
     int64_t lease_ms;         /* lease granted per echoed heartbeat */
     int64_t margin_ms;        /* extra wait before reassigning a silent worker's jobs */
+    int64_t forget_after_ms;  /* a node lost or left this long is forgotten (0: 24 h) */
     const hg_db_params_t *db; /* for the store actor */
     const char *data_dir;     /* master data directory (plug-in copies) */
     bool failed;              /* out: set when the actor could not start */
@@ -188,6 +189,8 @@ void hg_cluster__send_revoke(hg_cluster_t *self, const char *node, uint64_t job_
 void hg_cluster__store_flush(hg_cluster_t *self);
 /* Record the node's state, labels, capacity and version in the store. */
 void hg_cluster__store_node(hg_cluster_t *self, hg_cluster_node_t *node);
+/* Remove a forgotten node's row (and old rows of gone nodes) from the store. */
+void hg_cluster__store_forget(hg_cluster_t *self, const char *name);
 /* Hand a batch of run records to the store (it owns the batch then). */
 void hg_cluster__store_runs(hg_cluster_t *self, hg_store_batch_t *batch);
 /* Record where the job is held (or that it is not) in the store. */

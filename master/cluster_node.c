@@ -14,11 +14,13 @@
 #include <inttypes.h>
 
 /* Nodes the master keeps (live, lost, left). A lost or left node is
- * forgotten S_NODE_FORGET_MS after it went (one an operator drained is
- * kept: its drain must outlive its absence); at the cap a HELLO from a new
- * name forgets the longest gone first, and is refused when none is. */
+ * forgotten nodes.forget_after (S_NODE_FORGET_MS when unset) after it went,
+ * from the node list and from the nodes table, its runs kept (one an
+ * operator drained is kept: its drain must outlive its absence); at the
+ * cap a HELLO from a new name forgets the longest gone first, and is
+ * refused when none is. */
 #define S_NODES_MAX      4096
-#define S_NODE_FORGET_MS (3600 * 1000)
+#define S_NODE_FORGET_MS (24LL * 3600 * 1000)
 
 /* HELLOs in parts gathered at once, and how long one may take. */
 #define S_HELLO_PARTS_MAX    64
@@ -161,6 +163,7 @@ static void s_node_forget(hg_cluster_t *self, hg_cluster_node_t *node)
             hg_cluster__node_state_name(node->state),
             (long long) ((hg_mono_ms() - node->gone_mono_ms) / 1000));
     hg_peer_guard_forget(self->guard, node->name);
+    hg_cluster__store_forget(self, node->name);
     self->chunk_bytes -= node->chunk_bytes;
     zhashx_delete(self->nodes, node->name);
 }
@@ -597,6 +600,7 @@ void hg_cluster__nodes_expire(hg_cluster_t *self, int64_t now_mono_ms)
 {
     s_hello_parts_expire(self, now_mono_ms);
     hg_cluster_node_t *oldest = s_node_oldest_gone(self);
-    if (oldest && now_mono_ms - oldest->gone_mono_ms > S_NODE_FORGET_MS)
-        s_node_forget(self, oldest);
+    int64_t after =
+        self->args->forget_after_ms > 0 ? self->args->forget_after_ms : S_NODE_FORGET_MS;
+    if (oldest && now_mono_ms - oldest->gone_mono_ms > after) s_node_forget(self, oldest);
 }
