@@ -22,6 +22,7 @@
 #include "hg_proto.h"
 #include "hg_runid.h"
 #include "hg_time.h"
+#include "hg_zsock.h"
 #include "job.h"
 #include "jobload.h"
 #include "jobtab.h"
@@ -1147,14 +1148,20 @@ static int s_on_key_removed(zloop_t *loop, zsock_t *sock, void *arg)
 static bool s_sockets_bind(hg_cluster_t *self)
 {
     self->router = zsock_new(ZMQ_ROUTER);
-    zsock_set_router_mandatory(self->router, 1);
+    /* Checked setters (hg_zsock.h): a failure is a failed start, not abort(). */
+    int rc = self->router ? 0 : -1;
+    rc |= hg_zsock_set_int(self->router, ZMQ_ROUTER_MANDATORY, 1);
     /* No handover: a node's identity comes from its key (s_frame_sender),
      * and a peer must not take another connection's routing id. */
-    zsock_set_router_handover(self->router, 0);
-    zsock_set_maxmsgsize(self->router, (int64_t) HG_PROTO_MAX_MSG);
+    rc |= hg_zsock_set_int(self->router, ZMQ_ROUTER_HANDOVER, 0);
+    rc |= hg_zsock_set_i64(self->router, ZMQ_MAXMSGSIZE, (int64_t) HG_PROTO_MAX_MSG);
+    if (rc != 0) {
+        hg_error("cluster: cannot set up the workers' socket: %s", zmq_strerror(zmq_errno()));
+        return false;
+    }
     if (self->args->curve_cert) {
         zcert_apply(self->args->curve_cert, zsock_resolve(self->router));
-        zsock_set_curve_server(self->router, 1);
+        rc |= hg_zsock_set_int(self->router, ZMQ_CURVE_SERVER, 1);
         self->key_removed = zsock_new(ZMQ_PULL);
         if (!self->key_removed || zsock_bind(self->key_removed, HG_ZAP_REMOVED_ENDPOINT) < 0) {
             hg_error("cluster: cannot bind %s", HG_ZAP_REMOVED_ENDPOINT);
@@ -1163,11 +1170,15 @@ static bool s_sockets_bind(hg_cluster_t *self)
     } else {
         self->by_conn = hg_conn_names_new(S_PLAIN_NAMES_MAX);
     }
-    zsock_set_sndhwm(self->router, 100000);
-    zsock_set_rcvhwm(self->router, 100000);
-    zsock_set_linger(self->router, 0);
+    rc |= hg_zsock_set_int(self->router, ZMQ_SNDHWM, 100000);
+    rc |= hg_zsock_set_int(self->router, ZMQ_RCVHWM, 100000);
+    rc |= hg_zsock_set_int(self->router, ZMQ_LINGER, 0);
+    if (rc != 0) {
+        hg_error("cluster: cannot set up the workers' socket: %s", zmq_strerror(zmq_errno()));
+        return false;
+    }
     self->api = zsock_new(ZMQ_ROUTER);
-    if (!self->guard || zsock_bind(self->router, "%s", self->args->bind) < 0 ||
+    if (!self->guard || !self->api || zsock_bind(self->router, "%s", self->args->bind) < 0 ||
         zsock_bind(self->api, "%s", HG_CLUSTER_CLIENT_ENDPOINT) < 0) {
         hg_error("cluster: cannot bind %s: %s", self->args->bind, zmq_strerror(zmq_errno()));
         return false;

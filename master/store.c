@@ -75,29 +75,29 @@ typedef struct {
     MYSQL_STMT *side_del_st[S_NCHUNKS]; /* runs_by_status deletes, by s_chunks, lazily */
     MYSQL_BIND *side_binds;             /* s_chunks[0] rows of (run id, status) */
     unsigned long *side_lens;           /* lengths behind them */
-    MYSQL_STMT *fact_st[4]; /* node, assign, unassign, forget statements (s_write_fact), lazily */
-    zlist_t *ops;           /* queued s_op_t, in order */
-    size_t queued_records;  /* run records in ops */
-    size_t queued_bytes;    /* their approximate size */
-    hg_spill_t *spill;      /* spill file open for appending, NULL when not */
-    bool spill_pending;     /* the spill file holds records not yet in MySQL */
-    bool spill_failed;      /* appending failed this outage (logged once) */
-    uint64_t replay_offset; /* spill frames before this offset are in MySQL */
-    uint64_t spilled, replayed;     /* records spilled / replayed since the file began */
-    int64_t replay_started_ms;      /* when replaying the current file began */
-    int replay_timer;               /* zloop timer continuing a replay, -1 when none */
-    bool down;                      /* last attempt failed; wait for the retry timer */
-    int retry_ms;                   /* current back-off */
-    int retry_timer;                /* zloop timer id, -1 when none */
-    int64_t down_since_ms;          /* when the outage began */
-    uint64_t records, transactions; /* committed since the last report */
-    uint64_t largest;               /* largest batch since the last report */
-    uint64_t refused;               /* records refused since the last report */
-    uint64_t refused_logged;        /* of which logged one by one */
-    zsock_t *pipe;                  /* to the owner */
-    zloop_t *loop;                  /* our reactor */
-    bool drained;                   /* DRAIN seen: write nothing more, hand nothing more back */
-    int64_t stop_seen_ms;           /* monotonic ms SIGTERM was first seen, 0 before */
+    MYSQL_STMT *fact_st[4];             /* node, assign, unassign, forget (s_write_fact), lazily */
+    zlist_t *ops;                       /* queued s_op_t, in order */
+    size_t queued_records;              /* run records in ops */
+    size_t queued_bytes;                /* their approximate size */
+    hg_spill_t *spill;                  /* spill file open for appending, NULL when not */
+    bool spill_pending;                 /* the spill file holds records not yet in MySQL */
+    bool spill_failed;                  /* appending failed this outage (logged once) */
+    uint64_t replay_offset;             /* spill frames before this offset are in MySQL */
+    uint64_t spilled, replayed;         /* records spilled / replayed since the file began */
+    int64_t replay_started_ms;          /* when replaying the current file began */
+    int replay_timer;                   /* zloop timer continuing a replay, -1 when none */
+    bool down;                          /* last attempt failed; wait for the retry timer */
+    int retry_ms;                       /* current back-off */
+    int retry_timer;                    /* zloop timer id, -1 when none */
+    int64_t down_since_ms;              /* when the outage began */
+    uint64_t records, transactions;     /* committed since the last report */
+    uint64_t largest;                   /* largest batch since the last report */
+    uint64_t refused;                   /* records refused since the last report */
+    uint64_t refused_logged;            /* of which logged one by one */
+    zsock_t *pipe;                      /* to the owner */
+    zloop_t *loop;                      /* our reactor */
+    bool drained;                       /* DRAIN seen: write nothing more, hand nothing more back */
+    int64_t stop_seen_ms;               /* monotonic ms SIGTERM was first seen, 0 before */
 } s_store_t;
 
 void hg_store_batch_destroy(hg_store_batch_t **p)
