@@ -71,6 +71,8 @@ class RefireUnknown(unittest.TestCase):
 
     def _check(self, c, killed):
         problems, summary = [], []
+        # Runs scheduled after this may be recorded after the hits were read.
+        snapshot = time.time() - 3
         for cell in CELLS:
             job = name(cell)
             _, recover, speed = cell
@@ -101,7 +103,8 @@ class RefireUnknown(unittest.TestCase):
                                         % (job, t, served[t]))
             for r in runs:
                 t = round(r["scheduled_at"], 3)
-                if r["status"] == "success" and r["trigger"] == "schedule" and served[t] != 1:
+                if (r["status"] == "success" and r["trigger"] == "schedule" and t < snapshot and
+                        served[t] != 1):
                     problems.append("%s: finished run at %s served %d times" % (job, t, served[t]))
                 if r["status"] == "running" and r["scheduled_at"] < killed:
                     problems.append("%s: a row from before the kill is left running" % job)
