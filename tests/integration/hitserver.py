@@ -124,6 +124,12 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
 
+class _Handler10(_Handler):
+    """One request per connection (HTTP/1.0, as Python's http.server by
+    default): every request needs a new connection."""
+    protocol_version = "HTTP/1.0"
+
+
 class _Hub:
     """The recorded hits; shared by the handler threads."""
 
@@ -163,12 +169,15 @@ class _Server(ThreadingHTTPServer):
 class HitServer:
     """An in-process hit server for tests; port 0 picks a free port."""
 
-    def __init__(self, host="127.0.0.1", port=0, verbose=False, backlog=None):
+    def __init__(self, host="127.0.0.1", port=0, verbose=False, backlog=None, keepalive=True):
         """backlog: the listen backlog (socketserver's default is 5); a
         small one makes a server slow to accept under bursts: connections
-        beyond it wait for the client's SYN retries (1 s, 3 s, ...)."""
+        beyond it wait for the client's SYN retries (1 s, 3 s, ...).
+        keepalive=False closes every connection after its answer, so each
+        request connects anew (and waits at a full backlog)."""
         self._hub = _Hub()
-        self._httpd = _Server((host, port), _Handler, bind_and_activate=False)
+        handler = _Handler if keepalive else _Handler10
+        self._httpd = _Server((host, port), handler, bind_and_activate=False)
         if backlog is not None:
             self._httpd.request_queue_size = backlog
         try:
