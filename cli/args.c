@@ -269,8 +269,14 @@ int hg_settings_resolve(const hg_globals_t *globals, hg_settings_t *settings, ch
             len--;
         if (len > 0) {
             if (strncmp(p, "http://", 7) != 0 && strncmp(p, "https://", 8) != 0) {
-                snprintf(err, err_size, "%s: \"%.*s\" must start with http:// or https://", source,
-                         (int) len, p);
+                /* HOURGLASS_MASTER once meant the worker's endpoint too. */
+                bool zmq = strncmp(p, "tcp://", 6) == 0 || strncmp(p, "ipc://", 6) == 0;
+                snprintf(err, err_size, "%s: \"%.*s\" must start with http:// or https://%s",
+                         source, (int) len, p,
+                         zmq ? " (it is a worker's ZeroMQ endpoint, which workers take from "
+                               "HOURGLASS_MASTER_ENDPOINTS; the CLI calls the master's REST API, "
+                               "e.g. http://master:8642)"
+                             : "");
                 return HG_EINVAL;
             }
             while (len > 0 && p[len - 1] == '/')

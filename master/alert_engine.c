@@ -1,5 +1,6 @@
 /* alert_engine: the leader's evaluation of alert rules over committed run
  * records, and the "missed" check (alert_engine.h). */
+#include "hg_zsock.h"
 #include "routing.h"
 #include "alert_engine.h"
 #include "actor_loop.h"
@@ -67,8 +68,8 @@ hg_alert_feed_t *hg_alert_feed_new(void)
         hg_alert_feed_destroy(&self);
         return NULL;
     }
-    zsock_set_sndhwm(self->sock, S_FEED_HWM);
-    zsock_set_linger(self->sock, 0);
+    (void) hg_zsock_set_int(self->sock, ZMQ_SNDHWM, S_FEED_HWM);
+    (void) hg_zsock_set_int(self->sock, ZMQ_LINGER, 0);
     if (zsock_connect(self->sock, HG_ALERT_FEED_ENDPOINT) != 0) hg_alert_feed_destroy(&self);
     return self;
 }
@@ -776,7 +777,7 @@ static void s_actor(zsock_t *pipe, void *arg)
         zsock_signal(pipe, 1);
         return;
     }
-    zsock_set_rcvhwm(self.feed, S_FEED_HWM);
+    (void) hg_zsock_set_int(self.feed, ZMQ_RCVHWM, S_FEED_HWM);
     zhashx_set_destructor(self.ns, s_free_str);
     zloop_t *loop = zloop_new();
     zloop_set_nonstop(loop, true);

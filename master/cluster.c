@@ -25,6 +25,7 @@
 #include "hg_proto.h"
 #include "hg_runid.h"
 #include "hg_time.h"
+#include "hg_zsock.h"
 #include "job.h"
 #include "jobload.h"
 #include "jobtab.h"
@@ -245,6 +246,19 @@ void hg_cluster__store_node(hg_cluster_t *self, hg_cluster_node_t *node)
     free(labels);
 }
 
+/* The node's row goes, with every row of a node lost or left longer than
+ * nodes.forget_after (rows a previous leader left behind); a drained
+ * node's row stays. */
+void hg_cluster__store_forget(hg_cluster_t *self, const char *name)
+{
+    hg_cluster__store_flush(self);
+    char cutoff[24];
+    int64_t after =
+        self->args->forget_after_ms > 0 ? self->args->forget_after_ms : 24LL * 3600 * 1000;
+    snprintf(cutoff, sizeof cutoff, "%lld", (long long) (hg_now_ms() - after));
+    zsock_send(self->store, "sss", "FORGET", name, cutoff);
+}
+
 void hg_cluster__store_runs(hg_cluster_t *self, hg_store_batch_t *batch)
 {
     hg_cluster__store_flush(self);
@@ -353,6 +367,8 @@ hg_jobrec_t *hg_cluster__job_put(hg_cluster_t *self, hg_jobrec_t *rec)
         rec->node = old->node;
         rec->epoch = old->epoch;
         if (old->last_fire_ms > rec->last_fire_ms) rec->last_fire_ms = old->last_fire_ms;
+        rec->handed_from_epoch = old->handed_from_epoch;
+        rec->handed_last_ms = old->handed_last_ms;
         rec->revoke_sent_mono_ms = old->revoke_sent_mono_ms;
         rec->recoveries = old->recoveries;
         rec->recoveries_n = old->recoveries_n;
@@ -597,6 +613,9 @@ static void s_on_runs(hg_cluster_t *self, const char *name, hg_msg_t **msgp)
         else if (s_inflight_remove(self, node, r->run_id) && had_start)
             had_start[i] = 1;
         hg_cluster__retry_on_run(self, name, r, msg->type == HG_MSG_RUN_FINISHED);
+        /* A fire a lapsed lease kept from being sent is not a fire: it
+         * does not move last_fire_ms, and the holder may fire it again. */
+        if (msg->type == HG_MSG_RUN_FINISHED && hg_cluster__refire_check(self, name, r)) continue;
         hg_jobrec_t *job = hg_jobtab_find(self->jobs, r->job_id);
         if (job && r->scheduled_ms > job->last_fire_ms && r->reason &&
             (streq(r->reason, "schedule") || streq(r->reason, "misfire")))
@@ -1026,6 +1045,7 @@ static void s_lead(hg_cluster_t *self, uint64_t epoch, json_t *jobs, json_t *las
     zloop_reader(self->loop, zactor_sock(self->store), s_on_store, self);
     hg_cluster__deps_start(self);
     self->alerts = hg_alert_feed_new();
+    hg_cluster__store_forget(self, ""); /* rows of nodes gone before we led */
     /* Stored plug-ins first, so that jobs naming one without a hash
      * resolve from their first ASSIGN on. */
     size_t pi;
@@ -1142,6 +1162,7 @@ static void s_tables_new(hg_cluster_t *self)
     zhashx_set_destructor(self->hello_parts, hg_cluster__hello_parts_free);
     zhashx_set_key_hasher(self->hello_parts, hg_keyhash_str);
     self->plugins = hg_plugin_index_new();
+    self->refire = hg_refire_new();
 }
 
 /* The ZAP handler says a key is admitted no more: every session opened
@@ -1167,14 +1188,20 @@ static int s_on_key_removed(zloop_t *loop, zsock_t *sock, void *arg)
 static bool s_sockets_bind(hg_cluster_t *self)
 {
     self->router = zsock_new(ZMQ_ROUTER);
-    zsock_set_router_mandatory(self->router, 1);
+    /* Checked setters (hg_zsock.h): a failure is a failed start, not abort(). */
+    int rc = self->router ? 0 : -1;
+    rc |= hg_zsock_set_int(self->router, ZMQ_ROUTER_MANDATORY, 1);
     /* No handover: a node's identity comes from its key (s_frame_sender),
      * and a peer must not take another connection's routing id. */
-    zsock_set_router_handover(self->router, 0);
-    zsock_set_maxmsgsize(self->router, (int64_t) HG_PROTO_MAX_MSG);
+    rc |= hg_zsock_set_int(self->router, ZMQ_ROUTER_HANDOVER, 0);
+    rc |= hg_zsock_set_i64(self->router, ZMQ_MAXMSGSIZE, (int64_t) HG_PROTO_MAX_MSG);
+    if (rc != 0) {
+        hg_error("cluster: cannot set up the workers' socket: %s", zmq_strerror(zmq_errno()));
+        return false;
+    }
     if (self->args->curve_cert) {
         zcert_apply(self->args->curve_cert, zsock_resolve(self->router));
-        zsock_set_curve_server(self->router, 1);
+        rc |= hg_zsock_set_int(self->router, ZMQ_CURVE_SERVER, 1);
         self->key_removed = zsock_new(ZMQ_PULL);
         if (!self->key_removed || zsock_bind(self->key_removed, HG_ZAP_REMOVED_ENDPOINT) < 0) {
             hg_error("cluster: cannot bind %s", HG_ZAP_REMOVED_ENDPOINT);
@@ -1183,11 +1210,15 @@ static bool s_sockets_bind(hg_cluster_t *self)
     } else {
         self->by_conn = hg_conn_names_new(S_PLAIN_NAMES_MAX);
     }
-    zsock_set_sndhwm(self->router, 100000);
-    zsock_set_rcvhwm(self->router, 100000);
-    zsock_set_linger(self->router, 0);
+    rc |= hg_zsock_set_int(self->router, ZMQ_SNDHWM, 100000);
+    rc |= hg_zsock_set_int(self->router, ZMQ_RCVHWM, 100000);
+    rc |= hg_zsock_set_int(self->router, ZMQ_LINGER, 0);
+    if (rc != 0) {
+        hg_error("cluster: cannot set up the workers' socket: %s", zmq_strerror(zmq_errno()));
+        return false;
+    }
     self->api = zsock_new(ZMQ_ROUTER);
-    if (!self->guard || zsock_bind(self->router, "%s", self->args->bind) < 0 ||
+    if (!self->guard || !self->api || zsock_bind(self->router, "%s", self->args->bind) < 0 ||
         zsock_bind(self->api, "%s", HG_CLUSTER_CLIENT_ENDPOINT) < 0) {
         hg_error("cluster: cannot bind %s: %s", self->args->bind, zmq_strerror(zmq_errno()));
         return false;
@@ -1234,6 +1265,7 @@ static void s_destroy(hg_cluster_t *self)
     zhashx_destroy(&self->hello_parts);
     hg_plugin_index_destroy(&self->plugins);
     hg_peer_guard_destroy(&self->guard);
+    hg_refire_destroy(&self->refire);
     hg_conn_names_destroy(&self->by_conn);
     zsock_destroy(&self->api);
     zsock_destroy(&self->key_removed);

@@ -14,6 +14,7 @@
 #include "cluster_route.h"
 #include "hg_error.h"
 #include "hg_time.h"
+#include "hg_zsock.h"
 
 #include <inttypes.h>
 
@@ -385,10 +386,11 @@ struct hg_cluster_client {
 static zsock_t *s_req_new(void)
 {
     zsock_t *req = zsock_new_req(HG_CLUSTER_CLIENT_ENDPOINT);
-    if (req) {
-        zsock_set_rcvtimeo(req, 5000);
-        zsock_set_sndtimeo(req, 5000);
-    }
+    /* Checked, not czmq's asserting setters: at shutdown this may fail
+     * (hg_zsock.h), and the API thread then answers 503, not abort(). */
+    if (req && (hg_zsock_set_int(req, ZMQ_RCVTIMEO, 5000) != 0 ||
+                hg_zsock_set_int(req, ZMQ_SNDTIMEO, 5000) != 0))
+        zsock_destroy(&req);
     return req;
 }
 

@@ -2,6 +2,7 @@
  * (depfire.h): committed run batches go to the engine, and the fires it
  * has recorded come back as TRIGGERs (reason "dependency") to the child's
  * holder, each answered with whether it was sent. */
+#include "hg_zsock.h"
 #include "cluster_internal.h"
 #include "depfire.h"
 #include "hg_error.h"
@@ -78,7 +79,7 @@ void hg_cluster__deps_start(hg_cluster_t *self)
     }
     /* The actor never blocks on a send: a SENT that does not fit is
      * learnt again from the runs table (depfire.h, step 4). */
-    zsock_set_sndtimeo(hg_depfire_sock(self->depfire), 0);
+    (void) hg_zsock_set_int(hg_depfire_sock(self->depfire), ZMQ_SNDTIMEO, 0);
     zloop_reader(self->loop, hg_depfire_sock(self->depfire), s_on_fire, self);
 }
 

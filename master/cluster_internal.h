@@ -25,6 +25,7 @@
 #include "peer_guard.h"
 #include "plugin_serve.h"
 #include "plugins.h"
+#include "refire.h"
 #include "store.h"
 
 #include <czmq.h>
@@ -38,6 +39,7 @@ typedef struct {
     int64_t heartbeat_ms;     /* heartbeat interval told to workers */
     int64_t lease_ms;         /* lease granted per echoed heartbeat */
     int64_t margin_ms;        /* extra wait before reassigning a silent worker's jobs */
+    int64_t forget_after_ms;  /* a node lost or left this long is forgotten (0: 24 h) */
     const hg_db_params_t *db; /* for the store actor */
     const char *data_dir;     /* master data directory (plug-in copies) */
     bool failed;              /* out: set when the actor could not start */
@@ -179,6 +181,7 @@ typedef struct {
     hg_alert_feed_t *alerts;    /* committed run records to the alert engine (leading only) */
     int64_t metrics_mono_ms;    /* when the tick last fed metrics.h */
     struct hg_cluster_route *route; /* routing: slots, ring, round robin (cluster_route.c) */
+    hg_refire_t *refire;            /* runs already re-run (refire.h) */
 } hg_cluster_t;
 
 /* cluster.c: sending, the store, the job table, plug-ins */
@@ -196,6 +199,8 @@ void hg_cluster__send_revoke(hg_cluster_t *self, const char *node, uint64_t job_
 void hg_cluster__store_flush(hg_cluster_t *self);
 /* Record the node's state, labels, capacity and version in the store. */
 void hg_cluster__store_node(hg_cluster_t *self, hg_cluster_node_t *node);
+/* Remove a forgotten node's row (and old rows of gone nodes) from the store. */
+void hg_cluster__store_forget(hg_cluster_t *self, const char *name);
 /* Hand a batch of run records to the store (it owns the batch then). */
 void hg_cluster__store_runs(hg_cluster_t *self, hg_store_batch_t *batch);
 /* Record where the job is held (or that it is not) in the store. */
@@ -253,6 +258,17 @@ bool hg_cluster__node_has_room(const hg_cluster_node_t *n);
 hg_cluster_node_t *hg_cluster__pick_node(hg_cluster_t *self, hg_jobrec_t *job);
 /* Send the job's holder TRIGGERs re-running its lost runs, once each. */
 void hg_cluster__send_recoveries(hg_cluster_t *self, hg_jobrec_t *job);
+/* cluster_refire.c: fires a lapsed lease kept from the endpoint */
+
+/* A finished record from node name that says its request was not sent,
+ * or not known to be (refire.h): add the master's decision to its error
+ * text and queue the re-run it calls for. True for a record that was not
+ * sent (it then must not count as the job's last fire). */
+bool hg_cluster__refire_check(hg_cluster_t *self, const char *name, hg_run_t *run);
+/* Remember that the lost run run is re-run (recover); false when a re-run
+ * of it was already queued. */
+bool hg_cluster__refire_claim(hg_cluster_t *self, const hg_run_t *run);
+
 /* Give every unassigned job to a live worker (when placement is due). */
 void hg_cluster__place(hg_cluster_t *self);
 /* Place one unassigned job as hg_cluster__place would; false: it waits. */

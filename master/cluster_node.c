@@ -15,11 +15,13 @@
 #include <inttypes.h>
 
 /* Nodes the master keeps (live, lost, left). A lost or left node is
- * forgotten S_NODE_FORGET_MS after it went (one an operator drained is
- * kept: its drain must outlive its absence); at the cap a HELLO from a new
- * name forgets the longest gone first, and is refused when none is. */
+ * forgotten nodes.forget_after (S_NODE_FORGET_MS when unset) after it went,
+ * from the node list and from the nodes table, its runs kept (one an
+ * operator drained is kept: its drain must outlive its absence); at the
+ * cap a HELLO from a new name forgets the longest gone first, and is
+ * refused when none is. */
 #define S_NODES_MAX      4096
-#define S_NODE_FORGET_MS (3600 * 1000)
+#define S_NODE_FORGET_MS (24LL * 3600 * 1000)
 
 /* HELLOs in parts gathered at once, and how long one may take. */
 #define S_HELLO_PARTS_MAX    64
@@ -49,6 +51,7 @@ static void s_recovery_add(hg_cluster_t *self, const hg_run_t *run)
 {
     hg_jobrec_t *job = hg_jobtab_find(self->jobs, run->job_id);
     if (!job || !job->tpl->spec.recover || (run->reason && streq(run->reason, "recover"))) return;
+    if (!hg_cluster__refire_claim(self, run)) return; /* already re-run (refire.h) */
     hg_jobrec_recovery_t *r = realloc(job->recoveries, (job->recoveries_n + 1) * sizeof *r);
     if (!r) {
         hg_error("cluster: job %s: out of memory; its lost run will not be re-run",
@@ -58,6 +61,7 @@ static void s_recovery_add(hg_cluster_t *self, const hg_run_t *run)
     job->recoveries = r;
     r[job->recoveries_n].scheduled_ms = run->scheduled_ms;
     r[job->recoveries_n].attempt = (run->attempt ? run->attempt : 1) + 1;
+    r[job->recoveries_n].refire = false;
     job->recoveries_n++;
 }
 
@@ -100,9 +104,19 @@ void hg_cluster__node_gone(hg_cluster_t *self, hg_cluster_node_t *node, hg_node_
                 memset(&f->run, 0, sizeof f->run);
                 runs[k].status = HG_RUN_LOST;
                 runs[k].finished_ms = hg_now_ms();
+                /* Whether its request reached the endpoint is unknown:
+                 * recover re-runs it (at least once), else it is not
+                 * run again (at most once). */
+                hg_jobrec_t *job = hg_jobtab_find(self->jobs, runs[k].job_id);
+                bool recover = job && job->tpl->spec.recover &&
+                               !(runs[k].reason && streq(runs[k].reason, "recover"));
                 char text[512];
-                snprintf(text, sizeof text, "worker %s %s (%s) while the run was in flight",
-                         node->name, state == HG_NODE_LOST ? "was lost" : "left", why);
+                snprintf(text, sizeof text,
+                         "worker %s %s (%s) while the run was in flight; whether it reached "
+                         "the endpoint is unknown: %s",
+                         node->name, state == HG_NODE_LOST ? "was lost" : "left", why,
+                         recover ? "run again once (recover)"
+                                 : "not run again (at most once; recover re-runs)");
                 runs[k].error = strdup(text);
                 /* A job whose retry policy lists "lost" retries it; else recover. */
                 if (!hg_cluster__retry_on_lost(self, &runs[k])) s_recovery_add(self, &runs[k]);
@@ -151,6 +165,7 @@ static void s_node_forget(hg_cluster_t *self, hg_cluster_node_t *node)
             hg_cluster__node_state_name(node->state),
             (long long) ((hg_mono_ms() - node->gone_mono_ms) / 1000));
     hg_peer_guard_forget(self->guard, node->name);
+    hg_cluster__store_forget(self, node->name);
     self->chunk_bytes -= node->chunk_bytes;
     zhashx_delete(self->nodes, node->name);
 }
@@ -590,6 +605,7 @@ void hg_cluster__nodes_expire(hg_cluster_t *self, int64_t now_mono_ms)
 {
     s_hello_parts_expire(self, now_mono_ms);
     hg_cluster_node_t *oldest = s_node_oldest_gone(self);
-    if (oldest && now_mono_ms - oldest->gone_mono_ms > S_NODE_FORGET_MS)
-        s_node_forget(self, oldest);
+    int64_t after =
+        self->args->forget_after_ms > 0 ? self->args->forget_after_ms : S_NODE_FORGET_MS;
+    if (oldest && now_mono_ms - oldest->gone_mono_ms > after) s_node_forget(self, oldest);
 }

@@ -75,14 +75,15 @@ void hg_cluster__send_recoveries(hg_cluster_t *self, hg_jobrec_t *job)
         hg_msg_t msg = {.type = HG_MSG_TRIGGER};
         msg.u.trigger.job_id = job->id;
         msg.u.trigger.epoch = job->epoch;
-        msg.u.trigger.reason = "recover";
+        msg.u.trigger.reason = job->recoveries[i].refire ? "refire" : "recover";
         msg.u.trigger.scheduled_ms = job->recoveries[i].scheduled_ms;
         msg.u.trigger.attempt = job->recoveries[i].attempt;
         hg_cluster__send_to(self, job->node, &msg);
         char at[40];
         hg_time_format_ms(job->recoveries[i].scheduled_ms, at, sizeof at);
-        hg_info("cluster: job %s: re-running the lost run scheduled at %s on %s (attempt %u)",
-                hg_jobrec_name(job), at, job->node, job->recoveries[i].attempt);
+        hg_info("cluster: job %s: re-running the %s run scheduled at %s on %s (attempt %u)",
+                hg_jobrec_name(job), job->recoveries[i].refire ? "unsent" : "lost", at, job->node,
+                job->recoveries[i].attempt);
     }
     free(job->recoveries);
     job->recoveries = NULL;
@@ -91,6 +92,11 @@ void hg_cluster__send_recoveries(hg_cluster_t *self, hg_jobrec_t *job)
 
 static void s_job_assign_to(hg_cluster_t *self, hg_jobrec_t *job, hg_cluster_node_t *node)
 {
+    /* What the new holder is told was fired last: a record of a fire
+     * that was not sent judges by it whether this holder passed that
+     * time (refire.h). */
+    job->handed_from_epoch = job->epoch;
+    job->handed_last_ms = job->last_fire_ms;
     job->epoch++;
     job->node = node->name;
     node->jobs++;

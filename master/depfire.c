@@ -1,6 +1,7 @@
 /* depfire: the dependency engine of the leading master: committed parent
  * runs in, dependency fires of their children out, exactly once (see
  * depfire.h for the steps and the protocol). */
+#include "hg_zsock.h"
 #include "depfire.h"
 #include "actor_loop.h"
 #include "deps.h"
@@ -908,7 +909,7 @@ void hg_depfire_destroy(hg_depfire_t **p)
 {
     if (!p || !*p) return;
     hg_depfire_t *self = *p;
-    zsock_set_sndtimeo(zactor_sock(self->actor), -1); /* $TERM must go */
+    (void) hg_zsock_set_int(zactor_sock(self->actor), ZMQ_SNDTIMEO, -1); /* $TERM must go */
     zactor_destroy(&self->actor);
     free(self);
     *p = NULL;

@@ -38,6 +38,7 @@ typedef struct {
 typedef struct {
     int64_t scheduled_ms; /* scheduled time of the lost run, kept by the re-run */
     uint32_t attempt;     /* attempt number of the re-run */
+    bool refire;          /* a fire that was not sent (refire.h): TRIGGER reason "refire" */
 } hg_jobrec_recovery_t;
 
 /* One active job. */
@@ -51,6 +52,8 @@ typedef struct {
                                          which outlives it), "" when unassigned */
     uint64_t epoch;                   /* current assignment epoch */
     int64_t last_fire_ms;             /* last scheduled time known to have fired */
+    uint64_t handed_from_epoch;       /* epoch before its last move to another worker, 0: none */
+    int64_t handed_last_ms;           /* last_fire_ms that move gave the new holder (refire.h) */
     int64_t revoke_sent_mono_ms;      /* when the pending REVOKE went out (resent if unanswered) */
     hg_jobrec_recovery_t *recoveries; /* lost runs to re-run once it has a holder (owned) */
     uint32_t recoveries_n;            /* entries in recoveries */

@@ -10,6 +10,7 @@
 #include "cluster_internal.h"
 #include "db.h"
 #include "hg_config.h"
+#include "hg_endpoint.h"
 #include "hg_error.h"
 #include "hg_keys.h"
 #include "hg_log.h"
@@ -57,6 +58,9 @@ static const hg_cfg_def_t s_settings[] = {
     {"lease", HG_CFG_DURATION, "2s", 50, 600000, "lease a worker gets per echoed heartbeat"},
     {"lease.margin", HG_CFG_DURATION, "500ms", 0, 600000,
      "extra silence tolerated before a worker's jobs move"},
+    {"nodes.forget_after", HG_CFG_DURATION, "24h", 1000, 31536000000LL,
+     "a worker lost or left this long is removed from the node list and the nodes table (its "
+     "runs stay; one an operator drained is kept)"},
     {"advertise", HG_CFG_STR, "", 0, 0,
      "ZeroMQ endpoint workers should dial (default: bind, a wildcard host replaced by the host "
      "name)"},
@@ -259,6 +263,28 @@ static int s_cluster_security(hg_config_t *cfg, const hg_db_params_t *db, zcert_
     return 0;
 }
 
+/* bind and advertise are ZeroMQ endpoints, api.url an HTTP URL: a value
+ * of the other kind is refused at once with a message (hg_endpoint.h). */
+static int s_check_shapes(const hg_config_t *cfg)
+{
+    char err[1024];
+    const char *names[] = {"bind", "advertise"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = hg_config_str(cfg, names[i]);
+        if (*v && hg_endpoint_check_zmq_list(v, names[i], err, sizeof err) != 0) {
+            fprintf(stderr, "hourglass-master: %s\n", err);
+            return HG_EINVAL;
+        }
+    }
+    const char *url = hg_config_str(cfg, "api.url");
+    if (*url && !hg_endpoint_is_http(url)) {
+        fprintf(stderr, "hourglass-master: api.url: \"%s\" must start with http:// or https://\n",
+                url);
+        return HG_EINVAL;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && streq(argv[1], "keygen"))
@@ -291,6 +317,10 @@ int main(int argc, char **argv)
         return 2;
     }
     hg_log_init("master", (hg_log_level_t) level);
+    if (s_check_shapes(cfg) != 0) {
+        hg_config_destroy(&cfg);
+        return 2;
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT); /* alert delivery; once, before any thread */
     int exit_code = s_serve(cfg);
     hg_config_destroy(&cfg);
@@ -391,6 +421,7 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
         .heartbeat_ms = hg_config_int(cfg, "heartbeat"),
         .lease_ms = hg_config_int(cfg, "lease"),
         .margin_ms = hg_config_int(cfg, "lease.margin"),
+        .forget_after_ms = hg_config_int(cfg, "nodes.forget_after"),
         .db = &db,
         .store = &store,
         .data_dir = hg_config_str(cfg, "data.dir"),

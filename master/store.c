@@ -21,6 +21,11 @@
 #include <unistd.h>
 
 #define S_COLS 20 /* parameters per runs row */
+/* After SIGTERM records are still written this long, then no more: under
+ * overload the pipe may hold minutes of records, and DRAIN (the cluster's
+ * last word) waits behind them. What is not written was not acknowledged:
+ * the workers still hold it and resend it to the next leader. */
+#define S_STOP_WRITE_MS 2000
 
 /* Chunk sizes with a prepared statement each; a batch is cut greedily,
  * which with powers of two is its binary decomposition: at most one
@@ -33,7 +38,7 @@ static const int s_chunks[] = {1024, 512, 256, 128, 64, 32, 16, 8, 4, 2, 1};
  * max_allowed_packet (1-4 MiB on older ones) must accept it. */
 #define S_STATEMENT_BYTES (1u << 20)
 
-typedef enum { S_OP_RUNS, S_OP_NODE, S_OP_ASSIGN, S_OP_UNASSIGN } s_op_kind_t;
+typedef enum { S_OP_RUNS, S_OP_NODE, S_OP_ASSIGN, S_OP_UNASSIGN, S_OP_FORGET } s_op_kind_t;
 
 /* One queued write, kept in arrival order. */
 typedef struct {
@@ -49,6 +54,7 @@ typedef struct {
     uint32_t capacity;       /* NODE: capacity */
     char version[32];        /* NODE: software version */
     uint64_t job_id;         /* UNASSIGN */
+    int64_t cutoff_ms;       /* FORGET: rows of gone nodes last seen before go too */
 } s_op_t;
 
 /* Storage behind the bind array of one row. */
@@ -75,7 +81,7 @@ typedef struct {
     MYSQL_STMT *side_del_st[S_NCHUNKS]; /* runs_by_status deletes, by s_chunks, lazily */
     MYSQL_BIND *side_binds;             /* s_chunks[0] rows of (run id, status) */
     unsigned long *side_lens;           /* lengths behind them */
-    MYSQL_STMT *fact_st[3];             /* node, assign, unassign upserts (s_write_fact), lazily */
+    MYSQL_STMT *fact_st[4];             /* node, assign, unassign, forget (s_write_fact), lazily */
     zlist_t *ops;                       /* queued s_op_t, in order */
     size_t queued_records;              /* run records in ops */
     size_t queued_bytes;                /* their approximate size */
@@ -97,6 +103,7 @@ typedef struct {
     zsock_t *pipe;                      /* to the owner */
     zloop_t *loop;                      /* our reactor */
     bool drained;                       /* DRAIN seen: write nothing more, hand nothing more back */
+    int64_t stop_seen_ms;               /* monotonic ms SIGTERM was first seen, 0 before */
 } s_store_t;
 
 void hg_store_batch_destroy(hg_store_batch_t **p)
@@ -128,7 +135,7 @@ static void s_disconnect(s_store_t *self)
         if (self->side_del_st[i]) mysql_stmt_close(self->side_del_st[i]);
         self->runs_st[i] = self->side_up_st[i] = self->side_del_st[i] = NULL;
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         if (self->fact_st[i]) mysql_stmt_close(self->fact_st[i]);
         self->fact_st[i] = NULL;
     }
@@ -786,7 +793,16 @@ static unsigned s_write_fact(s_store_t *self, s_op_t *op, char *err, size_t err_
     hg_db_time_from_ms(hg_now_ms(), &now);
     unsigned long long job_id = op->job_id;
     unsigned int capacity = op->capacity;
-    if (op->kind == S_OP_NODE) {
+    MYSQL_TIME cutoff;
+    hg_db_time_from_ms(op->cutoff_ms, &cutoff);
+    if (op->kind == S_OP_FORGET) {
+        /* Runs keep the node's name: only the node's own row goes. */
+        sql = "DELETE FROM nodes WHERE drained = 0 AND state IN ('lost', 'left')"
+              " AND (name = ? OR last_seen_at < ?)";
+        s_bind_str(&b[0], op->node, &len[0], &null[0]);
+        b[1].buffer_type = MYSQL_TYPE_DATETIME;
+        b[1].buffer = &cutoff;
+    } else if (op->kind == S_OP_NODE) {
         sql = "INSERT INTO nodes (name, state, labels, capacity, version, first_seen_at,"
               " last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE"
               " state = VALUES(state), labels = VALUES(labels), capacity = VALUES(capacity),"
@@ -810,7 +826,10 @@ static unsigned s_write_fact(s_store_t *self, s_op_t *op, char *err, size_t err_
     }
     /* Kept prepared: a job created through the API costs one of these,
      * and preparing it each time was a round trip and a parse more. */
-    int which = op->kind == S_OP_NODE ? 0 : op->kind == S_OP_ASSIGN ? 1 : 2;
+    int which = op->kind == S_OP_NODE       ? 0
+                : op->kind == S_OP_ASSIGN   ? 1
+                : op->kind == S_OP_UNASSIGN ? 2
+                                            : 3;
     MYSQL_STMT *st = self->fact_st[which];
     if (!st) st = self->fact_st[which] = hg_db_prepare(self->conn, sql, err, err_size);
     if (!st) return mysql_errno(self->conn) ? mysql_errno(self->conn) : 1;
@@ -1272,9 +1291,23 @@ static void s_spill_recover(s_store_t *self)
 }
 
 /* Write the memory queue, then the spill file. */
+/* Whether the process is stopping (SIGTERM) and the time to write the
+ * records already queued is over (S_STOP_WRITE_MS). */
+static bool s_stopping(s_store_t *self)
+{
+    if (!zsys_interrupted) return false;
+    int64_t now = hg_mono_ms();
+    if (!self->stop_seen_ms) {
+        self->stop_seen_ms = now;
+        hg_info("store: stopping; queued run records are written for at most %d ms more",
+                S_STOP_WRITE_MS);
+    }
+    return now - self->stop_seen_ms >= S_STOP_WRITE_MS;
+}
+
 static void s_flush(s_store_t *self)
 {
-    if (self->down || self->drained) return;
+    if (self->down || self->drained || s_stopping(self)) return;
     if (zlist_size(self->ops) == 0 && !self->spill_pending) return;
     if (s_connect(self) != 0) {
         s_schedule_retry(self);
@@ -1401,6 +1434,14 @@ static int s_handle_command(s_store_t *self)
         }
         zstr_free(&node);
         zframe_destroy(&f);
+    } else if (streq(cmd, "FORGET")) {
+        op = calloc(1, sizeof *op);
+        op->kind = S_OP_FORGET;
+        char *name = zmsg_popstr(msg), *cutoff = zmsg_popstr(msg);
+        snprintf(op->node, sizeof op->node, "%s", name ? name : "");
+        op->cutoff_ms = cutoff ? strtoll(cutoff, NULL, 10) : 0;
+        zstr_free(&name);
+        zstr_free(&cutoff);
     } else if (streq(cmd, "UNASSIGN")) {
         op = calloc(1, sizeof *op);
         op->kind = S_OP_UNASSIGN;
@@ -1418,6 +1459,13 @@ static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
 {
     s_store_t *self = arg;
     if (s_handle_command(self) < 0) return -1;
+    if (s_stopping(self)) {
+        /* Nothing is written any more: take every command at once, so
+         * that DRAIN and $TERM are reached now, not after the backlog. */
+        while (zsock_events(pipe) & ZMQ_POLLIN)
+            if (s_handle_command(self) < 0) return -1;
+        return 0;
+    }
     /* Take whatever else is already waiting, so that a busy cluster gets
      * large batches and a quiet one gets its single record written now. */
     while (self->queued_records < HG_STORE_MAX_BATCH && (zsock_events(pipe) & ZMQ_POLLIN))

@@ -4,6 +4,7 @@
 #include "hg_error.h"
 #include "hg_log.h"
 #include "hg_time.h"
+#include "hg_zsock.h"
 
 #include <dirent.h>
 #include <inttypes.h>
@@ -397,11 +398,10 @@ static void s_actor(zsock_t *pipe, void *arg)
         return;
     }
     self.removed = zsock_new(ZMQ_PUSH);
-    if (self.removed) {
-        zsock_set_sndtimeo(self.removed, 0);
-        zsock_set_linger(self.removed, 0);
-        zsock_connect(self.removed, HG_ZAP_REMOVED_ENDPOINT);
-    }
+    if (self.removed && (hg_zsock_set_int(self.removed, ZMQ_SNDTIMEO, 0) != 0 ||
+                         hg_zsock_set_int(self.removed, ZMQ_LINGER, 0) != 0))
+        zsock_destroy(&self.removed); /* a removed key's sessions then end when they drop */
+    if (self.removed) zsock_connect(self.removed, HG_ZAP_REMOVED_ENDPOINT);
     s_load_dir(&self, "start-up");
     s_load_db(&self);
     zsock_signal(pipe, 0);

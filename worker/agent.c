@@ -16,6 +16,7 @@
 #include "hg_sched.h"
 #include "hg_time.h"
 #include "dep_inject.h"
+#include "hg_zsock.h"
 #include "http_exec.h"
 #include "overlap.h"
 #include "overload.h"
@@ -260,17 +261,25 @@ static int s_dial(s_agent_t *self, const char *endpoint)
     /* No routing id of our own: the master knows us by our key, and gives
      * each connection a fresh id (a restart never collides with the
      * connection it replaces). */
-    zsock_set_maxmsgsize(self->dealer, (int64_t) HG_PROTO_MAX_MSG);
+    /* Checked setters (hg_zsock.h): a refused option fails this dial
+     * (retried later), it does not abort the worker. */
+    int rc = hg_zsock_set_i64(self->dealer, ZMQ_MAXMSGSIZE, (int64_t) HG_PROTO_MAX_MSG);
     if (self->cfg->cert) {
         zcert_apply(self->cfg->cert, zsock_resolve(self->dealer));
-        zsock_set_curve_serverkey(self->dealer, s_master_key(self, endpoint));
+        rc |= hg_zsock_set_str(self->dealer, ZMQ_CURVE_SERVERKEY, s_master_key(self, endpoint));
     }
-    zsock_set_immediate(self->dealer, 1);
-    zsock_set_reconnect_ivl(self->dealer, 100);
-    zsock_set_reconnect_ivl_max(self->dealer, 1000);
-    zsock_set_sndhwm(self->dealer, 100000);
-    zsock_set_rcvhwm(self->dealer, 100000);
-    zsock_set_linger(self->dealer, 0);
+    rc |= hg_zsock_set_int(self->dealer, ZMQ_IMMEDIATE, 1);
+    rc |= hg_zsock_set_int(self->dealer, ZMQ_RECONNECT_IVL, 100);
+    rc |= hg_zsock_set_int(self->dealer, ZMQ_RECONNECT_IVL_MAX, 1000);
+    rc |= hg_zsock_set_int(self->dealer, ZMQ_SNDHWM, 100000);
+    rc |= hg_zsock_set_int(self->dealer, ZMQ_RCVHWM, 100000);
+    rc |= hg_zsock_set_int(self->dealer, ZMQ_LINGER, 0);
+    if (rc != 0) {
+        hg_error("cannot set up the socket to master endpoint %s: %s", endpoint,
+                 zmq_strerror(zmq_errno()));
+        zsock_destroy(&self->dealer);
+        return -1;
+    }
     snprintf(self->endpoint, sizeof self->endpoint, "%s", endpoint);
     self->welcomed = false;
     self->next_hello = 0;

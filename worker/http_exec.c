@@ -17,6 +17,7 @@
  * than curl's header list, the output excerpt and the error text. */
 #include "http_exec.h"
 #include "hg_error.h"
+#include "hg_fence_note.h"
 #include "hg_runid.h"
 #include "hg_time.h"
 #include "cancel.h"
@@ -169,15 +170,12 @@ static void s_judge(s_req_t *req, CURLcode code)
     run->http_status = (int32_t) status;
     const char *detail = req->errbuf[0] ? req->errbuf : curl_easy_strerror(code);
 
+    /* What happens to the scheduled time next is the master's to say: it
+     * knows who holds the job now and appends its decision (refire.h). */
     if (req->fenced) {
-        s_run_end(run, HG_RUN_SKIPPED,
-                  "not sent: the worker's lease lapsed before the request could be sent "
-                  "(the job's next owner fires this time)");
+        s_run_end(run, HG_RUN_SKIPPED, "%s", HG_FENCE_NOT_SENT);
     } else if (req->reset) {
-        s_run_end(run, HG_RUN_FAILED,
-                  "aborted: the worker's lease lapsed before the endpoint acknowledged the "
-                  "request; connection reset (the endpoint may still have received it; the "
-                  "job's next owner fires this time)");
+        s_run_end(run, HG_RUN_FAILED, "%s", HG_FENCE_RESET);
     } else if (code == CURLE_OPERATION_TIMEDOUT) {
         uint32_t timeout_ms = task->timeout_ms ? task->timeout_ms : S_DEFAULT_TIMEOUT_MS;
         s_run_end(run, HG_RUN_TIMEOUT, "timed out after %u ms", timeout_ms);

@@ -111,10 +111,10 @@ int hg_http_exec_cancel(zactor_t *exec, uint64_t job_id, const uint8_t *run_id, 
  * expect_body missing -> failed with "response body does not contain ..."
  * (the whole body is searched as it streams, not only the kept excerpt);
  * lease lapsed before the request could be sent (see hg_http_fence_t) ->
- * skipped, with "not sent: ..." and nothing sent; lease lapsed while the
- * request was on the wire, unanswered, with bytes the endpoint's TCP has
- * not acknowledged (a broken link) -> connection reset so they are never
- * delivered late, failed with "aborted: ...";
+ * skipped, with HG_FENCE_NOT_SENT (hg_fence_note.h) and nothing sent; lease
+ * lapsed while the request was on the wire, unanswered, with bytes the
+ * endpoint's TCP has not acknowledged (a broken link) -> connection reset
+ * so they are never delivered late, failed with HG_FENCE_RESET;
  * otherwise success. output holds at most HG_HTTP_OUTPUT_MAX bytes of the
  * body; the rest is read and discarded. */
 

@@ -2,6 +2,7 @@
  * until SIGINT or SIGTERM. */
 #include "agent.h"
 #include "hg_config.h"
+#include "hg_endpoint.h"
 #include "hg_keys.h"
 #include "hg_log.h"
 #include "worker_metrics.h"
@@ -15,9 +16,12 @@
 static const hg_cfg_def_t s_settings[] = {
     {"name", HG_CFG_STR, "", 0, 0, "node name, unique in the cluster (default: host name)"},
     {"master", HG_CFG_STR, "tcp://127.0.0.1:8643", 0, 0,
-     "master endpoint to connect to (used when master.endpoints is empty)"},
+     "deprecated: one master endpoint, used when master.endpoints is empty (the environment "
+     "variable HOURGLASS_MASTER is the CLI's API URL, so the worker reads it only when it is a "
+     "ZeroMQ endpoint)"},
     {"master.endpoints", HG_CFG_STR, "", 0, 0,
-     "every master endpoint, comma-separated; the worker follows whichever leads"},
+     "every master's ZeroMQ endpoint (tcp://HOST:PORT), comma-separated; the worker follows "
+     "whichever leads"},
     {"labels", HG_CFG_STR, "", 0, 0, "labels as k=v,k2=v2 for job selectors"},
     {"metrics.bind", HG_CFG_STR, "", 0, 0,
      "serve this worker's Prometheus metrics at this ZeroMQ-style endpoint (e.g. "
@@ -105,6 +109,37 @@ static int s_split_list(const char *text, char ***out)
     arr[count] = NULL;
     *out = arr;
     return count;
+}
+
+/* The master endpoints to dial: master.endpoints, else the deprecated
+ * master. HOURGLASS_MASTER is the CLI's API URL: a shell set up for the
+ * CLI must not send the worker to http://..., so an HTTP URL there is
+ * ignored when master.endpoints is set and refused when it is not. NULL
+ * (after a message) when a value has the wrong shape. */
+static const char *s_master_list(const hg_config_t *cfg)
+{
+    char err[1024];
+    const char *list = hg_config_str(cfg, "master.endpoints");
+    if (*list) {
+        if (hg_endpoint_check_zmq_list(list, "master.endpoints", err, sizeof err) != 0) {
+            fprintf(stderr, "hourglass-worker: %s\n", err);
+            return NULL;
+        }
+        return list;
+    }
+    list = hg_config_str(cfg, "master");
+    const char *source = hg_config_source(cfg, "master");
+    bool env = streq(source, "env");
+    if (hg_endpoint_check_zmq_list(list, env ? "HOURGLASS_MASTER" : "master", err, sizeof err)) {
+        fprintf(stderr, "hourglass-worker: %s%s\n", err,
+                env ? "; set HOURGLASS_MASTER_ENDPOINTS (or --master-endpoints) for the worker"
+                    : "");
+        return NULL;
+    }
+    if (env || streq(source, "file"))
+        hg_warn("%s is deprecated for the worker; use %s", env ? "HOURGLASS_MASTER" : "master",
+                env ? "HOURGLASS_MASTER_ENDPOINTS" : "master.endpoints");
+    return list;
 }
 
 /* "k=v,k2=v2" -> labels. Returns the count, -1 on a malformed entry. */
@@ -257,9 +292,8 @@ int main(int argc, char **argv)
         .leave_grace_ms = hg_config_int(cfg, "leave.grace"),
         .started_delay_ms = hg_config_int(cfg, "report.started_delay"),
     };
-    const char *list = *hg_config_str(cfg, "master.endpoints")
-                           ? hg_config_str(cfg, "master.endpoints")
-                           : hg_config_str(cfg, "master");
+    const char *list = s_master_list(cfg);
+    if (!list) return 2;
     char **masters = NULL;
     int masters_n = s_split_list(list, &masters);
     if (masters_n <= 0) {

@@ -1,5 +1,6 @@
 /* worker_metrics: the worker's figures and their exporter
  * (worker_metrics.h). */
+#include "hg_zsock.h"
 #include "worker_metrics.h"
 
 #include "hg_procstat.h"
@@ -227,7 +228,7 @@ hg_worker_metrics_t *hg_worker_metrics_new(const char *bind, const char *node, c
         return NULL;
     }
     /* Connect and disconnect notifications let us drop a scraper's state. */
-    zsock_set_stream_notify(x->stream, 1);
+    (void) hg_zsock_set_int(x->stream, ZMQ_STREAM_NOTIFY, 1);
     self->actor = zactor_new(s_actor, x);
     if (!self->actor) {
         snprintf(err, err_size, "metrics.bind: cannot start the exporter");

@@ -441,10 +441,9 @@ class Cluster:
         register_key: False leaves the worker's key out of keys.workers
         (a test admits it another way, e.g. the worker_keys table)."""
         endpoints = list(endpoints) if endpoints is not None else self.endpoints
-        argv = [WORKER_BIN, "--name", name, "--master", endpoints[0],
+        # master.endpoints, not master: HOURGLASS_MASTER is the CLI's URL.
+        argv = [WORKER_BIN, "--name", name, "--master-endpoints", ",".join(endpoints),
                 "--data-dir", self.worker_data_dir(name)]
-        if len(endpoints) > 1:
-            argv += ["--master-endpoints", ",".join(endpoints)]
         if self.plaintext:
             argv += ["--insecure-plaintext", "true"]
         else:

@@ -14,6 +14,10 @@ Standard library only. Any method, any path:
                   (?path=/x keeps only that path)
   POST /_reset    forgets every hit
 
+SlowGate puts a door in front of it that a test can shut: new connections
+then wait in the kernel (SYN retries), as with a service that is slow to
+accept connections.
+
 Each hit records path, query, method, the Hourglass-Job, Hourglass-Run-Id,
 Hourglass-Scheduled-At and Hourglass-Attempt headers, all headers, the body
 (text) and its arrival time (Unix seconds, float).
@@ -158,6 +162,12 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
 
+class _Handler10(_Handler):
+    """One request per connection (HTTP/1.0, as Python's http.server by
+    default): every request needs a new connection."""
+    protocol_version = "HTTP/1.0"
+
+
 class _Hub:
     """The recorded hits; shared by the handler threads."""
 
@@ -202,9 +212,23 @@ class _Server(ThreadingHTTPServer):
 class HitServer:
     """An in-process hit server for tests; port 0 picks a free port."""
 
-    def __init__(self, host="127.0.0.1", port=0, verbose=False):
+    def __init__(self, host="127.0.0.1", port=0, verbose=False, backlog=None, keepalive=True):
+        """backlog: the listen backlog (socketserver's default is 5); a
+        small one makes a server slow to accept under bursts: connections
+        beyond it wait for the client's SYN retries (1 s, 3 s, ...).
+        keepalive=False closes every connection after its answer, so each
+        request connects anew (and waits at a full backlog)."""
         self._hub = _Hub()
-        self._httpd = _Server((host, port), _Handler)
+        handler = _Handler if keepalive else _Handler10
+        self._httpd = _Server((host, port), handler, bind_and_activate=False)
+        if backlog is not None:
+            self._httpd.request_queue_size = backlog
+        try:
+            self._httpd.server_bind()
+            self._httpd.server_activate()
+        except BaseException:
+            self._httpd.server_close()
+            raise
         self._httpd.hub = self._hub
         self._httpd.verbose = verbose
         self._thread = None
@@ -240,6 +264,115 @@ class HitServer:
             self._thread.join(5)
             self._thread = None
         self._httpd.server_close()
+
+
+class SlowGate:
+    """A front door to a hit server that can stop accepting connections,
+    as a busy service does when its listen backlog is full: while closed,
+    the kernel drops new SYNs (the backlog holds one connection of our own),
+    so a client's connect waits for its SYN retries (1 s, 3 s, 7 s, ...)
+    and has sent nothing; connections already open are closed, so that
+    keep-alive cannot bypass the gate. open() accepts again and forwards
+    every connection to the hit server.
+
+        gate = SlowGate(srv.port).start()
+        url = gate.url("/slow")       # hits are recorded by srv
+        gate.close(); ...; gate.open()
+    """
+
+    def __init__(self, target_port, host="127.0.0.1"):
+        import socket
+        self._socket = socket
+        self.target = (host, int(target_port))
+        self.host = host
+        self._listener = socket.socket()
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind((host, 0))
+        self._listener.listen(128)
+        self.port = self._listener.getsockname()[1]
+        self._open = threading.Event()
+        self._open.set()
+        self._lock = threading.Lock()
+        self._conns = []
+        self._plug = None  # our own connection that fills the backlog while closed
+        self._stopped = False
+
+    def start(self):
+        threading.Thread(target=self._accept_loop, name="slowgate", daemon=True).start()
+        return self
+
+    def url(self, path="/"):
+        return "http://%s:%d%s" % (self.host, self.port, path)
+
+    def close(self):
+        """Stop accepting; drop the connections that are open."""
+        self._open.clear()
+        time.sleep(0.05)  # let an accept() in progress finish
+        with self._lock:
+            for c in self._conns:
+                try:
+                    c.shutdown(self._socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                c.close()
+            self._conns = []
+            # A backlog of 0 holds one connection, and ours fills it.
+            self._listener.listen(0)
+            if self._plug is None:
+                self._plug = self._socket.create_connection((self.host, self.port), timeout=2)
+
+    def open(self):
+        with self._lock:
+            plug, self._plug = self._plug, None
+        if plug is not None:
+            plug.close()
+        self._listener.listen(128)
+        self._open.set()
+
+    def stop(self):
+        self._stopped = True
+        self.open()
+        try:
+            self._listener.close()
+        except OSError:
+            pass
+
+    def _accept_loop(self):
+        while not self._stopped:
+            self._open.wait()
+            r, _, _ = select.select([self._listener], [], [], 0.05)
+            if not r or not self._open.is_set():
+                continue
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            try:
+                server = self._socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, server]
+            threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
+
+    def _pump(self, a, b):
+        try:
+            while True:
+                r, _, _ = select.select([a, b], [], [], 1.0)
+                for s in r:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    (b if s is a else a).sendall(data)
+        except OSError:
+            return
+        finally:
+            for s in (a, b):
+                try:
+                    s.close()
+                except OSError:
+                    pass
 
 
 def main(argv=None):

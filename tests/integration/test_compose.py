@@ -105,9 +105,12 @@ def main():
     for w in ("worker-1", "worker-2"):
         env = env_of(services.get(w, {}))
         check(env.get("HOURGLASS_NAME") == w, "%s: HOURGLASS_NAME is %r" % (w, env.get("HOURGLASS_NAME")))
-        check(env.get("HOURGLASS_MASTER") == "tcp://master:%s" % bind_port,
-              "%s: HOURGLASS_MASTER %r does not reach the master's HOURGLASS_BIND port %s"
-              % (w, env.get("HOURGLASS_MASTER"), bind_port))
+        check(env.get("HOURGLASS_MASTER_ENDPOINTS") == "tcp://master:%s" % bind_port,
+              "%s: HOURGLASS_MASTER_ENDPOINTS %r does not reach the master's HOURGLASS_BIND port %s"
+              % (w, env.get("HOURGLASS_MASTER_ENDPOINTS"), bind_port))
+        # HOURGLASS_MASTER is the CLI's URL, not the worker's setting.
+        check("HOURGLASS_MASTER" not in env,
+              "%s: HOURGLASS_MASTER is the CLI's API URL; workers take HOURGLASS_MASTER_ENDPOINTS" % w)
 
     # CURVE as shipped, with no manual key step: the workers pin the public
     # half of the master's key and make their own pair in the master's
