@@ -39,15 +39,17 @@ static void test_public_routes(void **state)
     assert_false(hg_auth_is_public("/ui/"));
     assert_false(hg_auth_is_public("/ui/a/b.js"));
     assert_false(hg_auth_is_public("/healthz"));
+    assert_false(hg_auth_is_public("/metrics"));
     assert_false(hg_auth_is_public("/api/v1/jobs"));
     assert_false(hg_auth_is_public("/api/v1/whoami"));
     assert_false(hg_auth_is_public("/apix"));
     assert_false(hg_auth_is_public(NULL));
-    /* Every public row is a read; every /api/ row needs a role. */
+    /* Every public row is a read; every /api/ row needs a role, and so does
+     * /metrics (Prometheus' path, outside /api/; metrics.public aside). */
     const char *method, *pattern, *action;
     hg_role_t need;
     for (size_t i = 0; hg_auth_route_at(i, &method, &pattern, &need, &action); i++) {
-        if (strncmp(pattern, "/api/", 5) == 0)
+        if (strncmp(pattern, "/api/", 5) == 0 || strcmp(pattern, "/metrics") == 0)
             assert_true(need >= HG_ROLE_VIEWER);
         else
             assert_true(need == HG_ROLE_NONE && strcmp(method, "GET") == 0 && !action);
