@@ -1,6 +1,7 @@
 /* deps: the dependency graph of jobs: validation of depends_on and
  * trigger_rule, the job_deps edge table, cycle and dependent checks, the
  * tree of a job (see deps.h). */
+#include "job_internal.h"
 #include "deps.h"
 #include "hg_error.h"
 #include "hg_proto.h"
@@ -17,29 +18,6 @@
 /* ---------------------------------------------------------------------------
  * Validation
  * ------------------------------------------------------------------------ */
-
-typedef struct {
-    char *field;         /* dotted field name */
-    size_t field_size;   /* its capacity */
-    char *message;       /* "field: reason" */
-    size_t message_size; /* its capacity */
-} s_err_t;
-
-__attribute__((format(printf, 3, 4))) static int s_fail(s_err_t *e, const char *field,
-                                                        const char *fmt, ...)
-{
-    if (e->field && e->field_size) snprintf(e->field, e->field_size, "%s", field);
-    if (e->message && e->message_size) {
-        int n = snprintf(e->message, e->message_size, "%s: ", field);
-        if (n >= 0 && (size_t) n < e->message_size) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(e->message + n, e->message_size - (size_t) n, fmt, ap);
-            va_end(ap);
-        }
-    }
-    return HG_EINVAL;
-}
 
 /* A job name as job.c accepts it: [A-Za-z0-9._-], starting alphanumeric. */
 static bool s_is_name(const char *s, size_t n)
@@ -59,11 +37,11 @@ bool hg_deps_listed(json_t *body)
 }
 
 /* One entry of depends_on, appended normalized to list. */
-static int s_check_entry(s_err_t *e, size_t i, json_t *v, const char *self_name, json_t *list)
+static int s_check_entry(hg_job_err_t *e, size_t i, json_t *v, const char *self_name, json_t *list)
 {
     char f[64];
     snprintf(f, sizeof f, "depends_on[%zu]", i);
-    if (!json_is_object(v)) return s_fail(e, f, "must be an object {\"job\", \"on\"}");
+    if (!json_is_object(v)) return hg_job__fail(e, f, "must be an object {\"job\", \"on\"}");
     const char *key;
     json_t *val;
     json_object_foreach(v, key, val)
@@ -71,25 +49,26 @@ static int s_check_entry(s_err_t *e, size_t i, json_t *v, const char *self_name,
         if (strcmp(key, "job") != 0 && strcmp(key, "on") != 0) {
             char sub[160];
             snprintf(sub, sizeof sub, "%s.%s", f, key);
-            return s_fail(e, sub, "unknown field");
+            return hg_job__fail(e, sub, "unknown field");
         }
     }
     json_t *job = json_object_get(v, "job");
     snprintf(f, sizeof f, "depends_on[%zu].job", i);
-    if (!json_is_string(job)) return s_fail(e, f, "required: the name of a job");
+    if (!json_is_string(job)) return hg_job__fail(e, f, "required: the name of a job");
     const char *name = json_string_value(job);
     if (!s_is_name(name, json_string_length(job)) || strlen(name) != json_string_length(job))
-        return s_fail(e, f,
-                      "must be a job name (1-190 letters, digits, '.', '_' or '-', starting with a "
-                      "letter or digit)");
+        return hg_job__fail(
+            e, f,
+            "must be a job name (1-190 letters, digits, '.', '_' or '-', starting with a "
+            "letter or digit)");
     if (self_name && strcmp(name, self_name) == 0)
-        return s_fail(e, f, "a job cannot depend on itself (cycle %s -> %s)", name, name);
+        return hg_job__fail(e, f, "a job cannot depend on itself (cycle %s -> %s)", name, name);
     size_t k;
     json_t *prev;
     json_array_foreach(list, k, prev)
     {
         if (strcmp(json_string_value(json_object_get(prev, "job")), name) == 0)
-            return s_fail(e, f, "\"%s\" is also depends_on[%zu]", name, k);
+            return hg_job__fail(e, f, "\"%s\" is also depends_on[%zu]", name, k);
     }
     json_t *on = json_object_get(v, "on");
     const char *on_s = "success";
@@ -98,7 +77,7 @@ static int s_check_entry(s_err_t *e, size_t i, json_t *v, const char *self_name,
         on_s = json_string_value(on);
         if (!on_s || (strcmp(on_s, "success") != 0 && strcmp(on_s, "failure") != 0 &&
                       strcmp(on_s, "always") != 0))
-            return s_fail(e, f, "must be one of success, failure, always");
+            return hg_job__fail(e, f, "must be one of success, failure, always");
     }
     json_array_append_new(list, json_pack("{s:s, s:s}", "job", name, "on", on_s));
     return 0;
@@ -107,14 +86,15 @@ static int s_check_entry(s_err_t *e, size_t i, json_t *v, const char *self_name,
 int hg_deps_validate(json_t *body, const char *name, json_t *out, char *field, size_t field_size,
                      char *message, size_t message_size)
 {
-    s_err_t e = {field, field_size, message, message_size};
+    hg_job_err_t e = {field, field_size, message, message_size};
     json_t *list = json_array();
     json_object_set_new(out, "depends_on", list);
     json_t *d = json_object_get(body, "depends_on");
     if (d && !json_is_null(d)) {
-        if (!json_is_array(d)) return s_fail(&e, "depends_on", "must be an array of {job, on}");
+        if (!json_is_array(d))
+            return hg_job__fail(&e, "depends_on", "must be an array of {job, on}");
         if (json_array_size(d) > HG_DEPS_PARENTS_MAX)
-            return s_fail(&e, "depends_on", "at most %d parents", HG_DEPS_PARENTS_MAX);
+            return hg_job__fail(&e, "depends_on", "at most %d parents", HG_DEPS_PARENTS_MAX);
         size_t i;
         json_t *v;
         json_array_foreach(d, i, v)
@@ -128,7 +108,7 @@ int hg_deps_validate(json_t *body, const char *name, json_t *out, char *field, s
     if (r && !json_is_null(r)) {
         rule = json_string_value(r);
         if (!rule || (strcmp(rule, "all") != 0 && strcmp(rule, "any") != 0))
-            return s_fail(&e, "trigger_rule", "must be \"all\" or \"any\"");
+            return hg_job__fail(&e, "trigger_rule", "must be \"all\" or \"any\"");
     }
     json_object_set_new(out, "trigger_rule", json_string(rule));
     return 0;
@@ -175,41 +155,43 @@ static bool s_is_token(const char *s)
 int hg_deps_validate_http(json_t *http, json_t *out, char *field, size_t field_size, char *message,
                           size_t message_size)
 {
-    s_err_t e = {field, field_size, message, message_size};
+    hg_job_err_t e = {field, field_size, message, message_size};
     json_t *pr = json_object_get(http, "parent_results");
     if (!pr || json_is_null(pr)) return 0;
     const char *f = "http.parent_results";
     if (!json_is_object(pr) || json_object_size(pr) != 1)
-        return s_fail(&e, f, "must be {\"header\": NAME} or {\"body_field\": NAME}");
+        return hg_job__fail(&e, f, "must be {\"header\": NAME} or {\"body_field\": NAME}");
     json_t *h = json_object_get(pr, "header"), *b = json_object_get(pr, "body_field");
     if (h) {
         const char *name = json_string_value(h);
         if (!name || strlen(name) > 128 || !s_is_token(name))
-            return s_fail(&e, "http.parent_results.header", "must be an HTTP header name");
+            return hg_job__fail(&e, "http.parent_results.header", "must be an HTTP header name");
         static const char *const framing[] = {"Host", "Content-Length", "Transfer-Encoding",
                                               "Connection", "Content-Type"};
         for (size_t i = 0; i < sizeof framing / sizeof framing[0]; i++)
             if (strcasecmp(name, framing[i]) == 0)
-                return s_fail(&e, "http.parent_results.header", "\"%s\" cannot carry results",
-                              name);
+                return hg_job__fail(&e, "http.parent_results.header", "\"%s\" cannot carry results",
+                                    name);
     } else if (b) {
         const char *name = json_string_value(b);
         if (!name || !*name || strlen(name) > 128 || strlen(name) != json_string_length(b))
-            return s_fail(&e, "http.parent_results.body_field", "must be a name of 1-128 bytes");
+            return hg_job__fail(&e, "http.parent_results.body_field",
+                                "must be a name of 1-128 bytes");
         json_t *form = json_object_get(http, "form");
         if (form && !json_is_null(form))
-            return s_fail(&e, "http.parent_results.body_field", "cannot be used with http.form");
+            return hg_job__fail(&e, "http.parent_results.body_field",
+                                "cannot be used with http.form");
         json_t *body = json_object_get(http, "body");
         if (json_is_string(body) && json_string_length(body) > 0) {
             json_t *doc = json_loads(json_string_value(body), 0, NULL);
             bool ok = json_is_object(doc);
             json_decref(doc);
             if (!ok)
-                return s_fail(&e, "http.parent_results.body_field",
-                              "needs http.body to be null or a JSON object");
+                return hg_job__fail(&e, "http.parent_results.body_field",
+                                    "needs http.body to be null or a JSON object");
         }
     } else {
-        return s_fail(&e, f, "must be {\"header\": NAME} or {\"body_field\": NAME}");
+        return hg_job__fail(&e, f, "must be {\"header\": NAME} or {\"body_field\": NAME}");
     }
     json_object_set_new(out, "parent_results", json_deep_copy(pr));
     return 0;

@@ -1,6 +1,7 @@
 /* deps_db: the SQL side of the dependency graph (deps.h): the job_deps
  * edges, cycle and dependent checks, cascaded deletes, the tree of a job.
  * Every query is a prepared statement on the caller's connection. */
+#include "job_internal.h"
 #include "deps.h"
 #include "db.h"
 #include "job_db.h"
@@ -12,29 +13,6 @@
 #include <string.h>
 
 #define S_NAME_MAX 190 /* job_deps.child_name / parent_name */
-
-typedef struct {
-    char *field;         /* dotted field name */
-    size_t field_size;   /* its capacity */
-    char *message;       /* "field: reason" */
-    size_t message_size; /* its capacity */
-} s_err_t;
-
-__attribute__((format(printf, 3, 4))) static int s_fail(s_err_t *e, const char *field,
-                                                        const char *fmt, ...)
-{
-    if (e->field && e->field_size) snprintf(e->field, e->field_size, "%s", field);
-    if (e->message && e->message_size) {
-        int n = snprintf(e->message, e->message_size, "%s: ", field);
-        if (n >= 0 && (size_t) n < e->message_size) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(e->message + n, e->message_size - (size_t) n, fmt, ap);
-            va_end(ap);
-        }
-    }
-    return HG_EINVAL;
-}
 
 /* ---------------------------------------------------------------------------
  * SQL helpers
@@ -189,7 +167,7 @@ static int s_exists(MYSQL *db, json_t *jobs, const char *ns, const char *name, c
 }
 
 /* The checks of jobs[i]. */
-static int s_check_one(MYSQL *db, json_t *jobs, size_t i, s_err_t *e, const char *pfx)
+static int s_check_one(MYSQL *db, json_t *jobs, size_t i, hg_job_err_t *e, const char *pfx)
 {
     json_t *job = json_array_get(jobs, i);
     const char *ns = json_string_value(json_object_get(job, "namespace"));
@@ -204,7 +182,7 @@ static int s_check_one(MYSQL *db, json_t *jobs, size_t i, s_err_t *e, const char
         int rc = s_exists(db, jobs, ns, parent, e->message, e->message_size);
         if (rc < 0) return rc;
         snprintf(f, sizeof f, "%sdepends_on[%zu].job", pfx, k);
-        if (rc == 0) return s_fail(e, f, "no job \"%s\" in namespace \"%s\"", parent, ns);
+        if (rc == 0) return hg_job__fail(e, f, "no job \"%s\" in namespace \"%s\"", parent, ns);
     }
     /* A cycle through this job: some parent reaches it back. */
     json_array_foreach(deps, k, d)
@@ -228,10 +206,11 @@ static int s_check_one(MYSQL *db, json_t *jobs, size_t i, s_err_t *e, const char
                 used += (size_t) w;
             }
             json_decref(path);
-            return s_fail(e, f, "would make a cycle: %s", text);
+            return hg_job__fail(e, f, "would make a cycle: %s", text);
         }
         json_decref(path);
-        if (rc == HG_ERANGE) return s_fail(e, f, "the dependency graph is too large to check");
+        if (rc == HG_ERANGE)
+            return hg_job__fail(e, f, "the dependency graph is too large to check");
         if (rc < 0) return rc;
     }
     return 0;
@@ -240,7 +219,7 @@ static int s_check_one(MYSQL *db, json_t *jobs, size_t i, s_err_t *e, const char
 int hg_deps_db_check(MYSQL *db, json_t *jobs, bool prefix, char *field, size_t field_size,
                      char *message, size_t message_size)
 {
-    s_err_t e = {field, field_size, message, message_size};
+    hg_job_err_t e = {field, field_size, message, message_size};
     size_t i;
     json_t *job;
     json_array_foreach(jobs, i, job)

@@ -25,45 +25,50 @@
  * Validation
  * ------------------------------------------------------------------------ */
 
-/* Where a validation error goes. */
-typedef struct {
-    char *field;         /* dotted field name */
-    size_t field_size;   /* its capacity */
-    char *message;       /* "field: reason" */
-    size_t message_size; /* its capacity */
-} s_verr_t;
-
-/* Record a failure on field; the message is "field: " + reason. Returns
- * HG_EINVAL so that callers can `return s_fail(...)`. */
-__attribute__((format(printf, 3, 4))) static int s_fail(s_verr_t *e, const char *field,
-                                                        const char *fmt, ...)
+int hg_job__failv(char *field, size_t field_size, char *message, size_t message_size,
+                  const char *name, const char *fmt, va_list ap)
 {
-    if (e->field && e->field_size) snprintf(e->field, e->field_size, "%s", field);
-    if (e->message && e->message_size) {
-        int n = snprintf(e->message, e->message_size, "%s: ", field);
-        if (n >= 0 && (size_t) n < e->message_size) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(e->message + n, e->message_size - (size_t) n, fmt, ap);
-            va_end(ap);
-        }
+    if (field && field_size) snprintf(field, field_size, "%s", name);
+    if (message && message_size) {
+        int n = snprintf(message, message_size, "%s: ", name);
+        if (n >= 0 && (size_t) n < message_size)
+            vsnprintf(message + n, message_size - (size_t) n, fmt, ap);
     }
     return HG_EINVAL;
 }
 
-/* [A-Za-z0-9._-], first character a letter or digit, 1..max chars. */
-static int s_check_ident(s_verr_t *e, const char *field, json_t *v, size_t max)
+int hg_job__fail(hg_job_err_t *e, const char *name, const char *fmt, ...)
 {
-    if (!json_is_string(v)) return s_fail(e, field, "must be a string");
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = hg_job__failv(e->field, e->field_size, e->message, e->message_size, name, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int hg_job__fail_to(char *field, size_t field_size, char *message, size_t message_size,
+                    const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = hg_job__failv(field, field_size, message, message_size, name, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* [A-Za-z0-9._-], first character a letter or digit, 1..max chars. */
+static int s_check_ident(hg_job_err_t *e, const char *field, json_t *v, size_t max)
+{
+    if (!json_is_string(v)) return hg_job__fail(e, field, "must be a string");
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
-    if (n == 0 || n > max) return s_fail(e, field, "must be 1-%zu characters", max);
+    if (n == 0 || n > max) return hg_job__fail(e, field, "must be 1-%zu characters", max);
     if (!isalnum((unsigned char) s[0]) || (unsigned char) s[0] > 127)
-        return s_fail(e, field, "must start with a letter or digit");
+        return hg_job__fail(e, field, "must start with a letter or digit");
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char) s[i];
         if (c > 127 || !(isalnum(c) || c == '.' || c == '_' || c == '-'))
-            return s_fail(e, field, "may hold only letters, digits, '.', '_' and '-'");
+            return hg_job__fail(e, field, "may hold only letters, digits, '.', '_' and '-'");
     }
     return 0;
 }
@@ -112,7 +117,7 @@ void hg_job__duration_format(int64_t ms, char *buf, size_t size)
 }
 
 /* A normalized RFC 3339 string (UTC, ms) for start_at/end_at, or null. */
-static int s_check_time(s_verr_t *e, const char *field, json_t *v, json_t **out, int64_t *ms)
+static int s_check_time(hg_job_err_t *e, const char *field, json_t *v, json_t **out, int64_t *ms)
 {
     *ms = 0;
     if (!v || json_is_null(v)) {
@@ -120,8 +125,9 @@ static int s_check_time(s_verr_t *e, const char *field, json_t *v, json_t **out,
         return 0;
     }
     if (!json_is_string(v) || hg_time_parse_rfc3339(json_string_value(v), ms) != 0)
-        return s_fail(e, field, "must be an RFC 3339 time (e.g. 2026-11-21T10:00:00Z) or null");
-    if (*ms <= 0) return s_fail(e, field, "must be after 1970-01-01T00:00:00Z");
+        return hg_job__fail(e, field,
+                            "must be an RFC 3339 time (e.g. 2026-11-21T10:00:00Z) or null");
+    if (*ms <= 0) return hg_job__fail(e, field, "must be after 1970-01-01T00:00:00Z");
     char buf[40];
     hg_time_format_ms(*ms, buf, sizeof buf);
     *out = json_string(buf);
@@ -145,23 +151,23 @@ static bool s_is_framing_header(const char *name)
 /* secret_headers / secret_params: names whose values the API redacts
  * (redact.h). An array of distinct non-empty strings; header names must be
  * HTTP tokens. Absent or null is an empty list. */
-static int s_check_secret_names(s_verr_t *e, const char *field, json_t *v, bool headers,
+static int s_check_secret_names(hg_job_err_t *e, const char *field, json_t *v, bool headers,
                                 json_t *out)
 {
     json_t *list = json_array();
     json_object_set_new(out, field, list);
     if (!v || json_is_null(v)) return 0;
-    if (!json_is_array(v)) return s_fail(e, field, "must be an array of names");
-    if (json_array_size(v) > 64) return s_fail(e, field, "at most 64 names");
+    if (!json_is_array(v)) return hg_job__fail(e, field, "must be an array of names");
+    if (json_array_size(v) > 64) return hg_job__fail(e, field, "at most 64 names");
     size_t i;
     json_t *name;
     json_array_foreach(v, i, name)
     {
         const char *s = json_string_value(name);
         if (!s || !*s || strlen(s) > 128 || strlen(s) != json_string_length(name))
-            return s_fail(e, field, "entry %zu: must be a name of 1-128 bytes", i);
+            return hg_job__fail(e, field, "entry %zu: must be a name of 1-128 bytes", i);
         if (headers && !s_is_token(s))
-            return s_fail(e, field, "\"%s\" is not a valid header name", s);
+            return hg_job__fail(e, field, "\"%s\" is not a valid header name", s);
         json_array_append(list, name);
     }
     return 0;
@@ -170,24 +176,24 @@ static int s_check_secret_names(s_verr_t *e, const char *field, json_t *v, bool 
 /* An object whose values are all strings (params, form, headers). The
  * per-key field is "<field>.<key>". Limits follow the wire codec so that a
  * stored job can always be sent to a worker. */
-static int s_check_string_map(s_verr_t *e, const char *field, json_t *v)
+static int s_check_string_map(hg_job_err_t *e, const char *field, json_t *v)
 {
-    if (!json_is_object(v)) return s_fail(e, field, "must be an object of strings");
+    if (!json_is_object(v)) return hg_job__fail(e, field, "must be an object of strings");
     if (json_object_size(v) > HG_PROTO_MAX_ITEMS)
-        return s_fail(e, field, "at most %d entries", HG_PROTO_MAX_ITEMS);
+        return hg_job__fail(e, field, "at most %d entries", HG_PROTO_MAX_ITEMS);
     const char *key;
     json_t *val;
     json_object_foreach(v, key, val)
     {
         char sub[256];
         snprintf(sub, sizeof sub, "%s.%s", field, key);
-        if (!json_is_string(val)) return s_fail(e, sub, "must be a string");
-        if (strlen(key) == 0) return s_fail(e, field, "keys must not be empty");
+        if (!json_is_string(val)) return hg_job__fail(e, sub, "must be a string");
+        if (strlen(key) == 0) return hg_job__fail(e, field, "keys must not be empty");
         if (strlen(key) >= HG_PROTO_MAX_STR || json_string_length(val) >= HG_PROTO_MAX_STR)
-            return s_fail(e, sub, "keys and values must be shorter than %d bytes",
-                          HG_PROTO_MAX_STR);
+            return hg_job__fail(e, sub, "keys and values must be shorter than %d bytes",
+                                HG_PROTO_MAX_STR);
         if (strlen(json_string_value(val)) != json_string_length(val))
-            return s_fail(e, sub, "must not contain NUL bytes");
+            return hg_job__fail(e, sub, "must not contain NUL bytes");
     }
     return 0;
 }
@@ -216,7 +222,7 @@ static const char *s_executor_keys[] = {"nodes", "labels", "strategy", "mode", "
 static const char *s_plugin_keys[] = {"name", "version", "sha256", "isolation", NULL};
 
 /* Reject keys that are not in allowed (a typo must not pass silently). */
-static int s_check_keys(s_verr_t *e, const char *prefix, json_t *obj, const char **allowed)
+static int s_check_keys(hg_job_err_t *e, const char *prefix, json_t *obj, const char **allowed)
 {
     const char *key;
     json_t *val;
@@ -228,16 +234,17 @@ static int s_check_keys(s_verr_t *e, const char *prefix, json_t *obj, const char
         if (!ok) {
             char field[256];
             snprintf(field, sizeof field, "%s%s", prefix, key);
-            return s_fail(e, field, "unknown field");
+            return hg_job__fail(e, field, "unknown field");
         }
     }
     return 0;
 }
 
-static int s_validate_http(s_verr_t *e, json_t *http, json_t *out)
+static int s_validate_http(hg_job_err_t *e, json_t *http, json_t *out)
 {
-    if (!http || json_is_null(http)) return s_fail(e, "http", "required (the HTTP task to run)");
-    if (!json_is_object(http)) return s_fail(e, "http", "must be an object");
+    if (!http || json_is_null(http))
+        return hg_job__fail(e, "http", "required (the HTTP task to run)");
+    if (!json_is_object(http)) return hg_job__fail(e, "http", "must be an object");
     int rc = s_check_keys(e, "http.", http, s_http_keys);
     if (rc) return rc;
 
@@ -247,34 +254,34 @@ static int s_validate_http(s_verr_t *e, json_t *http, json_t *out)
     json_t *v = json_object_get(http, "method");
     const char *method = "GET";
     if (v && !json_is_null(v)) {
-        if (!json_is_string(v)) return s_fail(e, "http.method", "must be a string");
+        if (!json_is_string(v)) return hg_job__fail(e, "http.method", "must be a string");
         method = NULL;
         for (const char **m = methods; *m; m++)
             if (strcasecmp(*m, json_string_value(v)) == 0) method = *m;
         if (!method)
-            return s_fail(e, "http.method",
-                          "\"%s\" is not one of GET POST PUT PATCH DELETE "
-                          "HEAD OPTIONS",
-                          json_string_value(v));
+            return hg_job__fail(e, "http.method",
+                                "\"%s\" is not one of GET POST PUT PATCH DELETE "
+                                "HEAD OPTIONS",
+                                json_string_value(v));
     }
     json_object_set_new(out, "method", json_string(method));
 
     /* url */
     v = json_object_get(http, "url");
-    if (!v || json_is_null(v)) return s_fail(e, "http.url", "required");
-    if (!json_is_string(v)) return s_fail(e, "http.url", "must be a string");
+    if (!v || json_is_null(v)) return hg_job__fail(e, "http.url", "required");
+    if (!json_is_string(v)) return hg_job__fail(e, "http.url", "must be a string");
     const char *url = json_string_value(v);
     size_t url_len = json_string_length(v);
     size_t scheme = strncasecmp(url, "http://", 7) == 0    ? 7
                     : strncasecmp(url, "https://", 8) == 0 ? 8
                                                            : 0;
-    if (!scheme) return s_fail(e, "http.url", "must start with http:// or https://");
+    if (!scheme) return hg_job__fail(e, "http.url", "must start with http:// or https://");
     if (url_len > HG_JOB_URL_MAX)
-        return s_fail(e, "http.url", "must be at most %d characters", HG_JOB_URL_MAX);
-    if (url_len == scheme || url[scheme] == '/') return s_fail(e, "http.url", "has no host");
+        return hg_job__fail(e, "http.url", "must be at most %d characters", HG_JOB_URL_MAX);
+    if (url_len == scheme || url[scheme] == '/') return hg_job__fail(e, "http.url", "has no host");
     for (size_t i = 0; i < url_len; i++)
         if ((unsigned char) url[i] <= ' ' || url[i] == 0x7f)
-            return s_fail(e, "http.url", "must not contain spaces or control characters");
+            return hg_job__fail(e, "http.url", "must not contain spaces or control characters");
     json_object_set_new(out, "url", json_string(url));
 
     /* headers */
@@ -288,22 +295,23 @@ static int s_validate_http(s_verr_t *e, json_t *http, json_t *out)
         json_object_foreach(v, key, val)
         {
             if (!s_is_token(key))
-                return s_fail(e, "http.headers", "\"%s\" is not a valid header name", key);
+                return hg_job__fail(e, "http.headers", "\"%s\" is not a valid header name", key);
             if (s_is_framing_header(key))
-                return s_fail(e, "http.headers",
-                              "header \"%s\" cannot be set by a job: the worker's HTTP client "
-                              "sets it from the URL and body (one set by hand could smuggle a "
-                              "second request)",
-                              key);
+                return hg_job__fail(
+                    e, "http.headers",
+                    "header \"%s\" cannot be set by a job: the worker's HTTP client "
+                    "sets it from the URL and body (one set by hand could smuggle a "
+                    "second request)",
+                    key);
             const char *s = json_string_value(val);
             if (strchr(s, '\r') || strchr(s, '\n')) {
                 char sub[256];
                 snprintf(sub, sizeof sub, "http.headers.%s", key);
-                return s_fail(e, sub, "must not contain CR or LF");
+                return hg_job__fail(e, sub, "must not contain CR or LF");
             }
             if (strlen(key) + 2 + strlen(s) >= HG_PROTO_MAX_STR)
-                return s_fail(e, "http.headers", "header \"%s\" is longer than %d bytes", key,
-                              HG_PROTO_MAX_STR);
+                return hg_job__fail(e, "http.headers", "header \"%s\" is longer than %d bytes", key,
+                                    HG_PROTO_MAX_STR);
         }
         json_object_set_new(out, "headers", json_deep_copy(v));
     }
@@ -312,13 +320,13 @@ static int s_validate_http(s_verr_t *e, json_t *http, json_t *out)
     json_t *body = json_object_get(http, "body");
     json_t *form = json_object_get(http, "form");
     if (body && !json_is_null(body) && !json_is_string(body))
-        return s_fail(e, "http.body", "must be a string or null");
+        return hg_job__fail(e, "http.body", "must be a string or null");
     if (body && json_is_string(body) && json_string_length(body) > HG_PROTO_MAX_BLOB)
-        return s_fail(e, "http.body", "must be at most %u bytes", HG_PROTO_MAX_BLOB);
+        return hg_job__fail(e, "http.body", "must be at most %u bytes", HG_PROTO_MAX_BLOB);
     if (form && !json_is_null(form)) {
         if ((rc = s_check_string_map(e, "http.form", form))) return rc;
         if (body && !json_is_null(body))
-            return s_fail(e, "http.form", "cannot be used together with http.body");
+            return hg_job__fail(e, "http.form", "cannot be used together with http.body");
     }
     json_object_set_new(out, "body", body ? json_incref(body) : json_null());
     json_object_set_new(out, "form", form ? json_deep_copy(form) : json_null());
@@ -329,7 +337,7 @@ static int s_validate_http(s_verr_t *e, json_t *http, json_t *out)
     if (v && !json_is_null(v)) {
         if (!json_is_array(v)) {
             json_decref(expect);
-            return s_fail(e, "http.expect_status", "must be an array of integers 100-599");
+            return hg_job__fail(e, "http.expect_status", "must be an array of integers 100-599");
         }
         size_t i;
         json_t *code;
@@ -340,13 +348,13 @@ static int s_validate_http(s_verr_t *e, json_t *http, json_t *out)
                 json_decref(expect);
                 char sub[64];
                 snprintf(sub, sizeof sub, "http.expect_status[%zu]", i);
-                return s_fail(e, sub, "must be an integer 100-599");
+                return hg_job__fail(e, sub, "must be an integer 100-599");
             }
             json_array_append(expect, code);
         }
         if (json_array_size(v) > HG_PROTO_MAX_ITEMS) {
             json_decref(expect);
-            return s_fail(e, "http.expect_status", "at most %d codes", HG_PROTO_MAX_ITEMS);
+            return hg_job__fail(e, "http.expect_status", "at most %d codes", HG_PROTO_MAX_ITEMS);
         }
     }
     json_object_set_new(out, "expect_status", expect);
@@ -354,11 +362,12 @@ static int s_validate_http(s_verr_t *e, json_t *http, json_t *out)
     /* expect_body */
     v = json_object_get(http, "expect_body");
     if (v && !json_is_null(v)) {
-        if (!json_is_string(v)) return s_fail(e, "http.expect_body", "must be a string or null");
+        if (!json_is_string(v))
+            return hg_job__fail(e, "http.expect_body", "must be a string or null");
         if (json_string_length(v) >= HG_PROTO_MAX_STR ||
             strlen(json_string_value(v)) != json_string_length(v))
-            return s_fail(e, "http.expect_body", "must be shorter than %d bytes, without NUL",
-                          HG_PROTO_MAX_STR);
+            return hg_job__fail(e, "http.expect_body", "must be shorter than %d bytes, without NUL",
+                                HG_PROTO_MAX_STR);
     }
     json_object_set_new(out, "expect_body", v ? json_incref(v) : json_null());
     /* where a dependency fire puts its parents' results (deps.h) */
@@ -367,41 +376,43 @@ static int s_validate_http(s_verr_t *e, json_t *http, json_t *out)
 
 /* A plug-in version: 1-64 printable ASCII characters without blanks
  * ("1.2.0", "2024-06-01", "1.0.0-rc1+build.5"). */
-static int s_check_version(s_verr_t *e, const char *field, json_t *v)
+static int s_check_version(hg_job_err_t *e, const char *field, json_t *v)
 {
-    if (!json_is_string(v)) return s_fail(e, field, "must be a string or null");
+    if (!json_is_string(v)) return hg_job__fail(e, field, "must be a string or null");
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
     if (n == 0 || n > HG_JOB_PLUGIN_VERSION_MAX)
-        return s_fail(e, field, "must be 1-%d characters", HG_JOB_PLUGIN_VERSION_MAX);
+        return hg_job__fail(e, field, "must be 1-%d characters", HG_JOB_PLUGIN_VERSION_MAX);
     for (size_t i = 0; i < n; i++)
         if ((unsigned char) s[i] <= ' ' || (unsigned char) s[i] >= 0x7f)
-            return s_fail(e, field, "must be printable ASCII without blanks");
+            return hg_job__fail(e, field, "must be printable ASCII without blanks");
     return 0;
 }
 
 /* The plug-in task (kind "plugin"): a plug-in named by name (and optional
  * version), looked up in the worker's plug-in directory or the master's
  * store, or by content hash; and how to isolate it. */
-static int s_validate_plugin(s_verr_t *e, json_t *plugin, json_t *out)
+static int s_validate_plugin(hg_job_err_t *e, json_t *plugin, json_t *out)
 {
     if (!plugin || json_is_null(plugin))
-        return s_fail(e, "plugin", "required (the plug-in to run, e.g. {\"name\": \"shell\"})");
-    if (!json_is_object(plugin)) return s_fail(e, "plugin", "must be an object");
+        return hg_job__fail(e, "plugin",
+                            "required (the plug-in to run, e.g. {\"name\": \"shell\"})");
+    if (!json_is_object(plugin)) return hg_job__fail(e, "plugin", "must be an object");
     int rc = s_check_keys(e, "plugin.", plugin, s_plugin_keys);
     if (rc) return rc;
 
     /* sha256 first: it decides whether the name is required. */
     json_t *sha = json_object_get(plugin, "sha256");
     if (sha && !json_is_null(sha)) {
-        if (!json_is_string(sha)) return s_fail(e, "plugin.sha256", "must be a string or null");
+        if (!json_is_string(sha))
+            return hg_job__fail(e, "plugin.sha256", "must be a string or null");
         const char *s = json_string_value(sha);
         bool ok = json_string_length(sha) == HG_PROTO_SHA256_HEX;
         for (size_t i = 0; ok && i < HG_PROTO_SHA256_HEX; i++)
             ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
         if (!ok)
-            return s_fail(e, "plugin.sha256", "must be %d lowercase hex digits (a SHA-256)",
-                          HG_PROTO_SHA256_HEX);
+            return hg_job__fail(e, "plugin.sha256", "must be %d lowercase hex digits (a SHA-256)",
+                                HG_PROTO_SHA256_HEX);
     } else {
         sha = NULL;
     }
@@ -411,7 +422,7 @@ static int s_validate_plugin(s_verr_t *e, json_t *plugin, json_t *out)
         if ((rc = s_check_ident(e, "plugin.name", name, HG_JOB_PLUGIN_NAME_MAX))) return rc;
     } else {
         name = NULL;
-        if (!sha) return s_fail(e, "plugin.name", "required (unless plugin.sha256 is given)");
+        if (!sha) return hg_job__fail(e, "plugin.name", "required (unless plugin.sha256 is given)");
     }
 
     json_t *version = json_object_get(plugin, "version");
@@ -426,7 +437,7 @@ static int s_validate_plugin(s_verr_t *e, json_t *plugin, json_t *out)
     if (iso && !json_is_null(iso)) {
         if (!json_is_string(iso) || (strcmp(json_string_value(iso), "process") != 0 &&
                                      strcmp(json_string_value(iso), "thread") != 0))
-            return s_fail(e, "plugin.isolation", "must be \"process\" or \"thread\"");
+            return hg_job__fail(e, "plugin.isolation", "must be \"process\" or \"thread\"");
         isolation = json_string_value(iso);
     }
     json_object_set_new(out, "name", name ? json_incref(name) : json_null());
@@ -437,38 +448,39 @@ static int s_validate_plugin(s_verr_t *e, json_t *plugin, json_t *out)
 }
 
 /* The routing members of executor (labels, strategy, mode, shards). */
-static int s_validate_routing(s_verr_t *e, json_t *executor, json_t *out)
+static int s_validate_routing(hg_job_err_t *e, json_t *executor, json_t *out)
 {
     char field[256] = "", reason[512] = "";
     if (hg_route_validate(executor, out, field, sizeof field, reason, sizeof reason) == 0) return 0;
-    return s_fail(e, field, "%s", reason);
+    return hg_job__fail(e, field, "%s", reason);
 }
 
-static int s_validate_executor(s_verr_t *e, json_t *executor, json_t *out)
+static int s_validate_executor(hg_job_err_t *e, json_t *executor, json_t *out)
 {
     json_t *nodes = json_array();
     json_object_set_new(out, "nodes", nodes);
     if (!executor || json_is_null(executor)) return 0;
-    if (!json_is_object(executor)) return s_fail(e, "executor", "must be an object");
+    if (!json_is_object(executor)) return hg_job__fail(e, "executor", "must be an object");
     int rc = s_check_keys(e, "executor.", executor, s_executor_keys);
     if (rc) return rc;
     json_t *v = json_object_get(executor, "nodes");
     if (!v || json_is_null(v)) return s_validate_routing(e, executor, out);
-    if (!json_is_array(v)) return s_fail(e, "executor.nodes", "must be an array of node names");
+    if (!json_is_array(v))
+        return hg_job__fail(e, "executor.nodes", "must be an array of node names");
     size_t i;
     json_t *node;
     json_array_foreach(v, i, node)
     {
         char sub[64];
         snprintf(sub, sizeof sub, "executor.nodes[%zu]", i);
-        if (!json_is_string(node)) return s_fail(e, sub, "must be a string");
+        if (!json_is_string(node)) return hg_job__fail(e, sub, "must be a string");
         const char *s = json_string_value(node);
         size_t n = json_string_length(node);
         if (n == 0 || n > HG_JOB_NODE_MAX)
-            return s_fail(e, sub, "must be 1-%d characters", HG_JOB_NODE_MAX);
+            return hg_job__fail(e, sub, "must be 1-%d characters", HG_JOB_NODE_MAX);
         for (size_t k = 0; k < n; k++)
             if ((unsigned char) s[k] <= ' ' || s[k] == 0x7f)
-                return s_fail(e, sub, "must not contain spaces or control characters");
+                return hg_job__fail(e, sub, "must not contain spaces or control characters");
         /* A node named twice is pinned once. */
         bool dup = false;
         for (size_t k = 0; k < json_array_size(nodes) && !dup; k++)
@@ -479,9 +491,9 @@ static int s_validate_executor(s_verr_t *e, json_t *executor, json_t *out)
 }
 
 /* The validation proper; fills out, which the caller frees on failure. */
-static int s_validate(json_t *body, json_t *out, s_verr_t *e)
+static int s_validate(json_t *body, json_t *out, hg_job_err_t *e)
 {
-    if (!json_is_object(body)) return s_fail(e, "job", "must be a JSON object");
+    if (!json_is_object(body)) return hg_job__fail(e, "job", "must be a JSON object");
     int rc = s_check_keys(e, "", body, s_top_keys);
     if (rc) return rc;
 
@@ -494,7 +506,7 @@ static int s_validate(json_t *body, json_t *out, s_verr_t *e)
         json_object_set_new(out, "namespace", json_string("default"));
     }
     v = json_object_get(body, "name");
-    if (!v || json_is_null(v)) return s_fail(e, "name", "required");
+    if (!v || json_is_null(v)) return hg_job__fail(e, "name", "required");
     if ((rc = s_check_ident(e, "name", v, HG_JOB_NAME_MAX))) return rc;
     json_object_set(out, "name", v);
 
@@ -505,18 +517,19 @@ static int s_validate(json_t *body, json_t *out, s_verr_t *e)
     bool has_plugin = plugin_in && !json_is_null(plugin_in);
     bool is_plugin = has_plugin && !has_http;
     if (v && !json_is_null(v)) {
-        if (!json_is_string(v)) return s_fail(e, "kind", "must be a string");
+        if (!json_is_string(v)) return hg_job__fail(e, "kind", "must be a string");
         if (strcmp(json_string_value(v), "http") != 0 &&
             strcmp(json_string_value(v), "plugin") != 0)
-            return s_fail(e, "kind", "\"%s\" is not supported; must be \"http\" or \"plugin\"",
-                          json_string_value(v));
+            return hg_job__fail(e, "kind",
+                                "\"%s\" is not supported; must be \"http\" or \"plugin\"",
+                                json_string_value(v));
         is_plugin = strcmp(json_string_value(v), "plugin") == 0;
     }
     json_object_set_new(out, "kind", json_string(is_plugin ? "plugin" : "http"));
     if (is_plugin && has_http)
-        return s_fail(e, "http", "not allowed for kind \"plugin\" (give plugin instead)");
+        return hg_job__fail(e, "http", "not allowed for kind \"plugin\" (give plugin instead)");
     if (!is_plugin && has_plugin)
-        return s_fail(e, "plugin", "not allowed for kind \"http\" (set kind to \"plugin\")");
+        return hg_job__fail(e, "plugin", "not allowed for kind \"http\" (set kind to \"plugin\")");
 
     /* schedule: presence and type first, parsed once timezone and the
      * bounds are known. */
@@ -526,27 +539,27 @@ static int s_validate(json_t *body, json_t *out, s_verr_t *e)
         json_object_set_new(out, "schedule", json_string("@never"));
         sched = json_object_get(out, "schedule");
     }
-    if (!sched || json_is_null(sched)) return s_fail(e, "schedule", "required");
-    if (!json_is_string(sched)) return s_fail(e, "schedule", "must be a string");
-    if (json_string_length(sched) == 0) return s_fail(e, "schedule", "must not be empty");
+    if (!sched || json_is_null(sched)) return hg_job__fail(e, "schedule", "required");
+    if (!json_is_string(sched)) return hg_job__fail(e, "schedule", "must be a string");
+    if (json_string_length(sched) == 0) return hg_job__fail(e, "schedule", "must not be empty");
     if (json_string_length(sched) > HG_JOB_SCHEDULE_MAX)
-        return s_fail(e, "schedule", "must be at most %d characters", HG_JOB_SCHEDULE_MAX);
+        return hg_job__fail(e, "schedule", "must be at most %d characters", HG_JOB_SCHEDULE_MAX);
 
     /* timezone: the schedule engine is the one place that knows zones, so
      * ask it with a cron expression (which always resolves the zone). */
     const char *tz = "UTC";
     v = json_object_get(body, "timezone");
     if (v && !json_is_null(v)) {
-        if (!json_is_string(v)) return s_fail(e, "timezone", "must be a string");
+        if (!json_is_string(v)) return hg_job__fail(e, "timezone", "must be a string");
         tz = json_string_value(v);
         if (json_string_length(v) > HG_JOB_TZ_MAX || !s_is_tz_name(tz))
-            return s_fail(e, "timezone", "unknown time zone \"%s\"", tz);
+            return hg_job__fail(e, "timezone", "unknown time zone \"%s\"", tz);
         hg_sched_opts_t probe_opts = {.tz = tz};
         hg_sched_t *probe = NULL;
         char perr[256];
         rc = hg_sched_parse("0 0 0 * * *", &probe_opts, &probe, perr, sizeof perr);
         hg_sched_destroy(&probe);
-        if (rc == HG_ETZ) return s_fail(e, "timezone", "unknown time zone \"%s\"", tz);
+        if (rc == HG_ETZ) return hg_job__fail(e, "timezone", "unknown time zone \"%s\"", tz);
     }
     json_object_set_new(out, "timezone", json_string(tz));
 
@@ -556,7 +569,7 @@ static int s_validate(json_t *body, json_t *out, s_verr_t *e)
     if (v && !json_is_null(v)) {
         if (!json_is_string(v) || (strcmp(json_string_value(v), "active") != 0 &&
                                    strcmp(json_string_value(v), "paused") != 0))
-            return s_fail(e, "status", "must be \"active\" or \"paused\"");
+            return hg_job__fail(e, "status", "must be \"active\" or \"paused\"");
         status = json_string_value(v);
     }
     json_object_set_new(out, "status", json_string(status));
@@ -570,7 +583,7 @@ static int s_validate(json_t *body, json_t *out, s_verr_t *e)
     if ((rc = s_check_time(e, "end_at", json_object_get(body, "end_at"), &end, &end_ms))) return rc;
     json_object_set_new(out, "end_at", end);
     if (start_ms && end_ms && end_ms <= start_ms)
-        return s_fail(e, "end_at", "must be after start_at");
+        return hg_job__fail(e, "end_at", "must be after start_at");
 
     /* schedule, parsed for real */
     hg_sched_opts_t opts = {.tz = tz, .start_ms = start_ms, .end_ms = end_ms};
@@ -580,7 +593,7 @@ static int s_validate(json_t *body, json_t *out, s_verr_t *e)
     hg_sched_destroy(&parsed);
     /* The job's zone was checked above, so an HG_ETZ here comes from a
      * CRON_TZ= prefix inside the schedule: a schedule error. */
-    if (rc != 0) return s_fail(e, "schedule", "%s", serr[0] ? serr : hg_strerror(rc));
+    if (rc != 0) return hg_job__fail(e, "schedule", "%s", serr[0] ? serr : hg_strerror(rc));
     json_object_set(out, "schedule", sched);
 
     /* misfire */
@@ -589,7 +602,7 @@ static int s_validate(json_t *body, json_t *out, s_verr_t *e)
     if (v && !json_is_null(v)) {
         if (!json_is_string(v) || hg_misfire_parse(json_string_value(v)) < 0 ||
             json_string_length(v) == 0)
-            return s_fail(e, "misfire", "must be one of fire_once, skip, fire_all");
+            return hg_job__fail(e, "misfire", "must be one of fire_once, skip, fire_all");
         misfire = hg_misfire_name((hg_misfire_t) hg_misfire_parse(json_string_value(v)));
     }
     json_object_set_new(out, "misfire", json_string(misfire));
@@ -599,9 +612,9 @@ static int s_validate(json_t *body, json_t *out, s_verr_t *e)
     int64_t timeout_ms = 30000;
     if (v && !json_is_null(v)) {
         if (!json_is_string(v) || hg_duration_parse_ms(json_string_value(v), &timeout_ms) != 0)
-            return s_fail(e, "timeout", "must be a duration such as \"30s\" or \"250ms\"");
+            return hg_job__fail(e, "timeout", "must be a duration such as \"30s\" or \"250ms\"");
         if (timeout_ms < 1 || timeout_ms > HG_JOB_TIMEOUT_MAX)
-            return s_fail(e, "timeout", "must be between 1ms and 24h");
+            return hg_job__fail(e, "timeout", "must be between 1ms and 24h");
     }
     char tbuf[64];
     hg_job__duration_format(timeout_ms, tbuf, sizeof tbuf);
@@ -610,7 +623,7 @@ static int s_validate(json_t *body, json_t *out, s_verr_t *e)
     /* recover: re-run once a run lost with its worker */
     v = json_object_get(body, "recover");
     if (v && !json_is_null(v) && !json_is_boolean(v))
-        return s_fail(e, "recover", "must be true or false");
+        return hg_job__fail(e, "recover", "must be true or false");
     json_object_set_new(out, "recover", json_boolean(json_is_true(v)));
 
     /* retry, overlap, max_concurrent, queue_max */
@@ -661,7 +674,7 @@ static int s_validate(json_t *body, json_t *out, s_verr_t *e)
 json_t *hg_job_validate(json_t *body, char *field, size_t field_size, char *message,
                         size_t message_size)
 {
-    s_verr_t e = {field, field_size, message, message_size};
+    hg_job_err_t e = {field, field_size, message, message_size};
     if (field && field_size) field[0] = '\0';
     if (message && message_size) message[0] = '\0';
     json_t *out = json_object();

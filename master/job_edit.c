@@ -1,5 +1,6 @@
 /* job_edit: version guard, merge patch and the new job of an edit
  * (job_edit.h). */
+#include "job_internal.h"
 #include "job_edit.h"
 #include "redact.h"
 #include "hg_error.h"
@@ -10,23 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-__attribute__((format(printf, 6, 7))) static int s_fail(char *field, size_t field_size,
-                                                        char *message, size_t message_size,
-                                                        const char *name, const char *fmt, ...)
-{
-    if (field && field_size) snprintf(field, field_size, "%s", name);
-    if (message && message_size) {
-        int n = snprintf(message, message_size, "%s: ", name);
-        if (n >= 0 && (size_t) n < message_size) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(message + n, message_size - (size_t) n, fmt, ap);
-            va_end(ap);
-        }
-    }
-    return HG_EINVAL;
-}
 
 /* A version number of If-Match: 3, "3" or W/"3". */
 static int s_parse_etag(const char *s, uint64_t *out)
@@ -55,20 +39,20 @@ int hg_job_edit_version(const char *if_match, json_t *body, uint64_t *version, c
     *version = 0;
     uint64_t header = 0, member = 0;
     if (if_match && s_parse_etag(if_match, &header) != 0)
-        return s_fail(field, field_size, message, message_size, "If-Match",
-                      "must be the job's version, e.g. If-Match: \"3\"");
+        return hg_job__fail_to(field, field_size, message, message_size, "If-Match",
+                               "must be the job's version, e.g. If-Match: \"3\"");
     json_t *v = json_object_get(body, "version");
     if (v && !json_is_null(v)) {
         if (!json_is_integer(v) || json_integer_value(v) < 1)
-            return s_fail(field, field_size, message, message_size, "version",
-                          "must be a positive integer (the version the edit is based on)");
+            return hg_job__fail_to(field, field_size, message, message_size, "version",
+                                   "must be a positive integer (the version the edit is based on)");
         member = (uint64_t) json_integer_value(v);
     }
     if (v) json_object_del(body, "version");
     if (header && member && header != member)
-        return s_fail(field, field_size, message, message_size, "version",
-                      "%llu disagrees with If-Match %llu", (unsigned long long) member,
-                      (unsigned long long) header);
+        return hg_job__fail_to(field, field_size, message, message_size, "version",
+                               "%llu disagrees with If-Match %llu", (unsigned long long) member,
+                               (unsigned long long) header);
     *version = header ? header : member;
     return 0;
 }
@@ -108,10 +92,11 @@ static int s_check_identity(json_t *stored, json_t *body, char *field, size_t fi
         const char *want = json_string_value(json_object_get(stored, keys[i]));
         if (!v || json_is_null(v) || !want) continue;
         if (!json_is_string(v) || strcmp(json_string_value(v), want) != 0)
-            return s_fail(field, field_size, message, message_size, keys[i],
-                          "a job's %s cannot be changed by an edit (it is \"%s\"); to rename, "
-                          "create the job under the new name and delete the old one",
-                          keys[i], want);
+            return hg_job__fail_to(
+                field, field_size, message, message_size, keys[i],
+                "a job's %s cannot be changed by an edit (it is \"%s\"); to rename, "
+                "create the job under the new name and delete the old one",
+                keys[i], want);
     }
     return 0;
 }
@@ -120,13 +105,13 @@ json_t *hg_job_edit_body(json_t *stored, json_t *body, bool patch, char *field, 
                          char *message, size_t message_size)
 {
     if (!json_is_object(body)) {
-        s_fail(field, field_size, message, message_size, "job", "must be a JSON object");
+        hg_job__fail_to(field, field_size, message, message_size, "job", "must be a JSON object");
         return NULL;
     }
     if (s_check_identity(stored, body, field, field_size, message, message_size) != 0) return NULL;
     json_t *out = patch ? hg_json_merge_patch(json_deep_copy(stored), body) : json_deep_copy(body);
     if (!out) {
-        s_fail(field, field_size, message, message_size, "job", "out of memory");
+        hg_job__fail_to(field, field_size, message, message_size, "job", "out of memory");
         return NULL;
     }
     /* What the server decides, whatever the body says. */

@@ -15,23 +15,6 @@
  * one (hg_job_ext_end_ms) while remaining_runs is set. */
 #define S_OWN_END "end_at_own"
 
-__attribute__((format(printf, 6, 7))) static int s_fail(char *field, size_t field_size,
-                                                        char *message, size_t message_size,
-                                                        const char *name, const char *fmt, ...)
-{
-    if (field && field_size) snprintf(field, field_size, "%s", name);
-    if (message && message_size) {
-        int n = snprintf(message, message_size, "%s: ", name);
-        if (n >= 0 && (size_t) n < message_size) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(message + n, message_size - (size_t) n, fmt, ap);
-            va_end(ap);
-        }
-    }
-    return HG_EINVAL;
-}
-
 /* The job's schedule as parsed with its zone and its own bounds; NULL
  * when it does not parse (a stored job always does). */
 static hg_sched_t *s_sched_of(json_t *job, bool own_end)
@@ -68,17 +51,18 @@ static int s_validate_remaining(json_t *v, json_t *out, int64_t now_ms, char *fi
     }
     if (!json_is_integer(v) || json_integer_value(v) < 1 ||
         json_integer_value(v) > HG_JOB_REMAINING_MAX)
-        return s_fail(field, field_size, message, message_size, "remaining_runs",
-                      "must be an integer 1-%d or null", HG_JOB_REMAINING_MAX);
+        return hg_job__fail_to(field, field_size, message, message_size, "remaining_runs",
+                               "must be an integer 1-%d or null", HG_JOB_REMAINING_MAX);
     hg_sched_t *s = s_sched_of(out, true);
     if (!s)
-        return s_fail(field, field_size, message, message_size, "remaining_runs",
-                      "the schedule cannot be read");
+        return hg_job__fail_to(field, field_size, message, message_size, "remaining_runs",
+                               "the schedule cannot be read");
     if (hg_sched_is_fixed_delay(s)) {
         hg_sched_destroy(&s);
-        return s_fail(field, field_size, message, message_size, "remaining_runs",
-                      "not supported with a fixed-delay (@after) schedule, whose times depend on "
-                      "when runs finish; use end_at");
+        return hg_job__fail_to(
+            field, field_size, message, message_size, "remaining_runs",
+            "not supported with a fixed-delay (@after) schedule, whose times depend on "
+            "when runs finish; use end_at");
     }
     json_int_t n = json_integer_value(v), i = 0;
     int64_t from = now_ms + HG_JOB_RUNS_FROM_SLACK_MS, t = from, last = 0;
@@ -89,8 +73,8 @@ static int s_validate_remaining(json_t *v, json_t *out, int64_t now_ms, char *fi
     }
     hg_sched_destroy(&s);
     if (i == 0)
-        return s_fail(field, field_size, message, message_size, "remaining_runs",
-                      "the schedule has no fire time left");
+        return hg_job__fail_to(field, field_size, message, message_size, "remaining_runs",
+                               "the schedule has no fire time left");
     json_object_set_new(out, "remaining_runs", json_integer(i));
     json_object_set_new(out, "runs_from", s_time_json(from));
     json_object_set_new(out, "runs_end_at", s_time_json(last));
@@ -106,8 +90,8 @@ int hg_job_ext_validate(json_t *body, json_t *out, int64_t now_ms, char *field, 
     if (v && !json_is_null(v)) {
         if (!json_is_string(v) || hg_duration_parse_ms(json_string_value(v), &jitter_ms) != 0 ||
             jitter_ms < 0 || jitter_ms > HG_JOB_JITTER_MAX_MS)
-            return s_fail(field, field_size, message, message_size, "jitter",
-                          "must be a duration from 0s to 1h (e.g. \"30s\") or null");
+            return hg_job__fail_to(field, field_size, message, message_size, "jitter",
+                                   "must be a duration from 0s to 1h (e.g. \"30s\") or null");
     }
     char buf[64];
     hg_job__duration_format(jitter_ms, buf, sizeof buf);
@@ -118,9 +102,9 @@ int hg_job_ext_validate(json_t *body, json_t *out, int64_t now_ms, char *field, 
     if (v && !json_is_null(v)) {
         if (!json_is_string(v) || json_string_length(v) > HG_JOB_PAUSE_NOTE_MAX ||
             strlen(json_string_value(v)) != json_string_length(v))
-            return s_fail(field, field_size, message, message_size, "pause_note",
-                          "must be a string of at most %d bytes, without NUL, or null",
-                          HG_JOB_PAUSE_NOTE_MAX);
+            return hg_job__fail_to(field, field_size, message, message_size, "pause_note",
+                                   "must be a string of at most %d bytes, without NUL, or null",
+                                   HG_JOB_PAUSE_NOTE_MAX);
     }
     const char *status = json_string_value(json_object_get(out, "status"));
     bool paused = status && strcmp(status, "paused") == 0;

@@ -4,6 +4,7 @@
 #define HG_MASTER_JOB_INTERNAL_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,26 @@
 #define HG_JOB_NODE_MAX           190                /* nodes.name column */
 #define HG_JOB_PLUGIN_NAME_MAX    128                /* plug-in names */
 #define HG_JOB_PLUGIN_VERSION_MAX 64                 /* plug-in versions */
+
+/* Where a validation error goes (job.c and the modules that validate a
+ * part of a job: job_policy.c, job_ext.c, job_edit.c, deps.c). */
+typedef struct {
+    char *field;         /* dotted field name */
+    size_t field_size;   /* its capacity */
+    char *message;       /* "field: reason" */
+    size_t message_size; /* its capacity */
+} hg_job_err_t;
+
+/* Record a failure on the field name: field gets the name, message
+ * "name: " + the reason. Each returns HG_EINVAL, so that callers can
+ * `return hg_job__fail(...)`. */
+int hg_job__failv(char *field, size_t field_size, char *message, size_t message_size,
+                  const char *name, const char *fmt, va_list ap);
+__attribute__((format(printf, 3, 4))) int hg_job__fail(hg_job_err_t *e, const char *name,
+                                                       const char *fmt, ...);
+__attribute__((format(printf, 6, 7))) int hg_job__fail_to(char *field, size_t field_size,
+                                                          char *message, size_t message_size,
+                                                          const char *name, const char *fmt, ...);
 
 /* Format ms as a compact Go-style duration ("30s", "1m30s", "1s500ms"),
  * which hg_duration_parse_ms reads back: the "timeout" of a job, the same

@@ -27,103 +27,80 @@ static const char *const s_retry_keys[] = {"max_attempts", "backoff", "initial",
     (HG_RETRY_ON_HTTP_5XX | HG_RETRY_ON_HTTP_429 | HG_RETRY_ON_CONNECT | HG_RETRY_ON_TIMEOUT |     \
      HG_RETRY_ON_PLUGIN_RETRY | HG_RETRY_ON_CRASHED)
 
-typedef struct {
-    char *field;
-    size_t field_size;
-    char *message;
-    size_t message_size;
-} s_err_t;
-
-__attribute__((format(printf, 3, 4))) static int s_fail(s_err_t *e, const char *field,
-                                                        const char *fmt, ...)
-{
-    if (e->field && e->field_size) snprintf(e->field, e->field_size, "%s", field);
-    if (e->message && e->message_size) {
-        int n = snprintf(e->message, e->message_size, "%s: ", field);
-        if (n >= 0 && (size_t) n < e->message_size) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(e->message + n, e->message_size - (size_t) n, fmt, ap);
-            va_end(ap);
-        }
-    }
-    return HG_EINVAL;
-}
-
 /* A duration member: absent or null gives def; else lo..hi ms. */
-static int s_duration(s_err_t *e, json_t *obj, const char *key, const char *field, int64_t def,
+static int s_duration(hg_job_err_t *e, json_t *obj, const char *key, const char *field, int64_t def,
                       int64_t lo, int64_t hi, int64_t *ms)
 {
     json_t *v = json_object_get(obj, key);
     *ms = def;
     if (!v || json_is_null(v)) return 0;
     if (!json_is_string(v) || hg_duration_parse_ms(json_string_value(v), ms) != 0)
-        return s_fail(e, field, "must be a duration such as \"500ms\", \"10s\" or \"5m\"");
+        return hg_job__fail(e, field, "must be a duration such as \"500ms\", \"10s\" or \"5m\"");
     if (*ms < lo || *ms > hi) {
         char a[32], b[32];
         hg_job__duration_format(lo, a, sizeof a);
         hg_job__duration_format(hi, b, sizeof b);
-        return s_fail(e, field, "must be between %s and %s", a, b);
+        return hg_job__fail(e, field, "must be between %s and %s", a, b);
     }
     return 0;
 }
 
 /* An integer member lo..hi, def when absent or null. */
-static int s_int(s_err_t *e, json_t *obj, const char *key, json_int_t def, json_int_t lo,
+static int s_int(hg_job_err_t *e, json_t *obj, const char *key, json_int_t def, json_int_t lo,
                  json_int_t hi, json_int_t *out)
 {
     json_t *v = json_object_get(obj, key);
     *out = def;
     if (!v || json_is_null(v)) return 0;
     if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
-        return s_fail(e, key, "must be an integer from %lld to %lld", (long long) lo,
-                      (long long) hi);
+        return hg_job__fail(e, key, "must be an integer from %lld to %lld", (long long) lo,
+                            (long long) hi);
     *out = json_integer_value(v);
     return 0;
 }
 
 /* One of names (a string member), def when absent or null. */
-static int s_choice(s_err_t *e, json_t *obj, const char *key, const char *field,
+static int s_choice(hg_job_err_t *e, json_t *obj, const char *key, const char *field,
                     int (*parse)(const char *), const char *def, const char *list, int *out)
 {
     json_t *v = json_object_get(obj, key);
     const char *s = def;
     if (v && !json_is_null(v)) {
-        if (!json_is_string(v)) return s_fail(e, field, "must be one of %s", list);
+        if (!json_is_string(v)) return hg_job__fail(e, field, "must be one of %s", list);
         s = json_string_value(v);
     }
     *out = parse(s);
-    if (*out < 0) return s_fail(e, field, "must be one of %s", list);
+    if (*out < 0) return hg_job__fail(e, field, "must be one of %s", list);
     return 0;
 }
 
-static int s_retry_on(s_err_t *e, json_t *v, uint32_t *on)
+static int s_retry_on(hg_job_err_t *e, json_t *v, uint32_t *on)
 {
     *on = S_ON_DEFAULT;
     if (!v || json_is_null(v)) return 0;
     static const char list[] = "http_5xx, http_429, connect, timeout, plugin_retry, crashed, lost";
     if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > 7)
-        return s_fail(e, "retry.on", "must be a non-empty list of %s", list);
+        return hg_job__fail(e, "retry.on", "must be a non-empty list of %s", list);
     *on = 0;
     size_t i;
     json_t *c;
     json_array_foreach(v, i, c)
     {
         uint32_t bit = json_is_string(c) ? hg_retry_class_parse(json_string_value(c)) : 0;
-        if (!bit) return s_fail(e, "retry.on", "item %zu must be one of %s", i, list);
+        if (!bit) return hg_job__fail(e, "retry.on", "item %zu must be one of %s", i, list);
         *on |= bit;
     }
     return 0;
 }
 
 /* retry: null (no retry) or the policy object. */
-static int s_validate_retry(s_err_t *e, json_t *v, json_t *out)
+static int s_validate_retry(hg_job_err_t *e, json_t *v, json_t *out)
 {
     if (!v || json_is_null(v)) {
         json_object_set_new(out, "retry", json_null());
         return 0;
     }
-    if (!json_is_object(v)) return s_fail(e, "retry", "must be an object or null");
+    if (!json_is_object(v)) return hg_job__fail(e, "retry", "must be an object or null");
     const char *key;
     json_t *val;
     json_object_foreach(v, key, val)
@@ -134,16 +111,16 @@ static int s_validate_retry(s_err_t *e, json_t *v, json_t *out)
         if (!known) {
             char f[64];
             snprintf(f, sizeof f, "retry.%.40s", key);
-            return s_fail(e, f, "unknown field");
+            return hg_job__fail(e, f, "unknown field");
         }
     }
     json_t *m = json_object_get(v, "max_attempts");
     if (!json_is_integer(m) || json_integer_value(m) < 1 ||
         json_integer_value(m) > HG_RETRY_MAX_ATTEMPTS)
-        return s_fail(e, "retry.max_attempts",
-                      "must be an integer from 1 to %u (the first "
-                      "attempt included)",
-                      HG_RETRY_MAX_ATTEMPTS);
+        return hg_job__fail(e, "retry.max_attempts",
+                            "must be an integer from 1 to %u (the first "
+                            "attempt included)",
+                            HG_RETRY_MAX_ATTEMPTS);
     int backoff, jitter, rc;
     int64_t initial, max_delay;
     if ((rc = s_choice(e, v, "backoff", "retry.backoff", hg_backoff_parse, "exponential",
@@ -155,14 +132,15 @@ static int s_validate_retry(s_err_t *e, json_t *v, json_t *out)
         (rc = s_duration(e, v, "max_delay", "retry.max_delay", 300000, HG_RETRY_MIN_DELAY_MS,
                          HG_RETRY_MAX_DELAY_MS, &max_delay)))
         return rc;
-    if (max_delay < initial) return s_fail(e, "retry.max_delay", "must not be below retry.initial");
+    if (max_delay < initial)
+        return hg_job__fail(e, "retry.max_delay", "must not be below retry.initial");
     json_t *f = json_object_get(v, "factor");
     double factor = 2.0;
     if (f && !json_is_null(f)) {
         if (!json_is_number(f) || !isfinite(json_number_value(f)) || json_number_value(f) < 1.0 ||
             json_number_value(f) > HG_RETRY_MAX_FACTOR / 1000.0)
-            return s_fail(e, "retry.factor", "must be a number from 1 to %u",
-                          HG_RETRY_MAX_FACTOR / 1000);
+            return hg_job__fail(e, "retry.factor", "must be a number from 1 to %u",
+                                HG_RETRY_MAX_FACTOR / 1000);
         factor = json_number_value(f);
     }
     uint32_t on;
@@ -187,7 +165,7 @@ static int s_validate_retry(s_err_t *e, json_t *v, json_t *out)
 int hg_job_policy_validate(json_t *body, json_t *out, char *field, size_t field_size, char *message,
                            size_t message_size)
 {
-    s_err_t e = {field, field_size, message, message_size};
+    hg_job_err_t e = {field, field_size, message, message_size};
     int rc, overlap;
     if ((rc = s_validate_retry(&e, json_object_get(body, "retry"), out))) return rc;
     if ((rc = s_choice(&e, body, "overlap", "overlap", hg_overlap_parse, "allow",
