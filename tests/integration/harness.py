@@ -64,7 +64,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hitserver import HitServer  # noqa: E402
+from hitserver import HitServer, pump  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("HG_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
@@ -858,25 +858,7 @@ class Relay:
                 continue
             with self.lock:
                 self.conns += [client, server]
-            threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
-
-    def _pump(self, a, b):
-        try:
-            while True:
-                r, _, _ = select.select([a, b], [], [], 1.0)
-                for s in r:
-                    data = s.recv(65536)
-                    if not data:
-                        return
-                    (b if s is a else a).sendall(data)
-        except OSError:
-            return
-        finally:
-            for s in (a, b):
-                try:
-                    s.close()
-                except OSError:
-                    pass
+            threading.Thread(target=pump, args=(client, server), daemon=True).start()
 
 
 def run_scenario(scenario, **cluster_kwargs):

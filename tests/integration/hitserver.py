@@ -266,6 +266,27 @@ class HitServer:
         self._httpd.server_close()
 
 
+def pump(a, b):
+    """Copy bytes both ways between sockets a and b until either side
+    closes; then close both (a relay's connection thread)."""
+    try:
+        while True:
+            r, _, _ = select.select([a, b], [], [], 1.0)
+            for s in r:
+                data = s.recv(65536)
+                if not data:
+                    return
+                (b if s is a else a).sendall(data)
+    except OSError:
+        return
+    finally:
+        for s in (a, b):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+
 class SlowGate:
     """A front door to a hit server that can stop accepting connections,
     as a busy service does when its listen backlog is full: while closed,
@@ -354,25 +375,7 @@ class SlowGate:
                 continue
             with self._lock:
                 self._conns += [client, server]
-            threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
-
-    def _pump(self, a, b):
-        try:
-            while True:
-                r, _, _ = select.select([a, b], [], [], 1.0)
-                for s in r:
-                    data = s.recv(65536)
-                    if not data:
-                        return
-                    (b if s is a else a).sendall(data)
-        except OSError:
-            return
-        finally:
-            for s in (a, b):
-                try:
-                    s.close()
-                except OSError:
-                    pass
+            threading.Thread(target=pump, args=(client, server), daemon=True).start()
 
 
 def main(argv=None):
