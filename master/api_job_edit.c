@@ -178,7 +178,10 @@ static void s_commit(hg_api_ctx_t *c, json_t *stored, json_t *new_body, uint64_t
     } else {
         hg_api__db_error(c, rc, err);
     }
-    if (rc != 0) json_decref(job);
+    /* a.job is the stored job after a write, else still the validated one
+     * (job), which is ours either way. */
+    if (a.job == job) a.job = NULL;
+    json_decref(job);
     json_decref(a.job);
     json_decref(a.dependents);
 }
