@@ -271,6 +271,7 @@ int main(int argc, char **argv)
                 "hourglass-worker: log.level: \"%s\" is not one of debug, info, warn, "
                 "error\n",
                 hg_config_str(cfg, "log.level"));
+        hg_config_destroy(&cfg);
         return 2;
     }
     char host[128] = "worker";
@@ -293,13 +294,17 @@ int main(int argc, char **argv)
         .started_delay_ms = hg_config_int(cfg, "report.started_delay"),
     };
     const char *list = s_master_list(cfg);
-    if (!list) return 2;
+    if (!list) { /* the reason is printed */
+        hg_config_destroy(&cfg);
+        return 2;
+    }
     char **masters = NULL;
     int masters_n = s_split_list(list, &masters);
     if (masters_n <= 0) {
         fprintf(stderr, "hourglass-worker: %s: no master endpoint given\n",
                 *hg_config_str(cfg, "master.endpoints") ? "master.endpoints" : "master");
         free(masters);
+        hg_config_destroy(&cfg);
         return 2;
     }
     ac.masters = (const char *const *) masters;
