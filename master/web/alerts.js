@@ -25,7 +25,7 @@ function ruleForm(onsaved) {
   const field = (label, f, attrs) => h('div', null,
     lab(label, (el[f] = h(attrs.tag || 'input', { id: 'a-' + f.replace('.', '-'), name: f, ...attrs, tag: undefined }))),
     (errs[f] = h('div', { class: 'field-error', id: 'err-a-' + f.replace('.', '-') })));
-  const boxes = EVENTS.map((e) => h('label', { class: 'check' }, h('input', { type: 'checkbox', value: e, checked: e === 'failed', 'data-event': e }), e));
+  const boxes = EVENTS.map((e) => h('label', { class: 'check' }, h('input', { type: 'checkbox', value: e, defaultChecked: e === 'failed', 'data-event': e }), e));
   const formErr = h('p', { class: 'error', id: 'a-error', role: 'alert' });
   const form = h('form', { class: 'job card', id: 'alert-form', novalidate: true, 'data-role': 'editor' },
     h('h2', { class: 'full' }, 'New webhook rule'),
@@ -64,7 +64,7 @@ function ruleForm(onsaved) {
 }
 
 export async function alertsPage(root, args, ctx) {
-  const rules = table('alerts-table', ['Name', 'Namespace', 'Job', 'Events', 'Channel', 'Created', '']);
+  const rules = table('alerts-table', ['Name', 'Namespace', 'Job', 'Events', 'Channel', '']);
   const pick = h('select', { id: 'ah-rule' }, h('option', { value: '' }, 'every rule'));
   const hist = table('alerts-history', ['When', 'Rule', 'Event', 'Job', 'Status', 'Attempts', 'Sent', 'Error']);
   const loadHistory = async () => {
@@ -96,7 +96,6 @@ export async function alertsPage(root, args, ctx) {
     rules.fill(b.alerts.map((r) => h('tr', { 'data-rule': r.name },
       h('td', null, r.name), h('td', null, r.namespace || 'all'), h('td', null, r.job || '*'),
       h('td', { class: 'wrap' }, (r.events || []).join(', ')), h('td', { class: 'wrap' }, channelText(r.channel)),
-      h('td', null, when(r.created_at)),
       h('td', null, h('div', { class: 'actions' },
         h('button', { class: 'secondary a-test', type: 'button', 'data-role': 'editor', onclick: () => act(r, 'test') }, 'Send test'),
         h('button', { class: 'danger a-delete', type: 'button', 'data-role': 'editor', onclick: () => act(r, 'delete') }, 'Delete'))))),
