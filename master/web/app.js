@@ -4,18 +4,17 @@
 import { api, explain, may, session } from './api.js';
 import { ago, applyRoles, bars, flash, h, status, table, unflash, when } from './ui.js';
 import { jobDetail, jobForm, jobsList } from './jobs.js';
+import { alertsPage } from './alerts.js';
 
 const $ = (id) => document.getElementById(id);
 let timer = null;
 let gen = 0; // bumped on each navigation: a stale refresh draws nothing
 
 // Each page: render(root, args, ctx) may call ctx.every(ms, fn) to refresh.
-// Hooks for pages whose API is not on main yet (wired by their lanes):
-//   alerts: rules and delivery history (issue 12), '#/alerts'
-//   deps:   the dependency graph of a job (issue 11), in jobDetail
+// Alerts live in alerts.js; a job's model and dependency graph in jobinfo.js.
 const PAGES = {
   overview: overview, jobs: jobsList, 'jobs/new': jobForm, job: jobDetail, runs: runsPage,
-  nodes: nodesPage, plugins: pluginsPage, audit: auditPage,
+  nodes: nodesPage, plugins: pluginsPage, audit: auditPage, alerts: alertsPage,
 };
 
 function route() {

@@ -3,6 +3,7 @@
 import { api, explain, may } from './api.js';
 import { applyRoles, bars, flash, h, status, table, when } from './ui.js';
 import { report, runDetail, runRow } from './app.js';
+import { depGraph, jobModel } from './jobinfo.js';
 
 const jobHref = (j) => `#/job/${encodeURIComponent(j.namespace)}/${encodeURIComponent(j.name)}`;
 const lab = (text, el, extra) => h('label', extra || null, text, el);
@@ -31,7 +32,8 @@ export async function jobsList(root, args, ctx) {
     next.disabled = !nextCursor;
     where.textContent = `page ${page + 1}` + (b.jobs.length ? `, ${b.jobs.length} jobs` : '');
     t.fill(b.jobs.map((j) => h('tr', { 'data-name': j.name },
-      h('td', null, h('a', { href: jobHref(j) }, j.name)), h('td', null, j.namespace), h('td', null, status(j.status)),
+      h('td', null, h('a', { href: jobHref(j) }, j.name)), h('td', null, j.namespace),
+      h('td', { class: 'wrap' }, status(j.status), j.pause_note ? h('span', { class: 'muted note', title: 'Pause note' }, ` (${j.pause_note})`) : ''),
       h('td', null, j.kind), h('td', { class: 'mono' }, j.schedule), h('td', null, j.node || '—'),
       h('td', null, j.last_run ? [status(j.last_run.status), ' ', when(j.last_run.scheduled_at)] : '—'),
       h('td', null, when(j.next_fire)))), 'No jobs match.');
@@ -148,8 +150,14 @@ export async function jobForm(root, args, ctx) {
     try {
       let saved;
       if (editing) {
-        // The whole job and the version it was read at (PUT of the edit lane).
-        saved = await api(`/jobs/${encodeURIComponent(old.name)}`, { method: 'PUT', query: { namespace: old.namespace }, body: { ...job, version: old.version } });
+        // The whole job and the version it was read at. A PUT replaces the
+        // job, so what the form does not show (retry, overlap, executor,
+        // depends_on, ...) goes back as read; redacted secrets ("***") the
+        // master restores from the stored job. What GET adds is left out.
+        const keep = { ...old };
+        for (const k of ['placement', 'last_fire', 'next_fires', 'last_run', 'node']) delete keep[k];
+        saved = await api(`/jobs/${encodeURIComponent(old.name)}`, { method: 'PUT', query: { namespace: old.namespace },
+          body: { ...keep, ...job, version: old.version } });
       } else {
         saved = await api('/jobs', { method: 'POST', body: job });
       }
@@ -173,6 +181,8 @@ export async function jobDetail(root, args, ctx) {
   const def = h('pre', { id: 'jd-def' });
   const next = h('div', { id: 'jd-next' });
   const chartBox = h('div', { id: 'jd-chart-box' });
+  const model = h('div', { id: 'jd-model' });
+  const deps = h('div', { id: 'jd-deps' });
   const runs = table('jd-runs', ['Job', 'Status', 'Node', 'Scheduled', 'Duration', 'Attempt', 'Trigger']);
   const detail = h('section', { class: 'card hidden', id: 'run-detail' });
   const note = h('input', { id: 'jd-note', placeholder: 'why (optional note)', 'aria-label': 'Pause note' });
@@ -206,15 +216,19 @@ export async function jobDetail(root, args, ctx) {
   root.append(head,
     h('div', { class: 'grid' }, h('section', { class: 'card' }, h('h2', null, 'Definition'), def),
       h('section', { class: 'card' }, h('h2', null, 'Next fires'), next,
-        // Hook: the dependency graph (issue 11) goes here once its API is on main.
-        h('div', { id: 'jd-deps' }))),
+        h('h2', null, 'Dependencies'), deps)),
+    h('section', { class: 'card' }, h('h2', null, 'Retries, overlap and placement'), model),
     h('section', { class: 'card' }, h('h2', null, 'Recent runs: duration (green/red) and lateness (amber), ms'), chartBox),
     h('section', { class: 'card' }, h('h2', null, 'Runs'), runs), detail);
-  let explained = '';
+  let explained = '', drawnTree = '';
   const draw = async () => {
-    const [j, r] = await Promise.all([api(path, { query: q }), api('/runs', { query: { job: name, namespace: ns, limit: 50 } })]);
+    const [j, r, tree] = await Promise.all([api(path, { query: q }), api('/runs', { query: { job: name, namespace: ns, limit: 50 } }),
+      api(`${path}/tree`, { query: q })]);
     if (!ctx.alive()) return;
     job = j;
+    jobModel(model, job);
+    const shape = JSON.stringify(tree);
+    if (shape !== drawnTree) { drawnTree = shape; depGraph(deps, tree, ns, jobHref); }
     head.querySelector('#jd-status').replaceChildren(status(job.status));
     buttons.pause.classList.toggle('gone', job.status !== 'active');
     buttons.resume.classList.toggle('gone', job.status !== 'paused');

@@ -10,7 +10,10 @@ real master with two workers (issue 13):
   good one whose next fires the form lists; the job fires (the hit server
   sees it) and its run appears on the job's page with status and duration;
   the run's detail shows the job's output;
-- pause with a note, resume, trigger (a run with trigger "manual");
+- pause with a note (shown on the job's page and in the jobs list),
+  resume, trigger (a run with trigger "manual");
+- edit through the form: saved (PUT), the new version shown, the API
+  answers the changed field;
 - drain a node from the nodes page (the API then says draining), activate.
 Screenshots of each page go to var/ui/.
 """
@@ -79,7 +82,14 @@ def pause_resume_trigger(c, ui):
     ui.el("jd-note").send_keys("maintenance window")
     ui.el("jd-pause").click()
     ui.wait(lambda: ui.text("jd-status") == "paused", what="paused")
-    assert c.job(JOB)["status"] == "paused"
+    job = c.job(JOB)
+    assert job["status"] == "paused" and job["pause_note"] == "maintenance window", job
+    ui.wait(lambda: ui.text("jd-m-pause-note") == "maintenance window", what="the note on the job's page")
+    ui.go("#/jobs")
+    ui.wait(lambda: any(JOB in r and "paused (maintenance window)" in r for r in ui.rows("jobs-table")),
+            what="the note in the jobs list")
+    ui.go("#/job/default/" + JOB)
+    ui.wait(lambda: ui.text("jd-status") == "paused" and ui.visible("jd-resume"), what="the job's page again")
     ui.wait(lambda: ui.visible("jd-resume"), what="a resume button")
     ui.el("jd-resume").click()
     ui.wait(lambda: ui.text("jd-status") == "active", what="active again")
@@ -104,6 +114,25 @@ def pause_resume_trigger(c, ui):
     ui.wait(lambda: any("manual" in r or "trigger" in r for r in ui.rows("jd-runs")),
             what="the triggered run on the page")
     log("pause with a note, resume, trigger")
+
+
+def edit_through_form(c, ui):
+    """The form's edit path saves (PUT with the version read): the job's
+    page then shows the new version and the API the changed field."""
+    before = c.job(JOB)
+    ui.el("jd-edit").click()
+    to = ui.wait_el("f-timeout")
+    ui.wait(lambda: ui.el("f-schedule").get_property("value") == before["schedule"], what="the form filled in")
+    to.clear()
+    to.send_keys("17s")
+    ui.el("f-submit").click()
+    ui.wait(lambda: '"version": %d' % (before["version"] + 1) in ui.text("jd-def"),
+            what="the new version on the job's page")
+    assert ui.d.current_url.endswith("#/job/default/" + JOB), ui.d.current_url
+    after = c.job(JOB)
+    assert after["version"] == before["version"] + 1 and after["timeout"] == "17s", after
+    assert '"timeout": "17s"' in ui.text("jd-def"), ui.text("jd-def")
+    log("edit through the form: saved as version %d, timeout 17s" % after["version"])
 
 
 def drain(c, ui):
@@ -147,6 +176,7 @@ def scenario(c):
         check_login_overview(c, ui)
         create_through_form(c, ui)
         pause_resume_trigger(c, ui)
+        edit_through_form(c, ui)
         drain(c, ui)
         other_pages(c, ui)
         log("browser part: %.1f s" % (time.monotonic() - t0))
