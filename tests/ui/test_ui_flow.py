@@ -72,7 +72,11 @@ def create_through_form(c, ui):
     c.wait_until(lambda: c.hits.count("/ui-job") >= 1, timeout=20, what="the job fired")
     ui.wait(lambda: any("success" in r and " ms" in r for r in ui.rows("jd-runs")), timeout=20,
             what="a successful run with its duration on the job's page")
-    ui.css("#jd-runs tbody tr.clickable")[0].click()
+    # Newest first: the top row may be a run still in flight, with no
+    # output yet; open one that has finished.
+    done = [r for r in ui.css("#jd-runs tbody tr.clickable") if "success" in r.text]
+    assert done, "no finished run to open"
+    done[0].click()
     ui.wait(lambda: '"ok": true' in ui.text("run-output"), what="the run's output")
     ui.shot("job-detail")
     log("form: bad schedule error next to the field; created, fired, run with output shown")
