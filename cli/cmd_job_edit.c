@@ -306,6 +306,19 @@ const hg_command_t hg_cmd_job_apply = {
  * job backfill, job pause
  * ------------------------------------------------------------------------ */
 
+/* POST /api/v1/jobs/NAME/<action> with body (may be NULL) and the
+ * --namespace flag; *doc gets the answer. 0 or the exit code. */
+static int s_post_job(hg_cli_t *cli, const hg_args_t *args, const char *action, json_t *body,
+                      json_t **doc)
+{
+    char *path = hg_cli_job_path(cli, args->pos[0], action);
+    if (!path) return hg_cli_fail(cli, "%s", hg_strerror(HG_ENOMEM));
+    hg_query_t q[] = {{"namespace", hg_args_get(args, "namespace")}};
+    int rc = hg_cli_call(cli, "POST", path, q, 1, body, doc);
+    free(path);
+    return rc;
+}
+
 static const hg_flag_t s_backfill_flags[] = {
     {"from", "TIME", false, "first scheduled time (RFC 3339, or a duration ago: 2h)"},
     {"to", "TIME", false, "end of the range, not included (same forms)"},
@@ -323,12 +336,8 @@ static int s_backfill_run(hg_cli_t *cli, const hg_args_t *args)
         hg_cli_time_arg("to", to_arg, now, to, sizeof to, msg, sizeof msg) != 0)
         return hg_cli_usage_fail(cli, "%s", msg);
     const char *name = args->pos[0];
-    char *path = hg_cli_job_path(cli, name, "/backfill");
-    if (!path) return hg_cli_fail(cli, "%s", hg_strerror(HG_ENOMEM));
-    hg_query_t q[] = {{"namespace", hg_args_get(args, "namespace")}};
     json_t *body = json_pack("{s:s, s:s}", "from", from, "to", to), *doc = NULL;
-    int rc = hg_cli_call(cli, "POST", path, q, 1, body, &doc);
-    free(path);
+    int rc = s_post_job(cli, args, "/backfill", body, &doc);
     json_decref(body);
     if (rc == 0) {
         if (cli->output == HG_OUTPUT_JSON)
@@ -365,12 +374,8 @@ static const hg_flag_t s_pause_flags[] = {
 static int s_pause_run(hg_cli_t *cli, const hg_args_t *args)
 {
     const char *name = args->pos[0], *note = hg_args_get(args, "note");
-    char *path = hg_cli_job_path(cli, name, "/pause");
-    if (!path) return hg_cli_fail(cli, "%s", hg_strerror(HG_ENOMEM));
-    hg_query_t q[] = {{"namespace", hg_args_get(args, "namespace")}};
     json_t *body = note ? json_pack("{s:s}", "note", note) : NULL, *doc = NULL;
-    int rc = hg_cli_call(cli, "POST", path, q, 1, body, &doc);
-    free(path);
+    int rc = s_post_job(cli, args, "/pause", body, &doc);
     json_decref(body);
     if (rc == 0) {
         if (cli->output == HG_OUTPUT_JSON)
