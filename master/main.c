@@ -14,6 +14,7 @@
 #include "hg_error.h"
 #include "hg_keys.h"
 #include "hg_log.h"
+#include "hg_stop.h"
 #include "hg_time.h"
 #include "job.h"
 #include "leader.h"
@@ -291,7 +292,8 @@ int main(int argc, char **argv)
         return hg_keys_keygen_main("hourglass-master", argc - 1, argv + 1, false, "master.key");
     if (argc > 1 && streq(argv[1], "token"))
         return hg_token_cmd_main(argc, argv, s_settings, sizeof s_settings / sizeof s_settings[0]);
-    zsys_init(); /* installs the SIGINT/SIGTERM handler behind zsys_interrupted */
+    zsys_init();
+    hg_stop_signals_init(); /* SIGINT/SIGTERM set zsys_interrupted, once (hg_stop.h) */
     /* Actor pipes carry run batches; never let cluster and store block
      * each other on a full pipe. */
     zsys_set_pipehwm(0);
@@ -537,6 +539,7 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
         zmsg_destroy(&m);
     }
     zpoller_destroy(&poller);
+    hg_stop_signals_hold(); /* a repeated SIGTERM must not cut the waits below short */
     zactor_destroy(&retention);
     if (exit_code == 0) hg_info("shutting down");
     hg_alerting_stop(&alerting);

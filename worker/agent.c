@@ -14,6 +14,7 @@
 #include "hg_retry.h"
 #include "hg_runid.h"
 #include "hg_sched.h"
+#include "hg_stop.h"
 #include "hg_time.h"
 #include "dep_inject.h"
 #include "hg_zsock.h"
@@ -1536,6 +1537,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     for (;;) {
         int64_t mono = hg_mono_ms();
         if (zsys_interrupted && !self.leaving) {
+            hg_stop_signals_hold(); /* repeats must not interrupt the actors' $TERM */
             self.leaving = true;
             self.leave_deadline = mono + cfg->leave_grace_ms;
             hg_info("stopping: no new fires; waiting up to %lld ms for %u runs in flight",

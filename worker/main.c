@@ -5,6 +5,7 @@
 #include "hg_endpoint.h"
 #include "hg_keys.h"
 #include "hg_log.h"
+#include "hg_stop.h"
 #include "worker_metrics.h"
 
 #include <czmq.h>
@@ -250,6 +251,7 @@ int main(int argc, char **argv)
         return hg_keys_keygen_main("hourglass-worker", argc - 1, argv + 1, true, NULL);
     curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before any thread */
     zsys_init();
+    hg_stop_signals_init(); /* SIGINT/SIGTERM set zsys_interrupted, once (hg_stop.h) */
     /* Actor pipes carry one message per run each way; the default limit of
      * 1000 could let the agent and the executor block each other. */
     zsys_set_pipehwm(0);
