@@ -64,7 +64,7 @@ void hg_alert_feed_runs(hg_alert_feed_t *feed, const hg_msg_t *msg, const char *
 
 void hg_alert_feed_destroy(hg_alert_feed_t **feed);
 
-/* For the metrics (wired by the metrics lane): batches of run records the
+/* For the metrics (cluster_metrics.c): batches of run records the
  * feed dropped (the engine was behind), and alerts dropped because the
  * delivery queue was full (alerts.queue_max). */
 uint64_t hg_alert_feed_dropped(void);

@@ -2,6 +2,7 @@
  * state: the records of each committed batch (with the namespace only the
  * job table knows), the node figures once a second, and the next fire
  * time of the jobs that have their own series. */
+#include "alert_engine.h"
 #include "cluster_internal.h"
 #include "hg_sched.h"
 #include "hg_time.h"
@@ -61,5 +62,6 @@ void hg_cluster__metrics_tick(hg_cluster_t *self)
     }
     hg_metrics_nodes_set(m, nodes, nodes ? i : 0);
     free(nodes);
+    hg_metrics_alerts_set(m, hg_alert_feed_dropped(), hg_alert_queue_dropped());
     if (self->leading) hg_metrics_next_fire_refresh(m, hg_now_ms(), 256, s_next_fire, self);
 }

@@ -97,6 +97,8 @@ typedef struct {
     uint64_t epoch;                         /* fencing epoch */
     uint64_t store_queue, spill_bytes;      /* store figures */
     uint64_t db_errors;                     /* failed MySQL operations */
+    uint64_t alert_feed_dropped;            /* record batches the alert engine missed */
+    uint64_t alert_queue_dropped;           /* alerts dropped on a full delivery queue */
     s_api_code_t api_codes[S_API_CODES];    /* requests by (route, code) */
     size_t api_codes_n;                     /* entries used */
     s_api_route_t api_routes[S_API_ROUTES]; /* latency by route */
@@ -380,6 +382,14 @@ void hg_metrics_store_set(hg_metrics_t *self, uint64_t queued_records, uint64_t 
     pthread_mutex_lock(&self->lock);
     self->sc.store_queue = queued_records;
     self->sc.spill_bytes = spill_bytes;
+    pthread_mutex_unlock(&self->lock);
+}
+
+void hg_metrics_alerts_set(hg_metrics_t *self, uint64_t feed_dropped, uint64_t queue_dropped)
+{
+    pthread_mutex_lock(&self->lock);
+    self->sc.alert_feed_dropped = feed_dropped;
+    self->sc.alert_queue_dropped = queue_dropped;
     pthread_mutex_unlock(&self->lock);
 }
 
@@ -726,6 +736,14 @@ static void s_render_scalars(s_out_t *o, const s_scalars_t *sc)
     s_head(o, "hourglass_db_errors_total", "counter",
            "MySQL operations of the store and the retention purge that failed.");
     s_printf(o, "hourglass_db_errors_total %" PRIu64 "\n", sc->db_errors);
+    s_head(o, "hourglass_alert_record_batches_dropped_total", "counter",
+           "Batches of run records the alert engine did not see because it was behind: "
+           "alerts for those runs may be missing.");
+    s_printf(o, "hourglass_alert_record_batches_dropped_total %" PRIu64 "\n",
+             sc->alert_feed_dropped);
+    s_head(o, "hourglass_alerts_dropped_total", "counter",
+           "Alerts not delivered because the delivery queue was full (alerts.queue_max).");
+    s_printf(o, "hourglass_alerts_dropped_total %" PRIu64 "\n", sc->alert_queue_dropped);
     s_head(o, "hourglass_purged_rows_total", "counter",
            "Rows deleted by the retention rule and manual purges, by table.");
     for (size_t i = 0; i < sc->purged_n; i++)

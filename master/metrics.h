@@ -83,6 +83,9 @@ void hg_metrics_next_fire_refresh(hg_metrics_t *self, int64_t now_ms, size_t max
 /* The store's queue: run records waiting for MySQL in memory, and the
  * bytes of its spill file. */
 void hg_metrics_store_set(hg_metrics_t *self, uint64_t queued_records, uint64_t spill_bytes);
+/* The alert engine's losses so far (alert_engine.h): batches of run
+ * records it missed while behind, alerts dropped on a full queue. */
+void hg_metrics_alerts_set(hg_metrics_t *self, uint64_t feed_dropped, uint64_t queue_dropped);
 /* A MySQL statement or connection failed (store, retention). */
 void hg_metrics_db_error(hg_metrics_t *self);
 

@@ -144,6 +144,10 @@ def scenario(c):
     assert value(s, "hourglass_nodes", state="active") == 2, "nodes: %s" % [
         k for k in s if k[0] == "hourglass_nodes"]
     assert value(s, "process_resident_memory_bytes") > 0, "no process figures"
+    # Exported, and nothing of the alert engine's dropped in a calm cluster.
+    for name in ("hourglass_alert_record_batches_dropped_total", "hourglass_alerts_dropped_total"):
+        assert (name, frozenset()) in s, "%s is not exported" % name
+        assert value(s, name) == 0, "%s: %s" % (name, value(s, name))
 
     status, body = scrape(c, token=None)
     assert status == 401, "/metrics without a token: HTTP %s, want 401" % status
