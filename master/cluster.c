@@ -262,6 +262,8 @@ void hg_cluster__store_forget(hg_cluster_t *self, const char *name)
 void hg_cluster__store_runs(hg_cluster_t *self, hg_store_batch_t *batch)
 {
     hg_cluster__store_flush(self);
+    batch->gated = batch->msg ? batch->msg->u.runs.runs_n : 0;
+    hg_store_gate_add(&self->gate, batch->gated);
     zsock_send(self->store, "sp", "RUNS", batch);
 }
 
@@ -595,6 +597,13 @@ static void s_on_runs(hg_cluster_t *self, const char *name, hg_msg_t **msgp)
         return;
     }
     node->last_hb_mono_ms = hg_mono_ms();
+    bool gate_open = hg_store_gate_open(&self->gate, node->last_hb_mono_ms);
+    if (!gate_open && msg->type == HG_MSG_RUN_FINISHED) {
+        /* Back-pressure: not taken, not acknowledged; the worker keeps
+         * the records and sends them again (store_gate.h). */
+        hg_store_gate_defer(&self->gate, runs->runs_n);
+        return;
+    }
     uint8_t(*refused)[HG_PROTO_RUN_ID_SIZE] =
         runs->runs_n ? malloc(runs->runs_n * HG_PROTO_RUN_ID_SIZE) : NULL;
     if (runs->runs_n && !refused) return; /* out of memory: not acknowledged, sent again */
@@ -620,6 +629,13 @@ static void s_on_runs(hg_cluster_t *self, const char *name, hg_msg_t **msgp)
         if (job && r->scheduled_ms > job->last_fire_ms && r->reason &&
             (streq(r->reason, "schedule") || streq(r->reason, "misfire")))
             job->last_fire_ms = r->scheduled_ms;
+    }
+    if (!gate_open) {
+        /* Starts are tracked above (inflight) but not written: the
+         * finished record writes the whole row (store_gate.h). */
+        hg_store_gate_shed(&self->gate, runs->runs_n);
+        free(had_start);
+        return;
     }
     hg_store_batch_t *batch = calloc(1, sizeof *batch);
     if (!batch) {
@@ -828,6 +844,7 @@ static int s_on_store(zloop_t *loop, zsock_t *sock, void *arg)
     if (cmd && streq(cmd, "DONE") && ptr) {
         hg_store_batch_t *batch = ptr;
         hg_msg_t *m = batch->msg;
+        hg_store_gate_done(&self->gate, batch->gated, hg_mono_ms());
         /* Committed: alerts may be produced for these runs now. */
         hg_alert_feed_runs(self->alerts, m, batch->node);
         if (m->type == HG_MSG_RUN_FINISHED && !batch->no_ack) {
@@ -1042,6 +1059,7 @@ static void s_lead(hg_cluster_t *self, uint64_t epoch, json_t *jobs, json_t *las
     if (self->args->metrics) hg_metrics_role(self->args->metrics, true, epoch);
     self->started_mono_ms = hg_mono_ms();
     self->store = hg_store_new(self->args->store);
+    hg_store_gate_init(&self->gate, self->args->store ? self->args->store->queue_max : 0);
     zloop_reader(self->loop, zactor_sock(self->store), s_on_store, self);
     hg_cluster__deps_start(self);
     self->alerts = hg_alert_feed_new();

@@ -1,0 +1,59 @@
+/* store_gate: back-pressure between the cluster actor and the store (issue
+ * 14). Every run record handed to the store is counted until the store
+ * returns its batch as DONE; once queue_max records are waiting, the gate
+ * is closed and the cluster takes no more records from workers:
+ *
+ *   - a RUN_FINISHED message is deferred: not taken, not acknowledged. Its
+ *     worker keeps every record until it is acknowledged and sends it again
+ *     (worker/agent.c resends records unacknowledged for a while), so
+ *     nothing is lost and the master's memory stays bounded instead of the
+ *     actor pipe growing without bound (master RSS grew 5x at 2x capacity);
+ *   - a RUN_STARTED message is shed from the store only: the master still
+ *     tracks the run in memory (inflight, so a worker lost meanwhile has the
+ *     run closed as lost), but its 'running' row is not written; the
+ *     finished record writes the whole row later. Workers never resend
+ *     starts, so deferring them would lose them.
+ *
+ * The gate opens again once the queue is below half of queue_max, so that a
+ * queue at the limit does not flap open and shut with every batch. The
+ * gate is plain state (no I/O): the cluster actor calls it, and it logs one
+ * line when a burst of back-pressure starts and one when it ends. */
+#ifndef HG_MASTER_STORE_GATE_H
+#define HG_MASTER_STORE_GATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    size_t queue_max;        /* records waiting for the store at most (0: no limit) */
+    size_t pending;          /* records handed to the store, not yet DONE */
+    size_t pending_peak;     /* largest pending seen (metrics, tests) */
+    bool closed;             /* records are deferred / shed */
+    uint64_t deferred;       /* RUN_FINISHED records deferred, ever */
+    uint64_t shed_started;   /* RUN_STARTED records not written, ever */
+    uint64_t burst_deferred; /* of which in the current burst */
+    uint64_t burst_shed;     /* of which in the current burst */
+    int64_t burst_mono_ms;   /* when the current burst began */
+} hg_store_gate_t;
+
+/* A gate of queue_max records (0: never closes). */
+void hg_store_gate_init(hg_store_gate_t *g, size_t queue_max);
+
+/* May a message of n records from a worker go to the store now? False
+ * when the gate is closed; the caller then defers (RUN_FINISHED, see
+ * hg_store_gate_defer) or sheds (RUN_STARTED, hg_store_gate_shed) it. */
+bool hg_store_gate_open(hg_store_gate_t *g, int64_t now_mono_ms);
+
+/* n records were handed to the store (any caller, the master's own records
+ * included: they take memory too). */
+void hg_store_gate_add(hg_store_gate_t *g, size_t n);
+
+/* n records came back from the store as DONE. */
+void hg_store_gate_done(hg_store_gate_t *g, size_t n, int64_t now_mono_ms);
+
+/* n finished records were deferred / n start records shed. */
+void hg_store_gate_defer(hg_store_gate_t *g, size_t n);
+void hg_store_gate_shed(hg_store_gate_t *g, size_t n);
+
+#endif
