@@ -597,7 +597,8 @@ static void s_on_runs(hg_cluster_t *self, const char *name, hg_msg_t **msgp)
         return;
     }
     node->last_hb_mono_ms = hg_mono_ms();
-    bool gate_open = hg_store_gate_open(&self->gate, node->last_hb_mono_ms);
+    bool gate_open =
+        hg_store_gate_open(&self->gate, msg->type == HG_MSG_RUN_FINISHED, node->last_hb_mono_ms);
     if (!gate_open && msg->type == HG_MSG_RUN_FINISHED) {
         /* Back-pressure: not taken, not acknowledged; the worker keeps
          * the records and sends them again (store_gate.h). */

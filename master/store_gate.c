@@ -6,37 +6,44 @@
 #include <inttypes.h>
 #include <string.h>
 
+/* Thresholds, at least 1 so that a tiny queue_max (tests) still opens. */
+static size_t s_part(const hg_store_gate_t *g, size_t div)
+{
+    return g->queue_max / div ? g->queue_max / div : 1;
+}
+
 void hg_store_gate_init(hg_store_gate_t *g, size_t queue_max)
 {
     memset(g, 0, sizeof *g);
     g->queue_max = queue_max;
 }
 
-/* Closing: once per burst, say what happens to the records and why. */
-static void s_close(hg_store_gate_t *g, int64_t now_mono_ms)
+/* A burst starts: once per burst, say what happens to the records and why. */
+static void s_burst_start(hg_store_gate_t *g, int64_t now_mono_ms)
 {
-    g->closed = true;
+    g->shedding = true;
     g->burst_mono_ms = now_mono_ms;
     g->burst_deferred = g->burst_shed = 0;
-    hg_warn("store: %zu run records wait for MySQL (store.queue_max %zu); finished records are "
-            "deferred (the workers keep them and send them again) and start records are not "
-            "written until the queue is below %zu",
-            g->pending, g->queue_max, g->queue_max / 2);
+    hg_warn("store: %zu run records wait for MySQL (store.queue_max %zu): start records are not "
+            "written until fewer than %zu wait; from %zu finished records are deferred too (the "
+            "workers keep them and send them again)",
+            g->pending, g->queue_max, s_part(g, 4), g->queue_max);
 }
 
-static void s_open(hg_store_gate_t *g, int64_t now_mono_ms)
+static void s_burst_end(hg_store_gate_t *g, int64_t now_mono_ms)
 {
-    g->closed = false;
+    g->shedding = false;
     hg_warn("store: back-pressure over after %lld ms: %" PRIu64 " finished records deferred, "
             "%" PRIu64 " start records not written",
             (long long) (now_mono_ms - g->burst_mono_ms), g->burst_deferred, g->burst_shed);
 }
 
-bool hg_store_gate_open(hg_store_gate_t *g, int64_t now_mono_ms)
+bool hg_store_gate_open(hg_store_gate_t *g, bool finished, int64_t now_mono_ms)
 {
     if (!g->queue_max) return true;
-    if (!g->closed && g->pending >= g->queue_max) s_close(g, now_mono_ms);
-    return !g->closed;
+    if (!g->shedding && g->pending >= s_part(g, 2)) s_burst_start(g, now_mono_ms);
+    if (!g->closed && g->pending >= g->queue_max) g->closed = true;
+    return finished ? !g->closed : !g->shedding;
 }
 
 void hg_store_gate_add(hg_store_gate_t *g, size_t n)
@@ -48,7 +55,8 @@ void hg_store_gate_add(hg_store_gate_t *g, size_t n)
 void hg_store_gate_done(hg_store_gate_t *g, size_t n, int64_t now_mono_ms)
 {
     g->pending = n > g->pending ? 0 : g->pending - n;
-    if (g->closed && g->pending < g->queue_max / 2) s_open(g, now_mono_ms);
+    if (g->closed && g->pending < s_part(g, 2)) g->closed = false;
+    if (g->shedding && g->pending < s_part(g, 4)) s_burst_end(g, now_mono_ms);
 }
 
 void hg_store_gate_defer(hg_store_gate_t *g, size_t n)
