@@ -35,6 +35,8 @@ How each figure is measured (also in README.md, section Performance):
 - CPU: utime + stime from /proc/<pid>/stat over the window, in cores, and
   per unit of work (cpu_us_per_firing: microseconds of CPU per recorded
   firing, per process and in total), which a shared machine distorts less.
+- HG_BENCH_PERF=<dir> records `perf record -g` profiles of the master and
+  workers over each firing window into <dir>/<process>.data.
 - each scenario runs --runs times (3; --quick 1): the table shows the
   median with the range, the JSON keeps every run ("runs") beside the
   summary, with the load average at the start of each run.
@@ -368,9 +370,12 @@ def measure_firings(c, seconds, grace_s, warmup_s, expected_per_s):
     cpu = CpuMeter(c.pids())
     t0 = time.time()
     cpu.start()
+    profilers = perf_start(c, seconds)
     time.sleep(seconds)
     t1 = time.time()
     cores = cpu.stop()
+    for p in profilers:
+        p.wait()
     rss = {k: rss_mb(p) for k, p in c.pids().items() if p}
     time.sleep(grace_s)
     recorded = c.count_runs(t0, t1)
@@ -395,6 +400,25 @@ def measure_firings(c, seconds, grace_s, warmup_s, expected_per_s):
         "loadavg_start": round(load[0], 2),
     }
     return out
+
+
+def perf_start(c, seconds):
+    """HG_BENCH_PERF=<dir>: `perf record -g` the master and each worker over
+    the window, into <dir>/<process>.data (perf report -i ... to read).
+    Off by default: perf costs CPU of its own."""
+    out = os.environ.get("HG_BENCH_PERF")
+    if not out:
+        return []
+    os.makedirs(out, exist_ok=True)
+    procs = []
+    for name, pid in c.pids().items():
+        if name in ("mysqld", "endpoint") or not pid:
+            continue
+        procs.append(subprocess.Popen(
+            ["perf", "record", "-g", "-F", "499", "-o", os.path.join(out, name + ".data"),
+             "-p", str(pid), "--", "sleep", str(seconds)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return procs
 
 
 def cpu_per_unit(cores, window_s, units):
