@@ -41,12 +41,12 @@ def _skips(bench, c, t0, t1):
     return out
 
 
-def _one(bench, name, rate, opts):
+def _one(bench, name, rate, opts, plugin):
     """A fresh cluster offered `rate` firings/s: the figures of its window."""
     interval = opts["interval_ms"]
     jobs = max(1, rate * interval // 1000)
     o = dict(opts, jobs=jobs)
-    c, res = bench.scenario_firing(name, o)
+    c, res = bench.scenario_firing(name, o, plugin=plugin)
     try:
         # measure_firings counted the window after its grace; the same window
         # again for what only this scenario reports.
@@ -80,10 +80,13 @@ def run_overload(bench, opts, ctx):
     base = int(opts.get("offered") or 0)
     if ctx.get("sustained_per_s") and "offered_explicit" not in opts:
         base = int(ctx["sustained_per_s"])
+    # The same jobs as the throughput scenario, whose rate it doubles.
+    plugin = {"name": "noop", "isolation": "thread"} if ctx.get("plugin_jobs") else None
     bench.log("overload: sustainable %d/s, then offered %d/s" % (base, 2 * base))
-    _, at_base = _one(bench, "overload_base", base, opts)
-    _, over = _one(bench, "overload", 2 * base, opts)
-    out = {"sustainable": at_base, "offered_2x": over}
+    _, at_base = _one(bench, "overload_base", base, opts, plugin)
+    _, over = _one(bench, "overload", 2 * base, opts, plugin)
+    out = {"sustainable": at_base, "offered_2x": over,
+           "kind": "plugin noop (thread)" if plugin else "http"}
     if at_base.get("started_per_s") and over.get("started_per_s") is not None:
         out["started_vs_sustainable"] = round(over["started_per_s"] / at_base["started_per_s"], 3)
     if at_base.get("master_rss_mb") and over.get("master_rss_mb"):
