@@ -580,6 +580,12 @@ static size_t s_runs_filter(hg_cluster_t *self, const char *name, hg_msg_t *msg,
     return n_refused;
 }
 
+static bool s_job_recovers(hg_cluster_t *self, uint64_t job_id)
+{
+    hg_jobrec_t *job = hg_jobtab_find(self->jobs, job_id);
+    return job && job->tpl->spec.recover;
+}
+
 static void s_on_runs(hg_cluster_t *self, const char *name, hg_msg_t **msgp)
 {
     hg_msg_t *msg = *msgp;
@@ -618,9 +624,13 @@ static void s_on_runs(hg_cluster_t *self, const char *name, hg_msg_t **msgp)
         msg->type == HG_MSG_RUN_FINISHED ? calloc(runs->runs_n ? runs->runs_n : 1, 1) : NULL;
     for (size_t i = 0; i < runs->runs_n; i++) {
         hg_run_t *r = &runs->runs[i];
-        if (msg->type == HG_MSG_RUN_STARTED)
-            s_inflight_add(self, node, r);
-        else if (s_inflight_remove(self, node, r->run_id) && had_start)
+        if (msg->type == HG_MSG_RUN_STARTED) {
+            /* While finished records are deferred, runs would pile up in
+             * flight: only a recover job's run, which is re-run if lost,
+             * is tracked then (store_gate.h). */
+            if (!self->gate.closed || s_job_recovers(self, r->job_id))
+                s_inflight_add(self, node, r);
+        } else if (s_inflight_remove(self, node, r->run_id) && had_start)
             had_start[i] = 1;
         hg_cluster__retry_on_run(self, name, r, msg->type == HG_MSG_RUN_FINISHED);
         /* A fire a lapsed lease kept from being sent is not a fire: it

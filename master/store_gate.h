@@ -16,7 +16,10 @@
  *     unacknowledged for a while), so nothing is lost and the master's
  *     memory stays bounded, instead of the actor pipe growing without
  *     bound (master RSS grew 5x offered twice its capacity). Deferral stops
- *     below queue_max / 2.
+ *     below queue_max / 2. Meanwhile only the starts of recover jobs are
+ *     tracked in flight: the others would pile up there until their
+ *     deferred finished records come back (up to the inflight caps,
+ *     hundreds of MB), and a lost one is merely not closed as lost.
  *
  * The halves keep a queue at a limit from flapping with every batch. The
  * gate is plain state (no I/O): the cluster actor calls it; it logs one
