@@ -81,8 +81,8 @@ static const hg_cfg_def_t s_settings[] = {
     {"store.buffer_max_mb", HG_CFG_INT, "64", 1, 65536,
      "memory (MiB) those records may take before spilling to data.dir"},
     {"store.queue_max", HG_CFG_INT, "50000", 0, 100000000,
-     "run records waiting for the store at most; beyond, workers keep their finished records "
-     "(sent again later) and start records are not written (0: no limit)"},
+     "run records waiting for the store at most: from half of it start records are not written, "
+     "at it finished records stay with the workers, which send them again (0: no limit)"},
     {"keys.secret", HG_CFG_STR, "", 0, 0,
      "the master's secret CURVE certificate (default: <data.dir>/master.key_secret, created at "
      "first start; its public half, without _secret, is what workers pin in master.key)"},

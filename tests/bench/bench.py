@@ -203,6 +203,8 @@ def nondefault():
     if extra:
         w.append(extra)
     out = "worker: " + " ".join(w)
+    if os.environ.get("HG_BENCH_MASTER_ARGS", "").strip():
+        out += "; master: " + os.environ["HG_BENCH_MASTER_ARGS"].strip()
     db = os.environ.get("HG_DB_ARGS", "").strip()
     if db:
         out += "; mariadb: " + db
@@ -232,6 +234,9 @@ class BenchCluster(Cluster):
         # so in each scenario's table); report.started_delay keeps its
         # default (0: every start reported at once, exactly-once under kill -9).
         wargs = WORKER_ARGS + os.environ.get("HG_BENCH_WORKER_ARGS", "").split() + list(worker_args)
+        # HG_BENCH_MASTER_ARGS adds master flags (e.g. --store-queue-max 0 to
+        # compare with an unbounded store queue).
+        master_args = tuple(os.environ.get("HG_BENCH_MASTER_ARGS", "").split()) + tuple(master_args)
         super().__init__(workers=workers, name="bench_" + name, master_args=master_args,
                          worker_args=wargs, start=False, masters=masters, plaintext=PLAINTEXT)
         self.db_name = "hourglass_bench_" + name
