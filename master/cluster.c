@@ -262,6 +262,8 @@ void hg_cluster__store_forget(hg_cluster_t *self, const char *name)
 void hg_cluster__store_runs(hg_cluster_t *self, hg_store_batch_t *batch)
 {
     hg_cluster__store_flush(self);
+    batch->gated = batch->msg ? batch->msg->u.runs.runs_n : 0;
+    hg_store_gate_add(&self->gate, batch->gated);
     zsock_send(self->store, "sp", "RUNS", batch);
 }
 
@@ -578,6 +580,12 @@ static size_t s_runs_filter(hg_cluster_t *self, const char *name, hg_msg_t *msg,
     return n_refused;
 }
 
+static bool s_job_recovers(hg_cluster_t *self, uint64_t job_id)
+{
+    hg_jobrec_t *job = hg_jobtab_find(self->jobs, job_id);
+    return job && job->tpl->spec.recover;
+}
+
 static void s_on_runs(hg_cluster_t *self, const char *name, hg_msg_t **msgp)
 {
     hg_msg_t *msg = *msgp;
@@ -595,6 +603,14 @@ static void s_on_runs(hg_cluster_t *self, const char *name, hg_msg_t **msgp)
         return;
     }
     node->last_hb_mono_ms = hg_mono_ms();
+    bool gate_open =
+        hg_store_gate_open(&self->gate, msg->type == HG_MSG_RUN_FINISHED, node->last_hb_mono_ms);
+    if (!gate_open && msg->type == HG_MSG_RUN_FINISHED) {
+        /* Back-pressure: not taken, not acknowledged; the worker keeps
+         * the records and sends them again (store_gate.h). */
+        hg_store_gate_defer(&self->gate, runs->runs_n);
+        return;
+    }
     uint8_t(*refused)[HG_PROTO_RUN_ID_SIZE] =
         runs->runs_n ? malloc(runs->runs_n * HG_PROTO_RUN_ID_SIZE) : NULL;
     if (runs->runs_n && !refused) return; /* out of memory: not acknowledged, sent again */
@@ -608,9 +624,13 @@ static void s_on_runs(hg_cluster_t *self, const char *name, hg_msg_t **msgp)
         msg->type == HG_MSG_RUN_FINISHED ? calloc(runs->runs_n ? runs->runs_n : 1, 1) : NULL;
     for (size_t i = 0; i < runs->runs_n; i++) {
         hg_run_t *r = &runs->runs[i];
-        if (msg->type == HG_MSG_RUN_STARTED)
-            s_inflight_add(self, node, r);
-        else if (s_inflight_remove(self, node, r->run_id) && had_start)
+        if (msg->type == HG_MSG_RUN_STARTED) {
+            /* While finished records are deferred, runs would pile up in
+             * flight: only a recover job's run, which is re-run if lost,
+             * is tracked then (store_gate.h). */
+            if (!self->gate.closed || s_job_recovers(self, r->job_id))
+                s_inflight_add(self, node, r);
+        } else if (s_inflight_remove(self, node, r->run_id) && had_start)
             had_start[i] = 1;
         hg_cluster__retry_on_run(self, name, r, msg->type == HG_MSG_RUN_FINISHED);
         /* A fire a lapsed lease kept from being sent is not a fire: it
@@ -620,6 +640,13 @@ static void s_on_runs(hg_cluster_t *self, const char *name, hg_msg_t **msgp)
         if (job && r->scheduled_ms > job->last_fire_ms && r->reason &&
             (streq(r->reason, "schedule") || streq(r->reason, "misfire")))
             job->last_fire_ms = r->scheduled_ms;
+    }
+    if (!gate_open) {
+        /* Starts are tracked above (inflight) but not written: the
+         * finished record writes the whole row (store_gate.h). */
+        hg_store_gate_shed(&self->gate, runs->runs_n);
+        free(had_start);
+        return;
     }
     hg_store_batch_t *batch = calloc(1, sizeof *batch);
     if (!batch) {
@@ -828,6 +855,7 @@ static int s_on_store(zloop_t *loop, zsock_t *sock, void *arg)
     if (cmd && streq(cmd, "DONE") && ptr) {
         hg_store_batch_t *batch = ptr;
         hg_msg_t *m = batch->msg;
+        hg_store_gate_done(&self->gate, batch->gated, hg_mono_ms());
         /* Committed: alerts may be produced for these runs now. */
         hg_alert_feed_runs(self->alerts, m, batch->node);
         if (m->type == HG_MSG_RUN_FINISHED && !batch->no_ack) {
@@ -1042,6 +1070,7 @@ static void s_lead(hg_cluster_t *self, uint64_t epoch, json_t *jobs, json_t *las
     if (self->args->metrics) hg_metrics_role(self->args->metrics, true, epoch);
     self->started_mono_ms = hg_mono_ms();
     self->store = hg_store_new(self->args->store);
+    hg_store_gate_init(&self->gate, self->args->store ? self->args->store->queue_max : 0);
     zloop_reader(self->loop, zactor_sock(self->store), s_on_store, self);
     hg_cluster__deps_start(self);
     self->alerts = hg_alert_feed_new();

@@ -27,6 +27,7 @@
 #include "plugins.h"
 #include "refire.h"
 #include "store.h"
+#include "store_gate.h"
 
 #include <czmq.h>
 #include <stdbool.h>
@@ -182,6 +183,7 @@ typedef struct {
     int64_t metrics_mono_ms;    /* when the tick last fed metrics.h */
     struct hg_cluster_route *route; /* routing: slots, ring, round robin (cluster_route.c) */
     hg_refire_t *refire;            /* runs already re-run (refire.h) */
+    hg_store_gate_t gate;           /* back-pressure: records waiting for the store (issue 14) */
 } hg_cluster_t;
 
 /* cluster.c: sending, the store, the job table, plug-ins */

@@ -80,6 +80,9 @@ static const hg_cfg_def_t s_settings[] = {
      "run records held in memory while MySQL is down before spilling to data.dir"},
     {"store.buffer_max_mb", HG_CFG_INT, "64", 1, 65536,
      "memory (MiB) those records may take before spilling to data.dir"},
+    {"store.queue_max", HG_CFG_INT, "50000", 0, 100000000,
+     "run records waiting for the store at most: from half of it start records are not written, "
+     "at it finished records stay with the workers, which send them again (0: no limit)"},
     {"keys.secret", HG_CFG_STR, "", 0, 0,
      "the master's secret CURVE certificate (default: <data.dir>/master.key_secret, created at "
      "first start; its public half, without _secret, is what workers pin in master.key)"},
@@ -416,6 +419,7 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
         .spill_path = spill_path,
         .buffer_max = (size_t) hg_config_int(cfg, "store.buffer_max"),
         .buffer_max_bytes = (size_t) hg_config_int(cfg, "store.buffer_max_mb") << 20,
+        .queue_max = (size_t) hg_config_int(cfg, "store.queue_max"),
     };
     hg_cluster_args_t args = {
         .master_name = name,

@@ -43,6 +43,10 @@ typedef struct {
      * runs_by_status may hold the run); NULL when not known (as if all
      * were). Owned. */
     uint8_t *had_start;
+    /* records the cluster counted against its store gate (store_gate.h)
+     * when it handed the batch over; the store may rewrite records but
+     * never changes this */
+    size_t gated;
 } hg_store_batch_t;
 
 /* Largest number of records written in one transaction. */
@@ -55,6 +59,8 @@ typedef struct {
     size_t buffer_max;          /* run records held in memory while MySQL is down */
     size_t buffer_max_bytes;    /* and their approximate size in bytes */
     struct hg_metrics *metrics; /* queue, spill and error figures go here (metrics.h); NULL: none */
+    size_t queue_max;           /* records handed to the store and not yet DONE, at most: the
+                                   cluster's back-pressure gate (store_gate.h); 0: no limit */
 } hg_store_opts_t;
 
 /* Start the store. NULL on failure. */

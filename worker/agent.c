@@ -31,6 +31,12 @@
 
 #define S_HB_RING      256  /* heartbeats remembered for echo matching */
 #define S_RESEND_BATCH 1000 /* run records per message when resending */
+/* A finished record the master has not acknowledged this long after it was
+ * sent goes again (s_resend_stale): a master whose store is full defers
+ * records without an answer (master/store_gate.h). Longer than the store's
+ * bounded queue takes to drain, so a merely busy master gets few copies;
+ * the store writes a copy idempotently. */
+#define S_RESEND_AFTER_MS 3000
 /* Finished-run records wait up to S_FINISHED_WAIT_MS (or until
  * S_FINISHED_BATCH of them are queued) to travel together: every message
  * costs the master a decode, a store hand-off, a transaction and an ACK,
@@ -78,9 +84,10 @@ typedef struct {
 
 /* A run record the master has not acknowledged. */
 typedef struct {
-    hg_run_t run; /* the finished record (owned) */
-    void *handle; /* its place in the unacked list */
-    bool queued;  /* out_finished borrows its members: not to be freed until sent */
+    hg_run_t run;      /* the finished record (owned) */
+    void *handle;      /* its place in the unacked list */
+    bool queued;       /* out_finished borrows its members: not to be freed until sent */
+    int64_t sent_mono; /* monotonic ms it was last queued to be sent */
 } s_record_t;
 
 typedef struct {
@@ -109,6 +116,8 @@ typedef struct {
     int64_t lease_ms;           /* lease in force */
     int64_t next_hb;            /* monotonic time of the next heartbeat */
     uint32_t assigned_since_hb; /* ASSIGNs taken since the last heartbeat */
+    uint64_t resent_stale;      /* records sent again unacknowledged, since last logged */
+    int64_t resent_logged_mono; /* when that was last logged */
     int64_t next_hello;         /* monotonic time of the next HELLO while not welcomed */
     int64_t last_rx;            /* monotonic time of the last message from the master */
     uint64_t rx_seq;            /* seq of the last message from the master (heartbeat echo) */
@@ -579,6 +588,7 @@ static int s_queue_copy(hg_run_t **arr, size_t *n, size_t *cap, const hg_run_t *
  * failure it stays unacked and goes out with the next session's resend. */
 static int s_queue_finished(s_agent_t *self, s_record_t *rec)
 {
+    rec->sent_mono = hg_mono_ms();
     if (self->out_finished_n == self->out_finished_cap) {
         size_t c = self->out_finished_cap ? self->out_finished_cap * 2 : 64;
         hg_run_t *runs = realloc(self->out_finished, c * sizeof *runs);
@@ -621,6 +631,34 @@ static void s_resend_unacked(s_agent_t *self)
     }
     s_flush_records(self);
     hg_info("resent %zu unacknowledged run records", total);
+}
+
+/* Send again the records still unacknowledged S_RESEND_AFTER_MS after they
+ * went out. The unacked list stays in order of sending (a record sent again
+ * moves to its end), so only its stale head is looked at. */
+static void s_resend_stale(s_agent_t *self, int64_t mono)
+{
+    size_t n = 0, total = zlistx_size(self->unacked);
+    s_record_t *rec;
+    while (self->welcomed && n < total && (rec = zlistx_first(self->unacked)) &&
+           mono - rec->sent_mono >= S_RESEND_AFTER_MS) {
+        if (rec->queued)
+            rec->sent_mono = mono; /* about to go anyway */
+        else
+            s_queue_finished(self, rec);
+        zlistx_move_end(self->unacked, rec->handle);
+        if (self->out_finished_n >= S_RESEND_BATCH) s_flush_records(self);
+        n++;
+    }
+    if (n) s_flush_records(self);
+    self->resent_stale += n;
+    if (self->resent_stale && mono - self->resent_logged_mono >= 10000) {
+        hg_info("sent %" PRIu64 " run records again: the master had not acknowledged them "
+                "within %d ms (busy store, see its log)",
+                self->resent_stale, S_RESEND_AFTER_MS);
+        self->resent_stale = 0;
+        self->resent_logged_mono = mono;
+    }
 }
 
 /* ------------------------------------------------------------------ runs */
@@ -1593,6 +1631,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
         } else if (mono >= self.next_hb) {
             self.hb_unsent = s_send_heartbeat(&self) == 0 ? 0 : self.hb_unsent + 1;
             self.next_hb = mono + self.heartbeat_ms;
+            s_resend_stale(&self, mono);
             /* Two heartbeats in a row found the connection gone: the master
              * died (a kill closes its sockets). With other masters to try,
              * look for the new leader now: following it before our lease

@@ -114,7 +114,9 @@ typedef struct {
 int hg_plugin_exec_cancel(zactor_t *exec, uint64_t job_id, const uint8_t *run_id, const char *why);
 
 /* Whether one of the directories of plugin_dir (':'-separated) holds a
- * plug-in called name (<name>.so or hg_<name>.so). */
+ * plug-in called name (<name>.so or hg_<name>.so). The answer is kept for
+ * a second per name (it is asked for every run): a plug-in added to or
+ * removed from the directory is seen within that second. */
 bool hg_plugin_local_exists(const char *plugin_dir, const char *name);
 
 /* Whether allow (comma-separated names, or "*" for any) lists name. */
