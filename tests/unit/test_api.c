@@ -9,6 +9,7 @@
 // hg-test-sources: master/api_console.c master/job_page.c
 // hg-test-sources: master/job_ext.c master/job_edit.c master/api_job_edit.c master/run_view.c
 // hg-test-sources: master/routing.c master/api_fires.c
+// hg-test-sources: master/forward.c master/api_masters.c master/masters.c
 /* test_api: the REST API of docs/api.md over real HTTP (libcurl) against
  * the private MariaDB, with the cluster actor replaced by a stub defined
  * here. Settings come from HOURGLASS_MYSQL_* (defaults: scripts/db env);
