@@ -6,7 +6,7 @@ and a real worker.
 - GET /api/v1/masters, on the leader and on the standby, lists both
   masters: the leader first with its epoch (the one /healthz reports), the
   standby with the same epoch (the leader's it follows), both up; it needs
-  a token (401 without one).
+  a token (401 without one); `hourglass masters` prints them.
 - A write sent to the standby is refused with 503 not_leader naming the
   leader, as before; with "Hourglass-Forward: leader" (what the dashboard
   sends) the standby passes it to the leader and answers with the
@@ -48,6 +48,15 @@ def check_masters(c):
     assert lead["last_heartbeat"] and stand["endpoint"], ms
     st, body = c.api_at(standby_url, "GET", "/api/v1/masters", token=None)
     assert st == 401, (st, body)
+    # `hourglass masters`, asked of the standby.
+    rc, out, err = c.cli("masters", master=standby_url)
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0].split()[:4] == ["NAME", "ROLE", "STATE", "EPOCH"] or "name" in lines[0].lower(), out
+    assert lead["name"] in lines[1] and "leader" in lines[1] and str(epoch) in lines[1], out
+    assert stand["name"] in lines[2] and "standby" in lines[2] and "up" in lines[2], out
+    got = c.cli_json("masters", master=standby_url)
+    assert [m["role"] for m in got["masters"]] == ["leader", "standby"], got
     log("masters: %s leads (epoch %d), %s stands by; both up" % (lead["name"], epoch,
                                                                   stand["name"]))
     return lead, stand
