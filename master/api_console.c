@@ -233,21 +233,23 @@ static int s_count_upto(MYSQL *db, const char *inner, const char *value, long *c
     return rc;
 }
 
-/* True (in *few) when the node or last-run filter has few candidates. */
-static int s_few_candidates(MYSQL *db, s_page_op_t *a, bool *few, char *err, size_t err_size)
+typedef enum { S_FEW_NONE, S_FEW_NODE, S_FEW_LAST } s_few_t;
+
+/* Which filter, if any, has few candidates (the node's first). */
+static int s_few_candidates(MYSQL *db, s_page_op_t *a, s_few_t *few, char *err, size_t err_size)
 {
-    *few = false;
+    *few = S_FEW_NONE;
     long n = 0;
     int rc = 0;
     if (a->node) {
         rc = s_count_upto(db, "SELECT job_id FROM assignments WHERE node = ?", a->node, &n, err,
                           err_size);
-        if (rc == 0 && n <= S_FEW_CANDIDATES) *few = true;
+        if (rc == 0 && n <= S_FEW_CANDIDATES) *few = S_FEW_NODE;
     }
     if (rc == 0 && !*few && a->last && strcmp(a->last, "success") != 0) {
         rc = s_count_upto(db, "SELECT run_id FROM runs_by_status WHERE status = ?", a->last, &n,
                           err, err_size);
-        if (rc == 0 && n <= S_FEW_CANDIDATES) *few = true;
+        if (rc == 0 && n <= S_FEW_CANDIDATES) *few = S_FEW_LAST;
     }
     return rc;
 }
@@ -255,7 +257,7 @@ static int s_few_candidates(MYSQL *db, s_page_op_t *a, bool *few, char *err, siz
 static int s_op_page(MYSQL *db, void *arg, char *err, size_t err_size)
 {
     s_page_op_t *a = arg;
-    bool few = false;
+    s_few_t few = S_FEW_NONE;
     int frc = s_few_candidates(db, a, &few, err, err_size);
     if (frc) return frc;
     /* The index is named: with a status, MariaDB prefers a ref on the
@@ -289,8 +291,7 @@ static int s_op_page(MYSQL *db, void *arg, char *err, size_t err_size)
         S_COND(" AND name LIKE ?", like);
     }
     if (a->node) S_COND(" AND" S_NODE_JOBS, a->node);
-    if (a->last && few && !a->node && strcmp(a->last, "success") != 0)
-        S_COND(" AND" S_STATUS_JOBS, a->last);
+    if (few == S_FEW_LAST) S_COND(" AND" S_STATUS_JOBS, a->last);
     if (a->last) S_COND(" AND" S_LAST_STATUS, a->last);
     /* A name prefix across namespaces pages by (name, namespace) on
      * ix_jobs_name: in (namespace, name) order the matches of one prefix
