@@ -145,7 +145,10 @@ bool hg_forward_to_leader(hg_api_ctx_t *c, const char *leader_api)
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L); /* the token goes to the leader only */
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, c->method);
+    if (strcmp(c->method, "HEAD") == 0)
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L); /* no body follows a HEAD's headers */
+    else
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, c->method);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     if (body_len > 0) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, (const char *) body);
@@ -170,6 +173,7 @@ bool hg_forward_to_leader(hg_api_ctx_t *c, const char *leader_api)
     free(url); /* holds the query, never logged: it may name a secret's job */
     json_t *doc = reply.buf ? json_loadb(reply.buf, reply.len, 0, NULL) : NULL;
     free(reply.buf);
+    if (!doc && rc == CURLE_OK && strcmp(c->method, "HEAD") == 0) doc = json_object();
     bool ok = rc == CURLE_OK && status >= 100 && status <= 599 && doc;
     if (ok) {
         hg_api__reply(c, (int) status, doc);

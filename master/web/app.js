@@ -88,9 +88,10 @@ async function overview(root, args, ctx) {
   const late = table('ov-late', ['Job', 'Node', 'Scheduled', 'Started', 'Late by']);
   root.append(h('h1', null, 'Overview'),
     h('div', { class: 'grid' },
-      h('section', { class: 'card' }, h('h2', null, 'Masters'), cluster, masters),
+      h('section', { class: 'card' }, h('h2', null, 'Masters'), cluster),
       h('section', { class: 'card' }, h('h2', null, 'Nodes'), nodes),
       h('section', { class: 'card' }, h('h2', null, 'Jobs'), jobs)),
+    h('section', { class: 'card' }, h('h2', null, 'Leader and standbys'), masters),
     h('section', { class: 'card' }, h('h2', null, 'Runs per minute, last hour'),
       h('p', { class: 'muted' }, 'green: succeeded, red: failed, timed out, crashed or lost'), chart),
     h('div', { class: 'grid' },
@@ -123,7 +124,7 @@ async function overview(root, args, ctx) {
       h('td', null, m.name),
       h('td', { class: 'role' }, status(m.role)), h('td', { class: 'state' }, status(m.state)),
       h('td', { class: 'epoch' }, m.epoch ?? '—'),
-      h('td', { class: 'wrap' }, h('a', { href: m.api_url + '/' }, m.api_url)),
+      h('td', null, h('a', { href: m.api_url + '/' }, m.api_url)),
       h('td', null, when(m.last_heartbeat), ' ', h('span', { class: 'muted' }, ago(m.last_heartbeat))))), 'No master has reported yet.');
     if (nodeList === null) {
       nodes.replaceChildren(h('p', { class: 'muted' }, 'Standby: the node view is on the leader',
