@@ -58,7 +58,9 @@ def scenario(c):
                "node=rare-node&after=", "last_run=failed&after=", "last_run=failed&after=" + mid,
                "last_run=success&after=", "last_run=success&after=" + mid,
                "last_run=success&status=active&after=", "node=bulk-node&last_run=failed&after=",
-               "node=no-such-node&after=", "last_run=timeout&after=")
+               "node=no-such-node&after=", "last_run=timeout&after=",
+               # The worst cases: a walk of the whole index finding nothing.
+               "last_run=success&kind=plugin&after=", "node=bulk-node&kind=plugin&after=")
     for q in queries:
         took = []
         for _ in range(5):

@@ -89,6 +89,9 @@ def time_filters(c):
         ("last_run=success&after=", bulk([i for i in range(7, 400, 7) if i % 500][:50])),
         ("last_run=success&status=active&after=",
          bulk([i for i in range(70, 4000, 70) if i % 500][:50])),
+        # The worst cases: the whole index walked, nothing found.
+        ("last_run=success&kind=plugin&after=", []),
+        ("node=bulk-node&kind=plugin&after=", []),
         ("node=bulk-node&last_run=failed&after=",
          bulk([i for i in range(1500, 100000, 1500) if i % 1000])),
     )
