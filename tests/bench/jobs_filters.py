@@ -10,7 +10,7 @@ directory), like any integration test. The catalogue is written straight
 into MariaDB: N paused copies of one job (every tenth active), every third
 held by "bulk-node" and every 1,000th of those by "rare-node", every 7th
 with a successful run and every 500th with a later failed one. Prints the
-median of 5 HTTP round trips per query, first page and deep in the list.
+median of 5 HTTP round trips per query (3 for the walks), first page and deep in the list.
 """
 
 import os
@@ -59,16 +59,19 @@ def scenario(c):
                "last_run=success&after=", "last_run=success&after=" + mid,
                "last_run=success&status=active&after=", "node=bulk-node&last_run=failed&after=",
                "node=no-such-node&after=", "last_run=timeout&after=",
-               # The worst cases: a walk of the whole index finding nothing.
-               "last_run=success&kind=plugin&after=", "node=bulk-node&kind=plugin&after=")
+               # The worst cases: a walk of the whole index finding nothing,
+               # without the new filters and with them.
+               "kind=plugin&after=", "last_run=success&kind=plugin&after=",
+               "node=bulk-node&kind=plugin&after=")
     for q in queries:
         took = []
-        for _ in range(5):
+        for _ in range(5 if "kind=" not in q else 3):  # the walks take seconds
             t0 = time.monotonic()
             st, b = c.api("GET", "/api/v1/jobs?limit=50&" + q, timeout=60)
             took.append(time.monotonic() - t0)
             assert st == 200, (q, st, b)
-        log("%-55s %6.0f ms  (%d jobs)" % (q, sorted(took)[2] * 1000, len(b["jobs"])))
+        log("%-55s %6.0f ms  (%d jobs)" % (q, sorted(took)[len(took) // 2] * 1000,
+                                          len(b["jobs"])))
 
 
 if __name__ == "__main__":
