@@ -184,11 +184,6 @@ static int s_last_runs(MYSQL *db, s_page_op_t *a, char *err, size_t err_size)
     return 0;
 }
 
-/* Filters and cursor become one range on an index: (namespace, name) for
- * the unique key, (status, namespace, name) with a status, (name,
- * namespace) for a prefix in every namespace (migration 012); the ORDER
- * BY follows the index, so a page reads limit + 1 rows wherever it
- * starts. */
 /* Candidates of the node and last-run filters: the jobs the node holds
  * (assignments), the jobs with a run of that status (runs_by_status, which
  * holds every run but the successes, so it stays small). */
@@ -254,6 +249,11 @@ static int s_few_candidates(MYSQL *db, s_page_op_t *a, s_few_t *few, char *err, 
     return rc;
 }
 
+/* Filters and cursor become one range on an index: (namespace, name) for
+ * the unique key, (status, namespace, name) with a status, (name,
+ * namespace) for a prefix in every namespace (migration 012); the ORDER
+ * BY follows the index, so a page reads limit + 1 rows wherever it
+ * starts. */
 static int s_op_page(MYSQL *db, void *arg, char *err, size_t err_size)
 {
     s_page_op_t *a = arg;

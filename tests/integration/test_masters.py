@@ -121,6 +121,9 @@ def check_filters(c, node):
         names("node=" + node)), timeout=20, what="the worker's jobs by node")
     assert "via-standby" not in held, held  # paused: no node holds it
     assert names("node=no-such-node") == []
+    # Every filter at once, past a cursor: one statement still.
+    assert names("namespace=default&prefix=ends-&status=active&kind=http&node=%s"
+                 "&last_run=failed&after=default/ends-a&limit=10" % node) == ["ends-badly"]
     for query, field in (("node=bad%20name", "node"), ("last_run=fine", "last_run")):
         st, b = c.api("GET", "/api/v1/jobs?" + query)
         assert st == 400 and b["error"].get("field") == field, (query, st, b)
