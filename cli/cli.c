@@ -45,7 +45,7 @@ static const hg_command_t *const s_commands[] = {
     &hg_cmd_worker_key_delete, &hg_cmd_audit,          &hg_cmd_alert_create,
     &hg_cmd_alert_list,        &hg_cmd_alert_get,      &hg_cmd_alert_delete,
     &hg_cmd_alert_test,        &hg_cmd_alert_history,  &s_cmd_version,
-    &hg_cmd_runs_purge,
+    &hg_cmd_runs_purge,        &hg_cmd_masters,
 };
 #define S_COMMANDS_N (sizeof s_commands / sizeof s_commands[0])
 

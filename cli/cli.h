@@ -50,7 +50,8 @@ extern const hg_command_t hg_cmd_job_create, hg_cmd_job_list, hg_cmd_job_get, hg
     hg_cmd_node_drain, hg_cmd_node_activate, hg_cmd_plugin_push, hg_cmd_plugin_list,
     hg_cmd_token_create, hg_cmd_token_list, hg_cmd_token_revoke, hg_cmd_worker_key_add,
     hg_cmd_worker_key_list, hg_cmd_worker_key_delete, hg_cmd_audit, hg_cmd_runs_purge,
-    hg_cmd_run_cancel; /* cmd_run.c */
+    hg_cmd_run_cancel;                    /* cmd_run.c */
+extern const hg_command_t hg_cmd_masters; /* cmd_cluster.c */
 /* cmd_alert.c */
 extern const hg_command_t hg_cmd_alert_create, hg_cmd_alert_list, hg_cmd_alert_get,
     hg_cmd_alert_delete, hg_cmd_alert_test, hg_cmd_alert_history;

@@ -181,6 +181,54 @@ const hg_command_t hg_cmd_node_list = {
     .run = s_node_list_run,
 };
 
+/* `hourglass masters`: the leader and its standbys (GET /api/v1/masters),
+ * which any master answers. */
+static int s_masters_run(hg_cli_t *cli, const hg_args_t *args)
+{
+    json_t *doc = NULL;
+    int rc = hg_cli_call(cli, "GET", "/api/v1/masters", NULL, 0, NULL, &doc);
+    if (rc != 0) return rc;
+    if (cli->output == HG_OUTPUT_JSON) {
+        hg_cli_print_json(cli, doc);
+        json_decref(doc);
+        return HG_EXIT_OK;
+    }
+    const json_t *masters = hg_view_array(doc, "masters");
+    static const char *const headers[] = {"name",  "role",    "state",
+                                          "epoch", "api_url", "last_heartbeat"};
+    hg_table_t *table = masters ? hg_table_new(headers, 6) : NULL;
+    if (!table) {
+        json_decref(doc);
+        return masters ? hg_cli_fail(cli, "%s", hg_strerror(HG_ENOMEM))
+                       : hg_cli_fail(cli, "unexpected answer from master: no \"masters\" list");
+    }
+    size_t i;
+    json_t *m;
+    json_array_foreach(masters, i, m)
+    {
+        char name[256], role[32], state[32], epoch[32], api[512], beat[64];
+        const char *cells[] = {hg_view_text(m, "name", name, sizeof name),
+                               hg_view_text(m, "role", role, sizeof role),
+                               hg_view_text(m, "state", state, sizeof state),
+                               hg_view_text(m, "epoch", epoch, sizeof epoch),
+                               hg_view_text(m, "api_url", api, sizeof api),
+                               hg_view_time(m, "last_heartbeat", beat, sizeof beat)};
+        hg_table_add_row(table, cells);
+    }
+    hg_table_print(table, cli->out);
+    hg_table_destroy(&table);
+    json_decref(doc);
+    return HG_EXIT_OK;
+}
+
+const hg_command_t hg_cmd_masters = {
+    .name = "masters",
+    .pos_usage = "",
+    .summary = "List the masters: the leader and its standbys, with their epoch",
+    .needs_master = true,
+    .run = s_masters_run,
+};
+
 /* Jobs the node holds according to GET /api/v1/nodes; -1 when it is not
  * listed or the master did not answer (the error is printed). */
 static long s_node_jobs(hg_cli_t *cli, const char *name)

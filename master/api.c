@@ -20,6 +20,7 @@
 #include "api_admin.h"
 #include "api_console.h"
 #include "api_internal.h"
+#include "forward.h"
 #include "audit.h"
 #include "auth.h"
 #include "cluster.h"
@@ -442,6 +443,12 @@ static bool s_leading(hg_api_ctx_t *c)
         return false;
     }
     if (role.leading) return true;
+    if (role.leader_api[0] && hg_forward_wanted(c)) {
+        /* The dashboard asks the standby to pass its writes on (forward.h).
+         * The leader audits what it served: the standby does not again. */
+        if (hg_forward_to_leader(c, role.leader_api)) c->action = NULL;
+        return false;
+    }
     if (role.leader_api[0]) {
         hg_api__error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not_leader", NULL,
                       "this master is a standby; the leader is %s at %s",
@@ -780,6 +787,8 @@ static void s_route(hg_api_ctx_t *c)
         s_route_one(c, true, hg_api__runs_stats);
     else if (strcmp(url, "/api/v1/whoami") == 0)
         s_route_one(c, true, hg_api__whoami);
+    else if (strcmp(url, "/api/v1/masters") == 0)
+        s_route_one(c, true, hg_api__masters_list);
     else if (strcmp(url, "/api/v1/schedule/explain") == 0)
         s_route_one(c, true, hg_api__schedule_explain);
     else if (strncmp(url, S_RUNS_PREFIX, strlen(S_RUNS_PREFIX)) == 0 &&

@@ -9,6 +9,7 @@
 #include "redact.h"
 #include "hg_error.h"
 #include "hg_log.h"
+#include "hg_proto.h"
 #include "hg_sched.h"
 #include "hg_time.h"
 
@@ -134,6 +135,8 @@ void hg_api__schedule_explain(hg_api_ctx_t *c)
 
 typedef struct {
     const char *ns, *prefix, *status, *kind;   /* filters, NULL when absent */
+    const char *node;                          /* jobs held by this node, or NULL */
+    const char *last;                          /* status of the last run, or NULL */
     char after_ns[HG_JOB_PAGE_NS_MAX + 1];     /* cursor namespace; "" for the first page */
     char after_name[HG_JOB_PAGE_NAME_MAX + 1]; /* cursor name */
     int32_t limit;                             /* page size */
@@ -181,6 +184,71 @@ static int s_last_runs(MYSQL *db, s_page_op_t *a, char *err, size_t err_size)
     return 0;
 }
 
+/* Candidates of the node and last-run filters: the jobs the node holds
+ * (assignments), the jobs with a run of that status (runs_by_status, which
+ * holds every run but the successes, so it stays small). */
+#define S_NODE_JOBS " id IN (SELECT job_id FROM assignments WHERE node = ?)"
+#define S_STATUS_JOBS                                                                              \
+    " id IN (SELECT r.job_id FROM runs_by_status s JOIN runs r ON r.run_id = s.run_id"             \
+    " WHERE s.status = ?)"
+#define S_LAST_STATUS                                                                              \
+    " (SELECT r.status FROM runs r WHERE r.job_id = jobs.id ORDER BY r.scheduled_at DESC"          \
+    " LIMIT 1) = ?"
+
+/* Up to this many candidates, a node or last-run filter reads them all and
+ * sorts them (a few ms); past it, the page walks the jobs in order and
+ * keeps those that match, which then come often enough (at least one job
+ * in 50 at a million jobs) to fill a page quickly. */
+#define S_FEW_CANDIDATES 20000
+
+static int s_count_upto(MYSQL *db, const char *inner, const char *value, long *count, char *err,
+                        size_t err_size)
+{
+    char sql[400];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM (%s LIMIT %d) t", inner, S_FEW_CANDIDATES + 1);
+    MYSQL_BIND b[1];
+    unsigned long len;
+    memset(b, 0, sizeof b);
+    hg_db_bind_str(&b[0], value, &len);
+    long long n = 0;
+    MYSQL_BIND out[1];
+    unsigned long out_len;
+    my_bool is_null = 0;
+    memset(out, 0, sizeof out);
+    hg_db_bind_out(&out[0], MYSQL_TYPE_LONGLONG, &n, 0, &out_len, &is_null);
+    MYSQL_STMT *st = hg_db_prepare(db, sql, err, err_size);
+    if (!st) return HG_EDB;
+    int rc = mysql_stmt_bind_param(st, b) || mysql_stmt_execute(st) ||
+                     mysql_stmt_bind_result(st, out) || mysql_stmt_fetch(st)
+                 ? HG_EDB
+                 : 0;
+    if (rc) snprintf(err, err_size, "job filter: %s", mysql_stmt_error(st));
+    mysql_stmt_close(st);
+    *count = (long) n;
+    return rc;
+}
+
+typedef enum { S_FEW_NONE, S_FEW_NODE, S_FEW_LAST } s_few_t;
+
+/* Which filter, if any, has few candidates (the node's first). */
+static int s_few_candidates(MYSQL *db, s_page_op_t *a, s_few_t *few, char *err, size_t err_size)
+{
+    *few = S_FEW_NONE;
+    long n = 0;
+    int rc = 0;
+    if (a->node) {
+        rc = s_count_upto(db, "SELECT job_id FROM assignments WHERE node = ?", a->node, &n, err,
+                          err_size);
+        if (rc == 0 && n <= S_FEW_CANDIDATES) *few = S_FEW_NODE;
+    }
+    if (rc == 0 && !*few && a->last && strcmp(a->last, "success") != 0) {
+        rc = s_count_upto(db, "SELECT run_id FROM runs_by_status WHERE status = ?", a->last, &n,
+                          err, err_size);
+        if (rc == 0 && n <= S_FEW_CANDIDATES) *few = S_FEW_LAST;
+    }
+    return rc;
+}
+
 /* Filters and cursor become one range on an index: (namespace, name) for
  * the unique key, (status, namespace, name) with a status, (name,
  * namespace) for a prefix in every namespace (migration 012); the ORDER
@@ -189,17 +257,24 @@ static int s_last_runs(MYSQL *db, s_page_op_t *a, char *err, size_t err_size)
 static int s_op_page(MYSQL *db, void *arg, char *err, size_t err_size)
 {
     s_page_op_t *a = arg;
+    s_few_t few = S_FEW_NONE;
+    int frc = s_few_candidates(db, a, &few, err, err_size);
+    if (frc) return frc;
     /* The index is named: with a status, MariaDB prefers a ref on the
      * status alone and walks every job of that status up to the cursor
-     * (a second at a million paused jobs) rather than the range. */
+     * (a second at a million paused jobs) rather than the range. With few
+     * candidates of a node or last-run filter, none is: the candidates are
+     * read through their own index and sorted. */
     bool by_name = a->prefix && !a->ns;
-    char tail[1024], like[400];
-    snprintf(tail, sizeof tail, "FORCE INDEX (%s) WHERE 1 = 1",
-             by_name     ? "ix_jobs_name"
+    char tail[1400], like[400];
+    snprintf(tail, sizeof tail, "%s%s%s WHERE 1 = 1", few ? "" : "FORCE INDEX (",
+             few         ? ""
+             : by_name   ? "ix_jobs_name"
              : a->status ? "ix_jobs_status_name"
-                         : "uq_jobs_name");
-    MYSQL_BIND b[10];
-    unsigned long lens[10];
+                         : "uq_jobs_name",
+             few ? "" : ")");
+    MYSQL_BIND b[14];
+    unsigned long lens[14];
     size_t n = 0;
     memset(b, 0, sizeof b);
 #define S_COND(sql, value)                                                                         \
@@ -215,6 +290,9 @@ static int s_op_page(MYSQL *db, void *arg, char *err, size_t err_size)
         if (hg_job_page_like(a->prefix, like, sizeof like) != 0) return HG_EINVAL;
         S_COND(" AND name LIKE ?", like);
     }
+    if (a->node) S_COND(" AND" S_NODE_JOBS, a->node);
+    if (few == S_FEW_LAST) S_COND(" AND" S_STATUS_JOBS, a->last);
+    if (a->last) S_COND(" AND" S_LAST_STATUS, a->last);
     /* A name prefix across namespaces pages by (name, namespace) on
      * ix_jobs_name: in (namespace, name) order the matches of one prefix
      * may lie anywhere in a namespace of a million jobs. */
@@ -246,7 +324,8 @@ static int s_op_page(MYSQL *db, void *arg, char *err, size_t err_size)
 bool hg_api__jobs_page_wanted(hg_api_ctx_t *c)
 {
     return MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "after") ||
-           hg_api__arg(c, "prefix") || hg_api__arg(c, "kind");
+           hg_api__arg(c, "prefix") || hg_api__arg(c, "kind") || hg_api__arg(c, "node") ||
+           hg_api__arg(c, "last_run");
 }
 
 /* Query arguments of a page; false with the reply set when one is bad. */
@@ -262,6 +341,8 @@ static bool s_page_args(hg_api_ctx_t *c, s_page_op_t *a)
     a->prefix = hg_api__arg(c, "prefix");
     a->status = hg_api__arg(c, "status");
     a->kind = hg_api__arg(c, "kind");
+    a->node = hg_api__arg(c, "node");
+    a->last = hg_api__arg(c, "last_run");
     const char *after = hg_api__arg(c, "after");
     const char *bad = NULL;
     if (a->ns && !hg_job_page_ident(a->ns, HG_JOB_PAGE_NS_MAX))
@@ -281,6 +362,18 @@ static bool s_page_args(hg_api_ctx_t *c, s_page_op_t *a)
     }
     if (a->kind && strcmp(a->kind, "http") != 0 && strcmp(a->kind, "plugin") != 0) {
         hg_api__invalid(c, "kind", "kind: must be http or plugin");
+        return false;
+    }
+    if (a->node && !hg_job_page_ident(a->node, HG_JOB_PAGE_NAME_MAX)) {
+        hg_api__invalid(c, "node",
+                        "node: must be 1-190 letters, digits, '.', '_' or '-', starting with a "
+                        "letter or digit");
+        return false;
+    }
+    if (a->last && hg_run_status_parse(a->last) < 0) {
+        hg_api__invalid(c, "last_run",
+                        "last_run: must be one of running, success, failed, timeout, crashed, "
+                        "lost, skipped, cancelled");
         return false;
     }
     if (after && (hg_job_page_cursor_parse(after, a->after_ns, sizeof a->after_ns, a->after_name,
@@ -483,4 +576,57 @@ void hg_api__runs_stats(hg_api_ctx_t *c)
     json_decref(a.buckets);
     json_decref(a.failures);
     json_decref(a.late);
+}
+
+/* ---------------------------------------------------------------------------
+ * Namespaces of listed runs (GET /api/v1/runs)
+ * ------------------------------------------------------------------------ */
+
+/* The runs table keeps the job's id and name, not its namespace: one
+ * statement looks up the namespaces of a page's jobs by primary key. */
+static int s_op_run_ns(MYSQL *db, void *arg, char *err, size_t err_size)
+{
+    json_t *runs = arg;
+    size_t n = json_array_size(runs), cap = n * 24 + 64, len = 0;
+    if (n == 0) return 0;
+    char *sql = malloc(cap);
+    if (!sql) return HG_ENOMEM;
+    len +=
+        (size_t) snprintf(sql, cap, "SELECT CAST(id AS CHAR), namespace FROM jobs WHERE id IN (");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t) snprintf(
+            sql + len, cap - len, "%s%lld", i ? "," : "",
+            (long long) json_integer_value(json_object_get(json_array_get(runs, i), "job_id")));
+    snprintf(sql + len, cap - len, ")");
+    MYSQL_RES *res = NULL;
+    int rc = mysql_query(db, sql) == 0 && (res = mysql_store_result(db)) ? 0 : HG_EDB;
+    free(sql);
+    if (rc) {
+        snprintf(err, err_size, "run namespaces: %s", mysql_error(db));
+        return rc;
+    }
+    json_t *by_id = json_object();
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res)))
+        if (row[0] && row[1]) json_object_set_new(by_id, row[0], json_string(row[1]));
+    mysql_free_result(res);
+    size_t i;
+    json_t *run;
+    char key[32];
+    json_array_foreach(runs, i, run)
+    {
+        snprintf(key, sizeof key, "%lld",
+                 (long long) json_integer_value(json_object_get(run, "job_id")));
+        json_t *ns = json_object_get(by_id, key);
+        json_object_set_new(run, "namespace", ns ? json_incref(ns) : json_null());
+    }
+    json_decref(by_id);
+    return 0;
+}
+
+void hg_api__runs_add_namespace(hg_api_ctx_t *c, json_t *runs)
+{
+    char err[1024];
+    if (hg_api__with_db(c->api, s_op_run_ns, runs, err, sizeof err) != 0)
+        hg_debug("api: %s", err); /* the list goes out without them */
 }

@@ -7,7 +7,7 @@
  *   the errors a job creation would give (same fields, same messages);
  * - GET /api/v1/jobs in keyset mode (after=, prefix=, kind=): pages that
  *   cost the same at the millionth job as at the first, each job with its
- *   next fire and its last run;
+ *   next fire and its last run, filtered by node= and last_run= too;
  * - GET /api/v1/runs/stats: runs per minute by status over a window, the
  *   latest failures and the latest late starts, for the overview. */
 #ifndef HG_MASTER_API_CONSOLE_H
@@ -26,5 +26,9 @@ void hg_api__runs_stats(hg_api_ctx_t *c);
  * it. */
 bool hg_api__jobs_page_wanted(hg_api_ctx_t *c);
 void hg_api__jobs_page(hg_api_ctx_t *c);
+
+/* Add each run's job namespace ("namespace", null when the job is gone)
+ * to a list of GET /api/v1/runs, so that a client links to the job. */
+void hg_api__runs_add_namespace(hg_api_ctx_t *c, json_t *runs);
 
 #endif

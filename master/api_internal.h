@@ -202,4 +202,7 @@ void hg_api__plugin_one(hg_api_ctx_t *c, const char *sha);
  * /api/v1/alerts/{name}[/test|/history], every method (it answers 405). */
 void hg_api__alerts_route(hg_api_ctx_t *c);
 
+/* api_masters.c: GET /api/v1/masters (masters.h). */
+void hg_api__masters_list(hg_api_ctx_t *c);
+
 #endif

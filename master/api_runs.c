@@ -2,6 +2,7 @@
  * first, paged by run id. The history is one table for every namespace:
  * a token scoped to a namespace reads it one job at a time. */
 #include "api_internal.h"
+#include "api_console.h"
 #include "db.h"
 #include "run_view.h"
 #include "job_db.h"
@@ -418,6 +419,7 @@ void hg_api__runs_list(hg_api_ctx_t *c)
         size_t n = json_array_size(a.runs);
         if (a.more && n > 0)
             next = json_incref(json_object_get(json_array_get(a.runs, n - 1), "run_id"));
+        hg_api__runs_add_namespace(c, a.runs); /* api_console.c: for the dashboard's links */
         hg_api__reply(c, MHD_HTTP_OK, json_pack("{s:O, s:o}", "runs", a.runs, "next", next));
     }
     json_decref(a.runs);

@@ -444,6 +444,7 @@ static const struct {
     {"GET", "/api/v1/whoami", HG_ROLE_VIEWER, NULL},
     {"GET", "/api/v1/schedule/explain", HG_ROLE_VIEWER, NULL},
     {"GET", "/api/v1/runs/stats", HG_ROLE_VIEWER, NULL},
+    {"GET", "/api/v1/masters", HG_ROLE_VIEWER, NULL},
     /* The dashboard's files (web.h): public, they hold no data; every
      * figure it shows is fetched from /api/v1 with the user's token. */
     {"GET", "/", HG_ROLE_NONE, NULL},

@@ -4,6 +4,7 @@
  * loop, which goes on serving workers meanwhile. */
 #include "leader.h"
 #include "actor_loop.h"
+#include "masters.h"
 #include "hg_error.h"
 #include "hg_log.h"
 #include "hg_time.h"
@@ -31,6 +32,10 @@ typedef struct {
     int64_t unconfirmed_ms; /* monotonic time it broke */
     bool db_warned;         /* "cannot reach MySQL" logged for this outage */
     char seen[1100];        /* leadership row last reported to the owner */
+    uint64_t seen_epoch;    /* the leader's epoch per that row, 0 unknown */
+    int64_t started_ms;     /* wall-clock start, for the masters row */
+    int64_t beat_ms;        /* monotonic time of the last masters row write, 0 never */
+    bool beat_warned;       /* "cannot write the masters row" logged for this outage */
 } s_leader_t;
 
 void hg_leader_lock_name(const char *database, char *buf, size_t size)
@@ -198,6 +203,7 @@ static void s_standby_tick(s_leader_t *self)
         if (s_bump_epoch(self) != 0) return; /* dropped: the lock went with it */
         self->role = S_LEADER;
         self->unconfirmed = false;
+        self->beat_ms = 0; /* the masters row says so at once */
         char epoch[24];
         snprintf(epoch, sizeof epoch, "%" PRIu64, self->epoch);
         hg_info("leader: this master (%s) leads now, epoch %s; workers dial %s, API at %s",
@@ -214,6 +220,7 @@ static void s_standby_tick(s_leader_t *self)
                  cols[1] ? cols[1] : "", cols[2] ? cols[2] : "", cols[3] ? cols[3] : "");
         if (strcmp(seen, self->seen) != 0) {
             snprintf(self->seen, sizeof self->seen, "%s", seen);
+            self->seen_epoch = cols[3] ? strtoull(cols[3], NULL, 10) : 0;
             hg_info("leader: standing by; the leader is %s (workers dial %s, API at %s, "
                     "epoch %s)",
                     cols[0] ? cols[0] : "unknown", cols[1] ? cols[1] : "-", cols[2] ? cols[2] : "-",
@@ -281,6 +288,31 @@ static void s_leader_tick(s_leader_t *self)
     s_reconfirm(self);
 }
 
+/* This master's heartbeat row (masters.h), on the lock connection, every
+ * HG_MASTERS_BEAT_MS: the Overview lists leader and standbys from it. A
+ * failure is only logged: the election does not depend on it. */
+static void s_beat(s_leader_t *self)
+{
+    int64_t now = hg_mono_ms();
+    if (!self->conn || self->role == S_DONE || self->unconfirmed ||
+        (self->beat_ms && now - self->beat_ms < HG_MASTERS_BEAT_MS))
+        return;
+    self->beat_ms = now;
+    hg_masters_beat_t beat = {.name = self->args->master_name,
+                              .api_url = self->args->api_url,
+                              .endpoint = self->args->endpoint,
+                              .leading = self->role == S_LEADER,
+                              .epoch = self->role == S_LEADER ? self->epoch : self->seen_epoch,
+                              .started_ms = self->started_ms};
+    char err[512];
+    if (hg_masters_beat(self->conn, &beat, err, sizeof err) != 0) {
+        if (!self->beat_warned) hg_warn("leader: %s", err);
+        self->beat_warned = true;
+    } else {
+        self->beat_warned = false;
+    }
+}
+
 static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
 {
     s_leader_t *self = arg;
@@ -288,6 +320,7 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
         s_standby_tick(self);
     else if (self->role == S_LEADER)
         s_leader_tick(self);
+    s_beat(self);
     return 0;
 }
 
@@ -305,6 +338,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     self.args = arg;
     self.pipe = pipe;
     self.role = S_STANDBY;
+    self.started_ms = hg_now_ms();
     hg_leader_lock_name(self.args->db->database, self.lock_name, sizeof self.lock_name);
     zloop_t *loop = zloop_new();
     zloop_reader(loop, pipe, s_on_pipe, &self);

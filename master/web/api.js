@@ -38,7 +38,9 @@ export async function api(path, opts = {}) {
     const s = q.toString();
     if (s) url += (url.includes('?') ? '&' : '?') + s;
   }
-  const headers = { Authorization: 'Bearer ' + (session.token() || '') };
+  // On a standby, writes are passed to the leader by the standby itself
+  // (master/forward.h): a browser would drop the token on a redirect.
+  const headers = { Authorization: 'Bearer ' + (session.token() || ''), 'Hourglass-Forward': 'leader' };
   let body;
   if (opts.raw !== undefined) {
     body = opts.raw;
@@ -64,6 +66,9 @@ export function explain(err) {
   if (!(err instanceof ApiError)) return String(err && err.message ? err.message : err);
   if (err.status === 403)
     return `Not allowed: ${err.message}` + (err.role ? ` (needs the ${err.role} role)` : '');
+  if (err.code === 'bad_gateway')
+    return 'This master is a standby and could not reach the leader' + (err.leader ? ` at ${err.leader}` : '') +
+      `: ${err.message}. Retry shortly.`;
   if (err.code === 'not_leader')
     return 'This master is a standby: it serves reads only. ' +
       (err.leader ? `Writes go to the leader at ${err.leader}; open the dashboard there.` : err.message);

@@ -80,6 +80,7 @@ function logout() {
 
 async function overview(root, args, ctx) {
   const cluster = h('div', { class: 'stats', id: 'ov-cluster' });
+  const masters = table('ov-masters', ['Master', 'Role', 'State', 'Epoch', 'API', 'Last heartbeat']);
   const nodes = h('div', { class: 'stats', id: 'ov-nodes' });
   const jobs = h('div', { class: 'stats', id: 'ov-jobs' });
   const chart = h('div', { id: 'ov-chart-box' }, bars('ov-chart', []));
@@ -90,6 +91,7 @@ async function overview(root, args, ctx) {
       h('section', { class: 'card' }, h('h2', null, 'Masters'), cluster),
       h('section', { class: 'card' }, h('h2', null, 'Nodes'), nodes),
       h('section', { class: 'card' }, h('h2', null, 'Jobs'), jobs)),
+    h('section', { class: 'card' }, h('h2', null, 'Leader and standbys'), masters),
     h('section', { class: 'card' }, h('h2', null, 'Runs per minute, last hour'),
       h('p', { class: 'muted' }, 'green: succeeded, red: failed, timed out, crashed or lost'), chart),
     h('div', { class: 'grid' },
@@ -103,8 +105,9 @@ async function overview(root, args, ctx) {
     api('/jobs', { query: { status: s, limit: 1 } }).then((b) => b.total)));
   const draw = async () => {
     const fresh = !counts || Date.now() - countsAt > 30000;
-    const [health, nodeList, stats, newCounts] = await Promise.all([
+    const [health, masterList, nodeList, stats, newCounts] = await Promise.all([
       fetch('/healthz', { cache: 'no-store' }).then((r) => r.json()),
+      api('/masters').then((b) => b.masters),
       api('/nodes').then((b) => b.nodes).catch((e) => (e.code === 'not_leader' ? null : Promise.reject(e))),
       api('/runs/stats', { query: { window: '1h' } }),
       fresh ? countJobs() : counts,
@@ -116,6 +119,13 @@ async function overview(root, args, ctx) {
       stat('ov-leader', 'leader', health.leader || 'unknown'),
       stat('ov-epoch', 'epoch', health.epoch ?? '?'),
       stat('ov-db', 'database', health.db));
+    // Leader and standbys from their heartbeat rows; a silent one is down.
+    masters.fill(masterList.map((m) => h('tr', { 'data-master': m.name, class: m.state === 'down' ? 'muted' : '' },
+      h('td', null, m.name),
+      h('td', { class: 'role' }, status(m.role)), h('td', { class: 'state' }, status(m.state)),
+      h('td', { class: 'epoch' }, m.epoch ?? '—'),
+      h('td', null, h('a', { href: m.api_url + '/' }, m.api_url)),
+      h('td', null, when(m.last_heartbeat), ' ', h('span', { class: 'muted' }, ago(m.last_heartbeat))))), 'No master has reported yet.');
     if (nodeList === null) {
       nodes.replaceChildren(h('p', { class: 'muted' }, 'Standby: the node view is on the leader',
         health.leader_api ? [' (', h('a', { href: health.leader_api + '/' }, health.leader_api), ')'] : ''));
@@ -146,7 +156,10 @@ async function overview(root, args, ctx) {
 export function runRow(r, onpick) {
   return h('tr', { class: 'clickable', tabIndex: 0, 'data-run': r.run_id,
     onclick: () => onpick(r), onkeydown: (e) => { if (e.key === 'Enter') onpick(r); } },
-  h('td', null, h('a', { href: `#/job/default/${encodeURIComponent(r.job)}`, onclick: (e) => e.stopPropagation() }, r.job)),
+  // The run's job in its namespace (GET /api/v1/runs names it; "default"
+  // only for a run whose job is gone).
+  h('td', null, h('a', { href: `#/job/${encodeURIComponent(r.namespace || 'default')}/${encodeURIComponent(r.job)}`,
+    onclick: (e) => e.stopPropagation() }, r.job)),
   h('td', null, status(r.status)), h('td', null, r.node), h('td', null, when(r.scheduled_at)),
   h('td', null, r.duration_ms === null || r.duration_ms === undefined ? '—' : r.duration_ms + ' ms'),
   h('td', null, r.attempt), h('td', null, r.trigger));

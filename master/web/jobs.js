@@ -16,6 +16,9 @@ export async function jobsList(root, args, ctx) {
     prefix: h('input', { id: 'jobs-prefix', type: 'search', placeholder: 'name starts with' }),
     status: h('select', { id: 'jobs-status' }, ['', 'active', 'paused', 'completed'].map((s) => h('option', { value: s }, s || 'any'))),
     kind: h('select', { id: 'jobs-kind' }, ['', 'http', 'plugin'].map((s) => h('option', { value: s }, s || 'any'))),
+    node: h('input', { id: 'jobs-node', placeholder: 'any', size: 10 }),
+    last: h('select', { id: 'jobs-last' }, ['', 'success', 'failed', 'timeout', 'crashed', 'lost', 'running', 'skipped', 'cancelled']
+      .map((s) => h('option', { value: s }, s || 'any'))),
   };
   const t = table('jobs-table', ['Name', 'Namespace', 'Status', 'Kind', 'Schedule', 'Node', 'Last run', 'Next fire']);
   const prev = h('button', { class: 'secondary', id: 'jobs-prev', type: 'button' }, 'Previous');
@@ -25,7 +28,8 @@ export async function jobsList(root, args, ctx) {
   let cursors = [''], page = 0, nextCursor = null;
   const load = async () => {
     const b = await api('/jobs', { query: { after: cursors[page], limit: 50, namespace: f.ns.value.trim(),
-      prefix: f.prefix.value.trim(), status: f.status.value, kind: f.kind.value } });
+      prefix: f.prefix.value.trim(), status: f.status.value, kind: f.kind.value, node: f.node.value.trim(),
+      last_run: f.last.value } });
     if (!ctx.alive()) return;
     nextCursor = b.next;
     prev.disabled = page === 0;
@@ -41,13 +45,13 @@ export async function jobsList(root, args, ctx) {
   const restart = () => { cursors = ['']; page = 0; load().catch(report); };
   let typing = null;
   f.prefix.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(restart, 250); });
-  for (const el of [f.ns, f.status, f.kind]) el.addEventListener('change', restart);
+  for (const el of [f.ns, f.status, f.kind, f.node, f.last]) el.addEventListener('change', restart);
   next.addEventListener('click', () => { if (!nextCursor) return; cursors[++page] = nextCursor; load().catch(report); });
   prev.addEventListener('click', () => { if (page > 0) { page--; load().catch(report); } });
   root.append(h('div', { class: 'actions' }, h('h1', null, 'Jobs'),
     h('a', { href: '#/jobs/new', id: 'job-new', 'data-role': 'editor' }, h('button', { type: 'button', tabIndex: -1 }, 'New job'))),
   h('section', { class: 'card' }, h('div', { class: 'toolbar' }, lab('Name', f.prefix), lab('Namespace', f.ns),
-    lab('Status', f.status), lab('Kind', f.kind)), t, h('div', { class: 'pager' }, prev, next, where)));
+    lab('Status', f.status), lab('Kind', f.kind), lab('Node', f.node), lab('Last run', f.last)), t, h('div', { class: 'pager' }, prev, next, where)));
   await load();
   ctx.every(10000, load);
 }
@@ -161,7 +165,7 @@ export async function jobForm(root, args, ctx) {
       } else {
         saved = await api('/jobs', { method: 'POST', body: job });
       }
-      flash(`${editing ? 'Saved' : 'Created'} ${saved.name}`, 'info');
+      flash(`${editing ? 'Saved' : 'Created'} ${saved.name}`, 'info', true);
       location.hash = jobHref(saved);
     } catch (err) { showErr(err); }
   });
@@ -208,7 +212,7 @@ export async function jobDetail(root, args, ctx) {
     edit: h('a', { id: 'jd-edit', href: jobHref(job) + '/edit', 'data-role': 'editor' }, 'Edit'),
     del: h('button', { id: 'jd-delete', type: 'button', class: 'danger', 'data-role': 'editor', onclick: async () => {
       if (!confirm(`Delete job ${ns}/${name}? Its runs stay in the history.`)) return;
-      try { await api(path, { method: 'DELETE', query: q }); flash(`Deleted ${name}`, 'info'); location.hash = '#/jobs'; } catch (e) { report(e); }
+      try { await api(path, { method: 'DELETE', query: q }); flash(`Deleted ${name}`, 'info', true); location.hash = '#/jobs'; } catch (e) { report(e); }
     } }, 'Delete'),
   };
   head.append(h('h1', null, `${ns}/${name} `, h('span', { id: 'jd-status' })), buttons.trigger, params, buttons.pause, note,
@@ -248,7 +252,7 @@ export async function jobDetail(root, args, ctx) {
       return { label: `${new Date(x.scheduled_at).toLocaleTimeString()} ${x.status}`,
         parts: [{ value: x.duration_ms || 0, cls: x.status === 'success' ? 'ok' : 'bad', label: 'ms run' }, { value: late, cls: 'late', label: 'ms late' }] };
     })));
-    runs.fill(r.runs.map((x) => runRow(x, (y) => runDetail(detail, y))), 'No runs yet.');
+    runs.fill(r.runs.map((x) => runRow({ namespace: ns, ...x }, (y) => runDetail(detail, y))), 'No runs yet.');
     applyRoles(root);
   };
   await draw();

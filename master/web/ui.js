@@ -57,14 +57,22 @@ export function applyRoles(root) {
 
 const flashEl = () => document.getElementById('flash');
 let flashTimer = null;
-export function flash(text, kind) {
+let carried = false; // the message survives the next page change
+// carry: the message is about to be followed by a page change (a save
+// that opens the saved job's page) and must still show on that page.
+export function flash(text, kind, carry) {
   const el = flashEl();
   el.textContent = text;
   el.className = kind === 'info' ? 'info' : '';
+  carried = !!carry;
   clearTimeout(flashTimer);
-  if (kind === 'info') flashTimer = setTimeout(() => el.classList.add('hidden'), 4000);
+  if (kind === 'info') flashTimer = setTimeout(() => el.classList.add('hidden'), carry ? 8000 : 4000);
 }
-export function unflash() { flashEl().classList.add('hidden'); }
+// Called on each page change: hides the message unless it is carried.
+export function unflash() {
+  if (carried) { carried = false; return; }
+  flashEl().classList.add('hidden');
+}
 
 // Stacked bars: one per bucket, `parts` of {value, cls, label}. Drawn by
 // hand in SVG (a few dozen lines; no charting library is packaged here).

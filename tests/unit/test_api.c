@@ -9,6 +9,7 @@
 // hg-test-sources: master/api_console.c master/job_page.c
 // hg-test-sources: master/job_ext.c master/job_edit.c master/api_job_edit.c master/run_view.c
 // hg-test-sources: master/routing.c master/api_fires.c
+// hg-test-sources: master/forward.c master/api_masters.c master/masters.c
 /* test_api: the REST API of docs/api.md over real HTTP (libcurl) against
  * the private MariaDB, with the cluster actor replaced by a stub defined
  * here. Settings come from HOURGLASS_MYSQL_* (defaults: scripts/db env);
@@ -21,6 +22,7 @@
 #include "hg_error.h"
 #include "job.h"
 #include "job_db.h"
+#include "masters.h"
 #include "hg_log.h"
 #include "hg_runid.h"
 #include "hg_time.h"
@@ -1845,6 +1847,48 @@ static void test_audit(void **state)
     json_decref(r);
 }
 
+/* GET /api/v1/masters: the heartbeat rows (masters.c), leader first, a
+ * silent one down; viewers may read it, nobody without a token. */
+static void test_masters(void **state)
+{
+    char err[512];
+    hg_masters_beat_t standby = {.name = "m-b",
+                                 .api_url = "http://b:1",
+                                 .endpoint = "tcp://b:2",
+                                 .leading = false,
+                                 .epoch = 7,
+                                 .started_ms = 1000};
+    hg_masters_beat_t leader = {.name = "m-z",
+                                .api_url = "http://z:1",
+                                .endpoint = "tcp://z:2",
+                                .leading = true,
+                                .epoch = 7,
+                                .started_ms = 1000};
+    assert_int_equal(hg_masters_beat(s_fx.conn, &standby, err, sizeof err), 0);
+    assert_int_equal(hg_masters_beat(s_fx.conn, &leader, err, sizeof err), 0);
+    assert_int_equal(mysql_query(s_fx.conn, "INSERT INTO masters (name, api_url, endpoint, role,"
+                                            " epoch, started_at, beat_at) VALUES ('m-old', 'x',"
+                                            " 'y', 'standby', NULL, NOW(3), NOW(3) - INTERVAL 1 "
+                                            "MINUTE)"),
+                     0);
+    json_t *r;
+    assert_int_equal(s_as(s_fx.viewer, "GET", "/api/v1/masters", NULL, &r), 200);
+    json_t *ms = json_object_get(r, "masters");
+    assert_int_equal(json_array_size(ms), 3);
+    json_t *first = json_array_get(ms, 0), *b = json_array_get(ms, 1), *old = json_array_get(ms, 2);
+    assert_string_equal(s_get_str(first, "name"), "m-z");
+    assert_string_equal(s_get_str(first, "role"), "leader");
+    assert_string_equal(s_get_str(first, "state"), "up");
+    assert_int_equal(s_get_int(first, "epoch"), 7);
+    assert_string_equal(s_get_str(b, "name"), "m-b");
+    assert_string_equal(s_get_str(b, "role"), "standby");
+    assert_string_equal(s_get_str(old, "state"), "down");
+    assert_true(json_is_null(json_object_get(old, "epoch")));
+    json_decref(r);
+    assert_int_equal(s_as(NULL, "GET", "/api/v1/masters", NULL, NULL), 401);
+    assert_int_equal(mysql_query(s_fx.conn, "DELETE FROM masters"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1878,6 +1922,7 @@ int main(void)
         cmocka_unit_test(test_tokens_api),
         cmocka_unit_test(test_worker_keys_api),
         cmocka_unit_test(test_audit),
+        cmocka_unit_test(test_masters),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
