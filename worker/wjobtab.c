@@ -45,6 +45,8 @@ struct hg_wjobtpl {
 struct hg_wjobsched {
     s_shared_t sh;     /* must come first */
     hg_sched_t *sched; /* parsed (owned) */
+    int64_t start_ms;  /* the jobs' start (0 = unbounded), part of the key */
+    int64_t end_ms;    /* the jobs' end (0 = unbounded), part of the key */
 };
 
 struct hg_wjobtab {
@@ -202,6 +204,8 @@ static hg_wjobsched_t *s_sched_get(hg_wjobtab_t *self, const hg_assign_t *a, int
         return NULL;
     }
     s->sh = (s_shared_t){.refs = 1, .hash = hash, .key_len = len, .key = key};
+    s->start_ms = a->start_ms;
+    s->end_ms = a->end_ms;
     if (s_shared_insert(&self->scheds, &s->sh) != 0) {
         hg_sched_destroy(&s->sched);
         free(key);
@@ -364,8 +368,6 @@ hg_wjob_t *hg_wjobtab_make(hg_wjobtab_t *self, hg_assign_t *a, int *rc, char *er
     *job = (hg_wjob_t){.id = a->job_id,
                        .epoch = a->epoch,
                        .version = a->version,
-                       .start_ms = a->start_ms,
-                       .end_ms = a->end_ms,
                        .next_ms = HG_SCHED_NEVER,
                        .last_fire_ms = a->last_fire_ms,
                        .sched = sched,
@@ -511,8 +513,8 @@ void hg_wjob_spec(const hg_wjob_t *job, hg_assign_t *out)
     out->http.url = (char *) hg_wjob_url(job);
     out->params = job->params;
     out->params_n = job->params_n;
-    out->start_ms = job->start_ms;
-    out->end_ms = job->end_ms;
+    out->start_ms = job->sched->start_ms;
+    out->end_ms = job->sched->end_ms;
     out->last_fire_ms = job->last_fire_ms;
 }
 

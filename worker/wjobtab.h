@@ -11,7 +11,8 @@
  * too, by every job with the same expression, zone, start and end, and a
  * shared one is parsed once. Records are found by id in an
  * open-addressing table keyed by the number. The table belongs to the
- * agent actor alone. */
+ * agent actor alone. A job's start and end are kept with its schedule,
+ * whose key they are part of. */
 #ifndef HG_WORKER_WJOBTAB_H
 #define HG_WORKER_WJOBTAB_H
 
@@ -34,8 +35,6 @@ typedef struct {
     uint64_t id;             /* catalogue id */
     uint64_t epoch;          /* assignment epoch: REVOKE and runs quote it */
     uint64_t version;        /* job version */
-    int64_t start_ms;        /* no fire before, 0 = unbounded */
-    int64_t end_ms;          /* no fire after, 0 = unbounded */
     int64_t next_ms;         /* next fire: scheduled time + delay_ms, HG_SCHED_NEVER when done */
     int64_t last_fire_ms;    /* last scheduled time fired (by us or, via ASSIGN, anyone) */
     const hg_wjobtpl_t *tpl; /* shared part of the spec (a reference) */

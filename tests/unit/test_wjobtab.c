@@ -160,14 +160,17 @@ static void test_bad_schedule_leaves_the_spec(void **state)
     hg_wjobtab_destroy(&t);
 }
 
-/* Issue 14: a million jobs on workers at most 300 bytes a job. The jobs
+/* Issue 14: a million jobs on workers at most 300 bytes a job of resident
+ * memory. Resident memory adds some 40-60 bytes a job to what is counted
+ * here (the allocator's free space, messages in transit), so the pin is
+ * 240 bytes (160 when this was written). The jobs
  * of the scale benchmark (same schedule, own name and URL) at 100,000,
  * plus the agent's timer heap entry (16 bytes, capacity doubling: 32 at
  * worst). Counted twice: by the table's own accounting, and by malloc's
  * count of bytes in use (which the sanitizers' allocator does not keep:
  * then 0, and only the first check holds). */
 #define S_N           100000
-#define S_MAX_PER_JOB 300
+#define S_MAX_PER_JOB 240
 #define S_HEAP_ENTRY  32
 
 static void test_bytes_per_job_bound(void **state)
