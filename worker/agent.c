@@ -57,10 +57,11 @@ _Static_assert(S_FINISHED_BATCH <= HG_PROTO_MAX_RUNS, "a batch must fit one mess
  * count its heartbeats report, so placing a million jobs went at the pace
  * of the heartbeat interval, with the worker idle half of the time. */
 #define S_HB_EARLY_ASSIGNS 10000
-/* After this many ASSIGNs the freed memory of their messages goes back to
- * the system (malloc_trim, at the next heartbeat): a burst of placements
- * left the heap with pages of decoded messages and socket buffers that
- * malloc kept, some 60 bytes a job on top of the job table (issue 14). */
+/* After this many ASSIGNs (or REVOKEs) the freed memory of their messages
+ * goes back to the system (malloc_trim, at the next heartbeat): a burst of
+ * placements left the heap with pages of decoded messages and socket
+ * buffers that malloc kept, some 60 bytes a job on top of the job table
+ * (issue 14). */
 #define S_TRIM_ASSIGNS 10000
 /* With several masters: one that has not accepted our connection this long
  * after we dialled it is taken as down, and the next one is tried. */
@@ -91,33 +92,33 @@ typedef struct {
     hg_plugin_pool_t *pool;       /* the executor's thread pool, fed directly */
     hg_plugin_task_t *plugin_out[HG_TASK_PIPE_BATCH]; /* plug-in runs not yet handed over */
     size_t plugin_out_n;                              /* runs in plugin_out */
-    hg_overload_t http_skips;     /* HTTP runs skipped for overload, logged per burst */
-    hg_overload_t plugin_skips;   /* plug-in runs skipped for overload, logged per burst */
-    hg_plugin_cache_t *cache;     /* plug-ins by hash, and their fetches */
-    int64_t next_cache_tick;      /* monotonic time of the next cache tick */
-    hg_wjobtab_t *jobs;           /* the jobs we hold, by id */
-    s_heap_entry_t *heap;         /* timer heap, earliest next_ms first */
-    size_t heap_n, heap_cap;      /* heap size and capacity */
-    uint64_t seq;                 /* our message sequence */
-    uint64_t hb_seq[S_HB_RING];   /* heartbeat seq in each ring slot */
-    int64_t hb_sent[S_HB_RING];   /* monotonic send time of that heartbeat */
-    int64_t lease_until;          /* monotonic ms; no firing at or after it */
-    hg_http_fence_t fence;        /* the lease as the HTTP executor checks it at send time */
-    bool welcomed;                /* WELCOME received on this session */
-    int64_t heartbeat_ms;         /* interval in force */
-    int64_t lease_ms;             /* lease in force */
-    int64_t next_hb;              /* monotonic time of the next heartbeat */
-    uint32_t assigned_since_hb;   /* ASSIGNs taken since the last heartbeat */
-    uint32_t assigned_since_trim; /* ASSIGNs taken since the last malloc_trim */
-    int64_t next_hello;           /* monotonic time of the next HELLO while not welcomed */
-    int64_t last_rx;              /* monotonic time of the last message from the master */
-    uint64_t rx_seq;              /* seq of the last message from the master (heartbeat echo) */
-    bool lease_warned;            /* "lease expired" logged for this outage */
-    zlistx_t *unacked;            /* s_record_t, oldest first */
-    zhashx_t *unacked_ids;        /* raw run id -> s_record_t (key: the record's own id) */
-    uint32_t running;             /* runs in flight */
-    hg_run_t *out_started;        /* RUN_STARTED records waiting to be sent, oldest first */
-    zhashx_t *started_pending;    /* raw run ids of those whose run is still going */
+    hg_overload_t http_skips;   /* HTTP runs skipped for overload, logged per burst */
+    hg_overload_t plugin_skips; /* plug-in runs skipped for overload, logged per burst */
+    hg_plugin_cache_t *cache;   /* plug-ins by hash, and their fetches */
+    int64_t next_cache_tick;    /* monotonic time of the next cache tick */
+    hg_wjobtab_t *jobs;         /* the jobs we hold, by id */
+    s_heap_entry_t *heap;       /* timer heap, earliest next_ms first */
+    size_t heap_n, heap_cap;    /* heap size and capacity */
+    uint64_t seq;               /* our message sequence */
+    uint64_t hb_seq[S_HB_RING]; /* heartbeat seq in each ring slot */
+    int64_t hb_sent[S_HB_RING]; /* monotonic send time of that heartbeat */
+    int64_t lease_until;        /* monotonic ms; no firing at or after it */
+    hg_http_fence_t fence;      /* the lease as the HTTP executor checks it at send time */
+    bool welcomed;              /* WELCOME received on this session */
+    int64_t heartbeat_ms;       /* interval in force */
+    int64_t lease_ms;           /* lease in force */
+    int64_t next_hb;            /* monotonic time of the next heartbeat */
+    uint32_t assigned_since_hb; /* ASSIGNs taken since the last heartbeat */
+    uint32_t placed_since_trim; /* ASSIGNs and REVOKEs taken since the last malloc_trim */
+    int64_t next_hello;         /* monotonic time of the next HELLO while not welcomed */
+    int64_t last_rx;            /* monotonic time of the last message from the master */
+    uint64_t rx_seq;            /* seq of the last message from the master (heartbeat echo) */
+    bool lease_warned;          /* "lease expired" logged for this outage */
+    zlistx_t *unacked;          /* s_record_t, oldest first */
+    zhashx_t *unacked_ids;      /* raw run id -> s_record_t (key: the record's own id) */
+    uint32_t running;           /* runs in flight */
+    hg_run_t *out_started;      /* RUN_STARTED records waiting to be sent, oldest first */
+    zhashx_t *started_pending;  /* raw run ids of those whose run is still going */
     size_t out_started_n, out_started_cap;
     hg_run_t *out_started_now; /* RUN_STARTED of recover jobs: sent at once */
     size_t out_started_now_n, out_started_now_cap;
@@ -461,9 +462,9 @@ static int s_send_heartbeat(s_agent_t *self)
     self->assigned_since_hb = 0;
     int rc = s_send(self, &msg);
     /* After the send: the lease's clock started at hb_sent. */
-    if (self->assigned_since_trim >= S_TRIM_ASSIGNS) {
+    if (self->placed_since_trim >= S_TRIM_ASSIGNS) {
         malloc_trim(0);
-        self->assigned_since_trim = 0;
+        self->placed_since_trim = 0;
     }
     return rc;
 }
@@ -1390,12 +1391,13 @@ static void s_on_master(s_agent_t *self)
         if (self->welcomed) {
             s_on_assign(self, &msg->u.assign);
             self->assigned_since_hb++;
-            self->assigned_since_trim++;
+            self->placed_since_trim++;
         } else
             hg_debug("ASSIGN of job %s outside a session ignored", msg->u.assign.name);
         break;
     case HG_MSG_REVOKE:
         s_on_revoke(self, &msg->u.revoke);
+        self->placed_since_trim++; /* a drain frees as many records */
         break;
     case HG_MSG_TRIGGER:
         if (self->welcomed) s_on_trigger(self, &msg->u.trigger);
