@@ -24,10 +24,12 @@
 #include "plugin_cache.h"
 #include "plugin_exec.h"
 #include "retry.h"
+#include "wjobtab.h"
 #include "worker_metrics.h"
 
 #include <czmq.h>
 #include <inttypes.h>
+#include <malloc.h>
 
 #define S_HB_RING      256  /* heartbeats remembered for echo matching */
 #define S_RESEND_BATCH 1000 /* run records per message when resending */
@@ -61,20 +63,18 @@ _Static_assert(S_FINISHED_BATCH <= HG_PROTO_MAX_RUNS, "a batch must fit one mess
  * count its heartbeats report, so placing a million jobs went at the pace
  * of the heartbeat interval, with the worker idle half of the time. */
 #define S_HB_EARLY_ASSIGNS 10000
+/* After this many ASSIGNs (or REVOKEs) the freed memory of their messages
+ * goes back to the system (malloc_trim, at the next heartbeat): a burst of
+ * placements left the heap with pages of decoded messages and socket
+ * buffers that malloc kept, some 60 bytes a job on top of the job table
+ * (issue 14). */
+#define S_TRIM_ASSIGNS 10000
 /* With several masters: one that has not accepted our connection this long
  * after we dialled it is taken as down, and the next one is tried. */
 #define S_CONNECT_WAIT_MS 500
 
-typedef struct {
-    hg_assign_t spec;     /* what the master assigned (owned) */
-    hg_sched_t *sched;    /* parsed schedule */
-    hg_misfire_t misfire; /* policy */
-    int64_t next_ms;      /* next fire: scheduled time + delay_ms, HG_SCHED_NEVER when done */
-    int64_t delay_ms;     /* jitter drawn for that fire (0 without jitter) */
-    int64_t last_fire_ms; /* last scheduled time fired (by us or, via ASSIGN, anyone) */
-    size_t heap_index;    /* position in the timer heap, SIZE_MAX when not in it */
-    uint32_t running;     /* runs of this job in flight */
-} s_job_t;
+/* A held job: its record in the job table (wjobtab.h). */
+typedef hg_wjob_t s_job_t;
 
 /* A slot of the timer heap: a job and its next_ms (kept equal). */
 typedef struct {
@@ -103,7 +103,7 @@ typedef struct {
     hg_overload_t plugin_skips; /* plug-in runs skipped for overload, logged per burst */
     hg_plugin_cache_t *cache;   /* plug-ins by hash, and their fetches */
     int64_t next_cache_tick;    /* monotonic time of the next cache tick */
-    zhashx_t *jobs;             /* job id text -> s_job_t */
+    hg_wjobtab_t *jobs;         /* the jobs we hold, by id */
     s_heap_entry_t *heap;       /* timer heap, earliest next_ms first */
     size_t heap_n, heap_cap;    /* heap size and capacity */
     uint64_t seq;               /* our message sequence */
@@ -118,6 +118,7 @@ typedef struct {
     uint32_t assigned_since_hb; /* ASSIGNs taken since the last heartbeat */
     uint64_t resent_stale;      /* records sent again unacknowledged, since last logged */
     int64_t resent_logged_mono; /* when that was last logged */
+    uint32_t placed_since_trim; /* ASSIGNs and REVOKEs taken since the last malloc_trim */
     int64_t next_hello;         /* monotonic time of the next HELLO while not welcomed */
     int64_t last_rx;            /* monotonic time of the last message from the master */
     uint64_t rx_seq;            /* seq of the last message from the master (heartbeat echo) */
@@ -163,7 +164,7 @@ typedef struct {
 static void s_heap_place(s_agent_t *self, size_t i, s_heap_entry_t e)
 {
     self->heap[i] = e;
-    e.job->heap_index = i;
+    e.job->heap_index = (uint32_t) i;
 }
 
 static void s_heap_up(s_agent_t *self, size_t i)
@@ -196,14 +197,14 @@ static void s_heap_down(s_agent_t *self, size_t i)
 static void s_heap_remove(s_agent_t *self, s_job_t *job)
 {
     size_t i = job->heap_index;
-    if (i == SIZE_MAX) return;
+    if (i == HG_WJOB_NO_HEAP) return;
     self->heap_n--;
     if (i != self->heap_n) {
         s_heap_place(self, i, self->heap[self->heap_n]);
         s_heap_down(self, i);
         s_heap_up(self, i);
     }
-    job->heap_index = SIZE_MAX;
+    job->heap_index = HG_WJOB_NO_HEAP;
 }
 
 /* Put the job in the heap at its next_ms (or take it out when it has no
@@ -214,7 +215,7 @@ static void s_heap_update(s_agent_t *self, s_job_t *job)
         s_heap_remove(self, job);
         return;
     }
-    if (job->heap_index == SIZE_MAX) {
+    if (job->heap_index == HG_WJOB_NO_HEAP) {
         if (self->heap_n == self->heap_cap) {
             size_t cap = self->heap_cap ? self->heap_cap * 2 : 64;
             s_heap_entry_t *h = realloc(self->heap, cap * sizeof *h);
@@ -222,7 +223,7 @@ static void s_heap_update(s_agent_t *self, s_job_t *job)
             self->heap = h;
             self->heap_cap = cap;
         }
-        job->heap_index = self->heap_n;
+        job->heap_index = (uint32_t) self->heap_n;
         self->heap_n++;
     }
     self->heap[job->heap_index] = (s_heap_entry_t){.next_ms = job->next_ms, .job = job};
@@ -245,7 +246,8 @@ static void s_heap_update(s_agent_t *self, s_job_t *job)
  * its run keeps sched_ms as its scheduled time. */
 static void s_set_next(s_job_t *job, int64_t sched_ms)
 {
-    job->delay_ms = sched_ms == HG_SCHED_NEVER ? 0 : hg_fire_jitter_ms(job->spec.jitter_ms);
+    job->delay_ms =
+        sched_ms == HG_SCHED_NEVER ? 0 : (uint32_t) hg_fire_jitter_ms(hg_wjob_tpl(job)->jitter_ms);
     job->next_ms = sched_ms == HG_SCHED_NEVER ? sched_ms : sched_ms + job->delay_ms;
 }
 
@@ -423,14 +425,14 @@ static void s_send_hello(s_agent_t *self)
     h->labels_n = self->cfg->labels_n;
     h->capacity = self->cfg->capacity;
     h->unacked = (uint32_t) zlistx_size(self->unacked);
-    h->held_n = zhashx_size(self->jobs);
+    h->held_n = hg_wjobtab_size(self->jobs);
     h->held = h->held_n ? calloc(h->held_n, sizeof *h->held) : NULL;
-    size_t i = 0;
-    for (s_job_t *job = zhashx_first(self->jobs); job && h->held; job = zhashx_next(self->jobs)) {
-        h->held[i].job_id = job->spec.job_id;
-        h->held[i].epoch = job->spec.epoch;
+    size_t i = 0, cursor = 0;
+    for (s_job_t *job; h->held && (job = hg_wjobtab_next(self->jobs, &cursor));) {
+        h->held[i].job_id = job->id;
+        h->held[i].epoch = job->epoch;
         h->held[i].last_fire_ms = job->last_fire_ms;
-        h->held[i].version = job->spec.version;
+        h->held[i].version = job->version;
         i++;
     }
     h->plugins = hg_plugin_cache_list(self->cache, &h->plugins_n);
@@ -456,7 +458,7 @@ static int s_send_heartbeat(s_agent_t *self)
 {
     hg_msg_t msg = {.type = HG_MSG_HEARTBEAT};
     msg.u.heartbeat.running = self->running;
-    msg.u.heartbeat.jobs = (uint32_t) zhashx_size(self->jobs);
+    msg.u.heartbeat.jobs = (uint32_t) hg_wjobtab_size(self->jobs);
     msg.u.heartbeat.unacked = (uint32_t) zlistx_size(self->unacked);
     hg_worker_metrics_state(self->cfg->metrics, msg.u.heartbeat.jobs, self->running,
                             msg.u.heartbeat.unacked, self->welcomed);
@@ -467,7 +469,13 @@ static int s_send_heartbeat(s_agent_t *self)
     self->hb_seq[seq % S_HB_RING] = seq;
     self->hb_sent[seq % S_HB_RING] = hg_mono_ms();
     self->assigned_since_hb = 0;
-    return s_send(self, &msg);
+    int rc = s_send(self, &msg);
+    /* After the send: the lease's clock started at hb_sent. */
+    if (self->placed_since_trim >= S_TRIM_ASSIGNS) {
+        malloc_trim(0);
+        self->placed_since_trim = 0;
+    }
+    return rc;
 }
 
 /* Send runs[0..n) as messages of at most S_FINISHED_BATCH records and
@@ -610,7 +618,7 @@ static int s_queue_finished(s_agent_t *self, s_record_t *rec)
  * default) every start goes out at once too, with no bookkeeping per run. */
 static void s_queue_started(s_agent_t *self, const s_job_t *job, const hg_run_t *run)
 {
-    if (job->spec.recover || self->cfg->started_delay_ms == 0) {
+    if (hg_wjob_tpl(job)->recover || self->cfg->started_delay_ms == 0) {
         s_queue_copy(&self->out_started_now, &self->out_started_now_n, &self->out_started_now_cap,
                      run);
         return;
@@ -699,9 +707,7 @@ static void s_record_finished(s_agent_t *self, hg_run_t *run)
 
 static s_job_t *s_job_by_id(s_agent_t *self, uint64_t job_id)
 {
-    char key[24];
-    snprintf(key, sizeof key, "%" PRIu64, job_id);
-    return zhashx_lookup(self->jobs, key);
+    return hg_wjobtab_find(self->jobs, job_id);
 }
 
 static void s_overlap_next(s_agent_t *self, s_job_t *job);
@@ -713,22 +719,22 @@ static void s_run_done(s_agent_t *self, hg_run_t *run)
 {
     s_job_t *job = s_job_by_id(self, run->job_id);
     if (job && job->running) job->running--;
-    if (job && job->running == 0 && hg_sched_is_fixed_delay(job->sched) &&
+    if (job && job->running == 0 && hg_sched_is_fixed_delay(hg_wjob_sched(job)) &&
         job->next_ms == HG_SCHED_NEVER) {
         int64_t finished = run->finished_ms ? run->finished_ms : hg_now_ms();
-        s_set_next(job, hg_sched_next(job->sched, finished));
+        s_set_next(job, hg_sched_next(hg_wjob_sched(job), finished));
         s_heap_update(self, job);
     }
     if (self->running) self->running--;
     if (!run->finished_ms) run->finished_ms = hg_now_ms();
     if (!run->started_ms) run->started_ms = run->finished_ms;
-    hg_wretry_on_done(self->retries, job ? &job->spec : NULL, run);
+    hg_wretry_on_done(self->retries, job ? hg_wjob_tpl(job) : NULL, run);
     /* A chain's records go at once: the master must know a pending retry
      * to hand it on if this worker dies before the next attempt. */
-    if ((job && job->spec.recover) || run->retry_at_ms) self->finished_urgent = true;
+    if ((job && hg_wjob_tpl(job)->recover) || run->retry_at_ms) self->finished_urgent = true;
     hg_worker_metrics_run(self->cfg->metrics, run);
     s_record_finished(self, run);
-    if (job && job->spec.overlap != HG_OVERLAP_ALLOW) s_overlap_next(self, job);
+    if (job && hg_wjob_tpl(job)->overlap != HG_OVERLAP_ALLOW) s_overlap_next(self, job);
 }
 
 /* End a plug-in run that never reached the executor, with error. */
@@ -830,7 +836,7 @@ static void s_start_plugin_run(s_agent_t *self, s_job_t *job, hg_run_t *run, hg_
     s_queue_started(self, job, run);
     job->running++;
     self->running++;
-    const hg_plugin_spec_t *spec = &job->spec.plugin;
+    const hg_plugin_spec_t *spec = &hg_wjob_tpl(job)->plugin;
     hg_plugin_task_t *task = hg_plugin_task_new();
     if (!task) {
         run->status = HG_RUN_FAILED;
@@ -840,15 +846,15 @@ static void s_start_plugin_run(s_agent_t *self, s_job_t *job, hg_run_t *run, hg_
     }
     task->run = *run;
     memset(run, 0, sizeof *run);
-    task->timeout_ms = job->spec.timeout_ms;
+    task->timeout_ms = hg_wjob_tpl(job)->timeout_ms;
     int iso = hg_plugin_isolation_parse(spec->isolation);
     task->isolation = iso < 0 ? HG_PLUGIN_ISOLATION_PROCESS : iso;
     task->plugin = spec->name ? strdup(spec->name) : NULL;
     task->version = spec->version && *spec->version ? strdup(spec->version) : NULL;
     if (!spec->name || !task->plugin || (spec->version && *spec->version && !task->version) ||
-        s_kv_dup(job->spec.params, job->spec.params_n, &task->params, &task->params_n) != 0 ||
+        s_kv_dup(job->params, job->params_n, &task->params, &task->params_n) != 0 ||
         s_kv_dup(overrides, overrides_n, &task->overrides, &task->overrides_n) != 0 ||
-        s_shard_params(&job->spec, &task->params, &task->params_n) != 0) {
+        s_shard_params(hg_wjob_tpl(job), &task->params, &task->params_n) != 0) {
         s_plugin_fail(self, &task, spec->name ? "worker out of memory" : "plug-in has no name");
         return;
     }
@@ -938,33 +944,34 @@ static void s_launch_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, ui
     if (first_run_id) memcpy(run.first_run_id, first_run_id, HG_PROTO_RUN_ID_SIZE);
     int64_t now = hg_now_ms();
     hg_runid_new(run.run_id, now);
-    run.job_id = job->spec.job_id;
-    run.epoch = job->spec.epoch;
-    run.job_name = strdup(job->spec.name);
+    run.job_id = job->id;
+    run.epoch = job->epoch;
+    run.job_name = strdup(hg_wjob_name(job));
     run.scheduled_ms = scheduled_ms;
     run.started_ms = now;
     run.attempt = attempt ? attempt : 1;
     run.reason = strdup(reason);
     run.status = HG_RUN_RUNNING;
     self->fired++;
-    if (strcmp(job->spec.kind, "plugin") == 0) {
+    if (strcmp(hg_wjob_tpl(job)->kind, "plugin") == 0) {
         s_start_plugin_run(self, job, &run, overrides, overrides_n);
         return;
     }
-    if (strcmp(job->spec.kind, "http") != 0) {
+    if (strcmp(hg_wjob_tpl(job)->kind, "http") != 0) {
         run.status = HG_RUN_FAILED;
         run.finished_ms = now;
         char msg[160];
         snprintf(msg, sizeof msg, "job kind \"%s\" is not supported by this worker",
-                 job->spec.kind);
+                 hg_wjob_tpl(job)->kind);
         run.error = strdup(msg);
         s_record_finished(self, &run);
         return;
     }
     s_queue_started(self, job, &run);
     hg_http_task_t *task = hg_http_task_new();
-    hg_assign_t copy = {0};
-    if (!task || hg_assign_copy(&copy, &job->spec) != 0) {
+    hg_assign_t copy = {0}, spec;
+    hg_wjob_spec(job, &spec);
+    if (!task || hg_assign_copy(&copy, &spec) != 0) {
         run.status = HG_RUN_FAILED;
         run.finished_ms = hg_now_ms();
         run.error = strdup("worker out of memory");
@@ -977,14 +984,14 @@ static void s_launch_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, ui
     task->http = copy.http;
     memset(&copy.http, 0, sizeof copy.http);
     if (overrides_n && hg_dep_inject_http(&task->http, overrides, overrides_n) != 0)
-        hg_warn("job %s: parent results not added to the request", job->spec.name);
+        hg_warn("job %s: parent results not added to the request", hg_wjob_name(job));
     task->ns = copy.ns;
     copy.ns = NULL;
-    task->timeout_ms = job->spec.timeout_ms;
+    task->timeout_ms = hg_wjob_tpl(job)->timeout_ms;
     task->fence = &self->fence;
     task->fence_generation = atomic_load(&self->fence.generation);
-    task->shard_index = job->spec.shard_index;
-    task->shard_total = job->spec.shard_total;
+    task->shard_index = hg_wjob_tpl(job)->shard_index;
+    task->shard_total = hg_wjob_tpl(job)->shard_total;
     hg_assign_clear(&copy);
     job->running++;
     self->running++;
@@ -992,7 +999,7 @@ static void s_launch_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, ui
         task->run.status = HG_RUN_FAILED;
         task->run.finished_ms = hg_now_ms();
         task->run.error = strdup("HTTP executor refused the run");
-        hg_error("HTTP executor refused a run of job %s", job->spec.name);
+        hg_error("HTTP executor refused a run of job %s", hg_wjob_name(job));
         s_run_done(self, &task->run);
         hg_http_task_destroy(&task);
     }
@@ -1007,9 +1014,9 @@ static void s_record_skipped(s_agent_t *self, s_job_t *job, int64_t scheduled_ms
     hg_run_t run = {0};
     int64_t now = hg_now_ms();
     hg_runid_new(run.run_id, now);
-    run.job_id = job->spec.job_id;
-    run.epoch = job->spec.epoch;
-    run.job_name = strdup(job->spec.name);
+    run.job_id = job->id;
+    run.epoch = job->epoch;
+    run.job_name = strdup(hg_wjob_name(job));
     run.scheduled_ms = scheduled_ms;
     run.started_ms = run.finished_ms = now;
     run.attempt = attempt ? attempt : 1;
@@ -1017,7 +1024,7 @@ static void s_record_skipped(s_agent_t *self, s_job_t *job, int64_t scheduled_ms
     run.status = HG_RUN_SKIPPED;
     char text[200];
     snprintf(text, sizeof text, "overlap: %s (%u run(s) in flight, max_concurrent %u)", why,
-             job->running, job->spec.max_concurrent ? job->spec.max_concurrent : 1);
+             job->running, hg_wjob_tpl(job)->max_concurrent ? hg_wjob_tpl(job)->max_concurrent : 1);
     run.error = strdup(text);
     s_record_finished(self, &run);
 }
@@ -1025,8 +1032,8 @@ static void s_record_skipped(s_agent_t *self, s_job_t *job, int64_t scheduled_ms
 /* Cancel every run of the job in flight (overlap "replace"). */
 static void s_cancel_job_runs(s_agent_t *self, s_job_t *job, const char *why)
 {
-    hg_http_exec_cancel(self->http, job->spec.job_id, NULL, why);
-    hg_plugin_exec_cancel(self->plugins, job->spec.job_id, NULL, why);
+    hg_http_exec_cancel(self->http, job->id, NULL, why);
+    hg_plugin_exec_cancel(self->plugins, job->id, NULL, why);
 }
 
 /* Start a fire as the job's overlap policy says (overlap.h): now, never
@@ -1035,7 +1042,9 @@ static void s_start_fire(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, ui
                          const char *reason, hg_kv_t *overrides, size_t overrides_n,
                          const uint8_t *first_run_id, bool force)
 {
-    hg_overlap_action_t act = hg_overlap_decide(self->overlap, &job->spec, job->running, force);
+    hg_assign_t spec;
+    hg_wjob_spec(job, &spec);
+    hg_overlap_action_t act = hg_overlap_decide(self->overlap, &spec, job->running, force);
     if (act == HG_OVERLAP_START) {
         s_launch_run(self, job, scheduled_ms, attempt, reason, overrides, overrides_n,
                      first_run_id);
@@ -1043,18 +1052,18 @@ static void s_start_fire(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, ui
     }
     if (act == HG_OVERLAP_SKIP) {
         s_record_skipped(self, job, scheduled_ms, attempt, reason,
-                         job->spec.overlap == HG_OVERLAP_QUEUE ? "queue full" : "job running");
+                         hg_wjob_tpl(job)->overlap == HG_OVERLAP_QUEUE ? "queue full"
+                                                                       : "job running");
         return;
     }
-    hg_overlap_fire_t f = {
-        .job_id = job->spec.job_id, .scheduled_ms = scheduled_ms, .attempt = attempt};
+    hg_overlap_fire_t f = {.job_id = job->id, .scheduled_ms = scheduled_ms, .attempt = attempt};
     snprintf(f.reason, sizeof f.reason, "%s", reason);
     if (first_run_id) memcpy(f.first_run_id, first_run_id, HG_PROTO_RUN_ID_SIZE);
     s_kv_dup(overrides, overrides_n, &f.overrides, &f.overrides_n);
     if (act == HG_OVERLAP_CANCEL)
         s_cancel_job_runs(self, job, "replaced by a newer fire (overlap replace)");
     hg_overlap_fire_t dropped = {0};
-    if (hg_overlap_push(self->overlap, &job->spec, &f, &dropped)) {
+    if (hg_overlap_push(self->overlap, &spec, &f, &dropped)) {
         s_record_skipped(self, job, dropped.scheduled_ms, dropped.attempt, dropped.reason,
                          "replaced by a newer fire while waiting");
         hg_overlap_fire_clear(&dropped);
@@ -1072,7 +1081,9 @@ static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, uin
 static void s_overlap_next(s_agent_t *self, s_job_t *job)
 {
     hg_overlap_fire_t f;
-    while (!self->leaving && hg_overlap_pop(self->overlap, &job->spec, job->running, &f)) {
+    hg_assign_t spec;
+    hg_wjob_spec(job, &spec);
+    while (!self->leaving && hg_overlap_pop(self->overlap, &spec, job->running, &f)) {
         bool chained = !hg_retry_id_none(f.first_run_id);
         s_launch_run(self, job, f.scheduled_ms, f.attempt, f.reason, f.overrides, f.overrides_n,
                      chained ? f.first_run_id : NULL);
@@ -1093,7 +1104,9 @@ static void s_fire_retries(s_agent_t *self)
     while (later_n < 64 && hg_wretry_pop_due(self->retries, now, &it)) {
         s_job_t *job = s_job_by_id(self, it.job_id);
         if (!job) continue;
-        hg_overlap_action_t act = hg_overlap_decide(self->overlap, &job->spec, job->running, false);
+        hg_assign_t spec;
+        hg_wjob_spec(job, &spec);
+        hg_overlap_action_t act = hg_overlap_decide(self->overlap, &spec, job->running, false);
         if (act == HG_OVERLAP_SKIP || act == HG_OVERLAP_CANCEL) {
             it.due_ms = now + 250;
             later[later_n++] = it;
@@ -1116,7 +1129,7 @@ static void s_fire_due(s_agent_t *self)
     while (self->heap_n > 0 && self->heap[0].next_ms <= now) {
         s_job_t *job = self->heap[0].job;
         int64_t due = job->next_ms - job->delay_ms; /* the scheduled time */
-        if (hg_sched_is_fixed_delay(job->sched)) {
+        if (hg_sched_is_fixed_delay(hg_wjob_sched(job))) {
             /* Fixed delay: the next time is set when this run finishes. */
             s_start_run(self, job, due, 1, "schedule", NULL, 0);
             job->last_fire_ms = due;
@@ -1124,24 +1137,24 @@ static void s_fire_due(s_agent_t *self)
         } else if (now - job->next_ms <= self->cfg->misfire_threshold_ms) {
             s_start_run(self, job, due, 1, "schedule", NULL, 0);
             job->last_fire_ms = due;
-            s_set_next(job, hg_sched_next(job->sched, due));
+            s_set_next(job, hg_sched_next(hg_wjob_sched(job), due));
         } else {
             int64_t fires[S_MISFIRE_CAP];
             int64_t next = HG_SCHED_NEVER;
             int64_t last = job->last_fire_ms ? job->last_fire_ms : due - 1;
             size_t n =
-                hg_misfire_plan(job->sched, job->misfire, last, now,
+                hg_misfire_plan(hg_wjob_sched(job), (hg_misfire_t) job->misfire, last, now,
                                 self->cfg->misfire_threshold_ms, fires, S_MISFIRE_CAP, &next);
             for (size_t i = 0; i < n; i++) {
                 s_start_run(self, job, fires[i], 1, "misfire", NULL, 0);
                 job->last_fire_ms = fires[i];
             }
             if (n == 0) self->dropped_fires++;
-            hg_info("job %s: %lld ms late, misfire policy %s fired %zu run(s)", job->spec.name,
-                    (long long) (now - due), hg_misfire_name(job->misfire), n);
+            hg_info("job %s: %lld ms late, misfire policy %s fired %zu run(s)", hg_wjob_name(job),
+                    (long long) (now - due), hg_misfire_name((hg_misfire_t) job->misfire), n);
             /* Never fire the same scheduled time twice. */
             if (next != HG_SCHED_NEVER && next <= job->last_fire_ms)
-                next = hg_sched_next(job->sched, job->last_fire_ms);
+                next = hg_sched_next(hg_wjob_sched(job), job->last_fire_ms);
             s_set_next(job, next);
         }
         s_heap_update(self, job);
@@ -1176,84 +1189,90 @@ static void s_on_plugin_done(s_agent_t *self, zsock_t *sock)
 
 /* -------------------------------------------------------- master messages */
 
-static void s_job_free(void **item)
-{
-    s_job_t *job = *item;
-    if (job) {
-        hg_assign_clear(&job->spec);
-        hg_sched_destroy(&job->sched);
-        free(job);
-        *item = NULL;
-    }
-}
-
 static void s_drop_job(s_agent_t *self, s_job_t *job)
 {
     /* Its pending retries and held fires go with it: the master hands the
      * retries to the next holder. */
-    hg_wretry_forget_job(self->retries, job->spec.job_id);
-    hg_overlap_forget_job(self->overlap, job->spec.job_id);
+    hg_wretry_forget_job(self->retries, job->id);
+    hg_overlap_forget_job(self->overlap, job->id);
     s_heap_remove(self, job);
-    char key[24];
-    snprintf(key, sizeof key, "%" PRIu64, job->spec.job_id);
-    zhashx_delete(self->jobs, key);
+    hg_wjobtab_remove(self->jobs, job->id);
+}
+
+/* A schedule the worker cannot parse: say so to the master, and stop
+ * firing the job's previous version. */
+static void s_schedule_rejected(s_agent_t *self, s_job_t *job, const hg_assign_t *a,
+                                const char *err)
+{
+    hg_error("job %s: schedule \"%s\" rejected: %s", a->name, a->schedule, err);
+    hg_msg_t msg = {.type = HG_MSG_ERROR};
+    char text[512];
+    snprintf(text, sizeof text, "job %s: schedule: %s", a->name, err);
+    msg.u.error.code = HG_ESCHEDULE;
+    msg.u.error.message = text;
+    s_send(self, &msg);
+    if (job) s_drop_job(self, job);
+}
+
+/* The new record of a job we held takes over the old one's firing state
+ * (last fire, runs in flight, place in the timer heap); the old one is
+ * freed. */
+static void s_job_replace(s_agent_t *self, s_job_t *job, s_job_t *old)
+{
+    if (old->last_fire_ms > job->last_fire_ms) job->last_fire_ms = old->last_fire_ms;
+    job->running = old->running;
+    job->next_ms = old->next_ms;
+    job->delay_ms = old->delay_ms;
+    job->heap_index = old->heap_index;
+    if (job->heap_index != HG_WJOB_NO_HEAP) self->heap[job->heap_index].job = job;
+    hg_wjobtab_free(self->jobs, &old);
 }
 
 static void s_on_assign(s_agent_t *self, hg_assign_t *a)
 {
-    char key[24];
-    snprintf(key, sizeof key, "%" PRIu64, a->job_id);
-    s_job_t *job = zhashx_lookup(self->jobs, key);
-    if (job && a->epoch < job->spec.epoch) {
+    s_job_t *job = hg_wjobtab_find(self->jobs, a->job_id);
+    if (job && a->epoch < job->epoch) {
         hg_debug("ignoring stale ASSIGN of job %s (epoch %" PRIu64 " < %" PRIu64 ")", a->name,
-                 a->epoch, job->spec.epoch);
-        return;
-    }
-    hg_sched_opts_t opts = {.tz = a->tz, .start_ms = a->start_ms, .end_ms = a->end_ms};
-    hg_sched_t *sched = NULL;
-    char err[256] = "";
-    if (hg_sched_parse(a->schedule, &opts, &sched, err, sizeof err) != 0) {
-        hg_error("job %s: schedule \"%s\" rejected: %s", a->name, a->schedule, err);
-        hg_msg_t msg = {.type = HG_MSG_ERROR};
-        char text[512];
-        snprintf(text, sizeof text, "job %s: schedule: %s", a->name, err);
-        msg.u.error.code = HG_ESCHEDULE;
-        msg.u.error.message = text;
-        s_send(self, &msg);
-        if (job) s_drop_job(self, job);
+                 a->epoch, job->epoch);
         return;
     }
     bool is_new = job == NULL;
     /* An edit of the schedule takes effect from now (fire_plan.h). */
-    bool resched = !is_new && hg_fire_schedule_changed(&job->spec, a);
-    if (is_new) {
-        job = calloc(1, sizeof *job);
-        if (!job) {
-            hg_sched_destroy(&sched);
-            return;
-        }
-        job->heap_index = SIZE_MAX;
-        zhashx_insert(self->jobs, key, job);
-    } else {
-        hg_assign_clear(&job->spec);
-        hg_sched_destroy(&job->sched);
+    bool resched = false;
+    if (!is_new) {
+        hg_assign_t old;
+        hg_wjob_spec(job, &old);
+        resched = hg_fire_schedule_changed(&old, a);
     }
-    /* Take the decoded spec's members. */
-    job->spec = *a;
-    memset(a, 0, sizeof *a);
-    job->sched = sched;
-    int policy = hg_misfire_parse(job->spec.misfire);
-    job->misfire = policy < 0 ? HG_MISFIRE_FIRE_ONCE : (hg_misfire_t) policy;
-    if (job->spec.last_fire_ms > job->last_fire_ms) job->last_fire_ms = job->spec.last_fire_ms;
+    char err[256] = "";
+    int rc = 0;
+    /* Takes the decoded spec's members on success. */
+    s_job_t *made = hg_wjobtab_make(self->jobs, a, &rc, err, sizeof err);
+    if (!made) {
+        if (rc == HG_ESCHEDULE)
+            s_schedule_rejected(self, job, a, err);
+        else
+            hg_error("job %s: cannot hold it: %s", a->name, hg_strerror(rc));
+        return;
+    }
+    s_job_t *old = NULL;
+    if (hg_wjobtab_put(self->jobs, made, &old) != 0) {
+        hg_error("job %s: cannot hold it: out of memory", hg_wjob_name(made));
+        hg_wjobtab_free(self->jobs, &made);
+        return;
+    }
+    if (old) s_job_replace(self, made, old);
+    job = made;
     /* Continue from the last fire anyone made (the gap is then a misfire),
      * or, for a job never fired, from now. */
     int64_t from = job->last_fire_ms ? job->last_fire_ms : hg_now_ms();
-    s_set_next(job, resched ? hg_fire_next_after_edit(job->sched, job->last_fire_ms, hg_now_ms())
-                            : hg_sched_next(job->sched, from));
+    s_set_next(job,
+               resched ? hg_fire_next_after_edit(hg_wjob_sched(job), job->last_fire_ms, hg_now_ms())
+                       : hg_sched_next(hg_wjob_sched(job), from));
     s_heap_update(self, job);
     hg_info("%s job %s (id %" PRIu64 ", epoch %" PRIu64 ", schedule \"%s\")",
-            is_new ? "assigned" : "updated", job->spec.name, job->spec.job_id, job->spec.epoch,
-            job->spec.schedule);
+            is_new ? "assigned" : "updated", hg_wjob_name(job), job->id, job->epoch,
+            hg_wjob_tpl(job)->schedule);
 }
 
 /* Take a job off our timers and acknowledge with the last scheduled time
@@ -1263,19 +1282,17 @@ static void s_on_assign(s_agent_t *self, hg_assign_t *a)
  * what it knows from our run records. */
 static void s_on_revoke(s_agent_t *self, hg_revoke_t *r)
 {
-    char key[24];
-    snprintf(key, sizeof key, "%" PRIu64, r->job_id);
-    s_job_t *job = zhashx_lookup(self->jobs, key);
+    s_job_t *job = hg_wjobtab_find(self->jobs, r->job_id);
     hg_msg_t ack = {.type = HG_MSG_REVOKE};
     ack.u.revoke.job_id = r->job_id;
     ack.u.revoke.epoch = r->epoch;
     if (job) {
-        if (r->epoch < job->spec.epoch) {
-            hg_debug("ignoring REVOKE of an older epoch of job %s", job->spec.name);
+        if (r->epoch < job->epoch) {
+            hg_debug("ignoring REVOKE of an older epoch of job %s", hg_wjob_name(job));
             return;
         }
-        hg_info("revoked job %s (id %" PRIu64 "); last scheduled fire %lld", job->spec.name,
-                job->spec.job_id, (long long) job->last_fire_ms);
+        hg_info("revoked job %s (id %" PRIu64 "); last scheduled fire %lld", hg_wjob_name(job),
+                job->id, (long long) job->last_fire_ms);
         ack.u.revoke.last_fire_ms = job->last_fire_ms;
         s_drop_job(self, job);
     }
@@ -1292,20 +1309,18 @@ static void s_announce_leave(s_agent_t *self)
     hg_msg_t msg = {.type = HG_MSG_LEAVE};
     msg.u.leave.handover = 1;
     if (s_send(self, &msg) == 0)
-        hg_info("asked the master to hand our %zu jobs over", zhashx_size(self->jobs));
+        hg_info("asked the master to hand our %zu jobs over", hg_wjobtab_size(self->jobs));
 }
 
 static void s_on_trigger(s_agent_t *self, hg_trigger_t *t)
 {
-    char key[24];
-    snprintf(key, sizeof key, "%" PRIu64, t->job_id);
-    s_job_t *job = zhashx_lookup(self->jobs, key);
+    s_job_t *job = hg_wjobtab_find(self->jobs, t->job_id);
     if (!job) {
         hg_warn("TRIGGER for job %" PRIu64 " that this worker does not hold", t->job_id);
         return;
     }
     if (self->leaving) {
-        hg_warn("TRIGGER for job %s ignored: this worker is leaving", job->spec.name);
+        hg_warn("TRIGGER for job %s ignored: this worker is leaving", hg_wjob_name(job));
         return;
     }
     /* A pending retry handed over by the master waits for its due time. */
@@ -1414,11 +1429,13 @@ static void s_on_master(s_agent_t *self)
         if (self->welcomed) {
             s_on_assign(self, &msg->u.assign);
             self->assigned_since_hb++;
+            self->placed_since_trim++;
         } else
             hg_debug("ASSIGN of job %s outside a session ignored", msg->u.assign.name);
         break;
     case HG_MSG_REVOKE:
         s_on_revoke(self, &msg->u.revoke);
+        self->placed_since_trim++; /* a drain frees as many records */
         break;
     case HG_MSG_TRIGGER:
         if (self->welcomed) s_on_trigger(self, &msg->u.trigger);
@@ -1496,15 +1513,14 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     self.cfg = cfg;
     self.heartbeat_ms = cfg->heartbeat_ms;
     self.lease_ms = cfg->lease_ms;
-    self.jobs = zhashx_new();
-    zhashx_set_destructor(self.jobs, s_job_free);
+    self.jobs = hg_wjobtab_new();
     self.unacked = zlistx_new();
     self.started_pending = s_runid_hash_new(true);
     self.unacked_ids = s_runid_hash_new(false);
     zhashx_set_destructor(self.unacked_ids, s_record_free);
     self.retries = hg_wretry_new();
     self.overlap = hg_overlap_new();
-    if (!self.retries || !self.overlap) {
+    if (!self.jobs || !self.retries || !self.overlap) {
         hg_error("out of memory starting the worker");
         return -1;
     }
@@ -1623,7 +1639,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
                  * held jobs are 20 parts, 40 MB) is repeated more slowly,
                  * so that a master still loading its catalogue does not
                  * find a pile of them to read and reconcile one by one. */
-                size_t parts = zhashx_size(self.jobs) / HG_PROTO_MAX_HELD + 1;
+                size_t parts = hg_wjobtab_size(self.jobs) / HG_PROTO_MAX_HELD + 1;
                 self.next_hello = mono + (parts < 8 ? 250 * (int64_t) parts : 2000);
             }
         } else if (mono < self.next_hb && self.assigned_since_hb >= S_HB_EARLY_ASSIGNS) {
@@ -1727,7 +1743,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     hg_overload_tick(&self.http_skips, hg_mono_ms(), true);
     hg_overload_tick(&self.plugin_skips, hg_mono_ms(), true);
     zsock_destroy(&self.dealer);
-    zhashx_destroy(&self.jobs);
+    hg_wjobtab_destroy(&self.jobs);
     s_record_t *rec;
     while ((rec = zlistx_detach(self.unacked, NULL))) {
         hg_run_clear(&rec->run);
