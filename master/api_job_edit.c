@@ -131,12 +131,14 @@ static void s_commit(hg_api_ctx_t *c, json_t *stored, json_t *new_body, uint64_t
                      bool check_admin)
 {
     char field[256], message[1024], err[1024];
+    bool done = hg_job_edit_done_before(stored, new_body); /* stays completed */
     json_t *job = hg_job_validate(new_body, field, sizeof field, message, sizeof message);
     json_decref(new_body);
     if (!job) {
         hg_api__invalid(c, field, message);
         return;
     }
+    if (done) hg_job_edit_done_after(stored, job);
     if (check_admin && !hg_api__may_write_job(c, job, "an edit")) {
         json_decref(job);
         return;
