@@ -322,6 +322,7 @@ static int s_post_job(hg_cli_t *cli, const hg_args_t *args, const char *action, 
 static const hg_flag_t s_backfill_flags[] = {
     {"from", "TIME", false, "first scheduled time (RFC 3339, or a duration ago: 2h)"},
     {"to", "TIME", false, "end of the range, not included (same forms)"},
+    {"force", NULL, false, "fire regardless of the job's overlap policy, without waiting"},
     {"namespace", "NS", false, "namespace of the job (default \"default\")"},
 };
 
@@ -337,6 +338,7 @@ static int s_backfill_run(hg_cli_t *cli, const hg_args_t *args)
         return hg_cli_usage_fail(cli, "%s", msg);
     const char *name = args->pos[0];
     json_t *body = json_pack("{s:s, s:s}", "from", from, "to", to), *doc = NULL;
+    if (body && hg_args_has(args, "force")) json_object_set_new(body, "force", json_true());
     int rc = s_post_job(cli, args, "/backfill", body, &doc);
     json_decref(body);
     if (rc == 0) {

@@ -131,12 +131,14 @@ static void s_commit(hg_api_ctx_t *c, json_t *stored, json_t *new_body, uint64_t
                      bool check_admin)
 {
     char field[256], message[1024], err[1024];
+    bool done = hg_job_edit_done_before(stored, new_body); /* stays completed */
     json_t *job = hg_job_validate(new_body, field, sizeof field, message, sizeof message);
     json_decref(new_body);
     if (!job) {
         hg_api__invalid(c, field, message);
         return;
     }
+    if (done) hg_job_edit_done_after(stored, job);
     if (check_admin && !hg_api__may_write_job(c, job, "an edit")) {
         json_decref(job);
         return;
@@ -296,16 +298,23 @@ static long s_backfill_times(hg_sched_t *s, int64_t from_ms, int64_t to_ms, int6
     return n;
 }
 
-/* Parse {from, to} of a backfill body; false with the reply set. */
-static bool s_backfill_range(hg_api_ctx_t *c, json_t *body, int64_t *from_ms, int64_t *to_ms)
+/* Parse {from, to, force} of a backfill body; false with the reply set. */
+static bool s_backfill_range(hg_api_ctx_t *c, json_t *body, int64_t *from_ms, int64_t *to_ms,
+                             bool *force)
 {
+    json_t *f = json_object_get(body, "force");
+    if (f && !json_is_boolean(f)) {
+        hg_api__invalid(c, "force", "force: must be true or false");
+        return false;
+    }
+    *force = json_is_true(f);
     static const char *keys[] = {"from", "to"};
     int64_t *out[] = {from_ms, to_ms};
     const char *key;
     json_t *val;
     json_object_foreach(body, key, val)
     {
-        if (strcmp(key, "from") != 0 && strcmp(key, "to") != 0) {
+        if (strcmp(key, "from") != 0 && strcmp(key, "to") != 0 && strcmp(key, "force") != 0) {
             char msg[300];
             snprintf(msg, sizeof msg, "%.200s: unknown field", key);
             hg_api__invalid(c, key, msg);
@@ -363,8 +372,8 @@ static hg_sched_t *s_backfill_sched(hg_api_ctx_t *c, json_t *job)
 }
 
 /* Send the TRIGGERs of a backfill, in order; how many went, and the node. */
-static long s_backfill_send(hg_api_ctx_t *c, uint64_t id, const int64_t *times, long n, char *node,
-                            size_t node_size, int *rc)
+static long s_backfill_send(hg_api_ctx_t *c, uint64_t id, const int64_t *times, long n, bool force,
+                            char *node, size_t node_size, int *rc)
 {
     hg_cluster_client_t *cl = hg_api__cluster(c->api);
     *rc = cl ? 0 : HG_EUNAVAIL;
@@ -373,7 +382,7 @@ static long s_backfill_send(hg_api_ctx_t *c, uint64_t id, const int64_t *times, 
         /* Workers take TRIGGERs as they come; a pause now and then keeps
          * a long backfill from filling a worker's queue at once. */
         if (sent > 0 && sent % S_BACKFILL_CHUNK == 0) usleep(50 * 1000);
-        *rc = hg_cluster_trigger_at(cl, id, NULL, "backfill", times[sent], false, node, node_size);
+        *rc = hg_cluster_trigger_at(cl, id, NULL, "backfill", times[sent], force, node, node_size);
         if (*rc != 0) break;
     }
     return sent;
@@ -387,8 +396,9 @@ void hg_api__job_backfill(hg_api_ctx_t *c, const char *name)
     json_t *body = hg_api__body_json(c, false, &failed);
     if (failed) return;
     int64_t from_ms, to_ms;
+    bool force;
     char err[1024];
-    if (!s_backfill_range(c, body, &from_ms, &to_ms)) {
+    if (!s_backfill_range(c, body, &from_ms, &to_ms, &force)) {
         json_decref(body);
         return;
     }
@@ -414,7 +424,7 @@ void hg_api__job_backfill(hg_api_ctx_t *c, const char *name)
     } else {
         char node[256] = "";
         uint64_t id = (uint64_t) json_integer_value(json_object_get(a.job, "id"));
-        long sent = n ? s_backfill_send(c, id, times, n, node, sizeof node, &rc) : 0;
+        long sent = n ? s_backfill_send(c, id, times, n, force, node, sizeof node, &rc) : 0;
         char first[40] = "", last[40] = "";
         if (n) hg_time_format_ms(times[0], first, sizeof first);
         if (n) hg_time_format_ms(times[n - 1], last, sizeof last);

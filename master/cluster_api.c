@@ -185,6 +185,12 @@ static void s_trigger_slots(hg_cluster_t *self, hg_jobrec_t **slots, int n,
     char names[1024] = "";
     size_t used = 0;
     int sent = 0;
+    /* Every slot's run records one scheduled time, so that the shards of
+     * a manual fire make one fire (its dependents count it once all have
+     * ended: depfire_shards.h), not one per worker clock. */
+    s_trigger_req_t one = *tr;
+    if (!one.scheduled_ms) one.scheduled_ms = hg_now_ms();
+    tr = &one;
     for (int i = 0; i < n; i++) {
         hg_cluster_node_t *node =
             slots[i]->node[0] ? zhashx_lookup(self->nodes, slots[i]->node) : NULL;

@@ -4,10 +4,12 @@
 #include "hg_zsock.h"
 #include "depfire.h"
 #include "actor_loop.h"
+#include "depfire_shards.h"
 #include "deps.h"
 #include "hg_error.h"
 #include "hg_log.h"
 #include "hg_time.h"
+#include "routing.h"
 
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -28,6 +30,7 @@
 #define S_PURGE_MS       60000         /* consumed rows purged that often */
 #define S_QUEUE_MAX      100000        /* inbox entries waiting for MySQL */
 #define S_EVAL_ROWS      1000          /* waiting inbox rows read per child per pass */
+#define S_SHARD_CHECKS   64            /* sharded fires looked at per tick */
 #define S_ON_SUCCESS     1             /* edge "on" bits */
 #define S_ON_FAILURE     2
 
@@ -93,6 +96,11 @@ typedef struct {
     int64_t scan_mono;    /* last scan */
     int64_t pending_mono; /* last resend pass */
     int64_t purge_mono;   /* last purge */
+    /* Fires of sharded parents to look at on the next tick (job id,
+     * scheduled ms): depfire_shards.h. Full: a scan instead. */
+    uint64_t shard_job[S_SHARD_CHECKS];
+    int64_t shard_ms[S_SHARD_CHECKS];
+    size_t shard_n;
 } s_eng_t;
 
 bool hg_depfire_run_is_final(const hg_run_t *run)
@@ -280,6 +288,19 @@ static void s_on_runs(s_eng_t *self, hg_store_batch_t *batch)
     if (m && m->type == HG_MSG_RUN_FINISHED && self->parents_n)
         for (size_t i = 0; i < m->u.runs.runs_n; i++) {
             const hg_run_t *run = &m->u.runs.runs[i];
+            uint32_t total = 0;
+            uint64_t job_id = hg_route_vid_split(run->job_id, NULL, &total);
+            /* A shard's run: its fire counts once all shards have ended,
+             * which the scan finds (depfire_shards.h); scan at once. */
+            if (total > 1 && hg_route_is_vid(run->job_id) && s_is_parent(self, job_id)) {
+                if (self->shard_n < S_SHARD_CHECKS) {
+                    self->shard_job[self->shard_n] = job_id;
+                    self->shard_ms[self->shard_n++] = run->scheduled_ms;
+                } else {
+                    self->scan_mono = 0;
+                }
+                continue;
+            }
             if (run->status != HG_RUN_RUNNING && s_is_parent(self, run->job_id) &&
                 hg_depfire_run_is_final(run))
                 s_queue_run(self, run);
@@ -360,6 +381,33 @@ static int s_scan_edge(s_eng_t *self, MYSQL_STMT *st[3], s_edge_t *e, int64_t si
     return 0;
 }
 
+/* The sharded fires whose runs came in since the last tick, each looked
+ * at by its (job, scheduled time) for every edge of its job. */
+static void s_shard_checks(s_eng_t *self)
+{
+    if (!self->shard_n) return;
+    MYSQL_STMT *sh[3] = {NULL, NULL, NULL};
+    char err[512];
+    int rc = hg_depfire_shards_prepare(self->db, sh, err, sizeof err);
+    for (size_t k = 0; k < self->shard_n && rc == 0; k++)
+        for (size_t i = 0; i < self->edges_n && rc == 0; i++) {
+            s_edge_t *e = &self->edges[i];
+            uint64_t added = 0;
+            if (e->parent_id != self->shard_job[k]) continue;
+            rc =
+                hg_depfire_shards_scan(sh, e->on, e->child_id, e->parent_name, e->parent_id,
+                                       self->shard_ms[k], self->shard_ms[k], e->created_ms, &added);
+            if (added) s_mark_dirty(self, e->child_id);
+        }
+    for (int i = 0; i < 3; i++)
+        if (sh[i]) mysql_stmt_close(sh[i]);
+    if (rc) {
+        s_db_lost(self, "look at sharded fires");
+        return; /* kept for the next tick */
+    }
+    self->shard_n = 0;
+}
+
 static void s_scan(s_eng_t *self)
 {
     if (self->edges_n == 0) return;
@@ -373,16 +421,29 @@ static void s_scan(s_eng_t *self)
                  "INSERT IGNORE INTO dep_inbox (child_id, parent_run_id, parent_id, parent_name, "
                  "status, finished_at, result) SELECT ?, run_id, job_id, ?, status, finished_at, "
                  "LEFT(output, %d) FROM runs WHERE job_id = ? AND scheduled_at >= ? AND "
-                 "finished_at >= ? AND next_attempt_at IS NULL AND status IN %s",
+                 "finished_at >= ? AND next_attempt_at IS NULL AND " HG_DEPFIRE_NOT_SHARD
+                 " AND status IN %s",
                  HG_DEPS_RESULT_MAX, status_in[i]);
         st[i] = hg_db_prepare(self->db, sql, err, sizeof err);
         if (!st[i]) rc = HG_EDB;
     }
+    /* A sharded parent's fire counts once all its shards have ended. */
+    MYSQL_STMT *sh[3] = {NULL, NULL, NULL};
+    if (rc == 0) rc = hg_depfire_shards_prepare(self->db, sh, err, sizeof err);
     int64_t since = hg_now_ms() - S_SCAN_WINDOW_MS;
-    for (size_t i = 0; i < self->edges_n && rc == 0; i++)
-        rc = s_scan_edge(self, st, &self->edges[i], since);
-    for (int i = 0; i < 3; i++)
+    for (size_t i = 0; i < self->edges_n && rc == 0; i++) {
+        s_edge_t *e = &self->edges[i];
+        uint64_t added = 0;
+        rc = s_scan_edge(self, st, e, since);
+        if (rc == 0)
+            rc = hg_depfire_shards_scan(sh, e->on, e->child_id, e->parent_name, e->parent_id, since,
+                                        hg_now_ms() + 86400000, e->created_ms, &added);
+        if (added) s_mark_dirty(self, e->child_id);
+    }
+    for (int i = 0; i < 3; i++) {
         if (st[i]) mysql_stmt_close(st[i]);
+        if (sh[i]) mysql_stmt_close(sh[i]);
+    }
     if (rc) s_db_lost(self, "scan parent runs");
 }
 
@@ -812,6 +873,7 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
         self->edges_mono = now;
     }
     s_flush_queue(self);
+    if (self->db) s_shard_checks(self);
     if (self->db && (!self->scan_mono || now - self->scan_mono >= S_SCAN_MS)) {
         s_scan(self);
         self->scan_mono = now;

@@ -149,6 +149,28 @@ void hg_job_edit_keep_cutoff(json_t *stored, json_t *job)
     json_object_set(job, "runs_end_at", json_object_get(stored, "runs_end_at"));
 }
 
+bool hg_job_edit_done_before(json_t *stored, json_t *body)
+{
+    const char *status = json_string_value(json_object_get(stored, "status"));
+    json_t *n = json_object_get(body, "remaining_runs");
+    /* GET shows a used-up count as 0, which no write may set: a body
+     * holding 0 is one that left the count as it was. */
+    if (!status || strcmp(status, "completed") != 0 || !json_is_integer(n) ||
+        json_integer_value(n) != 0 || !json_is_integer(json_object_get(stored, "remaining_runs")))
+        return false;
+    json_object_set_new(body, "remaining_runs", json_integer(1));
+    return true;
+}
+
+void hg_job_edit_done_after(json_t *stored, json_t *job)
+{
+    static const char *keys[] = {"remaining_runs", "runs_from", "runs_end_at"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        json_object_set(job, keys[i], json_object_get(stored, keys[i]));
+    json_object_set_new(job, "status", json_string("completed"));
+    json_object_set_new(job, "pause_note", json_null());
+}
+
 bool hg_job_edit_is_noop(json_t *stored, json_t *job)
 {
     const char *key;

@@ -38,6 +38,15 @@ json_t *hg_job_edit_body(json_t *stored, json_t *body, bool patch, char *field, 
  * what GET gave must not move it). Changes job in place. */
 void hg_job_edit_keep_cutoff(json_t *stored, json_t *job);
 
+/* A completed job (its remaining_runs used up) stays completed through an
+ * edit that does not set remaining_runs again (job_complete.h): call
+ * hg_job_edit_done_before on the body to validate, which answers whether
+ * the job stays completed and, if so, puts a placeholder count in body
+ * (validation wants 1 or more); then hg_job_edit_done_after on the
+ * validated job puts back the stored cut-off and status "completed". */
+bool hg_job_edit_done_before(json_t *stored, json_t *body);
+void hg_job_edit_done_after(json_t *stored, json_t *job);
+
 /* True when the edit changes nothing that is stored. */
 bool hg_job_edit_is_noop(json_t *stored, json_t *job);
 

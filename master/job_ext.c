@@ -33,6 +33,11 @@ static hg_sched_t *s_sched_of(json_t *job, bool own_end)
     return s;
 }
 
+hg_sched_t *hg_job_ext_sched(json_t *job)
+{
+    return s_sched_of(job, true);
+}
+
 static json_t *s_time_json(int64_t ms)
 {
     char buf[40];

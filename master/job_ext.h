@@ -16,6 +16,7 @@
 #define HG_MASTER_JOB_EXT_H
 
 #include "hg_proto.h"
+#include "hg_sched.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -52,6 +53,10 @@ void hg_job_ext_from_spec(json_t *spec, json_t *job, int64_t now_ms);
 /* Set the run-control members of an ASSIGN from the job's API object:
  * jitter_ms, and end_ms limited by the remaining_runs cut-off. */
 void hg_job_ext_assign(json_t *job, hg_assign_t *out);
+
+/* The job's schedule (API object) with its zone and its own start and
+ * end; NULL when it does not parse. The caller destroys it. */
+hg_sched_t *hg_job_ext_sched(json_t *job);
 
 /* The next n fire times of job after now_ms as RFC 3339 times with the
  * offset of the job's zone ("2026-03-08T03:00:00-04:00"): a new array,

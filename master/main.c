@@ -19,6 +19,7 @@
 #include "job.h"
 #include "leader.h"
 #include "metrics.h"
+#include "job_complete.h"
 #include "retention.h"
 #include "plugins.h"
 #include "zap.h"
@@ -494,6 +495,7 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
     hg_alerting_t *alerting = NULL;
     int exit_code = 0;
     zactor_t *retention = NULL; /* the leader's housekeeping (retention.h) */
+    zactor_t *completer = NULL; /* remaining_runs used up -> completed (job_complete.h) */
     zpoller_t *poller = zpoller_new(leader, NULL);
     while (!zsys_interrupted && exit_code == 0) {
         if (!zpoller_wait(poller, 100)) continue;
@@ -518,6 +520,8 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
                 };
                 if (!retention) retention = hg_retention_new(&rargs);
                 if (!retention) hg_error("retention: cannot start; old runs are not purged");
+                if (!completer) completer = hg_job_complete_new(&db);
+                if (!completer) hg_error("cannot start the sweep that stores completed jobs");
             } else {
                 /* Exiting releases the lock for another master. */
                 hg_error("leading: cannot load the jobs: %s", err);
@@ -545,6 +549,7 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
     zpoller_destroy(&poller);
     hg_stop_signals_hold(); /* a repeated SIGTERM must not cut the waits below short */
     zactor_destroy(&retention);
+    zactor_destroy(&completer);
     if (exit_code == 0) hg_info("shutting down");
     hg_alerting_stop(&alerting);
     if (exit_code == S_EXIT_STEPPED_DOWN) {

@@ -8,6 +8,7 @@
  * last heartbeat it *received* before moving our jobs, so by then we have
  * stopped firing them. */
 #include "agent.h"
+#include "backfill.h"
 #include "fire_plan.h"
 #include "hg_error.h"
 #include "hg_log.h"
@@ -153,6 +154,7 @@ typedef struct {
     uint32_t redials;              /* fresh dials of a lone silent master since the last WELCOME */
     hg_wretry_t *retries;          /* pending retries (retry.h) */
     hg_overlap_state_t *overlap;   /* fires held back by an overlap policy (overlap.h) */
+    hg_backfill_t *backfills;      /* backfill fires waiting for a slot (backfill.h) */
 } s_agent_t;
 
 /* ------------------------------------------------------------ timer heap */
@@ -1045,12 +1047,16 @@ static void s_start_fire(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, ui
     hg_assign_t spec;
     hg_wjob_spec(job, &spec);
     hg_overlap_action_t act = hg_overlap_decide(self->overlap, &spec, job->running, force);
-    if (act == HG_OVERLAP_START) {
+    /* A backfill fire waits its turn, in order, rather than being skipped
+     * or cancelling a run (backfill.h). */
+    bool backfill = !force && spec.overlap != HG_OVERLAP_ALLOW && streq(reason, "backfill") &&
+                    (act != HG_OVERLAP_START || hg_backfill_holds(self->backfills, job->id));
+    if (act == HG_OVERLAP_START && !backfill) {
         s_launch_run(self, job, scheduled_ms, attempt, reason, overrides, overrides_n,
                      first_run_id);
         return;
     }
-    if (act == HG_OVERLAP_SKIP) {
+    if (act == HG_OVERLAP_SKIP && !backfill) {
         s_record_skipped(self, job, scheduled_ms, attempt, reason,
                          hg_wjob_tpl(job)->overlap == HG_OVERLAP_QUEUE ? "queue full"
                                                                        : "job running");
@@ -1060,6 +1066,12 @@ static void s_start_fire(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, ui
     snprintf(f.reason, sizeof f.reason, "%s", reason);
     if (first_run_id) memcpy(f.first_run_id, first_run_id, HG_PROTO_RUN_ID_SIZE);
     s_kv_dup(overrides, overrides_n, &f.overrides, &f.overrides_n);
+    if (backfill) {
+        if (hg_backfill_push(self->backfills, &f) != 0)
+            s_record_skipped(self, job, scheduled_ms, attempt, reason, "out of memory");
+        hg_overlap_fire_clear(&f);
+        return;
+    }
     if (act == HG_OVERLAP_CANCEL)
         s_cancel_job_runs(self, job, "replaced by a newer fire (overlap replace)");
     hg_overlap_fire_t dropped = {0};
@@ -1087,6 +1099,14 @@ static void s_overlap_next(s_agent_t *self, s_job_t *job)
         bool chained = !hg_retry_id_none(f.first_run_id);
         s_launch_run(self, job, f.scheduled_ms, f.attempt, f.reason, f.overrides, f.overrides_n,
                      chained ? f.first_run_id : NULL);
+        hg_overlap_fire_clear(&f);
+    }
+    /* Then the backfill's fires, in order, while a slot is free. */
+    while (!self->leaving &&
+           hg_overlap_decide(self->overlap, &spec, job->running, false) == HG_OVERLAP_START &&
+           hg_backfill_pop(self->backfills, job->id, &f)) {
+        s_launch_run(self, job, f.scheduled_ms, f.attempt, f.reason, f.overrides, f.overrides_n,
+                     NULL);
         hg_overlap_fire_clear(&f);
     }
 }
@@ -1195,6 +1215,7 @@ static void s_drop_job(s_agent_t *self, s_job_t *job)
      * retries to the next holder. */
     hg_wretry_forget_job(self->retries, job->id);
     hg_overlap_forget_job(self->overlap, job->id);
+    hg_backfill_forget_job(self->backfills, job->id);
     s_heap_remove(self, job);
     hg_wjobtab_remove(self->jobs, job->id);
 }
@@ -1520,7 +1541,8 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     zhashx_set_destructor(self.unacked_ids, s_record_free);
     self.retries = hg_wretry_new();
     self.overlap = hg_overlap_new();
-    if (!self.jobs || !self.retries || !self.overlap) {
+    self.backfills = hg_backfill_new();
+    if (!self.jobs || !self.retries || !self.overlap || !self.backfills) {
         hg_error("out of memory starting the worker");
         return -1;
     }
@@ -1763,5 +1785,6 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     free(self.heap);
     hg_wretry_destroy(&self.retries);
     hg_overlap_destroy(&self.overlap);
+    hg_backfill_destroy(&self.backfills);
     return 0;
 }
