@@ -9,8 +9,12 @@
  *   HELLO          node R str, ver str, labels map, cap u32,
  *                  held [held-map...], unacked u32, plugins [str...],
  *                  part u32, more u32 (HELLO in parts: held split over
- *                  parts 0, 1, ...; more = 1 on all but the last)
+ *                  parts 0, 1, ...; more = 1 on all but the last),
+ *                  runs [inflight-map...] (runs in flight, at most
+ *                  HG_PROTO_MAX_RUNNING a part, split like held),
+ *                  listed u32 (1: runs lists every run in flight)
  *     held-map     job R u64, epoch R u64, last i64, ver u64
+ *     inflight-map id R bin16, job R u64
  *   WELCOME        master R str, epoch R u64, hb R u32, lease R u32
  *   HEARTBEAT      echo u64, running u32, jobs u32, unacked u32
  *   ASSIGN         job R u64, epoch R u64, ver u64, ns str, name R str,
@@ -139,6 +143,12 @@ static const s_field_t s_held_fields[] = {
 };
 static const s_table_t s_held_table = S_TABLE(s_held_fields, hg_held_t);
 
+static const s_field_t s_inflight_fields[] = {
+    S_SCALAR("id", S_RUNID, S_REQ, hg_inflight_run_t, run_id),
+    S_SCALAR("job", S_U64, S_REQ, hg_inflight_run_t, job_id),
+};
+static const s_table_t s_inflight_table = S_TABLE(s_inflight_fields, hg_inflight_run_t);
+
 static const s_field_t s_hello_fields[] = {
     S_SIZED("node", S_STR, S_REQ, hg_hello_t, node, HG_PROTO_MAX_STR),
     S_SIZED("ver", S_STR, 0, hg_hello_t, version, HG_PROTO_MAX_STR),
@@ -149,6 +159,8 @@ static const s_field_t s_hello_fields[] = {
     S_ARRAY("plugins", S_STRS, 0, hg_hello_t, plugins, plugins_n, HG_PROTO_MAX_ITEMS, NULL),
     S_SCALAR("part", S_U32, 0, hg_hello_t, part),
     S_SCALAR("more", S_U32, 0, hg_hello_t, more),
+    S_ARRAY("runs", S_MAPS, 0, hg_hello_t, runs, runs_n, HG_PROTO_MAX_RUNNING, &s_inflight_table),
+    S_SCALAR("listed", S_U32, 0, hg_hello_t, runs_listed),
 };
 static const s_table_t s_hello_table = S_TABLE(s_hello_fields, hg_hello_t);
 

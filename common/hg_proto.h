@@ -31,6 +31,9 @@
 #define HG_PROTO_MAX_RUNS    10000      /* run records in one message */
 #define HG_PROTO_RUN_ID_SIZE 16         /* run ids are 16 raw bytes (UUIDv7) */
 
+/* Runs in flight one HELLO lists (about 1.5 MB); more go in parts. */
+#define HG_PROTO_MAX_RUNNING 50000
+
 typedef enum {
     HG_MSG_HELLO = 1,
     HG_MSG_WELCOME = 2,
@@ -72,6 +75,14 @@ typedef struct {
     uint64_t version;     /* job version of the spec it holds, 0 = not said (older workers) */
 } hg_held_t;
 
+/* A run a worker has in flight, reported in HELLO: a new leader closes as
+ * "lost" the runs the history says are running that no worker claims
+ * (master/cluster_runlost.c). */
+typedef struct {
+    uint8_t run_id[HG_PROTO_RUN_ID_SIZE]; /* the run */
+    uint64_t job_id;                      /* its job */
+} hg_inflight_run_t;
+
 typedef struct {
     char *node;        /* worker's node name (also its ZeroMQ routing id) */
     char *version;     /* worker software version */
@@ -86,6 +97,13 @@ typedef struct {
     uint32_t part;     /* a worker holding more than HG_PROTO_MAX_HELD jobs sends HELLO in
                           parts 0, 1, ... back to back, each with the next held jobs */
     uint32_t more;     /* 1: further parts follow; the master answers the last one */
+
+    /* Runs in flight (issue 15), split over the parts like held; with
+     * runs_listed 1 they are every run in flight of the worker (all parts
+     * together); 0: not said (an older worker), its runs are taken on trust. */
+    hg_inflight_run_t *runs;
+    size_t runs_n;
+    uint32_t runs_listed;
 } hg_hello_t;
 
 typedef struct {

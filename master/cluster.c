@@ -505,7 +505,7 @@ static void s_inflight_add(hg_cluster_t *self, hg_cluster_node_t *node, const hg
         return;
     }
     snprintf(f->node, sizeof f->node, "%s", node->name);
-    if (old) {
+    if (old && !old->unclaimed) {
         hg_cluster_node_t *was = zhashx_lookup(self->nodes, old->node);
         if (was && was->inflight) was->inflight--;
     }
@@ -521,7 +521,7 @@ static bool s_inflight_remove(hg_cluster_t *self, hg_cluster_node_t *node, const
     if (!f) return false;
     hg_cluster_node_t *owner =
         streq(f->node, node->name) ? node : zhashx_lookup(self->nodes, f->node);
-    if (owner && owner->inflight) owner->inflight--;
+    if (owner && owner->inflight && !f->unclaimed) owner->inflight--;
     zhashx_delete(self->inflight, run_id);
     if (zhashx_size(self->inflight) < S_INFLIGHT_MAX / 2) self->inflight_capped = false;
     return true;
@@ -917,6 +917,7 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
             break; /* the hash was iterated inside; resume next tick */
         }
     }
+    if (!stalled) hg_cluster__runlost_tick(self, now); /* cluster_runlost.c */
     s_expire(self, now);
     if (now - self->metrics_mono_ms >= 1000) {
         self->metrics_mono_ms = now;
@@ -1092,7 +1093,8 @@ static void s_lead(hg_cluster_t *self, uint64_t epoch, json_t *jobs, json_t *las
     self->loading = true;
     s_load_jobs(self, jobs, last_fires, &loaded);
     self->loading = false;
-    hg_cluster__retry_load(self); /* cluster_retry.c */
+    hg_cluster__retry_load(self);   /* cluster_retry.c */
+    hg_cluster__runlost_load(self); /* cluster_runlost.c */
     json_decref(jobs);
     json_decref(last_fires);
     /* Loading leaves many freed JSON fragments behind: give them back. */
@@ -1101,6 +1103,7 @@ static void s_lead(hg_cluster_t *self, uint64_t epoch, json_t *jobs, json_t *las
      * the wait before placing the catalogue starts now, not before loading
      * it (a million jobs take seconds). */
     self->started_mono_ms = hg_mono_ms();
+    hg_cluster__runlost_start(self);
     hg_info("cluster: leading (epoch %" PRIu64 "); %zu active jobs and %zu plug-ins loaded; "
             "workers on %s",
             epoch, loaded, hg_plugin_index_size(self->plugins), self->args->bind);

@@ -11,6 +11,8 @@
  *   cluster_api.c        requests of the API threads, both ends
  *   cluster_route.c      routing: labels, strategies, broadcast and shard
  *                        slots (cluster_route.h)
+ *   cluster_runlost.c    runs in flight no worker claims (across a leader
+ *                        change or a worker's restart) closed as lost
  *
  * Everything here belongs to the actor's thread; the hg_cluster__
  * functions are called only from the actor's own handlers. */
@@ -134,6 +136,12 @@ typedef struct {
 typedef struct {
     char node[192]; /* worker running it */
     hg_run_t run;   /* the RUN_STARTED record (owned) */
+    /* No session of its node claims it (cluster_runlost.c): loaded from the
+     * history by a new leader, or not listed in its node's HELLO. It is
+     * not counted in its node's inflight; closed as lost at claim_by. */
+    bool unclaimed;
+    int64_t claim_by_mono_ms; /* INT64_MAX: the lease window has not started */
+    bool listed;              /* scratch of hg_cluster__runlost_hello */
 } hg_cluster_inflight_t;
 
 /* The cluster actor's state; one per actor, on its stack. */
@@ -184,6 +192,7 @@ typedef struct {
     struct hg_cluster_route *route; /* routing: slots, ring, round robin (cluster_route.c) */
     hg_refire_t *refire;            /* runs already re-run (refire.h) */
     hg_store_gate_t gate;           /* back-pressure: records waiting for the store (issue 14) */
+    bool runlost_pending;           /* some inflight entry is unclaimed (cluster_runlost.c) */
 } hg_cluster_t;
 
 /* cluster.c: sending, the store, the job table, plug-ins */
@@ -277,6 +286,26 @@ void hg_cluster__place(hg_cluster_t *self);
 bool hg_cluster__place_job(hg_cluster_t *self, hg_jobrec_t *job);
 /* After hg_cluster__place_job for each new job: placed of them, all went or not. */
 void hg_cluster__placed_these(hg_cluster_t *self, size_t placed, bool all);
+
+/* cluster_runlost.c: runs in flight no worker claims (issue 15) */
+
+/* Close the inflight entries keys (raw run ids) of node as lost, their
+ * error "<cause> while the run was in flight; ...", with retry/recover
+ * as for a lost worker; the entries are dropped. Returns how many. */
+size_t hg_cluster__runs_close_lost(hg_cluster_t *self, const char *node, zlist_t *keys,
+                                   const char *cause);
+/* A new leader: the recent "running" rows become unclaimed runs in flight. */
+void hg_cluster__runlost_load(hg_cluster_t *self);
+/* Start the lease window of the loaded runs (when workers can be answered). */
+void hg_cluster__runlost_start(hg_cluster_t *self);
+/* Append the runs of one HELLO part to *all (at most cap); false: too many
+ * or out of memory. */
+bool hg_cluster__runlost_gather(hg_inflight_run_t **all, size_t *all_n, const hg_hello_t *h,
+                                size_t cap);
+/* The node's HELLO h: claim the runs it lists, unclaim the ones it does not. */
+void hg_cluster__runlost_hello(hg_cluster_t *self, hg_cluster_node_t *node, const hg_hello_t *h);
+/* Close the unclaimed runs whose window has passed (from the tick). */
+void hg_cluster__runlost_tick(hg_cluster_t *self, int64_t now_mono_ms);
 
 /* cluster_retry.c: pending retries and run cancel (issue 11) */
 

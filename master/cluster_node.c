@@ -45,26 +45,6 @@ void hg_cluster__node_choke(hg_cluster_t *self, hg_cluster_node_t *node, const c
 
 /* -------------------------------------------------------------- node gone */
 
-/* A run of a job marked recover: true was lost: queue its re-run for the
- * job's next holder. Once only: a lost re-run is not re-run again. */
-static void s_recovery_add(hg_cluster_t *self, const hg_run_t *run)
-{
-    hg_jobrec_t *job = hg_jobtab_find(self->jobs, run->job_id);
-    if (!job || !job->tpl->spec.recover || (run->reason && streq(run->reason, "recover"))) return;
-    if (!hg_cluster__refire_claim(self, run)) return; /* already re-run (refire.h) */
-    hg_jobrec_recovery_t *r = realloc(job->recoveries, (job->recoveries_n + 1) * sizeof *r);
-    if (!r) {
-        hg_error("cluster: job %s: out of memory; its lost run will not be re-run",
-                 hg_jobrec_name(job));
-        return;
-    }
-    job->recoveries = r;
-    r[job->recoveries_n].scheduled_ms = run->scheduled_ms;
-    r[job->recoveries_n].attempt = (run->attempt ? run->attempt : 1) + 1;
-    r[job->recoveries_n].refire = false;
-    job->recoveries_n++;
-}
-
 /* A node is gone (lost: silent past its lease window; left: it said
  * LEAVE): its jobs go to others at once, its runs in flight are closed. */
 void hg_cluster__node_gone(hg_cluster_t *self, hg_cluster_node_t *node, hg_node_state_t state,
@@ -88,58 +68,13 @@ void hg_cluster__node_gone(hg_cluster_t *self, hg_cluster_node_t *node, hg_node_
      * the worker was only cut off and reports them later, its record
      * replaces this one (same run id). */
     zlist_t *lost = zlist_new();
-    for (hg_cluster_inflight_t *f = zhashx_first(self->inflight); f;
+    for (hg_cluster_inflight_t *f = lost ? zhashx_first(self->inflight) : NULL; f;
          f = zhashx_next(self->inflight))
         if (streq(f->node, node->name)) zlist_append(lost, (void *) zhashx_cursor(self->inflight));
-    size_t lost_n = zlist_size(lost);
-    if (lost_n) {
-        hg_store_batch_t *batch = calloc(1, sizeof *batch);
-        hg_msg_t *m = calloc(1, sizeof *m);
-        hg_run_t *runs = calloc(lost_n, sizeof *runs);
-        if (batch && m && runs) {
-            size_t k = 0;
-            for (const void *key = zlist_first(lost); key; key = zlist_next(lost)) {
-                hg_cluster_inflight_t *f = zhashx_lookup(self->inflight, key);
-                runs[k] = f->run;
-                memset(&f->run, 0, sizeof f->run);
-                runs[k].status = HG_RUN_LOST;
-                runs[k].finished_ms = hg_now_ms();
-                /* Whether its request reached the endpoint is unknown:
-                 * recover re-runs it (at least once), else it is not
-                 * run again (at most once). */
-                hg_jobrec_t *job = hg_jobtab_find(self->jobs, runs[k].job_id);
-                bool recover = job && job->tpl->spec.recover &&
-                               !(runs[k].reason && streq(runs[k].reason, "recover"));
-                char text[512];
-                snprintf(text, sizeof text,
-                         "worker %s %s (%s) while the run was in flight; whether it reached "
-                         "the endpoint is unknown: %s",
-                         node->name, state == HG_NODE_LOST ? "was lost" : "left", why,
-                         recover ? "run again once (recover)"
-                                 : "not run again (at most once; recover re-runs)");
-                runs[k].error = strdup(text);
-                /* A job whose retry policy lists "lost" retries it; else recover. */
-                if (!hg_cluster__retry_on_lost(self, &runs[k])) s_recovery_add(self, &runs[k]);
-                k++;
-            }
-            m->type = HG_MSG_RUN_FINISHED;
-            m->u.runs.runs = runs;
-            m->u.runs.runs_n = k;
-            snprintf(batch->node, sizeof batch->node, "%s", node->name);
-            batch->msg = m;
-            /* No ACK for these: the worker never sent them. It may still
-             * hold its own record of the same run (it was only frozen or
-             * cut off), and an ACK would make it drop that record unsent. */
-            batch->no_ack = true;
-            hg_cluster__store_runs(self, batch);
-        } else {
-            free(batch);
-            free(m);
-            free(runs);
-        }
-        for (const void *key = zlist_first(lost); key; key = zlist_next(lost))
-            zhashx_delete(self->inflight, key);
-    }
+    char cause[512];
+    snprintf(cause, sizeof cause, "worker %s %s (%s)", node->name,
+             state == HG_NODE_LOST ? "was lost" : "left", why);
+    size_t lost_n = lost ? hg_cluster__runs_close_lost(self, node->name, lost, cause) : 0;
     zlist_destroy(&lost);
     hg_log_write(state == HG_NODE_LOST ? HG_LOG_WARN : HG_LOG_INFO,
                  "cluster: worker %s %s (%s); reassigning its %zu jobs, %zu runs in flight "
@@ -294,6 +229,8 @@ typedef struct {
     uint32_t parts;          /* parts so far */
     int64_t started_mono_ms; /* its first part; dropped after S_HELLO_PARTS_TTL_MS */
     size_t *total;           /* the cluster's count of held entries in all (borrowed) */
+    hg_inflight_run_t *runs; /* runs in flight of the parts so far (owned) */
+    size_t runs_n;           /* entries in runs */
 } s_hello_parts_t;
 
 /* Held jobs one worker may report in all (a bound on what a HELLO in
@@ -316,6 +253,7 @@ void hg_cluster__hello_parts_free(void **item)
     if (p) {
         if (p->total) *p->total -= p->held_n;
         free(p->held);
+        free(p->runs);
         free(p);
         *item = NULL;
     }
@@ -389,8 +327,18 @@ static bool s_hello_gather(hg_cluster_t *self, const char *name, hg_hello_t *h)
         p->held_n += h->held_n;
         self->hello_held_total += h->held_n;
     }
+    if (h->runs_n && !hg_cluster__runlost_gather(&p->runs, &p->runs_n, h, s_hello_held_cap(self))) {
+        hg_cluster__send_error(self, name, HG_ETOOBIG, "HELLO lists too many runs in flight");
+        zhashx_delete(self->hello_parts, name);
+        return false;
+    }
     p->parts++;
     if (h->more) return false;
+    free(h->runs); /* the message's own, replaced by all parts' */
+    h->runs = p->runs;
+    h->runs_n = p->runs_n;
+    p->runs = NULL;
+    p->runs_n = 0;
     free(h->held); /* the message's own, replaced by all parts' */
     h->held = p->held;
     h->held_n = p->held_n;
@@ -585,6 +533,7 @@ void hg_cluster__on_hello(hg_cluster_t *self, const char *name, hg_msg_t *msg)
     if (!node) return;
     bool was_active = HG_NODE_LIVE(node) && node->last_hb_mono_ms > 0;
     s_node_open(self, node, h);
+    hg_cluster__runlost_hello(self, node, h); /* which runs in flight it still has */
     size_t adopted = 0, revoked = 0;
     s_hello_reconcile(self, node, h, &adopted, &revoked);
     s_send_welcome(self, name);

@@ -20,6 +20,7 @@
 #include "dep_inject.h"
 #include "hg_zsock.h"
 #include "http_exec.h"
+#include "inflight.h"
 #include "overlap.h"
 #include "overload.h"
 #include "plugin_cache.h"
@@ -155,6 +156,7 @@ typedef struct {
     hg_wretry_t *retries;          /* pending retries (retry.h) */
     hg_overlap_state_t *overlap;   /* fires held back by an overlap policy (overlap.h) */
     hg_backfill_t *backfills;      /* backfill fires waiting for a slot (backfill.h) */
+    hg_winflight_t *inflight;      /* run ids in flight, listed in HELLO (inflight.h) */
 } s_agent_t;
 
 /* ------------------------------------------------------------ timer heap */
@@ -438,20 +440,32 @@ static void s_send_hello(s_agent_t *self)
         i++;
     }
     h->plugins = hg_plugin_cache_list(self->cache, &h->plugins_n);
-    /* More held jobs than one message lists go in parts, back to back on
-     * this connection; the master answers the last one. */
+    /* The runs in flight: a new leader closes as lost the runs its history
+     * says are running that no worker lists (issue 15). */
+    size_t runs_total = 0;
+    hg_inflight_run_t *runs = hg_winflight_list(self->inflight, &runs_total);
+    h->runs_listed = runs || !hg_winflight_size(self->inflight); /* not when out of memory */
+    /* More held jobs (or runs) than one message lists go in parts, back to
+     * back on this connection; the master answers the last one. */
     hg_held_t *all = h->held;
     size_t total = h->held ? h->held_n : 0;
-    for (size_t off = 0, part = 0; off < total || part == 0; part++) {
+    for (size_t off = 0, roff = 0, part = 0; off < total || roff < runs_total || part == 0;
+         part++) {
         size_t n = total - off < HG_PROTO_MAX_HELD ? total - off : HG_PROTO_MAX_HELD;
+        size_t rn =
+            runs_total - roff < HG_PROTO_MAX_RUNNING ? runs_total - roff : HG_PROTO_MAX_RUNNING;
         h->held = n ? all + off : NULL;
         h->held_n = n;
+        h->runs = rn ? runs + roff : NULL;
+        h->runs_n = rn;
         h->part = (uint32_t) part;
         off += n;
-        h->more = off < total;
+        roff += rn;
+        h->more = off < total || roff < runs_total;
         if (s_send(self, &msg) != 0) break; /* HELLO is repeated until answered */
     }
     free(all);
+    free(runs);
     free(h->plugins);
 }
 
@@ -728,6 +742,7 @@ static void s_run_done(s_agent_t *self, hg_run_t *run)
         s_heap_update(self, job);
     }
     if (self->running) self->running--;
+    hg_winflight_remove(self->inflight, run->run_id);
     if (!run->finished_ms) run->finished_ms = hg_now_ms();
     if (!run->started_ms) run->started_ms = run->finished_ms;
     hg_wretry_on_done(self->retries, job ? hg_wjob_tpl(job) : NULL, run);
@@ -838,6 +853,7 @@ static void s_start_plugin_run(s_agent_t *self, s_job_t *job, hg_run_t *run, hg_
     s_queue_started(self, job, run);
     job->running++;
     self->running++;
+    hg_winflight_add(self->inflight, run->run_id, run->job_id);
     const hg_plugin_spec_t *spec = &hg_wjob_tpl(job)->plugin;
     hg_plugin_task_t *task = hg_plugin_task_new();
     if (!task) {
@@ -997,6 +1013,7 @@ static void s_launch_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, ui
     hg_assign_clear(&copy);
     job->running++;
     self->running++;
+    hg_winflight_add(self->inflight, task->run.run_id, task->run.job_id);
     if (hg_http_exec_submit(self->http, &task) != 0) {
         task->run.status = HG_RUN_FAILED;
         task->run.finished_ms = hg_now_ms();
@@ -1542,7 +1559,8 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     self.retries = hg_wretry_new();
     self.overlap = hg_overlap_new();
     self.backfills = hg_backfill_new();
-    if (!self.jobs || !self.retries || !self.overlap || !self.backfills) {
+    self.inflight = hg_winflight_new();
+    if (!self.jobs || !self.retries || !self.overlap || !self.backfills || !self.inflight) {
         hg_error("out of memory starting the worker");
         return -1;
     }
@@ -1786,5 +1804,6 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     hg_wretry_destroy(&self.retries);
     hg_overlap_destroy(&self.overlap);
     hg_backfill_destroy(&self.backfills);
+    hg_winflight_destroy(&self.inflight);
     return 0;
 }

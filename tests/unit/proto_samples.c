@@ -142,6 +142,14 @@ hg_msg_t *hg_test_proto_sample(int type, bool full)
         h->plugins_n = 1;
         h->part = 3;
         h->more = 1;
+        h->runs = calloc(2, sizeof *h->runs);
+        assert_non_null(h->runs);
+        memset(h->runs[0].run_id, 0xab, sizeof h->runs[0].run_id);
+        h->runs[0].job_id = 5;
+        h->runs[1].run_id[15] = 1;
+        h->runs[1].job_id = UINT64_MAX;
+        h->runs_n = 2;
+        h->runs_listed = 1;
         break;
     }
     case HG_MSG_WELCOME:

@@ -143,6 +143,12 @@ static void assert_msg_eq(const hg_msg_t *a, const hg_msg_t *b)
         assert_int_equal(x->unacked, y->unacked);
         assert_int_equal(x->part, y->part);
         assert_int_equal(x->more, y->more);
+        assert_int_equal(x->runs_n, y->runs_n);
+        assert_int_equal(x->runs_listed, y->runs_listed);
+        for (size_t i = 0; i < x->runs_n; i++) {
+            assert_memory_equal(x->runs[i].run_id, y->runs[i].run_id, HG_PROTO_RUN_ID_SIZE);
+            assert_true(x->runs[i].job_id == y->runs[i].job_id);
+        }
         assert_int_equal(x->plugins_n, y->plugins_n);
         for (size_t i = 0; i < x->plugins_n; i++)
             assert_str_eq(x->plugins[i], y->plugins[i]);
@@ -467,9 +473,27 @@ static void v_held(msgpack_packer *pk)
     msgpack_pack_array(pk, 1);
     w_map(pk, w_held, sizeof w_held / sizeof w_held[0]);
 }
+static const wfield_t w_inflight[] = {{"id", v_bin16}, {"job", v_int}};
+static const wfield_t w_inflight_short[] = {{"id", v_bin15}, {"job", v_int}};
+static const wfield_t w_inflight_nojob[] = {{"id", v_bin16}};
+static void v_inflight(msgpack_packer *pk)
+{
+    msgpack_pack_array(pk, 1);
+    w_map(pk, w_inflight, 2);
+}
+static void v_inflight_short(msgpack_packer *pk)
+{
+    msgpack_pack_array(pk, 1);
+    w_map(pk, w_inflight_short, 2);
+}
+static void v_inflight_nojob(msgpack_packer *pk)
+{
+    msgpack_pack_array(pk, 1);
+    w_map(pk, w_inflight_nojob, 1);
+}
 static const wfield_t w_hello[] = {{"node", v_str}, {"ver", v_str},   {"labels", v_labels},
                                    {"cap", v_int},  {"held", v_held}, {"unacked", v_int},
-                                   {"part", v_int}, {"more", v_int}};
+                                   {"part", v_int}, {"more", v_int},  {"runs", v_inflight}};
 static const wfield_t w_welcome[] = {
     {"master", v_str}, {"epoch", v_int}, {"hb", v_int}, {"lease", v_int}};
 static const wfield_t w_heartbeat[] = {
@@ -790,6 +814,13 @@ static void v_big_held(msgpack_packer *pk)
         w_map(pk, w_held, sizeof w_held / sizeof w_held[0]);
 }
 
+static void v_big_inflight(msgpack_packer *pk)
+{
+    msgpack_pack_array(pk, g_big_n);
+    for (size_t i = 0; i < g_big_n; i++)
+        w_map(pk, w_inflight, 2);
+}
+
 static void expect_big(int type, const char *key, val_fn fn, size_t n, int want)
 {
     g_big_n = n;
@@ -820,6 +851,12 @@ static void test_oversize_arrays(void **state)
     /* A full HELLO part fits in one message; beyond it the worker sends parts. */
     expect_big(HG_MSG_HELLO, "held", v_big_held, HG_PROTO_MAX_HELD, 0);
     expect_big(HG_MSG_HELLO, "held", v_big_held, HG_PROTO_MAX_HELD + 1, HG_ETOOBIG);
+    /* A HELLO's runs in flight are bounded like its held jobs (more go in parts). */
+    expect_big(HG_MSG_HELLO, "runs", v_big_inflight, HG_PROTO_MAX_RUNNING, 0);
+    expect_big(HG_MSG_HELLO, "runs", v_big_inflight, HG_PROTO_MAX_RUNNING + 1, HG_ETOOBIG);
+    /* ...and each names a whole run id and its job. */
+    expect_override(HG_MSG_HELLO, "runs", v_inflight_short, HG_ETYPE);
+    expect_override(HG_MSG_HELLO, "runs", v_inflight_nojob, HG_EMISSING);
     expect_big(HG_MSG_RUN_FINISHED, "runs", v_big_runs, HG_PROTO_MAX_RUNS + 1, HG_ETOOBIG);
     /* ...and at least one record. */
     expect_override(HG_MSG_RUN_FINISHED, "runs", v_arr, HG_EMISSING);

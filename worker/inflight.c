@@ -1,0 +1,73 @@
+/* inflight: the worker's runs in flight by run id (see inflight.h). */
+#include "inflight.h"
+#include "hg_runid.h"
+
+#include <czmq.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct hg_winflight {
+    zhashx_t *runs; /* raw run id -> job id (uint64_t, owned) */
+};
+
+static void s_job_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+hg_winflight_t *hg_winflight_new(void)
+{
+    hg_winflight_t *self = calloc(1, sizeof *self);
+    if (!self || !(self->runs = zhashx_new())) {
+        free(self);
+        return NULL;
+    }
+    zhashx_set_destructor(self->runs, s_job_free);
+    zhashx_set_key_hasher(self->runs, hg_runid_hash);
+    zhashx_set_key_comparator(self->runs, hg_runid_compare);
+    zhashx_set_key_duplicator(self->runs, hg_runid_dup);
+    zhashx_set_key_destructor(self->runs, hg_runid_free);
+    return self;
+}
+
+void hg_winflight_destroy(hg_winflight_t **self_p)
+{
+    if (!self_p || !*self_p) return;
+    zhashx_destroy(&(*self_p)->runs);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+void hg_winflight_add(hg_winflight_t *self, const uint8_t *run_id, uint64_t job_id)
+{
+    if (!self) return;
+    uint64_t *job = malloc(sizeof *job);
+    if (!job) return;
+    *job = job_id;
+    zhashx_update(self->runs, run_id, job);
+}
+
+void hg_winflight_remove(hg_winflight_t *self, const uint8_t *run_id)
+{
+    if (self && zhashx_size(self->runs)) zhashx_delete(self->runs, run_id);
+}
+
+size_t hg_winflight_size(const hg_winflight_t *self)
+{
+    return self ? zhashx_size(self->runs) : 0;
+}
+
+hg_inflight_run_t *hg_winflight_list(hg_winflight_t *self, size_t *n)
+{
+    *n = 0;
+    size_t size = hg_winflight_size(self);
+    hg_inflight_run_t *out = size ? calloc(size, sizeof *out) : NULL;
+    if (!out) return NULL;
+    for (uint64_t *job = zhashx_first(self->runs); job; job = zhashx_next(self->runs)) {
+        memcpy(out[*n].run_id, zhashx_cursor(self->runs), HG_PROTO_RUN_ID_SIZE);
+        out[*n].job_id = *job;
+        (*n)++;
+    }
+    return out;
+}
