@@ -9,86 +9,24 @@
 #include "jobtab.h"
 
 #include "hg_error.h"
+#include "hg_oatab.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* An open-addressing table of pointers with linear probing. A removed
- * entry leaves a tombstone so that probes for later entries go on past
- * it; tombstones go when the table is rebuilt. */
-typedef struct {
-    void **slots; /* NULL = empty, S_TOMB = removed, else an entry */
-    size_t cap;   /* slots, a power of two (0 before the first insert) */
-    size_t live;  /* entries */
-    size_t used;  /* entries + tombstones */
-} s_oa_t;
-
-static char s_tomb_mark;
-#define S_TOMB ((void *) &s_tomb_mark)
-
 struct hg_jobtab {
-    s_oa_t jobs; /* hg_jobrec_t *, by id */
-    s_oa_t tpls; /* hg_jobtpl_t *, by key */
+    hg_oatab_t jobs; /* hg_jobrec_t *, by id */
+    hg_oatab_t tpls; /* hg_jobtpl_t *, by key */
 };
-
-static size_t s_hash_id(uint64_t id)
-{
-    /* Ids are dense and increasing: spread them over the slots. */
-    uint64_t h = id * 0x9E3779B97F4A7C15ull;
-    return (size_t) (h ^ (h >> 29));
-}
-
-static size_t s_hash_bytes(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return (size_t) (h ^ (h >> 32));
-}
 
 static size_t s_job_hash(const void *e)
 {
-    return s_hash_id(((const hg_jobrec_t *) e)->id);
+    return hg_oatab_hash_id(((const hg_jobrec_t *) e)->id);
 }
 
 static size_t s_tpl_hash(const void *e)
 {
     return ((const hg_jobtpl_t *) e)->hash;
-}
-
-/* Rebuild with room for at least want entries at 3/4 load, dropping
- * tombstones. 0 or HG_ENOMEM. */
-static int s_oa_grow(s_oa_t *t, size_t want, size_t (*hash)(const void *))
-{
-    size_t cap = 16;
-    while (cap * 3 / 4 <= want)
-        cap *= 2;
-    void **slots = calloc(cap, sizeof *slots);
-    if (!slots) return HG_ENOMEM;
-    for (size_t i = 0; i < t->cap; i++) {
-        void *e = t->slots[i];
-        if (!e || e == S_TOMB) continue;
-        size_t j = hash(e) & (cap - 1);
-        while (slots[j])
-            j = (j + 1) & (cap - 1);
-        slots[j] = e;
-    }
-    free(t->slots);
-    t->slots = slots;
-    t->cap = cap;
-    t->used = t->live;
-    return 0;
-}
-
-/* Make room for one more entry. */
-static int s_oa_reserve(s_oa_t *t, size_t (*hash)(const void *))
-{
-    if ((t->used + 1) * 4 < t->cap * 3) return 0;
-    /* Room for half as many again: a full table of live entries doubles,
-     * one mostly of tombstones is rebuilt at its size or smaller. */
-    return s_oa_grow(t, t->live + t->live / 2 + 1, hash);
 }
 
 /* ------------------------------------------------------------ templates */
@@ -130,12 +68,13 @@ static int s_tpl_key(const hg_assign_t *shared, json_t *pins, uint8_t **key, siz
 
 static hg_jobtpl_t *s_tpl_find(hg_jobtab_t *self, const uint8_t *key, size_t len, size_t hash)
 {
-    s_oa_t *t = &self->tpls;
+    hg_oatab_t *t = &self->tpls;
     if (!t->cap) return NULL;
     for (size_t j = hash & (t->cap - 1);; j = (j + 1) & (t->cap - 1)) {
         hg_jobtpl_t *e = t->slots[j];
         if (!e) return NULL;
-        if (e != S_TOMB && e->hash == hash && e->key_len == len && memcmp(e->key, key, len) == 0)
+        if (e != HG_OATAB_TOMB && e->hash == hash && e->key_len == len &&
+            memcmp(e->key, key, len) == 0)
             return e;
     }
 }
@@ -143,10 +82,10 @@ static hg_jobtpl_t *s_tpl_find(hg_jobtab_t *self, const uint8_t *key, size_t len
 static void s_tpl_release(hg_jobtab_t *self, hg_jobtpl_t *tpl)
 {
     if (!tpl || --tpl->refs > 0) return;
-    s_oa_t *t = &self->tpls;
+    hg_oatab_t *t = &self->tpls;
     for (size_t j = tpl->hash & (t->cap - 1); t->slots[j]; j = (j + 1) & (t->cap - 1)) {
         if (t->slots[j] == tpl) {
-            t->slots[j] = S_TOMB;
+            t->slots[j] = HG_OATAB_TOMB;
             t->live--;
             break;
         }
@@ -185,7 +124,7 @@ static hg_jobtpl_t *s_tpl_intern(hg_jobtab_t *self, hg_assign_t *shared, json_t 
         return NULL;
     }
     *err = HG_ENOMEM; /* the only failure from here on */
-    size_t hash = s_hash_bytes(key, len);
+    size_t hash = hg_oatab_hash_bytes(key, len);
     hg_jobtpl_t *tpl = s_tpl_find(self, key, len, hash);
     if (tpl) {
         free(key);
@@ -195,7 +134,7 @@ static hg_jobtpl_t *s_tpl_intern(hg_jobtab_t *self, hg_assign_t *shared, json_t 
         return tpl;
     }
     tpl = calloc(1, sizeof *tpl);
-    if (!tpl || s_oa_reserve(&self->tpls, s_tpl_hash) != 0) {
+    if (!tpl || hg_oatab_reserve(&self->tpls, s_tpl_hash) != 0) {
         free(tpl);
         free(key);
         hg_route_destroy(&route);
@@ -210,9 +149,9 @@ static hg_jobtpl_t *s_tpl_intern(hg_jobtab_t *self, hg_assign_t *shared, json_t 
     tpl->hash = hash;
     tpl->key = key;
     tpl->key_len = len;
-    s_oa_t *t = &self->tpls;
+    hg_oatab_t *t = &self->tpls;
     size_t j = hash & (t->cap - 1);
-    while (t->slots[j] && t->slots[j] != S_TOMB)
+    while (t->slots[j] && t->slots[j] != HG_OATAB_TOMB)
         j = (j + 1) & (t->cap - 1);
     if (!t->slots[j]) t->used++;
     t->slots[j] = tpl;
@@ -242,7 +181,7 @@ void hg_jobtab_destroy(hg_jobtab_t **self)
     hg_jobtab_t *t = *self;
     for (size_t i = 0; i < t->jobs.cap; i++) {
         hg_jobrec_t *rec = t->jobs.slots[i];
-        if (rec && rec != S_TOMB) hg_jobtab_free(t, &rec);
+        if (rec && rec != HG_OATAB_TOMB) hg_jobtab_free(t, &rec);
     }
     free(t->jobs.slots);
     free(t->tpls.slots); /* every template went with its last job */
@@ -366,14 +305,14 @@ hg_jobrec_t *hg_jobtab_make_like(hg_jobtab_t *self, const hg_jobrec_t *like, uin
 int hg_jobtab_put(hg_jobtab_t *self, hg_jobrec_t *rec, hg_jobrec_t **old)
 {
     if (old) *old = NULL;
-    s_oa_t *t = &self->jobs;
-    if (s_oa_reserve(t, s_job_hash) != 0) return HG_ENOMEM;
+    hg_oatab_t *t = &self->jobs;
+    if (hg_oatab_reserve(t, s_job_hash) != 0) return HG_ENOMEM;
     size_t free_slot = SIZE_MAX;
-    size_t j = s_hash_id(rec->id) & (t->cap - 1);
+    size_t j = hg_oatab_hash_id(rec->id) & (t->cap - 1);
     for (;; j = (j + 1) & (t->cap - 1)) {
         hg_jobrec_t *e = t->slots[j];
         if (!e) break;
-        if (e == S_TOMB) {
+        if (e == HG_OATAB_TOMB) {
             if (free_slot == SIZE_MAX) free_slot = j;
             continue;
         }
@@ -397,23 +336,23 @@ int hg_jobtab_put(hg_jobtab_t *self, hg_jobrec_t *rec, hg_jobrec_t **old)
 
 hg_jobrec_t *hg_jobtab_find(hg_jobtab_t *self, uint64_t id)
 {
-    s_oa_t *t = &self->jobs;
+    hg_oatab_t *t = &self->jobs;
     if (!t->cap) return NULL;
-    for (size_t j = s_hash_id(id) & (t->cap - 1);; j = (j + 1) & (t->cap - 1)) {
+    for (size_t j = hg_oatab_hash_id(id) & (t->cap - 1);; j = (j + 1) & (t->cap - 1)) {
         hg_jobrec_t *e = t->slots[j];
         if (!e) return NULL;
-        if (e != S_TOMB && e->id == id) return e;
+        if (e != HG_OATAB_TOMB && e->id == id) return e;
     }
 }
 
 void hg_jobtab_remove(hg_jobtab_t *self, uint64_t id)
 {
-    s_oa_t *t = &self->jobs;
+    hg_oatab_t *t = &self->jobs;
     if (!t->cap) return;
-    for (size_t j = s_hash_id(id) & (t->cap - 1); t->slots[j]; j = (j + 1) & (t->cap - 1)) {
+    for (size_t j = hg_oatab_hash_id(id) & (t->cap - 1); t->slots[j]; j = (j + 1) & (t->cap - 1)) {
         hg_jobrec_t *e = t->slots[j];
-        if (e != S_TOMB && e->id == id) {
-            t->slots[j] = S_TOMB;
+        if (e != HG_OATAB_TOMB && e->id == id) {
+            t->slots[j] = HG_OATAB_TOMB;
             t->live--;
             hg_jobtab_free(self, &e);
             return;
@@ -426,29 +365,15 @@ size_t hg_jobtab_size(hg_jobtab_t *self)
     return self->jobs.live;
 }
 
-/* The entry at or after *cursor, moving *cursor past it; NULL at the end. */
-static void *s_oa_next(s_oa_t *t, size_t *cursor)
-{
-    for (size_t i = *cursor; i < t->cap; i++) {
-        void *e = t->slots[i];
-        if (e && e != S_TOMB) {
-            *cursor = i + 1;
-            return e;
-        }
-    }
-    *cursor = t->cap;
-    return NULL;
-}
-
 hg_jobrec_t *hg_jobtab_next(hg_jobtab_t *self, size_t *cursor)
 {
-    return s_oa_next(&self->jobs, cursor);
+    return hg_oatab_next(&self->jobs, cursor);
 }
 
 hg_jobrec_t *hg_jobtab_at(hg_jobtab_t *self, size_t i)
 {
     hg_jobrec_t *e = i < self->jobs.cap ? self->jobs.slots[i] : NULL;
-    return e == S_TOMB ? NULL : e;
+    return e == HG_OATAB_TOMB ? NULL : e;
 }
 
 size_t hg_jobtab_slots(hg_jobtab_t *self)
@@ -458,7 +383,7 @@ size_t hg_jobtab_slots(hg_jobtab_t *self)
 
 hg_jobtpl_t *hg_jobtab_tpl_next(hg_jobtab_t *self, size_t *cursor)
 {
-    return s_oa_next(&self->tpls, cursor);
+    return hg_oatab_next(&self->tpls, cursor);
 }
 
 size_t hg_jobtab_tpl_count(hg_jobtab_t *self)

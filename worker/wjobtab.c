@@ -10,23 +10,11 @@
 #include "wjobtab.h"
 
 #include "hg_error.h"
+#include "hg_oatab.h"
 
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* An open-addressing table of pointers with linear probing. A removed
- * entry leaves a tombstone so that probes for later entries go on past
- * it; tombstones go when the table is rebuilt. */
-typedef struct {
-    void **slots; /* NULL = empty, S_TOMB = removed, else an entry */
-    size_t cap;   /* slots, a power of two (0 before the first insert) */
-    size_t live;  /* entries */
-    size_t used;  /* entries + tombstones */
-} s_oa_t;
-
-static char s_tomb_mark;
-#define S_TOMB ((void *) &s_tomb_mark)
 
 /* A shared piece (template or schedule): found by the bytes of its key. */
 typedef struct {
@@ -50,9 +38,9 @@ struct hg_wjobsched {
 };
 
 struct hg_wjobtab {
-    s_oa_t jobs;         /* hg_wjob_t *, by id */
-    s_oa_t tpls;         /* hg_wjobtpl_t *, by key */
-    s_oa_t scheds;       /* hg_wjobsched_t *, by key */
+    hg_oatab_t jobs;     /* hg_wjob_t *, by id */
+    hg_oatab_t tpls;     /* hg_wjobtpl_t *, by key */
+    hg_oatab_t scheds;   /* hg_wjobsched_t *, by key */
     size_t record_bytes; /* heap bytes of the records and their parameters */
     size_t shared_bytes; /* heap bytes of templates and schedule entries */
 };
@@ -63,26 +51,9 @@ static size_t s_block(const void *p)
     return p ? malloc_usable_size((void *) p) + sizeof(size_t) : 0;
 }
 
-static size_t s_hash_id(uint64_t id)
-{
-    /* Ids are dense and increasing: spread them over the slots. */
-    uint64_t h = id * 0x9E3779B97F4A7C15ull;
-    return (size_t) (h ^ (h >> 29));
-}
-
-static size_t s_hash_bytes(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return (size_t) (h ^ (h >> 32));
-}
-
 static size_t s_job_hash(const void *e)
 {
-    return s_hash_id(((const hg_wjob_t *) e)->id);
+    return hg_oatab_hash_id(((const hg_wjob_t *) e)->id);
 }
 
 static size_t s_shared_hash(const void *e)
@@ -90,56 +61,23 @@ static size_t s_shared_hash(const void *e)
     return ((const s_shared_t *) e)->hash;
 }
 
-/* Rebuild with room for at least want entries at 3/4 load, dropping
- * tombstones. 0 or HG_ENOMEM. */
-static int s_oa_grow(s_oa_t *t, size_t want, size_t (*hash)(const void *))
-{
-    size_t cap = 16;
-    while (cap * 3 / 4 <= want)
-        cap *= 2;
-    void **slots = calloc(cap, sizeof *slots);
-    if (!slots) return HG_ENOMEM;
-    for (size_t i = 0; i < t->cap; i++) {
-        void *e = t->slots[i];
-        if (!e || e == S_TOMB) continue;
-        size_t j = hash(e) & (cap - 1);
-        while (slots[j])
-            j = (j + 1) & (cap - 1);
-        slots[j] = e;
-    }
-    free(t->slots);
-    t->slots = slots;
-    t->cap = cap;
-    t->used = t->live;
-    return 0;
-}
-
-/* Make room for one more entry. */
-static int s_oa_reserve(s_oa_t *t, size_t (*hash)(const void *))
-{
-    if ((t->used + 1) * 4 < t->cap * 3) return 0;
-    /* Room for half as many again: a full table of live entries grows,
-     * one mostly of tombstones is rebuilt at its size or smaller. */
-    return s_oa_grow(t, t->live + t->live / 2 + 1, hash);
-}
-
 /* Slot of the shared entry with these key bytes, or SIZE_MAX. */
-static size_t s_shared_slot(const s_oa_t *t, const uint8_t *key, size_t len, size_t hash)
+static size_t s_shared_slot(const hg_oatab_t *t, const uint8_t *key, size_t len, size_t hash)
 {
     if (!t->cap) return SIZE_MAX;
     for (size_t i = hash & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
         s_shared_t *e = t->slots[i];
         if (!e) return SIZE_MAX;
-        if (e != S_TOMB && e->hash == hash && e->key_len == len && !memcmp(e->key, key, len))
+        if (e != HG_OATAB_TOMB && e->hash == hash && e->key_len == len && !memcmp(e->key, key, len))
             return i;
     }
 }
 
-static int s_shared_insert(s_oa_t *t, s_shared_t *e)
+static int s_shared_insert(hg_oatab_t *t, s_shared_t *e)
 {
-    if (s_oa_reserve(t, s_shared_hash) != 0) return HG_ENOMEM;
+    if (hg_oatab_reserve(t, s_shared_hash) != 0) return HG_ENOMEM;
     size_t i = e->hash & (t->cap - 1);
-    while (t->slots[i] && t->slots[i] != S_TOMB)
+    while (t->slots[i] && t->slots[i] != HG_OATAB_TOMB)
         i = (i + 1) & (t->cap - 1);
     if (!t->slots[i]) t->used++;
     t->slots[i] = e;
@@ -149,12 +87,12 @@ static int s_shared_insert(s_oa_t *t, s_shared_t *e)
 
 /* Drop one reference; true when it was the last (the entry is then out
  * of the table and the caller frees it). */
-static bool s_shared_release(s_oa_t *t, s_shared_t *e)
+static bool s_shared_release(hg_oatab_t *t, s_shared_t *e)
 {
     if (--e->refs > 0) return false;
     size_t i = s_shared_slot(t, e->key, e->key_len, e->hash);
     if (i != SIZE_MAX) {
-        t->slots[i] = S_TOMB;
+        t->slots[i] = HG_OATAB_TOMB;
         t->live--;
     }
     return true;
@@ -187,7 +125,7 @@ static hg_wjobsched_t *s_sched_get(hg_wjobtab_t *self, const hg_assign_t *a, int
     memcpy(key + el + 1, tz, tl + 1);
     memcpy(key + el + tl + 2, &a->start_ms, 8);
     memcpy(key + el + tl + 10, &a->end_ms, 8);
-    size_t hash = s_hash_bytes(key, len);
+    size_t hash = hg_oatab_hash_bytes(key, len);
     size_t i = s_shared_slot(&self->scheds, key, len, hash);
     if (i != SIZE_MAX) {
         free(key);
@@ -281,7 +219,7 @@ static hg_wjobtpl_t *s_tpl_get(hg_wjobtab_t *self, hg_assign_t *shared, int *rc)
     size_t len = 0;
     *rc = s_tpl_key(shared, &key, &len);
     if (*rc != 0) return NULL;
-    size_t hash = s_hash_bytes(key, len);
+    size_t hash = hg_oatab_hash_bytes(key, len);
     size_t i = s_shared_slot(&self->tpls, key, len, hash);
     if (i != SIZE_MAX) {
         free(key);
@@ -318,7 +256,7 @@ void hg_wjobtab_destroy(hg_wjobtab_t **self_p)
     hg_wjobtab_t *self = *self_p;
     for (size_t i = 0; i < self->jobs.cap; i++) {
         hg_wjob_t *job = self->jobs.slots[i];
-        if (job && job != S_TOMB) hg_wjobtab_free(self, &job);
+        if (job && job != HG_OATAB_TOMB) hg_wjobtab_free(self, &job);
     }
     free(self->jobs.slots);
     free(self->tpls.slots);
@@ -405,10 +343,10 @@ static size_t s_job_slot(const hg_wjobtab_t *self, uint64_t id)
 {
     if (!self->jobs.cap) return SIZE_MAX;
     size_t mask = self->jobs.cap - 1;
-    for (size_t i = s_hash_id(id) & mask;; i = (i + 1) & mask) {
+    for (size_t i = hg_oatab_hash_id(id) & mask;; i = (i + 1) & mask) {
         hg_wjob_t *e = self->jobs.slots[i];
         if (!e) return SIZE_MAX;
-        if (e != S_TOMB && e->id == id) return i;
+        if (e != HG_OATAB_TOMB && e->id == id) return i;
     }
 }
 
@@ -424,10 +362,10 @@ int hg_wjobtab_put(hg_wjobtab_t *self, hg_wjob_t *job, hg_wjob_t **old)
         self->jobs.slots[i] = job;
         return 0;
     }
-    if (s_oa_reserve(&self->jobs, s_job_hash) != 0) return HG_ENOMEM;
+    if (hg_oatab_reserve(&self->jobs, s_job_hash) != 0) return HG_ENOMEM;
     size_t mask = self->jobs.cap - 1;
-    for (i = s_hash_id(job->id) & mask; self->jobs.slots[i] && self->jobs.slots[i] != S_TOMB;
-         i = (i + 1) & mask)
+    for (i = hg_oatab_hash_id(job->id) & mask;
+         self->jobs.slots[i] && self->jobs.slots[i] != HG_OATAB_TOMB; i = (i + 1) & mask)
         ;
     if (!self->jobs.slots[i]) self->jobs.used++;
     self->jobs.slots[i] = job;
@@ -446,7 +384,7 @@ void hg_wjobtab_remove(hg_wjobtab_t *self, uint64_t id)
     size_t i = s_job_slot(self, id);
     if (i == SIZE_MAX) return;
     hg_wjob_t *job = self->jobs.slots[i];
-    self->jobs.slots[i] = S_TOMB;
+    self->jobs.slots[i] = HG_OATAB_TOMB;
     self->jobs.live--;
     hg_wjobtab_free(self, &job);
 }
@@ -473,7 +411,7 @@ hg_wjob_t *hg_wjobtab_next(hg_wjobtab_t *self, size_t *cursor)
 {
     for (; *cursor < self->jobs.cap; (*cursor)++) {
         hg_wjob_t *e = self->jobs.slots[*cursor];
-        if (e && e != S_TOMB) {
+        if (e && e != HG_OATAB_TOMB) {
             (*cursor)++;
             return e;
         }
