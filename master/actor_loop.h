@@ -22,4 +22,16 @@ static inline void hg_actor_loop_run(zloop_t *loop)
     }
 }
 
+/* A pipe reader for an actor that takes no command but $TERM: -1 (stop)
+ * on $TERM or a broken pipe, anything else is ignored. */
+static inline int hg_actor_on_term(zloop_t *loop, zsock_t *pipe, void *arg)
+{
+    (void) loop;
+    (void) arg;
+    char *cmd = zstr_recv(pipe);
+    int rc = (!cmd || streq(cmd, "$TERM")) ? -1 : 0;
+    zstr_free(&cmd);
+    return rc;
+}
+
 #endif

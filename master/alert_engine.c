@@ -747,15 +747,6 @@ static int s_on_missed_timer(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-/* $TERM from the owner ends the loop. */
-static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
-{
-    char *cmd = zstr_recv(pipe);
-    int rc = (!cmd || streq(cmd, "$TERM")) ? -1 : 0;
-    zstr_free(&cmd);
-    return rc;
-}
-
 static void s_free_str(void **item)
 {
     free(*item);
@@ -781,7 +772,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     zhashx_set_destructor(self.ns, s_free_str);
     zloop_t *loop = zloop_new();
     zloop_set_nonstop(loop, true);
-    zloop_reader(loop, pipe, s_on_pipe, NULL);
+    zloop_reader(loop, pipe, hg_actor_on_term, NULL);
     zloop_reader(loop, self.feed, s_on_feed, &self);
     zloop_timer(loop, 1000, 0, s_on_rules_timer, &self);
     zloop_timer(loop, self.opts->missed_interval_ms, 0, s_on_missed_timer, &self);

@@ -172,19 +172,11 @@ static int s_on_timer(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
-{
-    char *cmd = zstr_recv(pipe);
-    int rc = !cmd || streq(cmd, "$TERM") ? -1 : 0;
-    zstr_free(&cmd);
-    return rc;
-}
-
 static void s_actor(zsock_t *pipe, void *arg)
 {
     s_sweeper_t *self = arg;
     zloop_t *loop = zloop_new();
-    zloop_reader(loop, pipe, s_on_pipe, self);
+    zloop_reader(loop, pipe, hg_actor_on_term, self);
     zloop_timer(loop, HG_JOB_COMPLETE_EVERY_MS, 0, s_on_timer, self);
     zsock_signal(pipe, 0);
     hg_actor_loop_run(loop);

@@ -324,14 +324,6 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
-{
-    char *cmd = zstr_recv(pipe);
-    int rc = (!cmd || streq(cmd, "$TERM")) ? -1 : 0;
-    zstr_free(&cmd);
-    return rc;
-}
-
 static void s_actor(zsock_t *pipe, void *arg)
 {
     s_leader_t self = {0};
@@ -341,7 +333,7 @@ static void s_actor(zsock_t *pipe, void *arg)
     self.started_ms = hg_now_ms();
     hg_leader_lock_name(self.args->db->database, self.lock_name, sizeof self.lock_name);
     zloop_t *loop = zloop_new();
-    zloop_reader(loop, pipe, s_on_pipe, &self);
+    zloop_reader(loop, pipe, hg_actor_on_term, &self);
     int64_t interval = self.args->interval_ms > 0 ? self.args->interval_ms : 500;
     zloop_timer(loop, (size_t) interval, 0, s_on_tick, &self);
     zsock_signal(pipe, 0);

@@ -494,20 +494,12 @@ static int s_on_count_timer(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
-{
-    char *cmd = zstr_recv(pipe);
-    int rc = !cmd || streq(cmd, "$TERM") ? -1 : 0;
-    zstr_free(&cmd);
-    return rc;
-}
-
 static void s_actor(zsock_t *pipe, void *arg)
 {
     s_keeper_t *self = arg;
     self->pipe = pipe;
     zloop_t *loop = zloop_new();
-    zloop_reader(loop, pipe, s_on_pipe, self);
+    zloop_reader(loop, pipe, hg_actor_on_term, self);
     /* The first pass a minute after leading begins (or one interval, when
      * shorter): the new leader's start-up (loading the jobs, the workers'
      * HELLOs) comes first. */
