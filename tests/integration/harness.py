@@ -345,6 +345,12 @@ class Cluster:
             self.hits = HitServer(host=self.hits_host).start()
             if self._master_at_start:
                 self.start_master()
+                if self.n_masters == 1:
+                    # /healthz answers before the election is won; a test
+                    # with no worker to wait for would race it (503
+                    # not_leader on its first write).
+                    self.wait_until(lambda: (self.health(0) or {}).get("role") == "leader",
+                                    START_TIMEOUT_S, what="the master to lead")
             for i in range(1, self.n_masters):
                 self.start_master_n(i)
             for i in range(1, self.n_workers + 1):
