@@ -24,7 +24,8 @@
     X(ESCHEMA, -17, "database schema is newer than this build")                                    \
     X(ETIMEOUT, -18, "timed out")                                                                  \
     X(EUNAVAIL, -19, "service unavailable")                                                        \
-    X(ERANGE, -20, "value out of range")
+    X(ERANGE, -20, "value out of range")                                                           \
+    X(EBUSY, -21, "busy: send again later")
 
 typedef enum {
 #define HG_ERR_ENUM(name, value, msg) HG_##name = value,

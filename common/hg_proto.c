@@ -287,6 +287,7 @@ static const s_field_t s_run_fields[] = {
     S_SCALAR("first", S_RUNID, 0, hg_run_t, first_run_id),
     S_SCALAR("retryat", S_I64, 0, hg_run_t, retry_at_ms),
     S_SIZED("rreason", S_STR, 0, hg_run_t, retry_reason, HG_PROTO_MAX_STR),
+    S_SCALAR("fires", S_U32, 0, hg_run_t, fires),
 };
 static const s_table_t s_run_table = S_TABLE(s_run_fields, hg_run_t);
 

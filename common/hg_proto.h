@@ -277,6 +277,10 @@ typedef struct {
                             retry module only: the delay a Retry-After asked for */
     char *retry_reason;  /* why a retry follows ("http_5xx", "timeout", ...), with
                             retry_at_ms; an executor sets "connect" / "plugin_retry" as a hint */
+    /* --- overload (issue 14; worker/backlog.h) --- */
+    uint32_t fires; /* a skipped record standing for this many fires of the job (from
+                       scheduled_ms on), which the worker did not run while its records
+                       waited for the master; 0 or 1: the record is one fire */
 } hg_run_t;
 
 /* RUN_STARTED and RUN_FINISHED carry a batch of records. */

@@ -609,6 +609,9 @@ static void s_on_runs(hg_cluster_t *self, const char *name, hg_msg_t **msgp)
         /* Back-pressure: not taken, not acknowledged; the worker keeps
          * the records and sends them again (store_gate.h). */
         hg_store_gate_defer(&self->gate, runs->runs_n);
+        /* Say so: the worker pauses, then sends them again, instead of
+         * waiting out its resend timer while the store runs dry. */
+        hg_cluster__send_error(self, name, HG_EBUSY, "store busy: run records deferred");
         return;
     }
     uint8_t(*refused)[HG_PROTO_RUN_ID_SIZE] =

@@ -237,7 +237,11 @@ void hg_metrics_skip_reason(const char *error, char *out, size_t size)
     snprintf(out, size, "%s", r);
 }
 
-static void s_count_skip(s_series_t *s, const char *error)
+/* A skipped record may stand for many fires the worker did not run
+ * (hg_run_t.fires, worker/backlog.h); a peer's claim is bounded. */
+#define S_FIRES_MAX 1000000u
+
+static void s_count_skip(s_series_t *s, const char *error, uint32_t fires)
 {
     char reason[24];
     hg_metrics_skip_reason(error, reason, sizeof reason);
@@ -252,7 +256,7 @@ static void s_count_skip(s_series_t *s, const char *error)
         i = S_SKIP_N - 1;
         snprintf(s->skip_reason[i], sizeof s->skip_reason[i], "other");
     }
-    s->skipped[i]++;
+    s->skipped[i] += fires > 1 ? (fires < S_FIRES_MAX ? fires : S_FIRES_MAX) : 1;
 }
 
 void hg_metrics_runs_begin(hg_metrics_t *self)
@@ -306,7 +310,7 @@ void hg_metrics_run(hg_metrics_t *self, const char *ns, const hg_run_t *run, boo
     if (run->status < 0 || run->status >= S_STATUS_N || run->status == HG_RUN_RUNNING) return;
     s->runs[run->status]++;
     if (run->status == HG_RUN_SKIPPED) {
-        s_count_skip(s, run->error);
+        s_count_skip(s, run->error, run->fires);
         return;
     }
     if (run->started_ms && run->finished_ms >= run->started_ms)

@@ -28,6 +28,7 @@
 #include "retry.h"
 #include "wjobtab.h"
 #include "worker_metrics.h"
+#include "backlog.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -41,6 +42,26 @@
  * bounded queue takes to drain, so a merely busy master gets few copies;
  * the store writes a copy idempotently. */
 #define S_RESEND_AFTER_MS 3000
+/* Finished records sent to the master and not yet acknowledged: at most
+ * this many (a send window). Beyond it new records wait, in order, in the
+ * unsent list until acknowledgements make room. Without a window a master
+ * whose store deferred records got every unacknowledged record again each
+ * S_RESEND_AFTER_MS, and decoding those copies took the CPU its store and
+ * heartbeats needed: offered 100,000 firings/s, the cluster recorded
+ * 17,000-40,000/s and leases lapsed. 20,000 is 400 ms of one worker's
+ * records at 50,000/s, more than an acknowledgement takes when the store
+ * keeps up; two workers' windows fit the master's store.queue_max (50,000),
+ * so its gate seldom closes, and when it does a resend is one window. */
+#define S_SEND_WINDOW 20000
+/* A master whose store is full says so (ERROR HG_EBUSY) for each batch of
+ * finished records it defers: what was sent before that goes again after
+ * a pause that starts at S_BUSY_MIN_MS and doubles up to S_BUSY_MAX_MS
+ * while the master keeps saying it (it starts over after S_BUSY_MAX_MS
+ * without one). Acknowledgements of earlier batches do not shorten it:
+ * they come while the store drains, and resending into a store that is
+ * still full only costs the master decodes. */
+#define S_BUSY_MIN_MS 250
+#define S_BUSY_MAX_MS 2000
 /* Finished-run records wait up to S_FINISHED_WAIT_MS (or until
  * S_FINISHED_BATCH of them are queued) to travel together: every message
  * costs the master a decode, a store hand-off, a transaction and an ACK,
@@ -87,8 +108,9 @@ typedef struct {
 /* A run record the master has not acknowledged. */
 typedef struct {
     hg_run_t run;      /* the finished record (owned) */
-    void *handle;      /* its place in the unacked list */
+    void *handle;      /* its place in the unacked list (or the unsent one) */
     bool queued;       /* out_finished borrows its members: not to be freed until sent */
+    bool unsent;       /* waiting for room in the send window (handle is in unsent) */
     int64_t sent_mono; /* monotonic ms it was last queued to be sent */
 } s_record_t;
 
@@ -125,7 +147,13 @@ typedef struct {
     int64_t last_rx;            /* monotonic time of the last message from the master */
     uint64_t rx_seq;            /* seq of the last message from the master (heartbeat echo) */
     bool lease_warned;          /* "lease expired" logged for this outage */
-    zlistx_t *unacked;          /* s_record_t, oldest first */
+    zlistx_t *unacked;          /* s_record_t sent, oldest first (at most S_SEND_WINDOW) */
+    zlistx_t *unsent;           /* s_record_t not sent yet: the window was full */
+    hg_backlog_t *backlog;      /* fires not run while records wait too long (backlog.h) */
+    int64_t busy_mark;          /* mono ms of the master's last HG_EBUSY (0: none pending) */
+    int64_t busy_resend;        /* mono ms at which records sent before busy_mark go again */
+    int64_t busy_pause;         /* the current pause after HG_EBUSY, ms */
+    int64_t busy_last;          /* mono ms of the last HG_EBUSY */
     zhashx_t *unacked_ids;      /* raw run id -> s_record_t (key: the record's own id) */
     uint32_t running;           /* runs in flight */
     hg_run_t *out_started;      /* RUN_STARTED records waiting to be sent, oldest first */
@@ -158,6 +186,12 @@ typedef struct {
     hg_backfill_t *backfills;      /* backfill fires waiting for a slot (backfill.h) */
     hg_winflight_t *inflight;      /* run ids in flight, listed in HELLO (inflight.h) */
 } s_agent_t;
+
+/* Finished records the master has not acknowledged, sent or not. */
+static size_t s_records_held(const s_agent_t *self)
+{
+    return zlistx_size(self->unacked) + zlistx_size(self->unsent);
+}
 
 /* ------------------------------------------------------------ timer heap */
 
@@ -428,7 +462,7 @@ static void s_send_hello(s_agent_t *self)
     h->labels = self->cfg->labels;
     h->labels_n = self->cfg->labels_n;
     h->capacity = self->cfg->capacity;
-    h->unacked = (uint32_t) zlistx_size(self->unacked);
+    h->unacked = (uint32_t) s_records_held(self);
     h->held_n = hg_wjobtab_size(self->jobs);
     h->held = h->held_n ? calloc(h->held_n, sizeof *h->held) : NULL;
     size_t i = 0, cursor = 0;
@@ -475,7 +509,7 @@ static int s_send_heartbeat(s_agent_t *self)
     hg_msg_t msg = {.type = HG_MSG_HEARTBEAT};
     msg.u.heartbeat.running = self->running;
     msg.u.heartbeat.jobs = (uint32_t) hg_wjobtab_size(self->jobs);
-    msg.u.heartbeat.unacked = (uint32_t) zlistx_size(self->unacked);
+    msg.u.heartbeat.unacked = (uint32_t) s_records_held(self);
     hg_worker_metrics_state(self->cfg->metrics, msg.u.heartbeat.jobs, self->running,
                             msg.u.heartbeat.unacked, self->welcomed);
     /* What we have read: the master holds back plug-in chunks beyond it. */
@@ -657,6 +691,23 @@ static void s_resend_unacked(s_agent_t *self)
     hg_info("resent %zu unacknowledged run records", total);
 }
 
+/* Send the records waiting for the window, oldest first, while it has
+ * room (after acknowledgements, and after a WELCOME's resend). */
+static void s_fill_window(s_agent_t *self)
+{
+    s_record_t *rec;
+    size_t n = 0;
+    while (zlistx_size(self->unacked) < S_SEND_WINDOW && (rec = zlistx_first(self->unsent))) {
+        zlistx_delete(self->unsent, rec->handle);
+        rec->unsent = false;
+        rec->handle = zlistx_add_end(self->unacked, rec);
+        if (s_queue_finished(self, rec) != 0) break; /* stays unacked: the stale resend sends it */
+        if (self->out_finished_n >= S_FINISHED_BATCH) s_flush_records(self);
+        n++;
+    }
+    if (n) s_flush_records(self);
+}
+
 /* Send again the records still unacknowledged S_RESEND_AFTER_MS after they
  * went out. The unacked list stays in order of sending (a record sent again
  * moves to its end), so only its stale head is looked at. */
@@ -664,8 +715,14 @@ static void s_resend_stale(s_agent_t *self, int64_t mono)
 {
     size_t n = 0, total = zlistx_size(self->unacked);
     s_record_t *rec;
+    int64_t cutoff = mono - S_RESEND_AFTER_MS;
+    if (self->busy_mark && mono >= self->busy_resend) {
+        /* The master deferred what we sent before its HG_EBUSY. */
+        if (self->busy_mark > cutoff) cutoff = self->busy_mark;
+        self->busy_mark = 0;
+    }
     while (self->welcomed && n < total && (rec = zlistx_first(self->unacked)) &&
-           mono - rec->sent_mono >= S_RESEND_AFTER_MS) {
+           rec->sent_mono <= cutoff) {
         if (rec->queued)
             rec->sent_mono = mono; /* about to go anyway */
         else
@@ -677,8 +734,8 @@ static void s_resend_stale(s_agent_t *self, int64_t mono)
     if (n) s_flush_records(self);
     self->resent_stale += n;
     if (self->resent_stale && mono - self->resent_logged_mono >= 10000) {
-        hg_info("sent %" PRIu64 " run records again: the master had not acknowledged them "
-                "within %d ms (busy store, see its log)",
+        hg_info("sent %" PRIu64 " run records again: the master deferred them (busy store, see "
+                "its log) or had not acknowledged them within %d ms",
                 self->resent_stale, S_RESEND_AFTER_MS);
         self->resent_stale = 0;
         self->resent_logged_mono = mono;
@@ -695,17 +752,18 @@ static bool s_lease_valid(s_agent_t *self)
 /* A run is over: keep the record until the master acknowledges it. */
 static void s_record_finished(s_agent_t *self, hg_run_t *run)
 {
-    if (zlistx_size(self->unacked) >= self->cfg->max_unacked) {
+    if (s_records_held(self) >= self->cfg->max_unacked) {
         /* Bounded memory: the oldest record goes, loudly. The queue to
          * send borrows the records' members: send it first. */
         s_flush_records(self);
-        s_record_t *old = zlistx_first(self->unacked);
+        zlistx_t *from = zlistx_size(self->unacked) ? self->unacked : self->unsent;
+        s_record_t *old = zlistx_first(from);
         char id[40];
         hg_runid_format(old->run.run_id, id);
         hg_error("unacked run records over max.unacked (%u); dropping run %s of job %s",
                  self->cfg->max_unacked, id, old->run.job_name);
         zhashx_delete(self->unacked_ids, old->run.run_id);
-        zlistx_delete(self->unacked, old->handle);
+        zlistx_delete(from, old->handle);
         hg_run_clear(&old->run);
         free(old);
     }
@@ -715,8 +773,13 @@ static void s_record_finished(s_agent_t *self, hg_run_t *run)
     memset(run, 0, sizeof *run);
     if (zhashx_size(self->started_pending))
         zhashx_delete(self->started_pending, rec->run.run_id); /* its RUN_STARTED need not go */
-    rec->handle = zlistx_add_end(self->unacked, rec);
     zhashx_insert(self->unacked_ids, rec->run.run_id, rec);
+    if (zlistx_size(self->unsent) || zlistx_size(self->unacked) >= S_SEND_WINDOW) {
+        rec->unsent = true; /* sent when acknowledgements make room (s_fill_window) */
+        rec->handle = zlistx_add_end(self->unsent, rec);
+        return;
+    }
+    rec->handle = zlistx_add_end(self->unacked, rec);
     if (self->out_finished_n == 0) self->out_finished_since = hg_mono_ms();
     s_queue_finished(self, rec);
 }
@@ -1106,6 +1169,49 @@ static void s_start_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, uin
     s_start_fire(self, job, scheduled_ms, attempt, reason, overrides, overrides_n, NULL, false);
 }
 
+/* A fire of the job's schedule: run, unless so many records wait for the
+ * master that running more would only make them wait longer; then it is
+ * tallied, and recorded with the job's other fires not run (backlog.h). */
+static void s_fire_scheduled(s_agent_t *self, s_job_t *job, int64_t scheduled_ms,
+                             const char *reason)
+{
+    if (hg_backlog_full(self->backlog, s_records_held(self), hg_mono_ms()) &&
+        hg_backlog_skip(self->backlog, job->id, scheduled_ms) == 0)
+        return;
+    s_start_run(self, job, scheduled_ms, 1, reason, NULL, 0);
+}
+
+/* One skipped record per job for the fires the backlog kept from running. */
+static void s_record_backlog(s_agent_t *self)
+{
+    hg_backlog_tally_t t;
+    size_t held = s_records_held(self);
+    while (hg_backlog_pop(self->backlog, &t)) {
+        s_job_t *job = s_job_by_id(self, t.job_id);
+        hg_run_t run = {0};
+        int64_t now = hg_now_ms();
+        hg_runid_new(run.run_id, now);
+        run.job_id = t.job_id;
+        run.epoch = job ? job->epoch : 0;
+        run.job_name = job ? strdup(hg_wjob_name(job)) : NULL;
+        run.scheduled_ms = t.first_ms;
+        run.started_ms = run.finished_ms = now;
+        run.attempt = 1;
+        run.reason = strdup("schedule");
+        run.status = HG_RUN_SKIPPED;
+        run.fires = t.fires;
+        char first[40], last[40], text[300];
+        hg_time_format_ms(t.first_ms, first, sizeof first);
+        hg_time_format_ms(t.last_ms, last, sizeof last);
+        snprintf(text, sizeof text,
+                 "backlog: %u fire(s) scheduled from %s to %s not run: %zu run records were "
+                 "waiting for the master (its store is behind)",
+                 t.fires, first, last, held);
+        run.error = strdup(text);
+        s_record_finished(self, &run);
+    }
+}
+
 /* A run of the job ended: start the fires held back that may start now. */
 static void s_overlap_next(s_agent_t *self, s_job_t *job)
 {
@@ -1172,7 +1278,7 @@ static void s_fire_due(s_agent_t *self)
             job->last_fire_ms = due;
             s_set_next(job, HG_SCHED_NEVER);
         } else if (now - job->next_ms <= self->cfg->misfire_threshold_ms) {
-            s_start_run(self, job, due, 1, "schedule", NULL, 0);
+            s_fire_scheduled(self, job, due, "schedule");
             job->last_fire_ms = due;
             s_set_next(job, hg_sched_next(hg_wjob_sched(job), due));
         } else {
@@ -1183,7 +1289,7 @@ static void s_fire_due(s_agent_t *self)
                 hg_misfire_plan(hg_wjob_sched(job), (hg_misfire_t) job->misfire, last, now,
                                 self->cfg->misfire_threshold_ms, fires, S_MISFIRE_CAP, &next);
             for (size_t i = 0; i < n; i++) {
-                s_start_run(self, job, fires[i], 1, "misfire", NULL, 0);
+                s_fire_scheduled(self, job, fires[i], "misfire");
                 job->last_fire_ms = fires[i];
             }
             if (n == 0) self->dropped_fires++;
@@ -1394,10 +1500,28 @@ static void s_on_ack(s_agent_t *self, hg_ack_t *ack)
          * send the queue first. */
         if (rec->queued) s_send_records(self, true);
         zhashx_delete(self->unacked_ids, rec->run.run_id);
-        zlistx_delete(self->unacked, rec->handle);
+        zlistx_delete(rec->unsent ? self->unsent : self->unacked, rec->handle);
         hg_run_clear(&rec->run);
         free(rec);
     }
+    if (self->welcomed) s_fill_window(self);
+}
+
+/* The master's store deferred a batch of our finished records: send what
+ * went out until now again after a pause (S_BUSY_MIN_MS, doubling). */
+static void s_on_busy(s_agent_t *self)
+{
+    int64_t mono = hg_mono_ms();
+    bool again = self->busy_last && mono - self->busy_last < S_BUSY_MAX_MS;
+    self->busy_last = mono;
+    if (self->busy_mark) {
+        self->busy_mark = mono; /* one pause per burst of answers */
+        return;
+    }
+    self->busy_pause = again && self->busy_pause ? self->busy_pause * 2 : S_BUSY_MIN_MS;
+    if (self->busy_pause > S_BUSY_MAX_MS) self->busy_pause = S_BUSY_MAX_MS;
+    self->busy_mark = mono;
+    self->busy_resend = mono + self->busy_pause;
 }
 
 static void s_on_master(s_agent_t *self)
@@ -1442,6 +1566,7 @@ static void s_on_master(s_agent_t *self)
                 (long long) self->lease_ms);
         self->next_hb = 0; /* heartbeat at once: the lease starts with its echo */
         s_resend_unacked(self);
+        s_fill_window(self);
         hg_plugin_cache_resend(self->cache);
         if (self->leaving) s_announce_leave(self); /* a new session: say it again */
         break;
@@ -1499,6 +1624,8 @@ static void s_on_master(s_agent_t *self)
                 hg_warn("master: %s", msg->u.error.message ? msg->u.error.message : "");
             self->welcomed = false;
             self->next_hello = 0;
+        } else if (msg->u.error.code == HG_EBUSY) {
+            s_on_busy(self);
         } else {
             hg_warn("master reports error %d: %s", msg->u.error.code,
                     msg->u.error.message ? msg->u.error.message : "");
@@ -1553,6 +1680,8 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     self.lease_ms = cfg->lease_ms;
     self.jobs = hg_wjobtab_new();
     self.unacked = zlistx_new();
+    self.unsent = zlistx_new();
+    self.backlog = hg_backlog_new(cfg->backlog_max);
     self.started_pending = s_runid_hash_new(true);
     self.unacked_ids = s_runid_hash_new(false);
     zhashx_set_destructor(self.unacked_ids, s_record_free);
@@ -1560,7 +1689,8 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     self.overlap = hg_overlap_new();
     self.backfills = hg_backfill_new();
     self.inflight = hg_winflight_new();
-    if (!self.jobs || !self.retries || !self.overlap || !self.backfills || !self.inflight) {
+    if (!self.jobs || !self.retries || !self.overlap || !self.backfills || !self.inflight ||
+        !self.unsent || !self.backlog) {
         hg_error("out of memory starting the worker");
         return -1;
     }
@@ -1636,14 +1766,15 @@ int hg_agent_run(const hg_agent_config_t *cfg)
             self.leave_deadline = mono + cfg->leave_grace_ms;
             hg_info("stopping: no new fires; waiting up to %lld ms for %u runs in flight",
                     (long long) cfg->leave_grace_ms, self.running);
+            s_record_backlog(&self); /* the fires not run so far are recorded too */
             if (self.welcomed) s_announce_leave(&self);
         }
         if (self.leaving) {
             /* Leave once the runs are done and their records durable (or
              * the grace time is up, or there is no master to tell). */
             bool runs_done = self.running == 0 || mono >= self.leave_deadline;
-            bool acked = zlistx_size(self.unacked) == 0 || !self.welcomed ||
-                         mono >= self.leave_deadline + 2000;
+            bool acked =
+                s_records_held(&self) == 0 || !self.welcomed || mono >= self.leave_deadline + 2000;
             if (runs_done && acked) {
                 s_flush_records(&self);
                 if (self.welcomed) {
@@ -1704,6 +1835,8 @@ int hg_agent_run(const hg_agent_config_t *cfg)
                 self.welcomed = false, self.next_hello = mono + self.heartbeat_ms;
                 if (s_can_move(&self)) s_left_silent(&self, mono - self.last_rx);
             }
+        } else if (self.busy_mark && mono >= self.busy_resend) {
+            s_resend_stale(&self, mono);
         }
         if (self.welcomed && mono >= self.lease_until && self.heap_n && !self.lease_warned &&
             self.lease_until) {
@@ -1715,6 +1848,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
             self.next_cache_tick = mono + S_CACHE_TICK;
         }
         s_fire_due(&self);
+        if (hg_backlog_due(self.backlog, mono)) s_record_backlog(&self);
         s_flush_plugin_tasks(&self);
         s_send_records(&self, false);
         hg_overload_tick(&self.http_skips, mono, false);
@@ -1745,6 +1879,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
                                      : self.out_finished_since + S_FINISHED_WAIT_MS - hg_mono_ms();
             if (until_finished < wait) wait = until_finished;
         }
+        if (self.busy_mark && self.busy_resend - mono < wait) wait = self.busy_resend - mono;
         if (wait < 0) wait = 0;
         if (wait > 1000) wait = 1000;
         items[0].socket = zsock_resolve(self.dealer); /* the DEALER is new after a switch */
@@ -1772,7 +1907,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
             s_on_plugin_done(&self, self.plugin_results);
     }
     hg_info("stopping: %" PRIu64 " runs fired, %zu records unacknowledged", self.fired,
-            zlistx_size(self.unacked));
+            s_records_held(&self));
     /* Runs still waiting for a plug-in fetch end as failed ("worker
      * stopping") and are recorded like the rest. */
     hg_plugin_cache_destroy(&self.cache);
@@ -1785,11 +1920,13 @@ int hg_agent_run(const hg_agent_config_t *cfg)
     zsock_destroy(&self.dealer);
     hg_wjobtab_destroy(&self.jobs);
     s_record_t *rec;
-    while ((rec = zlistx_detach(self.unacked, NULL))) {
+    while ((rec = zlistx_detach(self.unacked, NULL)) || (rec = zlistx_detach(self.unsent, NULL))) {
         hg_run_clear(&rec->run);
         free(rec);
     }
     zlistx_destroy(&self.unacked);
+    zlistx_destroy(&self.unsent);
+    hg_backlog_destroy(&self.backlog);
     zhashx_destroy(&self.unacked_ids);
     zhashx_destroy(&self.started_pending);
     for (size_t i = 0; i < self.out_started_n; i++)

@@ -27,6 +27,7 @@ typedef struct {
     int64_t lease_ms;             /* until the master says otherwise */
     int64_t misfire_threshold_ms; /* lateness still counted as on time */
     uint32_t max_unacked;         /* run records kept for the master, at most */
+    uint32_t backlog_max;         /* records held from which fires are skipped (backlog.h) */
     int64_t started_delay_ms;     /* RUN_STARTED held back this long, 0 = sent at once */
     int64_t leave_grace_ms;       /* on SIGTERM: how long running work may finish */
     hg_plugin_exec_config_t plugin;        /* plug-in executor settings */

@@ -38,6 +38,9 @@ static const hg_cfg_def_t s_settings[] = {
      "a fire later than this is a misfire and follows the job's misfire policy"},
     {"max.unacked", HG_CFG_INT, "1000000", 1000, 100000000,
      "run records kept until the master acknowledges them"},
+    {"report.backlog_max", HG_CFG_INT, "100000", 0, 100000000,
+     "from this many run records waiting for the master, fires are skipped (one skipped "
+     "record per job for all of them) until fewer than half wait; 0: never"},
     {"report.started_delay", HG_CFG_DURATION, "0ms", 0, 10000,
      "hold a run's start record this long and drop it if the run finished meanwhile (fewer "
      "records; a run younger than this dies unrecorded with a killed worker)"},
@@ -292,6 +295,7 @@ int main(int argc, char **argv)
         .lease_ms = hg_config_int(cfg, "lease"),
         .misfire_threshold_ms = hg_config_int(cfg, "misfire.threshold"),
         .max_unacked = (uint32_t) hg_config_int(cfg, "max.unacked"),
+        .backlog_max = (uint32_t) hg_config_int(cfg, "report.backlog_max"),
         .leave_grace_ms = hg_config_int(cfg, "leave.grace"),
         .started_delay_ms = hg_config_int(cfg, "report.started_delay"),
     };

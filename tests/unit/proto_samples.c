@@ -63,6 +63,7 @@ void hg_test_proto_fill_run(hg_run_t *r, int i, bool full)
     memset(r->first_run_id, 0x5a, HG_PROTO_RUN_ID_SIZE);
     r->retry_at_ms = 1767225603012 + i;
     r->retry_reason = sdup("http_5xx");
+    r->fires = 37; /* as a worker's backlog record carries it */
 }
 
 void hg_test_proto_fill_assign(hg_assign_t *a, bool full)

@@ -80,6 +80,7 @@ static void assert_run_eq(const hg_run_t *a, const hg_run_t *b)
     assert_memory_equal(a->first_run_id, b->first_run_id, HG_PROTO_RUN_ID_SIZE);
     assert_true(a->retry_at_ms == b->retry_at_ms);
     assert_str_eq(a->retry_reason, b->retry_reason);
+    assert_int_equal(a->fires, b->fires);
 }
 
 static void assert_assign_eq(const hg_assign_t *a, const hg_assign_t *b)
@@ -520,7 +521,7 @@ static const wfield_t w_run[] = {
     {"id", v_bin16},    {"job", v_int},     {"epoch", v_int}, {"name", v_str},   {"sched", v_int},
     {"start", v_int},   {"fin", v_int},     {"att", v_int},   {"reason", v_str}, {"status", v_int},
     {"http", v_int},    {"exit", v_neg},    {"err", v_str},   {"out", v_bin16},  {"first", v_bin16},
-    {"retryat", v_int}, {"rreason", v_str},
+    {"retryat", v_int}, {"rreason", v_str}, {"fires", v_int},
 };
 static void v_runs(msgpack_packer *pk)
 {
