@@ -97,7 +97,9 @@ int hg_job_scan_fetch(hg_cli_t *cli, const hg_args_t *args, json_t **doc)
         json_int_t scanned = json_integer_value(json_object_get(all, "scanned")) +
                              json_integer_value(json_object_get(page, "scanned"));
         json_object_set_new(all, "next", next ? json_string(next) : json_null());
-        json_object_set_new(all, "partial", json_boolean(partial));
+        /* A full list is not partial, even if its last page was. */
+        json_object_set_new(all, "partial",
+                            json_boolean(partial && json_array_size(jobs) < (size_t) limit));
         json_object_set_new(all, "scanned", json_integer(scanned));
         snprintf(after, sizeof after, "%s", next ? next : "");
         json_decref(page);

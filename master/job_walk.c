@@ -277,7 +277,9 @@ static int s_walk_windows(MYSQL *db, s_walk_t *w, hg_job_walk_t *page, char *err
         memcpy(w->at_ns, w->end_ns, sizeof w->at_ns);
         memcpy(w->at_name, w->end_name, sizeof w->at_name);
         if (hg_mono_ms() - start_ms >= a->budget_ms) {
-            page->partial = true;
+            /* A full page is complete even though whether more follow is
+             * not known yet: next says where to look, as for any page. */
+            page->partial = json_array_size(page->jobs) < (size_t) a->limit;
             s_set_next(page, w->at_ns, w->at_name);
             return 0;
         }

@@ -50,8 +50,8 @@ typedef struct {
     json_t *jobs;                             /* up to limit jobs, in order (owned) */
     char next_ns[HG_JOB_PAGE_NS_MAX + 1];     /* cursor of the next page, "" when none */
     char next_name[HG_JOB_PAGE_NAME_MAX + 1]; /* its name */
-    bool partial;                             /* the budget ran out: next is the last key read */
-    int64_t scanned;                          /* keys the windows read (exact when partial) */
+    bool partial;    /* the budget ran out before the page was full: next is the last key read */
+    int64_t scanned; /* keys the windows read (exact when partial) */
 } hg_job_walk_t;
 
 /* Read one page into *page (its jobs json_decref'd by the caller, also on
