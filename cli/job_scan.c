@@ -38,8 +38,10 @@ static bool s_bounds(hg_cli_t *cli, const hg_args_t *args, long *limit, int64_t 
     *limit = strtol(text ? text : S_LIMIT_DEFAULT, NULL, 10);
     *search_ms = S_SEARCH_MS;
     const char *search = hg_args_get(args, "search");
-    if (search && (hg_duration_parse_ms(search, search_ms) != 0 || *search_ms < 0 ||
-                   *search_ms > 3600 * 1000)) {
+    if (search && strcmp(search, "0") == 0) { /* one request; a bare 0 needs no unit */
+        *search_ms = 0;
+    } else if (search && (hg_duration_parse_ms(search, search_ms) != 0 || *search_ms < 0 ||
+                          *search_ms > 3600 * 1000)) {
         hg_cli_usage_fail(cli, "--search: \"%s\" is not a duration from 0 to 1h (e.g. 30s)",
                           search);
         return false;

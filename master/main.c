@@ -40,7 +40,7 @@ static const hg_cfg_def_t s_settings[] = {
      "threads serving the REST API, each with its own MySQL connection"},
     {"api.scan_budget", HG_CFG_DURATION, "200ms", 0, 10000,
      "wall time a filtered job page (kind, node, last_run) may walk the jobs before answering "
-     "with what it found and where it stopped (partial); 0: one window per page"},
+     "with what it found and where it stopped (partial); 0s: one window per page"},
     {"api.scan_window", HG_CFG_INT, "5000", 10, 100000,
      "jobs a filtered job page reads per statement while it walks"},
     {"mysql.host", HG_CFG_STR, "127.0.0.1", 0, 0, "MySQL host (empty to use mysql.socket)"},

@@ -142,4 +142,4 @@ def scenario(c):
 
 if __name__ == "__main__":
     run_scenario(scenario, workers=1,
-                 master_args=["--api-scan-budget", "0", "--api-scan-window", str(WINDOW)])
+                 master_args=["--api-scan-budget", "0s", "--api-scan-window", str(WINDOW)])

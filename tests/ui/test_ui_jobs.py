@@ -276,5 +276,5 @@ def scenario(c):
 
 
 if __name__ == "__main__":
-    run_scenario(scenario, workers=1, master_args=["--api-scan-budget", "0",
+    run_scenario(scenario, workers=1, master_args=["--api-scan-budget", "0s",
                                                    "--api-scan-window", str(SCAN_WINDOW)])
