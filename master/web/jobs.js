@@ -43,7 +43,8 @@ export async function jobsList(root, args, ctx) {
     draw(s) {
       prev.disabled = page === 0;
       next.disabled = !s.next || s.short;
-      where.textContent = `page ${page + 1}` + (s.jobs.length ? `, ${s.jobs.length} jobs` : '') + s.note;
+      const n = s.jobs.length;
+      where.textContent = `page ${page + 1}` + (n ? `, ${n} job${n === 1 ? '' : 's'}` : '') + s.note;
       t.fill(s.jobs.map(row), s.short ? s.empty : 'No jobs match.');
       if (s.short === false && document.activeElement === s.button) next.focus();
     },
