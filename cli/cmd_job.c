@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "cmd_run.h"
 #include "cmd_job_edit.h"
+#include "job_scan.h"
 #include "cmd_route.h"
 #include "hg_error.h"
 #include "hg_time.h"
@@ -349,6 +350,7 @@ static const hg_flag_t s_list_flags[] = {
     {"status", "STATUS", false, "only jobs with this status (active, paused)"},
     {"limit", "N", false, "at most N jobs (default 100, max 1000)"},
     {"offset", "N", false, "skip the first N jobs"},
+    HG_JOB_SCAN_FLAGS /* job_scan.h: filters paged by cursor */
 };
 
 /* The status column: a paused job's note goes with it. */
@@ -363,8 +365,11 @@ static const char *s_status_cell(const json_t *job, char *buf, size_t size)
     return buf;
 }
 
-static int s_list_run(hg_cli_t *cli, const hg_args_t *args)
+/* The jobs asked for: a keyset walk with the filters of job_scan.h, else
+ * a page by offset. 0 and *doc, or an exit code with the message printed. */
+static int s_list_fetch(hg_cli_t *cli, const hg_args_t *args, json_t **doc)
 {
+    if (hg_job_scan_wanted(args)) return hg_job_scan_fetch(cli, args, doc);
     char msg[512];
     const char *offset = hg_args_get(args, "offset");
     if (hg_cli_check_count("limit", hg_args_get(args, "limit"), 1000, msg, sizeof msg) != 0 ||
@@ -375,8 +380,13 @@ static int s_list_run(hg_cli_t *cli, const hg_args_t *args)
                       {"status", hg_args_get(args, "status")},
                       {"limit", hg_args_get(args, "limit")},
                       {"offset", offset}};
+    return hg_cli_call(cli, "GET", "/api/v1/jobs", q, sizeof q / sizeof q[0], NULL, doc);
+}
+
+static int s_list_run(hg_cli_t *cli, const hg_args_t *args)
+{
     json_t *doc = NULL;
-    int rc = hg_cli_call(cli, "GET", "/api/v1/jobs", q, sizeof q / sizeof q[0], NULL, &doc);
+    int rc = s_list_fetch(cli, args, &doc);
     if (rc != 0) return rc;
     if (cli->output == HG_OUTPUT_JSON) {
         hg_cli_print_json(cli, doc);
@@ -426,6 +436,7 @@ static int s_list_run(hg_cli_t *cli, const hg_args_t *args)
     if (json_is_integer(total) && (size_t) json_integer_value(total) > hg_table_rows(table))
         fprintf(cli->err, "(%zu of %" JSON_INTEGER_FORMAT " jobs shown; see --limit, --offset)\n",
                 hg_table_rows(table), json_integer_value(total));
+    hg_job_scan_note(cli, doc);
     hg_table_destroy(&table);
     json_decref(doc);
     return HG_EXIT_OK;

@@ -76,6 +76,8 @@ struct hg_api {
     hg_auth_cache_t *auth_cache; /* tokens verified lately, shared by the threads */
     struct hg_metrics *metrics;  /* GET /metrics and request counts (metrics.h), or NULL */
     bool metrics_public;         /* GET /metrics needs no token */
+    int64_t scan_budget_ms;      /* api.scan_budget (job_walk.h) */
+    int32_t scan_window;         /* api.scan_window (job_walk.h) */
 };
 
 /* What one server thread owns, created on its first request. */
@@ -285,6 +287,12 @@ struct hg_metrics *hg_api__metrics_of(const hg_api_t *api)
 const char *hg_api__data_dir(const hg_api_t *api)
 {
     return api->data_dir;
+}
+
+void hg_api__scan_bounds(const hg_api_t *api, int64_t *budget_ms, int32_t *window)
+{
+    *budget_ms = api->scan_budget_ms;
+    *window = api->scan_window;
 }
 
 /* ---------------------------------------------------------------------------
@@ -1092,6 +1100,8 @@ hg_api_t *hg_api_start(const char *bind_host, int port, const hg_db_params_t *db
         opts && opts->plugin_max_size ? opts->plugin_max_size : HG_PLUGIN_MAX_SIZE_DEFAULT;
     api->metrics = opts ? opts->metrics : NULL;
     api->metrics_public = opts && opts->metrics_public;
+    api->scan_budget_ms = opts ? opts->scan_budget_ms : 0;
+    api->scan_window = opts ? opts->scan_window : 0;
 
     if (!bind_host || !*bind_host || strcmp(bind_host, "*") == 0) bind_host = "0.0.0.0";
     struct addrinfo hints = {.ai_family = AF_UNSPEC,

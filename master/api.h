@@ -13,6 +13,7 @@
 #include "db.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define HG_API_MAX_BODY (1u << 20) /* request bodies beyond this are answered 413 */
 
@@ -32,6 +33,8 @@ typedef struct {
     int threads;                /* server threads (api.threads); 0: HG_API_THREADS_DEFAULT */
     struct hg_metrics *metrics; /* served on GET /metrics and fed each request; NULL: none */
     bool metrics_public;        /* GET /metrics without a token (metrics.public) */
+    int64_t scan_budget_ms;     /* api.scan_budget: walk of a filtered job page; 0: one window */
+    int32_t scan_window;        /* api.scan_window: keys per window; 0: the default (job_walk.h) */
 } hg_api_opts_t;
 
 /* Listen on bind_host:port (NULL, "" or "*" for every IPv4 address; port 0

@@ -6,6 +6,7 @@
 #include "job.h"
 #include "job_db.h"
 #include "job_page.h"
+#include "job_walk.h"
 #include "redact.h"
 #include "hg_error.h"
 #include "hg_log.h"
@@ -137,10 +138,11 @@ typedef struct {
     const char *ns, *prefix, *status, *kind;   /* filters, NULL when absent */
     const char *node;                          /* jobs held by this node, or NULL */
     const char *last;                          /* status of the last run, or NULL */
+    int32_t limit;                             /* page size */
+    hg_job_walk_args_t walk;                   /* the above, the cursor and the walk's bounds */
     char after_ns[HG_JOB_PAGE_NS_MAX + 1];     /* cursor namespace; "" for the first page */
     char after_name[HG_JOB_PAGE_NAME_MAX + 1]; /* cursor name */
-    int32_t limit;                             /* page size */
-    json_t *jobs;                              /* out: up to limit + 1 jobs */
+    hg_job_walk_t page;                        /* out: the page (job_walk.h) */
     json_t *last_runs;                         /* out: job id (text) -> last run */
 } s_page_op_t;
 
@@ -149,13 +151,14 @@ typedef struct {
 static int s_last_runs(MYSQL *db, s_page_op_t *a, char *err, size_t err_size)
 {
     a->last_runs = json_object();
-    size_t n = json_array_size(a->jobs);
+    json_t *jobs = a->page.jobs;
+    size_t n = json_array_size(jobs);
     if (n == 0) return 0;
     size_t cap = n * 256 + 64, len = 0;
     char *sql = malloc(cap);
     if (!sql) return HG_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        json_int_t id = json_integer_value(json_object_get(json_array_get(a->jobs, i), "id"));
+        json_int_t id = json_integer_value(json_object_get(json_array_get(jobs, i), "id"));
         len += (size_t) snprintf(
             sql + len, cap - len,
             "%s(SELECT job_id, status, CAST(ROUND(UNIX_TIMESTAMP(scheduled_at) * 1000) AS SIGNED),"
@@ -184,140 +187,14 @@ static int s_last_runs(MYSQL *db, s_page_op_t *a, char *err, size_t err_size)
     return 0;
 }
 
-/* Candidates of the node and last-run filters: the jobs the node holds
- * (assignments), the jobs with a run of that status (runs_by_status, which
- * holds every run but the successes, so it stays small). */
-#define S_NODE_JOBS " id IN (SELECT job_id FROM assignments WHERE node = ?)"
-#define S_STATUS_JOBS                                                                              \
-    " id IN (SELECT r.job_id FROM runs_by_status s JOIN runs r ON r.run_id = s.run_id"             \
-    " WHERE s.status = ?)"
-#define S_LAST_STATUS                                                                              \
-    " (SELECT r.status FROM runs r WHERE r.job_id = jobs.id ORDER BY r.scheduled_at DESC"          \
-    " LIMIT 1) = ?"
-
-/* Up to this many candidates, a node or last-run filter reads them all and
- * sorts them (a few ms); past it, the page walks the jobs in order and
- * keeps those that match, which then come often enough (at least one job
- * in 50 at a million jobs) to fill a page quickly. */
-#define S_FEW_CANDIDATES 20000
-
-static int s_count_upto(MYSQL *db, const char *inner, const char *value, long *count, char *err,
-                        size_t err_size)
-{
-    char sql[400];
-    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM (%s LIMIT %d) t", inner, S_FEW_CANDIDATES + 1);
-    MYSQL_BIND b[1];
-    unsigned long len;
-    memset(b, 0, sizeof b);
-    hg_db_bind_str(&b[0], value, &len);
-    long long n = 0;
-    MYSQL_BIND out[1];
-    unsigned long out_len;
-    my_bool is_null = 0;
-    memset(out, 0, sizeof out);
-    hg_db_bind_out(&out[0], MYSQL_TYPE_LONGLONG, &n, 0, &out_len, &is_null);
-    MYSQL_STMT *st = hg_db_prepare(db, sql, err, err_size);
-    if (!st) return HG_EDB;
-    int rc = mysql_stmt_bind_param(st, b) || mysql_stmt_execute(st) ||
-                     mysql_stmt_bind_result(st, out) || mysql_stmt_fetch(st)
-                 ? HG_EDB
-                 : 0;
-    if (rc) snprintf(err, err_size, "job filter: %s", mysql_stmt_error(st));
-    mysql_stmt_close(st);
-    *count = (long) n;
-    return rc;
-}
-
-typedef enum { S_FEW_NONE, S_FEW_NODE, S_FEW_LAST } s_few_t;
-
-/* Which filter, if any, has few candidates (the node's first). */
-static int s_few_candidates(MYSQL *db, s_page_op_t *a, s_few_t *few, char *err, size_t err_size)
-{
-    *few = S_FEW_NONE;
-    long n = 0;
-    int rc = 0;
-    if (a->node) {
-        rc = s_count_upto(db, "SELECT job_id FROM assignments WHERE node = ?", a->node, &n, err,
-                          err_size);
-        if (rc == 0 && n <= S_FEW_CANDIDATES) *few = S_FEW_NODE;
-    }
-    if (rc == 0 && !*few && a->last && strcmp(a->last, "success") != 0) {
-        rc = s_count_upto(db, "SELECT run_id FROM runs_by_status WHERE status = ?", a->last, &n,
-                          err, err_size);
-        if (rc == 0 && n <= S_FEW_CANDIDATES) *few = S_FEW_LAST;
-    }
-    return rc;
-}
-
-/* Filters and cursor become one range on an index: (namespace, name) for
- * the unique key, (status, namespace, name) with a status, (name,
- * namespace) for a prefix in every namespace (migration 012); the ORDER
- * BY follows the index, so a page reads limit + 1 rows wherever it
- * starts. */
+/* The page (job_walk.c bounds its work), then its jobs' last runs. */
 static int s_op_page(MYSQL *db, void *arg, char *err, size_t err_size)
 {
     s_page_op_t *a = arg;
-    s_few_t few = S_FEW_NONE;
-    int frc = s_few_candidates(db, a, &few, err, err_size);
-    if (frc) return frc;
-    /* The index is named: with a status, MariaDB prefers a ref on the
-     * status alone and walks every job of that status up to the cursor
-     * (a second at a million paused jobs) rather than the range. With few
-     * candidates of a node or last-run filter, none is: the candidates are
-     * read through their own index and sorted. */
-    bool by_name = a->prefix && !a->ns;
-    char tail[1400], like[400];
-    snprintf(tail, sizeof tail, "%s%s%s WHERE 1 = 1", few ? "" : "FORCE INDEX (",
-             few         ? ""
-             : by_name   ? "ix_jobs_name"
-             : a->status ? "ix_jobs_status_name"
-                         : "uq_jobs_name",
-             few ? "" : ")");
-    MYSQL_BIND b[14];
-    unsigned long lens[14];
-    size_t n = 0;
-    memset(b, 0, sizeof b);
-#define S_COND(sql, value)                                                                         \
-    do {                                                                                           \
-        strcat(tail, sql);                                                                         \
-        hg_db_bind_str(&b[n], value, &lens[n]);                                                    \
-        n++;                                                                                       \
-    } while (0)
-    if (a->ns) S_COND(" AND namespace = ?", a->ns);
-    if (a->status) S_COND(" AND status = ?", a->status);
-    if (a->kind) S_COND(" AND kind = ?", a->kind);
-    if (a->prefix) {
-        if (hg_job_page_like(a->prefix, like, sizeof like) != 0) return HG_EINVAL;
-        S_COND(" AND name LIKE ?", like);
-    }
-    if (a->node) S_COND(" AND" S_NODE_JOBS, a->node);
-    if (few == S_FEW_LAST) S_COND(" AND" S_STATUS_JOBS, a->last);
-    if (a->last) S_COND(" AND" S_LAST_STATUS, a->last);
-    /* A name prefix across namespaces pages by (name, namespace) on
-     * ix_jobs_name: in (namespace, name) order the matches of one prefix
-     * may lie anywhere in a namespace of a million jobs. */
-    if (a->after_ns[0] && a->ns) {
-        S_COND(" AND name > ?", a->after_name);
-    } else if (a->after_ns[0] && by_name) {
-        S_COND(" AND (name > ?", a->after_name);
-        S_COND(" OR (name = ?", a->after_name);
-        S_COND(" AND namespace > ?))", a->after_ns);
-    } else if (a->after_ns[0]) {
-        S_COND(" AND (namespace > ?", a->after_ns);
-        S_COND(" OR (namespace = ?", a->after_ns);
-        S_COND(" AND name > ?))", a->after_name);
-    }
-#undef S_COND
-    strcat(tail,
-           by_name ? " ORDER BY name, namespace LIMIT ?" : " ORDER BY namespace, name LIMIT ?");
-    int32_t limit = a->limit + 1;
-    b[n].buffer_type = MYSQL_TYPE_LONG;
-    b[n].buffer = &limit;
-    json_decref(a->jobs);
-    a->jobs = NULL;
+    json_decref(a->page.jobs);
     json_decref(a->last_runs);
     a->last_runs = NULL;
-    int rc = hg_job_db_select(db, tail, b, &a->jobs, err, err_size);
+    int rc = hg_job_walk(db, &a->walk, &a->page, err, err_size);
     return rc ? rc : s_last_runs(db, a, err, err_size);
 }
 
@@ -415,34 +292,49 @@ static void s_page_decorate(hg_api_ctx_t *c, json_t *job, json_t *last_runs, int
     json_object_set_new(job, "last_run", last ? json_incref(last) : json_null());
 }
 
+/* next, and for a page the walk's budget cut short, how far it read. */
+static json_t *s_page_reply(s_page_op_t *a)
+{
+    const hg_job_walk_t *p = &a->page;
+    char cursor[HG_JOB_PAGE_NS_MAX + HG_JOB_PAGE_NAME_MAX + 2];
+    snprintf(cursor, sizeof cursor, "%s/%s", p->next_ns, p->next_name);
+    json_t *reply =
+        json_pack("{s:O, s:o, s:b}", "jobs", p->jobs, "next",
+                  p->next_ns[0] ? json_string(cursor) : json_null(), "partial", p->partial);
+    if (reply && p->partial) {
+        json_object_set_new(reply, "scanned", json_integer(p->scanned));
+        json_object_set_new(reply, "scanned_to", json_string(cursor));
+    }
+    return reply;
+}
+
 void hg_api__jobs_page(hg_api_ctx_t *c)
 {
     s_page_op_t a = {.limit = S_PAGE_LIMIT_DEF};
     if (!s_page_args(c, &a)) return;
+    a.walk = (hg_job_walk_args_t){.ns = a.ns,
+                                  .prefix = a.prefix,
+                                  .status = a.status,
+                                  .kind = a.kind,
+                                  .node = a.node,
+                                  .last = a.last,
+                                  .after_ns = a.after_ns,
+                                  .after_name = a.after_name,
+                                  .limit = a.limit};
+    hg_api__scan_bounds(c->api, &a.walk.budget_ms, &a.walk.window);
     char err[1024];
     int rc = hg_api__with_db(c->api, s_op_page, &a, err, sizeof err);
     if (rc != 0) {
         hg_api__db_error(c, rc, err);
     } else {
-        json_t *next = json_null();
-        if (json_array_size(a.jobs) > (size_t) a.limit) {
-            json_array_remove(a.jobs, (size_t) a.limit);
-            json_t *last = json_array_get(a.jobs, (size_t) a.limit - 1);
-            char cursor[300];
-            snprintf(cursor, sizeof cursor, "%s/%s",
-                     json_string_value(json_object_get(last, "namespace")),
-                     json_string_value(json_object_get(last, "name")));
-            json_decref(next);
-            next = json_string(cursor);
-        }
         int64_t now = hg_now_ms();
         size_t i;
         json_t *job;
-        json_array_foreach(a.jobs, i, job) s_page_decorate(c, job, a.last_runs, now);
-        if (!c->reveal) hg_redact_jobs(a.jobs);
-        hg_api__reply(c, MHD_HTTP_OK, json_pack("{s:O, s:o}", "jobs", a.jobs, "next", next));
+        json_array_foreach(a.page.jobs, i, job) s_page_decorate(c, job, a.last_runs, now);
+        if (!c->reveal) hg_redact_jobs(a.page.jobs);
+        hg_api__reply(c, MHD_HTTP_OK, s_page_reply(&a));
     }
-    json_decref(a.jobs);
+    json_decref(a.page.jobs);
     json_decref(a.last_runs);
 }
 

@@ -99,6 +99,10 @@ void hg_api__write_end(hg_api_t *api);
 /* The directory of the plug-in copies this master serves, or NULL. */
 const char *hg_api__data_dir(const hg_api_t *api);
 
+/* api.scan_budget and api.scan_window: how much of the index a filtered
+ * job page may walk (job_walk.h). */
+void hg_api__scan_bounds(const hg_api_t *api, int64_t *budget_ms, int32_t *window);
+
 /* ---------------------------------------------------------------------------
  * Request (api.c)
  * ------------------------------------------------------------------------ */

@@ -38,6 +38,11 @@ static const hg_cfg_def_t s_settings[] = {
     {"api.port", HG_CFG_INT, "8642", 1, 65535, "port of the REST API"},
     {"api.threads", HG_CFG_INT, "4", 1, 64,
      "threads serving the REST API, each with its own MySQL connection"},
+    {"api.scan_budget", HG_CFG_DURATION, "200ms", 0, 10000,
+     "wall time a filtered job page (kind, node, last_run) may walk the jobs before answering "
+     "with what it found and where it stopped (partial); 0s: one window per page"},
+    {"api.scan_window", HG_CFG_INT, "5000", 10, 100000,
+     "jobs a filtered job page reads per statement while it walks"},
     {"mysql.host", HG_CFG_STR, "127.0.0.1", 0, 0, "MySQL host (empty to use mysql.socket)"},
     {"mysql.port", HG_CFG_INT, "3306", 1, 65535, "MySQL port"},
     {"mysql.socket", HG_CFG_STR, "", 0, 0, "MySQL unix socket path"},
@@ -448,6 +453,8 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
         .threads = (int) hg_config_int(cfg, "api.threads"),
         .metrics = metrics,
         .metrics_public = hg_config_bool(cfg, "metrics.public"),
+        .scan_budget_ms = hg_config_int(cfg, "api.scan_budget"),
+        .scan_window = (int32_t) hg_config_int(cfg, "api.scan_window"),
     };
     hg_api_t *api =
         hg_api_start(hg_config_str(cfg, "api.bind"), (int) hg_config_int(cfg, "api.port"), &db,

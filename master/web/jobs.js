@@ -4,6 +4,7 @@ import { api, explain, may } from './api.js';
 import { applyRoles, bars, flash, h, status, table, when } from './ui.js';
 import { report, runDetail, runRow } from './app.js';
 import { depGraph, jobModel } from './jobinfo.js';
+import { scanPager } from './scan.js';
 
 const jobHref = (j) => `#/job/${encodeURIComponent(j.namespace)}/${encodeURIComponent(j.name)}`;
 const lab = (text, el, extra) => h('label', extra || null, text, el);
@@ -24,36 +25,44 @@ export async function jobsList(root, args, ctx) {
   const prev = h('button', { class: 'secondary', id: 'jobs-prev', type: 'button' }, 'Previous');
   const next = h('button', { class: 'secondary', id: 'jobs-next', type: 'button' }, 'Next');
   const where = h('span', { class: 'muted', id: 'jobs-page' });
-  // Keyset paging: the cursors of the pages seen, to go back.
-  let cursors = [''], page = 0, nextCursor = null;
-  const load = async () => {
-    const b = await api('/jobs', { query: { after: cursors[page], limit: 50, namespace: f.ns.value.trim(),
-      prefix: f.prefix.value.trim(), status: f.status.value, kind: f.kind.value, node: f.node.value.trim(),
-      last_run: f.last.value } });
-    if (!ctx.alive()) return;
-    nextCursor = b.next;
-    prev.disabled = page === 0;
-    next.disabled = !nextCursor;
-    where.textContent = `page ${page + 1}` + (b.jobs.length ? `, ${b.jobs.length} jobs` : '');
-    t.fill(b.jobs.map((j) => h('tr', { 'data-name': j.name },
-      h('td', null, h('a', { href: jobHref(j) }, j.name)), h('td', null, j.namespace),
-      h('td', { class: 'wrap' }, status(j.status), j.pause_note ? h('span', { class: 'muted note', title: 'Pause note' }, ` (${j.pause_note})`) : ''),
-      h('td', null, j.kind), h('td', { class: 'mono' }, j.schedule), h('td', null, j.node || '—'),
-      h('td', null, j.last_run ? [status(j.last_run.status), ' ', when(j.last_run.scheduled_at)] : '—'),
-      h('td', null, when(j.next_fire)))), 'No jobs match.');
-  };
+  // Keyset paging: the cursors of the pages seen, to go back. A filter the
+  // server checks row by row may come back partial (its walk stopped at a
+  // cursor, docs/api.md): scan.js keeps what was found and searches further.
+  let cursors = [''], page = 0;
+  const query = (after, limit) => ({ query: { after, limit, namespace: f.ns.value.trim(),
+    prefix: f.prefix.value.trim(), status: f.status.value, kind: f.kind.value, node: f.node.value.trim(),
+    last_run: f.last.value } });
+  const row = (j) => h('tr', { 'data-name': j.name },
+    h('td', null, h('a', { href: jobHref(j) }, j.name)), h('td', null, j.namespace),
+    h('td', { class: 'wrap' }, status(j.status), j.pause_note ? h('span', { class: 'muted note', title: 'Pause note' }, ` (${j.pause_note})`) : ''),
+    h('td', null, j.kind), h('td', { class: 'mono' }, j.schedule), h('td', null, j.node || '—'),
+    h('td', null, j.last_run ? [status(j.last_run.status), ' ', when(j.last_run.scheduled_at)] : '—'),
+    h('td', null, when(j.next_fire)));
+  const scan = scanPager({
+    fetch: (after, limit) => api('/jobs', query(after, limit)), alive: ctx.alive, report,
+    draw(s) {
+      prev.disabled = page === 0;
+      next.disabled = !s.next || s.short;
+      const n = s.jobs.length;
+      where.textContent = `page ${page + 1}` + (n ? `, ${n} job${n === 1 ? '' : 's'}` : '') + s.note;
+      t.fill(s.jobs.map(row), s.short ? s.empty : 'No jobs match.');
+      if (s.short === false && document.activeElement === s.button) next.focus();
+    },
+  });
+  const load = () => scan.load(cursors[page]);
   const restart = () => { cursors = ['']; page = 0; load().catch(report); };
   let typing = null;
   f.prefix.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(restart, 250); });
   for (const el of [f.ns, f.status, f.kind, f.node, f.last]) el.addEventListener('change', restart);
-  next.addEventListener('click', () => { if (!nextCursor) return; cursors[++page] = nextCursor; load().catch(report); });
+  next.addEventListener('click', () => { if (!scan.next()) return; cursors[++page] = scan.next(); load().catch(report); });
   prev.addEventListener('click', () => { if (page > 0) { page--; load().catch(report); } });
   root.append(h('div', { class: 'actions' }, h('h1', null, 'Jobs'),
     h('a', { href: '#/jobs/new', id: 'job-new', 'data-role': 'editor' }, h('button', { type: 'button', tabIndex: -1 }, 'New job'))),
   h('section', { class: 'card' }, h('div', { class: 'toolbar' }, lab('Name', f.prefix), lab('Namespace', f.ns),
-    lab('Status', f.status), lab('Kind', f.kind), lab('Node', f.node), lab('Last run', f.last)), t, h('div', { class: 'pager' }, prev, next, where)));
+    lab('Status', f.status), lab('Kind', f.kind), lab('Node', f.node), lab('Last run', f.last)), t,
+  h('div', { class: 'pager' }, prev, next, scan.button, where)));
   await load();
-  ctx.every(10000, load);
+  ctx.every(10000, scan.refresh);
 }
 
 /* ---- Create / edit form ------------------------------------------------ */

@@ -10,6 +10,12 @@
 - every page's load time at 100,000 jobs is printed (for the issue's note);
 - the node and last-run filters of the jobs list give the right pages,
   first and deep, each within 2 s (timings printed);
+- a filter the master checks job by job comes back partial (this master
+  reads one window of 2,000 jobs per request: api.scan_budget 0): the page
+  keeps the jobs found, says how many jobs were searched, and "Search
+  further" (pressed from the keyboard) adds the next window's matches until
+  the jobs end, without moving the pager; a filter matching nothing says
+  "Searched 2,000 jobs, no match yet";
 - the edit form saves through PUT /api/v1/jobs/{name} (the job's page then
   shows version 2); delete asks for confirmation.
 
@@ -18,14 +24,17 @@ sequence, a few seconds) as paused copies of one job created through the
 API, so the cluster has nothing to schedule.
 """
 
+import re
 import time
 
 from uihelp import Ui, log  # first: it finds Debian's selenium
 from harness import run_scenario
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 N = 100000
 FIRST_PAGE_MAX_S = 2.0
+SCAN_WINDOW = 2000  # jobs a filtered page reads per request (api.scan_window, budget 0)
 PAUSED = (N - 1) - (N - 1) // 10 + 1  # every tenth copy is active; the template is paused
 
 
@@ -110,6 +119,63 @@ def names(ui):
     return ui.d.execute_script(
         "return [...document.querySelectorAll('#jobs-table tr[data-name]')]"
         ".map((r) => r.dataset.name)")
+
+
+def searched(ui):
+    """The "searched N jobs" figure under the jobs table, or None."""
+    m = re.search(r"searched ([\d,]+) jobs", ui.text("jobs-page"))
+    return int(m.group(1).replace(",", "")) if m else None
+
+
+def check_search_further(c, ui):
+    """Two completed jobs among the 10,000 names starting with bulk-08: the
+    status is checked job by job beside a prefix in every namespace, so
+    each answer covers one window of 2,000 names."""
+    c.sql("UPDATE jobs SET status = 'completed' WHERE name IN ('bulk-080001', 'bulk-085001')")
+    ui.go("#/plugins")
+    ui.wait(lambda: ui.visible("plugins-table"), what="plug-ins page")
+    ui.go("#/jobs")
+    ui.wait(lambda: names(ui)[:1] == ["bulk-000001"], what="first page")
+    assert not ui.visible("jobs-further"), "Search further shown for a complete page"
+    # The button keeps its place while hidden: the line beside it never moves.
+    where_x = ui.el("jobs-page").location["x"]
+    both = ["bulk-080001", "bulk-085001"]
+    Select(ui.el("jobs-status")).select_by_value("completed")
+    ui.wait(lambda: names(ui) == both, what="the completed jobs (status alone: an index range)")
+    assert not ui.visible("jobs-further")
+    ui.el("jobs-prefix").send_keys("bulk-08")
+    ui.wait(lambda: names(ui) == both[:1] and searched(ui) == SCAN_WINDOW,
+            what="a partial answer: the first window's match")
+    assert ui.visible("jobs-further") and "so far" in ui.text("jobs-page"), ui.text("jobs-page")
+    assert ui.el("jobs-page").location["x"] == where_x, "the pager moved"
+    ui.shot("jobs-partial")
+    seen = [searched(ui)]
+    button = ui.el("jobs-further")
+    for _ in range(10):  # 10,000 names: 5 windows, and one answer past the end
+        if not ui.visible("jobs-further"):
+            break
+        before = ui.text("jobs-page")
+        button.send_keys(Keys.ENTER)  # the button keeps the focus between presses
+        ui.wait(lambda: ui.text("jobs-page") != before, what="the search carried further")
+        seen.append(searched(ui))
+    assert not ui.visible("jobs-further"), "the search never ended: %r" % seen
+    assert names(ui) == both, names(ui)
+    assert seen == [2000, 4000, 6000, 8000, 10000, None], seen
+    assert ui.el("jobs-page").location["x"] == where_x, "the pager moved"
+    log("search further: %s jobs searched, then complete: %s" % (seen[:-1], names(ui)))
+
+    Select(ui.el("jobs-status")).select_by_value("")
+    ui.el("jobs-prefix").clear()
+    ui.el("jobs-prefix").send_keys(Keys.BACKSPACE)  # an input event: the list restarts
+    Select(ui.el("jobs-kind")).select_by_value("plugin")
+    ui.wait(lambda: "Searched 2,000 jobs, no match yet." in ui.text("jobs-table"),
+            what="the honest empty partial page")
+    assert "no match yet" in ui.text("jobs-page") and ui.visible("jobs-further")
+    ui.el("jobs-further").click()
+    ui.wait(lambda: "Searched 4,000 jobs, no match yet." in ui.text("jobs-table"),
+            what="searched further")
+    ui.shot("jobs-no-match-yet")
+    log("kind=plugin: %s" % ui.text("jobs-page"))
 
 
 def check_edit_delete(c, ui):
@@ -203,10 +269,12 @@ def scenario(c):
         assert names(ui) == ["bulk-0999%d0" % i for i in range(10)], names(ui)
         ui.shot("100k-search")
         log("paging: next, previous; prefix search and status filter, server-side")
+        check_search_further(c, ui)
         check_edit_delete(c, ui)
     finally:
         ui.close()
 
 
 if __name__ == "__main__":
-    run_scenario(scenario, workers=1)
+    run_scenario(scenario, workers=1, master_args=["--api-scan-budget", "0s",
+                                                   "--api-scan-window", str(SCAN_WINDOW)])

@@ -6,7 +6,7 @@
 // hg-test-sources: master/deps.c master/deps_db.c master/api_deps.c
 // hg-test-sources: master/api_alerts.c master/alert_db.c master/alerts.c
 // hg-test-sources: master/api_metrics.c master/api_retention.c master/metrics.c master/retention.c
-// hg-test-sources: master/api_console.c master/job_page.c
+// hg-test-sources: master/api_console.c master/job_page.c master/job_walk.c
 // hg-test-sources: master/job_ext.c master/job_edit.c master/api_job_edit.c master/run_view.c
 // hg-test-sources: master/routing.c master/api_fires.c
 // hg-test-sources: master/forward.c master/api_masters.c master/masters.c

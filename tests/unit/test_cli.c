@@ -2,7 +2,7 @@
 // hg-test-sources: cli/cmd_plugin.c cli/cmd_admin.c cli/cmd_run.c cli/cmd_deps.c
 // hg-test-sources: cli/cmd_alert.c cli/cmd_retention.c
 // hg-test-sources: cli/cmd_job_edit.c
-// hg-test-sources: cli/cmd_route.c
+// hg-test-sources: cli/cmd_route.c cli/job_scan.c
 /* test_cli: the `hourglass` CLI. Pure parts (tables, flags, the create-job
  * body) directly; whole commands in-process against a small
  * libmicrohttpd server on 127.0.0.1 that answers with canned responses. */
