@@ -555,6 +555,11 @@ def run_http(opts, ctx):
             "p99_ms": st.get("p99_us", 0) / 1000.0,
             "p999_ms": st.get("p999_us", 0) / 1000.0,
             "max_ms": st.get("max_us", 0) / 1000.0,
+            # Keep-alive reuse: connections the workers opened since the
+            # endpoint started, and calls per connection over the same time.
+            "connections": st.get("connections"),
+            "calls_per_connection": round(st["calls_all"] / st["connections"], 1)
+            if st.get("connections") else None,
         }
     finally:
         c.stop()

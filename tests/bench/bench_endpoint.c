@@ -35,6 +35,8 @@ static uint64_t s_early;    /* of which arrived before their time */
 static int64_t s_max_us;    /* largest lateness */
 static int64_t s_min_us;    /* smallest lateness */
 static uint64_t s_overflow; /* lateness past the histogram */
+static uint64_t s_conns;    /* connections opened since the start (keep-alive reuse) */
+static uint64_t s_calls;    /* calls answered since the start */
 static volatile sig_atomic_t s_stop;
 
 static int64_t s_now_us(void)
@@ -129,9 +131,10 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
         snprintf(body, sizeof body,
                  "{\"count\":%" PRIu64 ",\"early\":%" PRIu64 ",\"overflow\":%" PRIu64
                  ",\"min_us\":%" PRId64 ",\"p50_us\":%" PRId64 ",\"p99_us\":%" PRId64
-                 ",\"p999_us\":%" PRId64 ",\"max_us\":%" PRId64 "}\n",
+                 ",\"p999_us\":%" PRId64 ",\"max_us\":%" PRId64 ",\"connections\":%" PRIu64
+                 ",\"calls_all\":%" PRIu64 "}\n",
                  s_count, s_early, s_overflow, s_count ? s_min_us : 0, s_quantile_us(0.50),
-                 s_quantile_us(0.99), s_quantile_us(0.999), s_max_us);
+                 s_quantile_us(0.99), s_quantile_us(0.999), s_max_us, s_conns, s_calls);
         return s_answer(conn, body);
     }
     if (strcmp(url, "/_reset") == 0 && strcmp(method, "POST") == 0) {
@@ -144,7 +147,19 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
         int64_t at = s_parse_rfc3339_us(sched);
         if (at > 0) s_record(s_now_us() - at);
     }
+    s_calls++;
     return s_answer(conn, "{\"ok\":true}\n");
+}
+
+/* Every connection the workers open: calls per connection tell how well
+ * their keep-alive reuse works. */
+static void s_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                            enum MHD_ConnectionNotificationCode toe)
+{
+    (void) cls;
+    (void) conn;
+    (void) socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) s_conns++;
 }
 
 static void s_on_signal(int sig)
@@ -172,7 +187,8 @@ int main(int argc, char **argv)
         MHD_USE_EPOLL_INTERNAL_THREAD, (uint16_t) port, NULL, NULL, &s_handler, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &addr, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int) 4096, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 120,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int) 1024, MHD_OPTION_END);
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int) 1024, MHD_OPTION_NOTIFY_CONNECTION,
+        s_on_connection, NULL, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "bench_endpoint: cannot listen on 127.0.0.1:%d\n", port);
         return 1;
