@@ -374,9 +374,12 @@ static void s_record_skipped(s_agent_t *self, s_job_t *job, int64_t scheduled_ms
     run.attempt = attempt ? attempt : 1;
     run.reason = strdup(reason);
     run.status = HG_RUN_SKIPPED;
-    char text[200];
-    snprintf(text, sizeof text, "overlap: %s (%u run(s) in flight, max_concurrent %u)", why,
-             job->running, hg_wjob_tpl(job)->max_concurrent ? hg_wjob_tpl(job)->max_concurrent : 1);
+    char text[200], elsewhere[48] = "";
+    uint32_t remote = hg_overlap_remote(self->overlap, job->id);
+    if (remote) snprintf(elsewhere, sizeof elsewhere, " here, %u on another worker", remote);
+    snprintf(text, sizeof text, "overlap: %s (%u run(s) in flight%s, max_concurrent %u)", why,
+             job->running, elsewhere,
+             hg_wjob_tpl(job)->max_concurrent ? hg_wjob_tpl(job)->max_concurrent : 1);
     run.error = strdup(text);
     hg_wrecords_finished(self->records, &run);
 }
@@ -608,6 +611,7 @@ static void s_on_assign(s_agent_t *self, hg_assign_t *a)
         return;
     }
     bool is_new = job == NULL;
+    uint32_t elsewhere = a->running; /* read before the spec's members are taken */
     /* An edit of the schedule takes effect from now (fire_plan.h). */
     bool resched = false;
     if (!is_new) {
@@ -634,6 +638,11 @@ static void s_on_assign(s_agent_t *self, hg_assign_t *a)
     }
     if (old) s_job_replace(self, made, old);
     job = made;
+    /* Its runs still in flight on the worker it came from count as
+     * running here (overlap across a move, hg_assign_t.running). */
+    hg_overlap_set_remote(self->overlap, job->id, elsewhere);
+    /* A lower count may free a slot for a fire held back. */
+    if (!is_new && hg_wjob_tpl(job)->overlap != HG_OVERLAP_ALLOW) s_overlap_next(self, job);
     /* Continue from the last fire anyone made (the gap is then a misfire),
      * or, for a job never fired, from now. */
     int64_t from = job->last_fire_ms ? job->last_fire_ms : hg_now_ms();
@@ -706,6 +715,18 @@ static void s_on_trigger(s_agent_t *self, hg_trigger_t *t)
                  t->force != 0);
 }
 
+/* Fewer runs of a job we hold are in flight on other workers (one ended
+ * there): a fire held back by the policy may start now. A count for an
+ * epoch we no longer hold is stale. */
+static void s_on_job_running(s_agent_t *self, const hg_job_running_t *jr)
+{
+    s_job_t *job = hg_wjobtab_find(self->jobs, jr->job_id);
+    if (!job || job->epoch != jr->epoch) return;
+    hg_debug("job %s: %u run(s) in flight on other workers", hg_wjob_name(job), jr->running);
+    hg_overlap_set_remote(self->overlap, job->id, jr->running);
+    if (hg_wjob_tpl(job)->overlap != HG_OVERLAP_ALLOW) s_overlap_next(self, job);
+}
+
 /* POST /api/v1/runs/{id}/cancel, relayed by the master: whichever executor
  * holds the run ends it as cancelled. */
 static void s_on_cancel(s_agent_t *self, const hg_cancel_t *c)
@@ -774,6 +795,9 @@ static void s_on_master(s_agent_t *self)
         break;
     case HG_MSG_CANCEL:
         if (self->link.welcomed) s_on_cancel(self, &msg->u.cancel);
+        break;
+    case HG_MSG_JOB_RUNNING:
+        if (self->link.welcomed) s_on_job_running(self, &msg->u.job_running);
         break;
     case HG_MSG_ACK:
         hg_wrecords_on_ack(self->records, &msg->u.ack);
