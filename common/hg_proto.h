@@ -338,11 +338,11 @@ typedef struct {
 /* Master -> worker: how many runs of a held job are now in flight on other
  * workers (see hg_assign_t.running), sent to the job's holder when one of
  * them ended (its RUN_FINISHED reached the master, or it was closed as
- * lost). A dedicated message rather than a repeated ASSIGN: no new epoch,
- * no spec sent again, no catalogue write for a count. The worker applies
- * it only under the epoch it holds (an older one is stale). An older
- * worker drops it as an unknown message type (and keeps the count of 0 it
- * never left). */
+ * lost), and afresh when the holder keeps the job across a new session
+ * (after its HELLO, when no ASSIGN goes). A dedicated message rather than a repeated ASSIGN: no new
+ * epoch, no spec sent again, no catalogue write for a count. The worker applies it only under the
+ * epoch it holds (an older one is stale). An older worker drops it as an unknown message type (and
+ * keeps the count of 0 it never left). */
 typedef struct {
     uint64_t job_id;  /* the job */
     uint64_t epoch;   /* its assignment epoch at the holder */

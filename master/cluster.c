@@ -303,7 +303,7 @@ void hg_cluster__send_assign(hg_cluster_t *self, hg_jobrec_t *job)
     hg_jobrec_spec(job, &msg.u.assign, kv);
     hg_route_vid_split(job->id, &msg.u.assign.shard_index, &msg.u.assign.shard_total);
     /* Its runs still in flight on the node it left count there (issue 11). */
-    msg.u.assign.running = hg_cluster__overlap_elsewhere(self, job, job->node);
+    msg.u.assign.running = hg_cluster__overlap_assign_count(self, job);
     hg_cluster__send_to(self, job->node, &msg);
     if (kv != some) free(kv);
 }

@@ -332,14 +332,18 @@ void hg_cluster__retry_destroy(hg_cluster_t *self);
 bool hg_cluster__overlap_busy(hg_cluster_t *self, hg_jobrec_t *job, hg_cluster_node_t *node);
 /* cluster_overlap.c: overlap across a move (issue 11) */
 
-/* Runs of job in flight on nodes other than holder, as ASSIGN carries them
- * (0 for a job that allows overlap). */
-uint32_t hg_cluster__overlap_elsewhere(hg_cluster_t *self, const hg_jobrec_t *job,
-                                       const char *holder);
+/* Runs of job in flight on nodes other than its holder job->node, for its
+ * ASSIGN (0 for a job that allows overlap); remembers whether the holder
+ * now counts some, for hg_cluster__overlap_run_ended. */
+uint32_t hg_cluster__overlap_assign_count(hg_cluster_t *self, const hg_jobrec_t *job);
 /* A run of job_id on run_node ended (finished or closed as lost; already
  * out of inflight): when the job is now held elsewhere, tell its holder
  * how many remain in flight elsewhere (JOB_RUNNING). */
 void hg_cluster__overlap_run_ended(hg_cluster_t *self, uint64_t job_id, const char *run_node);
+/* The holder of job kept it across a new session (no ASSIGN): send it the
+ * count of runs elsewhere afresh (JOB_RUNNING), since a run that ended
+ * meanwhile, or before a master restart, was never reported to it. */
+void hg_cluster__overlap_resync(hg_cluster_t *self, hg_jobrec_t *job);
 /* Free the index (actor end). */
 void hg_cluster__overlap_destroy(hg_cluster_t *self);
 /* API request CANCEL: relay a cancel to the worker running the run. */
