@@ -638,6 +638,12 @@ static void s_on_assign(s_agent_t *self, hg_assign_t *a)
     }
     if (old) s_job_replace(self, made, old);
     job = made;
+    /* A job given back to us while runs of it we started under an earlier
+     * assignment are still going (revoked, then assigned here again):
+     * they count as running here, as the master counts only the runs on
+     * other workers (hg_assign_t.running). Their ends decrement it. */
+    if (is_new && hg_wjob_tpl(job)->overlap != HG_OVERLAP_ALLOW)
+        job->running = hg_winflight_count_job(self->inflight, job->id);
     /* Its runs still in flight on the worker it came from count as
      * running here (overlap across a move, hg_assign_t.running). */
     hg_overlap_set_remote(self->overlap, job->id, elsewhere);

@@ -39,8 +39,8 @@ def scenario(c):
     # A graceful hand-over (drain) with a run in flight: the job moves, and
     # the run goes on counting as running on the new holder.
     first = c.job_node(JOB)
-    c.wait_until(lambda: any(not h.get("end") for h in hits(c)), timeout=10, interval=0.05,
-                 what="a run in flight")
+    draining = c.wait_until(lambda: next((h for h in hits(c) if not h.get("end")), None),
+                            timeout=10, interval=0.05, what="a run in flight")
     status, body = c.api("POST", "/api/v1/nodes/%s/drain" % first)
     assert status == 200, (status, body)
     holder = c.wait_until(lambda: (lambda n: n and n != first and n)(c.job_node(JOB)), timeout=20,
@@ -48,9 +48,13 @@ def scenario(c):
     status, body = c.api("POST", "/api/v1/nodes/%s/activate" % first)
     assert status == 200, (status, body)
     survivor = first
-    # Kill while a run is in flight.
-    c.wait_until(lambda: any(not h.get("end") for h in hits(c)), timeout=10, interval=0.05,
-                 what="a run in flight")
+    # Kill while a run of the new holder is in flight: one started after
+    # the drained node's run ended.
+    ended = c.wait_until(
+        lambda: next((h.get("end") for h in hits(c) if h["run_id"] == draining["run_id"]), None),
+        timeout=10, interval=0.05, what="the drained node's run to end")
+    c.wait_until(lambda: any(not h.get("end") and h["time"] >= ended for h in hits(c)),
+                 timeout=10, interval=0.05, what="a run in flight on %s" % holder)
     killed = c.kill_worker(holder)
     c.wait_until(lambda: finished_after(c, killed, 1), timeout=30,
                  what="a run by %s after the kill" % survivor)
