@@ -22,7 +22,9 @@
  *                  last i64, misfire str, timeout u32, params map,
  *                  http http-map, plugin plugin-map, recover u32,
  *                  retry retry-map, overlap u32, maxconc u32, qmax u32,
- *                  jitter u32, shard u32, shards u32 (a shard run: index and total)
+ *                  jitter u32, shard u32, shards u32 (a shard run: index and total),
+ *                  running u32 (runs in flight on other workers, at most
+ *                  HG_PROTO_MAX_JOB_RUNNING)
  *                  (the master sends http for kind "http", plugin for
  *                  kind "plugin"; the worker refuses the job otherwise)
  *     http-map     method R str, url R str, headers [str...], body bin,
@@ -48,11 +50,14 @@
  *   ACK            runs R [bin16...], 0 .. HG_PROTO_MAX_RUNS
  *   ERROR          code R i32, msg R str, leader str
  *   LEAVE          handover u32
+ *   JOB_RUNNING    job R u64, epoch R u64, running u32 (at most
+ *                  HG_PROTO_MAX_JOB_RUNNING)
  *
  * "map" is a msgpack map of str -> str (labels, params, form). Strings hold
  * at most HG_PROTO_MAX_STR bytes and no NUL; blobs at most
  * HG_PROTO_MAX_BLOB; maps and arrays at most HG_PROTO_MAX_ITEMS entries
- * (runs: HG_PROTO_MAX_RUNS). A nil value counts as absent. Unknown keys are
+ * (runs: HG_PROTO_MAX_RUNS); a u32 with a limit in its table row (S_SIZED)
+ * at most that. A nil value counts as absent. Unknown keys are
  * skipped; a known key given twice is rejected.
  *
  * One descriptor table per body drives encoding, decoding, freeing and deep
@@ -238,6 +243,8 @@ static const s_field_t s_assign_fields[] = {
     /* routing (issue 11): the shard a sharded job's slot runs */
     S_SCALAR("shard", S_U32, 0, hg_assign_t, shard_index),
     S_SCALAR("shards", S_U32, 0, hg_assign_t, shard_total),
+    /* overlap across a move (issue 11) */
+    S_SIZED("running", S_U32, 0, hg_assign_t, running, HG_PROTO_MAX_JOB_RUNNING),
 };
 static const s_table_t s_assign_table = S_TABLE(s_assign_fields, hg_assign_t);
 
@@ -331,6 +338,13 @@ static const s_field_t s_leave_fields[] = {
 };
 static const s_table_t s_leave_table = S_TABLE(s_leave_fields, hg_leave_t);
 
+static const s_field_t s_job_running_fields[] = {
+    S_SCALAR("job", S_U64, S_REQ, hg_job_running_t, job_id),
+    S_SCALAR("epoch", S_U64, S_REQ, hg_job_running_t, epoch),
+    S_SIZED("running", S_U32, 0, hg_job_running_t, running, HG_PROTO_MAX_JOB_RUNNING),
+};
+static const s_table_t s_job_running_table = S_TABLE(s_job_running_fields, hg_job_running_t);
+
 /* The decoder tracks the keys it has seen in one 32-bit mask per map. */
 _Static_assert(sizeof s_assign_fields / sizeof s_assign_fields[0] <= 32, "too many fields");
 _Static_assert(sizeof s_run_fields / sizeof s_run_fields[0] <= 32, "too many fields");
@@ -359,6 +373,7 @@ static const s_type_t s_types[] = {
     [HG_MSG_PLUGIN_CHUNK] = {"PLUGIN_CHUNK", &s_plugin_chunk_table},
     [HG_MSG_ERROR] = {"ERROR", &s_error_table},
     [HG_MSG_LEAVE] = {"LEAVE", &s_leave_table},
+    [HG_MSG_JOB_RUNNING] = {"JOB_RUNNING", &s_job_running_table},
 };
 #define S_TYPE_MAX ((int) (sizeof(s_types) / sizeof(s_types[0])) - 1)
 
@@ -772,6 +787,9 @@ static int s_pack_value(s_enc_t *e, const s_field_t *f, const char *base)
         S_PACK(e, msgpack_pack_uint64(pk, *(const uint64_t *) m));
         return 0;
     case S_U32:
+        /* A limited field (S_SIZED) is refused beyond its limit, as the
+         * peer's decoder would refuse it. */
+        if (f->max && *(const uint32_t *) m > f->max) return HG_ERANGE;
         S_PACK(e, msgpack_pack_uint32(pk, *(const uint32_t *) m));
         return 0;
     case S_I64:
@@ -1274,7 +1292,7 @@ static int s_decode_field(s_dec_t *d, const s_field_t *f, const msgpack_object *
         if (!rc) *(uint64_t *) m = u;
         return rc;
     case S_U32:
-        rc = s_get_uint(d, v, UINT32_MAX, &u);
+        rc = s_get_uint(d, v, f->max ? f->max : UINT32_MAX, &u);
         if (!rc) *(uint32_t *) m = (uint32_t) u;
         return rc;
     case S_I64:

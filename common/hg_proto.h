@@ -34,6 +34,10 @@
 /* Runs in flight one HELLO lists (about 1.5 MB); more go in parts. */
 #define HG_PROTO_MAX_RUNNING 50000
 
+/* Runs of one job in flight on other workers (ASSIGN running, JOB_RUNNING):
+ * the master tracks at most this many runs in flight in all. */
+#define HG_PROTO_MAX_JOB_RUNNING (1u << 20)
+
 typedef enum {
     HG_MSG_HELLO = 1,
     HG_MSG_WELCOME = 2,
@@ -50,6 +54,8 @@ typedef enum {
     HG_MSG_PLUGIN_CHUNK = 13,
     HG_MSG_ERROR = 14,
     HG_MSG_LEAVE = 15, /* worker -> master: graceful leave (hg_leave_t) */
+    /* master -> worker: runs of a held job in flight elsewhere (hg_job_running_t) */
+    HG_MSG_JOB_RUNNING = 16,
 } hg_msg_type_t;
 
 /* Name of a message type ("HELLO"), or "UNKNOWN". */
@@ -201,6 +207,15 @@ typedef struct {
      * of shard_total (the worker tells the endpoint and the plug-in). */
     uint32_t shard_index; /* 0 .. shard_total - 1 */
     uint32_t shard_total; /* 0: not sharded */
+
+    /* Overlap across a move (issue 11, docs/jobs.md "Overlap"): runs of
+     * this job the master knows are in flight on OTHER workers (a drain,
+     * a rebalance or an edit of its executor moved the job while they
+     * ran). The holder counts them as running for the overlap decision
+     * until a JOB_RUNNING tells it fewer remain, so `forbid` holds across
+     * the move. At most HG_PROTO_MAX_JOB_RUNNING; 0 for a job that allows
+     * overlap. An older worker skips the key (an unknown key in a map). */
+    uint32_t running;
 } hg_assign_t;
 
 /* Master -> worker: stop firing job_id under epoch. Worker -> master: the
@@ -324,6 +339,20 @@ typedef struct {
     uint32_t handover; /* 1: stopping, hand my jobs over; 0: gone */
 } hg_leave_t;
 
+/* Master -> worker: how many runs of a held job are now in flight on other
+ * workers (see hg_assign_t.running), sent to the job's holder when one of
+ * them ended (its RUN_FINISHED reached the master, or it was closed as
+ * lost), and afresh when the holder keeps the job across a new session
+ * (after its HELLO, when no ASSIGN goes). A dedicated message rather than a repeated ASSIGN: no new
+ * epoch, no spec sent again, no catalogue write for a count. The worker applies it only under the
+ * epoch it holds (an older one is stale). An older worker drops it as an unknown message type (and
+ * keeps the count of 0 it never left). */
+typedef struct {
+    uint64_t job_id;  /* the job */
+    uint64_t epoch;   /* its assignment epoch at the holder */
+    uint32_t running; /* runs in flight elsewhere, at most HG_PROTO_MAX_JOB_RUNNING */
+} hg_job_running_t;
+
 typedef struct {
     int32_t code;  /* HG_E* code or protocol error code */
     char *message; /* human-readable explanation */
@@ -347,6 +376,7 @@ typedef struct {
         hg_plugin_chunk_t plugin_chunk;
         hg_errmsg_t error;
         hg_leave_t leave;
+        hg_job_running_t job_running;
     } u;
 } hg_msg_t;
 

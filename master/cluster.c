@@ -302,6 +302,8 @@ void hg_cluster__send_assign(hg_cluster_t *self, hg_jobrec_t *job)
     }
     hg_jobrec_spec(job, &msg.u.assign, kv);
     hg_route_vid_split(job->id, &msg.u.assign.shard_index, &msg.u.assign.shard_total);
+    /* Its runs still in flight on the node it left count there (issue 11). */
+    msg.u.assign.running = hg_cluster__overlap_assign_count(self, job);
     hg_cluster__send_to(self, job->node, &msg);
     if (kv != some) free(kv);
 }
@@ -510,6 +512,7 @@ static void s_inflight_add(hg_cluster_t *self, hg_cluster_node_t *node, const hg
         if (was && was->inflight) was->inflight--;
     }
     zhashx_update(self->inflight, r->run_id, f);
+    self->inflight_gen++;
     node->inflight++;
 }
 
@@ -523,6 +526,7 @@ static bool s_inflight_remove(hg_cluster_t *self, hg_cluster_node_t *node, const
         streq(f->node, node->name) ? node : zhashx_lookup(self->nodes, f->node);
     if (owner && owner->inflight && !f->unclaimed) owner->inflight--;
     zhashx_delete(self->inflight, run_id);
+    self->inflight_gen++;
     if (zhashx_size(self->inflight) < S_INFLIGHT_MAX / 2) self->inflight_capped = false;
     return true;
 }
@@ -633,8 +637,10 @@ static void s_on_runs(hg_cluster_t *self, const char *name, hg_msg_t **msgp)
              * is tracked then (store_gate.h). */
             if (!self->gate.closed || s_job_recovers(self, r->job_id))
                 s_inflight_add(self, node, r);
-        } else if (s_inflight_remove(self, node, r->run_id) && had_start)
-            had_start[i] = 1;
+        } else if (s_inflight_remove(self, node, r->run_id)) {
+            if (had_start) had_start[i] = 1;
+            hg_cluster__overlap_run_ended(self, r->job_id, name); /* a moved job's holder */
+        }
         hg_cluster__retry_on_run(self, name, r, msg->type == HG_MSG_RUN_FINISHED);
         /* A fire a lapsed lease kept from being sent is not a fire: it
          * does not move last_fire_ms, and the holder may fire it again. */
@@ -1297,6 +1303,7 @@ static void s_destroy(hg_cluster_t *self)
     zhashx_destroy(&self->nodes);
     zhashx_destroy(&self->inflight);
     hg_cluster__retry_destroy(self);
+    hg_cluster__overlap_destroy(self);
     zhashx_destroy(&self->hello_parts);
     hg_plugin_index_destroy(&self->plugins);
     hg_peer_guard_destroy(&self->guard);

@@ -193,6 +193,8 @@ typedef struct {
     hg_refire_t *refire;            /* runs already re-run (refire.h) */
     hg_store_gate_t gate;           /* back-pressure: records waiting for the store (issue 14) */
     bool runlost_pending;           /* some inflight entry is unclaimed (cluster_runlost.c) */
+    uint64_t inflight_gen;          /* bumped on every change of inflight (cluster_overlap.c) */
+    struct hg_cluster_overlap *overlap; /* runs in flight by job, built on demand, or NULL */
 } hg_cluster_t;
 
 /* cluster.c: sending, the store, the job table, plug-ins */
@@ -323,10 +325,27 @@ void hg_cluster__retry_send(hg_cluster_t *self, hg_jobrec_t *job);
 void hg_cluster__retry_load(hg_cluster_t *self);
 /* Free the pending retries (actor end). */
 void hg_cluster__retry_destroy(hg_cluster_t *self);
-/* A job with an overlap policy other than allow has runs in flight on
- * node: a graceful hand-over waits for them, so that the next holder never
- * runs the job beside them. */
+/* A job with overlap replace has runs in flight on node: a graceful
+ * hand-over waits for them (the holder that cancels them must be the one
+ * running them). Under forbid and queue the job moves at once and its
+ * ASSIGN carries the count (cluster_overlap.c). */
 bool hg_cluster__overlap_busy(hg_cluster_t *self, hg_jobrec_t *job, hg_cluster_node_t *node);
+/* cluster_overlap.c: overlap across a move (issue 11) */
+
+/* Runs of job in flight on nodes other than its holder job->node, for its
+ * ASSIGN (0 for a job that allows overlap); remembers whether the holder
+ * now counts some, for hg_cluster__overlap_run_ended. */
+uint32_t hg_cluster__overlap_assign_count(hg_cluster_t *self, const hg_jobrec_t *job);
+/* A run of job_id on run_node ended (finished or closed as lost; already
+ * out of inflight): when the job is now held elsewhere, tell its holder
+ * how many remain in flight elsewhere (JOB_RUNNING). */
+void hg_cluster__overlap_run_ended(hg_cluster_t *self, uint64_t job_id, const char *run_node);
+/* The holder of job kept it across a new session (no ASSIGN): send it the
+ * count of runs elsewhere afresh (JOB_RUNNING), since a run that ended
+ * meanwhile, or before a master restart, was never reported to it. */
+void hg_cluster__overlap_resync(hg_cluster_t *self, hg_jobrec_t *job);
+/* Free the index (actor end). */
+void hg_cluster__overlap_destroy(hg_cluster_t *self);
 /* API request CANCEL: relay a cancel to the worker running the run. */
 void hg_cluster__api_cancel(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep);
 /* cluster_deps.c: the dependency engine's side of the actor */

@@ -505,7 +505,10 @@ static size_t s_hello_resend(hg_cluster_t *self, hg_cluster_node_t *node)
             /* A worker that says it holds this version under this epoch
              * has the spec: after a master restart a million ASSIGNs
              * would only repeat what it holds. */
-            if (!job->current) hg_cluster__send_assign(self, job);
+            if (!job->current)
+                hg_cluster__send_assign(self, job);
+            else /* the count of runs elsewhere it may hold from before */
+                hg_cluster__overlap_resync(self, job);
             job->kept = job->current = false;
             job->revoking = false; /* a draining node is asked again, under this epoch */
             node->jobs++;

@@ -12,9 +12,11 @@
  * retried when the job's policy lists "lost" (decided here, the only place
  * that sees it).
  *
- * Hand-over. A draining or leaving node keeps a job with an overlap policy
+ * Hand-over. A draining or leaving node keeps a job with overlap replace
  * until its runs of that job have ended (hg_cluster__overlap_busy): the
- * next holder then starts from a free slot, as after a failover.
+ * holder that cancels a run must be the one running it. Under forbid and
+ * queue the job moves at once, and its ASSIGN tells the next holder how
+ * many of its runs are still in flight (cluster_overlap.c).
  *
  * Cancel. POST /api/v1/runs/{id}/cancel reaches the actor as CANCEL: a run
  * it knows in flight gets a CANCEL message to the worker that runs it.
@@ -179,7 +181,7 @@ void hg_cluster__retry_send(hg_cluster_t *self, hg_jobrec_t *job)
 
 bool hg_cluster__overlap_busy(hg_cluster_t *self, hg_jobrec_t *job, hg_cluster_node_t *node)
 {
-    if (job->tpl->spec.overlap == HG_OVERLAP_ALLOW || node->inflight == 0) return false;
+    if (job->tpl->spec.overlap != HG_OVERLAP_REPLACE || node->inflight == 0) return false;
     for (hg_cluster_inflight_t *f = zhashx_first(self->inflight); f;
          f = zhashx_next(self->inflight))
         if (f->run.job_id == job->id && streq(f->node, node->name)) return true;

@@ -67,6 +67,9 @@ size_t hg_cluster__runs_close_lost(hg_cluster_t *self, const char *node, zlist_t
 {
     size_t n = zlist_size(keys);
     if (!n) return 0;
+    /* The jobs of the closed runs: a holder elsewhere hears of each. */
+    uint64_t *jobs = calloc(n, sizeof *jobs);
+    size_t jobs_n = 0;
     hg_store_batch_t *batch = calloc(1, sizeof *batch);
     hg_msg_t *m = calloc(1, sizeof *m);
     hg_run_t *runs = calloc(n, sizeof *runs);
@@ -74,6 +77,7 @@ size_t hg_cluster__runs_close_lost(hg_cluster_t *self, const char *node, zlist_t
     for (const void *key = zlist_first(keys); key && runs && m && batch; key = zlist_next(keys)) {
         hg_cluster_inflight_t *f = zhashx_lookup(self->inflight, key);
         if (!f) continue;
+        if (jobs) jobs[jobs_n++] = f->run.job_id;
         runs[k] = f->run;
         memset(&f->run, 0, sizeof f->run);
         runs[k].status = HG_RUN_LOST;
@@ -113,6 +117,10 @@ size_t hg_cluster__runs_close_lost(hg_cluster_t *self, const char *node, zlist_t
     }
     for (const void *key = zlist_first(keys); key; key = zlist_next(keys))
         zhashx_delete(self->inflight, key);
+    self->inflight_gen++;
+    for (size_t i = 0; i < jobs_n; i++)
+        hg_cluster__overlap_run_ended(self, jobs[i], node);
+    free(jobs);
     return n;
 }
 
@@ -141,6 +149,7 @@ static void s_load_row(hg_cluster_t *self, MYSQL_ROW row, const unsigned long *l
     f->unclaimed = true;
     f->claim_by_mono_ms = claim_by;
     zhashx_update(self->inflight, f->run.run_id, f);
+    self->inflight_gen++;
 }
 
 void hg_cluster__runlost_load(hg_cluster_t *self)

@@ -53,6 +53,15 @@ void hg_winflight_remove(hg_winflight_t *self, const uint8_t *run_id)
     if (self && zhashx_size(self->runs)) zhashx_delete(self->runs, run_id);
 }
 
+uint32_t hg_winflight_count_job(hg_winflight_t *self, uint64_t job_id)
+{
+    uint32_t n = 0;
+    if (!self || zhashx_size(self->runs) == 0) return 0;
+    for (uint64_t *job = zhashx_first(self->runs); job; job = zhashx_next(self->runs))
+        n += *job == job_id;
+    return n;
+}
+
 size_t hg_winflight_size(const hg_winflight_t *self)
 {
     return self ? zhashx_size(self->runs) : 0;

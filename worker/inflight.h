@@ -23,6 +23,8 @@ void hg_winflight_destroy(hg_winflight_t **self_p);
 void hg_winflight_add(hg_winflight_t *self, const uint8_t *run_id, uint64_t job_id);
 /* The run is over (unknown ids are ignored). */
 void hg_winflight_remove(hg_winflight_t *self, const uint8_t *run_id);
+/* Runs of job_id in flight (a walk over them all). */
+uint32_t hg_winflight_count_job(hg_winflight_t *self, uint64_t job_id);
 /* Runs in flight. */
 size_t hg_winflight_size(const hg_winflight_t *self);
 /* A new array of the runs in flight (*n entries, free() it); NULL when

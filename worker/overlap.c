@@ -15,6 +15,7 @@ typedef struct {
 
 struct hg_overlap {
     zhashx_t *queues; /* job id text -> s_queue_t */
+    zhashx_t *remote; /* job id text -> runs in flight on other workers (a uintptr_t) */
 };
 
 void hg_overlap_fire_clear(hg_overlap_fire_t *fire)
@@ -45,7 +46,10 @@ hg_overlap_state_t *hg_overlap_new(void)
     hg_overlap_state_t *self = calloc(1, sizeof *self);
     if (!self) return NULL;
     self->queues = zhashx_new();
-    if (!self->queues) {
+    self->remote = zhashx_new();
+    if (!self->queues || !self->remote) {
+        zhashx_destroy(&self->queues);
+        zhashx_destroy(&self->remote);
         free(self);
         return NULL;
     }
@@ -57,6 +61,7 @@ void hg_overlap_destroy(hg_overlap_state_t **self)
 {
     if (!self || !*self) return;
     zhashx_destroy(&(*self)->queues);
+    zhashx_destroy(&(*self)->remote);
     free(*self);
     *self = NULL;
 }
@@ -73,6 +78,31 @@ static s_queue_t *s_queue(hg_overlap_state_t *self, uint64_t job_id, bool create
     return q;
 }
 
+void hg_overlap_set_remote(hg_overlap_state_t *self, uint64_t job_id, uint32_t running)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%" PRIu64, job_id);
+    if (running == 0)
+        zhashx_delete(self->remote, key);
+    else /* out of memory: not kept, as an older worker does */
+        zhashx_update(self->remote, key, (void *) (uintptr_t) running);
+}
+
+uint32_t hg_overlap_remote(hg_overlap_state_t *self, uint64_t job_id)
+{
+    if (zhashx_size(self->remote) == 0) return 0; /* the common case: no moved job */
+    char key[24];
+    snprintf(key, sizeof key, "%" PRIu64, job_id);
+    return (uint32_t) (uintptr_t) zhashx_lookup(self->remote, key);
+}
+
+/* The job's runs in flight here plus those elsewhere (saturating). */
+static uint32_t s_running(hg_overlap_state_t *self, const hg_assign_t *spec, uint32_t running)
+{
+    uint32_t remote = hg_overlap_remote(self, spec->job_id);
+    return running > UINT32_MAX - remote ? UINT32_MAX : running + remote;
+}
+
 static uint32_t s_slots(const hg_assign_t *spec)
 {
     return spec->max_concurrent ? spec->max_concurrent : 1;
@@ -82,6 +112,7 @@ hg_overlap_action_t hg_overlap_decide(hg_overlap_state_t *self, const hg_assign_
                                       uint32_t running, bool force)
 {
     if (force || spec->overlap == HG_OVERLAP_ALLOW) return HG_OVERLAP_START;
+    running = s_running(self, spec, running);
     s_queue_t *q = s_queue(self, spec->job_id, false);
     bool waiting = q && q->n > 0;
     switch (spec->overlap) {
@@ -139,7 +170,8 @@ bool hg_overlap_pop(hg_overlap_state_t *self, const hg_assign_t *spec, uint32_t 
 {
     s_queue_t *q = s_queue(self, spec->job_id, false);
     if (!q || q->n == 0) return false;
-    if (spec->overlap != HG_OVERLAP_ALLOW && running >= s_slots(spec)) return false;
+    if (spec->overlap != HG_OVERLAP_ALLOW && s_running(self, spec, running) >= s_slots(spec))
+        return false;
     *out = q->fires[0];
     memmove(q->fires, q->fires + 1, (q->n - 1) * sizeof *q->fires);
     q->n--;
@@ -162,4 +194,5 @@ void hg_overlap_forget_job(hg_overlap_state_t *self, uint64_t job_id)
     char key[24];
     snprintf(key, sizeof key, "%" PRIu64, job_id);
     zhashx_delete(self->queues, key);
+    zhashx_delete(self->remote, key);
 }

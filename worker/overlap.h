@@ -14,6 +14,11 @@
  * A forced fire (trigger with force) always starts. Across failover a run
  * in flight on a lost worker counts as running until the master closes it
  * as lost, which is also when the job moves: the new holder starts empty.
+ * Across a move of the job while its runs are still in flight on the old
+ * holder (drain, leave, rebalance), the master tells the new holder how
+ * many (ASSIGN running, then JOB_RUNNING as they end): hg_overlap_set_remote
+ * keeps that count, and decide and pop add it to the runs in flight here,
+ * so forbid holds across the move.
  *
  * Owned by the agent's thread; no locking. */
 #ifndef HG_WORKER_OVERLAP_H
@@ -63,10 +68,17 @@ bool hg_overlap_push(hg_overlap_state_t *self, const hg_assign_t *spec, hg_overl
 bool hg_overlap_pop(hg_overlap_state_t *self, const hg_assign_t *spec, uint32_t running,
                     hg_overlap_fire_t *out);
 
+/* Runs of the job the master says are in flight on other workers (0:
+ * none, forgotten). Counted as running by decide and pop until lowered. */
+void hg_overlap_set_remote(hg_overlap_state_t *self, uint64_t job_id, uint32_t running);
+/* That count, 0 when none. */
+uint32_t hg_overlap_remote(hg_overlap_state_t *self, uint64_t job_id);
+
 /* Fires of a job held back. */
 size_t hg_overlap_waiting(hg_overlap_state_t *self, uint64_t job_id);
 
-/* Drop the held fires of a job that left this worker. */
+/* Drop the held fires (and the count of runs elsewhere) of a job that left
+ * this worker. */
 void hg_overlap_forget_job(hg_overlap_state_t *self, uint64_t job_id);
 
 /* Free a fire's members. */

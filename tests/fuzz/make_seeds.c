@@ -31,7 +31,7 @@ static void s_write(const char *dir, const char *name, const uint8_t *buf, size_
 
 static void s_proto(const char *dir)
 {
-    for (int type = HG_MSG_HELLO; type <= HG_MSG_LEAVE; type++) {
+    for (int type = HG_MSG_HELLO; type <= HG_MSG_JOB_RUNNING; type++) {
         for (int full = 0; full <= 1; full++) {
             hg_msg_t *m = hg_test_proto_sample(type, full);
             uint8_t *buf;

@@ -113,6 +113,7 @@ void hg_test_proto_fill_assign(hg_assign_t *a, bool full)
     a->overlap = 3;
     a->max_concurrent = 2;
     a->queue_max = UINT32_MAX;
+    a->running = HG_PROTO_MAX_JOB_RUNNING;
 }
 
 hg_msg_t *hg_test_proto_sample(int type, bool full)
@@ -230,6 +231,11 @@ hg_msg_t *hg_test_proto_sample(int type, bool full)
         break;
     case HG_MSG_LEAVE:
         if (full) m->u.leave.handover = 1;
+        break;
+    case HG_MSG_JOB_RUNNING:
+        m->u.job_running.job_id = full ? UINT64_MAX : 1;
+        m->u.job_running.epoch = full ? UINT64_MAX : 1;
+        m->u.job_running.running = full ? HG_PROTO_MAX_JOB_RUNNING : 0;
         break;
     default:
         break;

@@ -101,6 +101,42 @@ static void test_replace_keeps_newest(void **state)
     hg_overlap_destroy(&o);
 }
 
+/* Runs in flight on another worker (the job moved while they ran) count
+ * as running until the master lowers the count: forbid skips, queue waits
+ * and a waiting fire starts only once they have ended; the count goes with
+ * the job and touches no other. */
+static void test_remote_running(void **state)
+{
+    (void) state;
+    hg_overlap_state_t *o = hg_overlap_new();
+    hg_assign_t forbid = s_spec(HG_OVERLAP_FORBID, 0, 0), q = s_spec(HG_OVERLAP_QUEUE, 1, 1),
+                allow = s_spec(HG_OVERLAP_ALLOW, 0, 0), other = s_spec(HG_OVERLAP_FORBID, 0, 0);
+    other.job_id = 8;
+    assert_int_equal(hg_overlap_remote(o, 7), 0);
+    hg_overlap_set_remote(o, 7, 1);
+    assert_int_equal(hg_overlap_remote(o, 7), 1);
+    assert_int_equal(hg_overlap_decide(o, &forbid, 0, false), HG_OVERLAP_SKIP);
+    assert_int_equal(hg_overlap_decide(o, &forbid, 0, true), HG_OVERLAP_START); /* force */
+    assert_int_equal(hg_overlap_decide(o, &allow, 0, false), HG_OVERLAP_START);
+    assert_int_equal(hg_overlap_decide(o, &other, 0, false), HG_OVERLAP_START);
+    assert_int_equal(hg_overlap_decide(o, &q, 0, false), HG_OVERLAP_WAIT);
+    hg_overlap_fire_t f = s_fire(1000), dropped = {0}, out;
+    assert_false(hg_overlap_push(o, &q, &f, &dropped));
+    assert_false(hg_overlap_pop(o, &q, 0, &out)); /* the remote run is still going */
+    hg_overlap_set_remote(o, 7, 0);               /* the master: it ended */
+    assert_int_equal(hg_overlap_remote(o, 7), 0);
+    assert_true(hg_overlap_pop(o, &q, 0, &out));
+    assert_int_equal(out.scheduled_ms, 1000);
+    hg_overlap_fire_clear(&out);
+    assert_int_equal(hg_overlap_decide(o, &forbid, 0, false), HG_OVERLAP_START);
+    /* Saturating, and forgotten with the job. */
+    hg_overlap_set_remote(o, 7, UINT32_MAX);
+    assert_int_equal(hg_overlap_decide(o, &forbid, UINT32_MAX, false), HG_OVERLAP_SKIP);
+    hg_overlap_forget_job(o, 7);
+    assert_int_equal(hg_overlap_remote(o, 7), 0);
+    hg_overlap_destroy(&o);
+}
+
 static void test_pending_retries(void **state)
 {
     (void) state;
@@ -156,6 +192,7 @@ int main(void)
         cmocka_unit_test(test_queue),
         cmocka_unit_test(test_replace_keeps_newest),
         cmocka_unit_test(test_pending_retries),
+        cmocka_unit_test(test_remote_running),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -121,6 +121,7 @@ static void assert_assign_eq(const hg_assign_t *a, const hg_assign_t *b)
     assert_int_equal(a->overlap, b->overlap);
     assert_int_equal(a->max_concurrent, b->max_concurrent);
     assert_int_equal(a->queue_max, b->queue_max);
+    assert_int_equal(a->running, b->running);
 }
 
 static void assert_msg_eq(const hg_msg_t *a, const hg_msg_t *b)
@@ -187,6 +188,11 @@ static void assert_msg_eq(const hg_msg_t *a, const hg_msg_t *b)
         assert_true(a->u.trigger.due_ms == b->u.trigger.due_ms);
         assert_memory_equal(a->u.trigger.first_run_id, b->u.trigger.first_run_id,
                             HG_PROTO_RUN_ID_SIZE);
+        break;
+    case HG_MSG_JOB_RUNNING:
+        assert_true(a->u.job_running.job_id == b->u.job_running.job_id);
+        assert_true(a->u.job_running.epoch == b->u.job_running.epoch);
+        assert_int_equal(a->u.job_running.running, b->u.job_running.running);
         break;
     case HG_MSG_CANCEL:
         assert_true(a->u.cancel.job_id == b->u.cancel.job_id);
@@ -288,6 +294,7 @@ ROUNDTRIP_TEST(plugin_get, HG_MSG_PLUGIN_GET)
 ROUNDTRIP_TEST(plugin_chunk, HG_MSG_PLUGIN_CHUNK)
 ROUNDTRIP_TEST(error, HG_MSG_ERROR)
 ROUNDTRIP_TEST(leave, HG_MSG_LEAVE)
+ROUNDTRIP_TEST(job_running, HG_MSG_JOB_RUNNING)
 
 static void test_names(void **state)
 {
@@ -296,7 +303,8 @@ static void test_names(void **state)
     assert_string_equal(hg_msg_type_name(HG_MSG_ERROR), "ERROR");
     assert_string_equal(hg_msg_type_name(0), "UNKNOWN");
     assert_string_equal(hg_msg_type_name(HG_MSG_LEAVE), "LEAVE");
-    assert_string_equal(hg_msg_type_name(16), "UNKNOWN");
+    assert_string_equal(hg_msg_type_name(HG_MSG_JOB_RUNNING), "JOB_RUNNING");
+    assert_string_equal(hg_msg_type_name(17), "UNKNOWN");
     assert_string_equal(hg_msg_type_name(-1), "UNKNOWN");
     for (int s = HG_RUN_RUNNING; s <= HG_RUN_CANCELLED; s++) {
         const char *name = hg_run_status_name(s);
@@ -510,7 +518,7 @@ static const wfield_t w_assign[] = {
     {"job", v_int},     {"epoch", v_int},      {"ver", v_int},   {"ns", v_str},
     {"name", v_str},    {"kind", v_http_kind}, {"sched", v_str}, {"tz", v_str},
     {"start", v_neg},   {"end", v_int},        {"last", v_int},  {"misfire", v_str},
-    {"timeout", v_int}, {"params", v_labels},  {"http", v_http},
+    {"timeout", v_int}, {"params", v_labels},  {"http", v_http}, {"running", v_int},
 };
 static const wfield_t w_revoke[] = {{"job", v_int}, {"epoch", v_int}};
 static const wfield_t w_trigger[] = {{"job", v_int},       {"epoch", v_int}, {"reason", v_str},
@@ -531,6 +539,7 @@ static void v_runs(msgpack_packer *pk)
 static const wfield_t w_runs[] = {{"runs", v_runs}};
 static const wfield_t w_ack[] = {{"runs", v_ids}};
 static const wfield_t w_error[] = {{"code", v_neg}, {"msg", v_str}, {"leader", v_str}};
+static const wfield_t w_job_running[] = {{"job", v_int}, {"epoch", v_int}, {"running", v_int}};
 
 typedef struct {
     int type;                /* hg_msg_type_t */
@@ -557,6 +566,7 @@ static const wmsg_t w_msgs[] = {
     {HG_MSG_RUN_FINISHED, W(w_runs), W(w_run), {"runs", "id", "job", "sched", "status"}},
     {HG_MSG_ACK, W(w_ack), NULL, 0, {"runs"}},
     {HG_MSG_ERROR, W(w_error), NULL, 0, {"code", "msg"}},
+    {HG_MSG_JOB_RUNNING, W(w_job_running), NULL, 0, {"job", "epoch"}},
 };
 #define W_MSGS_N (sizeof w_msgs / sizeof w_msgs[0])
 
@@ -897,12 +907,49 @@ static int decode_frame(int version_kind, int64_t version, int64_t type, int ele
     return wb_decode(&w, detail);
 }
 
+static void v_running_max(msgpack_packer *pk)
+{
+    msgpack_pack_uint32(pk, HG_PROTO_MAX_JOB_RUNNING);
+}
+static void v_running_over(msgpack_packer *pk)
+{
+    msgpack_pack_uint32(pk, HG_PROTO_MAX_JOB_RUNNING + 1);
+}
+
+/* The running count (overlap across a move) is bounded both ways: the
+ * decoder refuses a count past the limit naming the field, and the
+ * encoder refuses to write one. */
+static void test_running_bounded(void **state)
+{
+    expect_override(HG_MSG_ASSIGN, "running", v_running_max, 0);
+    expect_override(HG_MSG_ASSIGN, "running", v_running_over, HG_ERANGE);
+    expect_override(HG_MSG_ASSIGN, "running", v_neg, HG_ERANGE);
+    expect_override(HG_MSG_ASSIGN, "running", v_str, HG_ETYPE);
+    expect_override(HG_MSG_JOB_RUNNING, "running", v_running_over, HG_ERANGE);
+    expect_override(HG_MSG_JOB_RUNNING, "running", v_float, HG_ETYPE);
+    expect_override(HG_MSG_JOB_RUNNING, "job", v_str, HG_ETYPE);
+    hg_msg_t *m = hg_test_proto_sample(HG_MSG_ASSIGN, true);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    m->u.assign.running = HG_PROTO_MAX_JOB_RUNNING + 1;
+    assert_int_equal(hg_msg_encode(m, &buf, &len), HG_ERANGE);
+    assert_null(buf);
+    m->u.assign.running = 3;
+    assert_int_equal(hg_msg_encode(m, &buf, &len), 0);
+    hg_msg_t *back = NULL;
+    assert_int_equal(hg_msg_decode(buf, len, &back, NULL, 0), 0);
+    assert_int_equal(back->u.assign.running, 3);
+    hg_msg_destroy(&back);
+    free(buf);
+    hg_msg_destroy(&m);
+}
+
 static void test_unknown_type(void **state)
 {
     char detail[DETAIL_SIZE];
     assert_int_equal(decode_frame(0, 1, HG_MSG_HEARTBEAT, 4, detail), 0);
     assert_int_equal(decode_frame(0, 1, 0, 4, detail), HG_EUNKNOWN);
-    assert_int_equal(decode_frame(0, 1, 16, 4, detail), HG_EUNKNOWN);
+    assert_int_equal(decode_frame(0, 1, 17, 4, detail), HG_EUNKNOWN);
     assert_int_equal(decode_frame(0, 1, 99, 4, detail), HG_EUNKNOWN);
     assert_non_null(strstr(detail, "99"));
     assert_int_equal(decode_frame(0, 1, -3, 4, detail), HG_EUNKNOWN);
@@ -1521,6 +1568,8 @@ int main(void)
         cmocka_unit_test(test_roundtrip_welcome),
         cmocka_unit_test(test_roundtrip_heartbeat),
         cmocka_unit_test(test_roundtrip_leave),
+        cmocka_unit_test(test_roundtrip_job_running),
+        cmocka_unit_test(test_running_bounded),
         cmocka_unit_test(test_roundtrip_assign),
         cmocka_unit_test(test_roundtrip_revoke),
         cmocka_unit_test(test_roundtrip_trigger),

@@ -28,6 +28,8 @@ static void test_add_remove_list(void **state)
     }
     hg_winflight_add(w, ids[1], 11); /* the same run twice is one run */
     assert_int_equal(hg_winflight_size(w), 3);
+    assert_int_equal(hg_winflight_count_job(w, 11), 1); /* a job given back sees its runs */
+    assert_int_equal(hg_winflight_count_job(w, 99), 0);
     hg_winflight_remove(w, ids[0]);
     uint8_t unknown[HG_PROTO_RUN_ID_SIZE] = {0};
     hg_winflight_remove(w, unknown); /* a run never added: nothing */
