@@ -853,7 +853,7 @@ static void s_start_plugin_run(s_agent_t *self, s_job_t *job, hg_run_t *run, hg_
     s_queue_started(self, job, run);
     job->running++;
     self->running++;
-    hg_winflight_add(self->inflight, run->run_id, run->job_id);
+    hg_winflight_add_run(self->inflight, run);
     const hg_plugin_spec_t *spec = &hg_wjob_tpl(job)->plugin;
     hg_plugin_task_t *task = hg_plugin_task_new();
     if (!task) {
@@ -1013,7 +1013,7 @@ static void s_launch_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, ui
     hg_assign_clear(&copy);
     job->running++;
     self->running++;
-    hg_winflight_add(self->inflight, task->run.run_id, task->run.job_id);
+    hg_winflight_add_run(self->inflight, &task->run);
     if (hg_http_exec_submit(self->http, &task) != 0) {
         task->run.status = HG_RUN_FAILED;
         task->run.finished_ms = hg_now_ms();
@@ -1441,6 +1441,14 @@ static void s_on_master(s_agent_t *self)
                 msg->u.welcome.master_epoch, (long long) self->heartbeat_ms,
                 (long long) self->lease_ms);
         self->next_hb = 0; /* heartbeat at once: the lease starts with its echo */
+        {
+            /* Runs still going: their starts again, so that a new leader
+             * tracks them too (inflight.h, issue 14). */
+            size_t started_n = 0;
+            hg_run_t *started = hg_winflight_starts(self->inflight, &started_n);
+            if (started_n) s_send_runs(self, HG_MSG_RUN_STARTED, started, started_n);
+            hg_winflight_starts_free(&started, started_n);
+        }
         s_resend_unacked(self);
         hg_plugin_cache_resend(self->cache);
         if (self->leaving) s_announce_leave(self); /* a new session: say it again */
