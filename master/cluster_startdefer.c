@@ -218,14 +218,17 @@ void hg_cluster__starts_flush(hg_cluster_t *self, int64_t now_mono_ms)
         }
         due[n++] = f;
     }
-    if (n && !hg_store_gate_open(&self->gate, false, now_mono_ms)) {
-        /* Back-pressure: as the gate sheds starts, these are not written;
-         * their runs stay tracked (store_gate.h). */
-        hg_store_gate_shed(&self->gate, n);
-        n = 0;
-    }
     if (n) qsort(due, n, sizeof *due, s_by_node);
     for (size_t i = 0; i < n;) {
+        /* Back-pressure, asked again before each batch: a burst of due
+         * starts (runs whose finished records the gate deferred stay in
+         * flight past start_write_after) must not itself fill the store,
+         * or it defers more finished records, whose runs come due in
+         * turn. What the gate refuses is shed; the runs stay tracked. */
+        if (!hg_store_gate_open(&self->gate, false, now_mono_ms)) {
+            hg_store_gate_shed(&self->gate, n - i);
+            break;
+        }
         size_t j = i;
         while (j < n && j - i < HG_STORE_MAX_BATCH && due[j]->node == due[i]->node)
             j++;
