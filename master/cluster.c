@@ -43,11 +43,9 @@
 /* Plaintext test mode: connections whose node name we remember. */
 #define S_PLAIN_NAMES_MAX 4096
 
-/* Runs in flight the master tracks (to close them as lost with their
- * worker): per node and in all. Beyond, a run is still recorded; only its
- * "lost" closing is not. */
-#define S_INFLIGHT_NODE_MAX 65536
-#define S_INFLIGHT_MAX      (1u << 20)
+/* Start rows waiting for store.start_write_after, at most (24 bytes
+ * each); beyond, a start row is written at once (cluster_startdefer.c). */
+#define S_STARTQ_MAX (1u << 20)
 
 /* Plug-in bytes sent to a node that it has not said it read (its
  * heartbeat's echo names the last message it got): a peer that asks for
@@ -487,50 +485,6 @@ static void s_on_heartbeat(hg_cluster_t *self, const char *name, hg_msg_t *msg)
     hg_cluster__send_to(self, name, &echo);
 }
 
-/* Remember a run as in flight, within the caps (hg_cluster__node_gone closes it as
- * lost if its worker goes). */
-static void s_inflight_add(hg_cluster_t *self, hg_cluster_node_t *node, const hg_run_t *r)
-{
-    hg_cluster_inflight_t *old = zhashx_lookup(self->inflight, r->run_id);
-    if (!old &&
-        (node->inflight >= S_INFLIGHT_NODE_MAX || zhashx_size(self->inflight) >= S_INFLIGHT_MAX)) {
-        if (!self->inflight_capped)
-            hg_warn("cluster: too many runs in flight to track (%s has %u, %zu in all); runs "
-                    "started beyond are recorded but not closed as lost with their worker",
-                    node->name, node->inflight, zhashx_size(self->inflight));
-        self->inflight_capped = true;
-        return;
-    }
-    hg_cluster_inflight_t *f = calloc(1, sizeof *f);
-    if (!f || hg_run_copy(&f->run, r) != 0) {
-        free(f);
-        return;
-    }
-    snprintf(f->node, sizeof f->node, "%s", node->name);
-    if (old && !old->unclaimed) {
-        hg_cluster_node_t *was = zhashx_lookup(self->nodes, old->node);
-        if (was && was->inflight) was->inflight--;
-    }
-    zhashx_update(self->inflight, r->run_id, f);
-    self->inflight_gen++;
-    node->inflight++;
-}
-
-/* Forget a run in flight; true when there was one. */
-static bool s_inflight_remove(hg_cluster_t *self, hg_cluster_node_t *node, const uint8_t *run_id)
-{
-    hg_cluster_inflight_t *f =
-        zhashx_size(self->inflight) ? zhashx_lookup(self->inflight, run_id) : NULL;
-    if (!f) return false;
-    hg_cluster_node_t *owner =
-        streq(f->node, node->name) ? node : zhashx_lookup(self->nodes, f->node);
-    if (owner && owner->inflight && !f->unclaimed) owner->inflight--;
-    zhashx_delete(self->inflight, run_id);
-    self->inflight_gen++;
-    if (zhashx_size(self->inflight) < S_INFLIGHT_MAX / 2) self->inflight_capped = false;
-    return true;
-}
-
 /* Acknowledge refused records at once: the sender must not send them
  * again forever, and nothing of them is stored. */
 static void s_ack_refused(hg_cluster_t *self, const char *name,
@@ -562,8 +516,7 @@ static size_t s_runs_filter(hg_cluster_t *self, const char *name, hg_msg_t *msg,
              * another may not close it (its id is no secret). */
             hg_cluster_inflight_t *f =
                 zhashx_size(self->inflight) ? zhashx_lookup(self->inflight, r->run_id) : NULL;
-            if (f && (!streq(f->node, name) || f->run.job_id != r->job_id))
-                why = HG_PEER_NOT_HOLDER;
+            if (f && (!streq(f->node, name) || f->job_id != r->job_id)) why = HG_PEER_NOT_HOLDER;
         }
         if (why != HG_PEER_OK) {
             hg_peer_guard_refused(self->guard, name, why, hg_msg_type_name(msg->type), r->job_id,
@@ -582,12 +535,6 @@ static size_t s_runs_filter(hg_cluster_t *self, const char *name, hg_msg_t *msg,
     }
     runs->runs_n = kept;
     return n_refused;
-}
-
-static bool s_job_recovers(hg_cluster_t *self, uint64_t job_id)
-{
-    hg_jobrec_t *job = hg_jobtab_find(self->jobs, job_id);
-    return job && job->tpl->spec.recover;
 }
 
 static void s_on_runs(hg_cluster_t *self, const char *name, hg_msg_t **msgp)
@@ -631,15 +578,13 @@ static void s_on_runs(hg_cluster_t *self, const char *name, hg_msg_t **msgp)
         msg->type == HG_MSG_RUN_FINISHED ? calloc(runs->runs_n ? runs->runs_n : 1, 1) : NULL;
     for (size_t i = 0; i < runs->runs_n; i++) {
         hg_run_t *r = &runs->runs[i];
-        if (msg->type == HG_MSG_RUN_STARTED) {
-            /* While finished records are deferred, runs would pile up in
-             * flight: only a recover job's run, which is re-run if lost,
-             * is tracked then (store_gate.h). */
-            if (!self->gate.closed || s_job_recovers(self, r->job_id))
-                s_inflight_add(self, node, r);
-        } else if (s_inflight_remove(self, node, r->run_id)) {
-            if (had_start) had_start[i] = 1;
-            hg_cluster__overlap_run_ended(self, r->job_id, name); /* a moved job's holder */
+        /* A start is tracked below (hg_cluster__starts_take); a finished
+         * run leaves runs_by_status only if its start row was written. */
+        if (msg->type == HG_MSG_RUN_FINISHED) {
+            int written = hg_cluster__inflight_remove(self, node, r->run_id);
+            if (written > 0 && had_start) had_start[i] = 1;
+            if (written >= 0) /* a moved job's holder counts it no more */
+                hg_cluster__overlap_run_ended(self, r->job_id, name);
         }
         hg_cluster__retry_on_run(self, name, r, msg->type == HG_MSG_RUN_FINISHED);
         /* A fire a lapsed lease kept from being sent is not a fire: it
@@ -650,12 +595,13 @@ static void s_on_runs(hg_cluster_t *self, const char *name, hg_msg_t **msgp)
             (streq(r->reason, "schedule") || streq(r->reason, "misfire")))
             job->last_fire_ms = r->scheduled_ms;
     }
-    if (!gate_open) {
-        /* Starts are tracked above (inflight) but not written: the
-         * finished record writes the whole row (store_gate.h). */
-        hg_store_gate_shed(&self->gate, runs->runs_n);
-        free(had_start);
-        return;
+    if (msg->type == HG_MSG_RUN_STARTED) {
+        /* Every start is tracked in memory; its row is written now only
+         * when it must be (cluster_startdefer.c). Under back-pressure none
+         * is: the finished record writes the whole row (store_gate.h). */
+        size_t shed = hg_cluster__starts_take(self, node, msg, gate_open);
+        if (shed) hg_store_gate_shed(&self->gate, shed);
+        if (!runs->runs_n) return;
     }
     hg_store_batch_t *batch = calloc(1, sizeof *batch);
     if (!batch) {
@@ -935,6 +881,7 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     hg_cluster__route_tick(self);
     hg_cluster__place(self);
     hg_cluster__drain(self);
+    hg_cluster__starts_flush(self, now); /* cluster_startdefer.c */
     hg_cluster__store_flush(self);
     return 0;
 }
@@ -1162,12 +1109,7 @@ static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
 
 static void s_inflight_free(void **item)
 {
-    hg_cluster_inflight_t *f = *item;
-    if (f) {
-        hg_run_clear(&f->run);
-        free(f);
-        *item = NULL;
-    }
+    hg_runtrack_destroy((hg_runtrack_t **) item);
 }
 
 static void s_node_free(void **item)
@@ -1194,6 +1136,8 @@ static void s_tables_new(hg_cluster_t *self)
     /* Keyed by the raw run id: formatting each id as text cost more than
      * the lookup (every finished run is looked up). */
     self->inflight = zhashx_new();
+    self->names = hg_strpool_new();
+    hg_startq_init(&self->startq, S_STARTQ_MAX);
     zhashx_set_destructor(self->inflight, s_inflight_free);
     zhashx_set_key_hasher(self->inflight, hg_runid_hash);
     zhashx_set_key_comparator(self->inflight, hg_runid_compare);
@@ -1302,6 +1246,8 @@ static void s_destroy(hg_cluster_t *self)
     self->assigns = NULL;
     zhashx_destroy(&self->nodes);
     zhashx_destroy(&self->inflight);
+    hg_strpool_destroy(&self->names); /* after the entries that hold its strings */
+    hg_startq_free(&self->startq);
     hg_cluster__retry_destroy(self);
     hg_cluster__overlap_destroy(self);
     zhashx_destroy(&self->hello_parts);

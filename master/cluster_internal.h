@@ -13,6 +13,8 @@
  *                        slots (cluster_route.h)
  *   cluster_runlost.c    runs in flight no worker claims (across a leader
  *                        change or a worker's restart) closed as lost
+ *   cluster_startdefer.c runs in flight tracked in memory, their start
+ *                        rows written only when needed (issue 14)
  *
  * Everything here belongs to the actor's thread; the hg_cluster__
  * functions are called only from the actor's own handlers. */
@@ -28,6 +30,7 @@
 #include "plugin_serve.h"
 #include "plugins.h"
 #include "refire.h"
+#include "runtrack.h"
 #include "store.h"
 #include "store_gate.h"
 
@@ -130,19 +133,9 @@ typedef struct {
     uint64_t chunk_bytes;                   /* their bytes */
 } hg_cluster_node_t;
 
-/* A run a worker reported started and not yet finished. If its worker is
- * lost, the run is closed in the history as "lost" rather than left
- * "running" forever. */
-typedef struct {
-    char node[192]; /* worker running it */
-    hg_run_t run;   /* the RUN_STARTED record (owned) */
-    /* No session of its node claims it (cluster_runlost.c): loaded from the
-     * history by a new leader, or not listed in its node's HELLO. It is
-     * not counted in its node's inflight; closed as lost at claim_by. */
-    bool unclaimed;
-    int64_t claim_by_mono_ms; /* INT64_MAX: the lease window has not started */
-    bool listed;              /* scratch of hg_cluster__runlost_hello */
-} hg_cluster_inflight_t;
+/* A run a worker reported started and not yet finished: the compact
+ * entry of runtrack.h (its start row may not be written yet). */
+typedef hg_runtrack_t hg_cluster_inflight_t;
 
 /* The cluster actor's state; one per actor, on its stack. */
 typedef struct {
@@ -195,6 +188,10 @@ typedef struct {
     bool runlost_pending;           /* some inflight entry is unclaimed (cluster_runlost.c) */
     uint64_t inflight_gen;          /* bumped on every change of inflight (cluster_overlap.c) */
     struct hg_cluster_overlap *overlap; /* runs in flight by job, built on demand, or NULL */
+    hg_strpool_t *names;                /* interned strings of the inflight entries (runtrack.h) */
+    hg_startq_t startq;                 /* start rows due later (cluster_startdefer.c) */
+    uint64_t starts_deferred;           /* starts whose row was put off, ever */
+    uint64_t starts_written_late;       /* of which written when due (the run was still going) */
 } hg_cluster_t;
 
 /* cluster.c: sending, the store, the job table, plug-ins */
@@ -308,6 +305,24 @@ bool hg_cluster__runlost_gather(hg_inflight_run_t **all, size_t *all_n, const hg
 void hg_cluster__runlost_hello(hg_cluster_t *self, hg_cluster_node_t *node, const hg_hello_t *h);
 /* Close the unclaimed runs whose window has passed (from the tick). */
 void hg_cluster__runlost_tick(hg_cluster_t *self, int64_t now_mono_ms);
+
+/* cluster_startdefer.c: runs in flight, start rows written late (issue 14) */
+
+/* Track r (a RUN_STARTED from node) as in flight, within the caps: its
+ * entry (an existing one for a start sent again), or NULL when it cannot
+ * be tracked. */
+hg_cluster_inflight_t *hg_cluster__inflight_add(hg_cluster_t *self, hg_cluster_node_t *node,
+                                                const hg_run_t *r);
+/* Forget a run in flight: -1 when it was not tracked, else whether its
+ * start row was written (1) or not (0). */
+int hg_cluster__inflight_remove(hg_cluster_t *self, hg_cluster_node_t *node, const uint8_t *run_id);
+/* The RUN_STARTED records of msg from node: track each and keep in msg
+ * only those to write now (none when !gate_open: the store sheds starts).
+ * Returns how many it did not keep for the gate's sake. */
+size_t hg_cluster__starts_take(hg_cluster_t *self, hg_cluster_node_t *node, hg_msg_t *msg,
+                               bool gate_open);
+/* Hand the store the start rows now due (from the tick). */
+void hg_cluster__starts_flush(hg_cluster_t *self, int64_t now_mono_ms);
 
 /* cluster_retry.c: pending retries and run cancel (issue 11) */
 

@@ -14,8 +14,13 @@ void hg_cluster__metrics_batch(hg_cluster_t *self, const hg_store_batch_t *batch
 {
     hg_metrics_t *m = self->args->metrics;
     const hg_msg_t *msg = batch->msg;
-    if (!m || !msg || (msg->type != HG_MSG_RUN_STARTED && msg->type != HG_MSG_RUN_FINISHED)) return;
-    bool started = msg->type == HG_MSG_RUN_STARTED;
+    if (m && msg && (msg->type == HG_MSG_RUN_STARTED || msg->type == HG_MSG_RUN_FINISHED))
+        hg_metrics_store_committed(m, msg->type == HG_MSG_RUN_STARTED ? msg->u.runs.runs_n : 0,
+                                   msg->type == HG_MSG_RUN_FINISHED ? msg->u.runs.runs_n : 0);
+    /* Starts are observed when they come in (cluster_startdefer.c): most
+     * of their rows are never written. */
+    if (!m || !msg || msg->type != HG_MSG_RUN_FINISHED) return;
+    bool started = false;
     hg_metrics_runs_begin(m);
     for (size_t i = 0; i < msg->u.runs.runs_n; i++) {
         const hg_run_t *r = &msg->u.runs.runs[i];
@@ -63,5 +68,7 @@ void hg_cluster__metrics_tick(hg_cluster_t *self)
     hg_metrics_nodes_set(m, nodes, nodes ? i : 0);
     free(nodes);
     hg_metrics_alerts_set(m, hg_alert_feed_dropped(), hg_alert_queue_dropped());
+    hg_metrics_starts_set(m, zhashx_size(self->inflight), self->starts_deferred,
+                          self->starts_written_late);
     if (self->leading) hg_metrics_next_fire_refresh(m, hg_now_ms(), 256, s_next_fire, self);
 }

@@ -83,11 +83,11 @@ static struct hg_cluster_overlap *s_index(hg_cluster_t *self)
     char key[24 + 200];
     for (hg_cluster_inflight_t *f = zhashx_first(self->inflight); f;
          f = zhashx_next(self->inflight)) {
-        hg_jobrec_t *job = hg_jobtab_find(self->jobs, f->run.job_id);
+        hg_jobrec_t *job = hg_jobtab_find(self->jobs, f->job_id);
         if (!job || job->tpl->spec.overlap == HG_OVERLAP_ALLOW) continue;
-        snprintf(key, sizeof key, "%" PRIu64, f->run.job_id);
+        snprintf(key, sizeof key, "%" PRIu64, f->job_id);
         s_bump(o->counts, key);
-        snprintf(key, sizeof key, "%" PRIu64 "/%s", f->run.job_id, f->node);
+        snprintf(key, sizeof key, "%" PRIu64 "/%s", f->job_id, f->node);
         s_bump(o->counts, key);
     }
     o->gen = self->inflight_gen;

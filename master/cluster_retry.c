@@ -184,7 +184,7 @@ bool hg_cluster__overlap_busy(hg_cluster_t *self, hg_jobrec_t *job, hg_cluster_n
     if (job->tpl->spec.overlap != HG_OVERLAP_REPLACE || node->inflight == 0) return false;
     for (hg_cluster_inflight_t *f = zhashx_first(self->inflight); f;
          f = zhashx_next(self->inflight))
-        if (f->run.job_id == job->id && streq(f->node, node->name)) return true;
+        if (f->job_id == job->id && streq(f->node, node->name)) return true;
     return false;
 }
 
@@ -254,18 +254,18 @@ void hg_cluster__api_cancel(hg_cluster_t *self, zmsg_t *req, zmsg_t *rep)
     if (text && hg_runid_parse(text, id) == 0 && zhashx_size(self->inflight))
         f = zhashx_lookup(self->inflight, id);
     hg_cluster_node_t *node = f ? zhashx_lookup(self->nodes, f->node) : NULL;
-    hg_jobrec_t *job = f ? hg_jobtab_find(self->jobs, f->run.job_id) : NULL;
+    hg_jobrec_t *job = f ? hg_jobtab_find(self->jobs, f->job_id) : NULL;
     if (!f) {
         zmsg_addstrf(rep, "%d", HG_ENOTFOUND);
     } else if (!node || !HG_NODE_SESSION(node)) {
         zmsg_addstrf(rep, "%d", HG_EUNAVAIL);
     } else {
         hg_msg_t msg = {.type = HG_MSG_CANCEL};
-        msg.u.cancel.job_id = f->run.job_id;
+        msg.u.cancel.job_id = f->job_id;
         memcpy(msg.u.cancel.run_id, id, HG_PROTO_RUN_ID_SIZE);
         hg_cluster__send_to(self, node->name, &msg);
         hg_info("cluster: cancel of run %s of job %s sent to %s", text,
-                f->run.job_name ? f->run.job_name : "?", node->name);
+                f->job_name ? f->job_name : "?", node->name);
         zmsg_addstr(rep, "0");
         zmsg_addstr(rep, node->name);
         zmsg_addstr(rep, job && job->tpl->spec.ns ? job->tpl->spec.ns : "default");

@@ -76,10 +76,10 @@ size_t hg_cluster__runs_close_lost(hg_cluster_t *self, const char *node, zlist_t
     size_t k = 0;
     for (const void *key = zlist_first(keys); key && runs && m && batch; key = zlist_next(keys)) {
         hg_cluster_inflight_t *f = zhashx_lookup(self->inflight, key);
-        if (!f) continue;
-        if (jobs) jobs[jobs_n++] = f->run.job_id;
-        runs[k] = f->run;
-        memset(&f->run, 0, sizeof f->run);
+        /* The whole row, from memory: its start row may never have been
+         * written (cluster_startdefer.c). */
+        if (!f || hg_runtrack_to_run(f, &runs[k]) != 0) continue;
+        if (jobs) jobs[jobs_n++] = runs[k].job_id;
         runs[k].status = HG_RUN_LOST;
         runs[k].finished_ms = hg_now_ms();
         /* Whether its request reached the endpoint is unknown: recover
@@ -132,23 +132,23 @@ static void s_load_row(hg_cluster_t *self, MYSQL_ROW row, const unsigned long *l
 {
     if (!row[0] || len[0] != HG_PROTO_RUN_ID_SIZE || !row[1] || !row[3] || !row[5]) return;
     if (zhashx_lookup(self->inflight, row[0])) return;
-    hg_cluster_inflight_t *f = calloc(1, sizeof *f);
-    if (!f) return;
-    memcpy(f->run.run_id, row[0], HG_PROTO_RUN_ID_SIZE);
-    f->run.job_id = strtoull(row[1], NULL, 10);
-    f->run.job_name = strdup(row[2] ? row[2] : "");
-    snprintf(f->node, sizeof f->node, "%s", row[3]);
-    f->run.epoch = row[4] ? strtoull(row[4], NULL, 10) : 0;
-    f->run.scheduled_ms = strtoll(row[5], NULL, 10);
-    f->run.started_ms = row[6] ? strtoll(row[6], NULL, 10) : 0;
-    f->run.attempt = row[7] ? (uint32_t) strtoul(row[7], NULL, 10) : 1;
-    f->run.reason = strdup(row[8] ? row[8] : "schedule");
+    hg_run_t run = {0};
+    memcpy(run.run_id, row[0], HG_PROTO_RUN_ID_SIZE);
+    run.job_id = strtoull(row[1], NULL, 10);
+    run.job_name = row[2] ? row[2] : "";
+    run.epoch = row[4] ? strtoull(row[4], NULL, 10) : 0;
+    run.scheduled_ms = strtoll(row[5], NULL, 10);
+    run.started_ms = row[6] ? strtoll(row[6], NULL, 10) : 0;
+    run.attempt = row[7] ? (uint32_t) strtoul(row[7], NULL, 10) : 1;
+    run.reason = row[8] ? row[8] : "schedule";
     if (row[9] && len[9] == HG_PROTO_RUN_ID_SIZE)
-        memcpy(f->run.first_run_id, row[9], HG_PROTO_RUN_ID_SIZE);
-    f->run.status = HG_RUN_RUNNING;
+        memcpy(run.first_run_id, row[9], HG_PROTO_RUN_ID_SIZE);
+    hg_cluster_inflight_t *f = hg_runtrack_new(self->names, row[3], &run);
+    if (!f) return;
     f->unclaimed = true;
     f->claim_by_mono_ms = claim_by;
-    zhashx_update(self->inflight, f->run.run_id, f);
+    f->written = true; /* its row is where it came from */
+    zhashx_insert(self->inflight, f->run_id, f);
     self->inflight_gen++;
 }
 
@@ -225,7 +225,7 @@ void hg_cluster__runlost_hello(hg_cluster_t *self, hg_cluster_node_t *node, cons
     for (size_t i = 0; i < h->runs_n; i++) {
         hg_cluster_inflight_t *f = zhashx_lookup(self->inflight, h->runs[i].run_id);
         /* Only the node that started a run may claim it (ids are no secret). */
-        if (f && streq(f->node, node->name) && f->run.job_id == h->runs[i].job_id) f->listed = true;
+        if (f && streq(f->node, node->name) && f->job_id == h->runs[i].job_id) f->listed = true;
     }
     size_t claimed = 0, unlisted = 0;
     for (hg_cluster_inflight_t *f = zhashx_first(self->inflight); f;
@@ -284,7 +284,7 @@ void hg_cluster__runlost_tick(hg_cluster_t *self, int64_t now_mono_ms)
     while (one && zlist_size(due)) {
         const void *first = zlist_first(due);
         hg_cluster_inflight_t *f0 = zhashx_lookup(self->inflight, first);
-        char node[sizeof f0->node];
+        char node[192]; /* the entry goes while its node's runs close */
         snprintf(node, sizeof node, "%s", f0->node);
         zlist_purge(one);
         for (const void *key = zlist_first(due); key; key = zlist_next(due)) {

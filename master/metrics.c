@@ -96,6 +96,11 @@ typedef struct {
     bool leading;                           /* leader or standby */
     uint64_t epoch;                         /* fencing epoch */
     uint64_t store_queue, spill_bytes;      /* store figures */
+    uint64_t runs_tracked;                  /* runs in flight in the cluster's memory */
+    uint64_t starts_deferred;               /* start rows put off, ever */
+    uint64_t starts_written_late;           /* of which written (the run went on) */
+    uint64_t committed_started;             /* RUN_STARTED records committed, ever */
+    uint64_t committed_finished;            /* RUN_FINISHED records committed, ever */
     uint64_t db_errors;                     /* failed MySQL operations */
     uint64_t alert_feed_dropped;            /* record batches the alert engine missed */
     uint64_t alert_queue_dropped;           /* alerts dropped on a full delivery queue */
@@ -386,6 +391,24 @@ void hg_metrics_store_set(hg_metrics_t *self, uint64_t queued_records, uint64_t 
     pthread_mutex_lock(&self->lock);
     self->sc.store_queue = queued_records;
     self->sc.spill_bytes = spill_bytes;
+    pthread_mutex_unlock(&self->lock);
+}
+
+void hg_metrics_starts_set(hg_metrics_t *self, uint64_t tracked, uint64_t deferred,
+                           uint64_t written_late)
+{
+    pthread_mutex_lock(&self->lock);
+    self->sc.runs_tracked = tracked;
+    self->sc.starts_deferred = deferred;
+    self->sc.starts_written_late = written_late;
+    pthread_mutex_unlock(&self->lock);
+}
+
+void hg_metrics_store_committed(hg_metrics_t *self, uint64_t started, uint64_t finished)
+{
+    pthread_mutex_lock(&self->lock);
+    self->sc.committed_started += started;
+    self->sc.committed_finished += finished;
     pthread_mutex_unlock(&self->lock);
 }
 
@@ -734,6 +757,23 @@ static void s_render_scalars(s_out_t *o, const s_scalars_t *sc)
     s_head(o, "hourglass_store_queue_records", "gauge",
            "Run records waiting in the store's memory queue for MySQL.");
     s_printf(o, "hourglass_store_queue_records %" PRIu64 "\n", sc->store_queue);
+    s_head(o, "hourglass_store_records_total", "counter",
+           "Run records the store committed to MySQL, by kind (a start row is written only for a "
+           "run still going after store.start_write_after, or of a recover job).");
+    s_printf(o, "hourglass_store_records_total{kind=\"started\"} %" PRIu64 "\n",
+             sc->committed_started);
+    s_printf(o, "hourglass_store_records_total{kind=\"finished\"} %" PRIu64 "\n",
+             sc->committed_finished);
+    s_head(o, "hourglass_runs_tracked", "gauge",
+           "Runs in flight the master tracks in memory (closed as lost with their worker).");
+    s_printf(o, "hourglass_runs_tracked %" PRIu64 "\n", sc->runs_tracked);
+    s_head(o, "hourglass_start_rows_deferred_total", "counter",
+           "Start rows put off for store.start_write_after (most runs end before and never "
+           "need one).");
+    s_printf(o, "hourglass_start_rows_deferred_total %" PRIu64 "\n", sc->starts_deferred);
+    s_head(o, "hourglass_start_rows_written_late_total", "counter",
+           "Start rows put off and then written because the run was still going.");
+    s_printf(o, "hourglass_start_rows_written_late_total %" PRIu64 "\n", sc->starts_written_late);
     s_head(o, "hourglass_spill_bytes", "gauge",
            "Size of the run-record spill file (records kept on disk while MySQL is down).");
     s_printf(o, "hourglass_spill_bytes %" PRIu64 "\n", sc->spill_bytes);

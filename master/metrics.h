@@ -83,6 +83,13 @@ void hg_metrics_next_fire_refresh(hg_metrics_t *self, int64_t now_ms, size_t max
 /* The store's queue: run records waiting for MySQL in memory, and the
  * bytes of its spill file. */
 void hg_metrics_store_set(hg_metrics_t *self, uint64_t queued_records, uint64_t spill_bytes);
+/* Runs in flight the cluster tracks in memory now, and, ever: start
+ * rows put off (store.start_write_after), of which written because the
+ * run still went on, and run records the store committed by kind
+ * (started / finished; cluster_startdefer.c, issue 14). */
+void hg_metrics_starts_set(hg_metrics_t *self, uint64_t tracked, uint64_t deferred,
+                           uint64_t written_late);
+void hg_metrics_store_committed(hg_metrics_t *self, uint64_t started, uint64_t finished);
 /* The alert engine's losses so far (alert_engine.h): batches of run
  * records it missed while behind, alerts dropped on a full queue. */
 void hg_metrics_alerts_set(hg_metrics_t *self, uint64_t feed_dropped, uint64_t queue_dropped);

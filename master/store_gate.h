@@ -3,23 +3,23 @@
  * returns its batch as DONE, and the cluster takes fewer records as the
  * count grows:
  *
- *   - from queue_max / 2 records waiting, RUN_STARTED messages are shed
- *     from the store: the master still tracks the runs in memory (inflight,
- *     so a worker lost meanwhile has them closed as lost), but their
- *     'running' rows are not written; each finished record writes its whole
- *     row later. Workers never resend starts, so deferring them would lose
- *     them; shedding them first leaves the store to the records that matter.
- *     Shedding stops below queue_max / 4.
+ *   - from queue_max / 2 records waiting, start rows are shed from the
+ *     store (new ones and those due after store.start_write_after,
+ *     cluster_startdefer.c): the master still tracks the runs in memory
+ *     (inflight, so a worker lost meanwhile has them written lost), but
+ *     their 'running' rows are not written; each finished record writes its
+ *     whole row later. Shedding them first leaves the store to the records
+ *     that matter. Shedding stops below queue_max / 4.
  *   - from queue_max, RUN_FINISHED messages are deferred too: not taken,
  *     not acknowledged. The worker keeps every record until it is
  *     acknowledged and sends it again (worker/agent.c resends records
  *     unacknowledged for a while), so nothing is lost and the master's
  *     memory stays bounded, instead of the actor pipe growing without
  *     bound (master RSS grew 5x offered twice its capacity). Deferral stops
- *     below queue_max / 2. Meanwhile only the starts of recover jobs are
- *     tracked in flight: the others would pile up there until their
- *     deferred finished records come back (up to the inflight caps,
- *     hundreds of MB), and a lost one is merely not closed as lost.
+ *     below queue_max / 2. Every start stays tracked in flight meanwhile
+ *     (compact entries, runtrack.h, within the inflight caps): a worker
+ *     killed while its finished records are deferred has each of its runs
+ *     written lost from memory, where they used to vanish with it.
  *
  * The halves keep a queue at a limit from flapping with every batch. The
  * gate is plain state (no I/O): the cluster actor calls it; it logs one

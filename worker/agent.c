@@ -259,7 +259,7 @@ static void s_start_plugin_run(s_agent_t *self, s_job_t *job, hg_run_t *run, hg_
     s_queue_started(self, job, run);
     job->running++;
     self->running++;
-    hg_winflight_add(self->inflight, run->run_id, run->job_id);
+    hg_winflight_add_run(self->inflight, run);
     hg_wplaunch_start(self->plaunch, job, run, overrides, overrides_n);
 }
 
@@ -348,7 +348,7 @@ static void s_launch_run(s_agent_t *self, s_job_t *job, int64_t scheduled_ms, ui
     hg_assign_clear(&copy);
     job->running++;
     self->running++;
-    hg_winflight_add(self->inflight, task->run.run_id, task->run.job_id);
+    hg_winflight_add_run(self->inflight, &task->run);
     if (hg_http_exec_submit(self->http, &task) != 0) {
         task->run.status = HG_RUN_FAILED;
         task->run.finished_ms = hg_now_ms();
@@ -807,6 +807,15 @@ static void s_on_master(s_agent_t *self)
     case HG_MSG_WELCOME:
         if (!hg_wlink_on_welcome(&self->link, &msg->u.welcome)) break;
         self->next_hb = 0; /* heartbeat at once: the lease starts with its echo */
+        {
+            /* Runs still going: their starts again, so that a new leader
+             * tracks them too (inflight.h, issue 14). */
+            size_t started_n = 0;
+            hg_run_t *started = hg_winflight_starts(self->inflight, &started_n);
+            for (size_t i = 0; i < started_n; i++)
+                hg_wrecords_started(self->records, &started[i], true);
+            hg_winflight_starts_free(&started, started_n);
+        }
         hg_wrecords_resend_all(self->records);
         hg_plugin_cache_resend(self->cache);
         if (self->leaving) s_announce_leave(self); /* a new session: say it again */

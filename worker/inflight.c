@@ -7,12 +7,14 @@
 #include <string.h>
 
 struct hg_winflight {
-    zhashx_t *runs; /* raw run id -> job id (uint64_t, owned) */
+    zhashx_t *runs; /* raw run id -> its RUN_STARTED record (hg_run_t, owned) */
 };
 
-static void s_job_free(void **item)
+static void s_run_free(void **item)
 {
-    free(*item);
+    hg_run_t *run = *item;
+    if (run) hg_run_clear(run);
+    free(run);
     *item = NULL;
 }
 
@@ -23,7 +25,7 @@ hg_winflight_t *hg_winflight_new(void)
         free(self);
         return NULL;
     }
-    zhashx_set_destructor(self->runs, s_job_free);
+    zhashx_set_destructor(self->runs, s_run_free);
     zhashx_set_key_hasher(self->runs, hg_runid_hash);
     zhashx_set_key_comparator(self->runs, hg_runid_compare);
     zhashx_set_key_duplicator(self->runs, hg_runid_dup);
@@ -41,11 +43,20 @@ void hg_winflight_destroy(hg_winflight_t **self_p)
 
 void hg_winflight_add(hg_winflight_t *self, const uint8_t *run_id, uint64_t job_id)
 {
+    hg_run_t run = {.job_id = job_id};
+    memcpy(run.run_id, run_id, HG_PROTO_RUN_ID_SIZE);
+    hg_winflight_add_run(self, &run);
+}
+
+void hg_winflight_add_run(hg_winflight_t *self, const hg_run_t *start)
+{
     if (!self) return;
-    uint64_t *job = malloc(sizeof *job);
-    if (!job) return;
-    *job = job_id;
-    zhashx_update(self->runs, run_id, job);
+    hg_run_t *run = calloc(1, sizeof *run);
+    if (!run || hg_run_copy(run, start) != 0) {
+        s_run_free((void **) &run);
+        return;
+    }
+    zhashx_update(self->runs, run->run_id, run);
 }
 
 void hg_winflight_remove(hg_winflight_t *self, const uint8_t *run_id)
@@ -57,8 +68,8 @@ uint32_t hg_winflight_count_job(hg_winflight_t *self, uint64_t job_id)
 {
     uint32_t n = 0;
     if (!self || zhashx_size(self->runs) == 0) return 0;
-    for (uint64_t *job = zhashx_first(self->runs); job; job = zhashx_next(self->runs))
-        n += *job == job_id;
+    for (hg_run_t *run = zhashx_first(self->runs); run; run = zhashx_next(self->runs))
+        n += run->job_id == job_id;
     return n;
 }
 
@@ -73,10 +84,30 @@ hg_inflight_run_t *hg_winflight_list(hg_winflight_t *self, size_t *n)
     size_t size = hg_winflight_size(self);
     hg_inflight_run_t *out = size ? calloc(size, sizeof *out) : NULL;
     if (!out) return NULL;
-    for (uint64_t *job = zhashx_first(self->runs); job; job = zhashx_next(self->runs)) {
-        memcpy(out[*n].run_id, zhashx_cursor(self->runs), HG_PROTO_RUN_ID_SIZE);
-        out[*n].job_id = *job;
+    for (hg_run_t *run = zhashx_first(self->runs); run; run = zhashx_next(self->runs)) {
+        memcpy(out[*n].run_id, run->run_id, HG_PROTO_RUN_ID_SIZE);
+        out[*n].job_id = run->job_id;
         (*n)++;
     }
     return out;
+}
+
+hg_run_t *hg_winflight_starts(hg_winflight_t *self, size_t *n)
+{
+    *n = 0;
+    size_t size = hg_winflight_size(self);
+    hg_run_t *out = size ? calloc(size, sizeof *out) : NULL;
+    if (!out) return NULL;
+    for (hg_run_t *run = zhashx_first(self->runs); run; run = zhashx_next(self->runs))
+        if (hg_run_copy(&out[*n], run) == 0) (*n)++;
+    return out;
+}
+
+void hg_winflight_starts_free(hg_run_t **runs, size_t n)
+{
+    if (!runs || !*runs) return;
+    for (size_t i = 0; i < n; i++)
+        hg_run_clear(&(*runs)[i]);
+    free(*runs);
+    *runs = NULL;
 }

@@ -73,9 +73,19 @@ def scenario(c):
         assert proc.running(), "%s died after its wake-up" % worker
 
     # Everything the endpoint saw has its record, none left lost or running.
+    # A run fired meanwhile is in the history once it ends or has run
+    # store.start_write_after (issue 14): wait for its record.
+    def all_recorded():
+        rows = {r["run_id"]: r for j in JOBS for r in c.runs_in_db(j)}
+        missing = [h["run_id"] for h in c.hits.hits() if norm_run_id(h["run_id"]) not in rows]
+        return (rows, missing)
+
     time.sleep(1.5)
-    rows = {r["run_id"]: r for j in JOBS for r in c.runs_in_db(j)}
-    missing = [h["run_id"] for h in c.hits.hits() if norm_run_id(h["run_id"]) not in rows]
+    try:
+        rows, missing = c.wait_until(lambda: (lambda r: r if not r[1] else None)(all_recorded()),
+                                     timeout=10, interval=0.2, what="a record of every hit")
+    except AssertionError:
+        rows, missing = all_recorded()
     lost = [i for i in frozen_runs if rows[i]["status"] != "success"]
     log("%d frozen runs, all recorded success by %s; %d hits, %d without a record"
         % (len(frozen_runs), worker, c.hits.count(), len(missing)))

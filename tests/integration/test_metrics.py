@@ -77,7 +77,12 @@ def scenario(c):
         assert status in (200, 204), "delete %s: HTTP %s %s" % (j, status, body)
 
     # Once the jobs are gone, the runs in flight end and their records
-    # land; the counters must then match the rows exactly.
+    # land; the counters must then match the rows exactly. A run still in
+    # flight has no row until it ends or has run store.start_write_after
+    # (1 s, issue 14), so "no row running" alone does not say all ended:
+    # wait until the workers report none in flight.
+    c.wait_until(lambda: all(n.get("running", 0) == 0 for n in c.nodes()), timeout=20,
+                 what="no run in flight on the workers")
     def rows():
         got = c.sql("SELECT job_name, status, COUNT(*) FROM runs GROUP BY job_name, status")
         if any(r[1] == "running" for r in got):

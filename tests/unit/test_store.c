@@ -1,4 +1,4 @@
-// hg-test-sources: master/store.c master/spill.c master/db.c tests/unit/db_fixture.c
+// hg-test-sources: master/store.c master/store_sql.c master/spill.c master/db.c tests/unit/db_fixture.c
 // hg-test-sources: master/metrics.c
 // hg-test-sources: master/routing.c
 /* test_store: the store actor writing run records into the private
