@@ -560,7 +560,11 @@ static void s_active_unlink(s_exec_t *self, s_req_t *req)
 /* Hand a task to curl now, or finish it at once when it cannot start. */
 static void s_start(s_exec_t *self, hg_http_task_t *task)
 {
-    task->run.started_ms = hg_now_ms();
+    /* The start the agent reported (RUN_STARTED) stays the run's start:
+     * the finished record may write the whole row when the start row was
+     * never written (master/cluster_startdefer.c), and the history must
+     * not say two different things of one run. */
+    if (!task->run.started_ms) task->run.started_ms = hg_now_ms();
     task->run.status = HG_RUN_RUNNING;
     s_req_t *req = s_req_take(self);
     if (!req) {

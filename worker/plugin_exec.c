@@ -1077,7 +1077,11 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
 /* A task arrived: resolve its plug-in and queue it for its mode. */
 static void s_accept(s_exec_t *self, hg_plugin_task_t *task)
 {
-    task->run.started_ms = hg_now_ms();
+    /* The start the agent reported (RUN_STARTED) stays the run's start:
+     * the finished record may write the whole row when the start row was
+     * never written (master/cluster_startdefer.c), and the history must
+     * not say two different things of one run. */
+    if (!task->run.started_ms) task->run.started_ms = hg_now_ms();
     task->run.status = HG_RUN_RUNNING;
     if (self->terminated || self->stopping) {
         s_run_end(task, HG_RUN_FAILED, "worker shutting down");
