@@ -89,10 +89,11 @@ static const hg_cfg_def_t s_settings[] = {
     {"store.queue_max", HG_CFG_INT, "50000", 0, 100000000,
      "run records waiting for the store at most: from half of it start records are not written, "
      "at it finished records stay with the workers, which send them again (0: no limit)"},
-    {"store.start_write_after", HG_CFG_DURATION, "1000ms", 0, 60000,
+    {"store.start_write_after", HG_CFG_DURATION, "0ms", 0, 60000,
      "a run's 'running' row is written only if it has not finished this long after it started "
-     "(the master tracks it in memory meanwhile; a lost worker's runs are written lost); 0: "
-     "write every start at once"},
+     "(the master tracks it in memory meanwhile; a lost worker's runs are written lost); 0 (the "
+     "default): write every start at once. Not yet safe across a leader change: see "
+     "docs/resilience.md"},
     {"keys.secret", HG_CFG_STR, "", 0, 0,
      "the master's secret CURVE certificate (default: <data.dir>/master.key_secret, created at "
      "first start; its public half, without _secret, is what workers pin in master.key)"},

@@ -83,4 +83,5 @@ def scenario(c):
 
 
 if __name__ == "__main__":
-    run_scenario(scenario, workers=2, master_args=("--store-queue-max", "1"))
+    run_scenario(scenario, workers=2,
+                 master_args=("--store-queue-max", "1", "--store-start-write-after", "1000ms"))
