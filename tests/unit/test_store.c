@@ -1,5 +1,7 @@
 // hg-test-sources: master/store.c master/store_sql.c master/spill.c master/db.c
-// tests/unit/db_fixture.c hg-test-sources: master/metrics.c hg-test-sources: master/routing.c
+// hg-test-sources: tests/unit/db_fixture.c
+// hg-test-sources: master/metrics.c
+// hg-test-sources: master/routing.c
 /* test_store: the store actor writing run records into the private
  * MariaDB, in its own database (hourglass_test_store, recreated on every
  * run). These tests check that every record of batches large enough to be
