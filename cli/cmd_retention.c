@@ -33,9 +33,15 @@ static int s_purge_run(hg_cli_t *cli, const hg_args_t *args)
     if (cli->output == HG_OUTPUT_JSON) {
         hg_cli_print_json(cli, doc);
     } else {
+        /* The batches say how long it held MySQL: retention.batch rows
+         * a statement (docs/observability.md). */
         const json_t *deleted = json_object_get(doc, "deleted");
-        fprintf(cli->out, "purged %" JSON_INTEGER_FORMAT " runs scheduled before %s\n",
-                json_integer_value(json_object_get(deleted, "runs")), cut);
+        json_int_t batches = json_integer_value(json_object_get(doc, "batches"));
+        fprintf(cli->out,
+                "purged %" JSON_INTEGER_FORMAT " runs scheduled before %s in %" JSON_INTEGER_FORMAT
+                " batch%s\n",
+                json_integer_value(json_object_get(deleted, "runs")), cut, batches,
+                batches == 1 ? "" : "es");
     }
     json_decref(doc);
     return HG_EXIT_OK;

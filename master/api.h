@@ -35,6 +35,8 @@ typedef struct {
     bool metrics_public;        /* GET /metrics without a token (metrics.public) */
     int64_t scan_budget_ms;     /* api.scan_budget: walk of a filtered job page; 0: one window */
     int32_t scan_window;        /* api.scan_window: keys per window; 0: the default (job_walk.h) */
+    size_t purge_batch;         /* retention.batch: rows per statement of POST /api/v1/runs:purge;
+                                   0: HG_RETENTION_BATCH_DEFAULT */
 } hg_api_opts_t;
 
 /* Listen on bind_host:port (NULL, "" or "*" for every IPv4 address; port 0

@@ -95,6 +95,12 @@ hg_cluster_client_t *hg_api__cluster(hg_api_t *api);
  * the cluster learns of changes in the order MySQL committed them. */
 void hg_api__write_begin(hg_api_t *api);
 void hg_api__write_end(hg_api_t *api);
+/* The same for a write of one job that reads or changes no other job (a
+ * creation without parents, a pause or resume): it waits only for writes
+ * of the same job and for those of the first kind, so that writes of
+ * different jobs commit side by side. Returns what to pass to the end. */
+unsigned hg_api__write_begin_job(hg_api_t *api, const char *ns, const char *name);
+void hg_api__write_end_job(hg_api_t *api, unsigned stripe);
 
 /* The directory of the plug-in copies this master serves, or NULL. */
 const char *hg_api__data_dir(const hg_api_t *api);
@@ -102,6 +108,8 @@ const char *hg_api__data_dir(const hg_api_t *api);
 /* api.scan_budget and api.scan_window: how much of the index a filtered
  * job page may walk (job_walk.h). */
 void hg_api__scan_bounds(const hg_api_t *api, int64_t *budget_ms, int32_t *window);
+/* Rows per statement of a manual purge (retention.batch); 0: the default. */
+size_t hg_api__purge_batch(const hg_api_t *api);
 
 /* ---------------------------------------------------------------------------
  * Request (api.c)

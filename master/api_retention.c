@@ -69,7 +69,10 @@ void hg_api__runs_purge(hg_api_ctx_t *c)
     bool failed = false;
     json_t *body = hg_api__body_json(c, false, &failed);
     if (failed) return;
-    s_purge_arg_t a = {.p = {.batch = HG_RETENTION_BATCH_DEFAULT, .pause_min_ms = 10}};
+    /* The same batches as the leader's own purges (retention.batch). */
+    s_purge_arg_t a = {.p = {.batch = hg_api__purge_batch(c->api),
+                             .pause_min_ms = 10,
+                             .metrics = hg_api__metrics_of(c->api)}};
     if (!json_is_object(body)) {
         hg_api__invalid(c, NULL, "the body must be a JSON object with \"before\"");
         json_decref(body);
@@ -92,9 +95,9 @@ void hg_api__runs_purge(hg_api_ctx_t *c)
     } else {
         char cut[40];
         hg_time_format_ms(a.p.before_ms, cut, sizeof cut);
-        json_t *reply =
-            json_pack("{s:s,s:{s:I,s:I}}", "before", cut, "deleted", "runs", (json_int_t) a.r.runs,
-                      "runs_by_status", (json_int_t) a.r.runs_by_status);
+        json_t *reply = json_pack(
+            "{s:s,s:{s:I,s:I},s:I}", "before", cut, "deleted", "runs", (json_int_t) a.r.runs,
+            "runs_by_status", (json_int_t) a.r.runs_by_status, "batches", (json_int_t) a.r.batches);
         if (a.p.ns) json_object_set_new(reply, "namespace", json_string(a.p.ns));
         if (a.p.job) json_object_set_new(reply, "job", json_string(a.p.job));
         hg_api__reply(c, MHD_HTTP_OK, reply);

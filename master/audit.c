@@ -44,12 +44,16 @@ void hg_audit_address(const struct sockaddr *sa, char *buf, size_t size)
         buf[0] = '\0';
 }
 
-int hg_audit_record(MYSQL *db, const hg_audit_entry_t *entry, char *err, size_t err_size)
+int hg_audit_record(MYSQL *db, MYSQL_STMT **keep, const hg_audit_entry_t *entry, char *err,
+                    size_t err_size)
 {
     const char *sql = "INSERT INTO audit (at, token_name, role, action, object, address, status)"
                       " VALUES (UTC_TIMESTAMP(3), ?, ?, ?, ?, ?, ?)";
-    MYSQL_STMT *st = hg_db_prepare(db, sql, err, err_size);
+    /* Every write of the API records a row: a statement kept prepared
+     * saves two round trips a request (prepare and close). */
+    MYSQL_STMT *st = keep && *keep ? *keep : hg_db_prepare(db, sql, err, err_size);
     if (!st) return HG_EDB;
+    if (keep) *keep = st;
     const char *v[5] = {entry->token_name ? entry->token_name : "-",
                         entry->role ? entry->role : "none", entry->action ? entry->action : "-",
                         entry->object ? entry->object : "", entry->address ? entry->address : ""};
@@ -69,7 +73,10 @@ int hg_audit_record(MYSQL *db, const hg_audit_entry_t *entry, char *err, size_t 
         snprintf(err, err_size, "record audit: %s", mysql_stmt_error(st));
         rc = HG_EDB;
     }
-    mysql_stmt_close(st);
+    /* A statement that failed is prepared again next time (the table
+     * may have changed under it). */
+    if (!keep || rc != 0) mysql_stmt_close(st);
+    if (keep && rc != 0) *keep = NULL;
     return rc;
 }
 

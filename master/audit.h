@@ -24,8 +24,12 @@ struct sockaddr;
  * NULL or not IP). */
 void hg_audit_address(const struct sockaddr *sa, char *buf, size_t size);
 
-/* Insert one row. 0 or HG_EDB with the reason in err. */
-int hg_audit_record(MYSQL *db, const hg_audit_entry_t *entry, char *err, size_t err_size);
+/* Insert one row. 0 or HG_EDB with the reason in err. keep, when not
+ * NULL, holds the statement prepared on db between calls (NULL at first;
+ * the caller closes it, and sets it NULL when db is closed); a failure
+ * closes it. */
+int hg_audit_record(MYSQL *db, MYSQL_STMT **keep, const hg_audit_entry_t *entry, char *err,
+                    size_t err_size);
 
 /* Rows at or after since_ms (0: any), newest first, at most limit: *out is
  * a JSON array of {"id","at","token","role","action","object","address",

@@ -59,8 +59,16 @@
 
 /* Assignments reach the store in batches of up to this many, one
  * message each rather than one per job: placing a million jobs queued a
- * million messages and a 300-byte write each behind the store. */
+ * million messages and a 300-byte write each behind the store. A batch
+ * names up to HG_CLUSTER_ASSIGN_NAMES nodes: placement gives consecutive
+ * jobs to different nodes (the least loaded each time), and a batch of
+ * one node's jobs was a batch of one job. */
 #define S_ASSIGN_BATCH 4096
+
+/* Workers' messages read per wake-up of the actor, at most, and for at
+ * most this long (s_on_router). */
+#define S_ROUTER_BATCH    1024
+#define S_ROUTER_SLICE_MS 50
 
 static const char *s_node_state_names[] = {"active", "draining", "lost", "left"};
 
@@ -223,14 +231,28 @@ static void s_send_to_cb(void *arg, const char *node, hg_msg_t *msg)
  * they were made; the loop handlers call it before they return. */
 void hg_cluster__store_flush(hg_cluster_t *self)
 {
-    if (!self->assigns_n || !self->store) return;
+    if (!self->assigns_n || !self->store) {
+        self->assigns_n = self->assign_names_n = 0;
+        return;
+    }
+    /* The names, each ended by a NUL, in the order of their indexes. */
+    size_t len = 0;
+    for (size_t i = 0; i < self->assign_names_n; i++)
+        len += strlen(self->assign_names[i]) + 1;
+    zframe_t *names = zframe_new(NULL, len);
+    char *p = (char *) zframe_data(names);
+    for (size_t i = 0; i < self->assign_names_n; i++) {
+        size_t n = strlen(self->assign_names[i]) + 1;
+        memcpy(p, self->assign_names[i], n);
+        p += n;
+    }
     zmsg_t *m = zmsg_new();
     zmsg_addstr(m, "ASSIGN");
-    zmsg_addstr(m, self->assigns_node);
-    zmsg_addmem(m, self->assigns, self->assigns_n * 2 * sizeof(uint64_t));
+    zmsg_append(m, &names);
+    zmsg_addmem(m, self->assigns, self->assigns_n * 3 * sizeof(uint64_t));
     if (zmsg_send(&m, self->store) != 0) zmsg_destroy(&m);
     self->assigns_n = 0;
-    self->assigns_node = NULL;
+    self->assign_names_n = 0;
 }
 
 void hg_cluster__store_node(hg_cluster_t *self, hg_cluster_node_t *node)
@@ -268,17 +290,23 @@ void hg_cluster__store_runs(hg_cluster_t *self, hg_store_batch_t *batch)
 void hg_cluster__store_assign(hg_cluster_t *self, hg_jobrec_t *job)
 {
     if (job->node[0]) {
-        /* job->node points into the node table, which outlives the batch. */
-        if (self->assigns_n == S_ASSIGN_BATCH ||
-            (self->assigns_n && self->assigns_node != job->node))
+        /* job->node points into the node table, which outlives the batch:
+         * one node, one pointer. */
+        size_t k = 0;
+        while (k < self->assign_names_n && self->assign_names[k] != job->node)
+            k++;
+        if (self->assigns_n == S_ASSIGN_BATCH || k == HG_CLUSTER_ASSIGN_NAMES) {
             hg_cluster__store_flush(self);
-        if (!self->assigns && !(self->assigns = malloc(S_ASSIGN_BATCH * 2 * sizeof(uint64_t)))) {
+            k = 0;
+        }
+        if (!self->assigns && !(self->assigns = malloc(S_ASSIGN_BATCH * 3 * sizeof(uint64_t)))) {
             hg_error("cluster: out of memory; assignment of job %" PRIu64 " not recorded", job->id);
             return;
         }
-        self->assigns_node = job->node;
-        self->assigns[2 * self->assigns_n] = job->id;
-        self->assigns[2 * self->assigns_n + 1] = job->epoch;
+        if (k == self->assign_names_n) self->assign_names[self->assign_names_n++] = job->node;
+        self->assigns[3 * self->assigns_n] = k;
+        self->assigns[3 * self->assigns_n + 1] = job->id;
+        self->assigns[3 * self->assigns_n + 2] = job->epoch;
         self->assigns_n++;
     } else {
         hg_cluster__store_flush(self);
@@ -475,9 +503,22 @@ static void s_on_heartbeat(hg_cluster_t *self, const char *name, hg_msg_t *msg)
     }
     node->last_hb_mono_ms = hg_mono_ms();
     node->last_hb_wall_ms = hg_now_ms();
+    /* A worker beats every heartbeat_ms; read much further apart, its
+     * beats waited behind its other messages (or it was held itself), and
+     * its lease, counted from their departure, may lapse. Said once per
+     * 10 s. */
+    int64_t gap = node->hb_read_ms ? node->last_hb_mono_ms - node->hb_read_ms : 0;
+    node->hb_read_ms = node->last_hb_mono_ms;
+    if (gap >= self->args->lease_ms / 2 && node->last_hb_mono_ms - self->gap_logged_ms >= 10000) {
+        self->gap_logged_ms = node->last_hb_mono_ms;
+        hg_info("cluster: heartbeats of %s read %lld ms apart; its lease may lapse", name,
+                (long long) gap);
+    }
     s_chunks_read(self, node, msg->u.heartbeat.echo);
     node->running = msg->u.heartbeat.running;
     node->held = msg->u.heartbeat.jobs;
+    hg_assign_pace_heartbeat(&node->pace, node->last_hb_mono_ms, node->held,
+                             hg_cluster__node_behind(node));
     node->unacked = msg->u.heartbeat.unacked;
     hg_msg_t echo = {.type = HG_MSG_HEARTBEAT};
     echo.u.heartbeat.echo = msg->seq;
@@ -714,11 +755,11 @@ static hg_cluster_node_t *s_has_session(hg_cluster_t *self, const char *name, hg
     return NULL;
 }
 
-static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
+/* One message from a worker; false when none was there to read. */
+static bool s_on_router_one(hg_cluster_t *self, zsock_t *router)
 {
-    hg_cluster_t *self = arg;
     zmsg_t *z = zmsg_recv(router);
-    if (!z) return 0;
+    if (!z) return false;
     zframe_t *id = zmsg_pop(z);
     zframe_t *body = zmsg_pop(z);
     char name[192] = "";
@@ -795,6 +836,23 @@ static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
     zframe_destroy(&id);
     zframe_destroy(&body);
     zmsg_destroy(&z);
+    return true;
+}
+
+/* The workers' messages: what is queued, up to S_ROUTER_BATCH or
+ * S_ROUTER_SLICE_MS a wake-up. zloop calls a reader once per wake-up, and
+ * a wake-up also runs the timers (a placement slice): one message each
+ * time left a heartbeat behind the run records queued ahead of it for
+ * seconds while a large placement went on. */
+static int s_on_router(zloop_t *loop, zsock_t *router, void *arg)
+{
+    (void) loop;
+    hg_cluster_t *self = arg;
+    int64_t began = hg_mono_ms();
+    for (int i = 0; i < S_ROUTER_BATCH && s_on_router_one(self, router); i++) {
+        if (!(zsock_events(router) & ZMQ_POLLIN) || hg_mono_ms() - began >= S_ROUTER_SLICE_MS)
+            break;
+    }
     hg_cluster__store_flush(self);
     return 0;
 }
@@ -859,9 +917,18 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
      * what the nodes sent meanwhile is still queued behind the work that
      * held the loop (a HELLO listing a million jobs, say), and judging
      * them before it is read would declare live nodes lost. */
-    if (stalled)
+    if (stalled) {
         for (hg_cluster_node_t *n = zhashx_first(self->nodes); n; n = zhashx_next(self->nodes))
             if (HG_NODE_LIVE(n)) n->last_hb_mono_ms += now - self->last_tick_mono_ms;
+        /* Workers count their lease from the heartbeat's departure: a loop
+         * held this long lets theirs lapse. Said once per 10 s. */
+        if (now - self->last_tick_mono_ms >= self->args->lease_ms / 2 &&
+            now - self->stall_logged_ms >= 10000) {
+            self->stall_logged_ms = now;
+            hg_info("cluster: this master's loop was held %lld ms; heartbeats were answered late",
+                    (long long) (now - self->last_tick_mono_ms));
+        }
+    }
     self->last_tick_mono_ms = now;
     for (hg_cluster_node_t *n = stalled ? NULL : zhashx_first(self->nodes); n;
          n = zhashx_next(self->nodes)) {
@@ -873,6 +940,7 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
         }
     }
     if (!stalled) hg_cluster__runlost_tick(self, now); /* cluster_runlost.c */
+    hg_cluster__overlap_tick(self, now);               /* cluster_overlap.c */
     s_expire(self, now);
     if (now - self->metrics_mono_ms >= 1000) {
         self->metrics_mono_ms = now;
@@ -1059,6 +1127,9 @@ static void s_lead(hg_cluster_t *self, uint64_t epoch, json_t *jobs, json_t *las
      * the wait before placing the catalogue starts now, not before loading
      * it (a million jobs take seconds). */
     self->started_mono_ms = hg_mono_ms();
+    /* A placement pass cut short under an earlier leadership walked
+     * another table: a new pass starts. */
+    self->lap_left = self->pass_placed = self->pass_waiting = 0;
     hg_cluster__runlost_start(self);
     hg_info("cluster: leading (epoch %" PRIu64 "); %zu active jobs and %zu plug-ins loaded; "
             "workers on %s",

@@ -22,6 +22,7 @@
 #define HG_MASTER_CLUSTER_INTERNAL_H
 
 #include "alert_engine.h"
+#include "assign_pace.h"
 #include "conn.h"
 #include "db.h"
 #include "hg_proto.h"
@@ -95,14 +96,11 @@ typedef enum { HG_NODE_ACTIVE, HG_NODE_DRAINING, HG_NODE_LOST, HG_NODE_LEFT } hg
  * lease rule moves them. */
 #define HG_NODE_SESSION(n) (HG_NODE_LIVE(n) && !(n)->choked)
 
+/* Nodes one batch of assignments to the store may name (see cluster.c). */
+#define HG_CLUSTER_ASSIGN_NAMES 32
+
 /* Plug-in chunks a node may have sent to it unread (see cluster.c). */
 #define HG_CLUSTER_CHUNKS_UNREAD_MAX 32
-
-/* ASSIGNs on their way to one node at most (sent by us, not yet counted in
- * its heartbeat). Placing a million jobs at once would otherwise overrun the
- * ROUTER's send queue to the node (its high-water mark is 100,000), and
- * ZeroMQ drops what does not fit; the rest is placed as the node catches up. */
-#define HG_CLUSTER_ASSIGN_WINDOW 50000
 
 typedef struct {
     char name[192];          /* node name, from its key (plaintext: from its HELLO) */
@@ -114,11 +112,13 @@ typedef struct {
     uint32_t capacity;       /* concurrent runs it accepts */
     char version[32];        /* software version */
     int64_t last_hb_mono_ms; /* when we last heard from it (monotonic) */
+    int64_t hb_read_ms;      /* when we last read its heartbeat (monotonic) */
     int64_t last_hb_wall_ms; /* same, wall clock, for display */
     uint32_t jobs;           /* assignments it holds (by our table) */
     uint32_t running;        /* runs in flight, from its heartbeat */
     uint32_t held;           /* assignments it holds, from its heartbeat */
     uint32_t unacked;        /* records it holds unacknowledged */
+    hg_assign_pace_t pace;   /* how many ASSIGNs may be on their way to it */
     bool choked;          /* session over, jobs wait for the lease (see hg_cluster__node_choke) */
     hg_conn_t removed;    /* connection whose key an admin removed: no HELLO taken from it */
     int64_t gone_mono_ms; /* when it was lost or left (monotonic), 0 while live */
@@ -150,13 +150,15 @@ typedef struct {
     zhashx_t *nodes;            /* name -> hg_cluster_node_t; never removed while running: jobs
                                    point at their names */
     hg_jobtab_t *jobs;          /* active jobs by id */
-    const char *assigns_node;   /* node of the assignments waiting in assigns, NULL if none */
-    uint64_t *assigns;          /* (job id, epoch) pairs not yet passed to the store */
-    size_t assigns_n;           /* pairs in assigns */
-    zhashx_t *inflight;         /* raw run id -> hg_cluster_inflight_t: started, not finished */
-    zhashx_t *retries;          /* job id text -> pending retries (cluster_retry.c), or NULL */
-    zhashx_t *hello_parts;      /* node name -> HELLO parts so far (cluster_node.c) */
-    uint64_t seq;               /* our message sequence */
+    const char *assign_names[HG_CLUSTER_ASSIGN_NAMES]; /* nodes of the assignments in assigns
+                                                          (names in the node table) */
+    size_t assign_names_n;                             /* entries in assign_names */
+    uint64_t *assigns;     /* (index in assign_names, job id, epoch) not yet passed to the store */
+    size_t assigns_n;      /* triples in assigns */
+    zhashx_t *inflight;    /* raw run id -> hg_cluster_inflight_t: started, not finished */
+    zhashx_t *retries;     /* job id text -> pending retries (cluster_retry.c), or NULL */
+    zhashx_t *hello_parts; /* node name -> HELLO parts so far (cluster_node.c) */
+    uint64_t seq;          /* our message sequence */
     int64_t started_mono_ms;    /* start time; placement waits for workers to re-HELLO */
     bool placement_due;         /* some active job is unassigned */
     uint64_t decode_errors;     /* malformed messages seen */
@@ -175,8 +177,14 @@ typedef struct {
     bool loading;               /* adding the jobs of the catalogue at start-up */
     bool fresh_waiting;         /* a job created since start-up waits for placement */
     int64_t last_tick_mono_ms;  /* when the tick last ran */
+    int64_t stall_logged_ms;    /* monotonic: when a held loop was last logged */
+    int64_t gap_logged_ms;      /* monotonic: when late heartbeats were last logged */
     size_t placed_since_trim;   /* jobs placed since memory was last trimmed */
     size_t place_cursor;        /* job table slot where placement stopped last, full nodes */
+    bool place_armed;           /* a timer goes on with a placement pass cut short */
+    size_t pass_placed;         /* jobs placed by the slices of a pass so far */
+    size_t pass_waiting;        /* jobs the slices of a pass left waiting so far */
+    size_t lap_left;            /* slots a pass cut short has still to walk; 0: none */
     hg_conn_t cur;              /* connection of the message being handled */
     const char *cur_name;       /* its node name (see s_frame_sender), NULL between messages */
     hg_conn_names_t *by_conn;   /* plaintext mode: node names of connections */
@@ -260,9 +268,14 @@ void hg_cluster__hello_parts_free(void **item);
 
 /* May the job run on node (its pins, labels, broadcast slot)? */
 bool hg_cluster__node_allowed(hg_cluster_t *self, hg_jobrec_t *job, hg_cluster_node_t *node);
-/* Active, not choked, and fewer than HG_CLUSTER_ASSIGN_WINDOW ASSIGNs on
- * their way to it. */
-bool hg_cluster__node_has_room(const hg_cluster_node_t *n);
+/* ASSIGNs on their way to n: sent by us, not yet counted in its heartbeat. */
+static inline uint32_t hg_cluster__node_behind(const hg_cluster_node_t *n)
+{
+    return n->jobs > n->held ? n->jobs - n->held : 0;
+}
+/* Active, not choked, and fewer ASSIGNs on their way than its window
+ * (assign_pace.h); a node that has none is noted as held back by it. */
+bool hg_cluster__node_has_room(hg_cluster_node_t *n);
 /* Least-loaded active node with room the job may run on (or the pick of
  * the job's routing strategy), or NULL. */
 hg_cluster_node_t *hg_cluster__pick_node(hg_cluster_t *self, hg_jobrec_t *job);
@@ -276,7 +289,7 @@ void hg_cluster__send_recoveries(hg_cluster_t *self, hg_jobrec_t *job);
  * sent (it then must not count as the job's last fire). */
 bool hg_cluster__refire_check(hg_cluster_t *self, const char *name, hg_run_t *run);
 /* Remember that the lost run run is re-run (recover); false when a re-run
- * of it was already queued. */
+ * of its scheduled time and attempt was already queued (refire.h). */
 bool hg_cluster__refire_claim(hg_cluster_t *self, const hg_run_t *run);
 
 /* Give every unassigned job to a live worker (when placement is due). */
@@ -359,6 +372,9 @@ void hg_cluster__overlap_run_ended(hg_cluster_t *self, uint64_t job_id, const ch
  * count of runs elsewhere afresh (JOB_RUNNING), since a run that ended
  * meanwhile, or before a master restart, was never reported to it. */
 void hg_cluster__overlap_resync(hg_cluster_t *self, hg_jobrec_t *job);
+/* Every few seconds, send the holders told of runs elsewhere their count
+ * again (a JOB_RUNNING the link dropped must not keep a slot closed). */
+void hg_cluster__overlap_tick(hg_cluster_t *self, int64_t now_mono_ms);
 /* Free the index (actor end). */
 void hg_cluster__overlap_destroy(hg_cluster_t *self);
 /* API request CANCEL: relay a cancel to the worker running the run. */

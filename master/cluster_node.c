@@ -422,8 +422,10 @@ static void s_node_open(hg_cluster_t *self, hg_cluster_node_t *node, const hg_he
         json_object_set_new(node->labels, h->labels[i].key, json_string(h->labels[i].value));
     node->last_hb_mono_ms = hg_mono_ms();
     node->last_hb_wall_ms = hg_now_ms();
+    node->hb_read_ms = 0; /* a new session: no gap to measure yet */
     node->unacked = h->unacked;
     node->held = (uint32_t) h->held_n;
+    hg_assign_pace_reset(&node->pace);
 }
 
 /* Reconcile what the worker says it holds with our table: keep what is
@@ -491,7 +493,7 @@ static size_t s_hello_resend(hg_cluster_t *self, hg_cluster_node_t *node)
              * of ASSIGNs go now, as placement does; a job the worker does
              * not hold beyond that is placed again, as the worker catches
              * up. */
-            if (!job->kept && sent >= HG_CLUSTER_ASSIGN_WINDOW) {
+            if (!job->kept && sent >= node->pace.window) {
                 hg_peer_guard_moved(self->guard, name, job->id);
                 job->node = "";
                 job->revoking = false;

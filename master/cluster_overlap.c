@@ -18,7 +18,12 @@
  *   - a holder that keeps the job across a new session (its HELLO says it
  *     holds this version, so no ASSIGN goes) gets JOB_RUNNING afresh
  *     (hg_cluster__overlap_resync): an end it missed meanwhile, or before
- *     a master restart, must not keep its slot closed for good.
+ *     a master restart, must not keep its slot closed for good;
+ *   - a holder told of runs elsewhere gets the count again every few
+ *     seconds while it is not 0, and a 0 once more (hg_cluster__overlap_tick):
+ *     the link may drop a JOB_RUNNING within a session (a peer past its
+ *     high-water mark), and a lost 0 would keep the slot closed until the
+ *     next ASSIGN or session.
  *
  * "In flight" is what the master knows: runs whose RUN_STARTED it took.
  * A worker sends RUN_STARTED at once by default and flushes its records
@@ -43,11 +48,17 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+/* How often holders told of runs elsewhere get their count again, and how
+ * many of them per tick at most. */
+#define S_RESEND_MS  5000
+#define S_RESEND_MAX 1000
+
 struct hg_cluster_overlap {
-    zhashx_t *counts; /* "job" and "job/node" -> runs in flight (a uintptr_t) */
-    zhashx_t *told;   /* job id text of the jobs whose holder counts runs elsewhere */
-    uint64_t gen;     /* self->inflight_gen the index was built at */
-    bool built;       /* the index is valid for gen */
+    zhashx_t *counts;    /* "job" and "job/node" -> runs in flight (a uintptr_t) */
+    zhashx_t *told;      /* job id text of the jobs whose holder counts runs elsewhere */
+    int64_t resend_mono; /* next resend of the counts (hg_cluster__overlap_tick) */
+    uint64_t gen;        /* self->inflight_gen the index was built at */
+    bool built;          /* the index is valid for gen */
 };
 
 static void s_bump(zhashx_t *counts, const char *key)
@@ -111,13 +122,21 @@ static uint32_t s_elsewhere(hg_cluster_t *self, const hg_jobrec_t *job, const ch
     return n > HG_PROTO_MAX_JOB_RUNNING ? HG_PROTO_MAX_JOB_RUNNING : (uint32_t) n;
 }
 
+/* `told` values: the holder counts runs elsewhere; or it was told 0 after
+ * that, which the next resend repeats once (a lost 0 is the one that
+ * would keep its slot closed). */
+#define S_TOLD_RUNNING ((void *) 1)
+#define S_TOLD_ZERO    ((void *) 2)
+
 /* Remember whether the holder of job_id counts runs elsewhere. */
 static void s_told(struct hg_cluster_overlap *o, uint64_t job_id, uint32_t running)
 {
     char key[24];
     snprintf(key, sizeof key, "%" PRIu64, job_id);
     if (running)
-        zhashx_update(o->told, key, (void *) 1); /* out of memory: no update, as before */
+        zhashx_update(o->told, key, S_TOLD_RUNNING); /* out of memory: no update, as before */
+    else if (zhashx_lookup(o->told, key) == S_TOLD_RUNNING)
+        zhashx_update(o->told, key, S_TOLD_ZERO);
     else
         zhashx_delete(o->told, key);
 }
@@ -172,6 +191,32 @@ void hg_cluster__overlap_resync(hg_cluster_t *self, hg_jobrec_t *job)
 {
     if (job->tpl->spec.overlap == HG_OVERLAP_ALLOW || !job->node[0]) return;
     s_send_count(self, job);
+}
+
+void hg_cluster__overlap_tick(hg_cluster_t *self, int64_t now_mono_ms)
+{
+    struct hg_cluster_overlap *o = self->overlap;
+    if (!o || zhashx_size(o->told) == 0 || now_mono_ms < o->resend_mono) return;
+    o->resend_mono = now_mono_ms + S_RESEND_MS;
+    /* Ids first: sending updates `told`, which must not change under its
+     * own iteration. */
+    uint64_t ids[S_RESEND_MAX];
+    size_t n = 0;
+    for (void *v = zhashx_first(o->told); v && n < S_RESEND_MAX; v = zhashx_next(o->told))
+        ids[n++] = strtoull((const char *) zhashx_cursor(o->told), NULL, 10);
+    for (size_t i = 0; i < n; i++) {
+        hg_jobrec_t *job = hg_jobtab_find(self->jobs, ids[i]);
+        if (!job || job->tpl->spec.overlap == HG_OVERLAP_ALLOW) {
+            /* Deleted, or edited to allow overlap: nothing counts any more. */
+            char key[24];
+            snprintf(key, sizeof key, "%" PRIu64, ids[i]);
+            zhashx_delete(o->told, key);
+            continue;
+        }
+        if (!job->node[0] || job->revoking) continue; /* its next ASSIGN carries the count */
+        hg_cluster_node_t *holder = zhashx_lookup(self->nodes, job->node);
+        if (holder && HG_NODE_SESSION(holder)) s_send_count(self, job);
+    }
 }
 
 void hg_cluster__overlap_destroy(hg_cluster_t *self)

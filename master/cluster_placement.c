@@ -19,6 +19,15 @@
 /* How many jobs more than the least-loaded eligible node a node may be
  * given (see hg_cluster__pick_node). */
 #define S_BALANCE_SLACK 10000
+/* How long one pass of placement may hold the cluster actor. Heartbeats
+ * wait meanwhile, and workers count their lease from when theirs left: a
+ * window's worth of ASSIGNs (up to HG_PACE_MAX a node) placed in
+ * one pass took seconds and let their leases lapse. A pass cut short goes
+ * on 1 ms later, after the messages that came meanwhile. */
+#define S_PLACE_SLICE_MS 20
+/* Nor walk more slots than this in one slice (about a millisecond of
+ * walking placed jobs). */
+#define S_PLACE_SLICE_SLOTS 65536
 
 bool hg_cluster__node_allowed(hg_cluster_t *self, hg_jobrec_t *job, hg_cluster_node_t *node)
 {
@@ -35,12 +44,12 @@ bool hg_cluster__node_allowed(hg_cluster_t *self, hg_jobrec_t *job, hg_cluster_n
     return false;
 }
 
-/* A node with room: active, talking to us, and fewer than
- * HG_CLUSTER_ASSIGN_WINDOW of its ASSIGNs on their way. */
-bool hg_cluster__node_has_room(const hg_cluster_node_t *n)
+/* A node with room: active, talking to us, and fewer of its ASSIGNs on
+ * their way than its pace allows (assign_pace.h). */
+bool hg_cluster__node_has_room(hg_cluster_node_t *n)
 {
     return n->state == HG_NODE_ACTIVE && !n->choked &&
-           (int64_t) n->jobs - (int64_t) n->held < HG_CLUSTER_ASSIGN_WINDOW;
+           hg_assign_pace_room(&n->pace, hg_cluster__node_behind(n));
 }
 
 /* Least-loaded active node the job may run on, or NULL. */
@@ -108,6 +117,19 @@ static void s_job_assign_to(hg_cluster_t *self, hg_jobrec_t *job, hg_cluster_nod
     hg_cluster__retry_send(self, job); /* pending retries follow the job (cluster_retry.c) */
 }
 
+/* One-shot timer: a placement pass cut short goes on. */
+static int s_on_more(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    hg_cluster_t *self = arg;
+    self->place_armed = false;
+    if (!self->leading) return 0;
+    hg_cluster__place(self);
+    hg_cluster__store_flush(self);
+    return 0;
+}
+
 /* Give every unassigned job to a live worker. Held back for lease + margin
  * after start-up so that workers of a previous master can report (HELLO)
  * what they still hold before anything is handed out twice. */
@@ -124,12 +146,25 @@ void hg_cluster__place(hg_cluster_t *self)
     self->fresh_waiting = false;
     self->placement_due = false;
     size_t placed = 0, waiting = 0;
+    int64_t began = hg_mono_ms();
+    bool cut = false;
     /* One lap of the table, from where the last walk stopped when every
      * node was full: the placed jobs before that point are not walked
      * again on each of the dozens of rounds a million jobs take. */
     size_t slots = hg_jobtab_slots(self->jobs);
     size_t i = slots ? self->place_cursor % slots : 0;
-    for (size_t walked = 0; walked < slots; walked++, i = i + 1 < slots ? i + 1 : 0) {
+    /* A pass cut short goes on with the rest of its lap, not a new one: a
+     * lap of a million placed jobs outlasts a slice. */
+    bool continued = self->lap_left != 0; /* an earlier slice of this pass was cut */
+    size_t lap = continued && self->lap_left <= slots ? self->lap_left : slots;
+    for (size_t walked = 0; walked < lap; walked++, i = i + 1 < slots ? i + 1 : 0) {
+        if ((walked & 255) == 255 &&
+            (walked + 1 >= S_PLACE_SLICE_SLOTS || hg_mono_ms() - began >= S_PLACE_SLICE_MS)) {
+            self->place_cursor = i;
+            self->lap_left = lap - walked;
+            cut = true;
+            break;
+        }
         hg_jobrec_t *job = hg_jobtab_at(self->jobs, i);
         if (!job || job->node[0]) continue;
         if (!settled && !job->fresh) {
@@ -157,6 +192,26 @@ void hg_cluster__place(hg_cluster_t *self)
         s_job_assign_to(self, job, node);
         placed++;
     }
+    self->pass_placed += placed;
+    self->pass_waiting += waiting;
+    if (cut) {
+        /* The next slice walks the rest of the lap from the cursor. */
+        self->placement_due = true;
+        if (!settled) self->fresh_waiting = true;
+        /* Without the timer (out of memory) the next tick goes on. */
+        if (!self->place_armed)
+            self->place_armed = zloop_timer(self->loop, 1, 1, s_on_more, self) != -1;
+        return;
+    }
+    self->lap_left = 0;
+    placed = self->pass_placed;
+    waiting = self->pass_waiting;
+    self->pass_placed = self->pass_waiting = 0;
+    /* Between the slices of a pass, jobs were created and the table may
+     * have grown (slots move): a job may have landed where the pass had
+     * already walked. One more lap after a pass that placed something
+     * finds it; a lap that places nothing ends it. */
+    if (continued && placed) self->placement_due = true;
     if (placed)
         hg_info("cluster: placed %zu jobs%s", placed, waiting ? "" : "; every job is assigned");
     /* A large placement has gone through a lot of short-lived buffers

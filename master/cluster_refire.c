@@ -56,7 +56,7 @@ static void s_queue(hg_cluster_t *self, hg_jobrec_t *job, const hg_run_t *run, b
 
 bool hg_cluster__refire_claim(hg_cluster_t *self, const hg_run_t *run)
 {
-    return hg_refire_claim(self->refire, run->run_id);
+    return hg_refire_claim(self->refire, run);
 }
 
 bool hg_cluster__refire_check(hg_cluster_t *self, const char *name, hg_run_t *run)
@@ -76,7 +76,7 @@ bool hg_cluster__refire_check(hg_cluster_t *self, const char *name, hg_run_t *ru
     };
     char note[S_NOTE_MAX];
     hg_refire_action_t action = hg_refire_decide(kind, run->scheduled_ms, &ctx, note, sizeof note);
-    if (action != HG_REFIRE_NONE && !hg_refire_claim(self->refire, run->run_id)) {
+    if (action != HG_REFIRE_NONE && !hg_refire_claim(self->refire, run)) {
         snprintf(note, sizeof note, "; already run again once");
         action = HG_REFIRE_NONE;
     }

@@ -5,6 +5,7 @@
 #include "api.h"
 #include "hg_error.h"
 #include "hg_log.h"
+#include "hg_time.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -15,6 +16,7 @@
 #include <strings.h>
 
 #define S_URL_MAX 8192 /* leader URL, path and query, escaped */
+#define S_SLOW_MS 2000 /* a forward this slow is logged */
 
 typedef struct {
     char *buf;    /* reply body so far */
@@ -71,14 +73,37 @@ static enum MHD_Result s_on_arg(void *cls, enum MHD_ValueKind kind, const char *
     return q->overflow ? MHD_NO : MHD_YES;
 }
 
+/* The leader a forward failed with, in the error body and the
+ * Hourglass-Leader header. */
+static void s_name_leader(hg_api_ctx_t *c, const char *leader_api)
+{
+    json_object_set_new(json_object_get(c->reply, "error"), "leader", json_string(leader_api));
+    snprintf(c->leader, sizeof c->leader, "%s", leader_api);
+}
+
 static void s_bad_gateway(hg_api_ctx_t *c, const char *leader_api, const char *why)
 {
+    /* The operator of the standby sees why its dashboard's write failed
+     * (the path only: its query may name a secret's job). */
+    hg_warn("api: %s %s could not be passed to the leader at %s: %s", c->method, c->url, leader_api,
+            why);
     hg_api__error(c, MHD_HTTP_BAD_GATEWAY, "bad_gateway", NULL,
                   "this master is a standby and could not pass the request to the leader at "
                   "%s: %s",
                   leader_api, why);
-    json_object_set_new(json_object_get(c->reply, "error"), "leader", json_string(leader_api));
-    snprintf(c->leader, sizeof c->leader, "%s", leader_api);
+    s_name_leader(c, leader_api);
+}
+
+static void s_gateway_timeout(hg_api_ctx_t *c, const char *leader_api)
+{
+    hg_warn("api: %s %s passed to the leader at %s got no answer within %d ms; the leader may "
+            "still carry it out",
+            c->method, c->url, leader_api, HG_FORWARD_TIMEOUT_MS);
+    hg_api__error(c, MHD_HTTP_GATEWAY_TIMEOUT, "gateway_timeout", NULL,
+                  "this master is a standby and passed the request to the leader at %s, which did "
+                  "not answer within %d s; it may still carry it out: look before sending it again",
+                  leader_api, HG_FORWARD_TIMEOUT_MS / 1000);
+    s_name_leader(c, leader_api);
 }
 
 /* The leader's URL for this request, or NULL (reply set). Caller frees. */
@@ -163,13 +188,20 @@ bool hg_forward_to_leader(hg_api_ctx_t *c, const char *leader_api)
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "hourglass-standby");
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_on_data);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
+    int64_t began = hg_mono_ms();
     CURLcode rc = curl_easy_perform(curl);
-    long status = 0;
+    int64_t took = hg_mono_ms() - began;
+    long status = 0, sent = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &sent);
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
-    hg_debug("api: %s %s forwarded to the leader at %s -> %ld", c->method, c->url, leader_api,
-             status);
+    if (took >= S_SLOW_MS)
+        hg_info("api: %s %s passed to the leader at %s took %lld ms (HTTP %ld)", c->method, c->url,
+                leader_api, (long long) took, status);
+    else
+        hg_debug("api: %s %s forwarded to the leader at %s -> %ld", c->method, c->url, leader_api,
+                 status);
     free(url); /* holds the query, never logged: it may name a secret's job */
     json_t *doc = reply.buf ? json_loadb(reply.buf, reply.len, 0, NULL) : NULL;
     free(reply.buf);
@@ -180,6 +212,12 @@ bool hg_forward_to_leader(hg_api_ctx_t *c, const char *leader_api)
         return true;
     }
     json_decref(doc);
+    if (rc == CURLE_OPERATION_TIMEDOUT && sent > 0) {
+        /* The leader has the request and may carry it out yet (a frozen
+         * leader did, once it ran again): not "nothing was done". */
+        s_gateway_timeout(c, leader_api);
+        return false;
+    }
     s_bad_gateway(c, leader_api,
                   reply.too_big    ? "its reply is too large"
                   : rc != CURLE_OK ? curl_easy_strerror(rc)

@@ -113,8 +113,9 @@ static const hg_cfg_def_t s_settings[] = {
      "(e.g. ci=168h,billing=8760h; 0 keeps all)"},
     {"retention.interval", HG_CFG_DURATION, "10m", 1000, 86400000,
      "how often the leader purges by the retention rule"},
-    {"retention.batch", HG_CFG_INT, "10000", 100, 100000,
-     "rows deleted per statement by a purge (each batch is followed by an equal pause)"},
+    {"retention.batch", HG_CFG_INT, "2000", 100, 100000,
+     "rows deleted per statement by a purge (each batch is followed by an equal pause, and waits "
+     "while the store is behind)"},
 };
 
 /* How often the master re-reads the worker_keys table. */
@@ -461,6 +462,7 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
         .metrics_public = hg_config_bool(cfg, "metrics.public"),
         .scan_budget_ms = hg_config_int(cfg, "api.scan_budget"),
         .scan_window = (int32_t) hg_config_int(cfg, "api.scan_window"),
+        .purge_batch = (size_t) hg_config_int(cfg, "retention.batch"),
     };
     hg_api_t *api =
         hg_api_start(hg_config_str(cfg, "api.bind"), (int) hg_config_int(cfg, "api.port"), &db,

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Run duration buckets (seconds): HTTP callbacks of milliseconds up to
  * maintenance tasks of minutes. */
@@ -392,6 +393,16 @@ void hg_metrics_store_set(hg_metrics_t *self, uint64_t queued_records, uint64_t 
     self->sc.store_queue = queued_records;
     self->sc.spill_bytes = spill_bytes;
     pthread_mutex_unlock(&self->lock);
+}
+
+uint64_t hg_metrics_records_waiting(hg_metrics_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    uint64_t n = self->sc.store_queue;
+    for (size_t i = 0; i < self->nodes_n; i++)
+        n += self->nodes[i].unacked;
+    pthread_mutex_unlock(&self->lock);
+    return n;
 }
 
 void hg_metrics_starts_set(hg_metrics_t *self, uint64_t tracked, uint64_t deferred,
@@ -809,6 +820,25 @@ static void s_render_scalars(s_out_t *o, const s_scalars_t *sc)
     }
 }
 
+/* Ask for transparent huge pages under a large text buffer. Faulting in
+ * 4 KiB pages one at a time cost as much as the rendering itself on a
+ * virtual machine (about 100 ms for the 36 MB of 10,000 series); with
+ * 2 MiB pages it is a few milliseconds. Only the 2 MiB-aligned middle of
+ * the buffer qualifies; advice that cannot be taken changes nothing. */
+static void s_huge_pages(s_out_t *o)
+{
+    const uintptr_t huge = (uintptr_t) 2 << 20;
+    if (o->cap < 2 * huge) return;
+    uintptr_t lo = ((uintptr_t) o->buf + huge - 1) & ~(huge - 1);
+    uintptr_t hi = ((uintptr_t) o->buf + o->cap) & ~(huge - 1);
+#ifdef MADV_HUGEPAGE
+    if (hi > lo) (void) madvise((void *) lo, hi - lo, MADV_HUGEPAGE);
+#else
+    (void) lo;
+    (void) hi;
+#endif
+}
+
 char *hg_metrics_render(hg_metrics_t *self, size_t *len)
 {
     /* Copy under the lock, render without it (see metrics.h). */
@@ -830,7 +860,7 @@ char *hg_metrics_render(hg_metrics_t *self, size_t *len)
     /* Sized once: growing a buffer of tens of megabytes by realloc cost
      * more than the rendering (copies and fresh pages each time). A job
      * series with both histograms takes about 3.5 KB. */
-    if (ok) s_room(&o, 65536 + n * 3600 + nodes_n * 300 + jobs_n * 120);
+    if (ok && s_room(&o, 65536 + n * 3600 + nodes_n * 300 + jobs_n * 120)) s_huge_pages(&o);
     if (ok) {
         s_render_cluster(&o, sc, nodes, nodes_n, jobs, jobs_n, own);
         s_render_runs(&o, series, n);

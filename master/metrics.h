@@ -83,6 +83,11 @@ void hg_metrics_next_fire_refresh(hg_metrics_t *self, int64_t now_ms, size_t max
 /* The store's queue: run records waiting for MySQL in memory, and the
  * bytes of its spill file. */
 void hg_metrics_store_set(hg_metrics_t *self, uint64_t queued_records, uint64_t spill_bytes);
+/* Run records not yet in MySQL: the store's queue plus what the workers
+ * hold unacknowledged (their last heartbeats). How far the run inserts
+ * are behind, for the retention purge to yield to them; the store's own
+ * queue alone stays near 0 while the workers wait for it. */
+uint64_t hg_metrics_records_waiting(hg_metrics_t *self);
 /* Runs in flight the cluster tracks in memory now, and, ever: start
  * rows put off (store.start_write_after), of which written because the
  * run still went on, and run records the store committed by kind

@@ -59,6 +59,33 @@ void hg_redact_job(json_t *job)
     if (json_is_object(params)) s_redact_map(job, params, hg_redact_param_is_secret);
 }
 
+/* Whether obj has a member s_redact_map would replace. */
+static bool s_map_has_secret(const json_t *job, const json_t *obj,
+                             bool (*is_secret)(const json_t *, const char *))
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *) obj, key, val)
+    {
+        if (json_is_string(val) && is_secret(job, key)) return true;
+    }
+    return false;
+}
+
+json_t *hg_redact_copy(json_t *job)
+{
+    json_t *http = json_object_get(job, "http");
+    json_t *headers = json_is_object(http) ? json_object_get(http, "headers") : NULL;
+    json_t *params = json_object_get(job, "params");
+    bool secret =
+        (json_is_object(headers) && s_map_has_secret(job, headers, hg_redact_header_is_secret)) ||
+        (json_is_object(params) && s_map_has_secret(job, params, hg_redact_param_is_secret));
+    if (!secret) return json_incref(job);
+    json_t *copy = json_deep_copy(job);
+    if (copy) hg_redact_job(copy);
+    return copy;
+}
+
 void hg_redact_jobs(json_t *jobs)
 {
     size_t i;

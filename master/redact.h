@@ -28,6 +28,11 @@ void hg_redact_job(json_t *job);
 
 /* Redact every job of an array, in place. */
 void hg_redact_jobs(json_t *jobs);
+/* job as anyone but an admin asking ?reveal=true may see it, as a new
+ * reference: job itself when it has nothing secret (most jobs: no copy),
+ * else a redacted copy; NULL when out of memory. The caller must not
+ * change what it gets. */
+json_t *hg_redact_copy(json_t *job);
 
 /* For a write that sends back what it read: every secret value of job
  * equal to HG_REDACTED takes the value stored has for the same header or

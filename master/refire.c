@@ -10,8 +10,8 @@
 #include <string.h>
 
 struct hg_refire {
-    zhashx_t *claimed; /* raw run id -> its place in order */
-    zlistx_t *order;   /* raw run ids (owned copies), oldest claim first */
+    zhashx_t *claimed; /* claim key (hg_refire_key) -> its place in order */
+    zlistx_t *order;   /* claim keys (owned copies), oldest claim first */
 };
 
 static bool s_starts(const char *text, const char *prefix)
@@ -109,23 +109,43 @@ void hg_refire_destroy(hg_refire_t **p)
     *p = NULL;
 }
 
-bool hg_refire_claim(hg_refire_t *self, const uint8_t run_id[HG_PROTO_RUN_ID_SIZE])
+void hg_refire_key(const hg_run_t *run, uint8_t key[HG_PROTO_RUN_ID_SIZE])
 {
-    if (!self || !run_id) return false;
-    if (zhashx_lookup(self->claimed, run_id)) return false;
+    bool rerun =
+        run->reason && (strcmp(run->reason, "refire") == 0 || strcmp(run->reason, "recover") == 0);
+    if (rerun) {
+        memcpy(key, run->run_id, HG_PROTO_RUN_ID_SIZE);
+        return;
+    }
+    uint64_t at = (uint64_t) run->scheduled_ms;
+    uint32_t attempt = run->attempt ? run->attempt : 1;
+    for (int i = 0; i < 6; i++) /* 48 bits of milliseconds: to the year 10889 */
+        key[i] = (uint8_t) (at >> (40 - 8 * i));
+    key[6] = (uint8_t) (0xf0 | ((attempt >> 8) & 0x0f));
+    key[7] = (uint8_t) attempt;
+    for (int i = 0; i < 8; i++)
+        key[8 + i] = (uint8_t) (run->job_id >> (56 - 8 * i));
+}
+
+bool hg_refire_claim(hg_refire_t *self, const hg_run_t *run)
+{
+    if (!self || !run) return false;
+    uint8_t key[HG_PROTO_RUN_ID_SIZE];
+    hg_refire_key(run, key);
+    if (zhashx_lookup(self->claimed, key)) return false;
     if (zlistx_size(self->order) >= HG_REFIRE_CLAIMS_MAX) {
         void *oldest = zlistx_first(self->order);
         zhashx_delete(self->claimed, oldest);
         zlistx_delete(self->order, zlistx_cursor(self->order));
     }
-    void *copy = hg_runid_dup(run_id);
+    void *copy = hg_runid_dup(key);
     if (!copy) return false;
     void *handle = zlistx_add_end(self->order, copy);
     if (!handle) {
         hg_runid_free(&copy);
         return false;
     }
-    if (zhashx_insert(self->claimed, run_id, handle) != 0) {
+    if (zhashx_insert(self->claimed, key, handle) != 0) {
         zlistx_delete(self->order, handle);
         return false;
     }

@@ -16,9 +16,12 @@
  *   once).
  *
  * The decision is a pure function (hg_refire_decide); hg_refire_t
- * remembers which runs were already re-run, so that a record a worker
- * sends twice (it resends what is not acknowledged) or a run that was
- * both closed as lost and reported not sent is re-run once. Owned by the
+ * remembers which fires were already re-run, so that each is re-run once:
+ * a record a worker sends twice (it resends what is not acknowledged), a
+ * run both closed as lost and reported not sent, and two fires of one
+ * scheduled time (the run closed lost, and the same time fired again by
+ * its worker's own catch-up when it came back, both kept from the
+ * endpoint) are re-run once between them. Owned by the
  * cluster actor alone. */
 #ifndef HG_MASTER_REFIRE_H
 #define HG_MASTER_REFIRE_H
@@ -77,9 +80,18 @@ typedef struct hg_refire hg_refire_t;
 hg_refire_t *hg_refire_new(void);
 /* Free it and NULL the pointer. Safe on NULL. */
 void hg_refire_destroy(hg_refire_t **self);
-/* Claim the re-run of run_id: true the first time, false when it was
+/* Claim the re-run of run: true the first time, false when it was
  * claimed before (or, out of memory, could not be remembered: a re-run
- * that cannot be made exactly once is not made). */
-bool hg_refire_claim(hg_refire_t *self, const uint8_t run_id[HG_PROTO_RUN_ID_SIZE]);
+ * that cannot be made exactly once is not made). A fire of the schedule,
+ * a manual trigger, a retry... is claimed by its job, scheduled time and
+ * attempt, whichever run id carried it; a re-run (reason "refire" or
+ * "recover") by its run id, so that a re-run kept from its endpoint in
+ * turn is decided anew (refire) or not re-run (recover, see
+ * cluster_runlost.c). */
+bool hg_refire_claim(hg_refire_t *self, const hg_run_t *run);
+/* The claim key of run (HG_PROTO_RUN_ID_SIZE bytes). A key by scheduled
+ * time has 0xf in the version nibble of a UUIDv7's byte 6, where a run id
+ * has 7: the two never meet. */
+void hg_refire_key(const hg_run_t *run, uint8_t key[HG_PROTO_RUN_ID_SIZE]);
 
 #endif

@@ -10,6 +10,8 @@
 #include "metrics.h"
 
 #include <inttypes.h>
+#include <mysqld_error.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,32 +70,72 @@ static int s_fail(MYSQL *db, const char *what, char *err, size_t err_size)
     return HG_EDB;
 }
 
-/* Delete the runs (and their runs_by_status rows) listed in ids, one
- * transaction. */
-static int s_delete_ids(MYSQL *db, const char *ids, hg_purge_result_t *out, char *err,
-                        size_t err_size)
+/* MySQL errors after which a transaction is tried again: it was chosen
+ * as a deadlock's victim, or waited too long for a lock (the store's own
+ * deletes of runs_by_status rows meet the purge's in that table). */
+static bool s_retryable(MYSQL *db)
 {
-    size_t n = strlen(ids);
-    char *sql = malloc(n + 64);
-    if (!sql) return HG_ENOMEM;
+    unsigned int e = mysql_errno(db);
+    return e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT;
+}
+
+#define S_DELETE_TRIES 5 /* a deadlock's victim tries again this many times in all */
+
+/* One try of s_delete_ids; *retry set when it failed in a way worth
+ * another try. Read committed: the deletes lock the rows they delete and
+ * no gaps, so they do not block the store's inserts next to them. */
+static int s_delete_once(MYSQL *db, char *sql, size_t cap, const char *ids, hg_purge_result_t *got,
+                         bool *retry, char *err, size_t err_size)
+{
     int rc = 0;
-    if (mysql_query(db, "START TRANSACTION") != 0) rc = s_fail(db, "purge", err, err_size);
+    *retry = false;
+    if (mysql_query(db, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED") != 0 ||
+        mysql_query(db, "START TRANSACTION") != 0)
+        rc = s_fail(db, "purge", err, err_size);
     if (rc == 0) {
-        snprintf(sql, n + 64, "DELETE FROM runs_by_status WHERE run_id IN (%s)", ids);
+        snprintf(sql, cap, "DELETE FROM runs_by_status WHERE run_id IN (%s)", ids);
         if (mysql_query(db, sql) != 0)
             rc = s_fail(db, "purge runs_by_status", err, err_size);
         else
-            out->runs_by_status += mysql_affected_rows(db);
+            got->runs_by_status = mysql_affected_rows(db);
     }
     if (rc == 0) {
-        snprintf(sql, n + 64, "DELETE FROM runs WHERE run_id IN (%s)", ids);
+        snprintf(sql, cap, "DELETE FROM runs WHERE run_id IN (%s)", ids);
         if (mysql_query(db, sql) != 0)
             rc = s_fail(db, "purge runs", err, err_size);
         else
-            out->runs += mysql_affected_rows(db);
+            got->runs = mysql_affected_rows(db);
     }
     if (rc == 0 && mysql_query(db, "COMMIT") != 0) rc = s_fail(db, "purge commit", err, err_size);
-    if (rc != 0) mysql_query(db, "ROLLBACK");
+    if (rc != 0) {
+        *retry = s_retryable(db);
+        mysql_query(db, "ROLLBACK");
+    }
+    return rc;
+}
+
+/* Delete the runs (and their runs_by_status rows) listed in ids, one
+ * transaction, tried again after a deadlock or a lock wait timeout. */
+static int s_delete_ids(MYSQL *db, const char *ids, hg_purge_result_t *out, char *err,
+                        size_t err_size)
+{
+    size_t cap = strlen(ids) + 64;
+    char *sql = malloc(cap);
+    if (!sql) return HG_ENOMEM;
+    int rc = 0;
+    for (int k = 1; k <= S_DELETE_TRIES; k++) {
+        hg_purge_result_t got = {0, 0, 0};
+        bool retry = false;
+        rc = s_delete_once(db, sql, cap, ids, &got, &retry, err, err_size);
+        if (rc == 0) {
+            out->runs += got.runs;
+            out->runs_by_status += got.runs_by_status;
+            break;
+        }
+        if (!retry || k == S_DELETE_TRIES) break;
+        hg_info("retention: %s; trying the batch again (%d of %d)", err, k + 1, S_DELETE_TRIES);
+        zclock_sleep(50 * k);
+    }
     free(sql);
     return rc;
 }
@@ -135,6 +177,27 @@ static int s_batch(MYSQL *db, const char *select, hg_purge_result_t *out, size_t
     return rc;
 }
 
+/* One purge batch at a time in the master: the leader's rule and a
+ * manual purge take turns instead of doubling the load on MySQL. */
+static pthread_mutex_t s_batch_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A batch's turn: wait while the store is behind (see retention.h), at
+ * most HG_RETENTION_YIELD_MS, in steps that notice a stop; then take the
+ * master's one batch slot (s_turn_end gives it back). */
+static void s_turn_begin(const hg_purge_t *p)
+{
+    int64_t until = hg_mono_ms() + HG_RETENTION_YIELD_MS;
+    while (p->metrics && hg_metrics_records_waiting(p->metrics) > HG_RETENTION_YIELD_QUEUE &&
+           hg_mono_ms() < until && !(p->stop && p->stop(p->stop_arg)))
+        zclock_sleep(100);
+    pthread_mutex_lock(&s_batch_lock);
+}
+
+static void s_turn_end(void)
+{
+    pthread_mutex_unlock(&s_batch_lock);
+}
+
 /* Wait between batches: as long as the batch took, at least min_ms. */
 static void s_pace(int64_t took_ms, int64_t min_ms)
 {
@@ -161,9 +224,12 @@ static int s_purge_loop(MYSQL *db, const hg_purge_t *p, const char *cond, bool b
         snprintf(sql, cap, "SELECT run_id FROM runs WHERE %s%s%s%s LIMIT %zu",
                  by_id && last[0] ? "run_id > " : "", by_id && last[0] ? last : "",
                  by_id && last[0] ? " AND " : "", cond, batch);
+        s_turn_begin(p);
         int64_t t0 = hg_mono_ms();
         size_t got = 0;
         rc = s_batch(db, sql, out, &got, last, err, err_size);
+        s_turn_end();
+        if (rc == 0 && got) out->batches++;
         if (rc != 0 || got < batch) break;
         s_pace(hg_mono_ms() - t0, p->pause_min_ms);
     }
@@ -304,18 +370,23 @@ int hg_retention_purge_runs(MYSQL *db, const hg_purge_t *p, hg_purge_result_t *o
     free(tail);
     return rc;
 }
-/* Purge rows of a timed table older than before_ms in paced batches. */
-static int s_purge_timed(MYSQL *db, const char *table, const char *column, int64_t before_ms,
-                         size_t batch, uint64_t *deleted, char *err, size_t err_size)
+/* Purge rows of a timed table older than p->before_ms in paced batches. */
+static int s_purge_timed(MYSQL *db, const hg_purge_t *p, const char *table, const char *column,
+                         uint64_t *deleted, char *err, size_t err_size)
 {
+    size_t batch = p->batch ? p->batch : HG_RETENTION_BATCH_DEFAULT;
     char cut[40], sql[300];
-    s_datetime(before_ms, cut, sizeof cut);
+    s_datetime(p->before_ms, cut, sizeof cut);
     snprintf(sql, sizeof sql, "DELETE FROM %s WHERE %s < %s ORDER BY %s LIMIT %zu", table, column,
              cut, column, batch);
     for (;;) {
+        if (p->stop && p->stop(p->stop_arg)) return 0;
+        s_turn_begin(p);
         int64_t t0 = hg_mono_ms();
-        if (mysql_query(db, sql) != 0) return s_fail(db, table, err, err_size);
-        my_ulonglong n = mysql_affected_rows(db);
+        int failed = mysql_query(db, sql) != 0;
+        my_ulonglong n = failed ? 0 : mysql_affected_rows(db);
+        s_turn_end();
+        if (failed) return s_fail(db, table, err, err_size);
         *deleted += n;
         if (n < batch) return 0;
         s_pace(hg_mono_ms() - t0, 10);
@@ -421,8 +492,11 @@ static void s_purge_all(s_keeper_t *self)
     const char *keep[HG_RETENTION_NS_MAX];
     for (size_t i = 0; i < self->ns_n; i++)
         keep[i] = self->ns[i].ns;
-    hg_purge_t p = {
-        .batch = self->args.batch, .pause_min_ms = 10, .stop = s_stop, .stop_arg = self};
+    hg_purge_t p = {.batch = self->args.batch,
+                    .pause_min_ms = 10,
+                    .metrics = self->args.metrics,
+                    .stop = s_stop,
+                    .stop_arg = self};
     hg_purge_result_t r;
     for (size_t i = 0; i < self->ns_n && !self->stopping; i++) {
         if (!self->ns[i].age_ms) continue;
@@ -441,8 +515,8 @@ static void s_purge_all(s_keeper_t *self)
         for (size_t t = 0; t < sizeof s_timed_tables / sizeof s_timed_tables[0]; t++) {
             if (self->stopping) break;
             uint64_t n = 0;
-            rc = s_purge_timed(db, s_timed_tables[t].table, s_timed_tables[t].column, p.before_ms,
-                               self->args.batch, &n, err, sizeof err);
+            rc = s_purge_timed(db, &p, s_timed_tables[t].table, s_timed_tables[t].column, &n, err,
+                               sizeof err);
             if (self->args.metrics) {
                 hg_metrics_purged(self->args.metrics, s_timed_tables[t].table, n);
                 if (rc != 0) hg_metrics_db_error(self->args.metrics);

@@ -10,6 +10,7 @@
 #include "spill.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdint.h>
@@ -38,7 +39,9 @@ static void s_op_destroy(hg_store_op_t **p)
     if (p && *p) {
         hg_store_batch_destroy(&(*p)->batch);
         free((*p)->labels);
-        free((*p)->pairs);
+        free((*p)->names);
+        free((*p)->name_at);
+        free((*p)->rows);
         free(*p);
         *p = NULL;
     }
@@ -61,6 +64,48 @@ static void s_lost_connection(hg_store_state_t *self)
 {
     hg_store__disconnect(self);
     s_schedule_retry(self);
+}
+
+/* An ASSIGN op from its two frames (store.h), or NULL (logged) when they
+ * hold nothing or do not fit together (a row naming a node the names
+ * frame does not have), or memory runs out. */
+static hg_store_op_t *s_assign_op(zframe_t *names, zframe_t *rows)
+{
+    size_t len = names ? zframe_size(names) : 0,
+           n = rows ? zframe_size(rows) / (3 * sizeof(uint64_t)) : 0;
+    if (!n || !len || ((const char *) zframe_data(names))[len - 1] != '\0') {
+        if (n) hg_error("store: %zu assignments came without their node names; not recorded", n);
+        return NULL;
+    }
+    hg_store_op_t *op = calloc(1, sizeof *op);
+    size_t names_n = 0;
+    for (size_t i = 0; i < len; i++)
+        names_n += ((const char *) zframe_data(names))[i] == '\0';
+    if (op) {
+        op->kind = HG_STORE_OP_ASSIGN;
+        op->names = malloc(len);
+        op->name_at = malloc(names_n * sizeof *op->name_at);
+        op->rows = malloc(n * 3 * sizeof(uint64_t));
+    }
+    if (!op || !op->names || !op->name_at || !op->rows) {
+        hg_error("store: out of memory; %zu assignments not recorded", n);
+        s_op_destroy(&op);
+        return NULL;
+    }
+    memcpy(op->names, zframe_data(names), len);
+    for (const char *p = op->names; p < op->names + len; p += strlen(p) + 1)
+        op->name_at[op->names_n++] = p;
+    memcpy(op->rows, zframe_data(rows), n * 3 * sizeof(uint64_t));
+    for (size_t i = 0; i < n; i++) {
+        if (op->rows[3 * i] >= op->names_n) {
+            hg_error("store: an assignment names node %" PRIu64 " of %zu; none recorded",
+                     op->rows[3 * i], op->names_n);
+            s_op_destroy(&op);
+            return NULL;
+        }
+    }
+    op->rows_n = n;
+    return op;
 }
 
 /* Approximate memory one batch of records holds while queued. */
@@ -95,11 +140,11 @@ static bool s_write_ops(hg_store_state_t *self)
                  op = zlist_next(self->ops)) {
                 /* Rows apply in order, so a job twice in one statement
                  * ends with its later assignment, as one at a time did. */
-                for (size_t i = op->pairs_done; i < op->pairs_n && count < HG_STORE_ASSIGN_ROWS;
+                for (size_t i = op->rows_done; i < op->rows_n && count < HG_STORE_ASSIGN_ROWS;
                      i++) {
-                    nodes[count] = op->node;
-                    pairs[2 * count] = op->pairs[2 * i];
-                    pairs[2 * count + 1] = op->pairs[2 * i + 1];
+                    nodes[count] = op->name_at[op->rows[3 * i]];
+                    pairs[2 * count] = op->rows[3 * i + 1];
+                    pairs[2 * count + 1] = op->rows[3 * i + 2];
                     count++;
                 }
             }
@@ -113,10 +158,10 @@ static bool s_write_ops(hg_store_state_t *self)
             while (count > 0) {
                 hg_store_op_t *op = zlist_first(self->ops);
                 size_t take =
-                    op->pairs_n - op->pairs_done < count ? op->pairs_n - op->pairs_done : count;
-                op->pairs_done += take;
+                    op->rows_n - op->rows_done < count ? op->rows_n - op->rows_done : count;
+                op->rows_done += take;
                 count -= take;
-                if (op->pairs_done == op->pairs_n) {
+                if (op->rows_done == op->rows_n) {
                     zlist_pop(self->ops);
                     s_op_destroy(&op);
                 }
@@ -563,21 +608,9 @@ static int s_handle_command(hg_store_state_t *self)
         zstr_free(&cap);
         zstr_free(&version);
     } else if (streq(cmd, "ASSIGN")) {
-        char *node = zmsg_popstr(msg);
-        zframe_t *f = zmsg_pop(msg);
-        size_t n = f ? zframe_size(f) / (2 * sizeof(uint64_t)) : 0;
-        op = n ? calloc(1, sizeof *op) : NULL;
-        if (op && (op->pairs = malloc(n * 2 * sizeof(uint64_t)))) {
-            op->kind = HG_STORE_OP_ASSIGN;
-            snprintf(op->node, sizeof op->node, "%s", node ? node : "");
-            memcpy(op->pairs, zframe_data(f), n * 2 * sizeof(uint64_t));
-            op->pairs_n = n;
-        } else if (op) {
-            hg_error("store: out of memory; %zu assignments of %s not recorded", n,
-                     node ? node : "");
-            s_op_destroy(&op);
-        }
-        zstr_free(&node);
+        zframe_t *names = zmsg_pop(msg), *f = zmsg_pop(msg);
+        op = s_assign_op(names, f);
+        zframe_destroy(&names);
         zframe_destroy(&f);
     } else if (streq(cmd, "FORGET")) {
         op = calloc(1, sizeof *op);

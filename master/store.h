@@ -6,8 +6,10 @@
  * Protocol on the actor pipe (owner = the cluster actor):
  *   owner -> store  "RUNS" p   hg_store_batch_t * (store takes ownership)
  *   owner -> store  "NODE" ssiss  name state labels_json capacity version
- *   owner -> store  "ASSIGN" s f  node, then (job id, epoch) pairs of uint64_t
- *                              (host order) of jobs now held by node, in order
+ *   owner -> store  "ASSIGN" f f  node names, each ended by a NUL; then
+ *                              (name index, job id, epoch) triples of uint64_t
+ *                              (host order) of jobs now held by that node, in
+ *                              order
  *   owner -> store  "UNASSIGN" 8  job_id
  *   store -> owner  "DONE" p   hg_store_batch_t * now committed (owner frees it)
  *   owner -> store  "DRAIN"    the owner is stopping: the store writes nothing

@@ -39,10 +39,13 @@ typedef struct {
     hg_store_op_kind_t kind; /* what to write */
     hg_store_batch_t *batch; /* RUNS: records (owned until DONE) */
     size_t bytes;            /* RUNS: approximate memory the records take */
-    char node[192];          /* NODE / ASSIGN: node name */
-    uint64_t *pairs;         /* ASSIGN: job id, epoch, job id, epoch, ... (owned) */
-    size_t pairs_n;          /* ASSIGN: assignments in pairs */
-    size_t pairs_done;       /* ASSIGN: of which written */
+    char node[192];          /* NODE / FORGET: node name */
+    char *names;             /* ASSIGN: node names, each ended by a NUL (owned) */
+    const char **name_at;    /* ASSIGN: the start of each name in names (owned) */
+    size_t names_n;          /* ASSIGN: names */
+    uint64_t *rows;          /* ASSIGN: (name index, job id, epoch) triples (owned) */
+    size_t rows_n;           /* ASSIGN: assignments in rows */
+    size_t rows_done;        /* ASSIGN: of which written */
     char state[16];          /* NODE: state */
     char *labels;            /* NODE: labels as JSON (owned) */
     uint32_t capacity;       /* NODE: capacity */
@@ -65,21 +68,22 @@ typedef struct {
     MYSQL_STMT *side_del_st[HG_STORE_NCHUNKS]; /* runs_by_status deletes, by s_chunks, lazily */
     MYSQL_BIND *side_binds;                    /* s_chunks[0] rows of (run id, status) */
     unsigned long *side_lens;                  /* lengths behind them */
-    MYSQL_STMT *fact_st[4];         /* node, assign, unassign, forget (store_sql.c), lazily */
-    zlist_t *ops;                   /* queued hg_store_op_t, in order */
-    size_t queued_records;          /* run records in ops */
-    size_t queued_bytes;            /* their approximate size */
-    hg_spill_t *spill;              /* spill file open for appending, NULL when not */
-    bool spill_pending;             /* the spill file holds records not yet in MySQL */
-    bool spill_failed;              /* appending failed this outage (logged once) */
-    uint64_t replay_offset;         /* spill frames before this offset are in MySQL */
-    uint64_t spilled, replayed;     /* records spilled / replayed since the file began */
-    int64_t replay_started_ms;      /* when replaying the current file began */
-    int replay_timer;               /* zloop timer continuing a replay, -1 when none */
-    bool down;                      /* last attempt failed; wait for the retry timer */
-    int retry_ms;                   /* current back-off */
-    int retry_timer;                /* zloop timer id, -1 when none */
-    int64_t down_since_ms;          /* when the outage began */
+    MYSQL_STMT *fact_st[4];     /* node, assign, unassign, forget (store_sql.c), lazily */
+    MYSQL_STMT *assign_st[2];   /* assignment upserts of 1 and HG_STORE_ASSIGN_ROWS rows, lazily */
+    zlist_t *ops;               /* queued hg_store_op_t, in order */
+    size_t queued_records;      /* run records in ops */
+    size_t queued_bytes;        /* their approximate size */
+    hg_spill_t *spill;          /* spill file open for appending, NULL when not */
+    bool spill_pending;         /* the spill file holds records not yet in MySQL */
+    bool spill_failed;          /* appending failed this outage (logged once) */
+    uint64_t replay_offset;     /* spill frames before this offset are in MySQL */
+    uint64_t spilled, replayed; /* records spilled / replayed since the file began */
+    int64_t replay_started_ms;  /* when replaying the current file began */
+    int replay_timer;           /* zloop timer continuing a replay, -1 when none */
+    bool down;                  /* last attempt failed; wait for the retry timer */
+    int retry_ms;               /* current back-off */
+    int retry_timer;            /* zloop timer id, -1 when none */
+    int64_t down_since_ms;      /* when the outage began */
     uint64_t records, transactions; /* committed since the last report */
     uint64_t largest;               /* largest batch since the last report */
     uint64_t refused;               /* records refused since the last report */

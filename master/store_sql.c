@@ -56,6 +56,10 @@ void hg_store__disconnect(hg_store_state_t *self)
         if (self->fact_st[i]) mysql_stmt_close(self->fact_st[i]);
         self->fact_st[i] = NULL;
     }
+    for (int i = 0; i < 2; i++) {
+        if (self->assign_st[i]) mysql_stmt_close(self->assign_st[i]);
+        self->assign_st[i] = NULL;
+    }
     hg_db_close(&self->conn);
 }
 
@@ -768,22 +772,26 @@ unsigned hg_store__write_assigns(hg_store_state_t *self, const char **nodes, con
     static const char row[] = "(?, ?, ?, ?)";
     static const char tail[] = " ON DUPLICATE KEY UPDATE node = VALUES(node),"
                                " epoch = VALUES(epoch), assigned_at = VALUES(assigned_at)";
-    char *sql = malloc(sizeof head + n * (sizeof row + 1) + sizeof tail);
+    /* The two sizes that recur are kept prepared: one row (a job created
+     * through the API) and a full statement (a placement). */
+    MYSQL_STMT **keep = n == 1                      ? &self->assign_st[0]
+                        : n == HG_STORE_ASSIGN_ROWS ? &self->assign_st[1]
+                                                    : NULL;
+    MYSQL_STMT *st = keep ? *keep : NULL;
+    char *sql = st ? NULL : malloc(sizeof head + n * (sizeof row + 1) + sizeof tail);
     MYSQL_BIND *b = calloc(n * 4, sizeof *b);
     unsigned long *len = calloc(n, sizeof *len);
     my_bool *null = calloc(n, sizeof *null);
     unsigned long long *vals = calloc(n * 2, sizeof *vals);
     unsigned rc = 0;
-    if (!sql || !b || !len || !null || !vals) {
+    if ((!st && !sql) || !b || !len || !null || !vals) {
         snprintf(err, err_size, "out of memory");
         rc = 1;
         goto done;
     }
     MYSQL_TIME now;
     hg_db_time_from_ms(hg_now_ms(), &now);
-    char *p = sql + sprintf(sql, "%s", head);
     for (size_t i = 0; i < n; i++) {
-        p += sprintf(p, "%s%s", i ? "," : "", row);
         MYSQL_BIND *r = b + i * 4;
         vals[2 * i] = pairs[2 * i];
         vals[2 * i + 1] = pairs[2 * i + 1];
@@ -797,17 +805,24 @@ unsigned hg_store__write_assigns(hg_store_state_t *self, const char **nodes, con
         r[3].buffer_type = MYSQL_TYPE_DATETIME;
         r[3].buffer = &now;
     }
-    sprintf(p, "%s", tail);
-    MYSQL_STMT *st = hg_db_prepare(self->conn, sql, err, err_size);
+    if (!st) { /* its text only when it has to be prepared */
+        char *p = sql + sprintf(sql, "%s", head);
+        for (size_t i = 0; i < n; i++)
+            p += sprintf(p, "%s%s", i ? "," : "", row);
+        sprintf(p, "%s", tail);
+        st = hg_db_prepare(self->conn, sql, err, err_size);
+    }
     if (!st) {
         rc = mysql_errno(self->conn) ? mysql_errno(self->conn) : 1;
         goto done;
     }
+    if (keep) *keep = st;
     if (mysql_stmt_bind_param(st, b) != 0 || mysql_stmt_execute(st) != 0) {
         snprintf(err, err_size, "%s", mysql_stmt_error(st));
         rc = mysql_stmt_errno(st);
     }
-    mysql_stmt_close(st);
+    if (!keep || rc != 0) mysql_stmt_close(st);
+    if (keep && rc != 0) *keep = NULL;
 done:
     free(sql);
     free(b);

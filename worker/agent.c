@@ -86,6 +86,8 @@ typedef struct {
     uint32_t placed_since_trim;    /* ASSIGNs and REVOKEs taken since the last malloc_trim */
     uint64_t rx_seq;               /* seq of the last message from the master (heartbeat echo) */
     bool lease_warned;             /* "lease expired" logged for this outage */
+    int64_t echo_rtt;              /* how long the echo that last renewed the lease took, ms */
+    uint32_t assigns_since_echo;   /* ASSIGNs read since that echo */
     hg_wrecords_t *records;        /* run records owed to the master (run_records.h) */
     hg_backlog_t *backlog;         /* fires not run while records wait too long (backlog.h) */
     uint32_t running;              /* runs in flight */
@@ -456,12 +458,18 @@ static void s_fire_scheduled(s_agent_t *self, s_job_t *job, int64_t scheduled_ms
     s_start_run(self, job, scheduled_ms, 1, reason, NULL, 0);
 }
 
-/* One skipped record per job for the fires the backlog kept from running. */
-static void s_record_backlog(s_agent_t *self)
+/* Backlog records built per pass of the loop: a worker holding hundreds
+ * of thousands of jobs must not stall its timers building one per job in
+ * one go. */
+#define S_BACKLOG_PER_PASS 2000
+
+/* One skipped record per job for the fires the backlog kept from running,
+ * at most max of them (SIZE_MAX: all, when leaving). */
+static void s_record_backlog(s_agent_t *self, size_t max)
 {
     hg_backlog_tally_t t;
     size_t held = hg_wrecords_unacked(self->records);
-    while (hg_backlog_pop(self->backlog, &t)) {
+    for (size_t k = 0; k < max && hg_backlog_pop(self->backlog, &t); k++) {
         s_job_t *job = s_job_by_id(self, t.job_id);
         hg_run_t run = {0};
         int64_t now = hg_now_ms();
@@ -825,6 +833,8 @@ static void s_on_master(s_agent_t *self)
         if (self->link.welcomed && self->hb_seq[echo % S_HB_RING] == echo) {
             int64_t until = self->hb_sent[echo % S_HB_RING] + self->link.lease_ms;
             if (until > self->lease_until) {
+                self->echo_rtt = hg_mono_ms() - self->hb_sent[echo % S_HB_RING];
+                self->assigns_since_echo = 0;
                 if (self->lease_warned) hg_info("lease renewed; firing again");
                 self->lease_warned = false;
                 /* After a lapse this is a new lease: requests fired under
@@ -1018,7 +1028,7 @@ static bool s_leave_check(s_agent_t *self, int64_t mono)
         self->leave_deadline = mono + self->cfg->leave_grace_ms;
         hg_info("stopping: no new fires; waiting up to %lld ms for %u runs in flight",
                 (long long) self->cfg->leave_grace_ms, self->running);
-        s_record_backlog(self); /* the fires not run so far are recorded too */
+        s_record_backlog(self, SIZE_MAX); /* the fires not run so far are recorded too */
         if (self->link.welcomed) s_announce_leave(self);
     }
     if (!self->leaving) return false;
@@ -1063,7 +1073,12 @@ static bool s_session_tick(s_agent_t *self, int64_t mono)
     }
     if (self->link.welcomed && mono >= self->lease_until && hg_wheap_size(self->heap) &&
         !self->lease_warned && self->lease_until) {
-        hg_warn("lease expired; not firing until the master renews it");
+        /* Where heartbeats wait: behind a queue of placements (many
+         * ASSIGNs read since the last echo) or elsewhere (few). */
+        hg_warn("lease expired; not firing until the master renews it (the last heartbeat "
+                "echoed left %lld ms ago and its echo took %lld ms; %u ASSIGNs read since)",
+                (long long) (mono - self->lease_until + self->link.lease_ms),
+                (long long) self->echo_rtt, self->assigns_since_echo);
         self->lease_warned = true;
     }
     return true;
@@ -1086,6 +1101,7 @@ static int64_t s_wait_ms(s_agent_t *self)
     }
     if (hg_plugin_cache_fetching(self->cache) && wait > S_CACHE_TICK) wait = S_CACHE_TICK;
     wait = hg_wrecords_wait_ms(self->records, wait);
+    if (hg_backlog_reporting(self->backlog)) wait = 0; /* its next share of records */
     if (wait < 0) wait = 0;
     if (wait > 1000) wait = 1000;
     return wait;
@@ -1141,7 +1157,7 @@ int hg_agent_run(const hg_agent_config_t *cfg)
             self.next_cache_tick = mono + S_CACHE_TICK;
         }
         s_fire_due(&self);
-        if (hg_backlog_due(self.backlog, mono)) s_record_backlog(&self);
+        if (hg_backlog_due(self.backlog, mono)) s_record_backlog(&self, S_BACKLOG_PER_PASS);
         hg_wplaunch_flush(self.plaunch);
         hg_wrecords_send(self.records, false);
         hg_overload_tick(&self.http_skips, mono, false);

@@ -17,6 +17,7 @@ struct hg_backlog_t {
     int64_t since_mono;  /* its start */
     int64_t report_mono; /* next periodic report */
     bool ended;          /* the episode ended; its tallies are due */
+    size_t round_left;   /* tallies still to take in the report under way */
     zhashx_t *tallies;   /* job id -> hg_backlog_tally_t */
     uint64_t episode;    /* fires not run in this episode */
     uint64_t total;      /* ... since the start */
@@ -110,16 +111,21 @@ int hg_backlog_skip(hg_backlog_t *self, uint64_t job_id, int64_t scheduled_ms)
 
 bool hg_backlog_due(hg_backlog_t *self, int64_t now_mono_ms)
 {
-    if (!zhashx_size(self->tallies)) {
+    size_t n = zhashx_size(self->tallies);
+    if (!n) {
         self->ended = false;
+        self->round_left = 0;
         return false;
     }
-    if (self->ended) return true;
-    if (self->full && now_mono_ms >= self->report_mono) {
-        self->report_mono = now_mono_ms + S_REPORT_MS;
-        return true;
-    }
-    return false;
+    if (self->round_left) return true; /* a report under way goes on */
+    bool periodic = self->full && now_mono_ms >= self->report_mono;
+    if (!self->ended && !periodic) return false;
+    /* A report covers the tallies there are now; those begun while it is
+     * taken wait for the next one (one record per job and report). */
+    self->ended = false;
+    self->report_mono = now_mono_ms + S_REPORT_MS;
+    self->round_left = n;
+    return true;
 }
 
 bool hg_backlog_pop(hg_backlog_t *self, hg_backlog_tally_t *out)
@@ -127,11 +133,18 @@ bool hg_backlog_pop(hg_backlog_t *self, hg_backlog_tally_t *out)
     hg_backlog_tally_t *t = zhashx_first(self->tallies);
     if (!t) {
         self->ended = false;
+        self->round_left = 0;
         return false;
     }
     *out = *t;
     zhashx_delete(self->tallies, &t->job_id);
+    if (self->round_left) self->round_left--;
     return true;
+}
+
+bool hg_backlog_reporting(const hg_backlog_t *self)
+{
+    return self->round_left > 0;
 }
 
 uint64_t hg_backlog_skipped_total(const hg_backlog_t *self)

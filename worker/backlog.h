@@ -36,12 +36,17 @@ int hg_backlog_skip(hg_backlog_t *self, uint64_t job_id, int64_t scheduled_ms);
 
 /* Take one tally (any order); false when there is none. Tallies are taken
  * when the episode ends and every few seconds while it lasts
- * (hg_backlog_due). */
+ * (hg_backlog_due), a bounded number per pass of the worker's loop. */
 bool hg_backlog_pop(hg_backlog_t *self, hg_backlog_tally_t *out);
 
-/* Whether the tallies should be taken now (episode over, or its periodic
- * report is due). */
+/* Whether tallies should be taken now: the episode is over, its periodic
+ * report is due, or a report begun in an earlier pass has tallies left.
+ * A report covers the tallies present when it begins. */
 bool hg_backlog_due(hg_backlog_t *self, int64_t now_mono_ms);
+
+/* Whether a report begun in an earlier pass has tallies left to take
+ * (the loop should not sleep). */
+bool hg_backlog_reporting(const hg_backlog_t *self);
 
 /* Fires not run since the start, for the log and metrics. */
 uint64_t hg_backlog_skipped_total(const hg_backlog_t *self);

@@ -1,7 +1,10 @@
 /* http_exec: the worker's HTTP executor. One zactor owns one curl multi
- * handle and drives it with curl_multi_socket_action from its zloop: curl
- * tells us which fds to watch (s_on_curl_socket) and when to wake it up
- * (s_on_curl_timer_change), zloop tells curl what happened. Requests beyond
+ * handle and drives it with curl_multi_socket_action from an epoll loop:
+ * curl tells us which fds to watch (s_on_curl_socket) and when to wake it
+ * up (s_on_curl_timer_change), epoll tells curl what happened. epoll, not
+ * zloop: with thousands of connections, zloop's poll() over every fd and
+ * the rebuild of its poll set on each change made the executor's cost grow
+ * with the square of the requests in flight. Requests beyond
  * max_inflight wait in a FIFO ring of at most max_queued tasks; a task that
  * finds the ring full is finished at once as skipped (overload). Finished
  * tasks go back on the pipe.
@@ -32,6 +35,7 @@
 #include <string.h>
 #include <strings.h>
 #include <linux/sockios.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -42,6 +46,7 @@
 #define S_QUEUE_MIN          64     /* initial capacity of the waiting ring */
 #define S_ERROR_MAX          512    /* bytes of an error text we compose */
 #define S_FENCE_TICK_MS      100 /* how often requests on the wire are checked against the lease */
+#define S_EVENTS             256 /* epoll events taken per wake-up */
 
 typedef struct s_req s_req_t;
 
@@ -68,9 +73,10 @@ struct s_req {
 
 typedef struct {
     zsock_t *pipe;          /* actor pipe to the owner */
-    zloop_t *loop;          /* reactor for the pipe, curl's fds and curl's timer */
+    int epfd;               /* epoll set: the pipe's fd and curl's sockets; -1 if none */
     CURLM *multi;           /* the one multi handle; holds the connection cache */
-    int timer_id;           /* zloop timer standing in for curl's timeout, -1 if none */
+    int64_t curl_due;       /* monotonic ms when curl wants its timeout call, -1 if never */
+    int64_t fence_due;      /* monotonic ms of the next lease check of requests on the wire */
     bool terminated;        /* $TERM received */
     uint32_t max_inflight;  /* bound on requests handed to curl */
     uint32_t max_queued;    /* bound on tasks waiting in the ring */
@@ -660,9 +666,8 @@ static bool s_stuck_on_wire(s_req_t *req)
     return true;
 }
 
-static int s_on_fence_tick(zloop_t *loop, int timer_id, void *arg)
+static void s_fence_tick(s_exec_t *self)
 {
-    s_exec_t *self = arg;
     bool aborted = false;
     for (s_req_t *req = self->active, *next; req; req = next) {
         next = req->next;
@@ -678,7 +683,6 @@ static int s_on_fence_tick(zloop_t *loop, int timer_id, void *arg)
         aborted = true;
     }
     if (aborted) s_pump(self);
-    return 0;
 }
 
 /* Free every task still held (queued or in flight): the executor is stopping
@@ -701,81 +705,79 @@ static void s_drop_all(s_exec_t *self)
     }
 }
 
-/* ------------------------------------------------------- curl <-> zloop */
+/* ------------------------------------------------------- curl <-> epoll */
 
-static int s_on_fd_ready(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+/* One socket epoll reported ready. */
+static void s_on_fd_ready(s_exec_t *self, int fd, uint32_t events)
 {
-    s_exec_t *self = arg;
     int mask = 0;
-    if (item->revents & ZMQ_POLLIN) mask |= CURL_CSELECT_IN;
-    if (item->revents & ZMQ_POLLOUT) mask |= CURL_CSELECT_OUT;
-    if (item->revents & ZMQ_POLLERR) mask |= CURL_CSELECT_ERR;
+    if (events & EPOLLIN) mask |= CURL_CSELECT_IN;
+    if (events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+    /* POLLHUP comes with readable data when a server closes after its
+     * response: curl must see both. */
+    if (events & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
     int running;
-    curl_multi_socket_action(self->multi, item->fd, mask, &running);
-    s_collect(self);
-    return 0;
+    curl_multi_socket_action(self->multi, fd, mask, &running);
 }
 
-/* curl wants fd watched for what (or no longer watched). zloop matches
- * pollers by fd, so a change is "end, then register again". Pollers are
- * tolerant: POLLHUP arrives as ZMQ_POLLERR together with readable data
- * (a server that closes after its response), and curl must see it rather
- * than zloop silently dropping the fd. */
+/* curl wants fd watched for what (or no longer watched). socket_arg is
+ * what we assigned when the fd was first added: non-NULL means the fd is
+ * in the epoll set already. */
 static int s_on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *arg, void *socket_arg)
 {
     s_exec_t *self = arg;
-    if (!self->loop) return what == CURL_POLL_REMOVE ? 0 : -1;
-    zmq_pollitem_t item = {.socket = NULL, .fd = fd, .events = 0, .revents = 0};
-    zloop_poller_end(self->loop, &item);
-    if (what == CURL_POLL_REMOVE) return 0;
+    if (self->epfd < 0) return what == CURL_POLL_REMOVE ? 0 : -1;
+    if (what == CURL_POLL_REMOVE) {
+        (void) epoll_ctl(self->epfd, EPOLL_CTL_DEL, fd, NULL);
+        curl_multi_assign(self->multi, fd, NULL);
+        return 0;
+    }
     /* Remember the transfer's socket (CURLINFO_ACTIVESOCKET only knows it
      * once the transfer is over): the lease check may have to reset it. */
     char *private = NULL;
     if (easy && curl_easy_getinfo(easy, CURLINFO_PRIVATE, &private) == CURLE_OK && private)
         ((s_req_t *) private)->fd = fd;
-    if (what & CURL_POLL_IN) item.events |= ZMQ_POLLIN;
-    if (what & CURL_POLL_OUT) item.events |= ZMQ_POLLOUT;
-    if (zloop_poller(self->loop, &item, s_on_fd_ready, self) != 0) return -1;
-    zloop_poller_set_tolerant(self->loop, &item);
+    struct epoll_event ev = {.events = 0, .data.fd = fd};
+    if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
+    if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
+    int op = socket_arg ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(self->epfd, op, fd, &ev) != 0) {
+        /* The fd number came back with a new socket, or curl's note went
+         * stale: the other operation is the right one. */
+        op = op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+        if (epoll_ctl(self->epfd, op, fd, &ev) != 0) return -1;
+    }
+    curl_multi_assign(self->multi, fd, self);
     return 0;
 }
 
-/* curl closes a socket: make sure no poller survives on that fd number,
- * which the next socket() is likely to get again. */
+/* curl closes a socket: take it out of the epoll set first (closing does
+ * that too, unless the fd was duplicated). */
 static int s_on_curl_closesocket(void *arg, curl_socket_t fd)
 {
     s_exec_t *self = arg;
-    zmq_pollitem_t item = {.socket = NULL, .fd = fd, .events = 0, .revents = 0};
-    if (self->loop) zloop_poller_end(self->loop, &item);
+    if (self->epfd >= 0) (void) epoll_ctl(self->epfd, EPOLL_CTL_DEL, fd, NULL);
     return close(fd);
 }
 
-static int s_on_timer(zloop_t *loop, int timer_id, void *arg)
-{
-    s_exec_t *self = arg;
-    /* This one-shot timer is spent; zloop frees it when we return. Forget
-     * it first, because curl may ask for a new one from inside the call. */
-    self->timer_id = -1;
-    int running;
-    curl_multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    s_collect(self);
-    return 0;
-}
-
 /* curl wants to be called back after timeout_ms (-1: never). 0 means "as
- * soon as possible" and must not run curl from inside this callback: a
- * zero-delay zloop timer fires right after the next (non-blocking) poll. */
+ * soon as possible" and must not run curl from inside this callback: the
+ * loop calls it before it next sleeps. */
 static int s_on_curl_timer_change(CURLM *multi, long timeout_ms, void *arg)
 {
     s_exec_t *self = arg;
-    if (!self->loop) return timeout_ms < 0 ? 0 : -1;
-    if (self->timer_id != -1) {
-        zloop_timer_end(self->loop, self->timer_id);
-        self->timer_id = -1;
-    }
-    if (timeout_ms < 0) return 0;
-    self->timer_id = zloop_timer(self->loop, (size_t) timeout_ms, 1, s_on_timer, self);
-    return self->timer_id == -1 ? -1 : 0;
+    (void) multi;
+    self->curl_due = timeout_ms < 0 ? -1 : hg_mono_ms() + timeout_ms;
+    return 0;
+}
+
+/* curl's timeout, when due. */
+static void s_curl_timeout(s_exec_t *self)
+{
+    if (self->curl_due < 0 || hg_mono_ms() < self->curl_due) return;
+    self->curl_due = -1; /* curl may ask for a new one from inside the call */
+    int running;
+    curl_multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 }
 
 /* CANCEL (cancel.h): end the matching tasks, in flight (the transfer is
@@ -849,18 +851,13 @@ static int s_on_command(void *arg, zmsg_t *msg)
     return rc;
 }
 
-static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
-{
-    return hg_task_pipe_commands(pipe, S_PIPE_BATCH, s_on_command, arg);
-}
-
 /* ----------------------------------------------------------------- actor */
 
 static void s_exec_free(s_exec_t *self)
 {
     s_drop_all(self);
     /* The multi closes cached connections here and may call the socket,
-     * close-socket and timer callbacks: the loop must still exist. */
+     * close-socket and timer callbacks: the epoll set must still exist. */
     curl_multi_cleanup(self->multi);
     while (self->idle) {
         s_req_t *req = self->idle;
@@ -868,33 +865,64 @@ static void s_exec_free(s_exec_t *self)
         s_req_free(req);
     }
     free(self->queue);
-    zloop_destroy(&self->loop);
+    if (self->epfd >= 0) close(self->epfd);
     free(self);
+}
+
+/* How long the loop may sleep: until curl's timeout or the lease check,
+ * not at all while commands wait on the pipe. */
+static int s_wait_ms(s_exec_t *self, bool pipe_ready)
+{
+    if (pipe_ready) return 0;
+    int64_t now = hg_mono_ms(), due = self->fence_due;
+    if (self->curl_due >= 0 && self->curl_due < due) due = self->curl_due;
+    return due <= now ? 0 : (int) (due - now);
+}
+
+/* The reactor: the owner's commands, curl's sockets and timeout, and the
+ * lease check, until $TERM. false when it failed (not on $TERM). The
+ * pipe's fd only signals edges (ZMQ_FD): its readiness is read from
+ * ZMQ_EVENTS after every wake-up. */
+static bool s_run(s_exec_t *self)
+{
+    struct epoll_event events[S_EVENTS];
+    while (!self->terminated) {
+        bool pipe_ready = zsock_events(self->pipe) & ZMQ_POLLIN;
+        int n = epoll_wait(self->epfd, events, S_EVENTS, s_wait_ms(self, pipe_ready));
+        if (n < 0 && errno != EINTR) return false;
+        for (int i = 0; i < n; i++)
+            if (events[i].data.fd != -1) s_on_fd_ready(self, events[i].data.fd, events[i].events);
+        s_curl_timeout(self);
+        s_collect(self);
+        if (hg_mono_ms() >= self->fence_due) {
+            self->fence_due = hg_mono_ms() + S_FENCE_TICK_MS;
+            s_fence_tick(self);
+        }
+        if (zsock_events(self->pipe) & ZMQ_POLLIN &&
+            hg_task_pipe_commands(self->pipe, S_PIPE_BATCH, s_on_command, self) == -1 &&
+            !self->terminated)
+            return false;
+    }
+    return true;
 }
 
 static void s_actor(zsock_t *pipe, void *arg)
 {
     s_exec_t *self = arg;
     self->pipe = pipe;
-    self->loop = zloop_new();
-    if (!self->loop || zloop_reader(self->loop, pipe, s_on_pipe, self) != 0) {
-        /* Without a running reactor, zloop_timer_end would leave zombies
-         * that zloop_destroy asserts on; the callbacks cope with no loop. */
-        zloop_destroy(&self->loop);
+    self->epfd = epoll_create1(EPOLL_CLOEXEC);
+    int pipe_fd = zsock_fd(pipe);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.fd = -1}; /* -1: the pipe */
+    if (self->epfd < 0 || epoll_ctl(self->epfd, EPOLL_CTL_ADD, pipe_fd, &ev) != 0) {
+        if (self->epfd >= 0) close(self->epfd);
+        self->epfd = -1; /* the callbacks cope with no epoll set */
         zsock_signal(pipe, 0);
         goto wait_term; /* nothing runs; every RUN fails at once */
     }
-    /* Only $TERM ends us: on SIGINT/SIGTERM the owner decides when to stop
-     * (nonstop makes zloop ignore zsys_interrupted). */
-    zloop_set_nonstop(self->loop, true);
-    zloop_timer(self->loop, S_FENCE_TICK_MS, 0, s_on_fence_tick, self);
+    self->fence_due = hg_mono_ms() + S_FENCE_TICK_MS;
+    /* Only $TERM ends us: on SIGINT/SIGTERM the owner decides when to stop. */
     zsock_signal(pipe, 0);
-    while (!self->terminated) {
-        zloop_start(self->loop);
-        /* A signal interrupts zmq_poll and ends zloop_start even so: start
-         * again. Anything else (the context is gone) ends the reactor. */
-        if (self->terminated || zmq_errno() != EINTR) break;
-    }
+    (void) s_run(self); /* false: wait_term below serves the owner until $TERM */
 
 wait_term:
     if (!self->terminated) {
@@ -928,7 +956,8 @@ zactor_t *hg_http_exec_new(uint32_t max_inflight, uint32_t max_queued)
         curl_global_cleanup();
         return NULL;
     }
-    self->timer_id = -1;
+    self->epfd = -1;
+    self->curl_due = -1;
     self->max_inflight = max_inflight;
     self->max_queued = max_queued ? max_queued : HG_HTTP_QUEUE_DEFAULT;
     curl_multi_setopt(self->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) max_inflight);

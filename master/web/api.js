@@ -69,6 +69,9 @@ export function explain(err) {
   if (err.code === 'bad_gateway')
     return 'This master is a standby and could not reach the leader' + (err.leader ? ` at ${err.leader}` : '') +
       `: ${err.message}. Retry shortly.`;
+  if (err.code === 'gateway_timeout')
+    return 'This master is a standby; the leader' + (err.leader ? ` at ${err.leader}` : '') +
+      ' did not answer in time and may still carry the change out. Reload before trying again.';
   if (err.code === 'not_leader')
     return 'This master is a standby: it serves reads only. ' +
       (err.leader ? `Writes go to the leader at ${err.leader}; open the dashboard there.` : err.message);

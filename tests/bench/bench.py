@@ -420,6 +420,12 @@ def measure_firings(c, seconds, grace_s, warmup_s, expected_per_s):
     hist = c.lateness_hist(t0, t1)
     early = sum(n for v, n in hist if v < 0)
     failed = c.count_runs(t0, t1, " AND status NOT IN ('success', 'running')")
+    # What the runs that did not succeed say, most frequent first (the
+    # start of the error text: the part that names the cause).
+    why = c.sql("SELECT status, LEFT(COALESCE(error, ''), 48) AS e, COUNT(*) FROM runs"
+                " WHERE scheduled_at >= '%s' AND scheduled_at < '%s'"
+                " AND status NOT IN ('success', 'running') GROUP BY status, e"
+                " ORDER BY COUNT(*) DESC LIMIT 4" % (utc_sql(t0), utc_sql(t1)))
     out = {
         "window_s": round(t1 - t0, 2),
         "expected_per_s": round(expected_per_s),
@@ -428,6 +434,7 @@ def measure_firings(c, seconds, grace_s, warmup_s, expected_per_s):
         "ran_per_s": round(ran / (t1 - t0)),
         "skipped_backlog": backlog_fires,
         "not_success": failed,
+        "not_success_why": ["%s x%s: %s" % (r[0], r[2], r[1]) for r in why],
         "p50_ms": percentile_from_hist(hist, 0.50),
         "p99_ms": percentile_from_hist(hist, 0.99),
         "p999_ms": percentile_from_hist(hist, 0.999),
@@ -872,6 +879,27 @@ def git_commit():
         return None
 
 
+def binaries_commit():
+    """With HG_BENCH_BINARIES: the commit of the source tree those binaries
+    were configured from (CMakeCache.txt), else None."""
+    where = os.environ.get("HG_BENCH_BINARIES")
+    if not where:
+        return None
+    src = None
+    try:
+        with open(os.path.join(where, "CMakeCache.txt")) as f:
+            for line in f:
+                if line.startswith("CMAKE_HOME_DIRECTORY:"):
+                    src = line.split("=", 1)[1].strip()
+    except OSError:
+        return "unknown"
+    if not src:
+        return "unknown"
+    r = subprocess.run(["git", "-C", src, "rev-parse", "HEAD"], capture_output=True, text=True,
+                       timeout=10)
+    return r.stdout.strip() or "unknown"
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
@@ -981,6 +1009,9 @@ def main(argv=None):
         "worker_links": "plaintext" if args.plaintext else "curve",
         "command": "scripts/bench " + " ".join(argv if argv is not None else sys.argv[1:]),
         "git_commit": git_commit(),
+        # HG_BENCH_BINARIES: the binaries measured were built elsewhere
+        # (git_commit is then the driver's); their build tree's commit.
+        "binaries": binaries_commit(),
         "cores": os.cpu_count(),
         "cpu_model": cpu_model(),
         "mem_total_mb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1048576),

@@ -49,6 +49,7 @@ import atexit
 import datetime
 import json
 import os
+import random
 import re
 import select
 import shutil
@@ -93,11 +94,37 @@ def test_name():
     return re.sub(r"[^A-Za-z0-9_]", "_", base)[:40] or "adhoc"
 
 
-def free_port():
-    """A loopback TCP port nobody listens on right now."""
+_PORTS_GIVEN = set()
+# Ports handed to daemons come from below the kernel's ephemeral range
+# (net.ipv4.ip_local_port_range, 32768-60999 by default): a port from that
+# range, free when probed, can be taken before the daemon binds it by the
+# source port of any outgoing connection (a worker dialling its master, a
+# client of MariaDB), and a master that cannot bind its port exits.
+_PORT_LOW, _PORT_HIGH = 20000, 32767
+_port_rng = random.Random(os.getpid() ^ int(time.time() * 1000))
+
+
+def _port_free(port):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port():
+    """A loopback TCP port nobody listens on right now, outside the
+    ephemeral range, and one this test has not been given before (two
+    daemons of one test must never share one, as a master's API and
+    ZeroMQ ports once did)."""
+    for _ in range(1000):
+        port = _port_rng.randint(_PORT_LOW, _PORT_HIGH)
+        if port not in _PORTS_GIVEN and _port_free(port):
+            _PORTS_GIVEN.add(port)
+            return port
+    raise AssertionError("no free loopback port in %d-%d that this test was not given before"
+                         % (_PORT_LOW, _PORT_HIGH))
 
 
 class WaitTimeout(AssertionError):

@@ -20,6 +20,7 @@ two real masters (leader and standby) on one MariaDB and a real worker.
   token when no admin token is at hand.
 """
 
+import json
 import os
 import stat
 import subprocess
@@ -103,6 +104,18 @@ def check_redaction(c, viewer, editor):
            "params": {"db_password": "hunter2", "region": "eu"}}
     st, body = c.api("POST", "/api/v1/jobs", job, token=editor)
     assert st == 201, (st, body)
+    # Creations answer with the job as stored, secrets redacted; a batch
+    # redacts the jobs that have any and shows the others as they are.
+    assert body["http"]["headers"]["Authorization"] == "***", body
+    assert body["params"]["db_password"] == "***" and body["params"]["region"] == "eu", body
+    st, body = c.api("POST", "/api/v1/jobs:batch", {"jobs": [
+        {"name": "plain-b", "schedule": "@daily", "http": {"url": c.hits.url("/plain")}},
+        {"name": "secretive-b", "schedule": "@daily",
+         "http": {"url": c.hits.url("/sb"), "headers": {"Cookie": "sid=b4tch"}}}]}, token=editor)
+    assert st == 201, (st, body)
+    assert [j["name"] for j in body["jobs"]] == ["plain-b", "secretive-b"], body
+    assert body["jobs"][1]["http"]["headers"]["Cookie"] == "***", body
+    assert "b4tch" not in json.dumps(body), body
     st, got = c.api("GET", "/api/v1/jobs/secretive", token=viewer)
     assert st == 200, (st, got)
     assert got["http"]["headers"]["Authorization"] == "***", got

@@ -89,8 +89,14 @@ def scenario(c):
     # 2b. A second key registered for worker-1 (a rotation under way)
     # cannot take the live session of the real worker-1.
     pub_b, sec_b = new_keypair()
+    loads = open(c.master.log_path).read().count(" in worker_keys")
     c.sql("INSERT INTO worker_keys (public_key, node, created_at, created_by) "
           "VALUES ('%s', 'worker-1', NOW(3), 'test')" % pub_b)
+    # The master reads worker_keys every 3 s: connect once it has the key,
+    # else the handshake is refused as from an unknown key and the peer
+    # hears nothing at all (which is the case of step 1, not this one).
+    c.wait_until(lambda: open(c.master.log_path).read().count(" in worker_keys") > loads,
+                 timeout=10, what="the master to read the second key from worker_keys")
     with RawPeer(c.endpoint, curve=(c.master_public_key, pub_b, sec_b)) as p:
         p.hello("worker-1")
         got = p.recv_for(3.0, until=lambda m: m[0] == ERROR)

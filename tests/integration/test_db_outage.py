@@ -26,6 +26,10 @@ def scenario(c):
     status, body = c.api("POST", "/api/v1/tokens", {"name": "unseen", "role": "viewer"})
     assert status == 201, (status, body)
     unseen = body["token"]
+    for i in range(4):  # audited writes on the API's threads before the cut
+        status, body = c.api("POST", "/api/v1/jobs", {"name": "before-%d" % i, "schedule": "@daily",
+                                                      "http": {"url": c.hits.url("/before")}})
+        assert status == 201, (status, body)
 
     log("cutting the master off MySQL for %.0f s" % OUTAGE_S)
     RELAY.cut()
@@ -73,6 +77,19 @@ def scenario(c):
                        "AND scheduled_at < NOW(3) - INTERVAL 5 SECOND" % JOB)
     log("all %d hits have their run rows (%d during the outage)" % (len(hits), during))
     assert int(unfinished[0][0]) == 0, "runs left 'running' after the outage"
+
+    # Writes are audited again: the API's threads keep their audit
+    # statement prepared, and the one prepared before the outage belonged
+    # to a connection that is gone.
+    for i in range(4):
+        status, body = c.api("POST", "/api/v1/jobs", {"name": "after-%d" % i, "schedule": "@daily",
+                                                      "http": {"url": c.hits.url("/after")}})
+        assert status == 201, (status, body)
+    rows = c.sql("SELECT object, status FROM audit WHERE action = 'job.create' "
+                 "AND object LIKE 'default/after-%' ORDER BY id")
+    assert [(r[0], int(r[1])) for r in rows] == [("default/after-%d" % i, 201) for i in range(4)], \
+        "audit rows of the creations after the outage: %r" % (rows,)
+    log("the 4 creations after the outage are audited")
 
 
 if __name__ == "__main__":

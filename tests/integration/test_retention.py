@@ -13,6 +13,7 @@
   a viewer (403), is audited as runs.purge, and /metrics counts what it
   deleted."""
 
+import re
 import time
 
 from harness import log, parse_time, run_scenario
@@ -112,6 +113,9 @@ def scenario(c):
     want = {rid for rid, t in before_a.items() if t >= cut - 0.0005}
     assert set(after_a) == want, "runs of a left: %d, want %d (cut %s)" % (len(after_a), len(want), iso(cut))
     assert runs(c, "b") == before_b, "purging a's runs touched b's"
+    said = re.search(r"purged (\d+) runs scheduled before \S+ in (\d+) batch(es)?$", out.strip())
+    assert said and int(said.group(1)) == len(before_a) - len(after_a) and int(said.group(2)) >= 1, \
+        "hourglass runs purge said %r; %d runs went" % (out, len(before_a) - len(after_a))
     log("hourglass runs purge --job a: %d of %d runs removed (%s)" % (len(before_a) - len(after_a),
                                                                        len(before_a), out.strip()))
 

@@ -2,7 +2,7 @@
 """Start rows written only when needed (issue 14). The master tracks every
 run a worker reports started in memory and writes its `running` row only
 if the run is still going store.start_write_after (1 s here; off by default) later.
-What a user must see, with the shipped defaults:
+What a user must see, with start rows deferred by 1 s:
 
 1. Short runs (8 jobs every 100 ms against a fast endpoint): every hit has
    exactly one row, status `success`, with started_at and finished_at set

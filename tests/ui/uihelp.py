@@ -82,7 +82,27 @@ class Ui:
                 return predicate()
             except (StaleElementReferenceException, WebDriverException):
                 return None
-        return wait_until(safe, timeout=timeout, what=what, interval=interval)
+        try:
+            return wait_until(safe, timeout=timeout, what=what, interval=interval)
+        except WaitTimeout as e:
+            raise WaitTimeout("%s; the page showed: %s" % (e, self.seen())) from None
+
+    def seen(self):
+        """What a user would have seen when a wait failed: the page's
+        address, the flash message, a form error, the start of the page's
+        text, and a screenshot (var/ui/failed-*.png)."""
+        parts = []
+        try:
+            parts.append("hash %r" % self.d.execute_script("return location.hash"))
+            for id_ in ("flash", "f-error", "login-error"):
+                if self.text(id_):
+                    parts.append("#%s %r" % (id_, self.text(id_)))
+            body = self.d.find_element(By.ID, "page").text
+            parts.append("page text %r" % body[:600])
+            parts.append("screenshot " + self.shot("failed-%d" % int(time.time())))
+        except WebDriverException as e:
+            parts.append("(the browser did not answer: %s)" % e.__class__.__name__)
+        return "; ".join(parts)
 
     def wait_el(self, id_, timeout=20):
         return self.wait(lambda: self.d.find_elements(By.ID, id_) and self.el(id_), timeout,

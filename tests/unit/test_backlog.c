@@ -63,11 +63,48 @@ static void test_tallies(void **state)
     hg_backlog_destroy(&b);
 }
 
+/* A report takes as many tallies as there were when it began, over as
+ * many passes as the caller likes; one begun meanwhile may wait for the
+ * next report, and every fire is counted once. */
+static void test_report_rounds(void **state)
+{
+    (void) state;
+    hg_backlog_t *b = hg_backlog_new(10);
+    assert_true(hg_backlog_full(b, 10, 0));
+    for (uint64_t j = 1; j <= 5; j++)
+        assert_int_equal(hg_backlog_skip(b, j, 1000), 0);
+    assert_false(hg_backlog_reporting(b));
+    assert_true(hg_backlog_due(b, 5000));
+    hg_backlog_tally_t t;
+    uint32_t fires = 0;
+    for (int k = 0; k < 2; k++) { /* a pass takes two */
+        assert_true(hg_backlog_pop(b, &t));
+        fires += t.fires;
+    }
+    assert_true(hg_backlog_reporting(b));
+    assert_int_equal(hg_backlog_skip(b, 99, 5100), 0); /* begun during the report */
+    assert_true(hg_backlog_due(b, 5001));              /* the report goes on */
+    for (int k = 0; k < 3; k++) {
+        assert_true(hg_backlog_pop(b, &t));
+        fires += t.fires;
+    }
+    assert_false(hg_backlog_reporting(b));
+    assert_false(hg_backlog_due(b, 5002)); /* one tally left for the next report */
+    assert_true(hg_backlog_due(b, 10000));
+    assert_true(hg_backlog_pop(b, &t));
+    fires += t.fires;
+    assert_false(hg_backlog_pop(b, &t));
+    assert_int_equal(fires, 6);
+    assert_false(hg_backlog_due(b, 10001));
+    hg_backlog_destroy(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hysteresis),
         cmocka_unit_test(test_tallies),
+        cmocka_unit_test(test_report_rounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

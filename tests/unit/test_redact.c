@@ -48,6 +48,46 @@ static void test_redacts_defaults_and_marked(void **state)
 
 /* A writer that sends back what it read keeps the stored secrets; a new
  * value replaces them; "***" in a field that is not secret is a value. */
+/* A job with nothing secret is shown as it is (no copy); one with a
+ * secret is shown as a redacted copy, the stored job left whole. */
+static void test_copy_only_when_secret(void **state)
+{
+    (void) state;
+    json_t *plain = json_loads("{\"http\": {\"headers\": {\"Accept\": \"*/*\"}},"
+                               " \"params\": {\"region\": \"eu\"}}",
+                               0, NULL);
+    assert_non_null(plain);
+    json_t *shown = hg_redact_copy(plain);
+    assert_ptr_equal(shown, plain);
+    json_decref(shown);
+    json_t *job = s_job();
+    shown = hg_redact_copy(job);
+    assert_non_null(shown);
+    assert_ptr_not_equal(shown, job);
+    json_t *expect = s_job();
+    hg_redact_job(expect);
+    assert_true(json_equal(shown, expect));
+    json_t *whole = s_job();
+    assert_true(json_equal(job, whole)); /* the stored job is untouched */
+    /* One secret member, a marked header, is enough for a copy. */
+    json_t *marked = json_loads("{\"http\": {\"headers\": {\"X-Key\": \"k\"}},"
+                                " \"secret_headers\": [\"x-key\"]}",
+                                0, NULL);
+    json_t *marked_shown = hg_redact_copy(marked);
+    assert_ptr_not_equal(marked_shown, marked);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(marked_shown, "http"), "headers"), "X-Key")),
+        HG_REDACTED);
+    json_decref(marked_shown);
+    json_decref(marked);
+    json_decref(whole);
+    json_decref(expect);
+    json_decref(shown);
+    json_decref(job);
+    json_decref(plain);
+}
+
 static void test_restore_keeps_stored_secrets(void **state)
 {
     json_t *stored = s_job();
@@ -197,6 +237,7 @@ int main(void)
     if (sodium_init() < 0) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_redacts_defaults_and_marked),
+        cmocka_unit_test(test_copy_only_when_secret),
         cmocka_unit_test(test_restore_keeps_stored_secrets),
         cmocka_unit_test(test_token_text),
         cmocka_unit_test(test_route_table),

@@ -3,7 +3,8 @@
  * request a lapsed lease kept from the endpoint (refire.h): which records
  * count, what each misfire policy and recover make of "not sent" and of
  * "unknown", how a move of the job decides whether its new holder already
- * passed that time, and that a run is re-run at most once. */
+ * passed that time, and that a scheduled time is re-run at most once
+ * whichever runs carried it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -108,31 +109,77 @@ static void test_moves(void **state)
                      HG_REFIRE_NONE);
 }
 
+static hg_run_t s_run(uint8_t id_byte, uint64_t job_id, int64_t scheduled_ms, uint32_t attempt,
+                      char *reason)
+{
+    hg_run_t run = {.job_id = job_id, .scheduled_ms = scheduled_ms, .attempt = attempt};
+    memset(run.run_id, id_byte, sizeof run.run_id);
+    run.run_id[6] = (uint8_t) (0x70 | (id_byte & 0x0f)); /* a UUIDv7, as workers make */
+    run.reason = reason;
+    return run;
+}
+
 static void test_claim_once(void **state)
 {
     (void) state;
     hg_refire_t *r = hg_refire_new();
     assert_non_null(r);
-    uint8_t id[HG_PROTO_RUN_ID_SIZE] = {1, 2, 3};
-    assert_true(hg_refire_claim(r, id));
-    assert_false(hg_refire_claim(r, id));
+    hg_run_t x = s_run(1, 42, 1000, 1, "schedule");
+    assert_true(hg_refire_claim(r, &x));
+    assert_false(hg_refire_claim(r, &x)); /* the worker resent its record */
     /* Bounded: past the cap the oldest claim is forgotten first. */
     for (uint32_t i = 0; i < HG_REFIRE_CLAIMS_MAX; i++) {
-        uint8_t other[HG_PROTO_RUN_ID_SIZE] = {9};
-        memcpy(other + 4, &i, sizeof i);
-        assert_true(hg_refire_claim(r, other));
+        hg_run_t other = s_run(9, 7, 5000 + i, 1, "schedule");
+        assert_true(hg_refire_claim(r, &other));
     }
-    assert_true(hg_refire_claim(r, id));
+    assert_true(hg_refire_claim(r, &x));
     hg_refire_destroy(&r);
     assert_null(r);
+    hg_refire_destroy(&r);
+}
+
+/* One scheduled time is re-run once, whichever runs carried it: the run
+ * closed lost with its worker (X) and the same time fired again by that
+ * worker's catch-up when it came back, also kept from the endpoint (Z),
+ * make one re-run between them. A re-run kept from its endpoint in turn
+ * is its own claim; another attempt or another time or job is too. */
+static void test_claim_by_scheduled_time(void **state)
+{
+    (void) state;
+    hg_refire_t *r = hg_refire_new();
+    hg_run_t x = s_run(1, 42, 1000, 1, "schedule");
+    hg_run_t z = s_run(2, 42, 1000, 1, "misfire");
+    assert_true(hg_refire_claim(r, &x));
+    assert_false(hg_refire_claim(r, &z));
+    hg_run_t again = s_run(3, 42, 1000, 1, "refire");
+    assert_true(hg_refire_claim(r, &again));
+    assert_false(hg_refire_claim(r, &again)); /* resent */
+    hg_run_t again2 = s_run(4, 42, 1000, 1, "refire");
+    assert_true(hg_refire_claim(r, &again2));
+    hg_run_t retry = s_run(5, 42, 1000, 2, "retry");
+    assert_true(hg_refire_claim(r, &retry));
+    hg_run_t later = s_run(6, 42, 2000, 1, "schedule");
+    assert_true(hg_refire_claim(r, &later));
+    hg_run_t other_job = s_run(7, 43, 1000, 1, "schedule");
+    assert_true(hg_refire_claim(r, &other_job));
+    /* A key by time never equals a run id: the version nibble differs. */
+    uint8_t key[HG_PROTO_RUN_ID_SIZE];
+    hg_refire_key(&x, key);
+    assert_int_equal(key[6] >> 4, 0xf);
+    assert_int_equal(x.run_id[6] >> 4, 7);
+    hg_refire_key(&again, key);
+    assert_memory_equal(key, again.run_id, HG_PROTO_RUN_ID_SIZE);
     hg_refire_destroy(&r);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kind),       cmocka_unit_test(test_unsent_by_policy),
-        cmocka_unit_test(test_unknown),    cmocka_unit_test(test_moves),
+        cmocka_unit_test(test_kind),
+        cmocka_unit_test(test_unsent_by_policy),
+        cmocka_unit_test(test_unknown),
+        cmocka_unit_test(test_moves),
+        cmocka_unit_test(test_claim_by_scheduled_time),
         cmocka_unit_test(test_claim_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -172,6 +172,70 @@ static void test_large_batches(void **state)
     free(ids);
 }
 
+/* Send one ASSIGN message: names (each ended by a NUL, len bytes in all)
+ * and n (name index, job id, epoch) triples. */
+static void s_send_assigns(zactor_t *store, const char *names, size_t len, const uint64_t *rows,
+                           size_t n)
+{
+    zmsg_t *m = zmsg_new();
+    zmsg_addstr(m, "ASSIGN");
+    zmsg_addmem(m, names, len);
+    zmsg_addmem(m, rows, n * 3 * sizeof(uint64_t));
+    assert_int_equal(zmsg_send(&m, store), 0);
+}
+
+/* Poll until sql counts want (the store does not answer assignments). */
+static void s_wait_count(const char *sql, long long want)
+{
+    long long got = -1;
+    for (int i = 0; i < 200 && got != want; i++) {
+        if (i) zclock_sleep(50);
+        got = s_count(sql);
+    }
+    assert_int_equal(got, want);
+}
+
+/* One batch of assignments names several nodes (placement alternates
+ * between them): every row lands with its own node, across statements of
+ * 1,000 rows; a job assigned twice in the batch ends with the later
+ * assignment; a batch with a row naming a node it does not list records
+ * nothing and the store goes on. */
+static void test_assign_batches(void **state)
+{
+    (void) state;
+    enum { JOBS = 2500 };
+    assert_int_equal(mysql_query(s_fx.conn, "DELETE FROM assignments"), 0);
+    zactor_t *store = hg_store_new(&s_fx.opts);
+    assert_non_null(store);
+    static const char names[] = "worker-1\0worker-2\0worker-3"; /* and the final NUL */
+    uint64_t *rows = calloc(3 * (JOBS + 1), sizeof *rows);
+    assert_non_null(rows);
+    for (size_t i = 0; i < JOBS; i++) {
+        rows[3 * i] = i % 3;
+        rows[3 * i + 1] = 1000 + i;
+        rows[3 * i + 2] = 1;
+    }
+    /* Job 1000 moved from worker-1 to worker-3 within the batch. */
+    rows[3 * JOBS] = 2;
+    rows[3 * JOBS + 1] = 1000;
+    rows[3 * JOBS + 2] = 2;
+    uint64_t bad[] = {0, 9000, 1, 3, 9001, 1}; /* index 3: no such name */
+    s_send_assigns(store, names, sizeof names, bad, 2);
+    s_send_assigns(store, names, sizeof names, rows, JOBS + 1);
+    s_wait_count("SELECT COUNT(*) FROM assignments", JOBS);
+    s_wait_count("SELECT COUNT(*) FROM assignments WHERE node = 'worker-2'"
+                 " AND job_id % 3 = 2 AND epoch = 1",
+                 JOBS / 3);
+    s_wait_count("SELECT COUNT(*) FROM assignments WHERE node = 'worker-1' AND job_id % 3 = 1",
+                 (JOBS + 2) / 3 - 1);
+    s_wait_count("SELECT COUNT(*) FROM assignments WHERE job_id = 1000 AND node = 'worker-3'"
+                 " AND epoch = 2",
+                 1);
+    assert_int_equal(s_count("SELECT COUNT(*) FROM assignments WHERE job_id >= 9000"), 0);
+    zactor_destroy(&store);
+    free(rows);
+}
+
 /* Send one batch and wait for it to come back. */
 static void s_write(zactor_t *store, hg_store_batch_t *batch)
 {
@@ -421,6 +485,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_large_batches),
+        cmocka_unit_test(test_assign_batches),
         cmocka_unit_test(test_late_started_keeps_finished),
         cmocka_unit_test(test_slot_runs),
         cmocka_unit_test(test_foreign_run_id_changes_nothing),

@@ -173,6 +173,44 @@ static void test_bad_schedule_leaves_the_spec(void **state)
 #define S_MAX_PER_JOB 240
 #define S_HEAP_ENTRY  32
 
+/* Probes compare the ids kept beside the slots: through growth, removals
+ * (tombstones) and the rebuilds they cause, every job put is found where
+ * it is, every removed one is not, and a replaced one is the new record. */
+static void test_churn_finds_every_job(void **state)
+{
+    (void) state;
+    enum { N = 20000 };
+    hg_wjobtab_t *t = hg_wjobtab_new();
+    for (uint64_t id = 1; id <= N; id++)
+        assert_int_equal(hg_wjobtab_put(t, s_make(t, id * 2, "@daily", 0), NULL), 0);
+    for (uint64_t id = 1; id <= N; id += 3)
+        hg_wjobtab_remove(t, id * 2);
+    for (uint64_t round = 0; round < 3; round++) /* tombstones fill up: rebuilt in place */
+        for (uint64_t id = 1; id <= N; id += 3) {
+            assert_int_equal(hg_wjobtab_put(t, s_make(t, id * 2 + 1, "@daily", 0), NULL), 0);
+            hg_wjobtab_remove(t, id * 2 + 1);
+        }
+    hg_wjob_t *fresh = s_make(t, 4, "@every 1s", 0), *old = NULL;
+    assert_int_equal(hg_wjobtab_put(t, fresh, &old), 0);
+    assert_non_null(old);
+    hg_wjobtab_free(t, &old);
+    size_t live = 0;
+    for (uint64_t id = 1; id <= N; id++) {
+        hg_wjob_t *j = hg_wjobtab_find(t, id * 2);
+        if (id % 3 == 1) {
+            assert_null(j);
+        } else {
+            assert_non_null(j);
+            assert_int_equal(j->id, id * 2);
+            live++;
+        }
+        assert_null(hg_wjobtab_find(t, id * 2 + 1));
+    }
+    assert_int_equal(hg_wjobtab_size(t), live);
+    assert_ptr_equal(hg_wjobtab_find(t, 4), fresh);
+    hg_wjobtab_destroy(&t);
+}
+
 static void test_bytes_per_job_bound(void **state)
 {
     (void) state;
@@ -198,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_view_gives_back_the_spec),
         cmocka_unit_test(test_sharing_and_release),
         cmocka_unit_test(test_bad_schedule_leaves_the_spec),
+        cmocka_unit_test(test_churn_finds_every_job),
         cmocka_unit_test(test_bytes_per_job_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
