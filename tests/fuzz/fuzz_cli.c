@@ -6,15 +6,23 @@
  * stand-in that cannot be reached (fuzz_cli_client.c), so a command runs
  * up to its first call. `plugin push` is left out: it loads the file it
  * is given, and the fuzzer must not choose what gets loaded. Beyond "no
- * crash": the exit code is one of the three documented ones. */
+ * crash": the exit code is one of the three documented ones. Every call
+ * to the stand-in is also a Ctrl-C, so that `runs --follow` ends after
+ * its first poll; outside such a command the signal is ignored here. */
 #include "cli.h"
 #include "fuzz_common.h"
 
+#include <signal.h>
 #include <string.h>
 
 #define S_MAX_ARGS 64
 
 static FILE *s_null;
+
+static void s_on_sigint(int sig)
+{
+    (void) sig;
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -22,6 +30,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void) argv;
     s_null = fopen("/dev/null", "w");
     FUZZ_CHECK(s_null != NULL);
+    struct sigaction sa = {0};
+    sa.sa_handler = s_on_sigint;
+    FUZZ_CHECK(sigaction(SIGINT, &sa, NULL) == 0);
     /* The environment is part of the CLI's input; fix it. */
     unsetenv("HOURGLASS_MASTER");
     unsetenv("HOURGLASS_TOKEN");

@@ -3,10 +3,16 @@
  * The fuzzer runs whole `hourglass` command lines, and a command line
  * picks its own --master: the real client would then reach out to any
  * address the fuzzer writes. This one answers every call as a master
- * that cannot be reached, which is an answer every command must handle. */
+ * that cannot be reached, which is an answer every command must handle.
+ *
+ * A command that waits for a master to come back (`runs --follow`) would
+ * wait forever: its user ends it with Ctrl-C. So every call here is also
+ * a Ctrl-C (SIGINT), which such a command must take as its end; the
+ * harness (fuzz_cli.c) ignores the signal where no command listens. */
 #include "client.h"
 #include "hg_error.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +80,7 @@ int hg_client_call(hg_client_t *client, const char *method, const char *path,
     *out = NULL;
     if (http_status) *http_status = 0;
     snprintf(err, err_size, "cannot reach master at %s: fuzzing", client->base);
+    raise(SIGINT);
     return HG_EUNAVAIL;
 }
 
