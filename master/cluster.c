@@ -907,6 +907,12 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
 {
     hg_cluster_t *self = arg;
     if (!self->leading) return 0;
+    if (self->stopping) {
+        /* Only what was received is written (hg_cluster_stopping). */
+        hg_cluster__starts_flush(self, hg_mono_ms());
+        hg_cluster__store_flush(self);
+        return 0;
+    }
     int64_t now = hg_mono_ms();
     int64_t window = self->args->lease_ms + self->args->margin_ms;
     /* If this loop itself was busy (a large placement), heartbeats may be
@@ -1169,6 +1175,10 @@ static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
         }
         for (int i = 0; i < 4; i++)
             zstr_free(&f[i]);
+    } else if (cmd && streq(cmd, "STOPPING")) {
+        if (self->leading && !self->stopping)
+            hg_info("cluster: shutting down; no node is judged lost from now on");
+        self->stopping = true;
     }
     zstr_free(&cmd);
     zmsg_destroy(&m);
@@ -1385,6 +1395,11 @@ void hg_cluster_lead(zactor_t *cluster, uint64_t epoch, json_t *jobs, json_t *la
         json_decref(last_fires);
         json_decref(plugins);
     }
+}
+
+void hg_cluster_stopping(zactor_t *cluster)
+{
+    zstr_send(cluster, "STOPPING");
 }
 
 void hg_cluster_follow(zactor_t *cluster, const char *name, const char *endpoint,

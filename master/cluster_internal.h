@@ -66,7 +66,8 @@ typedef struct {
  * It starts as a standby: it binds its sockets and refuses workers with
  * the leader's address. Commands from main on the actor pipe:
  *   hg_cluster_lead     we hold the leader lock: load the jobs and lead
- *   hg_cluster_follow   the leader as the leadership row names it */
+ *   hg_cluster_follow   the leader as the leadership row names it
+ *   hg_cluster_stopping this master is shutting down */
 zactor_t *hg_cluster_new(hg_cluster_args_t *args);
 
 /* Lead with fencing epoch epoch. jobs (array of active jobs in API form,
@@ -80,6 +81,14 @@ void hg_cluster_lead(zactor_t *cluster, uint64_t epoch, json_t *jobs, json_t *la
  * epoch (decimal text), any of them "" when unknown. */
 void hg_cluster_follow(zactor_t *cluster, const char *name, const char *endpoint,
                        const char *api_url, const char *epoch);
+
+/* This master is shutting down (or stepping down): from now on the actor
+ * judges no node and moves no job. A node silent while the process stops
+ * is not lost: its lease runs on, and what the actor would decide now
+ * (close its runs as lost, place its jobs elsewhere) nobody would read
+ * but MySQL, where it would be wrong for the next leader. Records already
+ * received are still written. */
+void hg_cluster_stopping(zactor_t *cluster);
 
 /* ------------------------------------------------- the actor's own state */
 
@@ -164,6 +173,7 @@ typedef struct {
     uint64_t decode_errors;     /* malformed messages seen */
     uint64_t master_epoch;      /* fencing epoch: ours when leading, else the leader's as known */
     bool leading;               /* false: standby, refusing workers until "LEAD" */
+    bool stopping;              /* shutting down: no node judged, no job moved */
     char leader_name[192];      /* standby: the leader's name, "" when unknown */
     char leader_endpoint[256];  /* standby: where workers should dial the leader */
     char leader_api[256];       /* standby: the leader's REST API URL */

@@ -562,7 +562,8 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
         zmsg_destroy(&m);
     }
     zpoller_destroy(&poller);
-    hg_stop_signals_hold(); /* a repeated SIGTERM must not cut the waits below short */
+    hg_cluster_stopping(cluster); /* nothing is judged while the rest stops */
+    hg_stop_signals_hold();       /* a repeated SIGTERM must not cut the waits below short */
     zactor_destroy(&retention);
     zactor_destroy(&completer);
     if (exit_code == 0) hg_info("shutting down");
