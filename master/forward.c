@@ -94,6 +94,15 @@ static void s_bad_gateway(hg_api_ctx_t *c, const char *leader_api, const char *w
     s_name_leader(c, leader_api);
 }
 
+/* The leader has the request and gave no answer: whether it carried it
+ * out is not known here, and the caller must not take the error for
+ * "nothing was done" ("outcome": "unknown"). */
+static void s_outcome_unknown(hg_api_ctx_t *c, const char *leader_api)
+{
+    json_object_set_new(json_object_get(c->reply, "error"), "outcome", json_string("unknown"));
+    s_name_leader(c, leader_api);
+}
+
 static void s_gateway_timeout(hg_api_ctx_t *c, const char *leader_api)
 {
     hg_warn("api: %s %s passed to the leader at %s got no answer within %d ms; the leader may "
@@ -103,7 +112,22 @@ static void s_gateway_timeout(hg_api_ctx_t *c, const char *leader_api)
                   "this master is a standby and passed the request to the leader at %s, which did "
                   "not answer within %d s; it may still carry it out: look before sending it again",
                   leader_api, HG_FORWARD_TIMEOUT_MS / 1000);
-    s_name_leader(c, leader_api);
+    s_outcome_unknown(c, leader_api);
+}
+
+/* The connection ended (reset, closed) after the leader had the request
+ * and before its answer: a leader killed or restarted then. */
+static void s_cut_off(hg_api_ctx_t *c, const char *leader_api, const char *why)
+{
+    hg_warn("api: %s %s passed to the leader at %s got no answer: %s; the leader may have carried "
+            "it out",
+            c->method, c->url, leader_api, why);
+    hg_api__error(c, MHD_HTTP_BAD_GATEWAY, "bad_gateway", NULL,
+                  "this master is a standby and passed the request to the leader at %s, whose "
+                  "connection ended before it answered (%s); it may have carried it out: look "
+                  "before sending it again",
+                  leader_api, why);
+    s_outcome_unknown(c, leader_api);
 }
 
 /* The leader's URL for this request, or NULL (reply set). Caller frees. */
@@ -216,6 +240,12 @@ bool hg_forward_to_leader(hg_api_ctx_t *c, const char *leader_api)
         /* The leader has the request and may carry it out yet (a frozen
          * leader did, once it ran again): not "nothing was done". */
         s_gateway_timeout(c, leader_api);
+        return false;
+    }
+    /* Reading the answer failed: the request itself had gone out. */
+    if (sent > 0 &&
+        (rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR || rc == CURLE_PARTIAL_FILE)) {
+        s_cut_off(c, leader_api, curl_easy_strerror(rc));
         return false;
     }
     s_bad_gateway(c, leader_api,
