@@ -628,9 +628,12 @@ static void s_on_runs(hg_cluster_t *self, const char *name, hg_msg_t **msgp)
                 hg_cluster__overlap_run_ended(self, r->job_id, name);
         }
         hg_cluster__retry_on_run(self, name, r, msg->type == HG_MSG_RUN_FINISHED);
+        /* A pending re-run ran, or was passed on (cluster_refire.c). */
+        bool handed_on = hg_cluster__recovery_seen(self, name, r);
         /* A fire a lapsed lease kept from being sent is not a fire: it
          * does not move last_fire_ms, and the holder may fire it again. */
-        if (msg->type == HG_MSG_RUN_FINISHED && hg_cluster__refire_check(self, name, r)) continue;
+        if (msg->type == HG_MSG_RUN_FINISHED && hg_cluster__refire_check(self, name, r, handed_on))
+            continue;
         hg_jobrec_t *job = hg_jobtab_find(self->jobs, r->job_id);
         if (job && r->scheduled_ms > job->last_fire_ms && r->reason &&
             (streq(r->reason, "schedule") || streq(r->reason, "misfire")))

@@ -289,15 +289,28 @@ bool hg_cluster__node_has_room(hg_cluster_node_t *n);
 /* Least-loaded active node with room the job may run on (or the pick of
  * the job's routing strategy), or NULL. */
 hg_cluster_node_t *hg_cluster__pick_node(hg_cluster_t *self, hg_jobrec_t *job);
-/* Send the job's holder TRIGGERs re-running its lost runs, once each. */
+/* Send the job's holder a TRIGGER for each pending re-run it was not
+ * sent under the job's current epoch (cluster_refire.c). */
 void hg_cluster__send_recoveries(hg_cluster_t *self, hg_jobrec_t *job);
+/* Queue a re-run of the run of job scheduled at scheduled_ms (attempt,
+ * refire or recover), sent now when the job's holder has a session. */
+void hg_cluster__recovery_add(hg_cluster_t *self, hg_jobrec_t *job, int64_t scheduled_ms,
+                              uint32_t attempt, bool refire);
+/* A run record came back from node name: when it is a pending re-run's,
+ * the re-run is done (it ran, or its own record decides what follows).
+ * True when the re-run had been passed on to another node since (name
+ * held the job before and never reported it in time): that node's record
+ * decides, and this one calls for nothing more. */
+bool hg_cluster__recovery_seen(hg_cluster_t *self, const char *name, const hg_run_t *run);
 /* cluster_refire.c: fires a lapsed lease kept from the endpoint */
 
 /* A finished record from node name that says its request was not sent,
  * or not known to be (refire.h): add the master's decision to its error
  * text and queue the re-run it calls for. True for a record that was not
- * sent (it then must not count as the job's last fire). */
-bool hg_cluster__refire_check(hg_cluster_t *self, const char *name, hg_run_t *run);
+ * sent (it then must not count as the job's last fire). handed_on: the
+ * record is of a re-run passed on to another node since
+ * (hg_cluster__recovery_seen); nothing is queued for it. */
+bool hg_cluster__refire_check(hg_cluster_t *self, const char *name, hg_run_t *run, bool handed_on);
 /* Remember that the lost run run is re-run (recover); false when a re-run
  * of its scheduled time and attempt was already queued (refire.h). */
 bool hg_cluster__refire_claim(hg_cluster_t *self, const hg_run_t *run);

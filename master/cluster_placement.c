@@ -75,30 +75,6 @@ hg_cluster_node_t *hg_cluster__pick_node(hg_cluster_t *self, hg_jobrec_t *job)
     return best;
 }
 
-/* Re-run the lost runs of a job on its new holder, once each. The
- * TRIGGER follows the ASSIGN on the same connection, so the worker holds
- * the job when it arrives. */
-void hg_cluster__send_recoveries(hg_cluster_t *self, hg_jobrec_t *job)
-{
-    for (size_t i = 0; i < job->recoveries_n; i++) {
-        hg_msg_t msg = {.type = HG_MSG_TRIGGER};
-        msg.u.trigger.job_id = job->id;
-        msg.u.trigger.epoch = job->epoch;
-        msg.u.trigger.reason = job->recoveries[i].refire ? "refire" : "recover";
-        msg.u.trigger.scheduled_ms = job->recoveries[i].scheduled_ms;
-        msg.u.trigger.attempt = job->recoveries[i].attempt;
-        hg_cluster__send_to(self, job->node, &msg);
-        char at[40];
-        hg_time_format_ms(job->recoveries[i].scheduled_ms, at, sizeof at);
-        hg_info("cluster: job %s: re-running the %s run scheduled at %s on %s (attempt %u)",
-                hg_jobrec_name(job), job->recoveries[i].refire ? "unsent" : "lost", at, job->node,
-                job->recoveries[i].attempt);
-    }
-    free(job->recoveries);
-    job->recoveries = NULL;
-    job->recoveries_n = 0;
-}
-
 static void s_job_assign_to(hg_cluster_t *self, hg_jobrec_t *job, hg_cluster_node_t *node)
 {
     /* What the new holder is told was fired last: a record of a fire

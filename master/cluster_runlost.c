@@ -47,19 +47,8 @@ static void s_recovery_add(hg_cluster_t *self, const hg_run_t *run)
     hg_jobrec_t *job = hg_jobtab_find(self->jobs, run->job_id);
     if (!job || !job->tpl->spec.recover || (run->reason && streq(run->reason, "recover"))) return;
     if (!hg_cluster__refire_claim(self, run)) return; /* already re-run (refire.h) */
-    hg_jobrec_recovery_t *r = realloc(job->recoveries, (job->recoveries_n + 1) * sizeof *r);
-    if (!r) {
-        hg_error("cluster: job %s: out of memory; its lost run will not be re-run",
-                 hg_jobrec_name(job));
-        return;
-    }
-    job->recoveries = r;
-    r[job->recoveries_n].scheduled_ms = run->scheduled_ms;
-    r[job->recoveries_n].attempt = (run->attempt ? run->attempt : 1) + 1;
-    r[job->recoveries_n].refire = false;
-    job->recoveries_n++;
-    hg_cluster_node_t *holder = job->node[0] ? zhashx_lookup(self->nodes, job->node) : NULL;
-    if (holder && HG_NODE_SESSION(holder) && !job->revoking) hg_cluster__send_recoveries(self, job);
+    hg_cluster__recovery_add(self, job, run->scheduled_ms, (run->attempt ? run->attempt : 1) + 1,
+                             false);
 }
 
 size_t hg_cluster__runs_close_lost(hg_cluster_t *self, const char *node, zlist_t *keys,

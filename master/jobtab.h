@@ -33,12 +33,17 @@ typedef struct {
     uint8_t *key;      /* canonical encoding of the shared fields as given (owned) */
 } hg_jobtpl_t;
 
-/* A run of a job with recover: true that was lost with its worker, to be
- * re-run once on the job's next holder (TRIGGER reason "recover"). */
+/* A run to re-run once on the job's holder: one of a job with recover:
+ * true lost with its worker (TRIGGER reason "recover"), or a fire that was
+ * not sent (reason "refire"). It stays pending until a record of the
+ * re-run comes back: a holder lost before it ran it (its TRIGGER unread)
+ * leaves it to the job's next holder (cluster_refire.c). */
 typedef struct {
     int64_t scheduled_ms; /* scheduled time of the lost run, kept by the re-run */
     uint32_t attempt;     /* attempt number of the re-run */
     bool refire;          /* a fire that was not sent (refire.h): TRIGGER reason "refire" */
+    uint64_t sent_epoch;  /* the job's epoch its TRIGGER went out under; 0: not sent yet */
+    size_t sent_to;       /* hg_keyhash_str of the node it went to */
 } hg_jobrec_recovery_t;
 
 /* One active job. */
@@ -55,7 +60,7 @@ typedef struct {
     uint64_t handed_from_epoch;       /* epoch before its last move to another worker, 0: none */
     int64_t handed_last_ms;           /* last_fire_ms that move gave the new holder (refire.h) */
     int64_t revoke_sent_mono_ms;      /* when the pending REVOKE went out (resent if unanswered) */
-    hg_jobrec_recovery_t *recoveries; /* lost runs to re-run once it has a holder (owned) */
+    hg_jobrec_recovery_t *recoveries; /* runs to re-run, pending until reported (owned) */
     uint32_t recoveries_n;            /* entries in recoveries */
     bool fresh;                       /* created after this master started: nobody can hold it */
     bool revoking;                    /* REVOKE sent to its draining holder, ack awaited */

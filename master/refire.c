@@ -127,11 +127,10 @@ void hg_refire_key(const hg_run_t *run, uint8_t key[HG_PROTO_RUN_ID_SIZE])
         key[8 + i] = (uint8_t) (run->job_id >> (56 - 8 * i));
 }
 
-bool hg_refire_claim(hg_refire_t *self, const hg_run_t *run)
+/* Remember key: true the first time, false when it was known (or could
+ * not be remembered). The oldest are forgotten first. */
+static bool s_remember(hg_refire_t *self, const uint8_t key[HG_PROTO_RUN_ID_SIZE])
 {
-    if (!self || !run) return false;
-    uint8_t key[HG_PROTO_RUN_ID_SIZE];
-    hg_refire_key(run, key);
     if (zhashx_lookup(self->claimed, key)) return false;
     if (zlistx_size(self->order) >= HG_REFIRE_CLAIMS_MAX) {
         void *oldest = zlistx_first(self->order);
@@ -150,4 +149,47 @@ bool hg_refire_claim(hg_refire_t *self, const hg_run_t *run)
         return false;
     }
     return true;
+}
+
+bool hg_refire_claim(hg_refire_t *self, const hg_run_t *run)
+{
+    if (!self || !run) return false;
+    uint8_t key[HG_PROTO_RUN_ID_SIZE];
+    hg_refire_key(run, key);
+    return s_remember(self, key);
+}
+
+/* The key of a re-run's TRIGGER sent under epoch: 0xe in the version
+ * nibble of byte 6, where claims by time have 0xf and run ids 7. */
+static void s_superseded_key(uint64_t job_id, int64_t scheduled_ms, uint32_t attempt, bool refire,
+                             uint64_t epoch, uint8_t key[HG_PROTO_RUN_ID_SIZE])
+{
+    uint64_t at = (uint64_t) scheduled_ms;
+    for (int i = 0; i < 6; i++)
+        key[i] = (uint8_t) (at >> (40 - 8 * i));
+    key[6] = (uint8_t) (0xe0 | (refire ? 0x08 : 0) | ((attempt >> 8) & 0x07));
+    key[7] = (uint8_t) attempt;
+    uint64_t mix = job_id ^ (epoch * 0x9e3779b97f4a7c15ull);
+    for (int i = 0; i < 8; i++)
+        key[8 + i] = (uint8_t) (mix >> (56 - 8 * i));
+}
+
+void hg_refire_supersede(hg_refire_t *self, uint64_t job_id, int64_t scheduled_ms, uint32_t attempt,
+                         bool refire, uint64_t epoch)
+{
+    if (!self) return;
+    uint8_t key[HG_PROTO_RUN_ID_SIZE];
+    s_superseded_key(job_id, scheduled_ms, attempt, refire, epoch, key);
+    (void) s_remember(self, key);
+}
+
+bool hg_refire_superseded(hg_refire_t *self, const hg_run_t *run)
+{
+    if (!self || !run || !run->reason) return false;
+    bool refire = strcmp(run->reason, "refire") == 0;
+    if (!refire && strcmp(run->reason, "recover") != 0) return false;
+    uint8_t key[HG_PROTO_RUN_ID_SIZE];
+    s_superseded_key(run->job_id, run->scheduled_ms, run->attempt ? run->attempt : 1, refire,
+                     run->epoch, key);
+    return zhashx_lookup(self->claimed, key) != NULL;
 }

@@ -93,5 +93,15 @@ bool hg_refire_claim(hg_refire_t *self, const hg_run_t *run);
  * time has 0xf in the version nibble of a UUIDv7's byte 6, where a run id
  * has 7: the two never meet. */
 void hg_refire_key(const hg_run_t *run, uint8_t key[HG_PROTO_RUN_ID_SIZE]);
+/* The TRIGGER of a re-run (job, scheduled time, attempt, refire or
+ * recover) sent under epoch was passed on to the job's next holder: the
+ * earlier holder's record of it, if one comes, calls for nothing more.
+ * Remembered among the claims, within the same bound. */
+void hg_refire_supersede(hg_refire_t *self, uint64_t job_id, int64_t scheduled_ms, uint32_t attempt,
+                         bool refire, uint64_t epoch);
+/* Whether run is the record of a re-run passed on since
+ * (hg_refire_supersede), by its job, scheduled time, attempt, reason and
+ * the epoch it was fired under. */
+bool hg_refire_superseded(hg_refire_t *self, const hg_run_t *run);
 
 #endif

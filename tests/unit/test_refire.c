@@ -138,6 +138,39 @@ static void test_claim_once(void **state)
     hg_refire_destroy(&r);
 }
 
+/* A re-run's TRIGGER passed on from the holder it went to under epoch 2
+ * to the job's next holder: the earlier holder's record of it (fired
+ * under epoch 2) is known as superseded; the next holder's (epoch 3), a
+ * recover re-run of the same time, another attempt, an ordinary fire are
+ * not. Superseding takes no claim from the re-runs themselves. */
+static void test_superseded(void **state)
+{
+    (void) state;
+    hg_refire_t *r = hg_refire_new();
+    hg_refire_supersede(r, 42, 1000, 1, true, 2);
+    hg_run_t early = s_run(1, 42, 1000, 1, "refire");
+    early.epoch = 2;
+    assert_true(hg_refire_superseded(r, &early));
+    hg_run_t next = s_run(2, 42, 1000, 1, "refire");
+    next.epoch = 3;
+    assert_false(hg_refire_superseded(r, &next));
+    hg_run_t recover = early;
+    recover.reason = "recover";
+    assert_false(hg_refire_superseded(r, &recover));
+    hg_run_t attempt2 = early;
+    attempt2.attempt = 2;
+    assert_false(hg_refire_superseded(r, &attempt2));
+    hg_run_t fire = early;
+    fire.reason = "schedule";
+    assert_false(hg_refire_superseded(r, &fire));
+    hg_run_t other_job = early;
+    other_job.job_id = 43;
+    assert_false(hg_refire_superseded(r, &other_job));
+    assert_true(hg_refire_claim(r, &early));
+    assert_true(hg_refire_claim(r, &next));
+    hg_refire_destroy(&r);
+}
+
 /* One scheduled time is re-run once, whichever runs carried it: the run
  * closed lost with its worker (X) and the same time fired again by that
  * worker's catch-up when it came back, also kept from the endpoint (Z),
@@ -181,6 +214,7 @@ int main(void)
         cmocka_unit_test(test_moves),
         cmocka_unit_test(test_claim_by_scheduled_time),
         cmocka_unit_test(test_claim_once),
+        cmocka_unit_test(test_superseded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
