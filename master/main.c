@@ -89,6 +89,9 @@ static const hg_cfg_def_t s_settings[] = {
     {"store.queue_max", HG_CFG_INT, "50000", 0, 100000000,
      "run records waiting for the store at most: from half of it start records are not written, "
      "at it finished records stay with the workers, which send them again (0: no limit)"},
+    {"store.commit_gap", HG_CFG_DURATION, "10ms", 0, 1000,
+     "a transaction of run records begins at least this long after the one before and writes "
+     "what arrived meanwhile in one (fewer commits; acknowledgements wait as long); 0: at once"},
     {"store.start_write_after", HG_CFG_DURATION, "0ms", 0, 60000,
      "a run's 'running' row is written only if it has not finished this long after it started "
      "(the master tracks it in memory meanwhile; a lost worker's runs are written lost); 0 (the "
@@ -432,6 +435,7 @@ static int s_lead_and_serve(hg_config_t *cfg, const hg_db_params_t *dbp, const c
         .buffer_max = (size_t) hg_config_int(cfg, "store.buffer_max"),
         .buffer_max_bytes = (size_t) hg_config_int(cfg, "store.buffer_max_mb") << 20,
         .queue_max = (size_t) hg_config_int(cfg, "store.queue_max"),
+        .commit_gap_ms = hg_config_int(cfg, "store.commit_gap"),
         .start_write_after_ms = hg_config_int(cfg, "store.start_write_after"),
     };
     hg_cluster_args_t args = {

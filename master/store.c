@@ -129,6 +129,7 @@ static size_t s_batch_bytes(const hg_store_batch_t *batch)
 static bool s_write_ops(hg_store_state_t *self)
 {
     char err[512];
+    if (zlist_size(self->ops) > 0) self->write_began_ms = hg_mono_ms();
     while (zlist_size(self->ops) > 0) {
         hg_store_op_t *first = zlist_first(self->ops);
         if (first->kind == HG_STORE_OP_ASSIGN) {
@@ -542,6 +543,36 @@ static int s_on_retry(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+static int s_on_gather(zloop_t *loop, int timer_id, void *arg)
+{
+    hg_store_state_t *self = arg;
+    self->gather_timer = -1;
+    s_flush(self);
+    s_spill_overflow(self);
+    s_metrics(self);
+    return 0;
+}
+
+/* Write now, or (store.commit_gap) once the gap since the last round of
+ * writes has passed: each transaction costs MySQL a log sync and the
+ * statements' fixed cost, so records arriving a few at a time are better
+ * written together. A full batch is written at once; a quiet store, whose
+ * last round is long past, writes a single record at once too. */
+static void s_flush_paced(hg_store_state_t *self)
+{
+    int64_t wait = self->write_began_ms + self->opts->commit_gap_ms - hg_mono_ms();
+    if (wait > 0 && self->queued_records < HG_STORE_MAX_BATCH && !self->down) {
+        if (self->gather_timer < 0)
+            self->gather_timer = zloop_timer(self->loop, (size_t) wait, 1, s_on_gather, self);
+        return;
+    }
+    if (self->gather_timer >= 0) {
+        zloop_timer_end(self->loop, self->gather_timer);
+        self->gather_timer = -1;
+    }
+    s_flush(self);
+}
+
 static int s_on_report(zloop_t *loop, int timer_id, void *arg)
 {
     hg_store_state_t *self = arg;
@@ -648,7 +679,7 @@ static int s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
      * large batches and a quiet one gets its single record written now. */
     while (self->queued_records < HG_STORE_MAX_BATCH && (zsock_events(pipe) & ZMQ_POLLIN))
         if (s_handle_command(self) < 0) return -1;
-    s_flush(self);
+    s_flush_paced(self);
     s_spill_overflow(self);
     s_metrics(self);
     return 0;
@@ -665,6 +696,7 @@ static void s_actor(zsock_t *pipe, void *args)
     zloop_set_nonstop(self.loop, true); /* stop on $TERM only, after the cluster */
     self.retry_timer = -1;
     self.replay_timer = -1;
+    self.gather_timer = -1;
     zloop_reader(self.loop, pipe, s_on_pipe, &self);
     zloop_timer(self.loop, 10000, 0, s_on_report, &self);
     s_spill_recover(&self);

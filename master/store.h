@@ -63,6 +63,9 @@ typedef struct {
     struct hg_metrics *metrics; /* queue, spill and error figures go here (metrics.h); NULL: none */
     size_t queue_max;           /* records handed to the store and not yet DONE, at most: the
                                    cluster's back-pressure gate (store_gate.h); 0: no limit */
+    int64_t commit_gap_ms;      /* a transaction of run records begins at least this long after
+                                   the one before, gathering what arrives meanwhile (up to
+                                   HG_STORE_MAX_BATCH records); 0: at once */
     int64_t start_write_after_ms; /* a run's start row is written only if it has not finished
                                      this long after its RUN_STARTED (the cluster's
                                      cluster_startdefer.c); 0: at once */

@@ -83,6 +83,8 @@ typedef struct {
     bool down;                  /* last attempt failed; wait for the retry timer */
     int retry_ms;               /* current back-off */
     int retry_timer;            /* zloop timer id, -1 when none */
+    int gather_timer;           /* zloop timer ending a commit gap, -1 when none */
+    int64_t write_began_ms;     /* monotonic ms the last round of writes began */
     int64_t down_since_ms;      /* when the outage began */
     uint64_t records, transactions; /* committed since the last report */
     uint64_t largest;               /* largest batch since the last report */

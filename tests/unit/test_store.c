@@ -9,8 +9,9 @@
  * RUN_FINISHED end as the finished row in either order, and that each
  * batch comes back as DONE exactly once, and that one bad record is
  * stored as a failed run saying why while the rest of its statement is
- * stored and acknowledged. An unreachable database
- * fails the test, it does not skip. */
+ * stored and acknowledged, and that store.commit_gap gathers records
+ * between rounds of writes. An unreachable database fails the test, it
+ * does not skip. */
 #include "db_fixture.h"
 #include "hg_error.h"
 #include "hg_log.h"
@@ -168,6 +169,49 @@ static void test_large_batches(void **state)
                      RUNS);
     /* Started runs were indexed by status, their ends took them out. */
     assert_int_equal(s_count("SELECT COUNT(*) FROM runs_by_status"), 0);
+    zactor_destroy(&store);
+    free(ids);
+}
+
+/* Wait for one DONE batch; returns its records. */
+static size_t s_wait_one(zactor_t *store)
+{
+    return s_wait_done(store, 1);
+}
+
+/* store.commit_gap: a store that wrote a moment ago gathers what arrives
+ * until the gap has passed, and writes it then in one round; a quiet
+ * store writes at once, and so does a full batch. The bounds checked are
+ * lower bounds (never acknowledged before the gap) and one generous upper
+ * bound (a full batch does not wait for it), not speeds. */
+static void test_commit_gap(void **state)
+{
+    (void) state;
+    enum { GAP = 3000, FULL = HG_STORE_MAX_BATCH };
+    uint8_t(*ids)[HG_PROTO_RUN_ID_SIZE] = s_fresh_runs(4 + FULL);
+    hg_store_opts_t opts = s_fx.opts;
+    opts.commit_gap_ms = GAP;
+    zactor_t *store = hg_store_new(&opts);
+    assert_non_null(store);
+
+    int64_t t0 = hg_mono_ms();
+    zsock_send(store, "sp", "RUNS", s_batch(ids, 0, 1, true));
+    assert_int_equal(s_wait_one(store), 1);
+    int64_t first = hg_mono_ms() - t0;
+    assert_true(first < GAP); /* quiet: written at once */
+    for (size_t i = 1; i < 4; i++)
+        zsock_send(store, "sp", "RUNS", s_batch(ids, i, 1, true));
+    assert_int_equal(s_wait_done(store, 3), 3);
+    int64_t gathered = hg_mono_ms() - t0;
+    assert_true(gathered >= GAP); /* its write began after t0 */
+    assert_int_equal(s_count("SELECT COUNT(*) FROM runs WHERE status = 'success'"), 4);
+
+    int64_t t1 = hg_mono_ms();
+    zsock_send(store, "sp", "RUNS", s_batch(ids, 4, FULL, true));
+    assert_int_equal(s_wait_one(store), FULL);
+    int64_t full = hg_mono_ms() - t1;
+    assert_true(full < GAP - 500); /* a full batch does not wait */
+    assert_int_equal(s_count("SELECT COUNT(*) FROM runs WHERE status = 'success'"), 4 + FULL);
     zactor_destroy(&store);
     free(ids);
 }
@@ -485,6 +529,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_large_batches),
+        cmocka_unit_test(test_commit_gap),
         cmocka_unit_test(test_assign_batches),
         cmocka_unit_test(test_late_started_keeps_finished),
         cmocka_unit_test(test_slot_runs),
